@@ -1,0 +1,115 @@
+//! Everything a key, a timer, a source or an effect result can ask of the core.
+
+use std::sync::Arc;
+
+use crate::backends::Snapshot;
+use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+
+use super::state::LogLine;
+
+/// An input to [`super::update`].
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// The 1 s tick: clock, checklist due times, verify deadlines.
+    Tick,
+    /// A named command from the keymap.
+    Command(Command),
+    /// Text typed into the active prompt (confirm word, skip reason, note).
+    Text(TextEdit),
+    /// The terminal was resized (forces a full redraw).
+    Resize(u16, u16),
+    /// New Kubernetes snapshot.
+    Kube(Arc<Snapshot<KubeView>>),
+    /// New PostgreSQL snapshot.
+    Database(Arc<Snapshot<DatabaseView>>),
+    /// New Sentinel snapshot.
+    Sentinel(Arc<Snapshot<SentinelView>>),
+    /// New traffic snapshot.
+    Traffic(Arc<Snapshot<TrafficView>>),
+    /// An operation finished executing (not yet verified).
+    StepExecuted {
+        /// Step id.
+        step: u64,
+        /// Summary, or the error (including a timeout).
+        result: Result<String, String>,
+    },
+    /// An incident-log entry was durably written; now it may be shown.
+    Logged(LogLine),
+    /// Writing the incident log failed: this must be loud.
+    LogFailed(String),
+    /// Quit was requested by a signal (SIGTERM, SIGHUP).
+    Shutdown,
+}
+
+/// Editing of the active text prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextEdit {
+    /// A typed character.
+    Char(char),
+    /// Delete the last character.
+    Backspace,
+    /// Submit the prompt.
+    Submit,
+    /// Cancel the prompt.
+    Cancel,
+}
+
+macro_rules! commands {
+    ($( $variant:ident = $name:literal : $desc:literal ),* $(,)?) => {
+        /// A named action that keymaps bind keys to (`run = "focus-next"`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Command { $( #[doc = $desc] $variant ),* }
+
+        impl Command {
+            /// Every command, in help order.
+            pub const ALL: &'static [Command] = &[ $( Command::$variant ),* ];
+
+            /// The keymap name.
+            pub fn name(self) -> &'static str {
+                match self { $( Command::$variant => $name ),* }
+            }
+
+            /// One-line description for the help overlay.
+            pub fn description(self) -> &'static str {
+                match self { $( Command::$variant => $desc ),* }
+            }
+
+            /// Look a command up by its keymap name.
+            pub fn from_name(name: &str) -> Option<Command> {
+                match name { $( $name => Some(Command::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+commands! {
+    Quit = "quit": "Quit warroom (asks first while a step is executing)",
+    Help = "help": "Show or hide this help",
+    Close = "close": "Close the dialog or leave zoom",
+    FocusNext = "focus-next": "Focus the next pane",
+    FocusPrev = "focus-prev": "Focus the previous pane",
+    FocusPods = "focus-pods": "Focus the Pods pane",
+    FocusDatabase = "focus-database": "Focus the Database pane",
+    FocusSentinel = "focus-sentinel": "Focus the Sentinel pane",
+    FocusTraffic = "focus-traffic": "Focus the Traffic pane",
+    FocusSteps = "focus-steps": "Focus the Steps pane",
+    FocusChecklist = "focus-checklist": "Focus the Checklist pane",
+    FocusLog = "focus-log": "Focus the Log pane",
+    Zoom = "zoom": "Zoom the focused pane to full screen (again to restore)",
+    ScrollUp = "scroll-up": "Move the selection up",
+    ScrollDown = "scroll-down": "Move the selection down",
+    PageUp = "page-up": "Move up one page",
+    PageDown = "page-down": "Move down one page",
+    ScrollTop = "scroll-top": "Go to the first row",
+    ScrollBottom = "scroll-bottom": "Go to the last row",
+    Actions = "actions": "Open the list of operations proposed from the current state",
+    Select = "select": "Choose the highlighted item",
+    StepRun = "step-run": "Confirm / run the selected step",
+    StepRetry = "step-retry": "Retry the selected failed step (prechecks run again)",
+    StepSkip = "step-skip": "Skip the selected step (asks for a reason)",
+    StepAbort = "step-abort": "Abort the selected step",
+    ConfirmYes = "confirm-yes": "Confirm (low-risk steps)",
+    ConfirmNo = "confirm-no": "Cancel the confirmation",
+    ChecklistTick = "checklist-tick": "Tick the selected checklist item",
+    Note = "note": "Write a note into the incident log",
+}

@@ -1,0 +1,16 @@
+//! The pure core: [`State`], [`Action`], [`update`] and the [`Effect`]s it asks for.
+//!
+//! No terminal, no network, no clock of its own: `now` is passed in, so everything here is
+//! testable with plain `#[test]`s.
+
+pub mod action;
+pub mod effect;
+pub mod state;
+pub mod step;
+pub mod update;
+
+pub use action::{Action, Command, TextEdit};
+pub use effect::{Effect, LogIntent};
+pub use state::{LogLine, Modal, Mode, PaneId, State};
+pub use step::{StepRun, StepStatus};
+pub use update::update;

@@ -1,0 +1,269 @@
+//! [`State`]: everything the screen shows and the core decides on.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::backends::Observed;
+use crate::config::Config;
+use crate::incident::checklist::Checklist;
+use crate::runbook::Operation;
+
+use super::step::StepRun;
+
+/// Live against real systems, or a drill against the simulated estate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Real backends.
+    Live,
+    /// Simulated estate.
+    Drill,
+}
+
+/// The panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaneId {
+    /// Kubernetes pods.
+    Pods,
+    /// PostgreSQL.
+    Database,
+    /// Redis Sentinel.
+    Sentinel,
+    /// Route 53 + HTTP health.
+    Traffic,
+    /// Step runs.
+    Steps,
+    /// Communication checklist.
+    Checklist,
+    /// Incident log tail.
+    Log,
+}
+
+impl PaneId {
+    /// Focus order.
+    pub const ALL: [PaneId; 7] = [
+        PaneId::Pods,
+        PaneId::Database,
+        PaneId::Sentinel,
+        PaneId::Traffic,
+        PaneId::Steps,
+        PaneId::Checklist,
+        PaneId::Log,
+    ];
+
+    /// Index into per-pane arrays.
+    pub fn index(self) -> usize {
+        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    /// Title.
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Pods => "Pods",
+            PaneId::Database => "Database",
+            PaneId::Sentinel => "Sentinel",
+            PaneId::Traffic => "Traffic",
+            PaneId::Steps => "Steps",
+            PaneId::Checklist => "Checklist",
+            PaneId::Log => "Log",
+        }
+    }
+}
+
+/// What the incident is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentInfo {
+    /// Incident id, e.g. `INC-20261126-1203`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// SEV1-SEV4.
+    pub severity: String,
+    /// T+0.
+    pub declared_at: DateTime<Utc>,
+    /// A drill incident.
+    pub drill: bool,
+}
+
+/// One line of the incident log as the Log pane shows it (already durable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Sequence number in the incident log.
+    pub seq: u64,
+    /// Timestamp.
+    pub at: DateTime<Utc>,
+    /// Who wrote it.
+    pub operator: String,
+    /// Entry kind.
+    pub kind: String,
+    /// Human summary.
+    pub summary: String,
+}
+
+/// An operation the console proposes from the current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    /// The operation.
+    pub op: Operation,
+    /// Why it is proposed.
+    pub why: String,
+}
+
+/// What the active text prompt is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptPurpose {
+    /// Reason for skipping a step.
+    SkipReason(u64),
+    /// A free-form note for the log.
+    Note,
+    /// A note when ticking a checklist item.
+    ChecklistNote(String),
+}
+
+/// The layer on top of the panes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    /// Help generated from the active keymap.
+    Help,
+    /// Operations proposed from the current state.
+    Actions {
+        /// The proposals.
+        items: Vec<Proposal>,
+        /// Highlighted row.
+        selected: usize,
+    },
+    /// Confirmation of a step.
+    Confirm {
+        /// Step id.
+        step: u64,
+        /// What has been typed so far (high risk).
+        typed: String,
+    },
+    /// A one-line text prompt.
+    Prompt {
+        /// What it is for.
+        purpose: PromptPurpose,
+        /// Label.
+        label: String,
+        /// Text typed so far.
+        text: String,
+    },
+}
+
+/// Everything the screen shows and the core decides on.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Live or drill.
+    pub mode: Mode,
+    /// Observers cannot confirm steps.
+    pub read_only: bool,
+    /// The incident.
+    pub incident: IncidentInfo,
+    /// `user@host`.
+    pub operator: String,
+    /// The configuration (what is configured, endpoints, limits).
+    pub config: Arc<Config>,
+    /// Latest snapshots.
+    pub observed: Observed,
+    /// Focused pane.
+    pub focus: PaneId,
+    /// Focused pane shown full screen.
+    pub zoomed: bool,
+    /// Selected row per pane (indexed by [`PaneId::index`]).
+    pub selected: [usize; 7],
+    /// Modal layer.
+    pub modal: Option<Modal>,
+    /// Step runs, oldest first.
+    pub steps: Vec<StepRun>,
+    /// Communication checklist.
+    pub checklist: Checklist,
+    /// Tail of the durable log, oldest first (bounded).
+    pub log_tail: VecDeque<LogLine>,
+    /// Warnings to show (bad user files, log failures).
+    pub warnings: Vec<String>,
+    /// A transient status message (e.g. "read-only: cannot confirm").
+    pub flash: Option<(String, DateTime<Utc>)>,
+    /// Now, as of the last action.
+    pub now: DateTime<Utc>,
+    /// Next step id.
+    pub next_step_id: u64,
+    /// The loop should exit.
+    pub quit: bool,
+}
+
+/// How many log lines the Log pane keeps in memory.
+pub const LOG_TAIL_MAX: usize = 500;
+
+impl State {
+    /// A fresh state.
+    pub fn new(
+        mode: Mode,
+        incident: IncidentInfo,
+        operator: String,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+    ) -> State {
+        State {
+            mode,
+            read_only: false,
+            incident,
+            operator,
+            config,
+            observed: Observed::default(),
+            focus: PaneId::Database,
+            zoomed: false,
+            selected: [0; 7],
+            modal: None,
+            steps: Vec::new(),
+            checklist: Checklist::default(),
+            log_tail: VecDeque::new(),
+            warnings: Vec::new(),
+            flash: None,
+            now,
+            next_step_id: 1,
+            quit: false,
+        }
+    }
+
+    /// Step by id.
+    pub fn step(&self, id: u64) -> Option<&StepRun> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// Mutable step by id.
+    pub fn step_mut(&mut self, id: u64) -> Option<&mut StepRun> {
+        self.steps.iter_mut().find(|s| s.id == id)
+    }
+
+    /// The step selected in the Steps pane.
+    pub fn selected_step(&self) -> Option<&StepRun> {
+        self.steps.get(self.selected[PaneId::Steps.index()])
+    }
+
+    /// Incident clock: seconds since T+0 (never negative).
+    pub fn elapsed_secs(&self) -> i64 {
+        (self.now - self.incident.declared_at).num_seconds().max(0)
+    }
+
+    /// `T+mm:ss` (hours roll into minutes past 99: `T+1h02:03`).
+    pub fn clock_text(&self) -> String {
+        let s = self.elapsed_secs();
+        if s >= 3600 {
+            format!("T+{}h{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+        } else {
+            format!("T+{:02}:{:02}", s / 60, s % 60)
+        }
+    }
+
+    /// Whether a text prompt is active (keys go to [`super::Action::Text`]).
+    pub fn wants_text(&self) -> bool {
+        match &self.modal {
+            Some(Modal::Prompt { .. }) => true,
+            Some(Modal::Confirm { step, .. }) => {
+                self.step(*step).is_some_and(|s| s.op.risk() == crate::runbook::Risk::High)
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! [`StepRun`]: one operation going through preview, precheck, confirm, execute, verify.
+
+use chrono::{DateTime, Utc};
+
+use crate::runbook::{Check, Operation, Preview};
+
+/// Where a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A precheck failed (before or at confirmation).
+    Precheck,
+    /// The operation returned an error or timed out.
+    Execute,
+    /// The postcondition did not hold before the verify deadline.
+    Verify,
+}
+
+impl Stage {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Precheck => "precheck",
+            Stage::Execute => "execute",
+            Stage::Verify => "verify",
+        }
+    }
+}
+
+/// Pipeline state of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Created, preview shown, prechecks not run yet.
+    Proposed,
+    /// Prechecks passed; waiting for the operator to open the confirmation.
+    Prechecked,
+    /// The confirm dialog is open.
+    AwaitingConfirm,
+    /// The operation is running.
+    Executing,
+    /// Executed; polling the postcondition through the observe side.
+    Verifying,
+    /// Verified.
+    Done,
+    /// Failed at a stage, with the reason. Never proceeds by itself.
+    Failed {
+        /// Which stage.
+        stage: Stage,
+        /// Why.
+        reason: String,
+    },
+    /// Skipped by the operator, with the reason.
+    Skipped(String),
+    /// Aborted by the operator.
+    Aborted,
+    /// The console died while the step was executing: verify before continuing.
+    OutcomeUnknown,
+}
+
+impl StepStatus {
+    /// Short label for the Steps pane.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StepStatus::Proposed => "proposed",
+            StepStatus::Prechecked => "ready",
+            StepStatus::AwaitingConfirm => "confirm?",
+            StepStatus::Executing => "executing",
+            StepStatus::Verifying => "verifying",
+            StepStatus::Done => "done",
+            StepStatus::Failed { .. } => "FAILED",
+            StepStatus::Skipped(_) => "skipped",
+            StepStatus::Aborted => "aborted",
+            StepStatus::OutcomeUnknown => "UNKNOWN",
+        }
+    }
+
+    /// Finished one way or another.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StepStatus::Done | StepStatus::Skipped(_) | StepStatus::Aborted)
+    }
+
+    /// Work is in flight (execute or verify).
+    pub fn is_active(&self) -> bool {
+        matches!(self, StepStatus::Executing | StepStatus::Verifying)
+    }
+}
+
+/// One operation's run through the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRun {
+    /// Unique id within the incident.
+    pub id: u64,
+    /// The operation.
+    pub op: Operation,
+    /// Its preview (computed once, shown before confirmation and logged).
+    pub preview: Preview,
+    /// Why this step is proposed (e.g. "healthiest replica: lag 0 B").
+    pub why: String,
+    /// Pipeline state.
+    pub status: StepStatus,
+    /// Latest precheck results.
+    pub checks: Vec<Check>,
+    /// When it was proposed.
+    pub created_at: DateTime<Utc>,
+    /// When execution started (last attempt).
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a terminal or failed state.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Verification deadline while verifying.
+    pub verify_deadline: Option<DateTime<Utc>>,
+    /// Output lines: execute summary, verify progress.
+    pub output: Vec<String>,
+    /// Execution attempts so far.
+    pub attempts: u32,
+}
+
+impl StepRun {
+    /// A new proposed step.
+    pub fn new(id: u64, op: Operation, why: String, now: DateTime<Utc>) -> StepRun {
+        StepRun {
+            id,
+            preview: op.preview(),
+            op,
+            why,
+            status: StepStatus::Proposed,
+            checks: Vec::new(),
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            verify_deadline: None,
+            output: Vec::new(),
+            attempts: 0,
+        }
+    }
+
+    /// The first failed precheck, if any.
+    pub fn failed_check(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| !c.ok)
+    }
+
+    /// Seconds spent since execution started (or since proposal).
+    pub fn elapsed_secs(&self, now: DateTime<Utc>) -> i64 {
+        let start = self.started_at.unwrap_or(self.created_at);
+        let end = self.finished_at.unwrap_or(now);
+        (end - start).num_seconds().max(0)
+    }
+}

@@ -1,0 +1,1 @@
+//! The simulated estate used by `warroom drill`: same traits as the real backends.

@@ -1,0 +1,1 @@
+//! Poller: interval + timeout + circuit breaker, one request in flight per source.

@@ -1,0 +1,214 @@
+//! The `warroom.toml` model. Section 6 of the design notes is a contract: extend, never rename.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `warroom.toml`. Every section is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Incident settings.
+    #[serde(default)]
+    pub incident: IncidentConfig,
+    /// Regions, in order (primary first by convention).
+    #[serde(default)]
+    pub regions: Vec<RegionConfig>,
+    /// Kubernetes.
+    pub kubernetes: Option<KubernetesConfig>,
+    /// PostgreSQL.
+    pub postgres: Option<PostgresConfig>,
+    /// Redis Sentinel.
+    pub sentinel: Option<SentinelConfig>,
+    /// Route 53.
+    pub route53: Option<Route53Config>,
+    /// Poll intervals, timeouts, breaker.
+    #[serde(default)]
+    pub polling: PollingConfig,
+    /// UI choices.
+    #[serde(default)]
+    pub ui: UiConfig,
+}
+
+/// `[incident]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentConfig {
+    /// Where incident logs live (default: the directories crate's data dir).
+    pub data_dir: Option<String>,
+}
+
+/// `[[regions]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    /// Region name, e.g. `us-east-1`.
+    pub name: String,
+    /// `primary`, `secondary` or `tertiary`.
+    #[serde(default = "default_role")]
+    pub role: String,
+    /// Kube context of this region.
+    pub kube_context: Option<String>,
+    /// `/health/live` URL.
+    pub health_live: Option<String>,
+    /// `/health/ready` URL.
+    pub health_ready: Option<String>,
+    /// Deployments scaled by a region failover.
+    #[serde(default)]
+    pub deployments: Vec<String>,
+    /// Namespace of those deployments (default `default`).
+    pub namespace: Option<String>,
+    /// Replicas to scale to when this region takes over (default 10, as in the plan).
+    pub failover_replicas: Option<u32>,
+    /// Route 53 SetIdentifier (default: the region name).
+    pub set_identifier: Option<String>,
+    /// Route 53 health check id for this region.
+    pub health_check_id: Option<String>,
+}
+
+fn default_role() -> String {
+    "secondary".into()
+}
+
+/// `[kubernetes]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// Kubeconfig path (default: standard resolution).
+    pub kubeconfig: Option<String>,
+    /// Namespaces to watch.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+/// A reference to a Kubernetes object in an explicit context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectRef {
+    /// Kube context.
+    pub context: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// `[postgres]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// Maximum replay lag a promotion accepts without a typed override.
+    #[serde(default)]
+    pub max_lag_bytes: u64,
+    /// The database Service that clients connect through.
+    pub service: Option<ObjectRef>,
+    /// Nodes.
+    #[serde(default)]
+    pub nodes: Vec<PgNodeConfig>,
+}
+
+/// `[[postgres.nodes]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgNodeConfig {
+    /// Node name.
+    pub name: String,
+    /// Region.
+    #[serde(default)]
+    pub region: String,
+    /// libpq-style connection string without password.
+    pub dsn: String,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    /// The pod backing this node.
+    pub pod: Option<ObjectRef>,
+    /// Data directory inside the pod (for `pg_ctl promote`).
+    pub data_dir: Option<String>,
+}
+
+/// `[sentinel]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// Monitored master name.
+    pub master: String,
+    /// Sentinel addresses.
+    pub addrs: Vec<String>,
+    /// Name of an environment variable holding the Redis/Sentinel password.
+    pub password_env: Option<String>,
+}
+
+/// `[route53]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route53Config {
+    /// Hosted zone id.
+    pub hosted_zone_id: String,
+    /// Record name (with trailing dot).
+    pub record: String,
+    /// Record type.
+    #[serde(rename = "type", default = "default_record_type")]
+    pub record_type: String,
+    /// Endpoint override, for emulators.
+    pub endpoint_url: Option<String>,
+}
+
+fn default_record_type() -> String {
+    "A".into()
+}
+
+/// `[polling]`: intervals and timeouts in milliseconds, breaker thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollingConfig {
+    /// Poll interval.
+    pub interval_ms: u64,
+    /// Timeout of one poll.
+    pub timeout_ms: u64,
+    /// Consecutive failures that open the breaker.
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before a half-open try.
+    pub breaker_open_ms: u64,
+    /// How long a step's verification may take.
+    pub verify_timeout_ms: u64,
+    /// How long a step's execution may take.
+    pub execute_timeout_ms: u64,
+}
+
+impl Default for PollingConfig {
+    fn default() -> Self {
+        PollingConfig {
+            interval_ms: 1000,
+            timeout_ms: 2000,
+            breaker_failures: 5,
+            breaker_open_ms: 30_000,
+            verify_timeout_ms: 60_000,
+            execute_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// `[ui]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Theme name or path.
+    pub theme: Option<String>,
+    /// Keymap name or path.
+    pub keymap: Option<String>,
+}
+
+impl Config {
+    /// Region by name.
+    pub fn region(&self, name: &str) -> Option<&RegionConfig> {
+        self.regions.iter().find(|r| r.name == name)
+    }
+
+    /// The region with role `primary`, else the first.
+    pub fn primary_region(&self) -> Option<&RegionConfig> {
+        self.regions.iter().find(|r| r.role == "primary").or(self.regions.first())
+    }
+
+    /// The region with role `secondary`, else the second.
+    pub fn secondary_region(&self) -> Option<&RegionConfig> {
+        self.regions.iter().find(|r| r.role == "secondary").or(self.regions.get(1))
+    }
+}

@@ -1,0 +1,3 @@
+//! The incident: its log, its timed checklist, its export.
+
+pub mod checklist;

@@ -1,0 +1,13 @@
+//! warroom: a full-screen terminal incident console.
+//!
+//! Layout (see the design notes): [`app`] is the pure core, [`ui`] pure drawing, [`tui`] the
+//! terminal and event loop, [`backends`] the systems (and the drill estate) behind the
+//! `Observe`/`Operate` traits, [`runbook`] operations and procedures, [`incident`] the log and
+//! checklist, [`config`] the files the user edits.
+
+pub mod app;
+pub mod backends;
+pub mod config;
+pub mod incident;
+pub mod runbook;
+pub mod ui;

@@ -1,0 +1,596 @@
+//! [`Operation`]: every mutating (or checking) thing a step can do, with its exact preview,
+//! its prechecks against current snapshots and its postcondition.
+//!
+//! Prechecks and verification are pure functions of [`Observed`], so the app core evaluates
+//! them on every snapshot change without awaiting anything.
+
+use serde::{Deserialize, Serialize};
+
+use crate::backends::model::{PgRole, SentinelView};
+use crate::backends::{Freshness, Observed, Snapshot};
+
+/// How careful the confirmation must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Read-only or easily undone: confirmed with `y`.
+    Low,
+    /// Destructive or traffic-moving: confirmed by typing the target's name.
+    High,
+}
+
+/// One operation with its explicit target (never an implicit "current context").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Operation {
+    /// Read-only: which node is primary and whether it accepts writes.
+    CheckPrimary,
+    /// `SELECT pg_promote(wait => true, wait_seconds => N)` on a replica.
+    PromotePostgres {
+        /// Node to promote.
+        node: String,
+        /// Address of that node (host:port), for the preview.
+        endpoint: String,
+        /// Maximum replay lag accepted.
+        max_lag_bytes: u64,
+        /// Typed override: the operator accepted losing up to this many bytes.
+        accept_data_loss: Option<u64>,
+    },
+    /// Make a reachable old primary refuse writes.
+    FencePostgres {
+        /// Node to fence.
+        node: String,
+        /// Address of that node.
+        endpoint: String,
+    },
+    /// Merge-patch the database Service's selector to one pod.
+    PatchServiceSelector {
+        /// Kube context.
+        context: String,
+        /// Namespace.
+        namespace: String,
+        /// Service name.
+        service: String,
+        /// Pod the Service must point at.
+        pod: String,
+    },
+    /// `SENTINEL FAILOVER <master>`.
+    SentinelFailover {
+        /// Monitored master name.
+        master: String,
+        /// Sentinel address the command is sent to.
+        sentinel: String,
+        /// Master address before the failover (verify waits for a different one).
+        from_master: Option<String>,
+    },
+    /// One atomic UPSERT change batch setting the weight of every region.
+    SetRoute53Weights {
+        /// Hosted zone.
+        zone: String,
+        /// Record name.
+        record: String,
+        /// Endpoint (AWS or emulator) the call goes to.
+        endpoint: String,
+        /// Weight per region (SetIdentifier).
+        weights: Vec<(String, u8)>,
+    },
+    /// Set replicas through the scale subresource in a named context.
+    ScaleDeployment {
+        /// Kube context.
+        context: String,
+        /// Namespace.
+        namespace: String,
+        /// Deployment name.
+        deployment: String,
+        /// Target replicas.
+        replicas: u32,
+    },
+    /// A step the console cannot perform: shown, ticked by the operator with a note.
+    Manual {
+        /// What to do.
+        instruction: String,
+    },
+}
+
+/// Exactly what an operation will do, shown before confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// One-line title, e.g. "Promote postgresql-1 to primary".
+    pub title: String,
+    /// Where it acts: kube context/namespace, endpoint, address.
+    pub target: String,
+    /// The exact call(s), patch or change batch.
+    pub lines: Vec<String>,
+    /// What else is affected.
+    pub blast_radius: String,
+}
+
+/// One precheck result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// Why it passed or failed.
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
+        Check { name: name.to_string(), ok, detail: detail.into() }
+    }
+}
+
+/// Result of evaluating a postcondition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verify {
+    /// The postcondition holds.
+    Holds(String),
+    /// Not (yet) true, with what is observed.
+    NotYet(String),
+}
+
+impl Operation {
+    /// Short kebab-case name (as in runbooks and the log).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::CheckPrimary => "check-primary",
+            Operation::PromotePostgres { .. } => "promote",
+            Operation::FencePostgres { .. } => "fence",
+            Operation::PatchServiceSelector { .. } => "repoint-service",
+            Operation::SentinelFailover { .. } => "sentinel-failover",
+            Operation::SetRoute53Weights { .. } => "set-weights",
+            Operation::ScaleDeployment { .. } => "scale",
+            Operation::Manual { .. } => "manual",
+        }
+    }
+
+    /// Whether the operation changes anything (read-only consoles may run the others).
+    pub fn is_mutating(&self) -> bool {
+        !matches!(self, Operation::CheckPrimary | Operation::Manual { .. })
+    }
+
+    /// How careful the confirmation must be.
+    pub fn risk(&self) -> Risk {
+        match self {
+            Operation::CheckPrimary | Operation::Manual { .. } | Operation::ScaleDeployment { .. } => {
+                Risk::Low
+            }
+            _ => Risk::High,
+        }
+    }
+
+    /// The name a high-risk confirmation must type.
+    pub fn confirm_word(&self) -> String {
+        match self {
+            Operation::PromotePostgres { node, .. } | Operation::FencePostgres { node, .. } => node.clone(),
+            Operation::PatchServiceSelector { pod, .. } => pod.clone(),
+            Operation::SentinelFailover { master, .. } => master.clone(),
+            Operation::SetRoute53Weights { weights, .. } => {
+                weights.iter().max_by_key(|(_, w)| *w).map(|(r, _)| r.clone()).unwrap_or_default()
+            }
+            Operation::ScaleDeployment { deployment, .. } => deployment.clone(),
+            Operation::CheckPrimary | Operation::Manual { .. } => "yes".into(),
+        }
+    }
+
+    /// Exactly what will be done, and where.
+    pub fn preview(&self) -> Preview {
+        match self {
+            Operation::CheckPrimary => Preview {
+                title: "Check which PostgreSQL node is primary".into(),
+                target: "every configured PostgreSQL node".into(),
+                lines: vec!["SELECT pg_is_in_recovery(); SHOW default_transaction_read_only;".into()],
+                blast_radius: "none (read-only)".into(),
+            },
+            Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
+                let mut lines =
+                    vec![format!("SELECT pg_promote(wait => true, wait_seconds => 30);  -- on {node}")];
+                match accept_data_loss {
+                    Some(b) => lines.push(format!("lag guard overridden: accepts data loss of {b} bytes")),
+                    None => lines.push(format!("lag guard: replay lag must be <= {max_lag_bytes} bytes")),
+                }
+                Preview {
+                    title: format!("Promote {node} to primary"),
+                    target: format!("{node} at {endpoint}"),
+                    lines,
+                    blast_radius: "new timeline; every client must reconnect to the new primary".into(),
+                }
+            }
+            Operation::FencePostgres { node, endpoint } => Preview {
+                title: format!("Fence {node} (refuse writes)"),
+                target: format!("{node} at {endpoint}"),
+                lines: vec![
+                    "ALTER SYSTEM SET default_transaction_read_only = on;".into(),
+                    "SELECT pg_reload_conf();".into(),
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();".into(),
+                ],
+                blast_radius: format!("clients still connected to {node} are disconnected"),
+            },
+            Operation::PatchServiceSelector { context, namespace, service, pod } => Preview {
+                title: format!("Repoint Service {service} to {pod}"),
+                target: format!("context {context}, namespace {namespace}"),
+                lines: vec![
+                    format!("PATCH /api/v1/namespaces/{namespace}/services/{service}  (application/merge-patch+json)"),
+                    format!(
+                        "{{\"spec\":{{\"selector\":{{\"role\":\"primary\",\"statefulset.kubernetes.io/pod-name\":\"{pod}\"}}}}}}"
+                    ),
+                ],
+                blast_radius: format!("all database traffic through Service {service} moves to {pod}"),
+            },
+            Operation::SentinelFailover { master, sentinel, from_master } => Preview {
+                title: format!("Sentinel failover of {master}"),
+                target: format!("Sentinel {sentinel}"),
+                lines: vec![format!("SENTINEL FAILOVER {master}")],
+                blast_radius: format!(
+                    "Redis master {} is demoted; clients reconnect through Sentinel",
+                    from_master.as_deref().unwrap_or("(unknown)")
+                ),
+            },
+            Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
+                let mut lines = vec![format!("ChangeResourceRecordSets  HostedZoneId={zone}")];
+                for (region, w) in weights {
+                    lines.push(format!("  UPSERT {record} SetIdentifier={region} Weight={w}"));
+                }
+                let total: u32 = weights.iter().map(|(_, w)| u32::from(*w)).sum();
+                let shares: Vec<String> = weights
+                    .iter()
+                    .map(|(r, w)| {
+                        let pct = if total == 0 { 0 } else { u32::from(*w) * 100 / total };
+                        format!("{r} {pct}%")
+                    })
+                    .collect();
+                Preview {
+                    title: format!("Set Route 53 weights: {}", shares.join(", ")),
+                    target: format!("zone {zone} via {endpoint}"),
+                    lines,
+                    blast_radius: format!("all traffic for {record}; resolvers may cache the old answer for the TTL"),
+                }
+            }
+            Operation::ScaleDeployment { context, namespace, deployment, replicas } => Preview {
+                title: format!("Scale {deployment} to {replicas} in {context}"),
+                target: format!("context {context}, namespace {namespace}"),
+                lines: vec![
+                    format!(
+                        "PATCH /apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale  {{\"spec\":{{\"replicas\":{replicas}}}}}"
+                    ),
+                ],
+                blast_radius: format!("more capacity in {context}; no traffic moves by itself"),
+            },
+            Operation::Manual { instruction } => Preview {
+                title: "Manual step".into(),
+                target: "the operator".into(),
+                lines: vec![instruction.clone()],
+                blast_radius: "whatever the operator does".into(),
+            },
+        }
+    }
+
+    /// Check the current snapshots before confirming and again before executing.
+    pub fn precheck(&self, obs: &Observed) -> Vec<Check> {
+        match self {
+            Operation::CheckPrimary | Operation::Manual { .. } => vec![],
+            Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. } => {
+                let mut checks = vec![fresh_check("database data", &obs.database)];
+                let Some(db) = obs.database.value.as_ref() else { return checks };
+                let target = db.node(node);
+                checks.push(match target {
+                    None => Check::new("target", false, format!("no node named {node}")),
+                    Some(n) if n.error.is_some() || n.role == PgRole::Down => Check::new(
+                        "target reachable",
+                        false,
+                        format!("{node} is unreachable: {}", n.error.as_deref().unwrap_or("down")),
+                    ),
+                    Some(n) if n.role != PgRole::Replica => Check::new(
+                        "target in recovery",
+                        false,
+                        format!("{node} is {}, not a replica", n.role.as_str()),
+                    ),
+                    Some(_) => {
+                        Check::new("target in recovery", true, format!("{node} is a reachable replica"))
+                    }
+                });
+                if let Some(n) = target.filter(|n| n.role == PgRole::Replica) {
+                    let lag = n.replay_lag_bytes.unwrap_or(0);
+                    let limit = accept_data_loss.map_or(*max_lag_bytes, |o| o.max(*max_lag_bytes));
+                    checks.push(Check::new(
+                        "lag within limit",
+                        lag <= limit,
+                        match accept_data_loss {
+                            Some(o) => format!("lag {lag} B, override accepts up to {o} B of data loss"),
+                            None => format!("lag {lag} B, limit {max_lag_bytes} B"),
+                        },
+                    ));
+                }
+                let others: Vec<&str> = db
+                    .writable_primaries()
+                    .into_iter()
+                    .filter(|p| p.name != *node)
+                    .map(|p| p.name.as_str())
+                    .collect();
+                checks.push(if others.is_empty() {
+                    Check::new("old primary down or fenced", true, "no other writable primary")
+                } else {
+                    Check::new(
+                        "old primary down or fenced",
+                        false,
+                        format!(
+                            "{} is still a writable primary: fence it first (two primaries = split brain)",
+                            others.join(", ")
+                        ),
+                    )
+                });
+                checks
+            }
+            Operation::FencePostgres { node, .. } => {
+                let mut checks = vec![fresh_check("database data", &obs.database)];
+                if let Some(db) = obs.database.value.as_ref() {
+                    checks.push(match db.node(node) {
+                        None => Check::new("target", false, format!("no node named {node}")),
+                        Some(n) if n.role == PgRole::Down || n.error.is_some() => Check::new(
+                            "target reachable",
+                            false,
+                            format!("{node} is unreachable: nothing to fence"),
+                        ),
+                        Some(n) if n.read_only => {
+                            Check::new("target writable", false, format!("{node} already refuses writes"))
+                        }
+                        Some(_) => {
+                            Check::new("target reachable", true, format!("{node} answers and accepts writes"))
+                        }
+                    });
+                }
+                checks
+            }
+            Operation::PatchServiceSelector { context, namespace, service, pod } => {
+                let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
+                let Some(kube) = obs.kube.value.as_ref() else { return checks };
+                checks.push(match &kube.db_service {
+                    Some(s) if s.context == *context && s.namespace == *namespace && s.name == *service => {
+                        Check::new("service exists", true, format!("{service} in {context}/{namespace}"))
+                    }
+                    _ => Check::new(
+                        "service exists",
+                        false,
+                        format!("no Service {service} in {context}/{namespace}"),
+                    ),
+                });
+                let pod_known = kube
+                    .pods
+                    .iter()
+                    .any(|p| p.context == *context && p.namespace == *namespace && p.name == *pod);
+                checks.push(Check::new(
+                    "pod exists",
+                    pod_known,
+                    if pod_known {
+                        format!("{pod} found")
+                    } else {
+                        format!("no pod {pod} in {context}/{namespace}")
+                    },
+                ));
+                if let Some(db) = obs.database.value.as_ref() {
+                    let node = db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod.as_str()));
+                    if let Some(n) = node {
+                        let ok = n.is_writable_primary();
+                        checks.push(Check::new(
+                            "pod is the writable primary",
+                            ok,
+                            if ok {
+                                format!("{} is the primary", n.name)
+                            } else {
+                                format!("{} is {}, not a writable primary", n.name, n.role.as_str())
+                            },
+                        ));
+                    }
+                }
+                checks
+            }
+            Operation::SentinelFailover { .. } => {
+                let mut checks = vec![fresh_check("sentinel data", &obs.sentinel)];
+                let Some(s) = obs.sentinel.value.as_ref() else { return checks };
+                checks.push(Check::new(
+                    "no failover in progress",
+                    !s.failover_in_progress,
+                    if s.failover_in_progress {
+                        "a failover is already in progress (INPROG): wait for +failover-end"
+                    } else {
+                        "idle"
+                    },
+                ));
+                checks.push(match &s.quorum {
+                    Some(Ok(m)) => Check::new("quorum", true, m.clone()),
+                    Some(Err(m)) => Check::new("quorum", false, m.clone()),
+                    None => Check::new("quorum", false, "quorum unknown"),
+                });
+                checks.push(Check::new(
+                    "sentinels agree",
+                    s.agreed(),
+                    if s.agreed() { "all Sentinels report the same master".into() } else { disagreement(s) },
+                ));
+                let healthy = s.replicas.iter().filter(|r| r.link_up && !r.flags.contains("down")).count();
+                checks.push(Check::new(
+                    "a replica can take over",
+                    healthy > 0,
+                    format!("{healthy} replica(s) with link up"),
+                ));
+                checks
+            }
+            Operation::SetRoute53Weights { weights, .. } => {
+                let mut checks = vec![fresh_check("traffic data", &obs.traffic)];
+                let nonzero = weights.iter().any(|(_, w)| *w > 0);
+                checks.push(Check::new(
+                    "some region gets traffic",
+                    nonzero,
+                    if nonzero {
+                        "at least one weight is non-zero"
+                    } else {
+                        "all weights are 0: nothing would answer"
+                    },
+                ));
+                if let Some(t) = obs.traffic.value.as_ref() {
+                    for (region, w) in weights {
+                        match t.region(region) {
+                            None => checks.push(Check::new(
+                                "region known",
+                                false,
+                                format!("no record set for {region}"),
+                            )),
+                            Some(r) if *w > 0 => {
+                                let healthy = r.health_check
+                                    != crate::backends::model::HealthState::Unhealthy
+                                    && r.ready.as_ref().is_none_or(|p| p.ok());
+                                checks.push(Check::new(
+                                    "receiving region healthy",
+                                    healthy,
+                                    format!(
+                                        "{region}: health check {}, ready probe {}",
+                                        r.health_check.as_str(),
+                                        r.ready.as_ref().map_or("n/a".into(), probe_text)
+                                    ),
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+                checks
+            }
+            Operation::ScaleDeployment { context, namespace, deployment, .. } => {
+                let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
+                if let Some(k) = obs.kube.value.as_ref() {
+                    let found = k
+                        .deployments
+                        .iter()
+                        .any(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment);
+                    checks.push(Check::new(
+                        "deployment exists",
+                        found,
+                        if found {
+                            format!("{deployment} in {context}/{namespace}")
+                        } else {
+                            format!("no deployment {deployment} in {context}/{namespace}")
+                        },
+                    ));
+                }
+                checks
+            }
+        }
+    }
+
+    /// Evaluate the postcondition against the current snapshots.
+    pub fn verify(&self, obs: &Observed) -> Verify {
+        match self {
+            Operation::CheckPrimary => match obs.database.value.as_ref().and_then(|d| d.primary()) {
+                Some(p) => Verify::Holds(format!("{} is the writable primary", p.name)),
+                None => Verify::NotYet("no single writable primary".into()),
+            },
+            Operation::Manual { .. } => Verify::Holds("ticked by the operator".into()),
+            Operation::PromotePostgres { node, .. } => {
+                match obs.database.fresh_value().and_then(|d| d.node(node)) {
+                    Some(n) if n.is_writable_primary() => Verify::Holds(format!(
+                        "{node} is primary and accepts writes (timeline {})",
+                        n.timeline.map_or("?".into(), |t| t.to_string())
+                    )),
+                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
+                    None => Verify::NotYet("no fresh database data".into()),
+                }
+            }
+            Operation::FencePostgres { node, .. } => {
+                match obs.database.fresh_value().and_then(|d| d.node(node)) {
+                    Some(n) if n.read_only || n.role == PgRole::Down => {
+                        Verify::Holds(format!("{node} refuses writes"))
+                    }
+                    Some(_) => Verify::NotYet(format!("{node} still accepts writes")),
+                    None => Verify::NotYet("no fresh database data".into()),
+                }
+            }
+            Operation::PatchServiceSelector { pod, .. } => {
+                match obs.kube.fresh_value().and_then(|k| k.db_service.as_ref()) {
+                    Some(s) if s.endpoint_pods == [pod.clone()] => {
+                        Verify::Holds(format!("endpoints contain only {pod}"))
+                    }
+                    Some(s) => Verify::NotYet(format!(
+                        "endpoints: {}",
+                        if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") }
+                    )),
+                    None => Verify::NotYet("no fresh Service data".into()),
+                }
+            }
+            Operation::SentinelFailover { from_master, .. } => match obs.sentinel.fresh_value() {
+                Some(s) => match s.agreed_master() {
+                    Some(m) if Some(m) != from_master.as_deref() => {
+                        Verify::Holds(format!("all Sentinels agree on the new master {m}"))
+                    }
+                    Some(m) => Verify::NotYet(format!("master is still {m}")),
+                    None => Verify::NotYet(disagreement(s)),
+                },
+                None => Verify::NotYet("no fresh Sentinel data".into()),
+            },
+            Operation::SetRoute53Weights { weights, .. } => match obs.traffic.fresh_value() {
+                Some(t) => {
+                    let wrong: Vec<String> = weights
+                        .iter()
+                        .filter(|(r, w)| t.region(r).and_then(|x| x.weight) != Some(*w))
+                        .map(|(r, w)| {
+                            format!(
+                                "{r} want {w} have {}",
+                                t.region(r).and_then(|x| x.weight).map_or("?".into(), |x| x.to_string())
+                            )
+                        })
+                        .collect();
+                    if wrong.is_empty() {
+                        Verify::Holds("all weights as requested".into())
+                    } else {
+                        Verify::NotYet(wrong.join("; "))
+                    }
+                }
+                None => Verify::NotYet("no fresh traffic data".into()),
+            },
+            Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
+                match obs.kube.fresh_value().and_then(|k| {
+                    k.deployments
+                        .iter()
+                        .find(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment)
+                }) {
+                    Some(d) if d.desired == *replicas && d.ready >= *replicas => {
+                        Verify::Holds(format!("{deployment}: {}/{} ready", d.ready, d.desired))
+                    }
+                    Some(d) => Verify::NotYet(format!("{deployment}: {}/{} ready", d.ready, d.desired)),
+                    None => Verify::NotYet("no fresh deployment data".into()),
+                }
+            }
+        }
+    }
+}
+
+fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {
+    match &snap.freshness {
+        Freshness::Fresh => Check::new(&format!("{what} fresh"), true, "fresh"),
+        f => Check::new(
+            &format!("{what} fresh"),
+            false,
+            format!(
+                "{what} is {}{}: refusing to act on it",
+                f.as_str(),
+                f.error().map(|e| format!(" ({e})")).unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+fn disagreement(s: &SentinelView) -> String {
+    let parts: Vec<String> = s
+        .sentinels
+        .iter()
+        .map(|x| format!("{} says {}", x.addr, x.master.as_deref().unwrap_or("?")))
+        .collect();
+    format!("Sentinels disagree: {}", parts.join(", "))
+}
+
+fn probe_text(p: &crate::backends::model::Probe) -> String {
+    match p.status {
+        Some(s) => format!("{s} in {} ms", p.latency_ms),
+        None => p.error.clone().unwrap_or_else(|| "no answer".into()),
+    }
+}
