@@ -5,6 +5,8 @@
 
 pub mod action;
 pub mod effect;
+pub mod pipeline;
+pub mod propose;
 pub mod state;
 pub mod step;
 pub mod update;

@@ -190,6 +190,10 @@ pub struct State {
     pub next_step_id: u64,
     /// The loop should exit.
     pub quit: bool,
+    /// Quit was pressed once while a step is in flight; a second press quits.
+    pub quit_armed: bool,
+    /// Help overlay scroll offset.
+    pub help_scroll: usize,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -223,6 +227,8 @@ impl State {
             now,
             next_step_id: 1,
             quit: false,
+            quit_armed: false,
+            help_scroll: 0,
         }
     }
 

@@ -1,12 +1,271 @@
-//! `update(&mut State, Action, now) -> Vec<Effect>`.
+//! `update(&mut State, Action, now) -> Vec<Effect>`: the whole behaviour of the console.
 
-use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
-use super::{Action, Effect, State};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::action::{Action, Command, TextEdit};
+use super::effect::Effect;
+use super::pipeline::{self, flash, log};
+use super::propose::proposals;
+use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, State};
+use crate::backends::Observed;
+
+/// How long a flash message stays.
+const FLASH_SECS: i64 = 6;
 
 /// Apply one action to the state; return the effects it asks for.
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     state.now = now;
-    let _ = action;
-    Vec::new()
+    let mut fx = Vec::new();
+    match action {
+        Action::Tick => {
+            if state.flash.as_ref().is_some_and(|(_, at)| now - *at > Duration::seconds(FLASH_SECS)) {
+                state.flash = None;
+            }
+            pipeline::verify_all(state, &mut fx);
+        }
+        Action::Command(c) => command(state, c, &mut fx),
+        Action::Text(edit) => text(state, edit, &mut fx),
+        Action::Resize(..) => {}
+        Action::Kube(s) => observe(state, &mut fx, |o| o.kube = s),
+        Action::Database(s) => observe(state, &mut fx, |o| o.database = s),
+        Action::Sentinel(s) => observe(state, &mut fx, |o| o.sentinel = s),
+        Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
+        Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
+        Action::Logged(line) => {
+            state.log_tail.push_back(line);
+            while state.log_tail.len() > LOG_TAIL_MAX {
+                state.log_tail.pop_front();
+            }
+        }
+        Action::LogFailed(error) => {
+            let msg = format!("INCIDENT LOG WRITE FAILED: {error}");
+            flash(state, msg.clone());
+            state.warnings.push(msg);
+        }
+        Action::Shutdown => {
+            state.quit = true;
+            fx.push(Effect::Quit);
+        }
+    }
+    fx
+}
+
+/// Replace one snapshot, then re-evaluate everything that depends on observations.
+fn observe(state: &mut State, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observed)) {
+    let _prev = state.observed.clone();
+    set(&mut state.observed);
+    let _ = Arc::strong_count(&state.observed.kube);
+    pipeline::verify_all(state, fx);
+}
+
+fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
+    if c != Command::Quit {
+        state.quit_armed = false;
+    }
+    match c {
+        Command::Quit => {
+            let busy = state.steps.iter().any(|s| s.status.is_active());
+            if busy && !state.quit_armed {
+                state.quit_armed = true;
+                flash(state, "a step is in flight: press quit again to leave anyway (its outcome will be unknown)");
+            } else {
+                state.quit = true;
+                fx.push(Effect::Quit);
+            }
+        }
+        Command::Help => {
+            state.modal = if state.modal == Some(Modal::Help) { None } else { Some(Modal::Help) };
+            state.help_scroll = 0;
+        }
+        Command::Close => close(state, fx),
+        Command::FocusNext | Command::FocusPrev => {
+            let n = PaneId::ALL.len();
+            let i = state.focus.index();
+            let j = if c == Command::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+            state.focus = PaneId::ALL[j];
+        }
+        Command::FocusPods => state.focus = PaneId::Pods,
+        Command::FocusDatabase => state.focus = PaneId::Database,
+        Command::FocusSentinel => state.focus = PaneId::Sentinel,
+        Command::FocusTraffic => state.focus = PaneId::Traffic,
+        Command::FocusSteps => state.focus = PaneId::Steps,
+        Command::FocusChecklist => state.focus = PaneId::Checklist,
+        Command::FocusLog => state.focus = PaneId::Log,
+        Command::Zoom => state.zoomed = !state.zoomed,
+        Command::ScrollUp => scroll(state, -1),
+        Command::ScrollDown => scroll(state, 1),
+        Command::PageUp => scroll(state, -10),
+        Command::PageDown => scroll(state, 10),
+        Command::ScrollTop => scroll(state, i64::MIN / 2),
+        Command::ScrollBottom => scroll(state, i64::MAX / 2),
+        Command::Actions => {
+            let items = proposals(state);
+            if items.is_empty() {
+                flash(state, "nothing to propose: no layer is configured");
+            } else {
+                state.modal = Some(Modal::Actions { items, selected: 0 });
+            }
+        }
+        Command::Select => {
+            if let Some(Modal::Actions { items, selected }) = state.modal.take() {
+                if let Some(p) = items.get(selected).cloned() {
+                    pipeline::propose(state, p.op, p.why, fx);
+                }
+            }
+        }
+        Command::StepRun => with_selected_step(state, fx, |state, id, fx| {
+            use super::step::StepStatus as S;
+            match state.step(id).map(|s| s.status.clone()) {
+                Some(S::Proposed | S::Prechecked | S::AwaitingConfirm) => pipeline::open_confirm(state, id, fx),
+                Some(S::Failed { .. } | S::OutcomeUnknown) => {
+                    flash(state, "step failed: retry (prechecks run again), skip with a reason, or abort")
+                }
+                Some(s) => flash(state, format!("step #{id} is {}", s.label())),
+                None => {}
+            }
+        }),
+        Command::StepRetry => with_selected_step(state, fx, pipeline::retry),
+        Command::StepSkip => with_selected_step(state, fx, |state, id, _| {
+            state.modal = Some(Modal::Prompt {
+                purpose: PromptPurpose::SkipReason(id),
+                label: format!("Reason for skipping step #{id}"),
+                text: String::new(),
+            });
+        }),
+        Command::StepAbort => with_selected_step(state, fx, pipeline::abort),
+        Command::ConfirmYes => {
+            if let Some(Modal::Confirm { step, .. }) = state.modal {
+                pipeline::confirm_yes(state, step, fx);
+            }
+        }
+        Command::ConfirmNo => {
+            if let Some(Modal::Confirm { step, .. }) = state.modal {
+                pipeline::cancel_confirm(state, step, fx);
+            }
+        }
+        Command::ChecklistTick => {
+            let i = state.selected[PaneId::Checklist.index()];
+            if let Some(item) = state.checklist.items.get(i) {
+                state.modal = Some(Modal::Prompt {
+                    purpose: PromptPurpose::ChecklistNote(item.id.clone()),
+                    label: format!("Tick '{}' (optional note)", item.text),
+                    text: String::new(),
+                });
+            }
+        }
+        Command::Note => {
+            state.modal =
+                Some(Modal::Prompt { purpose: PromptPurpose::Note, label: "Note for the incident log".into(), text: String::new() });
+        }
+    }
+}
+
+fn with_selected_step(state: &mut State, fx: &mut Vec<Effect>, f: impl FnOnce(&mut State, u64, &mut Vec<Effect>)) {
+    match state.selected_step().map(|s| s.id) {
+        Some(id) => f(state, id, fx),
+        None => flash(state, "no step selected: open the actions list to propose one"),
+    }
+}
+
+fn close(state: &mut State, fx: &mut Vec<Effect>) {
+    match state.modal.take() {
+        Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
+        Some(_) => {}
+        None => state.zoomed = false,
+    }
+}
+
+fn text(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
+    match state.modal.take() {
+        Some(Modal::Confirm { step, mut typed }) => match edit {
+            TextEdit::Char(c) => {
+                typed.push(c);
+                state.modal = Some(Modal::Confirm { step, typed });
+            }
+            TextEdit::Backspace => {
+                typed.pop();
+                state.modal = Some(Modal::Confirm { step, typed });
+            }
+            TextEdit::Submit => pipeline::submit_typed(state, step, typed, fx),
+            TextEdit::Cancel => pipeline::cancel_confirm(state, step, fx),
+        },
+        Some(Modal::Prompt { purpose, label, mut text }) => match edit {
+            TextEdit::Char(c) => {
+                text.push(c);
+                state.modal = Some(Modal::Prompt { purpose, label, text });
+            }
+            TextEdit::Backspace => {
+                text.pop();
+                state.modal = Some(Modal::Prompt { purpose, label, text });
+            }
+            TextEdit::Cancel => {}
+            TextEdit::Submit => submit_prompt(state, purpose, label, text, fx),
+        },
+        other => state.modal = other,
+    }
+}
+
+fn submit_prompt(state: &mut State, purpose: PromptPurpose, label: String, text: String, fx: &mut Vec<Effect>) {
+    let text = text.trim().to_string();
+    match purpose {
+        PromptPurpose::SkipReason(id) => {
+            if text.is_empty() {
+                flash(state, "a reason is required to skip a step");
+                state.modal = Some(Modal::Prompt { purpose, label, text });
+            } else {
+                pipeline::skip(state, id, text, fx);
+            }
+        }
+        PromptPurpose::Note => {
+            if !text.is_empty() {
+                log(state, fx, "note", text.clone(), json!({ "text": text }));
+            }
+        }
+        PromptPurpose::ChecklistNote(id) => {
+            let now = state.now;
+            let Some(item) = state.checklist.items.iter_mut().find(|i| i.id == id) else { return };
+            let note = (!text.is_empty()).then_some(text);
+            item.done = Some((now, note.clone()));
+            let summary = format!("checklist: {}", item.text);
+            log(state, fx, "checklist", summary, json!({ "item": id, "note": note }));
+        }
+    }
+}
+
+fn row_count(state: &State, pane: PaneId) -> usize {
+    let o = &state.observed;
+    match pane {
+        PaneId::Pods => o.kube.value.as_ref().map_or(0, |k| k.pods.len()),
+        PaneId::Database => o.database.value.as_ref().map_or(0, |d| d.nodes.len()),
+        PaneId::Sentinel => o.sentinel.value.as_ref().map_or(0, |s| s.sentinels.len() + s.replicas.len() + s.events.len()),
+        PaneId::Traffic => o.traffic.value.as_ref().map_or(0, |t| t.regions.len()),
+        PaneId::Steps => state.steps.len(),
+        PaneId::Checklist => state.checklist.items.len(),
+        PaneId::Log => state.log_tail.len(),
+    }
+}
+
+fn scroll(state: &mut State, delta: i64) {
+    match &mut state.modal {
+        Some(Modal::Actions { items, selected }) => {
+            *selected = clamp_add(*selected, delta, items.len());
+        }
+        Some(Modal::Help) => state.help_scroll = clamp_add(state.help_scroll, delta, 500),
+        Some(_) => {}
+        None => {
+            let n = row_count(state, state.focus);
+            let i = state.focus.index();
+            state.selected[i] = clamp_add(state.selected[i], delta, n);
+        }
+    }
+}
+
+fn clamp_add(v: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (v as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
 }

@@ -1,0 +1,290 @@
+//! The step pipeline: Proposed -> Prechecked -> AwaitingConfirm -> Executing -> Verifying -> Done |
+//! Failed | Skipped | Aborted. Only [`confirm`] can emit [`Effect::Execute`].
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::runbook::{Operation, Risk, Verify};
+
+use super::effect::{Effect, LogIntent};
+use super::state::{Modal, Mode, PaneId, State};
+use super::step::{Stage, StepRun, StepStatus};
+
+/// Append a log intent, marking drill entries.
+pub fn log(state: &State, fx: &mut Vec<Effect>, kind: &str, summary: String, mut details: serde_json::Value) {
+    if state.mode == Mode::Drill {
+        if let Some(obj) = details.as_object_mut() {
+            obj.insert("drill".into(), json!(true));
+        }
+    }
+    let summary = if state.mode == Mode::Drill { format!("DRILL {summary}") } else { summary };
+    fx.push(Effect::Log(LogIntent::new(kind, summary, details)));
+}
+
+/// Show a transient message in the footer.
+pub fn flash(state: &mut State, text: impl Into<String>) {
+    state.flash = Some((text.into(), state.now));
+}
+
+/// Create a step for `op`, log its preview, run prechecks and open the confirmation if they pass.
+pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effect>) -> u64 {
+    let id = state.next_step_id;
+    state.next_step_id += 1;
+    let step = StepRun::new(id, op, why, state.now);
+    log(
+        state,
+        fx,
+        "step-previewed",
+        format!("step #{id} proposed: {}", step.preview.title),
+        json!({ "step": id, "op": step.op, "preview": step.preview, "why": step.why }),
+    );
+    state.steps.push(step);
+    state.focus = PaneId::Steps;
+    state.selected[PaneId::Steps.index()] = state.steps.len() - 1;
+    open_confirm(state, id, fx);
+    id
+}
+
+/// Run prechecks; on success move to AwaitingConfirm and open the dialog (unless read-only).
+pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    if !precheck(state, id, fx) {
+        return;
+    }
+    if state.read_only {
+        flash(state, "READ-ONLY console: steps cannot be confirmed here");
+        return;
+    }
+    if let Some(step) = state.step_mut(id) {
+        step.status = StepStatus::AwaitingConfirm;
+    }
+    state.modal = Some(Modal::Confirm { step: id, typed: String::new() });
+}
+
+/// Evaluate prechecks now. Returns whether all passed; a failure marks the step failed with the reason.
+fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
+    let observed = state.observed.clone();
+    let now = state.now;
+    let Some(step) = state.step_mut(id) else { return false };
+    step.checks = step.op.precheck(&observed);
+    match step.failed_check().cloned() {
+        None => {
+            step.status = StepStatus::Prechecked;
+            true
+        }
+        Some(c) => {
+            let reason = format!("{}: {}", c.name, c.detail);
+            step.status = StepStatus::Failed { stage: Stage::Precheck, reason: reason.clone() };
+            step.finished_at = Some(now);
+            let checks = step.checks.clone();
+            log(
+                state,
+                fx,
+                "step-failed",
+                format!("step #{id} precheck failed: {reason}"),
+                json!({ "step": id, "stage": "precheck", "reason": reason, "checks": checks }),
+            );
+            flash(state, format!("precheck failed: {reason}"));
+            false
+        }
+    }
+}
+
+/// The operator confirmed (typed word already checked). Prechecks run again against the current
+/// state, then the intent is logged and execution requested.
+pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<Effect>) {
+    state.modal = None;
+    if state.read_only {
+        flash(state, "READ-ONLY console: steps cannot be confirmed here");
+        return;
+    }
+    if !precheck(state, id, fx) {
+        return;
+    }
+    let now = state.now;
+    let timeout_secs = state.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
+    let Some(step) = state.step_mut(id) else { return };
+    step.attempts += 1;
+    step.started_at = Some(now);
+    step.finished_at = None;
+    let op = step.op.clone();
+    let title = step.preview.title.clone();
+    let attempt = step.attempts;
+    log(
+        state,
+        fx,
+        "step-confirmed",
+        format!("step #{id} confirmed: {title}"),
+        json!({ "step": id, "typed": typed, "attempt": attempt }),
+    );
+    if let Operation::Manual { .. } = op {
+        let step = state.step_mut(id).expect("step exists");
+        step.status = StepStatus::Done;
+        step.finished_at = Some(now);
+        log(state, fx, "step-verified", format!("step #{id} manual step done"), json!({ "step": id }));
+        return;
+    }
+    if let Some(step) = state.step_mut(id) {
+        step.status = StepStatus::Executing;
+    }
+    log(
+        state,
+        fx,
+        "step-executing",
+        format!("step #{id} executing: {title}"),
+        json!({ "step": id, "op": op, "timeout_secs": timeout_secs }),
+    );
+    fx.push(Effect::Execute { step: id, op, timeout_secs });
+}
+
+/// Cancel the confirmation: the step stays ready.
+pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    state.modal = None;
+    if let Some(step) = state.step_mut(id) {
+        if step.status == StepStatus::AwaitingConfirm {
+            step.status = StepStatus::Prechecked;
+        }
+    }
+    log(state, fx, "step-cancelled", format!("step #{id} confirmation cancelled"), json!({ "step": id }));
+}
+
+/// The high-risk confirmation: the typed word must equal the target's name.
+pub fn submit_typed(state: &mut State, id: u64, typed: String, fx: &mut Vec<Effect>) {
+    let Some(step) = state.step(id) else { return };
+    let word = step.op.confirm_word();
+    if typed == word {
+        confirm(state, id, Some(typed), fx);
+    } else {
+        flash(state, format!("typed '{typed}' does not match '{word}': not confirmed"));
+        state.modal = Some(Modal::Confirm { step: id, typed });
+    }
+}
+
+/// Low-risk confirmation with `y`.
+pub fn confirm_yes(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    match state.step(id).map(|s| s.op.risk()) {
+        Some(Risk::Low) => confirm(state, id, None, fx),
+        Some(Risk::High) => flash(state, "high-risk step: type the target's name and press Enter"),
+        None => state.modal = None,
+    }
+}
+
+/// Execution finished: verify next, or fail.
+pub fn executed(state: &mut State, id: u64, result: Result<String, String>, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let verify_ms = state.config.polling.verify_timeout_ms as i64;
+    let Some(step) = state.step_mut(id) else { return };
+    if step.status != StepStatus::Executing {
+        return;
+    }
+    match result {
+        Ok(summary) => {
+            step.output.push(summary.clone());
+            step.status = StepStatus::Verifying;
+            step.verify_deadline = Some(now + Duration::milliseconds(verify_ms));
+            log(
+                state,
+                fx,
+                "step-result",
+                format!("step #{id} executed: {summary}"),
+                json!({ "step": id, "ok": true, "result": summary }),
+            );
+            verify_all(state, fx);
+        }
+        Err(error) => {
+            step.output.push(format!("error: {error}"));
+            step.status = StepStatus::Failed { stage: Stage::Execute, reason: error.clone() };
+            step.finished_at = Some(now);
+            log(
+                state,
+                fx,
+                "step-failed",
+                format!("step #{id} execution failed: {error}"),
+                json!({ "step": id, "stage": "execute", "reason": error }),
+            );
+        }
+    }
+}
+
+/// Evaluate the postcondition of every verifying step against the current snapshots.
+pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let observed = state.observed.clone();
+    let mut logs = Vec::new();
+    for step in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
+        match step.op.verify(&observed) {
+            Verify::Holds(what) => {
+                step.status = StepStatus::Done;
+                step.finished_at = Some(now);
+                step.output.push(format!("verified: {what}"));
+                logs.push((
+                    "step-verified",
+                    format!("step #{} verified: {what}", step.id),
+                    json!({ "step": step.id, "verified": what, "elapsed_s": step.elapsed_secs(now) }),
+                ));
+            }
+            Verify::NotYet(what) => {
+                if step.verify_deadline.is_some_and(|d| now >= d) {
+                    let reason = format!("postcondition not reached in time: {what}");
+                    step.status = StepStatus::Failed { stage: Stage::Verify, reason: reason.clone() };
+                    step.finished_at = Some(now);
+                    step.output.push(format!("verify failed: {what}"));
+                    logs.push((
+                        "step-failed",
+                        format!("step #{} verify failed: {what}", step.id),
+                        json!({ "step": step.id, "stage": "verify", "reason": reason }),
+                    ));
+                } else if step.output.last().is_none_or(|l| *l != format!("waiting: {what}")) {
+                    step.output.push(format!("waiting: {what}"));
+                }
+            }
+        }
+    }
+    for (kind, summary, details) in logs {
+        log(state, fx, kind, summary, details);
+    }
+}
+
+/// Retry a failed (or outcome-unknown) step: prechecks run again, then confirmation.
+pub fn retry(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    match state.step(id).map(|s| s.status.clone()) {
+        Some(StepStatus::Failed { .. } | StepStatus::OutcomeUnknown | StepStatus::Prechecked) => {
+            log(state, fx, "step-retry", format!("step #{id} retry requested"), json!({ "step": id }));
+            open_confirm(state, id, fx);
+        }
+        Some(s) => flash(state, format!("step #{id} is {}: nothing to retry", s.label())),
+        None => {}
+    }
+}
+
+/// Skip a step with a reason.
+pub fn skip(state: &mut State, id: u64, reason: String, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let Some(step) = state.step_mut(id) else { return };
+    if step.status.is_terminal() || step.status == StepStatus::Executing {
+        let label = step.status.label();
+        flash(state, format!("step #{id} is {label}: cannot skip"));
+        return;
+    }
+    step.status = StepStatus::Skipped(reason.clone());
+    step.finished_at = Some(now);
+    log(state, fx, "step-skipped", format!("step #{id} skipped: {reason}"), json!({ "step": id, "reason": reason }));
+}
+
+/// Abort a step (not while its operation is executing: its outcome would be unknown).
+pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let Some(step) = state.step_mut(id) else { return };
+    if step.status.is_terminal() {
+        return;
+    }
+    if step.status == StepStatus::Executing {
+        flash(state, format!("step #{id} is executing: wait for its result, then abort"));
+        return;
+    }
+    step.status = StepStatus::Aborted;
+    step.finished_at = Some(now);
+    if matches!(state.modal, Some(Modal::Confirm { step, .. }) if step == id) {
+        state.modal = None;
+    }
+    log(state, fx, "step-aborted", format!("step #{id} aborted by the operator"), json!({ "step": id }));
+}

@@ -1,0 +1,178 @@
+//! Operations the console proposes from the configuration and the current snapshots.
+//!
+//! Each proposal says why it is proposed; nothing here executes anything.
+
+use crate::backends::model::{DatabaseView, PgRole};
+use crate::config::model::PgNodeConfig;
+use crate::config::Config;
+use crate::runbook::Operation;
+
+use super::state::{Proposal, State};
+
+/// Default replicas when a region takes over (the plan's `--replicas=10`).
+pub const DEFAULT_FAILOVER_REPLICAS: u32 = 10;
+
+/// Every operation that makes sense now, most urgent first.
+pub fn proposals(state: &State) -> Vec<Proposal> {
+    let cfg = &state.config;
+    let mut out = Vec::new();
+    let db = state.observed.database.value.as_ref();
+    if let Some(pg) = &cfg.postgres {
+        out.push(Proposal {
+            op: Operation::CheckPrimary,
+            why: "read-only: which node is primary and whether it accepts writes".into(),
+        });
+        if let Some(db) = db {
+            if let Some((node, why)) = db.best_replica() {
+                let situation = match db.primary() {
+                    None if db.nodes.iter().any(|n| n.role == PgRole::Down) => "primary is DOWN",
+                    None => "no single writable primary",
+                    Some(_) => "planned switchover",
+                };
+                out.push(Proposal {
+                    op: Operation::PromotePostgres {
+                        node: node.name.clone(),
+                        endpoint: endpoint_of(pg.nodes.iter().find(|n| n.name == node.name)),
+                        max_lag_bytes: pg.max_lag_bytes,
+                        accept_data_loss: None,
+                    },
+                    why: format!("{situation}; {} is the {why}", node.name),
+                });
+            }
+            if let Some(old) = stale_primary(db) {
+                out.push(Proposal {
+                    op: Operation::FencePostgres {
+                        node: old.to_string(),
+                        endpoint: endpoint_of(pg.nodes.iter().find(|n| n.name == old)),
+                    },
+                    why: format!("SPLIT-BRAIN: {old} is a writable primary on an older timeline"),
+                });
+            }
+            if let (Some(svc), Some(primary)) = (&pg.service, db.primary()) {
+                let pod = primary.pod.clone().or_else(|| {
+                    pg.nodes.iter().find(|n| n.name == primary.name).and_then(|n| n.pod.as_ref()).map(|p| p.name.clone())
+                });
+                let endpoints = state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
+                if let Some(pod) = pod {
+                    let already = endpoints.is_some_and(|s| s.endpoint_pods == [pod.clone()]);
+                    if !already {
+                        out.push(Proposal {
+                            op: Operation::PatchServiceSelector {
+                                context: svc.context.clone(),
+                                namespace: svc.namespace.clone(),
+                                service: svc.name.clone(),
+                                pod: pod.clone(),
+                            },
+                            why: format!(
+                                "Service {} does not point at the primary {} (pod {pod})",
+                                svc.name, primary.name
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if let Some(sc) = &cfg.sentinel {
+        let view = state.observed.sentinel.value.as_ref();
+        let from = view.and_then(|v| v.agreed_master()).map(str::to_string);
+        out.push(Proposal {
+            op: Operation::SentinelFailover {
+                master: sc.master.clone(),
+                sentinel: sc.addrs.first().cloned().unwrap_or_default(),
+                from_master: from.clone(),
+            },
+            why: match from {
+                Some(m) => format!("move the Redis master away from {m}"),
+                None => "Sentinels do not agree on a master".into(),
+            },
+        });
+    }
+    if let Some(r53) = &cfg.route53 {
+        if let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region()) {
+            let traffic = state.observed.traffic.value.as_ref();
+            let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
+            let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
+            let weights: Vec<(String, u8)> = cfg
+                .regions
+                .iter()
+                .map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 }))
+                .collect();
+            out.push(Proposal {
+                op: Operation::SetRoute53Weights {
+                    zone: r53.hosted_zone_id.clone(),
+                    record: r53.record.clone(),
+                    endpoint: r53.endpoint_url.clone().unwrap_or_else(|| "route53.amazonaws.com".into()),
+                    weights,
+                },
+                why: if target.name == secondary.name {
+                    format!("send all traffic to the {} region {}", secondary.role, secondary.name)
+                } else {
+                    format!("send traffic back to the primary region {}", primary.name)
+                },
+            });
+        }
+    }
+    out.extend(scale_proposals(cfg, state));
+    out
+}
+
+fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
+    let Some(region) = cfg.secondary_region() else { return Vec::new() };
+    let Some(context) = region.kube_context.clone() else { return Vec::new() };
+    let namespace = region.namespace.clone().unwrap_or_else(|| "default".into());
+    let target = region.failover_replicas.unwrap_or(DEFAULT_FAILOVER_REPLICAS);
+    let kube = state.observed.kube.value.as_ref();
+    region
+        .deployments
+        .iter()
+        .filter_map(|d| {
+            let current = kube.and_then(|k| {
+                k.deployments.iter().find(|x| x.context == context && x.namespace == namespace && x.name == *d)
+            });
+            if current.is_some_and(|c| c.desired >= target) {
+                return None;
+            }
+            Some(Proposal {
+                op: Operation::ScaleDeployment {
+                    context: context.clone(),
+                    namespace: namespace.clone(),
+                    deployment: d.clone(),
+                    replicas: target,
+                },
+                why: format!(
+                    "activate the {} region {}: {} has {} replicas",
+                    region.role,
+                    region.name,
+                    d,
+                    current.map_or("?".into(), |c| c.desired.to_string())
+                ),
+            })
+        })
+        .collect()
+}
+
+/// In a split brain, the writable primary on the oldest timeline (the one to fence).
+fn stale_primary(db: &DatabaseView) -> Option<&str> {
+    if !db.split_brain() {
+        return None;
+    }
+    db.writable_primaries().into_iter().min_by_key(|n| n.timeline.unwrap_or(0)).map(|n| n.name.as_str())
+}
+
+/// `host:port` of a node from its DSN (never the password: only these two keys are read).
+pub fn endpoint_of(node: Option<&PgNodeConfig>) -> String {
+    let Some(node) = node else { return "?".into() };
+    let mut host = None;
+    let mut port = None;
+    for part in node.dsn.split_whitespace() {
+        if let Some((k, v)) = part.split_once('=') {
+            match k {
+                "host" => host = Some(v),
+                "port" => port = Some(v),
+                _ => {}
+            }
+        }
+    }
+    format!("{}:{}", host.unwrap_or("localhost"), port.unwrap_or("5432"))
+}
