@@ -10,4 +10,6 @@ pub mod backends;
 pub mod config;
 pub mod incident;
 pub mod runbook;
+pub mod runner;
+pub mod tui;
 pub mod ui;

@@ -1,0 +1,119 @@
+//! The effect runner: carries out what `app::update` asks, in order, off the UI path.
+//!
+//! Log intents are appended (and fsynced) on a blocking thread, one at a time, in the order the
+//! core emitted them; an `Execute` is dispatched only after every log entry emitted before it
+//! is durable (the log holds the intent before the action happens). Results come back to the
+//! event loop as [`Action`]s.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use crate::app::{Action, Effect, LogIntent, LogLine};
+use crate::backends::Operate;
+
+/// Where log intents go. Implementations must make the entry durable before returning.
+pub trait LogSink: Send + Sync + 'static {
+    /// Append one entry; returns the line to show.
+    fn append(&self, intent: &LogIntent) -> Result<LogLine, String>;
+}
+
+/// A log kept in memory only (tests, `--status` snapshots). Not durable.
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    lines: Mutex<Vec<(LogIntent, LogLine)>>,
+    operator: String,
+}
+
+impl MemoryLog {
+    /// An empty in-memory log.
+    pub fn new(operator: &str) -> MemoryLog {
+        MemoryLog { lines: Mutex::new(Vec::new()), operator: operator.to_string() }
+    }
+
+    /// Everything appended so far.
+    pub fn entries(&self) -> Vec<(LogIntent, LogLine)> {
+        self.lines.lock().expect("memory log").clone()
+    }
+}
+
+impl LogSink for MemoryLog {
+    fn append(&self, intent: &LogIntent) -> Result<LogLine, String> {
+        let mut lines = self.lines.lock().map_err(|e| e.to_string())?;
+        let line = LogLine {
+            seq: lines.len() as u64 + 1,
+            at: Utc::now(),
+            operator: self.operator.clone(),
+            kind: intent.kind.clone(),
+            summary: intent.summary.clone(),
+        };
+        lines.push((intent.clone(), line.clone()));
+        Ok(line)
+    }
+}
+
+/// Handle to the runner task.
+#[derive(Clone)]
+pub struct Runner {
+    tx: mpsc::UnboundedSender<Effect>,
+}
+
+impl Runner {
+    /// Start the runner. `read_only` consoles refuse every `Execute` here too (defence in depth).
+    pub fn start(
+        operator: Arc<dyn Operate>,
+        log: Arc<dyn LogSink>,
+        read_only: bool,
+        actions: mpsc::UnboundedSender<Action>,
+    ) -> Runner {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
+        tokio::spawn(async move {
+            while let Some(effect) = rx.recv().await {
+                match effect {
+                    Effect::Log(intent) => {
+                        let log = log.clone();
+                        let result = tokio::task::spawn_blocking(move || log.append(&intent))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("log writer crashed: {e}")));
+                        let _ = actions.send(match result {
+                            Ok(line) => Action::Logged(line),
+                            Err(e) => Action::LogFailed(e),
+                        });
+                    }
+                    Effect::Execute { step, op, timeout_secs } => {
+                        if read_only {
+                            let _ = actions.send(Action::StepExecuted {
+                                step,
+                                result: Err("refused: this console is read-only".into()),
+                            });
+                            continue;
+                        }
+                        let operator = operator.clone();
+                        let actions = actions.clone();
+                        tokio::spawn(async move {
+                            let limit = Duration::from_secs(timeout_secs);
+                            let result = match tokio::time::timeout(limit, operator.execute(&op)).await {
+                                Ok(r) => r,
+                                Err(_) => Err(format!(
+                                    "timed out after {timeout_secs} s: outcome unknown, verify before continuing"
+                                )),
+                            };
+                            let _ = actions.send(Action::StepExecuted { step, result });
+                        });
+                    }
+                    Effect::Bell | Effect::Copy(_) | Effect::Quit => {}
+                }
+            }
+        });
+        Runner { tx }
+    }
+
+    /// Queue effects, in order.
+    pub fn dispatch(&self, effects: impl IntoIterator<Item = Effect>) {
+        for e in effects {
+            let _ = self.tx.send(e);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The event loop: keys, a tick, source pings and effect results become actions; the state is
+//! drawn only when something visible may have changed, after draining everything queued.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream};
+use futures::{FutureExt, StreamExt};
+use ratatui::Terminal;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use super::keys::{ChordBuffer, key_to_action};
+use super::output::{QuietBackend, SizeSource};
+use super::terminal::TerminalGuard;
+use crate::app::{Action, Effect, State, update};
+use crate::backends::Snapshot;
+use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use crate::backends::Operate;
+use crate::runner::{LogSink, Runner};
+use crate::ui::{self, UiContext};
+
+/// The four live sources, as watch receivers (latest value wins, never blocks).
+pub struct Sources {
+    /// Kubernetes.
+    pub kube: watch::Receiver<Arc<Snapshot<KubeView>>>,
+    /// PostgreSQL.
+    pub database: watch::Receiver<Arc<Snapshot<DatabaseView>>>,
+    /// Redis Sentinel.
+    pub sentinel: watch::Receiver<Arc<Snapshot<SentinelView>>>,
+    /// Route 53 + HTTP.
+    pub traffic: watch::Receiver<Arc<Snapshot<TrafficView>>>,
+}
+
+impl Sources {
+    /// Sources that never change (a layer that is not configured).
+    pub fn constant(
+        kube: Snapshot<KubeView>,
+        database: Snapshot<DatabaseView>,
+        sentinel: Snapshot<SentinelView>,
+        traffic: Snapshot<TrafficView>,
+    ) -> Sources {
+        fn rx<T>(v: Snapshot<T>) -> watch::Receiver<Arc<Snapshot<T>>> {
+            let (tx, rx) = watch::channel(Arc::new(v));
+            std::mem::forget(tx);
+            rx
+        }
+        Sources { kube: rx(kube), database: rx(database), sentinel: rx(sentinel), traffic: rx(traffic) }
+    }
+}
+
+/// Everything the loop needs.
+pub struct Console {
+    /// Initial state.
+    pub state: State,
+    /// Theme and keymap.
+    pub ctx: UiContext,
+    /// Live sources.
+    pub sources: Sources,
+    /// Executes confirmed operations.
+    pub operator: Arc<dyn Operate>,
+    /// The incident log.
+    pub log: Arc<dyn LogSink>,
+    /// Effects to run at start (e.g. the `declared` entry).
+    pub initial_effects: Vec<Effect>,
+}
+
+/// Minimum time between two frames.
+const FRAME_BUDGET: Duration = Duration::from_millis(16);
+
+/// Run the console until quit, SIGTERM/SIGHUP or the terminal goes away. Returns the final state.
+pub async fn run(console: Console) -> color_eyre::Result<State> {
+    let Console { mut state, ctx, mut sources, operator, log, initial_effects } = console;
+    let (action_tx, mut action_rx) = mpsc::unbounded_channel::<Action>();
+    let runner = Runner::start(operator, log, state.read_only, action_tx.clone());
+    runner.dispatch(initial_effects);
+
+    let guard = TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(QuietBackend::new(io::stdout(), SizeSource::Terminal))?;
+    terminal.clear()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut chord = ChordBuffer::default();
+
+    let mut dirty = true;
+    let mut drawn_second = -1;
+    let mut last_draw = Instant::now() - FRAME_BUDGET;
+    loop {
+        if dirty || state.now.timestamp() != drawn_second {
+            let wait = FRAME_BUDGET.saturating_sub(last_draw.elapsed());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            terminal.draw(|f| ui::draw(f, &state, &ctx))?;
+            last_draw = Instant::now();
+            drawn_second = state.now.timestamp();
+            dirty = false;
+        }
+        // Wait for the next input of any kind.
+        let first: Option<Action> = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => event_action(ev, &state, &ctx, &mut chord),
+                // EOF or EIO on the tty: the terminal is gone (SSH dropped, tmux killed).
+                Some(Err(_)) | None => Some(Action::Shutdown),
+            },
+            _ = tick.tick() => Some(Action::Tick),
+            Ok(()) = sources.kube.changed() => Some(Action::Kube(sources.kube.borrow_and_update().clone())),
+            Ok(()) = sources.database.changed() => Some(Action::Database(sources.database.borrow_and_update().clone())),
+            Ok(()) = sources.sentinel.changed() => Some(Action::Sentinel(sources.sentinel.borrow_and_update().clone())),
+            Ok(()) = sources.traffic.changed() => Some(Action::Traffic(sources.traffic.borrow_and_update().clone())),
+            Some(a) = action_rx.recv() => Some(a),
+            _ = sigterm.recv() => Some(Action::Shutdown),
+            _ = sighup.recv() => Some(Action::Shutdown),
+        };
+        let mut batch: Vec<Action> = first.into_iter().collect();
+        // Drain whatever else is already queued (latest snapshot wins) before drawing.
+        while let Ok(a) = action_rx.try_recv() {
+            batch.push(a);
+        }
+        while let Some(Some(Ok(ev))) = events.next().now_or_never() {
+            if let Some(a) = event_action(ev, &state, &ctx, &mut chord) {
+                batch.push(a);
+            }
+        }
+        for action in batch {
+            let is_tick = matches!(action, Action::Tick);
+            let effects = update(&mut state, action, Utc::now());
+            dirty |= !is_tick || !effects.is_empty();
+            for e in &effects {
+                match e {
+                    Effect::Bell => {
+                        let _ = io::stdout().write_all(b"\x07");
+                        let _ = io::stdout().flush();
+                    }
+                    Effect::Copy(text) => {
+                        let _ = io::stdout().write_all(osc52(text).as_bytes());
+                        let _ = io::stdout().flush();
+                    }
+                    _ => {}
+                }
+            }
+            runner.dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+        }
+        if state.quit {
+            break;
+        }
+    }
+    drop(terminal);
+    drop(guard);
+    Ok(state)
+}
+
+fn event_action(ev: Event, state: &State, ctx: &UiContext, chord: &mut ChordBuffer) -> Option<Action> {
+    match ev {
+        Event::Key(k) => key_to_action(&k, state, &ctx.keymap, chord),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::Paste(text) if state.wants_text() => {
+            // Pasted text goes into the prompt one character at a time; control characters dropped.
+            let first = text.chars().find(|c| !c.is_control())?;
+            Some(Action::Text(crate::app::TextEdit::Char(first)))
+        }
+        _ => None,
+    }
+}
+
+/// OSC 52 clipboard sequence (works over SSH and inside tmux with `set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(super::base64(i.as_bytes()), o);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Turning terminal key events into [`Action`]s through the active keymap layers.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::app::{Action, Command, Modal, PaneId, State, TextEdit};
+use crate::config::keymap::{Key, KeyLayer, KeymapResult};
+use crate::config::Keymap;
+use crate::runbook::Risk;
+
+/// Keys typed so far of a multi-key chord.
+#[derive(Debug, Default)]
+pub struct ChordBuffer {
+    typed: Vec<Key>,
+}
+
+impl ChordBuffer {
+    /// Whether a chord is pending (shown in the footer by the caller if wanted).
+    pub fn pending(&self) -> bool {
+        !self.typed.is_empty()
+    }
+}
+
+/// The layers active for the current state, most specific first.
+pub fn active_layers(state: &State) -> Vec<KeyLayer> {
+    match &state.modal {
+        Some(Modal::Help) => vec![KeyLayer::Help],
+        Some(Modal::Actions { .. }) => vec![KeyLayer::Actions],
+        Some(Modal::Confirm { .. }) => vec![KeyLayer::Confirm],
+        Some(Modal::Prompt { .. }) => vec![],
+        None => {
+            let mut v = Vec::with_capacity(3);
+            match state.focus {
+                PaneId::Steps => v.push(KeyLayer::Steps),
+                PaneId::Checklist => v.push(KeyLayer::Checklist),
+                _ => {}
+            }
+            v.push(KeyLayer::Pane);
+            v.push(KeyLayer::Global);
+            v
+        }
+    }
+}
+
+/// Map one key event to an action (or nothing, while a chord is pending).
+pub fn key_to_action(ev: &KeyEvent, state: &State, keymap: &Keymap, chord: &mut ChordBuffer) -> Option<Action> {
+    if ev.kind == KeyEventKind::Release {
+        return None;
+    }
+    // Ctrl-C always quits, whatever the keymap says: the operator must never be trapped.
+    if ev.code == KeyCode::Char('c') && ev.modifiers.contains(KeyModifiers::CONTROL) && !state.wants_text() {
+        chord.typed.clear();
+        return Some(Action::Command(Command::Quit));
+    }
+    if state.wants_text() {
+        chord.typed.clear();
+        return text_edit(ev).map(Action::Text);
+    }
+    // A low-risk confirmation takes no text: Enter confirms as well as `y`.
+    if let Some(Modal::Confirm { step, .. }) = &state.modal {
+        if ev.code == KeyCode::Enter && state.step(*step).is_some_and(|s| s.op.risk() == Risk::Low) {
+            return Some(Action::Command(Command::ConfirmYes));
+        }
+    }
+    let key = Key::from_event(ev)?;
+    let layers = active_layers(state);
+    chord.typed.push(key.clone());
+    match keymap.lookup(&layers, &chord.typed) {
+        KeymapResult::Matched(c) => {
+            chord.typed.clear();
+            Some(Action::Command(c))
+        }
+        KeymapResult::Pending => None,
+        KeymapResult::NotFound => {
+            let retry = chord.typed.len() > 1;
+            chord.typed.clear();
+            if retry {
+                chord.typed.push(key.clone());
+                match keymap.lookup(&layers, &chord.typed) {
+                    KeymapResult::Matched(c) => {
+                        chord.typed.clear();
+                        return Some(Action::Command(c));
+                    }
+                    KeymapResult::Pending => return None,
+                    KeymapResult::NotFound => chord.typed.clear(),
+                }
+            }
+            None
+        }
+    }
+}
+
+fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
+    match ev.code {
+        KeyCode::Enter => Some(TextEdit::Submit),
+        KeyCode::Esc => Some(TextEdit::Cancel),
+        KeyCode::Backspace => Some(TextEdit::Backspace),
+        KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(TextEdit::Char(c)),
+        _ => None,
+    }
+}
