@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod backends;
+// pub mod cli;
 pub mod config;
+pub mod diagnostics;
 pub mod incident;
 pub mod runbook;
 pub mod runner;

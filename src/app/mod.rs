@@ -7,6 +7,7 @@ pub mod action;
 pub mod effect;
 pub mod pipeline;
 pub mod propose;
+pub mod resume;
 pub mod state;
 pub mod step;
 pub mod update;
@@ -16,3 +17,6 @@ pub use effect::{Effect, LogIntent};
 pub use state::{LogLine, Modal, Mode, PaneId, State};
 pub use step::{StepRun, StepStatus};
 pub use update::update;
+
+#[cfg(test)]
+mod tests;

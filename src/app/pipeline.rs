@@ -267,7 +267,13 @@ pub fn skip(state: &mut State, id: u64, reason: String, fx: &mut Vec<Effect>) {
     }
     step.status = StepStatus::Skipped(reason.clone());
     step.finished_at = Some(now);
-    log(state, fx, "step-skipped", format!("step #{id} skipped: {reason}"), json!({ "step": id, "reason": reason }));
+    log(
+        state,
+        fx,
+        "step-skipped",
+        format!("step #{id} skipped: {reason}"),
+        json!({ "step": id, "reason": reason }),
+    );
 }
 
 /// Abort a step (not while its operation is executing: its outcome would be unknown).

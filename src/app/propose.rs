@@ -3,8 +3,8 @@
 //! Each proposal says why it is proposed; nothing here executes anything.
 
 use crate::backends::model::{DatabaseView, PgRole};
-use crate::config::model::PgNodeConfig;
 use crate::config::Config;
+use crate::config::model::PgNodeConfig;
 use crate::runbook::Operation;
 
 use super::state::{Proposal, State};
@@ -50,7 +50,11 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
             }
             if let (Some(svc), Some(primary)) = (&pg.service, db.primary()) {
                 let pod = primary.pod.clone().or_else(|| {
-                    pg.nodes.iter().find(|n| n.name == primary.name).and_then(|n| n.pod.as_ref()).map(|p| p.name.clone())
+                    pg.nodes
+                        .iter()
+                        .find(|n| n.name == primary.name)
+                        .and_then(|n| n.pod.as_ref())
+                        .map(|p| p.name.clone())
                 });
                 let endpoints = state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
                 if let Some(pod) = pod {
@@ -128,7 +132,9 @@ fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
         .iter()
         .filter_map(|d| {
             let current = kube.and_then(|k| {
-                k.deployments.iter().find(|x| x.context == context && x.namespace == namespace && x.name == *d)
+                k.deployments
+                    .iter()
+                    .find(|x| x.context == context && x.namespace == namespace && x.name == *d)
             });
             if current.is_some_and(|c| c.desired >= target) {
                 return None;

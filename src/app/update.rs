@@ -70,7 +70,10 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             let busy = state.steps.iter().any(|s| s.status.is_active());
             if busy && !state.quit_armed {
                 state.quit_armed = true;
-                flash(state, "a step is in flight: press quit again to leave anyway (its outcome will be unknown)");
+                flash(
+                    state,
+                    "a step is in flight: press quit again to leave anyway (its outcome will be unknown)",
+                );
             } else {
                 state.quit = true;
                 fx.push(Effect::Quit);
@@ -119,7 +122,9 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
         Command::StepRun => with_selected_step(state, fx, |state, id, fx| {
             use super::step::StepStatus as S;
             match state.step(id).map(|s| s.status.clone()) {
-                Some(S::Proposed | S::Prechecked | S::AwaitingConfirm) => pipeline::open_confirm(state, id, fx),
+                Some(S::Proposed | S::Prechecked | S::AwaitingConfirm) => {
+                    pipeline::open_confirm(state, id, fx)
+                }
                 Some(S::Failed { .. } | S::OutcomeUnknown) => {
                     flash(state, "step failed: retry (prechecks run again), skip with a reason, or abort")
                 }
@@ -157,13 +162,20 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Note => {
-            state.modal =
-                Some(Modal::Prompt { purpose: PromptPurpose::Note, label: "Note for the incident log".into(), text: String::new() });
+            state.modal = Some(Modal::Prompt {
+                purpose: PromptPurpose::Note,
+                label: "Note for the incident log".into(),
+                text: String::new(),
+            });
         }
     }
 }
 
-fn with_selected_step(state: &mut State, fx: &mut Vec<Effect>, f: impl FnOnce(&mut State, u64, &mut Vec<Effect>)) {
+fn with_selected_step(
+    state: &mut State,
+    fx: &mut Vec<Effect>,
+    f: impl FnOnce(&mut State, u64, &mut Vec<Effect>),
+) {
     match state.selected_step().map(|s| s.id) {
         Some(id) => f(state, id, fx),
         None => flash(state, "no step selected: open the actions list to propose one"),
@@ -208,7 +220,13 @@ fn text(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
     }
 }
 
-fn submit_prompt(state: &mut State, purpose: PromptPurpose, label: String, text: String, fx: &mut Vec<Effect>) {
+fn submit_prompt(
+    state: &mut State,
+    purpose: PromptPurpose,
+    label: String,
+    text: String,
+    fx: &mut Vec<Effect>,
+) {
     let text = text.trim().to_string();
     match purpose {
         PromptPurpose::SkipReason(id) => {
@@ -240,7 +258,9 @@ fn row_count(state: &State, pane: PaneId) -> usize {
     match pane {
         PaneId::Pods => o.kube.value.as_ref().map_or(0, |k| k.pods.len()),
         PaneId::Database => o.database.value.as_ref().map_or(0, |d| d.nodes.len()),
-        PaneId::Sentinel => o.sentinel.value.as_ref().map_or(0, |s| s.sentinels.len() + s.replicas.len() + s.events.len()),
+        PaneId::Sentinel => {
+            o.sentinel.value.as_ref().map_or(0, |s| s.sentinels.len() + s.replicas.len() + s.events.len())
+        }
         PaneId::Traffic => o.traffic.value.as_ref().map_or(0, |t| t.regions.len()),
         PaneId::Steps => state.steps.len(),
         PaneId::Checklist => state.checklist.items.len(),

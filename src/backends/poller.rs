@@ -43,7 +43,11 @@ impl PollerConfig {
 
 /// Start polling `observer` in a tokio task. The task ends when every receiver is dropped.
 /// `poke`, when given, triggers an immediate poll (push sources: watches, pub/sub).
-pub fn spawn<O>(observer: O, cfg: PollerConfig, poke: Option<Arc<Notify>>) -> watch::Receiver<Arc<Snapshot<O::Output>>>
+pub fn spawn<O>(
+    observer: O,
+    cfg: PollerConfig,
+    poke: Option<Arc<Notify>>,
+) -> watch::Receiver<Arc<Snapshot<O::Output>>>
 where
     O: Observe,
     O::Output: Clone,
@@ -53,8 +57,12 @@ where
     rx
 }
 
-async fn run<O>(observer: O, cfg: PollerConfig, poke: Option<Arc<Notify>>, tx: watch::Sender<Arc<Snapshot<O::Output>>>)
-where
+async fn run<O>(
+    observer: O,
+    cfg: PollerConfig,
+    poke: Option<Arc<Notify>>,
+    tx: watch::Sender<Arc<Snapshot<O::Output>>>,
+) where
     O: Observe,
     O::Output: Clone,
 {
@@ -63,7 +71,11 @@ where
         if tx.is_closed() {
             return;
         }
-        let outcome = match tokio::time::timeout(cfg.timeout, AssertUnwindSafe(observer.observe()).catch_unwind()).await
+        let outcome = match tokio::time::timeout(
+            cfg.timeout,
+            AssertUnwindSafe(observer.observe()).catch_unwind(),
+        )
+        .await
         {
             Ok(Ok(Ok(v))) => Ok(v),
             Ok(Ok(Err(e))) => Err(e),
@@ -216,7 +228,9 @@ mod tests {
         next(&mut rx).await;
         let before = tokio::time::Instant::now();
         let s = next(&mut rx).await;
-        assert!(matches!(&s.freshness, Freshness::Stale { error, .. } if error.contains("timed out after 2000 ms")));
+        assert!(
+            matches!(&s.freshness, Freshness::Stale { error, .. } if error.contains("timed out after 2000 ms"))
+        );
         // interval 1 s + timeout 2 s
         assert_eq!(before.elapsed(), Duration::from_secs(3));
     }
@@ -255,7 +269,8 @@ mod tests {
     async fn poke_polls_immediately() {
         let (src, calls) = source(vec![]);
         let poke = Arc::new(Notify::new());
-        let mut rx = spawn(src, PollerConfig { interval: Duration::from_secs(60), ..cfg() }, Some(poke.clone()));
+        let mut rx =
+            spawn(src, PollerConfig { interval: Duration::from_secs(60), ..cfg() }, Some(poke.clone()));
         next(&mut rx).await;
         let before = tokio::time::Instant::now();
         poke.notify_one();

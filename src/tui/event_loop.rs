@@ -16,9 +16,9 @@ use super::keys::{ChordBuffer, key_to_action};
 use super::output::{QuietBackend, SizeSource};
 use super::terminal::TerminalGuard;
 use crate::app::{Action, Effect, State, update};
+use crate::backends::Operate;
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
-use crate::backends::Operate;
 use crate::runner::{LogSink, Runner};
 use crate::ui::{self, UiContext};
 
@@ -144,7 +144,9 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                     _ => {}
                 }
             }
-            runner.dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+            runner.dispatch(
+                effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })),
+            );
         }
         if state.quit {
             break;

@@ -3,8 +3,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::app::{Action, Command, Modal, PaneId, State, TextEdit};
-use crate::config::keymap::{Key, KeyLayer, KeymapResult};
 use crate::config::Keymap;
+use crate::config::keymap::{Key, KeyLayer, KeymapResult};
 use crate::runbook::Risk;
 
 /// Keys typed so far of a multi-key chord.
@@ -42,7 +42,12 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
 }
 
 /// Map one key event to an action (or nothing, while a chord is pending).
-pub fn key_to_action(ev: &KeyEvent, state: &State, keymap: &Keymap, chord: &mut ChordBuffer) -> Option<Action> {
+pub fn key_to_action(
+    ev: &KeyEvent,
+    state: &State,
+    keymap: &Keymap,
+    chord: &mut ChordBuffer,
+) -> Option<Action> {
     if ev.kind == KeyEventKind::Release {
         return None;
     }

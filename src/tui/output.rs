@@ -35,7 +35,13 @@ pub struct QuietBackend<W: Write> {
 impl<W: Write> QuietBackend<W> {
     /// Wrap `out` (stdout, or a counting sink in tests).
     pub fn new(out: W, size: SizeSource) -> Self {
-        QuietBackend { inner: CrosstermBackend::new(Vec::with_capacity(64 * 1024)), out, size, cursor_visible: None, written: 0 }
+        QuietBackend {
+            inner: CrosstermBackend::new(Vec::with_capacity(64 * 1024)),
+            out,
+            size,
+            cursor_visible: None,
+            written: 0,
+        }
     }
 
     /// Total bytes written to `out` so far.
@@ -110,7 +116,9 @@ impl<W: Write> Backend for QuietBackend<W> {
     fn window_size(&mut self) -> io::Result<WindowSize> {
         match self.size {
             SizeSource::Terminal => self.inner.window_size(),
-            SizeSource::Fixed(w, h) => Ok(WindowSize { columns_rows: Size::new(w, h), pixels: Size::new(0, 0) }),
+            SizeSource::Fixed(w, h) => {
+                Ok(WindowSize { columns_rows: Size::new(w, h), pixels: Size::new(0, 0) })
+            }
         }
     }
 

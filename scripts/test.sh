@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs and starts what the tests need (the tests
+# start their own PostgreSQL, Redis/Sentinel, moto and Kubernetes test servers on loopback),
+# then checks formatting and lints and runs every test and a quick pass of the benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-test-deps.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked
