@@ -1,0 +1,91 @@
+//! Driving the real binary in a private tmux server, as a person would: `send-keys` to type,
+//! `capture-pane -p` to read the screen.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server on a private socket running one command; killed on drop.
+pub struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Start `cmd` (no shell involved) in a detached session of `width` x `height`.
+    pub fn start(width: u16, height: u16, cmd: &[&str], env: &[(&str, &Path)]) -> Tmux {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("tmux.sock");
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&socket).args(["-f", "/dev/null", "new-session", "-d", "-x"]);
+        c.arg(width.to_string()).arg("-y").arg(height.to_string());
+        for (k, v) in env {
+            c.arg("-e").arg(format!("{k}={}", v.display()));
+        }
+        c.args(["-e", "TERM=xterm-256color"]);
+        c.args(cmd);
+        let out = c.output().expect("tmux is installed (scripts/install-test-deps.sh installs it)");
+        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        let t = Tmux { socket, _dir: dir };
+        t.run(&["set-option", "-g", "remain-on-exit", "on"]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The visible screen as text.
+    pub fn capture(&self) -> String {
+        self.run(&["capture-pane", "-p"])
+    }
+
+    /// Send keys (tmux key names: `Enter`, `Down`, `Escape`, or literal text with `-l`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Type literal text.
+    pub fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-l", text]);
+    }
+
+    /// Resize the window.
+    pub fn resize(&self, width: u16, height: u16) {
+        self.run(&["resize-window", "-x", &width.to_string(), "-y", &height.to_string()]);
+    }
+
+    /// Wait until the screen satisfies `pred`; panics with the last screen after `timeout`.
+    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out after {timeout:?} waiting for {what}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether the command in the pane has exited.
+    pub fn pane_dead(&self) -> bool {
+        self.run(&["display-message", "-p", "#{pane_dead}"]).trim() == "1"
+    }
+
+    /// PID of the command in the pane.
+    pub fn pane_pid(&self) -> u32 {
+        self.run(&["display-message", "-p", "#{pane_pid}"]).trim().parse().expect("pane pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-S").arg(&self.socket).arg("kill-server").output();
+    }
+}
