@@ -298,10 +298,8 @@ impl Checklist {
         let mut warnings = Vec::new();
         for entry in entries {
             match entry.kind.as_str() {
-                "declared" => {
-                    if self.item(DECLARED_ITEM).is_some_and(|i| i.done.is_none()) {
-                        let _ = self.tick(DECLARED_ITEM, entry.ts, None);
-                    }
+                "declared" if self.item(DECLARED_ITEM).is_some_and(|i| i.done.is_none()) => {
+                    let _ = self.tick(DECLARED_ITEM, entry.ts, None);
                 }
                 "checklist" => {
                     let Some(id) = entry.details.get("item").and_then(|v| v.as_str()) else {

@@ -178,6 +178,7 @@ impl PostMortem {
         };
         let resolved = entries.iter().rev().find(|e| e.kind == "resolved");
         let resolved_at = meta.resolved_at.or(resolved.map(|e| e.ts));
+        let meta = ExportMeta { resolved_at, ..meta };
         let row = |e: &Entry| TimelineRow {
             seq: e.seq,
             ts: e.ts,

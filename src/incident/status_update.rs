@@ -220,3 +220,254 @@ fn elapsed(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 fn t_plus(t0: DateTime<Utc>, at: DateTime<Utc>) -> String {
     format!("T+{}", elapsed(t0, at))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::app::step::Stage;
+    use crate::backends::model::{
+        DatabaseView, KubeView, PgNodeStatus, PodRow, Probe, RegionTraffic, SentinelObs, SentinelView,
+        TrafficView,
+    };
+    use crate::runbook::Operation;
+
+    fn t(mins: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + Duration::minutes(mins)
+    }
+
+    fn incident() -> IncidentInfo {
+        IncidentInfo {
+            id: "INC-20261126-030000".into(),
+            title: "Primary database down".into(),
+            severity: "SEV1".into(),
+            declared_at: t(0),
+            drill: true,
+        }
+    }
+
+    fn node(name: &str, region: &str, role: PgRole) -> PgNodeStatus {
+        PgNodeStatus {
+            name: name.into(),
+            region: region.into(),
+            role,
+            version: None,
+            timeline: Some(2),
+            lsn: None,
+            replay_lag_bytes: None,
+            replay_lag_seconds: None,
+            replication_state: None,
+            read_only: false,
+            pod: None,
+            error: Some("connect to postgres://app:hunter2@10.0.0.1/db failed".into()),
+            last_ok: None,
+        }
+    }
+
+    fn region(name: &str, weight: u8, hc: HealthState, ready: u16) -> RegionTraffic {
+        RegionTraffic {
+            name: name.into(),
+            role: "primary".into(),
+            weight: Some(weight),
+            failover_role: None,
+            health_check: hc,
+            checkers: None,
+            live: None,
+            ready: Some(Probe { status: Some(ready), latency_ms: 9, error: None }),
+            deploy_ready: if ready == 200 { Some((3, 3)) } else { Some((1, 3)) },
+        }
+    }
+
+    fn pod(i: usize) -> PodRow {
+        PodRow {
+            context: "us-east-1".into(),
+            namespace: "default".into(),
+            name: format!("api-{i}"),
+            ready: 0,
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 7,
+            reason: Some("CrashLoopBackOff".into()),
+            started_at: None,
+            node: None,
+            labels: Default::default(),
+        }
+    }
+
+    fn observed() -> Observed {
+        let db = DatabaseView {
+            nodes: vec![
+                node("postgresql-0", "us-east-1", PgRole::Down),
+                node("postgresql-1", "us-west-2", PgRole::Primary),
+            ],
+        };
+        let sentinel = SentinelView {
+            master_name: "mymaster".into(),
+            sentinels: (0..3)
+                .map(|i| SentinelObs {
+                    addr: format!("s{i}:26379"),
+                    master: Some("10.0.0.2:6379".into()),
+                    error: None,
+                })
+                .collect(),
+            ..SentinelView::default()
+        };
+        let traffic = TrafficView {
+            record: "api.example.com.".into(),
+            regions: vec![
+                region("us-east-1", 0, HealthState::Unhealthy, 503),
+                region("us-west-2", 100, HealthState::Healthy, 200),
+            ],
+            ..TrafficView::default()
+        };
+        let kube = Snapshot {
+            value: Some(KubeView { pods: (0..12).map(pod).collect(), ..KubeView::default() }),
+            fetched_at: Some(t(20)),
+            freshness: Freshness::Stale { since: t(21), error: "token=abc123 rejected".into() },
+        };
+        Observed {
+            database: Arc::new(Snapshot::fresh(db, t(24))),
+            sentinel: Arc::new(Snapshot::fresh(sentinel, t(24))),
+            traffic: Arc::new(Snapshot::fresh(traffic, t(24))),
+            kube: Arc::new(kube),
+        }
+    }
+
+    fn step(id: u64, op: Operation, status: StepStatus) -> StepRun {
+        let mut s = StepRun::new(id, op, "why".into(), t(2));
+        s.status = status;
+        s
+    }
+
+    fn steps() -> Vec<StepRun> {
+        let promote = Operation::PromotePostgres {
+            node: "postgresql-1".into(),
+            endpoint: "127.0.0.1:55433".into(),
+            max_lag_bytes: 0,
+            accept_data_loss: None,
+        };
+        let repoint = Operation::PatchServiceSelector {
+            context: "us-east-1".into(),
+            namespace: "database".into(),
+            service: "postgresql".into(),
+            pod: "postgresql-1".into(),
+        };
+        let manual = Operation::Manual { instruction: "Page the DBA".into() };
+        vec![
+            step(1, promote, StepStatus::Done),
+            step(
+                2,
+                repoint.clone(),
+                StepStatus::Failed { stage: Stage::Verify, reason: "endpoints unchanged".into() },
+            ),
+            step(3, repoint, StepStatus::Executing),
+            step(4, manual.clone(), StepStatus::Skipped("DBA already\u{1b}[2J online".into())),
+            step(5, manual, StepStatus::Proposed),
+        ]
+    }
+
+    #[test]
+    fn draft_names_impact_actions_state_and_next_update() {
+        let text = compose(&incident(), &observed(), &steps(), t(25), Some(t(40)));
+        let title_repoint = steps()[1].preview.title.clone();
+        let title_manual = steps()[3].preview.title.clone();
+        let expected = format!(
+            "[DRILL] SEV1 INC-20261126-030000 status update: Primary database down
+As of 03:25 UTC (25m since declared at 03:00 UTC).
+
+Impact:
+- Region us-east-1: health check unhealthy, ready probe HTTP 503, 1/3 replicas ready
+- Kubernetes: 12 pods in CrashLoopBackOff in us-east-1
+- Monitoring: cannot currently observe Kubernetes
+
+Done so far:
+- Done: Promote postgresql-1 to primary
+- Failed at verify: {title_repoint}
+- In progress: {title_repoint}
+- Skipped: {title_manual} (DBA already online)
+
+Current state:
+- Primary database: postgresql-1 (us-west-2)
+- Redis master: 10.0.0.2:6379
+- Traffic: us-east-1 0% (unhealthy), us-west-2 100% (healthy)
+
+Next update: by 03:40 UTC (T+40m).
+"
+        );
+        assert_eq!(text, expected);
+        assert!(!text.contains("hunter2") && !text.contains("abc123"), "secret leaked: {text}");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn draft_reports_no_primary_split_brain_and_sentinel_trouble() {
+        let mut o = observed();
+        let db = DatabaseView {
+            nodes: vec![
+                node("postgresql-0", "us-east-1", PgRole::Down),
+                node("postgresql-1", "us-west-2", PgRole::Replica),
+            ],
+        };
+        o.database = Arc::new(Snapshot {
+            value: Some(db),
+            fetched_at: Some(t(10)),
+            freshness: Freshness::BreakerOpen { retry_at: t(11), error: "password=hunter2".into() },
+        });
+        let mut sv = o.sentinel.value.clone().unwrap();
+        sv.sentinels[1].master = Some("10.0.0.1:6379".into());
+        sv.failover_in_progress = true;
+        o.sentinel = Arc::new(Snapshot::fresh(sv, t(24)));
+        let text = compose(&incident(), &o, &[], t(65), None);
+        assert!(text.contains("As of 04:05 UTC (1h 05m since declared at 03:00 UTC)."), "{text}");
+        assert!(text.contains("- Database: no writable primary (postgresql-0 down)\n"), "{text}");
+        assert!(text.contains("- Redis: Sentinels disagree on the master\n"), "{text}");
+        assert!(text.contains("- Redis: a Sentinel failover is in progress\n"), "{text}");
+        assert!(text.contains("- Monitoring: cannot currently observe PostgreSQL, Kubernetes\n"), "{text}");
+        assert!(text.contains("- Primary database: none (as of 03:10 UTC, breaker_open)\n"), "{text}");
+        assert!(text.contains("- Redis master: not agreed\n"), "{text}");
+        assert!(text.contains("Done so far:\n- No steps taken yet.\n"), "{text}");
+        assert!(text.ends_with("Next update: when the situation changes.\n"), "{text}");
+        assert!(!text.contains("hunter2"));
+
+        let split = DatabaseView {
+            nodes: vec![
+                node("postgresql-0", "us-east-1", PgRole::Primary),
+                node("postgresql-1", "us-west-2", PgRole::Primary),
+            ],
+        };
+        o.database = Arc::new(Snapshot::fresh(split, t(30)));
+        let text = compose(&incident(), &o, &[], t(31), None);
+        assert!(
+            text.contains("- Database: SPLIT BRAIN, postgresql-0 and postgresql-1 accept writes\n"),
+            "{text}"
+        );
+        assert!(text.contains("- Primary database: postgresql-0 and postgresql-1\n"), "{text}");
+    }
+
+    #[test]
+    fn draft_with_nothing_observed_says_so() {
+        let mut info = incident();
+        info.drill = false;
+        let text = compose(&info, &Observed::default(), &[], t(3), Some(t(15)));
+        assert_eq!(
+            text,
+            "SEV1 INC-20261126-030000 status update: Primary database down
+As of 03:03 UTC (3m since declared at 03:00 UTC).
+
+Impact:
+- No impact currently observed.
+
+Done so far:
+- No steps taken yet.
+
+Current state:
+- Nothing is observed yet.
+
+Next update: by 03:15 UTC (T+15m).
+"
+        );
+    }
+}

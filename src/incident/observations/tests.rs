@@ -190,7 +190,7 @@ fn sentinel_master_switch_from_agreed_master_and_events() {
     assert!(diff(&after, &later, 0).is_empty());
     // A new failover much later is logged.
     let mut again = later.clone();
-    let mut view = (*again.sentinel).value.clone().unwrap();
+    let mut view = again.sentinel.value.clone().unwrap();
     view.events.push(SentinelEvent {
         at: t(600),
         detail: "mymaster 10.0.0.2 6379 10.0.0.1 6379".into(),
