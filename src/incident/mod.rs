@@ -2,3 +2,6 @@
 
 pub mod checklist;
 pub mod entry;
+pub mod export;
+pub mod observations;
+pub mod status_update;

@@ -1,0 +1,314 @@
+//! Post-mortem export of a recorded drill incident (built here from `Entry` values with fixed
+//! timestamps): insta snapshots of the Markdown and the JSON, plus explicit checks of the
+//! milestones, lateness, escaping and the drill report.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use warroom::incident::checklist::Checklist;
+use warroom::incident::entry::Entry;
+use warroom::incident::export::{ExportMeta, PostMortem, export_json, export_markdown};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()
+}
+
+fn at(mins: i64, secs: i64) -> DateTime<Utc> {
+    t0() + Duration::minutes(mins) + Duration::seconds(secs)
+}
+
+/// A malicious backend string: terminal escapes (OSC 52 clipboard write, colour), Markdown
+/// and HTML that would break out of a table cell or a code span.
+const EVIL: &str = "evil`|pod\u{1b}]52;c;cm0gLXJmIH4=\u{7} \u{1b}[31m<img src=x onerror=alert(1)> [click](http://x) | # \u{9b}2J";
+
+struct Log(Vec<Entry>);
+
+impl Log {
+    fn add(&mut self, ts: DateTime<Utc>, operator: &str, kind: &str, summary: &str, details: Value) {
+        let seq = self.0.len() as u64 + 1;
+        self.0.push(Entry {
+            seq,
+            ts,
+            mono_ms: (ts - t0()).num_milliseconds() as u64,
+            operator: operator.into(),
+            kind: kind.into(),
+            summary: summary.into(),
+            details,
+            prev: "0".repeat(64),
+        });
+    }
+}
+
+fn promote_preview() -> Value {
+    json!({
+        "title": "Promote postgresql-1 to primary",
+        "target": "postgresql-1 at 127.0.0.1:55433 (us-west-2)",
+        "lines": ["SELECT pg_promote(wait => true, wait_seconds => 60);"],
+        "blast_radius": "writes go to postgresql-1; postgresql-0 must be fenced or stay down"
+    })
+}
+
+fn repoint_preview() -> Value {
+    json!({
+        "title": "Point Service postgresql at postgresql-1",
+        "target": "context us-east-1, namespace database, service postgresql",
+        "lines": [
+            "PATCH /api/v1/namespaces/database/services/postgresql (merge-patch)",
+            "{\"spec\":{\"selector\":{\"role\":\"primary\",\"statefulset.kubernetes.io/pod-name\":\"postgresql-1\"}}}",
+            "a line with ``` backticks ``` that must not close the fence"
+        ],
+        "blast_radius": "every client of postgresql.database reconnects"
+    })
+}
+
+/// The recorded drill: primary database down, promote, repoint (fails once, retried), status
+/// update, drill result, resolved.
+fn drill_log() -> Vec<Entry> {
+    let (alice, bob) = ("alice@bastion via 10.1.2.3", "bob@laptop");
+    let mut l = Log(Vec::new());
+    l.add(
+        t0(),
+        alice,
+        "declared",
+        "Drill: primary database down",
+        json!({"severity": "SEV1", "drill": true}),
+    );
+    l.add(
+        at(0, 4),
+        alice,
+        "observation",
+        "Primary postgresql-0 went down: no writable primary (postgresql-0 down, postgresql-1 replica)",
+        json!({"source": "postgres", "event": "primary-down"}),
+    );
+    l.add(
+        at(0, 40),
+        alice,
+        "checklist",
+        "Alert the on-call team",
+        json!({"item": "alert-oncall", "note": "paged #oncall"}),
+    );
+    l.add(
+        at(1, 0),
+        alice,
+        "step-previewed",
+        "Promote postgresql-1 to primary",
+        json!({"step": 1, "preview": promote_preview()}),
+    );
+    l.add(at(1, 20), alice, "step-confirmed", "Confirmed: promote postgresql-1", json!({"step": 1}));
+    l.add(at(1, 21), alice, "step-executing", "Executing promote", json!({"step": 1}));
+    l.add(at(1, 23), alice, "step-result", "pg_promote returned true", json!({"step": 1}));
+    l.add(
+        at(1, 25),
+        alice,
+        "step-verified",
+        "postgresql-1 is a writable primary on timeline 2",
+        json!({"step": 1}),
+    );
+    l.add(
+        at(2, 0),
+        bob,
+        "step-previewed",
+        "Point Service postgresql at postgresql-1",
+        json!({"step": 2, "preview": repoint_preview()}),
+    );
+    l.add(at(2, 10), bob, "step-confirmed", "Confirmed: repoint-service", json!({"step": 2}));
+    l.add(
+        at(2, 40),
+        bob,
+        "step-failed",
+        "verify: endpoints still point at postgresql-0",
+        json!({"step": 2, "stage": "verify"}),
+    );
+    l.add(at(3, 0), bob, "step-confirmed", "Retry confirmed: repoint-service", json!({"step": 2}));
+    l.add(at(3, 30), bob, "step-verified", "Service postgresql -> postgresql-1", json!({"step": 2}));
+    l.add(
+        at(3, 40),
+        alice,
+        "observation",
+        &format!("Pod default/{EVIL} in us-east-1 entered CrashLoopBackOff"),
+        json!({"source": "kubernetes"}),
+    );
+    l.add(at(6, 0), alice, "checklist", "Begin the failover procedure", json!({"item": "begin-failover"}));
+    l.add(
+        at(8, 0),
+        alice,
+        "status-update",
+        "Promoted postgresql-1; Service repointed",
+        json!({"text": "..."}),
+    );
+    l.add(
+        at(12, 0),
+        bob,
+        "checklist",
+        "Notify stakeholders",
+        json!({"item": "notify-stakeholders", "note": "emailed | status list"}),
+    );
+    l.add(at(20, 0), alice, "drill-result", "Drill passed: RTO 205.4 s, no data lost", json!({
+        "fault": "primary-db-down", "fault_injected_at": "2026-11-26T02:59:58Z", "rto_secs": 205.4, "data_loss_bytes": 0
+    }));
+    l.add(at(24, 5), alice, "status-update", "Stable on postgresql-1", json!({}));
+    l.add(
+        at(41, 0),
+        alice,
+        "resolved",
+        "Failover complete: postgresql-1 is primary, traffic unchanged",
+        json!({}),
+    );
+    l.0
+}
+
+fn drill_meta() -> ExportMeta {
+    ExportMeta {
+        id: "INC-20261126-030000-DRILL".into(),
+        title: "Drill: primary database down".into(),
+        severity: "SEV1".into(),
+        drill: true,
+        declared_at: t0(),
+        resolved_at: None,
+    }
+}
+
+#[test]
+fn drill_markdown_snapshot() {
+    insta::assert_snapshot!("drill_markdown", export_markdown(&drill_meta(), &drill_log()));
+}
+
+#[test]
+fn drill_json_snapshot() {
+    insta::assert_snapshot!("drill_json", export_json(&drill_meta(), &drill_log()));
+}
+
+#[test]
+fn milestones_and_times_come_from_the_log() {
+    let pm = PostMortem::build(&drill_meta(), &drill_log(), &Checklist::communication());
+    let ms: Vec<(&str, Option<i64>, Option<u64>)> =
+        pm.milestones.iter().map(|m| (m.name, m.offset_secs, m.seq)).collect();
+    assert_eq!(
+        ms,
+        [
+            ("declared", Some(0), Some(1)),
+            ("detected", Some(4), Some(2)),
+            ("first-action", Some(80), Some(5)),
+            ("mitigated", Some(210), Some(13)),
+            ("resolved", Some(41 * 60), Some(20)),
+        ]
+    );
+    assert_eq!(pm.time_to_detect_secs, Some(4));
+    assert_eq!(pm.time_to_mitigate_secs, Some(210));
+    assert_eq!(pm.time_to_resolve_secs, Some(2460));
+    assert_eq!(pm.duration_secs, Some(2460));
+    assert_eq!(
+        pm.resolution.as_deref(),
+        Some("Failover complete: postgresql-1 is primary, traffic unchanged")
+    );
+
+    let steps: Vec<(&str, &str, usize)> =
+        pm.steps.iter().map(|s| (s.id.as_str(), s.outcome, s.events.len())).collect();
+    assert_eq!(steps, [("1", "verified", 5), ("2", "verified", 5)]);
+    assert_eq!(pm.steps[0].lines, ["SELECT pg_promote(wait => true, wait_seconds => 60);"]);
+
+    let drill = pm.drill.unwrap();
+    assert_eq!(drill.fault.as_deref(), Some("primary-db-down"));
+    assert_eq!(drill.rto_secs, Some(205.4));
+    assert_eq!(drill.data_loss_bytes, Some(0));
+    assert_eq!(drill.fault_injected_at, Some(t0() - Duration::seconds(2)));
+}
+
+#[test]
+fn checklist_lateness_is_measured_against_due_times() {
+    let pm = PostMortem::build(&drill_meta(), &drill_log(), &Checklist::communication());
+    let row = |id: &str, posting: Option<u32>| {
+        pm.checklist
+            .iter()
+            .find(|r| r.id == id && r.posting == posting)
+            .unwrap_or_else(|| panic!("{id} {posting:?}"))
+    };
+    assert_eq!(row("start-incident-log", None).late_secs, Some(-300)); // ticked by `declared`
+    assert_eq!(row("alert-oncall", None).late_secs, Some(40 - 300));
+    assert_eq!(row("begin-failover", None).late_secs, Some(60)); // due T+5, done T+6
+    assert_eq!(row("post-status-update", None).done_at, Some(at(8, 0)));
+    assert_eq!(row("notify-stakeholders", None).note.as_deref(), Some("emailed | status list"));
+    // Recurring: first posting T+8 (first due T+30: early), second at T+24:05 (due T+23: late
+    // 65 s), third was due T+39:05 and missed by the end (T+41): overdue 115 s.
+    assert_eq!(row("status-updates", Some(1)).late_secs, Some(8 * 60 - 30 * 60));
+    assert_eq!(row("status-updates", Some(2)).late_secs, Some(65));
+    assert_eq!(row("status-updates", Some(3)).done_at, None);
+    assert_eq!(row("status-updates", Some(3)).late_secs, Some(115));
+    // Never done, was due (T+15) before the end.
+    assert_eq!(row("continue-failover", None).done_at, None);
+    assert_eq!(row("continue-failover", None).late_secs, Some(26 * 60));
+    // Unscheduled and not done: no lateness.
+    assert_eq!(row("verify-stability", None).late_secs, None);
+}
+
+#[test]
+fn backend_text_cannot_break_markdown_or_reach_the_terminal() {
+    let md = export_markdown(&drill_meta(), &drill_log());
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}'] {
+        assert!(!md.contains(bad), "control {bad:?} leaked");
+    }
+    // HTML is escaped: every `<` in the document is preceded by a backslash.
+    assert!(md.contains("\\<img src=x"), "{md}");
+    assert!(md.match_indices('<').all(|(i, _)| md[..i].ends_with('\\')), "raw HTML leaked: {md}");
+    assert!(!md.contains("[click](http://x)"), "a live link leaked");
+    // Every table row keeps its column count: count cell separators that are not escaped.
+    let mut columns = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            columns = None;
+            continue;
+        }
+        let mut n = 0;
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '|' if !escaped => n += 1,
+                _ => escaped = false,
+            }
+            if c != '\\' {
+                escaped = false;
+            }
+        }
+        match columns {
+            None => columns = Some(n),
+            Some(expected) => assert_eq!(n, expected, "row changed column count: {line}"),
+        }
+    }
+    // The preview's backticks stay inside a longer fence.
+    assert!(md.contains("````text\nPATCH"), "{md}");
+    let json = export_json(&drill_meta(), &drill_log());
+    assert!(!json.contains("\\u001b") && !json.contains('\u{1b}'), "escape leaked into JSON");
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["meta"]["id"], "INC-20261126-030000-DRILL");
+    assert_eq!(parsed["timeline"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn unresolved_live_incident_has_no_drill_section() {
+    let meta = ExportMeta {
+        id: "INC-20261126-030000".into(),
+        title: "Primary database down".into(),
+        severity: "SEV2".into(),
+        drill: false,
+        declared_at: t0(),
+        resolved_at: None,
+    };
+    let log: Vec<Entry> = drill_log().into_iter().filter(|e| e.seq <= 4).collect();
+    let md = export_markdown(&meta, &log);
+    assert!(!md.contains("## Drill report"));
+    assert!(!md.contains("DRILL"));
+    assert!(md.contains("| Resolved | not resolved |"), "{md}");
+    assert!(md.contains("| Duration | ongoing |"), "{md}");
+    assert!(md.contains("| Mitigated (last verified step) | not reached | | |"), "{md}");
+    assert!(
+        md.contains("### Step 1: Promote postgresql\\-1 to primary")
+            || md.contains("### Step 1: Promote postgresql-1 to primary")
+    );
+    assert!(md.contains("- Outcome: **previewed**"), "{md}");
+    for section in ["## Root cause", "## Contributing factors", "## Action items"] {
+        assert!(md.contains(section), "missing {section}");
+    }
+    let pm = PostMortem::build(&meta, &log, &Checklist::communication());
+    assert!(pm.drill.is_none());
+    assert_eq!(pm.time_to_resolve_secs, None);
+}
