@@ -12,10 +12,10 @@ use super::step::{Stage, StepRun, StepStatus};
 
 /// Append a log intent, marking drill entries.
 pub fn log(state: &State, fx: &mut Vec<Effect>, kind: &str, summary: String, mut details: serde_json::Value) {
-    if state.mode == Mode::Drill {
-        if let Some(obj) = details.as_object_mut() {
-            obj.insert("drill".into(), json!(true));
-        }
+    if state.mode == Mode::Drill
+        && let Some(obj) = details.as_object_mut()
+    {
+        obj.insert("drill".into(), json!(true));
     }
     let summary = if state.mode == Mode::Drill { format!("DRILL {summary}") } else { summary };
     fx.push(Effect::Log(LogIntent::new(kind, summary, details)));
@@ -139,10 +139,10 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
 /// Cancel the confirmation: the step stays ready.
 pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     state.modal = None;
-    if let Some(step) = state.step_mut(id) {
-        if step.status == StepStatus::AwaitingConfirm {
-            step.status = StepStatus::Prechecked;
-        }
+    if let Some(step) = state.step_mut(id)
+        && step.status == StepStatus::AwaitingConfirm
+    {
+        step.status = StepStatus::Prechecked;
     }
     log(state, fx, "step-cancelled", format!("step #{id} confirmation cancelled"), json!({ "step": id }));
 }

@@ -92,30 +92,30 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
             },
         });
     }
-    if let Some(r53) = &cfg.route53 {
-        if let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region()) {
-            let traffic = state.observed.traffic.value.as_ref();
-            let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
-            let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
-            let weights: Vec<(String, u8)> = cfg
-                .regions
-                .iter()
-                .map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 }))
-                .collect();
-            out.push(Proposal {
-                op: Operation::SetRoute53Weights {
-                    zone: r53.hosted_zone_id.clone(),
-                    record: r53.record.clone(),
-                    endpoint: r53.endpoint_url.clone().unwrap_or_else(|| "route53.amazonaws.com".into()),
-                    weights,
-                },
-                why: if target.name == secondary.name {
-                    format!("send all traffic to the {} region {}", secondary.role, secondary.name)
-                } else {
-                    format!("send traffic back to the primary region {}", primary.name)
-                },
-            });
-        }
+    if let Some(r53) = &cfg.route53
+        && let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region())
+    {
+        let traffic = state.observed.traffic.value.as_ref();
+        let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
+        let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
+        let weights: Vec<(String, u8)> = cfg
+            .regions
+            .iter()
+            .map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 }))
+            .collect();
+        out.push(Proposal {
+            op: Operation::SetRoute53Weights {
+                zone: r53.hosted_zone_id.clone(),
+                record: r53.record.clone(),
+                endpoint: r53.endpoint_url.clone().unwrap_or_else(|| "route53.amazonaws.com".into()),
+                weights,
+            },
+            why: if target.name == secondary.name {
+                format!("send all traffic to the {} region {}", secondary.role, secondary.name)
+            } else {
+                format!("send traffic back to the primary region {}", primary.name)
+            },
+        });
     }
     out.extend(scale_proposals(cfg, state));
     out

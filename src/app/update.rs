@@ -113,10 +113,10 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Select => {
-            if let Some(Modal::Actions { items, selected }) = state.modal.take() {
-                if let Some(p) = items.get(selected).cloned() {
-                    pipeline::propose(state, p.op, p.why, fx);
-                }
+            if let Some(Modal::Actions { items, selected }) = state.modal.take()
+                && let Some(p) = items.get(selected).cloned()
+            {
+                pipeline::propose(state, p.op, p.why, fx);
             }
         }
         Command::StepRun => with_selected_step(state, fx, |state, id, fx| {

@@ -237,7 +237,7 @@ impl Operation {
                 let shares: Vec<String> = weights
                     .iter()
                     .map(|(r, w)| {
-                        let pct = if total == 0 { 0 } else { u32::from(*w) * 100 / total };
+                        let pct = (u32::from(*w) * 100).checked_div(total).unwrap_or(0);
                         format!("{r} {pct}%")
                     })
                     .collect();

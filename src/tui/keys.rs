@@ -61,10 +61,11 @@ pub fn key_to_action(
         return text_edit(ev).map(Action::Text);
     }
     // A low-risk confirmation takes no text: Enter confirms as well as `y`.
-    if let Some(Modal::Confirm { step, .. }) = &state.modal {
-        if ev.code == KeyCode::Enter && state.step(*step).is_some_and(|s| s.op.risk() == Risk::Low) {
-            return Some(Action::Command(Command::ConfirmYes));
-        }
+    if let Some(Modal::Confirm { step, .. }) = &state.modal
+        && ev.code == KeyCode::Enter
+        && state.step(*step).is_some_and(|s| s.op.risk() == Risk::Low)
+    {
+        return Some(Action::Command(Command::ConfirmYes));
     }
     let key = Key::from_event(ev)?;
     let layers = active_layers(state);
