@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop, reason = "indices are node ids shared by several vectors")]
 //! Simulated PostgreSQL: one primary and streaming replicas with advancing LSNs, moving replay
 //! lag, timelines, promotion, fencing, and a crashed primary that returns writable on its old
 //! timeline (split brain), as real PostgreSQL does.

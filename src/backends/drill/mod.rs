@@ -6,11 +6,12 @@
 //! handles on the same estate.
 //!
 //! Layout: `estate` (names, addresses, the `warroom.toml` it matches), `kube`, `database`,
-//! `sentinel`, `traffic` (one simulated system each), `scenarios` (faults), `sim` (clock and
+//! `sentinel` + `failover`, `traffic` (one simulated system each), `scenarios` (faults), `sim` (clock and
 //! fault injection), `operate` (operations), `rng` (seeded xorshift).
 
 mod database;
 pub mod estate;
+mod failover;
 mod kube;
 mod operate;
 mod rng;

@@ -144,9 +144,11 @@ impl Sim {
         }
     }
 
+    /// Kill a database pod's process; restarted containers die again during start-up (before
+    /// readiness) until `until`.
     fn kill_pod(&mut self, ctx: &str, name: &str, reason: &'static str, until: Option<f64>, now: f64) {
         if let Some(p) = self.kube.pod_mut(ctx, name) {
-            p.doom = Some(Doom { reason, run_for: (2.0, 4.0), until });
+            p.doom = Some(Doom { reason, run_for: (0.5, 1.4), until });
         }
         self.kube.crash(ctx, name, reason, now);
     }
