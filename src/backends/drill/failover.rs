@@ -140,6 +140,7 @@ impl Redis {
                     st.sdown[f.from] = false;
                     st.down_since[f.from] = None;
                     st.sdown[to] = false;
+                    self.nodes[to].convert_at = None;
                 }
             }
         }

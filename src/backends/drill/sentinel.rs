@@ -203,7 +203,8 @@ impl Redis {
         let Some(reporter) = self.first_up_sentinel(out) else { return };
         let current = self.sentinels[reporter].master;
         for i in 0..self.nodes.len() {
-            if i == current || !self.nodes[i].master || !up[i] {
+            let promoting = self.failover.as_ref().is_some_and(|f| f.to == Some(i));
+            if i == current || promoting || !self.nodes[i].master || !up[i] {
                 continue;
             }
             match self.nodes[i].convert_at {
