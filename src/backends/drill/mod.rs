@@ -1,1 +1,180 @@
 //! The simulated estate used by `warroom drill`: same traits as the real backends.
+//!
+//! [`Sim`] is the deterministic core (seeded, advanced explicitly); [`DrillEstate`] wraps it
+//! for the app: every observation or operation first advances the sim by the real time
+//! elapsed since the last one, times the drill speed. Observers and the operator are cheap
+//! handles on the same estate.
+//!
+//! Layout: `estate` (names, addresses, the `warroom.toml` it matches), `kube`, `database`,
+//! `sentinel` + `failover`, `traffic` (one simulated system each), `scenarios` (faults), `sim` (clock and
+//! fault injection), `operate` (operations), `rng` (seeded xorshift).
+
+mod database;
+pub mod estate;
+mod failover;
+mod kube;
+mod operate;
+mod rng;
+mod scenarios;
+mod sentinel;
+mod sim;
+mod traffic;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+
+pub use scenarios::{Scenario, ScenarioInfo, scenarios};
+pub use sim::Sim;
+
+use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use crate::backends::{Observe, Operate};
+use crate::runbook::Operation;
+
+/// The sim and the instant it was last brought up to date.
+struct Clocked {
+    sim: Sim,
+    synced: Instant,
+}
+
+/// A running drill: the simulated estate on a real (speed-scaled) clock. Cheap to clone.
+#[derive(Clone)]
+pub struct DrillEstate {
+    inner: Arc<Mutex<Clocked>>,
+    speed: f64,
+}
+
+impl std::fmt::Debug for DrillEstate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrillEstate").field("speed", &self.speed).finish_non_exhaustive()
+    }
+}
+
+impl DrillEstate {
+    /// Start `scenario` at `speed` times real time, seeded by `seed`. Unknown scenarios and
+    /// speeds outside (0, 1000] are errors that say what is accepted.
+    pub fn new(scenario: &str, speed: f64, seed: u64) -> Result<DrillEstate, String> {
+        let sim = Sim::new(scenario, seed, Utc::now(), speed)?;
+        Ok(DrillEstate { inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now() })), speed })
+    }
+
+    /// Lock the sim after advancing it to the present (a poisoned lock is recovered: the
+    /// sim holds no invariants a panicking reader could break).
+    fn synced(&self) -> MutexGuard<'_, Clocked> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let real = now.saturating_duration_since(g.synced);
+        g.synced = now;
+        g.sim.advance(real.mul_f64(self.speed));
+        g
+    }
+
+    /// Run `f` on the up-to-date sim.
+    fn with<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> R {
+        f(&mut self.synced().sim)
+    }
+
+    /// The estate described as a `warroom.toml`.
+    pub fn config(&self) -> crate::config::Config {
+        estate::config()
+    }
+
+    /// The Kubernetes observer.
+    pub fn kube(&self) -> DrillKube {
+        DrillKube(self.clone())
+    }
+
+    /// The PostgreSQL observer.
+    pub fn database(&self) -> DrillDatabase {
+        DrillDatabase(self.clone())
+    }
+
+    /// The Sentinel observer.
+    pub fn sentinel(&self) -> DrillSentinel {
+        DrillSentinel(self.clone())
+    }
+
+    /// The Route 53 + HTTP health observer.
+    pub fn traffic(&self) -> DrillTraffic {
+        DrillTraffic(self.clone())
+    }
+
+    /// The operator carrying out runbook operations.
+    pub fn operator(&self) -> DrillOperator {
+        DrillOperator(self.clone())
+    }
+
+    /// When the scenario's fault struck (wall clock), `None` before it and in `calm`.
+    pub fn fault_injected_at(&self) -> Option<DateTime<Utc>> {
+        self.with(|s| s.fault_injected_at())
+    }
+
+    /// One line describing the scenario's fault, `None` in `calm`.
+    pub fn fault_description(&self) -> Option<&'static str> {
+        self.with(|s| s.fault_description())
+    }
+
+    /// The running scenario.
+    pub fn scenario(&self) -> &'static ScenarioInfo {
+        self.with(|s| s.scenario().info())
+    }
+
+    /// Simulated time since the drill started.
+    pub fn sim_elapsed(&self) -> Duration {
+        self.with(|s| s.elapsed())
+    }
+
+    /// Advance the simulation by `dt` of sim time at once (a fast-forward key, tests).
+    pub fn fast_forward(&self, dt: Duration) {
+        self.with(|s| s.advance(dt));
+    }
+}
+
+/// Kubernetes observer of a drill.
+#[derive(Clone, Debug)]
+pub struct DrillKube(DrillEstate);
+/// PostgreSQL observer of a drill.
+#[derive(Clone, Debug)]
+pub struct DrillDatabase(DrillEstate);
+/// Sentinel observer of a drill.
+#[derive(Clone, Debug)]
+pub struct DrillSentinel(DrillEstate);
+/// Traffic observer of a drill.
+#[derive(Clone, Debug)]
+pub struct DrillTraffic(DrillEstate);
+/// Operator of a drill.
+#[derive(Clone, Debug)]
+pub struct DrillOperator(DrillEstate);
+
+macro_rules! observer {
+    ($t:ty, $out:ty, $name:literal, $view:ident) => {
+        impl Observe for $t {
+            type Output = $out;
+            fn name(&self) -> &str {
+                $name
+            }
+            fn observe(&self) -> BoxFuture<'_, Result<$out, String>> {
+                Box::pin(async move { Ok(self.0.with(|s| s.$view())) })
+            }
+        }
+    };
+}
+
+observer!(DrillKube, KubeView, "kube", kube_view);
+observer!(DrillDatabase, DatabaseView, "postgres", database_view);
+observer!(DrillSentinel, SentinelView, "sentinel", sentinel_view);
+observer!(DrillTraffic, TrafficView, "traffic", traffic_view);
+
+impl Operate for DrillOperator {
+    fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>> {
+        let op = op.clone();
+        Box::pin(async move {
+            let took = self.0.with(|s| s.begin(&op))?;
+            tokio::time::sleep(took.div_f64(self.0.speed)).await;
+            self.0.with(|s| s.apply(&op, took))
+        })
+    }
+}

@@ -1,0 +1,306 @@
+//! Operations against the simulated estate: validated like the real systems would (refusals
+//! carry the real error's wording), then applied so the observe side shows the change.
+//!
+//! [`Sim::begin`] checks an operation and says how long it plausibly takes; the caller waits
+//! that long (speed-scaled) and then calls [`Sim::apply`], which checks again (the estate may
+//! have moved meanwhile) and mutates.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::database::lsn_text;
+use super::estate::{MASTER_NAME, MAX_REPLICAS, RECORD, REGIONS, ROUTE53_ENDPOINT, ZONE};
+use super::kube::Reach;
+use super::sim::Sim;
+use crate::runbook::Operation;
+
+impl Sim {
+    /// Validate `op` and return how long it plausibly takes, in sim time.
+    pub fn begin(&mut self, op: &Operation) -> Result<Duration, String> {
+        self.check(op)?;
+        let secs = match op {
+            Operation::CheckPrimary => 0.03 * self.db.nodes.len() as f64,
+            Operation::PromotePostgres { .. } => self.rng.range(0.18, 0.26),
+            Operation::FencePostgres { .. } => self.rng.range(0.08, 0.15),
+            Operation::PatchServiceSelector { .. } | Operation::ScaleDeployment { .. } => {
+                self.rng.range(0.05, 0.12)
+            }
+            Operation::SentinelFailover { .. } => self.rng.range(0.002, 0.01),
+            Operation::SetRoute53Weights { .. } => self.rng.range(0.3, 0.6),
+            Operation::Manual { .. } => 0.0,
+        };
+        Ok(Duration::from_secs_f64(secs))
+    }
+
+    /// Carry out `op`, which took `took`; returns a one-line summary of what was done.
+    pub fn apply(&mut self, op: &Operation, took: Duration) -> Result<String, String> {
+        self.check(op)?;
+        let secs = took.as_secs_f64();
+        Ok(match op {
+            Operation::CheckPrimary => self.primary_summary(),
+            Operation::PromotePostgres { node, .. } => {
+                let i = self.db.index(node).unwrap_or(0);
+                let (timeline, fork) = self.db.promote(i, self.t);
+                let region = self.db.nodes[i].spec.region;
+                if let Some(p) = self.kube.pod_mut(region, node) {
+                    p.labels.insert("role".into(), "primary".into());
+                }
+                format!(
+                    "pg_promote() returned true after {secs:.2} s: {node} is primary on timeline {timeline} (forked at {})",
+                    lsn_text(fork)
+                )
+            }
+            Operation::FencePostgres { node, .. } => {
+                let i = self.db.index(node).unwrap_or(0);
+                let served = self.kube.endpoints(&self.out).iter().any(|e| e == node);
+                let killed = if served { self.rng.int(8, 40) } else { self.rng.int(0, 3) };
+                self.db.nodes[i].read_only = true;
+                format!(
+                    "{node}: default_transaction_read_only = on, configuration reloaded, {killed} client backends terminated ({secs:.2} s)"
+                )
+            }
+            Operation::PatchServiceSelector { context, namespace, service, pod } => {
+                self.kube.service.selector = BTreeMap::from([
+                    ("role".to_string(), "primary".to_string()),
+                    ("statefulset.kubernetes.io/pod-name".to_string(), pod.clone()),
+                ]);
+                let eps = self.kube.endpoints(&self.out);
+                format!(
+                    "Service {context}/{namespace}/{service} patched: selector role=primary, pod-name={pod}; endpoints: {}",
+                    if eps.is_empty() { "none (no ready pod matches)".into() } else { eps.join(", ") }
+                )
+            }
+            Operation::SentinelFailover { master, sentinel, .. } => {
+                let s = self.redis.sentinel_index(sentinel).unwrap_or(0);
+                self.redis.start_failover(s, true, self.t);
+                format!(
+                    "SENTINEL FAILOVER {master} on {sentinel} returned OK; the switch follows in about 1.2 s"
+                )
+            }
+            Operation::SetRoute53Weights { weights, .. } => {
+                for (region, w) in weights {
+                    if let Some(r) = self.traffic.regions.iter_mut().find(|r| r.name == region) {
+                        r.weight = *w;
+                    }
+                }
+                self.traffic.changes += 1;
+                let set: Vec<String> = weights.iter().map(|(r, w)| format!("{r}={w}")).collect();
+                format!(
+                    "change /change/CDRILL{:06} INSYNC after {secs:.2} s: {} UPSERT(s) {}",
+                    self.traffic.changes,
+                    weights.len(),
+                    set.join(", ")
+                )
+            }
+            Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
+                let old = self.scale(context, namespace, deployment, *replicas);
+                format!(
+                    "deployment {context}/{namespace}/{deployment} scaled {old} -> {replicas} ({secs:.2} s)"
+                )
+            }
+            Operation::Manual { instruction } => {
+                format!("manual step acknowledged: {}", instruction.lines().next().unwrap_or(""))
+            }
+        })
+    }
+
+    fn primary_summary(&self) -> String {
+        let view = self.database_view();
+        let writable = view.writable_primaries();
+        let describe = |n: &crate::backends::model::PgNodeStatus| {
+            format!("{} (timeline {})", n.name, n.timeline.map_or("?".into(), |t| t.to_string()))
+        };
+        match writable.as_slice() {
+            [one] => format!("{} is the writable primary", describe(one)),
+            [] => {
+                let states: Vec<String> = view
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        let fenced =
+                            if n.read_only && n.role.as_str() == "primary" { ", fenced" } else { "" };
+                        format!("{} {}{fenced}", n.name, n.role.as_str())
+                    })
+                    .collect();
+                format!("no writable primary: {}", states.join(", "))
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|n| describe(n)).collect();
+                format!("SPLIT BRAIN: {} all accept writes", names.join(" and "))
+            }
+        }
+    }
+
+    /// Set a deployment's replicas; the change lands on the newest ReplicaSet (scale down
+    /// takes from the newest first). Returns the old desired count.
+    fn scale(&mut self, context: &str, namespace: &str, name: &str, replicas: u32) -> u32 {
+        let Some(d) = self
+            .kube
+            .deployments
+            .iter_mut()
+            .find(|d| d.context == context && d.namespace == namespace && d.name == name)
+        else {
+            return 0;
+        };
+        let old = d.desired;
+        d.desired = replicas;
+        if replicas >= old {
+            if let Some(newest) = d.sets.last_mut() {
+                newest.replicas += replicas - old;
+            }
+        } else {
+            let mut remove = old - replicas;
+            for set in d.sets.iter_mut().rev() {
+                let take = remove.min(set.replicas);
+                set.replicas -= take;
+                remove -= take;
+            }
+        }
+        old
+    }
+
+    fn check(&self, op: &Operation) -> Result<(), String> {
+        match op {
+            Operation::CheckPrimary | Operation::Manual { .. } => Ok(()),
+            Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
+                let i = self.pg_target(node, endpoint)?;
+                let n = &self.db.nodes[i];
+                if n.primary {
+                    return Err(format!(
+                        "ERROR: recovery is not in progress: {node} is already a primary (timeline {})",
+                        n.timeline
+                    ));
+                }
+                let lag = self.database_view().node(node).and_then(|v| v.replay_lag_bytes).unwrap_or(0);
+                let limit = accept_data_loss.map_or(*max_lag_bytes, |o| o.max(*max_lag_bytes));
+                if lag > limit {
+                    return Err(format!(
+                        "refusing to promote {node}: replay lag {lag} B exceeds the limit of {limit} B"
+                    ));
+                }
+                Ok(())
+            }
+            Operation::FencePostgres { node, endpoint } => self.pg_target(node, endpoint).map(|_| ()),
+            Operation::PatchServiceSelector { context, namespace, service, pod } => {
+                self.namespace_exists(context, namespace)?;
+                let s = &self.kube.service;
+                if !(s.context == *context && s.namespace == *namespace && s.name == *service) {
+                    return Err(format!(
+                        "services \"{service}\" not found in context {context}, namespace {namespace}"
+                    ));
+                }
+                if self.kube.pod(context, pod).is_none_or(|p| p.namespace != *namespace) {
+                    return Err(format!(
+                        "pods \"{pod}\" not found in context {context}, namespace {namespace}"
+                    ));
+                }
+                Ok(())
+            }
+            Operation::SentinelFailover { master, sentinel, .. } => {
+                let known: Vec<String> = self.redis.sentinels.iter().map(|s| s.spec.addr()).collect();
+                let Some(s) = self.redis.sentinel_index(sentinel) else {
+                    return Err(format!("no Sentinel at {sentinel} (known: {})", known.join(", ")));
+                };
+                if !self.redis.sentinel_up(s, &self.out) {
+                    return Err(format!("connect to Sentinel {sentinel}: connection timed out"));
+                }
+                if master != MASTER_NAME {
+                    return Err(format!(
+                        "ERR No such master with that name ({master:?}; monitored: {MASTER_NAME})"
+                    ));
+                }
+                if self.redis.failover.is_some() {
+                    return Err("INPROG: failover already in progress".into());
+                }
+                let up: Vec<bool> =
+                    (0..self.redis.nodes.len()).map(|i| self.redis.up(i, &self.kube, &self.out)).collect();
+                if self.redis.candidate(self.redis.sentinels[s].master, &up).is_none() {
+                    return Err("NOGOODSLAVE No suitable replica to promote".into());
+                }
+                Ok(())
+            }
+            Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
+                if endpoint != ROUTE53_ENDPOINT {
+                    return Err(format!(
+                        "could not reach Route 53 endpoint {endpoint}: the drill's Route 53 is {ROUTE53_ENDPOINT}"
+                    ));
+                }
+                if zone != ZONE {
+                    return Err(format!("NoSuchHostedZone: No hosted zone found with ID: {zone}"));
+                }
+                if record != RECORD {
+                    return Err(format!(
+                        "InvalidChangeBatch: no weighted record set named {record} in zone {zone}"
+                    ));
+                }
+                if weights.is_empty() {
+                    return Err("InvalidChangeBatch: the change batch is empty".into());
+                }
+                let mut seen = BTreeSet::new();
+                for (region, _) in weights {
+                    if !self.traffic.regions.iter().any(|r| r.name == region) {
+                        return Err(format!(
+                            "InvalidChangeBatch: no record set {record} with SetIdentifier {region:?}"
+                        ));
+                    }
+                    if !seen.insert(region) {
+                        return Err(format!(
+                            "InvalidChangeBatch: duplicate SetIdentifier {region:?} in one batch"
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
+                self.namespace_exists(context, namespace)?;
+                if !self
+                    .kube
+                    .deployments
+                    .iter()
+                    .any(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment)
+                {
+                    return Err(format!(
+                        "deployments.apps \"{deployment}\" not found in context {context}, namespace {namespace}"
+                    ));
+                }
+                if *replicas > MAX_REPLICAS {
+                    return Err(format!(
+                        "refusing {replicas} replicas: the drill allows at most {MAX_REPLICAS}"
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn namespace_exists(&self, context: &str, namespace: &str) -> Result<(), String> {
+        if !self.has_context(context) {
+            let known: Vec<&str> = REGIONS.iter().map(|(r, _)| *r).collect();
+            return Err(format!("context {context:?} not found in kubeconfig (known: {})", known.join(", ")));
+        }
+        if !self.kube.has_namespace(context, namespace) {
+            return Err(format!("namespaces \"{namespace}\" not found in context {context}"));
+        }
+        Ok(())
+    }
+
+    /// Resolve a PostgreSQL node, check the endpoint is its address and that it answers.
+    fn pg_target(&self, node: &str, endpoint: &str) -> Result<usize, String> {
+        let Some(i) = self.db.index(node) else {
+            let known: Vec<&str> = self.db.nodes.iter().map(|n| n.spec.name).collect();
+            return Err(format!("no PostgreSQL node named {node:?} (known: {})", known.join(", ")));
+        };
+        let addr = self.db.nodes[i].spec.addr();
+        if endpoint != addr && endpoint != self.db.nodes[i].spec.host {
+            return Err(format!(
+                "endpoint {endpoint} is not {node}'s address ({addr}): refusing to act on it"
+            ));
+        }
+        match self.db.reach(i, &self.kube, &self.out) {
+            Reach::Up => Ok(i),
+            Reach::Starting => Err(format!("{node} at {addr}: FATAL: the database system is starting up")),
+            Reach::Refused => Err(format!("connection to {node} at {addr} failed: Connection refused")),
+            Reach::Timeout => Err(format!("connection to {node} at {addr} failed: timeout expired")),
+        }
+    }
+}
