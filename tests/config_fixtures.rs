@@ -247,6 +247,42 @@ fn example_config_parses() {
     }
 }
 
+#[test]
+fn reference_doc_covers_every_key_slot_layer_and_action() {
+    let doc = std::fs::read_to_string(repo("docs/configuration.md")).unwrap();
+    let has = |name: &str| doc.contains(&format!("| `{name}` |"));
+    for (_, key) in Slot::ALL {
+        assert!(has(key), "slot `{key}` is not documented");
+    }
+    for (_, layer) in KeyLayer::ALL {
+        assert!(has(layer), "layer `{layer}` is not documented");
+    }
+    for c in Command::ALL {
+        assert!(doc.contains(&format!("| `{}` | {} |", c.name(), c.description())), "action `{}`", c.name());
+    }
+    // every key the example sets (it sets all of them) has a row
+    let text = std::fs::read_to_string(repo("examples/warroom.toml")).unwrap();
+    let config = parse_config(&text, Path::new("warroom.toml")).unwrap();
+    fn walk(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.push(k.clone());
+                    walk(v, out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut keys = Vec::new();
+    walk(&toml::Value::try_from(&config).unwrap(), &mut keys);
+    assert!(keys.len() > 40, "{keys:?}");
+    for k in keys.iter().filter(|k| !matches!(k.as_str(), "regions" | "nodes" | "context")) {
+        assert!(has(k) || doc.contains(&format!("### `[{k}]`")), "config key `{k}` is not documented");
+    }
+}
+
 // ---- invalid fixtures ------------------------------------------------------------------------
 
 fn assert_error(err: &ConfigError, file: &Path, line: usize, column: usize, needles: &[&str]) {

@@ -310,3 +310,61 @@ fn resolve(leaf: KeymapFile, user_dir: Option<&Path>) -> Result<Keymap, ConfigEr
     }
     Ok(keymap)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(s: &str) -> Vec<Key> {
+        s.split(' ').map(|k| Key::parse(k).unwrap()).collect()
+    }
+
+    #[test]
+    fn select_by_name_path_and_unknown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(
+            dir.join("mine.toml"),
+            "inherits = \"vim\"\nglobal = [ { on = \"Q\", run = \"quit\" } ]\n",
+        )
+        .unwrap();
+        let by_name = Keymap::select("mine", Some(dir), None).unwrap();
+        assert_eq!(by_name.name, "mine");
+        assert_eq!(by_name.lookup(&[KeyLayer::Global], &k("Q")), KeymapResult::Matched(Command::Quit));
+        assert_eq!(by_name.lookup(&[KeyLayer::Pane], &k("g g")), KeymapResult::Matched(Command::ScrollTop));
+        let by_path = Keymap::select("mine.toml", None, Some(dir)).unwrap();
+        assert_eq!(by_path, by_name);
+        match Keymap::select("emacs", Some(dir), None) {
+            Err(SelectError::NotFound(m)) => assert!(m.contains("`default`, `vim` or `mine`"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(Keymap::select("nope.toml", None, Some(dir)), Err(SelectError::NotFound(_))));
+    }
+
+    #[test]
+    fn inherits_cycles_and_self_overrides() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // a user `vim.toml` without inherits builds on the vim preset, not on itself
+        std::fs::write(dir.join("vim.toml"), "help = [ { on = \"x\", run = \"close\" } ]\n").unwrap();
+        let vim = Keymap::select("vim", Some(dir), None).unwrap();
+        assert_eq!(vim.lookup(&[KeyLayer::Help], &k("x")), KeymapResult::Matched(Command::Close));
+        assert_eq!(vim.lookup(&[KeyLayer::Global], &k("h")), KeymapResult::Matched(Command::FocusPrev));
+        std::fs::write(dir.join("a.toml"), "inherits = \"b\"\n").unwrap();
+        std::fs::write(dir.join("b.toml"), "\n\ninherits = \"a\"\n").unwrap();
+        match Keymap::select("a", Some(dir), None) {
+            Err(SelectError::Invalid(e)) => {
+                assert_eq!((e.line, e.column), (3, 12));
+                assert!(e.message.contains("cycle"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_typed_keys_match_nothing() {
+        let km = Keymap::fallback();
+        assert_eq!(km.lookup(&[KeyLayer::Global], &[]), KeymapResult::NotFound);
+        assert_eq!(km.lookup(&[], &k("q")), KeymapResult::NotFound);
+    }
+}
