@@ -200,10 +200,15 @@ fn polling(c: &mut Checker<'_, '_>, config: &Config) {
 
 /// Checks an `http://` or `https://` URL with a host.
 pub fn http_url(text: &str) -> Result<url::Url, String> {
+    // `url`'s messages never include the input, so credentials in a bad URL are not echoed.
     let url = url::Url::parse(text)
         .map_err(|e| format!("is not a valid URL ({e}): expected http(s)://host/path"))?;
     if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
-        return Err(format!("`{text}` is not an http(s) URL: expected http(s)://host/path"));
+        // The URL itself is not echoed: it may carry credentials.
+        return Err(format!(
+            "is not an http(s) URL with a host (scheme `{}`): expected http(s)://host/path",
+            url.scheme()
+        ));
     }
     Ok(url)
 }
@@ -314,6 +319,49 @@ mod tests {
         assert!(host_port("h:0").is_err());
         assert!(host_port("h:99999").is_err());
         assert!(host_port("::1:26379").is_err());
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        let file = Path::new("w.toml");
+        match super::super::load::parse_config_all(text, file) {
+            Ok(_) => vec![],
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn region_rules() {
+        let p = problems(
+            "[[regions]]\nname = \"a\"\nrole = \"primary\"\n\
+             [[regions]]\nname = \"a\"\nrole = \"primary\"\n\
+             [[regions]]\nname = \" \"\n",
+        );
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!(p[0], "w.toml:5:8: duplicate region name `a` (first defined on line 2)");
+        assert!(p[1].starts_with("w.toml:6:8: a second primary region (the first is on line 3)"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:8:8: region name is empty"), "{p:#?}");
+    }
+
+    #[test]
+    fn service_route53_and_sentinel_rules() {
+        let p = problems(
+            "[[regions]]\nname = \"r\"\n\
+             [postgres]\nservice = { context = \"x\", namespace = \"db\", name = \"pg\" }\n\
+             [route53]\nhosted_zone_id = \"Z1\"\nrecord = \"api.\"\ntype = \"MX\"\n\
+             endpoint_url = \"ftp://user:secret@h\"\n\
+             [sentinel]\nmaster = \"\"\naddrs = []\n",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:4:23: kube context `x`"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:8:8: unknown record type `MX`"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:9:16: `endpoint_url` is not an http(s) URL"), "{p:#?}");
+        assert!(!p[2].contains("secret"), "credentials echoed: {}", p[2]);
+        assert!(p[3].starts_with("w.toml:11:10: `master` is empty"), "{p:#?}");
+        assert!(p[4].starts_with("w.toml:12:9: `addrs` is empty"), "{p:#?}");
+        // a region's kube_context, when given, is what contexts are checked against
+        let ok = "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
+                  [postgres]\nservice = { context = \"ctx\", namespace = \"db\", name = \"pg\" }\n";
+        assert!(problems(ok).is_empty());
     }
 
     #[test]
