@@ -1,0 +1,375 @@
+//! Semantic checks of a deserialized `warroom.toml`, each problem placed on the value at fault.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::error::{ConfigError, Seg, SpannedDoc, one_of};
+use super::model::{Config, ObjectRef};
+
+/// Region roles.
+pub const ROLES: &[&str] = &["primary", "secondary", "tertiary"];
+/// Route 53 record types warroom can weight.
+pub const RECORD_TYPES: &[&str] = &["A", "AAAA", "CNAME"];
+
+/// Collects problems with their positions.
+struct Checker<'a, 'i> {
+    file: &'a Path,
+    text: &'a str,
+    doc: &'a SpannedDoc<'i>,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_, '_> {
+    fn err(&mut self, path: &[Seg<'_>], message: impl Into<String>) {
+        let span = self.doc.locate(path);
+        self.errors.push(ConfigError::at(self.file, self.text, span.start, message));
+    }
+}
+
+/// Every semantic problem of `config` (parsed from `text`), sorted by position.
+pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) -> Vec<ConfigError> {
+    let mut c = Checker { file, text, doc, errors: Vec::new() };
+    regions(&mut c, config);
+    postgres(&mut c, config);
+    sentinel(&mut c, config);
+    route53(&mut c, config);
+    polling(&mut c, config);
+    c.errors.sort_by_key(|e| (e.line, e.column));
+    c.errors
+}
+
+fn regions(c: &mut Checker<'_, '_>, config: &Config) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut primary: Option<usize> = None;
+    for (i, r) in config.regions.iter().enumerate() {
+        let at = |k| [Seg::Key("regions"), Seg::Index(i), Seg::Key(k)];
+        if r.name.trim().is_empty() {
+            c.err(&at("name"), "region name is empty: expected a name such as `us-east-1`");
+        } else if let Some(first) = seen.insert(&r.name, i) {
+            let line = c.doc_line(&[Seg::Key("regions"), Seg::Index(first), Seg::Key("name")]);
+            c.err(&at("name"), format!("duplicate region name `{}` (first defined on line {line})", r.name));
+        }
+        if !ROLES.contains(&r.role.as_str()) {
+            c.err(&at("role"), format!("unknown region role `{}`: expected {}", r.role, one_of(ROLES)));
+        } else if r.role == "primary" {
+            if let Some(first) = primary {
+                let line = c.doc_line(&[Seg::Key("regions"), Seg::Index(first), Seg::Key("role")]);
+                c.err(
+                    &at("role"),
+                    format!("a second primary region (the first is on line {line}): expected one primary"),
+                );
+            }
+            primary = Some(i);
+        }
+        for key in ["health_live", "health_ready"] {
+            let value = if key == "health_live" { &r.health_live } else { &r.health_ready };
+            if let Some(url) = value
+                && let Err(why) = http_url(url)
+            {
+                c.err(&at(key), format!("`{key}` {why}"));
+            }
+        }
+    }
+}
+
+impl Checker<'_, '_> {
+    fn doc_line(&self, path: &[Seg<'_>]) -> usize {
+        super::error::line_col(self.text, self.doc.locate(path).start).0
+    }
+}
+
+/// Kube contexts the regions name (their `kube_context`, else their name).
+fn known_contexts(config: &Config) -> Vec<&str> {
+    config.regions.iter().map(|r| r.kube_context.as_deref().unwrap_or(&r.name)).collect()
+}
+
+fn check_context(c: &mut Checker<'_, '_>, config: &Config, obj: &ObjectRef, path: &[Seg<'_>]) {
+    let known = known_contexts(config);
+    if !known.is_empty() && !known.contains(&obj.context.as_str()) {
+        let mut p = path.to_vec();
+        p.push(Seg::Key("context"));
+        c.err(
+            &p,
+            format!(
+                "kube context `{}` is not one of the regions' contexts: expected {}",
+                obj.context,
+                one_of(&known)
+            ),
+        );
+    }
+}
+
+fn postgres(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(pg) = &config.postgres else { return };
+    if let Some(svc) = &pg.service {
+        check_context(c, config, svc, &[Seg::Key("postgres"), Seg::Key("service")]);
+    }
+    let regions: Vec<&str> = config.regions.iter().map(|r| r.name.as_str()).collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in pg.nodes.iter().enumerate() {
+        let base = [Seg::Key("postgres"), Seg::Key("nodes"), Seg::Index(i)];
+        let at = |k| [base[0], base[1], base[2], Seg::Key(k)];
+        if n.name.trim().is_empty() {
+            c.err(&at("name"), "node name is empty: expected a name such as `postgresql-0`");
+        } else if let Some(first) = seen.insert(&n.name, i) {
+            let line = c.doc_line(&[base[0], base[1], Seg::Index(first), Seg::Key("name")]);
+            c.err(&at("name"), format!("duplicate node name `{}` (first defined on line {line})", n.name));
+        }
+        if !regions.is_empty() && !n.region.is_empty() && !regions.contains(&n.region.as_str()) {
+            c.err(
+                &at("region"),
+                format!("region `{}` is not defined: expected {}", n.region, one_of(&regions)),
+            );
+        }
+        match dsn_keys(&n.dsn) {
+            Err(why) => c.err(&at("dsn"), format!("`dsn` {why}")),
+            Ok(keys) if keys.iter().any(|k| k == "password") => c.err(
+                &at("dsn"),
+                "`dsn` contains a password: remove it and put the password in PGPASSWORD, .pgpass or password_env",
+            ),
+            Ok(_) => {}
+        }
+        if let Some(pod) = &n.pod {
+            check_context(c, config, pod, &at("pod"));
+        }
+    }
+}
+
+fn sentinel(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(s) = &config.sentinel else { return };
+    if s.master.trim().is_empty() {
+        c.err(
+            &[Seg::Key("sentinel"), Seg::Key("master")],
+            "`master` is empty: expected the monitored master name",
+        );
+    }
+    if s.addrs.is_empty() {
+        c.err(
+            &[Seg::Key("sentinel"), Seg::Key("addrs")],
+            "`addrs` is empty: expected at least one `host:port`",
+        );
+    }
+    for (i, addr) in s.addrs.iter().enumerate() {
+        if let Err(why) = host_port(addr) {
+            c.err(
+                &[Seg::Key("sentinel"), Seg::Key("addrs"), Seg::Index(i)],
+                format!("sentinel address `{addr}` {why}"),
+            );
+        }
+    }
+}
+
+fn route53(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(r) = &config.route53 else { return };
+    let at = |k| [Seg::Key("route53"), Seg::Key(k)];
+    if r.hosted_zone_id.trim().is_empty() {
+        c.err(&at("hosted_zone_id"), "`hosted_zone_id` is empty: expected an id such as `Z0123456789`");
+    }
+    if r.record.trim().is_empty() {
+        c.err(&at("record"), "`record` is empty: expected a record name such as `api.example.com.`");
+    }
+    if !RECORD_TYPES.contains(&r.record_type.as_str()) {
+        c.err(
+            &at("type"),
+            format!("unknown record type `{}`: expected {}", r.record_type, one_of(RECORD_TYPES)),
+        );
+    }
+    if let Some(url) = &r.endpoint_url
+        && let Err(why) = http_url(url)
+    {
+        c.err(&at("endpoint_url"), format!("`endpoint_url` {why}"));
+    }
+}
+
+fn polling(c: &mut Checker<'_, '_>, config: &Config) {
+    let p = &config.polling;
+    let fields = [
+        ("interval_ms", p.interval_ms),
+        ("timeout_ms", p.timeout_ms),
+        ("breaker_failures", u64::from(p.breaker_failures)),
+        ("breaker_open_ms", p.breaker_open_ms),
+        ("verify_timeout_ms", p.verify_timeout_ms),
+        ("execute_timeout_ms", p.execute_timeout_ms),
+    ];
+    for (key, value) in fields {
+        if value == 0 {
+            c.err(&[Seg::Key("polling"), Seg::Key(key)], format!("`{key}` is 0: expected a positive number"));
+        }
+    }
+}
+
+/// Checks an `http://` or `https://` URL with a host.
+pub fn http_url(text: &str) -> Result<url::Url, String> {
+    // `url`'s messages never include the input, so credentials in a bad URL are not echoed.
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("is not a valid URL ({e}): expected http(s)://host/path"))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        // The URL itself is not echoed: it may carry credentials.
+        return Err(format!(
+            "is not an http(s) URL with a host (scheme `{}`): expected http(s)://host/path",
+            url.scheme()
+        ));
+    }
+    Ok(url)
+}
+
+/// Checks `host:port` (IPv6 hosts in brackets) and returns the port.
+pub fn host_port(addr: &str) -> Result<u16, String> {
+    const EXPECTED: &str = "expected `host:port`, e.g. `127.0.0.1:26379` or `[::1]:26379`";
+    let Some((host, port)) = addr.rsplit_once(':') else { return Err(format!("has no port: {EXPECTED}")) };
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty() && !host.contains([':', '/', ' ', '[', ']'])
+    };
+    if !host_ok {
+        return Err(format!("has a bad host: {EXPECTED}"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("has a bad port `{port}`: {EXPECTED} with a port 1-65535")),
+    }
+}
+
+/// The keywords of a libpq connection string, either `key=value ...` or a
+/// `postgres://` / `postgresql://` URI (whose user-info password counts as `password`).
+pub fn dsn_keys(dsn: &str) -> Result<Vec<String>, String> {
+    if dsn.starts_with("postgres://") || dsn.starts_with("postgresql://") {
+        let url = url::Url::parse(dsn).map_err(|e| format!("is not a valid URI ({e})"))?;
+        let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        if url.password().is_some() {
+            keys.push("password".into());
+        }
+        return Ok(keys);
+    }
+    let expected = "expected `key=value` pairs, e.g. `host=127.0.0.1 port=5432 user=postgres`";
+    let mut keys = Vec::new();
+    let mut chars = dsn.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(c) = chars.next_if(|c| *c != '=' && !c.is_whitespace()) {
+            key.push(c);
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.next() != Some('=') || key.is_empty() {
+            return Err(format!("is not a connection string: {expected}"));
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.next_if_eq(&'\'').is_some() {
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '\'' => {
+                        closed = true;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if !closed {
+                return Err(format!("has an unterminated quoted value for `{key}`: {expected}"));
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                if c == '\\' {
+                    chars.next();
+                }
+            }
+        }
+        keys.push(key.to_ascii_lowercase());
+    }
+    if keys.is_empty() {
+        return Err(format!("is empty: {expected}"));
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_keyword_and_uri_forms() {
+        assert_eq!(dsn_keys("host=127.0.0.1 port=5432 user=postgres").unwrap(), ["host", "port", "user"]);
+        assert!(dsn_keys("host=h password=secret").unwrap().contains(&"password".into()));
+        assert!(dsn_keys("host = h  PASSWORD = 'se cr\\'et'").unwrap().contains(&"password".into()));
+        assert!(dsn_keys("application_name='a b' host=h").unwrap() == ["application_name", "host"]);
+        assert!(dsn_keys("postgres://u:pw@h:5432/db").unwrap().contains(&"password".into()));
+        assert!(dsn_keys("postgresql://h/db?password=x").unwrap().contains(&"password".into()));
+        assert!(!dsn_keys("postgres://u@h/db").unwrap().contains(&"password".into()));
+        assert!(dsn_keys("").is_err());
+        assert!(dsn_keys("host").is_err());
+        assert!(dsn_keys("host='unterminated").is_err());
+    }
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(host_port("127.0.0.1:26379"), Ok(26379));
+        assert_eq!(host_port("sentinel-0.redis:26379"), Ok(26379));
+        assert_eq!(host_port("[::1]:26379"), Ok(26379));
+        assert!(host_port("127.0.0.1").is_err());
+        assert!(host_port(":26379").is_err());
+        assert!(host_port("h:0").is_err());
+        assert!(host_port("h:99999").is_err());
+        assert!(host_port("::1:26379").is_err());
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        let file = Path::new("w.toml");
+        match super::super::load::parse_config_all(text, file) {
+            Ok(_) => vec![],
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn region_rules() {
+        let p = problems(
+            "[[regions]]\nname = \"a\"\nrole = \"primary\"\n\
+             [[regions]]\nname = \"a\"\nrole = \"primary\"\n\
+             [[regions]]\nname = \" \"\n",
+        );
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!(p[0], "w.toml:5:8: duplicate region name `a` (first defined on line 2)");
+        assert!(p[1].starts_with("w.toml:6:8: a second primary region (the first is on line 3)"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:8:8: region name is empty"), "{p:#?}");
+    }
+
+    #[test]
+    fn service_route53_and_sentinel_rules() {
+        let p = problems(
+            "[[regions]]\nname = \"r\"\n\
+             [postgres]\nservice = { context = \"x\", namespace = \"db\", name = \"pg\" }\n\
+             [route53]\nhosted_zone_id = \"Z1\"\nrecord = \"api.\"\ntype = \"MX\"\n\
+             endpoint_url = \"ftp://user:secret@h\"\n\
+             [sentinel]\nmaster = \"\"\naddrs = []\n",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:4:23: kube context `x`"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:8:8: unknown record type `MX`"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:9:16: `endpoint_url` is not an http(s) URL"), "{p:#?}");
+        assert!(!p[2].contains("secret"), "credentials echoed: {}", p[2]);
+        assert!(p[3].starts_with("w.toml:11:10: `master` is empty"), "{p:#?}");
+        assert!(p[4].starts_with("w.toml:12:9: `addrs` is empty"), "{p:#?}");
+        // a region's kube_context, when given, is what contexts are checked against
+        let ok = "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
+                  [postgres]\nservice = { context = \"ctx\", namespace = \"db\", name = \"pg\" }\n";
+        assert!(problems(ok).is_empty());
+    }
+
+    #[test]
+    fn http_urls() {
+        assert!(http_url("https://api.example.com/health/live").is_ok());
+        assert!(http_url("http://127.0.0.1:8080/x").is_ok());
+        assert!(http_url("ftp://h/x").is_err());
+        assert!(http_url("api.example.com/health").is_err());
+        assert!(http_url("http://").is_err());
+    }
+}
