@@ -112,4 +112,6 @@ commands! {
     ConfirmNo = "confirm-no": "Cancel the confirmation",
     ChecklistTick = "checklist-tick": "Tick the selected checklist item",
     Note = "note": "Write a note into the incident log",
+    StatusUpdate = "status-update": "Draft a status update from the current state, edit it, post it (copied via OSC 52)",
+    Resolve = "resolve": "Resolve the incident (asks for a one-line summary)",
 }

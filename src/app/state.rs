@@ -119,6 +119,10 @@ pub enum PromptPurpose {
     Note,
     /// A note when ticking a checklist item.
     ChecklistNote(String),
+    /// A status update draft, edited then posted (logged and copied with OSC 52).
+    StatusUpdate,
+    /// The one-line summary that resolves the incident.
+    Resolve,
 }
 
 /// The layer on top of the panes.
@@ -194,6 +198,8 @@ pub struct State {
     pub quit_armed: bool,
     /// Help overlay scroll offset.
     pub help_scroll: usize,
+    /// When the incident was resolved, with the summary.
+    pub resolved: Option<(DateTime<Utc>, String)>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -220,7 +226,7 @@ impl State {
             selected: [0; 7],
             modal: None,
             steps: Vec::new(),
-            checklist: Checklist::default(),
+            checklist: Checklist::communication(),
             log_tail: VecDeque::new(),
             warnings: Vec::new(),
             flash: None,
@@ -229,6 +235,7 @@ impl State {
             quit: false,
             quit_armed: false,
             help_scroll: 0,
+            resolved: None,
         }
     }
 

@@ -1,7 +1,5 @@
 //! `update(&mut State, Action, now) -> Vec<Effect>`: the whole behaviour of the console.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -11,12 +9,14 @@ use super::pipeline::{self, flash, log};
 use super::propose::proposals;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, State};
 use crate::backends::Observed;
+use crate::incident::{observations, status_update};
 
 /// How long a flash message stays.
 const FLASH_SECS: i64 = 6;
 
 /// Apply one action to the state; return the effects it asks for.
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
+    let prev_now = state.now;
     state.now = now;
     let mut fx = Vec::new();
     match action {
@@ -25,6 +25,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 state.flash = None;
             }
             pipeline::verify_all(state, &mut fx);
+            checklist_due(state, prev_now, &mut fx);
         }
         Action::Command(c) => command(state, c, &mut fx),
         Action::Text(edit) => text(state, edit, &mut fx),
@@ -53,12 +54,30 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
     fx
 }
 
-/// Replace one snapshot, then re-evaluate everything that depends on observations.
+/// Replace one snapshot, log what changed (deduplicated observations), re-verify steps.
 fn observe(state: &mut State, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observed)) {
-    let _prev = state.observed.clone();
+    let prev = state.observed.clone();
     set(&mut state.observed);
-    let _ = Arc::strong_count(&state.observed.kube);
+    let max_lag = state.config.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
+    for o in observations::diff(&prev, &state.observed, max_lag) {
+        log(state, fx, &o.kind, o.summary, o.details);
+    }
     pipeline::verify_all(state, fx);
+}
+
+/// Items that became overdue since the last tick ring the bell once.
+fn checklist_due(state: &mut State, prev_now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+    if prev_now >= state.now || state.resolved.is_some() {
+        return;
+    }
+    let due = state.checklist.newly_overdue(state.incident.declared_at, prev_now, state.now);
+    if due.is_empty() {
+        return;
+    }
+    let names: Vec<String> =
+        due.iter().filter_map(|id| state.checklist.item(id)).map(|i| i.text.clone()).collect();
+    flash(state, format!("OVERDUE: {}", names.join("; ")));
+    fx.push(Effect::Bell);
 }
 
 fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
@@ -161,6 +180,33 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 });
             }
         }
+        Command::StatusUpdate => {
+            let t0 = state.incident.declared_at;
+            let next = state
+                .checklist
+                .items
+                .iter()
+                .filter(|i| i.is_recurring())
+                .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, t0))
+                .min();
+            let draft = status_update::compose(&state.incident, &state.observed, &state.steps, state.now, next);
+            state.modal = Some(Modal::Prompt {
+                purpose: PromptPurpose::StatusUpdate,
+                label: "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
+                text: draft,
+            });
+        }
+        Command::Resolve => {
+            if state.resolved.is_some() {
+                flash(state, "the incident is already resolved");
+            } else {
+                state.modal = Some(Modal::Prompt {
+                    purpose: PromptPurpose::Resolve,
+                    label: "Resolve the incident: one-line summary".into(),
+                    text: String::new(),
+                });
+            }
+        }
         Command::Note => {
             state.modal = Some(Modal::Prompt {
                 purpose: PromptPurpose::Note,
@@ -243,12 +289,34 @@ fn submit_prompt(
             }
         }
         PromptPurpose::ChecklistNote(id) => {
-            let now = state.now;
-            let Some(item) = state.checklist.items.iter_mut().find(|i| i.id == id) else { return };
             let note = (!text.is_empty()).then_some(text);
-            item.done = Some((now, note.clone()));
-            let summary = format!("checklist: {}", item.text);
-            log(state, fx, "checklist", summary, json!({ "item": id, "note": note }));
+            match state.checklist.tick(&id, state.now, note.clone()) {
+                Ok(()) => {
+                    let what = state.checklist.item(&id).map_or(id.clone(), |i| i.text.clone());
+                    log(state, fx, "checklist", format!("checklist: {what}"), json!({ "item": id, "note": note }));
+                }
+                Err(e) => flash(state, e),
+            }
+        }
+        PromptPurpose::StatusUpdate => {
+            if text.is_empty() {
+                flash(state, "empty status update: not posted");
+                return;
+            }
+            state.checklist.record_status_update(state.now);
+            let first = text.lines().next().unwrap_or_default().to_string();
+            log(state, fx, "status-update", format!("status update posted: {first}"), json!({ "text": text }));
+            fx.push(Effect::Copy(text));
+            flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
+        }
+        PromptPurpose::Resolve => {
+            if text.is_empty() {
+                flash(state, "a one-line summary is required to resolve");
+                state.modal = Some(Modal::Prompt { purpose, label, text });
+                return;
+            }
+            state.resolved = Some((state.now, text.clone()));
+            log(state, fx, "resolved", format!("incident resolved: {text}"), json!({ "summary": text }));
         }
     }
 }

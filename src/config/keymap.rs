@@ -368,38 +368,3 @@ mod tests {
         assert_eq!(km.lookup(&[], &k("q")), KeymapResult::NotFound);
     }
 }
-
-impl Key {
-    /// Normalize a terminal key event to the keymap syntax (`q`, `G`, `ctrl-c`, `enter`, `backtab`).
-    pub fn from_event(ev: &crossterm::event::KeyEvent) -> Option<Key> {
-        use crossterm::event::{KeyCode, KeyModifiers};
-        let base = match ev.code {
-            KeyCode::Char(' ') => "space".to_string(),
-            KeyCode::Char(c) => c.to_string(),
-            KeyCode::Enter => "enter".into(),
-            KeyCode::Esc => "esc".into(),
-            KeyCode::Tab => "tab".into(),
-            KeyCode::BackTab => "backtab".into(),
-            KeyCode::Backspace => "backspace".into(),
-            KeyCode::Up => "up".into(),
-            KeyCode::Down => "down".into(),
-            KeyCode::Left => "left".into(),
-            KeyCode::Right => "right".into(),
-            KeyCode::PageUp => "pgup".into(),
-            KeyCode::PageDown => "pgdn".into(),
-            KeyCode::Home => "home".into(),
-            KeyCode::End => "end".into(),
-            KeyCode::F(n) => format!("f{n}"),
-            _ => return None,
-        };
-        let mut name = String::new();
-        if ev.modifiers.contains(KeyModifiers::CONTROL) {
-            name.push_str("ctrl-");
-        }
-        if ev.modifiers.contains(KeyModifiers::ALT) {
-            name.push_str("alt-");
-        }
-        name.push_str(&base);
-        Some(Key(name))
-    }
-}
