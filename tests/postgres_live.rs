@@ -48,7 +48,8 @@ async fn observer_matches_ground_truth_and_sees_paused_replay() {
     assert_eq!((p.name.as_str(), r.name.as_str()), (NODES[0], NODES[1]));
     assert_eq!(p.role, PgRole::Primary, "{p:?}");
     assert_eq!(r.role, PgRole::Replica, "{r:?}");
-    assert_eq!(lab.in_recovery(NODES[1]).await, true);
+    assert!(lab.in_recovery(NODES[1]).await, "ground truth: the replica is in recovery");
+    assert!(!lab.in_recovery(NODES[0]).await);
     for n in [p, r] {
         assert_eq!(n.timeline, Some(1), "{n:?}");
         assert!(n.version.as_deref().is_some_and(|v| v.starts_with("15")), "{n:?}");
