@@ -20,6 +20,14 @@ pub struct PgTimeouts {
     pub statement_timeout: Duration,
 }
 
+impl PgTimeouts {
+    /// Longest one observation can take (nodes are polled concurrently): the poller's timeout
+    /// for this source must be longer, or a hung node fails the whole poll.
+    pub fn worst_case(&self) -> Duration {
+        self.connect_timeout + self.statement_timeout
+    }
+}
+
 impl Default for PgTimeouts {
     fn default() -> Self {
         PgTimeouts { connect_timeout: Duration::from_secs(2), statement_timeout: Duration::from_secs(2) }
@@ -315,6 +323,40 @@ mod tests {
         let e = t.config.unwrap_err();
         assert!(e.contains("pg9"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    fn node(dsn: &str, password_env: Option<&str>) -> NodeTarget {
+        NodeTarget::new(&PgNodeConfig {
+            name: "pg0".into(),
+            region: String::new(),
+            dsn: dsn.into(),
+            password_env: password_env.map(String::from),
+            pod: None,
+            data_dir: None,
+        })
+    }
+
+    #[test]
+    fn password_order_dsn_then_password_env() {
+        const VAR: &str = "WARROOM_CONN_TEST_PASSWORD_ENV";
+        // SAFETY: a variable only this test reads; no other thread touches it.
+        unsafe { std::env::set_var(VAR, "from-env") };
+        let with_env = node("host=h user=u", Some(VAR));
+        let cfg = with_env.config.clone().expect("valid dsn");
+        assert_eq!(with_env.resolve_password(&cfg), Ok(Some("from-env".into())));
+        let in_dsn = node("host=h user=u password=in-dsn", Some(VAR));
+        let cfg = in_dsn.config.clone().expect("valid dsn");
+        assert_eq!(in_dsn.resolve_password(&cfg), Ok(Some("in-dsn".into())));
+        let missing = node("host=h user=u", Some("WARROOM_CONN_TEST_UNSET"));
+        let cfg = missing.config.clone().expect("valid dsn");
+        let e = missing.resolve_password(&cfg).unwrap_err();
+        assert!(e.contains("WARROOM_CONN_TEST_UNSET") && e.contains("pg0"), "{e}");
+    }
+
+    #[test]
+    fn endpoint_is_host_and_port_only() {
+        assert_eq!(node("host=db.example port=6543 user=u password=x", None).endpoint, "db.example:6543");
+        assert_eq!(node("postgres://u:pw@10.0.0.1/db", None).endpoint, "10.0.0.1:5432");
     }
 
     #[test]

@@ -62,6 +62,12 @@ impl SentinelObserver {
         }
     }
 
+    /// Longest one observation can take (Sentinels concurrently, then the master): the
+    /// poller's timeout for this source must be longer.
+    pub fn worst_case(&self) -> Duration {
+        self.timeout * 2
+    }
+
     /// Notified on every Sentinel event, so the poller can re-poll at once.
     pub fn notify_handle(&self) -> Arc<Notify> {
         self.notify.clone()
