@@ -8,6 +8,8 @@
 pub mod drill;
 pub mod model;
 pub mod poller;
+pub mod postgres;
+pub mod sentinel;
 
 use std::sync::Arc;
 
