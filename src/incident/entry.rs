@@ -4,12 +4,29 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::app::state::LogLine;
+
+/// Entry kinds the log itself writes or interprets (others are free-form strings).
+pub mod kind {
+    /// The first entry of every incident: id, title, severity, drill flag.
+    pub const DECLARED: &str = "declared";
+    /// The incident was resolved (sets `resolved_at`).
+    pub const RESOLVED: &str = "resolved";
+    /// A resolved incident was reopened (clears `resolved_at`).
+    pub const REOPENED: &str = "reopened";
+    /// Records an unreadable (torn) tail left by a crash; see the log module.
+    pub const TORN_TAIL: &str = "torn-tail";
+    /// A free-text note.
+    pub const NOTE: &str = "note";
+}
+
 /// One line of the append-only incident log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// Sequence number, from 1, gapless.
     pub seq: u64,
     /// UTC wall time with milliseconds.
+    #[serde(with = "ts_millis")]
     pub ts: DateTime<Utc>,
     /// Monotonic milliseconds since the writing console opened the log (clock-jump analysis).
     pub mono_ms: u64,
@@ -26,4 +43,57 @@ pub struct Entry {
     pub details: Value,
     /// Hex SHA-256 of the previous line's exact bytes (64 zeros for the first entry).
     pub prev: String,
+}
+
+impl Entry {
+    /// The line the Log pane shows for this entry.
+    pub fn to_log_line(&self) -> LogLine {
+        LogLine {
+            seq: self.seq,
+            at: self.ts,
+            operator: self.operator.clone(),
+            kind: self.kind.clone(),
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+/// RFC 3339 UTC with exactly three fractional digits (`2026-11-26T12:03:01.120Z`) on write; any
+/// RFC 3339 time on read.
+mod ts_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        DateTime::<Utc>::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn ts_is_written_with_milliseconds_even_when_whole_seconds() {
+        let e = Entry {
+            seq: 1,
+            ts: Utc.with_ymd_and_hms(2026, 11, 26, 12, 3, 1).unwrap(),
+            mono_ms: 0,
+            operator: "a@b".into(),
+            kind: "note".into(),
+            summary: "s".into(),
+            details: serde_json::json!({}),
+            prev: "0".repeat(64),
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains(r#""ts":"2026-11-26T12:03:01.000Z""#), "{text}");
+        let back: Entry = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.to_log_line().seq, 1);
+    }
 }

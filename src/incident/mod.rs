@@ -1,7 +1,12 @@
 //! The incident: its log, its timed checklist, its export.
 
 pub mod checklist;
+pub mod cli;
 pub mod entry;
 pub mod export;
+pub mod log;
 pub mod observations;
+pub mod operator;
+pub mod redact;
 pub mod status_update;
+pub mod store;

@@ -1,0 +1,208 @@
+//! `warroom log ...`: list, show, verify, append to and export incident logs from a shell.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::{Subcommand, ValueEnum};
+use color_eyre::eyre::{WrapErr, bail, eyre};
+use serde_json::Value;
+
+use super::log::{IncidentLog, verify};
+use super::operator::operator_identity;
+use super::store::{self, list_incidents};
+
+/// Subcommands of `warroom log`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum LogCommand {
+    /// List incidents: id, severity, start (UTC), open/resolved, drill, title.
+    List,
+    /// Print an incident's timeline: `HH:MM:SS.mmm  operator  kind  summary`.
+    Show {
+        /// Incident id, e.g. INC-20261126-120301.
+        id: String,
+    },
+    /// Check the hash chain; exit 1 if anything was edited, deleted, reordered or forged.
+    Verify {
+        /// Incident id.
+        id: String,
+    },
+    /// Append entries (for scripts and tests); records a torn tail first if there is one.
+    Append {
+        /// Incident id.
+        id: String,
+        /// Entry kind.
+        #[arg(long, default_value = "note")]
+        kind: String,
+        /// One-line summary (with ` #N` appended when --count is above 1).
+        #[arg(long, default_value = "scripted entry")]
+        summary: String,
+        /// Details as a JSON object.
+        #[arg(long)]
+        details: Option<String>,
+        /// How many entries to append, one fsync each.
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+    },
+    /// Export an incident for the post-mortem.
+    Export {
+        /// Incident id.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
+        format: ExportFormat,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Markdown post-mortem timeline.
+    Markdown,
+    /// JSON document.
+    Json,
+}
+
+/// Runs a `warroom log` subcommand against `data_dir`; returns the process exit code
+/// (`verify`: 0 intact, 1 tampered or damaged).
+pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        LogCommand::List => list(&mut out, data_dir),
+        LogCommand::Show { id } => show(&mut out, data_dir, &id),
+        LogCommand::Verify { id } => verify_cmd(&mut out, data_dir, &id),
+        LogCommand::Append { id, kind, summary, details, count } => {
+            let details: Value = match details {
+                None => Value::Object(Default::default()),
+                Some(text) => match serde_json::from_str(&text) {
+                    Ok(v @ Value::Object(_)) => v,
+                    Ok(_) => bail!("--details: expected a JSON object ({{...}})"),
+                    Err(e) => bail!(
+                        "--details: line {}, column {}: expected a JSON object: {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                },
+            };
+            let (log, _meta, _entries) = IncidentLog::open(data_dir, &id, &operator_identity())?;
+            let mut last = None;
+            for i in 1..=count {
+                let text = if count > 1 { format!("{summary} #{i}") } else { summary.clone() };
+                last = Some(log.append(&kind, &text, details.clone())?.seq);
+            }
+            if let Some(seq) = last {
+                writeln!(
+                    out,
+                    "appended {count} entr{} to {id} (last seq {seq})",
+                    if count == 1 { "y" } else { "ies" }
+                )?;
+            }
+            Ok(0)
+        }
+        LogCommand::Export { id, format } => {
+            store::validate_id(&id)?;
+            Err(eyre!("export not built yet (log export {id} --format {format:?})"))
+        }
+    }
+}
+
+fn list(out: &mut impl Write, data_dir: &Path) -> color_eyre::Result<i32> {
+    let listed = list_incidents(data_dir)?;
+    if listed.is_empty() {
+        writeln!(out, "no incidents in {}", store::incidents_dir(data_dir).display())?;
+        return Ok(0);
+    }
+    writeln!(out, "{:<28} {:<8} {:<20} {:<9} {:<6} TITLE", "ID", "SEV", "STARTED (UTC)", "STATE", "DRILL")?;
+    for item in listed {
+        match item {
+            Ok(m) => writeln!(
+                out,
+                "{:<28} {:<8} {:<20} {:<9} {:<6} {}",
+                clean(&m.id),
+                clean(&m.severity),
+                m.declared_at.format("%Y-%m-%d %H:%M:%S"),
+                if m.resolved_at.is_some() { "resolved" } else { "open" },
+                if m.drill { "DRILL" } else { "-" },
+                clean(&m.title)
+            )?,
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    Ok(0)
+}
+
+fn show(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i32> {
+    let path = existing_log(data_dir, id)?;
+    let entries = super::log::read_log(&path)?;
+    let meta = store::meta_from_entries(&path, &entries)?;
+    let state = match meta.resolved_at {
+        Some(at) => format!("resolved {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => "open".to_string(),
+    };
+    writeln!(
+        out,
+        "{} {} {}{}: {}",
+        clean(&meta.id),
+        clean(&meta.severity),
+        state,
+        if meta.drill { " [DRILL]" } else { "" },
+        clean(&meta.title)
+    )?;
+    for e in &entries {
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            e.ts.format("%H:%M:%S%.3f"),
+            clean(&e.operator),
+            clean(&e.kind),
+            clean(&e.summary)
+        )?;
+    }
+    Ok(0)
+}
+
+fn verify_cmd(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i32> {
+    let path = existing_log(data_dir, id)?;
+    let report = verify(&path)?;
+    if let Some(p) = &report.problem {
+        writeln!(out, "TAMPERED OR DAMAGED: {}: line {}: {}", path.display(), p.line, p.message)?;
+        writeln!(out, "({} entries verified before it)", report.entries)?;
+        return Ok(1);
+    }
+    writeln!(
+        out,
+        "OK: {} entries, hash chain intact, {} torn line(s) recorded",
+        report.entries, report.recorded_torn
+    )?;
+    if let Some(t) = &report.pending_torn {
+        writeln!(
+            out,
+            "note: torn tail from an interrupted write at line {} ({} line(s), {} bytes); \
+             the next open records it",
+            t.first_line, t.lines, t.bytes
+        )?;
+    }
+    Ok(0)
+}
+
+/// The log path of `id`, with a clear error when it does not exist.
+fn existing_log(data_dir: &Path, id: &str) -> color_eyre::Result<std::path::PathBuf> {
+    let path = store::log_path(data_dir, id)?;
+    if !path.exists() {
+        return Err(super::log::LogError::NotFound { id: id.to_string(), path }.into());
+    }
+    Ok(path)
+}
+
+/// Log text is untrusted: control characters (escape sequences) never reach the terminal.
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Context helper for callers that want the data dir named in errors.
+pub fn data_dir_from_env() -> color_eyre::Result<std::path::PathBuf> {
+    std::env::var_os("WARROOM_DATA_DIR")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .ok_or_else(|| eyre!("WARROOM_DATA_DIR is not set: it must name the data directory"))
+        .wrap_err("warroom log needs a data directory")
+}

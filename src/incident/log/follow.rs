@@ -1,0 +1,68 @@
+//! Following a log that other consoles append to.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::LogError;
+use crate::incident::entry::Entry;
+
+/// Most bytes one poll reads; the rest comes on the next poll.
+const MAX_POLL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Remembers a byte offset in a log and yields the complete entries appended after it. Call
+/// [`LogFollower::poll_new`] a few times a second; it never blocks on the writers' lock.
+#[derive(Debug)]
+pub struct LogFollower {
+    path: PathBuf,
+    file: Option<File>,
+    offset: u64,
+}
+
+impl LogFollower {
+    /// Follows `path` from byte `offset` (0 for the whole log).
+    pub fn new(path: &Path, offset: u64) -> LogFollower {
+        LogFollower { path: path.to_path_buf(), file: None, offset }
+    }
+
+    /// The byte offset just past the last complete line returned.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Complete new entries since the last call, in file order. A partly written last line is
+    /// left for the next call; unreadable (torn) lines are skipped, as the `torn-tail` entry
+    /// that records them will be returned. Errors are logged and yield nothing.
+    pub fn poll_new(&mut self) -> Vec<Entry> {
+        self.try_poll_new().unwrap_or_else(|e| {
+            tracing::warn!("following the incident log: {e}");
+            Vec::new()
+        })
+    }
+
+    /// [`Self::poll_new`], returning I/O errors.
+    pub fn try_poll_new(&mut self) -> Result<Vec<Entry>, LogError> {
+        let file = match &self.file {
+            Some(f) => f,
+            None => self.file.insert(File::open(&self.path).map_err(LogError::io(&self.path, "open"))?),
+        };
+        let len = file.metadata().map_err(LogError::io(&self.path, "stat"))?.len();
+        if len < self.offset {
+            tracing::warn!(path = %self.path.display(), "incident log shrank from {} to {len} bytes", self.offset);
+        }
+        if len <= self.offset {
+            return Ok(Vec::new());
+        }
+        let want = (len - self.offset).min(MAX_POLL_BYTES);
+        let mut buf = vec![0u8; usize::try_from(want).unwrap_or(usize::MAX)];
+        file.read_exact_at(&mut buf, self.offset).map_err(LogError::io(&self.path, "read"))?;
+        let Some(last_newline) = buf.iter().rposition(|&b| b == b'\n') else {
+            return Ok(Vec::new());
+        };
+        self.offset += last_newline as u64 + 1;
+        Ok(buf[..last_newline]
+            .split(|&b| b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<Entry>(line).ok())
+            .collect())
+    }
+}

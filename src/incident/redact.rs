@@ -1,0 +1,193 @@
+//! Redaction at the log boundary: secrets never reach the incident log's bytes.
+//!
+//! Every summary and every string inside `details` passes through [`redact`] (via
+//! [`redact_json`]) before it is written. Matching errs on the side of hiding too much: a
+//! redacted value becomes `***`, the label before it stays so the reader knows what was there.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+/// What a secret is replaced with.
+pub const MASK: &str = "***";
+
+/// One rule: a pattern and its replacement (which keeps the captured label parts).
+struct Rule {
+    re: Regex,
+    with: &'static str,
+}
+
+/// A value after `=`/`:`: quoted (with escapes) or a bare run up to a separator.
+const VALUE: &str = r#"(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&;,"'}\]]+)"#;
+
+/// Key names whose values are secrets (also used for JSON object keys).
+const SECRET_KEY: &str = r"[A-Za-z0-9_.-]*(?i:password|passwd|pwd|secret|token|api[_-]?key|auth-pass|client-key-data|credential)[A-Za-z0-9_.-]*";
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let rule = |re: &str, with: &'static str| Rule {
+        re: Regex::new(re).unwrap_or_else(|e| panic!("built-in redaction rule {re:?}: {e}")),
+        with,
+    };
+    vec![
+        // URL userinfo: postgres://user:pw@host, redis://:pw@host (password may hold '@').
+        rule(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*):[^\s/?#]*@", "$1:***@"),
+        // AWS secret access key after its label (40 base64-ish characters), any separator.
+        rule(
+            r#"(?i)((?:aws_?)?secret_?access_?key|aws_?secret_?key)(["']?\s*[=:\s]\s*["']?)[A-Za-z0-9/+=]{40}"#,
+            "$1$2***",
+        ),
+        // key=value / key: value / "key": "value" for any secret-looking key (libpq
+        // `password=...`, `?password=`, kubeconfig `token:`, `token=`, `secret=`, `apikey=`).
+        rule(&format!(r#"\b({SECRET_KEY})(["']?\s*[=:]\s*){VALUE}"#), "$1$2***"),
+        // Authorization headers and bearer tokens.
+        rule(r"(?i)\b(authorization\s*[:=]\s*)(?:[A-Za-z]+\s+)?\S+", "$1***"),
+        rule(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*", "$1 ***"),
+        // Redis AUTH [user] password, config requirepass/masterauth, sentinel auth-pass.
+        rule(r"(?i)\b(AUTH)\s+\S+(?:\s+\S+)?", "$1 ***"),
+        rule(r"(?i)\b(requirepass|masterauth|auth-pass)\s+\S+", "$1 ***"),
+        // redis-cli -a / --pass.
+        rule(r"(\s--?(?:a|pass))\s+\S+", "$1 ***"),
+        // AWS access key ids.
+        rule(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b", MASK),
+    ]
+});
+
+static SECRET_KEY_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!("^{SECRET_KEY}$")).unwrap_or_else(|e| panic!("secret key rule: {e}"))
+});
+
+/// Hides secrets in one piece of text (DSN passwords, AWS keys, tokens, ...) with `***`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    for rule in RULES.iter() {
+        if let Cow::Owned(s) = rule.re.replace_all(&out, rule.with) {
+            out = Cow::Owned(s);
+        }
+    }
+    out
+}
+
+/// Whether a JSON object key names a secret (`password`, `aws_secret_access_key`, `token`, ...).
+pub fn is_secret_key(key: &str) -> bool {
+    SECRET_KEY_NAME.is_match(key)
+}
+
+/// Redacts every string in a JSON value; a string or number under a secret-looking key is
+/// replaced whole by `***`.
+pub fn redact_json(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(redact(&s).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(_) | Value::Number(_) if is_secret_key(&k) => {
+                            Value::String(MASK.to_string())
+                        }
+                        other => redact_json(other),
+                    };
+                    (redact(&k).into_owned(), v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn r(s: &str) -> String {
+        redact(s).into_owned()
+    }
+
+    #[test]
+    fn url_userinfo_passwords() {
+        assert_eq!(r("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            r("connect redis://:s3cr3t@10.0.0.1:6379/0 now"),
+            "connect redis://:***@10.0.0.1:6379/0 now"
+        );
+        assert_eq!(r("postgresql://app:p@ss@db/x"), "postgresql://app:***@db/x");
+        // No password: unchanged.
+        assert_eq!(r("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(r("https://api.example.com/health"), "https://api.example.com/health");
+    }
+
+    #[test]
+    fn keyword_and_query_passwords() {
+        assert_eq!(
+            r("host=h user=postgres password=hunter2 dbname=x"),
+            "host=h user=postgres password=*** dbname=x"
+        );
+        assert_eq!(r("host=h password='a b\\'c' port=5"), "host=h password=*** port=5");
+        assert_eq!(
+            r("postgres://h/db?sslmode=require&password=pw1&x=1"),
+            "postgres://h/db?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(r("PGPASSWORD=topsecret psql"), "PGPASSWORD=*** psql");
+        assert_eq!(r(r#"{"password": "x y"}"#), r#"{"password": ***}"#);
+    }
+
+    #[test]
+    fn redis_auth() {
+        assert_eq!(r("AUTH hunter2"), "AUTH ***");
+        assert_eq!(r("auth default hunter2"), "auth ***");
+        assert_eq!(r("CONFIG SET requirepass hunter2"), "CONFIG SET requirepass ***");
+        assert_eq!(r("SENTINEL SET mymaster auth-pass hunter2"), "SENTINEL SET mymaster auth-pass ***");
+        assert_eq!(r("redis-cli -a hunter2 ping"), "redis-cli -a *** ping");
+    }
+
+    #[test]
+    fn aws_keys() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(r(&format!("aws_secret_access_key = {secret}")), "aws_secret_access_key = ***");
+        assert_eq!(r(&format!("SecretAccessKey: \"{secret}\"")), "SecretAccessKey: ***");
+        assert_eq!(r(&format!("aws_secret_access_key {secret}")), "aws_secret_access_key ***");
+        assert_eq!(r("key id AKIAIOSFODNN7EXAMPLE used"), "key id *** used");
+        // A git SHA-1 (40 hex) with no label stays.
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(r(sha), sha);
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(r("Authorization: Bearer eyJhbGciOi.x.y"), "Authorization: ***");
+        assert_eq!(r("sent bearer abc.DEF-123 to api"), "sent bearer *** to api");
+        assert_eq!(r("    token: eyJhbGciOiJSUzI1NiJ9.abc"), "    token: ***");
+        assert_eq!(r("client-key-data: LS0tLS1CRUdJTg=="), "client-key-data: ***");
+        assert_eq!(
+            r("url?token=abc&secret=def&apikey=ghi&api_key=jkl"),
+            "url?token=***&secret=***&apikey=***&api_key=***"
+        );
+        assert_eq!(r("plain words stay plain"), "plain words stay plain");
+    }
+
+    #[test]
+    fn json_details_are_walked() {
+        let v = redact_json(json!({
+            "dsn": "postgres://u:pw@h/db",
+            "password": "hunter2",
+            "nested": [{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}],
+            "count": 3,
+            "ok": true
+        }));
+        assert_eq!(
+            v,
+            json!({
+                "dsn": "postgres://u:***@h/db",
+                "password": "***",
+                "nested": [{"aws_secret_access_key": "***"}],
+                "count": 3,
+                "ok": true
+            })
+        );
+        assert!(is_secret_key("PGPASSWORD"));
+        assert!(!is_secret_key("replay_lag_bytes"));
+    }
+}
