@@ -47,7 +47,7 @@ fn spec() -> KubeObserveSpec {
             name: "postgresql".into(),
         }),
         heartbeat_every: Duration::from_millis(200),
-        heartbeat_timeout: Duration::from_millis(500),
+        heartbeat_timeout: Duration::from_secs(2),
         backoff_min: Duration::from_millis(50),
     }
 }
@@ -246,6 +246,27 @@ async fn relists_after_410_gone() {
         .filter(|r| r.starts_with("GET /api/v1/namespaces/default/pods?") && !r.contains("watch="))
         .count();
     assert!(relists >= 2, "initial list plus a re-list: {relists}");
+}
+
+#[tokio::test]
+async fn many_pods_are_listed_in_pages() {
+    let lab = lab().await;
+    let e = lab.server(EAST);
+    for i in 0..1200 {
+        e.add_pod("default", &format!("bulk-{i:04}"), &[("app", "bulk")]);
+    }
+    let obs = KubeObserver::start(&clients(&lab).await, spec());
+    let v = wait_until(&obs, Duration::from_secs(10), "1,200 bulk pods", |v| {
+        v.pods.iter().filter(|p| p.context == EAST && p.name.starts_with("bulk-")).count() == 1200
+    })
+    .await;
+    assert!(v.pods.iter().filter(|p| p.name.starts_with("bulk-")).all(|p| p.labels.is_empty()));
+    let pages = e
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/namespaces/default/pods?") && r.contains("continue="))
+        .count();
+    assert!(pages >= 2, "the first list came in pages: {:?}", e.requests());
 }
 
 fn observed(v: KubeView) -> Observed {
