@@ -6,6 +6,7 @@
 //! the app's `State`.
 
 pub mod drill;
+pub mod kube;
 pub mod model;
 pub mod poller;
 pub mod postgres;

@@ -1,4 +1,6 @@
-//! Shared integration-test support.
-#![allow(dead_code)] // each test binary uses a different subset of the helpers
+//! Shared integration-test support: real services on loopback, the Kubernetes API test server,
+//! tmux. Each test binary uses a different subset.
+#![allow(dead_code)]
 
+pub mod kube_server;
 pub mod lab;

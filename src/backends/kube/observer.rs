@@ -1,0 +1,445 @@
+//! [`KubeObserver`]: watches (not list-polling) per context, folded into compact stores that
+//! `observe()` assembles without touching the network.
+//!
+//! Per context and namespace there is one pod watch and one deployment watch; the database
+//! Service and its Endpoints are watched by name in their context. A failing watch marks its
+//! context's [`ContextHealth::error`] and keeps its rows (stale); it is rebuilt after an
+//! exponential backoff, re-listing so that nothing missed while away survives. A `410 Gone`
+//! is handled by the watcher itself (it re-lists at once). A small heartbeat (`GET /version`)
+//! per context also notices an API server that hangs without closing the connections.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use kube::Api;
+use kube::runtime::watcher::{self, Event};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use super::clients::{KubeClients, configured_contexts};
+use super::rows::{self, KeepLabels};
+use crate::backends::Observe;
+use crate::backends::model::{ContextHealth, DeploymentRow, KubeView, PodRow, ServiceView};
+use crate::config::model::{Config, ObjectRef};
+
+/// What to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeObserveSpec {
+    /// Contexts, in display order.
+    pub contexts: Vec<String>,
+    /// Namespaces to watch pods and deployments in (empty: all namespaces).
+    pub namespaces: Vec<String>,
+    /// The database Service.
+    pub db_service: Option<ObjectRef>,
+    /// Heartbeat interval per context.
+    pub heartbeat_every: Duration,
+    /// Heartbeat timeout (an API server that does not answer within it is marked lost).
+    pub heartbeat_timeout: Duration,
+    /// First delay before rebuilding a failed watch (doubles up to 30 s).
+    pub backoff_min: Duration,
+}
+
+impl KubeObserveSpec {
+    /// From `warroom.toml`.
+    pub fn from_config(cfg: &Config) -> KubeObserveSpec {
+        KubeObserveSpec {
+            contexts: configured_contexts(cfg),
+            namespaces: cfg.kubernetes.as_ref().map(|k| k.namespaces.clone()).unwrap_or_default(),
+            db_service: cfg.postgres.as_ref().and_then(|p| p.service.clone()),
+            ..KubeObserveSpec::default()
+        }
+    }
+}
+
+impl Default for KubeObserveSpec {
+    fn default() -> Self {
+        KubeObserveSpec {
+            contexts: vec![],
+            namespaces: vec![],
+            db_service: None,
+            heartbeat_every: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(3),
+            backoff_min: Duration::from_millis(250),
+        }
+    }
+}
+
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+struct StreamHealth {
+    synced: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct CtxState {
+    streams: BTreeMap<String, StreamHealth>,
+    heartbeat_error: Option<String>,
+    last_ok: Option<DateTime<Utc>>,
+}
+
+impl CtxState {
+    fn error(&self) -> Option<String> {
+        self.heartbeat_error.clone().or_else(|| {
+            self.streams.iter().find_map(|(label, s)| s.error.as_ref().map(|e| format!("{label}: {e}")))
+        })
+    }
+
+    fn synced(&self) -> bool {
+        !self.streams.is_empty() && self.streams.values().all(|s| s.synced)
+    }
+}
+
+/// The compact stores, one map per watch stream.
+#[derive(Debug, Default)]
+struct Stores {
+    pods: Vec<BTreeMap<String, PodRow>>,
+    deployments: Vec<BTreeMap<String, DeploymentRow>>,
+    service: BTreeMap<String, BTreeMap<String, String>>,
+    endpoints: BTreeMap<String, Vec<String>>,
+    contexts: BTreeMap<String, CtxState>,
+}
+
+struct Shared {
+    stores: Mutex<Stores>,
+    notify: Arc<Notify>,
+}
+
+impl Shared {
+    fn update<T>(&self, f: impl FnOnce(&mut Stores) -> T) -> T {
+        let out = f(&mut self.stores.lock().unwrap_or_else(|e| e.into_inner()));
+        self.notify.notify_one();
+        out
+    }
+}
+
+/// Watches every configured context; `observe()` assembles the current stores.
+pub struct KubeObserver {
+    shared: Arc<Shared>,
+    spec: KubeObserveSpec,
+    tasks: Vec<AbortHandle>,
+}
+
+impl Drop for KubeObserver {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Where a stream's rows go.
+type Slot<R> = fn(&mut Stores, usize) -> &mut BTreeMap<String, R>;
+
+struct StreamCtx {
+    shared: Arc<Shared>,
+    context: String,
+    label: String,
+    backoff_min: Duration,
+}
+
+impl KubeObserver {
+    /// Start watching. Must be called inside a tokio runtime; tasks end when the observer is
+    /// dropped. A context without a client is reported as an error in its health row.
+    pub fn start(clients: &KubeClients, spec: KubeObserveSpec) -> KubeObserver {
+        let shared =
+            Arc::new(Shared { stores: Mutex::new(Stores::default()), notify: Arc::new(Notify::new()) });
+        let mut tasks = Vec::new();
+        let namespaces: Vec<Option<String>> = if spec.namespaces.is_empty() {
+            vec![None]
+        } else {
+            spec.namespaces.iter().cloned().map(Some).collect()
+        };
+        for context in &spec.contexts {
+            let client = match clients.get(context) {
+                Ok(c) => c.clone(),
+                Err(e) => {
+                    shared
+                        .update(|s| s.contexts.entry(context.clone()).or_default().heartbeat_error = Some(e));
+                    continue;
+                }
+            };
+            let mk = |label: String| StreamCtx {
+                shared: shared.clone(),
+                context: context.clone(),
+                label,
+                backoff_min: spec.backoff_min,
+            };
+            for ns in &namespaces {
+                let where_ = ns.as_deref().unwrap_or("all namespaces");
+                let keep = match (&spec.db_service, ns) {
+                    (Some(db), Some(ns)) if db.context == *context && db.namespace == *ns => KeepLabels::All,
+                    (Some(db), None) if db.context == *context => KeepLabels::All,
+                    _ => KeepLabels::None,
+                };
+                let db_ns = spec
+                    .db_service
+                    .as_ref()
+                    .filter(|db| db.context == *context)
+                    .map(|db| db.namespace.clone());
+                let ctx = context.clone();
+                let pods: Api<Pod> = api(&client, ns.as_deref());
+                let slot = shared.update(|s| {
+                    s.pods.push(BTreeMap::new());
+                    s.pods.len() - 1
+                });
+                let convert = move |p: &Pod| {
+                    // With all namespaces watched, keep labels only for the database namespace.
+                    let keep = match (keep, &db_ns) {
+                        (KeepLabels::All, Some(n)) if p.metadata.namespace.as_deref() != Some(n) => {
+                            KeepLabels::None
+                        }
+                        (k, _) => k,
+                    };
+                    rows::pod_row(&ctx, p, keep)
+                };
+                tasks.push(spawn_watch(
+                    mk(format!("pods in {where_}")),
+                    pods,
+                    watcher::Config::default(),
+                    slot,
+                    |s, i| &mut s.pods[i],
+                    convert,
+                ));
+                let deps: Api<Deployment> = api(&client, ns.as_deref());
+                let slot = shared.update(|s| {
+                    s.deployments.push(BTreeMap::new());
+                    s.deployments.len() - 1
+                });
+                let ctx = context.clone();
+                tasks.push(spawn_watch(
+                    mk(format!("deployments in {where_}")),
+                    deps,
+                    watcher::Config::default(),
+                    slot,
+                    |s, i| &mut s.deployments[i],
+                    move |d: &Deployment| rows::deployment_row(&ctx, d),
+                ));
+            }
+            if let Some(db) = spec.db_service.as_ref().filter(|db| db.context == *context) {
+                let by_name = watcher::Config::default().fields(&format!("metadata.name={}", db.name));
+                let svc: Api<Service> = Api::namespaced(client.clone(), &db.namespace);
+                tasks.push(spawn_watch(
+                    mk(format!("service {}/{}", db.namespace, db.name)),
+                    svc,
+                    by_name.clone(),
+                    0,
+                    |s, _| &mut s.service,
+                    |svc: &Service| svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default(),
+                ));
+                let eps: Api<Endpoints> = Api::namespaced(client.clone(), &db.namespace);
+                tasks.push(spawn_watch(
+                    mk(format!("endpoints {}/{}", db.namespace, db.name)),
+                    eps,
+                    by_name,
+                    0,
+                    |s, _| &mut s.endpoints,
+                    rows::endpoint_pods,
+                ));
+            }
+            tasks.push(spawn_heartbeat(shared.clone(), context.clone(), client, &spec));
+        }
+        KubeObserver { shared, spec, tasks }
+    }
+
+    /// Notified (one stored permit) on every watch event and health change, so the poller can
+    /// publish at once instead of waiting for its interval.
+    pub fn notify_handle(&self) -> Arc<Notify> {
+        self.shared.notify.clone()
+    }
+
+    /// Assemble the current view (no network). `Err` when every context is failing, or none
+    /// has finished its first list yet.
+    pub fn view(&self) -> Result<KubeView, String> {
+        let s = self.shared.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let contexts: Vec<ContextHealth> = self
+            .spec
+            .contexts
+            .iter()
+            .map(|c| {
+                let st = s.contexts.get(c);
+                ContextHealth {
+                    context: c.clone(),
+                    error: st.and_then(CtxState::error),
+                    last_ok: st.and_then(|st| st.last_ok),
+                }
+            })
+            .collect();
+        if !contexts.is_empty() && contexts.iter().all(|c| c.error.is_some()) {
+            let errs: Vec<String> = contexts
+                .iter()
+                .map(|c| format!("{}: {}", c.context, c.error.as_deref().unwrap_or_default()))
+                .collect();
+            return Err(errs.join("; "));
+        }
+        if !self.spec.contexts.is_empty() && !s.contexts.values().any(CtxState::synced) {
+            return Err("waiting for the first list from the Kubernetes API".into());
+        }
+        let mut pods: Vec<PodRow> = s.pods.iter().flat_map(|m| m.values().cloned()).collect();
+        pods.sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
+        let mut deployments: Vec<DeploymentRow> =
+            s.deployments.iter().flat_map(|m| m.values().cloned()).collect();
+        deployments
+            .sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
+        let db_service = self.spec.db_service.as_ref().and_then(|db| {
+            let key = format!("{}/{}", db.namespace, db.name);
+            let selector = s.service.get(&key)?.clone();
+            Some(ServiceView {
+                context: db.context.clone(),
+                namespace: db.namespace.clone(),
+                name: db.name.clone(),
+                selector,
+                endpoint_pods: s.endpoints.get(&key).cloned().unwrap_or_default(),
+            })
+        });
+        Ok(KubeView { pods, deployments, db_service, contexts })
+    }
+}
+
+impl Observe for KubeObserver {
+    type Output = KubeView;
+
+    fn name(&self) -> &str {
+        "kubernetes"
+    }
+
+    fn observe(&self) -> BoxFuture<'_, Result<KubeView, String>> {
+        let view = self.view();
+        Box::pin(async move { view })
+    }
+}
+
+fn api<K>(client: &kube::Client, ns: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn key_of<K: kube::Resource>(k: &K) -> String {
+    let m = k.meta();
+    format!("{}/{}", m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
+}
+
+fn is_gone(e: &watcher::Error) -> bool {
+    matches!(e, watcher::Error::WatchError(s) if s.code == 410)
+}
+
+/// Run one watch forever: fold its events into `slot`, mark health, rebuild after errors.
+fn spawn_watch<K, R>(
+    sc: StreamCtx,
+    api: Api<K>,
+    wc: watcher::Config,
+    index: usize,
+    slot: Slot<R>,
+    convert: impl Fn(&K) -> R + Send + 'static,
+) -> AbortHandle
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    R: Send + 'static,
+{
+    sc.shared.update(|s| {
+        s.contexts
+            .entry(sc.context.clone())
+            .or_default()
+            .streams
+            .insert(sc.label.clone(), StreamHealth::default());
+    });
+    let task = tokio::spawn(async move {
+        let mut delay = sc.backoff_min;
+        loop {
+            let mut stream = watcher::watcher(api.clone(), wc.clone()).boxed();
+            let mut buffer: BTreeMap<String, R> = BTreeMap::new();
+            while let Some(ev) = stream.next().await {
+                match ev {
+                    Ok(Event::Init) => buffer.clear(),
+                    Ok(Event::InitApply(k)) => {
+                        buffer.insert(key_of(&k), convert(&k));
+                    }
+                    Ok(Event::InitDone) => {
+                        let rows = std::mem::take(&mut buffer);
+                        sc.shared.update(|s| {
+                            *slot(s, index) = rows;
+                            mark_ok(s, &sc, true);
+                        });
+                        delay = sc.backoff_min;
+                    }
+                    Ok(Event::Apply(k)) => {
+                        let row = convert(&k);
+                        sc.shared.update(|s| {
+                            slot(s, index).insert(key_of(&k), row);
+                            mark_ok(s, &sc, false);
+                        });
+                    }
+                    Ok(Event::Delete(k)) => sc.shared.update(|s| {
+                        slot(s, index).remove(&key_of(&k));
+                        mark_ok(s, &sc, false);
+                    }),
+                    // Compacted history: the watcher re-lists by itself (Init .. InitDone).
+                    Err(e) if is_gone(&e) => tracing::debug!(context = %sc.context, "{}: {e}", sc.label),
+                    Err(e) => {
+                        tracing::warn!(context = %sc.context, "{}: {e}", sc.label);
+                        sc.shared.update(|s| {
+                            let st = s.contexts.entry(sc.context.clone()).or_default();
+                            st.streams.entry(sc.label.clone()).or_default().error = Some(e.to_string());
+                        });
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(BACKOFF_MAX);
+        }
+    });
+    task.abort_handle()
+}
+
+fn mark_ok(s: &mut Stores, sc: &StreamCtx, synced: bool) {
+    let st = s.contexts.entry(sc.context.clone()).or_default();
+    st.last_ok = Some(Utc::now());
+    let h = st.streams.entry(sc.label.clone()).or_default();
+    h.error = None;
+    h.synced |= synced;
+}
+
+fn spawn_heartbeat(
+    shared: Arc<Shared>,
+    context: String,
+    client: kube::Client,
+    spec: &KubeObserveSpec,
+) -> AbortHandle {
+    let (every, timeout) = (spec.heartbeat_every, spec.heartbeat_timeout);
+    tokio::spawn(async move {
+        loop {
+            let result = match tokio::time::timeout(timeout, client.apiserver_version()).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(format!("API server check failed: {e}")),
+                Err(_) => Some(format!("API server did not answer within {} ms", timeout.as_millis())),
+            };
+            let changed = {
+                let mut s = shared.stores.lock().unwrap_or_else(|e| e.into_inner());
+                let st = s.contexts.entry(context.clone()).or_default();
+                let changed = st.heartbeat_error != result;
+                st.heartbeat_error = result;
+                changed
+            };
+            if changed {
+                shared.notify.notify_one();
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+    .abort_handle()
+}
