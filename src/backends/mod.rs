@@ -6,8 +6,11 @@
 //! the app's `State`.
 
 pub mod drill;
+pub mod http;
 pub mod model;
 pub mod poller;
+pub mod route53;
+pub mod traffic;
 
 use std::sync::Arc;
 
