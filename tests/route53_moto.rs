@@ -370,3 +370,51 @@ async fn missing_health_check_and_unconfigured_record_sets_are_shown() {
     assert_eq!(legacy.weight, None);
     assert_eq!(view.ttl, Some(300));
 }
+
+#[tokio::test]
+async fn hung_or_unreachable_control_plane_only_sets_the_error() {
+    use support::http_fake::{FakeServer, Mode, Reply};
+    let hung = FakeServer::start(Mode::Hang).await;
+    let health = FakeServer::start(Mode::Answer(Arc::new(|_| Reply::text(200, "ok")))).await;
+    let mut cfg = config(&hung.url(""), "ZFAKE");
+    cfg.regions.truncate(1);
+    cfg.regions[0].health_ready = Some(health.url("/health/ready"));
+    let timeouts = TrafficTimeouts { route53: Duration::from_millis(400), probe: Duration::from_secs(2) };
+    let obs = TrafficObserver::with_route53_options(&cfg, timeouts, fast_options()).unwrap();
+    let view = obs.observe_view().await;
+    let err = view.control_plane_error.expect("control plane error");
+    assert!(err.contains("no answer within 400 ms"), "{err}");
+    assert!(view.regions[0].ready.as_ref().unwrap().ok(), "the data-plane probe still answers");
+    assert_eq!(view.regions[0].weight, None);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let cfg = config(&format!("http://{closed}"), "ZFAKE");
+    let options = Route53Options { max_attempts: 1, ..fast_options() };
+    let view = observer(&cfg, options).observe_view().await;
+    let err = view.control_plane_error.expect("control plane error");
+    assert!(err.contains(&format!("cannot reach http://{closed}")), "{err}");
+}
+
+#[tokio::test]
+async fn preview_needs_no_call_and_marks_unseen_fields() {
+    let state = fake_state(0);
+    let server = fake_route53(state).await;
+    let api = fake_api(&server.url(""), fast_options());
+    let json: serde_json::Value =
+        serde_json::from_str(&api.change_batch_json(&weights(&[("us-west-2", 100)]))).unwrap();
+    let rrs = &json["Changes"][0]["ResourceRecordSet"];
+    assert_eq!(rrs["SetIdentifier"], "us-west-2");
+    assert_eq!(rrs["Weight"], 100);
+    assert!(rrs["Note"].as_str().unwrap().contains("kept from the current record set"));
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    api.observe().await.expect("observe");
+    let json: serde_json::Value =
+        serde_json::from_str(&api.change_batch_json(&weights(&[("us-west-2", 100)]))).unwrap();
+    let rrs = &json["Changes"][0]["ResourceRecordSet"];
+    assert_eq!(rrs["Note"], serde_json::Value::Null);
+    assert_eq!(rrs["ResourceRecords"][0]["Value"], "192.0.2.2");
+    assert_eq!(rrs["HealthCheckId"], "hc-west");
+    assert_eq!(rrs["Weight"], 100);
+    assert_eq!(json["Comment"], "warroom set-weights us-west-2=100");
+}
