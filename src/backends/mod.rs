@@ -6,11 +6,14 @@
 //! the app's `State`.
 
 pub mod drill;
+pub mod http;
 pub mod kube;
 pub mod model;
 pub mod poller;
 pub mod postgres;
+pub mod route53;
 pub mod sentinel;
+pub mod traffic;
 
 use std::sync::Arc;
 

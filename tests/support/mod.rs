@@ -1,6 +1,9 @@
-//! Shared integration-test support: real services on loopback, the Kubernetes API test server,
-//! tmux. Each test binary uses a different subset.
+//! Shared integration-test support: real services on loopback (PostgreSQL, Redis/Sentinel,
+//! moto), the Kubernetes API test server, a fake Route 53 / HTTP server, tmux. Each test binary
+//! uses a different subset.
 #![allow(dead_code)]
 
+pub mod http_fake;
 pub mod kube_server;
 pub mod lab;
+pub mod moto;
