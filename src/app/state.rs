@@ -174,6 +174,8 @@ pub struct State {
     pub selected: [usize; 7],
     /// Modal layer.
     pub modal: Option<Modal>,
+    /// First line shown in the help overlay (the UI clamps it to the help's length).
+    pub help_scroll: usize,
     /// Step runs, oldest first.
     pub steps: Vec<StepRun>,
     /// Communication checklist.
@@ -215,6 +217,7 @@ impl State {
             zoomed: false,
             selected: [0; 7],
             modal: None,
+            help_scroll: 0,
             steps: Vec::new(),
             checklist: Checklist::default(),
             log_tail: VecDeque::new(),
