@@ -64,15 +64,30 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let w = usize::from(inner.width);
     let sel = cx.selected(PaneId::Checklist).min(items.len() - 1);
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(items.len() + 4);
-    let mut sel_line = 0;
+    // Unfocused, the pane shows the most urgent item (earliest due, overdue first) with its
+    // phase; focused, it follows the selection.
+    let anchor = if cx.focused {
+        sel
+    } else {
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| Checklist::due_at(it, st.incident.declared_at).map(|d| (d, i)))
+            .min()
+            .map_or(sel, |(_, i)| i)
+    };
+    let (mut anchor_line, mut anchor_header) = (0, 0);
+    let mut header_line = 0;
     let mut phase: Option<&str> = None;
     for (i, item) in items.iter().enumerate() {
         if phase != Some(item.phase.as_str()) {
             phase = Some(item.phase.as_str());
+            header_line = lines.len();
             lines.push(Line::styled(clean(&item.phase, w), theme.style(Slot::TableHeader)));
         }
-        if i == sel {
-            sel_line = lines.len();
+        if i == anchor {
+            anchor_line = lines.len();
+            anchor_header = header_line;
         }
         let check = if item.done.is_some() { "[x] " } else { "[ ] " };
         let due = due_text(item, st.incident.declared_at, st.now, theme);
@@ -96,6 +111,14 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         lines.push(if i == sel && cx.focused { line.style(theme.style(Slot::Selection)) } else { line });
     }
     let h = usize::from(inner.height);
-    let offset = if sel_line < h { 0 } else { sel_line + 1 - h };
+    let offset = if anchor_line < h {
+        0
+    } else if cx.focused {
+        anchor_line + 1 - h
+    } else if anchor_line - anchor_header < h {
+        anchor_header
+    } else {
+        anchor_line
+    };
     frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
 }

@@ -51,29 +51,29 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
             let layer = pane_layer(state.focus);
             let wanted: &[(Command, &'static str)] = match layer {
                 KeyLayer::Steps => &[
+                    (Command::Help, "help"),
                     (Command::StepRun, "run"),
                     (Command::StepRetry, "retry"),
                     (Command::StepSkip, "skip"),
                     (Command::StepAbort, "abort"),
                     (Command::Actions, "actions"),
                     (Command::FocusNext, "next pane"),
-                    (Command::Help, "help"),
                     (Command::Quit, "quit"),
                 ],
                 KeyLayer::Checklist => &[
+                    (Command::Help, "help"),
                     (Command::ChecklistTick, "tick"),
                     (Command::Note, "note"),
                     (Command::Actions, "actions"),
                     (Command::FocusNext, "next pane"),
-                    (Command::Help, "help"),
                     (Command::Quit, "quit"),
                 ],
                 _ => &[
+                    (Command::Help, "help"),
                     (Command::Actions, "actions"),
                     (Command::FocusNext, "next pane"),
                     (Command::Zoom, "zoom"),
                     (Command::Note, "note"),
-                    (Command::Help, "help"),
                     (Command::Quit, "quit"),
                 ],
             };
@@ -107,7 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
 
     let mut left: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
-    let room = avail.saturating_sub(right_w + 1);
+    let room = avail.saturating_sub(if right_w > 0 { right_w + 2 } else { 0 });
     for (key, what) in hints(state, keymap) {
         let key = clean(&key, 16);
         let sep = if left.is_empty() { "" } else { " · " };

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::step::StepStatus;
+use crate::app::step::{Stage, StepStatus};
 use crate::app::{Command, PaneId, StepRun};
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
@@ -96,7 +96,9 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
     let theme = cx.theme;
     let line = |text: String, slot: Slot| Line::styled(clean(&text, w), theme.style(slot));
     let mut out = vec![Line::styled("─".repeat(w), theme.style(Slot::PaneBorder))];
+    let failed_check = s.failed_check();
     match &s.status {
+        StepStatus::Failed { stage: Stage::Precheck, .. } if failed_check.is_some() => {}
         StepStatus::Failed { stage, reason } => {
             out.push(line(format!("✗ failed at {}: {reason}", stage.as_str()), Slot::StatusDown));
         }
@@ -107,8 +109,8 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
         )),
         _ => {}
     }
-    if let Some(c) = s.failed_check() {
-        out.push(line(format!("✗ precheck {}: {}", c.name, c.detail), Slot::StatusDown));
+    if let Some(c) = failed_check {
+        out.push(line(format!("✗ precheck \"{}\" failed: {}", c.name, c.detail), Slot::StatusDown));
     }
     out.push(line(format!("why: {}", s.why), Slot::Text));
     out.push(line(format!("target: {}", s.preview.target), Slot::Dim));

@@ -71,23 +71,33 @@ pub fn freshness_badge<T>(
     max: usize,
 ) -> Vec<Span<'static>> {
     let age = snap.age(now).map(age_text);
-    let (slot, head) = match &snap.freshness {
-        Freshness::Fresh => (Slot::StatusHealthy, format!("● {}", age.unwrap_or_else(|| "fresh".into()))),
-        Freshness::Pending => (Slot::StatusDegraded, "… pending".to_string()),
+    // (slot, text, shorter text for narrow panes, extra detail shown only when it fits)
+    let (slot, long, short, extra) = match &snap.freshness {
+        Freshness::Fresh => {
+            let t = format!("● {}", age.unwrap_or_else(|| "fresh".into()));
+            (Slot::StatusHealthy, t.clone(), t, None)
+        }
+        Freshness::Pending => (Slot::StatusDegraded, "… pending".into(), "…".into(), None),
         Freshness::Stale { .. } => {
-            (Slot::StatusStale, format!("◐ stale {}", age.unwrap_or_else(|| "?".into())))
+            let t = format!("◐ stale {}", age.unwrap_or_else(|| "?".into()));
+            (Slot::StatusStale, t.clone(), t, None)
         }
-        Freshness::Failed { .. } => (Slot::StatusDown, "✗ failed".to_string()),
+        Freshness::Failed { .. } => (Slot::StatusDown, "✗ failed".into(), "✗ failed".into(), None),
         Freshness::BreakerOpen { retry_at, .. } => {
-            let mut t = format!("⊘ circuit open, retry in {}", age_text(*retry_at - now));
-            if let Some(a) = age {
-                t.push_str(&format!(", data {a} old"));
-            }
-            (Slot::StatusDown, t)
+            let retry = age_text(*retry_at - now);
+            (
+                Slot::StatusDown,
+                format!("⊘ circuit open, retry in {retry}"),
+                format!("⊘ open, retry {retry}"),
+                age.map(|a| format!(", data {a} old")),
+            )
         }
-        Freshness::NotConfigured => (Slot::Dim, "– not configured".to_string()),
+        Freshness::NotConfigured => (Slot::Dim, "– not configured".into(), "–".into(), None),
     };
-    let head = clean(&head, max);
+    let mut head = if width(&long) <= max { long } else { clean(&short, max) };
+    if let Some(extra) = extra.filter(|e| width(&head) + width(e) <= max) {
+        head.push_str(&extra);
+    }
     let mut spans = vec![Span::styled(head.clone(), theme.style(slot))];
     let room = max.saturating_sub(width(&head) + 2);
     if let Some(err) = snap.freshness.error().filter(|_| room > 1) {
@@ -309,6 +319,13 @@ mod tests {
             freshness: Freshness::BreakerOpen { retry_at: t(20), error: "timeout".into() },
         };
         assert_eq!(text(&freshness_badge(&open, t(0), &theme, 60)), "⊘ circuit open, retry in 20s: timeout");
+        // Narrow panes keep the retry time rather than the wording.
+        assert_eq!(text(&freshness_badge(&open, t(0), &theme, 20)), "⊘ open, retry 20s");
+        let kept = Snapshot { value: Some(1u8), fetched_at: Some(t(-120)), ..open };
+        assert_eq!(
+            text(&freshness_badge(&kept, t(0), &theme, 80)),
+            "⊘ circuit open, retry in 20s, data 2m old: timeout"
+        );
         let nc: Snapshot<u8> = Snapshot::not_configured();
         assert_eq!(text(&freshness_badge(&nc, t(0), &theme, 60)), "– not configured");
     }

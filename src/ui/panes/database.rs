@@ -34,14 +34,14 @@ fn role(n: &PgNodeStatus, split: bool) -> (&'static str, &'static str, Slot) {
     }
 }
 
-fn lag_text(n: &PgNodeStatus) -> String {
+fn lag_text(n: &PgNodeStatus, with_seconds: bool) -> String {
     if n.role != PgRole::Replica {
         return "-".into();
     }
     let bytes = n.replay_lag_bytes.map_or("?".into(), bytes_text);
     match n.replay_lag_seconds {
-        Some(s) => format!("{bytes} {s:.1}s"),
-        None => bytes,
+        Some(s) if with_seconds => format!("{bytes} {s:.1}s"),
+        _ => bytes,
     }
 }
 
@@ -146,14 +146,24 @@ fn node_table(
         .as_ref()
         .and_then(|k| k.db_service.as_ref())
         .map_or(&[], |s| s.endpoint_pods.as_slice());
-    let long_roles = avail >= 66;
+    let roomy = avail >= 60;
+    let role_w = db
+        .nodes
+        .iter()
+        .map(|n| {
+            let (long, short, _) = role(n, split);
+            width(if roomy { long } else { short })
+        })
+        .max()
+        .unwrap_or(4)
+        .max(4) as u16;
     let cols = [
         Col::fixed("NAME", name_w, u8::MAX),
-        Col::fixed("ROLE", if long_roles { 18 } else { 10 }, u8::MAX),
+        Col::fixed("ROLE", role_w, u8::MAX),
         Col::fixed("TL", 2, 3),
         Col::fixed("LSN", 10, 1),
-        Col::fixed("LAG", 13, 6),
-        Col::fill("STATE", 7, 2),
+        Col::fixed("LAG", if roomy { 13 } else { 8 }, 6),
+        Col::fixed("STATE", 10, 2),
         Col::fixed("SVC", 5, 8),
     ];
     let kept = fit_columns(&cols, avail);
@@ -165,11 +175,11 @@ fn node_table(
             let svc = n.pod.as_ref().is_some_and(|p| endpoints.contains(p));
             let cells = vec![
                 Span::raw(clean(&n.name, usize::from(name_w))),
-                Span::styled(if long_roles { long } else { short }, theme.style(slot)),
+                Span::styled(if roomy { long } else { short }, theme.style(slot)),
                 Span::raw(n.timeline.map_or("-".into(), |t| t.to_string())),
                 Span::raw(n.lsn.map_or("-".into(), lsn_text)),
-                Span::raw(lag_text(n)),
-                Span::raw(clean(&state_text(n), 24)),
+                Span::raw(lag_text(n, roomy)),
+                Span::raw(clean(&state_text(n), 10)),
                 Span::styled(if svc { "◀ svc" } else { "" }, theme.style(Slot::PaneTitle)),
             ];
             (cells, None)

@@ -99,13 +99,6 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let lost: Vec<&str> =
         view.contexts.iter().filter(|c| c.error.is_some()).map(|c| c.context.as_str()).collect();
 
-    let cols = if w >= 84 {
-        Cols::Wide
-    } else if w >= 56 {
-        Cols::Medium
-    } else {
-        Cols::Narrow
-    };
     let ctx_w = visible.iter().map(|p| width(&p.context)).max().unwrap_or(0).clamp(7, 14);
     let ns_w = visible.iter().map(|p| width(&p.namespace)).max().unwrap_or(0).clamp(9, 12);
     let reason_w =
@@ -116,6 +109,21 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         .max()
         .unwrap_or(0)
         .clamp(6, 16);
+    let ctx_m = ctx_w.min(10);
+    let wide_fixed = 1 + ctx_w + ns_w + 5 + 9 + 8 + reason_w + 4 + 8;
+    let medium_fixed = 1 + ctx_m + 5 + status_w + 3 + 4 + 6;
+    let (cols, status_w) = if w >= wide_fixed + 16 {
+        (Cols::Wide, status_w)
+    } else if w >= medium_fixed + 14 {
+        (Cols::Medium, status_w)
+    } else {
+        (Cols::Narrow, status_w.min(12))
+    };
+    let pod_w = w.saturating_sub(match cols {
+        Cols::Wide => wide_fixed,
+        Cols::Medium => medium_fixed,
+        Cols::Narrow => 1 + 5 + status_w + 3 + 4,
+    });
 
     let (header, widths): (Vec<&str>, Vec<Constraint>) = match cols {
         Cols::Wide => (
@@ -136,7 +144,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             vec!["", "CONTEXT", "POD", "READY", "STATUS", "RST", "AGE"],
             vec![
                 Constraint::Length(1),
-                Constraint::Length(ctx_w.min(10) as u16),
+                Constraint::Length(ctx_m as u16),
                 Constraint::Fill(1),
                 Constraint::Length(5),
                 Constraint::Length(status_w as u16),
@@ -150,7 +158,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
                 Constraint::Length(1),
                 Constraint::Fill(1),
                 Constraint::Length(5),
-                Constraint::Length(status_w.min(12) as u16),
+                Constraint::Length(status_w as u16),
                 Constraint::Length(3),
             ],
         ),
@@ -159,10 +167,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let rows = visible.iter().enumerate().map(|(i, p)| {
         let bad = p.is_unhealthy();
         let stale = lost.contains(&p.context.as_str());
-        let (mark, mark_slot) = if stale {
-            ("◐", Slot::StatusStale)
-        } else if bad {
+        let (mark, mark_slot) = if bad {
             ("✗", Slot::StatusDown)
+        } else if stale {
+            ("◐", Slot::StatusStale)
         } else {
             ("●", Slot::StatusHealthy)
         };
@@ -176,7 +184,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             Cols::Wide => {
                 cells.push(Span::raw(clean(&p.context, ctx_w)));
                 cells.push(Span::raw(clean(&p.namespace, ns_w)));
-                cells.push(Span::raw(clean(&p.name, 64)));
+                cells.push(Span::raw(clean(&p.name, pod_w)));
                 cells.push(Span::styled(p.ready_text(), theme.style(ready_slot)));
                 cells.push(Span::styled(clean(&p.phase, 9), theme.style(status_slot)));
                 cells.push(Span::styled(p.restarts.to_string(), theme.style(restarts_slot)));
@@ -185,9 +193,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             }
             Cols::Medium | Cols::Narrow => {
                 if cols == Cols::Medium {
-                    cells.push(Span::raw(clean(&p.context, ctx_w.min(10))));
+                    cells.push(Span::raw(clean(&p.context, ctx_m)));
                 }
-                cells.push(Span::raw(clean(&p.name, 64)));
+                cells.push(Span::raw(clean(&p.name, pod_w)));
                 cells.push(Span::styled(p.ready_text(), theme.style(ready_slot)));
                 let status = p.reason.as_deref().unwrap_or(&p.phase);
                 cells.push(Span::styled(clean(status, status_w), theme.style(status_slot)));

@@ -35,16 +35,25 @@ fn probe_cell(p: Option<&Probe>, max: usize, theme: &Theme) -> Span<'static> {
     }
 }
 
-fn health_cell(r: &RegionTraffic, theme: &Theme) -> Span<'static> {
+/// Health-check cell: symbol, word (unless `short`) and healthy checkers of all.
+fn health_cell(r: &RegionTraffic, short: bool, theme: &Theme) -> Span<'static> {
     let n = r.checkers.map(|(ok, all)| format!(" {ok}/{all}")).unwrap_or_default();
-    match r.health_check {
-        HealthState::Healthy => Span::styled(format!("● healthy{n}"), theme.style(Slot::StatusHealthy)),
-        HealthState::Unhealthy => Span::styled(format!("✗ unhealthy{n}"), theme.style(Slot::StatusDown)),
-        HealthState::Unknown => Span::styled(format!("? unknown{n}"), theme.style(Slot::StatusDegraded)),
-    }
+    let (sym, word, slot) = match r.health_check {
+        HealthState::Healthy => ("●", "healthy", Slot::StatusHealthy),
+        HealthState::Unhealthy => ("✗", "unhealthy", Slot::StatusDown),
+        HealthState::Unknown => ("?", "unknown", Slot::StatusDegraded),
+    };
+    let text = if short && !n.is_empty() { format!("{sym}{n}") } else { format!("{sym} {word}{n}") };
+    Span::styled(text, theme.style(slot))
 }
 
-fn region_row(t: &TrafficView, r: &RegionTraffic, name_w: usize, theme: &Theme) -> Vec<Span<'static>> {
+fn region_row(
+    t: &TrafficView,
+    r: &RegionTraffic,
+    name_w: usize,
+    short: bool,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     let weight = match (r.weight, &r.failover_role) {
         (Some(w), _) => Span::raw(w.to_string()),
         (None, Some(f)) => Span::raw(clean(f, 9)),
@@ -72,7 +81,7 @@ fn region_row(t: &TrafficView, r: &RegionTraffic, name_w: usize, theme: &Theme) 
         Span::raw(clean(&r.role, 9)),
         weight,
         Span::raw(share),
-        health_cell(r, theme),
+        health_cell(r, short, theme),
         probe_cell(r.live.as_ref(), 12, theme),
         probe_cell(r.ready.as_ref(), 12, theme),
         pods,
@@ -102,18 +111,24 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
 
     let failover = t.regions.iter().any(|r| r.weight.is_none() && r.failover_role.is_some());
     let name_w = t.regions.iter().map(|r| width(&r.name)).max().unwrap_or(6).clamp(6, 14);
+    let short = inner.width < 60;
+    let health_w = t.regions.iter().map(|r| width(&health_cell(r, short, theme).content)).max().unwrap_or(0);
     let cols = [
         Col::fixed("REGION", name_w as u16, u8::MAX),
-        Col::fixed("ROLE", 9, 2),
+        Col::fixed("ROLE", 9, 1),
         Col::fixed(if failover { "FAILOVER" } else { "WEIGHT" }, if failover { 9 } else { 6 }, u8::MAX),
         Col::fixed("SHARE", 5, 3),
-        Col::fixed("HEALTH-CHECK", 13, u8::MAX),
-        Col::fixed("LIVE", 10, 1),
+        Col::fixed(
+            if short { "HC" } else { "HEALTH-CHECK" },
+            health_w.max(if short { 2 } else { 12 }) as u16,
+            u8::MAX,
+        ),
+        Col::fixed("LIVE", 10, 2),
         Col::fixed("READY", 10, 5),
         Col::fixed("PODS", 5, 4),
     ];
     let kept = fit_columns(&cols, inner.width);
-    let rows = t.regions.iter().map(|r| (region_row(t, r, name_w, theme), None)).collect();
+    let rows = t.regions.iter().map(|r| (region_row(t, r, name_w, short, theme), None)).collect();
     let table_h = (t.regions.len() as u16 + 1).min(inner.height);
     let [table_area, notes_area] =
         inner.layout(&Layout::vertical([Constraint::Length(table_h), Constraint::Fill(1)]));
