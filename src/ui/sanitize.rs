@@ -85,9 +85,69 @@ pub fn truncate(s: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// [`sanitize`] then [`truncate`]: the usual treatment of a backend string in a cell.
+/// Keys whose values are masked by [`redact`] (matched case-insensitively, followed by `=`).
+const SECRET_KEYS: &[&str] = &["password", "passwd", "pgpassword", "requirepass", "secret", "token"];
+
+/// Mask secrets that backend errors sometimes echo: `password=...` in DSNs and the password in
+/// URL user info (`redis://user:pass@host` → `redis://user:***@host`). Defence in depth: the
+/// backends redact too. Text without secrets is returned borrowed.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    let lower = s.to_ascii_lowercase(); // same byte offsets as `s`
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for key in SECRET_KEYS {
+        let pat = format!("{key}=");
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&pat) {
+            let start = from + i + pat.len();
+            let boundary = from + i == 0 || !lower.as_bytes()[from + i - 1].is_ascii_alphanumeric();
+            let quoted = s[start..].starts_with('\'');
+            let end = if quoted {
+                s[start + 1..].find('\'').map_or(s.len(), |j| start + 1 + j + 1)
+            } else {
+                s[start..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '&' | ';' | ',' | '"'))
+                    .map_or(s.len(), |j| start + j)
+            };
+            if boundary && end > start {
+                cuts.push((start, end));
+            }
+            from = end.max(start);
+        }
+    }
+    let mut from = 0;
+    while let Some(i) = s[from..].find("://") {
+        let auth_start = from + i + 3;
+        let auth_end =
+            s[auth_start..].find(|c: char| c == '/' || c.is_whitespace()).map_or(s.len(), |j| auth_start + j);
+        if let Some(at) = s[auth_start..auth_end].rfind('@') {
+            let userinfo = &s[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                cuts.push((auth_start + colon + 1, auth_start + at));
+            }
+        }
+        from = auth_end.max(auth_start);
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    cuts.sort_unstable();
+    let mut out = String::with_capacity(s.len());
+    let mut pos = 0;
+    for (start, end) in cuts {
+        if start < pos {
+            continue;
+        }
+        out.push_str(&s[pos..start]);
+        out.push_str("***");
+        pos = end;
+    }
+    out.push_str(&s[pos..]);
+    Cow::Owned(out)
+}
+
+/// [`redact`], [`sanitize`], then [`truncate`]: the usual treatment of a backend string.
 pub fn clean(s: &str, width: usize) -> String {
-    truncate(&sanitize(s), width).into_owned()
+    truncate(&sanitize(&redact(s)), width).into_owned()
 }
 
 #[cfg(test)]
@@ -155,7 +215,33 @@ mod tests {
         assert_eq!(truncate("日本語", 6), "日本語");
     }
 
+    #[test]
+    fn passwords_in_dsns_and_urls_are_masked() {
+        assert_eq!(
+            redact("connect host=db port=5432 user=app password=hunter2 dbname=x failed"),
+            "connect host=db port=5432 user=app password=*** dbname=x failed"
+        );
+        assert_eq!(redact("PASSWORD='s3 cr3t' host=a"), "PASSWORD=*** host=a");
+        assert_eq!(redact("redis://default:hunter2@10.0.0.1:6379/0"), "redis://default:***@10.0.0.1:6379/0");
+        assert_eq!(
+            redact("postgres://u:p@h/db?sslmode=x&password=q"),
+            "postgres://u:***@h/db?sslmode=x&password=***"
+        );
+        assert_eq!(redact("https://api.example.com/health"), "https://api.example.com/health");
+        assert!(matches!(redact("no secrets here"), Cow::Borrowed(_)));
+        assert_eq!(redact("mypassword=x"), "mypassword=x", "only whole keys");
+        assert_eq!(clean("err: password=abc\u{1b}[2J", 80), "err: password=***");
+    }
+
     proptest! {
+        #[test]
+        fn redact_never_panics_and_keeps_plain_text(s in "\\PC{0,60}") {
+            let out = redact(&s);
+            if !s.contains('=') && !s.contains("://") {
+                prop_assert_eq!(out.as_ref(), s.as_str());
+            }
+        }
+
         #[test]
         fn sanitized_output_never_contains_a_control(s in any::<String>()) {
             let out = sanitize(&s);
