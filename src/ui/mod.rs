@@ -1,9 +1,35 @@
-//! Pure rendering: `draw(frame, &State, &UiContext)`. No I/O, no awaiting.
+//! Pure rendering: `draw(frame, &State, &UiContext)`. No I/O, no awaiting, no clock (the
+//! state's `now` is the time), and only visible rows are built.
+//!
+//! Every screen answers "what is true right now, how old is that, and what happens if I press
+//! this key": panes carry freshness badges, the footer lists the keys that work, and all
+//! backend text goes through [`sanitize`] before it is drawn.
+
+pub mod actions;
+pub mod checklist;
+pub mod confirm;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod layout;
+pub mod log;
+pub mod panes;
+pub mod prompt;
+pub mod sanitize;
+pub mod steps;
+pub mod widgets;
 
 use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph};
 
-use crate::app::State;
+use crate::app::{Modal, State};
+use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
+
+use self::layout::{LayoutKind, MIN_SIZE, centered};
+use self::panes::PaneCtx;
 
 /// What drawing needs besides the state.
 #[derive(Debug, Clone)]
@@ -16,5 +42,49 @@ pub struct UiContext {
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
-    let _ = (frame, state, ctx);
+    let area = frame.area();
+    let theme = &ctx.theme;
+    let screen = layout::screen(area, state);
+    if screen.kind == LayoutKind::TooSmall {
+        too_small(frame, area, theme);
+        return;
+    }
+    header::draw(frame, screen.header, state, theme);
+    let compact = screen.kind == LayoutKind::Compact && !state.zoomed;
+    for (pane, rect) in &screen.panes {
+        let cx = PaneCtx { state, theme, keymap: &ctx.keymap, focused: *pane == state.focus, compact };
+        panes::draw(frame, *rect, *pane, &cx);
+    }
+    if let Some(w) = screen.warning {
+        footer::draw_warning(frame, w, state, theme);
+    }
+    footer::draw(frame, screen.footer, state, theme, &ctx.keymap);
+
+    match &state.modal {
+        None => {}
+        Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.help_scroll),
+        Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
+        Some(Modal::Confirm { step, typed }) => {
+            confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
+        }
+        Some(Modal::Prompt { label, text, .. }) => prompt::draw(frame, area, theme, label, text),
+    }
+}
+
+/// The only thing drawn below the minimum size.
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    frame.render_widget(Clear, area);
+    let text = format!(
+        "terminal too small (need {}x{}, have {}x{})",
+        MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+    );
+    let rows = (widgets::width(&text) as u16).div_ceil(area.width.max(1));
+    let rect = centered(area, area.width, rows);
+    let p = Paragraph::new(Line::styled(text, theme.style(Slot::Warning)))
+        .centered()
+        .wrap(ratatui::widgets::Wrap { trim: true });
+    frame.render_widget(p, rect);
 }

@@ -1,0 +1,65 @@
+//! The actions menu: operations proposed from the current state, each with why.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use crate::app::state::Proposal;
+use crate::config::Theme;
+use crate::config::theme::Slot;
+use crate::runbook::Risk;
+
+use super::layout::centered;
+use super::sanitize::clean;
+use super::widgets::width;
+
+/// Draw the actions menu over `area` with row `selected` highlighted.
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, items: &[Proposal], selected: usize) {
+    let w = area.width.saturating_sub(4).min(90);
+    let h = (items.len().max(1) as u16 * 2 + 2).min(area.height.saturating_sub(2).max(3));
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_style(theme.style(Slot::Confirm))
+        .title(Span::styled(" Proposed operations ", theme.style(Slot::PaneTitle)));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if items.is_empty() {
+        let text = "No operations proposed for the current state.";
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.style(Slot::Dim))), inner);
+        return;
+    }
+    let iw = usize::from(inner.width);
+    let sel = selected.min(items.len() - 1);
+    let per_page = (usize::from(inner.height) / 2).max(1);
+    let offset = if sel < per_page { 0 } else { sel + 1 - per_page };
+    let mut lines: Vec<Line<'static>> = Vec::with_capacity(per_page * 2);
+    for (i, p) in items.iter().enumerate().skip(offset).take(per_page) {
+        let preview = p.op.preview();
+        let (risk, slot) = match p.op.risk() {
+            Risk::High => ("[HIGH]", Slot::ConfirmDanger),
+            Risk::Low => ("[low]", Slot::Dim),
+        };
+        let mark = if i == sel { "› " } else { "  " };
+        let head = format!("{mark}{}. ", i + 1);
+        let room = iw.saturating_sub(width(&head) + width(risk) + 1);
+        let title = clean(&preview.title, room);
+        let pad = room.saturating_sub(width(&title));
+        let line = Line::from(vec![
+            Span::raw(head),
+            Span::styled(title, theme.style(Slot::PaneTitle)),
+            Span::raw(" ".repeat(pad + 1)),
+            Span::styled(risk, theme.style(slot)),
+        ]);
+        let why = Line::styled(clean(&format!("     why: {}", p.why), iw), theme.style(Slot::Dim));
+        if i == sel {
+            lines.push(line.style(theme.style(Slot::Selection)));
+            lines.push(why.style(theme.style(Slot::Selection)));
+        } else {
+            lines.push(line);
+            lines.push(why);
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,140 @@
+//! The footer line (key hints, flash, warnings count) and the warning line above it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::app::{Command, Modal, PaneId, State};
+use crate::config::keymap::KeyLayer;
+use crate::config::theme::Slot;
+use crate::config::{Keymap, Theme};
+use crate::runbook::Risk;
+
+use super::sanitize::clean;
+use super::widgets::width;
+
+/// The keymap layer of the focused pane.
+pub fn pane_layer(pane: PaneId) -> KeyLayer {
+    match pane {
+        PaneId::Steps => KeyLayer::Steps,
+        PaneId::Checklist => KeyLayer::Checklist,
+        _ => KeyLayer::Pane,
+    }
+}
+
+/// Key hints (`key`, `what`) for what is on top: the modal, or the focused pane plus global keys.
+/// Only commands that have a key in the active keymap are listed.
+pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
+    let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.modal {
+        Some(Modal::Help) => {
+            (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
+        }
+        Some(Modal::Actions { .. }) => (
+            KeyLayer::Actions,
+            &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
+            false,
+        ),
+        Some(Modal::Confirm { step, .. }) => {
+            let high = state.step(*step).is_some_and(|s| s.op.risk() == Risk::High);
+            if high {
+                let mut out = vec![("type name".to_string(), "then Enter")];
+                out.extend(keymap.key_for(KeyLayer::Confirm, Command::ConfirmNo).map(|k| (k, "cancel")));
+                return out;
+            }
+            (KeyLayer::Confirm, &[(Command::ConfirmYes, "confirm"), (Command::ConfirmNo, "cancel")], false)
+        }
+        Some(Modal::Prompt { .. }) => {
+            return vec![("Enter".to_string(), "submit"), ("Esc".to_string(), "cancel")];
+        }
+        None => {
+            let layer = pane_layer(state.focus);
+            let wanted: &[(Command, &'static str)] = match layer {
+                KeyLayer::Steps => &[
+                    (Command::Help, "help"),
+                    (Command::StepRun, "run"),
+                    (Command::StepRetry, "retry"),
+                    (Command::StepSkip, "skip"),
+                    (Command::StepAbort, "abort"),
+                    (Command::Actions, "actions"),
+                    (Command::FocusNext, "next pane"),
+                    (Command::Quit, "quit"),
+                ],
+                KeyLayer::Checklist => &[
+                    (Command::Help, "help"),
+                    (Command::ChecklistTick, "tick"),
+                    (Command::Note, "note"),
+                    (Command::Actions, "actions"),
+                    (Command::FocusNext, "next pane"),
+                    (Command::Quit, "quit"),
+                ],
+                _ => &[
+                    (Command::Help, "help"),
+                    (Command::Actions, "actions"),
+                    (Command::FocusNext, "next pane"),
+                    (Command::Zoom, "zoom"),
+                    (Command::Note, "note"),
+                    (Command::Quit, "quit"),
+                ],
+            };
+            (layer, wanted, true)
+        }
+    };
+    wanted
+        .iter()
+        .filter_map(|(cmd, what)| {
+            let key = keymap
+                .key_for(layer, *cmd)
+                .or_else(|| if fallback { keymap.key_for(KeyLayer::Global, *cmd) } else { None })?;
+            Some((key, *what))
+        })
+        .collect()
+}
+
+/// Draw the footer: hints on the left, flash and warnings count on the right.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
+    let avail = usize::from(area.width);
+    let mut right: Vec<Span<'static>> = Vec::new();
+    if let Some((msg, _)) = &state.flash {
+        right.push(Span::styled(clean(msg, avail / 2), theme.style(Slot::StatusDegraded)));
+    }
+    if !state.warnings.is_empty() {
+        let n = state.warnings.len();
+        let text = format!(" ! {n} warning{}", if n == 1 { "" } else { "s" });
+        right.push(Span::styled(text, theme.style(Slot::Warning)));
+    }
+    let right_w: usize = right.iter().map(|s| width(&s.content)).sum();
+
+    let mut left: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    let room = avail.saturating_sub(if right_w > 0 { right_w + 2 } else { 0 });
+    for (key, what) in hints(state, keymap) {
+        let key = clean(&key, 16);
+        let sep = if left.is_empty() { "" } else { " · " };
+        let w = width(sep) + width(&key) + 1 + width(what);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        left.push(Span::styled(sep, theme.style(Slot::Dim)));
+        left.push(Span::styled(key, theme.style(Slot::PaneTitle)));
+        left.push(Span::styled(format!(" {what}"), theme.style(Slot::Dim)));
+    }
+    left.push(Span::raw(" ".repeat(avail.saturating_sub(used + right_w))));
+    left.extend(right);
+    frame.render_widget(Paragraph::new(Line::from(left)), area);
+}
+
+/// Draw the first warning in full (sanitized), with how many more there are.
+pub fn draw_warning(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(first) = state.warnings.first() else { return };
+    let more = state.warnings.len() - 1;
+    let suffix = if more > 0 { format!(" (+{more} more)") } else { String::new() };
+    let room = (usize::from(area.width) * usize::from(area.height)).saturating_sub(width(&suffix) + 2);
+    let line = Line::from(vec![
+        Span::styled("! ", theme.style(Slot::Warning)),
+        Span::styled(clean(first, room), theme.style(Slot::Warning)),
+        Span::styled(suffix, theme.style(Slot::Dim)),
+    ]);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
+}

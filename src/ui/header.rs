@@ -1,0 +1,90 @@
+//! The header line: incident, clock, mode, alarms, operator.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{Mode, State};
+use crate::config::Theme;
+use crate::config::theme::Slot;
+
+use super::panes::sentinel::sentinels_disagree;
+use super::sanitize::clean;
+use super::widgets::width;
+
+/// Alarms the header raises, most severe first.
+pub fn alarms(state: &State) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if state.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
+        out.push("!! SPLIT-BRAIN");
+    }
+    if state.observed.sentinel.value.as_ref().is_some_and(sentinels_disagree) {
+        out.push("!! SENTINELS DISAGREE");
+    }
+    out
+}
+
+/// Draw the header into a one-line area.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let avail = usize::from(area.width);
+    let header = theme.style(Slot::Header);
+    let mode = match state.mode {
+        Mode::Drill => Span::styled(" DRILL ", theme.style(Slot::BadgeDrill)),
+        Mode::Live => Span::styled(" LIVE ", theme.style(Slot::BadgeLive)),
+    };
+    // Essentials that must always fit: clock, mode, read-only, alarms.
+    let mut essentials = vec![Span::styled(state.clock_text(), header), Span::raw(" "), mode];
+    if state.read_only {
+        essentials.push(Span::raw(" "));
+        essentials.push(Span::styled(" READ-ONLY ", theme.style(Slot::BadgeReadOnly)));
+    }
+    for alarm in alarms(state) {
+        essentials.push(Span::raw(" "));
+        essentials.push(Span::styled(format!(" {alarm} "), theme.style(Slot::Alarm)));
+    }
+    let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
+
+    let id = clean(&state.incident.id, 40);
+    let sev = clean(&state.incident.severity, 8);
+    let operator = clean(&state.operator, 40);
+    // Optional parts, dropped in this order when space runs out: operator, severity, id.
+    let mut show_operator = true;
+    let mut show_sev = !sev.is_empty();
+    let mut show_id = true;
+    let optional_w = |op: bool, sv: bool, i: bool| {
+        (if op { width(&operator) + 2 } else { 0 })
+            + (if sv { width(&sev) + 1 } else { 0 })
+            + (if i { width(&id) + 1 } else { 0 })
+    };
+    let min_title = 8;
+    for drop in 0..3 {
+        if essentials_w + optional_w(show_operator, show_sev, show_id) + min_title < avail {
+            break;
+        }
+        match drop {
+            0 => show_operator = false,
+            1 => show_sev = false,
+            _ => show_id = false,
+        }
+    }
+    let title_room = avail.saturating_sub(essentials_w + optional_w(show_operator, show_sev, show_id) + 1);
+
+    let mut spans = Vec::with_capacity(16);
+    if show_id {
+        spans.push(Span::styled(format!("{id} "), header));
+    }
+    if show_sev {
+        spans.push(Span::styled(format!("{sev} "), theme.style(Slot::StatusDown)));
+    }
+    let title = clean(&state.incident.title, title_room);
+    let pad = title_room.saturating_sub(width(&title));
+    spans.push(Span::styled(title, theme.style(Slot::Text)));
+    spans.push(Span::raw(" ".repeat(pad + 1)));
+    spans.extend(essentials);
+    if show_operator {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(operator, theme.style(Slot::Dim)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,54 @@
+//! Log pane: the tail of the durable incident log, newest at the bottom.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{Mode, PaneId};
+use crate::config::theme::Slot;
+
+use super::panes::PaneCtx;
+use super::sanitize::clean;
+use super::widgets::width;
+
+/// Draw the Log pane (always shows the newest lines that fit).
+pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
+    let st = cx.state;
+    let theme = cx.theme;
+    let count = Span::styled(format!("{} entries", st.log_tail.len()), theme.style(Slot::Dim));
+    let inner = cx.block(frame, area, PaneId::Log, vec![count]);
+    let h = usize::from(inner.height);
+    if h == 0 {
+        return;
+    }
+    if st.log_tail.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Nothing logged yet.", theme.style(Slot::Dim))),
+            inner,
+        );
+        return;
+    }
+    let w = usize::from(inner.width);
+    let drill = st.mode == Mode::Drill || st.incident.drill;
+    let skip = st.log_tail.len().saturating_sub(h);
+    let lines: Vec<Line<'static>> = st
+        .log_tail
+        .iter()
+        .skip(skip)
+        .map(|l| {
+            let mut spans = Vec::with_capacity(4);
+            if drill {
+                spans.push(Span::styled("DRILL ", theme.style(Slot::BadgeDrill)));
+            }
+            spans.push(Span::styled(l.at.format("%H:%M:%S ").to_string(), theme.style(Slot::Dim)));
+            let kind = clean(&l.kind, 16);
+            let slot = if l.kind.contains("failed") { Slot::StatusDown } else { Slot::PaneTitle };
+            let used: usize = spans.iter().map(|s| width(&s.content)).sum::<usize>() + width(&kind) + 1;
+            spans.push(Span::styled(format!("{kind} "), theme.style(slot)));
+            spans.push(Span::raw(clean(&l.summary, w.saturating_sub(used))));
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

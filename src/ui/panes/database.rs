@@ -1,0 +1,200 @@
+//! Database pane: role, timeline, LSN, lag and state per node; where the Service points.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::PaneId;
+use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
+use crate::config::Theme;
+use crate::config::theme::Slot;
+
+use super::PaneCtx;
+use crate::ui::sanitize::clean;
+use crate::ui::widgets::{Col, age_text, bytes_text, fit_columns, fitted_table, no_value_lines, width};
+
+const HOW_TO_CONFIGURE: &str = "Add a [postgres] section with [[postgres.nodes]] to warroom.toml.";
+
+/// PostgreSQL LSN notation (`16/B374D848`) of a byte position.
+pub fn lsn_text(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+}
+
+/// Role text (long and short) and its style slot. A fenced primary is `primary (fenced)`;
+/// in split brain every writable primary is an alarm.
+fn role(n: &PgNodeStatus, split: bool) -> (&'static str, &'static str, Slot) {
+    match n.role {
+        PgRole::Primary if n.read_only => ("⊘ primary (fenced)", "⊘ fenced", Slot::StatusDegraded),
+        PgRole::Primary if split => ("!! primary", "!! primary", Slot::Alarm),
+        PgRole::Primary => ("● primary", "● primary", Slot::StatusHealthy),
+        PgRole::Replica => ("● replica", "● replica", Slot::StatusHealthy),
+        PgRole::Down => ("✗ DOWN", "✗ DOWN", Slot::StatusDown),
+        PgRole::Unknown => ("? unknown", "? unknown", Slot::StatusDegraded),
+    }
+}
+
+fn lag_text(n: &PgNodeStatus, with_seconds: bool) -> String {
+    if n.role != PgRole::Replica {
+        return "-".into();
+    }
+    let bytes = n.replay_lag_bytes.map_or("?".into(), bytes_text);
+    match n.replay_lag_seconds {
+        Some(s) if with_seconds => format!("{bytes} {s:.1}s"),
+        _ => bytes,
+    }
+}
+
+fn state_text(n: &PgNodeStatus) -> String {
+    match n.role {
+        PgRole::Primary if n.read_only => "read-only".into(),
+        PgRole::Primary => "read-write".into(),
+        PgRole::Replica => n.replication_state.clone().unwrap_or_else(|| "-".into()),
+        PgRole::Down | PgRole::Unknown => "-".into(),
+    }
+}
+
+/// The line saying where the database Service points.
+fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'static>> {
+    let theme = cx.theme;
+    let kube = &cx.state.observed.kube;
+    let configured = cx.state.config.postgres.as_ref().and_then(|p| p.service.as_ref());
+    let Some(svc) = kube.value.as_ref().and_then(|k| k.db_service.as_ref()) else {
+        let name = configured?.name.as_str();
+        let text = format!("? Service {name}: no data (kubernetes {})", kube.freshness.as_str());
+        return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDegraded)));
+    };
+    let name = clean(&svc.name, 30);
+    if svc.endpoint_pods.is_empty() {
+        let text = format!("✗ Service {name} → no ready endpoint");
+        return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
+    }
+    let targets: Vec<String> = svc
+        .endpoint_pods
+        .iter()
+        .map(|pod| match db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod.as_str())) {
+            Some(n) if n.is_writable_primary() => format!("{pod} (primary)"),
+            Some(n) if n.role == PgRole::Primary => format!("{pod} (fenced primary)"),
+            Some(n) => format!("{pod} ({})", n.role.as_str()),
+            None => format!("{pod} (not a configured node)"),
+        })
+        .collect();
+    let good = svc.endpoint_pods.len() == 1
+        && db
+            .nodes
+            .iter()
+            .any(|n| n.pod.as_deref() == Some(svc.endpoint_pods[0].as_str()) && n.is_writable_primary());
+    let (sym, slot) = if good { ("●", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
+    let text = format!("{sym} Service {name} → {}", targets.join(", "));
+    Some(Line::styled(clean(&text, w), theme.style(slot)))
+}
+
+/// Draw the Database pane.
+pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
+    let snap = &cx.state.observed.database;
+    let inner = cx.live_block(frame, area, PaneId::Database, snap);
+    let theme = cx.theme;
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    let Some(db) = snap.value.as_ref() else { return };
+    let w = usize::from(inner.width);
+    let split = db.split_brain();
+
+    let mut top: Vec<Line<'static>> = Vec::new();
+    if split {
+        let names: Vec<&str> = db.writable_primaries().iter().map(|n| n.name.as_str()).collect();
+        let text = format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "));
+        top.push(Line::styled(clean(&text, w), theme.style(Slot::Alarm)));
+    } else if db.primary().is_none() && !db.nodes.is_empty() {
+        top.push(Line::styled("✗ no writable primary", theme.style(Slot::StatusDown)));
+    }
+    let mut bottom: Vec<Line<'static>> = Vec::new();
+    bottom.extend(service_line(cx, db, w));
+    for n in db.nodes.iter().filter(|n| n.error.is_some()) {
+        let last =
+            n.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
+        let text = format!("✗ {}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
+        bottom.push(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
+    }
+
+    let table_h = (db.nodes.len() as u16 + 1).min(inner.height.saturating_sub(top.len() as u16));
+    let [top_area, table_area, bottom_area] = inner.layout(&Layout::vertical([
+        Constraint::Length(top.len() as u16),
+        Constraint::Length(table_h),
+        Constraint::Fill(1),
+    ]));
+    frame.render_widget(Paragraph::new(top), top_area);
+    frame.render_widget(node_table(cx, db, split, inner.width, theme), table_area);
+    frame.render_widget(Paragraph::new(bottom), bottom_area);
+}
+
+fn node_table(
+    cx: &PaneCtx<'_>,
+    db: &DatabaseView,
+    split: bool,
+    avail: u16,
+    theme: &Theme,
+) -> ratatui::widgets::Table<'static> {
+    let name_w = db.nodes.iter().map(|n| width(&n.name)).max().unwrap_or(4).clamp(4, 16) as u16;
+    let endpoints: &[String] = cx
+        .state
+        .observed
+        .kube
+        .value
+        .as_ref()
+        .and_then(|k| k.db_service.as_ref())
+        .map_or(&[], |s| s.endpoint_pods.as_slice());
+    let roomy = avail >= 60;
+    let role_w = db
+        .nodes
+        .iter()
+        .map(|n| {
+            let (long, short, _) = role(n, split);
+            width(if roomy { long } else { short })
+        })
+        .max()
+        .unwrap_or(4)
+        .max(4) as u16;
+    let cols = [
+        Col::fixed("NAME", name_w, u8::MAX),
+        Col::fixed("ROLE", role_w, u8::MAX),
+        Col::fixed("TL", 2, 3),
+        Col::fixed("LSN", 10, 1),
+        Col::fixed("LAG", if roomy { 13 } else { 8 }, 6),
+        Col::fixed("STATE", 10, 2),
+        Col::fixed("SVC", 5, 8),
+    ];
+    let kept = fit_columns(&cols, avail);
+    let rows = db
+        .nodes
+        .iter()
+        .map(|n| {
+            let (long, short, slot) = role(n, split);
+            let svc = n.pod.as_ref().is_some_and(|p| endpoints.contains(p));
+            let cells = vec![
+                Span::raw(clean(&n.name, usize::from(name_w))),
+                Span::styled(if roomy { long } else { short }, theme.style(slot)),
+                Span::raw(n.timeline.map_or("-".into(), |t| t.to_string())),
+                Span::raw(n.lsn.map_or("-".into(), lsn_text)),
+                Span::raw(lag_text(n, roomy)),
+                Span::raw(clean(&state_text(n), 10)),
+                Span::styled(if svc { "◀ svc" } else { "" }, theme.style(Slot::PaneTitle)),
+            ];
+            (cells, None)
+        })
+        .collect();
+    fitted_table(&cols, &kept, rows, theme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_is_printed_like_postgres() {
+        assert_eq!(lsn_text(0x16_B374_D848), "16/B374D848");
+        assert_eq!(lsn_text(0x300_0060), "0/3000060");
+    }
+}

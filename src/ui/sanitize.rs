@@ -1,0 +1,283 @@
+//! Make untrusted backend text safe to draw: every terminal control becomes visible text.
+//!
+//! Pod names, reasons, errors and Sentinel events come from systems we do not control. A
+//! raw `ESC]52;c;...BEL` in a pod's waiting reason would otherwise write the operator's
+//! clipboard, and `U+202E` would reverse what they read. [`sanitize`] turns every such
+//! character into a visible escape; [`truncate`] cuts text to a display width with `…`.
+
+use std::borrow::Cow;
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Whether `c` must not reach the terminal as is.
+///
+/// Covers C0 controls (including tab and newline), DEL, C1 controls (U+0080-U+009F,
+/// including the 8-bit CSI 0x9B), bidi embeddings/overrides/isolates and marks, and the
+/// Unicode line/paragraph separators.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// Replace every terminal control in `s` with a visible stand-in.
+///
+/// Tab becomes a space; other C0 controls and DEL become their Unicode control pictures
+/// (`ESC` → `␛`, so `ESC[2J` shows as `␛[2J`, BEL → `␇`, LF → `␊`); C1 controls and bidi
+/// characters become `<U+XXXX>`. Text without controls is returned borrowed.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    let Some(first) = s.char_indices().find(|(_, c)| is_unsafe(*c)).map(|(i, _)| i) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + 8);
+    out.push_str(&s[..first]);
+    for c in s[first..].chars() {
+        if !is_unsafe(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\t' => out.push(' '),
+            '\u{0}'..='\u{1F}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+            '\u{7F}' => out.push('␡'),
+            _ => out.push_str(&format!("<U+{:04X}>", c as u32)),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Cut `s` to at most `width` display columns, ending with `…` when something was cut.
+///
+/// Wide characters are never split; a width of 0 yields an empty string.
+pub fn truncate(s: &str, width: usize) -> Cow<'_, str> {
+    if s.width() <= width {
+        return Cow::Borrowed(s);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let budget = width - 1; // room for the ellipsis
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    // String width can exceed the sum of char widths (e.g. emoji presentation selectors).
+    while end > 0 && s[..end].width() > budget {
+        end = s[..end].char_indices().next_back().map_or(0, |(i, _)| i);
+    }
+    let mut out = String::with_capacity(end + 3);
+    out.push_str(&s[..end]);
+    out.push('…');
+    Cow::Owned(out)
+}
+
+/// Keys whose values are masked by [`redact`] (matched case-insensitively, followed by `=`).
+const SECRET_KEYS: &[&str] = &["password", "passwd", "pgpassword", "requirepass", "secret", "token"];
+
+/// Mask secrets that backend errors sometimes echo: `password=...` in DSNs and the password in
+/// URL user info (`redis://user:pass@host` → `redis://user:***@host`). Defence in depth: the
+/// backends redact too. Text without secrets is returned borrowed.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    let lower = s.to_ascii_lowercase(); // same byte offsets as `s`
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for key in SECRET_KEYS {
+        let pat = format!("{key}=");
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&pat) {
+            let start = from + i + pat.len();
+            let boundary = from + i == 0 || !lower.as_bytes()[from + i - 1].is_ascii_alphanumeric();
+            let quoted = s[start..].starts_with('\'');
+            let end = if quoted {
+                s[start + 1..].find('\'').map_or(s.len(), |j| start + 1 + j + 1)
+            } else {
+                s[start..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '&' | ';' | ',' | '"'))
+                    .map_or(s.len(), |j| start + j)
+            };
+            if boundary && end > start {
+                cuts.push((start, end));
+            }
+            from = end.max(start);
+        }
+    }
+    let mut from = 0;
+    while let Some(i) = s[from..].find("://") {
+        let auth_start = from + i + 3;
+        let auth_end =
+            s[auth_start..].find(|c: char| c == '/' || c.is_whitespace()).map_or(s.len(), |j| auth_start + j);
+        if let Some(at) = s[auth_start..auth_end].rfind('@') {
+            let userinfo = &s[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                cuts.push((auth_start + colon + 1, auth_start + at));
+            }
+        }
+        from = auth_end.max(auth_start);
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    cuts.sort_unstable();
+    let mut out = String::with_capacity(s.len());
+    let mut pos = 0;
+    for (start, end) in cuts {
+        if start < pos {
+            continue;
+        }
+        out.push_str(&s[pos..start]);
+        out.push_str("***");
+        pos = end;
+    }
+    out.push_str(&s[pos..]);
+    Cow::Owned(out)
+}
+
+/// [`redact`], [`sanitize`], then [`truncate`]: the usual treatment of a backend string.
+pub fn clean(s: &str, width: usize) -> String {
+    truncate(&sanitize(&redact(s)), width).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn plain_text_is_borrowed_and_unchanged() {
+        let s = "postgresql-0 CrashLoopBackOff";
+        assert!(matches!(sanitize(s), Cow::Borrowed(_)));
+        assert_eq!(sanitize(s), s);
+    }
+
+    #[test]
+    fn csi_sequence_is_made_visible() {
+        assert_eq!(sanitize("a\u{1b}[2Jb"), "a␛[2Jb");
+    }
+
+    #[test]
+    fn osc_title_and_clipboard_sequences_are_made_visible() {
+        assert_eq!(sanitize("\u{1b}]0;pwned\u{7}"), "␛]0;pwned␇");
+        assert_eq!(sanitize("\u{1b}]52;c;aGk=\u{1b}\\"), "␛]52;c;aGk=␛\\");
+        assert_eq!(
+            sanitize("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\"),
+            "␛]8;;http://x␛\\link␛]8;;␛\\"
+        );
+    }
+
+    #[test]
+    fn c1_controls_including_8bit_csi_are_escaped() {
+        assert_eq!(sanitize("x\u{9b}2Jy"), "x<U+009B>2Jy");
+        assert_eq!(sanitize("\u{80}\u{9f}"), "<U+0080><U+009F>");
+    }
+
+    #[test]
+    fn tab_newline_cr_del_are_handled() {
+        assert_eq!(sanitize("a\tb"), "a b");
+        assert_eq!(sanitize("a\nb\rc"), "a␊b␍c");
+        assert_eq!(sanitize("a\u{7f}"), "a␡");
+        assert_eq!(sanitize("\u{0}"), "␀");
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_escaped() {
+        assert_eq!(sanitize("evil\u{202E}gnp.exe"), "evil<U+202E>gnp.exe");
+        assert_eq!(sanitize("\u{2066}x\u{2069}"), "<U+2066>x<U+2069>");
+        assert_eq!(sanitize("\u{202A}"), "<U+202A>");
+    }
+
+    #[test]
+    fn non_ascii_printable_text_is_kept() {
+        assert_eq!(sanitize("Größe ✓ 日本"), "Größe ✓ 日本");
+    }
+
+    #[test]
+    fn truncate_by_display_width() {
+        assert_eq!(truncate("abcdef", 6), "abcdef");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abcdef", 1), "…");
+        assert_eq!(truncate("abcdef", 0), "");
+        // Wide characters count double and are never split.
+        assert_eq!(truncate("日本語", 4), "日…");
+        assert_eq!(truncate("日本語", 5), "日本…");
+        assert_eq!(truncate("日本語", 6), "日本語");
+    }
+
+    #[test]
+    fn passwords_in_dsns_and_urls_are_masked() {
+        assert_eq!(
+            redact("connect host=db port=5432 user=app password=hunter2 dbname=x failed"),
+            "connect host=db port=5432 user=app password=*** dbname=x failed"
+        );
+        assert_eq!(redact("PASSWORD='s3 cr3t' host=a"), "PASSWORD=*** host=a");
+        assert_eq!(redact("redis://default:hunter2@10.0.0.1:6379/0"), "redis://default:***@10.0.0.1:6379/0");
+        assert_eq!(
+            redact("postgres://u:p@h/db?sslmode=x&password=q"),
+            "postgres://u:***@h/db?sslmode=x&password=***"
+        );
+        assert_eq!(redact("https://api.example.com/health"), "https://api.example.com/health");
+        assert!(matches!(redact("no secrets here"), Cow::Borrowed(_)));
+        assert_eq!(redact("mypassword=x"), "mypassword=x", "only whole keys");
+        assert_eq!(clean("err: password=abc\u{1b}[2J", 80), "err: password=***");
+    }
+
+    proptest! {
+        #[test]
+        fn redact_never_panics_and_keeps_plain_text(s in "\\PC{0,60}") {
+            let out = redact(&s);
+            if !s.contains('=') && !s.contains("://") {
+                prop_assert_eq!(out.as_ref(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn sanitized_output_never_contains_a_control(s in any::<String>()) {
+            let out = sanitize(&s);
+            prop_assert!(!out.chars().any(is_unsafe), "unsafe char left in {:?}", out);
+        }
+
+        #[test]
+        fn sanitized_output_of_control_heavy_input_is_safe(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("\u{1b}[2J".to_string()),
+                    Just("\u{1b}]52;c;aGk=\u{7}".to_string()),
+                    Just("\u{9b}".to_string()),
+                    Just("\u{202e}".to_string()),
+                    Just("\u{2067}".to_string()),
+                    "[a-z]{0,4}",
+                    any::<char>().prop_map(String::from),
+                ],
+                0..20,
+            )
+        ) {
+            let s = parts.concat();
+            let out = sanitize(&s);
+            prop_assert!(!out.chars().any(is_unsafe));
+            prop_assert!(!out.contains(char::from(0x1b_u8)), "ESC left in output");
+        }
+
+        #[test]
+        fn truncate_never_exceeds_width(s in "\\PC{0,40}", w in 0usize..30) {
+            let out = truncate(&s, w);
+            prop_assert!(out.width() <= w);
+            if s.width() <= w {
+                prop_assert_eq!(out.as_ref(), s.as_str());
+            } else if w > 0 {
+                prop_assert!(out.ends_with('…'));
+            }
+        }
+    }
+}

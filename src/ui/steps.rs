@@ -1,0 +1,124 @@
+//! Steps pane: one line per step run, details of the selected one below.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::step::{Stage, StepStatus};
+use crate::app::{Command, PaneId, StepRun};
+use crate::config::keymap::KeyLayer;
+use crate::config::theme::Slot;
+
+use super::panes::PaneCtx;
+use super::sanitize::clean;
+use super::widgets::{scroll_window, width};
+
+/// Symbol and style slot of a step status (never colour alone).
+pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
+    match s {
+        StepStatus::Proposed => ("○", Slot::Text),
+        StepStatus::Prechecked => ("◇", Slot::Text),
+        StepStatus::AwaitingConfirm => ("?", Slot::StatusDegraded),
+        StepStatus::Executing | StepStatus::Verifying => ("…", Slot::StatusDegraded),
+        StepStatus::Done => ("✓", Slot::StatusHealthy),
+        StepStatus::Failed { .. } => ("✗", Slot::StatusDown),
+        StepStatus::Skipped(_) => ("↷", Slot::Dim),
+        StepStatus::Aborted => ("⊘", Slot::Dim),
+        StepStatus::OutcomeUnknown => ("‽", Slot::StatusDown),
+    }
+}
+
+/// The key that opens the actions menu, as the empty state names it.
+fn actions_key(cx: &PaneCtx<'_>) -> Option<String> {
+    cx.keymap
+        .key_for(KeyLayer::Steps, Command::Actions)
+        .or_else(|| cx.keymap.key_for(KeyLayer::Global, Command::Actions))
+}
+
+/// Draw the Steps pane.
+pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
+    let steps = &cx.state.steps;
+    let theme = cx.theme;
+    let done = steps.iter().filter(|s| s.status == StepStatus::Done).count();
+    let summary = if steps.is_empty() { String::new() } else { format!("{done}/{} done", steps.len()) };
+    let inner = cx.block(frame, area, PaneId::Steps, vec![Span::styled(summary, theme.style(Slot::Dim))]);
+    if inner.height == 0 {
+        return;
+    }
+    if steps.is_empty() {
+        let text = match actions_key(cx) {
+            Some(k) => format!("No steps. Press {} for proposed operations.", clean(&k, 16)),
+            None => "No steps. Open the actions menu for proposed operations.".to_string(),
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.style(Slot::Dim)))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let w = usize::from(inner.width);
+    let list_h = (steps.len() as u16).min((inner.height / 2).max(1)).min(inner.height);
+    let [list_area, detail_area] =
+        inner.layout(&Layout::vertical([Constraint::Length(list_h), Constraint::Fill(1)]));
+    let (offset, sel) = scroll_window(cx.selected(PaneId::Steps), steps.len(), usize::from(list_h));
+    let lines: Vec<Line<'static>> = steps
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(usize::from(list_h))
+        .map(|(i, s)| step_line(cx, s, i == sel, w))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list_area);
+    if let Some(step) = steps.get(sel) {
+        frame.render_widget(Paragraph::new(detail_lines(cx, step, w)), detail_area);
+    }
+}
+
+fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'static> {
+    let theme = cx.theme;
+    let (sym, slot) = status_symbol(&s.status);
+    let head = format!("{}#{} ", if selected { "›" } else { " " }, s.id);
+    let status = format!("{sym} {:<9}", s.status.label());
+    let elapsed = format!(" {:>4}s ", s.elapsed_secs(cx.state.now));
+    let room = w.saturating_sub(width(&head) + width(&status) + width(&elapsed));
+    let line = Line::from(vec![
+        Span::raw(head),
+        Span::styled(status, theme.style(slot)),
+        Span::styled(elapsed, theme.style(Slot::Dim)),
+        Span::raw(clean(&s.preview.title, room)),
+    ]);
+    if selected && cx.focused { line.style(theme.style(Slot::Selection)) } else { line }
+}
+
+fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
+    let theme = cx.theme;
+    let line = |text: String, slot: Slot| Line::styled(clean(&text, w), theme.style(slot));
+    let mut out = vec![Line::styled("─".repeat(w), theme.style(Slot::PaneBorder))];
+    let failed_check = s.failed_check();
+    match &s.status {
+        StepStatus::Failed { stage: Stage::Precheck, .. } if failed_check.is_some() => {}
+        StepStatus::Failed { stage, reason } => {
+            out.push(line(format!("✗ failed at {}: {reason}", stage.as_str()), Slot::StatusDown));
+        }
+        StepStatus::Skipped(reason) => out.push(line(format!("↷ skipped: {reason}"), Slot::Dim)),
+        StepStatus::OutcomeUnknown => out.push(line(
+            "‽ outcome unknown: the console stopped while this step ran; verify before continuing".into(),
+            Slot::StatusDown,
+        )),
+        _ => {}
+    }
+    if let Some(c) = failed_check {
+        out.push(line(format!("✗ precheck \"{}\" failed: {}", c.name, c.detail), Slot::StatusDown));
+    }
+    out.push(line(format!("why: {}", s.why), Slot::Text));
+    out.push(line(format!("target: {}", s.preview.target), Slot::Dim));
+    if s.attempts > 1 {
+        out.push(line(format!("attempts: {}", s.attempts), Slot::Dim));
+    }
+    for o in s.output.iter().rev().take(8).rev() {
+        out.push(line(format!("  {o}"), Slot::Text));
+    }
+    out
+}

@@ -1,0 +1,398 @@
+//! UI snapshots (text only) and explicit cell-style checks, drawn on ratatui's `TestBackend`.
+
+#[path = "support/ui_fixtures.rs"]
+mod ui_fixtures;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+use warroom::app::{Modal, PaneId, State};
+use warroom::backends::Snapshot;
+use warroom::backends::model::{KubeView, PodRow};
+use warroom::config::theme::Slot;
+use warroom::ui::{UiContext, draw};
+
+use ui_fixtures::{calm, calm_with_low_risk_confirm, ctx, now, primary_down, proposals, t};
+
+fn render_with(state: &State, ui: &UiContext, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    term.draw(|f| draw(f, state, ui)).expect("draw");
+    term
+}
+
+fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    render_with(state, &ctx(), w, h)
+}
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    render(state, w, h).backend().to_string()
+}
+
+/// Positions of every occurrence of `needle` (narrow characters only) in the buffer.
+fn find_all(buf: &Buffer, needle: &str) -> Vec<(u16, u16)> {
+    let chars: Vec<String> = needle.chars().map(String::from).collect();
+    let mut out = Vec::new();
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let fits = chars.iter().enumerate().all(|(i, c)| {
+                let cx = x + i as u16;
+                cx < area.right() && buf[(cx, y)].symbol() == c
+            });
+            if fits {
+                out.push((x, y));
+            }
+        }
+    }
+    out
+}
+
+fn assert_styled(buf: &Buffer, at: (u16, u16), want: Style, what: &str) {
+    let cell = &buf[at];
+    assert_eq!(Some(cell.fg), want.fg, "{what} at {at:?}: foreground");
+    assert!(cell.modifier.contains(want.add_modifier), "{what} at {at:?}: modifiers {:?}", cell.modifier);
+}
+
+// ------------------------------------------------------------------ snapshots: main screen
+
+#[test]
+fn calm_80x24() {
+    insta::assert_snapshot!(screen(&calm(), 80, 24));
+}
+
+#[test]
+fn calm_160x48() {
+    insta::assert_snapshot!(screen(&calm(), 160, 48));
+}
+
+#[test]
+fn primary_down_80x24() {
+    insta::assert_snapshot!(screen(&primary_down(), 80, 24));
+}
+
+#[test]
+fn primary_down_160x48() {
+    insta::assert_snapshot!(screen(&primary_down(), 160, 48));
+}
+
+// ------------------------------------------------------------------ snapshots: modals
+
+#[test]
+fn confirm_low_risk() {
+    insta::assert_snapshot!(screen(&calm_with_low_risk_confirm(), 100, 30));
+}
+
+#[test]
+fn confirm_high_risk_with_failed_precheck() {
+    let mut st = primary_down();
+    st.modal = Some(Modal::Confirm { step: 3, typed: "postgresql-".into() });
+    insta::assert_snapshot!(screen(&st, 100, 30));
+}
+
+#[test]
+fn confirm_read_only_says_confirmation_is_disabled() {
+    let mut st = primary_down();
+    st.read_only = true;
+    st.modal = Some(Modal::Confirm { step: 2, typed: String::new() });
+    let text = screen(&st, 100, 30);
+    assert!(text.contains("READ-ONLY console: confirmation is disabled"), "{text}");
+    assert!(text.contains("READ-ONLY"), "header badge missing: {text}");
+    assert!(!text.contains("and press Enter"), "{text}");
+}
+
+#[test]
+fn help_overlay() {
+    let mut st = calm();
+    st.modal = Some(Modal::Help);
+    insta::assert_snapshot!(screen(&st, 80, 24));
+}
+
+#[test]
+fn help_overlay_scrolls_and_clamps() {
+    let mut st = calm();
+    st.modal = Some(Modal::Help);
+    let top = screen(&st, 80, 24);
+    assert!(top.contains("Everywhere"), "{top}");
+    assert!(top.contains("more "), "a long help says there is more: {top}");
+    st.help_scroll = 12;
+    let scrolled = screen(&st, 80, 24);
+    assert_ne!(top, scrolled);
+    assert!(!scrolled.contains("Everywhere"), "{scrolled}");
+    // Scrolling past the end clamps: the last section is visible.
+    st.help_scroll = 10_000;
+    let end = screen(&st, 80, 24);
+    assert!(end.contains("Close help"), "{end}");
+    let n = warroom::ui::help::line_count(&ctx().keymap);
+    assert!(n > 20, "help has every layer: {n}");
+}
+
+#[test]
+fn actions_menu() {
+    let mut st = primary_down();
+    st.modal = Some(Modal::Actions { items: proposals(), selected: 0 });
+    insta::assert_snapshot!(screen(&st, 80, 24));
+}
+
+#[test]
+fn prompt_shows_label_text_and_cursor() {
+    let mut st = primary_down();
+    st.modal = Some(Modal::Prompt {
+        purpose: warroom::app::state::PromptPurpose::Note,
+        label: "Note for the incident log".into(),
+        text: "paged dba\u{1b}[2J team".into(),
+    });
+    let text = screen(&st, 80, 24);
+    assert!(text.contains("Note for the incident log"), "{text}");
+    assert!(text.contains("> paged dba␛[2J team█"), "{text}");
+}
+
+#[test]
+fn zoomed_pods_pane() {
+    let mut st = primary_down();
+    st.focus = PaneId::Pods;
+    st.zoomed = true;
+    insta::assert_snapshot!(screen(&st, 80, 24));
+}
+
+#[test]
+fn too_small_message() {
+    let text = screen(&calm(), 50, 12);
+    assert!(text.contains("terminal too small (need 60x16, have 50x12)"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+// ------------------------------------------------------------------ cell styles
+
+#[test]
+fn down_node_is_drawn_in_the_down_style() {
+    let st = primary_down();
+    let ui = ctx();
+    for (w, h) in [(80, 24), (160, 48)] {
+        let term = render_with(&st, &ui, w, h);
+        let buf = term.backend().buffer();
+        let hits = find_all(buf, "DOWN");
+        assert!(!hits.is_empty(), "DOWN not drawn at {w}x{h}");
+        for at in hits {
+            assert_styled(buf, at, ui.theme.style(Slot::StatusDown), "DOWN");
+        }
+    }
+}
+
+#[test]
+fn healthy_dots_are_drawn_in_the_healthy_style() {
+    let st = calm();
+    let ui = ctx();
+    let term = render_with(&st, &ui, 160, 48);
+    let buf = term.backend().buffer();
+    let dots = find_all(buf, "●");
+    assert!(dots.len() >= 10, "fresh badges, pods, replicas: {}", dots.len());
+    for at in dots {
+        assert_styled(buf, at, ui.theme.style(Slot::StatusHealthy), "●");
+    }
+}
+
+#[test]
+fn stale_badge_is_drawn_in_the_stale_style() {
+    let st = primary_down();
+    let ui = ctx();
+    let term = render_with(&st, &ui, 160, 48);
+    let buf = term.backend().buffer();
+    let hits = find_all(buf, "◐ stale");
+    assert_eq!(hits.len(), 1, "one stale pane (Pods)");
+    assert_styled(buf, hits[0], ui.theme.style(Slot::StatusStale), "stale badge");
+    let failed = find_all(buf, "✗ failed:");
+    assert_eq!(failed.len(), 1, "one failed pane (Sentinel)");
+    assert_styled(buf, failed[0], ui.theme.style(Slot::StatusDown), "failed badge");
+    let open = find_all(buf, "⊘ circuit open, retry in 20s");
+    assert_eq!(open.len(), 1, "breaker open on Traffic");
+}
+
+#[test]
+fn focused_pane_border_uses_the_focused_style() {
+    let mut st = calm();
+    st.focus = PaneId::Traffic;
+    let ui = ctx();
+    let term = render_with(&st, &ui, 160, 48);
+    let buf = term.backend().buffer();
+    let title = find_all(buf, "▶Traffic");
+    assert_eq!(title.len(), 1, "focus marker on the Traffic title");
+    let (x, y) = title[0];
+    assert_styled(buf, (x - 1, y), ui.theme.style(Slot::PaneBorderFocused), "focused border");
+    assert_eq!(find_all(buf, "▶").len(), 1, "only one pane is focused");
+}
+
+#[test]
+fn split_brain_and_disagreement_raise_header_alarms() {
+    let mut st = calm();
+    let mut db = st.observed.database.value.clone().expect("calm has database data");
+    db.nodes[1].role = warroom::backends::model::PgRole::Primary;
+    st.observed.database = Arc::new(Snapshot::fresh(db, now()));
+    let mut s = st.observed.sentinel.value.clone().expect("calm has sentinel data");
+    s.sentinels[2].master = Some("10.0.1.11:6379".into());
+    st.observed.sentinel = Arc::new(Snapshot::fresh(s, now()));
+    let ui = ctx();
+    let term = render_with(&st, &ui, 160, 48);
+    let buf = term.backend().buffer();
+    let sb = find_all(buf, "SPLIT-BRAIN");
+    assert!(sb.iter().any(|(_, y)| *y == 0), "header alarm: {sb:?}");
+    for at in sb {
+        assert_styled(buf, at, ui.theme.style(Slot::Alarm), "split brain alarm");
+    }
+    assert!(find_all(buf, "SENTINELS DISAGREE").iter().any(|(_, y)| *y == 0));
+    // Still visible at 80 columns (the title gives way first).
+    let small = screen(&st, 80, 24);
+    let first = small.lines().next().unwrap_or_default().to_string();
+    assert!(first.contains("SPLIT-BRAIN") && first.contains("SENTINELS DISAGREE"), "{first}");
+}
+
+// ------------------------------------------------------------------ robustness
+
+#[test]
+fn never_panics_at_any_size() {
+    let mut states = vec![calm(), primary_down(), calm_with_low_risk_confirm()];
+    let mut help = calm();
+    help.modal = Some(Modal::Help);
+    states.push(help);
+    let mut actions = primary_down();
+    actions.modal = Some(Modal::Actions { items: proposals(), selected: 99 });
+    states.push(actions);
+    let mut confirm = primary_down();
+    confirm.modal = Some(Modal::Confirm { step: 3, typed: "x".repeat(300) });
+    states.push(confirm);
+    let mut zoom = primary_down();
+    zoom.zoomed = true;
+    zoom.selected = [usize::MAX; 7];
+    states.push(zoom);
+    let mut empty = calm();
+    empty.observed = Default::default();
+    empty.steps.clear();
+    empty.checklist.items.clear();
+    empty.log_tail.clear();
+    states.push(empty);
+    let sizes = [0u16, 1, 2, 3, 10, 15, 16, 23, 24, 31, 32, 59, 60, 79, 80, 119, 120, 250];
+    for st in &states {
+        for w in sizes {
+            for h in sizes.iter().copied().filter(|h| *h <= 80) {
+                let _ = render(st, w, h);
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_backend_text_never_reaches_the_terminal() {
+    let mut st = primary_down();
+    let mut kube = st.observed.kube.value.clone().expect("kube data");
+    kube.pods[0].name = "evil\u{1b}]52;c;aGk=\u{7}pod".into();
+    kube.pods[0].reason = Some("\u{9b}2J\u{202e}gnp.exe".into());
+    st.observed.kube = Arc::new(Snapshot::fresh(kube, now()));
+    st.warnings = vec!["bad \u{1b}[31mfile\u{7}".into()];
+    st.focus = PaneId::Pods;
+    st.zoomed = true;
+    let term = render(&st, 160, 48);
+    let buf = term.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(warroom::ui::sanitize::is_unsafe),
+            "control character drawn: {:?}",
+            cell.symbol()
+        );
+    }
+    let text = term.backend().to_string();
+    assert!(text.contains("evil␛]52;c;aGk=␇pod"), "{text}");
+    assert!(text.contains("bad ␛[31mfile␇"), "{text}");
+}
+
+fn many_pods(n: usize) -> KubeView {
+    let pods = (0..n)
+        .map(|i| PodRow {
+            context: if i % 2 == 0 { "us-east-1".into() } else { "us-west-2".into() },
+            namespace: "default".into(),
+            name: format!("api-{i:05}"),
+            ready: u16::from(i % 97 != 0),
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 0,
+            reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
+            started_at: Some(t(-60)),
+            node: None,
+            labels: BTreeMap::new(),
+        })
+        .collect();
+    KubeView { pods, ..KubeView::default() }
+}
+
+#[test]
+fn five_thousand_pods_scroll_to_the_selected_row() {
+    let mut st = calm();
+    let view = many_pods(5000);
+    let order = warroom::ui::panes::pods::display_order(&view);
+    let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
+    assert!(order[..unhealthy].iter().all(|i| view.pods[*i].is_unhealthy()), "unhealthy first");
+    let target = view.pods[order[3000]].name.clone();
+    st.observed.kube = Arc::new(Snapshot::fresh(view, now()));
+    st.focus = PaneId::Pods;
+    st.selected[PaneId::Pods.index()] = 3000;
+    let text = screen(&st, 160, 48);
+    assert!(text.contains(&format!("5000 pods, {unhealthy} unhealthy")), "{text}");
+    assert!(text.contains(&target), "selected pod {target} is visible:\n{text}");
+    // The selected row is highlighted.
+    let ui = ctx();
+    let term = render_with(&st, &ui, 160, 48);
+    let buf = term.backend().buffer();
+    let at = find_all(buf, &target);
+    assert_eq!(at.len(), 1);
+    assert!(buf[at[0]].modifier.contains(ui.theme.style(Slot::Selection).add_modifier));
+}
+
+#[test]
+fn empty_steps_pane_names_the_actions_key() {
+    let mut st = calm();
+    st.steps.clear();
+    let text = screen(&st, 160, 48);
+    assert!(text.contains("No steps. Press a for proposed operations."), "{text}");
+}
+
+#[test]
+fn not_configured_panes_say_how_to_configure() {
+    let mut st = calm();
+    st.observed.sentinel = Arc::new(Snapshot::not_configured());
+    let text = screen(&st, 160, 48);
+    assert!(text.contains("Sentinel – not configured"), "{text}");
+    assert!(text.contains("Add a [sentinel] section"), "{text}");
+}
+
+/// Rough cost of a 5,000-pod frame (prints only; run with `--release -- --ignored`).
+#[test]
+#[ignore = "measurement, not a check; benchmarks are separate"]
+fn measure_draw_cost_with_5000_pods() {
+    let mut st = calm();
+    st.observed.kube = Arc::new(Snapshot::fresh(many_pods(5000), now()));
+    st.focus = PaneId::Pods;
+    st.selected[PaneId::Pods.index()] = 2500;
+    let ui = ctx();
+    let mut term = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
+    let runs = 200;
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        term.draw(|f| draw(f, &st, &ui)).expect("draw");
+    }
+    eprintln!("160x48 frame with 5000 pods: {:?} per draw", start.elapsed() / runs);
+    let calm_state = calm();
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        term.draw(|f| draw(f, &calm_state, &ui)).expect("draw");
+    }
+    eprintln!("160x48 calm frame: {:?} per draw", start.elapsed() / runs);
+    let view = many_pods(5000);
+    let start = std::time::Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(warroom::ui::panes::pods::visible_order(std::hint::black_box(&view), 2500, 40));
+    }
+    eprintln!("visible_order (40 rows at 2500) of 5000 unsorted pods: {:?}", start.elapsed() / runs);
+}
