@@ -7,7 +7,7 @@
 
 pub mod app;
 pub mod backends;
-// pub mod cli;
+pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod incident;

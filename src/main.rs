@@ -1,34 +1,52 @@
-//! TEMPORARY entry point: `warroom log ...` only, data dir from `$WARROOM_DATA_DIR`.
-//! Replaced at merge by the real CLI, which keeps both identical.
+//! `warroom`: parse the command line, set up error reporting and the app's own log, dispatch.
 
-use clap::{Parser, Subcommand};
-use warroom::incident::cli::{LogCommand, data_dir_from_env, run};
+use std::process::ExitCode;
+use std::time::Duration;
 
-/// warroom: terminal incident console.
-#[derive(Debug, Parser)]
-#[command(name = "warroom", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use clap::Parser;
+use warroom::cli::{self, Cli, Cmd};
+use warroom::config::load::{self, LoadOptions};
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Work with incident logs.
-    #[command(subcommand)]
-    Log(LogCommand),
-}
-
-fn main() {
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("warroom: cannot install the error handler: {e}");
+    }
     let cli = Cli::parse();
-    let result = data_dir_from_env().and_then(|dir| match cli.command {
-        Command::Log(cmd) => run(cmd, &dir),
-    });
-    match result {
-        Ok(code) => std::process::exit(code),
+    let opts = LoadOptions {
+        config: cli.common.config.clone(),
+        theme: cli.common.theme.clone(),
+        keymap: cli.common.keymap.clone(),
+    };
+    if let Some(Cmd::Check) = cli.command {
+        return ExitCode::from(cli::check::run(&opts) as u8);
+    }
+    let loaded = load::load(&opts);
+    let _log_guard = warroom::diagnostics::init(&loaded.paths.state_dir);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(2);
+            eprintln!("warroom: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Cmd::Drill(ref args)) => cli::drill::run(args.clone(), loaded, cli.common.read_only).await,
+            Some(Cmd::Status { json }) => cli::live::status(json, loaded).await,
+            Some(Cmd::Log { ref command }) => {
+                warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir).map_err(Into::into)
+            }
+            Some(Cmd::Check) => unreachable!("handled above"),
+            None => cli::live::run(&cli, loaded).await,
+        }
+    });
+    // Background pollers may be stuck on a hung backend: never wait for them on the way out.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("warroom: {e:?}");
+            ExitCode::from(1)
         }
     }
 }

@@ -107,7 +107,7 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
             op: Operation::SetRoute53Weights {
                 zone: r53.hosted_zone_id.clone(),
                 record: r53.record.clone(),
-                endpoint: r53.endpoint_url.clone().unwrap_or_else(|| "route53.amazonaws.com".into()),
+                endpoint: crate::backends::route53::endpoint_label(r53),
                 weights,
             },
             why: if target.name == secondary.name {

@@ -7,7 +7,7 @@
 use crate::incident::entry::Entry;
 use crate::runbook::Operation;
 
-use super::state::{LOG_TAIL_MAX, LogLine, State};
+use super::state::{LOG_TAIL_MAX, State};
 use super::step::{Stage, StepRun, StepStatus};
 
 /// Restore steps and the log tail from `entries`.
@@ -70,14 +70,9 @@ pub fn restore(state: &mut State, entries: &[Entry]) {
         );
     }
     let start = entries.len().saturating_sub(LOG_TAIL_MAX);
-    state.log_tail = entries[start..]
-        .iter()
-        .map(|e| LogLine {
-            seq: e.seq,
-            at: e.ts,
-            operator: e.operator.clone(),
-            kind: e.kind.clone(),
-            summary: e.summary.clone(),
-        })
-        .collect();
+    state.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
+    if let Some(e) = entries.iter().rev().find(|e| e.kind == "resolved") {
+        let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
+        state.resolved = Some((e.ts, summary));
+    }
 }

@@ -36,7 +36,17 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
         Action::Logged(line) => {
-            state.log_tail.push_back(line);
+            // Entries arrive from this console's writer and from the follower (which also sees
+            // other consoles' entries): keep the tail ordered by seq, without duplicates.
+            match state.log_tail.back() {
+                None => state.log_tail.push_back(line),
+                Some(last) if line.seq > last.seq => state.log_tail.push_back(line),
+                Some(_) => {
+                    if let Err(i) = state.log_tail.binary_search_by_key(&line.seq, |l| l.seq) {
+                        state.log_tail.insert(i, line);
+                    }
+                }
+            }
             while state.log_tail.len() > LOG_TAIL_MAX {
                 state.log_tail.pop_front();
             }
@@ -189,7 +199,8 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 .filter(|i| i.is_recurring())
                 .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, t0))
                 .min();
-            let draft = status_update::compose(&state.incident, &state.observed, &state.steps, state.now, next);
+            let draft =
+                status_update::compose(&state.incident, &state.observed, &state.steps, state.now, next);
             state.modal = Some(Modal::Prompt {
                 purpose: PromptPurpose::StatusUpdate,
                 label: "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
@@ -293,7 +304,13 @@ fn submit_prompt(
             match state.checklist.tick(&id, state.now, note.clone()) {
                 Ok(()) => {
                     let what = state.checklist.item(&id).map_or(id.clone(), |i| i.text.clone());
-                    log(state, fx, "checklist", format!("checklist: {what}"), json!({ "item": id, "note": note }));
+                    log(
+                        state,
+                        fx,
+                        "checklist",
+                        format!("checklist: {what}"),
+                        json!({ "item": id, "note": note }),
+                    );
                 }
                 Err(e) => flash(state, e),
             }
@@ -305,7 +322,13 @@ fn submit_prompt(
             }
             state.checklist.record_status_update(state.now);
             let first = text.lines().next().unwrap_or_default().to_string();
-            log(state, fx, "status-update", format!("status update posted: {first}"), json!({ "text": text }));
+            log(
+                state,
+                fx,
+                "status-update",
+                format!("status update posted: {first}"),
+                json!({ "text": text }),
+            );
             fx.push(Effect::Copy(text));
             flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
         }

@@ -8,6 +8,7 @@
 pub mod drill;
 pub mod http;
 pub mod kube;
+pub mod live;
 pub mod model;
 pub mod poller;
 pub mod postgres;

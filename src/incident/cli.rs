@@ -56,7 +56,8 @@ pub enum LogCommand {
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// Markdown post-mortem timeline.
+    /// Markdown post-mortem skeleton (`md` works too).
+    #[value(alias = "md")]
     Markdown,
     /// JSON document.
     Json,
@@ -99,8 +100,26 @@ pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
             Ok(0)
         }
         LogCommand::Export { id, format } => {
-            store::validate_id(&id)?;
-            Err(eyre!("export not built yet (log export {id} --format {format:?})"))
+            let path = store::log_path(data_dir, &id)?;
+            let entries = crate::incident::log::read_log(&path)?;
+            let meta = store::meta_from_entries(&path, &entries)?;
+            let export_meta = crate::incident::export::ExportMeta {
+                id: meta.id,
+                title: meta.title,
+                severity: meta.severity,
+                drill: meta.drill,
+                declared_at: meta.declared_at,
+                resolved_at: meta.resolved_at,
+            };
+            let text = match format {
+                ExportFormat::Markdown => crate::incident::export::export_markdown(&export_meta, &entries),
+                ExportFormat::Json => crate::incident::export::export_json(&export_meta, &entries),
+            };
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                writeln!(out)?;
+            }
+            Ok(0)
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::app::{Action, Effect, State, update};
 use crate::backends::Operate;
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use crate::incident::log::LogFollower;
 use crate::runner::{LogSink, Runner};
 use crate::ui::{self, UiContext};
 
@@ -65,6 +66,8 @@ pub struct Console {
     pub log: Arc<dyn LogSink>,
     /// Effects to run at start (e.g. the `declared` entry).
     pub initial_effects: Vec<Effect>,
+    /// Reads entries other consoles append to the same incident.
+    pub follower: Option<LogFollower>,
 }
 
 /// Minimum time between two frames.
@@ -72,8 +75,11 @@ const FRAME_BUDGET: Duration = Duration::from_millis(16);
 
 /// Run the console until quit, SIGTERM/SIGHUP or the terminal goes away. Returns the final state.
 pub async fn run(console: Console) -> color_eyre::Result<State> {
-    let Console { mut state, ctx, mut sources, operator, log, initial_effects } = console;
+    let Console { mut state, ctx, mut sources, operator, log, initial_effects, follower } = console;
     let (action_tx, mut action_rx) = mpsc::unbounded_channel::<Action>();
+    if let Some(follower) = follower {
+        spawn_follower(follower, action_tx.clone());
+    }
     let runner = Runner::start(operator, log, state.read_only, action_tx.clone());
     runner.dispatch(initial_effects);
 
@@ -155,6 +161,21 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
     drop(terminal);
     drop(guard);
     Ok(state)
+}
+
+/// Poll the incident log 4x/second for entries appended by any console (ours included: the
+/// core de-duplicates by seq), so every console shows the others' entries within a second.
+fn spawn_follower(mut follower: LogFollower, actions: mpsc::UnboundedSender<Action>) {
+    tokio::task::spawn_blocking(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            for e in follower.poll_new() {
+                if actions.send(Action::Logged(e.to_log_line())).is_err() {
+                    return;
+                }
+            }
+        }
+    });
 }
 
 fn event_action(ev: Event, state: &State, ctx: &UiContext, chord: &mut ChordBuffer) -> Option<Action> {

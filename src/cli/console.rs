@@ -1,0 +1,107 @@
+//! Starting the console: declare or resume the incident, restore its state, run the loop.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::app::state::IncidentInfo;
+use crate::app::{LogIntent, LogLine, Mode, State, resume};
+use crate::backends::Operate;
+use crate::config::Config;
+use crate::config::load::Loaded;
+use crate::incident::entry::Entry;
+use crate::incident::log::{IncidentLog, read_log};
+use crate::incident::operator::operator_identity;
+use crate::incident::store::{IncidentMeta, last_open_incident};
+use crate::runner::LogSink;
+use crate::tui::{self, Console, Sources};
+use crate::ui::UiContext;
+
+/// What to start.
+pub struct Launch {
+    /// Live or drill.
+    pub mode: Mode,
+    /// Title of a new incident.
+    pub title: String,
+    /// Severity of a new incident.
+    pub severity: String,
+    /// `None`: declare a new incident; `Some(None)`: resume the most recent open one (or declare);
+    /// `Some(Some(id))`: resume that one.
+    pub resume: Option<Option<String>>,
+    /// Observer console.
+    pub read_only: bool,
+    /// Configuration (for a drill: the estate's).
+    pub config: Arc<Config>,
+    /// Live sources.
+    pub sources: Sources,
+    /// Executes confirmed steps.
+    pub operator: Arc<dyn Operate>,
+}
+
+/// The durable incident log as the runner's sink.
+struct IncidentSink(IncidentLog);
+
+impl LogSink for IncidentSink {
+    fn append(&self, intent: &LogIntent) -> Result<LogLine, String> {
+        self.0
+            .append(&intent.kind, &intent.summary, intent.details.clone())
+            .map(|e| e.to_log_line())
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn open_or_declare(
+    l: &Launch,
+    data_dir: &std::path::Path,
+    who: &str,
+) -> color_eyre::Result<(IncidentLog, IncidentMeta, Vec<Entry>)> {
+    let drill = l.mode == Mode::Drill;
+    let existing = match &l.resume {
+        None => None,
+        Some(Some(id)) => Some(id.clone()),
+        Some(None) => last_open_incident(data_dir)?.filter(|m| m.drill == drill).map(|m| m.id),
+    };
+    Ok(match existing {
+        Some(id) => IncidentLog::open(data_dir, &id, who)?,
+        None => {
+            let (log, meta) = IncidentLog::declare(data_dir, &l.title, &l.severity, drill, who, Utc::now())?;
+            let entries = read_log(log.path())?;
+            (log, meta, entries)
+        }
+    })
+}
+
+/// Declare or resume the incident and run the console. Returns the exit code.
+pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
+    let who = operator_identity();
+    let data_dir: PathBuf = loaded.paths.data_dir.clone();
+    let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
+    let now = Utc::now();
+    let incident = IncidentInfo {
+        id: meta.id.clone(),
+        title: meta.title.clone(),
+        severity: meta.severity.clone(),
+        declared_at: meta.declared_at,
+        drill: meta.drill,
+    };
+    let mut state = State::new(l.mode, incident, who, l.config.clone(), now);
+    state.read_only = l.read_only;
+    state.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    state.warnings.extend(state.checklist.apply_entries(&entries));
+    resume::restore(&mut state, &entries);
+    let path = log.path().to_path_buf();
+    let follower = log.follower();
+    let console = Console {
+        state,
+        ctx: UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() },
+        sources: l.sources,
+        operator: l.operator,
+        log: Arc::new(IncidentSink(log)),
+        initial_effects: Vec::new(),
+        follower: Some(follower),
+    };
+    let end = tui::run(console).await?;
+    println!("warroom: incident {} ({}) log: {}", end.incident.id, end.clock_text(), path.display());
+    Ok(0)
+}

@@ -1,0 +1,98 @@
+//! `warroom drill`: the same console against the simulated estate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+
+use super::console::{self, Launch};
+use super::status;
+use crate::app::Mode;
+use crate::backends::drill::{DrillEstate, scenarios};
+use crate::backends::poller::{self, PollerConfig};
+use crate::config::load::Loaded;
+use crate::tui::Sources;
+
+/// Options of `warroom drill`.
+#[derive(Debug, Clone, Args)]
+pub struct DrillArgs {
+    /// Fault scenario (see --list).
+    #[arg(long, default_value = "primary-db-down")]
+    pub scenario: String,
+    /// Simulation speed (2 = faults evolve twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Seed of the simulation (same seed, same drill).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print one snapshot of the drill estate and exit (like `warroom status`).
+    #[arg(long)]
+    pub status: bool,
+    /// With --status: print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Pollers over the drill estate (the same poller as live sources).
+pub fn sources(estate: &DrillEstate, interval: Duration) -> Sources {
+    let cfg = PollerConfig {
+        interval,
+        timeout: Duration::from_secs(2),
+        breaker_failures: 5,
+        breaker_open: Duration::from_secs(30),
+    };
+    Sources {
+        kube: poller::spawn(estate.kube(), cfg, None),
+        database: poller::spawn(estate.database(), cfg, None),
+        sentinel: poller::spawn(estate.sentinel(), cfg, None),
+        traffic: poller::spawn(estate.traffic(), cfg, None),
+    }
+}
+
+/// Run `warroom drill`. Returns the exit code.
+pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
+    if args.list {
+        for s in scenarios() {
+            println!("{:<20} {}", s.name, s.description);
+        }
+        return Ok(0);
+    }
+    if !(args.speed > 0.0 && args.speed <= 1000.0) {
+        eprintln!("warroom drill: --speed must be between 0 and 1000, got {}", args.speed);
+        return Ok(2);
+    }
+    let estate = match DrillEstate::new(&args.scenario, args.speed, args.seed) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("warroom drill: {e}");
+            return Ok(2);
+        }
+    };
+    let srcs = sources(&estate, Duration::from_millis(500));
+    if args.status {
+        let observed = status::first_snapshots(srcs, Duration::from_secs(5)).await;
+        let now = Utc::now();
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&status::status_json(&observed, Mode::Drill, now))?);
+        } else {
+            print!("{}", status::status_text(&observed, Mode::Drill, now));
+        }
+        return Ok(0);
+    }
+    let config = Arc::new(estate.config());
+    let launch = Launch {
+        mode: Mode::Drill,
+        title: format!("Drill: {}", args.scenario),
+        severity: "SEV2".into(),
+        resume: None,
+        read_only,
+        config,
+        sources: srcs,
+        operator: Arc::new(estate.operator()),
+    };
+    console::launch(launch, loaded).await
+}

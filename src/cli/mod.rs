@@ -1,0 +1,71 @@
+//! The command line: `warroom` (live console), `drill`, `status`, `check`, `log`.
+
+pub mod check;
+pub mod console;
+pub mod drill;
+pub mod live;
+pub mod status;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Full-screen terminal incident console: live Kubernetes, PostgreSQL, Redis Sentinel and traffic
+/// panes, a timed communication checklist, confirmed failover steps and a durable incident log.
+#[derive(Debug, Parser)]
+#[command(name = "warroom", version, propagate_version = true)]
+pub struct Cli {
+    /// What to run (default: the live console).
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Declare a new incident with this title.
+    #[arg(long, value_name = "TITLE")]
+    pub new: Option<String>,
+    /// Severity of a new incident (SEV1-SEV4).
+    #[arg(long, default_value = "SEV2", value_parser = ["SEV1", "SEV2", "SEV3", "SEV4"])]
+    pub severity: String,
+    /// Resume this incident (default: the most recent open one).
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// warroom.toml to use (default: $WARROOM_CONFIG, then the config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Theme name (default, light, high-contrast, mono) or path to a theme file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Keymap name (default, vim) or path to a keymap file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub keymap: Option<String>,
+    /// Observer console: sees everything, writes notes, cannot confirm a step.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the console against a simulated estate with injected faults (no services needed).
+    Drill(drill::DrillArgs),
+    /// Print one snapshot of every layer and exit (exit 2 on a bad config).
+    Status {
+        /// Print JSON (the shape is a stable contract).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config, theme and keymap files; exit non-zero on any problem.
+    Check,
+    /// Incident logs: list, show, verify, export.
+    Log {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::incident::cli::LogCommand,
+    },
+}
