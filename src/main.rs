@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             Some(Cmd::Drill(ref args)) => cli::drill::run(args.clone(), loaded, cli.common.read_only).await,
             Some(Cmd::Status { json }) => cli::live::status(json, loaded).await,
             Some(Cmd::Log { ref command }) => {
-                warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir).map_err(Into::into)
+                warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir)
             }
             Some(Cmd::Check) => unreachable!("handled above"),
             None => cli::live::run(&cli, loaded).await,

@@ -204,7 +204,13 @@ fn execute_then_verify_against_observed_state() {
         ]),
         t2,
     );
-    assert_eq!(kinds(&fx), ["step-verified"]);
+    let (observations, rest): (Vec<&Effect>, Vec<&Effect>) =
+        fx.iter().partition(|e| matches!(e, Effect::Log(l) if l.kind == "observation"));
+    assert_eq!(kinds(&rest.into_iter().cloned().collect::<Vec<_>>()), ["step-verified"]);
+    assert!(
+        observations.iter().any(|e| matches!(e, Effect::Log(l) if l.summary.contains("pg-1"))),
+        "the new primary is logged as an observation: {observations:?}"
+    );
     let step = s.step(id).unwrap();
     assert_eq!(step.status, StepStatus::Done);
     assert!(step.output.iter().any(|l| l.contains("timeline 2")), "{:?}", step.output);

@@ -55,10 +55,10 @@ fn layer<T>(snap: &Snapshot<T>, body: impl FnOnce(&T) -> Value) -> Value {
     if let Some(at) = snap.fetched_at {
         m.insert("fetched_at".into(), json!(ts(at)));
     }
-    if let Some(v) = &snap.value {
-        if let Value::Object(extra) = body(v) {
-            m.extend(extra);
-        }
+    if let Some(v) = &snap.value
+        && let Value::Object(extra) = body(v)
+    {
+        m.extend(extra);
     }
     obj
 }

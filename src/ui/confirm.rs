@@ -83,7 +83,8 @@ fn action_lines(
             Span::styled("type ", theme.style(Slot::ConfirmDanger)),
             Span::styled(word.clone(), theme.style(Slot::ConfirmDanger).add_modifier(Modifier::UNDERLINED)),
             Span::styled(" and press Enter", theme.style(Slot::ConfirmDanger)),
-            Span::styled(format!(" · {cancel} cancel"), theme.style(Slot::Dim)),
+            // Typed text takes every printable key, so only Esc cancels here.
+            Span::styled(" · esc cancel", theme.style(Slot::Dim)),
         ]));
         let typed_clean = clean(typed, 60);
         let verdict = if typed == step.op.confirm_word() {

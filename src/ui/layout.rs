@@ -93,7 +93,7 @@ fn warning_rows(state: &State, width: u16) -> u16 {
 fn full(body: Rect) -> Vec<(PaneId, Rect)> {
     let [top, bottom] = body.layout(&Layout::vertical([Constraint::Percentage(62), Constraint::Fill(1)]));
     // The right column needs ~72 columns for its tables; the Pods table takes the rest.
-    let right_w = (u32::from(top.width) * 46 / 100).clamp(60, 100) as u16;
+    let right_w = (u32::from(top.width) * 48 / 100).clamp(60, 100) as u16;
     let [pods, right] = top.layout(&Layout::horizontal([Constraint::Fill(1), Constraint::Length(right_w)]));
     let [db, sentinel, traffic] =
         right.layout(&Layout::vertical([Constraint::Fill(3), Constraint::Fill(4), Constraint::Fill(3)]));

@@ -46,7 +46,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             let slot = if l.kind.contains("failed") { Slot::StatusDown } else { Slot::PaneTitle };
             let used: usize = spans.iter().map(|s| width(&s.content)).sum::<usize>() + width(&kind) + 1;
             spans.push(Span::styled(format!("{kind} "), theme.style(slot)));
-            spans.push(Span::raw(clean(&l.summary, w.saturating_sub(used))));
+            // Drill entries carry "DRILL" in their text for the file; the badge already says it.
+            let summary =
+                if drill { l.summary.strip_prefix("DRILL ").unwrap_or(&l.summary) } else { &l.summary };
+            spans.push(Span::raw(clean(summary, w.saturating_sub(used))));
             Line::from(spans)
         })
         .collect();

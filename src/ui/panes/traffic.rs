@@ -82,8 +82,8 @@ fn region_row(
         weight,
         Span::raw(share),
         health_cell(r, short, theme),
-        probe_cell(r.live.as_ref(), 12, theme),
-        probe_cell(r.ready.as_ref(), 12, theme),
+        probe_cell(r.live.as_ref(), 11, theme),
+        probe_cell(r.ready.as_ref(), 11, theme),
         pods,
     ]
 }
@@ -123,8 +123,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             health_w.max(if short { 2 } else { 12 }) as u16,
             u8::MAX,
         ),
-        Col::fixed("LIVE", 10, 2),
-        Col::fixed("READY", 10, 5),
+        Col::fixed("LIVE", 11, 2),
+        Col::fixed("READY", 11, 5),
         Col::fixed("PODS", 5, 4),
     ];
     let kept = fit_columns(&cols, inner.width);
