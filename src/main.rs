@@ -1,5 +1,6 @@
 //! `warroom`: parse the command line, set up error reporting and the app's own log, dispatch.
 
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,6 +9,12 @@ use warroom::cli::{self, Cli, Cmd};
 use warroom::config::load::{self, LoadOptions};
 
 fn main() -> ExitCode {
+    if needs_terminal(&std::env::args().collect::<Vec<_>>()) && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "warroom: the console needs a terminal on stdin; for scripts use `warroom status --json` or `warroom drill --status --json`"
+        );
+        return ExitCode::from(2);
+    }
     if let Err(e) = color_eyre::install() {
         eprintln!("warroom: cannot install the error handler: {e}");
     }
@@ -40,13 +47,27 @@ fn main() -> ExitCode {
             None => cli::live::run(&cli, loaded).await,
         }
     });
-    // Background pollers may be stuck on a hung backend: never wait for them on the way out.
-    runtime.shutdown_timeout(Duration::from_millis(200));
-    match result {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+    // Background pollers may be stuck on a hung backend, and crossterm's reader thread may spin on
+    // a dead tty: never wait for them on the way out (the log was flushed by the console).
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    let code = match result {
+        Ok(code) => code.clamp(0, 255),
         Err(e) => {
-            eprintln!("warroom: {e:?}");
-            ExitCode::from(1)
+            // Not eprintln!: after SSH drops, stderr is a dead tty and eprintln! would panic.
+            let _ = writeln!(std::io::stderr(), "warroom: {e:?}");
+            1
         }
+    };
+    drop(_log_guard);
+    std::process::exit(code)
+}
+
+/// Whether these arguments start the full-screen console (not a one-shot command or --help).
+fn needs_terminal(args: &[String]) -> bool {
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let one_shot = ["--help", "-h", "--version", "-V", "--list", "--status", "help"];
+    if rest.iter().any(|a| one_shot.contains(a)) {
+        return false;
     }
+    !rest.iter().any(|a| matches!(*a, "status" | "check" | "log"))
 }

@@ -54,10 +54,16 @@ impl LogSink for MemoryLog {
     }
 }
 
+/// What the runner task receives: effects in order, or a flush request.
+enum Job {
+    Effect(Effect),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Handle to the runner task.
 #[derive(Clone)]
 pub struct Runner {
-    tx: mpsc::UnboundedSender<Effect>,
+    tx: mpsc::UnboundedSender<Job>,
 }
 
 impl Runner {
@@ -68,9 +74,16 @@ impl Runner {
         read_only: bool,
         actions: mpsc::UnboundedSender<Action>,
     ) -> Runner {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         tokio::spawn(async move {
-            while let Some(effect) = rx.recv().await {
+            while let Some(job) = rx.recv().await {
+                let effect = match job {
+                    Job::Effect(e) => e,
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 match effect {
                     Effect::Log(intent) => {
                         let log = log.clone();
@@ -113,7 +126,17 @@ impl Runner {
     /// Queue effects, in order.
     pub fn dispatch(&self, effects: impl IntoIterator<Item = Effect>) {
         for e in effects {
-            let _ = self.tx.send(e);
+            let _ = self.tx.send(Job::Effect(e));
         }
+    }
+
+    /// Wait until every effect queued before this call has been handled (log entries written
+    /// and fsynced; executions dispatched), or `limit` passed. Returns whether it completed.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Job::Flush(done)).is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(limit, wait).await, Ok(Ok(())))
     }
 }

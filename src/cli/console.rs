@@ -1,5 +1,6 @@
 //! Starting the console: declare or resume the incident, restore its state, run the loop.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -102,6 +103,13 @@ pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
         follower: Some(follower),
     };
     let end = tui::run(console).await?;
-    println!("warroom: incident {} ({}) log: {}", end.incident.id, end.clock_text(), path.display());
+    // The terminal may be gone (SSH dropped): println! would panic on EIO.
+    let _ = writeln!(
+        std::io::stdout(),
+        "warroom: incident {} ({}) log: {}",
+        end.incident.id,
+        end.clock_text(),
+        path.display()
+    );
     Ok(0)
 }

@@ -120,8 +120,14 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
             Ok(()) = sources.sentinel.changed() => Some(Action::Sentinel(sources.sentinel.borrow_and_update().clone())),
             Ok(()) = sources.traffic.changed() => Some(Action::Traffic(sources.traffic.borrow_and_update().clone())),
             Some(a) = action_rx.recv() => Some(a),
-            _ = sigterm.recv() => Some(Action::Shutdown),
-            _ = sighup.recv() => Some(Action::Shutdown),
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: shutting down");
+                Some(Action::Shutdown)
+            }
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP (terminal gone): shutting down");
+                Some(Action::Shutdown)
+            }
         };
         let mut batch: Vec<Action> = first.into_iter().collect();
         // Drain whatever else is already queued (latest snapshot wins) before drawing.
@@ -158,6 +164,14 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
             break;
         }
     }
+    tracing::info!("console loop ended");
+    // Never lose a line: every log entry queued before quitting is written before we leave.
+    if !runner.flush(Duration::from_secs(5)).await {
+        tracing::error!("incident log entries still queued after 5 s at exit");
+    }
+    // crossterm's reader thread may be spinning on a dead tty (EOF after SSH drops); dropping the
+    // stream would wait for it. The process exits right after this, which ends that thread.
+    std::mem::forget(events);
     drop(terminal);
     drop(guard);
     Ok(state)
