@@ -102,7 +102,12 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            terminal.draw(|f| ui::draw(f, &state, &ctx))?;
+            if let Err(e) = terminal.draw(|f| ui::draw(f, &state, &ctx)) {
+                // EIO: the terminal is gone (SSH dropped, tmux killed). Leave through the normal
+                // path so queued log entries are still written.
+                tracing::warn!("cannot draw, the terminal is gone: {e}");
+                break;
+            }
             last_draw = Instant::now();
             drawn_second = state.now.timestamp();
             dirty = false;
