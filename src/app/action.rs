@@ -108,6 +108,7 @@ commands! {
     StepRetry = "step-retry": "Retry the selected failed step (prechecks run again)",
     StepSkip = "step-skip": "Skip the selected step (asks for a reason)",
     StepAbort = "step-abort": "Abort the selected step",
+    StepOverride = "step-override": "Override a failed lag guard: promote anyway, typing the data loss accepted (logged)",
     ConfirmYes = "confirm-yes": "Confirm (low-risk steps)",
     ConfirmNo = "confirm-no": "Cancel the confirmation",
     ChecklistTick = "checklist-tick": "Tick the selected checklist item",

@@ -294,3 +294,54 @@ pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     }
     log(state, fx, "step-aborted", format!("step #{id} aborted by the operator"), json!({ "step": id }));
 }
+
+/// Whether step `id` is a promotion stopped by its lag guard; returns the target's current lag.
+pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
+    let step = state.step(id).ok_or("no such step")?;
+    let Operation::PromotePostgres { node, .. } = &step.op else {
+        return Err("only a promotion's lag guard can be overridden".into());
+    };
+    let lag_failed = matches!(&step.status, StepStatus::Failed { stage: Stage::Precheck, .. })
+        && step.checks.iter().any(|c| c.name == "lag within limit" && !c.ok);
+    if !lag_failed {
+        return Err(format!("step #{id} did not fail its lag guard: nothing to override"));
+    }
+    let lag =
+        state.observed.database.value.as_ref().and_then(|d| d.node(node)).and_then(|n| n.replay_lag_bytes);
+    lag.ok_or_else(|| format!("the lag of {node} is unknown right now: cannot override"))
+}
+
+/// The operator typed the data loss they accept: log it, supersede the failed step with a new
+/// promotion carrying the override, which goes through prechecks and confirmation as usual.
+pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>) {
+    let lag = match lag_override_candidate(state, id) {
+        Ok(lag) => lag,
+        Err(why) => return flash(state, why),
+    };
+    if bytes < lag {
+        flash(state, format!("{bytes} B is less than the current lag of {lag} B: not accepted"));
+        return;
+    }
+    let Some(Operation::PromotePostgres { node, endpoint, max_lag_bytes, .. }) =
+        state.step(id).map(|s| s.op.clone())
+    else {
+        return;
+    };
+    log(
+        state,
+        fx,
+        "override",
+        format!(
+            "accepted data loss of {bytes} bytes to promote {node} (lag {lag} B, limit {max_lag_bytes} B)"
+        ),
+        json!({ "step": id, "node": node, "accepted_bytes": bytes, "lag_bytes": lag, "limit_bytes": max_lag_bytes }),
+    );
+    let now = state.now;
+    let next = state.next_step_id;
+    if let Some(step) = state.step_mut(id) {
+        step.status = StepStatus::Skipped(format!("superseded by step #{next} (lag override)"));
+        step.finished_at = Some(now);
+    }
+    let op = Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss: Some(bytes) };
+    propose(state, op, format!("operator override: accepted data loss of {bytes} bytes"), fx);
+}

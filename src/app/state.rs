@@ -123,6 +123,8 @@ pub enum PromptPurpose {
     StatusUpdate,
     /// The one-line summary that resolves the incident.
     Resolve,
+    /// The bytes of data loss accepted to promote despite the lag guard (step id).
+    AcceptDataLoss(u64),
 }
 
 /// The layer on top of the panes.

@@ -440,3 +440,97 @@ fn focus_zoom_and_scroll() {
     update(&mut s, Action::Command(Command::ScrollTop), t0());
     assert_eq!(s.selected[PaneId::Database.index()], 0);
 }
+
+#[test]
+fn lag_override_is_typed_logged_and_goes_through_confirmation() {
+    let mut s = primary_down_state();
+    let mut fx = Vec::new();
+    let id = pipeline::propose(&mut s, promote("pg-2"), "why".into(), &mut fx);
+    assert!(matches!(s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
+    update(&mut s, Action::Command(Command::StepOverride), t0());
+    assert!(matches!(&s.modal, Some(Modal::Prompt { label, .. }) if label.contains("5000 B")));
+    // Less than the current lag is refused.
+    let fx = typed(&mut s, "100", t0());
+    assert!(fx.is_empty());
+    assert!(s.flash.as_ref().unwrap().0.contains("less than the current lag"));
+    update(&mut s, Action::Command(Command::StepOverride), t0());
+    let fx = typed(&mut s, "5000", t0());
+    assert_eq!(kinds(&fx), ["override", "step-previewed"]);
+    let Effect::Log(l) = &fx[0] else { panic!() };
+    assert!(l.summary.contains("accepted data loss of 5000 bytes"), "{}", l.summary);
+    assert!(matches!(&s.step(id).unwrap().status, StepStatus::Skipped(r) if r.contains("superseded")));
+    let new = s.steps.last().unwrap();
+    assert_eq!(new.status, StepStatus::AwaitingConfirm, "the override still needs the typed confirmation");
+    assert!(matches!(new.op, Operation::PromotePostgres { accept_data_loss: Some(5000), .. }));
+    assert!(new.preview.lines.iter().any(|l| l.contains("accepts data loss of 5000 bytes")));
+    let fx = typed(&mut s, "pg-2", t0());
+    assert_eq!(kinds(&fx), ["step-confirmed", "step-executing", "EXECUTE"]);
+}
+
+#[test]
+fn override_is_refused_for_other_failures() {
+    let mut s = primary_down_state();
+    update(&mut s, db(vec![node("pg-0", PgRole::Primary, 0, 1), node("pg-1", PgRole::Replica, 0, 1)]), t0());
+    let mut fx = Vec::new();
+    pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
+    update(&mut s, Action::Command(Command::StepOverride), t0());
+    assert!(s.modal.is_none(), "a writable old primary is not a lag problem: no override");
+    assert!(s.flash.as_ref().unwrap().0.contains("did not fail its lag guard"));
+}
+
+fn entry(seq: u64, kind: &str, details: serde_json::Value) -> crate::incident::entry::Entry {
+    crate::incident::entry::Entry {
+        seq,
+        ts: t0() + Duration::seconds(seq as i64),
+        mono_ms: seq * 1000,
+        operator: "alice@host".into(),
+        kind: kind.into(),
+        summary: format!("{kind} #{seq}"),
+        details,
+        prev: "0".repeat(64),
+    }
+}
+
+#[test]
+fn resume_marks_a_step_that_was_executing_as_outcome_unknown_and_never_reruns_it() {
+    let op = serde_json::to_value(promote("pg-1")).unwrap();
+    let scale = serde_json::to_value(Operation::ScaleDeployment {
+        context: "us-west-2".into(),
+        namespace: "default".into(),
+        deployment: "api".into(),
+        replicas: 10,
+    })
+    .unwrap();
+    let entries = vec![
+        entry(1, "declared", serde_json::json!({})),
+        entry(2, "step-previewed", serde_json::json!({ "step": 1, "op": scale, "why": "capacity" })),
+        entry(3, "step-confirmed", serde_json::json!({ "step": 1 })),
+        entry(4, "step-executing", serde_json::json!({ "step": 1 })),
+        entry(5, "step-result", serde_json::json!({ "step": 1, "ok": true })),
+        entry(6, "step-verified", serde_json::json!({ "step": 1 })),
+        entry(7, "step-previewed", serde_json::json!({ "step": 2, "op": op, "why": "primary down" })),
+        entry(8, "step-confirmed", serde_json::json!({ "step": 2 })),
+        entry(9, "step-executing", serde_json::json!({ "step": 2 })),
+        entry(10, "note", serde_json::json!({ "text": "console died here" })),
+    ];
+    let mut s = primary_down_state();
+    resume::restore(&mut s, &entries);
+    assert_eq!(s.steps.len(), 2);
+    assert_eq!(s.steps[0].status, StepStatus::Done);
+    assert_eq!(s.steps[1].status, StepStatus::OutcomeUnknown);
+    assert!(s.steps[1].output.iter().any(|l| l.contains("verify before continuing")));
+    assert_eq!(s.next_step_id, 3, "new steps never reuse an id");
+    assert_eq!(s.log_tail.len(), 10);
+    // Nothing runs by itself: ticks and observations emit no execution.
+    let mut fx = update(&mut s, Action::Tick, t0() + Duration::seconds(20));
+    fx.extend(update(
+        &mut s,
+        db(vec![node("pg-0", PgRole::Down, 0, 1), node("pg-1", PgRole::Replica, 0, 1)]),
+        t0() + Duration::seconds(21),
+    ));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Execute { .. })), "{fx:?}");
+    // The operator can retry it explicitly: prechecks and confirmation again.
+    s.selected[PaneId::Steps.index()] = 1;
+    update(&mut s, Action::Command(Command::StepRetry), t0() + Duration::seconds(22));
+    assert!(matches!(s.modal, Some(Modal::Confirm { step: 2, .. })));
+}

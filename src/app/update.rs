@@ -170,6 +170,20 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             });
         }),
         Command::StepAbort => with_selected_step(state, fx, pipeline::abort),
+        Command::StepOverride => {
+            with_selected_step(state, fx, |state, id, _| match pipeline::lag_override_candidate(state, id) {
+                Ok(lag) => {
+                    state.modal = Some(Modal::Prompt {
+                        purpose: PromptPurpose::AcceptDataLoss(id),
+                        label: format!(
+                            "Promote anyway: type the bytes of data loss you accept (replay lag now {lag} B)"
+                        ),
+                        text: String::new(),
+                    })
+                }
+                Err(why) => flash(state, why),
+            })
+        }
         Command::ConfirmYes => {
             if let Some(Modal::Confirm { step, .. }) = state.modal {
                 pipeline::confirm_yes(state, step, fx);
@@ -332,6 +346,13 @@ fn submit_prompt(
             fx.push(Effect::Copy(text));
             flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
         }
+        PromptPurpose::AcceptDataLoss(id) => match text.parse::<u64>() {
+            Ok(bytes) => pipeline::override_lag(state, id, bytes, fx),
+            Err(_) => {
+                flash(state, format!("'{text}' is not a number of bytes: nothing accepted"));
+                state.modal = Some(Modal::Prompt { purpose, label, text: String::new() });
+            }
+        },
         PromptPurpose::Resolve => {
             if text.is_empty() {
                 flash(state, "a one-line summary is required to resolve");

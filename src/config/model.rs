@@ -179,7 +179,7 @@ impl Default for PollingConfig {
             interval_ms: 1000,
             timeout_ms: 2000,
             breaker_failures: 5,
-            breaker_open_ms: 30_000,
+            breaker_open_ms: 10_000,
             verify_timeout_ms: 60_000,
             execute_timeout_ms: 30_000,
         }

@@ -80,6 +80,11 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
     if let Some(follower) = follower {
         spawn_follower(follower, action_tx.clone());
     }
+    // Start from whatever the sources hold now (a layer that is not configured never changes).
+    state.observed.kube = sources.kube.borrow_and_update().clone();
+    state.observed.database = sources.database.borrow_and_update().clone();
+    state.observed.sentinel = sources.sentinel.borrow_and_update().clone();
+    state.observed.traffic = sources.traffic.borrow_and_update().clone();
     let runner = Runner::start(operator, log, state.read_only, action_tx.clone());
     runner.dispatch(initial_effects);
 
