@@ -101,8 +101,11 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         return;
     }
     let now = state.now;
-    let timeout_secs = state.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
+    // The configured execute timeout (30 s by default) is too short for some operations (a
+    // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
+    let configured = state.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
     let Some(step) = state.step_mut(id) else { return };
+    let timeout_secs = configured.max(step.op.min_timeout_secs().unwrap_or(0));
     step.attempts += 1;
     step.started_at = Some(now);
     step.finished_at = None;

@@ -2,10 +2,11 @@
 //!
 //! Each proposal says why it is proposed; nothing here executes anything.
 
-use crate::backends::model::{DatabaseView, PgRole};
+use crate::backends::model::{DatabaseView, PgRole, TrafficView};
 use crate::config::Config;
-use crate::config::model::PgNodeConfig;
+use crate::config::model::{PgNodeConfig, RegionConfig, Route53Config};
 use crate::runbook::Operation;
+use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, region_gate_problem, shift_stages};
 
 use super::state::{Proposal, State};
 
@@ -116,9 +117,51 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
                 format!("send traffic back to the primary region {}", primary.name)
             },
         });
+        out.extend(shift_back_proposal(cfg, r53, primary, traffic));
     }
     out.extend(scale_proposals(cfg, state));
     out
+}
+
+/// "Shift traffic back to <primary> gradually" when the primary region has weight 0, passes
+/// the health gate and another region holds the traffic. Each stage is held at least
+/// [`MIN_HOLD_SECS`] and one record TTL, so resolvers pick it up before the gate judges it.
+fn shift_back_proposal(
+    cfg: &Config,
+    r53: &Route53Config,
+    primary: &RegionConfig,
+    traffic: Option<&TrafficView>,
+) -> Option<Proposal> {
+    let t = traffic?;
+    let row = t.region(&primary.name)?;
+    if row.weight != Some(0) || region_gate_problem(row).is_some() {
+        return None;
+    }
+    let current: Vec<(String, u8)> = cfg
+        .regions
+        .iter()
+        .map(|r| (r.name.clone(), t.region(&r.name).and_then(|x| x.weight).unwrap_or(0)))
+        .collect();
+    if current.iter().all(|(_, w)| *w == 0) {
+        return None;
+    }
+    let hold_secs = MIN_HOLD_SECS.max(t.ttl.map_or(0, u64::from));
+    let stages = shift_stages(&current, &primary.name, &DEFAULT_SHIFT_PERCENTS);
+    Some(Proposal {
+        op: Operation::ShiftTraffic {
+            zone: r53.hosted_zone_id.clone(),
+            record: r53.record.clone(),
+            endpoint: crate::backends::route53::endpoint_label(r53),
+            target: primary.name.clone(),
+            stages,
+            hold_secs,
+        },
+        why: format!(
+            "Shift traffic back to {} gradually: it has weight 0 and is healthy; each stage is held \
+             {hold_secs} s behind its health check and ready probe",
+            primary.name
+        ),
+    })
 }
 
 fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {

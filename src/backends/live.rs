@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::kube::{self as kube_backend, KubeOperator};
 use super::poller::{self, PollerConfig};
 use super::postgres::{PgTimeouts, PostgresObserver, PostgresOperator};
-use super::route53::Route53Operator;
+use super::route53::{HealthGate, Route53Operator};
 use super::sentinel::{SentinelObserver, SentinelOperator};
 use super::traffic::{TrafficObserver, TrafficTimeouts};
 use super::{Freshness, Operate, Snapshot};
@@ -63,7 +63,7 @@ impl Operate for LiveOperator {
                 Some(o) => o.execute(op),
                 None => not_configured("Kubernetes"),
             },
-            Operation::SetRoute53Weights { .. } => match &self.route53 {
+            Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. } => match &self.route53 {
                 Some(o) => o.execute(op),
                 None => not_configured("[route53]"),
             },
@@ -135,7 +135,14 @@ pub async fn build(cfg: &Arc<Config>) -> LiveEstate {
     let traffic = if traffic_configured {
         match TrafficObserver::new(cfg, TrafficTimeouts::from_polling(&cfg.polling)) {
             Ok(obs) => {
-                op.route53 = obs.operator();
+                // shift-traffic's hold probes each region's /health/ready like the observer.
+                op.route53 = obs.operator().map(|o| match HealthGate::from_config(cfg, per_call) {
+                    Ok(gate) => o.with_health_gate(gate),
+                    Err(e) => {
+                        tracing::warn!("no health gate for shift-traffic (shifts will be refused): {e}");
+                        o
+                    }
+                });
                 poller::spawn(
                     obs,
                     PollerConfig { timeout: per_call + Duration::from_millis(500), ..base },

@@ -1,6 +1,6 @@
 //! Route 53: the configured record's weighted / failover record sets per region and the
-//! status of their health checks (observe), and atomic weight changes (operate, in
-//! [`weights`]).
+//! status of their health checks (observe), atomic weight changes (operate, in [`weights`])
+//! and gradual, health-gated traffic shifts ([`shift`]).
 //!
 //! The client comes from the standard AWS chain (profile, environment, SSO) pinned to
 //! `us-east-1`, the Route 53 control plane, with `route53.endpoint_url` for emulators. The
@@ -8,6 +8,7 @@
 //! exponential backoff; every attempt has its own timeout so a hung control plane turns into
 //! an error instead of a hang.
 
+pub mod shift;
 pub mod weights;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use tokio::sync::OnceCell;
 use crate::backends::model::HealthState;
 use crate::config::model::{Config, Route53Config};
 
+pub use shift::{HealthGate, ShiftOutcome};
 pub use weights::{ChangeProgress, Route53Operator, SetWeightsOutcome, parse_weight_spec};
 
 /// The public Route 53 endpoint (shown in previews when no emulator endpoint is configured).

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::backends::model::{PgRole, SentinelView};
 use crate::backends::{Freshness, Observed, Snapshot};
 
+use super::traffic;
+
 /// How careful the confirmation must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +76,22 @@ pub enum Operation {
         /// Weight per region (SetIdentifier).
         weights: Vec<(String, u8)>,
     },
+    /// Move traffic to `target` in stages: per stage one atomic UPSERT batch (waited `INSYNC`),
+    /// then a hold during which the target's health check and ready probe gate the next stage.
+    ShiftTraffic {
+        /// Hosted zone.
+        zone: String,
+        /// Record name.
+        record: String,
+        /// Endpoint (AWS or emulator) the calls go to.
+        endpoint: String,
+        /// Region the traffic moves to (its health gates every hold; typed to confirm).
+        target: String,
+        /// Weight of every region at each stage, in order; the last one is the end state.
+        stages: Vec<Vec<(String, u8)>>,
+        /// Seconds each stage is held, health-gated, before the next one.
+        hold_secs: u64,
+    },
     /// Set replicas through the scale subresource in a named context.
     ScaleDeployment {
         /// Kube context.
@@ -117,7 +135,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
+    pub(crate) fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
         Check { name: name.to_string(), ok, detail: detail.into() }
     }
 }
@@ -141,6 +159,7 @@ impl Operation {
             Operation::PatchServiceSelector { .. } => "repoint-service",
             Operation::SentinelFailover { .. } => "sentinel-failover",
             Operation::SetRoute53Weights { .. } => "set-weights",
+            Operation::ShiftTraffic { .. } => "shift-traffic",
             Operation::ScaleDeployment { .. } => "scale",
             Operation::Manual { .. } => "manual",
         }
@@ -161,6 +180,21 @@ impl Operation {
         }
     }
 
+    /// The shortest execution timeout this operation needs, when the configured
+    /// `execute_timeout_ms` may be too short: a Route 53 change can stay `PENDING` for minutes,
+    /// and a shift holds every stage. The pipeline uses the larger of the two.
+    pub fn min_timeout_secs(&self) -> Option<u64> {
+        match self {
+            Operation::SetRoute53Weights { .. } => Some(traffic::INSYNC_ALLOWANCE_SECS),
+            Operation::ShiftTraffic { stages, hold_secs, .. } => Some(
+                (stages.len() as u64)
+                    .max(1)
+                    .saturating_mul(hold_secs.saturating_add(traffic::INSYNC_ALLOWANCE_SECS)),
+            ),
+            _ => None,
+        }
+    }
+
     /// The name a high-risk confirmation must type.
     pub fn confirm_word(&self) -> String {
         match self {
@@ -170,6 +204,7 @@ impl Operation {
             Operation::SetRoute53Weights { weights, .. } => {
                 weights.iter().max_by_key(|(_, w)| *w).map(|(r, _)| r.clone()).unwrap_or_default()
             }
+            Operation::ShiftTraffic { target, .. } => target.clone(),
             Operation::ScaleDeployment { deployment, .. } => deployment.clone(),
             Operation::CheckPrimary | Operation::Manual { .. } => "yes".into(),
         }
@@ -229,24 +264,10 @@ impl Operation {
                 ),
             },
             Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
-                let mut lines = vec![format!("ChangeResourceRecordSets  HostedZoneId={zone}")];
-                for (region, w) in weights {
-                    lines.push(format!("  UPSERT {record} SetIdentifier={region} Weight={w}"));
-                }
-                let total: u32 = weights.iter().map(|(_, w)| u32::from(*w)).sum();
-                let shares: Vec<String> = weights
-                    .iter()
-                    .map(|(r, w)| {
-                        let pct = (u32::from(*w) * 100).checked_div(total).unwrap_or(0);
-                        format!("{r} {pct}%")
-                    })
-                    .collect();
-                Preview {
-                    title: format!("Set Route 53 weights: {}", shares.join(", ")),
-                    target: format!("zone {zone} via {endpoint}"),
-                    lines,
-                    blast_radius: format!("all traffic for {record}; resolvers may cache the old answer for the TTL"),
-                }
+                traffic::set_weights_preview(zone, record, endpoint, weights)
+            }
+            Operation::ShiftTraffic { zone, record, endpoint, target, stages, hold_secs } => {
+                traffic::shift_preview(zone, record, endpoint, target, stages, *hold_secs)
             }
             Operation::ScaleDeployment { context, namespace, deployment, replicas } => Preview {
                 title: format!("Scale {deployment} to {replicas} in {context}"),
@@ -416,45 +437,9 @@ impl Operation {
                 ));
                 checks
             }
-            Operation::SetRoute53Weights { weights, .. } => {
-                let mut checks = vec![fresh_check("traffic data", &obs.traffic)];
-                let nonzero = weights.iter().any(|(_, w)| *w > 0);
-                checks.push(Check::new(
-                    "some region gets traffic",
-                    nonzero,
-                    if nonzero {
-                        "at least one weight is non-zero"
-                    } else {
-                        "all weights are 0: nothing would answer"
-                    },
-                ));
-                if let Some(t) = obs.traffic.value.as_ref() {
-                    for (region, w) in weights {
-                        match t.region(region) {
-                            None => checks.push(Check::new(
-                                "region known",
-                                false,
-                                format!("no record set for {region}"),
-                            )),
-                            Some(r) if *w > 0 => {
-                                let healthy = r.health_check
-                                    != crate::backends::model::HealthState::Unhealthy
-                                    && r.ready.as_ref().is_none_or(|p| p.ok());
-                                checks.push(Check::new(
-                                    "receiving region healthy",
-                                    healthy,
-                                    format!(
-                                        "{region}: health check {}, ready probe {}",
-                                        r.health_check.as_str(),
-                                        r.ready.as_ref().map_or("n/a".into(), probe_text)
-                                    ),
-                                ));
-                            }
-                            Some(_) => {}
-                        }
-                    }
-                }
-                checks
+            Operation::SetRoute53Weights { weights, .. } => traffic::set_weights_precheck(obs, weights),
+            Operation::ShiftTraffic { target, stages, hold_secs, .. } => {
+                traffic::shift_precheck(obs, target, stages, *hold_secs)
             }
             Operation::ScaleDeployment { context, namespace, deployment, .. } => {
                 let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
@@ -527,25 +512,10 @@ impl Operation {
                 },
                 None => Verify::NotYet("no fresh Sentinel data".into()),
             },
-            Operation::SetRoute53Weights { weights, .. } => match obs.traffic.fresh_value() {
-                Some(t) => {
-                    let wrong: Vec<String> = weights
-                        .iter()
-                        .filter(|(r, w)| t.region(r).and_then(|x| x.weight) != Some(*w))
-                        .map(|(r, w)| {
-                            format!(
-                                "{r} want {w} have {}",
-                                t.region(r).and_then(|x| x.weight).map_or("?".into(), |x| x.to_string())
-                            )
-                        })
-                        .collect();
-                    if wrong.is_empty() {
-                        Verify::Holds("all weights as requested".into())
-                    } else {
-                        Verify::NotYet(wrong.join("; "))
-                    }
-                }
-                None => Verify::NotYet("no fresh traffic data".into()),
+            Operation::SetRoute53Weights { weights, .. } => traffic::weights_verify(obs, weights),
+            Operation::ShiftTraffic { stages, .. } => match stages.last() {
+                Some(last) => traffic::weights_verify(obs, last),
+                None => Verify::NotYet("the shift has no stages".into()),
             },
             Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                 match obs.kube.fresh_value().and_then(|k| {
@@ -564,7 +534,7 @@ impl Operation {
     }
 }
 
-fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {
+pub(crate) fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {
     match &snap.freshness {
         Freshness::Fresh => Check::new(&format!("{what} fresh"), true, "fresh"),
         f => Check::new(
@@ -588,7 +558,7 @@ fn disagreement(s: &SentinelView) -> String {
     format!("Sentinels disagree: {}", parts.join(", "))
 }
 
-fn probe_text(p: &crate::backends::model::Probe) -> String {
+pub(crate) fn probe_text(p: &crate::backends::model::Probe) -> String {
     match p.status {
         Some(s) => format!("{s} in {} ms", p.latency_ms),
         None => p.error.clone().unwrap_or_else(|| "no answer".into()),

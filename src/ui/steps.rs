@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::step::{Stage, StepStatus};
-use crate::app::{Command, PaneId, StepRun};
+use crate::app::{Command, PaneId, State, StepRun};
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
+use crate::runbook::Operation;
 
 use super::panes::PaneCtx;
 use super::sanitize::clean;
@@ -27,6 +28,20 @@ pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
         StepStatus::Aborted => ("⊘", Slot::Dim),
         StepStatus::OutcomeUnknown => ("‽", Slot::StatusDown),
     }
+}
+
+/// Seconds resolvers may still answer from their cache after a done `set-weights` or
+/// `shift-traffic` step: the record TTL (from the Traffic snapshot) minus the time since the step
+/// finished. `None` for other steps, without a TTL, or once the TTL has run out.
+pub fn cache_secs_left(state: &State, s: &StepRun) -> Option<i64> {
+    if s.status != StepStatus::Done
+        || !matches!(s.op, Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. })
+    {
+        return None;
+    }
+    let ttl = state.observed.traffic.value.as_ref()?.ttl?;
+    let left = i64::from(ttl) - (state.now - s.finished_at?).num_seconds();
+    (left > 0).then_some(left)
 }
 
 /// The key that opens the actions menu, as the empty state names it.
@@ -108,6 +123,9 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
             Slot::StatusDown,
         )),
         _ => {}
+    }
+    if let Some(n) = cache_secs_left(cx.state, s) {
+        out.push(line(format!("resolvers may still cache the old answer for {n} s"), Slot::StatusDegraded));
     }
     if let Some(c) = failed_check {
         out.push(line(format!("✗ precheck \"{}\" failed: {}", c.name, c.detail), Slot::StatusDown));

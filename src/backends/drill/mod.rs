@@ -7,7 +7,7 @@
 //!
 //! Layout: `estate` (names, addresses, the `warroom.toml` it matches), `kube`, `database`,
 //! `sentinel` + `failover`, `traffic` (one simulated system each), `scenarios` (faults), `sim` (clock and
-//! fault injection), `operate` (operations), `rng` (seeded xorshift).
+//! fault injection), `operate` (operations), `shift` (the staged `shift-traffic`), `rng` (seeded xorshift).
 
 mod database;
 pub mod estate;
@@ -17,6 +17,7 @@ mod operate;
 mod rng;
 mod scenarios;
 mod sentinel;
+mod shift;
 mod sim;
 mod traffic;
 
@@ -29,6 +30,7 @@ use tokio::time::Instant;
 
 pub use scenarios::{Scenario, ScenarioInfo, scenarios};
 pub use sim::Sim;
+pub use traffic::ReadyFault;
 
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Observe, Operate};
@@ -127,6 +129,12 @@ impl DrillEstate {
         self.with(|s| s.elapsed())
     }
 
+    /// Script (or with `None` clear) a `/health/ready` failure: see [`ReadyFault`]. Lets a
+    /// drill or a test fail a shift's health gate during a hold.
+    pub fn set_ready_fault(&self, fault: Option<ReadyFault>) {
+        self.with(|s| s.traffic.ready_fault = fault);
+    }
+
     /// Advance the simulation by `dt` of sim time at once (a fast-forward key, tests).
     pub fn fast_forward(&self, dt: Duration) {
         self.with(|s| s.advance(dt));
@@ -172,6 +180,9 @@ impl Operate for DrillOperator {
     fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>> {
         let op = op.clone();
         Box::pin(async move {
+            if let Operation::ShiftTraffic { .. } = op {
+                return self.shift(&op).await;
+            }
             let took = self.0.with(|s| s.begin(&op))?;
             tokio::time::sleep(took.div_f64(self.0.speed)).await;
             self.0.with(|s| s.apply(&op, took))

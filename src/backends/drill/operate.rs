@@ -27,7 +27,8 @@ impl Sim {
             }
             Operation::SentinelFailover { .. } => self.rng.range(0.002, 0.01),
             Operation::SetRoute53Weights { .. } => self.rng.range(0.3, 0.6),
-            Operation::Manual { .. } => 0.0,
+            // Run stage by stage by the drill operator (each stage is a set-weights).
+            Operation::ShiftTraffic { .. } | Operation::Manual { .. } => 0.0,
         };
         Ok(Duration::from_secs_f64(secs))
     }
@@ -91,6 +92,9 @@ impl Sim {
                     weights.len(),
                     set.join(", ")
                 )
+            }
+            Operation::ShiftTraffic { .. } => {
+                return Err("shift-traffic is carried out stage by stage, not in one apply".into());
             }
             Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                 let old = self.scale(context, namespace, deployment, *replicas);
@@ -248,6 +252,25 @@ impl Sim {
                             "InvalidChangeBatch: duplicate SetIdentifier {region:?} in one batch"
                         ));
                     }
+                }
+                Ok(())
+            }
+            Operation::ShiftTraffic { zone, record, endpoint, target, stages, .. } => {
+                if stages.is_empty() {
+                    return Err("InvalidChangeBatch: the shift has no stages".into());
+                }
+                if !self.traffic.regions.iter().any(|r| r.name == target) {
+                    return Err(format!(
+                        "InvalidChangeBatch: no record set {record} with SetIdentifier {target:?}"
+                    ));
+                }
+                for weights in stages {
+                    self.check(&Operation::SetRoute53Weights {
+                        zone: zone.clone(),
+                        record: record.clone(),
+                        endpoint: endpoint.clone(),
+                        weights: weights.clone(),
+                    })?;
                 }
                 Ok(())
             }

@@ -9,6 +9,7 @@ use super::estate::{APP_NAMESPACE, RECORD, REGIONS, TTL};
 use super::kube::{Kube, Outage};
 use super::rng::Rng;
 use crate::backends::model::{DatabaseView, HealthState, Probe, RegionTraffic, TrafficView};
+use crate::runbook::traffic::target_percent;
 
 /// Route 53 health checkers per health check.
 const CHECKERS: f64 = 16.0;
@@ -34,11 +35,26 @@ pub struct RegionRecord {
     pub base_latency_ms: u32,
 }
 
+/// A scripted `/health/ready` failure (drills and tests of the shift's health gate): `region`
+/// answers 503 with `reason` whenever its share of the Route 53 weights is at least
+/// `min_percent` % (a region that cannot take more than a slice of the load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyFault {
+    /// Region whose ready probe fails.
+    pub region: String,
+    /// Share of the weights (whole percent) from which it fails.
+    pub min_percent: u32,
+    /// What the probe answers, e.g. "503: connection pool exhausted".
+    pub reason: String,
+}
+
 /// The traffic layer.
 #[derive(Debug, Clone)]
 pub struct Traffic {
     /// Regions in configured order.
     pub regions: Vec<RegionRecord>,
+    /// Scripted ready-probe failure, if any.
+    pub ready_fault: Option<ReadyFault>,
     /// Change batches applied so far.
     pub changes: u32,
     /// Seed for probe jitter.
@@ -61,7 +77,7 @@ impl Traffic {
                 base_latency_ms,
             })
             .collect();
-        Traffic { regions, changes: 0, seed: rng.next_u64() }
+        Traffic { regions, ready_fault: None, changes: 0, seed: rng.next_u64() }
     }
 
     /// Move health checkers towards what `/health/live` answers.
@@ -110,7 +126,7 @@ impl Traffic {
                     (unavailable(), unavailable())
                 } else {
                     let ok = Probe { status: Some(200), latency_ms: lat, error: None };
-                    let ready = match db_problem(r.name, db, endpoints) {
+                    let ready = match db_problem(r.name, db, endpoints).or_else(|| self.scripted(r.name)) {
                         None => Probe { status: Some(200), latency_ms: lat + 4, error: None },
                         Some(why) => Probe { status: Some(503), latency_ms: lat + 4, error: Some(why) },
                     };
@@ -141,6 +157,16 @@ impl Traffic {
             })
             .collect();
         TrafficView { record: RECORD.into(), ttl: Some(TTL), regions, control_plane_error: None }
+    }
+}
+
+impl Traffic {
+    /// The scripted ready failure of `region`, when it applies at the current weights.
+    fn scripted(&self, region: &str) -> Option<String> {
+        let f = self.ready_fault.as_ref().filter(|f| f.region == region)?;
+        let weights: Vec<(String, u8)> =
+            self.regions.iter().map(|r| (r.name.to_string(), r.weight)).collect();
+        (target_percent(&weights, region) >= f.min_percent).then(|| f.reason.clone())
     }
 }
 

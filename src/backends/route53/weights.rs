@@ -323,16 +323,30 @@ fn record_set_json(rrs: &ResourceRecordSet) -> Value {
     Value::Object(m)
 }
 
-/// Carries out [`Operation::SetRoute53Weights`] against the configured zone and record.
+/// Carries out [`Operation::SetRoute53Weights`] and [`Operation::ShiftTraffic`] against the
+/// configured zone and record.
 #[derive(Debug, Clone)]
 pub struct Route53Operator {
     api: Arc<Route53Api>,
+    gate: Option<Arc<super::shift::HealthGate>>,
 }
 
 impl Route53Operator {
     /// An operator sharing `api` (and its last observation) with the traffic observer.
     pub fn new(api: Arc<Route53Api>) -> Route53Operator {
-        Route53Operator { api }
+        Route53Operator { api, gate: None }
+    }
+
+    /// The same operator with the health gate `shift-traffic` checks during each hold (without
+    /// one, shifts are refused).
+    pub fn with_health_gate(mut self, gate: super::shift::HealthGate) -> Route53Operator {
+        self.gate = Some(Arc::new(gate));
+        self
+    }
+
+    /// The health gate, if set.
+    pub fn health_gate(&self) -> Option<&Arc<super::shift::HealthGate>> {
+        self.gate.as_ref()
     }
 
     /// The Route 53 access behind this operator.
@@ -376,6 +390,11 @@ impl Operate for Route53Operator {
     fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>> {
         let op = op.clone();
         Box::pin(async move {
+            if let Operation::ShiftTraffic { zone, record, endpoint, target, stages, hold_secs } = &op {
+                self.check_target(zone, record, endpoint).map_err(|e| e.to_string())?;
+                let hold = Duration::from_secs(*hold_secs);
+                return self.shift_traffic(target, stages, hold).await.map(|o| o.summary());
+            }
             let Operation::SetRoute53Weights { zone, record, endpoint, weights } = &op else {
                 return Err(format!("the Route 53 operator cannot run '{}'", op.name()));
             };
