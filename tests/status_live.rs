@@ -223,7 +223,11 @@ fn region<'a>(t: &'a Value, name: &str) -> &'a Value {
 async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     let (_moto_guard, moto) = exclusive().await;
     let seeded = seed_weighted(moto, RECORD, &[(EAST, 70, "192.0.2.1"), (WEST, 30, "192.0.2.2")]).await;
-    let (pg, redis, kube) = tokio::join!(PgLab::start(), RedisLab::start(), kube_lab());
+    // One after the other: labs pick free ports by binding port 0 and closing it again, so two
+    // labs starting at once could be handed the same port.
+    let kube = kube_lab().await;
+    let pg = PgLab::start().await;
+    let redis = RedisLab::start().await;
     let health = FakeServer::start(Mode::Answer(Arc::new(health_handler))).await;
     let estate = Estate {
         pg,
