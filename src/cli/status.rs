@@ -95,6 +95,9 @@ pub fn status_json(o: &Observed, mode: Mode, now: DateTime<Utc>) -> Value {
                 "context": d.context, "namespace": d.namespace, "name": d.name,
                 "desired": d.desired, "ready": d.ready, "available": d.available,
             })).collect::<Vec<_>>(),
+            "contexts": k.contexts.iter().map(|c| json!({
+                "context": c.context, "error": c.error, "last_ok": c.last_ok.map(ts),
+            })).collect::<Vec<_>>(),
             "db_service": k.db_service.as_ref().map(|s| json!({
                 "context": s.context, "namespace": s.namespace, "name": s.name,
                 "selector": s.selector, "endpoint_pods": s.endpoint_pods,

@@ -73,6 +73,11 @@ impl Default for KubeObserveSpec {
 
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// How long one observation waits for every context's first answer (its first list, or an
+/// error): without it, a poll right after start-up reports "failed" (and a few pokes in a row
+/// open the poller's breaker) before the first list arrives, or omits a dead context's error.
+const FIRST_ANSWER_WAIT: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Default)]
 struct StreamHealth {
     synced: bool,
@@ -256,6 +261,15 @@ impl KubeObserver {
         self.shared.notify.clone()
     }
 
+    /// Whether every context has answered at least once: its first list, or an error.
+    fn every_context_answered(&self) -> bool {
+        let s = self.shared.stores.lock().unwrap_or_else(|e| e.into_inner());
+        self.spec
+            .contexts
+            .iter()
+            .all(|c| s.contexts.get(c).is_some_and(|st| st.synced() || st.error().is_some()))
+    }
+
     /// Assemble the current view (no network). `Err` when every context is failing, or none
     /// has finished its first list yet.
     pub fn view(&self) -> Result<KubeView, String> {
@@ -312,8 +326,16 @@ impl Observe for KubeObserver {
     }
 
     fn observe(&self) -> BoxFuture<'_, Result<KubeView, String>> {
-        let view = self.view();
-        Box::pin(async move { view })
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + FIRST_ANSWER_WAIT;
+            // `notify_one` stores a permit when nobody waits, so no update is missed in between.
+            while !self.every_context_answered() {
+                if tokio::time::timeout_at(deadline, self.shared.notify.notified()).await.is_err() {
+                    break;
+                }
+            }
+            self.view()
+        })
     }
 }
 

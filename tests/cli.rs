@@ -1,0 +1,261 @@
+//! The command line of the real binary: help texts, `check`, the no-config message, drill
+//! scenario listing, and `warroom log` on a drill incident. Every run has a temp HOME and XDG
+//! dirs so the user's own files are never read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use warroom::incident::log::IncidentLog;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("temp home") }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Run the binary to completion (killed after 30 s) with a clean environment.
+    fn run(&self, args: &[&str]) -> Out {
+        let h = self.path();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", h)
+            .env("XDG_CONFIG_HOME", h.join("xdg-config"))
+            .env("XDG_DATA_HOME", h.join("xdg-data"))
+            .env("XDG_STATE_HOME", h.join("xdg-state"))
+            .env("WARROOM_DATA_DIR", self.data_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn warroom");
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() >= end {
+                let _ = child.kill();
+                panic!("warroom {args:?} did not finish within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Out::from(child.wait_with_output().expect("output"))
+    }
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+fn example_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/warroom.toml")
+}
+
+#[test]
+fn help_lists_every_subcommand_and_each_has_its_own_help() {
+    let home = Home::new();
+    let top = home.run(&["--help"]);
+    assert_eq!(top.code, Some(0), "{top:?}");
+    for sub in ["drill", "status", "check", "log"] {
+        assert!(top.stdout.lines().any(|l| l.trim_start().starts_with(sub)), "{sub} missing: {top:?}");
+    }
+    assert!(top.stdout.contains("--config"), "{top:?}");
+
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["drill", "--help"], &["--scenario", "--list", "--status", "--json", "--speed", "--seed"]),
+        (&["status", "--help"], &["--json", "--config"]),
+        (&["check", "--help"], &["--config"]),
+        (&["log", "--help"], &["list", "show", "verify", "append", "export"]),
+        (&["log", "export", "--help"], &["--format", "markdown", "json"]),
+        (&["log", "append", "--help"], &["--kind", "--summary", "--details", "--count"]),
+    ];
+    for (args, wanted) in cases {
+        let out = home.run(args);
+        assert_eq!(out.code, Some(0), "{args:?}: {out:?}");
+        assert!(out.stdout.starts_with(|c: char| c.is_alphabetic()), "{args:?}: {out:?}");
+        for w in *wanted {
+            assert!(out.stdout.contains(w), "{args:?} help lacks {w}: {out:?}");
+        }
+    }
+    let version = home.run(&["--version"]);
+    assert_eq!(version.code, Some(0));
+    assert!(version.stdout.starts_with("warroom "), "{version:?}");
+}
+
+#[test]
+fn check_names_file_line_and_column_of_a_bad_config() {
+    let home = Home::new();
+    let bad = home
+        .write("bad.toml", "[sentinel]\nmaster = \"mymaster\"\naddrs = [\"127.0.0.1:26379\"]\ncolour = 1\n");
+    let out = home.run(&["check", "--config", bad.to_str().unwrap()]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    let prefix = format!("{}:4:1:", bad.display());
+    assert!(out.stderr.contains(&prefix), "expected {prefix}: {out:?}");
+    assert!(out.stderr.contains("colour"), "names the unknown key: {out:?}");
+
+    let syntax = home.write("syntax.toml", "[postgres]\nmax_lag_bytes = = 3\n");
+    let out = home.run(&["check", "--config", syntax.to_str().unwrap()]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains(&format!("{}:2:", syntax.display())), "{out:?}");
+}
+
+#[test]
+fn check_accepts_the_shipped_example() {
+    let home = Home::new();
+    let out = home.run(&["check", "--config", example_config().to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn no_config_explains_how_to_write_one_and_points_to_drill() {
+    let home = Home::new();
+    let out = home.run(&[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("no configuration found"), "{out:?}");
+    assert!(out.stderr.contains("examples/warroom.toml"), "{out:?}");
+    assert!(out.stderr.contains("--config"), "{out:?}");
+    assert!(out.stderr.contains("warroom drill"), "{out:?}");
+    assert!(out.stdout.is_empty(), "nothing drawn without a config: {out:?}");
+    let status = home.run(&["status"]);
+    assert_eq!(status.code, Some(2), "{status:?}");
+    assert!(status.stderr.contains("warroom drill"), "{status:?}");
+}
+
+#[test]
+fn drill_lists_scenarios_and_rejects_unknown_ones() {
+    let home = Home::new();
+    let list = home.run(&["drill", "--list"]);
+    assert_eq!(list.code, Some(0), "{list:?}");
+    let names: Vec<&str> = list.stdout.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for s in ["calm", "primary-db-down", "redis-master-down", "region-outage", "crashloop", "split-brain"] {
+        assert!(names.contains(&s), "{s} not listed: {list:?}");
+    }
+    assert!(
+        list.stdout.lines().all(|l| l.split_whitespace().count() > 1),
+        "each has a description: {list:?}"
+    );
+
+    let nope = home.run(&["drill", "--scenario", "nope"]);
+    assert_eq!(nope.code, Some(2), "{nope:?}");
+    assert!(nope.stderr.contains("\"nope\""), "{nope:?}");
+    for s in &names {
+        assert!(nope.stderr.contains(s), "{s} not listed in the error: {nope:?}");
+    }
+}
+
+#[test]
+fn log_list_show_verify_export_on_a_drill_incident() {
+    let home = Home::new();
+    let empty = home.run(&["log", "list"]);
+    assert_eq!(empty.code, Some(0), "{empty:?}");
+    assert!(empty.stdout.contains("no incidents"), "{empty:?}");
+
+    let (_log, meta) = IncidentLog::declare(
+        &home.data_dir(),
+        "Drill: primary db down",
+        "SEV2",
+        true,
+        "drill@host",
+        Utc::now(),
+    )
+    .expect("declare a drill incident");
+    let id = meta.id.clone();
+    let appended = home.run(&[
+        "log",
+        "append",
+        &id,
+        "--kind",
+        "note",
+        "--summary",
+        "promoted postgresql-1 after the primary died",
+        "--details",
+        r#"{"node":"postgresql-1"}"#,
+    ]);
+    assert_eq!(appended.code, Some(0), "{appended:?}");
+    assert!(appended.stdout.contains(&id), "{appended:?}");
+    let more = home.run(&["log", "append", &id, "--summary", "checkpoint", "--count", "3"]);
+    assert_eq!(more.code, Some(0), "{more:?}");
+    let bad = home.run(&["log", "append", &id, "--details", "[1]"]);
+    assert_ne!(bad.code, Some(0), "{bad:?}");
+    assert!(bad.stderr.contains("expected a JSON object"), "{bad:?}");
+
+    let list = home.run(&["log", "list"]);
+    assert_eq!(list.code, Some(0), "{list:?}");
+    let row = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{id} not listed: {list:?}"));
+    assert!(row.contains("SEV2") && row.contains("open") && row.contains("DRILL"), "{row}");
+    assert!(row.ends_with("Drill: primary db down"), "{row}");
+
+    let show = home.run(&["log", "show", &id]);
+    assert_eq!(show.code, Some(0), "{show:?}");
+    assert!(show.stdout.lines().next().is_some_and(|l| l.contains(&id) && l.contains("[DRILL]")), "{show:?}");
+    assert!(show.stdout.contains("note  promoted postgresql-1 after the primary died"), "{show:?}");
+    for i in 1..=3 {
+        assert!(show.stdout.contains(&format!("checkpoint #{i}")), "{show:?}");
+    }
+
+    let verify = home.run(&["log", "verify", &id]);
+    assert_eq!(verify.code, Some(0), "{verify:?}");
+    assert!(verify.stdout.starts_with("OK: 5 entries, hash chain intact"), "{verify:?}");
+
+    let md = home.run(&["log", "export", &id, "--format", "md"]);
+    assert_eq!(md.code, Some(0), "{md:?}");
+    assert!(md.stdout.starts_with('#'), "a Markdown document: {md:?}");
+    assert!(md.stdout.contains("Drill: primary db down"), "{md:?}");
+    assert!(md.stdout.contains("promoted postgresql-1 after the primary died"), "{md:?}");
+
+    let unknown = home.run(&["log", "show", "INC-19990101-000000"]);
+    assert_ne!(unknown.code, Some(0), "{unknown:?}");
+
+    // Editing an entry breaks the chain: verify says so and exits 1.
+    let path = std::fs::read_dir(home.data_dir().join("incidents"))
+        .expect("incidents dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().contains(&id))
+        .expect("log file");
+    let text = std::fs::read_to_string(&path).expect("read log");
+    std::fs::write(&path, text.replace("after the primary died", "after the primary DIED")).expect("tamper");
+    let tampered = home.run(&["log", "verify", &id]);
+    assert_eq!(tampered.code, Some(1), "{tampered:?}");
+    assert!(tampered.stdout.contains("TAMPERED"), "{tampered:?}");
+}

@@ -1,0 +1,397 @@
+//! `warroom status --json` (the real binary) against the whole lab: PostgreSQL primary +
+//! replica, Redis + 3 Sentinels, moto (Route 53), two Kubernetes API test servers and an HTTP
+//! health server. The JSON must report what the services themselves say, in the contract's
+//! shape (design notes, section 6); a dead node or cluster is reported, not fatal.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use support::http_fake::{FakeServer, Mode, Reply};
+use support::kube_server::{KubeLab, waiting_status};
+use support::lab::postgres::{NODES, PgLab};
+use support::lab::redis::RedisLab;
+use support::moto::{exclusive, seed_weighted};
+
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+const RECORD: &str = "api.example.com.";
+
+/// A temp "home" so the binary never reads the user's files (config, AWS, kube).
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("temp home") }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+
+    /// The real binary with a clean environment rooted in this home.
+    fn warroom(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+        let h = self.path();
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", h)
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_DATA_HOME", h.join("data"))
+            .env("XDG_STATE_HOME", h.join("state"))
+            // Static test credentials for the emulator only; no profile files, no IMDS.
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_CONFIG_FILE", h.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", h.join("aws-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
+/// Run to completion within 60 s; (exit code, stdout, stderr).
+async fn run(mut cmd: tokio::process::Command) -> (Option<i32>, String, String) {
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("warroom finished within 60 s")
+        .expect("spawn warroom");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn status_json(home: &Home, config: &Path) -> Value {
+    let (code, out, err) =
+        run(home.warroom(&["status", "--json", "--config", config.to_str().unwrap()])).await;
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {out}"))
+}
+
+/// Everything the test started.
+struct Estate {
+    pg: PgLab,
+    redis: RedisLab,
+    kube: KubeLab,
+    zone: String,
+    moto_endpoint: String,
+    health: FakeServer,
+}
+
+async fn kube_lab() -> KubeLab {
+    let lab = KubeLab::start(&[EAST, WEST]).await;
+    let e = lab.server(EAST);
+    e.add_pod("default", "api-1", &[("app", "api")]);
+    e.add_pod("default", "api-2", &[("app", "api")]);
+    e.add_pod("kube-system", "coredns", &[("app", "dns")]);
+    e.add_deployment("default", "api", 2);
+    let pg = |n: &'static str, role: &'static str| {
+        [("app", "postgresql"), ("role", role), ("statefulset.kubernetes.io/pod-name", n)]
+    };
+    e.add_pod("database", NODES[0], &pg(NODES[0], "primary"));
+    e.add_pod("database", NODES[1], &pg(NODES[1], "replica"));
+    e.add_service("database", "postgresql", &[("app", "postgresql"), ("role", "primary")]);
+    let w = lab.server(WEST);
+    w.add_pod("default", "api-w1", &[("app", "api")]);
+    w.add_pod("default", "api-w2", &[("app", "api")]);
+    w.set_pod_status("default", "api-w2", waiting_status("CrashLoopBackOff", 5, "OOMKilled"));
+    w.add_deployment("default", "api", 2);
+    w.set_deployment_ready("default", "api", 1);
+    lab
+}
+
+/// West's readiness fails (503); everything else answers 200.
+fn health_handler(seen: &support::http_fake::Seen) -> Reply {
+    if seen.path.starts_with("/west/health/ready") {
+        Reply::text(503, "not ready")
+    } else {
+        Reply::text(200, "ok")
+    }
+}
+
+fn config_text(e: &Estate) -> String {
+    let h = e.health.addr;
+    let node = |i: usize| {
+        let n = &e.pg.nodes[i];
+        let region = if i == 0 { EAST } else { WEST };
+        format!(
+            "[[postgres.nodes]]\nname = \"{}\"\nregion = \"{region}\"\n\
+             dsn = \"host=127.0.0.1 port={} user=postgres dbname=postgres\"\n\
+             pod = {{ context = \"{EAST}\", namespace = \"database\", name = \"{}\" }}\n\n",
+            n.name, n.port, n.name
+        )
+    };
+    let sentinels: Vec<String> = e.redis.sentinels.iter().map(|s| format!("\"{}\"", s.addr())).collect();
+    format!(
+        r#"# status_live test estate
+[incident]
+data_dir = "incidents"
+
+[[regions]]
+name = "{EAST}"
+role = "primary"
+kube_context = "{EAST}"
+health_live = "http://{h}/east/health/live"
+health_ready = "http://{h}/east/health/ready"
+deployments = ["api"]
+
+[[regions]]
+name = "{WEST}"
+role = "secondary"
+kube_context = "{WEST}"
+health_live = "http://{h}/west/health/live"
+health_ready = "http://{h}/west/health/ready"
+deployments = ["api"]
+
+[kubernetes]
+kubeconfig = "{kubeconfig}"
+namespaces = ["default", "database"]
+
+[postgres]
+max_lag_bytes = 0
+service = {{ context = "{EAST}", namespace = "database", name = "postgresql" }}
+
+{nodes}[sentinel]
+master = "mymaster"
+addrs = [{sentinels}]
+
+[route53]
+hosted_zone_id = "{zone}"
+record = "{RECORD}"
+type = "A"
+endpoint_url = "{moto}"
+
+[polling]
+interval_ms = 500
+timeout_ms = 2000
+"#,
+        kubeconfig = e.kube.kubeconfig.display(),
+        nodes = node(0) + &node(1),
+        sentinels = sentinels.join(", "),
+        zone = e.zone,
+        moto = e.moto_endpoint,
+    )
+}
+
+fn pod<'a>(k: &'a Value, ctx: &str, ns: &str, name: &str) -> &'a Value {
+    k["pods"]
+        .as_array()
+        .expect("pods array")
+        .iter()
+        .find(|p| p["context"] == ctx && p["namespace"] == ns && p["name"] == name)
+        .unwrap_or_else(|| panic!("no pod {ctx}/{ns}/{name} in {k:#}"))
+}
+
+fn context<'a>(k: &'a Value, ctx: &str) -> &'a Value {
+    k["contexts"]
+        .as_array()
+        .expect("contexts array")
+        .iter()
+        .find(|c| c["context"] == ctx)
+        .unwrap_or_else(|| panic!("no context {ctx} in {k:#}"))
+}
+
+fn region<'a>(t: &'a Value, name: &str) -> &'a Value {
+    t["regions"]
+        .as_array()
+        .expect("regions array")
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no region {name} in {t:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
+    let (_moto_guard, moto) = exclusive().await;
+    let seeded = seed_weighted(moto, RECORD, &[(EAST, 70, "192.0.2.1"), (WEST, 30, "192.0.2.2")]).await;
+    // One after the other: labs pick free ports by binding port 0 and closing it again, so two
+    // labs starting at once could be handed the same port.
+    let kube = kube_lab().await;
+    let pg = PgLab::start().await;
+    let redis = RedisLab::start().await;
+    let health = FakeServer::start(Mode::Answer(Arc::new(health_handler))).await;
+    let estate = Estate {
+        pg,
+        redis,
+        kube,
+        zone: seeded.zone_id.clone(),
+        moto_endpoint: moto.endpoint.clone(),
+        health,
+    };
+    let home = Home::new();
+    let config = home.write("warroom.toml", &config_text(&estate));
+
+    let v = status_json(&home, &config).await;
+    assert_eq!(v["mode"], "live");
+    assert!(v["taken_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{v:#}");
+    for layer in ["postgres", "sentinel", "kubernetes", "traffic"] {
+        assert_eq!(v[layer]["freshness"], "fresh", "{layer}: {:#}", v[layer]);
+    }
+
+    // PostgreSQL, compared with what the servers say about themselves.
+    let pgj = &v["postgres"];
+    assert_eq!(pgj["split_brain"], false);
+    assert_eq!(pgj["primary"], NODES[0]);
+    let nodes = pgj["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 2);
+    for (i, n) in nodes.iter().enumerate() {
+        let in_recovery = estate.pg.in_recovery(NODES[i]).await;
+        assert_eq!(n["name"], NODES[i]);
+        assert_eq!(n["role"], if in_recovery { "replica" } else { "primary" }, "{n:#}");
+        assert_eq!(n["timeline"], 1, "{n:#}");
+        assert!(n["error"].is_null(), "{n:#}");
+    }
+    assert_eq!(nodes[0]["role"], "primary");
+    assert!(nodes[1]["replay_lag_bytes"].is_u64(), "{:#}", nodes[1]);
+
+    // Sentinel: the master every Sentinel reports.
+    let s = &v["sentinel"];
+    let truth = estate.redis.sentinel_master(0).await.expect("sentinel 0 answers");
+    assert_eq!(truth, estate.redis.servers[0].addr());
+    assert_eq!(s["master"], truth.as_str());
+    assert_eq!(s["agreed"], true);
+    let sentinels = s["sentinels"].as_array().expect("sentinels");
+    assert_eq!(sentinels.len(), 3);
+    for (i, x) in sentinels.iter().enumerate() {
+        assert_eq!(x["addr"], estate.redis.sentinels[i].addr().as_str());
+        assert_eq!(x["master"], estate.redis.sentinel_master(i).await.expect("sentinel answers").as_str());
+    }
+
+    // Kubernetes: pods with ready/phase/restarts/reason, the database Service, both contexts.
+    let k = &v["kubernetes"];
+    let api1 = pod(k, EAST, "default", "api-1");
+    assert_eq!(
+        (&api1["ready"], &api1["phase"], &api1["restarts"]),
+        (&"1/1".into(), &"Running".into(), &0.into())
+    );
+    assert!(api1["reason"].is_null());
+    let crash = pod(k, WEST, "default", "api-w2");
+    assert_eq!(crash["ready"], "0/1");
+    assert_eq!(crash["phase"], "Running");
+    assert_eq!(crash["restarts"], 5);
+    assert_eq!(crash["reason"], "CrashLoopBackOff");
+    pod(k, EAST, "database", NODES[0]);
+    assert_eq!(k["pods"].as_array().unwrap().len(), 6, "only the watched namespaces: {k:#}");
+    assert_eq!(k["db_service"]["endpoint_pods"], serde_json::json!([NODES[0]]));
+    let dep = k["deployments"].as_array().unwrap().iter().find(|d| d["context"] == WEST).expect("west api");
+    assert_eq!((&dep["desired"], &dep["ready"]), (&2.into(), &1.into()));
+    for ctx in [EAST, WEST] {
+        assert!(context(k, ctx)["error"].is_null(), "{k:#}");
+    }
+
+    // Traffic: Route 53 weights and shares, health checks, HTTP probes.
+    let t = &v["traffic"];
+    assert_eq!(t["record"], RECORD);
+    assert!(t["control_plane_error"].is_null(), "{t:#}");
+    let (e, w) = (region(t, EAST), region(t, WEST));
+    assert_eq!((&e["weight"], &w["weight"]), (&70.into(), &30.into()));
+    assert!(
+        (e["share"].as_f64().unwrap() - 0.7).abs() < 1e-9
+            && (w["share"].as_f64().unwrap() - 0.3).abs() < 1e-9
+    );
+    assert_eq!((&e["health_check"], &w["health_check"]), (&"healthy".into(), &"healthy".into()));
+    assert_eq!((&e["live"]["status"], &e["ready"]["status"]), (&200.into(), &200.into()));
+    assert_eq!((&w["live"]["status"], &w["ready"]["status"]), (&200.into(), &503.into()));
+
+    // The primary dies and one cluster's API server goes away: still exit 0, both reported.
+    estate.pg.kill9(NODES[0]);
+    estate.kube.server(WEST).stop().await;
+    let v = status_json(&home, &config).await;
+    let pgj = &v["postgres"];
+    assert_eq!(pgj["freshness"], "fresh", "{pgj:#}");
+    assert_eq!(pgj["nodes"][0]["role"], "down", "{pgj:#}");
+    assert!(pgj["nodes"][0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{pgj:#}");
+    assert_eq!(pgj["nodes"][1]["role"], "replica");
+    assert!(pgj["primary"].is_null());
+    let k = &v["kubernetes"];
+    assert_eq!(k["freshness"], "fresh", "the live context still answers: {k:#}");
+    assert!(context(k, EAST)["error"].is_null(), "{k:#}");
+    let west_error =
+        context(k, WEST)["error"].as_str().unwrap_or_else(|| panic!("no error for {WEST}: {k:#}"));
+    assert!(!west_error.is_empty());
+    pod(k, EAST, "default", "api-1");
+    assert_eq!(v["sentinel"]["freshness"], "fresh");
+    assert_eq!(v["traffic"]["freshness"], "fresh");
+    // Nothing the operator did not configure leaks (no password was configured; none invented).
+    assert!(!v.to_string().contains("password"), "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_config_exits_2_naming_file_line_and_column() {
+    let home = Home::new();
+    let bad = home.write("bad.toml", "[postgres]\nmax_lag_bytes = \"lots\"\n");
+    let (code, out, err) = run(home.warroom(&["status", "--json", "--config", bad.to_str().unwrap()])).await;
+    assert_eq!(code, Some(2), "stdout: {out}\nstderr: {err}");
+    assert!(out.is_empty(), "no JSON on a bad config: {out}");
+    let prefix = format!("{}:2:", bad.display());
+    let at = err.find(&prefix).unwrap_or_else(|| panic!("no {prefix}<column> in: {err}"));
+    let column: String = err[at + prefix.len()..].chars().take_while(char::is_ascii_digit).collect();
+    assert!(column.parse::<u32>().is_ok_and(|c| c > 0), "column missing: {err}");
+    assert!(err.contains("expected u64"), "says what was expected: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_status_json_has_the_contract_shape() {
+    let home = Home::new();
+    let (code, out, err) = run(home.warroom(&["drill", "--status", "--json", "--scenario", "calm"])).await;
+    assert_eq!(code, Some(0), "stderr: {err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    assert_eq!(v["mode"], "drill");
+    assert!(v["taken_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()));
+    for layer in ["postgres", "sentinel", "kubernetes", "traffic"] {
+        assert_eq!(v[layer]["freshness"], "fresh", "{layer}: {:#}", v[layer]);
+    }
+    let pg = &v["postgres"];
+    assert_eq!(pg["split_brain"], false);
+    let roles: Vec<&str> =
+        pg["nodes"].as_array().unwrap().iter().map(|n| n["role"].as_str().unwrap()).collect();
+    assert_eq!(roles.iter().filter(|r| **r == "primary").count(), 1, "calm: one primary: {roles:?}");
+    assert!(roles.iter().all(|r| ["primary", "replica"].contains(r)), "{roles:?}");
+    for n in pg["nodes"].as_array().unwrap() {
+        assert!(
+            n["name"].is_string() && n["timeline"].is_u64() && n.get("replay_lag_bytes").is_some(),
+            "{n:#}"
+        );
+    }
+    let s = &v["sentinel"];
+    assert_eq!(s["agreed"], true);
+    assert!(s["master"].is_string());
+    for x in s["sentinels"].as_array().unwrap() {
+        assert_eq!(x["master"], s["master"], "{s:#}");
+        assert!(x["addr"].is_string());
+    }
+    let pods = v["kubernetes"]["pods"].as_array().unwrap();
+    assert!(!pods.is_empty());
+    for p in pods {
+        for key in ["context", "namespace", "name", "ready", "phase"] {
+            assert!(p[key].is_string(), "{key}: {p:#}");
+        }
+        assert!(p["restarts"].is_u64() && p.get("reason").is_some(), "{p:#}");
+    }
+    let regions = v["traffic"]["regions"].as_array().unwrap();
+    assert!(!regions.is_empty());
+    let total: f64 = regions.iter().map(|r| r["share"].as_f64().unwrap_or(0.0)).sum();
+    assert!((total - 1.0).abs() < 1e-9, "shares add up to 1: {regions:#?}");
+    for r in regions {
+        assert!(r["name"].is_string() && r["weight"].is_u64() && r["health_check"].is_string(), "{r:#}");
+    }
+}

@@ -1,0 +1,217 @@
+//! A headless console: the app core driven through the REAL pipeline (live sources built by
+//! `warroom::backends::live::build`, the effect [`Runner`], a [`MemoryLog`]) without a terminal.
+//! The loop mirrors `src/tui/event_loop.rs`: source pings, runner results and a tick become
+//! actions, `update` decides, `Log` / `Execute` effects go to the runner in order.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use warroom::app::state::{IncidentInfo, Modal};
+use warroom::app::{Action, Command, Effect, LogIntent, Mode, State, StepRun, StepStatus, TextEdit, update};
+use warroom::backends::live;
+use warroom::config::Config;
+use warroom::runbook::Operation;
+use warroom::runner::{MemoryLog, Runner};
+use warroom::tui::Sources;
+
+/// Operator name written into the in-memory log.
+pub const OPERATOR: &str = "tester@lab";
+
+/// The app core plus the live estate, runner and log, driven by the test.
+pub struct Headless {
+    /// The core's state (inspect freely between steps).
+    pub state: State,
+    /// Everything the runner appended, in order.
+    pub log: Arc<MemoryLog>,
+    /// Every effect `update` emitted, in order.
+    pub effects: Vec<Effect>,
+    sources: Sources,
+    runner: Runner,
+    actions: mpsc::UnboundedReceiver<Action>,
+    tick: tokio::time::Interval,
+}
+
+impl Headless {
+    /// Build the live estate for `cfg`, start the runner and a fresh live incident.
+    pub async fn start(cfg: Config) -> Headless {
+        let cfg = Arc::new(cfg);
+        let estate = live::build(&cfg).await;
+        let log = Arc::new(MemoryLog::new(OPERATOR));
+        let (tx, actions) = mpsc::unbounded_channel();
+        let runner = Runner::start(estate.operator, log.clone(), false, tx);
+        let now = Utc::now();
+        let incident = IncidentInfo {
+            id: "INC-LIVETEST".into(),
+            title: "live pipeline test".into(),
+            severity: "SEV2".into(),
+            declared_at: now,
+            drill: false,
+        };
+        let state = State::new(Mode::Live, incident, OPERATOR.into(), cfg, now);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        Headless { state, log, effects: Vec::new(), sources: estate.sources, runner, actions, tick }
+    }
+
+    /// Apply one action now and hand its `Log` / `Execute` effects to the runner.
+    pub fn apply(&mut self, action: Action) {
+        let effects = update(&mut self.state, action, Utc::now());
+        self.effects.extend(effects.iter().cloned());
+        self.runner
+            .dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+    }
+
+    /// Wait for the next input (a source change, a runner result or the tick) and apply it and
+    /// everything already queued behind it.
+    pub async fn step(&mut self) {
+        let first = tokio::select! {
+            _ = self.tick.tick() => Action::Tick,
+            Ok(()) = self.sources.kube.changed() => Action::Kube(self.sources.kube.borrow_and_update().clone()),
+            Ok(()) = self.sources.database.changed() => Action::Database(self.sources.database.borrow_and_update().clone()),
+            Ok(()) = self.sources.sentinel.changed() => Action::Sentinel(self.sources.sentinel.borrow_and_update().clone()),
+            Ok(()) = self.sources.traffic.changed() => Action::Traffic(self.sources.traffic.borrow_and_update().clone()),
+            Some(a) = self.actions.recv() => a,
+        };
+        self.apply(first);
+        while let Ok(a) = self.actions.try_recv() {
+            self.apply(a);
+        }
+    }
+
+    /// Run the loop until `cond` holds; panic after `within` with `what` and the state's gist.
+    /// Returns how long it took.
+    pub async fn until(&mut self, what: &str, within: Duration, cond: impl Fn(&State) -> bool) -> Duration {
+        let start = Instant::now();
+        let end = tokio::time::Instant::now() + within;
+        while !cond(&self.state) {
+            if tokio::time::Instant::now() >= end {
+                panic!("not within {within:?}: {what}\n{}", self.gist());
+            }
+            let _ = tokio::time::timeout_at(end, self.step()).await;
+        }
+        start.elapsed()
+    }
+
+    /// Run the loop until the log holds an entry of `kind` for step `id` (the runner writes
+    /// asynchronously: the state may show a transition before its entry is durable).
+    pub async fn until_logged(&mut self, id: u64, kind: &str, within: Duration) {
+        let end = tokio::time::Instant::now() + within;
+        while !self.step_kinds(id).iter().any(|k| k == kind) {
+            if tokio::time::Instant::now() >= end {
+                panic!("no {kind} entry for step #{id} within {within:?}: {:?}", self.step_kinds(id));
+            }
+            let _ = tokio::time::timeout_at(end, self.step()).await;
+        }
+    }
+
+    /// Keep the loop running for `d` (sources and results keep flowing).
+    pub async fn run_for(&mut self, d: Duration) {
+        let end = tokio::time::Instant::now() + d;
+        while tokio::time::Instant::now() < end {
+            let _ = tokio::time::timeout_at(end, self.step()).await;
+        }
+    }
+
+    /// Open the actions list, move to the first proposal `pick` accepts and select it (as the
+    /// keys would). Returns the new step's id.
+    pub fn select_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
+        self.apply(Action::Command(Command::Actions));
+        let index = match &self.state.modal {
+            Some(Modal::Actions { items, .. }) => {
+                items.iter().position(|p| pick(&p.op)).unwrap_or_else(|| {
+                    panic!(
+                        "no such proposal; proposed: {:#?}",
+                        items.iter().map(|p| (&p.op, &p.why)).collect::<Vec<_>>()
+                    )
+                })
+            }
+            other => panic!("the actions list did not open: {other:?}; flash {:?}", self.state.flash),
+        };
+        for _ in 0..index {
+            self.apply(Action::Command(Command::ScrollDown));
+        }
+        let id = self.state.next_step_id;
+        self.apply(Action::Command(Command::Select));
+        assert!(self.state.step(id).is_some(), "selecting did not create step #{id}");
+        id
+    }
+
+    /// The proposals the actions list would show now (without opening it).
+    pub fn proposals(&self) -> Vec<Operation> {
+        warroom::app::propose::proposals(&self.state).into_iter().map(|p| p.op).collect()
+    }
+
+    /// Propose `op` directly through the pipeline (the override path). Returns the step id.
+    pub fn propose(&mut self, op: Operation, why: &str) -> u64 {
+        let mut fx = Vec::new();
+        let id = warroom::app::pipeline::propose(&mut self.state, op, why.into(), &mut fx);
+        self.effects.extend(fx.iter().cloned());
+        self.runner.dispatch(fx);
+        id
+    }
+
+    /// Type `word` into the open high-risk confirmation and press Enter.
+    pub fn type_confirm(&mut self, word: &str) {
+        assert!(
+            matches!(self.state.modal, Some(Modal::Confirm { .. })),
+            "no confirmation open: {:?}; flash {:?}",
+            self.state.modal,
+            self.state.flash
+        );
+        for c in word.chars() {
+            self.apply(Action::Text(TextEdit::Char(c)));
+        }
+        self.apply(Action::Text(TextEdit::Submit));
+    }
+
+    /// Step by id (panics when missing).
+    pub fn step_run(&self, id: u64) -> &StepRun {
+        self.state.step(id).unwrap_or_else(|| panic!("no step #{id}"))
+    }
+
+    /// Status of a step.
+    pub fn status(&self, id: u64) -> StepStatus {
+        self.step_run(id).status.clone()
+    }
+
+    /// Log intents written for step `id`, in order.
+    pub fn step_log(&self, id: u64) -> Vec<LogIntent> {
+        self.log
+            .entries()
+            .into_iter()
+            .map(|(intent, _)| intent)
+            .filter(|i| i.details.get("step").and_then(|s| s.as_u64()) == Some(id))
+            .collect()
+    }
+
+    /// Kinds of the log entries of step `id`, in order.
+    pub fn step_kinds(&self, id: u64) -> Vec<String> {
+        self.step_log(id).into_iter().map(|i| i.kind).collect()
+    }
+
+    /// Whether an `Execute` for step `id` was ever emitted.
+    pub fn executed(&self, id: u64) -> bool {
+        self.effects.iter().any(|e| matches!(e, Effect::Execute { step, .. } if *step == id))
+    }
+
+    /// A short description of the state for failure messages.
+    pub fn gist(&self) -> String {
+        let o = &self.state.observed;
+        format!(
+            "database: {:?} {:#?}\nsentinel: {:?} {:#?}\nsteps: {:#?}\nflash: {:?}",
+            o.database.freshness,
+            o.database.value.as_ref().map(|d| d
+                .nodes
+                .iter()
+                .map(|n| (&n.name, n.role, n.read_only, n.timeline, n.replay_lag_bytes, &n.error))
+                .collect::<Vec<_>>()),
+            o.sentinel.freshness,
+            o.sentinel.value.as_ref().map(|s| (s.agreed_master(), s.failover_in_progress, &s.quorum)),
+            self.state.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
+            self.state.flash,
+        )
+    }
+}
