@@ -12,10 +12,23 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A free TCP port on 127.0.0.1 (closed again before returning; races are unlikely).
+/// A free TCP port on 127.0.0.1 for a server the test is about to start.
+///
+/// Ports come from a per-process counter below the kernel's ephemeral range (32768+), so two
+/// labs started in parallel by one test binary never get the same port, and no outgoing
+/// connection can be handed one of them in between; each candidate is checked by binding it.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port on 127.0.0.1");
-    l.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = (std::process::id() % 500) * 24;
+    for _ in 0..2_000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (20_000 + (offset + n) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free TCP port found on 127.0.0.1 between 20000 and 32767");
 }
 
 /// `path` if it exists, else panic saying what to install.
