@@ -1,6 +1,6 @@
 //! `warroom`: parse the command line, set up error reporting and the app's own log, dispatch.
 
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,12 +9,6 @@ use warroom::cli::{self, Cli, Cmd};
 use warroom::config::load::{self, LoadOptions};
 
 fn main() -> ExitCode {
-    if needs_terminal(&std::env::args().collect::<Vec<_>>()) && !std::io::stdin().is_terminal() {
-        eprintln!(
-            "warroom: the console needs a terminal on stdin; for scripts use `warroom status --json` or `warroom drill --status --json`"
-        );
-        return ExitCode::from(2);
-    }
     if let Err(e) = color_eyre::install() {
         eprintln!("warroom: cannot install the error handler: {e}");
     }
@@ -60,14 +54,4 @@ fn main() -> ExitCode {
     };
     drop(_log_guard);
     std::process::exit(code)
-}
-
-/// Whether these arguments start the full-screen console (not a one-shot command or --help).
-fn needs_terminal(args: &[String]) -> bool {
-    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
-    let one_shot = ["--help", "-h", "--version", "-V", "--list", "--status", "help"];
-    if rest.iter().any(|a| one_shot.contains(a)) {
-        return false;
-    }
-    !rest.iter().any(|a| matches!(*a, "status" | "check" | "log"))
 }

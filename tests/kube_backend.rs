@@ -412,3 +412,72 @@ async fn figure_status_change_to_view_latency() {
         samples[10], samples[0], samples[19]
     );
 }
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Figure (issue 5): memory the observer holds for 5,000 pods across the contexts, and the time
+/// to draw the full screen from that view. Run with `--ignored --nocapture` (a release build
+/// gives the representative draw time).
+#[tokio::test]
+#[ignore]
+async fn figure_memory_and_draw_with_5000_pods() {
+    let lab = lab().await;
+    for (ctx, n) in [(EAST, 2500), (WEST, 2500)] {
+        let s = lab.server(ctx);
+        for i in 0..n {
+            s.add_pod("default", &format!("bulk-{i:05}-{}", &ctx[3..]), &[("app", "bulk")]);
+        }
+    }
+    let before = rss_kib();
+    let t0 = Instant::now();
+    let obs = KubeObserver::start(&clients(&lab).await, spec());
+    let v = wait_until(&obs, Duration::from_secs(60), "5,000 bulk pods", |v| {
+        v.pods.iter().filter(|p| p.name.starts_with("bulk-")).count() == 5000
+    })
+    .await;
+    let synced = t0.elapsed();
+    let after = rss_kib();
+    println!(
+        "5,000 pods: first sync {synced:?}; RSS {before} KiB -> {after} KiB (+{} KiB for the observer's stores and the view)",
+        after.saturating_sub(before)
+    );
+    // Draw the full screen from this view.
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let incident = warroom::app::state::IncidentInfo {
+        id: "INC-FIG".into(),
+        title: "figure".into(),
+        severity: "SEV2".into(),
+        declared_at: chrono::Utc::now(),
+        drill: false,
+    };
+    let mut state = warroom::app::State::new(
+        warroom::app::Mode::Live,
+        incident,
+        "bench@host".into(),
+        Arc::new(warroom::config::Config::default()),
+        chrono::Utc::now(),
+    );
+    state.observed.kube = Arc::new(Snapshot::fresh(v, chrono::Utc::now()));
+    let ctx = warroom::ui::UiContext {
+        theme: warroom::config::Theme::fallback(),
+        keymap: warroom::config::Keymap::preset("default").expect("default keymap"),
+    };
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    let mut times = Vec::new();
+    for i in 0..200 {
+        state.selected[0] = i * 13 % 5000;
+        let t = Instant::now();
+        term.draw(|f| warroom::ui::draw(f, &state, &ctx)).unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!("draw 200x50 with 5,000 pods: median {:?}, p99 {:?}", times[100], times[197]);
+}

@@ -75,6 +75,13 @@ fn open_or_declare(
 
 /// Declare or resume the incident and run the console. Returns the exit code.
 pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!(
+            "warroom: the console needs a terminal; for scripts use `warroom status --json` or `warroom drill --status --json`"
+        );
+        return Ok(2);
+    }
     let who = operator_identity();
     let data_dir: PathBuf = loaded.paths.data_dir.clone();
     let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
