@@ -315,3 +315,40 @@ async fn leases_conflict_on_stale_resource_version() {
     let err = leases.create(&PostParams::default(), &bad).await.unwrap_err();
     assert!(matches!(&err, kube::Error::Api(s) if s.code == 422 && s.reason == "Invalid"), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_exec_over_websocket() {
+    use support::kube_server::exec::ExecResult;
+    let lab = lab_with_pods().await;
+    let s = lab.server("us-east-1");
+    s.add_pod("database", "postgresql-1", &[("app", "postgresql")]);
+    s.on_exec("database", "postgresql-1", |req| match req.command.split_first() {
+        Some((cmd, args)) if cmd == "echo" => {
+            ExecResult { stdout: format!("{}\n", args.join(" ")).into_bytes(), ..ExecResult::default() }
+        }
+        Some((cmd, _)) if cmd == "false" => ExecResult { exit_code: 1, ..ExecResult::default() },
+        _ => ExecResult { stderr: b"not found\n".to_vec(), exit_code: 127, ..ExecResult::default() },
+    });
+    let (ok, out, err) = kubectl(
+        &lab,
+        &["--context", "us-east-1", "exec", "-n", "database", "postgresql-1", "--", "echo", "hi"],
+    )
+    .await;
+    assert!(ok, "kubectl exec failed: {err}");
+    assert_eq!(out, "hi\n");
+    let (ok, out, err) =
+        kubectl(&lab, &["--context", "us-east-1", "exec", "-n", "database", "postgresql-1", "--", "false"])
+            .await;
+    assert!(!ok, "a non-zero exit fails kubectl: {out}");
+    assert!(err.contains("command terminated with exit code 1"), "{err}");
+    let (ok, _, err) =
+        kubectl(&lab, &["--context", "us-east-1", "exec", "-n", "database", "nope", "--", "echo", "hi"])
+            .await;
+    assert!(!ok && err.contains("not found"), "{err}");
+    let execs = s.execs();
+    assert_eq!(execs.len(), 2, "{execs:#?}");
+    assert_eq!(execs[0].command, ["echo", "hi"]);
+    assert_eq!(execs[0].container, "main");
+    assert_eq!(execs[0].protocol, "v5.channel.k8s.io");
+    assert!(lab.server("us-west-2").execs().is_empty());
+}

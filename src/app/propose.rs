@@ -30,15 +30,26 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
                     None => "no single writable primary",
                     Some(_) => "planned switchover",
                 };
+                let config = pg.nodes.iter().find(|n| n.name == node.name);
                 out.push(Proposal {
                     op: Operation::PromotePostgres {
                         node: node.name.clone(),
-                        endpoint: endpoint_of(pg.nodes.iter().find(|n| n.name == node.name)),
+                        endpoint: endpoint_of(config),
                         max_lag_bytes: pg.max_lag_bytes,
                         accept_data_loss: None,
                     },
                     why: format!("{situation}; {} is the {why}", node.name),
                 });
+                if let Some(op) = config.and_then(|c| exec_promote(c, pg.max_lag_bytes)) {
+                    out.push(Proposal {
+                        op,
+                        why: format!(
+                            "{situation}; {} is the {why}; `pg_ctl promote` through the pod exec API is \
+                             the failover plan's literal form (alternative to the SQL promote)",
+                            node.name
+                        ),
+                    });
+                }
             }
             if let Some(old) = stale_primary(db) {
                 out.push(Proposal {
@@ -201,6 +212,21 @@ fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
         .collect()
 }
 
+/// `pg_ctl promote` in the node's pod, when the node has both a pod and a data directory.
+fn exec_promote(node: &PgNodeConfig, max_lag_bytes: u64) -> Option<Operation> {
+    let (pod, data_dir) = (node.pod.as_ref()?, node.data_dir.as_ref()?);
+    Some(Operation::ExecPromote {
+        context: pod.context.clone(),
+        namespace: pod.namespace.clone(),
+        pod: pod.name.clone(),
+        container: None,
+        data_dir: data_dir.clone(),
+        node: node.name.clone(),
+        max_lag_bytes,
+        accept_data_loss: None,
+    })
+}
+
 /// In a split brain, the writable primary on the oldest timeline (the one to fence).
 fn stale_primary(db: &DatabaseView) -> Option<&str> {
     if !db.split_brain() {
@@ -224,4 +250,96 @@ pub fn endpoint_of(node: Option<&PgNodeConfig>) -> String {
         }
     }
     format!("{}:{}", host.unwrap_or("localhost"), port.unwrap_or("5432"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::app::state::{IncidentInfo, Mode};
+    use crate::backends::Snapshot;
+    use crate::backends::drill::estate;
+    use crate::backends::model::PgNodeStatus;
+
+    fn node(name: &str, role: PgRole, lag: u64) -> PgNodeStatus {
+        PgNodeStatus {
+            name: name.into(),
+            region: "us-east-1".into(),
+            role,
+            version: Some("15".into()),
+            timeline: Some(1),
+            lsn: Some(100),
+            replay_lag_bytes: (role == PgRole::Replica).then_some(lag),
+            replay_lag_seconds: None,
+            replication_state: None,
+            read_only: false,
+            pod: Some(name.into()),
+            error: (role == PgRole::Down).then(|| "connection refused".to_string()),
+            last_ok: None,
+        }
+    }
+
+    /// The drill's configuration with the primary down and `postgresql-1` the best replica.
+    fn primary_down(cfg: Config) -> State {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap();
+        let incident = IncidentInfo {
+            id: "INC-T".into(),
+            title: "t".into(),
+            severity: "SEV1".into(),
+            declared_at: now,
+            drill: true,
+        };
+        let mut s = State::new(Mode::Drill, incident, "op".into(), Arc::new(cfg), now);
+        let nodes = vec![
+            node("postgresql-0", PgRole::Down, 0),
+            node("postgresql-1", PgRole::Replica, 10),
+            node("postgresql-2", PgRole::Replica, 9000),
+        ];
+        s.observed.database = Arc::new(Snapshot::fresh(DatabaseView { nodes }, now));
+        s
+    }
+
+    #[test]
+    fn exec_promote_is_offered_next_to_the_sql_promote_as_the_plans_literal_form() {
+        let items = proposals(&primary_down(estate::config()));
+        let sql = items
+            .iter()
+            .position(|p| matches!(&p.op, Operation::PromotePostgres { node, .. } if node == "postgresql-1"))
+            .expect("SQL promote proposed");
+        let exec = &items[sql + 1];
+        assert_eq!(
+            exec.op,
+            Operation::ExecPromote {
+                context: "us-east-1".into(),
+                namespace: estate::DB_NAMESPACE.into(),
+                pod: "postgresql-1".into(),
+                container: None,
+                data_dir: estate::PG_DATA_DIR.into(),
+                node: "postgresql-1".into(),
+                max_lag_bytes: estate::MAX_LAG_BYTES,
+                accept_data_loss: None,
+            }
+        );
+        assert!(exec.why.contains("primary is DOWN") && exec.why.contains("literal form"), "{}", exec.why);
+    }
+
+    #[test]
+    fn no_exec_promote_without_a_pod_or_a_data_dir() {
+        for strip in [0, 1] {
+            let mut cfg = estate::config();
+            for n in cfg.postgres.as_mut().expect("postgres").nodes.iter_mut() {
+                if strip == 0 {
+                    n.pod = None;
+                } else {
+                    n.data_dir = None;
+                }
+            }
+            let items = proposals(&primary_down(cfg));
+            assert!(items.iter().any(|p| matches!(p.op, Operation::PromotePostgres { .. })));
+            assert!(!items.iter().any(|p| matches!(p.op, Operation::ExecPromote { .. })));
+        }
+    }
 }

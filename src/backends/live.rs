@@ -59,7 +59,9 @@ impl Operate for LiveOperator {
                 Some(o) => o.execute(op),
                 None => not_configured("[sentinel]"),
             },
-            Operation::PatchServiceSelector { .. } | Operation::ScaleDeployment { .. } => match &self.kube {
+            Operation::PatchServiceSelector { .. }
+            | Operation::ScaleDeployment { .. }
+            | Operation::ExecPromote { .. } => match &self.kube {
                 Some(o) => o.execute(op),
                 None => not_configured("Kubernetes"),
             },

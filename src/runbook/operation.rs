@@ -11,6 +11,10 @@ use crate::backends::{Freshness, Observed, Snapshot};
 
 use super::traffic;
 
+mod promote;
+
+pub use promote::{exec_request_line, pg_ctl_promote_argv};
+
 /// How careful the confirmation must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +40,28 @@ pub enum Operation {
         /// Maximum replay lag accepted.
         max_lag_bytes: u64,
         /// Typed override: the operator accepted losing up to this many bytes.
+        accept_data_loss: Option<u64>,
+    },
+    /// `pg_ctl promote -D <data_dir>` in the node's pod through the pod exec API (the failover
+    /// plan's literal form). Same prechecks and postcondition as [`Operation::PromotePostgres`].
+    ExecPromote {
+        /// Kube context of the pod.
+        context: String,
+        /// Namespace of the pod.
+        namespace: String,
+        /// Pod running the node.
+        pod: String,
+        /// Container to exec in (`None`: the pod's only or default container).
+        container: Option<String>,
+        /// PostgreSQL data directory inside the pod.
+        data_dir: String,
+        /// Node to promote.
+        node: String,
+        /// Maximum replay lag accepted.
+        #[serde(default)]
+        max_lag_bytes: u64,
+        /// Typed override: the operator accepted losing up to this many bytes.
+        #[serde(default)]
         accept_data_loss: Option<u64>,
     },
     /// Make a reachable old primary refuse writes.
@@ -155,6 +181,7 @@ impl Operation {
         match self {
             Operation::CheckPrimary => "check-primary",
             Operation::PromotePostgres { .. } => "promote",
+            Operation::ExecPromote { .. } => "exec-promote",
             Operation::FencePostgres { .. } => "fence",
             Operation::PatchServiceSelector { .. } => "repoint-service",
             Operation::SentinelFailover { .. } => "sentinel-failover",
@@ -198,7 +225,9 @@ impl Operation {
     /// The name a high-risk confirmation must type.
     pub fn confirm_word(&self) -> String {
         match self {
-            Operation::PromotePostgres { node, .. } | Operation::FencePostgres { node, .. } => node.clone(),
+            Operation::PromotePostgres { node, .. }
+            | Operation::ExecPromote { node, .. }
+            | Operation::FencePostgres { node, .. } => node.clone(),
             Operation::PatchServiceSelector { pod, .. } => pod.clone(),
             Operation::SentinelFailover { master, .. } => master.clone(),
             Operation::SetRoute53Weights { weights, .. } => {
@@ -220,12 +249,10 @@ impl Operation {
                 blast_radius: "none (read-only)".into(),
             },
             Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
-                let mut lines =
-                    vec![format!("SELECT pg_promote(wait => true, wait_seconds => 30);  -- on {node}")];
-                match accept_data_loss {
-                    Some(b) => lines.push(format!("lag guard overridden: accepts data loss of {b} bytes")),
-                    None => lines.push(format!("lag guard: replay lag must be <= {max_lag_bytes} bytes")),
-                }
+                let lines = vec![
+                    format!("SELECT pg_promote(wait => true, wait_seconds => 30);  -- on {node}"),
+                    promote::lag_guard_line(*max_lag_bytes, *accept_data_loss),
+                ];
                 Preview {
                     title: format!("Promote {node} to primary"),
                     target: format!("{node} at {endpoint}"),
@@ -233,6 +260,25 @@ impl Operation {
                     blast_radius: "new timeline; every client must reconnect to the new primary".into(),
                 }
             }
+            Operation::ExecPromote {
+                context,
+                namespace,
+                pod,
+                container,
+                data_dir,
+                node,
+                max_lag_bytes,
+                accept_data_loss,
+            } => promote::exec_preview(&promote::ExecPromoteTarget {
+                context,
+                namespace,
+                pod,
+                container: container.as_deref(),
+                data_dir,
+                node,
+                max_lag_bytes: *max_lag_bytes,
+                accept_data_loss: *accept_data_loss,
+            }),
             Operation::FencePostgres { node, endpoint } => Preview {
                 title: format!("Fence {node} (refuse writes)"),
                 target: format!("{node} at {endpoint}"),
@@ -292,57 +338,9 @@ impl Operation {
     pub fn precheck(&self, obs: &Observed) -> Vec<Check> {
         match self {
             Operation::CheckPrimary | Operation::Manual { .. } => vec![],
-            Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. } => {
-                let mut checks = vec![fresh_check("database data", &obs.database)];
-                let Some(db) = obs.database.value.as_ref() else { return checks };
-                let target = db.node(node);
-                checks.push(match target {
-                    None => Check::new("target", false, format!("no node named {node}")),
-                    Some(n) if n.error.is_some() || n.role == PgRole::Down => Check::new(
-                        "target reachable",
-                        false,
-                        format!("{node} is unreachable: {}", n.error.as_deref().unwrap_or("down")),
-                    ),
-                    Some(n) if n.role != PgRole::Replica => Check::new(
-                        "target in recovery",
-                        false,
-                        format!("{node} is {}, not a replica", n.role.as_str()),
-                    ),
-                    Some(_) => {
-                        Check::new("target in recovery", true, format!("{node} is a reachable replica"))
-                    }
-                });
-                if let Some(n) = target.filter(|n| n.role == PgRole::Replica) {
-                    let lag = n.replay_lag_bytes.unwrap_or(0);
-                    let limit = accept_data_loss.map_or(*max_lag_bytes, |o| o.max(*max_lag_bytes));
-                    checks.push(Check::new(
-                        "lag within limit",
-                        lag <= limit,
-                        match accept_data_loss {
-                            Some(o) => format!("lag {lag} B, override accepts up to {o} B of data loss"),
-                            None => format!("lag {lag} B, limit {max_lag_bytes} B"),
-                        },
-                    ));
-                }
-                let others: Vec<&str> = db
-                    .writable_primaries()
-                    .into_iter()
-                    .filter(|p| p.name != *node)
-                    .map(|p| p.name.as_str())
-                    .collect();
-                checks.push(if others.is_empty() {
-                    Check::new("old primary down or fenced", true, "no other writable primary")
-                } else {
-                    Check::new(
-                        "old primary down or fenced",
-                        false,
-                        format!(
-                            "{} is still a writable primary: fence it first (two primaries = split brain)",
-                            others.join(", ")
-                        ),
-                    )
-                });
-                checks
+            Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. }
+            | Operation::ExecPromote { node, max_lag_bytes, accept_data_loss, .. } => {
+                promote::checks(obs, node, *max_lag_bytes, *accept_data_loss)
             }
             Operation::FencePostgres { node, .. } => {
                 let mut checks = vec![fresh_check("database data", &obs.database)];
@@ -471,15 +469,8 @@ impl Operation {
                 None => Verify::NotYet("no single writable primary".into()),
             },
             Operation::Manual { .. } => Verify::Holds("ticked by the operator".into()),
-            Operation::PromotePostgres { node, .. } => {
-                match obs.database.fresh_value().and_then(|d| d.node(node)) {
-                    Some(n) if n.is_writable_primary() => Verify::Holds(format!(
-                        "{node} is primary and accepts writes (timeline {})",
-                        n.timeline.map_or("?".into(), |t| t.to_string())
-                    )),
-                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
-                    None => Verify::NotYet("no fresh database data".into()),
-                }
+            Operation::PromotePostgres { node, .. } | Operation::ExecPromote { node, .. } => {
+                promote::verify(obs, node)
             }
             Operation::FencePostgres { node, .. } => {
                 match obs.database.fresh_value().and_then(|d| d.node(node)) {

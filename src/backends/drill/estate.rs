@@ -44,6 +44,8 @@ pub const MASTER_NAME: &str = "mymaster";
 pub const QUORUM: usize = 2;
 /// Sentinel `down-after-milliseconds`, in seconds.
 pub const DOWN_AFTER_S: f64 = 5.0;
+/// PostgreSQL data directory inside the database pods (`pg_ctl promote -D` target).
+pub const PG_DATA_DIR: &str = "/var/lib/postgresql/data";
 /// PostgreSQL server version reported by every node.
 pub const PG_VERSION: &str = "PostgreSQL 15.8";
 
@@ -123,7 +125,7 @@ pub fn config() -> Config {
                 namespace: DB_NAMESPACE.into(),
                 name: n.name.into(),
             }),
-            data_dir: Some("/var/lib/postgresql/data".into()),
+            data_dir: Some(PG_DATA_DIR.into()),
         })
         .collect();
     Config {

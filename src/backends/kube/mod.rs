@@ -6,11 +6,13 @@
 //! `current-context` is never used.
 
 mod clients;
+mod exec;
 mod observer;
 mod operator;
 pub mod rows;
 
 pub use clients::{KubeClients, KubeError, configured_contexts};
+pub use exec::{ExecOutput, exec_in_pod};
 pub use observer::{KubeObserveSpec, KubeObserver};
 pub use operator::{KubeOperator, scale_patch, selector_patch};
 

@@ -10,10 +10,12 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::clients::KubeClients;
+use super::exec::exec_in_pod;
 use crate::backends::Operate;
 use crate::runbook::Operation;
+use crate::runbook::operation::pg_ctl_promote_argv;
 
-/// Carries out `PatchServiceSelector` and `ScaleDeployment`.
+/// Carries out `PatchServiceSelector`, `ScaleDeployment` and `ExecPromote`.
 #[derive(Debug, Clone)]
 pub struct KubeOperator {
     clients: KubeClients,
@@ -29,7 +31,8 @@ pub fn scale_patch(replicas: u32) -> Value {
     json!({ "spec": { "replicas": replicas } })
 }
 
-fn describe(e: &kube::Error) -> String {
+/// An API error as `message (code reason)`, anything else as its text.
+pub(super) fn describe(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
         other => other.to_string(),
@@ -80,6 +83,29 @@ impl KubeOperator {
         let now = scale.spec.and_then(|s| s.replicas).unwrap_or_default();
         Ok(format!("deployment {namespace}/{deployment} in {context} scaled to {now} replicas"))
     }
+
+    /// `pg_ctl promote -D <data_dir>` in a pod through the exec API; `Err` on a non-zero exit
+    /// (with the command's cleaned stderr) or any API error. `data_dir` must be absolute.
+    pub async fn exec_promote(
+        &self,
+        context: &str,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        data_dir: &str,
+    ) -> Result<String, String> {
+        if !data_dir.starts_with('/') {
+            return Err(format!("data_dir {data_dir:?} is not an absolute path: nothing was run"));
+        }
+        let client = self.clients.get(context)?.clone();
+        let argv = pg_ctl_promote_argv(data_dir);
+        let shown = argv.join(" ");
+        let out = exec_in_pod(client, namespace, pod, container, &argv)
+            .await
+            .map_err(|e| format!("exec `{shown}` in pod {namespace}/{pod} in {context}: {e}"))?;
+        let said = if out.stdout.is_empty() { "no output".to_string() } else { out.stdout };
+        Ok(format!("`{shown}` in pod {namespace}/{pod} in {context} exited 0: {said}"))
+    }
 }
 
 impl Operate for KubeOperator {
@@ -92,6 +118,9 @@ impl Operate for KubeOperator {
                 }
                 Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                     self.scale_deployment(&context, &namespace, &deployment, replicas).await
+                }
+                Operation::ExecPromote { context, namespace, pod, container, data_dir, .. } => {
+                    self.exec_promote(&context, &namespace, &pod, container.as_deref(), &data_dir).await
                 }
                 other => Err(format!("the Kubernetes backend cannot run {}", other.name())),
             }
@@ -135,5 +164,19 @@ mod tests {
         assert!(err.contains("\"us-west-2\" is not configured"), "{err}");
         let err = operator.execute(&Operation::CheckPrimary).await.unwrap_err();
         assert!(err.contains("cannot run check-primary"), "{err}");
+        let exec = |data_dir: &str| Operation::ExecPromote {
+            context: "us-west-2".into(),
+            namespace: "database".into(),
+            pod: "postgresql-1".into(),
+            container: None,
+            data_dir: data_dir.into(),
+            node: "postgresql-1".into(),
+            max_lag_bytes: 0,
+            accept_data_loss: None,
+        };
+        let err = operator.execute(&exec("/var/lib/postgresql/data")).await.unwrap_err();
+        assert!(err.contains("\"us-west-2\" is not configured"), "{err}");
+        let err = operator.execute(&exec("data")).await.unwrap_err();
+        assert!(err.contains("not an absolute path"), "{err}");
     }
 }

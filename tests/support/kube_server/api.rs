@@ -1,5 +1,6 @@
 //! The HTTP surface: routing, discovery, LIST/GET/POST/PUT/PATCH/DELETE, the scale
 //! subresource and WATCH (newline-delimited events, resumable, BOOKMARKs, `timeoutSeconds`).
+//! Pod exec (WebSocket) is in [`super::exec`].
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -28,6 +29,8 @@ pub struct Shared {
     pub bookmark_every: Duration,
     /// `host:port` the server listens on.
     pub addr: String,
+    /// Pod exec handlers and the execs seen.
+    pub execs: super::exec::ExecRegistry,
 }
 
 impl Shared {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod exec;
 pub mod patch;
 pub mod resources;
 pub mod selector;
@@ -44,6 +45,7 @@ impl KubeServer {
             expire,
             bookmark_every: Duration::from_millis(500),
             addr: addr.to_string(),
+            execs: exec::ExecRegistry::default(),
         });
         let server = KubeServer { shared, addr, accept: Mutex::new(None) };
         server.serve(listener);
@@ -51,7 +53,10 @@ impl KubeServer {
     }
 
     fn serve(&self, listener: TcpListener) {
-        let app = axum::Router::new().fallback(api::handle).with_state(self.shared.clone());
+        let app = axum::Router::new()
+            .route("/api/v1/namespaces/{ns}/pods/{pod}/exec", axum::routing::any(exec::handle))
+            .fallback(api::handle)
+            .with_state(self.shared.clone());
         let task = tokio::spawn(async move {
             // Connections live in this JoinSet: aborting this task drops (closes) them all.
             let mut conns = JoinSet::new();
@@ -141,6 +146,22 @@ impl KubeServer {
     /// Every request seen, `METHOD path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.shared.store().requests.clone()
+    }
+
+    /// Run `handler` for every exec into pod `ns/name` (on a blocking thread: it may run real
+    /// commands). A pod without a handler answers execs with an `InternalError` status.
+    pub fn on_exec(
+        &self,
+        ns: &str,
+        name: &str,
+        handler: impl Fn(&exec::ExecRequest) -> exec::ExecResult + Send + Sync + 'static,
+    ) {
+        self.shared.execs.register(ns, name, Arc::new(handler));
+    }
+
+    /// Execs that reached a pod (after the WebSocket upgrade), in order.
+    pub fn execs(&self) -> Vec<exec::ExecRequest> {
+        self.shared.execs.seen()
     }
 
     /// Requests that could change something (anything but GET).
