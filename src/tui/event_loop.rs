@@ -35,23 +35,6 @@ pub struct Sources {
     pub traffic: watch::Receiver<Arc<Snapshot<TrafficView>>>,
 }
 
-impl Sources {
-    /// Sources that never change (a layer that is not configured).
-    pub fn constant(
-        kube: Snapshot<KubeView>,
-        database: Snapshot<DatabaseView>,
-        sentinel: Snapshot<SentinelView>,
-        traffic: Snapshot<TrafficView>,
-    ) -> Sources {
-        fn rx<T>(v: Snapshot<T>) -> watch::Receiver<Arc<Snapshot<T>>> {
-            let (tx, rx) = watch::channel(Arc::new(v));
-            std::mem::forget(tx);
-            rx
-        }
-        Sources { kube: rx(kube), database: rx(database), sentinel: rx(sentinel), traffic: rx(traffic) }
-    }
-}
-
 /// Everything the loop needs.
 pub struct Console {
     /// Initial state.
