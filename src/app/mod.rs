@@ -8,6 +8,7 @@ pub mod effect;
 pub mod pipeline;
 pub mod propose;
 pub mod resume;
+pub mod runbook_flow;
 pub mod state;
 pub mod step;
 pub mod update;

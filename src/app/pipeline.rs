@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use crate::runbook::{Operation, Risk, Verify};
+use crate::runbook::{Check, Operation, Risk, Verify};
 
 use super::effect::{Effect, LogIntent};
 use super::state::{Modal, Mode, PaneId, State};
@@ -64,8 +64,18 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
     let observed = state.observed.clone();
     let now = state.now;
+    let config = state.config.clone();
     let Some(step) = state.step_mut(id) else { return false };
     step.checks = step.op.precheck(&observed);
+    if step.op.is_mutating() || matches!(step.op, Operation::VerifyWrites { .. }) {
+        step.checks.insert(
+            0,
+            match crate::runbook::guard::coherence(&step.op, &config, &observed) {
+                Ok(()) => Check::new("target is the one on screen", true, "context, address and zone match"),
+                Err(why) => Check::new("target is the one on screen", false, why),
+            },
+        );
+    }
     match step.failed_check().cloned() {
         None => {
             step.status = StepStatus::Prechecked;
@@ -105,7 +115,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
     let configured = state.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
     let Some(step) = state.step_mut(id) else { return };
-    let timeout_secs = configured.max(step.op.min_timeout_secs().unwrap_or(0));
+    let timeout_secs = step.timeout_secs.unwrap_or(configured).max(step.op.min_timeout_secs().unwrap_or(0));
     step.attempts += 1;
     step.started_at = Some(now);
     step.finished_at = None;
@@ -164,7 +174,7 @@ pub fn submit_typed(state: &mut State, id: u64, typed: String, fx: &mut Vec<Effe
 
 /// Low-risk confirmation with `y`.
 pub fn confirm_yes(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
-    match state.step(id).map(|s| s.op.risk()) {
+    match state.step(id).map(StepRun::risk) {
         Some(Risk::Low) => confirm(state, id, None, fx),
         Some(Risk::High) => flash(state, "high-risk step: type the target's name and press Enter"),
         None => state.modal = None,

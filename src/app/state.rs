@@ -9,6 +9,9 @@ use crate::backends::Observed;
 use crate::config::Config;
 use crate::incident::checklist::Checklist;
 use crate::runbook::Operation;
+use crate::runbook::catalog::Catalog;
+
+use super::runbook_flow::RunbookRun;
 
 use super::step::StepRun;
 
@@ -125,6 +128,8 @@ pub enum PromptPurpose {
     Resolve,
     /// The bytes of data loss accepted to promote despite the lag guard (step id).
     AcceptDataLoss(u64),
+    /// What the operator did for a manual step (step id); logged when it is ticked.
+    ManualNote(u64),
 }
 
 /// The layer on top of the panes.
@@ -136,6 +141,11 @@ pub enum Modal {
     Actions {
         /// The proposals.
         items: Vec<Proposal>,
+        /// Highlighted row.
+        selected: usize,
+    },
+    /// The runbook picker.
+    Runbooks {
         /// Highlighted row.
         selected: usize,
     },
@@ -202,6 +212,10 @@ pub struct State {
     pub help_scroll: usize,
     /// When the incident was resolved, with the summary.
     pub resolved: Option<(DateTime<Utc>, String)>,
+    /// Runbooks available (built-in and the user's).
+    pub runbooks: Arc<Catalog>,
+    /// The runbook being run (or the last one, finished).
+    pub runbook: Option<RunbookRun>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -238,6 +252,8 @@ impl State {
             quit_armed: false,
             help_scroll: 0,
             resolved: None,
+            runbooks: Arc::new(Catalog::builtin()),
+            runbook: None,
         }
     }
 
@@ -276,7 +292,7 @@ impl State {
         match &self.modal {
             Some(Modal::Prompt { .. }) => true,
             Some(Modal::Confirm { step, .. }) => {
-                self.step(*step).is_some_and(|s| s.op.risk() == crate::runbook::Risk::High)
+                self.step(*step).is_some_and(|s| s.risk() == crate::runbook::Risk::High)
             }
             _ => false,
         }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::runbook::{Check, Operation, Preview};
+use crate::runbook::{Check, Operation, Preview, Risk};
 
 /// Where a step failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,12 @@ pub struct StepRun {
     pub output: Vec<String>,
     /// Execution attempts so far.
     pub attempts: u32,
+    /// The runbook step this run belongs to (`step id`, or `step id/part`), if any.
+    pub runbook_key: Option<String>,
+    /// Risk raised by the runbook (never lowered below the operation's).
+    pub risk_override: Option<Risk>,
+    /// Execution timeout set by the runbook, in seconds.
+    pub timeout_secs: Option<u64>,
 }
 
 impl StepRun {
@@ -129,6 +135,17 @@ impl StepRun {
             verify_deadline: None,
             output: Vec::new(),
             attempts: 0,
+            runbook_key: None,
+            risk_override: None,
+            timeout_secs: None,
+        }
+    }
+
+    /// How careful the confirmation must be: the operation's risk, raised by the runbook.
+    pub fn risk(&self) -> Risk {
+        match (self.op.risk(), self.risk_override) {
+            (Risk::High, _) | (_, Some(Risk::High)) => Risk::High,
+            _ => Risk::Low,
         }
     }
 

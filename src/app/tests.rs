@@ -121,9 +121,11 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
 }
 
 fn promote(node: &str) -> Operation {
+    let cfg = config();
+    let n = cfg.postgres.as_ref().and_then(|p| p.nodes.iter().find(|n| n.name == node));
     Operation::PromotePostgres {
         node: node.into(),
-        endpoint: "10.0.0.1:5433".into(),
+        endpoint: crate::app::propose::endpoint_of(n),
         max_lag_bytes: 1024,
         accept_data_loss: None,
     }

@@ -7,6 +7,7 @@ use super::action::{Action, Command, TextEdit};
 use super::effect::Effect;
 use super::pipeline::{self, flash, log};
 use super::propose::proposals;
+use super::runbook_flow;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, State};
 use crate::backends::Observed;
 use crate::incident::{observations, status_update};
@@ -61,6 +62,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             fx.push(Effect::Quit);
         }
     }
+    runbook_flow::sync(state, &mut fx);
     fx
 }
 
@@ -141,16 +143,39 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 state.modal = Some(Modal::Actions { items, selected: 0 });
             }
         }
-        Command::Select => {
-            if let Some(Modal::Actions { items, selected }) = state.modal.take()
-                && let Some(p) = items.get(selected).cloned()
-            {
-                pipeline::propose(state, p.op, p.why, fx);
+        Command::Select => match state.modal.take() {
+            Some(Modal::Actions { items, selected }) => {
+                if let Some(p) = items.get(selected).cloned() {
+                    pipeline::propose(state, p.op, p.why, fx);
+                }
             }
-        }
+            Some(Modal::Runbooks { selected }) => {
+                let id = state.runbooks.entries.get(selected).map(|e| e.runbook.id().to_string());
+                if let Some(id) = id
+                    && let Err(why) = runbook_flow::start(state, &id, &[], None, fx)
+                {
+                    flash(state, why);
+                }
+            }
+            other => state.modal = other,
+        },
+        Command::Runbooks => runbook_flow::open_picker(state),
+        Command::RunbookNext => runbook_flow::next(state, fx),
+        Command::RunbookAbort => runbook_flow::abort(state, fx),
         Command::StepRun => with_selected_step(state, fx, |state, id, fx| {
             use super::step::StepStatus as S;
+            let runbook_step = state.step(id).is_some_and(|s| s.runbook_key.is_some());
             match state.step(id).map(|s| s.status.clone()) {
+                Some(S::Proposed | S::Prechecked) if runbook_step => {
+                    if runbook_flow::is_next(state, id) {
+                        runbook_flow::next(state, fx)
+                    } else {
+                        flash(
+                            state,
+                            "runbook steps run in order: press the runbook-next key for the next one",
+                        )
+                    }
+                }
                 Some(S::Proposed | S::Prechecked | S::AwaitingConfirm) => {
                     pipeline::open_confirm(state, id, fx)
                 }
@@ -186,7 +211,18 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
         }
         Command::ConfirmYes => {
             if let Some(Modal::Confirm { step, .. }) = state.modal {
-                pipeline::confirm_yes(state, step, fx);
+                let manual = state
+                    .step(step)
+                    .is_some_and(|s| matches!(s.op, crate::runbook::Operation::Manual { .. }));
+                if manual && !state.read_only {
+                    state.modal = Some(Modal::Prompt {
+                        purpose: PromptPurpose::ManualNote(step),
+                        label: format!("Step #{step} done by hand: what was done? (logged; Enter ticks it)"),
+                        text: String::new(),
+                    });
+                } else {
+                    pipeline::confirm_yes(state, step, fx);
+                }
             }
         }
         Command::ConfirmNo => {
@@ -300,6 +336,24 @@ fn submit_prompt(
 ) {
     let text = text.trim().to_string();
     match purpose {
+        PromptPurpose::ManualNote(id) => {
+            if text.is_empty() {
+                flash(state, "say what was done: the note goes into the incident log");
+                state.modal = Some(Modal::Prompt { purpose, label, text });
+            } else {
+                if let Some(step) = state.step_mut(id) {
+                    step.output.push(format!("note: {text}"));
+                }
+                log(
+                    state,
+                    fx,
+                    "step-note",
+                    format!("step #{id} note: {text}"),
+                    json!({ "step": id, "note": text }),
+                );
+                pipeline::confirm(state, id, None, fx);
+            }
+        }
         PromptPurpose::SkipReason(id) => {
             if text.is_empty() {
                 flash(state, "a reason is required to skip a step");
@@ -384,6 +438,9 @@ fn scroll(state: &mut State, delta: i64) {
     match &mut state.modal {
         Some(Modal::Actions { items, selected }) => {
             *selected = clamp_add(*selected, delta, items.len());
+        }
+        Some(Modal::Runbooks { selected }) => {
+            *selected = clamp_add(*selected, delta, state.runbooks.entries.len());
         }
         Some(Modal::Help) => state.help_scroll = clamp_add(state.help_scroll, delta, 500),
         Some(_) => {}

@@ -49,12 +49,17 @@ impl Operate for LiveOperator {
             Operation::Manual { .. } => {
                 Box::pin(async { Ok("manual step ticked by the operator".to_string()) })
             }
-            Operation::CheckPrimary | Operation::PromotePostgres { .. } | Operation::FencePostgres { .. } => {
-                match &self.postgres {
-                    Some(o) => o.execute(op),
-                    None => not_configured("[postgres]"),
-                }
+            Operation::Assert { check } => {
+                let msg = format!("read-only: {} (judged on the panes' snapshots)", check.title());
+                Box::pin(async move { Ok(msg) })
             }
+            Operation::CheckPrimary
+            | Operation::PromotePostgres { .. }
+            | Operation::FencePostgres { .. }
+            | Operation::VerifyWrites { .. } => match &self.postgres {
+                Some(o) => o.execute(op),
+                None => not_configured("[postgres]"),
+            },
             Operation::SentinelFailover { .. } => match &self.sentinel {
                 Some(o) => o.execute(op),
                 None => not_configured("[sentinel]"),

@@ -6,7 +6,7 @@ use crate::config::load::{LoadOptions, check};
 pub fn run(opts: &LoadOptions) -> i32 {
     let problems = check(opts);
     if problems.is_empty() {
-        println!("warroom check: configuration, theme and keymap are valid");
+        println!("warroom check: configuration, theme, keymap and runbooks are valid");
         0
     } else {
         for p in &problems {

@@ -96,6 +96,10 @@ pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
     let mut state = State::new(l.mode, incident, who, l.config.clone(), now);
     state.read_only = l.read_only;
     state.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    let (runbooks, runbook_errors) =
+        crate::runbook::catalog::Catalog::load(loaded.paths.runbooks_dir().as_deref());
+    state.runbooks = std::sync::Arc::new(runbooks);
+    state.warnings.extend(runbook_errors.iter().map(|e| format!("runbook skipped: {e}")));
     state.warnings.extend(state.checklist.apply_entries(&entries));
     resume::restore(&mut state, &entries);
     let path = log.path().to_path_buf();

@@ -218,6 +218,7 @@ pub fn check_in(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
             read_file(&file).and_then(|text| Keymap::from_toml(&text, &file, keymaps_dir.as_deref()));
         errors.extend(result.err());
     }
+    errors.extend(crate::runbook::catalog::Catalog::check(paths.runbooks_dir().as_deref()));
     let mut unique: Vec<ConfigError> = Vec::new();
     for e in errors {
         if !unique.contains(&e) {

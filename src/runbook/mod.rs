@@ -1,6 +1,12 @@
 //! Runbooks and the operations they are made of.
 
+pub mod assertion;
+pub mod catalog;
+pub mod guard;
+pub mod model;
 pub mod operation;
+pub mod parse;
+pub mod plan;
 pub mod traffic;
 
 pub use operation::{Check, Operation, Preview, Risk, Verify};

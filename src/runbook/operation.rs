@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::backends::model::{PgRole, SentinelView};
 use crate::backends::{Freshness, Observed, Snapshot};
 
+use super::assertion::Assertion;
 use super::traffic;
 
 mod promote;
@@ -129,6 +130,25 @@ pub enum Operation {
         /// Target replicas.
         replicas: u32,
     },
+    /// Read-only: a condition on what the panes show (nothing is executed; the assertion is
+    /// the postcondition).
+    Assert {
+        /// The condition.
+        #[serde(flatten)]
+        check: Assertion,
+    },
+    /// A write probe (`CREATE TEMP TABLE ... ON COMMIT DROP`) on the node the database Service
+    /// points at: proves the application's write path after a failover.
+    VerifyWrites {
+        /// Node expected to take writes.
+        node: String,
+        /// Its address.
+        endpoint: String,
+        /// The Service whose endpoints must point at the node's pod, when configured.
+        service: Option<String>,
+        /// The node's pod, when configured.
+        pod: Option<String>,
+    },
     /// A step the console cannot perform: shown, ticked by the operator with a note.
     Manual {
         /// What to do.
@@ -161,7 +181,8 @@ pub struct Check {
 }
 
 impl Check {
-    pub(crate) fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
+    /// A check result.
+    pub fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
         Check { name: name.to_string(), ok, detail: detail.into() }
     }
 }
@@ -188,21 +209,31 @@ impl Operation {
             Operation::SetRoute53Weights { .. } => "set-weights",
             Operation::ShiftTraffic { .. } => "shift-traffic",
             Operation::ScaleDeployment { .. } => "scale",
+            Operation::Assert { .. } => "assert",
+            Operation::VerifyWrites { .. } => "verify-writes",
             Operation::Manual { .. } => "manual",
         }
     }
 
     /// Whether the operation changes anything (read-only consoles may run the others).
     pub fn is_mutating(&self) -> bool {
-        !matches!(self, Operation::CheckPrimary | Operation::Manual { .. })
+        !matches!(
+            self,
+            Operation::CheckPrimary
+                | Operation::Manual { .. }
+                | Operation::Assert { .. }
+                | Operation::VerifyWrites { .. }
+        )
     }
 
     /// How careful the confirmation must be.
     pub fn risk(&self) -> Risk {
         match self {
-            Operation::CheckPrimary | Operation::Manual { .. } | Operation::ScaleDeployment { .. } => {
-                Risk::Low
-            }
+            Operation::CheckPrimary
+            | Operation::Manual { .. }
+            | Operation::Assert { .. }
+            | Operation::VerifyWrites { .. }
+            | Operation::ScaleDeployment { .. } => Risk::Low,
             _ => Risk::High,
         }
     }
@@ -235,7 +266,8 @@ impl Operation {
             }
             Operation::ShiftTraffic { target, .. } => target.clone(),
             Operation::ScaleDeployment { deployment, .. } => deployment.clone(),
-            Operation::CheckPrimary | Operation::Manual { .. } => "yes".into(),
+            Operation::VerifyWrites { node, .. } => node.clone(),
+            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => "yes".into(),
         }
     }
 
@@ -325,6 +357,25 @@ impl Operation {
                 ],
                 blast_radius: format!("more capacity in {context}; no traffic moves by itself"),
             },
+            Operation::Assert { check } => Preview {
+                title: check.title(),
+                target: check.reads().into(),
+                lines: vec![format!("assert {}: nothing is executed; holds when the panes show it", check_name(check))],
+                blast_radius: "none (read-only)".into(),
+            },
+            Operation::VerifyWrites { node, endpoint, service, pod } => Preview {
+                title: format!("Verify writes through {node}"),
+                target: format!("{node} at {endpoint}"),
+                lines: {
+                    let mut lines = Vec::new();
+                    if let (Some(svc), Some(pod)) = (service, pod) {
+                        lines.push(format!("Service {svc} endpoints must be exactly [{pod}]"));
+                    }
+                    lines.push(format!("BEGIN; CREATE TEMP TABLE warroom_write_probe (x int) ON COMMIT DROP; COMMIT;  -- on {node}"));
+                    lines
+                },
+                blast_radius: "none (a temporary table dropped at commit)".into(),
+            },
             Operation::Manual { instruction } => Preview {
                 title: "Manual step".into(),
                 target: "the operator".into(),
@@ -337,7 +388,8 @@ impl Operation {
     /// Check the current snapshots before confirming and again before executing.
     pub fn precheck(&self, obs: &Observed) -> Vec<Check> {
         match self {
-            Operation::CheckPrimary | Operation::Manual { .. } => vec![],
+            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => vec![],
+            Operation::VerifyWrites { .. } => vec![fresh_check("database data", &obs.database)],
             Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. }
             | Operation::ExecPromote { node, max_lag_bytes, accept_data_loss, .. } => {
                 promote::checks(obs, node, *max_lag_bytes, *accept_data_loss)
@@ -405,9 +457,25 @@ impl Operation {
                 }
                 checks
             }
-            Operation::SentinelFailover { .. } => {
+            Operation::SentinelFailover { sentinel, .. } => {
                 let mut checks = vec![fresh_check("sentinel data", &obs.sentinel)];
                 let Some(s) = obs.sentinel.value.as_ref() else { return checks };
+                let answering = s.sentinels.iter().find(|x| x.addr == *sentinel);
+                checks.push(match answering {
+                    Some(x) if x.error.is_none() => {
+                        Check::new("sentinel answers", true, format!("{sentinel} answers"))
+                    }
+                    Some(x) => Check::new(
+                        "sentinel answers",
+                        false,
+                        format!("{sentinel}: {}", x.error.as_deref().unwrap_or("no answer")),
+                    ),
+                    None => Check::new(
+                        "sentinel answers",
+                        false,
+                        format!("{sentinel} is not in the Sentinel pane"),
+                    ),
+                });
                 checks.push(Check::new(
                     "no failover in progress",
                     !s.failover_in_progress,
@@ -417,21 +485,43 @@ impl Operation {
                         "idle"
                     },
                 ));
+                // SENTINEL FAILOVER forces a failover from one Sentinel without asking the others:
+                // it needs no quorum (a lost region takes its Sentinels with it), but the preview
+                // of the check says so, because automatic failover is off without one.
                 checks.push(match &s.quorum {
                     Some(Ok(m)) => Check::new("quorum", true, m.clone()),
-                    Some(Err(m)) => Check::new("quorum", false, m.clone()),
-                    None => Check::new("quorum", false, "quorum unknown"),
+                    Some(Err(m)) => Check::new(
+                        "quorum",
+                        true,
+                        format!("NO QUORUM ({m}): the forced failover needs none, but no automatic failover will follow"),
+                    ),
+                    None => Check::new("quorum", true, "quorum unknown: the forced failover needs none"),
                 });
                 checks.push(Check::new(
                     "sentinels agree",
                     s.agreed(),
                     if s.agreed() { "all Sentinels report the same master".into() } else { disagreement(s) },
                 ));
-                let healthy = s.replicas.iter().filter(|r| r.link_up && !r.flags.contains("down")).count();
+                // With the master down every replica's link is down too: then a replica that
+                // the Sentinel does not flag down or disconnected can still be promoted.
+                let master_down = s.master_role.is_none();
+                let healthy = s
+                    .replicas
+                    .iter()
+                    .filter(|r| {
+                        (r.link_up || master_down)
+                            && !r.flags.contains("down")
+                            && !r.flags.contains("disconnected")
+                    })
+                    .count();
                 checks.push(Check::new(
                     "a replica can take over",
                     healthy > 0,
-                    format!("{healthy} replica(s) with link up"),
+                    if master_down {
+                        format!("{healthy} replica(s) reachable (the master is down)")
+                    } else {
+                        format!("{healthy} replica(s) with link up")
+                    },
                 ));
                 checks
             }
@@ -469,6 +559,36 @@ impl Operation {
                 None => Verify::NotYet("no single writable primary".into()),
             },
             Operation::Manual { .. } => Verify::Holds("ticked by the operator".into()),
+            Operation::Assert { check } => check.verify(obs),
+            Operation::VerifyWrites { node, service, pod, .. } => {
+                let Some(db) = obs.database.fresh_value() else {
+                    return Verify::NotYet("no fresh database data".into());
+                };
+                if let (Some(_), Some(pod)) = (service, pod) {
+                    match obs.kube.fresh_value().and_then(|k| k.db_service.as_ref()) {
+                        Some(s) if s.endpoint_pods == [pod.clone()] => {}
+                        Some(s) => {
+                            return Verify::NotYet(format!(
+                                "Service {} endpoints: {}",
+                                s.name,
+                                if s.endpoint_pods.is_empty() {
+                                    "none".into()
+                                } else {
+                                    s.endpoint_pods.join(", ")
+                                }
+                            ));
+                        }
+                        None => return Verify::NotYet("no fresh Service data".into()),
+                    }
+                }
+                match db.node(node) {
+                    Some(n) if n.is_writable_primary() => {
+                        Verify::Holds(format!("write probe committed on {node}, the writable primary"))
+                    }
+                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
+                    None => Verify::NotYet(format!("no node named {node}")),
+                }
+            }
             Operation::PromotePostgres { node, .. } | Operation::ExecPromote { node, .. } => {
                 promote::verify(obs, node)
             }
@@ -554,4 +674,12 @@ pub(crate) fn probe_text(p: &crate::backends::model::Probe) -> String {
         Some(s) => format!("{s} in {} ms", p.latency_ms),
         None => p.error.clone().unwrap_or_else(|| "no answer".into()),
     }
+}
+
+/// The kebab-case name of an assertion (as runbooks write it).
+pub fn check_name(check: &Assertion) -> String {
+    serde_json::to_value(check)
+        .ok()
+        .and_then(|v| v.get("check").and_then(|c| c.as_str()).map(str::to_string))
+        .unwrap_or_default()
 }

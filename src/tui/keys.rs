@@ -24,7 +24,7 @@ impl ChordBuffer {
 pub fn active_layers(state: &State) -> Vec<KeyLayer> {
     match &state.modal {
         Some(Modal::Help) => vec![KeyLayer::Help],
-        Some(Modal::Actions { .. }) => vec![KeyLayer::Actions],
+        Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
         Some(Modal::Confirm { .. }) => vec![KeyLayer::Confirm],
         Some(Modal::Prompt { .. }) => vec![],
         None => {
@@ -63,7 +63,7 @@ pub fn key_to_action(
     // A low-risk confirmation takes no text: Enter confirms as well as `y`.
     if let Some(Modal::Confirm { step, .. }) = &state.modal
         && ev.code == KeyCode::Enter
-        && state.step(*step).is_some_and(|s| s.op.risk() == Risk::Low)
+        && state.step(*step).is_some_and(|s| s.risk() == Risk::Low)
     {
         return Some(Action::Command(Command::ConfirmYes));
     }

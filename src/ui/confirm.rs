@@ -77,7 +77,7 @@ fn action_lines(
         out.push(Line::styled(format!("{cancel} close"), theme.style(Slot::Dim)));
         return out;
     }
-    if step.op.risk() == Risk::High {
+    if step.risk() == Risk::High {
         let word = clean(&step.op.confirm_word(), 60);
         out.push(Line::from(vec![
             Span::styled("type ", theme.style(Slot::ConfirmDanger)),
@@ -137,7 +137,7 @@ pub fn draw(
         frame.render_widget(Paragraph::new(text).block(block), rect);
         return;
     };
-    let high = step.op.risk() == Risk::High;
+    let high = step.risk() == Risk::High;
     let slot = if high { Slot::ConfirmDanger } else { Slot::Confirm };
     let w = area.width.saturating_sub(4).min(100);
     let body = body_lines(step, theme, high);

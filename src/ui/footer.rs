@@ -30,13 +30,13 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Help) => {
             (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
         }
-        Some(Modal::Actions { .. }) => (
+        Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => (
             KeyLayer::Actions,
             &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
             false,
         ),
         Some(Modal::Confirm { step, .. }) => {
-            let high = state.step(*step).is_some_and(|s| s.op.risk() == Risk::High);
+            let high = state.step(*step).is_some_and(|s| s.risk() == Risk::High);
             if high {
                 let mut out = vec![("type name".to_string(), "then Enter")];
                 out.extend(keymap.key_for(KeyLayer::Confirm, Command::ConfirmNo).map(|k| (k, "cancel")));

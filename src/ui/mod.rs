@@ -15,6 +15,7 @@ pub mod layout;
 pub mod log;
 pub mod panes;
 pub mod prompt;
+pub mod runbooks;
 pub mod sanitize;
 pub mod steps;
 pub mod widgets;
@@ -64,6 +65,7 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
         None => {}
         Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.help_scroll),
         Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
+        Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, *selected),
         Some(Modal::Confirm { step, typed }) => {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }

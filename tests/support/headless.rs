@@ -56,6 +56,85 @@ impl Headless {
         Headless { state, log, effects: Vec::new(), sources: estate.sources, runner, actions, tick }
     }
 
+    /// The same console over the drill estate (`scenario`, `speed`, seed 1): the drill's own
+    /// operator, sources polled every 200 ms, a drill incident.
+    pub async fn drill(scenario: &str, speed: f64) -> (Headless, warroom::backends::drill::DrillEstate) {
+        let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
+        let cfg = Arc::new(estate.config());
+        let log = Arc::new(MemoryLog::new(OPERATOR));
+        let (tx, actions) = mpsc::unbounded_channel();
+        let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);
+        let sources = warroom::cli::drill::sources(&estate, Duration::from_millis(200));
+        let now = Utc::now();
+        let incident = IncidentInfo {
+            id: "INC-DRILLTEST".into(),
+            title: "drill runbook test".into(),
+            severity: "SEV2".into(),
+            declared_at: now,
+            drill: true,
+        };
+        let state = State::new(Mode::Drill, incident, OPERATOR.into(), cfg, now);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        (Headless { state, log, effects: Vec::new(), sources, runner, actions, tick }, estate)
+    }
+
+    /// Start runbook `id` (as the picker would, with `--param` overrides) and drive it to its
+    /// end like an operator: type the target's name for high-risk steps, `y` for low-risk ones,
+    /// a note for manual steps, `runbook-next` after each verified step. A failed step fails the
+    /// test with the state. Returns the outcome (`completed` / `aborted`).
+    pub async fn run_runbook(&mut self, id: &str, params: &[(&str, &str)], within: Duration) -> String {
+        let params: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut fx = Vec::new();
+        warroom::app::runbook_flow::start(&mut self.state, id, &params, None, &mut fx)
+            .unwrap_or_else(|e| panic!("{id} did not start: {e}\n{}", self.gist()));
+        self.effects.extend(fx.iter().cloned());
+        self.runner.dispatch(fx);
+        let end = tokio::time::Instant::now() + within;
+        loop {
+            let run = self.state.runbook.clone().expect("runbook");
+            if let Some((_, outcome)) = &run.finished {
+                // The runner writes asynchronously: let the log catch up before returning.
+                assert!(self.runner.flush(Duration::from_secs(5)).await, "log flush");
+                return outcome.clone();
+            }
+            if tokio::time::Instant::now() >= end {
+                panic!("{id} not finished within {within:?}\n{}", self.gist());
+            }
+            match self.state.modal.clone() {
+                Some(Modal::Confirm { step, .. }) => {
+                    let s = self.step_run(step).clone();
+                    if matches!(s.op, Operation::Manual { .. }) {
+                        self.apply(Action::Command(Command::ConfirmYes));
+                        for c in "done by the test operator".chars() {
+                            self.apply(Action::Text(TextEdit::Char(c)));
+                        }
+                        self.apply(Action::Text(TextEdit::Submit));
+                    } else if s.risk() == warroom::runbook::Risk::High {
+                        self.type_confirm(&s.op.confirm_word());
+                    } else {
+                        self.apply(Action::Command(Command::ConfirmYes));
+                    }
+                    continue;
+                }
+                Some(other) => panic!("unexpected dialog {other:?}\n{}", self.gist()),
+                None => {}
+            }
+            let current =
+                run.steps.iter().map(|(sid, _, _)| *sid).find(|sid| !self.status(*sid).is_terminal());
+            match current.map(|sid| (sid, self.status(sid))) {
+                Some((sid, StepStatus::Failed { .. } | StepStatus::OutcomeUnknown)) => {
+                    panic!("{id}: step #{sid} failed\n{}", self.gist())
+                }
+                Some((_, StepStatus::Executing | StepStatus::Verifying)) | None => {
+                    let _ = tokio::time::timeout_at(end, self.step()).await;
+                }
+                Some(_) => self.apply(Action::Command(Command::RunbookNext)),
+            }
+        }
+    }
+
     /// Apply one action now and hand its `Log` / `Execute` effects to the runner.
     pub fn apply(&mut self, action: Action) {
         let effects = update(&mut self.state, action, Utc::now());
@@ -201,7 +280,7 @@ impl Headless {
     pub fn gist(&self) -> String {
         let o = &self.state.observed;
         format!(
-            "database: {:?} {:#?}\nsentinel: {:?} {:#?}\nsteps: {:#?}\nflash: {:?}",
+            "database: {:?} {:#?}\nsentinel: {:?} {:#?}\nsteps: {:#?}\nflash: {:?}\ntraffic: {:#?}",
             o.database.freshness,
             o.database.value.as_ref().map(|d| d
                 .nodes
@@ -210,8 +289,17 @@ impl Headless {
                 .collect::<Vec<_>>()),
             o.sentinel.freshness,
             o.sentinel.value.as_ref().map(|s| (s.agreed_master(), s.failover_in_progress, &s.quorum)),
-            self.state.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
+            self.state
+                .steps
+                .iter()
+                .map(|s| (s.id, &s.runbook_key, &s.preview.title, &s.status, &s.checks, &s.output))
+                .collect::<Vec<_>>(),
             self.state.flash,
+            o.traffic.value.as_ref().map(|t| t
+                .regions
+                .iter()
+                .map(|r| (&r.name, r.weight, r.health_check, &r.ready))
+                .collect::<Vec<_>>()),
         )
     }
 }

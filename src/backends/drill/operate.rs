@@ -33,7 +33,8 @@ impl Sim {
             Operation::SentinelFailover { .. } => self.rng.range(0.002, 0.01),
             Operation::SetRoute53Weights { .. } => self.rng.range(0.3, 0.6),
             // Run stage by stage by the drill operator (each stage is a set-weights).
-            Operation::ShiftTraffic { .. } | Operation::Manual { .. } => 0.0,
+            Operation::ShiftTraffic { .. } | Operation::Manual { .. } | Operation::Assert { .. } => 0.0,
+            Operation::VerifyWrites { .. } => self.rng.range(0.004, 0.012),
         };
         Ok(Duration::from_secs_f64(secs))
     }
@@ -113,6 +114,10 @@ impl Sim {
             Operation::Manual { instruction } => {
                 format!("manual step acknowledged: {}", instruction.lines().next().unwrap_or(""))
             }
+            Operation::Assert { check } => format!("read-only: {}", check.title()),
+            Operation::VerifyWrites { node, .. } => {
+                format!("{node}: CREATE TEMP TABLE warroom_write_probe committed ({secs:.3} s)")
+            }
         })
     }
 
@@ -184,7 +189,17 @@ impl Sim {
 
     fn check(&self, op: &Operation) -> Result<(), String> {
         match op {
-            Operation::CheckPrimary | Operation::Manual { .. } => Ok(()),
+            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => Ok(()),
+            Operation::VerifyWrites { node, endpoint, .. } => {
+                let i = self.pg_target(node, endpoint)?;
+                let n = &self.db.nodes[i];
+                if !n.primary || n.read_only {
+                    return Err(format!(
+                        "ERROR: cannot execute CREATE TABLE in a read-only transaction (on {node})"
+                    ));
+                }
+                Ok(())
+            }
             Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
                 let i = self.pg_target(node, endpoint)?;
                 let n = &self.db.nodes[i];

@@ -206,6 +206,14 @@ impl Operate for PostgresOperator {
                 Operation::CheckPrimary => self.check_primary().await,
                 Operation::PromotePostgres { node, .. } => self.promote(&node).await,
                 Operation::FencePostgres { node, .. } => self.fence(&node).await,
+                Operation::VerifyWrites { node, .. } => {
+                    let started = std::time::Instant::now();
+                    self.write_probe(&node).await?;
+                    Ok(format!(
+                        "{node}: CREATE TEMP TABLE warroom_write_probe committed in {}",
+                        human(started.elapsed())
+                    ))
+                }
                 other => Err(format!("not a PostgreSQL operation: {}", other.name())),
             }
         })

@@ -1,0 +1,301 @@
+//! Running a runbook through the step pipeline: every step of the runbook becomes a [`StepRun`]
+//! when the runbook starts (so the Steps pane shows them all, with state and elapsed time); the
+//! operator runs them in order with `runbook-next`. When a step comes up its operation is built
+//! again from the current state, its layer and gate are checked (not applicable: skipped with the
+//! reason, logged), then it goes through prechecks and confirmation like any step. A runbook
+//! never moves past a failed, executing or unconfirmed step by itself.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::effect::Effect;
+use super::pipeline::{self, flash, log};
+use super::state::{Modal, PaneId, State};
+use super::step::{StepRun, StepStatus};
+use crate::runbook::Operation;
+use crate::runbook::model::Runbook;
+use crate::runbook::plan::{self, ResolvedParam};
+
+/// A runbook being run in this incident.
+#[derive(Debug, Clone)]
+pub struct RunbookRun {
+    /// The definition.
+    pub runbook: Arc<Runbook>,
+    /// Resolved parameters.
+    pub params: Vec<ResolvedParam>,
+    /// Step ids, in runbook order, with (definition index, expanded part).
+    pub steps: Vec<(u64, usize, Option<String>)>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When and how it ended.
+    pub finished: Option<(DateTime<Utc>, String)>,
+}
+
+impl RunbookRun {
+    /// Whether it is still running.
+    pub fn active(&self) -> bool {
+        self.finished.is_none()
+    }
+}
+
+/// Open the runbook picker.
+pub fn open_picker(state: &mut State) {
+    if let Some(run) = state.runbook.as_ref().filter(|r| r.active()) {
+        let id = run.runbook.id().to_string();
+        flash(state, format!("runbook {id} is running: finish it or abort it first"));
+        return;
+    }
+    if state.runbooks.entries.is_empty() {
+        flash(state, "no runbooks available");
+        return;
+    }
+    state.modal = Some(Modal::Runbooks { selected: 0 });
+}
+
+/// Start runbook `id` with `overrides` (`--param k=v`). With `only`, every other step is skipped
+/// ("not selected"). The first step comes up at once (its confirmation opens).
+pub fn start(
+    state: &mut State,
+    id: &str,
+    overrides: &[(String, String)],
+    only: Option<&str>,
+    fx: &mut Vec<Effect>,
+) -> Result<(), String> {
+    if state.runbook.as_ref().is_some_and(RunbookRun::active) {
+        return Err("a runbook is already running in this console".into());
+    }
+    let rb = state
+        .runbooks
+        .get(id)
+        .cloned()
+        .ok_or_else(|| format!("no runbook {id:?} (available: {})", state.runbooks.ids().join(", ")))?;
+    if let Some(step) = only
+        && !rb.steps.iter().any(|s| s.id.get_ref() == step)
+    {
+        let ids: Vec<&str> = rb.steps.iter().map(|s| s.id.get_ref().as_str()).collect();
+        return Err(format!("runbook {id} has no step {step:?} (steps: {})", ids.join(", ")));
+    }
+    let params = plan::resolve_params(&rb, &state.config, &state.observed, overrides)
+        .map_err(|e| format!("cannot start {id}: {e}"))?;
+    let planned = plan::plan(&rb, &state.config, &state.observed, &params);
+    let now = state.now;
+    let mut ids = Vec::new();
+    let mut listed = Vec::new();
+    for p in planned {
+        let sid = state.next_step_id;
+        state.next_step_id += 1;
+        let (op, na) = match &p.op {
+            Ok(op) => (op.clone(), None),
+            Err(why) => (Operation::Manual { instruction: why.clone() }, Some(why.clone())),
+        };
+        let mut step = StepRun::new(sid, op, p.why.clone(), now);
+        step.preview.title = p.title.clone();
+        step.runbook_key = Some(p.key.clone());
+        step.risk_override = p.risk;
+        step.timeout_secs = p.timeout_secs;
+        listed.push(json!({ "step": sid, "key": p.key, "title": p.title, "not_applicable": na }));
+        ids.push((sid, p.def, p.part.clone()));
+        state.steps.push(step);
+    }
+    let param_text: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+    log(
+        state,
+        fx,
+        "runbook-started",
+        format!(
+            "runbook {id} started: {}{}",
+            rb.title,
+            if param_text.is_empty() { String::new() } else { format!(" ({})", param_text.join(", ")) }
+        ),
+        json!({ "runbook": id, "title": rb.title, "params": params, "steps": listed, "only": only }),
+    );
+    state.runbook =
+        Some(RunbookRun { runbook: rb, params, steps: ids.clone(), started_at: now, finished: None });
+    if let Some(only) = only {
+        for (sid, _, _) in &ids {
+            let key = state.step(*sid).and_then(|s| s.runbook_key.clone()).unwrap_or_default();
+            if key != only && !key.starts_with(&format!("{only}/")) {
+                skip_with(state, *sid, format!("not selected (--step {only})"), false, fx);
+            }
+        }
+    }
+    state.focus = PaneId::Steps;
+    next(state, fx);
+    Ok(())
+}
+
+/// Bring up the next step of the active runbook (or say why not).
+pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(run) = state.runbook.clone().filter(RunbookRun::active) else {
+        flash(state, "no runbook is running: open the runbook picker");
+        return;
+    };
+    for (sid, def, part) in &run.steps {
+        let Some(step) = state.step(*sid) else { continue };
+        let key = step.runbook_key.clone().unwrap_or_default();
+        match step.status.clone() {
+            StepStatus::Done | StepStatus::Skipped(_) => continue,
+            StepStatus::Aborted => return finish(state, "aborted", fx),
+            StepStatus::Failed { reason, .. } => {
+                select(state, *sid);
+                return flash(
+                    state,
+                    format!(
+                        "step {key} failed ({reason}): retry, skip with a reason, or abort; the runbook waits"
+                    ),
+                );
+            }
+            StepStatus::OutcomeUnknown => {
+                select(state, *sid);
+                return flash(state, format!("step {key}: outcome unknown: verify, then retry or skip"));
+            }
+            status @ (StepStatus::Executing | StepStatus::Verifying) => {
+                select(state, *sid);
+                return flash(state, format!("step {key} is {}: wait for it", status.label()));
+            }
+            StepStatus::AwaitingConfirm => {
+                select(state, *sid);
+                return pipeline::open_confirm(state, *sid, fx);
+            }
+            StepStatus::Proposed | StepStatus::Prechecked => {
+                let p = plan::planned(
+                    &run.runbook,
+                    *def,
+                    part.clone(),
+                    &state.config,
+                    &state.observed,
+                    &run.params,
+                );
+                let op = match p.op {
+                    Ok(op) => op,
+                    Err(why) => {
+                        skip_with(state, *sid, format!("not applicable: {why}"), true, fx);
+                        continue;
+                    }
+                };
+                if let Some(gate) = &p.gate
+                    && let Err(observed) = gate.check(&state.observed)
+                {
+                    let reason = format!("not applicable: gate {} not met ({observed})", gate.text());
+                    skip_with(state, *sid, reason, true, fx);
+                    continue;
+                }
+                let step = state.step_mut(*sid).expect("step exists");
+                step.preview = op.preview();
+                step.preview.title = p.title.clone();
+                step.op = op;
+                step.why = p.why.clone();
+                let (title, op, preview, why) =
+                    (step.preview.title.clone(), step.op.clone(), step.preview.clone(), step.why.clone());
+                log(
+                    state,
+                    fx,
+                    "step-previewed",
+                    format!("step #{sid} ({} {key}): {title}", run.runbook.id()),
+                    json!({ "step": sid, "runbook": run.runbook.id(), "key": key, "op": op, "preview": preview, "why": why }),
+                );
+                select(state, *sid);
+                return pipeline::open_confirm(state, *sid, fx);
+            }
+        }
+    }
+    finish(state, "completed", fx);
+}
+
+/// The step after `id` in the active runbook is the next one to run (used by `step-run` on a
+/// runbook step: only the next step may be run).
+pub fn is_next(state: &State, id: u64) -> bool {
+    let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return false };
+    run.steps
+        .iter()
+        .map(|(sid, _, _)| *sid)
+        .find(|sid| state.step(*sid).is_some_and(|s| !s.status.is_terminal()))
+        == Some(id)
+}
+
+/// Abort the active runbook: its current step is aborted (unless executing) and the rest stay
+/// as they are.
+pub fn abort(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(run) = state.runbook.clone().filter(RunbookRun::active) else {
+        flash(state, "no runbook is running");
+        return;
+    };
+    if run.steps.iter().any(|(sid, _, _)| state.step(*sid).is_some_and(|s| s.status == StepStatus::Executing))
+    {
+        flash(state, "a step is executing: wait for its result, then abort");
+        return;
+    }
+    if let Some(sid) = run.steps.iter().map(|(sid, _, _)| *sid).find(|sid| {
+        state.step(*sid).is_some_and(|s| !s.status.is_terminal() && s.status != StepStatus::Proposed)
+    }) {
+        pipeline::abort(state, sid, fx);
+    }
+    finish(state, "aborted", fx);
+}
+
+/// After every action: a runbook whose steps are all finished is finished; an aborted step
+/// aborts its runbook.
+pub fn sync(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return };
+    let statuses: Vec<StepStatus> =
+        run.steps.iter().filter_map(|(sid, _, _)| state.step(*sid).map(|s| s.status.clone())).collect();
+    if statuses.contains(&StepStatus::Aborted) {
+        finish(state, "aborted", fx);
+    } else if statuses.iter().all(StepStatus::is_terminal) {
+        finish(state, "completed", fx);
+    }
+}
+
+fn finish(state: &mut State, outcome: &str, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let Some(run) = state.runbook.as_mut().filter(|r| r.active()) else { return };
+    run.finished = Some((now, outcome.to_string()));
+    let run = run.clone();
+    let secs = (now - run.started_at).num_milliseconds() as f64 / 1000.0;
+    let steps: Vec<serde_json::Value> = run
+        .steps
+        .iter()
+        .filter_map(|(sid, _, _)| state.step(*sid))
+        .map(|s| json!({ "step": s.id, "key": s.runbook_key, "title": s.preview.title, "status": s.status.label() }))
+        .collect();
+    let done = run
+        .steps
+        .iter()
+        .filter(|(sid, _, _)| state.step(*sid).is_some_and(|s| s.status == StepStatus::Done))
+        .count();
+    log(
+        state,
+        fx,
+        "runbook-finished",
+        format!(
+            "runbook {} {outcome} in {secs:.1} s ({done}/{} steps done)",
+            run.runbook.id(),
+            run.steps.len()
+        ),
+        json!({ "runbook": run.runbook.id(), "outcome": outcome, "secs": secs, "steps": steps }),
+    );
+    flash(state, format!("runbook {} {outcome}", run.runbook.id()));
+}
+
+fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, fx: &mut Vec<Effect>) {
+    let now = state.now;
+    let Some(step) = state.step_mut(sid) else { return };
+    step.status = StepStatus::Skipped(reason.clone());
+    step.finished_at = Some(now);
+    let key = step.runbook_key.clone();
+    log(
+        state,
+        fx,
+        "step-skipped",
+        format!("step #{sid} ({}) skipped: {reason}", key.as_deref().unwrap_or("?")),
+        json!({ "step": sid, "key": key, "reason": reason, "not_applicable": not_applicable }),
+    );
+}
+
+fn select(state: &mut State, sid: u64) {
+    if let Some(i) = state.steps.iter().position(|s| s.id == sid) {
+        state.selected[PaneId::Steps.index()] = i;
+    }
+}

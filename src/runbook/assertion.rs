@@ -1,0 +1,266 @@
+//! [`Assertion`]: read-only checks a runbook step makes against what the panes show ("the
+//! primary is down", "traffic is on us-west-2"). An assertion step executes nothing: its
+//! postcondition is the assertion, evaluated on every snapshot until it holds or its verify
+//! deadline passes (then the runbook stops, as after any failed verify).
+
+use serde::{Deserialize, Serialize};
+
+use crate::backends::model::PgRole;
+use crate::backends::{Freshness, Observed};
+
+use super::operation::Verify;
+use super::traffic::region_gate_problem;
+
+/// A named condition on the current snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "kebab-case")]
+pub enum Assertion {
+    /// No PostgreSQL node accepts writes and at least one is unreachable (plan: "check primary
+    /// status" before promoting anything).
+    PrimaryDown,
+    /// Sentinel quorum reachable, every Sentinel agrees on one master, no failover in progress.
+    SentinelHealthy,
+    /// Every Sentinel agrees on one master and that master answers as a master.
+    SentinelAgreed,
+    /// The region is failing: health check unhealthy or its ready probe failing.
+    RegionDown {
+        /// Region name.
+        region: String,
+    },
+    /// The region is healthy: health check healthy (when it has one) and ready probe 2xx.
+    RegionHealthy {
+        /// Region name.
+        region: String,
+    },
+    /// The region holds all the Route 53 weight and passes its health gate.
+    TrafficOn {
+        /// Region name.
+        region: String,
+    },
+    /// Data layers replicate: one writable primary with every reachable replica streaming
+    /// within the lag limit, and Sentinels agreeing on a master that answers as one, with every
+    /// reachable replica linked (nodes lost with a region are reported, not required).
+    ReplicationHealthy {
+        /// Maximum replay lag accepted.
+        max_lag_bytes: u64,
+    },
+    /// `node` is a streaming replica (restore: the old primary re-attached).
+    NodeIsReplica {
+        /// Node name.
+        node: String,
+    },
+}
+
+impl Assertion {
+    /// Kebab-case names, as runbooks write them in `args.check`.
+    pub const NAMES: &'static [&'static str] = &[
+        "primary-down",
+        "sentinel-healthy",
+        "sentinel-agreed",
+        "region-down",
+        "region-healthy",
+        "traffic-on",
+        "replication-healthy",
+        "node-is-replica",
+    ];
+
+    /// One-line title.
+    pub fn title(&self) -> String {
+        match self {
+            Assertion::PrimaryDown => "Confirm the PostgreSQL primary is down".into(),
+            Assertion::SentinelHealthy => "Check Sentinel status and quorum".into(),
+            Assertion::SentinelAgreed => "Verify every Sentinel agrees on the master".into(),
+            Assertion::RegionDown { region } => format!("Confirm {region} is failing"),
+            Assertion::RegionHealthy { region } => format!("Verify {region} is healthy"),
+            Assertion::TrafficOn { region } => format!("Verify traffic is on {region}"),
+            Assertion::ReplicationHealthy { .. } => "Verify data replication (PostgreSQL and Redis)".into(),
+            Assertion::NodeIsReplica { node } => format!("Verify {node} is a streaming replica"),
+        }
+    }
+
+    /// What is read, for the preview.
+    pub fn reads(&self) -> &'static str {
+        match self {
+            Assertion::PrimaryDown | Assertion::NodeIsReplica { .. } => {
+                "the Database pane (every PostgreSQL node)"
+            }
+            Assertion::SentinelHealthy | Assertion::SentinelAgreed => {
+                "the Sentinel pane (every Sentinel: get-master-addr-by-name, CKQUORUM)"
+            }
+            Assertion::RegionDown { .. } | Assertion::RegionHealthy { .. } | Assertion::TrafficOn { .. } => {
+                "the Traffic pane (Route 53 weights and health checks, HTTP probes)"
+            }
+            Assertion::ReplicationHealthy { .. } => "the Database and Sentinel panes",
+        }
+    }
+
+    /// Evaluate against the current snapshots (only fresh data can make it hold).
+    pub fn verify(&self, obs: &Observed) -> Verify {
+        match self {
+            Assertion::PrimaryDown => {
+                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+                if let Some(p) = db.primary() {
+                    return Verify::NotYet(format!("{} is a writable primary: the primary is up", p.name));
+                }
+                let down: Vec<String> = db
+                    .nodes
+                    .iter()
+                    .filter(|n| n.role == PgRole::Down)
+                    .map(|n| format!("{} ({})", n.name, n.error.as_deref().unwrap_or("down")))
+                    .collect();
+                if down.is_empty() {
+                    Verify::NotYet("no node is down, yet none is a writable primary".into())
+                } else {
+                    Verify::Holds(format!("no writable primary; down: {}", down.join(", ")))
+                }
+            }
+            Assertion::SentinelHealthy => {
+                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+                if s.failover_in_progress {
+                    return Verify::NotYet("a failover is in progress".into());
+                }
+                match (&s.quorum, s.agreed_master()) {
+                    (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; all Sentinels say {m}")),
+                    (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
+                    (None, _) => Verify::NotYet("quorum unknown".into()),
+                    (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
+                }
+            }
+            Assertion::SentinelAgreed => {
+                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+                match s.agreed_master() {
+                    Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
+                        Verify::Holds(format!("all {} Sentinels agree: master {m}", s.sentinels.len()))
+                    }
+                    Some(m) => Verify::NotYet(format!(
+                        "Sentinels agree on {m} but it answers as {}",
+                        s.master_role.as_deref().unwrap_or("?")
+                    )),
+                    None => Verify::NotYet("Sentinels do not agree on a master".into()),
+                }
+            }
+            Assertion::RegionDown { region } => {
+                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+                match t.region(region) {
+                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+                    Some(r) => match region_gate_problem(r) {
+                        Some(problem) => Verify::Holds(problem),
+                        None => Verify::NotYet(format!("{region} passes its health check and ready probe")),
+                    },
+                }
+            }
+            Assertion::RegionHealthy { region } => {
+                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+                match t.region(region) {
+                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+                    Some(r) => match region_gate_problem(r) {
+                        None => Verify::Holds(format!(
+                            "{region}: health check {}, ready probe ok",
+                            r.health_check.as_str()
+                        )),
+                        Some(problem) => Verify::NotYet(problem),
+                    },
+                }
+            }
+            Assertion::TrafficOn { region } => {
+                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+                let share = t.share(region).unwrap_or(0.0);
+                let gate = t.region(region).and_then(region_gate_problem);
+                match gate {
+                    _ if share < 0.999 => {
+                        Verify::NotYet(format!("{region} has {:.0} % of the weight", share * 100.0))
+                    }
+                    Some(problem) => Verify::NotYet(format!("{region} has all the weight but {problem}")),
+                    None => Verify::Holds(format!("{region} has 100 % of the weight and is healthy")),
+                }
+            }
+            Assertion::ReplicationHealthy { max_lag_bytes } => replication(obs, *max_lag_bytes),
+            Assertion::NodeIsReplica { node } => {
+                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+                match db.node(node) {
+                    None => Verify::NotYet(format!("no node named {node}")),
+                    Some(n) if n.role == PgRole::Replica => Verify::Holds(format!(
+                        "{node} is a replica{}",
+                        n.replay_lag_bytes.map(|l| format!(", lag {l} B")).unwrap_or_default()
+                    )),
+                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
+                }
+            }
+        }
+    }
+}
+
+fn no_fresh(layer: &str) -> Verify {
+    Verify::NotYet(format!("no fresh {layer} data"))
+}
+
+fn replication(obs: &Observed, max_lag_bytes: u64) -> Verify {
+    let mut held = Vec::new();
+    let mut problems = Vec::new();
+    if let Some(db) = obs.database.fresh_value() {
+        match db.writable_primaries().as_slice() {
+            [p] => held.push(format!("PostgreSQL primary {} ({})", p.name, p.region)),
+            [] => problems.push("no writable PostgreSQL primary".to_string()),
+            many => problems.push(format!("{} writable primaries", many.len())),
+        }
+        for n in db.nodes.iter().filter(|n| n.role == PgRole::Replica) {
+            match n.replay_lag_bytes {
+                Some(l) if l <= max_lag_bytes => held.push(format!("{} lag {l} B", n.name)),
+                Some(l) => problems.push(format!("{} lags {l} B", n.name)),
+                None => problems.push(format!("{} lag unknown", n.name)),
+            }
+        }
+    } else if obs.database.freshness != Freshness::NotConfigured {
+        problems.push("no fresh database data".into());
+    }
+    if let Some(s) = obs.sentinel.fresh_value() {
+        match s.agreed_master() {
+            Some(m) if s.master_role.as_deref() != Some("master") => {
+                problems.push(format!("Redis master {m} does not answer as a master"));
+            }
+            Some(m) => {
+                let reachable = |r: &&crate::backends::model::RedisReplica| {
+                    !r.flags.contains("down") && !r.flags.contains("disconnected")
+                };
+                let unlinked: Vec<&str> = s
+                    .replicas
+                    .iter()
+                    .filter(reachable)
+                    .filter(|r| !r.link_up)
+                    .map(|r| r.addr.as_str())
+                    .collect();
+                let linked = s.replicas.iter().filter(|r| r.link_up).count();
+                if !unlinked.is_empty() {
+                    problems.push(format!(
+                        "Redis replica(s) {} reachable but not linked to {m}",
+                        unlinked.join(", ")
+                    ));
+                } else if linked == 0 {
+                    held.push(format!("Redis master {m} (no reachable replica: running without redundancy)"));
+                } else {
+                    held.push(format!("Redis master {m} with {linked} linked replica(s)"));
+                }
+            }
+            None => problems.push("Sentinels do not agree on a master".into()),
+        }
+    } else if obs.sentinel.freshness != Freshness::NotConfigured {
+        problems.push("no fresh Sentinel data".into());
+    }
+    if !problems.is_empty() {
+        Verify::NotYet(problems.join("; "))
+    } else if held.is_empty() {
+        Verify::NotYet("neither PostgreSQL nor Sentinel is configured".into())
+    } else {
+        Verify::Holds(held.join("; "))
+    }
+}
+
+/// Health of a region as one word, for gates ("healthy" / the problem).
+pub fn region_problem(obs: &Observed, region: &str) -> Result<(), String> {
+    let t = obs.traffic.value.as_ref().ok_or_else(|| "no traffic data".to_string())?;
+    let r = t.region(region).ok_or_else(|| format!("{region} is not in the Traffic pane"))?;
+    match region_gate_problem(r) {
+        None => Ok(()),
+        Some(p) => Err(p),
+    }
+}

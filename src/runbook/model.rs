@@ -1,0 +1,313 @@
+//! The runbook file format: a TOML document with an id, a title, parameters whose defaults come
+//! from the current state, and ordered steps, each naming an operation with its arguments, a
+//! `why` from the failover plan, an optional gate, risk and timeout.
+//!
+//! ```toml
+//! id = "db-failover"
+//! title = "Database failover"
+//! description = "The PostgreSQL primary failed: promote the healthiest replica, ..."
+//!
+//! [[params]]
+//! name = "candidate"
+//! kind = "node"                 # node | region | text | number
+//! from = "healthiest-replica"   # a default computed from the current state (or `default = "..."`)
+//! description = "the replica to promote"
+//!
+//! [[steps]]
+//! id = "promote"
+//! op = "promote"
+//! args = { node = "{candidate}" }   # `{param}` is replaced by the parameter's value
+//! gate = "primary-down"             # not applicable (skipped, logged) unless this holds
+//! why = "Promote the replica with the least lag (plan: Database Failover, Promote Replica)."
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Risk;
+
+/// A parsed runbook file (validated by [`super::parse`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runbook {
+    /// Identifier used by `warroom plan ID` and the picker (kebab-case).
+    pub id: Spanned<String>,
+    /// Title.
+    pub title: String,
+    /// What situation it is for.
+    pub description: String,
+    /// Parameters, resolved when the runbook starts.
+    #[serde(default)]
+    pub params: Vec<ParamDef>,
+    /// Steps, in order.
+    pub steps: Vec<StepDef>,
+}
+
+impl Runbook {
+    /// The id.
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+
+    /// A parameter by name.
+    pub fn param(&self, name: &str) -> Option<&ParamDef> {
+        self.params.iter().find(|p| p.name.get_ref() == name)
+    }
+}
+
+/// One parameter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    /// Name, referenced as `{name}` in step arguments.
+    pub name: Spanned<String>,
+    /// What values are valid.
+    #[serde(default)]
+    pub kind: ParamKind,
+    /// Shown in the picker and `warroom plan`.
+    #[serde(default)]
+    pub description: String,
+    /// A literal default.
+    #[serde(default)]
+    pub default: Option<Spanned<String>>,
+    /// A default computed from the current state.
+    #[serde(default)]
+    pub from: Option<Spanned<ParamSource>>,
+    /// May stay unset (steps that use it are then not applicable); otherwise a parameter
+    /// without a value stops the runbook from starting.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// What a parameter's value must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamKind {
+    /// A configured PostgreSQL node name.
+    Node,
+    /// A configured region name.
+    Region,
+    /// A non-negative integer.
+    Number,
+    /// Free text.
+    #[default]
+    Text,
+}
+
+impl ParamKind {
+    /// Name as written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamKind::Node => "node",
+            ParamKind::Region => "region",
+            ParamKind::Number => "number",
+            ParamKind::Text => "text",
+        }
+    }
+}
+
+/// Defaults computed from the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamSource {
+    /// The reachable replica with the least replay lag.
+    HealthiestReplica,
+    /// The primary that failed: a node that is down (else the current writable primary).
+    FailedPrimary,
+    /// The current writable primary.
+    CurrentPrimary,
+    /// The region configured with `role = "primary"`.
+    PrimaryRegion,
+    /// The region configured with `role = "secondary"`.
+    SecondaryRegion,
+    /// The region holding the most Route 53 weight now.
+    TrafficRegion,
+}
+
+impl ParamSource {
+    /// Every source name, for error messages.
+    pub const NAMES: &'static [&'static str] = &[
+        "healthiest-replica",
+        "failed-primary",
+        "current-primary",
+        "primary-region",
+        "secondary-region",
+        "traffic-region",
+    ];
+
+    /// Name as written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamSource::HealthiestReplica => "healthiest-replica",
+            ParamSource::FailedPrimary => "failed-primary",
+            ParamSource::CurrentPrimary => "current-primary",
+            ParamSource::PrimaryRegion => "primary-region",
+            ParamSource::SecondaryRegion => "secondary-region",
+            ParamSource::TrafficRegion => "traffic-region",
+        }
+    }
+}
+
+/// One step of a runbook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    /// Identifier within the runbook (`warroom exec --step ID`).
+    pub id: Spanned<String>,
+    /// The operation.
+    pub op: Spanned<OpKind>,
+    /// Arguments of the operation; string values may reference `{param}`.
+    #[serde(default)]
+    pub args: BTreeMap<String, Spanned<toml::Value>>,
+    /// Why this step, from the failover plan: shown beside the step.
+    pub why: String,
+    /// Optional title (default: the operation's preview title).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Raise the confirmation to typed (`high`); an operation's own risk is never lowered.
+    #[serde(default)]
+    pub risk: Option<Risk>,
+    /// Execution timeout in seconds (default: `polling.execute_timeout_ms`).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Only applicable when this holds (`name` or `name:{param}`).
+    #[serde(default)]
+    pub gate: Option<Spanned<String>>,
+}
+
+/// The operations a runbook step can name (`op = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpKind {
+    /// Which node is primary (read-only).
+    CheckPrimary,
+    /// A read-only condition on the panes (`args.check`).
+    Assert,
+    /// `pg_promote()` on `args.node`.
+    Promote,
+    /// `pg_ctl promote` through the pod exec API on `args.node`.
+    ExecPromote,
+    /// Fence `args.node` (refuse writes).
+    Fence,
+    /// Repoint the database Service at `args.node`'s pod.
+    RepointService,
+    /// A write probe on `args.node` through the Service.
+    VerifyWrites,
+    /// `SENTINEL FAILOVER`.
+    SentinelFailover,
+    /// Every Route 53 weight to `args.target` (100) and 0 elsewhere, one batch.
+    SetWeights,
+    /// Staged, health-gated shift to `args.target`.
+    ShiftTraffic,
+    /// Scale `args.region`'s deployments to `args.replicas` (one step per deployment).
+    Scale,
+    /// Something the console cannot do: `args.instruction`, ticked with a note.
+    Manual,
+}
+
+impl OpKind {
+    /// Every name, for error messages.
+    pub const NAMES: &'static [&'static str] = &[
+        "check-primary",
+        "assert",
+        "promote",
+        "exec-promote",
+        "fence",
+        "repoint-service",
+        "verify-writes",
+        "sentinel-failover",
+        "set-weights",
+        "shift-traffic",
+        "scale",
+        "manual",
+    ];
+
+    /// Name as written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::CheckPrimary => "check-primary",
+            OpKind::Assert => "assert",
+            OpKind::Promote => "promote",
+            OpKind::ExecPromote => "exec-promote",
+            OpKind::Fence => "fence",
+            OpKind::RepointService => "repoint-service",
+            OpKind::VerifyWrites => "verify-writes",
+            OpKind::SentinelFailover => "sentinel-failover",
+            OpKind::SetWeights => "set-weights",
+            OpKind::ShiftTraffic => "shift-traffic",
+            OpKind::Scale => "scale",
+            OpKind::Manual => "manual",
+        }
+    }
+
+    /// Required and optional argument names.
+    pub fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            OpKind::CheckPrimary | OpKind::SentinelFailover => (&[], &[]),
+            OpKind::Assert => (&["check"], &["region", "node", "max_lag_bytes"]),
+            OpKind::Promote | OpKind::ExecPromote | OpKind::Fence | OpKind::RepointService => {
+                (&["node"], &[])
+            }
+            OpKind::VerifyWrites => (&["node"], &[]),
+            OpKind::SetWeights => (&["target"], &[]),
+            OpKind::ShiftTraffic => (&["target"], &["percents", "hold_secs"]),
+            OpKind::Scale => (&["region"], &["replicas"]),
+            OpKind::Manual => (&["instruction"], &[]),
+        }
+    }
+
+    /// The layer the step acts on (a step whose layer is not configured is not applicable).
+    pub fn layer(self) -> Layer {
+        match self {
+            OpKind::CheckPrimary | OpKind::Promote | OpKind::Fence | OpKind::VerifyWrites => Layer::Postgres,
+            OpKind::ExecPromote | OpKind::RepointService | OpKind::Scale => Layer::Kubernetes,
+            OpKind::SentinelFailover => Layer::Sentinel,
+            OpKind::SetWeights | OpKind::ShiftTraffic => Layer::Route53,
+            OpKind::Assert | OpKind::Manual => Layer::None,
+        }
+    }
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The system a step acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// `[postgres]`.
+    Postgres,
+    /// `[kubernetes]` / region contexts.
+    Kubernetes,
+    /// `[sentinel]`.
+    Sentinel,
+    /// `[route53]`.
+    Route53,
+    /// Nothing in particular (manual steps; assertions say per check).
+    None,
+}
+
+/// Named gates (`gate = "name"` or `"name:{param}"`).
+pub const GATES: &[&str] = &[
+    "primary-down",
+    "primary-up",
+    "node-reachable",
+    "node-writable",
+    "node-not-primary",
+    "region-healthy",
+    "region-unhealthy",
+    "redis-master-down",
+];
+
+/// Gates that take an argument after `:`.
+pub fn gate_takes_arg(name: &str) -> bool {
+    matches!(
+        name,
+        "node-reachable" | "node-writable" | "node-not-primary" | "region-healthy" | "region-unhealthy"
+    )
+}

@@ -1,0 +1,182 @@
+//! Every built-in runbook executes end to end on the drill estate, through the real core,
+//! pipeline, runner and drill operator, confirmed as an operator would (typed names for
+//! high-risk steps), with every transition in the log.
+
+mod support;
+
+use std::time::Duration;
+
+use support::headless::Headless;
+use warroom::app::StepStatus;
+use warroom::backends::model::PgRole;
+
+const SPEED: f64 = 4.0;
+
+/// Run the loop until the drill's fault is visible.
+async fn until_fault(h: &mut Headless, what: &str, cond: impl Fn(&warroom::app::State) -> bool) {
+    h.until(what, Duration::from_secs(20), cond).await;
+}
+
+fn statuses(h: &Headless) -> Vec<(String, StepStatus)> {
+    let run = h.state.runbook.as_ref().expect("runbook");
+    run.steps
+        .iter()
+        .map(|(sid, _, _)| {
+            let s = h.step_run(*sid);
+            (s.runbook_key.clone().unwrap_or_default(), s.status.clone())
+        })
+        .collect()
+}
+
+fn kinds(h: &Headless) -> Vec<String> {
+    h.log.entries().into_iter().map(|(i, _)| i.kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applicable() {
+    let (mut h, _estate) = Headless::drill("primary-db-down", SPEED).await;
+    until_fault(&mut h, "primary down", |s| {
+        s.observed.database.value.as_ref().is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
+    })
+    .await;
+    let outcome = h.run_runbook("db-failover", &[], Duration::from_secs(60)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    let st = statuses(&h);
+    let keys: Vec<&str> = st.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["confirm-down", "promote", "fence", "repoint", "verify-writes"]);
+    for (k, s) in &st {
+        match k.as_str() {
+            "fence" => assert!(
+                matches!(s, StepStatus::Skipped(r) if r.starts_with("not applicable: gate node-writable:postgresql-0 not met")),
+                "{s:?}"
+            ),
+            _ => assert_eq!(*s, StepStatus::Done, "{k}"),
+        }
+    }
+    let db = h.state.observed.database.value.clone().expect("db");
+    let primary = db.primary().expect("a primary");
+    assert_eq!(primary.name, "postgresql-1", "the healthiest replica was promoted");
+    let svc = h.state.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
+    assert_eq!(svc.endpoint_pods, ["postgresql-1"]);
+    let k: Vec<String> = kinds(&h).into_iter().filter(|k| k != "observation").collect();
+    assert_eq!(k.first().map(String::as_str), Some("runbook-started"), "{k:?}");
+    assert_eq!(k.last().map(String::as_str), Some("runbook-finished"), "{k:?}");
+    // Every execution was confirmed first, and logged as executing before its result.
+    let entries = h.log.entries();
+    for (i, (e, _)) in entries.iter().enumerate() {
+        if e.kind == "step-result" {
+            let step = e.details["step"].as_u64();
+            let before = &entries[..i];
+            assert!(
+                before.iter().any(|(b, _)| b.kind == "step-confirmed" && b.details["step"].as_u64() == step)
+            );
+            assert!(
+                before.iter().any(|(b, _)| b.kind == "step-executing" && b.details["step"].as_u64() == step)
+            );
+        }
+    }
+    let typed: Vec<String> = entries
+        .iter()
+        .filter(|(e, _)| e.kind == "step-confirmed")
+        .filter_map(|(e, _)| e.details["typed"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(typed, ["postgresql-1", "postgresql-1"], "promote and repoint are typed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_failover_moves_the_master_and_sentinels_agree() {
+    let (mut h, _estate) = Headless::drill("calm", SPEED).await;
+    until_fault(&mut h, "sentinels agree", |s| s.observed.sentinel.fresh_value().is_some_and(|v| v.agreed()))
+        .await;
+    let before = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    let outcome = h.run_runbook("redis-failover", &[], Duration::from_secs(60)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    assert!(statuses(&h).iter().all(|(_, s)| *s == StepStatus::Done), "{:?}", statuses(&h));
+    let after = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    assert!(after.is_some() && after != before, "{before:?} -> {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_failover_sends_all_weight_to_the_secondary() {
+    let (mut h, _estate) = Headless::drill("calm", SPEED).await;
+    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    let outcome = h.run_runbook("dns-failover", &[], Duration::from_secs(90)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    let t = h.state.observed.traffic.value.clone().expect("traffic");
+    assert_eq!(t.share("us-west-2"), Some(1.0));
+    assert_eq!(t.share("us-east-1"), Some(0.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_failover_with_a_param_override_targets_that_region() {
+    let (mut h, _estate) = Headless::drill("calm", SPEED).await;
+    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    let outcome = h.run_runbook("dns-failover", &[("target", "eu-central-1")], Duration::from_secs(90)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    assert_eq!(h.state.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")), Some(1.0));
+    let started = h.log.entries().into_iter().find(|(e, _)| e.kind == "runbook-started").expect("started").0;
+    assert_eq!(started.details["params"][0]["origin"], "--param");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_failover_scales_moves_dns_and_fails_the_data_layers_over() {
+    let (mut h, _estate) = Headless::drill("region-outage", SPEED).await;
+    until_fault(&mut h, "us-east-1 unhealthy", |s| {
+        s.observed
+            .traffic
+            .value
+            .as_ref()
+            .and_then(|t| t.region("us-east-1"))
+            .is_some_and(|r| r.health_check == warroom::backends::model::HealthState::Unhealthy)
+            && s.observed.database.value.as_ref().is_some_and(|d| d.primary().is_none())
+    })
+    .await;
+    let outcome = h.run_runbook("region-failover", &[], Duration::from_secs(120)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    let st = statuses(&h);
+    assert!(st.iter().all(|(_, s)| *s == StepStatus::Done), "{st:?}");
+    assert!(
+        st.iter().filter(|(k, _)| k.starts_with("scale/")).count() >= 2,
+        "one step per deployment: {st:?}"
+    );
+    let t = h.state.observed.traffic.value.clone().expect("traffic");
+    assert_eq!(t.share("us-west-2"), Some(1.0));
+    assert!(h.state.observed.database.value.as_ref().and_then(|d| d.primary()).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_without_a_db_failover() {
+    // The traffic was moved to us-west-2 (dns-failover); the restore moves it back to us-east-1
+    // in health-gated stages. The drill's us-east-1 stays lost in region-outage, so this starts
+    // from a calm estate; no database failover happened, so the re-sync steps do not apply.
+    let (mut h, _estate) = Headless::drill("calm", 20.0).await;
+    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    assert_eq!(h.run_runbook("dns-failover", &[], Duration::from_secs(60)).await, "completed");
+    h.until("weights observed", Duration::from_secs(10), |s| {
+        s.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")) == Some(1.0)
+    })
+    .await;
+    h.state.runbook = None;
+    let outcome =
+        h.run_runbook("restore-primary", &[("old_primary", "postgresql-0")], Duration::from_secs(240)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    let st = statuses(&h);
+    for (k, s) in &st {
+        match k.as_str() {
+            "resync" | "verify-replica" => assert!(
+                matches!(s, StepStatus::Skipped(r) if r.contains("postgresql-0 is the writable primary: nothing to re-sync")),
+                "{k}: {s:?}"
+            ),
+            _ => assert_eq!(*s, StepStatus::Done, "{k}"),
+        }
+    }
+    assert_eq!(h.state.observed.traffic.value.as_ref().and_then(|t| t.share("us-east-1")), Some(1.0));
+    let notes: Vec<String> = h
+        .log
+        .entries()
+        .into_iter()
+        .filter(|(e, _)| e.kind == "step-note")
+        .map(|(e, _)| e.details["note"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(notes.len(), 2, "the two manual steps were ticked with a note: {notes:?} {st:?}");
+}
