@@ -202,6 +202,8 @@ pub struct State {
     pub help_scroll: usize,
     /// When the incident was resolved, with the summary.
     pub resolved: Option<(DateTime<Utc>, String)>,
+    /// Recovery measurement (fault, detection, first action, mitigation, data loss).
+    pub recovery: super::measure::Recovery,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -238,6 +240,7 @@ impl State {
             quit_armed: false,
             help_scroll: 0,
             resolved: None,
+            recovery: super::measure::Recovery::default(),
         }
     }
 

@@ -61,6 +61,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             fx.push(Effect::Quit);
         }
     }
+    super::measure::track(state, &mut fx);
     fx
 }
 
