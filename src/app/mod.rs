@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod effect;
+pub mod measure;
 pub mod pipeline;
 pub mod propose;
 pub mod resume;

@@ -216,6 +216,8 @@ pub struct State {
     pub runbooks: Arc<Catalog>,
     /// The runbook being run (or the last one, finished).
     pub runbook: Option<RunbookRun>,
+    /// Recovery measurement (fault, detection, first action, mitigation, data loss).
+    pub recovery: super::measure::Recovery,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -254,6 +256,7 @@ impl State {
             resolved: None,
             runbooks: Arc::new(Catalog::builtin()),
             runbook: None,
+            recovery: super::measure::Recovery::default(),
         }
     }
 

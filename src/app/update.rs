@@ -63,6 +63,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         }
     }
     runbook_flow::sync(state, &mut fx);
+    super::measure::track(state, &mut fx);
     fx
 }
 

@@ -75,6 +75,16 @@ fn open_or_declare(
 
 /// Declare or resume the incident and run the console. Returns the exit code.
 pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
+    launch_with(l, loaded, |_| {}).await
+}
+
+/// [`launch`], letting the caller adjust the initial state (e.g. a drill tells the recovery
+/// tracker when its fault strikes) after the incident is restored.
+pub async fn launch_with(
+    l: Launch,
+    loaded: Loaded,
+    prepare: impl FnOnce(&mut State),
+) -> color_eyre::Result<i32> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!(
@@ -102,6 +112,7 @@ pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
     state.warnings.extend(runbook_errors.iter().map(|e| format!("runbook skipped: {e}")));
     state.warnings.extend(state.checklist.apply_entries(&entries));
     resume::restore(&mut state, &entries);
+    prepare(&mut state);
     let path = log.path().to_path_buf();
     let follower = log.follower();
     let console = Console {

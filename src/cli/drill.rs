@@ -9,9 +9,11 @@ use clap::Args;
 use super::console::{self, Launch};
 use super::status;
 use crate::app::Mode;
+use crate::app::measure::Recovery;
 use crate::backends::drill::{DrillEstate, scenarios};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
+use crate::incident::history::{drill_history, render_text};
 use crate::tui::Sources;
 
 /// Options of `warroom drill`.
@@ -32,9 +34,13 @@ pub struct DrillArgs {
     /// Print one snapshot of the drill estate and exit (like `warroom status`).
     #[arg(long)]
     pub status: bool,
-    /// With --status: print JSON.
+    /// With --status or --history: print JSON.
     #[arg(long)]
     pub json: bool,
+    /// List every measured drill in the data dir (date, scenario, RTO, data loss, target met,
+    /// incident), oldest first, with the best, median and worst RTO; then exit.
+    #[arg(long, conflicts_with_all = ["list", "status"])]
+    pub history: bool,
 }
 
 /// Pollers over the drill estate (the same poller as live sources).
@@ -61,6 +67,9 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         }
         return Ok(0);
     }
+    if args.history {
+        return history(&loaded.paths.data_dir, args.json);
+    }
     if !(args.speed > 0.0 && args.speed <= 1000.0) {
         eprintln!("warroom drill: --speed must be between 0 and 1000, got {}", args.speed);
         return Ok(2);
@@ -83,7 +92,13 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         }
         return Ok(0);
     }
-    let config = Arc::new(estate.config());
+    let mut config = estate.config();
+    // The estate replaces the user's layers; the measurement settings still come from them.
+    if let Some(user) = &loaded.config {
+        config.drill = user.drill.clone();
+    }
+    let config = Arc::new(config);
+    let recovery = Recovery::drill(&args.scenario, estate.fault_scheduled_at());
     let launch = Launch {
         mode: Mode::Drill,
         title: format!("Drill: {}", args.scenario),
@@ -94,5 +109,22 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         sources: srcs,
         operator: Arc::new(estate.operator()),
     };
-    console::launch(launch, loaded).await
+    console::launch_with(launch, loaded, move |state| state.recovery = recovery).await
+}
+
+/// `warroom drill --history [--json]`.
+fn history(data_dir: &std::path::Path, json: bool) -> color_eyre::Result<i32> {
+    let h = match drill_history(data_dir) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("warroom drill --history: {e}");
+            return Ok(1);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&h)?);
+    } else {
+        print!("{}", render_text(&h));
+    }
+    Ok(0)
 }

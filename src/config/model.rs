@@ -26,6 +26,18 @@ pub struct Config {
     /// UI choices.
     #[serde(default)]
     pub ui: UiConfig,
+    /// Drill measurement settings.
+    #[serde(default)]
+    pub drill: DrillConfig,
+}
+
+/// `[drill]`: what recovery is measured against.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillConfig {
+    /// Recovery time objective in seconds: a drill (or live recovery) result says whether its
+    /// RTO met it. Unset: no target.
+    pub rto_target_secs: Option<u64>,
 }
 
 /// `[incident]`.

@@ -34,6 +34,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     sentinel(&mut c, config);
     route53(&mut c, config);
     polling(&mut c, config);
+    drill(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -178,6 +179,15 @@ fn route53(c: &mut Checker<'_, '_>, config: &Config) {
         && let Err(why) = http_url(url)
     {
         c.err(&at("endpoint_url"), format!("`endpoint_url` {why}"));
+    }
+}
+
+fn drill(c: &mut Checker<'_, '_>, config: &Config) {
+    if config.drill.rto_target_secs == Some(0) {
+        c.err(
+            &[Seg::Key("drill"), Seg::Key("rto_target_secs")],
+            "`rto_target_secs` is 0: expected a positive number of seconds",
+        );
     }
 }
 
@@ -362,6 +372,16 @@ mod tests {
         let ok = "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
                   [postgres]\nservice = { context = \"ctx\", namespace = \"db\", name = \"pg\" }\n";
         assert!(problems(ok).is_empty());
+    }
+
+    #[test]
+    fn drill_rto_target_must_be_positive() {
+        let p = problems("[drill]\nrto_target_secs = 0\n");
+        assert_eq!(p, ["w.toml:2:19: `rto_target_secs` is 0: expected a positive number of seconds"]);
+        assert!(problems("[drill]\nrto_target_secs = 300\n").is_empty());
+        let p = problems("[drill]\nrto_target = 300\n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:2:1: "), "{p:#?}");
     }
 
     #[test]

@@ -8,10 +8,15 @@
 //!
 //! Log details read here: `step-*` entries carry `{"step": id}` and `step-previewed` adds
 //! `{"preview": {title, target, lines, blast_radius}}`; `checklist` entries `{"item", "note"}`;
-//! a drill's `drill-result` entry may carry `fault`, `fault_injected_at` (RFC 3339), `rto_secs`
-//! and `data_loss_bytes`.
+//! a drill's `drill-result` entry (or a live `recovery-result`) may carry `fault`,
+//! `fault_injected_at` (RFC 3339), `rto_secs` and `data_loss_bytes`, plus what the recovery
+//! tracker (`app::measure`) logs: `detected_at`, `first_action_at`, `mitigated_at`, `rto_from`,
+//! `rto_target_secs`, `target_met`, `redis_offset_loss`, `postgres`, `steps`, `checklist`.
 
+mod drill;
 mod markdown;
+
+pub use drill::{DrillReport, DrillStep, LateItem, PgFigures};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -111,21 +116,6 @@ pub struct StepReport {
     pub events: Vec<TimelineRow>,
 }
 
-/// What a drill measured (from its `drill-result` entry).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrillReport {
-    /// The fault that was injected.
-    pub fault: Option<String>,
-    /// When it was injected.
-    pub fault_injected_at: Option<DateTime<Utc>>,
-    /// Recovery time measured by the drill, in seconds.
-    pub rto_secs: Option<f64>,
-    /// Data lost, in bytes.
-    pub data_loss_bytes: Option<u64>,
-    /// The drill-result summary (`None` when no result was logged).
-    pub summary: Option<String>,
-}
-
 /// Everything the export says, computed once from the log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PostMortem {
@@ -149,7 +139,7 @@ pub struct PostMortem {
     pub checklist: Vec<ChecklistRow>,
     /// Steps in order of first appearance.
     pub steps: Vec<StepReport>,
-    /// Drill measurements (drills only).
+    /// Drill measurements (drills, and live incidents with a `recovery-result` entry).
     pub drill: Option<DrillReport>,
 }
 
@@ -220,7 +210,7 @@ impl PostMortem {
             timeline: entries.iter().map(row).collect(),
             checklist: checklist_rows(checklist, t0, end, entries),
             steps: step_reports(entries, &row),
-            drill: meta.drill.then(|| drill_report(entries)),
+            drill: (meta.drill || drill::has_result(entries)).then(|| drill::drill_report(entries)),
             meta,
         }
     }
@@ -357,22 +347,6 @@ fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<S
         step.outcome_at = Some(e.ts);
     }
     steps
-}
-
-fn drill_report(entries: &[Entry]) -> DrillReport {
-    let result = entries.iter().rev().find(|e| e.kind == "drill-result");
-    let details = result.map(|e| &e.details);
-    let get = |k: &str| details.and_then(|d| d.get(k));
-    DrillReport {
-        fault: get("fault").and_then(Value::as_str).map(plain_text),
-        fault_injected_at: get("fault_injected_at")
-            .and_then(Value::as_str)
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc)),
-        rto_secs: get("rto_secs").and_then(Value::as_f64),
-        data_loss_bytes: get("data_loss_bytes").and_then(Value::as_u64),
-        summary: result.map(|e| plain_text(&e.summary)),
-    }
 }
 
 /// Text safe to show anywhere: terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings and

@@ -4,6 +4,7 @@ pub mod checklist;
 pub mod cli;
 pub mod entry;
 pub mod export;
+pub mod history;
 pub mod log;
 pub mod observations;
 pub mod operator;

@@ -114,6 +114,13 @@ impl DrillEstate {
         self.with(|s| s.fault_injected_at())
     }
 
+    /// When the scenario's fault is scheduled to strike (wall clock), known from the start;
+    /// `None` in `calm`. The sim injects it on its first 0.1 s tick at or after this instant,
+    /// which [`Self::fault_injected_at`] reports once it happened.
+    pub fn fault_scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.with(|s| s.scenario().fault_at().map(|t| s.wall(t)))
+    }
+
     /// One line describing the scenario's fault, `None` in `calm`.
     pub fn fault_description(&self) -> Option<&'static str> {
         self.with(|s| s.fault_description())

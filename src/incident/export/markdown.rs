@@ -15,7 +15,7 @@ pub(super) fn render(pm: &PostMortem) -> String {
     timeline(&mut md, pm);
     checklist(&mut md, pm);
     steps(&mut md, pm);
-    drill(&mut md, pm);
+    super::drill::render(&mut md, pm);
     md.push_str("## Root cause\n\n_To be written._\n\n");
     md.push_str("## Contributing factors\n\n_To be written._\n\n");
     md.push_str("## Action items\n\n- [ ] _To be written._\n");
@@ -173,37 +173,10 @@ fn step(md: &mut String, s: &StepReport, t0: DateTime<Utc>) {
     md.push('\n');
 }
 
-fn drill(md: &mut String, pm: &PostMortem) {
-    let Some(d) = &pm.drill else { return };
-    md.push_str("## Drill report\n\n");
-    if d.summary.is_none() {
-        md.push_str("No `drill-result` entry was logged.\n\n");
-    }
-    let t0 = pm.meta.declared_at;
-    let fault = match (&d.fault, d.fault_injected_at) {
-        (Some(f), Some(at)) => {
-            format!("{} at {} ({})", code(f, false), at.format("%H:%M:%S"), offset((at - t0).num_seconds()))
-        }
-        (Some(f), None) => code(f, false),
-        (None, _) => "not recorded".to_string(),
-    };
-    let _ = writeln!(md, "- Fault injected: {fault}");
-    let rto = d
-        .rto_secs
-        .map_or("not recorded".to_string(), |s| format!("{s:.1} s ({})", duration(s.round() as i64)));
-    let _ = writeln!(md, "- RTO (measured by the drill): {rto}");
-    let loss = d.data_loss_bytes.map_or("not recorded".to_string(), |b| format!("{b} bytes"));
-    let _ = writeln!(md, "- Data loss: {loss}");
-    if let Some(s) = &d.summary {
-        let _ = writeln!(md, "- Result: {}", text(s));
-    }
-    md.push('\n');
-}
-
 // ---------------------------------------------------------------- escaping and formats
 
 /// Markdown-significant ASCII punctuation escaped with a backslash (inline text).
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' | '!' | '$') {
@@ -216,7 +189,7 @@ fn text(s: &str) -> String {
 
 /// A code span that cannot be closed early by the text; `in_table` escapes `|` (GFM splits
 /// cells before it parses code spans, and `\|` inside a code span in a table renders as `|`).
-fn code(s: &str, in_table: bool) -> String {
+pub(super) fn code(s: &str, in_table: bool) -> String {
     if s.is_empty() {
         return String::new();
     }
@@ -236,7 +209,7 @@ fn datetime(t: DateTime<Utc>) -> String {
 }
 
 /// `T+05:03`, `T+1h02:03`, `T-00:30`.
-fn offset(secs: i64) -> String {
+pub(super) fn offset(secs: i64) -> String {
     let sign = if secs < 0 { '-' } else { '+' };
     let s = secs.unsigned_abs();
     if s >= 3600 {
@@ -247,7 +220,7 @@ fn offset(secs: i64) -> String {
 }
 
 /// `35s`, `4m 05s`, `1h 02m 03s`.
-fn duration(secs: i64) -> String {
+pub(super) fn duration(secs: i64) -> String {
     let sign = if secs < 0 { "-" } else { "" };
     let s = secs.unsigned_abs();
     match s {

@@ -1,0 +1,362 @@
+//! The recovery tracker with an injected clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::*;
+use crate::app::state::IncidentInfo;
+use crate::app::{Action, update};
+use crate::backends::model::{
+    DatabaseView, HealthState, KubeView, PgNodeStatus, RedisReplica, RegionTraffic, SentinelObs,
+    SentinelView, ServiceView, TrafficView,
+};
+use crate::backends::{Freshness, Snapshot};
+use crate::config::Config;
+use crate::runbook::Operation;
+
+fn t(s: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + Duration::seconds(s)
+}
+
+fn node(name: &str, role: PgRole, lsn: u64) -> PgNodeStatus {
+    PgNodeStatus {
+        name: name.into(),
+        region: "us-east-1".into(),
+        role,
+        version: None,
+        timeline: Some(1),
+        lsn: (role != PgRole::Down).then_some(lsn),
+        replay_lag_bytes: None,
+        replay_lag_seconds: None,
+        replication_state: None,
+        read_only: false,
+        pod: Some(name.into()),
+        error: None,
+        last_ok: None,
+    }
+}
+
+/// An estate: PostgreSQL nodes `(name, role, lsn)`, the Service routing to `svc`, a calm
+/// Sentinel and traffic layer.
+fn estate(nodes: &[(&str, PgRole, u64)], svc: &str, at: DateTime<Utc>) -> Observed {
+    let db = DatabaseView { nodes: nodes.iter().map(|(n, r, l)| node(n, *r, *l)).collect() };
+    let kube = KubeView {
+        db_service: Some(ServiceView {
+            context: "us-east-1".into(),
+            namespace: "database".into(),
+            name: "postgresql".into(),
+            selector: BTreeMap::new(),
+            endpoint_pods: vec![svc.to_string()],
+        }),
+        ..KubeView::default()
+    };
+    Observed {
+        kube: Arc::new(Snapshot::fresh(kube, at)),
+        database: Arc::new(Snapshot::fresh(db, at)),
+        sentinel: Arc::new(Snapshot::fresh(redis("10.0.1.10:6379", Some("master"), &[]), at)),
+        traffic: Arc::new(Snapshot::fresh(traffic(&[("us-east-1", 100, HealthState::Healthy)]), at)),
+    }
+}
+
+fn redis(master: &str, role: Option<&str>, lags: &[(&str, u64)]) -> SentinelView {
+    SentinelView {
+        master_name: "mymaster".into(),
+        sentinels: (0..3)
+            .map(|i| SentinelObs { addr: format!("s{i}:26379"), master: Some(master.into()), error: None })
+            .collect(),
+        replicas: lags
+            .iter()
+            .map(|(a, l)| RedisReplica {
+                addr: (*a).into(),
+                flags: "slave".into(),
+                link_up: true,
+                offset_lag: Some(*l),
+            })
+            .collect(),
+        master_role: role.map(str::to_string),
+        ..SentinelView::default()
+    }
+}
+
+fn traffic(regions: &[(&str, u8, HealthState)]) -> TrafficView {
+    TrafficView {
+        record: "api.example.com.".into(),
+        regions: regions
+            .iter()
+            .enumerate()
+            .map(|(i, (n, w, h))| RegionTraffic {
+                name: (*n).into(),
+                role: if i == 0 { "primary" } else { "secondary" }.into(),
+                weight: Some(*w),
+                failover_role: None,
+                health_check: *h,
+                checkers: None,
+                live: None,
+                ready: None,
+                deploy_ready: None,
+            })
+            .collect(),
+        ..TrafficView::default()
+    }
+}
+
+use PgRole::{Down, Primary, Replica};
+
+fn healthy(at: DateTime<Utc>, lsn: u64) -> Observed {
+    estate(&[("pg-0", Primary, lsn), ("pg-1", Replica, lsn.saturating_sub(5))], "pg-0", at)
+}
+
+fn step(id: u64, status: StepStatus, started: i64, finished: Option<i64>) -> StepRun {
+    let mut s =
+        StepRun::new(id, Operation::Manual { instruction: format!("step {id}") }, "test".into(), t(0));
+    s.status = status;
+    s.started_at = Some(t(started));
+    s.finished_at = finished.map(t);
+    s
+}
+
+fn ctx(mode: Mode, target: Option<u64>) -> MeasureContext {
+    MeasureContext { mode, declared_at: t(0), rto_target_secs: target }
+}
+
+/// Feed `o` at `s` seconds with no checklist.
+fn feed(
+    r: &mut Recovery,
+    o: &Observed,
+    steps: &[StepRun],
+    c: &MeasureContext,
+    s: i64,
+) -> Option<RecoveryResult> {
+    r.observe(o, steps, &Checklist::default(), c, t(s))
+}
+
+#[test]
+fn drill_measures_fault_detection_action_mitigation_and_lsn_loss() {
+    let c = ctx(Mode::Drill, Some(30));
+    let mut r = Recovery::drill("primary-db-down", Some(t(10)));
+    assert_eq!(feed(&mut r, &healthy(t(5), 10_000), &[], &c, 5), None);
+    assert_eq!(r.start(t(5)), None, "the fault is scheduled, not injected yet");
+    // Last sight of the primary: LSN 12,000; the replica has received 11,200.
+    let before = estate(&[("pg-0", Primary, 12_000), ("pg-1", Replica, 11_200)], "pg-0", t(9));
+    assert_eq!(feed(&mut r, &before, &[], &c, 9), None);
+    assert!(r.detected.is_none());
+    // The primary is gone.
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 11_200)], "pg-0", t(12));
+    assert_eq!(feed(&mut r, &down, &[], &c, 12), None);
+    let (at, why) = r.detected.clone().expect("detected");
+    assert_eq!(at, t(12));
+    assert_eq!(why, ["database: no writable primary"]);
+    // Promotion confirmed at 20 and verified at 24; the Service still routes to pg-0.
+    let promoting = [step(1, StepStatus::Executing, 20, None)];
+    assert_eq!(feed(&mut r, &down, &promoting, &c, 20), None);
+    assert_eq!(r.first_action_at, Some(t(20)));
+    let promoted = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 11_300)], "pg-0", t(24));
+    let done = [step(1, StepStatus::Done, 20, Some(24))];
+    assert_eq!(feed(&mut r, &promoted, &done, &c, 24), None, "Service not repointed: not mitigated");
+    let sw = r.pg_switch.clone().expect("switch seen");
+    assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("pg-0", "pg-1"));
+    assert_eq!((sw.old_lsn, sw.new_lsn, sw.loss_bytes()), (Some(12_000), Some(11_200), Some(800)));
+    // Repointed at 31: mitigated.
+    let repointed = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 15_000)], "pg-1", t(31));
+    let both = [step(1, StepStatus::Done, 20, Some(24)), step(2, StepStatus::Done, 28, Some(31))];
+    let res = feed(&mut r, &repointed, &both, &c, 31).expect("mitigated");
+    assert_eq!(r.mitigated_at, Some(t(31)));
+    assert_eq!(res.rto_secs, 21.0);
+    assert_eq!(res.rto_from, "fault_injected");
+    assert_eq!(res.data_loss_bytes, Some(800));
+    assert_eq!((res.rto_target_secs, res.target_met), (Some(30), Some(true)));
+    assert_eq!(res.fault_injected_at.as_deref(), Some("2026-11-26T03:00:10.000Z"));
+    assert_eq!(res.detected_at, "2026-11-26T03:00:12.000Z");
+    assert_eq!(res.first_action_at.as_deref(), Some("2026-11-26T03:00:20.000Z"));
+    assert_eq!(res.mitigated_at, "2026-11-26T03:00:31.000Z");
+    assert_eq!(res.steps.iter().map(|s| (s.id, s.secs)).collect::<Vec<_>>(), [(1, 4), (2, 3)]);
+    assert_eq!(summary(&res), "recovered: RTO 21.0 s (target 30 s: met), data loss 800 B");
+    // Logged once: later snapshots give nothing.
+    assert_eq!(feed(&mut r, &repointed, &both, &c, 40), None);
+}
+
+#[test]
+fn no_result_while_a_step_is_failed_or_in_flight() {
+    let c = ctx(Mode::Drill, None);
+    let mut r = Recovery::drill("primary-db-down", Some(t(1)));
+    feed(&mut r, &healthy(t(0), 9_000), &[], &c, 0);
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 9_050)], "pg-0", t(2));
+    feed(&mut r, &down, &[], &c, 2);
+    let fixed = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 9_100)], "pg-1", t(10));
+    let failed = StepStatus::Failed { stage: crate::app::step::Stage::Verify, reason: "x".into() };
+    let with_failed = [step(1, StepStatus::Done, 3, Some(5)), step(2, failed, 6, Some(8))];
+    assert_eq!(feed(&mut r, &fixed, &with_failed, &c, 10), None, "a failed step blocks mitigation");
+    let verifying = [step(1, StepStatus::Done, 3, Some(5)), step(2, StepStatus::Verifying, 6, None)];
+    assert_eq!(feed(&mut r, &fixed, &verifying, &c, 11), None, "a verifying step blocks mitigation");
+    assert_eq!(feed(&mut r, &fixed, &[], &c, 12), None, "no verified step: not mitigated");
+    let skipped =
+        [step(1, StepStatus::Done, 3, Some(5)), step(2, StepStatus::Skipped("n/a".into()), 6, Some(13))];
+    let res = feed(&mut r, &fixed, &skipped, &c, 13).expect("skipping the failed step unblocks");
+    assert_eq!(res.rto_secs, 12.0);
+    assert_eq!(
+        (res.target_met, res.data_loss_bytes),
+        (None, Some(0)),
+        "the replica got past the last LSN seen: floored at 0"
+    );
+}
+
+#[test]
+fn live_counts_from_detection_and_needs_a_detection() {
+    let c = ctx(Mode::Live, Some(5));
+    let mut r = Recovery::default();
+    let done = [step(1, StepStatus::Done, 1, Some(2))];
+    assert_eq!(
+        feed(&mut r, &healthy(t(3), 1_000), &done, &c, 3),
+        None,
+        "nothing detected: nothing to measure"
+    );
+    let mut o = healthy(t(4), 1_000);
+    o.sentinel = Arc::new(Snapshot::fresh(redis("10.0.1.10:6379", None, &[]), t(4)));
+    feed(&mut r, &o, &done, &c, 4);
+    assert_eq!(
+        r.detected.as_ref().map(|d| d.1.clone()),
+        Some(vec!["redis: the master does not answer".into()])
+    );
+    let steps = [step(1, StepStatus::Done, 1, Some(2)), step(2, StepStatus::Done, 6, Some(11))];
+    let res = feed(&mut r, &healthy(t(11), 1_000), &steps, &c, 11).expect("mitigated");
+    assert_eq!((res.rto_secs, res.rto_from), (7.0, "detected"));
+    assert_eq!(res.first_action_at.as_deref(), Some("2026-11-26T03:00:06.000Z"), "step 1 predates detection");
+    assert_eq!((res.target_met, res.fault.as_deref()), (Some(false), None));
+    assert!(summary(&res).contains("(target 5 s: missed by 2.0 s), no PostgreSQL primary switch"));
+}
+
+#[test]
+fn redis_offset_loss_is_the_new_masters_lag_at_last_sight() {
+    let c = ctx(Mode::Drill, None);
+    let mut r = Recovery::drill("redis-master-down", Some(t(1)));
+    let with = |s: SentinelView, at: i64| {
+        let mut o = healthy(t(at), 5_000);
+        o.sentinel = Arc::new(Snapshot::fresh(s, t(at)));
+        o
+    };
+    let lags = [("10.0.1.11:6379", 700), ("10.0.1.12:6379", 40)];
+    feed(&mut r, &with(redis("10.0.1.10:6379", Some("master"), &lags), 0), &[], &c, 0);
+    let lags = [("10.0.1.11:6379", 300), ("10.0.1.12:6379", 1_200)];
+    feed(&mut r, &with(redis("10.0.1.10:6379", Some("master"), &lags), 1), &[], &c, 1);
+    // The master dies: replicas lose their link (no lag), Sentinels still name it.
+    let mut dead = redis("10.0.1.10:6379", None, &[]);
+    dead.failover_in_progress = true;
+    feed(&mut r, &with(dead, 3), &[], &c, 3);
+    assert!(r.detected.is_some());
+    let done = [step(1, StepStatus::Done, 4, Some(6))];
+    let res = feed(&mut r, &with(redis("10.0.1.11:6379", Some("master"), &[]), 6), &done, &c, 6)
+        .expect("mitigated");
+    let sw = res.redis.clone().expect("switch");
+    assert_eq!((sw.old_master.as_str(), sw.new_master.as_str()), ("10.0.1.10:6379", "10.0.1.11:6379"));
+    assert_eq!(res.redis_offset_loss, Some(300));
+    assert_eq!(res.data_loss_bytes, None);
+    assert!(summary(&res).ends_with(", Redis offset loss 300"), "{}", summary(&res));
+}
+
+#[test]
+fn health_verdicts_name_the_fault() {
+    let h = |o: &Observed| estate_health(o);
+    assert_eq!(h(&healthy(t(0), 100)), Health::Healthy);
+    let split = estate(&[("pg-0", Primary, 1), ("pg-1", Primary, 1)], "pg-0", t(0));
+    assert_eq!(h(&split), Health::Unhealthy(vec!["database: split brain (pg-0, pg-1)".into()]));
+    let mut o = healthy(t(0), 100);
+    let mut s = redis("a:1", Some("master"), &[]);
+    s.sentinels[2].master = Some("b:1".into());
+    o.sentinel = Arc::new(Snapshot::fresh(s, t(0)));
+    assert_eq!(h(&o), Health::Unhealthy(vec!["redis: Sentinels disagree on the master".into()]));
+    let mut o = healthy(t(0), 100);
+    o.traffic = Arc::new(Snapshot::fresh(
+        traffic(&[("us-east-1", 0, HealthState::Unhealthy), ("us-west-2", 100, HealthState::Healthy)]),
+        t(0),
+    ));
+    assert_eq!(h(&o), Health::Healthy, "an unhealthy region that receives no traffic is fine");
+    o.traffic = Arc::new(Snapshot::fresh(traffic(&[("us-east-1", 100, HealthState::Unhealthy)]), t(0)));
+    assert_eq!(
+        h(&o),
+        Health::Unhealthy(vec!["traffic: us-east-1 serves traffic but its health check is unhealthy".into()])
+    );
+    let mut o = healthy(t(0), 100);
+    o.sentinel = Arc::new(Snapshot {
+        value: Some(redis("a:1", Some("master"), &[])),
+        fetched_at: Some(t(0)),
+        freshness: Freshness::Stale { since: t(1), error: "timeout".into() },
+    });
+    assert_eq!(h(&o), Health::Unknown, "a stale layer cannot be called healthy");
+    assert_eq!(h(&Observed::default()), Health::Unknown);
+    let nothing = Observed {
+        kube: Arc::new(Snapshot::not_configured()),
+        database: Arc::new(Snapshot::not_configured()),
+        sentinel: Arc::new(Snapshot::not_configured()),
+        traffic: Arc::new(Snapshot::not_configured()),
+    };
+    assert_eq!(h(&nothing), Health::Unknown);
+}
+
+#[test]
+fn checklist_lateness_at_mitigation() {
+    let mut list = Checklist::communication();
+    let first = list.items.iter().find(|i| matches!(i.due, Due::By(_))).expect("a one-off item").clone();
+    let Due::By(d) = first.due else { unreachable!() };
+    let done_at = t(0) + d + Duration::seconds(90);
+    list.tick(&first.id, done_at, None).unwrap();
+    let now = t(0) + Duration::hours(2);
+    let rows = lateness(&list, t(0), now);
+    let row = rows.iter().find(|r| r.item == first.id).expect("ticked item listed");
+    assert_eq!((row.done, row.late_secs), (Some(done_at), 90));
+    // Every scheduled item is overdue two hours in; those not done are late until now.
+    let missing = rows.iter().filter(|r| r.done.is_none()).collect::<Vec<_>>();
+    assert!(!missing.is_empty());
+    assert!(missing.iter().all(|r| r.late_secs == (now - r.due).num_seconds() && r.late_secs >= 0));
+    assert!(lateness(&list, t(0), t(0)).iter().all(|r| r.done.is_some() || r.late_secs >= 0));
+}
+
+#[test]
+fn update_logs_one_drill_result_through_the_core() {
+    let cfg = Config {
+        drill: crate::config::model::DrillConfig { rto_target_secs: Some(60) },
+        ..Config::default()
+    };
+    let incident = IncidentInfo {
+        id: "INC-20261126-030000-DRILL".into(),
+        title: "Drill".into(),
+        severity: "SEV2".into(),
+        declared_at: t(0),
+        drill: true,
+    };
+    let mut state = State::new(Mode::Drill, incident, "op@host".into(), Arc::new(cfg), t(0));
+    state.recovery = Recovery::drill("primary-db-down", Some(t(2)));
+    let mut results = Vec::new();
+    let apply = |state: &mut State, a: Action, s: i64| -> Vec<crate::app::LogIntent> {
+        update(state, a, t(s))
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Log(l) if l.kind == "drill-result" => Some(l),
+                _ => None,
+            })
+            .collect()
+    };
+    let o = healthy(t(1), 100);
+    results.extend(apply(&mut state, Action::Database(o.database.clone()), 1));
+    results.extend(apply(&mut state, Action::Kube(o.kube.clone()), 1));
+    results.extend(apply(&mut state, Action::Sentinel(o.sentinel.clone()), 1));
+    results.extend(apply(&mut state, Action::Traffic(o.traffic.clone()), 1));
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 90)], "pg-0", t(3));
+    results.extend(apply(&mut state, Action::Database(down.database.clone()), 3));
+    assert_eq!(state.recovery.detected.as_ref().map(|d| d.0), Some(t(3)));
+    state.steps.push(step(1, StepStatus::Done, 4, Some(5)));
+    let up = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 95)], "pg-1", t(6));
+    results.extend(apply(&mut state, Action::Database(up.database.clone()), 6));
+    assert!(results.is_empty(), "the Service still routes to pg-0");
+    results.extend(apply(&mut state, Action::Kube(up.kube.clone()), 7));
+    results.extend(apply(&mut state, Action::Tick, 8));
+    assert_eq!(results.len(), 1, "{results:?}");
+    let d = &results[0].details;
+    assert_eq!(d["rto_secs"], 5.0);
+    assert_eq!(d["data_loss_bytes"], 10);
+    assert_eq!(d["target_met"], true);
+    assert_eq!(d["drill"], true);
+    assert_eq!(d["fault"], "primary-db-down");
+    assert!(results[0].summary.starts_with("DRILL recovered: RTO 5.0 s"), "{}", results[0].summary);
+}

@@ -1,0 +1,346 @@
+//! Drills that measure: the recovery tracker end to end on the drill estate (core + runner +
+//! estate, headless), the drill report in the export, and `warroom drill --history` on a data
+//! dir holding two drill incidents (the real binary).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use warroom::app::measure::Recovery;
+use warroom::app::state::{IncidentInfo, Modal};
+use warroom::app::{Action, Effect, LogIntent, LogLine, Mode, State, StepStatus, TextEdit, pipeline, update};
+use warroom::backends::drill::DrillEstate;
+use warroom::backends::model::PgRole;
+use warroom::incident::entry::Entry;
+use warroom::incident::export::{ExportMeta, export_markdown};
+use warroom::incident::log::IncidentLog;
+use warroom::runbook::Operation;
+use warroom::runner::{MemoryLog, Runner};
+use warroom::tui::Sources;
+
+/// The core driven like the event loop does, against the drill estate.
+struct DrillConsole {
+    state: State,
+    log: Arc<MemoryLog>,
+    sources: Sources,
+    runner: Runner,
+    actions: mpsc::UnboundedReceiver<Action>,
+    tick: tokio::time::Interval,
+}
+
+impl DrillConsole {
+    fn start(estate: &DrillEstate, scenario: &str) -> DrillConsole {
+        let log = Arc::new(MemoryLog::new("trainee@drill"));
+        let (tx, actions) = mpsc::unbounded_channel();
+        let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);
+        let now = Utc::now();
+        let incident = IncidentInfo {
+            id: "INC-MEASURE-DRILL".into(),
+            title: "measured drill".into(),
+            severity: "SEV2".into(),
+            declared_at: now,
+            drill: true,
+        };
+        let mut cfg = estate.config();
+        cfg.drill.rto_target_secs = Some(600);
+        let mut state = State::new(Mode::Drill, incident, "trainee@drill".into(), Arc::new(cfg), now);
+        state.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
+        let sources = warroom::cli::drill::sources(estate, Duration::from_millis(100));
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        DrillConsole { state, log, sources, runner, actions, tick }
+    }
+
+    fn dispatch(&mut self, fx: Vec<Effect>) {
+        self.runner.dispatch(fx.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+    }
+
+    fn apply(&mut self, a: Action) {
+        let fx = update(&mut self.state, a, Utc::now());
+        self.dispatch(fx);
+    }
+
+    async fn step(&mut self) {
+        let s = &mut self.sources;
+        let first = tokio::select! {
+            _ = self.tick.tick() => Action::Tick,
+            Ok(()) = s.kube.changed() => Action::Kube(s.kube.borrow_and_update().clone()),
+            Ok(()) = s.database.changed() => Action::Database(s.database.borrow_and_update().clone()),
+            Ok(()) = s.sentinel.changed() => Action::Sentinel(s.sentinel.borrow_and_update().clone()),
+            Ok(()) = s.traffic.changed() => Action::Traffic(s.traffic.borrow_and_update().clone()),
+            Some(a) = self.actions.recv() => a,
+        };
+        self.apply(first);
+        while let Ok(a) = self.actions.try_recv() {
+            self.apply(a);
+        }
+    }
+
+    async fn until(&mut self, what: &str, within: Duration, cond: impl Fn(&DrillConsole) -> bool) {
+        let end = tokio::time::Instant::now() + within;
+        while !cond(self) {
+            assert!(
+                tokio::time::Instant::now() < end,
+                "not within {within:?}: {what}\nsteps: {:#?}\nrecovery: {:#?}",
+                self.state.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
+                self.state.recovery
+            );
+            let _ = tokio::time::timeout_at(end, self.step()).await;
+        }
+    }
+
+    fn logged(&self) -> Vec<(LogIntent, LogLine)> {
+        self.log.entries()
+    }
+
+    /// Propose the first operation `pick` accepts, type its confirmation word, run it to Done.
+    async fn run_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
+        let props = warroom::app::propose::proposals(&self.state);
+        let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
+        let word = p.op.confirm_word();
+        let mut fx = Vec::new();
+        let id = pipeline::propose(&mut self.state, p.op, p.why, &mut fx);
+        self.dispatch(fx);
+        assert!(matches!(self.state.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.flash);
+        for c in word.chars() {
+            self.apply(Action::Text(TextEdit::Char(c)));
+        }
+        self.apply(Action::Text(TextEdit::Submit));
+        self.until("the step is verified", Duration::from_secs(20), |c| {
+            c.state.step(id).is_some_and(|s| s.status == StepStatus::Done)
+        })
+        .await;
+        id
+    }
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp")).expect("RFC 3339").with_timezone(&Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primary_db_down_drill_logs_one_plausible_result() {
+    // 5x: the fault strikes 1 s in; the old primary would come back (split brain) 30 s later.
+    let estate = DrillEstate::new("primary-db-down", 5.0, 11).expect("drill");
+    let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
+    let mut c = DrillConsole::start(&estate, "primary-db-down");
+    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some()).await;
+    let injected = estate.fault_injected_at().expect("injected");
+    assert!((injected - scheduled).num_milliseconds().abs() <= 100, "{scheduled} vs {injected}");
+    let detected = c.state.recovery.detected.clone().unwrap();
+    assert!(detected.0 >= scheduled, "detected before the fault");
+    // Whichever the estate shows first: the primary down, or its pod leaving the Service.
+    assert!(!detected.1.is_empty() && detected.1.iter().all(|r| r.starts_with("database: ")), "{detected:?}");
+
+    c.until("the Database pane shows the primary down", Duration::from_secs(10), |c| {
+        let db = c.state.observed.database.value.as_ref();
+        db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
+    })
+    .await;
+    let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
+    let node = match &c.state.step(promoted).unwrap().op {
+        Operation::PromotePostgres { node, .. } => node.clone(),
+        _ => unreachable!(),
+    };
+    assert!(c.state.recovery.result.is_none(), "not mitigated while the Service routes to the dead primary");
+    let sw = c.state.recovery.pg_switch.clone().expect("the primary switch was seen");
+    assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
+
+    c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    c.until("the drill-result is logged", Duration::from_secs(10), |c| {
+        c.logged().iter().any(|(i, _)| i.kind == "drill-result")
+    })
+    .await;
+    assert!(c.runner.flush(Duration::from_secs(5)).await);
+
+    let entries = c.logged();
+    let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == "drill-result").collect();
+    assert_eq!(results.len(), 1, "exactly one result");
+    let (intent, line) = results[0];
+    let d = &intent.details;
+    assert_eq!(d["fault"], "primary-db-down");
+    assert_eq!(d["drill"], true);
+    assert!((time(&d["fault_injected_at"]) - scheduled).num_milliseconds().abs() <= 1, "{d:#}");
+    let (detected_at, first_action, mitigated) =
+        (time(&d["detected_at"]), time(&d["first_action_at"]), time(&d["mitigated_at"]));
+    let ms = chrono::Duration::milliseconds(1);
+    assert!(
+        scheduled - ms <= detected_at && detected_at <= first_action && first_action <= mitigated,
+        "{d:#}"
+    );
+    // Consistent with the log: the first confirmation and the last verification bracket them.
+    let at = |kind: &str, step: u64| {
+        entries
+            .iter()
+            .find(|(i, _)| i.kind == kind && i.details["step"] == step)
+            .map(|(_, l)| l.at)
+            .unwrap_or_else(|| panic!("no {kind} for step {step}"))
+    };
+    assert!(first_action <= at("step-confirmed", promoted), "first action is the promotion's confirmation");
+    let repoint = promoted + 1;
+    assert!(at("step-verified", repoint) >= mitigated - chrono::Duration::milliseconds(5));
+    assert!(mitigated <= line.at, "logged after mitigation");
+    let rto = d["rto_secs"].as_f64().unwrap();
+    let expected = (mitigated - scheduled).num_milliseconds() as f64 / 1000.0;
+    assert!((rto - expected).abs() < 0.002, "rto {rto} vs {expected}");
+    assert!(rto > 0.0 && rto < 60.0, "{rto}");
+    assert_eq!((d["rto_target_secs"].as_u64(), d["target_met"].as_bool()), (Some(600), Some(true)));
+    // Data loss: the LSNs seen, and their difference floored at 0, below the lag guard.
+    let pg = &d["postgres"];
+    assert_eq!(pg["new_primary"], node.as_str());
+    let (old, new) = (pg["old_lsn"].as_u64().unwrap(), pg["new_lsn"].as_u64().unwrap());
+    assert_eq!(d["data_loss_bytes"].as_u64(), Some(old.saturating_sub(new)));
+    assert!(old.saturating_sub(new) < 1024 * 1024, "{old} - {new}");
+    let steps = d["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert!(steps.iter().all(|s| s["status"] == "done"), "{steps:?}");
+    assert!(line.summary.starts_with("DRILL recovered: RTO "), "{}", line.summary);
+    // The estate agrees: one writable primary, the one promoted.
+    let db = c.state.observed.database.value.clone().unwrap();
+    assert_eq!(db.primary().map(|p| p.name.clone()), Some(node));
+    assert_eq!(db.node("postgresql-0").unwrap().role, PgRole::Down);
+}
+
+// ------------------------------------------------------------------ export
+
+fn t(s: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + chrono::Duration::seconds(s)
+}
+
+fn entry(seq: u64, at: i64, kind: &str, summary: &str, details: Value) -> Entry {
+    Entry {
+        seq,
+        ts: t(at),
+        mono_ms: 0,
+        operator: "trainee@drill".into(),
+        kind: kind.into(),
+        summary: summary.into(),
+        details,
+        prev: "0".repeat(64),
+    }
+}
+
+#[test]
+fn export_has_the_drill_report_with_target_steps_and_late_items() {
+    let result = json!({
+        "fault": "primary-db-down", "fault_injected_at": "2026-11-26T03:00:05.000Z",
+        "detected_at": "2026-11-26T03:00:06.500Z", "detected_because": ["database: no writable primary"],
+        "first_action_at": "2026-11-26T03:02:00.000Z", "mitigated_at": "2026-11-26T03:06:10.000Z",
+        "rto_secs": 365.0, "rto_from": "fault_injected", "data_loss_bytes": 4096,
+        "postgres": { "old_primary": "postgresql-0", "old_lsn": 12_884_905_984u64, "new_primary": "postgresql-1",
+                      "new_lsn": 12_884_901_888u64, "at": "2026-11-26T03:03:00.000Z" },
+        "redis_offset_loss": null, "redis": null, "rto_target_secs": 300, "target_met": false,
+        "steps": [ { "id": 1, "title": "Promote postgresql-1", "status": "done", "secs": 4 },
+                   { "id": 2, "title": "Repoint the database Service", "status": "done", "secs": 130 } ],
+        "checklist": [ { "item": "alert-oncall", "text": "Alert the on-call team", "due": "2026-11-26T03:05:00Z",
+                         "done": null, "late_secs": 70 },
+                       { "item": "start-incident-log", "text": "Start the incident log", "due": "2026-11-26T03:01:00Z",
+                         "done": "2026-11-26T03:00:00Z", "late_secs": -60 } ],
+        "drill": true
+    });
+    let entries = vec![
+        entry(1, 0, "declared", "declared", json!({"id": "INC-20261126-030000-DRILL", "drill": true})),
+        entry(
+            2,
+            370,
+            "drill-result",
+            "DRILL recovered: RTO 365.0 s (target 300 s: missed by 65.0 s)",
+            result,
+        ),
+    ];
+    let meta = ExportMeta {
+        id: "INC-20261126-030000-DRILL".into(),
+        title: "Drill: primary-db-down".into(),
+        severity: "SEV2".into(),
+        drill: true,
+        declared_at: t(0),
+        resolved_at: None,
+    };
+    let md = export_markdown(&meta, &entries);
+    let section = &md[md.find("## Drill report").expect("drill report")..md.find("## Root cause").unwrap()];
+    insta::assert_snapshot!("drill_measure_report", section);
+    assert!(section.contains("- RTO target: 300 s: **missed** by 65.0 s"));
+    assert!(section.contains("- Data loss: 4096 bytes"));
+    assert!(!section.contains("Start the incident log"), "an early item is not late");
+}
+
+// ------------------------------------------------------------------ drill --history
+
+fn run_history(data: &Path, json: bool) -> (Option<i32>, String, String) {
+    let home = data.parent().unwrap();
+    let mut args = vec!["drill", "--history"];
+    if json {
+        args.push("--json");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(&args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+        .env("XDG_DATA_HOME", home.join("xdg-data"))
+        .env("WARROOM_DATA_DIR", data)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run warroom");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn result(scenario: &str, rto: f64, loss: u64, met: bool) -> Value {
+    json!({ "fault": scenario, "rto_secs": rto, "data_loss_bytes": loss, "rto_target_secs": 30, "target_met": met })
+}
+
+#[test]
+fn drill_history_lists_every_result_by_date_with_best_median_worst() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 3, 0, 0).unwrap();
+    // A is declared first (its file sorts first) but its result is logged last.
+    let (a, _) = IncidentLog::declare(&data, "Drill: redis", "SEV2", true, "t@h", day(1)).unwrap();
+    let (b, _) = IncidentLog::declare(&data, "Drill: db", "SEV2", true, "t@h", day(2)).unwrap();
+    let (live, _) = IncidentLog::declare(&data, "Real outage", "SEV1", false, "t@h", day(3)).unwrap();
+    b.append("drill-result", "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    a.append("drill-result", "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
+    live.append("recovery-result", "recovered", result("", 99.0, 0, false)).unwrap();
+
+    let (code, out, err) = run_history(&data, false);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("DATE (UTC)") && lines[0].contains("SCENARIO"), "{out}");
+    assert!(lines[1].contains("primary-db-down") && lines[1].contains("20.0 s"), "{out}");
+    assert!(lines[1].contains("800 B") && lines[1].contains("met (30 s)"), "{out}");
+    assert!(lines[1].ends_with("INC-20261102-030000-DRILL"), "{out}");
+    assert!(lines[2].contains("redis-master-down") && lines[2].contains("MISSED (30 s)"), "{out}");
+    assert!(!out.contains("99.0"), "a live recovery is not a drill: {out}");
+    assert!(
+        out.contains(
+            "2 drill(s): best 20.0 s (INC-20261102-030000-DRILL), median 30.5 s, worst 41.0 s (INC-20261101-030000-DRILL)"
+        ),
+        "{out}"
+    );
+
+    let (code, out, err) = run_history(&data, true);
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let runs = v["runs"].as_array().unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r["incident"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["INC-20261102-030000-DRILL", "INC-20261101-030000-DRILL"]);
+    assert_eq!(runs[1]["target_met"], false);
+    assert_eq!(v["median_rto_secs"], 30.5);
+    assert_eq!(v["best"]["rto_secs"], 20.0);
+    assert_eq!(v["worst"]["incident"], "INC-20261101-030000-DRILL");
+
+    let empty = home.path().join("empty");
+    let (code, out, _) = run_history(&empty, false);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("no drill results yet"), "{out}");
+}
