@@ -125,6 +125,8 @@ pub enum PromptPurpose {
     Resolve,
     /// The bytes of data loss accepted to promote despite the lag guard (step id).
     AcceptDataLoss(u64),
+    /// The reason for overriding the single-authority check on a layer.
+    AuthorityOverride(crate::backends::Layer),
 }
 
 /// The layer on top of the panes.
@@ -202,6 +204,8 @@ pub struct State {
     pub help_scroll: usize,
     /// When the incident was resolved, with the summary.
     pub resolved: Option<(DateTime<Utc>, String)>,
+    /// Layers whose single-authority check the operator overrode (until the conflict clears).
+    pub authority_overrides: Vec<super::authority::AuthorityOverride>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -238,6 +242,7 @@ impl State {
             quit_armed: false,
             help_scroll: 0,
             resolved: None,
+            authority_overrides: Vec::new(),
         }
     }
 

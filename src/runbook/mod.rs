@@ -1,5 +1,6 @@
 //! Runbooks and the operations they are made of.
 
+pub mod authority;
 pub mod operation;
 pub mod traffic;
 
