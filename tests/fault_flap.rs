@@ -3,20 +3,29 @@
 //! the circuit breaker opens after the configured failures, stops hammering (connections
 //! counted at the proxy), half-opens once per open period, and recovers when the backend
 //! answers again. The Sentinel pane shows the breaker state and retry time (drawn with
-//! `ratatui::backend::TestBackend`).
+//! `ratatui::backend::TestBackend`). A source that panics is shown with its error, polled
+//! again, and never shown healthy while it crashes.
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use warroom::backends::Freshness;
+use warroom::backends::live::LiveEstate;
+use warroom::backends::model::{SentinelObs, SentinelView};
+use warroom::backends::poller::{self, PollerConfig};
+use warroom::backends::{Freshness, Observe, Operate, Snapshot};
 use warroom::config::Config;
 use warroom::config::keymap::Keymap;
 use warroom::config::model::PollingConfig;
+use warroom::config::model::SentinelConfig;
 use warroom::config::theme::Theme;
+use warroom::tui::Sources;
 use warroom::ui::UiContext;
 
 use support::fault_proxy::{FaultProxy, ProxyMode};
@@ -132,4 +141,97 @@ async fn flapping_sentinel_opens_the_breaker_stops_hammering_half_opens_and_reco
     eprintln!("FIGURE backend up -> fresh: {:?} (flapped {:?} in total)", up.elapsed(), flapped.elapsed());
     let text = screen(&h, 160, 48);
     assert!(!text.contains("circuit open"), "badge cleared:\n{text}");
+}
+
+/// A Sentinel source whose `observe` panics while `crash` is set (a bug in a backend task).
+struct Panicky {
+    crash: Arc<AtomicBool>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Observe for Panicky {
+    type Output = SentinelView;
+
+    fn name(&self) -> &str {
+        "sentinel"
+    }
+
+    fn observe(&self) -> BoxFuture<'_, Result<SentinelView, String>> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.crash.load(Ordering::SeqCst) {
+                panic!("index out of bounds: the len is 0 but the index is 3");
+            }
+            Ok(SentinelView {
+                master_name: "mymaster".into(),
+                sentinels: vec![SentinelObs {
+                    addr: "127.0.0.1:26379".into(),
+                    master: Some("127.0.0.1:6379".into()),
+                    error: None,
+                }],
+                quorum: Some(Ok("OK 1 usable Sentinels".into())),
+                ..SentinelView::default()
+            })
+        })
+    }
+}
+
+fn idle<T: Send + Sync + 'static>() -> tokio::sync::watch::Receiver<Arc<Snapshot<T>>> {
+    let (tx, rx) = tokio::sync::watch::channel(Arc::new(Snapshot::not_configured()));
+    std::mem::forget(tx);
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_source_shows_the_error_restarts_and_is_never_shown_healthy_meanwhile() {
+    let crash = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let pc = PollerConfig {
+        interval: Duration::from_millis(INTERVAL_MS),
+        timeout: Duration::from_secs(1),
+        breaker_failures: 100,
+        breaker_open: Duration::from_secs(5),
+    };
+    let sentinel = poller::spawn(Panicky { crash: crash.clone(), calls: calls.clone() }, pc, None);
+    let sources = Sources { kube: idle(), database: idle(), sentinel, traffic: idle() };
+    let cfg = Config {
+        sentinel: Some(SentinelConfig {
+            master: "mymaster".into(),
+            addrs: vec!["127.0.0.1:26379".into()],
+            password_env: None,
+        }),
+        ..Config::default()
+    };
+    let operator: Arc<dyn Operate> = Arc::new(warroom::backends::live::LiveOperator::default());
+    let mut h = Headless::with_estate(Arc::new(cfg), LiveEstate { sources, operator });
+    h.until("fresh", Duration::from_secs(3), |s| s.observed.sentinel.fresh_value().is_some()).await;
+
+    crash.store(true, Ordering::SeqCst);
+    let crashed = Instant::now();
+    let took = h
+        .until("the crash shown", Duration::from_millis(3 * INTERVAL_MS + 500), |s| {
+            s.observed.sentinel.freshness.error().is_some_and(|e| e.contains("crashed"))
+        })
+        .await;
+    eprintln!("FIGURE panic in the source -> error shown after {took:?}");
+    let text = screen(&h, 160, 48);
+    let badge = text.lines().find(|l| l.contains("Sentinel ")).unwrap_or_default();
+    assert!(badge.contains("◐ stale"), "the pane is not shown healthy: {badge}\n{text}");
+    assert!(text.contains("sentinel source crashed: index out of bounds"), "the error is drawn:\n{text}");
+    // The task survives and keeps retrying; meanwhile the data is never "fresh".
+    let n = calls.load(Ordering::SeqCst);
+    let end = Instant::now() + Duration::from_millis(4 * INTERVAL_MS);
+    while Instant::now() < end {
+        let _ = tokio::time::timeout(Duration::from_millis(50), h.step()).await;
+        assert!(h.state.observed.sentinel.fresh_value().is_none(), "shown fresh while crashing");
+    }
+    assert!(calls.load(Ordering::SeqCst) >= n + 2, "the source is polled again after the panic");
+
+    crash.store(false, Ordering::SeqCst);
+    h.until("fresh again", Duration::from_millis(3 * INTERVAL_MS + 500), |s| {
+        s.observed.sentinel.fresh_value().is_some()
+    })
+    .await;
+    eprintln!("FIGURE panic -> recovered after {:?}", crashed.elapsed());
+    assert!(!screen(&h, 160, 48).contains("crashed"));
 }

@@ -284,3 +284,75 @@ async fn moto_hung_behind_a_proxy_shows_a_control_plane_error_then_recovers() {
     }
     eprintln!("FIGURE moto answers again -> fresh weights: {:?}", thawed.elapsed());
 }
+
+/// The header line of pane `title` on a captured screen (the part after the title).
+fn pane_badge<'a>(screen: &'a str, title: &str) -> Option<&'a str> {
+    screen.lines().find_map(|l| {
+        let at = l.find(&format!("{title} "))?;
+        Some(&l[at + title.len()..])
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_console_in_tmux_shows_a_hung_sentinel_stale_keeps_answering_keys_and_recovers() {
+    let lab = RedisLab::start().await;
+    lab.wait_settled().await;
+    let http = healthy_http().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sentinels: Vec<String> = lab.sentinels.iter().map(|s| format!("\"{}\"", s.addr())).collect();
+    let config = format!(
+        "[incident]\ndata_dir = \"{data}\"\n\n[[regions]]\nname = \"lab\"\nrole = \"primary\"\nhealth_live = \"{live}\"\n\n\
+         [sentinel]\nmaster = \"mymaster\"\naddrs = [{addrs}]\n\n[polling]\ninterval_ms = {INTERVAL_MS}\ntimeout_ms = {TIMEOUT_MS}\n",
+        data = dir.path().join("data").display(),
+        live = http.url("/health/live"),
+        addrs = sentinels.join(", "),
+    );
+    let cfg_path = dir.path().join("warroom.toml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let bin = env!("CARGO_BIN_EXE_warroom");
+    let cfg_arg = cfg_path.to_string_lossy().into_owned();
+    let t = support::tmux::Tmux::start(
+        140,
+        40,
+        &[bin, "--config", &cfg_arg, "--new", "hung sentinel"],
+        &[("HOME", dir.path())],
+    );
+    let fresh = |s: &str, pane: &str| pane_badge(s, pane).is_some_and(|b| b.trim_start().starts_with('●'));
+    let wait = |what: &str, within: Duration, pred: &dyn Fn(&str) -> bool| {
+        tokio::task::block_in_place(|| t.wait_for(what, within, pred))
+    };
+    wait("both panes fresh", Duration::from_secs(15), &|s| fresh(s, "Sentinel") && fresh(s, "Traffic"));
+
+    let pids: Vec<i32> = lab.sentinels.iter().filter_map(|s| s.pid()).collect();
+    let thaw = Thaw(pids.clone());
+    for p in &pids {
+        signal(*p, libc::SIGSTOP);
+    }
+    let stopped = Instant::now();
+    let screen =
+        wait("the Sentinel pane stale", Duration::from_millis(INTERVAL_MS + 2 * TIMEOUT_MS + 2000), &|s| {
+            pane_badge(s, "Sentinel").is_some_and(|b| b.contains("stale") || b.contains("circuit open"))
+        });
+    eprintln!(
+        "FIGURE real console: SIGSTOP of the Sentinels -> pane shows stale after {:?}",
+        stopped.elapsed()
+    );
+    // The other pane keeps updating: its age stays within a poll or two.
+    assert!(fresh(&screen, "Traffic"), "traffic still fresh:\n{screen}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = t.capture();
+    let age = pane_badge(&later, "Traffic").unwrap_or_default().trim_start().to_string();
+    assert!(age.starts_with("● 0s") || age.starts_with("● 1s"), "traffic keeps updating: {age}\n{later}");
+    // Keys still answer while the backend hangs.
+    t.keys(&["?"]);
+    wait("the help overlay", Duration::from_secs(2), &|s| s.contains("Focus the next pane"));
+    t.keys(&["Escape"]);
+    wait("help closed", Duration::from_secs(2), &|s| !s.contains("Focus the next pane"));
+
+    drop(thaw);
+    let resumed = Instant::now();
+    wait("the Sentinel pane fresh again", Duration::from_millis(3000 + 10_000), &|s| fresh(s, "Sentinel"));
+    eprintln!("FIGURE real console: SIGCONT -> Sentinel pane fresh after {:?}", resumed.elapsed());
+    t.keys(&["q"]);
+    wait("the console to exit", Duration::from_secs(5), &|_| t.pane_dead());
+}

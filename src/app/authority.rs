@@ -130,3 +130,6 @@ pub fn expire_overrides(state: &mut State, fx: &mut Vec<Effect>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

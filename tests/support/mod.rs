@@ -9,3 +9,4 @@ pub mod http_fake;
 pub mod kube_server;
 pub mod lab;
 pub mod moto;
+pub mod tmux;
