@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs on a fresh Debian/Ubuntu machine (idempotent, quiet when
-# everything is already there): tmux, PostgreSQL 15 server binaries, Redis + Sentinel, moto.
+# everything is already there): tmux, PostgreSQL 15 server binaries, Redis + Sentinel, moto,
+# libfaketime.
 set -euo pipefail
 
 need_apt=()
@@ -10,6 +11,7 @@ command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15 postgresql-client-15)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)   # the fsync-before-return check of the incident log
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt+=(faketime)   # wall-clock steps (tests/fault_clock.rs)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"

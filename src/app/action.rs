@@ -118,4 +118,5 @@ commands! {
     Note = "note": "Write a note into the incident log",
     StatusUpdate = "status-update": "Draft a status update from the current state, edit it, post it (copied via OSC 52)",
     Resolve = "resolve": "Resolve the incident (asks for a one-line summary)",
+    OverrideAuthority = "override-authority": "Act despite conflicting authority on a layer (asks for a reason; logged; lasts until the conflict clears)",
 }

@@ -4,6 +4,7 @@
 //! testable with plain `#[test]`s.
 
 pub mod action;
+pub mod authority;
 pub mod effect;
 pub mod measure;
 pub mod pipeline;

@@ -63,6 +63,7 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 /// Evaluate prechecks now. Returns whether all passed; a failure marks the step failed with the reason.
 fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
     let observed = state.observed.clone();
+    let overrides = state.authority_overrides.clone();
     let now = state.now;
     let config = state.config.clone();
     let Some(step) = state.step_mut(id) else { return false };
@@ -76,6 +77,7 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
             },
         );
     }
+    super::authority::apply_overrides(&overrides, &step.op, &mut step.checks);
     match step.failed_check().cloned() {
         None => {
             step.status = StepStatus::Prechecked;

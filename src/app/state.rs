@@ -130,6 +130,8 @@ pub enum PromptPurpose {
     AcceptDataLoss(u64),
     /// What the operator did for a manual step (step id); logged when it is ticked.
     ManualNote(u64),
+    /// The reason for overriding the single-authority check on a layer.
+    AuthorityOverride(crate::backends::Layer),
 }
 
 /// The layer on top of the panes.
@@ -218,6 +220,8 @@ pub struct State {
     pub runbook: Option<RunbookRun>,
     /// Recovery measurement (fault, detection, first action, mitigation, data loss).
     pub recovery: super::measure::Recovery,
+    /// Layers whose single-authority check the operator overrode (until the conflict clears).
+    pub authority_overrides: Vec<super::authority::AuthorityOverride>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -257,6 +261,7 @@ impl State {
             runbooks: Arc::new(Catalog::builtin()),
             runbook: None,
             recovery: super::measure::Recovery::default(),
+            authority_overrides: Vec::new(),
         }
     }
 

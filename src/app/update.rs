@@ -75,6 +75,7 @@ fn observe(state: &mut State, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observ
     for o in observations::diff(&prev, &state.observed, max_lag) {
         log(state, fx, &o.kind, o.summary, o.details);
     }
+    super::authority::expire_overrides(state, fx);
     pipeline::verify_all(state, fx);
 }
 
@@ -269,6 +270,7 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 });
             }
         }
+        Command::OverrideAuthority => super::authority::open_prompt(state),
         Command::Note => {
             state.modal = Some(Modal::Prompt {
                 purpose: PromptPurpose::Note,
@@ -408,6 +410,7 @@ fn submit_prompt(
                 state.modal = Some(Modal::Prompt { purpose, label, text: String::new() });
             }
         },
+        PromptPurpose::AuthorityOverride(layer) => super::authority::submit(state, layer, label, text, fx),
         PromptPurpose::Resolve => {
             if text.is_empty() {
                 flash(state, "a one-line summary is required to resolve");

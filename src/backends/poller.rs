@@ -10,7 +10,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::FutureExt;
 use tokio::sync::{Notify, watch};
 
@@ -82,7 +81,8 @@ async fn run<O>(
             Ok(Err(panic)) => Err(format!("{} source crashed: {}", observer.name(), panic_text(&panic))),
             Err(_) => Err(format!("timed out after {} ms", cfg.timeout.as_millis())),
         };
-        let now = Utc::now();
+        // Same timeline as the event loop's `now` (ages stay true across wall-clock steps).
+        let now = crate::tui::clock::now();
         let prev = tx.borrow().clone();
         let wait = match outcome {
             Ok(value) => {

@@ -1,6 +1,7 @@
 //! Runbooks and the operations they are made of.
 
 pub mod assertion;
+pub mod authority;
 pub mod catalog;
 pub mod guard;
 pub mod model;

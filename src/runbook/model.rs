@@ -258,38 +258,12 @@ impl OpKind {
             OpKind::Manual => (&["instruction"], &[]),
         }
     }
-
-    /// The layer the step acts on (a step whose layer is not configured is not applicable).
-    pub fn layer(self) -> Layer {
-        match self {
-            OpKind::CheckPrimary | OpKind::Promote | OpKind::Fence | OpKind::VerifyWrites => Layer::Postgres,
-            OpKind::ExecPromote | OpKind::RepointService | OpKind::Scale => Layer::Kubernetes,
-            OpKind::SentinelFailover => Layer::Sentinel,
-            OpKind::SetWeights | OpKind::ShiftTraffic => Layer::Route53,
-            OpKind::Assert | OpKind::Manual => Layer::None,
-        }
-    }
 }
 
 impl fmt::Display for OpKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// The system a step acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// `[postgres]`.
-    Postgres,
-    /// `[kubernetes]` / region contexts.
-    Kubernetes,
-    /// `[sentinel]`.
-    Sentinel,
-    /// `[route53]`.
-    Route53,
-    /// Nothing in particular (manual steps; assertions say per check).
-    None,
 }
 
 /// Named gates (`gate = "name"` or `"name:{param}"`).

@@ -385,8 +385,16 @@ impl Operation {
         }
     }
 
-    /// Check the current snapshots before confirming and again before executing.
+    /// Check the current snapshots before confirming and again before executing. The last
+    /// check, when the operation acts on a layer that can have two authorities, is "single
+    /// authority" ([`super::authority::authority_problem`]).
     pub fn precheck(&self, obs: &Observed) -> Vec<Check> {
+        let mut checks = self.layer_prechecks(obs);
+        checks.extend(super::authority::authority_check(self, obs));
+        checks
+    }
+
+    fn layer_prechecks(&self, obs: &Observed) -> Vec<Check> {
         match self {
             Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => vec![],
             Operation::VerifyWrites { .. } => vec![fresh_check("database data", &obs.database)],
@@ -497,10 +505,17 @@ impl Operation {
                     ),
                     None => Check::new("quorum", true, "quorum unknown: the forced failover needs none"),
                 });
+                // Sentinels naming different masters is the "single authority" check's business
+                // (it can be overridden); here only "nobody knows a master" fails.
+                let conflict = super::authority::layer_conflict(crate::backends::Layer::Sentinel, obs);
                 checks.push(Check::new(
                     "sentinels agree",
-                    s.agreed(),
-                    if s.agreed() { "all Sentinels report the same master".into() } else { disagreement(s) },
+                    s.agreed() || conflict.is_some(),
+                    match (s.agreed(), conflict) {
+                        (true, _) => "all Sentinels report the same master".into(),
+                        (false, Some(c)) => format!("{c}: see single authority"),
+                        (false, None) => disagreement(s),
+                    },
                 ));
                 // With the master down every replica's link is down too: then a replica that
                 // the Sentinel does not flag down or disconnected can still be promoted.

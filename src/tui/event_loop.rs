@@ -5,7 +5,6 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use crossterm::event::{Event, EventStream};
 use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
@@ -134,7 +133,8 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
         }
         for action in batch {
             let is_tick = matches!(action, Action::Tick);
-            let effects = update(&mut state, action, Utc::now());
+            // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
+            let effects = update(&mut state, action, super::clock::now());
             dirty |= !is_tick || !effects.is_empty();
             for e in &effects {
                 match e {

@@ -1,5 +1,6 @@
 //! The terminal side: setup/teardown, the event loop, key lookup, and a quiet output backend.
 
+pub mod clock;
 pub mod event_loop;
 pub mod keys;
 pub mod output;

@@ -39,6 +39,12 @@ impl Headless {
     pub async fn start(cfg: Config) -> Headless {
         let cfg = Arc::new(cfg);
         let estate = live::build(&cfg).await;
+        Headless::with_estate(cfg, estate)
+    }
+
+    /// Like [`Headless::start`], with sources and operator built by the test (e.g. a Route 53
+    /// client with static test credentials against a fake).
+    pub fn with_estate(cfg: Arc<Config>, estate: live::LiveEstate) -> Headless {
         let log = Arc::new(MemoryLog::new(OPERATOR));
         let (tx, actions) = mpsc::unbounded_channel();
         let runner = Runner::start(estate.operator, log.clone(), false, tx);

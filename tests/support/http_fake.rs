@@ -180,6 +180,8 @@ pub struct FakeRoute53State {
     pub records: Vec<FakeRecord>,
     /// `ChangeResourceRecordSets` calls still to refuse with `Throttling`.
     pub throttle_changes: usize,
+    /// Error code of those refusals instead of `Throttling` (e.g. `PriorRequestNotComplete`).
+    pub throttle_code: Option<&'static str>,
     /// `GetChange` polls that answer PENDING before INSYNC (`usize::MAX`: stuck forever).
     pub pending_polls: usize,
     /// `GetChange` calls so far.
@@ -205,7 +207,15 @@ fn route53_reply(st: &mut FakeRoute53State, req: &Seen) -> Reply {
         st.change_calls += 1;
         if st.throttle_changes > 0 {
             st.throttle_changes -= 1;
-            return error_xml(400, "Throttling", "Rate exceeded");
+            return match st.throttle_code {
+                Some(code @ "PriorRequestNotComplete") => error_xml(
+                    400,
+                    code,
+                    "The request was rejected because Route 53 was still processing a prior request.",
+                ),
+                Some(code) => error_xml(400, code, "Rate exceeded"),
+                None => error_xml(400, "Throttling", "Rate exceeded"),
+            };
         }
         apply_upserts(st, &req.body);
         let status = if st.pending_polls == 0 { "INSYNC" } else { "PENDING" };

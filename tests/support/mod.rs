@@ -3,8 +3,10 @@
 //! uses a different subset.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod headless;
 pub mod http_fake;
 pub mod kube_server;
 pub mod lab;
 pub mod moto;
+pub mod tmux;

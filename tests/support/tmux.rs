@@ -73,6 +73,18 @@ impl Tmux {
         }
     }
 
+    /// A tmux format evaluated for the pane (`#{alternate_on}`, `#{cursor_flag}`...).
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn display(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", format]).trim().to_string()
+    }
+
+    /// `tmux kill-session`: the session (and the pty the command runs on) goes away.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn kill_session(&self) {
+        self.run(&["kill-session"]);
+    }
+
     /// Whether the command in the pane has exited.
     pub fn pane_dead(&self) -> bool {
         self.run(&["display-message", "-p", "#{pane_dead}"]).trim() == "1"
