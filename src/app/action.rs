@@ -39,6 +39,8 @@ pub enum Action {
     LogFailed(String),
     /// Quit was requested by a signal (SIGTERM, SIGHUP).
     Shutdown,
+    /// The commander lock changed (took, renewed, lost, someone else holds it).
+    Commander(crate::incident::commander::CommanderView),
 }
 
 /// Editing of the active text prompt.
@@ -115,4 +117,6 @@ commands! {
     Note = "note": "Write a note into the incident log",
     StatusUpdate = "status-update": "Draft a status update from the current state, edit it, post it (copied via OSC 52)",
     Resolve = "resolve": "Resolve the incident (asks for a one-line summary)",
+    TakeCommand = "take-command": "Take the commander lock (explicit handover, logged)",
+    ReleaseCommand = "release-command": "Release the commander lock (logged)",
 }

@@ -4,6 +4,7 @@
 //! testable with plain `#[test]`s.
 
 pub mod action;
+pub mod commander;
 pub mod effect;
 pub mod pipeline;
 pub mod propose;

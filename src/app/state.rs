@@ -146,6 +146,11 @@ pub enum Modal {
         /// What has been typed so far (high risk).
         typed: String,
     },
+    /// Take the commander lock over from its live holder (y/n, logged).
+    TakeCommand {
+        /// The holder's identity.
+        holder: String,
+    },
     /// A one-line text prompt.
     Prompt {
         /// What it is for.
@@ -202,6 +207,8 @@ pub struct State {
     pub help_scroll: usize,
     /// When the incident was resolved, with the summary.
     pub resolved: Option<(DateTime<Utc>, String)>,
+    /// The commander lock as last seen (default: no lock in this console).
+    pub commander: crate::incident::commander::CommanderView,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -238,6 +245,7 @@ impl State {
             quit_armed: false,
             help_scroll: 0,
             resolved: None,
+            commander: Default::default(),
         }
     }
 

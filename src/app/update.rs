@@ -60,6 +60,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             state.quit = true;
             fx.push(Effect::Quit);
         }
+        Action::Commander(view) => super::commander::observe(state, view, &mut fx),
     }
     fx
 }
@@ -184,16 +185,18 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 Err(why) => flash(state, why),
             })
         }
-        Command::ConfirmYes => {
-            if let Some(Modal::Confirm { step, .. }) = state.modal {
-                pipeline::confirm_yes(state, step, fx);
-            }
-        }
-        Command::ConfirmNo => {
-            if let Some(Modal::Confirm { step, .. }) = state.modal {
-                pipeline::cancel_confirm(state, step, fx);
-            }
-        }
+        Command::ConfirmYes => match state.modal {
+            Some(Modal::Confirm { step, .. }) => pipeline::confirm_yes(state, step, fx),
+            Some(Modal::TakeCommand { .. }) => super::commander::confirm_takeover(state, fx),
+            _ => {}
+        },
+        Command::ConfirmNo => match state.modal {
+            Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
+            Some(Modal::TakeCommand { .. }) => state.modal = None,
+            _ => {}
+        },
+        Command::TakeCommand => super::commander::take(state, fx),
+        Command::ReleaseCommand => super::commander::release(state, fx),
         Command::ChecklistTick => {
             let i = state.selected[PaneId::Checklist.index()];
             if let Some(item) = state.checklist.items.get(i) {
