@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 use super::{
     CommanderLock, CommanderView, DEFAULT_TTL_SECS, FileLock, Holder, LeaseLock, LockRequest, LockState,
@@ -167,7 +166,7 @@ pub fn spawn(
 ) -> (watch::Receiver<CommanderView>, mpsc::Sender<LockRequest>) {
     let (view_tx, view_rx) = watch::channel(CommanderView::Pending);
     let (req_tx, req_rx) = mpsc::channel(8);
-    let _ = run(lock, me, take_at_start, view_tx, req_rx);
+    run(lock, me, take_at_start, view_tx, req_rx);
     (view_rx, req_tx)
 }
 
@@ -177,7 +176,7 @@ fn run(
     take_at_start: bool,
     view: watch::Sender<CommanderView>,
     mut requests: mpsc::Receiver<LockRequest>,
-) -> JoinHandle<()> {
+) {
     tokio::spawn(async move {
         let mut t = Task { lock, me, view, held: None, last_renew: tokio::time::Instant::now() };
         if take_at_start {
@@ -200,7 +199,7 @@ fn run(
             let r = t.call(t.lock.release(&t.me)).await;
             t.apply(r, None, true);
         }
-    })
+    });
 }
 
 /// The lock `cfg` asks for: a Lease when `[commander]` names a context and namespace, else the
