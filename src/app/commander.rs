@@ -147,3 +147,99 @@ pub fn release(state: &mut State, fx: &mut Vec<Effect>) {
         fx.push(Effect::Commander(LockRequest::Release));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::app::state::IncidentInfo;
+    use crate::app::{Action, Mode, update};
+    use crate::incident::commander::Holder;
+
+    fn state() -> State {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let incident = IncidentInfo {
+            id: "INC-1".into(),
+            title: "t".into(),
+            severity: "SEV1".into(),
+            declared_at: t0,
+            drill: false,
+        };
+        State::new(Mode::Live, incident, "alice@ops1".into(), Arc::new(Default::default()), t0)
+    }
+
+    fn holder(s: &State, who: &str) -> Holder {
+        Holder::new(who, s.now, s.now, std::time::Duration::from_secs(30))
+    }
+
+    fn logs(fx: &[Effect]) -> Vec<(String, serde_json::Value)> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Log(l) => Some((l.summary.clone(), l.details.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refusals_by_state() {
+        let mut s = state();
+        assert_eq!(refusal(&s), None, "no lock wired: not restricted");
+        s.commander = CommanderView::Pending;
+        assert!(refusal(&s).unwrap().contains("not known yet"));
+        s.commander = CommanderView::Free { note: None };
+        assert!(refusal(&s).unwrap().contains("press T to take it"));
+        s.commander = CommanderView::Mine { holder: holder(&s, "me"), took_over_from: None, warning: None };
+        assert_eq!(refusal(&s), None);
+        s.now += Duration::seconds(31);
+        assert!(refusal(&s).unwrap().contains("expired"), "an unrenewed claim does not count");
+        s.commander = CommanderView::Unavailable { error: "connection refused".into() };
+        assert!(refusal(&s).unwrap().contains("connection refused"));
+    }
+
+    #[test]
+    fn took_renewals_and_expiry_are_logged_once() {
+        let mut s = state();
+        let t = s.now;
+        let h = holder(&s, "alice@ops1 pid 1");
+        let bob = holder(&s, "bob");
+        let mine = CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: None };
+        let fx = update(&mut s, Action::Commander(mine.clone()), t);
+        assert_eq!(logs(&fx)[0].0, "took the commander lock");
+        // A renewal (same state, new expiry) logs nothing.
+        let mut renewed = h.clone();
+        renewed.expires_at += Duration::seconds(10);
+        let fx = update(
+            &mut s,
+            Action::Commander(CommanderView::Mine { holder: renewed, took_over_from: None, warning: None }),
+            t,
+        );
+        assert!(logs(&fx).is_empty(), "{fx:?}");
+        let fx = update(
+            &mut s,
+            Action::Commander(CommanderView::Lost { reason: "expired at 12:00:40 without a renewal".into() }),
+            t,
+        );
+        let l = logs(&fx);
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert_eq!(l[0].1["event"], "expired");
+        assert!(fx.contains(&Effect::Bell));
+        // Then someone else shows up: not our entry to write.
+        let fx = update(&mut s, Action::Commander(CommanderView::Theirs { holder: bob }), t);
+        assert!(logs(&fx).is_empty());
+    }
+
+    #[test]
+    fn takeover_dialog_closes_when_the_holder_is_gone() {
+        let mut s = state();
+        s.commander = CommanderView::Theirs { holder: holder(&s, "bob") };
+        take(&mut s, &mut Vec::new());
+        assert_eq!(s.modal, Some(Modal::TakeCommand { holder: "bob".into() }));
+        let t = s.now;
+        update(&mut s, Action::Commander(CommanderView::Free { note: None }), t);
+        assert_eq!(s.modal, None);
+    }
+}

@@ -69,3 +69,92 @@ pub fn draw_takeover(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keym
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::app::Mode;
+    use crate::app::state::IncidentInfo;
+    use crate::incident::commander::Holder;
+
+    fn state(view: CommanderView) -> State {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let incident = IncidentInfo {
+            id: "INC-20261126-120000".into(),
+            title: "Primary database down in us-east-1".into(),
+            severity: "SEV1".into(),
+            declared_at: t0,
+            drill: false,
+        };
+        let mut s = State::new(Mode::Live, incident, "alice@ops1".into(), Arc::new(Default::default()), t0);
+        s.now = t0 + Duration::seconds(65);
+        s.commander = view;
+        s
+    }
+
+    fn bob(s: &State) -> Holder {
+        Holder {
+            identity: "bob@host pid 42".into(),
+            acquired_at: s.now - Duration::seconds(5),
+            renewed_at: s.now - Duration::seconds(5),
+            expires_at: s.now + Duration::seconds(25),
+        }
+    }
+
+    fn header(state: &State, w: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, 1)).unwrap();
+        t.draw(|f| crate::ui::header::draw(f, f.area(), state, &Theme::fallback())).unwrap();
+        t.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn header_names_the_other_holder_and_the_expiry() {
+        let mut s = state(CommanderView::Pending);
+        s.commander = CommanderView::Theirs { holder: bob(&s) };
+        let line = header(&s, 140);
+        assert!(line.contains("COMMANDER: bob@host pid 42 (expires in 25s)"), "{line}");
+        assert!(line.contains("T+01:05"), "{line}");
+        // Narrow: the badge shrinks, the clock and mode stay.
+        let narrow = header(&s, 80);
+        assert!(
+            narrow.contains("T+01:05") && narrow.contains("LIVE") && narrow.contains("COMMANDER"),
+            "{narrow}"
+        );
+    }
+
+    #[test]
+    fn badge_per_state() {
+        let s = state(CommanderView::Unknown);
+        assert_eq!(badge(&s), None, "no lock, no badge (as before)");
+        let h = bob(&s);
+        let mine = CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: None };
+        assert_eq!(badge(&state(mine)).unwrap().0, "COMMANDER: you");
+        let failing =
+            CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: Some("x".into()) };
+        assert_eq!(
+            badge(&state(failing)).unwrap(),
+            ("COMMANDER: you, RENEWAL FAILING (expires in 25s)".into(), Slot::Alarm)
+        );
+        let mut expired = state(CommanderView::Mine { holder: h, took_over_from: None, warning: None });
+        expired.now += Duration::seconds(30);
+        assert_eq!(badge(&expired).unwrap(), ("COMMANDER: yours EXPIRED".into(), Slot::Alarm));
+        assert_eq!(badge(&state(CommanderView::Lost { reason: "r".into() })).unwrap().1, Slot::Alarm);
+        assert_eq!(badge(&state(CommanderView::Free { note: None })).unwrap().0, "COMMANDER: free");
+    }
+
+    #[test]
+    fn hostile_identity_is_sanitized() {
+        let mut s = state(CommanderView::Pending);
+        let mut h = bob(&s);
+        h.identity = "evil\u{1b}[2Jx pid 1".into();
+        s.commander = CommanderView::Theirs { holder: h };
+        let (text, _) = badge(&s).unwrap();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+}
