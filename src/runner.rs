@@ -116,7 +116,7 @@ impl Runner {
                             let _ = actions.send(Action::StepExecuted { step, result });
                         });
                     }
-                    Effect::Bell | Effect::Copy(_) | Effect::Quit => {}
+                    Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Commander(_) => {}
                 }
             }
         });

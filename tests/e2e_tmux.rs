@@ -22,11 +22,17 @@ fn drill(w: u16, h: u16, data: &Path, scenario: &str) -> Tmux {
     )
 }
 
+/// The one incident log (`*.jsonl`; the commander lock files live beside it).
+fn incident_log_path(data: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(data.join("incidents"))
+        .expect("incidents dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("one incident")
+}
+
 fn incident_log(data: &Path) -> String {
-    let dir = data.join("incidents");
-    let file =
-        std::fs::read_dir(&dir).expect("incidents dir").next().expect("one incident").expect("entry").path();
-    std::fs::read_to_string(file).expect("log")
+    std::fs::read_to_string(incident_log_path(data)).expect("log")
 }
 
 /// Select the item of the open actions menu whose line contains `what`.
@@ -98,7 +104,7 @@ fn operator_promotes_the_replica_through_the_confirm_dialog() {
         log.lines().all(|l| l.contains("\"drill\":true") || l.contains("DRILL")),
         "every line says DRILL"
     );
-    let id = std::fs::read_dir(data.path().join("incidents")).unwrap().next().unwrap().unwrap().path();
+    let id = incident_log_path(data.path());
     let id = id.file_stem().unwrap().to_string_lossy().to_string();
     let out =
         Command::new(BIN).args(["log", "verify", &id]).env("WARROOM_DATA_DIR", data.path()).output().unwrap();

@@ -39,6 +39,8 @@ pub enum Action {
     LogFailed(String),
     /// Quit was requested by a signal (SIGTERM, SIGHUP).
     Shutdown,
+    /// The commander lock changed (took, renewed, lost, someone else holds it).
+    Commander(crate::incident::commander::CommanderView),
 }
 
 /// Editing of the active text prompt.
@@ -119,4 +121,6 @@ commands! {
     StatusUpdate = "status-update": "Draft a status update from the current state, edit it, post it (copied via OSC 52)",
     Resolve = "resolve": "Resolve the incident (asks for a one-line summary)",
     OverrideAuthority = "override-authority": "Act despite conflicting authority on a layer (asks for a reason; logged; lasts until the conflict clears)",
+    TakeCommand = "take-command": "Take the commander lock (explicit handover, logged)",
+    ReleaseCommand = "release-command": "Release the commander lock (logged)",
 }

@@ -43,4 +43,6 @@ pub enum Effect {
     Copy(String),
     /// Leave the event loop.
     Quit,
+    /// Ask the commander lock task to take or release the lock.
+    Commander(crate::incident::commander::LockRequest),
 }

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod authority;
+pub mod commander;
 pub mod effect;
 pub mod measure;
 pub mod pipeline;

@@ -54,6 +54,10 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
         flash(state, "READ-ONLY console: steps cannot be confirmed here");
         return;
     }
+    if let Some(why) = super::commander::refusal(state) {
+        flash(state, why);
+        return;
+    }
     if let Some(step) = state.step_mut(id) {
         step.status = StepStatus::AwaitingConfirm;
     }
@@ -107,6 +111,10 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     state.modal = None;
     if state.read_only {
         flash(state, "READ-ONLY console: steps cannot be confirmed here");
+        return;
+    }
+    if let Some(why) = super::commander::refusal(state) {
+        flash(state, why);
         return;
     }
     if !precheck(state, id, fx) {

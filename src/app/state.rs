@@ -158,6 +158,11 @@ pub enum Modal {
         /// What has been typed so far (high risk).
         typed: String,
     },
+    /// Take the commander lock over from its live holder (y/n, logged).
+    TakeCommand {
+        /// The holder's identity.
+        holder: String,
+    },
     /// A one-line text prompt.
     Prompt {
         /// What it is for.
@@ -222,6 +227,8 @@ pub struct State {
     pub recovery: super::measure::Recovery,
     /// Layers whose single-authority check the operator overrode (until the conflict clears).
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
+    /// The commander lock as last seen (default: no lock in this console).
+    pub commander: crate::incident::commander::CommanderView,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -262,6 +269,7 @@ impl State {
             runbook: None,
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
+            commander: Default::default(),
         }
     }
 

@@ -61,6 +61,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             state.quit = true;
             fx.push(Effect::Quit);
         }
+        Action::Commander(view) => super::commander::observe(state, view, &mut fx),
     }
     runbook_flow::sync(state, &mut fx);
     super::measure::track(state, &mut fx);
@@ -211,8 +212,8 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 Err(why) => flash(state, why),
             })
         }
-        Command::ConfirmYes => {
-            if let Some(Modal::Confirm { step, .. }) = state.modal {
+        Command::ConfirmYes => match state.modal {
+            Some(Modal::Confirm { step, .. }) => {
                 let manual = state
                     .step(step)
                     .is_some_and(|s| matches!(s.op, crate::runbook::Operation::Manual { .. }));
@@ -226,12 +227,16 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                     pipeline::confirm_yes(state, step, fx);
                 }
             }
-        }
-        Command::ConfirmNo => {
-            if let Some(Modal::Confirm { step, .. }) = state.modal {
-                pipeline::cancel_confirm(state, step, fx);
-            }
-        }
+            Some(Modal::TakeCommand { .. }) => super::commander::confirm_takeover(state, fx),
+            _ => {}
+        },
+        Command::ConfirmNo => match state.modal {
+            Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
+            Some(Modal::TakeCommand { .. }) => state.modal = None,
+            _ => {}
+        },
+        Command::TakeCommand => super::commander::take(state, fx),
+        Command::ReleaseCommand => super::commander::release(state, fx),
         Command::ChecklistTick => {
             let i = state.selected[PaneId::Checklist.index()];
             if let Some(item) = state.checklist.items.get(i) {

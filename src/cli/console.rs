@@ -11,10 +11,11 @@ use crate::app::{LogIntent, LogLine, Mode, State, resume};
 use crate::backends::Operate;
 use crate::config::Config;
 use crate::config::load::Loaded;
+use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
 use crate::incident::log::{IncidentLog, read_log};
 use crate::incident::operator::operator_identity;
-use crate::incident::store::{IncidentMeta, last_open_incident};
+use crate::incident::store::{IncidentMeta, incidents_dir, last_open_incident};
 use crate::runner::LogSink;
 use crate::tui::{self, Console, Sources};
 use crate::ui::UiContext;
@@ -73,6 +74,38 @@ fn open_or_declare(
     })
 }
 
+/// Open the incident's commander lock and start its task: a Lease when `[commander]` names a
+/// context and namespace (live only), else the file next to the log. Drills use their own
+/// incident's file, with the ttl of the user's `[commander]` if any. Read-only consoles only
+/// watch. A lock that cannot be opened is shown as unavailable (steps refused) with a warning.
+async fn commander_link(
+    l: &Launch,
+    loaded: &Loaded,
+    data_dir: &std::path::Path,
+    state: &mut State,
+) -> Option<tui::CommanderLink> {
+    let drill = l.mode == Mode::Drill;
+    let cfg: Config = if drill {
+        Config { commander: loaded.config.as_ref().and_then(|c| c.commander.clone()), ..Config::default() }
+    } else {
+        (*l.config).clone()
+    };
+    let dir = incidents_dir(data_dir);
+    match open_lock(&cfg, &dir, &state.incident.id, drill).await {
+        Ok(lock) => {
+            tracing::info!("commander lock: {}", lock.describe());
+            let (view, requests) = commander::spawn(lock, holder_identity(&state.operator), !state.read_only);
+            state.commander = CommanderView::Pending;
+            Some(tui::CommanderLink { view, requests })
+        }
+        Err(error) => {
+            state.warnings.push(format!("commander lock: {error}"));
+            state.commander = CommanderView::Unavailable { error };
+            None
+        }
+    }
+}
+
 /// Declare or resume the incident and run the console. Returns the exit code.
 pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
     launch_with(l, loaded, |_| {}).await
@@ -115,6 +148,7 @@ pub async fn launch_with(
     prepare(&mut state);
     let path = log.path().to_path_buf();
     let follower = log.follower();
+    let commander = commander_link(&l, &loaded, &data_dir, &mut state).await;
     let console = Console {
         state,
         ctx: UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() },
@@ -123,6 +157,7 @@ pub async fn launch_with(
         log: Arc::new(IncidentSink(log)),
         initial_effects: Vec::new(),
         follower: Some(follower),
+        commander,
     };
     let end = tui::run(console).await?;
     // The terminal may be gone (SSH dropped): println! would panic on EIO.

@@ -41,6 +41,9 @@ pub struct DrillArgs {
     /// incident), oldest first, with the best, median and worst RTO; then exit.
     #[arg(long, conflicts_with_all = ["list", "status"])]
     pub history: bool,
+    /// Join this drill incident (a second console, a trainee) instead of declaring a new one.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
 }
 
 /// Pollers over the drill estate (the same poller as live sources).
@@ -103,7 +106,7 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         mode: Mode::Drill,
         title: format!("Drill: {}", args.scenario),
         severity: "SEV2".into(),
-        resume: None,
+        resume: args.incident.clone().map(Some),
         read_only,
         config,
         sources: srcs,

@@ -29,6 +29,8 @@ pub struct Config {
     /// Drill measurement settings.
     #[serde(default)]
     pub drill: DrillConfig,
+    /// The commander lock (default: a file next to the incident log, ttl 30 s).
+    pub commander: Option<CommanderConfig>,
 }
 
 /// `[drill]`: what recovery is measured against.
@@ -206,6 +208,30 @@ pub struct UiConfig {
     pub theme: Option<String>,
     /// Keymap name or path.
     pub keymap: Option<String>,
+}
+
+/// `[commander]`: where the commander lock lives. With `context` and `namespace`, a
+/// `coordination.k8s.io/v1` Lease there; without them, a file next to the incident log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommanderConfig {
+    /// Kube context of the Lease (explicit, never the current context).
+    pub context: Option<String>,
+    /// Namespace of the Lease.
+    pub namespace: Option<String>,
+    /// Seconds a holder's claim lasts without a renewal (renewed every third of it).
+    #[serde(default = "default_commander_ttl")]
+    pub ttl_secs: u64,
+}
+
+impl Default for CommanderConfig {
+    fn default() -> Self {
+        CommanderConfig { context: None, namespace: None, ttl_secs: default_commander_ttl() }
+    }
+}
+
+fn default_commander_ttl() -> u64 {
+    30
 }
 
 impl Config {

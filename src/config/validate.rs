@@ -35,6 +35,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     route53(&mut c, config);
     polling(&mut c, config);
     drill(&mut c, config);
+    commander(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -205,6 +206,56 @@ fn polling(c: &mut Checker<'_, '_>, config: &Config) {
         if value == 0 {
             c.err(&[Seg::Key("polling"), Seg::Key(key)], format!("`{key}` is 0: expected a positive number"));
         }
+    }
+}
+
+/// Shortest and longest commander lock ttl accepted (renewed every third of it).
+pub const COMMANDER_TTL_SECS: (u64, u64) = (3, 3600);
+
+fn commander(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(cm) = &config.commander else { return };
+    let at = |k| [Seg::Key("commander"), Seg::Key(k)];
+    match (&cm.context, &cm.namespace) {
+        (Some(_), None) => c.err(
+            &at("context"),
+            "`context` without `namespace`: expected both (a Lease) or neither (a lock file)",
+        ),
+        (None, Some(_)) => c.err(
+            &at("namespace"),
+            "`namespace` without `context`: expected both (a Lease) or neither (a lock file)",
+        ),
+        (Some(ctx), Some(ns)) => {
+            let known = known_contexts(config);
+            if ctx.trim().is_empty() {
+                c.err(&at("context"), "`context` is empty: expected a kube context name");
+            } else if !known.is_empty() && !known.contains(&ctx.as_str()) {
+                c.err(
+                    &at("context"),
+                    format!(
+                        "kube context `{ctx}` is not one of the regions' contexts: expected {}",
+                        one_of(&known)
+                    ),
+                );
+            }
+            let dns_label = !ns.is_empty()
+                && ns.len() <= 63
+                && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !ns.starts_with('-')
+                && !ns.ends_with('-');
+            if !dns_label {
+                c.err(
+                    &at("namespace"),
+                    format!(
+                        "namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"
+                    ),
+                );
+            }
+        }
+        (None, None) => {}
+    }
+    let (lo, hi) = COMMANDER_TTL_SECS;
+    if !(lo..=hi).contains(&cm.ttl_secs) {
+        c.err(&at("ttl_secs"), format!("`ttl_secs` is {}: expected {lo} to {hi} seconds", cm.ttl_secs));
     }
 }
 
@@ -382,6 +433,25 @@ mod tests {
         let p = problems("[drill]\nrto_target = 300\n");
         assert_eq!(p.len(), 1, "{p:#?}");
         assert!(p[0].starts_with("w.toml:2:1: "), "{p:#?}");
+    }
+
+    #[test]
+    fn commander_rules() {
+        let p = problems(
+            "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
+             [commander]\ncontext = \"other\"\nnamespace = \"Ops_1\"\nttl_secs = 1\n",
+        );
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:5:11: kube context `other`"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:6:13: namespace `Ops_1` is not a DNS label"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:7:12: `ttl_secs` is 1: expected 3 to 3600"), "{p:#?}");
+        let half = problems("[commander]\nnamespace = \"ops\"\n");
+        assert_eq!(half.len(), 1, "{half:#?}");
+        assert!(half[0].starts_with("w.toml:2:13: `namespace` without `context`"), "{half:#?}");
+        let ok = "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
+                  [commander]\ncontext = \"ctx\"\nnamespace = \"ops\"\n";
+        assert!(problems(ok).is_empty());
+        assert!(problems("[commander]\nttl_secs = 10\n").is_empty());
     }
 
     #[test]

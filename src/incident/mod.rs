@@ -2,6 +2,7 @@
 
 pub mod checklist;
 pub mod cli;
+pub mod commander;
 pub mod entry;
 pub mod export;
 pub mod history;

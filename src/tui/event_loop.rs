@@ -18,6 +18,7 @@ use crate::app::{Action, Effect, State, update};
 use crate::backends::Operate;
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use crate::incident::commander::{CommanderView, LockRequest};
 use crate::incident::log::LogFollower;
 use crate::runner::{LogSink, Runner};
 use crate::ui::{self, UiContext};
@@ -32,6 +33,14 @@ pub struct Sources {
     pub sentinel: watch::Receiver<Arc<Snapshot<SentinelView>>>,
     /// Route 53 + HTTP.
     pub traffic: watch::Receiver<Arc<Snapshot<TrafficView>>>,
+}
+
+/// The console's link to its commander lock task (see [`crate::incident::commander::spawn`]).
+pub struct CommanderLink {
+    /// The lock as the task sees it.
+    pub view: watch::Receiver<CommanderView>,
+    /// Take / release requests.
+    pub requests: mpsc::Sender<LockRequest>,
 }
 
 /// Everything the loop needs.
@@ -50,6 +59,8 @@ pub struct Console {
     pub initial_effects: Vec<Effect>,
     /// Reads entries other consoles append to the same incident.
     pub follower: Option<LogFollower>,
+    /// The commander lock task, if this console uses one.
+    pub commander: Option<CommanderLink>,
 }
 
 /// Minimum time between two frames.
@@ -57,11 +68,16 @@ const FRAME_BUDGET: Duration = Duration::from_millis(16);
 
 /// Run the console until quit, SIGTERM/SIGHUP or the terminal goes away. Returns the final state.
 pub async fn run(console: Console) -> color_eyre::Result<State> {
-    let Console { mut state, ctx, mut sources, operator, log, initial_effects, follower } = console;
+    let Console { mut state, ctx, mut sources, operator, log, initial_effects, follower, commander } =
+        console;
     let (action_tx, mut action_rx) = mpsc::unbounded_channel::<Action>();
     if let Some(follower) = follower {
         spawn_follower(follower, action_tx.clone());
     }
+    let lock_requests = commander.map(|c| {
+        forward_commander(c.view, action_tx.clone());
+        c.requests
+    });
     // Start from whatever the sources hold now (a layer that is not configured never changes).
     state.observed.kube = sources.kube.borrow_and_update().clone();
     state.observed.database = sources.database.borrow_and_update().clone();
@@ -146,6 +162,13 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                         let _ = io::stdout().write_all(osc52(text).as_bytes());
                         let _ = io::stdout().flush();
                     }
+                    Effect::Commander(req) => {
+                        if let Some(tx) = &lock_requests
+                            && tx.try_send(*req).is_err()
+                        {
+                            tracing::warn!("commander lock task is busy or gone: {req:?} dropped");
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -158,6 +181,9 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
         }
     }
     tracing::info!("console loop ended");
+    if let Some(tx) = lock_requests {
+        release_at_exit(&mut state, tx, &mut action_rx, &runner).await;
+    }
     // Never lose a line: every log entry queued before quitting is written before we leave.
     if !runner.flush(Duration::from_secs(5)).await {
         tracing::error!("incident log entries still queued after 5 s at exit");
@@ -168,6 +194,48 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
     drop(terminal);
     drop(guard);
     Ok(state)
+}
+
+/// Feed every change of the commander lock into the loop as an action (the current value first).
+fn forward_commander(mut view: watch::Receiver<CommanderView>, actions: mpsc::UnboundedSender<Action>) {
+    tokio::spawn(async move {
+        loop {
+            let v = view.borrow_and_update().clone();
+            if actions.send(Action::Commander(v)).is_err() || view.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Leaving: give the commander lock up (logged) before the last log flush, waiting up to 3 s.
+/// A console that cannot reach the lock leaves it to expire after its ttl.
+async fn release_at_exit(
+    state: &mut State,
+    requests: mpsc::Sender<LockRequest>,
+    actions: &mut mpsc::UnboundedReceiver<Action>,
+    runner: &Runner,
+) {
+    if !matches!(state.commander, CommanderView::Mine { .. }) {
+        return;
+    }
+    if requests.send(LockRequest::Release).await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while matches!(state.commander, CommanderView::Mine { warning: None, .. }) {
+        match tokio::time::timeout_at(deadline, actions.recv()).await {
+            Ok(Some(a @ Action::Commander(_))) => {
+                let effects = update(state, a, super::clock::now());
+                runner.dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_))));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                tracing::warn!("commander lock not released within 3 s: it expires after its ttl");
+                break;
+            }
+        }
+    }
 }
 
 /// Poll the incident log 4x/second for entries appended by any console (ours included: the

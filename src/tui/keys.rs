@@ -25,7 +25,7 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
     match &state.modal {
         Some(Modal::Help) => vec![KeyLayer::Help],
         Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
-        Some(Modal::Confirm { .. }) => vec![KeyLayer::Confirm],
+        Some(Modal::Confirm { .. } | Modal::TakeCommand { .. }) => vec![KeyLayer::Confirm],
         Some(Modal::Prompt { .. }) => vec![],
         None => {
             let mut v = Vec::with_capacity(3);

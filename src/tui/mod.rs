@@ -6,4 +6,4 @@ pub mod keys;
 pub mod output;
 pub mod terminal;
 
-pub use event_loop::{Console, Sources, run};
+pub use event_loop::{CommanderLink, Console, Sources, run};

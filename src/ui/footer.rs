@@ -47,6 +47,9 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Prompt { .. }) => {
             return vec![("Enter".to_string(), "submit"), ("Esc".to_string(), "cancel")];
         }
+        Some(Modal::TakeCommand { .. }) => {
+            (KeyLayer::Confirm, &[(Command::ConfirmYes, "take over"), (Command::ConfirmNo, "cancel")], false)
+        }
         None => {
             let layer = pane_layer(state.focus);
             let wanted: &[(Command, &'static str)] = match layer {
@@ -80,14 +83,20 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
             (layer, wanted, true)
         }
     };
-    wanted
-        .iter()
-        .filter_map(|(cmd, what)| {
+    // Someone else (or nobody) holds the commander lock: say how to take it, first.
+    let take = (state.modal.is_none()
+        && !state.read_only
+        && !state.commander.held_by_me(state.now)
+        && state.commander.is_wired())
+    .then(|| keymap.key_for(KeyLayer::Global, Command::TakeCommand).map(|k| (k, "take command")))
+    .flatten();
+    take.into_iter()
+        .chain(wanted.iter().filter_map(|(cmd, what)| {
             let key = keymap
                 .key_for(layer, *cmd)
                 .or_else(|| if fallback { keymap.key_for(KeyLayer::Global, *cmd) } else { None })?;
             Some((key, *what))
-        })
+        }))
         .collect()
 }
 

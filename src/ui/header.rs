@@ -43,6 +43,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(format!(" {alarm} "), theme.style(Slot::Alarm)));
     }
+    if let Some((text, slot)) = super::commander::badge(state) {
+        // Never crowd out the clock and alarms: the badge shrinks to what is left.
+        let used: usize = essentials.iter().map(|s| width(&s.content)).sum();
+        let room = avail.saturating_sub(used + 12);
+        if room >= 12 {
+            essentials.push(Span::raw(" "));
+            essentials.push(Span::styled(format!(" {} ", clean(&text, room - 2)), theme.style(slot)));
+        }
+    }
     let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
 
     let id = clean(&state.incident.id, 40);

@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod checklist;
+pub mod commander;
 pub mod confirm;
 pub mod footer;
 pub mod header;
@@ -70,6 +71,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }
         Some(Modal::Prompt { label, text, .. }) => prompt::draw(frame, area, theme, label, text),
+        Some(Modal::TakeCommand { holder }) => {
+            commander::draw_takeover(frame, area, theme, &ctx.keymap, holder)
+        }
     }
 }
 

@@ -1,0 +1,160 @@
+//! The commander lock on screen: the header badge and the takeover dialog.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::app::{Command, State};
+use crate::config::keymap::KeyLayer;
+use crate::config::theme::Slot;
+use crate::config::{Keymap, Theme};
+use crate::incident::commander::CommanderView;
+
+use super::layout::centered;
+use super::sanitize::clean;
+
+/// The header badge text and its style slot; `None` when the console has no lock.
+/// Someone else's claim reads `COMMANDER: bob@host pid 42 (expires in 25s)`.
+pub fn badge(state: &State) -> Option<(String, Slot)> {
+    let now = state.now;
+    let (text, slot) = match &state.commander {
+        CommanderView::Unknown => return None,
+        CommanderView::Pending => ("COMMANDER: ?".to_string(), Slot::Dim),
+        CommanderView::Mine { holder, warning, .. } if !holder.expired(now) => match warning {
+            None => ("COMMANDER: you".to_string(), Slot::BadgeLive),
+            Some(_) => (
+                format!("COMMANDER: you, RENEWAL FAILING (expires in {}s)", holder.expires_in_secs(now)),
+                Slot::Alarm,
+            ),
+        },
+        CommanderView::Mine { .. } => ("COMMANDER: yours EXPIRED".to_string(), Slot::Alarm),
+        CommanderView::Free { .. } => ("COMMANDER: free".to_string(), Slot::BadgeReadOnly),
+        CommanderView::Theirs { holder } => (
+            format!(
+                "COMMANDER: {} (expires in {}s)",
+                clean(&holder.identity, 48),
+                holder.expires_in_secs(now)
+            ),
+            Slot::BadgeReadOnly,
+        ),
+        CommanderView::Lost { .. } => ("COMMANDER LOST".to_string(), Slot::Alarm),
+        CommanderView::Unavailable { .. } => ("COMMANDER: unavailable".to_string(), Slot::Alarm),
+    };
+    Some((text, slot))
+}
+
+/// Draw the takeover confirmation for `holder`.
+pub fn draw_takeover(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, holder: &str) {
+    let w = area.width.saturating_sub(4).min(72);
+    let rect = centered(area, w, 6);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_style(theme.style(Slot::Confirm))
+        .title(Span::styled(" Take over the commander lock ", theme.style(Slot::PaneTitle)));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let yes = keymap.key_for(KeyLayer::Confirm, Command::ConfirmYes).unwrap_or_else(|| "y".into());
+    let no = keymap.key_for(KeyLayer::Confirm, Command::ConfirmNo).unwrap_or_else(|| "n".into());
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(clean(holder, 48), theme.style(Slot::Text)),
+            Span::styled(" holds it. Take it over? Their console will", theme.style(Slot::Text)),
+        ]),
+        Line::styled("stop executing steps. The handover is logged.", theme.style(Slot::Text)),
+        Line::styled(
+            format!("{} take over · {} cancel", clean(&yes, 12), clean(&no, 12)),
+            theme.style(Slot::Dim),
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{Duration, TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::app::Mode;
+    use crate::app::state::IncidentInfo;
+    use crate::incident::commander::Holder;
+
+    fn state(view: CommanderView) -> State {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let incident = IncidentInfo {
+            id: "INC-20261126-120000".into(),
+            title: "Primary database down in us-east-1".into(),
+            severity: "SEV1".into(),
+            declared_at: t0,
+            drill: false,
+        };
+        let mut s = State::new(Mode::Live, incident, "alice@ops1".into(), Arc::new(Default::default()), t0);
+        s.now = t0 + Duration::seconds(65);
+        s.commander = view;
+        s
+    }
+
+    fn bob(s: &State) -> Holder {
+        Holder {
+            identity: "bob@host pid 42".into(),
+            acquired_at: s.now - Duration::seconds(5),
+            renewed_at: s.now - Duration::seconds(5),
+            expires_at: s.now + Duration::seconds(25),
+        }
+    }
+
+    fn header(state: &State, w: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, 1)).unwrap();
+        t.draw(|f| crate::ui::header::draw(f, f.area(), state, &Theme::fallback())).unwrap();
+        t.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn header_names_the_other_holder_and_the_expiry() {
+        let mut s = state(CommanderView::Pending);
+        s.commander = CommanderView::Theirs { holder: bob(&s) };
+        let line = header(&s, 140);
+        assert!(line.contains("COMMANDER: bob@host pid 42 (expires in 25s)"), "{line}");
+        assert!(line.contains("T+01:05"), "{line}");
+        // Narrow: the badge shrinks, the clock and mode stay.
+        let narrow = header(&s, 80);
+        assert!(
+            narrow.contains("T+01:05") && narrow.contains("LIVE") && narrow.contains("COMMANDER"),
+            "{narrow}"
+        );
+    }
+
+    #[test]
+    fn badge_per_state() {
+        let s = state(CommanderView::Unknown);
+        assert_eq!(badge(&s), None, "no lock, no badge (as before)");
+        let h = bob(&s);
+        let mine = CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: None };
+        assert_eq!(badge(&state(mine)).unwrap().0, "COMMANDER: you");
+        let failing =
+            CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: Some("x".into()) };
+        assert_eq!(
+            badge(&state(failing)).unwrap(),
+            ("COMMANDER: you, RENEWAL FAILING (expires in 25s)".into(), Slot::Alarm)
+        );
+        let mut expired = state(CommanderView::Mine { holder: h, took_over_from: None, warning: None });
+        expired.now += Duration::seconds(30);
+        assert_eq!(badge(&expired).unwrap(), ("COMMANDER: yours EXPIRED".into(), Slot::Alarm));
+        assert_eq!(badge(&state(CommanderView::Lost { reason: "r".into() })).unwrap().1, Slot::Alarm);
+        assert_eq!(badge(&state(CommanderView::Free { note: None })).unwrap().0, "COMMANDER: free");
+    }
+
+    #[test]
+    fn hostile_identity_is_sanitized() {
+        let mut s = state(CommanderView::Pending);
+        let mut h = bob(&s);
+        h.identity = "evil\u{1b}[2Jx pid 1".into();
+        s.commander = CommanderView::Theirs { holder: h };
+        let (text, _) = badge(&s).unwrap();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+}
