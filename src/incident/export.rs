@@ -19,6 +19,8 @@ use serde_json::Value;
 
 use crate::ui::sanitize::is_unsafe;
 
+use super::redact::redact;
+
 use super::checklist::{Checklist, DECLARED_ITEM, Due, FIRST_STATUS_UPDATE_ITEM};
 use super::entry::Entry;
 
@@ -379,7 +381,8 @@ fn drill_report(entries: &[Entry]) -> DrillReport {
 
 /// Text safe to show anywhere: terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings and
 /// two-byte escapes) removed, other C0/C1 controls and DEL removed, line breaks and tabs turned
-/// into spaces, bidi controls made visible as `<U+XXXX>`. The result is one line.
+/// into spaces, bidi controls made visible as `<U+XXXX>`, then secrets redacted ([`redact`]).
+/// The result is one line.
 pub(crate) fn plain_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -412,7 +415,8 @@ pub(crate) fn plain_text(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    // After stripping, so an escape sequence cannot hide a secret's label from the rules.
+    redact(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -431,5 +435,7 @@ mod tests {
         assert_eq!(plain_text("ünïcødé ✓"), "ünïcødé ✓");
         assert_eq!(plain_text("evil\u{202e}gnp.exe\u{2066}x"), "evil<U+202E>gnp.exe<U+2066>x");
         assert_eq!(plain_text("a\u{2028}b\u{2029}c"), "a b c");
+        assert_eq!(plain_text("down: postgres://u:pw@h/db"), "down: postgres://u:***@h/db");
+        assert_eq!(plain_text("pass\u{1b}[0mword=hunter2 x"), "password=*** x");
     }
 }
