@@ -3,6 +3,7 @@
 //! symlink, are refused by `warroom log ...` and by the console start path (in tmux), and the
 //! message says which path and why. Nothing is written through the refused path.
 
+#[allow(dead_code)]
 #[path = "support/tmux.rs"]
 mod tmux;
 

@@ -27,7 +27,7 @@ fn squeezed(rows: &[String]) -> String {
 
 /// Whether the too-small message (about 45 columns) fits in `w`x`h` when word-wrapped.
 fn message_fits(w: u16, h: u16) -> bool {
-    w >= 24 && u32::from(h) >= 48u32.div_ceil(u32::from(w)) + 1
+    w >= 24 && u32::from(h) > 48u32.div_ceil(u32::from(w))
 }
 
 fn too_small(w: u16, h: u16) -> bool {

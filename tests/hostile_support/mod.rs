@@ -224,7 +224,7 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
             _ => return None,
         } as u32)
     };
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
