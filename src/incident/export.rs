@@ -22,6 +22,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::ui::sanitize::is_unsafe;
+
+use super::redact::redact;
+
 use super::checklist::{Checklist, DECLARED_ITEM, Due, FIRST_STATUS_UPDATE_ITEM};
 use super::entry::Entry;
 
@@ -351,7 +355,8 @@ fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<S
 
 /// Text safe to show anywhere: terminal escape sequences (CSI, OSC, DCS/SOS/PM/APC strings and
 /// two-byte escapes) removed, other C0/C1 controls and DEL removed, line breaks and tabs turned
-/// into spaces. The result is one line.
+/// into spaces, bidi controls made visible as `<U+XXXX>`, then secrets redacted ([`redact`]).
+/// The result is one line.
 pub(crate) fn plain_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -377,12 +382,15 @@ pub(crate) fn plain_text(s: &str) -> String {
                 // Any other escape is two characters long.
                 _ => {}
             },
-            '\n' | '\r' | '\t' => out.push(' '),
+            '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}' => out.push(' '),
             c if c.is_control() => {}
+            // Bidi embeddings, overrides, isolates and marks would reorder what the reader sees.
+            c if is_unsafe(c) => out.push_str(&format!("<U+{:04X}>", u32::from(c))),
             c => out.push(c),
         }
     }
-    out
+    // After stripping, so an escape sequence cannot hide a secret's label from the rules.
+    redact(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -399,5 +407,9 @@ mod tests {
         assert_eq!(plain_text("c1:\u{9b}31m\u{85}\u{7f}\u{0}ok"), "c1:31mok");
         assert_eq!(plain_text("unterminated \u{1b}]52;c;"), "unterminated ");
         assert_eq!(plain_text("ünïcødé ✓"), "ünïcødé ✓");
+        assert_eq!(plain_text("evil\u{202e}gnp.exe\u{2066}x"), "evil<U+202E>gnp.exe<U+2066>x");
+        assert_eq!(plain_text("a\u{2028}b\u{2029}c"), "a b c");
+        assert_eq!(plain_text("down: postgres://u:pw@h/db"), "down: postgres://u:***@h/db");
+        assert_eq!(plain_text("pass\u{1b}[0mword=hunter2 x"), "password=*** x");
     }
 }

@@ -12,6 +12,7 @@
 //! whose details record each torn line (`offset`, `len`, `sha256`, sanitized `excerpt`) plus
 //! `chain_prev`, the hash of the last good line before them, so the chain stays checkable.
 
+mod encode;
 mod follow;
 mod read;
 mod tail;
@@ -317,8 +318,7 @@ impl IncidentLog {
         prefix: &[u8],
         entry: &Entry,
     ) -> Result<TailState, LogError> {
-        let line =
-            serde_json::to_vec(entry).map_err(|e| LogError::io(&self.path, "encode entry")(e.into()))?;
+        let line = encode::to_line(entry).map_err(|e| LogError::io(&self.path, "encode entry")(e.into()))?;
         let mut buf = Vec::with_capacity(prefix.len() + line.len() + 1);
         buf.extend_from_slice(prefix);
         buf.extend_from_slice(&line);

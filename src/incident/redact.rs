@@ -47,6 +47,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Redis AUTH [user] password, config requirepass/masterauth, sentinel auth-pass.
         rule(r"(?i)\b(AUTH)\s+\S+(?:\s+\S+)?", "$1 ***"),
         rule(r"(?i)\b(requirepass|masterauth|auth-pass)\s+\S+", "$1 ***"),
+        // Redis echoing an unknown/failed command's arguments, e.g. a proxy or server without
+        // ACLs: `ERR unknown command 'AUTH', with args beginning with: 'pw' `.
+        rule(
+            r"(?i)('(?:auth|hello|config|sentinel)',? with args beginning with:)(?:\s*'(?:[^'\\]|\\.)*')+",
+            "$1 ***",
+        ),
         // redis-cli -a / --pass.
         rule(r"(\s--?(?:a|pass))\s+\S+", "$1 ***"),
         // AWS access key ids.
@@ -141,6 +147,15 @@ mod tests {
         assert_eq!(r("CONFIG SET requirepass hunter2"), "CONFIG SET requirepass ***");
         assert_eq!(r("SENTINEL SET mymaster auth-pass hunter2"), "SENTINEL SET mymaster auth-pass ***");
         assert_eq!(r("redis-cli -a hunter2 ping"), "redis-cli -a *** ping");
+        assert_eq!(
+            r("ERR unknown command 'AUTH', with args beginning with: 'default' 'hunter2' "),
+            "ERR unknown command 'AUTH', with args beginning with: *** "
+        );
+        assert_eq!(
+            r("ERR unknown command 'GET', with args beginning with: 'k' "),
+            "ERR unknown command 'GET', with args beginning with: 'k' ",
+            "other commands' arguments are not secrets"
+        );
     }
 
     #[test]

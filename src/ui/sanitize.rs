@@ -145,9 +145,48 @@ pub fn redact(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// [`redact`], [`sanitize`], then [`truncate`]: the usual treatment of a backend string.
+/// [`redact`] and the incident log's stricter rules ([`crate::incident::redact::redact`]: Redis
+/// `AUTH`, AWS keys, tokens, ...), then [`sanitize`] and [`truncate`]: the usual treatment of a
+/// backend string. The screen never shows a secret the log would hide.
+///
+/// Only a prefix of an oversized input is looked at (see [`bounded`]), so a 1 MiB pod reason
+/// costs no more to draw than a short one.
 pub fn clean(s: &str, width: usize) -> String {
-    truncate(&sanitize(&redact(s)), width).into_owned()
+    let (s, cut) = bounded(s, width);
+    let redacted = redact(s);
+    let redacted = crate::incident::redact::redact(&redacted);
+    let safe = sanitize(&redacted);
+    if cut {
+        truncate(&format!("{safe}…"), width).into_owned()
+    } else {
+        truncate(&safe, width).into_owned()
+    }
+}
+
+/// A token longer than this is cut where it is, not dropped, by [`bounded`].
+const TOKEN_MAX: usize = 256;
+
+/// The prefix of `s` that [`clean`] works on, and whether it was cut: all of it up to
+/// `16 * width` bytes (at least 1 KiB), else that many bytes, cut back to the last whitespace
+/// within [`TOKEN_MAX`] bytes (so a partly seen word, which could be half a secret the
+/// redaction would not recognise, is dropped). Longer tokens are cut as they are: their label
+/// (`token:`, `password=`) or their end (`@host`) is what redaction keys on, and the label stays.
+pub fn bounded(s: &str, width: usize) -> (&str, bool) {
+    let limit = width.saturating_mul(16).max(1024);
+    if s.len() <= limit {
+        return (s, false);
+    }
+    let mut end = limit;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let floor = end.saturating_sub(TOKEN_MAX);
+    if let Some((i, _)) =
+        s[..end].char_indices().rev().take_while(|(i, _)| *i >= floor).find(|(_, c)| c.is_whitespace())
+    {
+        end = i;
+    }
+    (&s[..end], true)
 }
 
 #[cfg(test)]
@@ -231,6 +270,28 @@ mod tests {
         assert!(matches!(redact("no secrets here"), Cow::Borrowed(_)));
         assert_eq!(redact("mypassword=x"), "mypassword=x", "only whole keys");
         assert_eq!(clean("err: password=abc\u{1b}[2J", 80), "err: password=***");
+        assert_eq!(clean("ERR AUTH hunter2", 80), "ERR AUTH ***");
+        assert_eq!(
+            clean("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY x", 80),
+            "aws_secret_access_key=*** x"
+        );
+        assert_eq!(clean("token: eyJhbGciOiJSUzI1NiJ9.abc", 80), "token: ***");
+    }
+
+    #[test]
+    fn oversized_input_is_cut_before_redaction_at_a_token_boundary() {
+        let big = format!("{} redis://:hunter2hunter2@h", "word ".repeat(300));
+        // The cut falls inside the URL: the partial token is dropped, never shown half-redacted.
+        let (cut, was_cut) = bounded(&big, 10);
+        assert!(was_cut && cut.len() <= 1024, "{}", cut.len());
+        assert!(!cut.contains("hunter") && !cut.contains("redis"));
+        assert_eq!(bounded("short", 10), ("short", false));
+        let huge = "x".repeat(1 << 20);
+        assert_eq!(bounded(&huge, 100).0.len(), 1600);
+        assert_eq!(clean(&huge, 5), "xxxx…");
+        assert_eq!(clean(&"日".repeat(1 << 18), 5), "日日…");
+        let labelled = format!("token: {}", "t".repeat(4096));
+        assert_eq!(clean(&labelled, 20), "token: ***…");
     }
 
     proptest! {
