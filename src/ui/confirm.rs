@@ -41,9 +41,17 @@ fn body_lines(step: &StepRun, theme: &Theme, high: bool) -> Vec<Line<'static>> {
         Span::styled("low", theme.style(Slot::StatusHealthy))
     };
     out.push(Line::from(vec![label("risk: "), risk]));
+    if step.runbook_key.is_some() && !step.why.is_empty() {
+        out.push(Line::from(vec![label("why: "), Span::raw(clean(&step.why, 1000))]));
+    }
     out.push(Line::from(label("prechecks:")));
     if step.checks.is_empty() {
-        out.push(Line::styled("  ? not run yet", theme.style(Slot::StatusDegraded)));
+        let (text, slot) = if step.status == crate::app::StepStatus::AwaitingConfirm {
+            ("  none needed (nothing is changed)", Slot::Dim)
+        } else {
+            ("  ? not run yet", Slot::StatusDegraded)
+        };
+        out.push(Line::styled(text, theme.style(slot)));
     }
     for c in &step.checks {
         let (sym, slot) = if c.ok { ("✓", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };

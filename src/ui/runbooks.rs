@@ -34,8 +34,8 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
         let mark = if i == sel { "› " } else { "  " };
         let line = Line::from(vec![
             Span::raw(mark),
-            Span::styled(clean(rb.id(), 24), theme.style(Slot::PaneTitle)),
-            Span::raw("  "),
+            Span::styled(format!("{:<18}", clean(rb.id(), 18)), theme.style(Slot::PaneTitle)),
+            Span::raw(" "),
             Span::raw(clean(&rb.title, iw.saturating_sub(28))),
         ]);
         lines.push(if i == sel { line.style(theme.style(Slot::Selection)) } else { line });

@@ -56,15 +56,33 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let steps = &cx.state.steps;
     let theme = cx.theme;
     let done = steps.iter().filter(|s| s.status == StepStatus::Done).count();
-    let summary = if steps.is_empty() { String::new() } else { format!("{done}/{} done", steps.len()) };
+    let summary = match cx.state.runbook.as_ref() {
+        Some(run) => {
+            let ids: Vec<u64> = run.steps.iter().map(|(id, _, _)| *id).collect();
+            let finished =
+                ids.iter().filter(|id| cx.state.step(**id).is_some_and(|s| s.status.is_terminal())).count();
+            match &run.finished {
+                Some((_, outcome)) => format!("{} {outcome}", run.runbook.id()),
+                None => format!("{} {finished}/{}", run.runbook.id(), ids.len()),
+            }
+        }
+        None if steps.is_empty() => String::new(),
+        None => format!("{done}/{} done", steps.len()),
+    };
     let inner = cx.block(frame, area, PaneId::Steps, vec![Span::styled(summary, theme.style(Slot::Dim))]);
     if inner.height == 0 {
         return;
     }
     if steps.is_empty() {
-        let text = match actions_key(cx) {
-            Some(k) => format!("No steps. Press {} for proposed operations.", clean(&k, 16)),
-            None => "No steps. Open the actions menu for proposed operations.".to_string(),
+        let runbooks = key_of(cx, Command::Runbooks);
+        let text = match (runbooks, actions_key(cx)) {
+            (Some(r), Some(a)) => format!(
+                "No steps. Press {} for runbooks (guided procedures), {} for single operations.",
+                clean(&r, 16),
+                clean(&a, 16)
+            ),
+            (None, Some(a)) => format!("No steps. Press {} for proposed operations.", clean(&a, 16)),
+            _ => "No steps. Open the runbook picker or the actions menu.".to_string(),
         };
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.style(Slot::Dim)))
@@ -74,6 +92,15 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         return;
     }
     let w = usize::from(inner.width);
+    let mut inner = inner;
+    if let Some(line) = next_hint(cx, w) {
+        let [hint, rest] = inner.layout(&Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]));
+        frame.render_widget(Paragraph::new(line), hint);
+        inner = rest;
+        if inner.height == 0 {
+            return;
+        }
+    }
     let list_h = (steps.len() as u16).min((inner.height / 2).max(1)).min(inner.height);
     let [list_area, detail_area] =
         inner.layout(&Layout::vertical([Constraint::Length(list_h), Constraint::Fill(1)]));
@@ -91,12 +118,56 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     }
 }
 
+/// The key bound to `c` (steps layer first, then global).
+fn key_of(cx: &PaneCtx<'_>, c: Command) -> Option<String> {
+    cx.keymap.key_for(KeyLayer::Steps, c).or_else(|| cx.keymap.key_for(KeyLayer::Global, c))
+}
+
+/// "next: <title> (press N)" while a runbook runs and its next step waits for the operator.
+fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
+    let run = cx.state.runbook.as_ref().filter(|r| r.active())?;
+    let next =
+        run.steps.iter().find_map(|(id, _, _)| cx.state.step(*id).filter(|s| !s.status.is_terminal()))?;
+    let (text, slot) = match &next.status {
+        StepStatus::Proposed | StepStatus::Prechecked => {
+            let key = key_of(cx, Command::RunbookNext)
+                .map(|k| format!(" (press {})", clean(&k, 12)))
+                .unwrap_or_default();
+            (format!("next: {}{key}", next.preview.title), Slot::StatusDegraded)
+        }
+        StepStatus::AwaitingConfirm => (format!("confirm: {}", next.preview.title), Slot::StatusDegraded),
+        StepStatus::Executing | StepStatus::Verifying => {
+            (format!("{}: {}", next.status.label(), next.preview.title), Slot::StatusDegraded)
+        }
+        _ => (
+            format!(
+                "stopped at {}: retry, skip with a reason, or abort",
+                next.runbook_key.as_deref().unwrap_or("?")
+            ),
+            Slot::StatusDown,
+        ),
+    };
+    Some(Line::styled(clean(&text, w), cx.theme.style(slot)))
+}
+
 fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'static> {
     let theme = cx.theme;
     let (sym, slot) = status_symbol(&s.status);
-    let head = format!("{}#{} ", if selected { "›" } else { " " }, s.id);
+    let key_w =
+        cx.state.steps.iter().filter_map(|x| x.runbook_key.as_deref()).map(width).max().unwrap_or(0).min(14);
+    let head = match &s.runbook_key {
+        Some(key) => {
+            let key = clean(key, key_w);
+            let pad = key_w.saturating_sub(width(&key));
+            format!("{}#{} {key}{} ", if selected { "›" } else { " " }, s.id, " ".repeat(pad))
+        }
+        None => format!("{}#{} ", if selected { "›" } else { " " }, s.id),
+    };
     let status = format!("{sym} {:<9}", s.status.label());
-    let elapsed = format!(" {:>4}s ", s.elapsed_secs(cx.state.now));
+    // A runbook step that has not come up yet has no elapsed time.
+    let waiting = s.runbook_key.is_some() && s.status == StepStatus::Proposed;
+    let elapsed =
+        if waiting { "       ".to_string() } else { format!(" {:>4}s ", s.elapsed_secs(cx.state.now)) };
     let room = w.saturating_sub(width(&head) + width(&status) + width(&elapsed));
     let line = Line::from(vec![
         Span::raw(head),
@@ -132,6 +203,15 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
     }
     out.push(line(format!("why: {}", s.why), Slot::Text));
     out.push(line(format!("target: {}", s.preview.target), Slot::Dim));
+    if matches!(s.status, StepStatus::Proposed | StepStatus::Prechecked | StepStatus::AwaitingConfirm) {
+        for l in &s.preview.lines {
+            out.push(line(format!("  $ {l}"), Slot::Dim));
+        }
+        for c in &s.checks {
+            let (mark, slot) = if c.ok { ("✓", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
+            out.push(line(format!("{mark} {}: {}", c.name, c.detail), slot));
+        }
+    }
     if s.attempts > 1 {
         out.push(line(format!("attempts: {}", s.attempts), Slot::Dim));
     }
