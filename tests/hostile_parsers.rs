@@ -1,13 +1,13 @@
 //! Fuzzing (proptest) the parsers of files people edit or that crashes can damage: config,
-//! theme, keymap and checklist TOML, and the incident-log (JSONL) reader. For arbitrary bytes
+//! theme, keymap, checklist and runbook TOML, and the incident-log (JSONL) reader. For arbitrary bytes
 //! and for mutations of the shipped valid files: no panic, and every error names the file, a
 //! line and a column (TOML) or the line (JSONL) that lie inside the text. Valid inputs
 //! round-trip: a reformatted file parses to the same value; the config re-serializes to itself;
 //! log entries read back as written.
 //!
-//! Adding a parser (e.g. the runbook parser being written in parallel) is a 5-line change: write
-//! a `fn runbook(text: &str, file: &Path) -> Outcome` like [`checklist`] below, add it to
-//! [`PARSERS`] with the shipped files it must accept, and every property here covers it.
+//! Adding a parser is a 5-line change: write a `fn x(text: &str, file: &Path) -> Outcome` like
+//! [`runbook`] below, add it to [`PARSERS`] with the shipped files it must accept, and every
+//! property here covers it.
 
 use std::path::{Path, PathBuf};
 
@@ -67,9 +67,33 @@ fn checklist(text: &str, file: &Path) -> Outcome {
 }
 
 /// A TOML parser under test: name, function, and the shipped files it must accept.
+fn runbook(text: &str, file: &Path) -> Outcome {
+    match warroom::runbook::parse::parse(text, file) {
+        // Positions (spans) move when a file is reformatted; the value must not.
+        Ok(r) => Outcome::Parsed(without_spans(&format!("{r:?}"))),
+        // Every problem is reported; the first must name a position like the others.
+        Err(mut errors) => config_error(errors.remove(0)),
+    }
+}
+
+/// `Spanned { span: 1..2, value: X }` -> `X`, so two layouts of one runbook compare equal.
+fn without_spans(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug;
+    while let Some(i) = rest.find("Spanned { span: ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "Spanned { span: ".len()..];
+        let Some(v) = after.find(", value: ") else { break };
+        rest = &after[v + ", value: ".len()..];
+        out.push_str("Spanned(");
+    }
+    out.push_str(rest);
+    out
+}
+
 type Parser = (&'static str, fn(&str, &Path) -> Outcome, &'static [&'static str]);
 
-/// Every TOML parser and its valid corpus. Add the runbook parser here.
+/// Every TOML parser and its valid corpus.
 const PARSERS: &[Parser] = &[
     ("config", config, &["examples/warroom.toml"]),
     (
@@ -79,6 +103,17 @@ const PARSERS: &[Parser] = &[
     ),
     ("keymap", keymap, &["keymaps/default.toml", "keymaps/vim.toml"]),
     ("checklist", checklist, &["checklists/communication.toml"]),
+    (
+        "runbook",
+        runbook,
+        &[
+            "runbooks/db-failover.toml",
+            "runbooks/redis-failover.toml",
+            "runbooks/dns-failover.toml",
+            "runbooks/region-failover.toml",
+            "runbooks/restore-primary.toml",
+        ],
+    ),
 ];
 
 fn read(rel: &str) -> String {
