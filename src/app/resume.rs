@@ -6,13 +6,68 @@
 
 use crate::incident::entry::Entry;
 use crate::runbook::Operation;
+use crate::runbook::plan::ResolvedParam;
+
+use super::runbook_flow::RunbookRun;
 
 use super::state::{LOG_TAIL_MAX, State};
 use super::step::{Stage, StepRun, StepStatus};
 
+/// Rebuild a runbook run from its `runbook-started` entry: every listed step as a waiting step
+/// (later entries move them on). A runbook that is no longer in the catalog is not resumed as a
+/// run; its steps that came up are still restored from their own entries.
+fn restore_runbook(state: &mut State, e: &Entry) {
+    let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
+    let Some(rb) = state.runbooks.get(id).cloned() else {
+        state.warnings.push(format!("runbook {id} is no longer available: its progress is not resumed"));
+        return;
+    };
+    let params: Vec<ResolvedParam> =
+        e.details.get("params").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+    let listed = e.details.get("steps").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let mut ids = Vec::new();
+    for item in listed {
+        let (Some(sid), Some(key)) =
+            (item.get("step").and_then(|v| v.as_u64()), item.get("key").and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        let (def_id, part) = match key.split_once('/') {
+            Some((d, p)) => (d, Some(p.to_string())),
+            None => (key, None),
+        };
+        let Some(def) = rb.steps.iter().position(|s| s.id.get_ref() == def_id) else { continue };
+        let title = item.get("title").and_then(|v| v.as_str()).unwrap_or(key).to_string();
+        let why = rb.steps[def].why.clone();
+        let mut step = StepRun::new(sid, Operation::Manual { instruction: title.clone() }, why, e.ts);
+        step.preview.title = title;
+        step.runbook_key = Some(key.to_string());
+        step.risk_override = rb.steps[def].risk;
+        step.timeout_secs = rb.steps[def].timeout_secs;
+        state.steps.push(step);
+        state.next_step_id = state.next_step_id.max(sid + 1);
+        ids.push((sid, def, part));
+    }
+    state.runbook = Some(RunbookRun { runbook: rb, params, steps: ids, started_at: e.ts, finished: None });
+}
+
 /// Restore steps and the log tail from `entries`.
 pub fn restore(state: &mut State, entries: &[Entry]) {
     for e in entries {
+        match e.kind.as_str() {
+            "runbook-started" => {
+                restore_runbook(state, e);
+                continue;
+            }
+            "runbook-finished" => {
+                let outcome = e.details.get("outcome").and_then(|v| v.as_str()).unwrap_or("completed");
+                if let Some(run) = state.runbook.as_mut() {
+                    run.finished = Some((e.ts, outcome.to_string()));
+                }
+                continue;
+            }
+            _ => {}
+        }
         let Some(id) = e.details.get("step").and_then(|v| v.as_u64()) else { continue };
         if e.kind == "step-previewed" {
             let Some(op) =
@@ -21,9 +76,19 @@ pub fn restore(state: &mut State, entries: &[Entry]) {
                 continue;
             };
             let why = e.details.get("why").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let mut step = StepRun::new(id, op, why, e.ts);
-            step.status = StepStatus::Prechecked;
-            state.steps.push(step);
+            if let Some(step) = state.step_mut(id) {
+                // A runbook step listed when its runbook started comes up now.
+                let title = step.preview.title.clone();
+                step.preview = op.preview();
+                step.preview.title = title;
+                step.op = op;
+                step.why = why;
+                step.status = StepStatus::Prechecked;
+            } else {
+                let mut step = StepRun::new(id, op, why, e.ts);
+                step.status = StepStatus::Prechecked;
+                state.steps.push(step);
+            }
             state.next_step_id = state.next_step_id.max(id + 1);
             continue;
         }

@@ -3,7 +3,7 @@
 //! evaluated on the current snapshots, and steps whose layer is not configured marked not
 //! applicable with the reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::assertion::Assertion;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
@@ -16,7 +16,7 @@ use crate::backends::model::PgRole;
 use crate::config::Config;
 
 /// A parameter's value and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedParam {
     /// Name.
     pub name: String,

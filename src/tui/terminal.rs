@@ -73,8 +73,9 @@ fn panic_report(payload: &str, at: &str, thread: Option<&str>) -> Option<String>
     let text = crate::ui::sanitize::clean(payload, 2000);
     let name = thread.unwrap_or("unnamed");
     tracing::error!(thread = name, at = %at, "panic: {text}");
-    (name == "main")
-        .then(|| format!("warroom: internal error: {text} ({at}). The incident log is intact; please report this."))
+    (name == "main").then(|| {
+        format!("warroom: internal error: {text} ({at}). The incident log is intact; please report this.")
+    })
 }
 
 #[cfg(test)]

@@ -85,11 +85,8 @@ impl Headless {
         (Headless { state, log, effects: Vec::new(), sources, runner, actions, tick }, estate)
     }
 
-    /// Start runbook `id` (as the picker would, with `--param` overrides) and drive it to its
-    /// end like an operator: type the target's name for high-risk steps, `y` for low-risk ones,
-    /// a note for manual steps, `runbook-next` after each verified step. A failed step fails the
-    /// test with the state. Returns the outcome (`completed` / `aborted`).
-    pub async fn run_runbook(&mut self, id: &str, params: &[(&str, &str)], within: Duration) -> String {
+    /// Start runbook `id` with `--param` overrides (its first step's confirmation opens).
+    pub fn start_runbook(&mut self, id: &str, params: &[(&str, &str)]) {
         let params: Vec<(String, String)> =
             params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut fx = Vec::new();
@@ -97,6 +94,14 @@ impl Headless {
             .unwrap_or_else(|e| panic!("{id} did not start: {e}\n{}", self.gist()));
         self.effects.extend(fx.iter().cloned());
         self.runner.dispatch(fx);
+    }
+
+    /// Start runbook `id` (as the picker would, with `--param` overrides) and drive it to its
+    /// end like an operator: type the target's name for high-risk steps, `y` for low-risk ones,
+    /// a note for manual steps, `runbook-next` after each verified step. A failed step fails the
+    /// test with the state. Returns the outcome (`completed` / `aborted`).
+    pub async fn run_runbook(&mut self, id: &str, params: &[(&str, &str)], within: Duration) -> String {
+        self.start_runbook(id, params);
         let end = tokio::time::Instant::now() + within;
         loop {
             let run = self.state.runbook.clone().expect("runbook");
