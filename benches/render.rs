@@ -95,7 +95,9 @@ fn report_bytes(b: &ByteFigures) -> Vec<String> {
 
 /// Per-frame median / p99 at each size and the growth ratio 500 -> 50,000 (bench mode only).
 fn report_latency() {
-    let lat: Vec<figures::Latency> = SIZES.iter().map(|n| figures::latency(*n, 2_000)).collect();
+    // RENDER_FRAMES overrides the frames per size (a quick look on a debug build).
+    let frames = std::env::var("RENDER_FRAMES").ok().and_then(|f| f.parse().ok()).unwrap_or(2_000);
+    let lat: Vec<figures::Latency> = SIZES.iter().map(|n| figures::latency(*n, frames)).collect();
     println!("frame time at {WIDTH}x{HEIGHT} (clock moving one second per frame):");
     for l in &lat {
         println!(
@@ -115,6 +117,11 @@ fn report_latency() {
 
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
+    let latency_only = std::env::var_os("RENDER_LATENCY_ONLY").is_some();
+    if bench_mode && latency_only {
+        report_latency();
+        return;
+    }
     let unmet = report_bytes(&figures::bytes(5_000));
     if bench_mode {
         report_latency();
