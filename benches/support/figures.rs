@@ -24,6 +24,9 @@ pub const WIDTH: u16 = 200;
 /// Screen height of every figure.
 pub const HEIGHT: u16 = 50;
 
+/// Seconds of the long idle run (worst minute).
+pub const IDLE_SECS: i64 = 1200;
+
 /// A terminal over `QuietBackend` that counts bytes and throws them away.
 pub type QuietTerminal = Terminal<QuietBackend<io::Sink>>;
 
@@ -53,11 +56,17 @@ pub struct ByteFigures {
     pub pod_status_change: u64,
     /// A visible healthy pod turns unhealthy (it moves up: the rows between shift).
     pub pod_turns_unhealthy: u64,
-    /// Idle, no source sends anything: bytes per second over 60 one-second ticks.
+    /// Idle, no source sends anything: bytes per second over the first 60 one-second ticks.
     pub idle_quiet_per_s: f64,
+    /// The worst minute of [`IDLE_SECS`] seconds of idle with sources quiet, bytes per second.
+    pub idle_quiet_worst_per_s: f64,
     /// Idle with the default 1 s polling (database, Sentinel, traffic re-fetched every
-    /// second, unchanged; the kube watch quiet): bytes per second over 60 ticks.
+    /// second, unchanged; the kube watch quiet): bytes per second over the first 60 ticks.
     pub idle_polling_per_s: f64,
+    /// The worst minute of [`IDLE_SECS`] seconds of idle with 1 s polling (from T+12:03 to
+    /// T+32:03: three checklist items fall overdue at T+15:00, crash-looping pods pass a
+    /// minute old, the clock rolls over minutes), bytes per second.
+    pub idle_polling_worst_per_s: f64,
 }
 
 /// Apply an action at `now` the way the event loop does (effects are not run here).
@@ -65,14 +74,15 @@ fn apply(state: &mut State, action: Action, now: DateTime<Utc>) {
     let _effects = update(state, action, now);
 }
 
-/// 60 one-second ticks from `state.now`; `poll` re-sends unchanged database, Sentinel and
-/// traffic snapshots fetched 200 ms before each tick. Returns bytes per second.
-fn idle_bytes_per_s(mut state: State, ui: &UiContext, poll: bool) -> f64 {
+/// `secs` one-second ticks from `state.now`; `poll` re-sends unchanged database, Sentinel and
+/// traffic snapshots fetched 200 ms before each tick. Returns the bytes written in each second.
+fn idle_bytes(mut state: State, ui: &UiContext, poll: bool, secs: i64) -> Vec<u64> {
     let mut term = terminal();
     frame_bytes(&mut term, &state, ui);
     let start = state.now;
-    let mut total = 0;
-    for s in 1..=60 {
+    let mut per_s = Vec::with_capacity(secs as usize);
+    for s in 1..=secs {
+        let mut total = 0;
         let tick = start + Duration::seconds(s);
         if poll {
             let at = tick - Duration::milliseconds(200);
@@ -89,8 +99,19 @@ fn idle_bytes_per_s(mut state: State, ui: &UiContext, poll: bool) -> f64 {
         }
         apply(&mut state, Action::Tick, tick);
         total += frame_bytes(&mut term, &state, ui);
+        per_s.push(total);
     }
-    total as f64 / 60.0
+    per_s
+}
+
+/// Average bytes per second over the first minute of `per_s`.
+fn first_minute(per_s: &[u64]) -> f64 {
+    per_s.iter().take(60).sum::<u64>() as f64 / 60.0
+}
+
+/// The highest average bytes per second over any 60 consecutive seconds of `per_s`.
+fn worst_minute(per_s: &[u64]) -> f64 {
+    per_s.windows(60).map(|w| w.iter().sum::<u64>()).max().unwrap_or(0) as f64 / 60.0
 }
 
 /// Bytes of the frame after the pod at display position `pos` is changed by `change`
@@ -137,14 +158,18 @@ pub fn bytes(pods: usize) -> ByteFigures {
         p.reason = Some("CrashLoopBackOff".into());
     });
 
+    let quiet = idle_bytes(state.clone(), &ui, false, IDLE_SECS);
+    let polling = idle_bytes(state, &ui, true, IDLE_SECS);
     ByteFigures {
         pods,
         first_frame,
         after_resize,
         pod_status_change,
         pod_turns_unhealthy,
-        idle_quiet_per_s: idle_bytes_per_s(state.clone(), &ui, false),
-        idle_polling_per_s: idle_bytes_per_s(state, &ui, true),
+        idle_quiet_per_s: first_minute(&quiet),
+        idle_quiet_worst_per_s: worst_minute(&quiet),
+        idle_polling_per_s: first_minute(&polling),
+        idle_polling_worst_per_s: worst_minute(&polling),
     }
 }
 

@@ -2,8 +2,11 @@
 //!
 //! It wraps ratatui's crossterm backend around an in-memory buffer. A frame whose diff is empty
 //! (no cell changed, cursor unchanged) produces zero bytes; a frame with changes is written in
-//! one `write` wrapped in a synchronized update (`CSI ? 2026 h/l`) so terminals and tmux never
-//! show a half-drawn screen. It counts the bytes it wrote (for benchmarks).
+//! one `write`. Frames that change more than [`SYNC_MIN_CELLS`] cells, or clear the screen, are
+//! wrapped in a synchronized update (`CSI ? 2026 h/l`) so terminals and tmux never show a
+//! half-drawn screen; a frame of a few cells (the clock ticking, one age moving) is not: it is
+//! one short write that cannot visibly tear, and the 16-byte wrapper would double its size.
+//! It counts the bytes it wrote (for benchmarks).
 
 use std::io::{self, Write};
 
@@ -13,6 +16,9 @@ use ratatui::layout::{Position, Size};
 
 const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
 const END_SYNC: &[u8] = b"\x1b[?2026l";
+
+/// Frames changing more cells than this are wrapped in a synchronized update.
+pub const SYNC_MIN_CELLS: usize = 16;
 
 /// Where the size of the screen comes from.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +36,10 @@ pub struct QuietBackend<W: Write> {
     size: SizeSource,
     cursor_visible: Option<bool>,
     written: u64,
+    /// Cells queued since the last flush.
+    cells: usize,
+    /// A clear was queued since the last flush (always synchronized).
+    cleared: bool,
 }
 
 impl<W: Write> QuietBackend<W> {
@@ -41,6 +51,8 @@ impl<W: Write> QuietBackend<W> {
             size,
             cursor_visible: None,
             written: 0,
+            cells: 0,
+            cleared: false,
         }
     }
 
@@ -71,7 +83,8 @@ impl<W: Write> Backend for QuietBackend<W> {
         if content.peek().is_none() {
             return Ok(());
         }
-        self.inner.draw(content)
+        let cells = &mut self.cells;
+        self.inner.draw(content.inspect(|_| *cells += 1))
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
@@ -99,10 +112,12 @@ impl<W: Write> Backend for QuietBackend<W> {
     }
 
     fn clear(&mut self) -> io::Result<()> {
+        self.cleared = true;
         self.inner.clear()
     }
 
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.cleared = true;
         self.inner.clear_region(clear_type)
     }
 
@@ -123,14 +138,22 @@ impl<W: Write> Backend for QuietBackend<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        let sync = self.cleared || self.cells > SYNC_MIN_CELLS;
+        self.cells = 0;
+        self.cleared = false;
         let buf = self.inner.writer_mut();
         if buf.is_empty() {
             return Ok(());
         }
-        let mut frame = Vec::with_capacity(buf.len() + BEGIN_SYNC.len() + END_SYNC.len());
-        frame.extend_from_slice(BEGIN_SYNC);
-        frame.append(buf);
-        frame.extend_from_slice(END_SYNC);
+        let frame = if sync {
+            let mut frame = Vec::with_capacity(buf.len() + BEGIN_SYNC.len() + END_SYNC.len());
+            frame.extend_from_slice(BEGIN_SYNC);
+            frame.append(buf);
+            frame.extend_from_slice(END_SYNC);
+            frame
+        } else {
+            std::mem::take(buf)
+        };
         self.out.write_all(&frame)?;
         self.out.flush()?;
         self.written += frame.len() as u64;
@@ -151,14 +174,64 @@ mod tests {
         term.draw(|f| f.render_widget(Paragraph::new("hello"), f.area())).unwrap();
         let first = term.backend().bytes_written();
         assert!(first > 5, "first frame is written");
+        assert!(!contains(term.backend().out(), BEGIN_SYNC), "five cells on a blank screen: no wrapper");
         for _ in 0..10 {
             term.draw(|f| f.render_widget(Paragraph::new("hello"), f.area())).unwrap();
         }
         assert_eq!(term.backend().bytes_written(), first, "no-op frames write zero bytes");
         term.draw(|f| f.render_widget(Paragraph::new("hellO"), f.area())).unwrap();
         let delta = term.backend().bytes_written() - first;
-        assert!(delta > 0 && delta < 80, "one changed cell costs a few bytes, got {delta}");
+        assert!(delta > 0 && delta < 64, "one changed cell costs a few bytes, got {delta}");
         let out = term.backend().out();
-        assert!(out.starts_with(BEGIN_SYNC) && out.ends_with(END_SYNC), "frames are synchronized updates");
+        let small = &out[first as usize..];
+        assert!(contains(small, b"O"), "the changed cell is written");
+        assert!(!contains(small, BEGIN_SYNC), "a one-cell frame is not wrapped");
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// A `width`-cell line of `c`.
+    fn line(c: char, width: usize) -> String {
+        std::iter::repeat_n(c, width).collect()
+    }
+
+    #[test]
+    fn big_frames_and_clears_are_synchronized_small_ones_not() {
+        let mut term = Terminal::new(QuietBackend::new(Vec::new(), SizeSource::Fixed(40, 5))).unwrap();
+        term.draw(|f| f.render_widget(Paragraph::new(line('a', 40)), f.area())).unwrap();
+        let mut mark = term.backend().out().len();
+        let mut frame = |term: &mut Terminal<QuietBackend<Vec<u8>>>, text: String, clear: bool| {
+            if clear {
+                term.clear().unwrap();
+            }
+            term.draw(|f| f.render_widget(Paragraph::new(text.clone()), f.area())).unwrap();
+            let out = term.backend().out();
+            let new = out[mark..].to_vec();
+            mark = out.len();
+            new
+        };
+        // Exactly SYNC_MIN_CELLS changed cells: plain; one more: synchronized.
+        let few = format!("{}{}", line('b', SYNC_MIN_CELLS), line('a', 40 - SYNC_MIN_CELLS));
+        let out = frame(&mut term, few, false);
+        assert!(!out.is_empty() && !contains(&out, BEGIN_SYNC), "{} cells: no wrapper", SYNC_MIN_CELLS);
+        let more = format!("{}{}", line('c', SYNC_MIN_CELLS + 1), line('a', 40 - SYNC_MIN_CELLS - 1));
+        let out = frame(&mut term, more.clone(), false);
+        assert!(
+            out.starts_with(BEGIN_SYNC) && out.ends_with(END_SYNC),
+            "{} cells: wrapped",
+            SYNC_MIN_CELLS + 1
+        );
+        // A clear and repaint (resize) is always wrapped, even of a one-cell screen.
+        let out = frame(&mut term, more, true);
+        assert!(out.starts_with(BEGIN_SYNC) && out.ends_with(END_SYNC), "a repaint after clear is wrapped");
+        // The counters reset after each frame: a following one-cell change is plain again.
+        let one = format!("{}z{}", line('c', SYNC_MIN_CELLS + 1), line('a', 40 - SYNC_MIN_CELLS - 2));
+        let out = frame(&mut term, one, false);
+        assert!(
+            !out.is_empty() && !contains(&out, BEGIN_SYNC),
+            "a one-cell frame after a big one: no wrapper"
+        );
     }
 }

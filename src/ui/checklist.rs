@@ -1,6 +1,6 @@
 //! Checklist pane: items grouped by phase, with countdowns to their due times.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -13,9 +13,12 @@ use crate::incident::checklist::{Checklist, ChecklistItem};
 
 use super::panes::PaneCtx;
 use super::sanitize::clean;
-use super::widgets::{countdown_text, width};
+use super::widgets::{age_text, countdown_text, width};
 
-/// Due text and its style: `due in 3:12`, `OVERDUE 1:05`, or nothing when unscheduled.
+/// Due text and its style, or nothing when unscheduled: `due in 4m` (rounded up: whole
+/// minutes, tens of seconds in the last minute, see [`countdown_text`]; in the warning colour
+/// in the last minute), `next in 12m` for recurring items,
+/// `OVERDUE 1m` (how long overdue, as a coarse age rounded down: see [`age_text`]).
 pub fn due_text(
     item: &ChecklistItem,
     t0: DateTime<Utc>,
@@ -26,7 +29,8 @@ pub fn due_text(
     let left = (due - now).num_seconds();
     let recurring = item.done.is_some();
     Some(if left < 0 {
-        Span::styled(format!("OVERDUE {}", countdown_text(left)), theme.style(Slot::StatusDown))
+        let late = Duration::seconds(-left);
+        Span::styled(format!("OVERDUE {}", age_text(late)), theme.style(Slot::StatusDown))
     } else if recurring {
         Span::styled(format!("next in {}", countdown_text(left)), theme.style(Slot::Dim))
     } else {
@@ -121,4 +125,66 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         anchor_line
     };
     frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use ratatui::style::Style;
+
+    use super::*;
+    use crate::incident::checklist::Due;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).single().expect("valid time")
+    }
+
+    fn item(due: Due, done: Option<i64>) -> ChecklistItem {
+        ChecklistItem {
+            id: "x".into(),
+            phase: "p".into(),
+            text: "do it".into(),
+            due,
+            done: done.map(|s| (t(s), None)),
+        }
+    }
+
+    fn due(item: &ChecklistItem, now: i64) -> Option<(String, Style)> {
+        let theme = Theme::fallback();
+        due_text(item, t(0), t(now), &theme).map(|s| (s.content.into_owned(), s.style))
+    }
+
+    #[test]
+    fn due_times_are_coarse_and_never_late() {
+        let theme = Theme::fallback();
+        let by5 = item(Due::By(Duration::minutes(5)), None);
+        assert_eq!(due(&by5, 0), Some(("due in 5m".into(), theme.style(Slot::Dim))));
+        assert_eq!(due(&by5, 59), Some(("due in 5m".into(), theme.style(Slot::Dim))));
+        assert_eq!(due(&by5, 60), Some(("due in 4m".into(), theme.style(Slot::Dim))));
+        assert_eq!(due(&by5, 239), Some(("due in 2m".into(), theme.style(Slot::Dim))));
+        assert_eq!(due(&by5, 240), Some(("due in 1m".into(), theme.style(Slot::Dim))));
+        assert_eq!(due(&by5, 258), Some(("due in 50s".into(), theme.style(Slot::StatusDegraded))));
+        assert_eq!(due(&by5, 299), Some(("due in 10s".into(), theme.style(Slot::StatusDegraded))));
+        assert_eq!(due(&by5, 300), Some(("due in 0s".into(), theme.style(Slot::StatusDegraded))));
+        // Overdue says how long, rounded down, in the alarm colour.
+        assert_eq!(due(&by5, 301), Some(("OVERDUE <10s".into(), theme.style(Slot::StatusDown))));
+        assert_eq!(due(&by5, 335), Some(("OVERDUE 30s".into(), theme.style(Slot::StatusDown))));
+        assert_eq!(due(&by5, 300 + 125), Some(("OVERDUE 2m".into(), theme.style(Slot::StatusDown))));
+        // Done one-off items have no due time; recurring ones count to the next round.
+        assert_eq!(due(&item(Due::By(Duration::minutes(5)), Some(10)), 20), None);
+        assert_eq!(due(&item(Due::Unscheduled, None), 20), None);
+        let every =
+            item(Due::Every { first: Duration::minutes(15), every: Duration::minutes(30) }, Some(900));
+        assert_eq!(due(&every, 1000), Some(("next in 29m".into(), theme.style(Slot::Dim))));
+    }
+
+    #[test]
+    fn an_idle_minute_changes_a_countdown_at_most_twice_before_the_last_one() {
+        let by15 = item(Due::By(Duration::minutes(15)), None);
+        for start in 0..=780 {
+            let texts: std::collections::BTreeSet<String> =
+                (start..start + 60).filter_map(|s| due(&by15, s)).map(|(t, _)| t).collect();
+            assert!(texts.len() <= 2, "from T+{start}s: {texts:?}");
+        }
+    }
 }

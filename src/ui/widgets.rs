@@ -18,8 +18,27 @@ use super::sanitize::clean;
 /// Symbol marking the focused pane in its title (focus is never shown by colour alone).
 pub const FOCUS_MARK: &str = "▶";
 
-/// Age as an operator reads it: `3s`, `2m`, `5h`, `3d` (negative ages count as 0).
+/// Age as an operator reads it, coarse enough that it changes rarely on an idle screen:
+/// `<10s`, then whole tens of seconds `10s`..`50s`, minutes `1m`..`59m`, hours `1h`..`23h`,
+/// days `3d` (negative ages count as 0).
+///
+/// Every step is rounded down, so the text is always a true lower bound ("at least this old",
+/// as `kubectl get pods` reads): a 29 s old pod shows `20s`, never `30s`. Below a minute the
+/// text changes at most every 10 s, below an hour every minute.
 pub fn age_text(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=9 => "<10s".to_string(),
+        10..=59 => format!("{}s", s / 10 * 10),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// A wait in whole seconds, minutes, hours or days, rounded down: `7s`, `2m` (for timers the
+/// operator watches expire, such as a circuit breaker's retry; negative counts as 0).
+pub fn seconds_text(d: Duration) -> String {
     let s = d.num_seconds().max(0);
     match s {
         0..=59 => format!("{s}s"),
@@ -29,14 +48,21 @@ pub fn age_text(d: Duration) -> String {
     }
 }
 
-/// A countdown in `m:ss` (or `h:mm:ss` from an hour), for absolute seconds.
+/// Time left until a deadline, rounded UP so the text is a true upper bound ("due within"):
+/// whole minutes (`3m` for 2:01..3:00 left, `1h05m`), and in the last 50 s tens of seconds
+/// (`50s` for 41..50 s left, ..., `10s` for 1..10 s), `0s` at the deadline. Negative input
+/// counts as 0 (overdue time is an age: see [`age_text`]).
+///
+/// The text changes at most once a minute, and six times in the last minute: three
+/// checklist items falling due together ticking every second cost more than the whole idle
+/// budget of 100 B/s (see BENCHMARKS.md).
 pub fn countdown_text(secs: i64) -> String {
-    let s = secs.unsigned_abs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
+    let s = secs.max(0);
+    if s <= 50 {
+        return format!("{}s", (s + 9) / 10 * 10);
     }
+    let m = (s + 59) / 60;
+    if m >= 60 { format!("{}h{:02}m", m / 60, m % 60) } else { format!("{m}m") }
 }
 
 /// Byte count in binary units: `0 B`, `512 B`, `1.5 KiB`, `16.0 MiB`.
@@ -61,7 +87,7 @@ pub fn width(s: &str) -> usize {
 
 /// The spans of a freshness badge for a snapshot, fitted into `max` columns.
 ///
-/// Fresh `● 3s`; pending `… pending`; stale `◐ stale 12s: <error>`; failed
+/// Fresh `● <10s`; pending `… pending`; stale `◐ stale 10s: <error>` (ages as [`age_text`]); failed
 /// `✗ failed: <error>`; breaker open `⊘ circuit open, retry in 20s` (plus the age of the data
 /// kept); not configured `– not configured`. Errors are sanitized and cut to fit.
 pub fn freshness_badge<T>(
@@ -84,7 +110,7 @@ pub fn freshness_badge<T>(
         }
         Freshness::Failed { .. } => (Slot::StatusDown, "✗ failed".into(), "✗ failed".into(), None),
         Freshness::BreakerOpen { retry_at, .. } => {
-            let retry = age_text(*retry_at - now);
+            let retry = seconds_text(*retry_at - now);
             (
                 Slot::StatusDown,
                 format!("⊘ circuit open, retry in {retry}"),
@@ -285,14 +311,87 @@ mod tests {
     }
 
     #[test]
-    fn ages_and_countdowns() {
-        assert_eq!(age_text(Duration::seconds(3)), "3s");
-        assert_eq!(age_text(Duration::seconds(125)), "2m");
-        assert_eq!(age_text(Duration::seconds(7200)), "2h");
-        assert_eq!(age_text(Duration::seconds(-5)), "0s");
-        assert_eq!(countdown_text(192), "3:12");
-        assert_eq!(countdown_text(-65), "1:05");
-        assert_eq!(countdown_text(3723), "1:02:03");
+    fn ages_are_coarse_lower_bounds() {
+        let age = |s| age_text(Duration::seconds(s));
+        assert_eq!(age(-5), "<10s");
+        assert_eq!(age(0), "<10s");
+        assert_eq!(age(9), "<10s");
+        assert_eq!(age(10), "10s");
+        assert_eq!(age(29), "20s");
+        assert_eq!(age(59), "50s");
+        assert_eq!(age(60), "1m");
+        assert_eq!(age(125), "2m");
+        assert_eq!(age(3599), "59m");
+        assert_eq!(age(7200), "2h");
+        assert_eq!(age(86_399), "23h");
+        assert_eq!(age(3 * 86_400 + 5), "3d");
+        // Below a minute the text changes at most once every 10 s (6 texts a minute).
+        let texts: std::collections::BTreeSet<String> = (0..60).map(age).collect();
+        assert_eq!(texts.len(), 6, "{texts:?}");
+        // Never older than the truth.
+        for s in 0..100_000 {
+            let t = age(s);
+            let shown: i64 = if t == "<10s" {
+                0
+            } else {
+                let (n, unit) = t.split_at(t.len() - 1);
+                let n: i64 = n.parse().expect("a number before the unit");
+                n * match unit {
+                    "s" => 1,
+                    "m" => 60,
+                    "h" => 3600,
+                    _ => 86_400,
+                }
+            };
+            assert!(shown <= s, "{s} s shown as {t}");
+        }
+    }
+
+    #[test]
+    fn countdowns_are_coarse_upper_bounds() {
+        assert_eq!(countdown_text(3723), "1h03m");
+        assert_eq!(countdown_text(3600), "1h00m");
+        assert_eq!(countdown_text(3599), "1h00m");
+        assert_eq!(countdown_text(3540), "59m");
+        assert_eq!(countdown_text(192), "4m");
+        assert_eq!(countdown_text(180), "3m");
+        assert_eq!(countdown_text(121), "3m");
+        assert_eq!(countdown_text(120), "2m");
+        assert_eq!(countdown_text(61), "2m");
+        assert_eq!(countdown_text(60), "1m");
+        assert_eq!(countdown_text(51), "1m");
+        assert_eq!(countdown_text(50), "50s");
+        assert_eq!(countdown_text(42), "50s");
+        assert_eq!(countdown_text(11), "20s");
+        assert_eq!(countdown_text(10), "10s");
+        assert_eq!(countdown_text(1), "10s");
+        assert_eq!(countdown_text(0), "0s");
+        assert_eq!(countdown_text(-65), "0s");
+        // Never less time than the truth, never a whole step more.
+        for s in 0..7200 {
+            let t = countdown_text(s);
+            let (shown, step) = match t.split_once('h') {
+                Some((h, m)) => (
+                    h.parse::<i64>().unwrap() * 3600 + m.trim_end_matches('m').parse::<i64>().unwrap() * 60,
+                    60,
+                ),
+                None if t.ends_with('m') => (t.trim_end_matches('m').parse::<i64>().unwrap() * 60, 60),
+                None => (t.trim_end_matches('s').parse().unwrap(), 10),
+            };
+            assert!(shown >= s && shown - s < step, "{s} s left shown as {t}");
+        }
+        // A minute counting down shows at most two texts above the last minute, and six in it.
+        let texts =
+            |r: std::ops::Range<i64>| r.map(countdown_text).collect::<std::collections::BTreeSet<_>>().len();
+        assert!((61..3600).all(|s| texts(s..s + 60) <= 2));
+        assert_eq!(texts(1..61), 6);
+    }
+
+    #[test]
+    fn waits_keep_seconds() {
+        assert_eq!(seconds_text(Duration::seconds(7)), "7s");
+        assert_eq!(seconds_text(Duration::seconds(-1)), "0s");
+        assert_eq!(seconds_text(Duration::seconds(125)), "2m");
     }
 
     #[test]
@@ -306,13 +405,14 @@ mod tests {
     fn badges_say_what_is_true_and_how_old() {
         let theme = Theme::fallback();
         let fresh = Snapshot::fresh(1u8, t(0));
-        assert_eq!(text(&freshness_badge(&fresh, t(3), &theme, 40)), "● 3s");
+        assert_eq!(text(&freshness_badge(&fresh, t(3), &theme, 40)), "● <10s");
+        assert_eq!(text(&freshness_badge(&fresh, t(14), &theme, 40)), "● 10s");
         let stale = Snapshot {
             value: Some(1u8),
             fetched_at: Some(t(0)),
             freshness: Freshness::Stale { since: t(5), error: "refused\u{1b}[2J".into() },
         };
-        assert_eq!(text(&freshness_badge(&stale, t(12), &theme, 40)), "◐ stale 12s: refused␛[2J");
+        assert_eq!(text(&freshness_badge(&stale, t(12), &theme, 40)), "◐ stale 10s: refused␛[2J");
         let open: Snapshot<u8> = Snapshot {
             value: None,
             fetched_at: None,

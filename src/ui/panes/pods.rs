@@ -1,6 +1,8 @@
 //! Pods pane: unhealthy first, then by context / namespace / name; only visible rows are built.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::sync::{Arc, Weak};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
 use crate::app::PaneId;
+use crate::backends::Snapshot;
 use crate::backends::model::{KubeView, PodRow};
 use crate::config::theme::Slot;
 
@@ -78,6 +81,37 @@ pub fn visible_order(view: &KubeView, offset: usize, count: usize) -> Vec<usize>
     out
 }
 
+/// The display order and unhealthy count of one kube snapshot.
+struct OrderMemo {
+    /// The snapshot they belong to (a `Weak` keeps its address from being reused and makes
+    /// `Arc::get_mut` refuse, so the snapshot cannot change under the memo).
+    snap: Weak<Snapshot<KubeView>>,
+    /// [`display_order`] of its pods.
+    order: Vec<usize>,
+    /// Unhealthy pods.
+    unhealthy: usize,
+}
+
+thread_local! {
+    /// One memo per drawing thread: the newest kube snapshot drawn.
+    static ORDER: RefCell<Option<OrderMemo>> = const { RefCell::new(None) };
+}
+
+/// Call `f` with [`display_order`] of `snap`'s pods and the number of unhealthy pods, computed
+/// once per snapshot (a new snapshot is a new `Arc`): a steady frame then costs only its
+/// visible rows, whatever the number of pods.
+fn with_order<R>(snap: &Arc<Snapshot<KubeView>>, view: &KubeView, f: impl FnOnce(&[usize], usize) -> R) -> R {
+    ORDER.with_borrow_mut(|memo| {
+        let same = memo.as_ref().is_some_and(|m| std::ptr::eq(m.snap.as_ptr(), Arc::as_ptr(snap)));
+        if !same {
+            let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
+            *memo = Some(OrderMemo { snap: Arc::downgrade(snap), order: display_order(view), unhealthy });
+        }
+        let m = memo.as_ref().expect("the memo was just filled");
+        f(&m.order, m.unhealthy)
+    })
+}
+
 /// Which columns fit.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cols {
@@ -99,10 +133,22 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         return;
     }
     let Some(view) = snap.value.as_ref() else { return };
-    let w = usize::from(inner.width);
 
+    with_order(snap, view, |order, unhealthy| draw_view(frame, inner, cx, view, order, unhealthy));
+}
+
+/// Draw the summary and the visible rows of `view`, whose display order is `order`.
+fn draw_view(
+    frame: &mut Frame,
+    inner: Rect,
+    cx: &PaneCtx<'_>,
+    view: &KubeView,
+    order: &[usize],
+    unhealthy: usize,
+) {
+    let theme = cx.theme;
+    let w = usize::from(inner.width);
     // Summary and per-context errors.
-    let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
     let total = view.pods.len();
     let mut head: Vec<Line<'static>> = Vec::new();
     let count = format!("{} pods, {unhealthy} unhealthy", view.pods.len());
@@ -130,8 +176,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
 
     let body_h = usize::from(table_area.height.saturating_sub(1));
     let (offset, sel) = scroll_window(cx.selected(PaneId::Pods), total, body_h);
-    let visible: Vec<&PodRow> =
-        visible_order(view, offset, body_h).into_iter().map(|i| &view.pods[i]).collect();
+    let visible: Vec<&PodRow> = order.iter().skip(offset).take(body_h).map(|i| &view.pods[*i]).collect();
     let lost: Vec<&str> =
         view.contexts.iter().filter(|c| c.error.is_some()).map(|c| c.context.as_str()).collect();
 
@@ -307,6 +352,31 @@ mod tests {
 
     fn names(view: &KubeView) -> Vec<&str> {
         display_order(view).into_iter().map(|i| view.pods[i].name.as_str()).collect()
+    }
+
+    #[test]
+    fn order_is_computed_once_per_snapshot_and_follows_new_ones() {
+        let calm =
+            KubeView { pods: vec![pod("a", "api-1", None), pod("a", "api-2", None)], ..KubeView::default() };
+        let first = Arc::new(Snapshot { value: Some(calm.clone()), ..Snapshot::not_configured() });
+        let got = |s: &Arc<Snapshot<KubeView>>| {
+            with_order(s, s.value.as_ref().unwrap(), |o, u| {
+                (o.iter().map(|i| s.value.as_ref().unwrap().pods[*i].name.clone()).collect::<Vec<_>>(), u)
+            })
+        };
+        assert_eq!(got(&first), (vec!["api-1".to_string(), "api-2".into()], 0));
+        // The memo holds only a weak reference: the snapshot cannot be changed in place.
+        let mut held = Arc::clone(&first);
+        drop(first);
+        assert!(Arc::get_mut(&mut held).is_none(), "a memoised snapshot is never mutated in place");
+        drop(held);
+        // A new snapshot (even after the old one is gone) gets its own order.
+        let mut bad = calm;
+        bad.pods[1].reason = Some("CrashLoopBackOff".into());
+        bad.pods[1].ready = 0;
+        let second = Arc::new(Snapshot { value: Some(bad), ..Snapshot::not_configured() });
+        assert_eq!(got(&second), (vec!["api-2".to_string(), "api-1".into()], 1));
+        assert_eq!(got(&second), (vec!["api-2".to_string(), "api-1".into()], 1));
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         lines.push(line("events (newest first):".into(), Slot::Dim));
         for e in v.events.iter().rev().take(8) {
             let age = age_text(cx.state.now - e.at);
-            let text = format!("  {age:>3} {} {} ({})", e.kind, e.detail, e.sentinel);
+            let text = format!("  {age:>4} {} {} ({})", e.kind, e.detail, e.sentinel);
             lines.push(line(text, Slot::Text));
         }
     }
