@@ -48,25 +48,6 @@ fn recorded_holder(data: &Path, id: &str) -> Option<(String, DateTime<Utc>)> {
     Some((h["identity"].as_str()?.to_string(), h["expires_at"].as_str()?.parse().ok()?))
 }
 
-/// Select the actions-menu line containing `what` (menu lines read "  2. Promote ...").
-fn choose_action(t: &Tmux, what: &str) {
-    let screen =
-        t.wait_for("the actions menu", Duration::from_secs(5), |s| s.contains("Proposed operations"));
-    let n: usize = screen
-        .lines()
-        .find_map(|l| {
-            let before = &l[..l.find(what)?];
-            let digits: String =
-                before.trim_end().strip_suffix('.')?.chars().rev().take_while(char::is_ascii_digit).collect();
-            digits.chars().rev().collect::<String>().parse().ok()
-        })
-        .unwrap_or_else(|| panic!("no '{what}' in the actions menu:\n{screen}"));
-    for _ in 1..n {
-        t.keys(&["Down"]);
-    }
-    t.keys(&["Enter"]);
-}
-
 fn primary_down(t: &Tmux) {
     t.wait_for("the primary to go down", Duration::from_secs(30), |s| {
         s.lines().any(|l| l.contains("postgresql-0") && l.contains("DOWN"))
@@ -93,7 +74,7 @@ fn second_console_shows_the_holder_refuses_to_confirm_and_takes_over_explicitly(
     assert!(!screen.contains("COMMANDER: you"), "{screen}");
     primary_down(&second);
     second.keys(&["a"]);
-    choose_action(&second, "Promote postgresql-1");
+    second.choose_action("Promote postgresql-1");
     let screen =
         second.wait_for("the refusal", Duration::from_secs(5), |s| s.contains("holds the commander lock"));
     assert!(!screen.contains("type postgresql-1"), "no confirm dialog on the second console:\n{screen}");
@@ -101,7 +82,7 @@ fn second_console_shows_the_holder_refuses_to_confirm_and_takes_over_explicitly(
     // The holder gets the dialog for the same step.
     primary_down(&first);
     first.keys(&["a"]);
-    choose_action(&first, "Promote postgresql-1");
+    first.choose_action("Promote postgresql-1");
     first
         .wait_for("the holder's confirm dialog", Duration::from_secs(5), |s| s.contains("type postgresql-1"));
     first.keys(&["Escape"]);

@@ -35,26 +35,6 @@ fn incident_log(data: &Path) -> String {
     std::fs::read_to_string(incident_log_path(data)).expect("log")
 }
 
-/// Select the item of the open actions menu whose line contains `what`.
-fn choose_action(t: &Tmux, what: &str) {
-    let screen =
-        t.wait_for("the actions menu", Duration::from_secs(5), |s| s.contains("Proposed operations"));
-    // Menu lines read "  2. Promote postgresql-1 to primary   [HIGH]": the number before `what`.
-    let n: usize = screen
-        .lines()
-        .find_map(|l| {
-            let before = &l[..l.find(what)?];
-            let digits: String =
-                before.trim_end().strip_suffix('.')?.chars().rev().take_while(char::is_ascii_digit).collect();
-            digits.chars().rev().collect::<String>().parse().ok()
-        })
-        .unwrap_or_else(|| panic!("no '{what}' in the actions menu:\n{screen}"));
-    for _ in 1..n {
-        t.keys(&["Down"]);
-    }
-    t.keys(&["Enter"]);
-}
-
 #[test]
 fn operator_promotes_the_replica_through_the_confirm_dialog() {
     let data = tempfile::tempdir().unwrap();
@@ -63,7 +43,7 @@ fn operator_promotes_the_replica_through_the_confirm_dialog() {
         s.lines().any(|l| l.contains("postgresql-0") && l.contains("DOWN"))
     });
     t.keys(&["a"]);
-    choose_action(&t, "Promote postgresql-1");
+    t.choose_action("Promote postgresql-1");
     let dialog =
         t.wait_for("the confirm dialog", Duration::from_secs(5), |s| s.contains("type postgresql-1"));
     assert!(dialog.contains("pg_promote(wait => true"), "the dialog shows the exact call:\n{dialog}");

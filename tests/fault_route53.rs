@@ -18,29 +18,15 @@ use warroom::backends::route53::{Route53Options, endpoint_label};
 use warroom::backends::traffic::{TrafficObserver, TrafficTimeouts};
 use warroom::backends::{Operate, Snapshot};
 use warroom::config::Config;
-use warroom::config::model::{RegionConfig, Route53Config};
+use warroom::config::model::Route53Config;
 use warroom::runbook::Operation;
 use warroom::tui::Sources;
 
 use support::headless::Headless;
 use support::http_fake::{FakeRecord, FakeRoute53State, FakeServer, fake_route53};
+use support::region;
 
 const RECORD: &str = "api.example.com.";
-
-fn region(name: &str, role: &str) -> RegionConfig {
-    RegionConfig {
-        name: name.into(),
-        role: role.into(),
-        kube_context: None,
-        health_live: None,
-        health_ready: None,
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
-    }
-}
 
 fn fake_state() -> Arc<Mutex<FakeRoute53State>> {
     let rec = |ident: &str, weight, value: &str| FakeRecord {

@@ -51,20 +51,7 @@ fn step_in_flight(data: &Path) -> (Tmux, i32) {
     );
     t.wait_for("the console", Duration::from_secs(15), |s| s.contains("Traffic") && s.contains("us-west-2"));
     t.keys(&["a"]);
-    let menu = t.wait_for("the actions menu", Duration::from_secs(5), |s| s.contains("Proposed operations"));
-    let n: usize = menu
-        .lines()
-        .find_map(|l| {
-            let before = &l[..l.find("Set Route 53 weights")?];
-            let digits: String =
-                before.trim_end().strip_suffix('.')?.chars().rev().take_while(char::is_ascii_digit).collect();
-            digits.chars().rev().collect::<String>().parse().ok()
-        })
-        .unwrap_or_else(|| panic!("no set-weights proposal:\n{menu}"));
-    for _ in 1..n {
-        t.keys(&["Down"]);
-    }
-    t.keys(&["Enter"]);
+    t.choose_action("Set Route 53 weights");
     t.wait_for("the confirm dialog", Duration::from_secs(5), |s| s.contains("type us-west-2"));
     t.type_text("us-west-2");
     t.keys(&["Enter"]);

@@ -12,29 +12,15 @@ use warroom::backends::model::HealthState;
 use warroom::backends::route53::{ChangeProgress, Route53Api, Route53Error, Route53Options, endpoint_label};
 use warroom::backends::traffic::{TrafficObserver, TrafficTimeouts};
 use warroom::backends::{Observed, Operate, Snapshot};
-use warroom::config::model::{Config, RegionConfig, Route53Config};
+use warroom::config::model::{Config, Route53Config};
 use warroom::runbook::Operation;
 use warroom::runbook::operation::Verify;
 
 use support::http_fake::{FakeRecord, FakeRoute53State, fake_route53, tag};
 use support::moto::{credentials, exclusive, seed_weighted};
+use support::region;
 
 const RECORD: &str = "api.example.com.";
-
-fn region(name: &str, role: &str) -> RegionConfig {
-    RegionConfig {
-        name: name.into(),
-        role: role.into(),
-        kube_context: None,
-        health_live: None,
-        health_ready: None,
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
-    }
-}
 
 fn config(endpoint: &str, zone: &str) -> Config {
     Config {

@@ -10,3 +10,19 @@ pub mod kube_server;
 pub mod lab;
 pub mod moto;
 pub mod tmux;
+
+/// A region with only a name and a role (every optional key unset).
+pub fn region(name: &str, role: &str) -> warroom::config::model::RegionConfig {
+    warroom::config::model::RegionConfig {
+        name: name.into(),
+        role: role.into(),
+        kube_context: None,
+        health_live: None,
+        health_ready: None,
+        deployments: vec![],
+        namespace: None,
+        failover_replicas: None,
+        set_identifier: None,
+        health_check_id: None,
+    }
+}

@@ -79,6 +79,32 @@ impl Tmux {
         self.run(&["display-message", "-p", format]).trim().to_string()
     }
 
+    /// Select the item of the open actions menu whose line contains `what`.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn choose_action(&self, what: &str) {
+        let screen =
+            self.wait_for("the actions menu", Duration::from_secs(5), |s| s.contains("Proposed operations"));
+        // Menu lines read "  2. Promote postgresql-1 to primary   [HIGH]": the number before `what`.
+        let n: usize = screen
+            .lines()
+            .find_map(|l| {
+                let before = &l[..l.find(what)?];
+                let digits: String = before
+                    .trim_end()
+                    .strip_suffix('.')?
+                    .chars()
+                    .rev()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.chars().rev().collect::<String>().parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no '{what}' in the actions menu:\n{screen}"));
+        for _ in 1..n {
+            self.keys(&["Down"]);
+        }
+        self.keys(&["Enter"]);
+    }
+
     /// `tmux kill-session`: the session (and the pty the command runs on) goes away.
     #[allow(dead_code)] // not every test binary that includes this module uses it
     pub fn kill_session(&self) {
