@@ -39,11 +39,11 @@ impl Home {
         p
     }
 
-    /// Run the binary to completion (killed after 90 s) with a clean environment.
-    fn run(&self, args: &[&str]) -> Out {
+    /// The binary with a clean environment rooted in this home.
+    fn command(&self, args: &[&str]) -> Command {
         let h = self.path();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-            .args(args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
+        cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", h)
@@ -54,9 +54,13 @@ impl Home {
             .env("WARROOM_DATA_DIR", self.data_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn warroom");
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Run the binary to completion (killed after 90 s).
+    fn run(&self, args: &[&str]) -> Out {
+        let mut child = self.command(args).spawn().expect("spawn warroom");
         let end = std::time::Instant::now() + Duration::from_secs(90);
         while child.try_wait().expect("wait").is_none() {
             if std::time::Instant::now() >= end {
@@ -518,4 +522,77 @@ fn exec_refuses_while_someone_else_holds_the_commander_lock() {
         kinds(&before).iter().filter(|k| *k == "step-executing").count(),
         "nothing executed under someone else's lock"
     );
+}
+
+#[test]
+fn exec_sigterm_stops_after_the_logged_result_and_exits_130() {
+    use std::io::BufRead as _;
+    let home = Home::new();
+    // us-east-1 is lost in region-outage: the first step (an assertion that it is healthy)
+    // executes, then waits for a postcondition that will not come.
+    let mut child = home
+        .command(&[
+            "exec",
+            "dns-failover",
+            "--drill",
+            "region-outage",
+            "--param",
+            "target=us-east-1",
+            "--confirm",
+            "us-east-1",
+            "--yes-low-risk",
+        ])
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while !seen.iter().any(|l: &String| l.contains("step-result")) {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no step-result within 30 s: {seen:#?}");
+            }
+        }
+    }
+    // SAFETY: kill(2) on the child we spawned and still own.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() >= end {
+            let _ = child.kill();
+            panic!("exec did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    seen.extend(rx.try_iter());
+    let text = seen.join("\n");
+    assert!(text.contains("RESULT: INTERRUPTED"), "{text}");
+    let (_, entries) = home.only_log();
+    let k = kinds(&entries);
+    assert_eq!(
+        k.iter().filter(|x| *x == "step-executing").count(),
+        k.iter().filter(|x| *x == "step-result" || *x == "step-failed").count(),
+        "every execution has its logged outcome: {k:?}"
+    );
+    assert!(
+        step_kinds(&entries, "set-weights").iter().all(|x| x != "step-executing"),
+        "nothing after it ran"
+    );
+    let finished = entries.iter().find(|e| e["kind"] == "runbook-finished").expect("finished");
+    assert_eq!(finished["details"]["outcome"], "aborted");
 }

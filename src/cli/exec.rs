@@ -224,8 +224,11 @@ async fn run_with(
     let mut d = driver::Driver::new(state, sources, operator, sink, guard.view());
     let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
     d.finish(&outcome).await;
-    if let Err(e) = guard.release().await {
-        eprintln!("warroom exec: releasing the commander lock: {e}");
+    let lock_view = guard.view();
+    match guard.release().await {
+        // The release goes into the incident log like a console's.
+        Ok(()) => d.observe_commander(lock_view.borrow().clone()).await,
+        Err(e) => eprintln!("warroom exec: releasing the commander lock: {e}"),
     }
     progress(&d.summary(&outcome));
     progress(&format!("warroom exec: incident {} log: {}", meta.id, path.display()));

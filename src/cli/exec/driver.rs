@@ -151,6 +151,18 @@ impl Driver {
         let end = tokio::time::Instant::now() + limit;
         let current = self.commander.borrow_and_update().clone();
         self.apply(Action::Commander(current));
+        // A source's value at start (e.g. "not configured", which never changes) is not reported
+        // by `changed()`: take every current value first.
+        let s = &mut self.sources;
+        let initial = [
+            Action::Kube(s.kube.borrow_and_update().clone()),
+            Action::Database(s.database.borrow_and_update().clone()),
+            Action::Sentinel(s.sentinel.borrow_and_update().clone()),
+            Action::Traffic(s.traffic.borrow_and_update().clone()),
+        ];
+        for a in initial {
+            self.apply(a);
+        }
         loop {
             let o = &self.state.observed;
             let pending =
@@ -324,6 +336,14 @@ impl Driver {
         // Drain the Logged results (nothing prints from them: the sink printed each entry).
         while let Ok(a) = self.actions.try_recv() {
             self.apply(a);
+        }
+    }
+
+    /// Apply a final view of the commander lock (its release) and flush the log.
+    pub async fn observe_commander(&mut self, view: CommanderView) {
+        self.apply(Action::Commander(view));
+        if !self.runner.flush(Duration::from_secs(10)).await {
+            eprintln!("warroom exec: the incident log did not flush within 10 s");
         }
     }
 
