@@ -292,11 +292,30 @@ fn plan_and_exec_usage_errors_exit_2_and_list_what_exists() {
         &out.stderr,
         &["no step \"promot\"", "confirm-down, promote, fence, repoint, verify-writes"],
     );
+    let out =
+        home.run(&["exec", "db-failover", "--drill", "calm", "--param", "candidate=pg-9", "--yes-low-risk"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("\"pg-9\" is not a configured PostgreSQL node"), "{}", out.stderr);
+    let out = home.run(&["exec", "db-failover", "--drill", "calm", "--param", "nope=1"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     // No runbook state to derive from: exit 3.
     let out = home.run(&["plan", "restore-primary", "--drill", "primary-db-down"]);
     assert_eq!(out.code, Some(3), "{}", out.stderr);
     assert!(out.stderr.contains("no single writable primary"), "{}", out.stderr);
     assert!(home.logs().is_empty(), "usage errors declare nothing");
+    // Exec on the same: refused (3) before anything executes.
+    let out = home.run(&[
+        "exec",
+        "restore-primary",
+        "--drill",
+        "primary-db-down",
+        "--note",
+        "fixed",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no single writable primary"), "{}", out.stderr);
+    assert!(home.logs().iter().all(|(_, e)| !kinds(e).iter().any(|k| k == "step-executing")));
 }
 
 #[test]

@@ -149,12 +149,18 @@ async fn exec_cmd(args: ExecArgs, loaded: &Loaded, read_only: bool) -> Result<i3
             ids.join(", ")
         )));
     }
+    let config = target.config(loaded);
+    // A bad --param value is a usage error, known before anything is observed or declared.
+    if let Err(e) = plan::resolve(&rb, &config, &crate::backends::Observed::default(), &args.params)
+        && e.code == 2
+    {
+        return Err(e);
+    }
     if read_only {
         return Err(Exit::refused(
             "refused: --read-only consoles cannot execute steps (nothing was executed)",
         ));
     }
-    let config = target.config(loaded);
     let mode = target.mode();
     let (sources, operator, recovery): (_, Arc<dyn Operate>, _) = match &target {
         Target::Live(cfg) => {
