@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Cmd::Drill(ref args)) => cli::drill::run(args.clone(), loaded, cli.common.read_only).await,
             Some(Cmd::Status { json }) => cli::live::status(json, loaded).await,
+            Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
+            Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
             Some(Cmd::Log { ref command }) => {
                 warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir)
             }

@@ -1,9 +1,11 @@
-//! The command line: `warroom` (live console), `drill`, `status`, `check`, `log`.
+//! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`.
 
 pub mod check;
 pub mod console;
 pub mod drill;
+pub mod exec;
 pub mod live;
+pub mod plan;
 pub mod status;
 
 use std::path::PathBuf;
@@ -60,6 +62,12 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print every step of a runbook with its exact preview; execute nothing (exit 2 usage/config,
+    /// 3 parameters unresolvable).
+    Plan(plan::PlanArgs),
+    /// Run a runbook without a terminal through the console's pipeline, lock and log (exit 0
+    /// completed, 1 failed at a step, 2 usage/config, 3 refused, 130 interrupted).
+    Exec(exec::ExecArgs),
     /// Validate the config, theme and keymap files; exit non-zero on any problem.
     Check,
     /// Incident logs: list, show, verify, export.

@@ -1,0 +1,245 @@
+//! `warroom exec RUNBOOK`: run a runbook without a terminal, through the SAME pipeline as the
+//! console (`State` + `app::update` + `runbook_flow` + the effect `Runner` writing the real
+//! incident log), under the commander lock, with the context guard and prechecks.
+//!
+//! Confirmations come from the command line, as an operator would give them: a high-risk step
+//! runs only if its confirm word is among `--confirm`, a low-risk one needs `--yes-low-risk`, a
+//! manual one `--note`. Exit codes: 0 completed; 1 failed at a step; 2 usage or config error;
+//! 3 refused before executing (missing confirmation, lock held, read-only, unresolvable
+//! parameters, precheck refusal); 130 interrupted (SIGINT / SIGTERM, after the executing step's
+//! result is logged).
+
+mod driver;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{SecondsFormat, Utc};
+use clap::Args;
+
+use super::plan::{self, Exit, Target};
+use crate::app::measure::Recovery;
+use crate::app::state::IncidentInfo;
+use crate::app::{LogIntent, LogLine, Mode, State, resume};
+use crate::backends::Operate;
+use crate::backends::live;
+use crate::config::load::Loaded;
+use crate::incident::commander::{CommanderGuard, acquire_for_exec, holder_identity};
+use crate::incident::entry::Entry;
+use crate::incident::log::{IncidentLog, read_log};
+use crate::incident::operator::operator_identity;
+use crate::incident::store::{IncidentMeta, incidents_dir};
+use crate::runner::LogSink;
+use crate::ui::sanitize::sanitize;
+
+pub use driver::{Decisions, Outcome};
+
+/// Options of `warroom exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Runbook id (built-in or from the config dir's runbooks/).
+    pub runbook: String,
+    /// Parameter override `name=value` (repeatable).
+    #[arg(long = "param", value_name = "K=V", value_parser = plan::parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Run only this step (the others are skipped as "not selected", logged).
+    #[arg(long, value_name = "ID")]
+    pub step: Option<String>,
+    /// Confirm a high-risk step by its target's name (as typed in the console; repeatable).
+    #[arg(long = "confirm", value_name = "TARGET")]
+    pub confirm: Vec<String>,
+    /// Confirm every low-risk step.
+    #[arg(long)]
+    pub yes_low_risk: bool,
+    /// Note logged when ticking a manual step (what was done by hand).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Continue this incident (default: declare a new one).
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Run against the simulated estate of this drill scenario (its fault already struck).
+    #[arg(long, value_name = "SCENARIO")]
+    pub drill: Option<String>,
+}
+
+/// The durable incident log as the runner's sink; every entry is printed once it is durable.
+struct PrintingSink {
+    log: IncidentLog,
+    out: Mutex<()>,
+}
+
+impl LogSink for PrintingSink {
+    fn append(&self, intent: &LogIntent) -> Result<LogLine, String> {
+        let line = self
+            .log
+            .append(&intent.kind, &intent.summary, intent.details.clone())
+            .map(|e| e.to_log_line())
+            .map_err(|e| e.to_string())?;
+        let _guard = self.out.lock();
+        progress(&format!(
+            "{}  {:<16} {}",
+            line.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            line.kind,
+            sanitize(&line.summary)
+        ));
+        Ok(line)
+    }
+}
+
+/// One line on stdout (never panics on a closed pipe).
+fn progress(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// Run `warroom exec`. Returns the exit code.
+pub async fn run(args: ExecArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
+    match exec_cmd(args, &loaded, read_only).await {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("warroom exec: {}", e.message);
+            Ok(e.code)
+        }
+    }
+}
+
+fn open_or_declare(
+    args: &ExecArgs,
+    mode: Mode,
+    data_dir: &Path,
+    who: &str,
+) -> Result<(IncidentLog, IncidentMeta, Vec<Entry>), Exit> {
+    let drill = mode == Mode::Drill;
+    match &args.incident {
+        Some(id) => {
+            let (log, meta, entries) = IncidentLog::open(data_dir, id, who)
+                .map_err(|e| Exit::usage(format!("cannot open incident {id}: {e}")))?;
+            if meta.drill != drill {
+                let what = if meta.drill { "a drill incident: use --drill" } else { "a live incident" };
+                return Err(Exit::usage(format!("incident {id} is {what}")));
+            }
+            Ok((log, meta, entries))
+        }
+        None => {
+            let title = match &args.drill {
+                Some(s) => format!("Drill: {s} (warroom exec {})", args.runbook),
+                None => format!("warroom exec {}", args.runbook),
+            };
+            let (log, meta) = IncidentLog::declare(data_dir, &title, "SEV2", drill, who, Utc::now())
+                .map_err(|e| Exit::usage(format!("cannot declare an incident: {e}")))?;
+            let entries = read_log(log.path()).map_err(|e| Exit::usage(e.to_string()))?;
+            Ok((log, meta, entries))
+        }
+    }
+}
+
+async fn exec_cmd(args: ExecArgs, loaded: &Loaded, read_only: bool) -> Result<i32, Exit> {
+    let target = Target::new(args.drill.as_deref(), loaded)?;
+    let (catalog, rb) = plan::find_runbook(&args.runbook, loaded)?;
+    plan::check_param_names(&rb, &args.params)?;
+    if let Some(step) = &args.step
+        && !rb.steps.iter().any(|s| s.id.get_ref() == step)
+    {
+        let ids: Vec<&str> = rb.steps.iter().map(|s| s.id.get_ref().as_str()).collect();
+        return Err(Exit::usage(format!(
+            "runbook {} has no step {step:?} (steps: {})",
+            rb.id(),
+            ids.join(", ")
+        )));
+    }
+    let config = target.config(loaded);
+    // A bad --param value is a usage error, known before anything is observed or declared.
+    if let Err(e) = plan::resolve(&rb, &config, &crate::backends::Observed::default(), &args.params)
+        && e.code == 2
+    {
+        return Err(e);
+    }
+    if read_only {
+        return Err(Exit::refused(
+            "refused: --read-only consoles cannot execute steps (nothing was executed)",
+        ));
+    }
+    let mode = target.mode();
+    let (sources, operator, recovery): (_, Arc<dyn Operate>, _) = match &target {
+        Target::Live(cfg) => {
+            let estate = live::build(cfg).await;
+            (estate.sources, estate.operator, None)
+        }
+        Target::Drill(e) => (
+            super::drill::sources(e, std::time::Duration::from_millis(200)),
+            Arc::new(e.operator()),
+            Some(Recovery::drill(e.scenario().name, e.fault_injected_at())),
+        ),
+    };
+    run_with(args, loaded, &catalog, config, mode, sources, operator, recovery).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_with(
+    args: ExecArgs,
+    loaded: &Loaded,
+    catalog: &crate::runbook::catalog::Catalog,
+    config: Arc<crate::config::Config>,
+    mode: Mode,
+    sources: crate::tui::Sources,
+    operator: Arc<dyn Operate>,
+    recovery: Option<Recovery>,
+) -> Result<i32, Exit> {
+    let who = operator_identity();
+    let data_dir = loaded.paths.data_dir.clone();
+    let (log, meta, entries) = open_or_declare(&args, mode, &data_dir, &who)?;
+    let path = log.path().to_path_buf();
+    progress(&format!(
+        "warroom exec: incident {} ({}) log: {}",
+        meta.id,
+        sanitize(&meta.title),
+        path.display()
+    ));
+    let lock_cfg = match mode {
+        // Drills use the file next to their own log, with the ttl of the user's [commander].
+        Mode::Drill => crate::config::Config {
+            commander: loaded.config.as_ref().and_then(|c| c.commander.clone()),
+            ..crate::config::Config::default()
+        },
+        Mode::Live => (*config).clone(),
+    };
+    let guard: CommanderGuard =
+        acquire_for_exec(&lock_cfg, &incidents_dir(&data_dir), &meta.id, &holder_identity(&who))
+            .await
+            .map_err(|e| Exit::refused(format!("refused: {e} (nothing was executed)")))?;
+    progress(&format!("warroom exec: commander lock held ({})", guard.describe()));
+    let incident = IncidentInfo {
+        id: meta.id.clone(),
+        title: meta.title.clone(),
+        severity: meta.severity.clone(),
+        declared_at: meta.declared_at,
+        drill: meta.drill,
+    };
+    let mut state = State::new(mode, incident, who, config, Utc::now());
+    state.runbooks = Arc::new(catalog.clone());
+    state.warnings.extend(state.checklist.apply_entries(&entries));
+    resume::restore(&mut state, &entries);
+    if let Some(r) = recovery {
+        state.recovery = r;
+    }
+    let sink = Arc::new(PrintingSink { log, out: Mutex::new(()) });
+    let decisions =
+        Decisions { confirm: args.confirm.clone(), yes_low_risk: args.yes_low_risk, note: args.note.clone() };
+    let mut d = driver::Driver::new(state, sources, operator, sink, guard.view());
+    let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
+    d.finish(&outcome).await;
+    let lock_view = guard.view();
+    match guard.release().await {
+        // The release goes into the incident log like a console's.
+        Ok(()) => d.observe_commander(lock_view.borrow().clone()).await,
+        Err(e) => eprintln!("warroom exec: releasing the commander lock: {e}"),
+    }
+    progress(&d.summary(&outcome));
+    progress(&format!("warroom exec: incident {} log: {}", meta.id, path.display()));
+    match outcome {
+        Outcome::Refused(why) => Err(Exit::refused(format!("refused: {why} (nothing after this ran)"))),
+        other => Ok(other.code()),
+    }
+}

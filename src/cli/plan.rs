@@ -1,0 +1,383 @@
+//! `warroom plan RUNBOOK`: every step of a runbook with its exact preview, resolved against the
+//! current estate, without doing anything.
+//!
+//! This path never builds a [`crate::app::State`], never calls [`crate::app::update`] and never
+//! starts a [`crate::runner::Runner`]: it holds no [`crate::backends::Operate`] at all (the live
+//! estate's operator is dropped where it is built), so no `Execute` effect can exist here.
+//! The helpers shared with `warroom exec` (estate, runbook lookup, parameters) live here too.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::status;
+use crate::app::Mode;
+use crate::backends::drill::DrillEstate;
+use crate::backends::{Freshness, Observed, live};
+use crate::config::Config;
+use crate::config::load::Loaded;
+use crate::runbook::catalog::Catalog;
+use crate::runbook::model::Runbook;
+use crate::runbook::plan::{self, PlannedStep, ResolvedParam};
+use crate::runbook::{Operation, Risk};
+use crate::tui::Sources;
+use crate::ui::sanitize::sanitize;
+
+/// How long `plan` and `exec` wait for the first snapshot of every layer.
+pub const FIRST_SNAPSHOT_LIMIT: Duration = Duration::from_secs(5);
+
+/// Options of `warroom plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Runbook id (built-in or from the config dir's runbooks/).
+    pub runbook: String,
+    /// Parameter override `name=value` (repeatable).
+    #[arg(long = "param", value_name = "K=V", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Plan against the simulated estate of this drill scenario (its fault already struck).
+    #[arg(long, value_name = "SCENARIO")]
+    pub drill: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command that ends early: its exit code and what to print on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    /// Process exit code.
+    pub code: i32,
+    /// Message for stderr.
+    pub message: String,
+}
+
+impl Exit {
+    /// Exit code 2: usage or configuration error.
+    pub fn usage(message: impl Into<String>) -> Exit {
+        Exit { code: 2, message: message.into() }
+    }
+
+    /// Exit code 3: refused (nothing was executed).
+    pub fn refused(message: impl Into<String>) -> Exit {
+        Exit { code: 3, message: message.into() }
+    }
+}
+
+/// `--param k=v` as clap parses it.
+pub fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// The estate a plan or an exec works on.
+pub enum Target {
+    /// The configured (real) estate.
+    Live(Arc<Config>),
+    /// The simulated estate of a drill scenario.
+    Drill(DrillEstate),
+}
+
+impl Target {
+    /// Live from the loaded config, or the drill `scenario` fast-forwarded past its fault.
+    /// A bad or missing config (live), a broken user file or an unknown scenario is exit 2.
+    pub fn new(drill: Option<&str>, loaded: &Loaded) -> Result<Target, Exit> {
+        if let Some(w) = loaded.warnings.first() {
+            return Err(Exit::usage(w.to_string()));
+        }
+        match drill {
+            Some(scenario) => {
+                let estate = DrillEstate::new(scenario, 1.0, 1).map_err(Exit::usage)?;
+                if let Some(at) = estate.fault_scheduled_at() {
+                    let ahead = (at - Utc::now()).to_std().unwrap_or_default();
+                    estate.fast_forward(ahead + Duration::from_secs(1));
+                }
+                Ok(Target::Drill(estate))
+            }
+            None => loaded.config.clone().map(|c| Target::Live(Arc::new(c))).ok_or_else(|| {
+                Exit::usage(
+                    "no configuration found: give --config FILE or set $WARROOM_CONFIG \
+                     (see docs/configuration.md), or use --drill SCENARIO",
+                )
+            }),
+        }
+    }
+
+    /// Live or drill.
+    pub fn mode(&self) -> Mode {
+        match self {
+            Target::Live(_) => Mode::Live,
+            Target::Drill(_) => Mode::Drill,
+        }
+    }
+
+    /// The configuration the steps are built from (a drill's is the estate's own).
+    pub fn config(&self, loaded: &Loaded) -> Arc<Config> {
+        match self {
+            Target::Live(c) => c.clone(),
+            Target::Drill(e) => {
+                let mut cfg = e.config();
+                if let Some(user) = &loaded.config {
+                    cfg.drill = user.drill.clone();
+                }
+                Arc::new(cfg)
+            }
+        }
+    }
+
+    /// A short description for the output.
+    pub fn describe(&self, loaded: &Loaded) -> String {
+        match self {
+            Target::Live(_) => match &loaded.config_path {
+                Some(p) => format!("live ({})", p.display()),
+                None => "live".into(),
+            },
+            Target::Drill(e) => format!("drill {}", e.scenario().name),
+        }
+    }
+}
+
+/// Only the observing side of the estate: pollers, no operator.
+async fn observe_only(target: &Target) -> Sources {
+    match target {
+        // The operator `build` makes is dropped right here: nothing on this path can execute.
+        Target::Live(cfg) => live::build(cfg).await.sources,
+        Target::Drill(e) => super::drill::sources(e, Duration::from_millis(200)),
+    }
+}
+
+/// The runbook `id` from the built-ins and the user's runbooks dir (broken user runbooks are
+/// reported on stderr and skipped). Unknown: exit 2 listing what exists.
+pub fn find_runbook(id: &str, loaded: &Loaded) -> Result<(Catalog, Arc<Runbook>), Exit> {
+    let (catalog, errors) = Catalog::load(loaded.paths.runbooks_dir().as_deref());
+    for e in &errors {
+        eprintln!("warroom: runbook skipped: {e}");
+    }
+    let rb = catalog
+        .get(id)
+        .cloned()
+        .ok_or_else(|| Exit::usage(format!("no runbook {id:?} (available: {})", catalog.ids().join(", "))))?;
+    Ok((catalog, rb))
+}
+
+/// `--param` names the runbook does not declare: exit 2 listing what it has.
+pub fn check_param_names(rb: &Runbook, overrides: &[(String, String)]) -> Result<(), Exit> {
+    let declared: Vec<&str> = rb.params.iter().map(|p| p.name.get_ref().as_str()).collect();
+    for (name, _) in overrides {
+        if rb.param(name).is_none() {
+            return Err(Exit::usage(format!(
+                "--param {name}: runbook {} has no such parameter (it has: {})",
+                rb.id(),
+                if declared.is_empty() { "none".into() } else { declared.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Resolve the parameters now: a bad `--param` value is exit 2, a parameter that cannot be
+/// derived from the current state is exit 3.
+pub fn resolve(
+    rb: &Runbook,
+    cfg: &Config,
+    obs: &Observed,
+    overrides: &[(String, String)],
+) -> Result<Vec<ResolvedParam>, Exit> {
+    plan::resolve_params(rb, cfg, obs, overrides).map_err(|e| {
+        let bad_override = e.split("; ").any(|p| {
+            overrides
+                .iter()
+                .any(|(n, _)| p.starts_with(&format!("parameter {n}:")) || p.starts_with("--param"))
+        });
+        let message = format!("runbook {}: {e}", rb.id());
+        if bad_override { Exit::usage(message) } else { Exit::refused(message) }
+    })
+}
+
+/// The effective risk of a planned step (the runbook may only raise it).
+pub fn step_risk(p: &PlannedStep) -> Option<Risk> {
+    let op = p.op.as_ref().ok()?;
+    Some(if op.risk() == Risk::High || p.risk == Some(Risk::High) { Risk::High } else { Risk::Low })
+}
+
+/// How a step is confirmed, in words.
+fn confirmation(op: &Operation, risk: Risk) -> String {
+    match (op, risk) {
+        (Operation::Manual { .. }, _) => "manual: done by hand, ticked with a note (--note TEXT)".into(),
+        (_, Risk::High) => format!("HIGH: type {w} (--confirm {w})", w = op.confirm_word()),
+        (_, Risk::Low) => "low: y (--yes-low-risk)".into(),
+    }
+}
+
+fn layer_states(obs: &Observed) -> Vec<(&'static str, &'static str, Option<String>)> {
+    let f = |n: &'static str, fr: &Freshness| (n, fr.as_str(), fr.error().map(|e| sanitize(e).into_owned()));
+    vec![
+        f("postgres", &obs.database.freshness),
+        f("sentinel", &obs.sentinel.freshness),
+        f("kubernetes", &obs.kube.freshness),
+        f("traffic", &obs.traffic.freshness),
+    ]
+}
+
+/// The plan as JSON (also the shape of `plan --json`).
+pub fn plan_json(
+    rb: &Runbook,
+    estate: &str,
+    obs: &Observed,
+    params: &[ResolvedParam],
+    steps: &[PlannedStep],
+) -> Value {
+    let layers: serde_json::Map<String, Value> = layer_states(obs)
+        .into_iter()
+        .map(|(n, fr, err)| (n.to_string(), json!({ "freshness": fr, "error": err })))
+        .collect();
+    json!({
+        "runbook": { "id": rb.id(), "title": rb.title, "description": rb.description },
+        "estate": estate,
+        "layers": layers,
+        "params": params,
+        "steps": steps.iter().map(|p| {
+            let gate = p.gate.as_ref().map(|g| match g.check(obs) {
+                Ok(w) => json!({ "gate": g.text(), "holds_now": true, "observed": w }),
+                Err(w) => json!({ "gate": g.text(), "holds_now": false, "observed": w }),
+            });
+            match &p.op {
+                Ok(op) => {
+                    let risk = step_risk(p).unwrap_or(Risk::Low);
+                    json!({
+                        "key": p.key, "title": p.title, "why": p.why, "gate": gate,
+                        "risk": risk, "confirm_word": (risk == Risk::High).then(|| op.confirm_word()),
+                        "manual": matches!(op, Operation::Manual { .. }),
+                        "op": op, "preview": op.preview(), "not_applicable": Value::Null,
+                    })
+                }
+                Err(why) => json!({
+                    "key": p.key, "title": p.title, "why": p.why, "gate": gate,
+                    "not_applicable": why,
+                }),
+            }
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan as text for a terminal (every backend-derived string sanitized).
+pub fn plan_text(
+    rb: &Runbook,
+    estate: &str,
+    obs: &Observed,
+    params: &[ResolvedParam],
+    steps: &[PlannedStep],
+) -> String {
+    let mut o = String::new();
+    let s = |t: &str| sanitize(t).into_owned();
+    let _ = writeln!(o, "Runbook {}: {}", rb.id(), s(&rb.title));
+    let _ = writeln!(o, "  {}", s(&rb.description));
+    let _ = writeln!(o, "Estate: {}  (plan only: nothing is executed)", s(estate));
+    let layers: Vec<String> = layer_states(obs)
+        .into_iter()
+        .map(|(n, fr, err)| match (fr, err) {
+            ("fresh", _) => format!("{n} fresh"),
+            (fr, Some(e)) => format!("{n} {} ({e})", fr.to_uppercase()),
+            (fr, None) => format!("{n} {}", fr.to_uppercase()),
+        })
+        .collect();
+    let _ = writeln!(o, "Layers: {}", layers.join(", "));
+    let _ = writeln!(o, "Parameters:");
+    if params.is_empty() {
+        let _ = writeln!(o, "  (none)");
+    }
+    for p in params {
+        let _ = writeln!(o, "  {} = {}  [{}]", p.name, s(&p.value), s(&p.origin));
+    }
+    for (i, p) in steps.iter().enumerate() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "{}. {}  {}", i + 1, p.key, s(&p.title));
+        match &p.op {
+            Ok(op) => {
+                let _ = writeln!(o, "   risk: {}", confirmation(op, step_risk(p).unwrap_or(Risk::Low)));
+            }
+            Err(why) => {
+                let _ = writeln!(o, "   not applicable: {}", s(why.trim_start_matches("not applicable: ")));
+            }
+        }
+        if let Some(g) = &p.gate {
+            let now = match g.check(obs) {
+                Ok(w) => format!("holds now: {}", s(&w)),
+                Err(w) => {
+                    format!("NOT met now: {}; skipped as not applicable if still so when it comes up", s(&w))
+                }
+            };
+            let _ = writeln!(o, "   gate: {} ({now})", g.text());
+        }
+        let _ = writeln!(o, "   why: {}", s(&p.why));
+        if let Ok(op) = &p.op {
+            let pv = op.preview();
+            let _ = writeln!(o, "   target: {}", s(&pv.target));
+            for line in &pv.lines {
+                let _ = writeln!(o, "     | {}", s(line));
+            }
+            let _ = writeln!(o, "   blast radius: {}", s(&pv.blast_radius));
+        }
+    }
+    o
+}
+
+/// Run `warroom plan`. Returns the exit code (0 printed; 2 usage/config; 3 parameters
+/// unresolvable).
+pub async fn run(args: PlanArgs, loaded: Loaded) -> color_eyre::Result<i32> {
+    match plan_cmd(&args, &loaded).await {
+        Ok(text) => {
+            print!("{text}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("warroom plan: {}", e.message);
+            Ok(e.code)
+        }
+    }
+}
+
+async fn plan_cmd(args: &PlanArgs, loaded: &Loaded) -> Result<String, Exit> {
+    let target = Target::new(args.drill.as_deref(), loaded)?;
+    let (_, rb) = find_runbook(&args.runbook, loaded)?;
+    check_param_names(&rb, &args.params)?;
+    let cfg = target.config(loaded);
+    let obs = status::first_snapshots(observe_only(&target).await, FIRST_SNAPSHOT_LIMIT).await;
+    let params = resolve(&rb, &cfg, &obs, &args.params)?;
+    let steps = plan::plan(&rb, &cfg, &obs, &params);
+    let estate = target.describe(loaded);
+    Ok(if args.json {
+        let v = plan_json(&rb, &estate, &obs, &params, &steps);
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    } else {
+        plan_text(&rb, &estate, &obs, &params, &steps)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_need_a_name_and_an_equals_sign() {
+        assert_eq!(parse_param("candidate=postgresql-1"), Ok(("candidate".into(), "postgresql-1".into())));
+        assert_eq!(parse_param("note=a=b"), Ok(("note".into(), "a=b".into())));
+        assert!(parse_param("candidate").unwrap_err().contains("NAME=VALUE"));
+        assert!(parse_param("=x").is_err());
+    }
+
+    #[test]
+    fn unknown_param_names_list_the_declared_ones() {
+        let (cat, _) = Catalog::load(None);
+        let rb = cat.get("db-failover").expect("built-in");
+        let e = check_param_names(rb, &[("nope".into(), "1".into())]).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.contains("candidate") && e.message.contains("old_primary"), "{}", e.message);
+        assert!(check_param_names(rb, &[("candidate".into(), "x".into())]).is_ok());
+    }
+}

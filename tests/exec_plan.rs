@@ -1,0 +1,617 @@
+//! `warroom plan` and `warroom exec` (the real binary) against the drill estate: previews with
+//! the exact calls, parameter origins and not-applicable reasons; usage errors; exec end to end
+//! through the real pipeline and incident log, with its exit-code contract (0 completed, 1 failed
+//! at a step, 2 usage, 3 refused) and nothing executed when refused or read-only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A temp home: the binary never reads the user's files.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("temp home") }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// The binary with a clean environment rooted in this home.
+    fn command(&self, args: &[&str]) -> Command {
+        let h = self.path();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", h)
+            .env("USER", "exec-tester")
+            .env("XDG_CONFIG_HOME", h.join("xdg-config"))
+            .env("XDG_DATA_HOME", h.join("xdg-data"))
+            .env("XDG_STATE_HOME", h.join("xdg-state"))
+            .env("WARROOM_DATA_DIR", self.data_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Run the binary to completion (killed after 90 s).
+    fn run(&self, args: &[&str]) -> Out {
+        let mut child = self.command(args).spawn().expect("spawn warroom");
+        let end = std::time::Instant::now() + Duration::from_secs(90);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() >= end {
+                let _ = child.kill();
+                panic!("warroom {args:?} did not finish within 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every incident log in the data dir: (id, entries).
+    fn logs(&self) -> Vec<(String, Vec<Value>)> {
+        let dir = self.data_dir().join("incidents");
+        let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut out: Vec<(String, Vec<Value>)> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .map(|p| {
+                let id = p.file_stem().unwrap().to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&p).expect("read log");
+                let entries = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str(l).expect("log line is JSON"))
+                    .collect();
+                (id, entries)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The only incident log.
+    fn only_log(&self) -> (String, Vec<Value>) {
+        let mut logs = self.logs();
+        assert_eq!(logs.len(), 1, "one incident: {:?}", logs.iter().map(|l| &l.0).collect::<Vec<_>>());
+        logs.remove(0)
+    }
+}
+
+fn kinds(entries: &[Value]) -> Vec<String> {
+    entries.iter().map(|e| e["kind"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// Entries of `kind` for the runbook step `key` (step ids come from `step-previewed` / skipped).
+fn step_ids(entries: &[Value], key: &str) -> Vec<u64> {
+    let started = entries.iter().find(|e| e["kind"] == "runbook-started").expect("runbook-started");
+    started["details"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["key"] == key)
+        .filter_map(|s| s["step"].as_u64())
+        .collect()
+}
+
+fn step_kinds(entries: &[Value], key: &str) -> Vec<String> {
+    let ids = step_ids(entries, key);
+    entries
+        .iter()
+        .filter(|e| e["details"]["step"].as_u64().is_some_and(|s| ids.contains(&s)))
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn plan(home: &Home, args: &[&str]) -> String {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    let out = home.run(&all);
+    assert_eq!(out.code, Some(0), "plan {args:?}\nstdout: {}\nstderr: {}", out.stdout, out.stderr);
+    out.stdout
+}
+
+fn contains_all(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "missing {n:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn plan_previews_every_builtin_with_exact_calls_and_parameter_origins() {
+    let home = Home::new();
+    let db = plan(&home, &["db-failover", "--drill", "primary-db-down"]);
+    contains_all(
+        &db,
+        &[
+            "Runbook db-failover: Database failover",
+            "Estate: drill primary-db-down",
+            "Layers: postgres fresh, sentinel fresh, kubernetes fresh, traffic fresh",
+            "candidate = postgresql-1  [healthiest-replica: ",
+            "old_primary = postgresql-0  [failed-primary: the node that is down]",
+            "1. confirm-down",
+            "2. promote  Promote postgresql-1 to primary",
+            "risk: HIGH: type postgresql-1 (--confirm postgresql-1)",
+            "| SELECT pg_promote(wait => true, wait_seconds => 30);  -- on postgresql-1",
+            "gate: primary-down (holds now: ",
+            "gate: node-writable:postgresql-0 (NOT met now: postgresql-0 is unreachable",
+            "| PATCH /api/v1/namespaces/database/services/postgresql  (application/merge-patch+json)",
+            r#"| {"spec":{"selector":{"role":"primary","statefulset.kubernetes.io/pod-name":"postgresql-1"}}}"#,
+            "why: Plan, Promote Replica",
+            "5. verify-writes",
+            "risk: low: y (--yes-low-risk)",
+        ],
+    );
+    let redis = plan(&home, &["redis-failover", "--drill", "calm"]);
+    contains_all(&redis, &["| SENTINEL FAILOVER mymaster", "risk: HIGH: type mymaster (--confirm mymaster)"]);
+    let dns = plan(&home, &["dns-failover", "--drill", "calm"]);
+    contains_all(
+        &dns,
+        &[
+            "target = us-west-2  [secondary-region: role = secondary]",
+            "| ChangeResourceRecordSets  HostedZoneId=ZDRILL0000001",
+            "|   UPSERT api.example.com. SetIdentifier=us-east-1 Weight=0",
+            "|   UPSERT api.example.com. SetIdentifier=us-west-2 Weight=100",
+            "|   UPSERT api.example.com. SetIdentifier=eu-central-1 Weight=0",
+            "risk: HIGH: type us-west-2 (--confirm us-west-2)",
+        ],
+    );
+    let dns_east = plan(&home, &["dns-failover", "--drill", "calm", "--param", "target=eu-central-1"]);
+    contains_all(
+        &dns_east,
+        &[
+            "target = eu-central-1  [--param]",
+            "|   UPSERT api.example.com. SetIdentifier=eu-central-1 Weight=100",
+        ],
+    );
+    let region = plan(&home, &["region-failover", "--drill", "region-outage"]);
+    contains_all(
+        &region,
+        &["scale/api", "scale/worker", "/deployments/api/scale", "SENTINEL FAILOVER mymaster", "UPSERT"],
+    );
+    let restore = plan(&home, &["restore-primary", "--drill", "calm"]);
+    contains_all(
+        &restore,
+        &[
+            "manual: done by hand, ticked with a note (--note TEXT)",
+            "NOT met now: postgresql-0 is the writable primary",
+        ],
+    );
+    assert!(home.logs().is_empty(), "plan declares no incident and writes no log");
+}
+
+#[test]
+fn plan_json_has_previews_params_and_risks() {
+    let home = Home::new();
+    let out = plan(&home, &["db-failover", "--drill", "primary-db-down", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    assert_eq!(v["runbook"]["id"], "db-failover");
+    assert_eq!(v["layers"]["postgres"]["freshness"], "fresh");
+    assert_eq!(v["params"][0]["name"], "candidate");
+    assert!(v["params"][0]["origin"].as_str().unwrap().starts_with("healthiest-replica"), "{v:#}");
+    let steps = v["steps"].as_array().expect("steps");
+    let keys: Vec<&str> = steps.iter().map(|s| s["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["confirm-down", "promote", "fence", "repoint", "verify-writes"]);
+    let promote = &steps[1];
+    assert_eq!(promote["risk"], "high");
+    assert_eq!(promote["confirm_word"], "postgresql-1");
+    assert_eq!(promote["gate"]["holds_now"], true);
+    assert!(promote["preview"]["lines"][0].as_str().unwrap().contains("pg_promote"), "{promote:#}");
+    assert_eq!(steps[2]["gate"]["holds_now"], false);
+    assert_eq!(steps[0]["risk"], "low");
+    assert!(steps[0]["confirm_word"].is_null());
+}
+
+#[test]
+fn plan_on_a_partial_live_config_shows_failed_layers_and_not_applicable_steps() {
+    let home = Home::new();
+    let cfg = home.write(
+        "warroom.toml",
+        "[postgres]\nmax_lag_bytes = 0\n\n[[postgres.nodes]]\nname = \"pg-a\"\n\
+         dsn = \"host=127.0.0.1 port=1 user=postgres dbname=postgres connect_timeout=1\"\n\n\
+         [[postgres.nodes]]\nname = \"pg-b\"\n\
+         dsn = \"host=127.0.0.1 port=2 user=postgres dbname=postgres connect_timeout=1\"\n",
+    );
+    let c = cfg.to_str().unwrap();
+    let out = plan(
+        &home,
+        &["db-failover", "--config", c, "--param", "candidate=pg-b", "--param", "old_primary=pg-a"],
+    );
+    contains_all(
+        &out,
+        &[
+            "Estate: live (",
+            "postgres FAILED (no PostgreSQL node answered",
+            "sentinel NOT_CONFIGURED",
+            "candidate = pg-b  [--param]",
+            "4. repoint",
+            "not applicable: Kubernetes is not configured",
+            "target: pg-b at 127.0.0.1:2",
+        ],
+    );
+    // Without overrides the parameters cannot be derived from a dead estate: exit 3.
+    let out = home.run(&["plan", "db-failover", "--config", c]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("parameter candidate: no database data yet"), "{}", out.stderr);
+}
+
+#[test]
+fn plan_and_exec_usage_errors_exit_2_and_list_what_exists() {
+    let home = Home::new();
+    let out = home.run(&["plan", "db-failovr", "--drill", "calm"]);
+    assert_eq!(out.code, Some(2));
+    contains_all(&out.stderr, &["no runbook \"db-failovr\"", "db-failover, redis-failover, dns-failover"]);
+    let out = home.run(&["plan", "db-failover", "--drill", "calm", "--param", "nope=1"]);
+    assert_eq!(out.code, Some(2));
+    contains_all(&out.stderr, &["--param nope", "it has: candidate, old_primary"]);
+    let out = home.run(&["plan", "db-failover", "--drill", "calm", "--param", "candidate=pg-9"]);
+    assert_eq!(out.code, Some(2));
+    contains_all(&out.stderr, &["\"pg-9\" is not a configured PostgreSQL node", "postgresql-0"]);
+    let out = home.run(&["plan", "db-failover", "--drill", "calm", "--param", "candidate"]);
+    assert_eq!(out.code, Some(2), "clap rejects a --param without '='");
+    assert!(out.stderr.contains("NAME=VALUE"), "{}", out.stderr);
+    let out = home.run(&["plan", "db-failover", "--drill", "meteor"]);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("meteor"), "{}", out.stderr);
+    let out = home.run(&["plan", "db-failover"]);
+    assert_eq!(out.code, Some(2), "no config");
+    assert!(out.stderr.contains("no configuration found"), "{}", out.stderr);
+    let out = home.run(&["exec", "db-failover", "--drill", "calm", "--step", "promot"]);
+    assert_eq!(out.code, Some(2));
+    contains_all(
+        &out.stderr,
+        &["no step \"promot\"", "confirm-down, promote, fence, repoint, verify-writes"],
+    );
+    let out =
+        home.run(&["exec", "db-failover", "--drill", "calm", "--param", "candidate=pg-9", "--yes-low-risk"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("\"pg-9\" is not a configured PostgreSQL node"), "{}", out.stderr);
+    let out = home.run(&["exec", "db-failover", "--drill", "calm", "--param", "nope=1"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    // No runbook state to derive from: exit 3.
+    let out = home.run(&["plan", "restore-primary", "--drill", "primary-db-down"]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(out.stderr.contains("no single writable primary"), "{}", out.stderr);
+    assert!(home.logs().is_empty(), "usage errors declare nothing");
+    // Exec on the same: refused (3) before anything executes.
+    let out = home.run(&[
+        "exec",
+        "restore-primary",
+        "--drill",
+        "primary-db-down",
+        "--note",
+        "fixed",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("no single writable primary"), "{}", out.stderr);
+    assert!(home.logs().iter().all(|(_, e)| !kinds(e).iter().any(|k| k == "step-executing")));
+}
+
+#[test]
+fn exec_db_failover_runs_every_step_through_the_logged_pipeline() {
+    let home = Home::new();
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--confirm",
+        "postgresql-1",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(0), "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    let (id, entries) = home.only_log();
+    assert!(id.ends_with("-DRILL"), "{id}");
+    contains_all(
+        &out.stdout,
+        &[
+            &format!("incident {id}"),
+            "step-executing   DRILL step #2 executing: Promote postgresql-1 to primary",
+            "step-skipped     DRILL step #3 (fence) skipped: not applicable: gate node-writable:postgresql-0",
+            "RESULT: completed (exit 0)",
+        ],
+    );
+    let k = kinds(&entries);
+    assert_eq!(k.first().map(String::as_str), Some("declared"));
+    for kind in [
+        "commander",
+        "runbook-started",
+        "step-previewed",
+        "step-confirmed",
+        "step-executing",
+        "step-result",
+        "step-verified",
+        "step-skipped",
+        "runbook-finished",
+    ] {
+        assert!(k.iter().any(|x| x == kind), "no {kind} in {k:?}");
+    }
+    for key in ["confirm-down", "promote", "repoint", "verify-writes"] {
+        assert_eq!(
+            step_kinds(&entries, key),
+            ["step-previewed", "step-confirmed", "step-executing", "step-result", "step-verified"],
+            "{key}"
+        );
+    }
+    assert_eq!(step_kinds(&entries, "fence"), ["step-skipped"]);
+    let typed: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["kind"] == "step-confirmed")
+        .filter_map(|e| e["details"]["typed"].as_str())
+        .collect();
+    assert_eq!(typed, ["postgresql-1", "postgresql-1"], "promote and repoint were typed");
+    let finished = entries.iter().find(|e| e["kind"] == "runbook-finished").expect("finished");
+    assert_eq!(finished["details"]["outcome"], "completed");
+    let verify = home.run(&["log", "verify", &id]);
+    assert_eq!(verify.code, Some(0), "{}\n{}", verify.stdout, verify.stderr);
+    assert!(verify.stdout.contains("hash chain intact"), "{}", verify.stdout);
+}
+
+#[test]
+fn exec_without_the_confirm_word_is_refused_before_anything_mutates() {
+    let home = Home::new();
+    // No flags at all: refused at the first (low-risk) step, nothing executes.
+    let out = home.run(&["exec", "db-failover", "--drill", "primary-db-down"]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("step confirm-down is low risk: it needs --yes-low-risk"), "{}", out.stderr);
+    let (_, entries) = home.only_log();
+    assert!(!kinds(&entries).iter().any(|k| k == "step-executing"), "{:?}", kinds(&entries));
+    std::fs::remove_dir_all(home.data_dir()).expect("clean");
+
+    // Low risk confirmed, promote not: only the read-only assertion ran.
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--yes-low-risk",
+        "--confirm",
+        "postgresql-2",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("step promote needs --confirm postgresql-1"), "{}", out.stderr);
+    assert!(out.stdout.contains("RESULT: REFUSED"), "{}", out.stdout);
+    let (_, entries) = home.only_log();
+    let executing: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "step-executing").collect();
+    assert!(
+        executing.iter().all(|e| e["details"]["op"]["op"] == "assert"),
+        "only the read-only assertion executed: {executing:#?}"
+    );
+    assert!(step_kinds(&entries, "promote").iter().all(|k| k != "step-executing" && k != "step-confirmed"));
+    assert!(step_kinds(&entries, "repoint").is_empty(), "nothing after the refusal ran");
+    let finished =
+        entries.iter().find(|e| e["kind"] == "runbook-finished").expect("the run is closed in the log");
+    assert_eq!(finished["details"]["outcome"], "aborted");
+}
+
+#[test]
+fn exec_read_only_is_refused_and_executes_nothing() {
+    let home = Home::new();
+    let out = home.run(&[
+        "--read-only",
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--confirm",
+        "postgresql-1",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("--read-only"), "{}", out.stderr);
+    assert!(
+        home.logs().iter().all(|(_, e)| !kinds(e).iter().any(|k| k == "step-executing")),
+        "nothing executed"
+    );
+}
+
+#[test]
+fn exec_step_runs_only_that_step() {
+    let home = Home::new();
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--step",
+        "promote",
+        "--confirm",
+        "postgresql-1",
+    ]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let (_, entries) = home.only_log();
+    let executing: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "step-executing").collect();
+    assert_eq!(executing.len(), 1, "{executing:#?}");
+    assert_eq!(executing[0]["details"]["op"]["op"], "promote-postgres");
+    for key in ["confirm-down", "fence", "repoint", "verify-writes"] {
+        let skipped = entries
+            .iter()
+            .find(|e| e["kind"] == "step-skipped" && e["details"]["key"] == key)
+            .unwrap_or_else(|| panic!("{key} not skipped"));
+        assert_eq!(skipped["details"]["reason"], "not selected (--step promote)");
+    }
+}
+
+#[test]
+fn exec_failing_midway_exits_1_naming_the_step_and_precheck_refusal_first_exits_3() {
+    let home = Home::new();
+    // postgresql-0 is the node that is down: its promotion fails its precheck after the first
+    // step already ran.
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--param",
+        "candidate=postgresql-0",
+        "--confirm",
+        "postgresql-0",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    contains_all(&out.stdout, &["RESULT: FAILED at step promote: target reachable", "nothing after it ran"]);
+    let (_, entries) = home.only_log();
+    assert!(step_kinds(&entries, "repoint").is_empty(), "nothing after the failure ran");
+    std::fs::remove_dir_all(home.data_dir()).expect("clean");
+    // The same refusal before anything executed is exit 3.
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--param",
+        "candidate=postgresql-0",
+        "--step",
+        "promote",
+        "--confirm",
+        "postgresql-0",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("precheck failed: target reachable"), "{}", out.stderr);
+}
+
+#[test]
+fn exec_refuses_while_someone_else_holds_the_commander_lock() {
+    let home = Home::new();
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--step",
+        "confirm-down",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let (id, before) = home.only_log();
+    let lock = warroom::incident::commander::FileLock::new(
+        &home.data_dir().join("incidents"),
+        &id,
+        Duration::from_secs(60),
+    )
+    .expect("lock");
+    lock.acquire_blocking("alice@console", false).expect("alice takes the lock");
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--incident",
+        &id,
+        "--yes-low-risk",
+        "--confirm",
+        "postgresql-1",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("alice@console holds the commander lock"), "{}", out.stderr);
+    let (_, after) = home.only_log();
+    assert_eq!(
+        kinds(&after).iter().filter(|k| *k == "step-executing").count(),
+        kinds(&before).iter().filter(|k| *k == "step-executing").count(),
+        "nothing executed under someone else's lock"
+    );
+}
+
+#[test]
+fn exec_sigterm_stops_after_the_logged_result_and_exits_130() {
+    use std::io::BufRead as _;
+    let home = Home::new();
+    // us-east-1 is lost in region-outage: the first step (an assertion that it is healthy)
+    // executes, then waits for a postcondition that will not come.
+    let mut child = home
+        .command(&[
+            "exec",
+            "dns-failover",
+            "--drill",
+            "region-outage",
+            "--param",
+            "target=us-east-1",
+            "--confirm",
+            "us-east-1",
+            "--yes-low-risk",
+        ])
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while !seen.iter().any(|l: &String| l.contains("step-result")) {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no step-result within 30 s: {seen:#?}");
+            }
+        }
+    }
+    // SAFETY: kill(2) on the child we spawned and still own.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() >= end {
+            let _ = child.kill();
+            panic!("exec did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    seen.extend(rx.try_iter());
+    let text = seen.join("\n");
+    assert!(text.contains("RESULT: INTERRUPTED"), "{text}");
+    let (_, entries) = home.only_log();
+    let k = kinds(&entries);
+    assert_eq!(
+        k.iter().filter(|x| *x == "step-executing").count(),
+        k.iter().filter(|x| *x == "step-result" || *x == "step-failed").count(),
+        "every execution has its logged outcome: {k:?}"
+    );
+    assert!(
+        step_kinds(&entries, "set-weights").iter().all(|x| x != "step-executing"),
+        "nothing after it ran"
+    );
+    let finished = entries.iter().find(|e| e["kind"] == "runbook-finished").expect("finished");
+    assert_eq!(finished["details"]["outcome"], "aborted");
+}
