@@ -25,6 +25,10 @@ pub struct AuthorityOverride {
     pub at: DateTime<Utc>,
 }
 
+/// Why an observer console refuses an override: it executes nothing, so an override there would
+/// only put a decision it cannot act on into the shared incident log.
+const READ_ONLY: &str = "READ-ONLY console: overrides are for the console that executes steps";
+
 /// The layer an `override-authority` command is about: the selected step's layer when that step
 /// failed its "single authority" check, else the focused pane's layer, else the first layer
 /// with a conflict. Only layers that have a conflict and no override yet qualify.
@@ -55,6 +59,9 @@ pub fn override_target(state: &State) -> Result<Layer, String> {
 
 /// `override-authority`: open the prompt for the reason, or say why there is nothing to override.
 pub fn open_prompt(state: &mut State) {
+    if state.read_only {
+        return flash(state, READ_ONLY);
+    }
     match override_target(state) {
         Ok(layer) => {
             let conflict = layer_conflict(layer, &state.observed).unwrap_or_default();
@@ -73,6 +80,9 @@ pub fn open_prompt(state: &mut State) {
 
 /// The reason was submitted: record and log the override (a reason is required).
 pub fn submit(state: &mut State, layer: Layer, label: String, reason: String, fx: &mut Vec<Effect>) {
+    if state.read_only {
+        return flash(state, READ_ONLY);
+    }
     if reason.is_empty() {
         flash(state, "a reason is required to override the single-authority check");
         state.modal =

@@ -132,11 +132,13 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     let op = step.op.clone();
     let title = step.preview.title.clone();
     let attempt = step.attempts;
+    // The name the operator typed belongs in the record (and the post-mortem), not only in details.
+    let how = typed.as_deref().map(|w| format!(" (typed {w})")).unwrap_or_default();
     log(
         state,
         fx,
         "step-confirmed",
-        format!("step #{id} confirmed: {title}"),
+        format!("step #{id} confirmed: {title}{how}"),
         json!({ "step": id, "typed": typed, "attempt": attempt }),
     );
     if let Operation::Manual { .. } = op {
@@ -337,6 +339,9 @@ pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
 /// The operator typed the data loss they accept: log it, supersede the failed step with a new
 /// promotion carrying the override, which goes through prechecks and confirmation as usual.
 pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>) {
+    if state.read_only {
+        return flash(state, "READ-ONLY console: overrides are for the console that executes steps");
+    }
     let lag = match lag_override_candidate(state, id) {
         Ok(lag) => lag,
         Err(why) => return flash(state, why),

@@ -285,12 +285,14 @@ fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, 
     step.status = StepStatus::Skipped(reason.clone());
     step.finished_at = Some(now);
     let key = step.runbook_key.clone();
+    // A step skipped before it came up was never previewed: its title travels with the skip.
+    let title = step.preview.title.clone();
     log(
         state,
         fx,
         "step-skipped",
         format!("step #{sid} ({}) skipped: {reason}", key.as_deref().unwrap_or("?")),
-        json!({ "step": sid, "key": key, "reason": reason, "not_applicable": not_applicable }),
+        json!({ "step": sid, "key": key, "title": title, "reason": reason, "not_applicable": not_applicable }),
     );
 }
 

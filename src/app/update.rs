@@ -198,6 +198,9 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             });
         }),
         Command::StepAbort => with_selected_step(state, fx, pipeline::abort),
+        Command::StepOverride if state.read_only => {
+            flash(state, "READ-ONLY console: overrides are for the console that executes steps")
+        }
         Command::StepOverride => {
             with_selected_step(state, fx, |state, id, _| match pipeline::lag_override_candidate(state, id) {
                 Ok(lag) => {

@@ -324,6 +324,12 @@ fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<S
         };
         let step = &mut steps[index];
         step.events.push(row(e));
+        // A runbook step skipped before it came up was never previewed: its skip names it.
+        if step.title == format!("step {}", step.id)
+            && let Some(t) = e.details.get("title").and_then(Value::as_str)
+        {
+            step.title = plain_text(t);
+        }
         let outcome = match e.kind.as_str() {
             "step-previewed" => {
                 if let Some(p) = e.details.get("preview") {

@@ -137,17 +137,25 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                 Some(Action::Shutdown)
             }
         };
-        let mut batch: Vec<Action> = first.into_iter().collect();
+        let mut batch: Vec<Queued> = first.into_iter().map(Queued::Action).collect();
         // Drain whatever else is already queued (latest snapshot wins) before drawing.
         while let Ok(a) = action_rx.try_recv() {
-            batch.push(a);
+            batch.push(Queued::Action(a));
         }
         while let Some(Some(Ok(ev))) = events.next().now_or_never() {
-            if let Some(a) = event_action(ev, &state, &ctx, &mut chord) {
-                batch.push(a);
-            }
+            batch.push(Queued::Event(ev));
         }
-        for action in batch {
+        for queued in batch {
+            // A key is read against the state left by the keys before it (typed ahead, or
+            // arriving together over a slow link): `b` then Enter picks the runbook, and text
+            // typed right after `n` goes into the note instead of running commands.
+            let action = match queued {
+                Queued::Action(a) => a,
+                Queued::Event(ev) => match event_action(ev, &state, &ctx, &mut chord) {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
             let is_tick = matches!(action, Action::Tick);
             // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
             let effects = update(&mut state, action, super::clock::now());
@@ -194,6 +202,13 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
     drop(terminal);
     drop(guard);
     Ok(state)
+}
+
+/// One input drained for the current batch: terminal events are turned into actions only when
+/// their turn comes, against the state the earlier inputs left.
+enum Queued {
+    Action(Action),
+    Event(Event),
 }
 
 /// Feed every change of the commander lock into the loop as an action (the current value first).

@@ -41,6 +41,13 @@ impl Tmux {
         self.run(&["capture-pane", "-p"])
     }
 
+    /// The visible screen with its SGR escape sequences (`capture-pane -e`): colours and
+    /// attributes, to be read with `support::ansi`.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn capture_escapes(&self) -> String {
+        self.run(&["capture-pane", "-e", "-p"])
+    }
+
     /// Send keys (tmux key names: `Enter`, `Down`, `Escape`, or literal text with `-l`).
     pub fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys"];

@@ -122,3 +122,24 @@ fn override_needs_a_reason_is_logged_applies_to_its_layer_and_clears_with_the_co
     let fx = update(&mut s, db(true), t0());
     assert!(logged(&fx, "override-cleared").is_empty());
 }
+
+#[test]
+fn a_read_only_console_overrides_nothing() {
+    let mut s = state();
+    s.read_only = true;
+    update(&mut s, db(false), t0());
+    let mut fx = update(&mut s, Action::Command(Command::OverrideAuthority), t0());
+    assert!(s.modal.is_none(), "no reason prompt on an observer console");
+    assert!(s.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.flash);
+    // Even a prompt that was somehow open records nothing.
+    s.modal = Some(Modal::Prompt {
+        purpose: PromptPurpose::AuthorityOverride(Layer::Database),
+        label: "l".into(),
+        text: String::new(),
+    });
+    fx.extend(type_text(&mut s, "pg-0 is isolated"));
+    // The lag guard's data-loss override is refused the same way.
+    fx.extend(update(&mut s, Action::Command(Command::StepOverride), t0()));
+    assert!(s.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.flash);
+    assert!(logged(&fx, "override").is_empty() && s.authority_overrides.is_empty());
+}
