@@ -24,11 +24,7 @@ fn drill(w: u16, h: u16, data: &Path, scenario: &str) -> Tmux {
 
 /// The one incident log (`*.jsonl`; the commander lock files live beside it).
 fn incident_log_path(data: &Path) -> std::path::PathBuf {
-    std::fs::read_dir(data.join("incidents"))
-        .expect("incidents dir")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .expect("one incident")
+    support::tmux::incident_log_file(data)
 }
 
 fn incident_log(data: &Path) -> String {

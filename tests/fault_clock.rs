@@ -167,7 +167,7 @@ fn real_binary_under_faketime_keeps_its_clock_and_checklist_across_steps() {
     t.keys(&["q"]);
     t.wait_for("the console to exit", Duration::from_secs(5), |_| t.pane_dead());
 
-    let file = std::fs::read_dir(data.path().join("incidents")).unwrap().next().unwrap().unwrap().path();
+    let file = support::tmux::incident_log_file(data.path());
     let entries = read_log(&file).expect("the log reads back");
     let declared = entries.iter().find(|e| e.kind == "declared").expect("declared");
     let note = entries.iter().find(|e| e.kind == "note").expect("note");

@@ -35,8 +35,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 const EXIT_WITHIN: Duration = Duration::from_secs(1);
 
 fn incident_log(data: &Path) -> PathBuf {
-    let dir = data.join("incidents");
-    std::fs::read_dir(&dir).expect("incidents dir").next().expect("one incident").expect("entry").path()
+    support::tmux::incident_log_file(data)
 }
 
 /// Start a calm drill slowed down (0.1x: a Route 53 change takes 3-6 s of wall time), propose

@@ -134,3 +134,13 @@ impl Drop for Tmux {
         let _ = Command::new("tmux").arg("-S").arg(&self.socket).arg("kill-server").output();
     }
 }
+
+/// The one incident log (`*.jsonl`) under `<data>/incidents` (commander lock files live beside it).
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn incident_log_file(data: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(data.join("incidents"))
+        .expect("incidents dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("one incident log")
+}
