@@ -2,6 +2,10 @@
 //! scenario listing, and `warroom log` on a drill incident. Every run has a temp HOME and XDG
 //! dirs so the user's own files are never read.
 
+mod support {
+    pub mod home;
+}
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -9,41 +13,15 @@ use std::time::Duration;
 use chrono::Utc;
 use warroom::incident::log::IncidentLog;
 
-struct Home {
-    dir: tempfile::TempDir,
-}
+use support::home::Home;
 
 impl Home {
-    fn new() -> Home {
-        Home { dir: tempfile::tempdir().expect("temp home") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.path().join("data")
-    }
-
     /// Run the binary to completion (killed after 30 s) with a clean environment.
     fn run(&self, args: &[&str]) -> Out {
-        let h = self.path();
         let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
-            .env("XDG_CONFIG_HOME", h.join("xdg-config"))
-            .env("XDG_DATA_HOME", h.join("xdg-data"))
-            .env("XDG_STATE_HOME", h.join("xdg-state"))
-            .env("WARROOM_DATA_DIR", self.data_dir())
+            .envs(self.env())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

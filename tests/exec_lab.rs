@@ -25,47 +25,18 @@ const RECORD: &str = "api.example.com.";
 /// Labs pick free ports by binding port 0 and closing it: start them one at a time.
 static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A temp "home" so the binary never reads the user's files (config, AWS, kube).
-struct Home {
-    dir: tempfile::TempDir,
-}
+use support::home::Home;
 
 impl Home {
-    fn new() -> Home {
-        Home { dir: tempfile::tempdir().expect("temp home") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).expect("write file");
-        p
-    }
-
     /// Run `warroom --config CONFIG args...` to completion (120 s at most).
     async fn warroom(&self, config: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let h = self.path();
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
         cmd.arg("--config")
             .arg(config)
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
+            .envs(self.env())
             .env("USER", "exec-lab")
-            .env("XDG_CONFIG_HOME", h.join("config"))
-            .env("XDG_DATA_HOME", h.join("data"))
-            .env("XDG_STATE_HOME", h.join("state"))
-            .env("WARROOM_DATA_DIR", h.join("incidents-data"))
-            // Static test credentials for the emulator only; no profile files, no IMDS.
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", h.join("aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", h.join("aws-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -83,7 +54,7 @@ impl Home {
 
     /// The entries of the only incident log.
     fn log(&self) -> Vec<Value> {
-        let dir = self.path().join("incidents-data").join("incidents");
+        let dir = self.data_dir().join("incidents");
         let files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .expect("incidents dir")
             .filter_map(Result::ok)

@@ -3,55 +3,32 @@
 //! through the real pipeline and incident log, with its exit-code contract (0 completed, 1 failed
 //! at a step, 2 usage, 3 refused) and nothing executed when refused or read-only.
 
-use std::path::{Path, PathBuf};
+mod support {
+    pub mod home;
+}
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// A temp home: the binary never reads the user's files.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
+/// What a run of the binary returned.
 struct Out {
     code: Option<i32>,
     stdout: String,
     stderr: String,
 }
 
+use support::home::Home;
+
 impl Home {
-    fn new() -> Home {
-        Home { dir: tempfile::tempdir().expect("temp home") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.path().join("data")
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-
     /// The binary with a clean environment rooted in this home.
     fn command(&self, args: &[&str]) -> Command {
-        let h = self.path();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
         cmd.args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
+            .envs(self.env())
             .env("USER", "exec-tester")
-            .env("XDG_CONFIG_HOME", h.join("xdg-config"))
-            .env("XDG_DATA_HOME", h.join("xdg-data"))
-            .env("XDG_STATE_HOME", h.join("xdg-state"))
-            .env("WARROOM_DATA_DIR", self.data_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

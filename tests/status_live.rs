@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,43 +22,15 @@ const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const RECORD: &str = "api.example.com.";
 
-/// A temp "home" so the binary never reads the user's files (config, AWS, kube).
-struct Home {
-    dir: tempfile::TempDir,
-}
+use support::home::Home;
 
 impl Home {
-    fn new() -> Home {
-        Home { dir: tempfile::tempdir().expect("temp home") }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).expect("write file");
-        p
-    }
-
     /// The real binary with a clean environment rooted in this home.
     fn warroom(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
-        let h = self.path();
         cmd.args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
-            .env("XDG_CONFIG_HOME", h.join("config"))
-            .env("XDG_DATA_HOME", h.join("data"))
-            .env("XDG_STATE_HOME", h.join("state"))
-            // Static test credentials for the emulator only; no profile files, no IMDS.
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_CONFIG_FILE", h.join("aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", h.join("aws-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(self.env())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,6 +5,7 @@
 
 pub mod fault_proxy;
 pub mod headless;
+pub mod home;
 pub mod http_fake;
 pub mod kube_server;
 pub mod lab;
