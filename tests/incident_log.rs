@@ -182,7 +182,9 @@ fn tampering_is_caught_with_its_line() {
     let mut edited = orig.clone();
     edited[2] = String::from_utf8(edited[2].clone()).unwrap().replace("note 1", "note X").into_bytes();
     let p = check("edited", edited);
-    assert_eq!((p.kind, p.line, p.detected_at), (ProblemKind::ChainBroken, 3, 4), "{p:?}");
+    // Every line carries its own hash (the seal): the edit is caught at the edited line itself.
+    assert_eq!((p.kind, p.line, p.detected_at), (ProblemKind::ChainBroken, 3, 3), "{p:?}");
+    assert!(p.message.contains("its own hash does not match"), "{}", p.message);
 
     let mut deleted = orig.clone();
     deleted.remove(3);

@@ -319,6 +319,7 @@ impl IncidentLog {
         entry: &Entry,
     ) -> Result<TailState, LogError> {
         let line = encode::to_line(entry).map_err(|e| LogError::io(&self.path, "encode entry")(e.into()))?;
+        let line = encode::seal(line);
         let mut buf = Vec::with_capacity(prefix.len() + line.len() + 1);
         buf.extend_from_slice(prefix);
         buf.extend_from_slice(&line);

@@ -41,6 +41,37 @@ pub(crate) fn to_line<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Ve
     Ok(out)
 }
 
+/// Length of the seal suffix `,"hash":"<64 hex>"}` that replaces a line's closing `}`.
+const SEAL_LEN: usize = ",\"hash\":\"\"}".len() + 64;
+
+/// Seal a JSON object line: its closing `}` becomes `,"hash":"<sha256 of the unsealed line>"}`,
+/// so an edit of any line, the last one included, is detected (the `prev` chain covers every
+/// line but the last).
+pub(crate) fn seal(mut line: Vec<u8>) -> Vec<u8> {
+    let hash = super::tail::line_hash(&line);
+    line.pop();
+    line.extend_from_slice(b",\"hash\":\"");
+    line.extend_from_slice(hash.as_bytes());
+    line.extend_from_slice(b"\"}");
+    line
+}
+
+/// `Some(true)` when a sealed line's hash matches its content, `Some(false)` when it does not,
+/// `None` when the line carries no seal (written before seals existed).
+pub(crate) fn seal_ok(line: &[u8]) -> Option<bool> {
+    if line.len() < SEAL_LEN + 1 {
+        return None;
+    }
+    let (body, tail) = line.split_at(line.len() - SEAL_LEN);
+    let hex = tail.strip_prefix(b",\"hash\":\"")?.strip_suffix(b"\"}")?;
+    if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut unsealed = body.to_vec();
+    unsealed.push(b'}');
+    Some(super::tail::line_hash(&unsealed).as_bytes() == hex)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +91,17 @@ mod tests {
     fn plain_text_is_encoded_like_serde_json() {
         let v = json!({ "seq": 1, "summary": "ok \"quoted\" \\ ✓", "n": [1.5, null, true] });
         assert_eq!(to_line(&v).expect("encode"), serde_json::to_vec(&v).expect("encode"));
+    }
+
+    #[test]
+    fn a_sealed_line_detects_any_edit_and_still_parses() {
+        let line = to_line(&json!({ "seq": 1, "summary": "second note", "prev": "0" })).unwrap();
+        let sealed = seal(line.clone());
+        assert_eq!(seal_ok(&sealed), Some(true));
+        let v: Value = serde_json::from_slice(&sealed).unwrap();
+        assert_eq!(v["summary"], "second note");
+        let edited = String::from_utf8(sealed.clone()).unwrap().replace("second", "econd");
+        assert_eq!(seal_ok(edited.as_bytes()), Some(false));
+        assert_eq!(seal_ok(&line), None, "an unsealed (older) line is recognised as such");
     }
 }

@@ -120,12 +120,29 @@ pub fn verify(path: &Path) -> Result<VerifyReport, LogError> {
     let mut expected_seq = 1u64;
     let mut prev_hash = ZERO_HASH.to_string();
     let mut run: Vec<usize> = Vec::new();
+    let mut seals_seen = false;
     for (i, line) in lines.iter().enumerate() {
         let no = i + 1;
         let Some(entry) = &line.entry else {
             run.push(i);
             continue;
         };
+        let sealed = super::encode::seal_ok(line.bytes);
+        if sealed.is_some() {
+            seals_seen = true;
+        }
+        let seal_problem = match sealed {
+            Some(false) => Some(format!("line {no} was edited: its own hash does not match its content")),
+            None if seals_seen => {
+                Some(format!("line {no} carries no hash while earlier lines do: it was edited"))
+            }
+            _ => None,
+        };
+        if let Some(message) = seal_problem {
+            report.problem =
+                Some(Problem { line: no, detected_at: no, kind: ProblemKind::ChainBroken, message });
+            return Ok(report);
+        }
         let problem = if !run.is_empty() {
             let p = check_torn_record(&lines, &run, entry, &prev_hash, no);
             report.recorded_torn += run.len();
