@@ -188,7 +188,7 @@ fn primary_db_down_crashloops_with_backoff_then_returns_writable() {
     assert!(s.fault_description().unwrap().contains("postgresql-0"));
 
     until(&mut s, 14.0);
-    let pod = s.kube_view().pods.into_iter().find(|p| p.name == "postgresql-0").unwrap();
+    let pod = s.kube_view().pods.iter().find(|p| p.name == "postgresql-0").cloned().unwrap();
     assert_eq!((pod.reason.as_deref(), pod.ready, pod.restarts), (Some("CrashLoopBackOff"), 0, 0));
     let db = s.database_view();
     assert_eq!(db.nodes[0].role, PgRole::Down);
@@ -297,7 +297,7 @@ fn redis_master_down_fails_over_like_sentinel() {
     let old = v.replicas.iter().find(|r| r.addr == "10.0.1.10:6379").unwrap();
     assert!(!old.link_up && old.flags.contains("disconnected"));
     until(&mut s, 40.0);
-    let pod = s.kube_view().pods.into_iter().find(|p| p.name == "redis-0").unwrap();
+    let pod = s.kube_view().pods.iter().find(|p| p.name == "redis-0").cloned().unwrap();
     assert!(pod.is_unhealthy() && pod.restarts >= 1, "{pod:?}");
 }
 

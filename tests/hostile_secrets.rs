@@ -67,7 +67,7 @@ fn leaky_state() -> warroom::app::State {
     let mut st = ui_fixtures::primary_down();
     let mut kube = st.observed.kube.value.clone().expect("kube");
     kube.contexts[0].error = Some(e(9));
-    kube.pods[1].reason = Some(e(10));
+    std::sync::Arc::make_mut(&mut kube.pods)[1].reason = Some(e(10));
     st.observed.kube = Arc::new(Snapshot {
         value: Some(kube),
         fetched_at: st.observed.kube.fetched_at,

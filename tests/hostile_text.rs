@@ -116,9 +116,10 @@ fn oversized_and_wide_text_is_truncated_to_its_cell_with_an_ellipsis() {
     let mut st = ui_fixtures::primary_down();
     let mut kube = st.observed.kube.value.clone().expect("kube");
     let mib = "A".repeat(1 << 20);
-    kube.pods[0].reason = Some(format!("{mib}{ERASE}"));
-    kube.pods[1].name = "名前が長いポッド🧑‍🚀👩‍👩‍👧‍👦\u{200d}\u{200b}".repeat(40);
-    kube.pods[2].reason = Some("界".repeat(100_000));
+    let pods = Arc::make_mut(&mut kube.pods);
+    pods[0].reason = Some(format!("{mib}{ERASE}"));
+    pods[1].name = "名前が長いポッド🧑‍🚀👩‍👩‍👧‍👦\u{200d}\u{200b}".repeat(40);
+    pods[2].reason = Some("界".repeat(100_000));
     st.observed.kube = Arc::new(Snapshot::fresh(kube, ui_fixtures::t(720)));
     let mut db = st.observed.database.value.clone().expect("db");
     db.nodes[0].error = Some(format!("{}{}", "x".repeat(100_000), TITLE));

@@ -143,6 +143,25 @@ async fn pods_appear_change_and_disappear() {
     .await;
 }
 
+/// An idle estate hands out the same pod list on every poll (no copy of every pod, and the
+/// Pods pane and the log diff skip their work); any pod change gives a new list.
+#[tokio::test]
+async fn an_unchanged_pod_list_is_shared_between_polls() {
+    let (lab, obs, _) = started().await;
+    let first = obs.observe().await.expect("view");
+    let again = obs.observe().await.expect("view");
+    assert!(Arc::ptr_eq(&first.pods, &again.pods), "no pod changed, yet the list was rebuilt");
+    lab.server(EAST).set_pod_status("default", "api-1", ready_status(false));
+    let changed = wait_until(&obs, DEADLINE, "api-1 not ready", |v| {
+        pod(v, EAST, "api-1").is_some_and(|p| p.ready == 0)
+    })
+    .await;
+    assert!(!Arc::ptr_eq(&first.pods, &changed.pods));
+    assert_eq!(pod(&first, EAST, "api-1").map(|p| p.ready), Some(1), "an earlier list never changes");
+    let later = obs.observe().await.expect("view");
+    assert!(Arc::ptr_eq(&changed.pods, &later.pods));
+}
+
 #[tokio::test]
 async fn crashloop_and_image_pull_are_detected() {
     let (lab, obs, _) = started().await;

@@ -288,8 +288,9 @@ fn never_panics_at_any_size() {
 fn hostile_backend_text_never_reaches_the_terminal() {
     let mut st = primary_down();
     let mut kube = st.observed.kube.value.clone().expect("kube data");
-    kube.pods[0].name = "evil\u{1b}]52;c;aGk=\u{7}pod".into();
-    kube.pods[0].reason = Some("\u{9b}2J\u{202e}gnp.exe".into());
+    let pods = std::sync::Arc::make_mut(&mut kube.pods);
+    pods[0].name = "evil\u{1b}]52;c;aGk=\u{7}pod".into();
+    pods[0].reason = Some("\u{9b}2J\u{202e}gnp.exe".into());
     st.observed.kube = Arc::new(Snapshot::fresh(kube, now()));
     st.warnings = vec!["bad \u{1b}[31mfile\u{7}".into()];
     st.focus = PaneId::Pods;
@@ -323,8 +324,8 @@ fn many_pods(n: usize) -> KubeView {
             node: None,
             labels: BTreeMap::new(),
         })
-        .collect();
-    KubeView { pods, ..KubeView::default() }
+        .collect::<Vec<_>>();
+    KubeView { pods: pods.into(), ..KubeView::default() }
 }
 
 #[test]

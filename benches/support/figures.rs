@@ -128,7 +128,7 @@ fn pod_change_bytes(
     let snap = &state.observed.kube;
     let mut view = snap.value.clone().expect("the estate has pods");
     let idx = display_order(&view)[pos];
-    change(&mut view.pods[idx]);
+    change(&mut std::sync::Arc::make_mut(&mut view.pods)[idx]);
     let now = state.now;
     let next = Arc::new(Snapshot { value: Some(view), ..Snapshot::clone(snap) });
     apply(&mut state, Action::Kube(next), now);

@@ -89,7 +89,7 @@ pub fn synthetic_pods(n: usize, contexts: &[&str], now: DateTime<Utc>) -> KubeVi
         .iter()
         .map(|c| ContextHealth { context: (*c).to_string(), error: None, last_ok: Some(now) })
         .collect();
-    KubeView { pods, deployments, db_service: None, contexts }
+    KubeView { pods: pods.into(), deployments, db_service: None, contexts }
 }
 
 /// The calm estate of the UI snapshot tests with `pods` synthetic pods in [`CONTEXTS`], the

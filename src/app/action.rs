@@ -43,6 +43,25 @@ pub enum Action {
     Commander(crate::incident::commander::CommanderView),
 }
 
+impl Action {
+    /// Whether applying this action to `state` may change what the screen shows. A tick does
+    /// not by itself (the loop redraws once a second for the clocks), nor does a snapshot that
+    /// only renews `fetched_at` of an unchanged value: ages are shown in coarse steps and the
+    /// once-a-second frame shows the new one. An idle estate is then drawn once a second,
+    /// not once per poll of each source.
+    pub fn may_change_screen(&self, state: &super::state::State) -> bool {
+        let o = &state.observed;
+        match self {
+            Action::Tick => false,
+            Action::Kube(s) => !s.same_content(&o.kube),
+            Action::Database(s) => !s.same_content(&o.database),
+            Action::Sentinel(s) => !s.same_content(&o.sentinel),
+            Action::Traffic(s) => !s.same_content(&o.traffic),
+            _ => true,
+        }
+    }
+}
+
 /// Editing of the active text prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextEdit {

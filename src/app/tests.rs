@@ -536,3 +536,32 @@ fn resume_marks_a_step_that_was_executing_as_outcome_unknown_and_never_reruns_it
     update(&mut s, Action::Command(Command::StepRetry), t0() + Duration::seconds(22));
     assert!(matches!(s.modal, Some(Modal::Confirm { step: 2, .. })));
 }
+
+#[test]
+fn only_a_new_value_or_freshness_asks_for_a_frame() {
+    let mut s = primary_down_state();
+    let nodes = || {
+        vec![
+            node("pg-0", PgRole::Down, 0, 1),
+            node("pg-1", PgRole::Replica, 10, 1),
+            node("pg-2", PgRole::Replica, 5000, 1),
+        ]
+    };
+    let later = |nodes: Vec<PgNodeStatus>, secs: i64| {
+        Action::Database(Arc::new(Snapshot::fresh(DatabaseView { nodes }, t0() + Duration::seconds(secs))))
+    };
+    // The same value polled again a second later: only its age moved.
+    assert!(!later(nodes(), 1).may_change_screen(&s));
+    assert!(!Action::Tick.may_change_screen(&s));
+    let mut lagging = nodes();
+    lagging[2].replay_lag_bytes = Some(6000);
+    assert!(later(lagging, 1).may_change_screen(&s));
+    let stale = Snapshot {
+        freshness: crate::backends::Freshness::Stale { since: t0(), error: "timeout".into() },
+        ..(*s.observed.database).clone()
+    };
+    assert!(Action::Database(Arc::new(stale)).may_change_screen(&s));
+    assert!(Action::Kube(Arc::new(Snapshot::fresh(KubeView::default(), t0()))).may_change_screen(&s));
+    update(&mut s, Action::Kube(Arc::new(Snapshot::fresh(KubeView::default(), t0()))), t0());
+    assert!(!Action::Kube(Arc::new(Snapshot::fresh(KubeView::default(), t0()))).may_change_screen(&s));
+}

@@ -56,6 +56,15 @@ impl<T> Snapshot<T> {
         self.fetched_at.map(|t| now - t)
     }
 
+    /// Same value and freshness as `other` (`fetched_at` may differ): nothing shown changed
+    /// but the value's age. Cheap for pod lists, which sources share while unchanged.
+    pub fn same_content(&self, other: &Snapshot<T>) -> bool
+    where
+        T: PartialEq,
+    {
+        self.freshness == other.freshness && self.value == other.value
+    }
+
     /// The value, only when it is fresh (used by prechecks that must not act on stale data).
     pub fn fresh_value(&self) -> Option<&T> {
         match self.freshness {

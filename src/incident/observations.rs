@@ -338,6 +338,10 @@ fn crashlooping(view: &KubeView) -> BTreeSet<(&str, &str, &str)> {
 }
 
 fn kube(out: &mut Vec<LogIntent>, prev: Option<&KubeView>, next: &KubeView) {
+    // The same shared list: no pod changed since the last snapshot (an idle poll).
+    if prev.is_some_and(|p| std::sync::Arc::ptr_eq(&p.pods, &next.pods)) {
+        return;
+    }
     let before = prev.map(crashlooping).unwrap_or_default();
     let after = crashlooping(next);
     let count_in = |ctx: &str| after.iter().filter(|p| p.0 == ctx).count();

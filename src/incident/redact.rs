@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde_json::Value;
 
 /// What a secret is replaced with.
@@ -60,12 +60,23 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
+/// All the rules' patterns at once: one pass tells whether any rule can apply, so text
+/// without secrets (nearly all of it, and all of a steady frame) costs one scan, not nine.
+static ANY_RULE: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(RULES.iter().map(|r| r.re.as_str())).unwrap_or_else(|e| panic!("redaction rule set: {e}"))
+});
+
 static SECRET_KEY_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("^{SECRET_KEY}$")).unwrap_or_else(|e| panic!("secret key rule: {e}"))
 });
 
 /// Hides secrets in one piece of text (DSN passwords, AWS keys, tokens, ...) with `***`.
 pub fn redact(text: &str) -> Cow<'_, str> {
+    // A rule changes the text only where it matches; when none matches the input, none
+    // matches after the others either (nothing was replaced).
+    if !ANY_RULE.is_match(text) {
+        return Cow::Borrowed(text);
+    }
     let mut out = Cow::Borrowed(text);
     for rule in RULES.iter() {
         if let Cow::Owned(s) = rule.re.replace_all(&out, rule.with) {
@@ -204,5 +215,28 @@ mod tests {
         );
         assert!(is_secret_key("PGPASSWORD"));
         assert!(!is_secret_key("replay_lag_bytes"));
+    }
+
+    /// Every rule in turn, without the one-pass prefilter.
+    fn every_rule(text: &str) -> String {
+        RULES.iter().fold(text.to_string(), |t, rule| rule.re.replace_all(&t, rule.with).into_owned())
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// The prefilter never lets a secret through: same result as running every rule.
+        #[test]
+        fn the_prefilter_changes_nothing(parts in proptest::collection::vec(proptest::prop_oneof![
+            proptest::string::string_regex("[a-z0-9 ]{0,8}").expect("regex"),
+            proptest::sample::select(vec![
+                "password=", "PGPASSWORD=", "token: ", "redis://u:", "@db:5432", "AUTH ", "AKIA",
+                "ABCDEFGHIJKLMNOP", "Bearer ", "authorization: ", " -a ", "'auth', with args beginning with: ",
+                "'pw'", "aws_secret_access_key=", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "\"", "'",
+            ]).prop_map(String::from),
+        ], 0..8)) {
+            let text = parts.concat();
+            proptest::prop_assert_eq!(redact(&text).into_owned(), every_rule(&text));
+        }
     }
 }

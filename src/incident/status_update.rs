@@ -324,7 +324,7 @@ mod tests {
             ..TrafficView::default()
         };
         let kube = Snapshot {
-            value: Some(KubeView { pods: (0..12).map(pod).collect(), ..KubeView::default() }),
+            value: Some(KubeView { pods: Arc::new((0..12).map(pod).collect()), ..KubeView::default() }),
             fetched_at: Some(t(20)),
             freshness: Freshness::Stale { since: t(21), error: "token=abc123 rejected".into() },
         };

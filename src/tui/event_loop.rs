@@ -156,10 +156,10 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                     None => continue,
                 },
             };
-            let is_tick = matches!(action, Action::Tick);
+            let visible = action.may_change_screen(&state);
             // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
             let effects = update(&mut state, action, super::clock::now());
-            dirty |= !is_tick || !effects.is_empty();
+            dirty |= visible || !effects.is_empty();
             for e in &effects {
                 match e {
                     Effect::Bell => {

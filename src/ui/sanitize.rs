@@ -92,6 +92,10 @@ const SECRET_KEYS: &[&str] = &["password", "passwd", "pgpassword", "requirepass"
 /// URL user info (`redis://user:pass@host` → `redis://user:***@host`). Defence in depth: the
 /// backends redact too. Text without secrets is returned borrowed.
 pub fn redact(s: &str) -> Cow<'_, str> {
+    // Every secret this finds follows a `key=` or sits in a URL's user info.
+    if !s.contains('=') && !s.contains("://") {
+        return Cow::Borrowed(s);
+    }
     let lower = s.to_ascii_lowercase(); // same byte offsets as `s`
     let mut cuts: Vec<(usize, usize)> = Vec::new();
     for key in SECRET_KEYS {

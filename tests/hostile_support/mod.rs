@@ -154,8 +154,9 @@ pub fn hostile_state() -> State {
     let mut st = ui_fixtures::primary_down();
     st.incident.title = hostile("H01", 0);
     let mut kube = st.observed.kube.value.clone().expect("kube view");
-    kube.pods[0].name = hostile("H02", 1);
-    for (k, p) in kube.pods.iter_mut().enumerate().skip(1) {
+    let pods = std::sync::Arc::make_mut(&mut kube.pods);
+    pods[0].name = hostile("H02", 1);
+    for (k, p) in pods.iter_mut().enumerate().skip(1) {
         p.reason = Some(hostile(&format!("H03{k}"), k));
     }
     kube.contexts[0].error = Some(hostile("H04", 3));

@@ -208,7 +208,7 @@ fn kube_calm() -> KubeView {
     ];
     pods.sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
     KubeView {
-        pods,
+        pods: pods.into(),
         deployments: vec![
             deployment("us-east-1", "api", 2, 2),
             deployment("us-east-1", "worker", 1, 1),
@@ -425,7 +425,7 @@ pub fn primary_down() -> State {
     let mut st = base(Mode::Drill, "Primary database down: API returning 500s in us-east-1", config);
 
     let mut kube = kube_calm();
-    for p in &mut kube.pods {
+    for p in std::sync::Arc::make_mut(&mut kube.pods) {
         if p.name == "postgresql-0" {
             *p = pod("us-east-1", "database", "postgresql-0", 0, "Running", 7, Some("CrashLoopBackOff"));
         } else if p.name.starts_with("api-7d9f8b") {

@@ -3,6 +3,7 @@
 //! database Service whose endpoints are the ready pods matching its selector.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::estate::{self, APP_NAMESPACE, DB_NAMESPACE, DEPLOYMENTS, PG_NODES, REDIS_NODES, REGIONS};
 use super::rng::Rng;
@@ -351,7 +352,7 @@ impl Kube {
         out: &Outage,
         wall: &dyn Fn(f64) -> chrono::DateTime<chrono::Utc>,
     ) -> KubeView {
-        let pods = self.pods.iter().map(|p| pod_row(p, now, out, wall)).collect();
+        let pods = Arc::new(self.pods.iter().map(|p| pod_row(p, now, out, wall)).collect());
         let deployments = self
             .deployments
             .iter()

@@ -107,6 +107,9 @@ impl CtxState {
 #[derive(Debug, Default)]
 struct Stores {
     pods: Vec<BTreeMap<String, PodRow>>,
+    /// Bumped on every change to a row store; the assembled pod list is reused while it
+    /// stays the same.
+    generation: u64,
     deployments: Vec<BTreeMap<String, DeploymentRow>>,
     service: BTreeMap<String, BTreeMap<String, String>>,
     endpoints: BTreeMap<String, Vec<String>>,
@@ -124,6 +127,14 @@ impl Shared {
         self.notify.notify_one();
         out
     }
+
+    /// Apply a watch event; wake the poller only when it changed what the panes show (a
+    /// status update that touches no displayed field, common in a real cluster, does not).
+    fn apply(&self, f: impl FnOnce(&mut Stores) -> bool) {
+        if f(&mut self.stores.lock().unwrap_or_else(|e| e.into_inner())) {
+            self.notify.notify_one();
+        }
+    }
 }
 
 /// Watches every configured context; `observe()` assembles the current stores.
@@ -131,6 +142,9 @@ pub struct KubeObserver {
     shared: Arc<Shared>,
     spec: KubeObserveSpec,
     tasks: Vec<AbortHandle>,
+    /// The last assembled pod list and the `pods_generation` it was built at: an idle estate
+    /// hands out the same `Arc` on every poll instead of copying and sorting every pod.
+    pods_cache: Mutex<Option<(u64, Arc<Vec<PodRow>>)>>,
 }
 
 impl Drop for KubeObserver {
@@ -252,7 +266,7 @@ impl KubeObserver {
             }
             tasks.push(spawn_heartbeat(shared.clone(), context.clone(), client, &spec));
         }
-        KubeObserver { shared, spec, tasks }
+        KubeObserver { shared, spec, tasks, pods_cache: Mutex::new(None) }
     }
 
     /// Notified (one stored permit) on every watch event and health change, so the poller can
@@ -297,8 +311,7 @@ impl KubeObserver {
         if !self.spec.contexts.is_empty() && !s.contexts.values().any(CtxState::synced) {
             return Err("waiting for the first list from the Kubernetes API".into());
         }
-        let mut pods: Vec<PodRow> = s.pods.iter().flat_map(|m| m.values().cloned()).collect();
-        pods.sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
+        let pods = self.pods(&s);
         let mut deployments: Vec<DeploymentRow> =
             s.deployments.iter().flat_map(|m| m.values().cloned()).collect();
         deployments
@@ -315,6 +328,21 @@ impl KubeObserver {
             })
         });
         Ok(KubeView { pods, deployments, db_service, contexts })
+    }
+
+    /// Every pod, sorted by place: the cached list while no pod changed since it was built.
+    fn pods(&self, s: &Stores) -> Arc<Vec<PodRow>> {
+        let mut cache = self.pods_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((generation, pods)) = cache.as_ref()
+            && *generation == s.generation
+        {
+            return pods.clone();
+        }
+        let mut pods: Vec<PodRow> = s.pods.iter().flat_map(|m| m.values().cloned()).collect();
+        pods.sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
+        let pods = Arc::new(pods);
+        *cache = Some((s.generation, pods.clone()));
+        pods
     }
 }
 
@@ -370,7 +398,7 @@ fn spawn_watch<K, R>(
 ) -> AbortHandle
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
-    R: Send + 'static,
+    R: PartialEq + Send + 'static,
 {
     sc.shared.update(|s| {
         s.contexts
@@ -392,22 +420,28 @@ where
                     }
                     Ok(Event::InitDone) => {
                         let rows = std::mem::take(&mut buffer);
-                        sc.shared.update(|s| {
-                            *slot(s, index) = rows;
-                            mark_ok(s, &sc, true);
+                        sc.shared.apply(|s| {
+                            let store = slot(s, index);
+                            let changed = *store != rows;
+                            *store = rows;
+                            changed_rows(s, changed) | mark_ok(s, &sc, true)
                         });
                         delay = sc.backoff_min;
                     }
                     Ok(Event::Apply(k)) => {
-                        let row = convert(&k);
-                        sc.shared.update(|s| {
-                            slot(s, index).insert(key_of(&k), row);
-                            mark_ok(s, &sc, false);
+                        let (key, row) = (key_of(&k), convert(&k));
+                        sc.shared.apply(|s| {
+                            let store = slot(s, index);
+                            let changed = store.get(&key) != Some(&row);
+                            if changed {
+                                store.insert(key, row);
+                            }
+                            changed_rows(s, changed) | mark_ok(s, &sc, false)
                         });
                     }
-                    Ok(Event::Delete(k)) => sc.shared.update(|s| {
-                        slot(s, index).remove(&key_of(&k));
-                        mark_ok(s, &sc, false);
+                    Ok(Event::Delete(k)) => sc.shared.apply(|s| {
+                        let changed = slot(s, index).remove(&key_of(&k)).is_some();
+                        changed_rows(s, changed) | mark_ok(s, &sc, false)
                     }),
                     // Compacted history: the watcher re-lists by itself (Init .. InitDone).
                     Err(e) if is_gone(&e) => tracing::debug!(context = %sc.context, "{}: {e}", sc.label),
@@ -428,12 +462,24 @@ where
     task.abort_handle()
 }
 
-fn mark_ok(s: &mut Stores, sc: &StreamCtx, synced: bool) {
+/// Count a change to a row store (the cached pod list is then rebuilt). Returns `changed`.
+fn changed_rows(s: &mut Stores, changed: bool) -> bool {
+    if changed {
+        s.generation += 1;
+    }
+    changed
+}
+
+/// The stream delivered: healthy again, and synced after a list. Returns whether its health
+/// changed (an error cleared, or the first list arrived).
+fn mark_ok(s: &mut Stores, sc: &StreamCtx, synced: bool) -> bool {
     let st = s.contexts.entry(sc.context.clone()).or_default();
     st.last_ok = Some(Utc::now());
     let h = st.streams.entry(sc.label.clone()).or_default();
+    let changed = h.error.is_some() || (synced && !h.synced);
     h.error = None;
     h.synced |= synced;
+    changed
 }
 
 fn spawn_heartbeat(

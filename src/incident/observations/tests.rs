@@ -219,7 +219,7 @@ fn pod(ctx: &str, name: &str, reason: Option<&str>) -> PodRow {
 }
 
 fn pods(rows: Vec<PodRow>) -> Observed {
-    let view = KubeView { pods: rows, ..KubeView::default() };
+    let view = KubeView { pods: Arc::new(rows), ..KubeView::default() };
     Observed { kube: Arc::new(Snapshot::fresh(view, t(0))), ..Observed::default() }
 }
 

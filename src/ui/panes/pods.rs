@@ -10,7 +10,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table};
 
 use crate::app::PaneId;
-use crate::backends::Snapshot;
 use crate::backends::model::{KubeView, PodRow};
 use crate::config::theme::Slot;
 
@@ -81,31 +80,32 @@ pub fn visible_order(view: &KubeView, offset: usize, count: usize) -> Vec<usize>
     out
 }
 
-/// The display order and unhealthy count of one kube snapshot.
+/// The display order and unhealthy count of one pod list.
 struct OrderMemo {
-    /// The snapshot they belong to (a `Weak` keeps its address from being reused and makes
-    /// `Arc::get_mut` refuse, so the snapshot cannot change under the memo).
-    snap: Weak<Snapshot<KubeView>>,
-    /// [`display_order`] of its pods.
+    /// The pod list they belong to (a `Weak` keeps its address from being reused and makes
+    /// `Arc::get_mut` refuse, so the list cannot change under the memo).
+    pods: Weak<Vec<PodRow>>,
+    /// [`display_order`] of the pods.
     order: Vec<usize>,
     /// Unhealthy pods.
     unhealthy: usize,
 }
 
 thread_local! {
-    /// One memo per drawing thread: the newest kube snapshot drawn.
+    /// One memo per drawing thread: the newest pod list drawn.
     static ORDER: RefCell<Option<OrderMemo>> = const { RefCell::new(None) };
 }
 
-/// Call `f` with [`display_order`] of `snap`'s pods and the number of unhealthy pods, computed
-/// once per snapshot (a new snapshot is a new `Arc`): a steady frame then costs only its
-/// visible rows, whatever the number of pods.
-fn with_order<R>(snap: &Arc<Snapshot<KubeView>>, view: &KubeView, f: impl FnOnce(&[usize], usize) -> R) -> R {
+/// Call `f` with [`display_order`] of `view`'s pods and the number of unhealthy pods, computed
+/// once per pod list (sources hand out a new `Arc` only when a pod changed): a steady frame
+/// then costs only its visible rows, whatever the number of pods.
+fn with_order<R>(view: &KubeView, f: impl FnOnce(&[usize], usize) -> R) -> R {
     ORDER.with_borrow_mut(|memo| {
-        let same = memo.as_ref().is_some_and(|m| std::ptr::eq(m.snap.as_ptr(), Arc::as_ptr(snap)));
+        let same = memo.as_ref().is_some_and(|m| std::ptr::eq(m.pods.as_ptr(), Arc::as_ptr(&view.pods)));
         if !same {
             let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
-            *memo = Some(OrderMemo { snap: Arc::downgrade(snap), order: display_order(view), unhealthy });
+            *memo =
+                Some(OrderMemo { pods: Arc::downgrade(&view.pods), order: display_order(view), unhealthy });
         }
         let m = memo.as_ref().expect("the memo was just filled");
         f(&m.order, m.unhealthy)
@@ -134,7 +134,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     }
     let Some(view) = snap.value.as_ref() else { return };
 
-    with_order(snap, view, |order, unhealthy| draw_view(frame, inner, cx, view, order, unhealthy));
+    with_order(view, |order, unhealthy| draw_view(frame, inner, cx, view, order, unhealthy));
 }
 
 /// Draw the summary and the visible rows of `view`, whose display order is `order`.
@@ -334,7 +334,7 @@ mod tests {
         fn visible_order_is_a_window_of_display_order(
             pods in pods_strategy(), offset in 0usize..70, count in 0usize..30
         ) {
-            let view = KubeView { pods, ..KubeView::default() };
+            let view = KubeView { pods: Arc::new(pods), ..KubeView::default() };
             let full = display_order(&view);
             let want: Vec<(&str, &str, &str, bool)> = full
                 .iter()
@@ -355,39 +355,43 @@ mod tests {
     }
 
     #[test]
-    fn order_is_computed_once_per_snapshot_and_follows_new_ones() {
-        let calm =
-            KubeView { pods: vec![pod("a", "api-1", None), pod("a", "api-2", None)], ..KubeView::default() };
-        let first = Arc::new(Snapshot { value: Some(calm.clone()), ..Snapshot::not_configured() });
-        let got = |s: &Arc<Snapshot<KubeView>>| {
-            with_order(s, s.value.as_ref().unwrap(), |o, u| {
-                (o.iter().map(|i| s.value.as_ref().unwrap().pods[*i].name.clone()).collect::<Vec<_>>(), u)
-            })
+    fn order_is_computed_once_per_pod_list_and_follows_new_ones() {
+        let calm = KubeView {
+            pods: Arc::new(vec![pod("a", "api-1", None), pod("a", "api-2", None)]),
+            ..KubeView::default()
         };
-        assert_eq!(got(&first), (vec!["api-1".to_string(), "api-2".into()], 0));
-        // The memo holds only a weak reference: the snapshot cannot be changed in place.
-        let mut held = Arc::clone(&first);
-        drop(first);
-        assert!(Arc::get_mut(&mut held).is_none(), "a memoised snapshot is never mutated in place");
-        drop(held);
-        // A new snapshot (even after the old one is gone) gets its own order.
-        let mut bad = calm;
-        bad.pods[1].reason = Some("CrashLoopBackOff".into());
-        bad.pods[1].ready = 0;
-        let second = Arc::new(Snapshot { value: Some(bad), ..Snapshot::not_configured() });
-        assert_eq!(got(&second), (vec!["api-2".to_string(), "api-1".into()], 1));
-        assert_eq!(got(&second), (vec!["api-2".to_string(), "api-1".into()], 1));
+        let got = |v: &KubeView| {
+            with_order(v, |o, u| (o.iter().map(|i| v.pods[*i].name.clone()).collect::<Vec<_>>(), u))
+        };
+        assert_eq!(got(&calm), (vec!["api-1".to_string(), "api-2".into()], 0));
+        // A later snapshot sharing the same list (an idle poll) reuses the memo: proven by
+        // poisoning the memo's order and seeing it come back.
+        let idle_poll = calm.clone();
+        ORDER.with_borrow_mut(|m| m.as_mut().expect("memo").order.reverse());
+        assert_eq!(got(&idle_poll).0, ["api-2", "api-1"], "an unchanged list is not re-sorted");
+        ORDER.with_borrow_mut(|m| m.as_mut().expect("memo").order.reverse());
+        // The memo holds only a weak reference: the list cannot be changed in place; a change
+        // goes to a new allocation, which gets its own order.
+        let mut held = Arc::clone(&calm.pods);
+        drop((calm, idle_poll));
+        assert!(Arc::get_mut(&mut held).is_none(), "a memoised list is never mutated in place");
+        let changed = Arc::make_mut(&mut held);
+        changed[1].reason = Some("CrashLoopBackOff".into());
+        changed[1].ready = 0;
+        let bad = KubeView { pods: held, ..KubeView::default() };
+        assert_eq!(got(&bad), (vec!["api-2".to_string(), "api-1".into()], 1));
+        assert_eq!(got(&bad), (vec!["api-2".to_string(), "api-1".into()], 1));
     }
 
     #[test]
     fn unhealthy_first_then_by_place_when_input_sorted() {
         let view = KubeView {
-            pods: vec![
+            pods: Arc::new(vec![
                 pod("a", "api-1", None),
                 pod("a", "api-2", Some("CrashLoopBackOff")),
                 pod("b", "api-1", None),
                 pod("b", "db-0", Some("Error")),
-            ],
+            ]),
             ..KubeView::default()
         };
         assert_eq!(names(&view), ["api-2", "db-0", "api-1", "api-1"]);
@@ -397,12 +401,12 @@ mod tests {
     #[test]
     fn unsorted_input_gets_the_same_order() {
         let view = KubeView {
-            pods: vec![
+            pods: Arc::new(vec![
                 pod("b", "db-0", Some("Error")),
                 pod("b", "api-1", None),
                 pod("a", "api-2", Some("CrashLoopBackOff")),
                 pod("a", "api-1", None),
-            ],
+            ]),
             ..KubeView::default()
         };
         let order = display_order(&view);
