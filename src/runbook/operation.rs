@@ -13,6 +13,7 @@ use super::assertion::Assertion;
 use super::traffic;
 
 mod promote;
+mod repoint;
 
 pub use promote::{exec_request_line, pg_ctl_promote_argv};
 
@@ -423,47 +424,7 @@ impl Operation {
                 checks
             }
             Operation::PatchServiceSelector { context, namespace, service, pod } => {
-                let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
-                let Some(kube) = obs.kube.value.as_ref() else { return checks };
-                checks.push(match &kube.db_service {
-                    Some(s) if s.context == *context && s.namespace == *namespace && s.name == *service => {
-                        Check::new("service exists", true, format!("{service} in {context}/{namespace}"))
-                    }
-                    _ => Check::new(
-                        "service exists",
-                        false,
-                        format!("no Service {service} in {context}/{namespace}"),
-                    ),
-                });
-                let pod_known = kube
-                    .pods
-                    .iter()
-                    .any(|p| p.context == *context && p.namespace == *namespace && p.name == *pod);
-                checks.push(Check::new(
-                    "pod exists",
-                    pod_known,
-                    if pod_known {
-                        format!("{pod} found")
-                    } else {
-                        format!("no pod {pod} in {context}/{namespace}")
-                    },
-                ));
-                if let Some(db) = obs.database.value.as_ref() {
-                    let node = db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod.as_str()));
-                    if let Some(n) = node {
-                        let ok = n.is_writable_primary();
-                        checks.push(Check::new(
-                            "pod is the writable primary",
-                            ok,
-                            if ok {
-                                format!("{} is the primary", n.name)
-                            } else {
-                                format!("{} is {}, not a writable primary", n.name, n.role.as_str())
-                            },
-                        ));
-                    }
-                }
-                checks
+                repoint::checks(obs, context, namespace, service, pod)
             }
             Operation::SentinelFailover { sentinel, .. } => {
                 let mut checks = vec![fresh_check("sentinel data", &obs.sentinel)];
@@ -616,17 +577,8 @@ impl Operation {
                     None => Verify::NotYet("no fresh database data".into()),
                 }
             }
-            Operation::PatchServiceSelector { pod, .. } => {
-                match obs.kube.fresh_value().and_then(|k| k.db_service.as_ref()) {
-                    Some(s) if s.endpoint_pods == [pod.clone()] => {
-                        Verify::Holds(format!("endpoints contain only {pod}"))
-                    }
-                    Some(s) => Verify::NotYet(format!(
-                        "endpoints: {}",
-                        if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") }
-                    )),
-                    None => Verify::NotYet("no fresh Service data".into()),
-                }
+            Operation::PatchServiceSelector { context, namespace, pod, .. } => {
+                repoint::verify(obs, context, namespace, pod)
             }
             Operation::SentinelFailover { from_master, .. } => match obs.sentinel.fresh_value() {
                 Some(s) => match s.agreed_master() {

@@ -1,0 +1,138 @@
+//! Repointing the database Service ([`Operation::PatchServiceSelector`]): the plan's
+//! `kubectl patch service postgresql -p '{"spec":{"selector":{"role":"primary",
+//! "statefulset.kubernetes.io/pod-name":"<pod>"}}}'`.
+//!
+//! The selector asks for `role=primary` as well as the pod name, so the pod is selected only
+//! once something in the cluster (Patroni, the database operator) has relabelled it. The
+//! verification says so instead of only "endpoints: none".
+//!
+//! [`Operation::PatchServiceSelector`]: super::Operation::PatchServiceSelector
+
+use super::{Check, Verify, fresh_check};
+use crate::backends::Observed;
+use crate::backends::model::{KubeView, PodRow};
+
+/// The pod named by the step, when the Kubernetes layer shows it.
+fn find_pod<'a>(kube: &'a KubeView, context: &str, namespace: &str, pod: &str) -> Option<&'a PodRow> {
+    kube.pods.iter().find(|p| p.context == context && p.namespace == namespace && p.name == pod)
+}
+
+/// Prechecks: fresh data, the Service and the pod exist, and the pod is the writable primary.
+pub(super) fn checks(obs: &Observed, context: &str, namespace: &str, service: &str, pod: &str) -> Vec<Check> {
+    let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
+    let Some(kube) = obs.kube.value.as_ref() else { return checks };
+    checks.push(match &kube.db_service {
+        Some(s) if s.context == context && s.namespace == namespace && s.name == service => {
+            Check::new("service exists", true, format!("{service} in {context}/{namespace}"))
+        }
+        _ => Check::new("service exists", false, format!("no Service {service} in {context}/{namespace}")),
+    });
+    let pod_known = find_pod(kube, context, namespace, pod).is_some();
+    checks.push(Check::new(
+        "pod exists",
+        pod_known,
+        if pod_known { format!("{pod} found") } else { format!("no pod {pod} in {context}/{namespace}") },
+    ));
+    if let Some(db) = obs.database.value.as_ref() {
+        let node = db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod));
+        if let Some(n) = node {
+            let ok = n.is_writable_primary();
+            checks.push(Check::new(
+                "pod is the writable primary",
+                ok,
+                if ok {
+                    format!("{} is the primary", n.name)
+                } else {
+                    format!("{} is {}, not a writable primary", n.name, n.role.as_str())
+                },
+            ));
+        }
+    }
+    checks
+}
+
+/// Holds when the Service's endpoints are exactly the pod.
+pub(super) fn verify(obs: &Observed, context: &str, namespace: &str, pod: &str) -> Verify {
+    let kube = obs.kube.fresh_value();
+    let Some(service) = kube.and_then(|k| k.db_service.as_ref()) else {
+        return Verify::NotYet("no fresh Service data".into());
+    };
+    if service.endpoint_pods == [pod] {
+        return Verify::Holds(format!("endpoints contain only {pod}"));
+    }
+    let endpoints =
+        if service.endpoint_pods.is_empty() { "none".into() } else { service.endpoint_pods.join(", ") };
+    let role = kube
+        .and_then(|k| find_pod(k, context, namespace, pod))
+        .and_then(|p| p.labels.get("role"))
+        .filter(|r| r.as_str() != "primary");
+    Verify::NotYet(match role {
+        Some(r) => format!(
+            "endpoints: {endpoints}; {pod} is labelled role={r} and the selector needs role=primary: \
+             waiting for the cluster's labeller (Patroni, the database operator)"
+        ),
+        None => format!("endpoints: {endpoints}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backends::Snapshot;
+    use crate::backends::model::ServiceView;
+
+    fn observed(role: &str, endpoints: &[&str]) -> Observed {
+        let pod = PodRow {
+            context: "us-east-1".into(),
+            namespace: "database".into(),
+            name: "postgresql-1".into(),
+            ready: 1,
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 0,
+            reason: None,
+            started_at: None,
+            node: None,
+            labels: BTreeMap::from([("role".to_string(), role.to_string())]),
+        };
+        let view = KubeView {
+            pods: Arc::new(vec![pod]),
+            db_service: Some(ServiceView {
+                context: "us-east-1".into(),
+                namespace: "database".into(),
+                name: "postgresql".into(),
+                selector: BTreeMap::new(),
+                endpoint_pods: endpoints.iter().map(|e| e.to_string()).collect(),
+            }),
+            ..KubeView::default()
+        };
+        Observed { kube: Arc::new(Snapshot::fresh(view, chrono::Utc::now())), ..Observed::default() }
+    }
+
+    fn verify_pg1(obs: &Observed) -> Verify {
+        verify(obs, "us-east-1", "database", "postgresql-1")
+    }
+
+    #[test]
+    fn a_pod_not_yet_relabelled_is_named_as_the_reason() {
+        match verify_pg1(&observed("replica", &[])) {
+            Verify::NotYet(why) => {
+                assert!(why.starts_with("endpoints: none; postgresql-1 is labelled role=replica"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Relabelled, endpoints not caught up yet: no labeller hint.
+        assert_eq!(verify_pg1(&observed("primary", &[])), Verify::NotYet("endpoints: none".into()));
+        assert_eq!(
+            verify_pg1(&observed("primary", &["postgresql-1"])),
+            Verify::Holds("endpoints contain only postgresql-1".into())
+        );
+        assert!(matches!(
+            verify_pg1(&observed("primary", &["postgresql-0", "postgresql-1"])),
+            Verify::NotYet(_)
+        ));
+    }
+}
