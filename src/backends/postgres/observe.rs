@@ -61,7 +61,8 @@ impl PostgresObserver {
     /// One concurrent round over all nodes.
     async fn poll(&self) -> Result<DatabaseView, String> {
         let samples = join_all(self.nodes.iter().map(|n| sample_node(n, self.timeouts))).await;
-        let now = Utc::now();
+        // The console's timeline: "last ok N ago" stays true across a wall-clock step.
+        let now = crate::tui::clock::now();
         let mut last = self.last.lock().map_err(|_| "postgres observer state poisoned".to_string())?;
         if samples.iter().all(Result::is_err) && !samples.is_empty() {
             let why: Vec<String> = self

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
@@ -100,7 +99,8 @@ impl Driver {
     }
 
     fn apply(&mut self, action: Action) {
-        let effects = update(&mut self.state, action, Utc::now());
+        // Monotonic-anchored like the console: a wall-clock step neither fires nor delays timers.
+        let effects = update(&mut self.state, action, crate::tui::clock::now());
         self.dispatch(effects);
     }
 
