@@ -145,7 +145,11 @@ fn plan_previews_every_builtin_with_exact_calls_and_parameter_origins() {
             "| PATCH /api/v1/namespaces/database/services/postgresql  (application/merge-patch+json)",
             r#"| {"spec":{"selector":{"role":"primary","statefulset.kubernetes.io/pod-name":"postgresql-1"}}}"#,
             "why: Plan, Promote Replica",
-            "5. verify-writes",
+            "4. label  Label pod postgresql-1 role=primary",
+            "gate: pod-not-labelled-primary:postgresql-1 (holds now: postgresql-1 is labelled role=replica)",
+            "| PATCH /api/v1/namespaces/database/pods/postgresql-1  (application/merge-patch+json)",
+            r#"| {"metadata":{"labels":{"role":"primary"}}}"#,
+            "6. verify-writes",
             "risk: low: y (--yes-low-risk)",
         ],
     );
@@ -198,7 +202,7 @@ fn plan_json_has_previews_params_and_risks() {
     assert!(v["params"][0]["origin"].as_str().unwrap().starts_with("healthiest-replica"), "{v:#}");
     let steps = v["steps"].as_array().expect("steps");
     let keys: Vec<&str> = steps.iter().map(|s| s["key"].as_str().unwrap()).collect();
-    assert_eq!(keys, ["confirm-down", "promote", "fence", "repoint", "verify-writes"]);
+    assert_eq!(keys, ["confirm-down", "promote", "fence", "label", "repoint", "verify-writes"]);
     let promote = &steps[1];
     assert_eq!(promote["risk"], "high");
     assert_eq!(promote["confirm_word"], "postgresql-1");
@@ -231,7 +235,8 @@ fn plan_on_a_partial_live_config_shows_failed_layers_and_not_applicable_steps() 
             "postgres FAILED (no PostgreSQL node answered",
             "sentinel NOT_CONFIGURED",
             "candidate = pg-b  [--param]",
-            "4. repoint",
+            "4. label",
+            "5. repoint",
             "not applicable: Kubernetes is not configured",
             "target: pg-b at 127.0.0.1:2",
         ],
@@ -267,7 +272,7 @@ fn plan_and_exec_usage_errors_exit_2_and_list_what_exists() {
     assert_eq!(out.code, Some(2));
     contains_all(
         &out.stderr,
-        &["no step \"promot\"", "confirm-down, promote, fence, repoint, verify-writes"],
+        &["no step \"promot\"", "confirm-down, promote, fence, label, repoint, verify-writes"],
     );
     let out =
         home.run(&["exec", "db-failover", "--drill", "calm", "--param", "candidate=pg-9", "--yes-low-risk"]);

@@ -14,7 +14,6 @@ mod support {
     pub mod kube_server;
     pub mod lab;
     pub mod moto;
-    pub mod role_labeller;
     pub mod screen;
     pub mod tmux;
 }
@@ -28,18 +27,22 @@ use support::kube_server::KubeLab;
 use support::lab::postgres::{NODES, PgLab};
 use support::lab::redis::RedisLab;
 use support::moto::{exclusive, seed_weighted};
-use support::role_labeller::{RoleLabeller, Watched, pod_labels};
 use support::screen::{confirm_word, dialog_step, line_with, start_runbook, step_row, wait_screen};
 use support::tmux::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+/// Labels of a database pod (the plan's selector: `role` and the StatefulSet pod name).
+fn pod_labels<'a>(pod: &'a str, role: &'a str) -> [(&'a str, &'a str); 3] {
+    [("app", "postgresql"), ("role", role), ("statefulset.kubernetes.io/pod-name", pod)]
+}
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const RECORD: &str = "api.example.com.";
 const DB_NS: &str = "database";
 const SERVICE: &str = "postgresql";
 /// The step keys of the built-in `db-failover` runbook, in order.
-const KEYS: [&str; 5] = ["confirm-down", "promote", "fence", "repoint", "verify-writes"];
+const KEYS: [&str; 6] = ["confirm-down", "promote", "fence", "label", "repoint", "verify-writes"];
 
 /// Everything the session runs against.
 struct Lab {
@@ -218,12 +221,7 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
         "FIGURE lab start (moto, PostgreSQL pair, Redis + 3 Sentinels, 2 kube servers): {:?}",
         t_lab.elapsed()
     );
-    let _labeller = RoleLabeller::start(
-        lab.kube.clone(),
-        EAST,
-        DB_NS,
-        NODES.iter().map(|n| Watched { pod: n.to_string(), dsn: lab.pg.dsn(n) }).collect(),
-    );
+    // No labeller runs in this lab (no Patroni): the runbook's `label` step relabels the pod.
 
     let home = tempfile::tempdir().expect("home");
     let config = home.path().join("warroom.toml");
@@ -293,9 +291,13 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
     }
     let finished = t.capture();
     let keys: Vec<&str> = done.iter().map(|d| d.key.as_str()).collect();
-    assert_eq!(keys, ["confirm-down", "promote", "repoint", "verify-writes"], "{finished}");
+    assert_eq!(keys, ["confirm-down", "promote", "label", "repoint", "verify-writes"], "{finished}");
     let typed: Vec<Option<&str>> = done.iter().map(|d| d.typed.as_deref()).collect();
-    assert_eq!(typed, [None, Some(NODES[1]), Some(NODES[1]), None], "names typed for promote and repoint");
+    assert_eq!(
+        typed,
+        [None, Some(NODES[1]), Some(NODES[1]), Some(NODES[1]), None],
+        "names typed for promote, label and repoint"
+    );
     // The old primary is down: fencing it is not applicable and was skipped, with the reason.
     let fence_id = done[1].id + 1;
     let (_, fence) =
@@ -322,6 +324,8 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
 
     // Ground truth, read from the services themselves.
     assert!(!lab.pg.in_recovery(NODES[1]).await, "postgresql-1 left recovery");
+    let pod = lab.kube.server(EAST).get("Pod", DB_NS, NODES[1]).expect("pod");
+    assert_eq!(pod["metadata"]["labels"]["role"], "primary", "{pod:#}");
     let svc = lab.kube.server(EAST).get("Service", DB_NS, SERVICE).expect("service");
     assert_eq!(svc["spec"]["selector"]["statefulset.kubernetes.io/pod-name"], NODES[1], "{svc:#}");
 

@@ -65,6 +65,7 @@ impl Operate for LiveOperator {
                 None => not_configured("[sentinel]"),
             },
             Operation::PatchServiceSelector { .. }
+            | Operation::LabelPod { .. }
             | Operation::ScaleDeployment { .. }
             | Operation::ExecPromote { .. } => match &self.kube {
                 Some(o) => o.execute(op),

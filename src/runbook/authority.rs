@@ -24,6 +24,8 @@ pub fn authority_layer(op: &Operation) -> Option<Layer> {
         | Operation::FencePostgres { .. }
         // Repointing the database Service chooses a primary: it acts on the database's authority.
         | Operation::PatchServiceSelector { .. }
+        // So does labelling a pod primary: the Service may select it at once.
+        | Operation::LabelPod { .. }
         // A write probe during a split brain proves nothing about which primary clients reach.
         | Operation::VerifyWrites { .. } => Some(Layer::Database),
         Operation::SentinelFailover { .. } => Some(Layer::Sentinel),

@@ -49,6 +49,21 @@ pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), Str
             }
             kube_context(cfg, obs, context)
         }
+        Operation::LabelPod { context, namespace, .. } => {
+            // Only pods behind the database Service are labelled (and only their labels are seen).
+            let svc = cfg
+                .postgres
+                .as_ref()
+                .and_then(|p| p.service.as_ref())
+                .ok_or("postgres.service is not configured")?;
+            if svc.context != *context || svc.namespace != *namespace {
+                return Err(format!(
+                    "the database Service is in {}/{} in warroom.toml, not {context}/{namespace}",
+                    svc.context, svc.namespace
+                ));
+            }
+            kube_context(cfg, obs, context)
+        }
         Operation::ScaleDeployment { context, .. } => kube_context(cfg, obs, context),
         Operation::SentinelFailover { master, sentinel, .. } => {
             let s = cfg.sentinel.as_ref().ok_or("no [sentinel] section")?;

@@ -194,6 +194,8 @@ pub enum OpKind {
     Fence,
     /// Repoint the database Service at `args.node`'s pod.
     RepointService,
+    /// Label `args.node`'s pod (`args.label`, default `role=primary`).
+    LabelPod,
     /// A write probe on `args.node` through the Service.
     VerifyWrites,
     /// `SENTINEL FAILOVER`.
@@ -217,6 +219,7 @@ impl OpKind {
         "exec-promote",
         "fence",
         "repoint-service",
+        "label-pod",
         "verify-writes",
         "sentinel-failover",
         "set-weights",
@@ -234,6 +237,7 @@ impl OpKind {
             OpKind::ExecPromote => "exec-promote",
             OpKind::Fence => "fence",
             OpKind::RepointService => "repoint-service",
+            OpKind::LabelPod => "label-pod",
             OpKind::VerifyWrites => "verify-writes",
             OpKind::SentinelFailover => "sentinel-failover",
             OpKind::SetWeights => "set-weights",
@@ -252,6 +256,7 @@ impl OpKind {
                 (&["node"], &[])
             }
             OpKind::VerifyWrites => (&["node"], &[]),
+            OpKind::LabelPod => (&["node"], &["label"]),
             OpKind::SetWeights => (&["target"], &[]),
             OpKind::ShiftTraffic => (&["target"], &["percents", "hold_secs"]),
             OpKind::Scale => (&["region"], &["replicas"]),
@@ -273,6 +278,7 @@ pub const GATES: &[&str] = &[
     "node-reachable",
     "node-writable",
     "node-not-primary",
+    "pod-not-labelled-primary",
     "region-healthy",
     "region-unhealthy",
     "redis-master-down",
@@ -282,6 +288,11 @@ pub const GATES: &[&str] = &[
 pub fn gate_takes_arg(name: &str) -> bool {
     matches!(
         name,
-        "node-reachable" | "node-writable" | "node-not-primary" | "region-healthy" | "region-unhealthy"
+        "node-reachable"
+            | "node-writable"
+            | "node-not-primary"
+            | "pod-not-labelled-primary"
+            | "region-healthy"
+            | "region-unhealthy"
     )
 }

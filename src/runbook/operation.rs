@@ -16,6 +16,7 @@ mod promote;
 mod repoint;
 
 pub use promote::{exec_request_line, pg_ctl_promote_argv};
+pub(crate) use repoint::pod_label;
 
 /// How careful the confirmation must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +84,20 @@ pub enum Operation {
         service: String,
         /// Pod the Service must point at.
         pod: String,
+    },
+    /// Merge-patch one label of the promoted node's pod (`role=primary`), for estates where
+    /// nothing else (Patroni, an operator) relabels it: the Service's selector asks for it.
+    LabelPod {
+        /// Kube context.
+        context: String,
+        /// Namespace.
+        namespace: String,
+        /// Pod to label.
+        pod: String,
+        /// Label key.
+        key: String,
+        /// Label value.
+        value: String,
     },
     /// `SENTINEL FAILOVER <master>`.
     SentinelFailover {
@@ -206,6 +221,7 @@ impl Operation {
             Operation::ExecPromote { .. } => "exec-promote",
             Operation::FencePostgres { .. } => "fence",
             Operation::PatchServiceSelector { .. } => "repoint-service",
+            Operation::LabelPod { .. } => "label-pod",
             Operation::SentinelFailover { .. } => "sentinel-failover",
             Operation::SetRoute53Weights { .. } => "set-weights",
             Operation::ShiftTraffic { .. } => "shift-traffic",
@@ -260,7 +276,7 @@ impl Operation {
             Operation::PromotePostgres { node, .. }
             | Operation::ExecPromote { node, .. }
             | Operation::FencePostgres { node, .. } => node.clone(),
-            Operation::PatchServiceSelector { pod, .. } => pod.clone(),
+            Operation::PatchServiceSelector { pod, .. } | Operation::LabelPod { pod, .. } => pod.clone(),
             Operation::SentinelFailover { master, .. } => master.clone(),
             Operation::SetRoute53Weights { weights, .. } => {
                 weights.iter().max_by_key(|(_, w)| *w).map(|(r, _)| r.clone()).unwrap_or_default()
@@ -333,6 +349,9 @@ impl Operation {
                 ],
                 blast_radius: format!("all database traffic through Service {service} moves to {pod}"),
             },
+            Operation::LabelPod { context, namespace, pod, key, value } => {
+                repoint::label_preview(context, namespace, pod, key, value)
+            }
             Operation::SentinelFailover { master, sentinel, from_master } => Preview {
                 title: format!("Sentinel failover of {master}"),
                 target: format!("Sentinel {sentinel}"),
@@ -425,6 +444,9 @@ impl Operation {
             }
             Operation::PatchServiceSelector { context, namespace, service, pod } => {
                 repoint::checks(obs, context, namespace, service, pod)
+            }
+            Operation::LabelPod { context, namespace, pod, .. } => {
+                repoint::label_checks(obs, context, namespace, pod)
             }
             Operation::SentinelFailover { sentinel, .. } => {
                 let mut checks = vec![fresh_check("sentinel data", &obs.sentinel)];
@@ -579,6 +601,9 @@ impl Operation {
             }
             Operation::PatchServiceSelector { context, namespace, pod, .. } => {
                 repoint::verify(obs, context, namespace, pod)
+            }
+            Operation::LabelPod { context, namespace, pod, key, value } => {
+                repoint::label_verify(obs, context, namespace, pod, key, value)
             }
             Operation::SentinelFailover { from_master, .. } => match obs.sentinel.fresh_value() {
                 Some(s) => match s.agreed_master() {

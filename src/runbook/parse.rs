@@ -188,6 +188,7 @@ fn kind_is_high(kind: OpKind) -> bool {
             | OpKind::ExecPromote
             | OpKind::Fence
             | OpKind::RepointService
+            | OpKind::LabelPod
             | OpKind::SentinelFailover
             | OpKind::SetWeights
             | OpKind::ShiftTraffic

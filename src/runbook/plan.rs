@@ -66,6 +66,8 @@ pub enum Gate {
     RegionUnhealthy(String),
     /// The node is not the writable primary (a failover happened: it needs re-syncing).
     NodeNotPrimary(String),
+    /// The node's pod is not labelled `role=primary` (nothing in the cluster relabelled it).
+    PodNotLabelledPrimary(String),
     /// Sentinels report a master that does not answer.
     RedisMasterDown,
 }
@@ -85,6 +87,7 @@ impl Gate {
             "region-healthy" => Gate::RegionHealthy(arg),
             "region-unhealthy" => Gate::RegionUnhealthy(arg),
             "node-not-primary" => Gate::NodeNotPrimary(arg),
+            "pod-not-labelled-primary" => Gate::PodNotLabelledPrimary(arg),
             "redis-master-down" => Gate::RedisMasterDown,
             _ => return None,
         })
@@ -100,6 +103,7 @@ impl Gate {
             Gate::RegionHealthy(r) => format!("region-healthy:{r}"),
             Gate::RegionUnhealthy(r) => format!("region-unhealthy:{r}"),
             Gate::NodeNotPrimary(n) => format!("node-not-primary:{n}"),
+            Gate::PodNotLabelledPrimary(n) => format!("pod-not-labelled-primary:{n}"),
             Gate::RedisMasterDown => "redis-master-down".into(),
         }
     }
@@ -143,6 +147,17 @@ impl Gate {
                 Some(p) => Ok(format!("{} is the primary, not {n}", p.name)),
                 None => Ok("no single writable primary".into()),
             },
+            Gate::PodNotLabelledPrimary(n) => {
+                let pod =
+                    db()?.node(n).and_then(|s| s.pod.clone()).ok_or_else(|| format!("{n} has no pod"))?;
+                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
+                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
+                match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
+                    Some("primary") => Err(format!("{pod} is already labelled role=primary")),
+                    Some(other) => Ok(format!("{pod} is labelled role={other}")),
+                    None => Ok(format!("{pod} has no role label")),
+                }
+            }
             Gate::RedisMasterDown => {
                 let s = obs.sentinel.fresh_value().ok_or_else(|| "no fresh Sentinel data".to_string())?;
                 let master = s.agreed_master().ok_or("Sentinels do not agree on a master")?;
@@ -485,6 +500,25 @@ fn build(
                 namespace: svc.namespace.clone(),
                 service: svc.name.clone(),
                 pod,
+            })
+        }
+        OpKind::LabelPod => {
+            kube()?;
+            let svc = pg()?.service.as_ref().ok_or("not applicable: postgres.service is not configured")?;
+            let n = pg_node(&node())?;
+            let pod =
+                pod_of(n, obs).ok_or_else(|| format!("node {} has no pod configured or observed", n.name))?;
+            let label = arg(def, "label", params).unwrap_or_else(|| "role=primary".into());
+            let (key, value) = label
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| format!("label {label:?} is not key=value"))?;
+            Ok(Operation::LabelPod {
+                context: svc.context.clone(),
+                namespace: svc.namespace.clone(),
+                pod,
+                key: key.to_string(),
+                value: value.to_string(),
             })
         }
         OpKind::VerifyWrites => {

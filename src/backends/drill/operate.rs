@@ -27,9 +27,9 @@ impl Sim {
             // `pg_ctl promote` took about 0.13 s in the lab (see the lab notes).
             Operation::ExecPromote { .. } => self.rng.range(0.11, 0.15),
             Operation::FencePostgres { .. } => self.rng.range(0.08, 0.15),
-            Operation::PatchServiceSelector { .. } | Operation::ScaleDeployment { .. } => {
-                self.rng.range(0.05, 0.12)
-            }
+            Operation::PatchServiceSelector { .. }
+            | Operation::LabelPod { .. }
+            | Operation::ScaleDeployment { .. } => self.rng.range(0.05, 0.12),
             Operation::SentinelFailover { .. } => self.rng.range(0.002, 0.01),
             Operation::SetRoute53Weights { .. } => self.rng.range(0.3, 0.6),
             // Run stage by stage by the drill operator (each stage is a set-weights).
@@ -79,6 +79,12 @@ impl Sim {
                     "Service {context}/{namespace}/{service} patched: selector role=primary, pod-name={pod}; endpoints: {}",
                     if eps.is_empty() { "none (no ready pod matches)".into() } else { eps.join(", ") }
                 )
+            }
+            Operation::LabelPod { context, namespace, pod, key, value } => {
+                if let Some(p) = self.kube.pod_mut(context, pod) {
+                    p.labels.insert(key.clone(), value.clone());
+                }
+                format!("pod {context}/{namespace}/{pod} labelled {key}={value}")
             }
             Operation::SentinelFailover { master, sentinel, .. } => {
                 let s = self.redis.sentinel_index(sentinel).unwrap_or(0);
@@ -257,12 +263,11 @@ impl Sim {
                         "services \"{service}\" not found in context {context}, namespace {namespace}"
                     ));
                 }
-                if self.kube.pod(context, pod).is_none_or(|p| p.namespace != *namespace) {
-                    return Err(format!(
-                        "pods \"{pod}\" not found in context {context}, namespace {namespace}"
-                    ));
-                }
-                Ok(())
+                self.pod_exists(context, namespace, pod)
+            }
+            Operation::LabelPod { context, namespace, pod, .. } => {
+                self.namespace_exists(context, namespace)?;
+                self.pod_exists(context, namespace, pod)
             }
             Operation::SentinelFailover { master, sentinel, .. } => {
                 let known: Vec<String> = self.redis.sentinels.iter().map(|s| s.spec.addr()).collect();
@@ -358,6 +363,13 @@ impl Sim {
                 Ok(())
             }
         }
+    }
+
+    fn pod_exists(&self, context: &str, namespace: &str, pod: &str) -> Result<(), String> {
+        if self.kube.pod(context, pod).is_none_or(|p| p.namespace != namespace) {
+            return Err(format!("pods \"{pod}\" not found in context {context}, namespace {namespace}"));
+        }
+        Ok(())
     }
 
     fn namespace_exists(&self, context: &str, namespace: &str) -> Result<(), String> {

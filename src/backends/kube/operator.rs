@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use crate::backends::Operate;
 use crate::runbook::Operation;
 use crate::runbook::operation::pg_ctl_promote_argv;
 
-/// Carries out `PatchServiceSelector`, `ScaleDeployment` and `ExecPromote`.
+/// Carries out `PatchServiceSelector`, `LabelPod`, `ScaleDeployment` and `ExecPromote`.
 #[derive(Debug, Clone)]
 pub struct KubeOperator {
     clients: KubeClients,
@@ -24,6 +24,11 @@ pub struct KubeOperator {
 /// The merge patch `PatchServiceSelector` sends (the failover plan's `kubectl patch`).
 pub fn selector_patch(pod: &str) -> Value {
     json!({ "spec": { "selector": { "role": "primary", "statefulset.kubernetes.io/pod-name": pod } } })
+}
+
+/// The merge patch `LabelPod` sends (`kubectl label pod <pod> key=value --overwrite`).
+pub fn label_patch(key: &str, value: &str) -> Value {
+    json!({ "metadata": { "labels": { key: value } } })
 }
 
 /// The merge patch of the `scale` subresource that `ScaleDeployment` sends.
@@ -62,6 +67,25 @@ impl KubeOperator {
         let selector = patched.spec.and_then(|s| s.selector).unwrap_or_default();
         let shown: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         Ok(format!("Service {namespace}/{service} in {context} now selects {}", shown.join(",")))
+    }
+
+    /// Merge-patch one label of a pod.
+    pub async fn label_pod(
+        &self,
+        context: &str,
+        namespace: &str,
+        pod: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<String, String> {
+        let client = self.clients.get(context)?.clone();
+        let api: Api<Pod> = Api::namespaced(client, namespace);
+        let patched = api
+            .patch(pod, &PatchParams::default(), &Patch::Merge(label_patch(key, value)))
+            .await
+            .map_err(|e| format!("label pod {namespace}/{pod} in {context}: {}", describe(&e)))?;
+        let now = patched.metadata.labels.unwrap_or_default().get(key).cloned().unwrap_or_default();
+        Ok(format!("pod {namespace}/{pod} in {context} now has {key}={now}"))
     }
 
     /// Set a deployment's replicas through its `scale` subresource (autoscaling/v1).
@@ -116,6 +140,9 @@ impl Operate for KubeOperator {
                 Operation::PatchServiceSelector { context, namespace, service, pod } => {
                     self.patch_service_selector(&context, &namespace, &service, &pod).await
                 }
+                Operation::LabelPod { context, namespace, pod, key, value } => {
+                    self.label_pod(&context, &namespace, &pod, &key, &value).await
+                }
                 Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                     self.scale_deployment(&context, &namespace, &deployment, replicas).await
                 }
@@ -149,6 +176,19 @@ mod tests {
             replicas: 10,
         };
         assert!(op.preview().lines[0].ends_with(&scale_patch(10).to_string()));
+        let op = Operation::LabelPod {
+            context: "c".into(),
+            namespace: "database".into(),
+            pod: "postgresql-1".into(),
+            key: "role".into(),
+            value: "primary".into(),
+        };
+        let preview = op.preview();
+        assert_eq!(
+            preview.lines[0],
+            "PATCH /api/v1/namespaces/database/pods/postgresql-1  (application/merge-patch+json)"
+        );
+        assert_eq!(preview.lines[1], label_patch("role", "primary").to_string());
     }
 
     #[tokio::test]

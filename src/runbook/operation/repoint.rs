@@ -4,11 +4,13 @@
 //!
 //! The selector asks for `role=primary` as well as the pod name, so the pod is selected only
 //! once something in the cluster (Patroni, the database operator) has relabelled it. The
-//! verification says so instead of only "endpoints: none".
+//! verification says so instead of only "endpoints: none". Where nothing does, the
+//! `label-pod` step ([`Operation::LabelPod`]) sets the label itself.
 //!
 //! [`Operation::PatchServiceSelector`]: super::Operation::PatchServiceSelector
+//! [`Operation::LabelPod`]: super::Operation::LabelPod
 
-use super::{Check, Verify, fresh_check};
+use super::{Check, Preview, Verify, fresh_check};
 use crate::backends::Observed;
 use crate::backends::model::{KubeView, PodRow};
 
@@ -75,6 +77,77 @@ pub(super) fn verify(obs: &Observed, context: &str, namespace: &str, pod: &str) 
     })
 }
 
+/// The label `key` of the pod as observed (labels are kept for the database Service's pods).
+pub(crate) fn pod_label<'a>(
+    kube: &'a KubeView,
+    context: &str,
+    namespace: &str,
+    pod: &str,
+    key: &str,
+) -> Option<&'a str> {
+    find_pod(kube, context, namespace, pod)?.labels.get(key).map(String::as_str)
+}
+
+/// What `label-pod` sends.
+pub(super) fn label_preview(context: &str, namespace: &str, pod: &str, key: &str, value: &str) -> Preview {
+    let patch = serde_json::json!({ "metadata": { "labels": { key: value } } });
+    Preview {
+        title: format!("Label pod {pod} {key}={value}"),
+        target: format!("context {context}, namespace {namespace}"),
+        lines: vec![
+            format!("PATCH /api/v1/namespaces/{namespace}/pods/{pod}  (application/merge-patch+json)"),
+            patch.to_string(),
+        ],
+        blast_radius: format!(
+            "every Service whose selector asks for {key}={value} in {namespace} may select {pod} at once"
+        ),
+    }
+}
+
+/// Prechecks of `label-pod`: fresh data, the pod exists, and it is the writable primary (a
+/// replica labelled primary would receive the application's writes).
+pub(super) fn label_checks(obs: &Observed, context: &str, namespace: &str, pod: &str) -> Vec<Check> {
+    let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
+    let Some(kube) = obs.kube.value.as_ref() else { return checks };
+    let pod_known = find_pod(kube, context, namespace, pod).is_some();
+    checks.push(Check::new(
+        "pod exists",
+        pod_known,
+        if pod_known { format!("{pod} found") } else { format!("no pod {pod} in {context}/{namespace}") },
+    ));
+    let node =
+        obs.database.value.as_ref().and_then(|db| db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod)));
+    checks.push(match node {
+        Some(n) if n.is_writable_primary() => {
+            Check::new("pod is the writable primary", true, format!("{} is the primary", n.name))
+        }
+        Some(n) => Check::new(
+            "pod is the writable primary",
+            false,
+            format!("{} is {}, not a writable primary", n.name, n.role.as_str()),
+        ),
+        None => Check::new("pod is the writable primary", false, format!("no PostgreSQL node runs in {pod}")),
+    });
+    checks
+}
+
+/// Holds when the observed pod carries the label.
+pub(super) fn label_verify(
+    obs: &Observed,
+    context: &str,
+    namespace: &str,
+    pod: &str,
+    key: &str,
+    value: &str,
+) -> Verify {
+    let Some(kube) = obs.kube.fresh_value() else { return Verify::NotYet("no fresh Kubernetes data".into()) };
+    match pod_label(kube, context, namespace, pod, key) {
+        Some(v) if v == value => Verify::Holds(format!("{pod} is labelled {key}={value}")),
+        Some(v) => Verify::NotYet(format!("{pod} is labelled {key}={v}")),
+        None => Verify::NotYet(format!("{pod} has no label {key}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -134,5 +207,54 @@ mod tests {
             verify_pg1(&observed("primary", &["postgresql-0", "postgresql-1"])),
             Verify::NotYet(_)
         ));
+    }
+
+    #[test]
+    fn label_pod_verifies_on_the_observed_label_and_its_gate_says_why() {
+        use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
+        use crate::runbook::plan::Gate;
+        let label =
+            |obs: &Observed| label_verify(obs, "us-east-1", "database", "postgresql-1", "role", "primary");
+        assert_eq!(
+            label(&observed("replica", &[])),
+            Verify::NotYet("postgresql-1 is labelled role=replica".into())
+        );
+        assert_eq!(
+            label(&observed("primary", &[])),
+            Verify::Holds("postgresql-1 is labelled role=primary".into())
+        );
+        let with_db = |role: &str| {
+            let node = PgNodeStatus {
+                name: "pg-1".into(),
+                region: "us-east-1".into(),
+                role: PgRole::Primary,
+                version: None,
+                timeline: Some(2),
+                lsn: None,
+                replay_lag_bytes: None,
+                replay_lag_seconds: None,
+                replication_state: None,
+                read_only: false,
+                pod: Some("postgresql-1".into()),
+                error: None,
+                last_ok: None,
+            };
+            let db = DatabaseView { nodes: vec![node] };
+            Observed { database: Arc::new(Snapshot::fresh(db, chrono::Utc::now())), ..observed(role, &[]) }
+        };
+        let gate = Gate::parse("pod-not-labelled-primary:pg-1").expect("gate");
+        assert_eq!(gate.text(), "pod-not-labelled-primary:pg-1");
+        assert_eq!(gate.check(&with_db("replica")), Ok("postgresql-1 is labelled role=replica".into()));
+        assert_eq!(
+            gate.check(&with_db("primary")),
+            Err("postgresql-1 is already labelled role=primary".into())
+        );
+        let checks = label_checks(&with_db("replica"), "us-east-1", "database", "postgresql-1");
+        assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+        let checks = label_checks(&observed("replica", &[]), "us-east-1", "database", "postgresql-1");
+        assert!(
+            checks.iter().any(|c| !c.ok && c.detail == "no PostgreSQL node runs in postgresql-1"),
+            "{checks:?}"
+        );
     }
 }
