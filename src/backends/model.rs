@@ -125,7 +125,7 @@ pub struct KubeView {
 // ---------------------------------------------------------------- PostgreSQL
 
 /// Role of a PostgreSQL node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PgRole {
     /// Not in recovery.
@@ -135,6 +135,7 @@ pub enum PgRole {
     /// Unreachable.
     Down,
     /// Not known yet.
+    #[default]
     Unknown,
 }
 
@@ -150,8 +151,8 @@ impl PgRole {
     }
 }
 
-/// One PostgreSQL node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One PostgreSQL node (`Default`: nothing known yet, role unknown).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PgNodeStatus {
     /// Configured node name (e.g. `postgresql-0`).
     pub name: String,

@@ -254,16 +254,9 @@ mod tests {
             name: name.into(),
             region: region.into(),
             role,
-            version: None,
             timeline: Some(2),
-            lsn: None,
-            replay_lag_bytes: None,
-            replay_lag_seconds: None,
-            replication_state: None,
-            read_only: false,
-            pod: None,
             error: Some("connect to postgres://app:hunter2@10.0.0.1/db failed".into()),
-            last_ok: None,
+            ..PgNodeStatus::default()
         }
     }
 

@@ -226,18 +226,9 @@ mod tests {
         let with_db = |role: &str| {
             let node = PgNodeStatus {
                 name: "pg-1".into(),
-                region: "us-east-1".into(),
                 role: PgRole::Primary,
-                version: None,
-                timeline: Some(2),
-                lsn: None,
-                replay_lag_bytes: None,
-                replay_lag_seconds: None,
-                replication_state: None,
-                read_only: false,
                 pod: Some("postgresql-1".into()),
-                error: None,
-                last_ok: None,
+                ..PgNodeStatus::default()
             };
             let db = DatabaseView { nodes: vec![node] };
             Observed { database: Arc::new(Snapshot::fresh(db, chrono::Utc::now())), ..observed(role, &[]) }
