@@ -19,6 +19,9 @@
 //! binary, 200 pods, short windows, no kdash, no timing verdicts; it still fails if the console
 //! does not show the pods, the probe, the help overlay or a relist.
 
+#[allow(dead_code)] // the bench uses a part of the tests' temp home
+#[path = "../tests/support/home.rs"]
+mod home;
 #[path = "../tests/support/kube_server/mod.rs"]
 mod kube_server;
 
@@ -35,8 +38,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use home::Home;
 use kube_server::{KubeServer, ready_status, waiting_status};
-use lab::{Home, NAMESPACE, pod_name};
+use lab::{NAMESPACE, pod_name};
 use procfs::mib;
 use pty::PtyConsole;
 use stats::{ms_summary, quantile};
@@ -264,7 +268,7 @@ fn kdash(
 ) -> Result<(Duration, Idle), String> {
     let home = Home::new();
     let mut env = home.env();
-    env.push(("KUBECONFIG", kubeconfig.display().to_string()));
+    env.push(("KUBECONFIG", kubeconfig.into()));
     let seen_before = server.requests().len();
     let con = PtyConsole::spawn(bin, &[], &env, COLS, ROWS)?;
     let Some(at) = con.wait_for(plan.patience, |s| s.contains("svc-")) else {

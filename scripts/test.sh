@@ -4,6 +4,8 @@
 # then checks formatting and lints and runs every test and a quick pass of the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One full build: incremental compilation would only take disk (CI machines have little).
+export CARGO_INCREMENTAL=0
 
 scripts/install-test-deps.sh
 cargo fmt --all -- --check

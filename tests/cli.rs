@@ -7,59 +7,11 @@ mod support {
 }
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use chrono::Utc;
 use warroom::incident::log::IncidentLog;
 
 use support::home::Home;
-
-impl Home {
-    /// Run the binary to completion (killed after 30 s) with a clean environment.
-    fn run(&self, args: &[&str]) -> Out {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
-            .args(args)
-            .env_clear()
-            .envs(self.env())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn warroom");
-        let end = std::time::Instant::now() + Duration::from_secs(30);
-        while child.try_wait().expect("wait").is_none() {
-            if std::time::Instant::now() >= end {
-                let _ = child.kill();
-                panic!("warroom {args:?} did not finish within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Out::from(child.wait_with_output().expect("output"))
-    }
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Out {
-    fn from(o: Output) -> Out {
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
-    }
-}
 
 fn example_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/warroom.toml")

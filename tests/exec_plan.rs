@@ -7,53 +7,13 @@ mod support {
     pub mod home;
 }
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// What a run of the binary returned.
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 use support::home::Home;
 
 impl Home {
-    /// The binary with a clean environment rooted in this home.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
-        cmd.args(args)
-            .env_clear()
-            .envs(self.env())
-            .env("USER", "exec-tester")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    /// Run the binary to completion (killed after 90 s).
-    fn run(&self, args: &[&str]) -> Out {
-        let mut child = self.command(args).spawn().expect("spawn warroom");
-        let end = std::time::Instant::now() + Duration::from_secs(90);
-        while child.try_wait().expect("wait").is_none() {
-            if std::time::Instant::now() >= end {
-                let _ = child.kill();
-                panic!("warroom {args:?} did not finish within 90 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().expect("output");
-        Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
     /// Every incident log in the data dir: (id, entries).
     fn logs(&self) -> Vec<(String, Vec<Value>)> {
         let dir = self.data_dir().join("incidents");
@@ -436,7 +396,7 @@ fn exec_step_runs_only_that_step() {
     let executing: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "step-executing").collect();
     assert_eq!(executing.len(), 1, "{executing:#?}");
     assert_eq!(executing[0]["details"]["op"]["op"], "promote-postgres");
-    for key in ["confirm-down", "fence", "repoint", "verify-writes"] {
+    for key in ["confirm-down", "fence", "label", "repoint", "verify-writes"] {
         let skipped = entries
             .iter()
             .find(|e| e["kind"] == "step-skipped" && e["details"]["key"] == key)

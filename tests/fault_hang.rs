@@ -43,12 +43,7 @@ fn region(name: &str, live: Option<String>, kube_context: Option<&str>) -> Regio
         role: "primary".into(),
         kube_context: kube_context.map(str::to_string),
         health_live: live,
-        health_ready: None,
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
+        ..RegionConfig::default()
     }
 }
 

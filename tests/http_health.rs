@@ -107,14 +107,9 @@ fn region(name: &str, live: Option<String>, ready: Option<String>) -> RegionConf
     RegionConfig {
         name: name.into(),
         role: "secondary".into(),
-        kube_context: None,
         health_live: live,
         health_ready: ready,
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
+        ..RegionConfig::default()
     }
 }
 

@@ -27,14 +27,8 @@ fn region(name: &str, role: &str, ready: &str) -> RegionConfig {
     RegionConfig {
         name: name.into(),
         role: role.into(),
-        kube_context: None,
-        health_live: None,
         health_ready: Some(ready.into()),
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
+        ..RegionConfig::default()
     }
 }
 

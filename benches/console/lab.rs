@@ -1,10 +1,12 @@
 //! The estate the console is measured against: the Kubernetes API test server with N pods, a
-//! temp home with a `warroom.toml`, pod churn, and a config whose every backend is unreachable.
+//! `warroom.toml` in a temp home (`tests/support/home.rs`), pod churn, and a config whose every
+//! backend is unreachable.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::home::Home;
 use crate::kube_server::{KubeLab, KubeServer, ready_status};
 
 /// The one kube context (and region) of the measured estate.
@@ -32,50 +34,6 @@ pub async fn start_cluster(pods: usize) -> KubeLab {
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     l.local_addr().expect("local addr").port()
-}
-
-/// A temp home: the console reads and writes nothing of the user's.
-pub struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    /// A fresh temp home.
-    pub fn new() -> Home {
-        Home { dir: tempfile::tempdir().expect("temp home") }
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Write `name` under the home; its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, text).expect("write file");
-        p
-    }
-
-    /// The whole environment of a measured program (no variable of the bench's own).
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        let h = self.path();
-        let sub = |s: &str| h.join(s).display().to_string();
-        vec![
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("HOME", h.display().to_string()),
-            ("XDG_CONFIG_HOME", sub("config")),
-            ("XDG_DATA_HOME", sub("data")),
-            ("XDG_STATE_HOME", sub("state")),
-            ("XDG_CACHE_HOME", sub("cache")),
-            ("KUBECACHEDIR", sub("kubecache")),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("AWS_CONFIG_FILE", sub("aws-config")),
-            ("AWS_SHARED_CREDENTIALS_FILE", sub("aws-credentials")),
-        ]
-    }
 }
 
 /// `warroom.toml` watching the pods of [`CONTEXT`] / [`NAMESPACE`] through `kubeconfig`; no other

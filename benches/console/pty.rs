@@ -66,7 +66,7 @@ impl PtyConsole {
     pub fn spawn(
         program: &Path,
         args: &[&str],
-        env: &[(&str, String)],
+        env: &[(&str, std::ffi::OsString)],
         cols: u16,
         rows: u16,
     ) -> Result<PtyConsole, String> {

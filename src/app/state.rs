@@ -89,6 +89,18 @@ pub struct IncidentInfo {
     pub drill: bool,
 }
 
+impl From<&crate::incident::store::IncidentMeta> for IncidentInfo {
+    fn from(meta: &crate::incident::store::IncidentMeta) -> IncidentInfo {
+        IncidentInfo {
+            id: meta.id.clone(),
+            title: meta.title.clone(),
+            severity: meta.severity.clone(),
+            declared_at: meta.declared_at,
+            drill: meta.drill,
+        }
+    }
+}
+
 /// One line of the incident log as the Log pane shows it (already durable).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {

@@ -50,25 +50,16 @@ fn config() -> Config {
                 name: "us-east-1".into(),
                 role: "primary".into(),
                 kube_context: Some("us-east-1".into()),
-                health_live: None,
-                health_ready: None,
                 deployments: vec!["api".into()],
-                namespace: None,
-                failover_replicas: None,
-                set_identifier: None,
-                health_check_id: None,
+                ..RegionConfig::default()
             },
             RegionConfig {
                 name: "us-west-2".into(),
                 role: "secondary".into(),
                 kube_context: Some("us-west-2".into()),
-                health_live: None,
-                health_ready: None,
                 deployments: vec!["api".into()],
-                namespace: None,
                 failover_replicas: Some(10),
-                set_identifier: None,
-                health_check_id: None,
+                ..RegionConfig::default()
             },
         ],
         postgres: Some(PostgresConfig {

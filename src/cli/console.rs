@@ -129,13 +129,7 @@ pub async fn launch_with(
     let data_dir: PathBuf = loaded.paths.data_dir.clone();
     let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
     let now = Utc::now();
-    let incident = IncidentInfo {
-        id: meta.id.clone(),
-        title: meta.title.clone(),
-        severity: meta.severity.clone(),
-        declared_at: meta.declared_at,
-        drill: meta.drill,
-    };
+    let incident = IncidentInfo::from(&meta);
     let mut state = State::new(l.mode, incident, who, l.config.clone(), now);
     state.read_only = l.read_only;
     state.warnings = loaded.warnings.iter().map(ToString::to_string).collect();

@@ -210,13 +210,7 @@ async fn run_with(
             .await
             .map_err(|e| Exit::refused(format!("refused: {e} (nothing was executed)")))?;
     progress(&format!("warroom exec: commander lock held ({})", guard.describe()));
-    let incident = IncidentInfo {
-        id: meta.id.clone(),
-        title: meta.title.clone(),
-        severity: meta.severity.clone(),
-        declared_at: meta.declared_at,
-        drill: meta.drill,
-    };
+    let incident = IncidentInfo::from(&meta);
     let mut state = State::new(mode, incident, who, config, Utc::now());
     state.runbooks = Arc::new(catalog.clone());
     state.warnings.extend(state.checklist.apply_entries(&entries));

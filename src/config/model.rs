@@ -50,8 +50,8 @@ pub struct IncidentConfig {
     pub data_dir: Option<String>,
 }
 
-/// `[[regions]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[[regions]]` (`Default`: empty name and role, every optional key unset).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionConfig {
     /// Region name, e.g. `us-east-1`.

@@ -3,6 +3,37 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A run of the binary that may not finish is killed after this long (a hang fails the test).
+const RUN_DEADLINE: Duration = Duration::from_secs(90);
+
+/// What a run of the binary returned.
+pub struct Out {
+    /// Exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
 
 /// A temp directory used as `$HOME`, XDG dirs and the incident data dir.
 pub struct Home {
@@ -43,6 +74,8 @@ impl Home {
             ("XDG_CONFIG_HOME", h.join("xdg-config").into()),
             ("XDG_DATA_HOME", h.join("xdg-data").into()),
             ("XDG_STATE_HOME", h.join("xdg-state").into()),
+            ("XDG_CACHE_HOME", h.join("xdg-cache").into()),
+            ("KUBECACHEDIR", h.join("kubecache").into()),
             ("WARROOM_DATA_DIR", self.data_dir().into()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -50,5 +83,33 @@ impl Home {
             ("AWS_SHARED_CREDENTIALS_FILE", h.join("aws-credentials").into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ]
+    }
+
+    /// The binary with a clean environment rooted in this home ([`Home::env`]), no stdin,
+    /// stdout and stderr piped.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warroom"));
+        cmd.args(args)
+            .env_clear()
+            .envs(self.env())
+            .env("USER", "warroom-tester")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Run the binary to completion (killed, and the test failed, after 90 s).
+    pub fn run(&self, args: &[&str]) -> Out {
+        let mut child = self.command(args).spawn().expect("spawn warroom");
+        let end = Instant::now() + RUN_DEADLINE;
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() >= end {
+                let _ = child.kill();
+                panic!("warroom {args:?} did not finish within {RUN_DEADLINE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Out::from(child.wait_with_output().expect("output"))
     }
 }

@@ -17,13 +17,6 @@ pub fn region(name: &str, role: &str) -> warroom::config::model::RegionConfig {
     warroom::config::model::RegionConfig {
         name: name.into(),
         role: role.into(),
-        kube_context: None,
-        health_live: None,
-        health_ready: None,
-        deployments: vec![],
-        namespace: None,
-        failover_replicas: None,
-        set_identifier: None,
-        health_check_id: None,
+        ..warroom::config::model::RegionConfig::default()
     }
 }

@@ -143,13 +143,7 @@ mod tests {
             name: name.into(),
             role: "secondary".into(),
             kube_context: ctx.map(str::to_string),
-            health_live: None,
-            health_ready: None,
-            deployments: vec![],
-            namespace: None,
-            failover_replicas: None,
-            set_identifier: None,
-            health_check_id: None,
+            ..RegionConfig::default()
         }
     }
 

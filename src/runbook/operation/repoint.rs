@@ -19,6 +19,32 @@ fn find_pod<'a>(kube: &'a KubeView, context: &str, namespace: &str, pod: &str) -
     kube.pods.iter().find(|p| p.context == context && p.namespace == namespace && p.name == pod)
 }
 
+/// Whether the Kubernetes layer shows the pod.
+fn pod_exists(kube: &KubeView, context: &str, namespace: &str, pod: &str) -> Check {
+    let known = find_pod(kube, context, namespace, pod).is_some();
+    Check::new(
+        "pod exists",
+        known,
+        if known { format!("{pod} found") } else { format!("no pod {pod} in {context}/{namespace}") },
+    )
+}
+
+/// Whether the PostgreSQL node running in `pod` is the writable primary; `None` when no
+/// configured node runs there.
+fn writable_primary(obs: &Observed, pod: &str) -> Option<Check> {
+    let n = obs.database.value.as_ref()?.nodes.iter().find(|n| n.pod.as_deref() == Some(pod))?;
+    let ok = n.is_writable_primary();
+    Some(Check::new(
+        "pod is the writable primary",
+        ok,
+        if ok {
+            format!("{} is the primary", n.name)
+        } else {
+            format!("{} is {}, not a writable primary", n.name, n.role.as_str())
+        },
+    ))
+}
+
 /// Prechecks: fresh data, the Service and the pod exist, and the pod is the writable primary.
 pub(super) fn checks(obs: &Observed, context: &str, namespace: &str, service: &str, pod: &str) -> Vec<Check> {
     let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
@@ -29,27 +55,8 @@ pub(super) fn checks(obs: &Observed, context: &str, namespace: &str, service: &s
         }
         _ => Check::new("service exists", false, format!("no Service {service} in {context}/{namespace}")),
     });
-    let pod_known = find_pod(kube, context, namespace, pod).is_some();
-    checks.push(Check::new(
-        "pod exists",
-        pod_known,
-        if pod_known { format!("{pod} found") } else { format!("no pod {pod} in {context}/{namespace}") },
-    ));
-    if let Some(db) = obs.database.value.as_ref() {
-        let node = db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod));
-        if let Some(n) = node {
-            let ok = n.is_writable_primary();
-            checks.push(Check::new(
-                "pod is the writable primary",
-                ok,
-                if ok {
-                    format!("{} is the primary", n.name)
-                } else {
-                    format!("{} is {}, not a writable primary", n.name, n.role.as_str())
-                },
-            ));
-        }
-    }
+    checks.push(pod_exists(kube, context, namespace, pod));
+    checks.extend(writable_primary(obs, pod));
     checks
 }
 
@@ -109,25 +116,11 @@ pub(super) fn label_preview(context: &str, namespace: &str, pod: &str, key: &str
 pub(super) fn label_checks(obs: &Observed, context: &str, namespace: &str, pod: &str) -> Vec<Check> {
     let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
     let Some(kube) = obs.kube.value.as_ref() else { return checks };
-    let pod_known = find_pod(kube, context, namespace, pod).is_some();
-    checks.push(Check::new(
-        "pod exists",
-        pod_known,
-        if pod_known { format!("{pod} found") } else { format!("no pod {pod} in {context}/{namespace}") },
-    ));
-    let node =
-        obs.database.value.as_ref().and_then(|db| db.nodes.iter().find(|n| n.pod.as_deref() == Some(pod)));
-    checks.push(match node {
-        Some(n) if n.is_writable_primary() => {
-            Check::new("pod is the writable primary", true, format!("{} is the primary", n.name))
-        }
-        Some(n) => Check::new(
-            "pod is the writable primary",
-            false,
-            format!("{} is {}, not a writable primary", n.name, n.role.as_str()),
-        ),
-        None => Check::new("pod is the writable primary", false, format!("no PostgreSQL node runs in {pod}")),
-    });
+    checks.push(pod_exists(kube, context, namespace, pod));
+    // Unlike a repoint, labelling a pod no PostgreSQL node is known to run in is refused.
+    checks.push(writable_primary(obs, pod).unwrap_or_else(|| {
+        Check::new("pod is the writable primary", false, format!("no PostgreSQL node runs in {pod}"))
+    }));
     checks
 }
 
