@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::config::load::Loaded;
 use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
-use crate::incident::log::{IncidentLog, read_log};
+use crate::incident::log::{IncidentLog, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir, last_open_incident};
 use crate::runner::LogSink;
@@ -53,6 +53,25 @@ impl LogSink for IncidentSink {
     }
 }
 
+/// Why a console or `exec` of `mode` must not touch incident `id` (one line), or `None`:
+/// drills and live incidents never mix. Reads the `declared` line only; an id that does not
+/// name a readable log is left to the open that follows (which reports it).
+pub fn kind_mismatch(data_dir: &std::path::Path, id: &str, mode: Mode) -> Option<String> {
+    let path = crate::incident::store::log_path(data_dir, id).ok()?;
+    let declared = crate::incident::store::declared_mode(&path, id).ok()?;
+    match (declared, mode) {
+        (LogMode::Live, Mode::Drill) => Some(format!(
+            "incident {id} is a live incident: a drill never joins or writes to a live incident \
+             (nothing was written)"
+        )),
+        (LogMode::Drill, Mode::Live) => Some(format!(
+            "incident {id} is a drill incident: a live console or exec never joins a drill; use \
+             `warroom drill --incident {id}` or `warroom exec --drill SCENARIO` (nothing was written)"
+        )),
+        _ => None,
+    }
+}
+
 fn open_or_declare(
     l: &Launch,
     data_dir: &std::path::Path,
@@ -65,7 +84,7 @@ fn open_or_declare(
         Some(None) => last_open_incident(data_dir)?.filter(|m| m.drill == drill).map(|m| m.id),
     };
     Ok(match existing {
-        Some(id) => IncidentLog::open(data_dir, &id, who)?,
+        Some(id) => IncidentLog::open_as(data_dir, &id, who, LogMode::of(drill))?,
         None => {
             let (log, meta) = IncidentLog::declare(data_dir, &l.title, &l.severity, drill, who, Utc::now())?;
             let entries = read_log(log.path())?;
@@ -119,6 +138,12 @@ pub async fn launch_with(
     prepare: impl FnOnce(&mut State),
 ) -> color_eyre::Result<i32> {
     use std::io::IsTerminal;
+    if let Some(Some(id)) = &l.resume
+        && let Some(why) = kind_mismatch(&loaded.paths.data_dir, id, l.mode)
+    {
+        eprintln!("warroom: {why}");
+        return Ok(2);
+    }
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!(
             "warroom: the console needs a terminal; for scripts use `warroom status --json` or `warroom drill --status --json`"

@@ -77,6 +77,12 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         eprintln!("warroom drill: --speed must be between 0 and 1000, got {}", args.speed);
         return Ok(2);
     }
+    if let Some(id) = &args.incident
+        && let Some(why) = console::kind_mismatch(&loaded.paths.data_dir, id, Mode::Drill)
+    {
+        eprintln!("warroom drill: {why}");
+        return Ok(2);
+    }
     let estate = match DrillEstate::new(&args.scenario, args.speed, args.seed) {
         Ok(e) => e,
         Err(e) => {

@@ -6,10 +6,17 @@
 //! runs only if its confirm word is among `--confirm`, a low-risk one needs `--yes-low-risk`, a
 //! manual one `--note`. Exit codes: 0 completed; 1 failed at a step; 2 usage or config error;
 //! 3 refused before executing (missing confirmation, lock held, read-only, unresolvable
-//! parameters, precheck refusal); 130 interrupted (SIGINT / SIGTERM, after the executing step's
-//! result is logged).
+//! parameters, precheck refusal, the lag guard included); 130 interrupted (SIGINT / SIGTERM,
+//! after the executing step's result is logged).
+//!
+//! Every refusal that can be known from the first snapshots is made before an incident is
+//! declared ([`preflight`]): a refused exec leaves no incident behind. A refusal that only shows
+//! once the run is under way (the estate changed in between) stays in the declared incident's
+//! log, where the attempt is recorded. A completed drill run waits (at most
+//! [`DRILL_RESULT_WAIT`]) for the `drill-result` entry the console would record.
 
 mod driver;
+mod preflight;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -17,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{SecondsFormat, Utc};
 use clap::Args;
 
-use super::plan::{self, Exit, Target};
+use super::plan::{self, DrillClock, Exit, Target};
 use crate::app::measure::Recovery;
 use crate::app::state::IncidentInfo;
 use crate::app::{LogIntent, LogLine, Mode, State, resume};
@@ -26,7 +33,7 @@ use crate::backends::live;
 use crate::config::load::Loaded;
 use crate::incident::commander::{CommanderGuard, acquire_for_exec, holder_identity};
 use crate::incident::entry::Entry;
-use crate::incident::log::{IncidentLog, read_log};
+use crate::incident::log::{IncidentLog, LogError, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir};
 use crate::runner::LogSink;
@@ -60,7 +67,17 @@ pub struct ExecArgs {
     /// Run against the simulated estate of this drill scenario (its fault already struck).
     #[arg(long, value_name = "SCENARIO")]
     pub drill: Option<String>,
+    /// With --drill: simulation speed (sim seconds per second; 1 = real time).
+    #[arg(long, requires = "drill", default_value_t = 1.0)]
+    pub speed: f64,
+    /// With --drill: how far the estate is advanced before the run (e.g. 70s; default 1 s past
+    /// the scenario's fault).
+    #[arg(long, requires = "drill", value_name = "DURATION", value_parser = plan::parse_duration)]
+    pub at: Option<std::time::Duration>,
 }
+
+/// How long a completed drill run waits for its `drill-result` entry.
+pub const DRILL_RESULT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The durable incident log as the runner's sink; every entry is printed once it is durable.
 struct PrintingSink {
@@ -113,15 +130,10 @@ fn open_or_declare(
 ) -> Result<(IncidentLog, IncidentMeta, Vec<Entry>), Exit> {
     let drill = mode == Mode::Drill;
     match &args.incident {
-        Some(id) => {
-            let (log, meta, entries) = IncidentLog::open(data_dir, id, who)
-                .map_err(|e| Exit::usage(format!("cannot open incident {id}: {e}")))?;
-            if meta.drill != drill {
-                let what = if meta.drill { "a drill incident: use --drill" } else { "a live incident" };
-                return Err(Exit::usage(format!("incident {id} is {what}")));
-            }
-            Ok((log, meta, entries))
-        }
+        Some(id) => IncidentLog::open_as(data_dir, id, who, LogMode::of(drill)).map_err(|e| match e {
+            LogError::ModeMismatch { .. } => Exit::usage(e.to_string()),
+            e => Exit::usage(format!("cannot open incident {id}: {e}")),
+        }),
         None => {
             let title = match &args.drill {
                 Some(s) => format!("Drill: {s} (warroom exec {})", args.runbook),
@@ -135,8 +147,28 @@ fn open_or_declare(
     }
 }
 
+/// The same receivers (the preflight reads them; the driver then follows them).
+fn share(s: &crate::tui::Sources) -> crate::tui::Sources {
+    crate::tui::Sources {
+        kube: s.kube.clone(),
+        database: s.database.clone(),
+        sentinel: s.sentinel.clone(),
+        traffic: s.traffic.clone(),
+    }
+}
+
 async fn exec_cmd(args: ExecArgs, loaded: &Loaded, read_only: bool) -> Result<i32, Exit> {
-    let target = Target::new(args.drill.as_deref(), loaded)?;
+    let wanted = if args.drill.is_some() { Mode::Drill } else { Mode::Live };
+    if let Some(id) = &args.incident
+        && let Some(why) = super::console::kind_mismatch(&loaded.paths.data_dir, id, wanted)
+    {
+        return Err(Exit::usage(why));
+    }
+    if !(args.speed > 0.0 && args.speed <= 1000.0) {
+        return Err(Exit::usage(format!("--speed must be between 0 and 1000, got {}", args.speed)));
+    }
+    let clock = DrillClock { speed: args.speed, at: args.at };
+    let target = Target::with_clock(args.drill.as_deref(), loaded, clock)?;
     let (catalog, rb) = plan::find_runbook(&args.runbook, loaded)?;
     plan::check_param_names(&rb, &args.params)?;
     if let Some(step) = &args.step
@@ -170,10 +202,21 @@ async fn exec_cmd(args: ExecArgs, loaded: &Loaded, read_only: bool) -> Result<i3
         Target::Drill(e) => (
             super::drill::sources(e, std::time::Duration::from_millis(200)),
             Arc::new(e.operator()),
-            Some(Recovery::drill(e.scenario().name, e.fault_injected_at())),
+            Some(Recovery::drill(e.scenario().name, plan::fault_struck_at(e, args.speed))),
         ),
     };
-    run_with(args, loaded, &catalog, config, mode, sources, operator, recovery).await
+    let decisions =
+        Decisions { confirm: args.confirm.clone(), yes_low_risk: args.yes_low_risk, note: args.note.clone() };
+    let first = super::status::first_snapshots(share(&sources), plan::FIRST_SNAPSHOT_LIMIT).await;
+    if let Err(e) = preflight::check(&rb, &config, &first, &args.params, args.step.as_deref(), &decisions) {
+        if e.code != 3 {
+            return Err(e);
+        }
+        let why = format!("{}; nothing was executed and no incident was declared", e.message);
+        progress(&format!("RESULT: REFUSED: {} (exit 3)", sanitize(&why)));
+        return Err(Exit::refused(format!("refused: {why}")));
+    }
+    run_with(args, loaded, &catalog, config, mode, sources, operator, recovery, decisions).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -186,6 +229,7 @@ async fn run_with(
     sources: crate::tui::Sources,
     operator: Arc<dyn Operate>,
     recovery: Option<Recovery>,
+    decisions: Decisions,
 ) -> Result<i32, Exit> {
     let who = operator_identity();
     let data_dir = loaded.paths.data_dir.clone();
@@ -219,11 +263,18 @@ async fn run_with(
         state.recovery = r;
     }
     let sink = Arc::new(PrintingSink { log, out: Mutex::new(()) });
-    let decisions =
-        Decisions { confirm: args.confirm.clone(), yes_low_risk: args.yes_low_risk, note: args.note.clone() };
     let mut d = driver::Driver::new(state, sources, operator, sink, guard.view());
     let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
     d.finish(&outcome).await;
+    if mode == Mode::Drill && outcome == Outcome::Completed {
+        progress(&format!(
+            "warroom exec: waiting for the drill result (at most {} s)",
+            DRILL_RESULT_WAIT.as_secs()
+        ));
+        if let Err(why) = d.await_drill_result(DRILL_RESULT_WAIT).await {
+            progress(&format!("warroom exec: no drill result: {why}"));
+        }
+    }
     let lock_view = guard.view();
     match guard.release().await {
         // The release goes into the incident log like a console's.

@@ -31,6 +31,12 @@ pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
         eprint!("{NO_CONFIG}");
         return Ok(2);
     };
+    if let Some(id) = &cli.incident
+        && let Some(why) = console::kind_mismatch(&loaded.paths.data_dir, id, Mode::Live)
+    {
+        eprintln!("warroom: {why}");
+        return Ok(2);
+    }
     let config = Arc::new(config);
     let mut title = cli.new.clone();
     let mut severity = cli.severity.clone();

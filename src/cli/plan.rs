@@ -75,6 +75,73 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// How far past its fault a plan's or an exec's drill estate starts by default.
+pub const JUST_PAST_FAULT: Duration = Duration::from_secs(1);
+
+/// How a drill target runs: simulation speed and how far it is advanced before use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrillClock {
+    /// Sim seconds per wall second.
+    pub speed: f64,
+    /// Simulated time since the drill started (default: [`JUST_PAST_FAULT`] past the fault).
+    pub at: Option<Duration>,
+}
+
+impl Default for DrillClock {
+    fn default() -> Self {
+        DrillClock { speed: 1.0, at: None }
+    }
+}
+
+/// When `scenario`'s (first) fault strikes, in simulated time since the start (`None`: calm
+/// or unknown).
+pub fn fault_time(scenario: &str) -> Option<Duration> {
+    crate::backends::drill::Scenario::parse(scenario).ok()?.fault_at().map(Duration::from_secs_f64)
+}
+
+/// The drill estate of `scenario` advanced to `at` of simulated time, faults included.
+pub fn advanced_estate(scenario: &str, speed: f64, seed: u64, at: Duration) -> Result<DrillEstate, String> {
+    let estate = DrillEstate::new(scenario, speed, seed)?;
+    estate.fast_forward(at.saturating_sub(estate.sim_elapsed()));
+    Ok(estate)
+}
+
+/// When the fault of an [`advanced_estate`] struck on the real clock (it was fast-forwarded,
+/// so the estate's own wall times lie ahead): now minus the simulated time since the fault.
+pub fn fault_struck_at(estate: &DrillEstate, speed: f64) -> Option<chrono::DateTime<Utc>> {
+    let fault = fault_time(estate.scenario().name)?;
+    let since = estate.sim_elapsed().checked_sub(fault)?.div_f64(speed);
+    Some(Utc::now() - chrono::Duration::from_std(since).ok()?)
+}
+
+/// A duration as typed: `30s`, `2m`, `1m30s`, `500ms`, `1h`, or bare seconds (`45`, `2.5`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("expected a duration such as 30s, 2m, 1m30s or 500ms, got {s:?}");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    let (mut total, mut rest) = (0.0_f64, t);
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let value: f64 = rest[..n].parse().map_err(|_| bad())?;
+        let unit_len = rest[n..].find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len() - n);
+        let scale = match &rest[n..n + unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[n + unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
 /// The estate a plan or an exec works on.
 pub enum Target {
     /// The configured (real) estate.
@@ -87,17 +154,19 @@ impl Target {
     /// Live from the loaded config, or the drill `scenario` fast-forwarded past its fault.
     /// A bad or missing config (live), a broken user file or an unknown scenario is exit 2.
     pub fn new(drill: Option<&str>, loaded: &Loaded) -> Result<Target, Exit> {
+        Self::with_clock(drill, loaded, DrillClock::default())
+    }
+
+    /// [`Self::new`], the drill estate run at `clock.speed` and advanced to `clock.at`.
+    pub fn with_clock(drill: Option<&str>, loaded: &Loaded, clock: DrillClock) -> Result<Target, Exit> {
         if let Some(w) = loaded.warnings.first() {
             return Err(Exit::usage(w.to_string()));
         }
         match drill {
             Some(scenario) => {
-                let estate = DrillEstate::new(scenario, 1.0, 1).map_err(Exit::usage)?;
-                if let Some(at) = estate.fault_scheduled_at() {
-                    let ahead = (at - Utc::now()).to_std().unwrap_or_default();
-                    estate.fast_forward(ahead + Duration::from_secs(1));
-                }
-                Ok(Target::Drill(estate))
+                let at =
+                    clock.at.unwrap_or_else(|| fault_time(scenario).unwrap_or_default() + JUST_PAST_FAULT);
+                Ok(Target::Drill(advanced_estate(scenario, clock.speed, 1, at).map_err(Exit::usage)?))
             }
             None => loaded.config.clone().map(|c| Target::Live(Arc::new(c))).ok_or_else(|| {
                 Exit::usage(
@@ -369,6 +438,21 @@ mod tests {
         assert_eq!(parse_param("note=a=b"), Ok(("note".into(), "a=b".into())));
         assert!(parse_param("candidate").unwrap_err().contains("NAME=VALUE"));
         assert!(parse_param("=x").is_err());
+    }
+
+    #[test]
+    fn durations_parse_as_typed_and_nonsense_says_what_is_expected() {
+        let d = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(d("30s"), Ok(30_000));
+        assert_eq!(d("2m"), Ok(120_000));
+        assert_eq!(d("1m30s"), Ok(90_000));
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("45"), Ok(45_000));
+        assert_eq!(d("2.5s"), Ok(2_500));
+        assert_eq!(d("1h"), Ok(3_600_000));
+        for bad in ["", "s", "3x", "-5s", "1m-2s", "abc"] {
+            assert!(parse_duration(bad).unwrap_err().contains("expected a duration"), "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ mod encode;
 mod follow;
 mod read;
 mod tail;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 use std::fs::File;
@@ -88,6 +90,19 @@ pub enum LogError {
         /// What was expected.
         message: String,
     },
+    /// A writer opened for one kind of incident (drill or live) was pointed at the other:
+    /// nothing was written (a drill never appends to a live incident, nor a live one to a drill).
+    #[error(
+        "incident {id} is a {incident} incident: a {writer} writer never appends to it (nothing was written)"
+    )]
+    ModeMismatch {
+        /// The incident id.
+        id: String,
+        /// What the incident was declared as.
+        incident: LogMode,
+        /// What the writer expected.
+        writer: LogMode,
+    },
     /// The file holds no `declared` entry first, so it is not an incident log.
     #[error("{path}: not an incident log: {reason}")]
     NotAnIncident {
@@ -102,6 +117,33 @@ impl LogError {
     /// Wraps an I/O error with the path and the action that failed.
     pub(crate) fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> LogError + 'a {
         move |source| LogError::Io { path: path.to_path_buf(), action, source }
+    }
+}
+
+/// What kind of incident a log is, and what kind a writer expects: drill and live never mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// A real incident.
+    Live,
+    /// A drill against the simulated estate.
+    Drill,
+}
+
+impl LogMode {
+    /// `Drill` when `drill`, else `Live`.
+    pub fn of(drill: bool) -> LogMode {
+        if drill { LogMode::Drill } else { LogMode::Live }
+    }
+
+    /// Whether this is a drill.
+    pub fn is_drill(self) -> bool {
+        self == LogMode::Drill
+    }
+}
+
+impl std::fmt::Display for LogMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_drill() { "drill" } else { "live" })
     }
 }
 
@@ -134,6 +176,8 @@ impl Drop for Locked<'_> {
 pub struct IncidentLog {
     path: PathBuf,
     operator: String,
+    /// What the incident was declared as (checked against the writer's expectation at open).
+    mode: LogMode,
     opened: Instant,
     writer: Mutex<Writer>,
     /// Byte offset just past the entries returned by `declare`/`open` (for [`Self::follower`]).
@@ -156,7 +200,7 @@ impl IncidentLog {
         let (id, path, file) = store::create_log_file(&dir, &store::new_incident_id(now, drill))?;
         let title = one_line(&redact(title));
         let severity = one_line(&redact(severity));
-        let mut log = IncidentLog::from_file(path, file, operator);
+        let mut log = IncidentLog::from_file(path, file, operator, LogMode::of(drill));
         let drill_tag = if drill { " [DRILL]" } else { "" };
         let entry = log.write(
             kind::DECLARED,
@@ -178,16 +222,45 @@ impl IncidentLog {
         Ok((log, meta))
     }
 
-    /// Opens an existing incident to continue it: records a torn tail if a crash left one, then
-    /// returns every entry (for the caller to rebuild its state) and the incident's metadata.
+    /// Opens an existing incident to continue it as a writer of either kind (`warroom log
+    /// append`, tools): records a torn tail if a crash left one, then returns every entry (for
+    /// the caller to rebuild its state) and the incident's metadata. Consoles and `exec` use
+    /// [`Self::open_as`], which refuses the other kind of incident.
     pub fn open(
         data_dir: &Path,
         id: &str,
         operator: &str,
     ) -> Result<(IncidentLog, IncidentMeta, Vec<Entry>), LogError> {
+        Self::open_checked(data_dir, id, operator, None)
+    }
+
+    /// [`Self::open`] for a writer of one kind: a drill writer on a live incident (or a live
+    /// writer on a drill) is [`LogError::ModeMismatch`], decided from the `declared` line before
+    /// anything is written (not even a torn-tail entry).
+    pub fn open_as(
+        data_dir: &Path,
+        id: &str,
+        operator: &str,
+        mode: LogMode,
+    ) -> Result<(IncidentLog, IncidentMeta, Vec<Entry>), LogError> {
+        Self::open_checked(data_dir, id, operator, Some(mode))
+    }
+
+    fn open_checked(
+        data_dir: &Path,
+        id: &str,
+        operator: &str,
+        expect: Option<LogMode>,
+    ) -> Result<(IncidentLog, IncidentMeta, Vec<Entry>), LogError> {
         let path = store::log_path(data_dir, id)?;
         let file = store::open_log_file(&path, id)?;
-        let mut log = IncidentLog::from_file(path, file, operator);
+        if let Some(writer) = expect {
+            let declared = store::declared_mode(&path, id)?;
+            if writer != declared {
+                return Err(LogError::ModeMismatch { id: id.to_string(), incident: declared, writer });
+            }
+        }
+        let mut log = IncidentLog::from_file(path, file, operator, expect.unwrap_or(LogMode::Live));
         let (entries, end) = {
             let mut guard = log.lock_writer();
             let Writer { file, cache } = &mut *guard;
@@ -197,6 +270,7 @@ impl IncidentLog {
         };
         log.follow_from = end;
         let meta = store::meta_from_entries(&log.path, &entries)?;
+        log.mode = LogMode::of(meta.drill);
         Ok((log, meta, entries))
     }
 
@@ -211,6 +285,11 @@ impl IncidentLog {
         &self.path
     }
 
+    /// What the incident was declared as (a writer never appends to the other kind).
+    pub fn mode(&self) -> LogMode {
+        self.mode
+    }
+
     /// The operator identity this log writes with.
     pub fn operator(&self) -> &str {
         &self.operator
@@ -222,10 +301,11 @@ impl IncidentLog {
         LogFollower::new(&self.path, self.follow_from)
     }
 
-    fn from_file(path: PathBuf, file: File, operator: &str) -> IncidentLog {
+    fn from_file(path: PathBuf, file: File, operator: &str, mode: LogMode) -> IncidentLog {
         IncidentLog {
             path,
             operator: one_line(operator),
+            mode,
             opened: Instant::now(),
             writer: Mutex::new(Writer { file, cache: None }),
             follow_from: 0,

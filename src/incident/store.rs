@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::entry::{Entry, kind};
-use super::log::{LogError, read_log};
+use super::log::{LogError, LogMode, read_log};
 
 /// What an incident is, as the `declared` entry and the later `resolved` entries say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +170,28 @@ pub(crate) fn open_log_file(path: &Path, id: &str) -> Result<File, LogError> {
 /// `fsync`s a directory so a newly created file's name is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(LogError::io(dir, "fsync directory"))
+}
+
+/// What incident `id`'s log was declared as, from its first line alone (read-only: the mode
+/// guard of [`super::log::IncidentLog::open_as`] decides before anything is written). The
+/// first line must be a `declared` entry; its `drill` flag or a `-DRILL` id makes it a drill.
+pub(crate) fn declared_mode(path: &Path, id: &str) -> Result<LogMode, LogError> {
+    use std::io::{BufRead, BufReader, Read};
+    let file = File::open(path).map_err(LogError::io(path, "open"))?;
+    let mut first = Vec::new();
+    BufReader::new(file).take(1 << 20).read_until(b'\n', &mut first).map_err(LogError::io(path, "read"))?;
+    let not_incident =
+        |reason: &str| LogError::NotAnIncident { path: path.to_path_buf(), reason: reason.into() };
+    let entry: Entry = serde_json::from_slice(first.strip_suffix(b"\n").unwrap_or(&first))
+        .map_err(|_| not_incident("its first line is not an entry"))?;
+    if entry.kind != kind::DECLARED {
+        return Err(not_incident("its first entry is not a declared entry"));
+    }
+    let declared_id = entry.details.get("id").and_then(|v| v.as_str()).unwrap_or(id);
+    let drill = entry.details.get("drill").and_then(|v| v.as_bool()).unwrap_or(false)
+        || declared_id.contains("-DRILL")
+        || id.contains("-DRILL");
+    Ok(LogMode::of(drill))
 }
 
 /// Builds the metadata from a log's entries: the first must be `declared`.

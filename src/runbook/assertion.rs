@@ -94,6 +94,38 @@ impl Assertion {
         }
     }
 
+    /// Why the assertion cannot come to hold by waiting, as prechecks (checked before
+    /// confirming and before executing): a step that cannot succeed now fails at once with the
+    /// reason instead of waiting for its verify timeout. `primary-down` fails while a node
+    /// answers as a writable primary in fresh data; the other assertions have none (they may
+    /// come to hold as the estate moves).
+    pub fn precheck(&self, obs: &Observed) -> Vec<super::operation::Check> {
+        use super::operation::Check;
+        match self {
+            Assertion::PrimaryDown => {
+                let Some(db) = obs.database.fresh_value() else { return vec![] };
+                let up: Vec<&str> = db.writable_primaries().iter().map(|n| n.name.as_str()).collect();
+                vec![match up.as_slice() {
+                    [] => Check::new("primary down", true, "no node answers as a writable primary"),
+                    [one] => Check::new(
+                        "primary down",
+                        false,
+                        format!("the primary is not down: {one} answers as a writable primary"),
+                    ),
+                    many => Check::new(
+                        "primary down",
+                        false,
+                        format!(
+                            "the primary is not down: {} all answer as writable primaries (split brain)",
+                            many.join(", ")
+                        ),
+                    ),
+                }]
+            }
+            _ => vec![],
+        }
+    }
+
     /// Evaluate against the current snapshots (only fresh data can make it hold).
     pub fn verify(&self, obs: &Observed) -> Verify {
         match self {
@@ -262,5 +294,53 @@ pub fn region_problem(obs: &Observed, region: &str) -> Result<(), String> {
     match region_gate_problem(r) {
         None => Ok(()),
         Some(p) => Err(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::backends::Snapshot;
+    use crate::backends::model::{DatabaseView, PgNodeStatus};
+    use crate::runbook::Operation;
+
+    fn db(nodes: &[(&str, PgRole)]) -> Observed {
+        let nodes = nodes
+            .iter()
+            .map(|(name, role)| PgNodeStatus { name: name.to_string(), role: *role, ..Default::default() })
+            .collect();
+        Observed {
+            database: Arc::new(Snapshot::fresh(DatabaseView { nodes }, Utc::now())),
+            ..Observed::default()
+        }
+    }
+
+    fn failed(obs: &Observed) -> Vec<String> {
+        let op = Operation::Assert { check: Assertion::PrimaryDown };
+        op.precheck(obs).into_iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.name, c.detail)).collect()
+    }
+
+    #[test]
+    fn confirm_down_fails_at_once_while_the_primary_answers() {
+        let healthy = db(&[("postgresql-0", PgRole::Primary), ("postgresql-1", PgRole::Replica)]);
+        assert_eq!(
+            failed(&healthy),
+            ["primary down: the primary is not down: postgresql-0 answers as a writable primary"]
+        );
+        let split = db(&[("postgresql-0", PgRole::Primary), ("postgresql-1", PgRole::Primary)]);
+        assert!(
+            failed(&split)[0].contains("postgresql-0, postgresql-1 all answer as writable"),
+            "{:?}",
+            failed(&split)
+        );
+        // Down primary: the precheck holds and the verify decides.
+        let down = db(&[("postgresql-0", PgRole::Down), ("postgresql-1", PgRole::Replica)]);
+        assert!(failed(&down).is_empty());
+        // No fresh data yet: nothing is known, the verify waits for it.
+        assert!(failed(&Observed::default()).is_empty());
     }
 }

@@ -416,7 +416,8 @@ impl Operation {
 
     fn layer_prechecks(&self, obs: &Observed) -> Vec<Check> {
         match self {
-            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => vec![],
+            Operation::CheckPrimary | Operation::Manual { .. } => vec![],
+            Operation::Assert { check } => check.precheck(obs),
             Operation::VerifyWrites { .. } => vec![fresh_check("database data", &obs.database)],
             Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. }
             | Operation::ExecPromote { node, max_lag_bytes, accept_data_loss, .. } => {

@@ -66,7 +66,11 @@ pub struct Driver {
     signals: Option<(Signal, Signal)>,
     interrupted: bool,
     executed_any: bool,
+    result_logged: bool,
 }
+
+/// The entry a drill's recovery measurement logs once the drill is mitigated.
+const DRILL_RESULT: &str = "drill-result";
 
 impl Driver {
     /// Start the runner (writing to `sink`, executing with `operator`) around `state`.
@@ -95,6 +99,7 @@ impl Driver {
             signals,
             interrupted: false,
             executed_any: false,
+            result_logged: false,
         }
     }
 
@@ -105,8 +110,13 @@ impl Driver {
     }
 
     fn dispatch(&mut self, effects: Vec<Effect>) {
-        if effects.iter().any(|e| matches!(e, Effect::Execute { .. })) {
+        // Only what changes the estate counts: a refusal after read-only steps (an assertion)
+        // is still a refusal (exit 3), not a failure midway.
+        if effects.iter().any(|e| matches!(e, Effect::Execute { op, .. } if op.is_mutating())) {
             self.executed_any = true;
+        }
+        if effects.iter().any(|e| matches!(e, Effect::Log(l) if l.kind == DRILL_RESULT)) {
+            self.result_logged = true;
         }
         self.runner
             .dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
@@ -273,34 +283,22 @@ impl Driver {
             this.apply(Action::Command(Command::ConfirmNo));
             Err(why)
         };
-        if let Operation::Manual { instruction } = &s.op {
-            let Some(note) = d.note.as_deref().filter(|n| !n.trim().is_empty()) else {
-                return refuse(
-                    self,
-                    format!(
-                        "step {key} is manual ({}): do it, then give --note TEXT (logged)",
-                        sanitize(instruction)
-                    ),
-                );
-            };
+        if let Some(why) = super::preflight::missing_decision(&key, &s.op, s.risk(), d) {
+            return refuse(self, why);
+        }
+        if let Operation::Manual { .. } = &s.op {
             self.apply(Action::Command(Command::ConfirmYes));
-            for c in note.chars() {
+            for c in d.note.as_deref().unwrap_or_default().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
             }
             self.apply(Action::Text(TextEdit::Submit));
         } else if s.risk() == Risk::High {
-            let word = s.op.confirm_word();
-            if !d.confirm.contains(&word) {
-                return refuse(self, format!("step {key} needs --confirm {word}"));
-            }
-            for c in word.chars() {
+            for c in s.op.confirm_word().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
             }
             self.apply(Action::Text(TextEdit::Submit));
-        } else if d.yes_low_risk {
-            self.apply(Action::Command(Command::ConfirmYes));
         } else {
-            return refuse(self, format!("step {key} is low risk: it needs --yes-low-risk"));
+            self.apply(Action::Command(Command::ConfirmYes));
         }
         if matches!(self.state.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
             || matches!(self.state.modal, Some(Modal::Prompt { .. }))
@@ -337,6 +335,35 @@ impl Driver {
         while let Ok(a) = self.actions.try_recv() {
             self.apply(a);
         }
+    }
+
+    /// After a completed drill run: wait (at most `limit`) until the recovery measurement logs
+    /// its `drill-result` (mitigation may need the estate to settle after the last verify).
+    /// `Err` says why it was not reached.
+    pub async fn await_drill_result(&mut self, limit: Duration) -> Result<(), String> {
+        let end = tokio::time::Instant::now() + limit;
+        while !self.result_logged && !self.interrupted && tokio::time::Instant::now() < end {
+            let _ = tokio::time::timeout_at(end, self.step()).await;
+        }
+        if self.result_logged {
+            return Ok(());
+        }
+        use crate::app::measure::{Health, estate_health};
+        let why = match estate_health(&self.state.observed) {
+            Health::Unhealthy(reasons) => {
+                format!("the estate is still unhealthy: {}", sanitize(&reasons.join("; ")))
+            }
+            Health::Unknown => "the estate's health is unknown: a layer has no fresh value".to_string(),
+            Health::Healthy => {
+                "the estate is healthy but mitigation was not confirmed (it must hold for the settle period)"
+                    .to_string()
+            }
+        };
+        Err(if self.interrupted {
+            format!("interrupted; {why}")
+        } else {
+            format!("not within {} s: {why}", limit.as_secs())
+        })
     }
 
     /// Apply a final view of the commander lock (its release) and flush the log.
