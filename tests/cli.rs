@@ -189,3 +189,79 @@ fn log_list_show_verify_export_on_a_drill_incident() {
     assert_eq!(tampered.code, Some(1), "{tampered:?}");
     assert!(tampered.stdout.contains("TAMPERED"), "{tampered:?}");
 }
+
+/// Every file in the incidents dir with its bytes (locks included).
+fn incidents_dir_state(home: &Home) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(home.data_dir().join("incidents"))
+        .expect("incidents dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn drill_and_live_never_mix_each_refusal_is_one_line_exit_2_and_writes_nothing() {
+    let home = Home::new();
+    let (_live, live) =
+        IncidentLog::declare(&home.data_dir(), "Primary down", "SEV1", false, "oncall@host", Utc::now())
+            .expect("declare a live incident");
+    let (_drill, drill) =
+        IncidentLog::declare(&home.data_dir(), "Drill: x", "SEV2", true, "trainer@host", Utc::now())
+            .expect("declare a drill incident");
+    let before = incidents_dir_state(&home);
+    let config = example_config();
+    let config = config.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["drill", "--incident", &live.id],
+            "is a live incident: a drill never joins or writes to a live incident",
+        ),
+        (vec!["drill", "--incident", &live.id, "--scenario", "split-brain"], "is a live incident"),
+        (
+            vec!["--config", config, "--incident", &drill.id],
+            "is a drill incident: a live console or exec never joins a drill",
+        ),
+        (
+            vec!["exec", "db-failover", "--config", config, "--incident", &drill.id, "--yes-low-risk"],
+            "is a drill incident",
+        ),
+        (
+            vec![
+                "exec",
+                "db-failover",
+                "--drill",
+                "primary-db-down",
+                "--incident",
+                &live.id,
+                "--yes-low-risk",
+                "--confirm",
+                "postgresql-1",
+            ],
+            "is a live incident: a drill never joins",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let out = home.run(&args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(wanted), "{args:?}: {out:?}");
+        assert!(out.stderr.contains("nothing was written"), "{args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {args:?}: {out:?}");
+        assert_eq!(incidents_dir_state(&home), before, "no entry, no lock file: {args:?}");
+    }
+    // The log itself refuses too (the guard under every console and exec).
+    let err = IncidentLog::open_as(
+        &home.data_dir(),
+        &live.id,
+        "drill@host",
+        warroom::incident::log::LogMode::Drill,
+    )
+    .err()
+    .expect("a drill writer is refused");
+    assert!(err.to_string().contains("is a live incident"), "{err}");
+    assert_eq!(incidents_dir_state(&home), before);
+}

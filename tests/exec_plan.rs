@@ -334,15 +334,15 @@ fn exec_db_failover_runs_every_step_through_the_logged_pipeline() {
 #[test]
 fn exec_without_the_confirm_word_is_refused_before_anything_mutates() {
     let home = Home::new();
-    // No flags at all: refused at the first (low-risk) step, nothing executes.
+    // No flags at all: refused at the first (low-risk) step before an incident is declared.
     let out = home.run(&["exec", "db-failover", "--drill", "primary-db-down"]);
     assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("step confirm-down is low risk: it needs --yes-low-risk"), "{}", out.stderr);
-    let (_, entries) = home.only_log();
-    assert!(!kinds(&entries).iter().any(|k| k == "step-executing"), "{:?}", kinds(&entries));
-    std::fs::remove_dir_all(home.data_dir()).expect("clean");
+    assert!(out.stderr.contains("no incident was declared"), "{}", out.stderr);
+    assert!(home.logs().is_empty(), "a refused exec declares nothing");
 
-    // Low risk confirmed, promote not: only the read-only assertion ran.
+    // Low risk confirmed, promote not: refused before anything ran, the assertion included
+    // (a script must not get half a failover), and still nothing declared.
     let out = home.run(&[
         "exec",
         "db-failover",
@@ -354,18 +354,134 @@ fn exec_without_the_confirm_word_is_refused_before_anything_mutates() {
     ]);
     assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains("step promote needs --confirm postgresql-1"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     assert!(out.stdout.contains("RESULT: REFUSED"), "{}", out.stdout);
-    let (_, entries) = home.only_log();
-    let executing: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "step-executing").collect();
-    assert!(
-        executing.iter().all(|e| e["details"]["op"]["op"] == "assert"),
-        "only the read-only assertion executed: {executing:#?}"
+    assert!(home.logs().is_empty(), "a refused exec declares nothing");
+}
+
+#[test]
+fn exec_confirm_down_against_a_healthy_primary_fails_at_once_with_the_reason() {
+    let home = Home::new();
+    let started = std::time::Instant::now();
+    let out =
+        home.run(&["exec", "db-failover", "--drill", "calm", "--yes-low-risk", "--confirm", "postgresql-1"]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    contains_all(
+        &out.stderr,
+        &[
+            "step confirm-down: precheck failed: primary down: the primary is not down: postgresql-0 answers as a writable primary",
+        ],
     );
-    assert!(step_kinds(&entries, "promote").iter().all(|k| k != "step-executing" && k != "step-confirmed"));
-    assert!(step_kinds(&entries, "repoint").is_empty(), "nothing after the refusal ran");
-    let finished =
-        entries.iter().find(|e| e["kind"] == "runbook-finished").expect("the run is closed in the log");
-    assert_eq!(finished["details"]["outcome"], "aborted");
+    // The verify timeout of an assertion is far longer; the refusal comes from the first snapshots.
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(home.logs().is_empty(), "refused before declaring");
+}
+
+#[test]
+fn exec_lag_guard_refusal_exits_3_and_declares_nothing() {
+    let home = Home::new();
+    // replica-lag: postgresql-1's replay stalls, then (at 60 s) the primary dies. At 70 s the
+    // primary is down, so only the lag guard stands between postgresql-1 and a promotion.
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "replica-lag",
+        "--at",
+        "70s",
+        "--param",
+        "candidate=postgresql-1",
+        "--confirm",
+        "postgresql-1",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    contains_all(
+        &out.stderr,
+        &["step promote: precheck failed: lag within limit: lag ", "no incident was declared"],
+    );
+    assert!(!out.stderr.contains("old primary down or fenced"), "only the lag guard fails: {}", out.stderr);
+    assert!(home.logs().is_empty(), "refused before declaring");
+}
+
+#[test]
+fn exec_drill_records_the_drill_result_like_the_console() {
+    let home = Home::new();
+    let out = home.run(&[
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--speed",
+        "20",
+        "--confirm",
+        "postgresql-1",
+        "--yes-low-risk",
+    ]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("no drill result"), "{}", out.stdout);
+    let (_, entries) = home.only_log();
+    let results: Vec<&Value> = entries.iter().filter(|e| e["kind"] == "drill-result").collect();
+    assert_eq!(results.len(), 1, "exactly one drill result: {:?}", kinds(&entries));
+    let r = &results[0]["details"];
+    assert_eq!(r["fault"], "primary-db-down", "{r:#}");
+    let ts =
+        |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("timestamp")).expect("rfc3339");
+    let (fault, mitigated) = (ts(&r["fault_injected_at"]), ts(&r["mitigated_at"]));
+    let first_step = entries.iter().find(|e| e["kind"] == "step-executing").expect("a step executed");
+    assert!(fault <= ts(&first_step["ts"]), "the fault struck before exec acted: {r:#}");
+    assert!(mitigated > fault, "{r:#}");
+    let rto = r["rto_secs"].as_f64().expect("rto");
+    assert!(
+        (rto - (mitigated - fault).num_milliseconds() as f64 / 1000.0).abs() < 0.01,
+        "RTO is mitigated minus fault: {r:#}"
+    );
+    let finished = entries.iter().position(|e| e["kind"] == "runbook-finished").expect("finished");
+    let result = entries.iter().position(|e| e["kind"] == "drill-result").expect("result");
+    assert!(result > finished, "measured after the last verify");
+    assert!(out.stdout.contains("drill-result"), "printed like every entry: {}", out.stdout);
+}
+
+#[test]
+fn exec_drill_says_why_no_result_was_recorded_when_the_estate_did_not_recover() {
+    let home = Home::new();
+    // A runbook that completes without touching the fault: the primary stays down.
+    user_runbook(
+        &home,
+        "look-only",
+        r#"id = "look-only"
+title = "Look only"
+description = "Confirm the Sentinels agree; fix nothing."
+
+[[steps]]
+id = "sentinels"
+op = "assert"
+args = { check = "sentinel-agreed" }
+why = "test"
+"#,
+    );
+    let started = std::time::Instant::now();
+    let out = home.run(&[
+        "exec",
+        "look-only",
+        "--drill",
+        "primary-db-down",
+        "--yes-low-risk",
+        "--result-wait",
+        "2s",
+    ]);
+    assert_eq!(out.code, Some(0), "the runbook completed: {}\n{}", out.stdout, out.stderr);
+    contains_all(
+        &out.stdout,
+        &[
+            "waiting for the drill result (at most 2 s)",
+            "no drill result: not within 2 s: the estate is still unhealthy: ",
+        ],
+    );
+    assert!(out.stdout.contains("postgresql"), "names what is still wrong: {}", out.stdout);
+    assert!(started.elapsed() < Duration::from_secs(30), "bounded: {:?}", started.elapsed());
+    let (_, entries) = home.only_log();
+    assert!(!kinds(&entries).iter().any(|k| k == "drill-result"));
 }
 
 #[test]
@@ -416,11 +532,18 @@ fn exec_step_runs_only_that_step() {
     }
 }
 
+/// A user runbook in the temp home's config dir (`$XDG_CONFIG_HOME/warroom/runbooks`).
+fn user_runbook(home: &Home, id: &str, text: &str) {
+    let dir = home.path().join("xdg-config/warroom/runbooks");
+    std::fs::create_dir_all(&dir).expect("runbooks dir");
+    std::fs::write(dir.join(format!("{id}.toml")), text).expect("write runbook");
+}
+
 #[test]
-fn exec_failing_midway_exits_1_naming_the_step_and_precheck_refusal_first_exits_3() {
+fn exec_precheck_refusal_first_exits_3_and_a_failure_after_a_mutation_exits_1() {
     let home = Home::new();
-    // postgresql-0 is the node that is down: its promotion fails its precheck after the first
-    // step already ran.
+    // postgresql-0 is the node that is down: its promotion fails its precheck. Only a
+    // read-only assertion comes before it, so this is a refusal, known before declaring.
     let out = home.run(&[
         "exec",
         "db-failover",
@@ -432,26 +555,65 @@ fn exec_failing_midway_exits_1_naming_the_step_and_precheck_refusal_first_exits_
         "postgresql-0",
         "--yes-low-risk",
     ]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    contains_all(&out.stdout, &["RESULT: FAILED at step promote: target reachable", "nothing after it ran"]);
-    let (_, entries) = home.only_log();
-    assert!(step_kinds(&entries, "repoint").is_empty(), "nothing after the failure ran");
-    std::fs::remove_dir_all(home.data_dir()).expect("clean");
-    // The same refusal before anything executed is exit 3.
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("step promote: precheck failed: target reachable"), "{}", out.stderr);
+    assert!(home.logs().is_empty(), "refused before declaring");
+
+    // A precheck that fails after something changed the estate is a failure midway (exit 1):
+    // promoting a second node once the first is a writable primary.
+    user_runbook(
+        &home,
+        "two-promotions",
+        r#"id = "two-promotions"
+title = "Two promotions"
+description = "Promote postgresql-1, then postgresql-2 (refused: split brain)."
+
+[[steps]]
+id = "first"
+op = "promote"
+args = { node = "postgresql-1" }
+why = "test"
+
+[[steps]]
+id = "second"
+op = "promote"
+args = { node = "postgresql-2" }
+why = "test"
+
+[[steps]]
+id = "after"
+op = "verify-writes"
+args = { node = "postgresql-1" }
+why = "test"
+"#,
+    );
     let out = home.run(&[
         "exec",
-        "db-failover",
+        "two-promotions",
         "--drill",
         "primary-db-down",
-        "--param",
-        "candidate=postgresql-0",
-        "--step",
-        "promote",
         "--confirm",
-        "postgresql-0",
+        "postgresql-1",
+        "--confirm",
+        "postgresql-2",
+        "--yes-low-risk",
     ]);
-    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("precheck failed: target reachable"), "{}", out.stderr);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    contains_all(
+        &out.stdout,
+        &[
+            "RESULT: FAILED at step second: ",
+            "postgresql-1 is still a writable primary",
+            "nothing after it ran",
+        ],
+    );
+    let (_, entries) = home.only_log();
+    assert!(step_kinds(&entries, "first").iter().any(|k| k == "step-verified"), "the first promotion ran");
+    assert!(step_kinds(&entries, "second").iter().all(|k| k != "step-executing"));
+    assert!(
+        step_kinds(&entries, "after").iter().all(|k| k != "step-executing"),
+        "nothing after the failure ran"
+    );
 }
 
 #[test]
@@ -501,17 +663,37 @@ fn exec_sigterm_stops_after_the_logged_result_and_exits_130() {
     use std::io::BufRead as _;
     let home = Home::new();
     // us-east-1 is lost in region-outage: the first step (an assertion that it is healthy)
-    // executes, then waits for a postcondition that will not come.
+    // executes, then waits for a postcondition that will not come. The next step's prechecks
+    // hold now (postgresql-2 in us-west-2 is a reachable replica), so nothing refuses the run
+    // before it starts.
+    user_runbook(
+        &home,
+        "wait-then-promote",
+        r#"id = "wait-then-promote"
+title = "Wait for us-east-1, then promote"
+description = "An assertion that never holds, then a promotion."
+
+[[steps]]
+id = "check-east"
+op = "assert"
+args = { check = "region-healthy", region = "us-east-1" }
+why = "test"
+
+[[steps]]
+id = "promote"
+op = "promote"
+args = { node = "postgresql-2" }
+why = "test"
+"#,
+    );
     let mut child = home
         .command(&[
             "exec",
-            "dns-failover",
+            "wait-then-promote",
             "--drill",
             "region-outage",
-            "--param",
-            "target=us-east-1",
             "--confirm",
-            "us-east-1",
+            "postgresql-2",
             "--yes-low-risk",
         ])
         .spawn()
@@ -561,10 +743,7 @@ fn exec_sigterm_stops_after_the_logged_result_and_exits_130() {
         k.iter().filter(|x| *x == "step-result" || *x == "step-failed").count(),
         "every execution has its logged outcome: {k:?}"
     );
-    assert!(
-        step_kinds(&entries, "set-weights").iter().all(|x| x != "step-executing"),
-        "nothing after it ran"
-    );
+    assert!(step_kinds(&entries, "promote").iter().all(|x| x != "step-executing"), "nothing after it ran");
     let finished = entries.iter().find(|e| e["kind"] == "runbook-finished").expect("finished");
     assert_eq!(finished["details"]["outcome"], "aborted");
 }

@@ -12,8 +12,8 @@
 //! Every refusal that can be known from the first snapshots is made before an incident is
 //! declared ([`preflight`]): a refused exec leaves no incident behind. A refusal that only shows
 //! once the run is under way (the estate changed in between) stays in the declared incident's
-//! log, where the attempt is recorded. A completed drill run waits (at most
-//! [`DRILL_RESULT_WAIT`]) for the `drill-result` entry the console would record.
+//! log, where the attempt is recorded. A completed drill run waits (at most `--result-wait`,
+//! 60 s) for the `drill-result` entry the console would record.
 
 mod driver;
 mod preflight;
@@ -74,10 +74,12 @@ pub struct ExecArgs {
     /// the scenario's fault).
     #[arg(long, requires = "drill", value_name = "DURATION", value_parser = plan::parse_duration)]
     pub at: Option<std::time::Duration>,
+    /// With --drill: how long a completed run waits for the drill result (mitigation may need
+    /// the estate to settle after the last verify).
+    #[arg(long, requires = "drill", value_name = "DURATION", value_parser = plan::parse_duration,
+          default_value = "60s")]
+    pub result_wait: std::time::Duration,
 }
-
-/// How long a completed drill run waits for its `drill-result` entry.
-pub const DRILL_RESULT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The durable incident log as the runner's sink; every entry is printed once it is durable.
 struct PrintingSink {
@@ -266,13 +268,20 @@ async fn run_with(
     let mut d = driver::Driver::new(state, sources, operator, sink, guard.view());
     let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
     d.finish(&outcome).await;
-    if mode == Mode::Drill && outcome == Outcome::Completed {
-        progress(&format!(
-            "warroom exec: waiting for the drill result (at most {} s)",
-            DRILL_RESULT_WAIT.as_secs()
-        ));
-        if let Err(why) = d.await_drill_result(DRILL_RESULT_WAIT).await {
-            progress(&format!("warroom exec: no drill result: {why}"));
+    if mode == Mode::Drill && outcome == Outcome::Completed && !d.drill_result_logged() {
+        if let Some(step) = &args.step {
+            progress(&format!(
+                "warroom exec: no drill result yet: only step {step} was selected; it is recorded once \
+                 the estate recovers (a later exec or a console on this incident)"
+            ));
+        } else {
+            progress(&format!(
+                "warroom exec: waiting for the drill result (at most {} s)",
+                args.result_wait.as_secs_f64()
+            ));
+            if let Err(why) = d.await_drill_result(args.result_wait).await {
+                progress(&format!("warroom exec: no drill result: {why}"));
+            }
         }
     }
     let lock_view = guard.view();

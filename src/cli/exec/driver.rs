@@ -337,6 +337,11 @@ impl Driver {
         }
     }
 
+    /// Whether the recovery measurement logged its `drill-result` entry.
+    pub fn drill_result_logged(&self) -> bool {
+        self.result_logged
+    }
+
     /// After a completed drill run: wait (at most `limit`) until the recovery measurement logs
     /// its `drill-result` (mitigation may need the estate to settle after the last verify).
     /// `Err` says why it was not reached.
@@ -362,7 +367,7 @@ impl Driver {
         Err(if self.interrupted {
             format!("interrupted; {why}")
         } else {
-            format!("not within {} s: {why}", limit.as_secs())
+            format!("not within {} s: {why}", limit.as_secs_f64())
         })
     }
 
