@@ -34,6 +34,10 @@ pub struct DrillArgs {
     /// Print one snapshot of the drill estate and exit (like `warroom status`).
     #[arg(long)]
     pub status: bool,
+    /// With --status: how far the drill has run when the snapshot is taken, faults included
+    /// (e.g. 30s, 2m; default 30s: every scenario's fault struck at 5 s and shows).
+    #[arg(long, requires = "status", value_name = "DURATION", value_parser = super::plan::parse_duration)]
+    pub at: Option<Duration>,
     /// With --status or --history: print JSON.
     #[arg(long)]
     pub json: bool,
@@ -90,17 +94,10 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
             return Ok(2);
         }
     };
-    let srcs = sources(&estate, Duration::from_millis(500));
     if args.status {
-        let observed = status::first_snapshots(srcs, Duration::from_secs(5)).await;
-        let now = Utc::now();
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&status::status_json(&observed, Mode::Drill, now))?);
-        } else {
-            print!("{}", status::status_text(&observed, Mode::Drill, now));
-        }
-        return Ok(0);
+        return drill_status(&args, &estate).await;
     }
+    let srcs = sources(&estate, Duration::from_millis(500));
     let mut config = estate.config();
     // The estate replaces the user's layers; the measurement settings still come from them.
     if let Some(user) = &loaded.config {
@@ -119,6 +116,26 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         operator: Arc::new(estate.operator()),
     };
     console::launch_with(launch, loaded, move |state| state.recovery = recovery).await
+}
+
+/// Where `drill --status` looks by default: 30 s into the drill. Every scenario's fault has
+/// struck (at 5 s) and is visible, and what the estate does by itself in the first seconds
+/// (Sentinel failing over, health checks turning unhealthy, a crashloop's restarts) has
+/// happened, as an on-call engineer paged a little after the fault would find it.
+pub const STATUS_AT_DEFAULT: Duration = Duration::from_secs(30);
+
+/// `warroom drill --status [--at D] [--json]`: one snapshot of the estate advanced to `--at`.
+async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Result<i32> {
+    estate.fast_forward(args.at.unwrap_or(STATUS_AT_DEFAULT).saturating_sub(estate.sim_elapsed()));
+    let observed = status::first_snapshots(sources(estate, Duration::from_millis(500)), Duration::from_secs(5)).await;
+    let now = Utc::now();
+    let v = status::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", status::text_of(&v, now));
+    }
+    Ok(0)
 }
 
 /// `warroom drill --history [--json]`.

@@ -107,13 +107,15 @@ pub async fn status(json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
         eprint!("{NO_CONFIG}");
         return Ok(2);
     };
-    let estate = live::build(&Arc::new(config)).await;
+    let config = Arc::new(config);
+    let estate = live::build(&config).await;
     let observed = status::first_snapshots(estate.sources, Duration::from_secs(10)).await;
     let now = Utc::now();
+    let v = status::status_json_for(&observed, Some(&config), Mode::Live, now);
     if json {
-        println!("{}", serde_json::to_string_pretty(&status::status_json(&observed, Mode::Live, now))?);
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", status::status_text(&observed, Mode::Live, now));
+        print!("{}", status::text_of(&v, now));
     }
     Ok(0)
 }

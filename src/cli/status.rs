@@ -1,12 +1,17 @@
 //! `warroom status [--json]` and `warroom drill --status`: one snapshot of every layer, then exit.
 //!
-//! The JSON shape is a contract (design notes, section 6): extend it, never rename.
+//! The JSON shape is a contract (design notes, section 6, and `docs/status.schema.json`):
+//! extend it, never rename; every layer keeps every key in every state (see [`json`]).
+
+pub mod json;
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use json::{named_errors, status_json_for};
 
 use crate::app::Mode;
 use crate::backends::{Freshness, Observed, Snapshot};
@@ -39,98 +44,21 @@ pub async fn first_snapshots(mut sources: Sources, limit: Duration) -> Observed 
     Observed { kube, database, sentinel, traffic }
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn layer<T>(snap: &Snapshot<T>, body: impl FnOnce(&T) -> Value) -> Value {
-    let mut obj = json!({ "freshness": snap.freshness.as_str() });
-    if snap.freshness == Freshness::NotConfigured {
-        return obj;
-    }
-    let m = obj.as_object_mut().expect("object");
-    if let Some(e) = snap.freshness.error() {
-        m.insert("error".into(), json!(e));
-    }
-    if let Some(at) = snap.fetched_at {
-        m.insert("fetched_at".into(), json!(ts(at)));
-    }
-    if let Some(v) = &snap.value
-        && let Value::Object(extra) = body(v)
-    {
-        m.extend(extra);
-    }
-    obj
-}
-
-/// The `status --json` object.
+/// The `status --json` object without the configuration: a layer with no value has no rows
+/// (see [`status_json_for`], which the commands use).
 pub fn status_json(o: &Observed, mode: Mode, now: DateTime<Utc>) -> Value {
-    let postgres = layer(&o.database, |d| {
-        json!({
-            "split_brain": d.split_brain(),
-            "primary": d.primary().map(|p| p.name.clone()),
-            "nodes": d.nodes.iter().map(|n| json!({
-                "name": n.name, "region": n.region, "role": n.role.as_str(), "timeline": n.timeline,
-                "replay_lag_bytes": n.replay_lag_bytes, "replay_lag_seconds": n.replay_lag_seconds,
-                "read_only": n.read_only, "error": n.error,
-            })).collect::<Vec<_>>(),
-        })
-    });
-    let sentinel = layer(&o.sentinel, |s| {
-        json!({
-            "master": s.agreed_master(),
-            "agreed": s.agreed(),
-            "quorum": s.quorum.as_ref().map(|q| q.is_ok()),
-            "sentinels": s.sentinels.iter().map(|x| json!({ "addr": x.addr, "master": x.master, "error": x.error })).collect::<Vec<_>>(),
-            "replicas": s.replicas.iter().map(|r| json!({ "addr": r.addr, "link_up": r.link_up, "offset_lag": r.offset_lag })).collect::<Vec<_>>(),
-        })
-    });
-    let kubernetes = layer(&o.kube, |k| {
-        json!({
-            "pods": k.pods.iter().map(|p| json!({
-                "context": p.context, "namespace": p.namespace, "name": p.name, "ready": p.ready_text(),
-                "phase": p.phase, "restarts": p.restarts, "reason": p.reason,
-            })).collect::<Vec<_>>(),
-            "deployments": k.deployments.iter().map(|d| json!({
-                "context": d.context, "namespace": d.namespace, "name": d.name,
-                "desired": d.desired, "ready": d.ready, "available": d.available,
-            })).collect::<Vec<_>>(),
-            "contexts": k.contexts.iter().map(|c| json!({
-                "context": c.context, "error": c.error, "last_ok": c.last_ok.map(ts),
-            })).collect::<Vec<_>>(),
-            "db_service": k.db_service.as_ref().map(|s| json!({
-                "context": s.context, "namespace": s.namespace, "name": s.name,
-                "selector": s.selector, "endpoint_pods": s.endpoint_pods,
-            })),
-        })
-    });
-    let traffic = layer(&o.traffic, |t| {
-        json!({
-            "record": t.record,
-            "control_plane_error": t.control_plane_error,
-            "regions": t.regions.iter().map(|r| json!({
-                "name": r.name, "role": r.role, "weight": r.weight, "share": t.share(&r.name),
-                "failover_role": r.failover_role, "health_check": r.health_check.as_str(),
-                "live": r.live.as_ref().map(|p| json!({ "status": p.status, "latency_ms": p.latency_ms, "error": p.error })),
-                "ready": r.ready.as_ref().map(|p| json!({ "status": p.status, "latency_ms": p.latency_ms, "error": p.error })),
-            })).collect::<Vec<_>>(),
-        })
-    });
-    json!({
-        "taken_at": ts(now),
-        "mode": match mode { Mode::Live => "live", Mode::Drill => "drill" },
-        "postgres": postgres,
-        "sentinel": sentinel,
-        "kubernetes": kubernetes,
-        "traffic": traffic,
-    })
+    status_json_for(o, None, mode, now)
 }
 
 /// A short human rendering of the same snapshot.
 pub fn status_text(o: &Observed, mode: Mode, now: DateTime<Utc>) -> String {
-    let v = status_json(o, mode, now);
+    text_of(&status_json(o, mode, now), now)
+}
+
+/// The human rendering of a `status --json` object.
+pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "warroom status ({}) at {}", v["mode"].as_str().unwrap_or("?"), ts(now));
+    let _ = writeln!(out, "warroom status ({}) at {}", v["mode"].as_str().unwrap_or("?"), json::ts(now));
     for (name, key) in [
         ("PostgreSQL", "postgres"),
         ("Sentinel", "sentinel"),
