@@ -123,6 +123,18 @@ async fn db_failover_after_kill9_promotes_the_replica_and_repoints_the_service()
         ),
     );
 
+    // While the primary answers, confirm-down cannot succeed: exec refuses at once with the
+    // reason (exit 3, no incident declared) instead of waiting out the 20 s verify timeout.
+    let started = std::time::Instant::now();
+    let (code, out, err) =
+        home.warroom(&config, &["exec", "db-failover", "--confirm", NODES[1], "--yes-low-risk"]).await;
+    assert_eq!(code, Some(3), "stdout:\n{out}\nstderr:\n{err}");
+    let why = format!("the primary is not down: {} answers as a writable primary", NODES[0]);
+    assert!(err.contains(&why), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15), "at once, not after the verify timeout");
+    assert!(!home.data_dir().join("incidents").exists(), "no incident declared");
+    assert!(pg.in_recovery(NODES[1]).await, "nothing was promoted");
+
     pg.kill9(NODES[0]);
     let killed_at: DateTime<Utc> = Utc::now();
     // No labeller runs in this lab (no Patroni, no operator): warroom's `label` step marks

@@ -52,11 +52,23 @@ async fn run(mut cmd: tokio::process::Command) -> (Option<i32>, String, String) 
     )
 }
 
+/// Every output is checked against the shipped schema (`docs/status.schema.json`).
+fn assert_schema(v: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let errors: Vec<String> =
+        validator.iter_errors(v).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{v:#}");
+}
+
 async fn status_json(home: &Home, config: &Path) -> Value {
     let (code, out, err) =
         run(home.warroom(&["status", "--json", "--config", config.to_str().unwrap()])).await;
     assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {out}"))
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {out}"));
+    assert_schema(&v);
+    v
 }
 
 /// Everything the test started.
@@ -327,6 +339,7 @@ async fn drill_status_json_has_the_contract_shape() {
     let (code, out, err) = run(home.warroom(&["drill", "--status", "--json", "--scenario", "calm"])).await;
     assert_eq!(code, Some(0), "stderr: {err}");
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    assert_schema(&v);
     assert_eq!(v["mode"], "drill");
     assert!(v["taken_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()));
     for layer in ["postgres", "sentinel", "kubernetes", "traffic"] {

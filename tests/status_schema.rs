@@ -66,7 +66,13 @@ fn every_scenario_validates_and_shows_its_fault_at_the_default_time() {
         assert_valid(&v, s);
         let pg = &v["postgres"];
         let region = |name: &str| {
-            v["traffic"]["regions"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().expect(name)
+            v["traffic"]["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == name)
+                .cloned()
+                .expect(name)
         };
         match s.as_str() {
             "calm" => {
@@ -147,8 +153,12 @@ fn every_postgres_node_down_keeps_the_nodes_with_their_errors() {
     let why: Vec<String> = names.iter().map(|n| format!("{n}: connection refused (os error 111)")).collect();
     let o = Observed {
         database: failed(&format!("no PostgreSQL node answered: {}", why.join("; "))),
-        sentinel: failed("no Sentinel answered: 10.0.1.20:26379: timeout after 2 s; 10.0.1.21:26379: timeout after 2 s; 10.1.1.22:26379: connection refused"),
-        kube: failed("us-east-1: API server did not answer within 2000 ms; us-west-2: 401 Unauthorized; eu-central-1: dns error"),
+        sentinel: failed(
+            "no Sentinel answered: 10.0.1.20:26379: timeout after 2 s; 10.0.1.21:26379: timeout after 2 s; 10.1.1.22:26379: connection refused",
+        ),
+        kube: failed(
+            "us-east-1: API server did not answer within 2000 ms; us-west-2: 401 Unauthorized; eu-central-1: dns error",
+        ),
         traffic: failed("Route 53: throttled"),
     };
     let v = status_json_for(&o, Some(&cfg), Mode::Live, Utc::now());

@@ -127,7 +127,8 @@ pub const STATUS_AT_DEFAULT: Duration = Duration::from_secs(30);
 /// `warroom drill --status [--at D] [--json]`: one snapshot of the estate advanced to `--at`.
 async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Result<i32> {
     estate.fast_forward(args.at.unwrap_or(STATUS_AT_DEFAULT).saturating_sub(estate.sim_elapsed()));
-    let observed = status::first_snapshots(sources(estate, Duration::from_millis(500)), Duration::from_secs(5)).await;
+    let observed =
+        status::first_snapshots(sources(estate, Duration::from_millis(500)), Duration::from_secs(5)).await;
     let now = Utc::now();
     let v = status::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
     if args.json {

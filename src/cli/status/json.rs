@@ -22,9 +22,10 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
 pub fn named_errors(error: &str, names: &[&str]) -> Vec<Option<String>> {
     let starts = |name: &str| -> Option<usize> {
         let needle = format!("{name}: ");
-        error.match_indices(&needle).map(|(i, _)| i).find(|&i| {
-            i == 0 || error[..i].ends_with("; ") || error[..i].ends_with(": ")
-        })
+        error
+            .match_indices(&needle)
+            .map(|(i, _)| i)
+            .find(|&i| i == 0 || error[..i].ends_with("; ") || error[..i].ends_with(": "))
     };
     let found: Vec<Option<usize>> = names.iter().map(|n| starts(n)).collect();
     let mut bounds: Vec<usize> = found.iter().flatten().copied().collect();
@@ -61,7 +62,11 @@ fn row_error(layer_error: Option<&str>, named: Option<&String>, own: Option<&Str
 fn postgres(snap: &Snapshot<DatabaseView>, cfg: Option<&Config>) -> Value {
     let fresh = snap.freshness == Freshness::Fresh;
     let err = snap.freshness.error();
-    let node = |name: &str, region: &str, role: &str, v: Option<&crate::backends::model::PgNodeStatus>, error: Value| {
+    let node = |name: &str,
+                region: &str,
+                role: &str,
+                v: Option<&crate::backends::model::PgNodeStatus>,
+                error: Value| {
         json!({
             "name": name, "region": region, "role": role,
             "timeline": v.and_then(|n| n.timeline), "replay_lag_bytes": v.and_then(|n| n.replay_lag_bytes),
@@ -114,11 +119,14 @@ fn postgres(snap: &Snapshot<DatabaseView>, cfg: Option<&Config>) -> Value {
 fn sentinel(snap: &Snapshot<SentinelView>, cfg: Option<&Config>) -> Value {
     let fresh = snap.freshness == Freshness::Fresh;
     let err = snap.freshness.error();
-    let configured: Vec<String> = cfg.and_then(|c| c.sentinel.as_ref()).map(|s| s.addrs.clone()).unwrap_or_default();
+    let configured: Vec<String> =
+        cfg.and_then(|c| c.sentinel.as_ref()).map(|s| s.addrs.clone()).unwrap_or_default();
     let sentinels: Vec<Value> = match &snap.value {
-        Some(s) if fresh => {
-            s.sentinels.iter().map(|x| json!({ "addr": x.addr, "master": x.master, "error": x.error })).collect()
-        }
+        Some(s) if fresh => s
+            .sentinels
+            .iter()
+            .map(|x| json!({ "addr": x.addr, "master": x.master, "error": x.error }))
+            .collect(),
         other => {
             let addrs: Vec<&str> = match other {
                 Some(s) => s.sentinels.iter().map(|x| x.addr.as_str()).collect(),
