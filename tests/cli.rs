@@ -28,7 +28,7 @@ fn help_lists_every_subcommand_and_each_has_its_own_help() {
     assert!(top.stdout.contains("--config"), "{top:?}");
 
     let cases: &[(&[&str], &[&str])] = &[
-        (&["drill", "--help"], &["--scenario", "--list", "--status", "--json", "--speed", "--seed"]),
+        (&["drill", "--help"], &["--scenario", "--list", "--status", "--at", "--json", "--speed", "--seed"]),
         (&["status", "--help"], &["--json", "--config"]),
         (&["check", "--help"], &["--config"]),
         (&["log", "--help"], &["list", "show", "verify", "append", "export"]),

@@ -663,37 +663,17 @@ fn exec_sigterm_stops_after_the_logged_result_and_exits_130() {
     use std::io::BufRead as _;
     let home = Home::new();
     // us-east-1 is lost in region-outage: the first step (an assertion that it is healthy)
-    // executes, then waits for a postcondition that will not come. The next step's prechecks
-    // hold now (postgresql-2 in us-west-2 is a reachable replica), so nothing refuses the run
-    // before it starts.
-    user_runbook(
-        &home,
-        "wait-then-promote",
-        r#"id = "wait-then-promote"
-title = "Wait for us-east-1, then promote"
-description = "An assertion that never holds, then a promotion."
-
-[[steps]]
-id = "check-east"
-op = "assert"
-args = { check = "region-healthy", region = "us-east-1" }
-why = "test"
-
-[[steps]]
-id = "promote"
-op = "promote"
-args = { node = "postgresql-2" }
-why = "test"
-"#,
-    );
+    // executes, then waits for a postcondition that will not come.
     let mut child = home
         .command(&[
             "exec",
-            "wait-then-promote",
+            "dns-failover",
             "--drill",
             "region-outage",
+            "--param",
+            "target=us-east-1",
             "--confirm",
-            "postgresql-2",
+            "us-east-1",
             "--yes-low-risk",
         ])
         .spawn()
@@ -743,7 +723,10 @@ why = "test"
         k.iter().filter(|x| *x == "step-result" || *x == "step-failed").count(),
         "every execution has its logged outcome: {k:?}"
     );
-    assert!(step_kinds(&entries, "promote").iter().all(|x| x != "step-executing"), "nothing after it ran");
+    assert!(
+        step_kinds(&entries, "set-weights").iter().all(|x| x != "step-executing"),
+        "nothing after it ran"
+    );
     let finished = entries.iter().find(|e| e["kind"] == "runbook-finished").expect("finished");
     assert_eq!(finished["details"]["outcome"], "aborted");
 }

@@ -1,7 +1,8 @@
 //! What `warroom exec` checks before it declares anything: the parameters resolve against the
 //! current snapshots, every step that will run has its confirmation on the command line, and
-//! the prechecks of the steps up to the first one that changes anything hold now (read-only
-//! steps before it change nothing, so the snapshots taken now are what they will see).
+//! the prechecks of the steps up to the first one that changes anything (or waits for the
+//! estate to move: an assertion that does not hold yet) hold now: read-only steps that already
+//! hold change nothing, so the snapshots taken now are what the steps after them will see.
 //!
 //! A refusal here is exit 3 with no incident declared and nothing executed. What can only be
 //! known later (the estate changed after these checks, a later step's precheck once an earlier
@@ -13,7 +14,7 @@ use crate::cli::plan::{self, Exit};
 use crate::config::Config;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::PlannedStep;
-use crate::runbook::{Operation, Risk};
+use crate::runbook::{Operation, Risk, Verify};
 use crate::ui::sanitize::sanitize;
 
 use super::Decisions;
@@ -74,7 +75,10 @@ pub fn check(
         if !failed.is_empty() {
             return Err(Exit::refused(format!("step {}: precheck failed: {}", p.key, failed.join("; "))));
         }
-        acted = op.is_mutating();
+        // After a step that changes the estate, or a read-only one that will wait for it to
+        // move (an assertion that does not hold yet), the snapshots taken now no longer say
+        // what later steps will see: their prechecks are made when they come up.
+        acted = op.is_mutating() || matches!(op.verify(obs), Verify::NotYet(_));
     }
     Ok(())
 }

@@ -266,3 +266,21 @@ pub fn status_json_for(o: &Observed, cfg: Option<&Config>, mode: Mode, now: Date
         "traffic": traffic(&o.traffic, cfg),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::named_errors;
+
+    #[test]
+    fn each_name_gets_its_own_error_from_a_joined_list() {
+        let e = "no PostgreSQL node answered: postgresql-1: timeout after 2 s; postgresql-10: refused: no; really";
+        assert_eq!(
+            named_errors(e, &["postgresql-1", "postgresql-10", "postgresql-2"]),
+            [Some("timeout after 2 s".to_string()), Some("refused: no; really".to_string()), None]
+        );
+        // A name that only appears inside another's error is not that node's error.
+        let e = "a: could not reach b: gone";
+        assert_eq!(named_errors(e, &["a", "b"]), [Some("could not reach b: gone".to_string()), None]);
+        assert_eq!(named_errors("poll timed out", &["a"]), [None]);
+    }
+}
