@@ -44,6 +44,13 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
     Some((text, slot))
 }
 
+/// The header banner when another console took command from this one:
+/// `COMMAND TAKEN by bob@host pid 42 at 12:01:05` (UTC, as every time in the log).
+pub fn takeover_banner(state: &State) -> Option<String> {
+    let (by, at) = state.command_taken.as_ref()?;
+    Some(format!("COMMAND TAKEN by {} at {}", clean(by, 48), at.format("%H:%M:%S")))
+}
+
 /// Draw the takeover confirmation for `holder`.
 pub fn draw_takeover(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, holder: &str) {
     let w = area.width.saturating_sub(4).min(72);
