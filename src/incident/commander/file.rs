@@ -123,6 +123,13 @@ impl FileLock {
         })
     }
 
+    /// The same lock as process `owner` would claim it (tests play other processes).
+    #[cfg(test)]
+    pub(super) fn as_owner(mut self, owner: Option<Owner>) -> FileLock {
+        self.owner = owner;
+        self
+    }
+
     /// The `.commander` file.
     pub fn path(&self) -> &Path {
         &self.path
