@@ -110,7 +110,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let avail = usize::from(area.width);
     let mut right: Vec<Span<'static>> = Vec::new();
     if let Some((msg, _)) = &state.flash {
-        right.push(Span::styled(clean(msg, avail / 2), theme.style(Slot::StatusDegraded)));
+        // A refusal must be read whole: the flash may take all but a few hints' room.
+        right.push(Span::styled(
+            clean(msg, avail.saturating_sub(24).max(avail / 2)),
+            theme.style(Slot::StatusDegraded),
+        ));
     }
     if !state.warnings.is_empty() {
         let n = state.warnings.len();
