@@ -345,8 +345,7 @@ fn every_key_of_the_default_keymap_and_every_cli_path_of_a_read_only_console_wri
         &["--read-only", "--config", &live_config, "--new", "observer's own"],
     ] {
         // Through a shell that prints the exit code and stays (the message would go with the pane).
-        let line = format!("\"$0\" \"$@\"; echo EXIT=$?; sleep 60");
-        let mut cmd = vec!["sh", "-c", line.as_str(), BIN];
+        let mut cmd = vec!["sh", "-c", "\"$0\" \"$@\"; echo EXIT=$?; sleep 60", BIN];
         cmd.extend_from_slice(declare);
         let t = Tmux::start(120, 30, &cmd, &[("WARROOM_DATA_DIR", data.path()), ("HOME", data.path())]);
         let s = t.wait_for("the refusal", Duration::from_secs(10), |s| s.contains("EXIT="));

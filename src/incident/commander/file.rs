@@ -125,7 +125,7 @@ impl FileLock {
 
     /// The same lock as process `owner` would claim it (tests play other processes).
     #[cfg(test)]
-    pub(super) fn as_owner(mut self, owner: Option<Owner>) -> FileLock {
+    pub(super) fn claimed_by(mut self, owner: Option<Owner>) -> FileLock {
         self.owner = owner;
         self
     }

@@ -177,7 +177,7 @@ fn a_dead_holder_on_this_host_is_released_at_once_a_live_or_remote_one_is_not() 
     assert!(Owner::current().is_some(), "this test needs /proc");
     let mut child = holder_process();
     let owner = Owner::of_pid(child.id()).expect("the child's owner record");
-    let theirs = lock(dir.path(), 30_000).as_owner(Some(owner.clone()));
+    let theirs = lock(dir.path(), 30_000).claimed_by(Some(owner.clone()));
     assert!(matches!(theirs.acquire_blocking("dead@host pid X", false).unwrap(), LockState::Mine(_)));
     assert_eq!(me.recorded_owner().unwrap(), Some(owner.clone()), "the claim names its process");
     // Alive: honoured (a take asks for force).
@@ -204,14 +204,14 @@ fn a_dead_holder_on_this_host_is_released_at_once_a_live_or_remote_one_is_not() 
     ] {
         let mut o = gone.clone();
         change(&mut o);
-        let other = lock(dir.path(), 30_000).as_owner(Some(o));
+        let other = lock(dir.path(), 30_000).claimed_by(Some(o));
         assert!(matches!(other.acquire_blocking("remote", true).unwrap(), LockState::Mine(_)));
         assert!(matches!(me.status_blocking("me").unwrap(), LockState::Theirs(_)), "not reaped");
     }
     // The pid reused by another process (another start time): gone.
     gone.pid = std::process::id();
     gone.started += 1;
-    let reused = lock(dir.path(), 30_000).as_owner(Some(gone));
+    let reused = lock(dir.path(), 30_000).claimed_by(Some(gone));
     assert!(matches!(reused.acquire_blocking("old", true).unwrap(), LockState::Mine(_)));
     assert_eq!(me.status_blocking("me").unwrap(), LockState::Free);
 }
