@@ -217,74 +217,18 @@ pub fn cancel(state: &mut State) {
 
 /// Exactly what `action` does now, or why it cannot be done.
 fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
-    let step_title = |id: u64| {
-        state.step(id).map(|s| s.preview.title.clone()).ok_or_else(|| format!("step #{id} no longer exists"))
-    };
-    let runbook_note = |id: u64| match state.step(id).and_then(|s| s.runbook_key.clone()) {
-        Some(key) => format!(" (runbook step {key})"),
-        None => String::new(),
-    };
     match action {
-        KeyAction::AbortRunbook => {
-            let run = state
-                .runbook
-                .as_ref()
-                .filter(|r| r.active())
-                .ok_or_else(|| "no runbook is running".to_string())?;
-            let open: Vec<u64> = run
-                .steps
-                .iter()
-                .map(|(sid, _, _)| *sid)
-                .filter(|sid| state.step(*sid).is_some_and(|s| !s.status.is_terminal()))
-                .collect();
-            let status = |sid: &u64| state.step(*sid).map(|s| s.status.clone());
-            if open.iter().any(|sid| status(sid) == Some(StepStatus::Executing)) {
-                return Err("a step is executing: wait for its result, then abort".into());
-            }
-            // The step that came up (not one still waiting its turn) is the one marked aborted.
-            let current = open.iter().find(|sid| status(sid) != Some(StepStatus::Proposed));
-            Ok(format!(
-                "Abort runbook {} ({}): its {} remaining step{} will not run{}. Logged; nothing already done is undone.",
-                run.runbook.id(),
-                run.runbook.title,
-                open.len(),
-                if open.len() == 1 { "" } else { "s" },
-                current.map(|id| format!(", step #{id} is marked aborted")).unwrap_or_default(),
-            ))
-        }
+        KeyAction::AbortRunbook => describe_abort_runbook(state),
         KeyAction::AbortStep(id) => {
-            let status = state.step(*id).map(|s| s.status.clone());
-            match status {
-                None => Err(format!("step #{id} no longer exists")),
-                Some(s) if s.is_terminal() => Err(format!("step #{id} is {}: nothing to abort", s.label())),
-                Some(StepStatus::Executing) => {
-                    Err(format!("step #{id} is executing: wait for its result, then abort"))
-                }
-                Some(_) => {
-                    let stops = if state.step(*id).is_some_and(|s| s.runbook_key.is_some()) {
-                        " Its runbook is aborted with it."
-                    } else {
-                        ""
-                    };
-                    Ok(format!(
-                        "Abort step #{id}{}: {}. It will not run.{stops} Logged.",
-                        runbook_note(*id),
-                        step_title(*id)?
-                    ))
-                }
-            }
+            let (title, in_runbook) = step_open(state, *id, "abort")?;
+            let stops = if in_runbook { " Its runbook is aborted with it." } else { "" };
+            Ok(format!("Abort step #{id}{title}. It will not run.{stops} Logged."))
         }
-        KeyAction::SkipStep { step, reason } => match state.step(*step).map(|s| s.status.clone()) {
-            None => Err(format!("step #{step} no longer exists")),
-            Some(s) if s.is_terminal() || s == StepStatus::Executing => {
-                Err(format!("step #{step} is {}: cannot skip", s.label()))
-            }
-            Some(_) => Ok(format!(
-                "Skip step #{step}{}: {}. It will not run; the runbook moves on to the next step. Reason logged: \"{reason}\".",
-                runbook_note(*step),
-                step_title(*step)?
-            )),
-        },
+        KeyAction::SkipStep { step, reason } => {
+            let (title, in_runbook) = step_open(state, *step, "skip")?;
+            let next = if in_runbook { " The runbook goes on with its next step." } else { "" };
+            Ok(format!("Skip step #{step}{title}. It will not run.{next} Reason logged: \"{reason}\"."))
+        }
         KeyAction::Resolve { summary } => match state.resolved {
             Some(_) => Err("the incident is already resolved".into()),
             None => Ok(format!(
@@ -303,6 +247,42 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
             }
         }
     }
+}
+
+/// Step `id` can still be aborted or skipped: its " (runbook step key): title" and whether it
+/// belongs to a runbook; else why not.
+fn step_open(state: &State, id: u64, verb: &str) -> Result<(String, bool), String> {
+    let step = state.step(id).ok_or_else(|| format!("step #{id} no longer exists"))?;
+    if step.status.is_terminal() || step.status == StepStatus::Executing {
+        return Err(format!("step #{id} is {}: cannot {verb} it", step.status.label()));
+    }
+    let key = step.runbook_key.as_ref().map(|k| format!(" (runbook step {k})")).unwrap_or_default();
+    Ok((format!("{key}: {}", step.preview.title), step.runbook_key.is_some()))
+}
+
+fn describe_abort_runbook(state: &State) -> Result<String, String> {
+    let run =
+        state.runbook.as_ref().filter(|r| r.active()).ok_or_else(|| "no runbook is running".to_string())?;
+    let status = |sid: &u64| state.step(*sid).map(|s| s.status.clone());
+    let open: Vec<u64> = run
+        .steps
+        .iter()
+        .map(|(sid, _, _)| *sid)
+        .filter(|sid| status(sid).is_some_and(|s| !s.is_terminal()))
+        .collect();
+    if open.iter().any(|sid| status(sid) == Some(StepStatus::Executing)) {
+        return Err("a step is executing: wait for its result, then abort".into());
+    }
+    // The step that came up (not one still waiting its turn) is the one marked aborted.
+    let current = open.iter().find(|sid| status(sid) != Some(StepStatus::Proposed));
+    Ok(format!(
+        "Abort runbook {} ({}): its {} remaining step{} will not run{}. Logged; nothing already done is undone.",
+        run.runbook.id(),
+        run.runbook.title,
+        open.len(),
+        if open.len() == 1 { "" } else { "s" },
+        current.map(|id| format!(", step #{id} is marked aborted")).unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]

@@ -136,6 +136,18 @@ mod tests {
     }
 
     #[test]
+    fn the_old_commander_s_header_says_who_took_command_and_when() {
+        let mut s = state(CommanderView::Pending);
+        s.commander = CommanderView::Theirs { holder: bob(&s) };
+        s.command_taken = Some(("bob@host pid 42".into(), s.now - Duration::seconds(3)));
+        let line = header(&s, 160);
+        assert!(line.contains("COMMAND TAKEN by bob@host pid 42 at 12:01:02"), "{line}");
+        assert!(line.contains("T+01:05") && line.contains("LIVE"), "{line}");
+        s.command_taken = None;
+        assert!(!header(&s, 160).contains("COMMAND TAKEN"));
+    }
+
+    #[test]
     fn badge_per_state() {
         let s = state(CommanderView::Unknown);
         assert_eq!(badge(&s), None, "no lock, no badge (as before)");
