@@ -36,6 +36,16 @@ fn main() -> ExitCode {
             Some(Cmd::Status { json }) => cli::live::status(json, loaded).await,
             Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
             Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
+            // A read-only console writes notes and nothing else, from the command line too.
+            Some(Cmd::Log { command: warroom::incident::cli::LogCommand::Append { ref kind, .. } })
+                if cli.common.read_only && kind != "note" =>
+            {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warroom: refused: --read-only writes notes only (--kind note), not {kind:?}; nothing was written"
+                );
+                Ok(3)
+            }
             Some(Cmd::Log { ref command }) => {
                 warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir)
             }

@@ -195,3 +195,33 @@ async fn kubectl_reads_the_commander_lease() {
         assert_eq!(t.split('.').nth(1).map(|f| f.trim_end_matches('Z').len()), Some(6), "{k} {t}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_of_the_lease_reaches_the_old_holder_within_a_second() {
+    use warroom::incident::commander::{CommanderView, LockRequest, spawn};
+    let lab = KubeLab::start(&[CTX]).await;
+    // The default ttl: renewals every 10 s, so only the between-renewal look can see a takeover.
+    let lock = lease_lock(&lab, 30).await;
+    let wait = |mut rx: tokio::sync::watch::Receiver<CommanderView>,
+                what: &'static str,
+                pred: fn(&CommanderView) -> bool| async move {
+        tokio::time::timeout(Duration::from_secs(10), rx.wait_for(pred))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("task alive")
+            .clone()
+    };
+    let (old, old_req) = spawn(lock.clone(), "old pid 1".into(), true);
+    wait(old.clone(), "the old holder", |v| matches!(v, CommanderView::Mine { .. })).await;
+    let (new, new_req) = spawn(lock.clone(), "new pid 2".into(), false);
+    wait(new.clone(), "the new console to see it", |v| matches!(v, CommanderView::Theirs { .. })).await;
+    new_req.send(LockRequest::Take { force: true }).await.unwrap();
+    wait(new.clone(), "the new holder", |v| matches!(v, CommanderView::Mine { .. })).await;
+    let taken = std::time::Instant::now();
+    let v = wait(old.clone(), "the old holder to see it", |v| !matches!(v, CommanderView::Mine { .. })).await;
+    let latency = taken.elapsed();
+    println!("Lease takeover reached the old holder in {} ms", latency.as_millis());
+    assert_eq!(v, CommanderView::Lost { reason: "taken over by new pid 2".into() });
+    assert!(latency < Duration::from_secs(1), "{latency:?}");
+    drop((old_req, new_req));
+}

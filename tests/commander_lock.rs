@@ -151,7 +151,10 @@ async fn only_the_holder_executes_and_handover_is_explicit_and_logged() {
         unreachable!()
     };
     bob.act(Action::StepExecuted { step, result: Err("test: not run".into()) }).await;
+    // Releasing asks y/n first (irreversible for this console).
     let fx = bob.act(Action::Command(Command::ReleaseCommand)).await;
+    assert!(fx.is_empty() && matches!(bob.state.modal, Some(Modal::ConfirmKey { .. })), "{fx:?}");
+    let fx = bob.act(Action::Command(Command::ConfirmYes)).await;
     assert_eq!(fx, vec![Effect::Commander(LockRequest::Release)]);
     bob.sync("bob released", |v| matches!(v, CommanderView::Free { .. })).await;
     assert!(

@@ -329,6 +329,9 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
     let svc = lab.kube.server(EAST).get("Service", DB_NS, SERVICE).expect("service");
     assert_eq!(svc["spec"]["selector"]["statefulset.kubernetes.io/pod-name"], NODES[1], "{svc:#}");
 
+    // The last `N` found the runbook finished: keys typed right after it are dropped until Esc.
+    t.keys(&["Escape"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     t.keys(&["q"]);
     wait_screen(&t, "the console to exit", Duration::from_secs(10), |_| t.pane_dead()).await;
 

@@ -81,13 +81,16 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
         CommanderView::Lost { reason } if was_mine => lost(state, fx, &reason),
         other if was_mine => {
             let reason = match other {
-                CommanderView::Theirs { holder } => format!("taken over by {}", holder.identity),
+                CommanderView::Theirs { holder } => format!("{TAKEN_OVER_BY}{}", holder.identity),
                 CommanderView::Unavailable { error } => format!("unavailable: {error}"),
                 _ => "released elsewhere".to_string(),
             };
             lost(state, fx, &reason);
         }
         _ => {}
+    }
+    if matches!(state.commander, CommanderView::Mine { .. }) {
+        state.command_taken = None;
     }
     // A takeover confirmation is moot once the lock is ours or free.
     if matches!(state.modal, Some(Modal::TakeCommand { .. }))
@@ -97,7 +100,14 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
     }
 }
 
+/// What the lock task and [`observe`] say when another console took the lock over.
+const TAKEN_OVER_BY: &str = "taken over by ";
+
 fn lost(state: &mut State, fx: &mut Vec<Effect>, reason: &str) {
+    if let Some(by) = reason.strip_prefix(TAKEN_OVER_BY) {
+        // The header keeps saying so (with a bell now) until this console takes command again.
+        state.command_taken = Some((by.to_string(), state.now));
+    }
     let event = if reason.starts_with("expired") { "expired" } else { "lost" };
     let summary = format!("commander lock lost: {reason}");
     flash(state, summary.to_uppercase());

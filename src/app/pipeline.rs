@@ -10,8 +10,15 @@ use super::effect::{Effect, LogIntent};
 use super::state::{Modal, Mode, PaneId, State};
 use super::step::{Stage, StepRun, StepStatus};
 
-/// Append a log intent, marking drill entries.
+/// The only entry kinds a read-only console writes.
+pub const READ_ONLY_KINDS: [&str; 1] = ["note"];
+
+/// Append a log intent, marking drill entries. A read-only console writes notes and nothing
+/// else: any other entry is dropped here (its keys are refused before; this is the backstop).
 pub fn log(state: &State, fx: &mut Vec<Effect>, kind: &str, summary: String, mut details: serde_json::Value) {
+    if state.read_only && !READ_ONLY_KINDS.contains(&kind) {
+        return;
+    }
     if state.mode == Mode::Drill
         && let Some(obj) = details.as_object_mut()
     {
@@ -99,7 +106,7 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
                 format!("step #{id} precheck failed: {reason}"),
                 json!({ "step": id, "stage": "precheck", "reason": reason, "checks": checks }),
             );
-            flash(state, format!("precheck failed: {reason}"));
+            flash(state, format!("step #{id}'s prechecks failed ({reason})"));
             false
         }
     }

@@ -175,6 +175,14 @@ pub enum Modal {
         /// The holder's identity.
         holder: String,
     },
+    /// A y/n confirmation of an irreversible key (abort, skip, resolve, release, override):
+    /// `what` states exactly what happens; `y` does it, `n`/Esc cancels (see [`super::guard`]).
+    ConfirmKey {
+        /// What happens on `y`, in one or two sentences.
+        what: String,
+        /// The action `y` performs.
+        action: super::guard::KeyAction,
+    },
     /// A one-line text prompt.
     Prompt {
         /// What it is for.
@@ -241,6 +249,10 @@ pub struct State {
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
     /// The commander lock as last seen (default: no lock in this console).
     pub commander: crate::incident::commander::CommanderView,
+    /// Keys typed right after a dialog failed to open are dropped while this is set.
+    pub swallow: Option<super::guard::Swallow>,
+    /// Another console took command from this one: who, and when (the header's banner).
+    pub command_taken: Option<(String, DateTime<Utc>)>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -282,6 +294,8 @@ impl State {
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
             commander: Default::default(),
+            swallow: None,
+            command_taken: None,
         }
     }
 

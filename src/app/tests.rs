@@ -13,11 +13,11 @@ use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
 use crate::runbook::Operation;
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()
 }
 
-fn node(name: &str, role: PgRole, lag: u64, tl: u32) -> PgNodeStatus {
+pub(super) fn node(name: &str, role: PgRole, lag: u64, tl: u32) -> PgNodeStatus {
     PgNodeStatus {
         name: name.into(),
         region: "us-east-1".into(),
@@ -35,7 +35,7 @@ fn node(name: &str, role: PgRole, lag: u64, tl: u32) -> PgNodeStatus {
     }
 }
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     let pg_node = |n: &str, port: u16| PgNodeConfig {
         name: n.into(),
         region: "us-east-1".into(),
@@ -75,12 +75,12 @@ fn config() -> Config {
     }
 }
 
-fn db(nodes: Vec<PgNodeStatus>) -> Action {
+pub(super) fn db(nodes: Vec<PgNodeStatus>) -> Action {
     Action::Database(Arc::new(Snapshot::fresh(DatabaseView { nodes }, t0())))
 }
 
 /// Primary down, pg-1 lag 10 B, pg-2 lag 5000 B.
-fn primary_down_state() -> State {
+pub(super) fn primary_down_state() -> State {
     let incident = IncidentInfo {
         id: "INC-TEST".into(),
         title: "test".into(),
@@ -101,7 +101,7 @@ fn primary_down_state() -> State {
     s
 }
 
-fn kinds(fx: &[Effect]) -> Vec<String> {
+pub(super) fn kinds(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .map(|e| match e {
             Effect::Log(l) => l.kind.clone(),
@@ -111,7 +111,7 @@ fn kinds(fx: &[Effect]) -> Vec<String> {
         .collect()
 }
 
-fn promote(node: &str) -> Operation {
+pub(super) fn promote(node: &str) -> Operation {
     let cfg = config();
     let n = cfg.postgres.as_ref().and_then(|p| p.nodes.iter().find(|n| n.name == node));
     Operation::PromotePostgres {
@@ -122,7 +122,7 @@ fn promote(node: &str) -> Operation {
     }
 }
 
-fn typed(s: &mut State, word: &str, now: DateTime<Utc>) -> Vec<Effect> {
+pub(super) fn typed(s: &mut State, word: &str, now: DateTime<Utc>) -> Vec<Effect> {
     let mut fx = Vec::new();
     for c in word.chars() {
         fx.extend(update(s, Action::Text(TextEdit::Char(c)), now));
@@ -330,12 +330,22 @@ fn skip_needs_a_reason_and_abort_is_logged() {
     let fx = update(&mut s, Action::Text(TextEdit::Submit), t0());
     assert!(fx.is_empty(), "empty reason refused");
     let fx = typed(&mut s, "lag too high, chose pg-1", t0());
+    assert!(fx.is_empty(), "skipping asks y/n first: {fx:?}");
+    assert!(
+        matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.contains("lag too high, chose pg-1"))
+    );
+    let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
     assert_eq!(kinds(&fx), ["step-skipped"]);
     assert_eq!(s.step(id).unwrap().status, StepStatus::Skipped("lag too high, chose pg-1".into()));
 
     let mut fx2 = Vec::new();
     let id2 = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx2);
     let fx = update(&mut s, Action::Command(Command::StepAbort), t0());
+    assert!(fx.is_empty(), "aborting asks y/n first: {fx:?}");
+    assert!(
+        matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.starts_with(&format!("Abort step #{id2}")))
+    );
+    let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
     assert_eq!(kinds(&fx), ["step-aborted"]);
     assert_eq!(s.step(id2).unwrap().status, StepStatus::Aborted);
     assert!(s.modal.is_none());

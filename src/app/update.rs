@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::action::{Action, Command, TextEdit};
 use super::effect::Effect;
+use super::guard::{self, KeyAction, Need};
 use super::pipeline::{self, flash, log};
 use super::propose::proposals;
 use super::runbook_flow;
@@ -25,6 +26,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             if state.flash.as_ref().is_some_and(|(_, at)| now - *at > Duration::seconds(FLASH_SECS)) {
                 state.flash = None;
             }
+            guard::expire(state);
             pipeline::verify_all(state, &mut fx);
             checklist_due(state, prev_now, &mut fx);
         }
@@ -95,7 +97,50 @@ fn checklist_due(state: &mut State, prev_now: DateTime<Utc>, fx: &mut Vec<Effect
     fx.push(Effect::Bell);
 }
 
+/// Whether `modal` is a dialog that asks for a decision or text (its flashes end with it).
+fn is_dialog(modal: Option<&Modal>) -> bool {
+    matches!(
+        modal,
+        Some(
+            Modal::Confirm { .. }
+                | Modal::ConfirmKey { .. }
+                | Modal::Prompt { .. }
+                | Modal::TakeCommand { .. }
+        )
+    )
+}
+
+/// A dialog closed: a flash it left (e.g. "typed 'x' does not match") is stale now.
+fn clear_stale_flash(
+    state: &mut State,
+    modal_before: Option<&Modal>,
+    flash_before: &Option<(String, DateTime<Utc>)>,
+) {
+    if is_dialog(modal_before) && state.modal.is_none() && state.flash == *flash_before {
+        state.flash = None;
+    }
+}
+
+/// A command: refused by the console's role (one flash, nothing logged), else run; a command
+/// that should have opened a dialog and did not starts dropping keys ([`guard`]).
 fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
+    let modal_before = state.modal.clone();
+    let flash_before = state.flash.clone();
+    let (need, what) = guard::need(c, modal_before.as_ref());
+    if let Some(why) = guard::refusal(state, need, what) {
+        if matches!(state.modal, Some(Modal::Actions { .. } | Modal::Runbooks { .. })) {
+            state.modal = None;
+        }
+        state.quit_armed = false;
+        flash(state, why);
+    } else {
+        run_command(state, c, fx);
+    }
+    guard::after_command(state, c, modal_before.as_ref(), fx);
+    clear_stale_flash(state, modal_before.as_ref(), &flash_before);
+}
+
+fn run_command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
     if c != Command::Quit {
         state.quit_armed = false;
     }
@@ -164,7 +209,7 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
         },
         Command::Runbooks => runbook_flow::open_picker(state),
         Command::RunbookNext => runbook_flow::next(state, fx),
-        Command::RunbookAbort => runbook_flow::abort(state, fx),
+        Command::RunbookAbort => guard::ask(state, KeyAction::AbortRunbook),
         Command::StepRun => with_selected_step(state, fx, |state, id, fx| {
             use super::step::StepStatus as S;
             let runbook_step = state.step(id).is_some_and(|s| s.runbook_key.is_some());
@@ -197,7 +242,9 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 text: String::new(),
             });
         }),
-        Command::StepAbort => with_selected_step(state, fx, pipeline::abort),
+        Command::StepAbort => {
+            with_selected_step(state, fx, |state, id, _| guard::ask(state, KeyAction::AbortStep(id)))
+        }
         Command::StepOverride if state.read_only => {
             flash(state, "READ-ONLY console: overrides are for the console that executes steps")
         }
@@ -231,15 +278,21 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 }
             }
             Some(Modal::TakeCommand { .. }) => super::commander::confirm_takeover(state, fx),
+            Some(Modal::ConfirmKey { .. }) => {
+                if let Some(Modal::ConfirmKey { action, .. }) = state.modal.take() {
+                    guard::confirm(state, action, fx);
+                }
+            }
             _ => {}
         },
         Command::ConfirmNo => match state.modal {
             Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
             Some(Modal::TakeCommand { .. }) => state.modal = None,
+            Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
             _ => {}
         },
         Command::TakeCommand => super::commander::take(state, fx),
-        Command::ReleaseCommand => super::commander::release(state, fx),
+        Command::ReleaseCommand => guard::ask(state, KeyAction::ReleaseCommand),
         Command::ChecklistTick => {
             let i = state.selected[PaneId::Checklist.index()];
             if let Some(item) = state.checklist.items.get(i) {
@@ -261,11 +314,11 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 .min();
             let draft =
                 status_update::compose(&state.incident, &state.observed, &state.steps, state.now, next);
-            state.modal = Some(Modal::Prompt {
-                purpose: PromptPurpose::StatusUpdate,
-                label: "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
-                text: draft,
-            });
+            let label = match guard::refusal(state, Need::Commander, "post status updates") {
+                None => "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
+                Some(why) => format!("Status update DRAFT ({why}): Enter copies it, nothing is posted"),
+            };
+            state.modal = Some(Modal::Prompt { purpose: PromptPurpose::StatusUpdate, label, text: draft });
         }
         Command::Resolve => {
             if state.resolved.is_some() {
@@ -303,12 +356,24 @@ fn with_selected_step(
 fn close(state: &mut State, fx: &mut Vec<Effect>) {
     match state.modal.take() {
         Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
+        Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
         Some(_) => {}
-        None => state.zoomed = false,
+        None => {
+            // Esc with nothing open leaves zoom and dismisses the message.
+            state.zoomed = false;
+            state.flash = None;
+        }
     }
 }
 
 fn text(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
+    let modal_before = state.modal.clone();
+    let flash_before = state.flash.clone();
+    text_edit(state, edit, fx);
+    clear_stale_flash(state, modal_before.as_ref(), &flash_before);
+}
+
+fn text_edit(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
     match state.modal.take() {
         Some(Modal::Confirm { step, mut typed }) => match edit {
             TextEdit::Char(c) => {
@@ -334,6 +399,7 @@ fn text(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
             TextEdit::Cancel => {}
             TextEdit::Submit => submit_prompt(state, purpose, label, text, fx),
         },
+        None if state.swallow.is_some() => guard::swallowed(state, edit),
         other => state.modal = other,
     }
 }
@@ -346,6 +412,19 @@ fn submit_prompt(
     fx: &mut Vec<Effect>,
 ) {
     let text = text.trim().to_string();
+    // The role may have changed while the prompt was open: check again before anything is logged.
+    let need = match purpose {
+        PromptPurpose::Note | PromptPurpose::StatusUpdate => (Need::Anyone, ""),
+        PromptPurpose::ChecklistNote(_) => (Need::Write, "tick checklist items"),
+        PromptPurpose::SkipReason(_) => (Need::Commander, "skip steps"),
+        PromptPurpose::Resolve => (Need::Commander, "resolve"),
+        PromptPurpose::ManualNote(_) => (Need::Commander, "run steps"),
+        PromptPurpose::AcceptDataLoss(_) => (Need::Commander, "override the lag guard"),
+        PromptPurpose::AuthorityOverride(_) => (Need::Commander, "override authority"),
+    };
+    if let Some(why) = guard::refusal(state, need.0, need.1) {
+        return flash(state, why);
+    }
     match purpose {
         PromptPurpose::ManualNote(id) => {
             if text.is_empty() {
@@ -370,7 +449,7 @@ fn submit_prompt(
                 flash(state, "a reason is required to skip a step");
                 state.modal = Some(Modal::Prompt { purpose, label, text });
             } else {
-                pipeline::skip(state, id, text, fx);
+                guard::ask(state, KeyAction::SkipStep { step: id, reason: text });
             }
         }
         PromptPurpose::Note => {
@@ -399,6 +478,11 @@ fn submit_prompt(
                 flash(state, "empty status update: not posted");
                 return;
             }
+            if let Some(why) = guard::refusal(state, Need::Commander, "post status updates") {
+                fx.push(Effect::Copy(text));
+                let msg = format!("draft copied to the clipboard (OSC 52), NOT posted or logged: {why}");
+                return flash(state, msg);
+            }
             state.checklist.record_status_update(state.now);
             let first = text.lines().next().unwrap_or_default().to_string();
             log(
@@ -425,10 +509,15 @@ fn submit_prompt(
                 state.modal = Some(Modal::Prompt { purpose, label, text });
                 return;
             }
-            state.resolved = Some((state.now, text.clone()));
-            log(state, fx, "resolved", format!("incident resolved: {text}"), json!({ "summary": text }));
+            guard::ask(state, KeyAction::Resolve { summary: text });
         }
     }
+}
+
+/// Resolve the incident with `summary` (confirmed with y: see [`guard`]).
+pub fn resolve(state: &mut State, summary: String, fx: &mut Vec<Effect>) {
+    state.resolved = Some((state.now, summary.clone()));
+    log(state, fx, "resolved", format!("incident resolved: {summary}"), json!({ "summary": summary }));
 }
 
 fn row_count(state: &State, pane: PaneId) -> usize {

@@ -93,6 +93,16 @@ fn open_or_declare(
     })
 }
 
+/// Whether launching `l` would declare a new incident (nothing to join or resume).
+fn declares(l: &Launch, data_dir: &std::path::Path) -> color_eyre::Result<bool> {
+    let drill = l.mode == Mode::Drill;
+    Ok(match &l.resume {
+        None => true,
+        Some(Some(_)) => false,
+        Some(None) => last_open_incident(data_dir)?.filter(|m| m.drill == drill).is_none(),
+    })
+}
+
 /// Open the incident's commander lock and start its task: a Lease when `[commander]` names a
 /// context and namespace (live only), else the file next to the log. Drills use their own
 /// incident's file, with the ttl of the user's `[commander]` if any. Read-only consoles only
@@ -152,6 +162,12 @@ pub async fn launch_with(
     }
     let who = operator_identity();
     let data_dir: PathBuf = loaded.paths.data_dir.clone();
+    if l.read_only && declares(&l, &data_dir)? {
+        eprintln!(
+            "warroom: refused: a --read-only console joins an open incident (--incident ID); it cannot declare one"
+        );
+        return Ok(2);
+    }
     let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
     let now = Utc::now();
     let incident = IncidentInfo::from(&meta);

@@ -25,7 +25,9 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
     match &state.modal {
         Some(Modal::Help) => vec![KeyLayer::Help],
         Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
-        Some(Modal::Confirm { .. } | Modal::TakeCommand { .. }) => vec![KeyLayer::Confirm],
+        Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
+            vec![KeyLayer::Confirm]
+        }
         Some(Modal::Prompt { .. }) => vec![],
         None => {
             let mut v = Vec::with_capacity(3);
@@ -59,6 +61,21 @@ pub fn key_to_action(
     if state.wants_text() {
         chord.typed.clear();
         return text_edit(ev).map(Action::Text);
+    }
+    // A dialog was expected and did not open: what was typed for it (a pod name, Enter) is
+    // dropped by the core, never read as commands; Esc ends it. Other keys navigate as usual.
+    if state.modal.is_none() && state.swallow.is_some() {
+        let edit = match ev.code {
+            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(TextEdit::Char(c)),
+            KeyCode::Enter => Some(TextEdit::Submit),
+            KeyCode::Backspace => Some(TextEdit::Backspace),
+            KeyCode::Esc => Some(TextEdit::Cancel),
+            _ => None,
+        };
+        if let Some(edit) = edit {
+            chord.typed.clear();
+            return Some(Action::Text(edit));
+        }
     }
     // A low-risk confirmation takes no text: Enter confirms as well as `y`.
     if let Some(Modal::Confirm { step, .. }) = &state.modal

@@ -44,6 +44,13 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
     Some((text, slot))
 }
 
+/// The header banner when another console took command from this one:
+/// `COMMAND TAKEN by bob@host pid 42 at 12:01:05` (UTC, as every time in the log).
+pub fn takeover_banner(state: &State) -> Option<String> {
+    let (by, at) = state.command_taken.as_ref()?;
+    Some(format!("COMMAND TAKEN by {} at {}", clean(by, 48), at.format("%H:%M:%S")))
+}
+
 /// Draw the takeover confirmation for `holder`.
 pub fn draw_takeover(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, holder: &str) {
     let w = area.width.saturating_sub(4).min(72);
@@ -126,6 +133,18 @@ mod tests {
             narrow.contains("T+01:05") && narrow.contains("LIVE") && narrow.contains("COMMANDER"),
             "{narrow}"
         );
+    }
+
+    #[test]
+    fn the_old_commander_s_header_says_who_took_command_and_when() {
+        let mut s = state(CommanderView::Pending);
+        s.commander = CommanderView::Theirs { holder: bob(&s) };
+        s.command_taken = Some(("bob@host pid 42".into(), s.now - Duration::seconds(3)));
+        let line = header(&s, 160);
+        assert!(line.contains("COMMAND TAKEN by bob@host pid 42 at 12:01:02"), "{line}");
+        assert!(line.contains("T+01:05") && line.contains("LIVE"), "{line}");
+        s.command_taken = None;
+        assert!(!header(&s, 160).contains("COMMAND TAKEN"));
     }
 
     #[test]

@@ -171,3 +171,25 @@ pub fn draw(
     frame.render_widget(Paragraph::new(body).wrap(Wrap { trim: false }), body_area);
     frame.render_widget(Paragraph::new(actions).wrap(Wrap { trim: false }), actions_area);
 }
+
+/// Draw the y/n confirmation of an irreversible key: `what` happens on `y`.
+pub fn draw_key(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, what: &str) {
+    let w = area.width.saturating_sub(4).min(80);
+    let what = Line::styled(clean(what, 1000), theme.style(Slot::Text));
+    let keys = Line::from(vec![
+        Span::styled(key(keymap, Command::ConfirmYes), theme.style(Slot::PaneTitle)),
+        Span::styled(" do it · ", theme.style(Slot::Dim)),
+        Span::styled(key(keymap, Command::ConfirmNo), theme.style(Slot::PaneTitle)),
+        Span::styled(" cancel (nothing happens)", theme.style(Slot::Dim)),
+    ]);
+    let rows = wrapped_rows(std::slice::from_ref(&what), w.saturating_sub(2)) + 4;
+    let rect = centered(area, w, rows.min(area.height));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_style(theme.style(Slot::ConfirmDanger))
+        .title(Span::styled(" Are you sure? ", theme.style(Slot::ConfirmDanger)));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let lines = vec![what, Line::raw(""), keys];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

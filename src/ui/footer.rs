@@ -38,14 +38,19 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Confirm { step, .. }) => {
             let high = state.step(*step).is_some_and(|s| s.risk() == Risk::High);
             if high {
-                let mut out = vec![("type name".to_string(), "then Enter")];
-                out.extend(keymap.key_for(KeyLayer::Confirm, Command::ConfirmNo).map(|k| (k, "cancel")));
-                return out;
+                // Every printable key is typed into the name: only Esc cancels here.
+                return vec![("type name".to_string(), "then Enter"), ("esc".to_string(), "cancel")];
             }
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "confirm"), (Command::ConfirmNo, "cancel")], false)
         }
         Some(Modal::Prompt { .. }) => {
             return vec![("Enter".to_string(), "submit"), ("Esc".to_string(), "cancel")];
+        }
+        Some(Modal::ConfirmKey { .. }) => {
+            (KeyLayer::Confirm, &[(Command::ConfirmYes, "do it"), (Command::ConfirmNo, "cancel")], false)
+        }
+        None if state.swallow.is_some() => {
+            return vec![("typing".to_string(), "ignored"), ("esc".to_string(), "keys act again")];
         }
         Some(Modal::TakeCommand { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "take over"), (Command::ConfirmNo, "cancel")], false)
@@ -105,7 +110,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let avail = usize::from(area.width);
     let mut right: Vec<Span<'static>> = Vec::new();
     if let Some((msg, _)) = &state.flash {
-        right.push(Span::styled(clean(msg, avail / 2), theme.style(Slot::StatusDegraded)));
+        // A refusal must be read whole: the flash may take all but a few hints' room.
+        right.push(Span::styled(
+            clean(msg, avail.saturating_sub(24).max(avail / 2)),
+            theme.style(Slot::StatusDegraded),
+        ));
     }
     if !state.warnings.is_empty() {
         let n = state.warnings.len();

@@ -43,6 +43,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(format!(" {alarm} "), theme.style(Slot::Alarm)));
     }
+    if let Some(banner) = super::commander::takeover_banner(state) {
+        essentials.push(Span::raw(" "));
+        essentials.push(Span::styled(format!(" {banner} "), theme.style(Slot::Alarm)));
+    }
     if let Some((text, slot)) = super::commander::badge(state) {
         // Never crowd out the clock and alarms: the badge shrinks to what is left.
         let used: usize = essentials.iter().map(|s| width(&s.content)).sum();

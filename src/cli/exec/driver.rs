@@ -327,6 +327,8 @@ impl Driver {
             };
             super::progress(&format!("warroom exec: aborting the runbook ({why})"));
             self.apply(Action::Command(Command::RunbookAbort));
+            // `runbook-abort` asks y/n first (it is irreversible): answer it.
+            self.apply(Action::Command(Command::ConfirmYes));
         }
         if !self.runner.flush(Duration::from_secs(10)).await {
             eprintln!("warroom exec: the incident log did not flush within 10 s");

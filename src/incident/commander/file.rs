@@ -1,7 +1,9 @@
 //! The file lock: `<incidents dir>/<id>.commander` holds the holder as JSON (0600, replaced
 //! atomically with a rename); every read-modify-write runs under an exclusive advisory lock on
 //! `<id>.commander.lock` (the same std `File::lock` the incident log uses), so two consoles on
-//! one host never both win.
+//! one host never both win. The record names the holding process (host, pid, pid namespace,
+//! start time, boot id): a console on the same host releases a lock whose process is gone
+//! (kill -9, a crash) at once instead of honouring it until its ttl.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
@@ -26,6 +28,65 @@ struct Record {
     ttl_secs: f64,
     /// How many times the lock changed hands.
     transitions: u64,
+    /// The process holding it (absent where `/proc` is not available: the ttl alone applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<Owner>,
+}
+
+/// The process that wrote a claim, precise enough to tell on the same host that it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owner {
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// The pid namespace (`/proc/self/ns/pid`): a container sharing the host name is another one.
+    pub pid_ns: String,
+    /// Boot id (`/proc/sys/kernel/random/boot_id`): pids of another boot mean nothing here.
+    pub boot_id: String,
+    /// Start time of the process (clock ticks since boot): a reused pid is another process.
+    pub started: u64,
+}
+
+/// A process's state letter and start time from `/proc/<pid>/stat` (`None`: no such process).
+fn proc_stat(pid: u32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) S ppid ...`: comm may hold spaces and parentheses, so split after the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    // Field 22 of stat is the start time; `fields` begins at field 3.
+    Some((state, fields.get(19)?.parse().ok()?))
+}
+
+impl Owner {
+    /// Process `pid` on this host, or `None` when `/proc` cannot say.
+    pub fn of_pid(pid: u32) -> Option<Owner> {
+        let host = hostname::get().ok()?.to_string_lossy().into_owned();
+        let pid_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()?.to_string_lossy().into_owned();
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?.trim().to_string();
+        let (_, started) = proc_stat(pid)?;
+        Some(Owner { host, pid, pid_ns, boot_id, started })
+    }
+
+    /// This process.
+    pub fn current() -> Option<Owner> {
+        Owner::of_pid(std::process::id())
+    }
+
+    /// Whether this owner's process is certainly gone, as seen by `me` (a process on the same
+    /// host, pid namespace and boot): no such pid, a zombie, or another process under that pid.
+    /// Anything less certain (another host, container or boot) is not "gone": the ttl decides.
+    pub fn gone(&self, me: &Owner) -> bool {
+        if self.host != me.host || self.pid_ns != me.pid_ns || self.boot_id != me.boot_id {
+            return false;
+        }
+        match proc_stat(self.pid) {
+            None => true,
+            Some((state, started)) => matches!(state, 'Z' | 'X') || started != self.started,
+        }
+    }
 }
 
 /// The commander lock as a file next to the incident log.
@@ -35,6 +96,8 @@ pub struct FileLock {
     path: PathBuf,
     guard: PathBuf,
     ttl: Duration,
+    /// This process, recorded with its claims.
+    owner: Option<Owner>,
 }
 
 /// Open options that never follow a symlink and create files 0600.
@@ -56,7 +119,15 @@ impl FileLock {
             path: incidents_dir.join(format!("{incident_id}.commander")),
             guard: incidents_dir.join(format!("{incident_id}.commander.lock")),
             ttl,
+            owner: Owner::current(),
         })
+    }
+
+    /// The same lock as process `owner` would claim it (tests play other processes).
+    #[cfg(test)]
+    pub(super) fn claimed_by(mut self, owner: Option<Owner>) -> FileLock {
+        self.owner = owner;
+        self
     }
 
     /// The `.commander` file.
@@ -80,14 +151,26 @@ impl FileLock {
         guard.lock().map_err(|e| io("lock", &self.guard, e))?;
         let result = (|| {
             let now = Utc::now();
-            let (write, out) = f(self.read(), now)?;
-            if let Some(record) = write {
-                self.write(&record)?;
+            let mut current = self.read();
+            let reaped = match (&mut current, &self.owner) {
+                (Ok(record), Some(me)) => reap(record, me),
+                _ => false,
+            };
+            let (write, out) = f(current.clone(), now)?;
+            match (write, current) {
+                (Some(record), _) => self.write(&record)?,
+                (None, Ok(record)) if reaped => self.write(&record)?,
+                _ => {}
             }
             Ok(out)
         })();
         let _ = guard.unlock();
         result
+    }
+
+    /// The process the record names as holding the lock.
+    pub fn recorded_owner(&self) -> Result<Option<Owner>, String> {
+        self.read().map(|r| r.owner)
     }
 
     /// The record, or the default when there is no file yet.
@@ -161,7 +244,12 @@ impl FileLock {
                 _ => (now, record.transitions + 1),
             };
             let holder = Holder::new(me, acquired_at, now, self.ttl);
-            let next = Record { holder: Some(holder.clone()), ttl_secs: self.ttl_secs(), transitions };
+            let next = Record {
+                holder: Some(holder.clone()),
+                ttl_secs: self.ttl_secs(),
+                transitions,
+                owner: self.owner.clone(),
+            };
             Ok((Some(next), LockState::Mine(holder)))
         })
     }
@@ -173,7 +261,7 @@ impl FileLock {
             match LockState::classify(record.holder.clone(), me, now) {
                 LockState::Mine(h) => {
                     let holder = Holder::new(me, h.acquired_at, now, self.ttl);
-                    let next = Record { holder: Some(holder.clone()), ..record };
+                    let next = Record { holder: Some(holder.clone()), owner: self.owner.clone(), ..record };
                     Ok((Some(next), LockState::Mine(holder)))
                 }
                 other => Ok((None, other)),
@@ -186,7 +274,9 @@ impl FileLock {
         self.update(|record, now| {
             let record = record?;
             match LockState::classify(record.holder.clone(), me, now) {
-                LockState::Mine(_) => Ok((Some(Record { holder: None, ..record }), LockState::Free)),
+                LockState::Mine(_) => {
+                    Ok((Some(Record { holder: None, owner: None, ..record }), LockState::Free))
+                }
                 other => Ok((None, other)),
             }
         })
@@ -212,9 +302,27 @@ impl FileLock {
     }
 }
 
+/// Release `record`'s claim when its process is certainly gone (seen from `me`). Returns
+/// whether it did.
+fn reap(record: &mut Record, me: &Owner) -> bool {
+    let dead = record.holder.is_some() && record.owner.as_ref().is_some_and(|o| o.gone(me));
+    if dead {
+        let who = record.holder.as_ref().map(|h| h.identity.clone()).unwrap_or_default();
+        tracing::info!("commander lock: holder {who} is gone (process exited): lock released");
+        record.holder = None;
+        record.owner = None;
+    }
+    dead
+}
+
 impl CommanderLock for FileLock {
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
+    }
+
+    fn poll_interval(&self) -> Duration {
+        // A local file: cheap to read, so a takeover reaches the old holder well within 1 s.
+        Duration::from_millis(200)
     }
 
     fn ttl(&self) -> Duration {

@@ -198,6 +198,11 @@ impl CommanderLock for LeaseLock {
         self.ttl
     }
 
+    fn poll_interval(&self) -> Duration {
+        // One GET per look: twice a second keeps a takeover under a second with API latency.
+        Duration::from_millis(500)
+    }
+
     fn status<'a>(&'a self, me: &'a str) -> BoxFuture<'a, Result<LockState, String>> {
         Box::pin(self.classify_now(me))
     }

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-pub use file::FileLock;
+pub use file::{FileLock, Owner};
 pub use lease::LeaseLock;
 pub use task::{CommanderGuard, acquire_for_exec, open_lock, spawn};
 pub use view::{CommanderView, LockRequest};
@@ -90,6 +90,11 @@ pub trait CommanderLock: Send + Sync + 'static {
     fn describe(&self) -> String;
     /// Time to live of a holder's claim.
     fn ttl(&self) -> Duration;
+    /// How often the holder (and every watcher) looks at the lock between renewals: a takeover
+    /// is seen within about this long.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(2)
+    }
     /// Who holds it, as seen by `me`.
     fn status<'a>(&'a self, me: &'a str) -> BoxFuture<'a, Result<LockState, String>>;
     /// Take the lock if it is free, expired or already ours; with `force`, take it over from a

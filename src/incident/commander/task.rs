@@ -1,5 +1,6 @@
-//! The background task that holds the lock for a console (renewing every `ttl / 3`, checking
-//! every 2 s at most), and the guard the headless `warroom exec` holds.
+//! The background task that holds the lock for a console (renewing every `ttl / 3`, looking
+//! every [`CommanderLock::poll_interval`] in between, 2 s at most), and the guard the headless
+//! `warroom exec` holds.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -106,7 +107,7 @@ impl Task {
     /// How long until the next look.
     fn next_wait(&self) -> Duration {
         let ttl = self.lock.ttl();
-        let mut wait = (ttl / 3).min(MAX_CHECK);
+        let mut wait = (ttl / 3).min(MAX_CHECK).min(self.lock.poll_interval());
         if let Some(h) = &self.held {
             let left = (h.expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             wait = wait.min(left);
@@ -122,7 +123,7 @@ impl Task {
                 let r = self.call(self.lock.renew(&self.me)).await;
                 self.apply(r, None, false);
             } else {
-                // Between renewals, look: a takeover is reported within 2 s.
+                // Between renewals, look: a takeover is reported within one poll interval.
                 let r = self.call(self.lock.status(&self.me)).await;
                 self.apply(r, None, false);
             }

@@ -164,3 +164,86 @@ async fn exec_guard_refuses_while_held_and_releases() {
     let g2 = acquire_for_exec(&cfg, incidents, ID, "exec-2").await.expect("free again");
     g2.check().expect("held");
 }
+
+/// A child process to play a holder that dies (`sleep`, killed by the test).
+fn holder_process() -> std::process::Child {
+    std::process::Command::new("sleep").arg("60").spawn().expect("sleep")
+}
+
+#[test]
+fn a_dead_holder_on_this_host_is_released_at_once_a_live_or_remote_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = lock(dir.path(), 30_000);
+    assert!(Owner::current().is_some(), "this test needs /proc");
+    let mut child = holder_process();
+    let owner = Owner::of_pid(child.id()).expect("the child's owner record");
+    let theirs = lock(dir.path(), 30_000).claimed_by(Some(owner.clone()));
+    assert!(matches!(theirs.acquire_blocking("dead@host pid X", false).unwrap(), LockState::Mine(_)));
+    assert_eq!(me.recorded_owner().unwrap(), Some(owner.clone()), "the claim names its process");
+    // Alive: honoured (a take asks for force).
+    assert!(matches!(me.status_blocking("me").unwrap(), LockState::Theirs(_)));
+    assert!(matches!(me.acquire_blocking("me", false).unwrap(), LockState::Theirs(_)));
+    // kill -9: gone at once (even before it is reaped: a zombie holds no lock), long before the ttl.
+    child.kill().unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(format!("/proc/{}/stat", child.id())).is_ok_and(|s| !s.contains(") Z")) {
+        assert!(start.elapsed() < Duration::from_secs(5), "the child did not die");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(me.status_blocking("me").unwrap(), LockState::Free, "a zombie holds nothing");
+    assert_eq!(me.recorded_owner().unwrap(), None, "released in the file too");
+    child.wait().unwrap();
+    assert!(matches!(me.acquire_blocking("me", false).unwrap(), LockState::Mine(_)), "taken without force");
+
+    // A claim from another host (or container, or boot) is left to its ttl.
+    let mut gone = owner.clone();
+    for change in [
+        |o: &mut Owner| o.host = "elsewhere".into(),
+        |o: &mut Owner| o.pid_ns = "pid:[1]".into(),
+        |o: &mut Owner| o.boot_id = "another-boot".into(),
+    ] {
+        let mut o = gone.clone();
+        change(&mut o);
+        let other = lock(dir.path(), 30_000).claimed_by(Some(o));
+        assert!(matches!(other.acquire_blocking("remote", true).unwrap(), LockState::Mine(_)));
+        assert!(matches!(me.status_blocking("me").unwrap(), LockState::Theirs(_)), "not reaped");
+    }
+    // The pid reused by another process (another start time): gone.
+    gone.pid = std::process::id();
+    gone.started += 1;
+    let reused = lock(dir.path(), 30_000).claimed_by(Some(gone));
+    assert!(matches!(reused.acquire_blocking("old", true).unwrap(), LockState::Mine(_)));
+    assert_eq!(me.status_blocking("me").unwrap(), LockState::Free);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_reaches_the_old_holder_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default ttl (30 s): renewals every 10 s, so only the between-renewal look can see it.
+    let l: Arc<dyn CommanderLock> = Arc::new(lock(dir.path(), 30_000));
+    let mut worst = Duration::ZERO;
+    for round in 0..5 {
+        let (old_id, new_id) = (format!("old{round}"), format!("new{round}"));
+        let (mut old, old_req) = spawn(l.clone(), old_id.clone(), false);
+        wait_view(&mut old, "the old console to start", |v| *v != CommanderView::Pending).await;
+        old_req.send(LockRequest::Take { force: true }).await.unwrap();
+        wait_view(&mut old, "the old holder", |v| matches!(v, CommanderView::Mine { .. })).await;
+        let (mut new, new_req) = spawn(l.clone(), new_id.clone(), false);
+        wait_view(&mut new, "the new console to see it", |v| matches!(v, CommanderView::Theirs { .. })).await;
+        // Let the old holder's look land anywhere in its interval.
+        tokio::time::sleep(Duration::from_millis(37 * round)).await;
+        new_req.send(LockRequest::Take { force: true }).await.unwrap();
+        wait_view(&mut new, "the new holder", |v| matches!(v, CommanderView::Mine { .. })).await;
+        let taken = std::time::Instant::now();
+        let v = wait_view(&mut old, "the old holder to see it", |v| !matches!(v, CommanderView::Mine { .. }))
+            .await;
+        let latency = taken.elapsed();
+        assert_eq!(v, CommanderView::Lost { reason: format!("taken over by {new_id}") });
+        worst = worst.max(latency);
+        drop(old_req);
+        new_req.send(LockRequest::Release).await.unwrap();
+        wait_view(&mut new, "released", |v| matches!(v, CommanderView::Free { .. })).await;
+    }
+    println!("takeover latency, worst of 5: {} ms", worst.as_millis());
+    assert!(worst < Duration::from_secs(1), "a takeover took {worst:?} to reach the old holder");
+}
