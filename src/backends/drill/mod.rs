@@ -14,6 +14,7 @@ pub mod estate;
 mod failover;
 mod kube;
 mod operate;
+pub mod remote;
 mod rng;
 mod scenarios;
 mod sentinel;
