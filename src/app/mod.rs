@@ -8,6 +8,7 @@ pub mod authority;
 pub mod commander;
 pub mod effect;
 pub mod measure;
+pub mod mirror;
 pub mod pipeline;
 pub mod propose;
 pub mod resume;

@@ -241,6 +241,11 @@ pub struct State {
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
     /// The commander lock as last seen (default: no lock in this console).
     pub commander: crate::incident::commander::CommanderView,
+    /// This console records what it observes (observation and measurement entries). False in
+    /// a console that joined a drill hosted by another console: only the host records its estate.
+    pub records_observations: bool,
+    /// Allocates step ids shared by every console of the incident (`None`: this state alone).
+    pub step_ids: Option<Arc<dyn super::mirror::StepIds>>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -282,7 +287,25 @@ impl State {
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
             commander: Default::default(),
+            records_observations: true,
+            step_ids: None,
         }
+    }
+
+    /// A new step id: from the incident's shared allocator when there is one (no two consoles
+    /// get the same id), never below the ids this console has seen.
+    pub fn alloc_step_id(&mut self) -> u64 {
+        let floor = self.next_step_id;
+        let id = match self.step_ids.as_ref().map(|a| a.allocate(floor)) {
+            Some(Ok(id)) => id.max(floor),
+            Some(Err(e)) => {
+                self.warnings.push(format!("step ids: {e} (numbering from this console only)"));
+                floor
+            }
+            None => floor,
+        };
+        self.next_step_id = id + 1;
+        id
     }
 
     /// Step by id.

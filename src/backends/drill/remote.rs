@@ -431,23 +431,25 @@ impl Operate for RemoteOperator {
 
 /// A joined console's view of the hosted estate.
 pub struct Remote {
-    /// The host's first hello.
-    pub hello: Hello,
+    /// The host's hello, when one answered within the wait.
+    pub hello: Option<Hello>,
     /// The four panes, fed by the host.
     pub layers: Layers,
     /// Executes operations on the host's estate.
     pub operator: RemoteOperator,
 }
 
-/// Join the estate served at `socket`, waiting up to `wait` for a host to answer. `id` names
-/// the incident in the message shown when the host exits. Must run inside the tokio runtime.
-pub async fn join(socket: &Path, id: &str, wait: Duration) -> Result<Remote, String> {
+/// Join the estate served at `socket`, waiting up to `wait` for a host to answer. Without one,
+/// the panes show failed (no host) and the console keeps trying to connect every second. `id`
+/// names the incident in what the panes say. Must run inside the tokio runtime.
+pub async fn join(socket: &Path, id: &str, wait: Duration) -> Remote {
     let deadline = tokio::time::Instant::now() + wait;
-    let (stream, hello, lines) = loop {
+    let first = loop {
         match connect(socket).await {
-            Ok(c) => break c,
+            Ok(c) => break Some(c),
             Err(e) if tokio::time::Instant::now() >= deadline => {
-                return Err(format!("cannot join the drill's estate at {}: {e}", socket.display()));
+                tracing::warn!("no drill host at {} yet: {e}", socket.display());
+                break None;
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -460,14 +462,25 @@ pub async fn join(socket: &Path, id: &str, wait: Duration) -> Result<Remote, Str
     let link = Arc::new(Link::default());
     let gone: Arc<str> =
         format!("{HOST_EXITED}: run `warroom drill --incident {id}` to host the estate again").into();
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
-    *link.requests.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-    tokio::spawn(follow(socket.to_path_buf(), Some((stream, lines, rx)), panes, link.clone(), gone.clone()));
-    Ok(Remote {
+    let (hello, first) = match first {
+        Some((write, hello, lines)) => {
+            let (tx, rx) = mpsc::unbounded_channel::<String>();
+            *link.requests.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+            (Some(hello), Some((write, lines, rx)))
+        }
+        None => {
+            panes.fail(&format!(
+                "no console hosts this drill's estate: run `warroom drill --incident {id}` to host it"
+            ));
+            (None, None)
+        }
+    };
+    tokio::spawn(follow(socket.to_path_buf(), first, panes, link.clone(), gone.clone()));
+    Remote {
         hello,
         layers: Layers { kube: kube_rx, database: database_rx, sentinel: sentinel_rx, traffic: traffic_rx },
         operator: RemoteOperator { link, gone },
-    })
+    }
 }
 
 type Lines = tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>;

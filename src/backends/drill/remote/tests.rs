@@ -54,8 +54,8 @@ async fn joined_console_gets_the_hosts_snapshots_exactly_and_only_one_console_ho
     let mode = std::fs::metadata(host.socket()).expect("socket").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
-    let mut remote = join(host.socket(), "INC-20261205-200000-DRILL", Duration::from_secs(2)).await.expect("join");
-    assert_eq!(remote.hello, hello());
+    let mut remote = join(host.socket(), "INC-20261205-200000-DRILL", Duration::from_secs(2)).await;
+    assert_eq!(remote.hello, Some(hello()));
     let at = Utc::now();
     let db = Snapshot {
         value: Some(estate.with(|s| s.database_view())),
@@ -90,7 +90,7 @@ async fn operations_run_on_the_hosts_estate_and_failures_come_back() {
     estate.fast_forward(Duration::from_secs(5));
     let (_fed, layers) = hand_fed();
     let host = host_in(dir.path(), layers, Arc::new(estate.operator()));
-    let remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await.expect("join");
+    let remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await;
     let node = estate.with(|s| s.database_view()).nodes[1].clone();
     let endpoint = estate.with(|s| s.db.nodes[1].spec.addr());
     let promote = Operation::PromotePostgres {
@@ -114,7 +114,7 @@ async fn host_exit_fails_every_pane_and_refuses_operations_then_a_new_host_is_fo
     let (fed, layers) = hand_fed();
     let host = host_in(dir.path(), layers, Arc::new(estate.operator()));
     let socket = host.socket().to_path_buf();
-    let mut remote = join(&socket, "INC-20261205-200000-DRILL", Duration::from_secs(2)).await.expect("join");
+    let mut remote = join(&socket, "INC-20261205-200000-DRILL", Duration::from_secs(2)).await;
     drop(host);
     drop(fed);
     let failed = loop {
@@ -163,7 +163,7 @@ async fn an_operation_in_flight_when_the_host_dies_has_an_unknown_outcome() {
     let dir = tempfile::tempdir().expect("tmp");
     let (_fed, layers) = hand_fed();
     let host = host_in(dir.path(), layers, Arc::new(Hang));
-    let remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await.expect("join");
+    let remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await;
     let op = remote.operator.clone();
     let running = tokio::spawn(async move { op.execute(&Operation::CheckPrimary).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -191,7 +191,7 @@ async fn snapshot_propagation_latency() {
     let estate = DrillEstate::new("primary-db-down", 1.0, 3).expect("estate");
     let (fed, layers) = hand_fed();
     let host = host_in(dir.path(), layers, Arc::new(estate.operator()));
-    let mut remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await.expect("join");
+    let mut remote = join(host.socket(), "INC-X", Duration::from_secs(2)).await;
     let view = estate.with(|s| s.database_view());
     let mut took = Vec::new();
     for i in 0..200i64 {
