@@ -161,7 +161,8 @@ fn two_then_three_consoles_share_the_estate_the_steps_and_one_numbering() {
     assert_eq!(count("primary-changed"), 1, "{events:?}");
     let estates = all.iter().filter(|e| e["kind"] == "drill-estate").count();
     assert_eq!(estates, 1, "joined consoles record no estate of their own");
-    let out = Command::new(BIN).args(["log", "verify", &id]).env("WARROOM_DATA_DIR", data.path()).output().unwrap();
+    let out =
+        Command::new(BIN).args(["log", "verify", &id]).env("WARROOM_DATA_DIR", data.path()).output().unwrap();
     assert!(out.status.success(), "log verify: {}", String::from_utf8_lossy(&out.stdout));
 }
 
@@ -191,7 +192,8 @@ fn a_joined_calm_drill_stays_calm_and_a_host_that_exits_is_replaced() {
         s.lines().any(|l| l.contains("postgresql-0") && l.contains("primary"))
     });
     joined.wait_for("the joined console to follow the new host", Duration::from_secs(10), |s| {
-        !s.contains("drill host exited") && s.lines().any(|l| l.contains("postgresql-0") && l.contains("primary"))
+        !s.contains("drill host exited")
+            && s.lines().any(|l| l.contains("postgresql-0") && l.contains("primary"))
     });
     for t in [&joined, &new_host] {
         quit(t);
@@ -201,7 +203,9 @@ fn a_joined_calm_drill_stays_calm_and_a_host_that_exits_is_replaced() {
     assert_eq!(estates.len(), 2, "declared, then restarted by the new host: {estates:#?}");
     assert!(estates.iter().all(|e| e["details"]["scenario"] == "calm"), "{estates:#?}");
     assert_eq!(estates[1]["details"]["restart"], true);
-    assert!(!all.iter().any(|e| e["kind"] == "observation" && e["summary"].as_str().is_some_and(|s| s.contains("went down"))));
+    assert!(!all.iter().any(
+        |e| e["kind"] == "observation" && e["summary"].as_str().is_some_and(|s| s.contains("went down"))
+    ));
 }
 
 /// Step ids from the log's allocator: consoles racing (separate handles, as separate processes
@@ -212,12 +216,15 @@ fn step_ids_are_unique_across_log_handles_and_the_follower_knows_its_own_entries
     let data = tempfile::tempdir().unwrap();
     let (first, meta) =
         IncidentLog::declare(data.path(), "t", "SEV2", true, "a@h", chrono::Utc::now()).expect("declare");
-    let handles: Vec<IncidentLog> =
-        (0..4).map(|i| IncidentLog::open(data.path(), &meta.id, &format!("c{i}@h")).expect("open").0).collect();
+    let handles: Vec<IncidentLog> = (0..4)
+        .map(|i| IncidentLog::open(data.path(), &meta.id, &format!("c{i}@h")).expect("open").0)
+        .collect();
     let ids: Vec<u64> = std::thread::scope(|s| {
         let workers: Vec<_> = handles
             .iter()
-            .map(|log| s.spawn(move || (0..50).map(|_| log.allocate_step_id(1).expect("id")).collect::<Vec<_>>()))
+            .map(|log| {
+                s.spawn(move || (0..50).map(|_| log.allocate_step_id(1).expect("id")).collect::<Vec<_>>())
+            })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
     });

@@ -32,10 +32,10 @@ pub fn apply(state: &mut State, e: &Entry) {
         state.resolved = Some((e.ts, summary));
     }
     let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return };
-    if let Some(outcome) = outcome(state, run) {
-        if let Some(run) = state.runbook.as_mut() {
-            run.finished = Some((e.ts, outcome.to_string()));
-        }
+    if let Some(outcome) = outcome(state, run)
+        && let Some(run) = state.runbook.as_mut()
+    {
+        run.finished = Some((e.ts, outcome.to_string()));
     }
 }
 

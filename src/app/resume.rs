@@ -138,10 +138,13 @@ pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
     }
     let Some(step) = state.step_mut(id) else { return };
     let reason = || e.details.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    if how == Replay::Live && e.kind.starts_with("step-") {
+        // The other console acts on this step: it verifies and logs it from now on.
+        step.remote = true;
+    }
     match e.kind.as_str() {
         "step-executing" if how == Replay::Live => {
             step.status = StepStatus::Executing;
-            step.remote = true;
             step.started_at = Some(e.ts);
             step.finished_at = None;
             step.attempts += 1;

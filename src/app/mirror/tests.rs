@@ -213,7 +213,11 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
     };
     let mut fx = update(
         &mut b,
-        Action::Mirrored(Box::new(entry(2, "runbook-started", json!({ "runbook": "db-failover", "steps": listed })))),
+        Action::Mirrored(Box::new(entry(
+            2,
+            "runbook-started",
+            json!({ "runbook": "db-failover", "steps": listed }),
+        ))),
         t(2),
     );
     let run = b.runbook.clone().expect("the run is shown here");
@@ -237,12 +241,20 @@ fn a_console_that_does_not_record_observations_logs_none() {
     for records in [true, false] {
         let mut s = console(&ids);
         s.records_observations = records;
-        let fx = update(&mut s, db(vec![node("pg-0", PgRole::Primary), node("pg-1", PgRole::Replica)], t(5)), t(5));
-        let fx2 = update(&mut s, db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Replica)], t(6)), t(6));
+        let fx = update(
+            &mut s,
+            db(vec![node("pg-0", PgRole::Primary), node("pg-1", PgRole::Replica)], t(5)),
+            t(5),
+        );
+        let fx2 =
+            update(&mut s, db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Replica)], t(6)), t(6));
         let observed = kinds(&fx).into_iter().chain(kinds(&fx2)).filter(|k| k == "observation").count();
         assert_eq!(observed > 0, records, "records_observations = {records}");
         // The panes follow the snapshots either way.
-        assert_eq!(s.observed.database.value.as_ref().and_then(|d| d.node("pg-0")).map(|n| n.role), Some(PgRole::Down));
+        assert_eq!(
+            s.observed.database.value.as_ref().and_then(|d| d.node("pg-0")).map(|n| n.role),
+            Some(PgRole::Down)
+        );
     }
 }
 
@@ -258,4 +270,27 @@ fn an_allocator_that_fails_falls_back_to_this_consoles_numbering_with_a_warning(
     // A working allocator never goes below what this console has seen.
     s.step_ids = Some(ids.clone());
     assert_eq!(s.alloc_step_id(), 8);
+}
+
+#[test]
+fn a_step_this_console_resumed_is_left_to_the_console_that_reports_running_it() {
+    let ids = Arc::new(Counter::default());
+    let (mut a, mut b) = (console(&ids), console(&ids));
+    let mut seq = 0;
+    let mut fx = Vec::new();
+    let id = pipeline::propose(&mut a, promote(), "a".into(), &mut fx);
+    for c in "pg-1".chars() {
+        fx.extend(update(&mut a, Action::Text(TextEdit::Char(c)), t(2)));
+    }
+    fx.extend(update(&mut a, Action::Text(TextEdit::Submit), t(2)));
+    // B starts now: it replays the log as a resume (the step's outcome is unknown to it)...
+    crate::app::resume::restore(&mut b, &written(&fx, &mut seq, t(2)));
+    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::OutcomeUnknown));
+    // ...then A reports the result: B shows it verifying and leaves the verification to A.
+    let fa = update(&mut a, Action::StepExecuted { step: id, result: Ok("promoted".into()) }, t(3));
+    mirror(&mut b, written(&fa, &mut seq, t(3)), t(3));
+    assert!(b.step(id).is_some_and(|x| x.remote && x.status == StepStatus::Verifying));
+    let promoted = db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Primary)], t(4));
+    let fb = update(&mut b, promoted, t(4));
+    assert!(!kinds(&fb).contains(&"step-verified".to_string()), "{:?}", kinds(&fb));
 }

@@ -14,7 +14,9 @@
 //! - **Host exit**: a joined console's four panes turn failed with [`HOST_EXITED`] and its
 //!   operations are refused (one in flight ends as "outcome unknown"). It keeps trying to
 //!   reconnect every second; when a console hosts the incident again (`warroom drill --incident
-//!   ID`), the panes come back from the new host. See the README ("The war room").
+//!   ID`: any console that finds no host becomes it), the panes come back from the new host,
+//!   whose estate starts the scenario over from the recorded parameters (the estate's state is
+//!   not carried over). See the README ("The war room").
 //!
 //! A joined console is a [`Remote`]: four watch receivers like a poller's and an [`Operate`]
 //! implementation, so the app does not know the difference.
@@ -250,7 +252,12 @@ impl Drop for Host {
 }
 
 /// Serve `layers` and `operator` to joined consoles. Must run inside the tokio runtime.
-pub fn serve(lock: HostLock, layers: Layers, operator: Arc<dyn Operate>, hello: Hello) -> std::io::Result<Host> {
+pub fn serve(
+    lock: HostLock,
+    layers: Layers,
+    operator: Arc<dyn Operate>,
+    hello: Hello,
+) -> std::io::Result<Host> {
     let socket = lock.socket.clone();
     prepare_dir(&socket)?;
     // We hold the lock: a socket file left here is a dead host's.
@@ -338,7 +345,11 @@ struct Panes {
 impl Panes {
     fn fail(&self, error: &str) {
         fn failed<T>(error: &str) -> Arc<Snapshot<T>> {
-            Arc::new(Snapshot { value: None, fetched_at: None, freshness: Freshness::Failed { error: error.into() } })
+            Arc::new(Snapshot {
+                value: None,
+                fetched_at: None,
+                freshness: Freshness::Failed { error: error.into() },
+            })
         }
         self.kube.send_replace(failed(error));
         self.database.send_replace(failed(error));

@@ -50,7 +50,10 @@ async fn joined_console_gets_the_hosts_snapshots_exactly_and_only_one_console_ho
     let estate = DrillEstate::new("calm", 1.0, 3).expect("estate");
     let (fed, layers) = hand_fed();
     let host = host_in(dir.path(), layers, Arc::new(estate.operator()));
-    assert!(try_host(dir.path(), "INC-20261205-200000-DRILL").expect("lock").is_none(), "one host per incident");
+    assert!(
+        try_host(dir.path(), "INC-20261205-200000-DRILL").expect("lock").is_none(),
+        "one host per incident"
+    );
     let mode = std::fs::metadata(host.socket()).expect("socket").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
