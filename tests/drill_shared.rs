@@ -241,3 +241,47 @@ fn step_ids_are_unique_across_log_handles_and_the_follower_knows_its_own_entries
     let own: Vec<(u64, bool)> = seen.iter().map(|e| (e.seq, follower.take_own(e.seq))).collect();
     assert_eq!(own, vec![(mine.seq, true), (theirs.seq, false)]);
 }
+
+/// Entry propagation (the path every step entry takes to the other consoles): a note written
+/// on one console until it is drawn on another, against the entry's own timestamp. Printed.
+#[test]
+fn entries_reach_the_other_console_within_a_second() {
+    let data = tempfile::tempdir().unwrap();
+    let host = start(data.path(), &["drill", "--scenario", "calm", "--speed", "4"]);
+    host.wait_for("the host to hold the lock", Duration::from_secs(20), |s| s.contains("COMMANDER: you"));
+    let (id, log) = incident(data.path());
+    let joined = start(data.path(), &["drill", "--incident", &id]);
+    joined.wait_for("the joined console's panes", Duration::from_secs(20), |s| s.contains("postgresql-0"));
+    let mut took = Vec::new();
+    for k in 0..20 {
+        let text = format!("probe-{k:02}");
+        // Spread the writes over the follower's 250 ms poll (each probe starts right after the
+        // previous one was seen, which would always land at the same phase).
+        std::thread::sleep(Duration::from_millis(k * 53 % 250));
+        host.keys(&["n"]);
+        host.wait_for("the note prompt", Duration::from_secs(5), |s| s.contains("Note for the incident log"));
+        host.type_text(&text);
+        host.keys(&["Enter"]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let shown = loop {
+            if joined.capture().contains(&text) {
+                break chrono::Utc::now();
+            }
+            assert!(Instant::now() < deadline, "{text} never reached the joined console");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let written = entries(&log)
+            .into_iter()
+            .find(|e| e["kind"] == "note" && e["details"]["text"] == text.as_str())
+            .and_then(|e| e["ts"].as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok()))
+            .expect("the note is in the log");
+        took.push((shown - written).to_std().unwrap_or_default());
+    }
+    took.sort();
+    let (p50, p99) = (took[10], took[19]);
+    println!("entry propagation console -> console over 20: p50 {p50:?} p99 {p99:?} (capture every 10 ms)");
+    assert!(p99 < Duration::from_secs(1), "{took:?}");
+    for t in [&joined, &host] {
+        quit(t);
+    }
+}
