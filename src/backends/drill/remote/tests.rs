@@ -214,3 +214,25 @@ async fn snapshot_propagation_latency() {
     println!("snapshot propagation host -> joined: p50 {p50:?} p99 {p99:?} over 200");
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?} must stay well under the 1 s promise");
 }
+
+#[tokio::test]
+async fn joining_before_any_host_shows_why_and_follows_the_host_that_comes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let socket = socket_path(dir.path(), "INC-20261205-200000-DRILL");
+    let mut remote = join(&socket, "INC-20261205-200000-DRILL", Duration::from_millis(200)).await;
+    assert_eq!(remote.hello, None);
+    let error = remote.layers.database.borrow_and_update().freshness.error().unwrap_or_default().to_string();
+    assert!(error.contains("no console hosts this drill's estate"), "{error}");
+    let refused = remote.operator.execute(&Operation::CheckPrimary).await.expect_err("no host");
+    assert!(refused.contains("warroom drill --incident INC-20261205-200000-DRILL"), "{refused}");
+
+    let estate = DrillEstate::new("calm", 1.0, 3).expect("estate");
+    let (fed, layers) = hand_fed();
+    let _host = host_in(dir.path(), layers, Arc::new(estate.operator()));
+    fed.database.send_replace(Arc::new(Snapshot::fresh(estate.with(|s| s.database_view()), Utc::now())));
+    loop {
+        if next(&mut remote.layers.database).await.freshness == Freshness::Fresh {
+            break;
+        }
+    }
+}
