@@ -137,7 +137,23 @@ fn two_then_three_consoles_share_the_estate_the_steps_and_one_numbering() {
     let rows = identical_database(&[&host, &joined, &trainee], Duration::from_secs(1));
     assert!(!rows.iter().any(|r| r.contains("no writable primary")), "{rows:#?}");
 
-    for t in [&trainee, &joined, &host] {
+    // The host exits: the others fail with the reason; the next console to join hosts the
+    // estate again, resumed with the promotion, and the others follow it.
+    quit(&host);
+    for t in [&joined, &trainee] {
+        t.wait_for("the host's exit", Duration::from_secs(5), |s| s.contains("drill host exited"));
+    }
+    let new_host = start(data.path(), &["drill", "--incident", &id]);
+    let promoted = |s: &str| {
+        !s.contains("drill host exited")
+            && s.lines().any(|l| l.contains("postgresql-1") && l.contains("primary"))
+    };
+    for t in [&new_host, &joined, &trainee] {
+        t.wait_for("the resumed estate with its promoted primary", Duration::from_secs(20), promoted);
+    }
+    identical_database(&[&new_host, &joined, &trainee], Duration::from_secs(1));
+
+    for t in [&trainee, &joined, &new_host] {
         quit(t);
     }
     let all = entries(&log);
@@ -159,8 +175,9 @@ fn two_then_three_consoles_share_the_estate_the_steps_and_one_numbering() {
     assert_eq!(count("primary-down"), 1, "{events:?}");
     assert_eq!(count("no-primary"), 0, "a joined console logs no first impression of its own: {events:?}");
     assert_eq!(count("primary-changed"), 1, "{events:?}");
-    let estates = all.iter().filter(|e| e["kind"] == "drill-estate").count();
-    assert_eq!(estates, 1, "joined consoles record no estate of their own");
+    let estates: Vec<&serde_json::Value> = all.iter().filter(|e| e["kind"] == "drill-estate").collect();
+    assert_eq!(estates.len(), 2, "declared, then resumed by the new host; none by joined consoles");
+    assert_eq!(estates[1]["details"]["reapplied"], 1, "the promotion was re-applied: {estates:#?}");
     let out =
         Command::new(BIN).args(["log", "verify", &id]).env("WARROOM_DATA_DIR", data.path()).output().unwrap();
     assert!(out.status.success(), "log verify: {}", String::from_utf8_lossy(&out.stdout));
@@ -200,7 +217,7 @@ fn a_joined_calm_drill_stays_calm_and_a_host_that_exits_is_replaced() {
     }
     let all = entries(&log);
     let estates: Vec<&serde_json::Value> = all.iter().filter(|e| e["kind"] == "drill-estate").collect();
-    assert_eq!(estates.len(), 2, "declared, then restarted by the new host: {estates:#?}");
+    assert_eq!(estates.len(), 2, "declared, then resumed by the new host: {estates:#?}");
     assert!(estates.iter().all(|e| e["details"]["scenario"] == "calm"), "{estates:#?}");
     assert_eq!(estates[1]["details"]["restart"], true);
     assert!(!all.iter().any(

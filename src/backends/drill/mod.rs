@@ -15,6 +15,7 @@ mod failover;
 mod kube;
 mod operate;
 pub mod remote;
+mod replay;
 mod rng;
 mod scenarios;
 mod sentinel;

@@ -15,8 +15,8 @@
 //!   operations are refused (one in flight ends as "outcome unknown"). It keeps trying to
 //!   reconnect every second; when a console hosts the incident again (`warroom drill --incident
 //!   ID`: any console that finds no host becomes it), the panes come back from the new host,
-//!   whose estate starts the scenario over from the recorded parameters (the estate's state is
-//!   not carried over). See the README ("The war room").
+//!   which resumes the estate by replaying the scenario with the executed operations
+//!   (`DrillEstate::replay`). See the README ("The war room").
 //!
 //! A joined console is a [`Remote`]: four watch receivers like a poller's and an [`Operate`]
 //! implementation, so the app does not know the difference.
