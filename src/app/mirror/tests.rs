@@ -294,3 +294,116 @@ fn a_step_this_console_resumed_is_left_to_the_console_that_reports_running_it() 
     let fb = update(&mut b, promoted, t(4));
     assert!(!kinds(&fb).contains(&"step-verified".to_string()), "{:?}", kinds(&fb));
 }
+
+/// A drill estate: PostgreSQL nodes, the Service routing to `svc`, a calm Sentinel and traffic.
+fn drill_estate(nodes: &[(&str, PgRole)], svc: &str, at: DateTime<Utc>) -> crate::backends::Observed {
+    use crate::backends::model::{
+        HealthState, KubeView, RegionTraffic, SentinelObs, SentinelView, ServiceView, TrafficView,
+    };
+    let db = DatabaseView {
+        nodes: nodes
+            .iter()
+            .map(|(n, r)| PgNodeStatus {
+                lsn: (*r != PgRole::Down).then_some(100),
+                pod: Some(n.to_string()),
+                ..node(n, *r)
+            })
+            .collect(),
+    };
+    let kube = KubeView {
+        db_service: Some(ServiceView {
+            context: "us-east-1".into(),
+            namespace: "database".into(),
+            name: "postgresql".into(),
+            selector: Default::default(),
+            endpoint_pods: vec![svc.to_string()],
+        }),
+        ..KubeView::default()
+    };
+    let master = "10.0.1.10:6379".to_string();
+    let sentinel = SentinelView {
+        master_name: "mymaster".into(),
+        sentinels: (0..3)
+            .map(|i| SentinelObs {
+                addr: format!("10.0.1.2{i}:26379"),
+                master: Some(master.clone()),
+                error: None,
+            })
+            .collect(),
+        quorum: Some(Ok("OK 3 usable Sentinels".into())),
+        master_role: Some("master".into()),
+        ..SentinelView::default()
+    };
+    let traffic = TrafficView {
+        record: "api.example.com.".into(),
+        regions: vec![RegionTraffic {
+            name: "us-east-1".into(),
+            role: "primary".into(),
+            weight: Some(100),
+            failover_role: None,
+            health_check: HealthState::Healthy,
+            checkers: None,
+            live: None,
+            ready: None,
+            deploy_ready: None,
+        }],
+        ..TrafficView::default()
+    };
+    crate::backends::Observed {
+        kube: Arc::new(Snapshot::fresh(kube, at)),
+        database: Arc::new(Snapshot::fresh(db, at)),
+        sentinel: Arc::new(Snapshot::fresh(sentinel, at)),
+        traffic: Arc::new(Snapshot::fresh(traffic, at)),
+    }
+}
+
+#[test]
+fn only_the_console_that_records_observations_logs_the_drill_result() {
+    let mut logged = Vec::new();
+    for records in [true, false] {
+        let incident = IncidentInfo {
+            id: "INC-20261205-200000-DRILL".into(),
+            title: "t".into(),
+            severity: "SEV2".into(),
+            declared_at: t(0),
+            drill: true,
+        };
+        let mut s = State::new(Mode::Drill, incident, "alice@host".into(), Arc::default(), t(0));
+        s.records_observations = records;
+        s.recovery = crate::app::measure::Recovery::drill("primary-db-down", Some(t(2)));
+        let mut fx = Vec::new();
+        let feed = |s: &mut State, o: crate::backends::Observed, at: i64, fx: &mut Vec<Effect>| {
+            fx.extend(update(s, Action::Database(o.database), t(at)));
+            fx.extend(update(s, Action::Kube(o.kube), t(at)));
+            fx.extend(update(s, Action::Sentinel(o.sentinel), t(at)));
+            fx.extend(update(s, Action::Traffic(o.traffic), t(at)));
+        };
+        feed(
+            &mut s,
+            drill_estate(&[("pg-0", PgRole::Primary), ("pg-1", PgRole::Replica)], "pg-0", t(1)),
+            1,
+            &mut fx,
+        );
+        feed(
+            &mut s,
+            drill_estate(&[("pg-0", PgRole::Down), ("pg-1", PgRole::Replica)], "pg-0", t(3)),
+            3,
+            &mut fx,
+        );
+        let mut done = crate::app::StepRun::new(1, promote(), "test".into(), t(4));
+        (done.status, done.started_at, done.finished_at) = (StepStatus::Done, Some(t(4)), Some(t(5)));
+        s.steps.push(done);
+        // Healthy again and held for a minute (whatever settle period the tracker asks for).
+        for at in 6..66 {
+            feed(
+                &mut s,
+                drill_estate(&[("pg-0", PgRole::Down), ("pg-1", PgRole::Primary)], "pg-1", t(at)),
+                at,
+                &mut fx,
+            );
+            fx.extend(update(&mut s, Action::Tick, t(at)));
+        }
+        logged.push(kinds(&fx).iter().filter(|k| *k == "drill-result").count());
+    }
+    assert_eq!(logged, vec![1, 0], "recording console, then a joined one");
+}
