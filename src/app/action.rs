@@ -35,6 +35,9 @@ pub enum Action {
     },
     /// An incident-log entry was durably written; now it may be shown.
     Logged(LogLine),
+    /// An entry another console appended to the incident (seen by the log follower): shown
+    /// like [`Action::Logged`], and its step entries update this console's steps.
+    Mirrored(Box<crate::incident::entry::Entry>),
     /// Writing the incident log failed: this must be loud.
     LogFailed(String),
     /// Quit was requested by a signal (SIGTERM, SIGHUP).

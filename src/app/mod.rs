@@ -9,6 +9,7 @@ pub mod commander;
 pub mod effect;
 pub mod guard;
 pub mod measure;
+pub mod mirror;
 pub mod pipeline;
 pub mod propose;
 pub mod resume;

@@ -35,8 +35,7 @@ pub fn flash(state: &mut State, text: impl Into<String>) {
 
 /// Create a step for `op`, log its preview, run prechecks and open the confirmation if they pass.
 pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effect>) -> u64 {
-    let id = state.next_step_id;
-    state.next_step_id += 1;
+    let id = state.alloc_step_id();
     let step = StepRun::new(id, op, why, state.now);
     log(
         state,
@@ -157,6 +156,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     }
     if let Some(step) = state.step_mut(id) {
         step.status = StepStatus::Executing;
+        step.remote = false;
     }
     log(
         state,
@@ -242,7 +242,7 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
     let now = state.now;
     let observed = state.observed.clone();
     let mut logs = Vec::new();
-    for step in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
+    for step in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying && !s.remote) {
         match step.op.verify(&observed) {
             Verify::Holds(what) => {
                 step.status = StepStatus::Done;
@@ -372,11 +372,10 @@ pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>
         json!({ "step": id, "node": node, "accepted_bytes": bytes, "lag_bytes": lag, "limit_bytes": max_lag_bytes }),
     );
     let now = state.now;
-    let next = state.next_step_id;
+    let op = Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss: Some(bytes) };
+    let next = propose(state, op, format!("operator override: accepted data loss of {bytes} bytes"), fx);
     if let Some(step) = state.step_mut(id) {
         step.status = StepStatus::Skipped(format!("superseded by step #{next} (lag override)"));
         step.finished_at = Some(now);
     }
-    let op = Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss: Some(bytes) };
-    propose(state, op, format!("operator override: accepted data loss of {bytes} bytes"), fx);
 }

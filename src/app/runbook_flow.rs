@@ -84,8 +84,7 @@ pub fn start(
     let mut ids = Vec::new();
     let mut listed = Vec::new();
     for p in planned {
-        let sid = state.next_step_id;
-        state.next_step_id += 1;
+        let sid = state.alloc_step_id();
         let (op, na) = match &p.op {
             Ok(op) => (op.clone(), None),
             Err(why) => (Operation::Manual { instruction: why.clone() }, Some(why.clone())),

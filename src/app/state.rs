@@ -253,6 +253,11 @@ pub struct State {
     pub swallow: Option<super::guard::Swallow>,
     /// Another console took command from this one: who, and when (the header's banner).
     pub command_taken: Option<(String, DateTime<Utc>)>,
+    /// This console records what it observes (observation and measurement entries). False in
+    /// a console that joined a drill hosted by another console: only the host records its estate.
+    pub records_observations: bool,
+    /// Allocates step ids shared by every console of the incident (`None`: this state alone).
+    pub step_ids: Option<Arc<dyn super::mirror::StepIds>>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -296,7 +301,25 @@ impl State {
             commander: Default::default(),
             swallow: None,
             command_taken: None,
+            records_observations: true,
+            step_ids: None,
         }
+    }
+
+    /// A new step id: from the incident's shared allocator when there is one (no two consoles
+    /// get the same id), never below the ids this console has seen.
+    pub fn alloc_step_id(&mut self) -> u64 {
+        let floor = self.next_step_id;
+        let id = match self.step_ids.as_ref().map(|a| a.allocate(floor)) {
+            Some(Ok(id)) => id.max(floor),
+            Some(Err(e)) => {
+                self.warnings.push(format!("step ids: {e} (numbering from this console only)"));
+                floor
+            }
+            None => floor,
+        };
+        self.next_step_id = id + 1;
+        id
     }
 
     /// Step by id.

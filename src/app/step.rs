@@ -117,6 +117,9 @@ pub struct StepRun {
     pub risk_override: Option<Risk>,
     /// Execution timeout set by the runbook, in seconds.
     pub timeout_secs: Option<u64>,
+    /// Another console drives this step: its state follows that console's log entries, and this
+    /// console never verifies or logs it by itself (until it confirms the step itself).
+    pub remote: bool,
 }
 
 impl StepRun {
@@ -138,6 +141,7 @@ impl StepRun {
             runbook_key: None,
             risk_override: None,
             timeout_secs: None,
+            remote: false,
         }
     }
 

@@ -38,21 +38,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Sentinel(s) => observe(state, &mut fx, |o| o.sentinel = s),
         Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
-        Action::Logged(line) => {
-            // Entries arrive from this console's writer and from the follower (which also sees
-            // other consoles' entries): keep the tail ordered by seq, without duplicates.
-            match state.log_tail.back() {
-                None => state.log_tail.push_back(line),
-                Some(last) if line.seq > last.seq => state.log_tail.push_back(line),
-                Some(_) => {
-                    if let Err(i) = state.log_tail.binary_search_by_key(&line.seq, |l| l.seq) {
-                        state.log_tail.insert(i, line);
-                    }
-                }
-            }
-            while state.log_tail.len() > LOG_TAIL_MAX {
-                state.log_tail.pop_front();
-            }
+        Action::Logged(line) => push_log_line(state, line),
+        Action::Mirrored(entry) => {
+            push_log_line(state, entry.to_log_line());
+            super::mirror::apply(state, &entry);
         }
         Action::LogFailed(error) => {
             let msg = format!("INCIDENT LOG WRITE FAILED: {error}");
@@ -66,8 +55,30 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
     }
     runbook_flow::sync(state, &mut fx);
-    super::measure::track(state, &mut fx);
+    // Every console tracks recovery (it is shown); only one that records observations logs it.
+    let mut measured = Vec::new();
+    super::measure::track(state, &mut measured);
+    if state.records_observations {
+        fx.extend(measured);
+    }
     fx
+}
+
+/// Entries arrive from this console's writer and from the follower (which also sees other
+/// consoles' entries): keep the tail ordered by seq, without duplicates.
+fn push_log_line(state: &mut State, line: super::state::LogLine) {
+    match state.log_tail.back() {
+        None => state.log_tail.push_back(line),
+        Some(last) if line.seq > last.seq => state.log_tail.push_back(line),
+        Some(_) => {
+            if let Err(i) = state.log_tail.binary_search_by_key(&line.seq, |l| l.seq) {
+                state.log_tail.insert(i, line);
+            }
+        }
+    }
+    while state.log_tail.len() > LOG_TAIL_MAX {
+        state.log_tail.pop_front();
+    }
 }
 
 /// Replace one snapshot, log what changed (deduplicated observations), re-verify steps.
@@ -75,8 +86,11 @@ fn observe(state: &mut State, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observ
     let prev = state.observed.clone();
     set(&mut state.observed);
     let max_lag = state.config.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
-    for o in observations::diff(&prev, &state.observed, max_lag) {
-        log(state, fx, &o.kind, o.summary, o.details);
+    // A console that joined a drill shows the host's estate; the host records it.
+    if state.records_observations {
+        for o in observations::diff(&prev, &state.observed, max_lag) {
+            log(state, fx, &o.kind, o.summary, o.details);
+        }
     }
     super::authority::expire_overrides(state, fx);
     pipeline::verify_all(state, fx);

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------- Kubernetes
 
 /// One pod as the Pods pane shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodRow {
     /// Kube context (one per region).
     pub context: String,
@@ -65,7 +65,7 @@ pub const BAD_REASONS: &[&str] = &[
 ];
 
 /// A deployment's replica counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeploymentRow {
     /// Kube context.
     pub context: String,
@@ -82,7 +82,7 @@ pub struct DeploymentRow {
 }
 
 /// The database Service: its selector and the pods its endpoints resolve to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceView {
     /// Kube context.
     pub context: String,
@@ -97,7 +97,7 @@ pub struct ServiceView {
 }
 
 /// Per-context health of the Kubernetes source (a lost context turns only its rows stale).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextHealth {
     /// Kube context.
     pub context: String,
@@ -108,7 +108,7 @@ pub struct ContextHealth {
 }
 
 /// Everything the Kubernetes layer shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KubeView {
     /// Pods in all contexts, sorted by (context, namespace, name). Shared: a source hands out
     /// the same `Arc` while no pod changed, so consumers skip work on an unchanged list (compare
@@ -125,7 +125,7 @@ pub struct KubeView {
 // ---------------------------------------------------------------- PostgreSQL
 
 /// Role of a PostgreSQL node.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PgRole {
     /// Not in recovery.
@@ -152,7 +152,7 @@ impl PgRole {
 }
 
 /// One PostgreSQL node (`Default`: nothing known yet, role unknown).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PgNodeStatus {
     /// Configured node name (e.g. `postgresql-0`).
     pub name: String,
@@ -190,7 +190,7 @@ impl PgNodeStatus {
 }
 
 /// Everything the Database layer shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DatabaseView {
     /// Nodes in configured order.
     pub nodes: Vec<PgNodeStatus>,
@@ -242,7 +242,7 @@ impl DatabaseView {
 // ---------------------------------------------------------------- Redis Sentinel
 
 /// What one Sentinel says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentinelObs {
     /// Sentinel address `host:port`.
     pub addr: String,
@@ -253,7 +253,7 @@ pub struct SentinelObs {
 }
 
 /// A replica as Sentinel lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedisReplica {
     /// `host:port`.
     pub addr: String,
@@ -266,7 +266,7 @@ pub struct RedisReplica {
 }
 
 /// One Sentinel pub/sub event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentinelEvent {
     /// When it was received.
     pub at: DateTime<Utc>,
@@ -279,7 +279,7 @@ pub struct SentinelEvent {
 }
 
 /// Everything the Sentinel layer shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentinelView {
     /// Monitored master name.
     pub master_name: String,
@@ -314,7 +314,7 @@ impl SentinelView {
 // ---------------------------------------------------------------- Traffic
 
 /// Route 53 health check state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     /// Healthy.
@@ -337,7 +337,7 @@ impl HealthState {
 }
 
 /// One HTTP probe result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
     /// HTTP status, when an answer came.
     pub status: Option<u16>,
@@ -355,7 +355,7 @@ impl Probe {
 }
 
 /// Traffic facts of one region.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionTraffic {
     /// Region name.
     pub name: String,
@@ -378,7 +378,7 @@ pub struct RegionTraffic {
 }
 
 /// Everything the Traffic layer shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrafficView {
     /// DNS record name.
     pub record: String,

@@ -42,7 +42,22 @@ pub struct Launch {
 }
 
 /// The durable incident log as the runner's sink.
-struct IncidentSink(IncidentLog);
+struct IncidentSink(Arc<IncidentLog>);
+
+/// Step ids allocated through the incident log (unique across the incident's consoles).
+struct LogStepIds(Arc<IncidentLog>);
+
+impl std::fmt::Debug for LogStepIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LogStepIds({})", self.0.path().display())
+    }
+}
+
+impl crate::app::mirror::StepIds for LogStepIds {
+    fn allocate(&self, at_least: u64) -> Result<u64, String> {
+        self.0.allocate_step_id(at_least).map_err(|e| e.to_string())
+    }
+}
 
 impl LogSink for IncidentSink {
     fn append(&self, intent: &LogIntent) -> Result<LogLine, String> {
@@ -180,6 +195,8 @@ pub async fn launch_with(
     state.warnings.extend(runbook_errors.iter().map(|e| format!("runbook skipped: {e}")));
     state.warnings.extend(state.checklist.apply_entries(&entries));
     resume::restore(&mut state, &entries);
+    let log = Arc::new(log);
+    state.step_ids = Some(Arc::new(LogStepIds(log.clone())));
     prepare(&mut state);
     let path = log.path().to_path_buf();
     let follower = log.follower();

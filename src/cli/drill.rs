@@ -1,15 +1,12 @@
 //! `warroom drill`: the same console against the simulated estate.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use clap::Args;
 
-use super::console::{self, Launch};
 use super::status;
 use crate::app::Mode;
-use crate::app::measure::Recovery;
 use crate::backends::drill::{DrillEstate, scenarios};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
@@ -46,9 +43,15 @@ pub struct DrillArgs {
     #[arg(long, conflicts_with_all = ["list", "status"])]
     pub history: bool,
     /// Join this drill incident (a second console, a trainee) instead of declaring a new one.
+    /// Every console shows the one estate its hosting console runs, with the scenario, speed and
+    /// seed recorded when the drill was declared (this console's flags are not used); if no
+    /// console hosts it any more, this one does.
     #[arg(long, value_name = "ID")]
     pub incident: Option<String>,
 }
+
+/// Entry kind recording a drill's parameters and who hosts its estate.
+pub const ESTATE_ENTRY: &str = "drill-estate";
 
 /// Pollers over the drill estate (the same poller as live sources).
 pub fn sources(estate: &DrillEstate, interval: Duration) -> Sources {
@@ -97,25 +100,9 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
     if args.status {
         return drill_status(&args, &estate).await;
     }
-    let srcs = sources(&estate, Duration::from_millis(500));
-    let mut config = estate.config();
-    // The estate replaces the user's layers; the measurement settings still come from them.
-    if let Some(user) = &loaded.config {
-        config.drill = user.drill.clone();
-    }
-    let config = Arc::new(config);
-    let recovery = Recovery::drill(&args.scenario, estate.fault_scheduled_at());
-    let launch = Launch {
-        mode: Mode::Drill,
-        title: format!("Drill: {}", args.scenario),
-        severity: "SEV2".into(),
-        resume: args.incident.clone().map(Some),
-        read_only,
-        config,
-        sources: srcs,
-        operator: Arc::new(estate.operator()),
-    };
-    console::launch_with(launch, loaded, move |state| state.recovery = recovery).await
+    // The flags are valid; the console's estate is built (or joined) once the incident is known.
+    drop(estate);
+    super::drill_host::console(args, loaded, read_only).await
 }
 
 /// Where `drill --status` looks by default: 30 s into the drill. Every scenario's fault has

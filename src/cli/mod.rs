@@ -3,6 +3,7 @@
 pub mod check;
 pub mod console;
 pub mod drill;
+mod drill_host;
 pub mod exec;
 pub mod live;
 pub mod plan;

@@ -20,10 +20,12 @@ mod tail;
 mod tests;
 mod verify;
 
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -182,6 +184,9 @@ pub struct IncidentLog {
     writer: Mutex<Writer>,
     /// Byte offset just past the entries returned by `declare`/`open` (for [`Self::follower`]).
     follow_from: u64,
+    /// Sequence numbers this handle wrote and its follower has not yet returned: the follower
+    /// tells this console's entries from other consoles'.
+    own: Arc<Mutex<HashSet<u64>>>,
 }
 
 impl IncidentLog {
@@ -298,7 +303,41 @@ impl IncidentLog {
     /// A follower that yields entries appended after `declare`/`open` returned (by any
     /// console, this one included: dedupe by `seq`).
     pub fn follower(&self) -> LogFollower {
-        LogFollower::new(&self.path, self.follow_from)
+        LogFollower::new(&self.path, self.follow_from).with_own(self.own.clone())
+    }
+
+    /// A step id no console of this incident has been given: one more than the highest id ever
+    /// allocated (kept in `<ID>.step-ids` next to the log), and at least `at_least` (the ids the
+    /// caller has seen in the log). Serialized with appends by the log's lock, across processes.
+    pub fn allocate_step_id(&self, at_least: u64) -> Result<u64, LogError> {
+        let guard = self.lock_writer();
+        let _lock = Locked::acquire(&guard.file, &self.path)?;
+        let path = self.path.with_extension("step-ids");
+        let open = |create: bool| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(create)
+                .create(create)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+        };
+        let mut last = String::new();
+        match open(false) {
+            Ok(mut f) => {
+                f.read_to_string(&mut last).map_err(LogError::io(&path, "read"))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(LogError::io(&path, "open")(e)),
+        }
+        // An unreadable counter (a crash mid-write) counts as 0: `at_least` covers the log.
+        let last: u64 = last.trim().parse().unwrap_or(0);
+        let id = (last + 1).max(at_least).max(1);
+        let mut f = open(true).map_err(LogError::io(&path, "open"))?;
+        f.set_len(0).map_err(LogError::io(&path, "truncate"))?;
+        f.write_all(id.to_string().as_bytes()).map_err(LogError::io(&path, "write"))?;
+        Ok(id)
     }
 
     fn from_file(path: PathBuf, file: File, operator: &str, mode: LogMode) -> IncidentLog {
@@ -309,6 +348,7 @@ impl IncidentLog {
             opened: Instant::now(),
             writer: Mutex::new(Writer { file, cache: None }),
             follow_from: 0,
+            own: Arc::default(),
         }
     }
 
@@ -404,8 +444,14 @@ impl IncidentLog {
         buf.extend_from_slice(prefix);
         buf.extend_from_slice(&line);
         buf.push(b'\n');
-        file.write_all(&buf).map_err(LogError::io(&self.path, "append"))?;
-        file.sync_data().map_err(LogError::io(&self.path, "fsync"))?;
+        // Known as ours before any reader can see it.
+        self.own.lock().unwrap_or_else(|e| e.into_inner()).insert(entry.seq);
+        let written = file.write_all(&buf).map_err(LogError::io(&self.path, "append"));
+        let written = written.and_then(|()| file.sync_data().map_err(LogError::io(&self.path, "fsync")));
+        if let Err(e) = written {
+            self.own.lock().unwrap_or_else(|e| e.into_inner()).remove(&entry.seq);
+            return Err(e);
+        }
         Ok(TailState { len: len + buf.len() as u64, last_seq: entry.seq, last_hash: line_hash(&line) })
     }
 }

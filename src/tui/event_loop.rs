@@ -260,7 +260,13 @@ fn spawn_follower(mut follower: LogFollower, actions: mpsc::UnboundedSender<Acti
         loop {
             std::thread::sleep(Duration::from_millis(250));
             for e in follower.poll_new() {
-                if actions.send(Action::Logged(e.to_log_line())).is_err() {
+                // Other consoles' entries also move this console's steps (see app::mirror).
+                let action = if follower.take_own(e.seq) {
+                    Action::Logged(e.to_log_line())
+                } else {
+                    Action::Mirrored(Box::new(e))
+                };
+                if actions.send(action).is_err() {
                     return;
                 }
             }

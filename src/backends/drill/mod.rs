@@ -14,6 +14,8 @@ pub mod estate;
 mod failover;
 mod kube;
 mod operate;
+pub mod remote;
+mod replay;
 mod rng;
 mod scenarios;
 mod sentinel;

@@ -1,8 +1,10 @@
 //! Following a log that other consoles append to.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::LogError;
 use crate::incident::entry::Entry;
@@ -17,12 +19,26 @@ pub struct LogFollower {
     path: PathBuf,
     file: Option<File>,
     offset: u64,
+    /// Sequence numbers the console's own log handle wrote (see [`Self::take_own`]).
+    own: Option<Arc<Mutex<HashSet<u64>>>>,
 }
 
 impl LogFollower {
     /// Follows `path` from byte `offset` (0 for the whole log).
     pub fn new(path: &Path, offset: u64) -> LogFollower {
-        LogFollower { path: path.to_path_buf(), file: None, offset }
+        LogFollower { path: path.to_path_buf(), file: None, offset, own: None }
+    }
+
+    /// Tell entries written through the log handle that shares `own` from other consoles'.
+    pub(crate) fn with_own(mut self, own: Arc<Mutex<HashSet<u64>>>) -> LogFollower {
+        self.own = Some(own);
+        self
+    }
+
+    /// Whether entry `seq` (just returned by a poll) was written by this console's own log
+    /// handle; asks once per entry (the record is dropped). Without a handle: `false`.
+    pub fn take_own(&self, seq: u64) -> bool {
+        self.own.as_ref().is_some_and(|o| o.lock().unwrap_or_else(|e| e.into_inner()).remove(&seq))
     }
 
     /// The byte offset just past the last complete line returned.

@@ -1,0 +1,97 @@
+//! A drill estate rebuilt after its host exited: the scenario from its original start, with the
+//! operations that succeeded applied again at the moments they took effect, brought up to now.
+//! Not bit-identical to the lost estate (the random draws differ), but the same story: the fault
+//! struck when it did, a promoted replica is still the primary, moved traffic stays moved.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::{Clocked, DrillEstate, Sim};
+use crate::runbook::Operation;
+
+impl DrillEstate {
+    /// `scenario` at `speed`, seeded by `seed`, whose sim time 0 was wall time `origin`, with
+    /// `ops` (wall time it took effect, operation) applied in order. Returns the estate and, per
+    /// operation the estate refuses now, why.
+    pub fn replay(
+        scenario: &str,
+        speed: f64,
+        seed: u64,
+        origin: DateTime<Utc>,
+        ops: &[(DateTime<Utc>, Operation)],
+    ) -> Result<(DrillEstate, Vec<String>), String> {
+        let mut sim = Sim::new(scenario, seed, origin, speed)?;
+        let sim_at = |at: DateTime<Utc>| ((at - origin).num_milliseconds().max(0) as f64 / 1000.0) * speed;
+        let mut refused = Vec::new();
+        for (at, op) in ops {
+            let dt = sim_at(*at) - sim.elapsed().as_secs_f64();
+            if dt > 0.0 {
+                sim.advance(Duration::from_secs_f64(dt));
+            }
+            let op = final_state(op);
+            if let Err(e) = sim.begin(&op).and_then(|took| sim.apply(&op, took)) {
+                refused.push(format!("{}: {e}", op.preview().title));
+            }
+        }
+        let dt = sim_at(Utc::now()) - sim.elapsed().as_secs_f64();
+        if dt > 0.0 {
+            sim.advance(Duration::from_secs_f64(dt));
+        }
+        let inner = std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced: Instant::now() }));
+        Ok((DrillEstate { inner, speed }, refused))
+    }
+}
+
+/// A staged traffic shift is replayed as its end state.
+fn final_state(op: &Operation) -> Operation {
+    match op {
+        Operation::ShiftTraffic { zone, record, endpoint, stages, .. } => Operation::SetRoute53Weights {
+            zone: zone.clone(),
+            record: record.clone(),
+            endpoint: endpoint.clone(),
+            weights: stages.last().cloned().unwrap_or_default(),
+        },
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::model::PgRole;
+
+    #[test]
+    fn a_replayed_primary_db_down_drill_keeps_its_fault_time_and_the_promotion() {
+        let origin = Utc::now() - chrono::Duration::seconds(60);
+        let first = DrillEstate::replay("primary-db-down", 2.0, 1, origin, &[]).expect("estate").0;
+        let fault = first.fault_injected_at().expect("the fault struck in the first minute");
+        assert!(fault > origin && fault < origin + chrono::Duration::seconds(60), "{fault}");
+        let addr = first.with(|s| s.db.nodes[1].spec.addr());
+        let promote = Operation::PromotePostgres {
+            node: "postgresql-1".into(),
+            endpoint: addr,
+            max_lag_bytes: 1 << 30,
+            accept_data_loss: Some(1 << 30),
+        };
+        let at = origin + chrono::Duration::seconds(40);
+        let (again, refused) =
+            DrillEstate::replay("primary-db-down", 2.0, 1, origin, &[(at, promote.clone())]).expect("estate");
+        assert!(refused.is_empty(), "{refused:?}");
+        assert_eq!(again.fault_injected_at(), Some(fault), "the fault struck when it did the first time");
+        let role = again.with(|s| s.database_view()).node("postgresql-1").map(|n| n.role);
+        assert_eq!(role, Some(PgRole::Primary), "the promotion is kept");
+        // An operation the estate refuses is reported, not hidden.
+        let (_, refused) = DrillEstate::replay(
+            "primary-db-down",
+            2.0,
+            1,
+            origin,
+            &[(at, promote.clone()), (at + chrono::Duration::seconds(1), promote)],
+        )
+        .expect("estate");
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].contains("already a primary"), "{refused:?}");
+    }
+}

@@ -1,0 +1,247 @@
+//! `warroom drill` on an incident: one estate per drill incident. The console that declares a
+//! drill records its parameters (`drill-estate` entry) and hosts its estate; consoles that join
+//! show and operate the host's estate (see [`crate::backends::drill::remote`]); a console that
+//! finds no host (the host exited) hosts it again, resumed by replaying the scenario from its
+//! start with the operations that executed re-applied.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::console::{self, Launch};
+use super::drill::{DrillArgs, ESTATE_ENTRY, sources};
+use crate::app::Mode;
+use crate::app::measure::Recovery;
+use crate::backends::drill::DrillEstate;
+use crate::backends::drill::remote::{self, DrillParams};
+use crate::config::load::Loaded;
+use crate::incident::entry::Entry;
+use crate::incident::log::{IncidentLog, read_log};
+use crate::incident::operator::operator_identity;
+use crate::incident::store;
+use crate::runbook::Operation;
+use crate::tui::Sources;
+
+/// What a drill incident's log says about its estate. Refuses a live incident.
+fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {
+    let path = store::log_path(data_dir, id).map_err(|e| e.to_string())?;
+    let entries = read_log(&path).map_err(|e| e.to_string())?;
+    let meta = store::meta_from_entries(&path, &entries).map_err(|e| e.to_string())?;
+    if !meta.drill {
+        return Err(format!("{id} is a live incident: a drill console never joins one"));
+    }
+    let params = entries
+        .iter()
+        .rev()
+        .find(|e| e.kind == ESTATE_ENTRY)
+        .and_then(|e| serde_json::from_value::<DrillParams>(e.details.clone()).ok());
+    // Sim time 0 of every host's estate: the first record of it.
+    let origin = entries.iter().find(|e| e.kind == ESTATE_ENTRY).map(|e| e.ts);
+    Ok(Recorded { params, origin, ops: executed(&entries) })
+}
+
+/// What a drill incident's log says about its estate.
+struct Recorded {
+    /// Scenario, speed and seed (its latest `drill-estate` entry); `None` for a drill declared
+    /// before they were recorded.
+    params: Option<DrillParams>,
+    /// When the drill's estate started.
+    origin: Option<DateTime<Utc>>,
+    /// Operations that executed successfully, with when they took effect (their result entry).
+    ops: Vec<(DateTime<Utc>, Operation)>,
+}
+
+/// Operations that executed successfully, in order, with the time of their `step-result`.
+fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Operation)> {
+    let mut running: HashMap<u64, Operation> = HashMap::new();
+    let mut out = Vec::new();
+    for e in entries {
+        let Some(step) = e.details.get("step").and_then(|v| v.as_u64()) else { continue };
+        match e.kind.as_str() {
+            "step-executing" => {
+                if let Some(op) = e.details.get("op").and_then(|v| serde_json::from_value(v.clone()).ok()) {
+                    running.insert(step, op);
+                }
+            }
+            "step-result" if e.details.get("ok").and_then(|v| v.as_bool()) == Some(true) => {
+                if let Some(op) = running.remove(&step) {
+                    out.push((e.ts, op));
+                }
+            }
+            "step-failed" => {
+                running.remove(&step);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Record the drill's parameters in its log: the first host (`resumed`: `None`), or a new host
+/// after one exited (`Some(operations re-applied)`). Returns when it was written.
+fn record(
+    data_dir: &Path,
+    id: &str,
+    who: &str,
+    p: &DrillParams,
+    resumed: Option<usize>,
+) -> Result<DateTime<Utc>, String> {
+    let (log, _, _) = IncidentLog::open(data_dir, id, who).map_err(|e| e.to_string())?;
+    let summary = match resumed {
+        Some(n) => format!(
+            "DRILL estate resumed by {who}: the previous host exited; scenario {} replayed from its start with {n} executed operation(s) re-applied (speed {}, seed {})",
+            p.scenario, p.speed, p.seed
+        ),
+        None => format!(
+            "DRILL estate: scenario {}, speed {}, seed {}, hosted by {who}",
+            p.scenario, p.speed, p.seed
+        ),
+    };
+    let details = json!({
+        "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "host": who,
+        "restart": resumed.is_some(), "reapplied": resumed, "drill": true,
+    });
+    log.append(ESTATE_ENTRY, &summary, details).map(|e| e.ts).map_err(|e| e.to_string())
+}
+
+/// The estate this console shows: its own (it hosts the incident's estate) or the host's.
+struct Estate {
+    sources: Sources,
+    operator: Arc<dyn crate::backends::Operate>,
+    fault_at: Option<chrono::DateTime<Utc>>,
+    /// Kept alive while the console runs: serving joined consoles.
+    host: Option<remote::Host>,
+}
+
+/// Host the estate of `id` (we hold its lock) and serve it to joined consoles: the scenario
+/// from `origin`, with `ops` re-applied (a new host after one exited), up to now.
+fn host(
+    lock: remote::HostLock,
+    p: &DrillParams,
+    origin: DateTime<Utc>,
+    ops: &[(DateTime<Utc>, Operation)],
+    who: &str,
+) -> Result<(Estate, Vec<String>), String> {
+    let (estate, refused) = DrillEstate::replay(&p.scenario, p.speed, p.seed, origin, ops)?;
+    let srcs = sources(&estate, Duration::from_millis(500));
+    let layers = remote::Layers {
+        kube: srcs.kube.clone(),
+        database: srcs.database.clone(),
+        sentinel: srcs.sentinel.clone(),
+        traffic: srcs.traffic.clone(),
+    };
+    let fault_at = estate.fault_scheduled_at();
+    let hello = remote::Hello { params: p.clone(), fault_scheduled_at: fault_at, host: who.to_string() };
+    let host = remote::serve(lock, layers, Arc::new(estate.operator()), hello)
+        .map_err(|e| format!("cannot serve the drill's estate to other consoles: {e}"))?;
+    let estate = Estate { sources: srcs, operator: Arc::new(estate.operator()), fault_at, host: Some(host) };
+    Ok((estate, refused))
+}
+
+/// Declare a new drill or join one: one estate per drill incident (see `backends::drill::remote`).
+pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
+    let data_dir = loaded.paths.data_dir.clone();
+    let who = operator_identity();
+    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed: args.seed };
+    let mut warnings = Vec::new();
+    let (id, params, origin, ops) = match &args.incident {
+        Some(id) => match recorded(&data_dir, id) {
+            Ok(r) => {
+                let params = r.params.unwrap_or_else(|| {
+                    warnings.push(format!(
+                        "{id} recorded no drill parameters: using this console's (scenario {}, speed {}, seed {})",
+                        own.scenario, own.speed, own.seed
+                    ));
+                    own.clone()
+                });
+                (id.clone(), params, r.origin, r.ops)
+            }
+            Err(e) => {
+                eprintln!("warroom drill: {e}");
+                return Ok(2);
+            }
+        },
+        None => {
+            let title = format!("Drill: {}", own.scenario);
+            let (_, meta) = IncidentLog::declare(&data_dir, &title, "SEV2", true, &who, Utc::now())?;
+            match record(&data_dir, &meta.id, &who, &own, None) {
+                Ok(at) => (meta.id, own, Some(at), Vec::new()),
+                Err(e) => {
+                    eprintln!("warroom drill: {e}");
+                    return Ok(1);
+                }
+            }
+        }
+    };
+    let dir = store::incidents_dir(&data_dir);
+    // Whoever finds no host hosts (a read-only trainee too: the estate must run somewhere).
+    let lock = remote::try_host(&dir, &id)?;
+    let estate = match lock {
+        Some(lock) => {
+            // A drill joined after its host exited (or never recorded): resumed by replay.
+            let origin = match origin {
+                Some(o) if args.incident.is_none() => o,
+                resumed => match record(&data_dir, &id, &who, &params, Some(ops.len())) {
+                    Ok(at) => resumed.unwrap_or(at),
+                    Err(e) => {
+                        eprintln!("warroom drill: {e}");
+                        return Ok(1);
+                    }
+                },
+            };
+            match host(lock, &params, origin, &ops, &who) {
+                Ok((e, refused)) => {
+                    warnings
+                        .extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
+                    e
+                }
+                Err(e) => {
+                    eprintln!("warroom drill: {e}");
+                    return Ok(2);
+                }
+            }
+        }
+        None => {
+            let r = remote::join(&remote::socket_path(&dir, &id), &id, Duration::from_secs(3)).await;
+            Estate {
+                sources: Sources {
+                    kube: r.layers.kube,
+                    database: r.layers.database,
+                    sentinel: r.layers.sentinel,
+                    traffic: r.layers.traffic,
+                },
+                operator: Arc::new(r.operator),
+                fault_at: r.hello.and_then(|h| h.fault_scheduled_at),
+                host: None,
+            }
+        }
+    };
+    let records = estate.host.is_some();
+    let mut config = crate::backends::drill::estate::config();
+    // The estate replaces the user's layers; the measurement settings still come from them.
+    if let Some(user) = &loaded.config {
+        config.drill = user.drill.clone();
+    }
+    let recovery = Recovery::drill(&params.scenario, estate.fault_at);
+    let launch = Launch {
+        mode: Mode::Drill,
+        title: format!("Drill: {}", params.scenario),
+        severity: "SEV2".into(),
+        resume: Some(Some(id)),
+        read_only,
+        config: Arc::new(config),
+        sources: estate.sources,
+        operator: estate.operator,
+    };
+    let _host = estate.host;
+    console::launch_with(launch, loaded, move |state| {
+        state.recovery = recovery;
+        state.records_observations = records;
+        state.warnings.extend(warnings);
+    })
+    .await
+}
