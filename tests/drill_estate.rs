@@ -396,6 +396,47 @@ fn crashloop_rollout_backs_off_and_workers_get_oomkilled() {
     assert!(matches!(verify_within(&mut s, &op, 20.0), Verify::NotYet(_)));
 }
 
+fn rollback(deployment: &str) -> Operation {
+    Operation::RollbackDeployment {
+        context: "us-east-1".into(),
+        namespace: "default".into(),
+        deployment: deployment.into(),
+    }
+}
+
+#[test]
+fn crashloop_rolls_back_to_the_previous_replicaset_and_every_pod_becomes_ready() {
+    let mut s = sim("crashloop");
+    until(&mut s, 60.0);
+    let unhealthy = |s: &Sim, d: &str| {
+        s.kube_view()
+            .pods
+            .iter()
+            .filter(|p| p.context == "us-east-1" && p.name.starts_with(&format!("{d}-")) && p.is_unhealthy())
+            .count()
+    };
+    assert!(unhealthy(&s, "api") > 0 && unhealthy(&s, "worker") > 0);
+    // Before the fault's revision existed (calm) there is nothing to roll back to.
+    let mut calm = sim("calm");
+    until(&mut calm, 10.0);
+    let err = run(&mut calm, &rollback("api")).unwrap_err();
+    assert_eq!(err, "error: no rollout history found for deployment \"api\"");
+    for d in ["api", "worker"] {
+        let op = rollback(d);
+        let out = run(&mut s, &op).unwrap();
+        assert!(out.contains("rolled back from revision") && out.contains("$patch"), "{out}");
+        assert_holds(&mut s, &op, 15.0);
+        assert_eq!(unhealthy(&s, d), 0, "{d}");
+    }
+    // The good revision stays good: no pod of either deployment dies again.
+    until(&mut s, 200.0);
+    assert_eq!(unhealthy(&s, "api") + unhealthy(&s, "worker"), 0);
+    let k = s.kube_view();
+    for d in k.deployments.iter().filter(|d| d.context == "us-east-1") {
+        assert_eq!((d.ready, d.desired), (d.desired, d.desired), "{d:?}");
+    }
+}
+
 #[test]
 fn split_brain_scenario_has_two_writable_primaries() {
     let mut s = sim("split-brain");

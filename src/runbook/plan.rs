@@ -70,6 +70,9 @@ pub enum Gate {
     PodNotLabelledPrimary(String),
     /// Sentinels report a master that does not answer.
     RedisMasterDown,
+    /// The node's pod runs in the database Service's cluster (a Service selector cannot select
+    /// a pod in another cluster).
+    NodeInServiceCluster(String),
 }
 
 impl Gate {
@@ -89,6 +92,7 @@ impl Gate {
             "node-not-primary" => Gate::NodeNotPrimary(arg),
             "pod-not-labelled-primary" => Gate::PodNotLabelledPrimary(arg),
             "redis-master-down" => Gate::RedisMasterDown,
+            "node-in-service-cluster" => Gate::NodeInServiceCluster(arg),
             _ => return None,
         })
     }
@@ -105,6 +109,7 @@ impl Gate {
             Gate::NodeNotPrimary(n) => format!("node-not-primary:{n}"),
             Gate::PodNotLabelledPrimary(n) => format!("pod-not-labelled-primary:{n}"),
             Gate::RedisMasterDown => "redis-master-down".into(),
+            Gate::NodeInServiceCluster(n) => format!("node-in-service-cluster:{n}"),
         }
     }
 
@@ -156,6 +161,20 @@ impl Gate {
                     Some("primary") => Err(format!("{pod} is already labelled role=primary")),
                     Some(other) => Ok(format!("{pod} is labelled role={other}")),
                     None => Ok(format!("{pod} has no role label")),
+                }
+            }
+            Gate::NodeInServiceCluster(n) => {
+                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
+                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
+                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
+                if node.region == svc.context {
+                    Ok(format!("{n} runs in {}, the cluster of Service {}", node.region, svc.name))
+                } else {
+                    Err(format!(
+                        "{n} runs in {} and Service {} in {}: a selector cannot select a pod in another cluster; \
+                         {}'s applications reach {n} only if the traffic moves there (dns-failover to {})",
+                        node.region, svc.name, svc.context, node.region, node.region
+                    ))
                 }
             }
             Gate::RedisMasterDown => {
@@ -278,6 +297,8 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
             .secondary_region()
             .map(|r| (r.name.clone(), origin("role = secondary")))
             .ok_or_else(|| "fewer than two regions configured".into()),
+        ParamSource::UnroutedPrimary => unrouted_primary(obs).map(|(n, why)| (n, origin(&why))),
+        ParamSource::FailingDeployment => failing_deployment(obs).map(|(d, why)| (d, origin(&why))),
         ParamSource::TrafficRegion => {
             let t = obs.traffic.value.as_ref().ok_or("no traffic data yet")?;
             t.regions
@@ -288,6 +309,80 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
                 .ok_or_else(|| "no region has any weight".into())
         }
     }
+}
+
+/// During a split brain, the one writable primary the database Service does not route to.
+fn unrouted_primary(obs: &Observed) -> Result<(String, String), String> {
+    let db = obs.database.value.as_ref().ok_or("no database data yet")?;
+    let writable = db.writable_primaries();
+    if writable.len() < 2 {
+        return Err(format!("{} writable primary(ies): no split brain", writable.len()));
+    }
+    let svc = obs
+        .kube
+        .value
+        .as_ref()
+        .and_then(|k| k.db_service.as_ref())
+        .ok_or("the database Service is not observed: name the node to fence")?;
+    let routed = |n: &&crate::backends::model::PgNodeStatus| {
+        svc.endpoint_pods.iter().any(|e| Some(e) == n.pod.as_ref() || *e == n.name)
+    };
+    let (on, off): (Vec<_>, Vec<_>) = writable.into_iter().partition(routed);
+    match (on.as_slice(), off.as_slice()) {
+        ([r], [stray]) => {
+            Ok((stray.name.clone(), format!("writable, while Service {} routes to {}", svc.name, r.name)))
+        }
+        ([], _) => {
+            Err(format!("Service {} routes to none of the writable primaries: repoint it first", svc.name))
+        }
+        _ => Err("more than one writable primary is not routed to: name the node to fence".into()),
+    }
+}
+
+/// The deployment with the most pods not ready (crash-looping, OOMKilled, pending), by name.
+fn failing_deployment(obs: &Observed) -> Result<(String, String), String> {
+    let k = obs.kube.value.as_ref().ok_or("no Kubernetes data yet")?;
+    k.deployments
+        .iter()
+        .map(|d| {
+            let bad = k
+                .pods
+                .iter()
+                .filter(|p| p.context == d.context && p.namespace == d.namespace)
+                .filter(|p| super::operation::owned_by(&p.name, &d.name) && p.is_unhealthy())
+                .count();
+            (d, bad)
+        })
+        .filter(|(_, bad)| *bad > 0)
+        .max_by_key(|(d, bad)| (*bad, std::cmp::Reverse(d.name.clone())))
+        .map(|(d, bad)| (d.name.clone(), format!("{bad} unhealthy pod(s) in {}/{}", d.context, d.namespace)))
+        .ok_or_else(|| "no deployment has an unhealthy pod".into())
+}
+
+/// The region whose deployment `name` has unhealthy pods (most first), else `None`.
+fn failing_region<'a>(
+    cfg: &'a Config,
+    obs: &Observed,
+    name: &str,
+) -> Option<&'a crate::config::model::RegionConfig> {
+    let k = obs.kube.value.as_ref()?;
+    cfg.regions
+        .iter()
+        .filter_map(|r| {
+            let ctx = r.kube_context.as_deref()?;
+            let ns = r.namespace.as_deref().unwrap_or("default");
+            let bad = k
+                .pods
+                .iter()
+                .filter(|p| {
+                    p.context == ctx && p.namespace == ns && super::operation::owned_by(&p.name, name)
+                })
+                .filter(|p| p.is_unhealthy())
+                .count();
+            (bad > 0).then_some((r, bad))
+        })
+        .max_by_key(|(_, bad)| *bad)
+        .map(|(r, _)| r)
 }
 
 /// Replace `{param}` references.
@@ -524,7 +619,12 @@ fn build(
         OpKind::VerifyWrites => {
             let pg = pg()?;
             let n = pg_node(&node())?;
-            let through_service = pg.service.is_some() && crate::backends::live::kube_configured(cfg);
+            // A Service can only route to a pod in its own cluster: a node elsewhere is probed
+            // directly.
+            let same_cluster =
+                pg.service.as_ref().is_some_and(|s| n.pod.as_ref().is_none_or(|p| p.context == s.context));
+            let through_service =
+                pg.service.is_some() && same_cluster && crate::backends::live::kube_configured(cfg);
             Ok(Operation::VerifyWrites {
                 node: n.name.clone(),
                 endpoint: endpoint_of(Some(n)),
@@ -599,6 +699,25 @@ fn build(
                     .map(|n| n.min(u64::from(u32::MAX)) as u32)
                     .or(r.failover_replicas)
                     .unwrap_or(DEFAULT_FAILOVER_REPLICAS),
+            })
+        }
+        OpKind::RollbackDeployment => {
+            kube()?;
+            let deployment = arg(def, "deployment", params).unwrap_or_default();
+            let r = match arg(def, "region", params) {
+                Some(_) => region("region")?,
+                None => failing_region(cfg, obs, &deployment)
+                    .or_else(|| cfg.primary_region())
+                    .ok_or("no regions configured")?,
+            };
+            let context = r
+                .kube_context
+                .clone()
+                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
+            Ok(Operation::RollbackDeployment {
+                context,
+                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
+                deployment,
             })
         }
         OpKind::Manual => {
