@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod sources;
+
 use super::assertion::Assertion;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
@@ -153,10 +155,16 @@ impl Gate {
                 None => Ok("no single writable primary".into()),
             },
             Gate::PodNotLabelledPrimary(n) => {
-                let pod =
-                    db()?.node(n).and_then(|s| s.pod.clone()).ok_or_else(|| format!("{n} has no pod"))?;
+                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
+                let pod = node.pod.clone().ok_or_else(|| format!("{n} has no pod"))?;
                 let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
                 let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
+                if node.region != svc.context {
+                    return Err(format!(
+                        "{pod} runs in {}, not in Service {}'s cluster {}: no selector there can pick it",
+                        node.region, svc.name, svc.context
+                    ));
+                }
                 match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
                     Some("primary") => Err(format!("{pod} is already labelled role=primary")),
                     Some(other) => Ok(format!("{pod} is labelled role={other}")),
@@ -297,8 +305,8 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
             .secondary_region()
             .map(|r| (r.name.clone(), origin("role = secondary")))
             .ok_or_else(|| "fewer than two regions configured".into()),
-        ParamSource::UnroutedPrimary => unrouted_primary(obs).map(|(n, why)| (n, origin(&why))),
-        ParamSource::FailingDeployment => failing_deployment(obs).map(|(d, why)| (d, origin(&why))),
+        ParamSource::UnroutedPrimary => sources::unrouted_primary(obs).map(|(n, why)| (n, origin(&why))),
+        ParamSource::FailingDeployment => sources::failing_deployment(obs).map(|(d, why)| (d, origin(&why))),
         ParamSource::TrafficRegion => {
             let t = obs.traffic.value.as_ref().ok_or("no traffic data yet")?;
             t.regions
@@ -309,80 +317,6 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
                 .ok_or_else(|| "no region has any weight".into())
         }
     }
-}
-
-/// During a split brain, the one writable primary the database Service does not route to.
-fn unrouted_primary(obs: &Observed) -> Result<(String, String), String> {
-    let db = obs.database.value.as_ref().ok_or("no database data yet")?;
-    let writable = db.writable_primaries();
-    if writable.len() < 2 {
-        return Err(format!("{} writable primary(ies): no split brain", writable.len()));
-    }
-    let svc = obs
-        .kube
-        .value
-        .as_ref()
-        .and_then(|k| k.db_service.as_ref())
-        .ok_or("the database Service is not observed: name the node to fence")?;
-    let routed = |n: &&crate::backends::model::PgNodeStatus| {
-        svc.endpoint_pods.iter().any(|e| Some(e) == n.pod.as_ref() || *e == n.name)
-    };
-    let (on, off): (Vec<_>, Vec<_>) = writable.into_iter().partition(routed);
-    match (on.as_slice(), off.as_slice()) {
-        ([r], [stray]) => {
-            Ok((stray.name.clone(), format!("writable, while Service {} routes to {}", svc.name, r.name)))
-        }
-        ([], _) => {
-            Err(format!("Service {} routes to none of the writable primaries: repoint it first", svc.name))
-        }
-        _ => Err("more than one writable primary is not routed to: name the node to fence".into()),
-    }
-}
-
-/// The deployment with the most pods not ready (crash-looping, OOMKilled, pending), by name.
-fn failing_deployment(obs: &Observed) -> Result<(String, String), String> {
-    let k = obs.kube.value.as_ref().ok_or("no Kubernetes data yet")?;
-    k.deployments
-        .iter()
-        .map(|d| {
-            let bad = k
-                .pods
-                .iter()
-                .filter(|p| p.context == d.context && p.namespace == d.namespace)
-                .filter(|p| super::operation::owned_by(&p.name, &d.name) && p.is_unhealthy())
-                .count();
-            (d, bad)
-        })
-        .filter(|(_, bad)| *bad > 0)
-        .max_by_key(|(d, bad)| (*bad, std::cmp::Reverse(d.name.clone())))
-        .map(|(d, bad)| (d.name.clone(), format!("{bad} unhealthy pod(s) in {}/{}", d.context, d.namespace)))
-        .ok_or_else(|| "no deployment has an unhealthy pod".into())
-}
-
-/// The region whose deployment `name` has unhealthy pods (most first), else `None`.
-fn failing_region<'a>(
-    cfg: &'a Config,
-    obs: &Observed,
-    name: &str,
-) -> Option<&'a crate::config::model::RegionConfig> {
-    let k = obs.kube.value.as_ref()?;
-    cfg.regions
-        .iter()
-        .filter_map(|r| {
-            let ctx = r.kube_context.as_deref()?;
-            let ns = r.namespace.as_deref().unwrap_or("default");
-            let bad = k
-                .pods
-                .iter()
-                .filter(|p| {
-                    p.context == ctx && p.namespace == ns && super::operation::owned_by(&p.name, name)
-                })
-                .filter(|p| p.is_unhealthy())
-                .count();
-            (bad > 0).then_some((r, bad))
-        })
-        .max_by_key(|(_, bad)| *bad)
-        .map(|(r, _)| r)
 }
 
 /// Replace `{param}` references.
@@ -706,7 +640,7 @@ fn build(
             let deployment = arg(def, "deployment", params).unwrap_or_default();
             let r = match arg(def, "region", params) {
                 Some(_) => region("region")?,
-                None => failing_region(cfg, obs, &deployment)
+                None => sources::failing_region(cfg, obs, &deployment)
                     .or_else(|| cfg.primary_region())
                     .ok_or("no regions configured")?,
             };

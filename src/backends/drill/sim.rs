@@ -20,6 +20,9 @@ const TICK_S: f64 = 0.1;
 const MAX_TICKS: f64 = 200_000.0;
 /// In `primary-db-down`, the crashed primary's cause clears this long after the crash.
 pub const PRIMARY_RETURNS_AFTER_S: f64 = 150.0;
+/// In `redis-master-down`, the dead master's cause clears this long after the crash (it comes
+/// back with the first restart after that, and Sentinel converts it into a replica).
+pub const REDIS_MASTER_RETURNS_AFTER_S: f64 = 60.0;
 /// In `replica-lag`, when the primary dies.
 pub const REPLICA_LAG_PRIMARY_DIES_AT_S: f64 = 60.0;
 
@@ -159,7 +162,9 @@ impl Sim {
             Scenario::PrimaryDbDown => {
                 self.kill_pod("us-east-1", "postgresql-0", "Error", Some(now + PRIMARY_RETURNS_AFTER_S), now)
             }
-            Scenario::RedisMasterDown => self.kill_pod("us-east-1", "redis-0", "Error", None, now),
+            Scenario::RedisMasterDown => {
+                self.kill_pod("us-east-1", "redis-0", "Error", Some(now + REDIS_MASTER_RETURNS_AFTER_S), now)
+            }
             Scenario::RegionOutage => {
                 self.out.insert(REGIONS[0].0.to_string());
             }
@@ -197,9 +202,21 @@ impl Sim {
         }
     }
 
-    /// What the Pods pane shows.
+    /// What the Pods pane shows. A lost region's API server does not answer: its context
+    /// reports the error, and the database Service in it cannot be read (no Service view).
     pub fn kube_view(&self) -> KubeView {
-        self.kube.view(self.t, &self.out, &|t| self.wall(t))
+        let mut view = self.kube.view(self.t, &self.out, &|t| self.wall(t));
+        for c in view.contexts.iter_mut().filter(|c| self.out.contains(&c.context)) {
+            c.error = Some(format!(
+                "Get \"https://api.{}.eks.example.com/api/v1/pods\": dial tcp: i/o timeout",
+                c.context
+            ));
+            c.last_ok = self.fault_at.map(|t| self.wall(t));
+        }
+        if view.db_service.as_ref().is_some_and(|s| self.out.contains(&s.context)) {
+            view.db_service = None;
+        }
+        view
     }
 
     /// What the Database pane shows.
