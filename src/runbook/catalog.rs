@@ -11,12 +11,12 @@ use crate::config::error::{ConfigError, read_file};
 /// The built-in runbooks: (path in the source tree, contents).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("runbooks/db-failover.toml", include_str!("../../runbooks/db-failover.toml")),
-    ("runbooks/fence-stray-primary.toml", include_str!("../../runbooks/fence-stray-primary.toml")),
     ("runbooks/redis-failover.toml", include_str!("../../runbooks/redis-failover.toml")),
-    ("runbooks/redis-verify.toml", include_str!("../../runbooks/redis-verify.toml")),
     ("runbooks/dns-failover.toml", include_str!("../../runbooks/dns-failover.toml")),
     ("runbooks/region-failover.toml", include_str!("../../runbooks/region-failover.toml")),
     ("runbooks/restore-primary.toml", include_str!("../../runbooks/restore-primary.toml")),
+    ("runbooks/redis-verify.toml", include_str!("../../runbooks/redis-verify.toml")),
+    ("runbooks/fence-stray-primary.toml", include_str!("../../runbooks/fence-stray-primary.toml")),
     ("runbooks/rollback.toml", include_str!("../../runbooks/rollback.toml")),
 ];
 
@@ -133,12 +133,12 @@ mod tests {
             cat.ids(),
             [
                 "db-failover",
-                "fence-stray-primary",
                 "redis-failover",
-                "redis-verify",
                 "dns-failover",
                 "region-failover",
                 "restore-primary",
+                "redis-verify",
+                "fence-stray-primary",
                 "rollback"
             ]
         );
