@@ -187,3 +187,81 @@ mod tests {
         assert!(failing_region(&cfg, &obs, "api").is_none());
     }
 }
+
+#[cfg(test)]
+mod gate_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use crate::backends::model::{DatabaseView, KubeView, PgNodeStatus, PgRole, PodRow, ServiceView};
+    use crate::backends::{Observed, Snapshot};
+    use crate::runbook::plan::Gate;
+
+    /// replica-lag after the promotion: postgresql-2 (us-west-2) is the primary, the Service
+    /// lives in us-east-1.
+    fn promoted_elsewhere() -> Observed {
+        let node = |name: &str, region: &str, role| PgNodeStatus {
+            name: name.into(),
+            region: region.into(),
+            role,
+            pod: Some(name.into()),
+            ..PgNodeStatus::default()
+        };
+        let db = DatabaseView {
+            nodes: vec![
+                node("postgresql-0", "us-east-1", PgRole::Down),
+                node("postgresql-1", "us-east-1", PgRole::Replica),
+                node("postgresql-2", "us-west-2", PgRole::Primary),
+            ],
+        };
+        let pod = PodRow {
+            context: "us-west-2".into(),
+            namespace: "database".into(),
+            name: "postgresql-2".into(),
+            ready: 1,
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 0,
+            reason: None,
+            started_at: None,
+            node: None,
+            labels: BTreeMap::from([("role".to_string(), "replica".to_string())]),
+        };
+        let kube = KubeView {
+            pods: Arc::new(vec![pod]),
+            db_service: Some(ServiceView {
+                context: "us-east-1".into(),
+                namespace: "database".into(),
+                name: "postgresql".into(),
+                selector: BTreeMap::new(),
+                endpoint_pods: vec![],
+            }),
+            ..KubeView::default()
+        };
+        let now = chrono::Utc::now();
+        Observed {
+            database: Arc::new(Snapshot::fresh(db, now)),
+            kube: Arc::new(Snapshot::fresh(kube, now)),
+            ..Observed::default()
+        }
+    }
+
+    #[test]
+    fn a_primary_in_another_cluster_is_neither_labelled_nor_repointed_to() {
+        let obs = promoted_elsewhere();
+        let why = Gate::NodeInServiceCluster("postgresql-2".into()).check(&obs).unwrap_err();
+        assert!(
+            why.starts_with("postgresql-2 runs in us-west-2 and Service postgresql in us-east-1")
+                && why.ends_with("(dns-failover to us-west-2)"),
+            "{why}"
+        );
+        assert!(Gate::NodeInServiceCluster("postgresql-1".into()).check(&obs).is_ok());
+        let why = Gate::PodNotLabelledPrimary("postgresql-2".into()).check(&obs).unwrap_err();
+        assert!(why.contains("not in Service postgresql's cluster us-east-1"), "{why}");
+        assert_eq!(
+            Gate::parse("node-in-service-cluster:postgresql-2"),
+            Some(Gate::NodeInServiceCluster("postgresql-2".into()))
+        );
+        assert_eq!(Gate::NodeInServiceCluster("x".into()).text(), "node-in-service-cluster:x");
+    }
+}
