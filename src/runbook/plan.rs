@@ -159,10 +159,10 @@ impl Gate {
                 let pod = node.pod.clone().ok_or_else(|| format!("{n} has no pod"))?;
                 let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
                 let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                if node.region != svc.context {
+                if let Some(elsewhere) = sources::pod_elsewhere(kube, svc, &pod) {
                     return Err(format!(
-                        "{pod} runs in {}, not in Service {}'s cluster {}: no selector there can pick it",
-                        node.region, svc.name, svc.context
+                        "{pod} runs in {elsewhere}, not in Service {}'s cluster {}: no selector there can pick it",
+                        svc.name, svc.context
                     ));
                 }
                 match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
@@ -173,16 +173,19 @@ impl Gate {
             }
             Gate::NodeInServiceCluster(n) => {
                 let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
+                let pod = node.pod.clone().unwrap_or_else(|| n.clone());
                 let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
                 let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                if node.region == svc.context {
-                    Ok(format!("{n} runs in {}, the cluster of Service {}", node.region, svc.name))
-                } else {
-                    Err(format!(
-                        "{n} runs in {} and Service {} in {}: a selector cannot select a pod in another cluster; \
+                match sources::pod_elsewhere(kube, svc, &pod) {
+                    None => Ok(format!(
+                        "{n} is not seen outside {}, the cluster of Service {}",
+                        svc.context, svc.name
+                    )),
+                    Some(other) => Err(format!(
+                        "{n} runs in {other} and Service {} in {}: a selector cannot select a pod in another cluster; \
                          {}'s applications reach {n} only if the traffic moves there (dns-failover to {})",
-                        node.region, svc.name, svc.context, node.region, node.region
-                    ))
+                        svc.name, svc.context, node.region, node.region
+                    )),
                 }
             }
             Gate::RedisMasterDown => {

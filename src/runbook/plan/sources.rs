@@ -3,7 +3,7 @@
 //! region it fails in) for a rollback.
 
 use crate::backends::Observed;
-use crate::backends::model::PgNodeStatus;
+use crate::backends::model::{KubeView, PgNodeStatus, ServiceView};
 use crate::config::Config;
 use crate::config::model::RegionConfig;
 
@@ -32,6 +32,16 @@ pub(super) fn unrouted_primary(obs: &Observed) -> Result<(String, String), Strin
         }
         _ => Err("more than one writable primary is not routed to: name the node to fence".into()),
     }
+}
+
+/// The context `pod` is observed in when it is observed only outside the Service's cluster
+/// (context and namespace); `None` when it is in the Service's cluster or not observed at all.
+pub(super) fn pod_elsewhere<'a>(kube: &'a KubeView, svc: &ServiceView, pod: &str) -> Option<&'a str> {
+    let mut seen = kube.pods.iter().filter(|p| p.name == pod);
+    if seen.clone().any(|p| p.context == svc.context && p.namespace == svc.namespace) {
+        return None;
+    }
+    seen.next().map(|p| p.context.as_str())
 }
 
 /// The deployment with the most pods not ready (crash-looping, OOMKilled, pending), by name.
@@ -85,7 +95,7 @@ mod tests {
 
     use super::*;
     use crate::backends::Snapshot;
-    use crate::backends::model::{DatabaseView, DeploymentRow, KubeView, PgRole, PodRow, ServiceView};
+    use crate::backends::model::{DatabaseView, DeploymentRow, PgRole, PodRow};
 
     fn primary(name: &str, timeline: u32) -> PgNodeStatus {
         PgNodeStatus {
@@ -255,6 +265,8 @@ mod gate_tests {
                 && why.ends_with("(dns-failover to us-west-2)"),
             "{why}"
         );
+        // postgresql-1's pod is not in the view: nothing says it is elsewhere.
+        // postgresql-1's pod is not in the view: nothing says it is elsewhere.
         assert!(Gate::NodeInServiceCluster("postgresql-1".into()).check(&obs).is_ok());
         let why = Gate::PodNotLabelledPrimary("postgresql-2".into()).check(&obs).unwrap_err();
         assert!(why.contains("not in Service postgresql's cluster us-east-1"), "{why}");
