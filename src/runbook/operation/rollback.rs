@@ -35,7 +35,7 @@ pub fn rollback_patch(template: &Value) -> Value {
 
 /// The previous revision among `revisions` (ReplicaSet name, revision) below `current`: the
 /// highest one lower than it, as `kubectl rollout undo` picks it.
-pub fn previous_revision<'a>(revisions: &'a [(String, u64)], current: u64) -> Option<&'a (String, u64)> {
+pub fn previous_revision(revisions: &[(String, u64)], current: u64) -> Option<&(String, u64)> {
     revisions.iter().filter(|(_, r)| *r < current).max_by_key(|(_, r)| *r)
 }
 
