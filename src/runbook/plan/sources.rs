@@ -44,6 +44,11 @@ pub(super) fn pod_elsewhere<'a>(kube: &'a KubeView, svc: &ServiceView, pod: &str
     seen.next().map(|p| p.context.as_str())
 }
 
+/// Whether the context's API server answers (a lost region's pods are not a bad rollout).
+fn answers(k: &KubeView, context: &str) -> bool {
+    !k.contexts.iter().any(|c| c.context == context && c.error.is_some())
+}
+
 /// The deployment with the most pods not ready (crash-looping, OOMKilled, pending), by name.
 pub(super) fn failing_deployment(obs: &Observed) -> Result<(String, String), String> {
     let k = obs.kube.value.as_ref().ok_or("no Kubernetes data yet")?;
@@ -53,7 +58,7 @@ pub(super) fn failing_deployment(obs: &Observed) -> Result<(String, String), Str
             let bad = k
                 .pods
                 .iter()
-                .filter(|p| p.context == d.context && p.namespace == d.namespace)
+                .filter(|p| p.context == d.context && p.namespace == d.namespace && answers(k, &p.context))
                 .filter(|p| crate::runbook::operation::owned_by(&p.name, &d.name) && p.is_unhealthy())
                 .count();
             (d, bad)
@@ -70,7 +75,7 @@ pub(super) fn failing_region<'a>(cfg: &'a Config, obs: &Observed, name: &str) ->
     cfg.regions
         .iter()
         .filter_map(|r| {
-            let ctx = r.kube_context.as_deref()?;
+            let ctx = r.kube_context.as_deref().filter(|c| answers(k, c))?;
             let ns = r.namespace.as_deref().unwrap_or("default");
             let bad = k
                 .pods
@@ -190,6 +195,17 @@ mod tests {
         let (d, why) = failing_deployment(&obs).unwrap();
         assert_eq!((d.as_str(), why.as_str()), ("worker", "2 unhealthy pod(s) in us-east-1/default"));
         assert_eq!(failing_region(&cfg, &obs, "api").map(|r| r.name.as_str()), Some("us-east-1"));
+        // A lost region's pods are not ready because it is lost, not because of a rollout.
+        let mut lost = obs.kube.value.clone().unwrap();
+        lost.contexts = vec![crate::backends::model::ContextHealth {
+            context: "us-east-1".into(),
+            error: Some("i/o timeout".into()),
+            last_ok: None,
+        }];
+        let lost =
+            Observed { kube: Arc::new(Snapshot::fresh(lost, chrono::Utc::now())), ..Observed::default() };
+        assert_eq!(failing_deployment(&lost).unwrap_err(), "no deployment has an unhealthy pod");
+        assert!(failing_region(&cfg, &lost, "api").is_none());
         let healthy = KubeView { pods: Arc::new(vec![pod("api-a1-aaaaa", None)]), ..KubeView::default() };
         let obs =
             Observed { kube: Arc::new(Snapshot::fresh(healthy, chrono::Utc::now())), ..Observed::default() };
