@@ -100,7 +100,7 @@ fn drill_results(h: &Headless) -> Vec<Value> {
 /// Play `scenario` to its end: whenever no runbook runs, run the one [`runbook_for`] picks;
 /// done when the drill result is recorded, nothing is left to run and `settled` holds.
 async fn play(scenario: &str, settled: impl Fn(&State) -> bool) -> Played {
-    let (mut h, _estate) = Headless::drill_measured(scenario, SPEED, config()).await;
+    let (mut h, estate) = Headless::drill_measured(scenario, SPEED, config()).await;
     let end = tokio::time::Instant::now() + WITHIN;
     let mut ran = Vec::new();
     // Layers are polled separately: a choice is acted on once it held for a whole poll round,
@@ -138,9 +138,13 @@ async fn play(scenario: &str, settled: impl Fn(&State) -> bool) -> Played {
     }
     let result = drill_results(&h).pop().expect("a drill result");
     let (rto, loss) = (result["rto_secs"].as_f64().unwrap_or(0.0), &result["data_loss_bytes"]);
+    let fault = estate.fault_injected_at().expect("the fault struck");
+    let played = (chrono::Utc::now() - fault).num_milliseconds() as f64 / 1000.0;
     eprintln!(
-        "{scenario}: runbooks {ran:?}; fault -> drill-result {rto:.2} s headless at {SPEED}x (= {:.0} s of drill time); data loss {loss}; Redis offset loss {}",
+        "{scenario}: runbooks {ran:?}; fault -> drill-result {rto:.2} s headless at {SPEED}x (= {:.0} s of drill time); \
+         fault -> end of play {played:.2} s (= {:.0} s); data loss {loss}; Redis offset loss {}",
         rto * SPEED,
+        played * SPEED,
         result["redis_offset_loss"]
     );
     assert_eq!(result["fault"], scenario);
