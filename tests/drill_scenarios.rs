@@ -130,7 +130,14 @@ async fn play(scenario: &str, settled: impl Fn(&State) -> bool) -> Played {
                 assert_eq!(outcome, "completed", "{scenario}: {id}\n{}", h.gist());
                 ran.push(id);
             }
-            None if idle && !drill_results(&h).is_empty() && settled(&h.state) => break,
+            // The tracker's current result stands (not withdrawn) and its entry is logged.
+            None if idle
+                && h.state.recovery.result.is_some()
+                && !drill_results(&h).is_empty()
+                && settled(&h.state) =>
+            {
+                break;
+            }
             None => {
                 let _ = tokio::time::timeout_at(end, h.step()).await;
             }
