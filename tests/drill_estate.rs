@@ -299,6 +299,16 @@ fn redis_master_down_fails_over_like_sentinel() {
     until(&mut s, 40.0);
     let pod = s.kube_view().pods.iter().find(|p| p.name == "redis-0").cloned().unwrap();
     assert!(pod.is_unhealthy() && pod.restarts >= 1, "{pod:?}");
+    // Its cause clears 60 s after the crash: the next restart stays up and Sentinel makes the
+    // old master a linked replica of the new one.
+    until(&mut s, 120.0);
+    let pod = s.kube_view().pods.iter().find(|p| p.name == "redis-0").cloned().unwrap();
+    assert!(pod.ready == 1, "{pod:?}");
+    let v = s.sentinel_view();
+    assert_eq!(v.agreed_master(), Some(new.as_str()));
+    let old = v.replicas.iter().find(|r| r.addr == "10.0.1.10:6379").unwrap();
+    assert!(old.link_up, "{old:?}");
+    assert!(v.events.iter().any(|e| e.kind == "+convert-to-slave"), "{:?}", v.events);
 }
 
 #[test]
@@ -313,6 +323,13 @@ fn region_outage_then_full_regional_failover() {
     assert_eq!(t.region("us-west-2").unwrap().health_check, HealthState::Healthy);
     let k = s.kube_view();
     assert!(k.pods.iter().filter(|p| p.context == "us-east-1").all(|p| p.ready == 0));
+    // The lost cluster's API server does not answer: its context reports it, and the database
+    // Service in it cannot be read.
+    let east_ctx = k.contexts.iter().find(|c| c.context == "us-east-1").unwrap();
+    assert!(east_ctx.error.as_deref().is_some_and(|e| e.contains("i/o timeout")), "{east_ctx:?}");
+    assert_eq!(east_ctx.last_ok, s.fault_injected_at());
+    assert!(k.contexts.iter().filter(|c| c.context != "us-east-1").all(|c| c.error.is_none()));
+    assert!(k.db_service.is_none());
     let db = s.database_view();
     assert_eq!(db.nodes[0].role, PgRole::Down);
     assert!(db.nodes[0].error.as_deref().unwrap().contains("timeout"));
@@ -394,6 +411,47 @@ fn crashloop_rollout_backs_off_and_workers_get_oomkilled() {
     let op = scale("us-east-1", "api", 5);
     run(&mut s, &op).unwrap();
     assert!(matches!(verify_within(&mut s, &op, 20.0), Verify::NotYet(_)));
+}
+
+fn rollback(deployment: &str) -> Operation {
+    Operation::RollbackDeployment {
+        context: "us-east-1".into(),
+        namespace: "default".into(),
+        deployment: deployment.into(),
+    }
+}
+
+#[test]
+fn crashloop_rolls_back_to_the_previous_replicaset_and_every_pod_becomes_ready() {
+    let mut s = sim("crashloop");
+    until(&mut s, 60.0);
+    let unhealthy = |s: &Sim, d: &str| {
+        s.kube_view()
+            .pods
+            .iter()
+            .filter(|p| p.context == "us-east-1" && p.name.starts_with(&format!("{d}-")) && p.is_unhealthy())
+            .count()
+    };
+    assert!(unhealthy(&s, "api") > 0 && unhealthy(&s, "worker") > 0);
+    // Before the fault's revision existed (calm) there is nothing to roll back to.
+    let mut calm = sim("calm");
+    until(&mut calm, 10.0);
+    let err = run(&mut calm, &rollback("api")).unwrap_err();
+    assert_eq!(err, "error: no rollout history found for deployment \"api\"");
+    for d in ["api", "worker"] {
+        let op = rollback(d);
+        let out = run(&mut s, &op).unwrap();
+        assert!(out.contains("rolled back from revision") && out.contains("$patch"), "{out}");
+        assert_holds(&mut s, &op, 15.0);
+        assert_eq!(unhealthy(&s, d), 0, "{d}");
+    }
+    // The good revision stays good: no pod of either deployment dies again.
+    until(&mut s, 200.0);
+    assert_eq!(unhealthy(&s, "api") + unhealthy(&s, "worker"), 0);
+    let k = s.kube_view();
+    for d in k.deployments.iter().filter(|d| d.context == "us-east-1") {
+        assert_eq!((d.ready, d.desired), (d.desired, d.desired), "{d:?}");
+    }
 }
 
 #[test]

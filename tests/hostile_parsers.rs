@@ -112,6 +112,9 @@ const PARSERS: &[Parser] = &[
             "runbooks/dns-failover.toml",
             "runbooks/region-failover.toml",
             "runbooks/restore-primary.toml",
+            "runbooks/rollback.toml",
+            "runbooks/redis-verify.toml",
+            "runbooks/fence-stray-primary.toml",
         ],
     ),
 ];

@@ -264,3 +264,35 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     assert!(matches!(promote.op, warroom::runbook::Operation::PromotePostgres { .. }), "{:?}", promote.op);
     assert!(matches!(resumed.modal, Some(warroom::app::Modal::Confirm { .. })), "{:?}", resumed.flash);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_undoes_the_crashing_rollout_and_every_api_pod_becomes_ready() {
+    let (mut h, _estate) = Headless::drill("crashloop", SPEED).await;
+    let crashing = |s: &warroom::app::State| {
+        s.observed.kube.value.as_ref().is_some_and(|k| {
+            k.pods.iter().any(|p| {
+                p.name.starts_with("api-")
+                    && p.reason.as_deref().is_some_and(|r| r == "Error" || r == "CrashLoopBackOff")
+            })
+        })
+    };
+    until_fault(&mut h, "an api pod crashes", crashing).await;
+    let outcome = h.run_runbook("rollback", &[], Duration::from_secs(60)).await;
+    assert_eq!(outcome, "completed", "{}", h.gist());
+    let started = h.log.entries().into_iter().find(|(e, _)| e.kind == "runbook-started").expect("started").0;
+    assert_eq!(started.details["params"][0]["value"], "api", "the failing deployment is the default");
+    let typed: Vec<String> = h
+        .log
+        .entries()
+        .into_iter()
+        .filter(|(e, _)| e.kind == "step-confirmed")
+        .filter_map(|(e, _)| e.details["typed"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(typed, ["api"], "high risk: the deployment's name is typed");
+    let k = h.state.observed.kube.value.clone().expect("kube");
+    let api: Vec<_> =
+        k.pods.iter().filter(|p| p.context == "us-east-1" && p.name.starts_with("api-")).collect();
+    assert_eq!(api.len(), 3, "{api:?}");
+    assert!(api.iter().all(|p| !p.is_unhealthy()), "{api:?}");
+    assert!(!crashing(&h.state));
+}

@@ -67,6 +67,7 @@ impl Operate for LiveOperator {
             Operation::PatchServiceSelector { .. }
             | Operation::LabelPod { .. }
             | Operation::ScaleDeployment { .. }
+            | Operation::RollbackDeployment { .. }
             | Operation::ExecPromote { .. } => match &self.kube {
                 Some(o) => o.execute(op),
                 None => not_configured("Kubernetes"),

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::console::{self, Launch};
 use super::drill::{DrillArgs, ESTATE_ENTRY, sources};
 use crate::app::Mode;
+use crate::incident::log::LogMode;
 use crate::app::measure::Recovery;
 use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
@@ -90,7 +91,7 @@ fn record(
     p: &DrillParams,
     resumed: Option<usize>,
 ) -> Result<DateTime<Utc>, String> {
-    let (log, _, _) = IncidentLog::open(data_dir, id, who).map_err(|e| e.to_string())?;
+    let (log, _, _) = IncidentLog::open_as(data_dir, id, who, LogMode::Drill).map_err(|e| e.to_string())?;
     let summary = match resumed {
         Some(n) => format!(
             "DRILL estate resumed by {who}: the previous host exited; scenario {} replayed from its start with {n} executed operation(s) re-applied (speed {}, seed {})",

@@ -32,6 +32,7 @@ pub fn authority_layer(op: &Operation) -> Option<Layer> {
         Operation::SetRoute53Weights { .. }
         | Operation::ShiftTraffic { .. }
         | Operation::ScaleDeployment { .. }
+        | Operation::RollbackDeployment { .. }
         | Operation::Assert { .. }
         | Operation::Manual { .. } => None,
     }

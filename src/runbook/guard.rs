@@ -64,7 +64,9 @@ pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), Str
             }
             kube_context(cfg, obs, context)
         }
-        Operation::ScaleDeployment { context, .. } => kube_context(cfg, obs, context),
+        Operation::ScaleDeployment { context, .. } | Operation::RollbackDeployment { context, .. } => {
+            kube_context(cfg, obs, context)
+        }
         Operation::SentinelFailover { master, sentinel, .. } => {
             let s = cfg.sentinel.as_ref().ok_or("no [sentinel] section")?;
             if s.master != *master {

@@ -125,6 +125,10 @@ pub enum ParamSource {
     SecondaryRegion,
     /// The region holding the most Route 53 weight now.
     TrafficRegion,
+    /// During a split brain, the writable primary the database Service does not route to.
+    UnroutedPrimary,
+    /// The deployment (name) with pods crash-looping or not ready, most not-ready pods first.
+    FailingDeployment,
 }
 
 impl ParamSource {
@@ -136,6 +140,8 @@ impl ParamSource {
         "primary-region",
         "secondary-region",
         "traffic-region",
+        "unrouted-primary",
+        "failing-deployment",
     ];
 
     /// Name as written in files.
@@ -147,6 +153,8 @@ impl ParamSource {
             ParamSource::PrimaryRegion => "primary-region",
             ParamSource::SecondaryRegion => "secondary-region",
             ParamSource::TrafficRegion => "traffic-region",
+            ParamSource::UnroutedPrimary => "unrouted-primary",
+            ParamSource::FailingDeployment => "failing-deployment",
         }
     }
 }
@@ -206,6 +214,9 @@ pub enum OpKind {
     ShiftTraffic,
     /// Scale `args.region`'s deployments to `args.replicas` (one step per deployment).
     Scale,
+    /// Roll `args.deployment` back to its previous revision (in `args.region`, default: the
+    /// region where it is failing).
+    RollbackDeployment,
     /// Something the console cannot do: `args.instruction`, ticked with a note.
     Manual,
 }
@@ -225,6 +236,7 @@ impl OpKind {
         "set-weights",
         "shift-traffic",
         "scale",
+        "rollback-deployment",
         "manual",
     ];
 
@@ -243,6 +255,7 @@ impl OpKind {
             OpKind::SetWeights => "set-weights",
             OpKind::ShiftTraffic => "shift-traffic",
             OpKind::Scale => "scale",
+            OpKind::RollbackDeployment => "rollback-deployment",
             OpKind::Manual => "manual",
         }
     }
@@ -260,6 +273,7 @@ impl OpKind {
             OpKind::SetWeights => (&["target"], &[]),
             OpKind::ShiftTraffic => (&["target"], &["percents", "hold_secs"]),
             OpKind::Scale => (&["region"], &["replicas"]),
+            OpKind::RollbackDeployment => (&["deployment"], &["region"]),
             OpKind::Manual => (&["instruction"], &[]),
         }
     }
@@ -279,6 +293,7 @@ pub const GATES: &[&str] = &[
     "node-writable",
     "node-not-primary",
     "pod-not-labelled-primary",
+    "node-in-service-cluster",
     "region-healthy",
     "region-unhealthy",
     "redis-master-down",
@@ -292,6 +307,7 @@ pub fn gate_takes_arg(name: &str) -> bool {
             | "node-writable"
             | "node-not-primary"
             | "pod-not-labelled-primary"
+            | "node-in-service-cluster"
             | "region-healthy"
             | "region-unhealthy"
     )

@@ -14,9 +14,11 @@ use super::traffic;
 
 mod promote;
 mod repoint;
+mod rollback;
 
 pub use promote::{exec_request_line, pg_ctl_promote_argv};
 pub(crate) use repoint::pod_label;
+pub use rollback::{HASH_LABEL, REVISION_ANNOTATION, owned_by, previous_revision, rollback_patch};
 
 /// How careful the confirmation must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +148,16 @@ pub enum Operation {
         /// Target replicas.
         replicas: u32,
     },
+    /// Roll a Deployment back to its previous revision's pod template (`kubectl rollout undo`):
+    /// see [`rollback`]. Verified by the Deployment's pods all becoming Ready.
+    RollbackDeployment {
+        /// Kube context.
+        context: String,
+        /// Namespace.
+        namespace: String,
+        /// Deployment name.
+        deployment: String,
+    },
     /// Read-only: a condition on what the panes show (nothing is executed; the assertion is
     /// the postcondition).
     Assert {
@@ -226,6 +238,7 @@ impl Operation {
             Operation::SetRoute53Weights { .. } => "set-weights",
             Operation::ShiftTraffic { .. } => "shift-traffic",
             Operation::ScaleDeployment { .. } => "scale",
+            Operation::RollbackDeployment { .. } => "rollback-deployment",
             Operation::Assert { .. } => "assert",
             Operation::VerifyWrites { .. } => "verify-writes",
             Operation::Manual { .. } => "manual",
@@ -282,7 +295,8 @@ impl Operation {
                 weights.iter().max_by_key(|(_, w)| *w).map(|(r, _)| r.clone()).unwrap_or_default()
             }
             Operation::ShiftTraffic { target, .. } => target.clone(),
-            Operation::ScaleDeployment { deployment, .. } => deployment.clone(),
+            Operation::ScaleDeployment { deployment, .. }
+            | Operation::RollbackDeployment { deployment, .. } => deployment.clone(),
             Operation::VerifyWrites { node, .. } => node.clone(),
             Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => "yes".into(),
         }
@@ -377,6 +391,9 @@ impl Operation {
                 ],
                 blast_radius: format!("more capacity in {context}; no traffic moves by itself"),
             },
+            Operation::RollbackDeployment { context, namespace, deployment } => {
+                rollback::preview(context, namespace, deployment)
+            }
             Operation::Assert { check } => Preview {
                 title: check.title(),
                 target: check.reads().into(),
@@ -524,6 +541,9 @@ impl Operation {
                 ));
                 checks
             }
+            Operation::RollbackDeployment { context, namespace, deployment } => {
+                rollback::checks(obs, context, namespace, deployment)
+            }
             Operation::SetRoute53Weights { weights, .. } => traffic::set_weights_precheck(obs, weights),
             Operation::ShiftTraffic { target, stages, hold_secs, .. } => {
                 traffic::shift_precheck(obs, target, stages, *hold_secs)
@@ -616,6 +636,9 @@ impl Operation {
                 },
                 None => Verify::NotYet("no fresh Sentinel data".into()),
             },
+            Operation::RollbackDeployment { context, namespace, deployment } => {
+                rollback::verify(obs, context, namespace, deployment)
+            }
             Operation::SetRoute53Weights { weights, .. } => traffic::weights_verify(obs, weights),
             Operation::ShiftTraffic { stages, .. } => match stages.last() {
                 Some(last) => traffic::weights_verify(obs, last),

@@ -65,9 +65,11 @@ fn validate(rb: &Runbook, text: &str, file: &Path) -> Vec<ConfigError> {
         }
         if let Some(from) = &p.from {
             let expected = match from.get_ref() {
-                ParamSource::HealthiestReplica | ParamSource::FailedPrimary | ParamSource::CurrentPrimary => {
-                    ParamKind::Node
-                }
+                ParamSource::HealthiestReplica
+                | ParamSource::FailedPrimary
+                | ParamSource::CurrentPrimary
+                | ParamSource::UnroutedPrimary => ParamKind::Node,
+                ParamSource::FailingDeployment => ParamKind::Text,
                 _ => ParamKind::Region,
             };
             if p.kind != expected {
@@ -192,6 +194,7 @@ fn kind_is_high(kind: OpKind) -> bool {
             | OpKind::SentinelFailover
             | OpKind::SetWeights
             | OpKind::ShiftTraffic
+            | OpKind::RollbackDeployment
     )
 }
 

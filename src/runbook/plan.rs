@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod sources;
+
 use super::assertion::Assertion;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
@@ -70,6 +72,9 @@ pub enum Gate {
     PodNotLabelledPrimary(String),
     /// Sentinels report a master that does not answer.
     RedisMasterDown,
+    /// The node's pod runs in the database Service's cluster (a Service selector cannot select
+    /// a pod in another cluster).
+    NodeInServiceCluster(String),
 }
 
 impl Gate {
@@ -89,6 +94,7 @@ impl Gate {
             "node-not-primary" => Gate::NodeNotPrimary(arg),
             "pod-not-labelled-primary" => Gate::PodNotLabelledPrimary(arg),
             "redis-master-down" => Gate::RedisMasterDown,
+            "node-in-service-cluster" => Gate::NodeInServiceCluster(arg),
             _ => return None,
         })
     }
@@ -105,6 +111,7 @@ impl Gate {
             Gate::NodeNotPrimary(n) => format!("node-not-primary:{n}"),
             Gate::PodNotLabelledPrimary(n) => format!("pod-not-labelled-primary:{n}"),
             Gate::RedisMasterDown => "redis-master-down".into(),
+            Gate::NodeInServiceCluster(n) => format!("node-in-service-cluster:{n}"),
         }
     }
 
@@ -148,14 +155,37 @@ impl Gate {
                 None => Ok("no single writable primary".into()),
             },
             Gate::PodNotLabelledPrimary(n) => {
-                let pod =
-                    db()?.node(n).and_then(|s| s.pod.clone()).ok_or_else(|| format!("{n} has no pod"))?;
+                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
+                let pod = node.pod.clone().ok_or_else(|| format!("{n} has no pod"))?;
                 let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
                 let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
+                if let Some(elsewhere) = sources::pod_elsewhere(kube, svc, &pod) {
+                    return Err(format!(
+                        "{pod} runs in {elsewhere}, not in Service {}'s cluster {}: no selector there can pick it",
+                        svc.name, svc.context
+                    ));
+                }
                 match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
                     Some("primary") => Err(format!("{pod} is already labelled role=primary")),
                     Some(other) => Ok(format!("{pod} is labelled role={other}")),
                     None => Ok(format!("{pod} has no role label")),
+                }
+            }
+            Gate::NodeInServiceCluster(n) => {
+                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
+                let pod = node.pod.clone().unwrap_or_else(|| n.clone());
+                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
+                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
+                match sources::pod_elsewhere(kube, svc, &pod) {
+                    None => Ok(format!(
+                        "{n} is not seen outside {}, the cluster of Service {}",
+                        svc.context, svc.name
+                    )),
+                    Some(other) => Err(format!(
+                        "{n} runs in {other} and Service {} in {}: a selector cannot select a pod in another cluster; \
+                         {}'s applications reach {n} only if the traffic moves there (dns-failover to {})",
+                        svc.name, svc.context, node.region, node.region
+                    )),
                 }
             }
             Gate::RedisMasterDown => {
@@ -278,6 +308,8 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
             .secondary_region()
             .map(|r| (r.name.clone(), origin("role = secondary")))
             .ok_or_else(|| "fewer than two regions configured".into()),
+        ParamSource::UnroutedPrimary => sources::unrouted_primary(obs).map(|(n, why)| (n, origin(&why))),
+        ParamSource::FailingDeployment => sources::failing_deployment(obs).map(|(d, why)| (d, origin(&why))),
         ParamSource::TrafficRegion => {
             let t = obs.traffic.value.as_ref().ok_or("no traffic data yet")?;
             t.regions
@@ -524,7 +556,12 @@ fn build(
         OpKind::VerifyWrites => {
             let pg = pg()?;
             let n = pg_node(&node())?;
-            let through_service = pg.service.is_some() && crate::backends::live::kube_configured(cfg);
+            // A Service can only route to a pod in its own cluster: a node elsewhere is probed
+            // directly.
+            let same_cluster =
+                pg.service.as_ref().is_some_and(|s| n.pod.as_ref().is_none_or(|p| p.context == s.context));
+            let through_service =
+                pg.service.is_some() && same_cluster && crate::backends::live::kube_configured(cfg);
             Ok(Operation::VerifyWrites {
                 node: n.name.clone(),
                 endpoint: endpoint_of(Some(n)),
@@ -599,6 +636,25 @@ fn build(
                     .map(|n| n.min(u64::from(u32::MAX)) as u32)
                     .or(r.failover_replicas)
                     .unwrap_or(DEFAULT_FAILOVER_REPLICAS),
+            })
+        }
+        OpKind::RollbackDeployment => {
+            kube()?;
+            let deployment = arg(def, "deployment", params).unwrap_or_default();
+            let r = match arg(def, "region", params) {
+                Some(_) => region("region")?,
+                None => sources::failing_region(cfg, obs, &deployment)
+                    .or_else(|| cfg.primary_region())
+                    .ok_or("no regions configured")?,
+            };
+            let context = r
+                .kube_context
+                .clone()
+                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
+            Ok(Operation::RollbackDeployment {
+                context,
+                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
+                deployment,
             })
         }
         OpKind::Manual => {

@@ -66,7 +66,28 @@ impl Headless {
     /// operator, sources polled every 200 ms, a drill incident.
     pub async fn drill(scenario: &str, speed: f64) -> (Headless, warroom::backends::drill::DrillEstate) {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
-        let cfg = Arc::new(estate.config());
+        let cfg = estate.config();
+        Headless::drill_console(estate, cfg)
+    }
+
+    /// Like [`Headless::drill`] with the test's configuration (e.g. `[drill]` settings), and the
+    /// recovery tracker set up as `warroom drill` does (the scenario's fault time known).
+    pub async fn drill_measured(
+        scenario: &str,
+        speed: f64,
+        cfg: Config,
+    ) -> (Headless, warroom::backends::drill::DrillEstate) {
+        let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
+        let (mut h, estate) = Headless::drill_console(estate, cfg);
+        h.state.recovery = warroom::app::measure::Recovery::drill(scenario, estate.fault_scheduled_at());
+        (h, estate)
+    }
+
+    fn drill_console(
+        estate: warroom::backends::drill::DrillEstate,
+        cfg: Config,
+    ) -> (Headless, warroom::backends::drill::DrillEstate) {
+        let cfg = Arc::new(cfg);
         let log = Arc::new(MemoryLog::new(OPERATOR));
         let (tx, actions) = mpsc::unbounded_channel();
         let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);

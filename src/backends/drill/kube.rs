@@ -100,6 +100,8 @@ pub struct Pod {
 pub struct ReplicaSet {
     /// `pod-template-hash`.
     pub hash: String,
+    /// `deployment.kubernetes.io/revision`.
+    pub revision: u64,
     /// Replicas it should run.
     pub replicas: u32,
     /// A bad template: its containers die like this.
@@ -117,8 +119,39 @@ pub struct Deployment {
     pub name: String,
     /// Desired replicas.
     pub desired: u32,
-    /// ReplicaSets, oldest first.
+    /// ReplicaSets, oldest revision first (the last one is the current revision).
     pub sets: Vec<ReplicaSet>,
+}
+
+impl Deployment {
+    /// The current revision.
+    pub fn revision(&self) -> u64 {
+        self.sets.last().map_or(0, |s| s.revision)
+    }
+
+    /// Roll back like `kubectl rollout undo`: the ReplicaSet with the highest revision below the
+    /// current one gets the template back, a new revision and every replica; the others none.
+    /// Returns (from revision, to revision, ReplicaSet hash), or `None` without history.
+    pub fn rollback(&mut self) -> Option<(u64, u64, String)> {
+        let current = self.revision();
+        let i = self
+            .sets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.revision < current)
+            .max_by_key(|(_, s)| s.revision)
+            .map(|(i, _)| i)?;
+        let mut set = self.sets.remove(i);
+        let from = set.revision;
+        set.revision = current + 1;
+        set.replicas = self.desired;
+        for other in &mut self.sets {
+            other.replicas = 0;
+        }
+        let hash = set.hash.clone();
+        self.sets.push(set);
+        Some((current, from, hash))
+    }
 }
 
 /// A Service and its selector.
@@ -193,7 +226,12 @@ impl Kube {
                     namespace: APP_NAMESPACE.into(),
                     name: name.into(),
                     desired: replicas,
-                    sets: vec![ReplicaSet { hash, replicas, doom: None }],
+                    sets: vec![ReplicaSet {
+                        revision: u64::from(hash.as_bytes()[0] - b'0'),
+                        hash,
+                        replicas,
+                        doom: None,
+                    }],
                 });
             }
         }

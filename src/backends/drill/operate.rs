@@ -30,6 +30,8 @@ impl Sim {
             Operation::PatchServiceSelector { .. }
             | Operation::LabelPod { .. }
             | Operation::ScaleDeployment { .. } => self.rng.range(0.05, 0.12),
+            // A GET, a LIST and a PATCH.
+            Operation::RollbackDeployment { .. } => self.rng.range(0.12, 0.25),
             Operation::SentinelFailover { .. } => self.rng.range(0.002, 0.01),
             Operation::SetRoute53Weights { .. } => self.rng.range(0.3, 0.6),
             // Run stage by stage by the drill operator (each stage is a set-weights).
@@ -115,6 +117,19 @@ impl Sim {
                 let old = self.scale(context, namespace, deployment, *replicas);
                 format!(
                     "deployment {context}/{namespace}/{deployment} scaled {old} -> {replicas} ({secs:.2} s)"
+                )
+            }
+            Operation::RollbackDeployment { context, namespace, deployment } => {
+                let d = self
+                    .kube
+                    .deployments
+                    .iter_mut()
+                    .find(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment)
+                    .ok_or_else(|| format!("deployments.apps \"{deployment}\" not found"))?;
+                let (from, to, hash) = d.rollback().ok_or_else(|| no_history(deployment))?;
+                format!(
+                    "deployment {namespace}/{deployment} in {context} rolled back from revision {from} to revision {to} \
+                     (ReplicaSet {deployment}-{hash}): sent {{\"spec\":{{\"template\":{{\"$patch\":\"replace\",...}}}}}} ({secs:.2} s)"
                 )
             }
             Operation::Manual { instruction } => {
@@ -343,6 +358,9 @@ impl Sim {
                 }
                 Ok(())
             }
+            Operation::RollbackDeployment { context, namespace, deployment } => {
+                self.rollback_target(context, namespace, deployment)
+            }
             Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                 self.namespace_exists(context, namespace)?;
                 if !self
@@ -363,6 +381,30 @@ impl Sim {
                 Ok(())
             }
         }
+    }
+
+    /// A rollback needs the deployment and a revision before its current one.
+    fn rollback_target(&self, context: &str, namespace: &str, deployment: &str) -> Result<(), String> {
+        self.namespace_exists(context, namespace)?;
+        let d = self
+            .kube
+            .deployments
+            .iter()
+            .find(|d| d.context == context && d.namespace == namespace && d.name == deployment)
+            .ok_or_else(|| {
+                format!(
+                    "deployments.apps \"{deployment}\" not found in context {context}, namespace {namespace}"
+                )
+            })?;
+        if !d.sets.iter().any(|s| s.revision < d.revision()) {
+            return Err(no_history(deployment));
+        }
+        if self.out.contains(context) {
+            return Err(format!(
+                "patch deployment {namespace}/{deployment}: API server of {context} did not answer: i/o timeout"
+            ));
+        }
+        Ok(())
     }
 
     fn pod_exists(&self, context: &str, namespace: &str, pod: &str) -> Result<(), String> {
@@ -441,6 +483,11 @@ impl Sim {
             Reach::Timeout => Err(format!("connection to {node} at {addr} failed: timeout expired")),
         }
     }
+}
+
+/// `kubectl rollout undo`'s refusal when there is no earlier revision.
+fn no_history(deployment: &str) -> String {
+    format!("error: no rollout history found for deployment \"{deployment}\"")
 }
 
 #[cfg(test)]

@@ -25,15 +25,15 @@ const SCENARIOS: &[ScenarioInfo] = &[
     },
     ScenarioInfo {
         name: "redis-master-down",
-        description: "The Redis master dies; Sentinel detects it after down-after (5 s) and fails over automatically.",
+        description: "The Redis master dies; Sentinel detects it after down-after (5 s) and fails over automatically; the old master returns ~70 s later and becomes a replica.",
     },
     ScenarioInfo {
         name: "region-outage",
-        description: "us-east-1 is lost: health check unhealthy, probes time out, pods NotReady, PostgreSQL primary and Redis master unreachable.",
+        description: "us-east-1 is lost: its API server does not answer, health check unhealthy, probes time out, pods NotReady, PostgreSQL primary and Redis master unreachable.",
     },
     ScenarioInfo {
         name: "crashloop",
-        description: "A bad api rollout in us-east-1 crash-loops with growing back-off; worker pods are OOMKilled.",
+        description: "Bad rollouts in us-east-1: the new api revision crash-loops with growing back-off, the new worker revision is OOMKilled; both previous revisions were good.",
     },
     ScenarioInfo {
         name: "split-brain",

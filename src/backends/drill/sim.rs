@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::database::Database;
 use super::estate::REGIONS;
-use super::kube::{Container, Doom, Kube, Outage, ReplicaSet};
+use super::kube::{Doom, Kube, Outage, ReplicaSet};
 use super::rng::Rng;
 use super::scenarios::Scenario;
 use super::sentinel::Redis;
@@ -20,6 +20,9 @@ const TICK_S: f64 = 0.1;
 const MAX_TICKS: f64 = 200_000.0;
 /// In `primary-db-down`, the crashed primary's cause clears this long after the crash.
 pub const PRIMARY_RETURNS_AFTER_S: f64 = 150.0;
+/// In `redis-master-down`, the dead master's cause clears this long after the crash (it comes
+/// back with the first restart after that, and Sentinel converts it into a replica).
+pub const REDIS_MASTER_RETURNS_AFTER_S: f64 = 60.0;
 /// In `replica-lag`, when the primary dies.
 pub const REPLICA_LAG_PRIMARY_DIES_AT_S: f64 = 60.0;
 
@@ -159,7 +162,9 @@ impl Sim {
             Scenario::PrimaryDbDown => {
                 self.kill_pod("us-east-1", "postgresql-0", "Error", Some(now + PRIMARY_RETURNS_AFTER_S), now)
             }
-            Scenario::RedisMasterDown => self.kill_pod("us-east-1", "redis-0", "Error", None, now),
+            Scenario::RedisMasterDown => {
+                self.kill_pod("us-east-1", "redis-0", "Error", Some(now + REDIS_MASTER_RETURNS_AFTER_S), now)
+            }
             Scenario::RegionOutage => {
                 self.out.insert(REGIONS[0].0.to_string());
             }
@@ -175,37 +180,43 @@ impl Sim {
     }
 
     /// `api` in us-east-1 rolls out a crashing revision (maxSurge 1, maxUnavailable 1: two
-    /// old pods stay, two new ones crash-loop); `worker` pods get OOMKilled.
-    fn bad_rollout(&mut self, now: f64) {
+    /// old pods stay, two new ones crash-loop); `worker` rolls out a revision that passes
+    /// readiness, completes its rollout, then gets OOMKilled. Both keep their previous, good
+    /// ReplicaSet (revision history), so `rollback-deployment` recovers them.
+    fn bad_rollout(&mut self, _now: f64) {
         let region = REGIONS[0].0;
-        let hash = format!("{}{}", self.rng.int(5, 9), self.rng.suffix(8));
         let crash = Doom { reason: "Error", run_for: (3.0, 8.0), until: None };
-        if let Some(d) = self.kube.deployments.iter_mut().find(|d| d.context == region && d.name == "api") {
-            if let Some(old) = d.sets.last_mut() {
-                old.replicas = d.desired.saturating_sub(1);
-            }
-            d.sets.push(ReplicaSet { hash, replicas: 2, doom: Some(crash) });
-        }
         let oom = Doom { reason: "OOMKilled", run_for: (20.0, 45.0), until: None };
-        let workers: Vec<String> = self
-            .kube
-            .pods
-            .iter()
-            .filter(|p| p.context == region && p.owner.as_ref().is_some_and(|(n, _)| n == "worker"))
-            .map(|p| p.name.clone())
-            .collect();
-        for (i, name) in workers.iter().enumerate() {
-            let crash_at = now + 0.5 + 4.0 * i as f64 + self.rng.range(0.0, 2.0);
-            if let Some(p) = self.kube.pod_mut(region, name) {
-                p.doom = Some(oom.clone());
-                p.container = Container::Running { crash_at: Some(crash_at) };
+        for (name, doom, completes) in [("api", crash, false), ("worker", oom, true)] {
+            let hash = format!("{}{}", self.rng.int(5, 9), self.rng.suffix(8));
+            let Some(d) = self.kube.deployments.iter_mut().find(|d| d.context == region && d.name == name)
+            else {
+                continue;
+            };
+            let revision = d.revision() + 1;
+            let new = if completes { d.desired } else { 2 };
+            if let Some(old) = d.sets.last_mut() {
+                old.replicas = if completes { 0 } else { d.desired.saturating_sub(1) };
             }
+            d.sets.push(ReplicaSet { hash, revision, replicas: new, doom: Some(doom) });
         }
     }
 
-    /// What the Pods pane shows.
+    /// What the Pods pane shows. A lost region's API server does not answer: its context
+    /// reports the error, and the database Service in it cannot be read (no Service view).
     pub fn kube_view(&self) -> KubeView {
-        self.kube.view(self.t, &self.out, &|t| self.wall(t))
+        let mut view = self.kube.view(self.t, &self.out, &|t| self.wall(t));
+        for c in view.contexts.iter_mut().filter(|c| self.out.contains(&c.context)) {
+            c.error = Some(format!(
+                "Get \"https://api.{}.eks.example.com/api/v1/pods\": dial tcp: i/o timeout",
+                c.context
+            ));
+            c.last_ok = self.fault_at.map(|t| self.wall(t));
+        }
+        if view.db_service.as_ref().is_some_and(|s| self.out.contains(&s.context)) {
+            view.db_service = None;
+        }
+        view
     }
 
     /// What the Database pane shows.

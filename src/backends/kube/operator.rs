@@ -3,19 +3,22 @@
 //! fallback to another context (or to the kubeconfig's current-context).
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::clients::KubeClients;
 use super::exec::exec_in_pod;
 use crate::backends::Operate;
 use crate::runbook::Operation;
-use crate::runbook::operation::pg_ctl_promote_argv;
+use crate::runbook::operation::{
+    REVISION_ANNOTATION, pg_ctl_promote_argv, previous_revision, rollback_patch,
+};
 
-/// Carries out `PatchServiceSelector`, `LabelPod`, `ScaleDeployment` and `ExecPromote`.
+/// Carries out `PatchServiceSelector`, `LabelPod`, `ScaleDeployment`, `RollbackDeployment` and
+/// `ExecPromote`.
 #[derive(Debug, Clone)]
 pub struct KubeOperator {
     clients: KubeClients,
@@ -108,6 +111,63 @@ impl KubeOperator {
         Ok(format!("deployment {namespace}/{deployment} in {context} scaled to {now} replicas"))
     }
 
+    /// Roll a Deployment back like `kubectl rollout undo`: the ReplicaSet it owns with the
+    /// highest revision below its current one gives the template, sent without its
+    /// `pod-template-hash` label as a strategic merge patch replacing `spec.template`.
+    pub async fn rollback_deployment(
+        &self,
+        context: &str,
+        namespace: &str,
+        deployment: &str,
+    ) -> Result<String, String> {
+        let client = self.clients.get(context)?.clone();
+        let where_ = format!("deployment {namespace}/{deployment} in {context}");
+        let deps: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+        let d = deps.get(deployment).await.map_err(|e| format!("get {where_}: {}", describe(&e)))?;
+        let current = revision(&d.metadata)
+            .ok_or_else(|| format!("{where_} has no {REVISION_ANNOTATION} annotation: no rollout history"))?;
+        let selector = d
+            .spec
+            .selector
+            .match_labels
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let uid = d.metadata.uid.clone().unwrap_or_default();
+        let rss: Api<ReplicaSet> = Api::namespaced(client, namespace);
+        let list = rss
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| format!("list replicasets of {where_}: {}", describe(&e)))?;
+        let owned: Vec<&ReplicaSet> = list
+            .items
+            .iter()
+            .filter(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.uid == uid))
+            .collect();
+        let revisions: Vec<(String, u64)> = owned
+            .iter()
+            .filter_map(|rs| Some((rs.metadata.name.clone()?, revision(&rs.metadata)?)))
+            .collect();
+        let (name, rev) = previous_revision(&revisions, current)
+            .ok_or_else(|| format!("{where_}: no revision before {current}: nothing to roll back to"))?;
+        let template = owned
+            .iter()
+            .find(|rs| rs.metadata.name.as_ref() == Some(name))
+            .and_then(|rs| rs.spec.template.as_ref())
+            .ok_or_else(|| format!("ReplicaSet {namespace}/{name} has no pod template"))?;
+        let template = serde_json::to_value(template).map_err(|e| e.to_string())?;
+        let patch = rollback_patch(&template);
+        deps.patch(deployment, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+            .map_err(|e| format!("patch {where_}: {}", describe(&e)))?;
+        Ok(format!(
+            "{where_} rolled back from revision {current} to revision {rev} (ReplicaSet {name}): sent {patch}"
+        ))
+    }
+
     /// `pg_ctl promote -D <data_dir>` in a pod through the exec API; `Err` on a non-zero exit
     /// (with the command's cleaned stderr) or any API error. `data_dir` must be absolute.
     pub async fn exec_promote(
@@ -146,6 +206,9 @@ impl Operate for KubeOperator {
                 Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
                     self.scale_deployment(&context, &namespace, &deployment, replicas).await
                 }
+                Operation::RollbackDeployment { context, namespace, deployment } => {
+                    self.rollback_deployment(&context, &namespace, &deployment).await
+                }
                 Operation::ExecPromote { context, namespace, pod, container, data_dir, .. } => {
                     self.exec_promote(&context, &namespace, &pod, container.as_deref(), &data_dir).await
                 }
@@ -153,6 +216,11 @@ impl Operate for KubeOperator {
             }
         })
     }
+}
+
+/// The `deployment.kubernetes.io/revision` annotation as a number.
+fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<u64> {
+    meta.annotations.as_ref()?.get(REVISION_ANNOTATION)?.parse().ok()
 }
 
 #[cfg(test)]

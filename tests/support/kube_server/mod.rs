@@ -249,6 +249,54 @@ impl KubeServer {
         )
     }
 
+    /// Roll `deployment` out to a new revision running `image`, as the Deployment controller
+    /// records it: a ReplicaSet `<deployment>-<hash>` owned by the deployment (controller
+    /// reference), labelled and annotated with `pod-template-hash` and the revision, whose
+    /// template is the deployment's new template plus the hash label; the deployment carries the
+    /// template (without the hash) and the revision annotation. Returns the ReplicaSet's name.
+    pub fn roll_out(&self, ns: &str, deployment: &str, revision: u64, image: &str) -> String {
+        let d =
+            self.get("Deployment", ns, deployment).unwrap_or_else(|| panic!("no deployment {deployment}"));
+        let hash = format!("{:x}", 0x5f7c9d00 + revision * 0x1111);
+        let name = format!("{deployment}-{hash}");
+        let mut template = d["spec"]["template"].clone();
+        template["spec"]["containers"][0]["image"] = json!(image);
+        let mut rs_template = template.clone();
+        rs_template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        let revision_text = revision.to_string();
+        let replicas = d["spec"]["replicas"].clone();
+        self.create(
+            "ReplicaSet",
+            ns,
+            json!({
+                "metadata": {
+                    "name": name,
+                    "labels": { "app": deployment, "pod-template-hash": hash },
+                    "annotations": { "deployment.kubernetes.io/revision": revision_text },
+                    "ownerReferences": [{
+                        "apiVersion": "apps/v1", "kind": "Deployment", "name": deployment,
+                        "uid": d["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+                    }]
+                },
+                "spec": {
+                    "replicas": replicas,
+                    "selector": { "matchLabels": { "app": deployment, "pod-template-hash": hash } },
+                    "template": rs_template
+                }
+            }),
+        );
+        self.merge(
+            "Deployment",
+            ns,
+            deployment,
+            json!({
+                "metadata": { "annotations": { "deployment.kubernetes.io/revision": revision_text } },
+                "spec": { "template": template }
+            }),
+        );
+        name
+    }
+
     /// Set a deployment's ready and available replicas.
     pub fn set_deployment_ready(&self, ns: &str, name: &str, ready: u32) -> Value {
         self.merge(

@@ -91,6 +91,15 @@ pub const TYPES: &[ResourceType] = &[
         namespaced: true,
     },
     ResourceType {
+        group: "apps",
+        version: "v1",
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        short_names: &["rs"],
+        namespaced: true,
+    },
+    ResourceType {
         group: "coordination.k8s.io",
         version: "v1",
         plural: "leases",
