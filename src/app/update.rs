@@ -8,7 +8,7 @@ use super::effect::Effect;
 use super::pipeline::{self, flash, log};
 use super::propose::proposals;
 use super::runbook_flow;
-use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, State};
+use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use crate::backends::Observed;
 use crate::incident::{observations, status_update};
 
@@ -147,11 +147,16 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Select => match state.modal.take() {
-            Some(Modal::Actions { items, selected }) => {
-                if let Some(p) = items.get(selected).cloned() {
+            Some(Modal::Actions { items, selected }) => match items.get(selected).cloned() {
+                Some(Proposal { blocked: Some(why), .. }) => {
+                    flash(state, format!("not offered now: {why}"));
+                    state.modal = Some(Modal::Actions { items, selected });
+                }
+                Some(p) => {
                     pipeline::propose(state, p.op, p.why, fx);
                 }
-            }
+                None => {}
+            },
             Some(Modal::Runbooks { selected }) => {
                 let id = state.runbooks.entries.get(selected).map(|e| e.runbook.id().to_string());
                 if let Some(id) = id

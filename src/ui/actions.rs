@@ -1,4 +1,5 @@
-//! The actions menu: operations proposed from the current state, each with why.
+//! The actions menu: operations proposed from the current state, each with why; the ones not
+//! offered now (a safety rule or a precheck fails) are listed greyed with the reason.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -37,10 +38,12 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, items: &[Proposal], se
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(per_page * 2);
     for (i, p) in items.iter().enumerate().skip(offset).take(per_page) {
         let preview = p.op.preview();
-        let (risk, slot) = match p.op.risk() {
-            Risk::High => ("[HIGH]", Slot::ConfirmDanger),
-            Risk::Low => ("[low]", Slot::Dim),
+        let (risk, slot) = match (&p.blocked, p.op.risk()) {
+            (Some(_), _) => ("[not offered]", Slot::Dim),
+            (None, Risk::High) => ("[HIGH]", Slot::ConfirmDanger),
+            (None, Risk::Low) => ("[low]", Slot::Dim),
         };
+        let title_slot = if p.blocked.is_some() { Slot::Dim } else { Slot::PaneTitle };
         let mark = if i == sel { "› " } else { "  " };
         let head = format!("{mark}{}. ", i + 1);
         let room = iw.saturating_sub(width(&head) + width(risk) + 1);
@@ -48,11 +51,15 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, items: &[Proposal], se
         let pad = room.saturating_sub(width(&title));
         let line = Line::from(vec![
             Span::raw(head),
-            Span::styled(title, theme.style(Slot::PaneTitle)),
+            Span::styled(title, theme.style(title_slot)),
             Span::raw(" ".repeat(pad + 1)),
             Span::styled(risk, theme.style(slot)),
         ]);
-        let why = Line::styled(clean(&format!("     why: {}", p.why), iw), theme.style(Slot::Dim));
+        let why = match &p.blocked {
+            Some(why_not) => format!("     not offered: {why_not}"),
+            None => format!("     why: {}", p.why),
+        };
+        let why = Line::styled(clean(&why, iw), theme.style(Slot::Dim));
         if i == sel {
             lines.push(line.style(theme.style(Slot::Selection)));
             lines.push(why.style(theme.style(Slot::Selection)));

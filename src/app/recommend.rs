@@ -1,0 +1,1 @@
+//! Which runbooks address the current faults.
