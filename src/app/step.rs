@@ -117,6 +117,8 @@ pub struct StepRun {
     pub risk_override: Option<Risk>,
     /// Execution timeout set by the runbook, in seconds.
     pub timeout_secs: Option<u64>,
+    /// Verified with a warning: what is still wrong although the postcondition holds.
+    pub warning: Option<String>,
 }
 
 impl StepRun {
@@ -138,6 +140,7 @@ impl StepRun {
             runbook_key: None,
             risk_override: None,
             timeout_secs: None,
+            warning: None,
         }
     }
 
@@ -152,6 +155,11 @@ impl StepRun {
     /// The first failed precheck, if any.
     pub fn failed_check(&self) -> Option<&Check> {
         self.checks.iter().find(|c| !c.ok)
+    }
+
+    /// Done, but verified with a warning.
+    pub fn verified_with_warning(&self) -> bool {
+        self.status == StepStatus::Done && self.warning.is_some()
     }
 
     /// Seconds spent since execution started (or since proposal).

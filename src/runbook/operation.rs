@@ -476,17 +476,16 @@ impl Operation {
                         "idle"
                     },
                 ));
-                // SENTINEL FAILOVER forces a failover from one Sentinel without asking the others:
-                // it needs no quorum (a lost region takes its Sentinels with it), but the preview
-                // of the check says so, because automatic failover is off without one.
-                checks.push(match &s.quorum {
-                    Some(Ok(m)) => Check::new("quorum", true, m.clone()),
+                // A check that found a problem is never a pass: without quorum the Sentinels
+                // cannot authorise anything, and no automatic failover would follow a forced one.
+                checks.push(match s.quorum_verdict() {
+                    Some(Ok(m)) => Check::new("quorum", true, m),
                     Some(Err(m)) => Check::new(
                         "quorum",
-                        true,
-                        format!("NO QUORUM ({m}): the forced failover needs none, but no automatic failover will follow"),
+                        false,
+                        format!("{m}: the Sentinels cannot authorise a failover and none would follow"),
                     ),
-                    None => Check::new("quorum", true, "quorum unknown: the forced failover needs none"),
+                    None => Check::new("quorum", false, "quorum unknown (CKQUORUM did not answer)"),
                 });
                 // Sentinels naming different masters is the "single authority" check's business
                 // (it can be overridden); here only "nobody knows a master" fails.
@@ -546,6 +545,19 @@ impl Operation {
                 }
                 checks
             }
+        }
+    }
+
+    /// What is wrong although the postcondition holds: the step is verified with a warning
+    /// (Sentinels that do not answer, running without a reachable replica).
+    pub fn verify_warning(&self, obs: &Observed) -> Option<String> {
+        match self {
+            Operation::Assert { check } => check.warning(obs),
+            Operation::SentinelFailover { .. } => {
+                let (r, t) = obs.sentinel.fresh_value()?.reachable();
+                (r < t).then(|| format!("only {r} of {t} Sentinels reachable; those agree"))
+            }
+            _ => None,
         }
     }
 
