@@ -112,6 +112,7 @@ const PARSERS: &[Parser] = &[
             "runbooks/dns-failover.toml",
             "runbooks/region-failover.toml",
             "runbooks/restore-primary.toml",
+            "runbooks/split-brain.toml",
         ],
     ),
 ];

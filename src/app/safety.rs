@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 
+use crate::backends::Observed;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
+use crate::config::Config;
 use crate::runbook::Operation;
 use crate::runbook::traffic::region_gate_problem;
 
@@ -206,12 +208,14 @@ fn fence_routed_primary(state: &State, op: &Operation) -> Option<String> {
 
 /// The pod of PostgreSQL node `name` (status first, then the configuration).
 pub fn node_pod(state: &State, name: &str) -> Option<String> {
-    let from_status =
-        state.observed.database.value.as_ref().and_then(|d| d.node(name)).and_then(|n| n.pod.clone());
+    node_pod_in(&state.config, &state.observed, name)
+}
+
+/// [`node_pod`] from the configuration and snapshots alone.
+pub fn node_pod_in(cfg: &Config, obs: &Observed, name: &str) -> Option<String> {
+    let from_status = obs.database.value.as_ref().and_then(|d| d.node(name)).and_then(|n| n.pod.clone());
     from_status.or_else(|| {
-        state
-            .config
-            .postgres
+        cfg.postgres
             .as_ref()
             .and_then(|p| p.nodes.iter().find(|n| n.name == name))
             .and_then(|n| n.pod.as_ref())
@@ -221,16 +225,20 @@ pub fn node_pod(state: &State, name: &str) -> Option<String> {
 
 /// Whether the database Service's endpoints include node `name`'s pod (`false` when unknown).
 pub fn routed(state: &State, name: &str) -> bool {
-    let endpoints =
-        state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref()).map(|s| &s.endpoint_pods);
-    match (endpoints, node_pod(state, name)) {
+    routed_in(&state.config, &state.observed, name)
+}
+
+/// [`routed`] from the configuration and snapshots alone.
+pub fn routed_in(cfg: &Config, obs: &Observed, name: &str) -> bool {
+    let endpoints = obs.kube.value.as_ref().and_then(|k| k.db_service.as_ref()).map(|s| &s.endpoint_pods);
+    match (endpoints, node_pod_in(cfg, obs, name)) {
         (Some(pods), Some(pod)) => pods.contains(&pod),
         _ => false,
     }
 }
 
 /// How to end a split brain: the primary to keep, the ones to fence, and whether the Service
-/// must be repointed to the kept one first.
+/// must be repointed to the kept one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitBrainPlan {
     /// The writable primary that keeps taking writes.
@@ -245,11 +253,17 @@ pub struct SplitBrainPlan {
 /// routes to none or to several, keep the newest timeline (then the highest LSN) and repoint the
 /// Service to it. `None` without a split brain.
 pub fn split_brain_plan(state: &State, db: &DatabaseView) -> Option<SplitBrainPlan> {
+    split_brain_plan_in(&state.config, &state.observed, db)
+}
+
+/// [`split_brain_plan`] from the configuration and snapshots alone (runbook parameters).
+pub fn split_brain_plan_in(cfg: &Config, obs: &Observed, db: &DatabaseView) -> Option<SplitBrainPlan> {
     if !db.split_brain() {
         return None;
     }
     let primaries = db.writable_primaries();
-    let routed_ones: Vec<&&PgNodeStatus> = primaries.iter().filter(|p| routed(state, &p.name)).collect();
+    let routed_ones: Vec<&&PgNodeStatus> =
+        primaries.iter().filter(|p| routed_in(cfg, obs, &p.name)).collect();
     let (keep, repoint_first) = match routed_ones.as_slice() {
         [one] => (one.name.clone(), false),
         _ => {
@@ -276,4 +290,4 @@ pub fn any_down(db: &DatabaseView) -> bool {
 
 #[cfg(test)]
 #[path = "safety_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -15,6 +15,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("runbooks/dns-failover.toml", include_str!("../../runbooks/dns-failover.toml")),
     ("runbooks/region-failover.toml", include_str!("../../runbooks/region-failover.toml")),
     ("runbooks/restore-primary.toml", include_str!("../../runbooks/restore-primary.toml")),
+    ("runbooks/split-brain.toml", include_str!("../../runbooks/split-brain.toml")),
 ];
 
 /// Where a runbook came from.
@@ -128,7 +129,14 @@ mod tests {
         let cat = Catalog::builtin();
         assert_eq!(
             cat.ids(),
-            ["db-failover", "redis-failover", "dns-failover", "region-failover", "restore-primary"]
+            [
+                "db-failover",
+                "redis-failover",
+                "dns-failover",
+                "region-failover",
+                "restore-primary",
+                "split-brain"
+            ]
         );
     }
 
@@ -143,7 +151,7 @@ mod tests {
         std::fs::write(dir.path().join("zz-bad.toml"), "id = \"bad\"\ntitle = 3\n").expect("write");
         let (cat, errors) = Catalog::load(Some(dir.path()));
         assert_eq!(cat.get("db-failover").map(|r| r.title.as_str()), Some("Ours"));
-        assert_eq!(cat.entries.len(), 5);
+        assert_eq!(cat.entries.len(), 6);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("zz-bad.toml:2:9"), "{}", errors[0]);
     }

@@ -125,6 +125,8 @@ pub enum ParamSource {
     SecondaryRegion,
     /// The region holding the most Route 53 weight now.
     TrafficRegion,
+    /// In a split brain, the writable primary the database Service does not route to.
+    UnroutedPrimary,
 }
 
 impl ParamSource {
@@ -136,6 +138,7 @@ impl ParamSource {
         "primary-region",
         "secondary-region",
         "traffic-region",
+        "unrouted-primary",
     ];
 
     /// Name as written in files.
@@ -147,6 +150,7 @@ impl ParamSource {
             ParamSource::PrimaryRegion => "primary-region",
             ParamSource::SecondaryRegion => "secondary-region",
             ParamSource::TrafficRegion => "traffic-region",
+            ParamSource::UnroutedPrimary => "unrouted-primary",
         }
     }
 }

@@ -65,9 +65,10 @@ fn validate(rb: &Runbook, text: &str, file: &Path) -> Vec<ConfigError> {
         }
         if let Some(from) = &p.from {
             let expected = match from.get_ref() {
-                ParamSource::HealthiestReplica | ParamSource::FailedPrimary | ParamSource::CurrentPrimary => {
-                    ParamKind::Node
-                }
+                ParamSource::HealthiestReplica
+                | ParamSource::FailedPrimary
+                | ParamSource::CurrentPrimary
+                | ParamSource::UnroutedPrimary => ParamKind::Node,
                 _ => ParamKind::Region,
             };
             if p.kind != expected {

@@ -270,6 +270,17 @@ fn derive(src: ParamSource, cfg: &Config, obs: &Observed) -> Result<(String, Str
             }
             Err("no node is down and no primary is known".into())
         }
+        ParamSource::UnroutedPrimary => {
+            let db = db.ok_or("no database data yet")?;
+            let plan = crate::app::safety::split_brain_plan_in(cfg, obs, db)
+                .ok_or("no split brain: fewer than two writable primaries")?;
+            let what = if plan.repoint_first {
+                "a writable primary besides the newest timeline (the Service routes to neither)"
+            } else {
+                "the writable primary the database Service does not route to"
+            };
+            plan.fence.into_iter().next().map(|n| (n, origin(what))).ok_or_else(|| "nothing to fence".into())
+        }
         ParamSource::PrimaryRegion => cfg
             .primary_region()
             .map(|r| (r.name.clone(), origin("role = primary")))
