@@ -64,6 +64,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
     }
     runbook_flow::sync(state, &mut fx);
+    runbook_flow::revive_skipped(state, &mut fx);
     super::measure::track(state, &mut fx);
     fx
 }
@@ -158,7 +159,7 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
                 None => {}
             },
             Some(Modal::Runbooks { selected }) => {
-                let id = state.runbooks.entries.get(selected).map(|e| e.runbook.id().to_string());
+                let id = runbook_flow::picker_entries(state).get(selected).map(|e| e.id.clone());
                 if let Some(id) = id
                     && let Err(why) = runbook_flow::start(state, &id, &[], None, fx)
                 {
