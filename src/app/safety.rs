@@ -55,13 +55,14 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: RuleId::FailoverOfHealthyRedisMaster,
         name: "failover-of-healthy-redis-master",
-        doc: "never fail Redis over while the reachable Sentinels agree on a master that answers as a master",
+        doc: "never fail Redis over while the reachable Sentinels agree on a master that answers as a master \
+              (unless a planned switchover is named with a typed reason)",
         check: failover_of_healthy_redis_master,
     },
     Rule {
         id: RuleId::PromoteWithWritablePrimary,
         name: "promote-with-writable-primary",
-        doc: "never promote a replica while a writable PostgreSQL primary exists",
+        doc: "never promote a replica while a writable PostgreSQL primary exists (outside a named planned switchover)",
         check: promote_with_writable_primary,
     },
     Rule {
@@ -144,15 +145,29 @@ fn current_weight(state: &State, region: &str) -> u8 {
     state.observed.traffic.value.as_ref().and_then(|t| t.region(region)).and_then(|r| r.weight).unwrap_or(0)
 }
 
+/// The runbook parameter that names a planned switchover (its value is the typed reason).
+pub const SWITCHOVER_REASON: &str = "switchover_reason";
+
+/// The typed reason of a planned switchover: the active runbook's `switchover_reason`
+/// parameter, when given and not blank.
+pub fn planned_switchover(state: &State) -> Option<&str> {
+    let run = state.runbook.as_ref().filter(|r| r.active())?;
+    let p = run.params.iter().find(|p| p.name == SWITCHOVER_REASON)?;
+    Some(p.value.trim()).filter(|v| !v.is_empty())
+}
+
 fn failover_of_healthy_redis_master(state: &State, op: &Operation) -> Option<String> {
     let Operation::SentinelFailover { .. } = op else { return None };
+    if planned_switchover(state).is_some() {
+        return None;
+    }
     let s = state.observed.sentinel.value.as_ref()?;
     let master = s.agreed_master()?;
     let role = s.master_role.as_deref().filter(|r| *r == "master" || *r == "primary")?;
     let reachable = s.sentinels.iter().filter(|x| x.error.is_none()).count();
     Some(format!(
         "{reachable} of {} Sentinels reachable agree on {master}, which answers as {role}: \
-         nothing to fail over (a planned switchover needs a typed reason)",
+         nothing to fail over (a planned switchover needs --param switchover_reason=...)",
         s.sentinels.len()
     ))
 }
@@ -166,6 +181,9 @@ fn promoted_node(op: &Operation) -> Option<&str> {
 
 fn promote_with_writable_primary(state: &State, op: &Operation) -> Option<String> {
     let node = promoted_node(op)?;
+    if planned_switchover(state).is_some() {
+        return None;
+    }
     let db = state.observed.database.value.as_ref()?;
     match db.writable_primaries().as_slice() {
         [p] if p.name != node => {

@@ -246,3 +246,23 @@ fn a_proposal_whose_precheck_fails_is_listed_greyed_with_the_check() {
     let first_greyed = items.iter().position(|p| p.blocked.is_some()).unwrap();
     assert!(items[first_greyed..].iter().all(|p| p.blocked.is_some()), "greyed entries come last");
 }
+
+#[test]
+fn a_named_planned_switchover_lets_a_healthy_redis_master_move() {
+    let mut s = state_of(&sim_at("calm", 10));
+    let op = find(&proposals(&s), |op| matches!(op, Operation::SentinelFailover { .. })).unwrap().op.clone();
+    assert_eq!(rules_of(&s, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
+    let mut fx = Vec::new();
+    let blank = [(SWITCHOVER_REASON.to_string(), "  ".to_string())];
+    crate::app::runbook_flow::start(&mut s, "redis-failover", &blank, None, &mut fx).expect("starts");
+    assert_eq!(planned_switchover(&s), None, "a blank reason names nothing");
+    assert_eq!(rules_of(&s, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
+    let mut s = state_of(&sim_at("calm", 10));
+    let named = [(SWITCHOVER_REASON.to_string(), "patching redis-0".to_string())];
+    crate::app::runbook_flow::start(&mut s, "redis-failover", &named, None, &mut fx).expect("starts");
+    assert_eq!(planned_switchover(&s), Some("patching redis-0"));
+    assert!(rules_of(&s, op).is_empty());
+    // Never a third primary, switchover or not.
+    let sb = state_of(&sim_at("split-brain", 15));
+    assert_eq!(rules_of(&sb, promote(&sb, "postgresql-2")), [RuleId::ThirdPrimaryInSplitBrain]);
+}

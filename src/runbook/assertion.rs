@@ -384,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failover_precheck_without_quorum_fails() {
+    fn a_failover_precheck_without_quorum_warns_and_is_never_a_pass() {
         let mut obs = calm();
         edit_sentinel(&mut obs, |v| v.quorum = Some(Err("NOQUORUM 1 usable Sentinels".into())));
         let op = Operation::SentinelFailover {
@@ -393,6 +393,13 @@ mod tests {
             from_master: None,
         };
         let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
-        assert!(!q.ok && q.detail.contains("NOQUORUM"), "{q:?}");
+        // The forced failover needs no quorum (a lost region takes Sentinels with it): a warning.
+        assert!(q.warning && q.detail.contains("NOQUORUM") && q.symbol() == "⚠", "{q:?}");
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Ok("NOQUORUM 1 usable Sentinels".into())));
+        let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
+        assert!(q.warning, "a NOQUORUM answer is never a pass however it arrives: {q:?}");
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Ok("OK 3 usable Sentinels".into())));
+        let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
+        assert_eq!(q.symbol(), "✓");
     }
 }

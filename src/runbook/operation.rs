@@ -194,12 +194,29 @@ pub struct Check {
     pub ok: bool,
     /// Why it passed or failed.
     pub detail: String,
+    /// It found a problem that does not stop the step (never drawn as a pass).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl Check {
     /// A check result.
     pub fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
-        Check { name: name.to_string(), ok, detail: detail.into() }
+        Check { name: name.to_string(), ok, detail: detail.into(), warning: false }
+    }
+
+    /// A check that found a problem which does not stop the step: shown as a warning.
+    pub fn warn(name: &str, detail: impl Into<String>) -> Check {
+        Check { warning: true, ..Check::new(name, true, detail) }
+    }
+
+    /// Symbol for the screen: `✓` only for a clean pass, `⚠` for a warning, `✗` for a failure.
+    pub fn symbol(&self) -> &'static str {
+        match (self.ok, self.warning) {
+            (true, false) => "✓",
+            (true, true) => "⚠",
+            (false, _) => "✗",
+        }
     }
 }
 
@@ -476,16 +493,17 @@ impl Operation {
                         "idle"
                     },
                 ));
-                // A check that found a problem is never a pass: without quorum the Sentinels
-                // cannot authorise anything, and no automatic failover would follow a forced one.
+                // SENTINEL FAILOVER forces a failover from one Sentinel without asking the others:
+                // it needs no quorum (a lost region takes its Sentinels with it), so NOQUORUM does
+                // not stop it, but a check that found a problem is never a pass: it is a warning
+                // (no automatic failover will follow without quorum).
                 checks.push(match s.quorum_verdict() {
                     Some(Ok(m)) => Check::new("quorum", true, m),
-                    Some(Err(m)) => Check::new(
+                    Some(Err(m)) => Check::warn(
                         "quorum",
-                        false,
-                        format!("{m}: the Sentinels cannot authorise a failover and none would follow"),
+                        format!("{m}: the forced failover needs none, but no automatic failover will follow"),
                     ),
-                    None => Check::new("quorum", false, "quorum unknown (CKQUORUM did not answer)"),
+                    None => Check::warn("quorum", "quorum unknown: the forced failover needs none"),
                 });
                 // Sentinels naming different masters is the "single authority" check's business
                 // (it can be overridden); here only "nobody knows a master" fails.

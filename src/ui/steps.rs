@@ -211,7 +211,12 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
             out.push(line(format!("  $ {l}"), Slot::Dim));
         }
         for c in &s.checks {
-            let (mark, slot) = if c.ok { ("✓", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
+            let slot = match (c.ok, c.warning) {
+                (true, false) => Slot::StatusHealthy,
+                (true, true) => Slot::StatusDegraded,
+                (false, _) => Slot::StatusDown,
+            };
+            let mark = c.symbol();
             out.push(line(format!("{mark} {}: {}", c.name, c.detail), slot));
         }
     }
