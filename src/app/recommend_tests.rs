@@ -120,3 +120,57 @@ fn pod_names_split_into_owner_and_template_hash() {
     assert_eq!(template_hash("api-7f9c6d5b8-x2k4p"), Some("7f9c6d5b8"));
     assert_eq!(owner("postgresql-0"), None);
 }
+
+#[test]
+fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
+    use crate::app::{Action, Command, Modal, update};
+    let mut s = state_of(&sim_at("split-brain", 15));
+    let entries = crate::app::runbook_flow::picker_entries(&s);
+    assert_eq!(entries[0].id, "split-brain");
+    assert!(entries[0].reason.as_deref().is_some_and(|r| r.contains("SPLIT BRAIN")));
+    assert!(entries[1..].iter().all(|e| e.reason.is_none()), "{entries:?}");
+    assert_eq!(entries.len(), s.runbooks.entries.len(), "every runbook listed once");
+    let now = s.now;
+    update(&mut s, Action::Command(Command::Runbooks), now);
+    assert_eq!(s.modal, Some(Modal::Runbooks { selected: 0 }));
+    update(&mut s, Action::Command(Command::Select), now);
+    assert_eq!(s.runbook.as_ref().map(|r| r.runbook.id()), Some("split-brain"));
+}
+
+#[test]
+fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
+    use crate::app::step::StepStatus;
+    use crate::app::{Action, Command, Effect, pipeline, update};
+    use crate::runbook::assertion::Assertion;
+    let mut s = state_of(&sim_at("calm", 10));
+    let mut v = s.observed.sentinel.value.clone().unwrap();
+    for x in v.sentinels.iter_mut().skip(1) {
+        x.master = None;
+        x.error = Some("timeout".into());
+    }
+    let now = s.now;
+    update(&mut s, Action::Sentinel(Arc::new(Snapshot::fresh(v, now))), now);
+    let mut fx = Vec::new();
+    let id = pipeline::propose(
+        &mut s,
+        Operation::Assert { check: Assertion::SentinelAgreed },
+        "t".into(),
+        &mut fx,
+    );
+    let fx = update(&mut s, Action::Command(Command::ConfirmYes), now);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Execute { .. })), "{fx:?}");
+    let fx = update(&mut s, Action::StepExecuted { step: id, result: Ok("read-only".into()) }, now);
+    let step = s.step(id).unwrap();
+    assert_eq!(step.status, StepStatus::Done);
+    assert!(step.verified_with_warning(), "{:?}", step.output);
+    assert!(
+        step.output.last().unwrap().contains("1 of 3 Sentinels reachable; those agree"),
+        "{:?}",
+        step.output
+    );
+    let logged = fx.iter().find_map(|e| match e {
+        Effect::Log(l) if l.kind == "step-verified" => Some(l.summary.clone()),
+        _ => None,
+    });
+    assert!(logged.is_some_and(|l| l.contains("WARNING: only 1 of 3 Sentinels reachable")));
+}

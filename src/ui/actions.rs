@@ -70,3 +70,46 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, items: &[Proposal], se
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::runbook::Operation;
+
+    #[test]
+    fn a_proposal_not_offered_is_greyed_with_the_reason() {
+        let items = vec![
+            Proposal { op: Operation::CheckPrimary, why: "read-only".into(), blocked: None },
+            Proposal {
+                op: Operation::FencePostgres {
+                    node: "postgresql-0".into(),
+                    endpoint: "10.0.0.10:5432".into(),
+                },
+                why: "split brain".into(),
+                blocked: Some("safety rule fence-routed-primary: repoint first".into()),
+            },
+        ];
+        let theme = Theme::fallback();
+        let mut term = Terminal::new(TestBackend::new(100, 12)).expect("terminal");
+        term.draw(|f| draw(f, f.area(), &theme, &items, 0)).expect("draw");
+        let buf = term.backend().buffer().clone();
+        let rows: Vec<String> = (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect();
+        let text = rows.join("\n");
+        assert!(text.contains("[not offered]"), "{text}");
+        assert!(text.contains("not offered: safety rule fence-routed-primary: repoint first"), "{text}");
+        assert!(!text.contains("[HIGH]"), "a greyed fence shows no risk badge to act on: {text}");
+        let y = rows.iter().position(|r| r.contains("Fence postgresql-0")).expect("listed");
+        let x = rows[y].find("Fence").map(|b| rows[y][..b].chars().count()).unwrap() as u16;
+        assert_ne!(theme.style(Slot::Dim), theme.style(Slot::PaneTitle));
+        let cell = buf[(x, y as u16)].style();
+        assert_eq!(
+            (cell.fg, cell.add_modifier),
+            (theme.style(Slot::Dim).fg, theme.style(Slot::Dim).add_modifier)
+        );
+    }
+}
