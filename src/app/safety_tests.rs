@@ -54,7 +54,7 @@ fn offered(state: &State) -> Vec<Proposal> {
     proposals(state).into_iter().filter(|p| p.blocked.is_none()).collect()
 }
 
-fn find<'a>(items: &'a [Proposal], f: impl Fn(&Operation) -> bool) -> Option<&'a Proposal> {
+fn find(items: &[Proposal], f: impl Fn(&Operation) -> bool) -> Option<&Proposal> {
     items.iter().find(|p| f(&p.op))
 }
 
