@@ -186,34 +186,7 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
                 return pipeline::open_confirm(state, *sid, fx);
             }
             StepStatus::Proposed | StepStatus::Prechecked => {
-                let p = plan::planned(
-                    &run.runbook,
-                    *def,
-                    part.clone(),
-                    &state.config,
-                    &state.observed,
-                    &run.params,
-                );
-                let op = match p.op {
-                    Ok(op) => op,
-                    Err(why) => {
-                        skip_with(state, *sid, format!("{NOT_APPLICABLE}{why}"), true, fx);
-                        continue;
-                    }
-                };
-                if let Some(gate) = &p.gate
-                    && let Err(observed) = gate.check(&state.observed)
-                {
-                    let reason = format!("{NOT_APPLICABLE}gate {} not met ({observed})", gate.text());
-                    skip_with(state, *sid, reason, true, fx);
-                    continue;
-                }
-                // The safety rules hold for runbook steps as for every proposal: a step that
-                // breaks one is skipped with the rule (it comes back when it no longer does).
-                if let Some(v) = super::safety::check(state, &op).into_iter().next() {
-                    skip_with(state, *sid, format!("{NOT_APPLICABLE}{}", v.text()), true, fx);
-                    continue;
-                }
+                let Some((op, p)) = applicable(state, &run, *sid, *def, part.clone(), fx) else { continue };
                 let note = super::safety::blast_radius_note(state, &op);
                 let step = state.step_mut(*sid).expect("step exists");
                 step.preview = op.preview();
@@ -238,6 +211,40 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     finish(state, "completed", fx);
+}
+
+/// Build runbook step `sid` again from the current state: its operation and plan, or `None`
+/// after skipping it (logged) because it is not applicable now: it cannot be built, its gate
+/// does not hold, or it breaks a safety rule (runbook steps obey the rules like every
+/// proposal; a skipped step comes back when it applies, see [`revive_skipped`]).
+fn applicable(
+    state: &mut State,
+    run: &RunbookRun,
+    sid: u64,
+    def: usize,
+    part: Option<String>,
+    fx: &mut Vec<Effect>,
+) -> Option<(Operation, plan::PlannedStep)> {
+    let p = plan::planned(&run.runbook, def, part, &state.config, &state.observed, &run.params);
+    let op = match &p.op {
+        Ok(op) => op.clone(),
+        Err(why) => {
+            skip_with(state, sid, format!("{NOT_APPLICABLE}{why}"), true, fx);
+            return None;
+        }
+    };
+    if let Some(gate) = &p.gate
+        && let Err(observed) = gate.check(&state.observed)
+    {
+        let reason = format!("{NOT_APPLICABLE}gate {} not met ({observed})", gate.text());
+        skip_with(state, sid, reason, true, fx);
+        return None;
+    }
+    if let Some(v) = super::safety::check(state, &op).into_iter().next() {
+        skip_with(state, sid, format!("{NOT_APPLICABLE}{}", v.text()), true, fx);
+        return None;
+    }
+    Some((op, p))
 }
 
 /// How the reason of a step skipped by its gate or a safety rule starts.
