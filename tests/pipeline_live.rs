@@ -231,7 +231,10 @@ async fn promotion_refusals_and_the_data_loss_override() {
         .into_iter()
         .find(|p| is_promote(&p.op, NODES[1]))
         .expect("the promotion is listed");
-    assert!(listed.blocked.as_deref().is_some_and(|b| b.starts_with("precheck lag within limit")), "{listed:?}");
+    assert!(
+        listed.blocked.as_deref().is_some_and(|b| b.starts_with("precheck lag within limit")),
+        "{listed:?}"
+    );
     let id = h.propose(listed.op, "promote despite the lag guard");
     match h.status(id) {
         StepStatus::Failed { stage: Stage::Precheck, reason } => {

@@ -26,8 +26,12 @@ struct Drive {
 
 impl Drive {
     fn new(scenario: &str, seed: u64) -> Drive {
+        Drive::at_speed(scenario, seed, 1.0)
+    }
+
+    fn at_speed(scenario: &str, seed: u64, speed: f64) -> Drive {
         let origin = Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap();
-        let sim = Sim::new(scenario, seed, origin, 1.0).expect("scenario");
+        let sim = Sim::new(scenario, seed, origin, speed).expect("scenario");
         let incident = IncidentInfo {
             id: "INC-P".into(),
             title: "p".into(),
@@ -138,7 +142,15 @@ impl Drive {
 fn redis_failover_after_sentinel_recovered_skips_the_failover_and_verifies() {
     let mut d = Drive::new("redis-master-down", 42);
     d.advance(60.0);
+    let recs = warroom::app::recommend::recommended(&d.state);
+    assert!(recs[0].reason.starts_with("Sentinel recovered on its own: verify"), "{recs:?}");
     d.run_runbook("redis-failover", 2.0, 6);
+    assert_eq!(
+        d.state.runbook.as_ref().and_then(|r| r.finished.clone()).map(|f| f.1).as_deref(),
+        Some("completed")
+    );
+    let recs = warroom::app::recommend::recommended(&d.state);
+    assert!(!recs.iter().any(|r| r.runbook == "redis-failover"), "verified: nothing left to do: {recs:?}");
     let why = d.skipped_reason("failover").expect("failover skipped");
     assert!(why.contains("safety rule failover-of-healthy-redis-master"), "{why}");
     let verify = d.state.steps.iter().find(|s| s.runbook_key.as_deref() == Some("verify-agreement")).unwrap();
@@ -205,8 +217,18 @@ fn split_brain_runbook_fences_the_unrouted_primary_and_leaves_one() {
     assert!(warroom::app::safety::routed(&d.state, &primary.name), "the Service routes to the primary kept");
 }
 
-/// Every offered proposal and every runbook step awaiting confirmation breaks no rule.
+/// Every offered proposal and every runbook step awaiting confirmation breaks no rule; the
+/// recommendations name known runbooks once each and never a failover during a split brain.
 fn check_state(state: &State) -> Result<(), TestCaseError> {
+    let recs = warroom::app::recommend::recommended(state);
+    for (i, r) in recs.iter().enumerate() {
+        // `rollback` is added by another work package (referenced by id).
+        prop_assert!(state.runbooks.get(&r.runbook).is_some() || r.runbook == "rollback", "{r:?}");
+        prop_assert!(!recs[..i].iter().any(|x| x.runbook == r.runbook), "{r:?} twice");
+    }
+    if state.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
+        prop_assert!(!recs.iter().any(|r| r.runbook == "db-failover"), "{recs:?}");
+    }
     for p in proposals(state).into_iter().filter(|p| p.blocked.is_none()) {
         let broken = violations(state, &p);
         prop_assert!(broken.is_empty(), "offered {:?} breaks {broken:?} ({})", p.op, p.why);
@@ -228,10 +250,11 @@ proptest! {
     fn nothing_offered_in_any_reached_drill_state_breaks_a_safety_rule(
         scenario in 0usize..7,
         seed in any::<u64>(),
+        speed in prop::sample::select(vec![1.0, 5.0, 30.0]),
         actions in prop::collection::vec((0u8..4, any::<u16>(), 1u16..40), 1..14),
     ) {
         let name = scenarios()[scenario % scenarios().len()].name;
-        let mut d = Drive::new(name, seed);
+        let mut d = Drive::at_speed(name, seed, speed);
         check_state(&d.state)?;
         for (kind, pick, secs) in actions {
             d.advance(f64::from(secs));
