@@ -209,7 +209,20 @@ async fn redis_failover_moves_the_master_and_every_sentinel_agrees() {
         &format!("[sentinel]\nmaster = \"{MASTER}\"\naddrs = [{}]\n\n{POLLING}", sentinels.join(", ")),
     );
     let (code, out, err) =
-        home.warroom(&config, &["exec", "redis-failover", "--confirm", MASTER, "--yes-low-risk"]).await;
+        // A healthy master moves only in a named planned switchover (safety rule).
+        home.warroom(
+            &config,
+            &[
+                "exec",
+                "redis-failover",
+                "--param",
+                "switchover_reason=planned: exercise the failover path",
+                "--confirm",
+                MASTER,
+                "--yes-low-risk",
+            ],
+        )
+        .await;
     assert_completed(code, &out, &err);
     assert!(finished_steps(&home.log()).iter().all(|(_, s)| s == "done"), "{out}");
     for i in 0..3 {

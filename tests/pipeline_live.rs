@@ -179,8 +179,19 @@ async fn promotion_refusals_and_the_data_loss_override() {
     let mut h = Headless::start(pg_config(&lab)).await;
     settled(&mut h).await;
 
-    // Planned switchover while the old primary still accepts writes: refused by the precheck.
-    let id = h.select_proposal(|op| is_promote(op, NODES[1]));
+    // Planned switchover while the old primary still accepts writes: never proposed (safety
+    // rule), and refused by the precheck when proposed anyway.
+    assert!(
+        !warroom::app::propose::proposals(&h.state).iter().any(|p| is_promote(&p.op, NODES[1])),
+        "no promotion is proposed beside a writable primary"
+    );
+    let promote = Operation::PromotePostgres {
+        node: NODES[1].into(),
+        endpoint: format!("127.0.0.1:{}", lab.node(NODES[1]).port),
+        max_lag_bytes: 0,
+        accept_data_loss: None,
+    };
+    let id = h.propose(promote, "planned switchover attempted directly");
     match h.status(id) {
         StepStatus::Failed { stage: Stage::Precheck, reason } => {
             assert!(reason.starts_with("old primary down or fenced"), "{reason}");
@@ -214,7 +225,17 @@ async fn promotion_refusals_and_the_data_loss_override() {
         .expect("lag known");
     assert!(lag > 0);
 
-    let id = h.select_proposal(|op| is_promote(op, NODES[1]));
+    // The actions menu lists the promotion greyed with its failing lag guard (not offered);
+    // the pipeline refuses it the same way, which is where the typed override starts.
+    let listed = warroom::app::propose::proposals(&h.state)
+        .into_iter()
+        .find(|p| is_promote(&p.op, NODES[1]))
+        .expect("the promotion is listed");
+    assert!(
+        listed.blocked.as_deref().is_some_and(|b| b.starts_with("precheck lag within limit")),
+        "{listed:?}"
+    );
+    let id = h.propose(listed.op, "promote despite the lag guard");
     match h.status(id) {
         StepStatus::Failed { stage: Stage::Precheck, reason } => {
             assert!(reason.starts_with("lag within limit"), "{reason}");
@@ -283,9 +304,18 @@ async fn sentinel_failover_once_and_second_request_refused() {
     })
     .await;
 
-    let first = h.select_proposal(
-        |op| matches!(op, Operation::SentinelFailover { from_master: Some(m), .. } if *m == old),
+    // The master answers as a master: the actions menu lists the failover greyed with the safety
+    // rule (only a named planned switchover moves it), so the planned switchover is proposed
+    // through the pipeline directly, as a runbook with switchover_reason does.
+    let listed = warroom::app::propose::proposals(&h.state)
+        .into_iter()
+        .find(|p| matches!(&p.op, Operation::SentinelFailover { from_master: Some(m), .. } if *m == old))
+        .expect("the failover is listed");
+    assert!(
+        listed.blocked.as_deref().is_some_and(|b| b.contains("failover-of-healthy-redis-master")),
+        "{listed:?}"
     );
+    let first = h.propose(listed.op.clone(), "planned switchover (test)");
     assert_eq!(h.status(first), StepStatus::AwaitingConfirm, "{}", h.gist());
     let confirmed = Instant::now();
     h.type_confirm(MASTER);
@@ -297,7 +327,7 @@ async fn sentinel_failover_once_and_second_request_refused() {
     assert!(matches!(h.status(first), StepStatus::Verifying | StepStatus::Done), "{}", h.gist());
 
     // A second request while the first is in progress.
-    let second = h.select_proposal(|op| matches!(op, Operation::SentinelFailover { .. }));
+    let second = h.propose(listed.op.clone(), "a second planned switchover request");
     if h.status(second) == StepStatus::AwaitingConfirm {
         h.type_confirm(MASTER);
     }

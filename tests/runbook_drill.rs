@@ -103,7 +103,9 @@ async fn redis_failover_moves_the_master_and_sentinels_agree() {
     until_fault(&mut h, "sentinels agree", |s| s.observed.sentinel.fresh_value().is_some_and(|v| v.agreed()))
         .await;
     let before = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
-    let outcome = h.run_runbook("redis-failover", &[], Duration::from_secs(60)).await;
+    // A healthy master moves only in a named planned switchover (safety rule).
+    let reason = ("switchover_reason", "planned: exercise the failover path");
+    let outcome = h.run_runbook("redis-failover", &[reason], Duration::from_secs(60)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
     assert!(statuses(&h).iter().all(|(_, s)| *s == StepStatus::Done), "{:?}", statuses(&h));
     let after = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));

@@ -247,11 +247,13 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
             Verify::Holds(what) => {
                 step.status = StepStatus::Done;
                 step.finished_at = Some(now);
-                step.output.push(format!("verified: {what}"));
+                step.warning = step.op.verify_warning(&observed);
+                let with = step.warning.as_ref().map(|w| format!(" (WARNING: {w})")).unwrap_or_default();
+                step.output.push(format!("verified: {what}{with}"));
                 logs.push((
                     "step-verified",
-                    format!("step #{} verified: {what}", step.id),
-                    json!({ "step": step.id, "verified": what, "elapsed_s": step.elapsed_secs(now) }),
+                    format!("step #{} verified: {what}{with}", step.id),
+                    json!({ "step": step.id, "verified": what, "warning": step.warning, "elapsed_s": step.elapsed_secs(now) }),
                 ));
             }
             Verify::NotYet(what) => {

@@ -2,107 +2,123 @@
 //!
 //! Each proposal says why it is proposed; nothing here executes anything.
 
-use crate::backends::model::{DatabaseView, PgRole, TrafficView};
+use crate::backends::model::{DatabaseView, PgNodeStatus, TrafficView};
 use crate::config::Config;
 use crate::config::model::{PgNodeConfig, RegionConfig, Route53Config};
 use crate::runbook::Operation;
 use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, region_gate_problem, shift_stages};
 
+use super::safety::{self, RuleId};
 use super::state::{Proposal, State};
 
 /// Default replicas when a region takes over (the plan's `--replicas=10`).
 pub const DEFAULT_FAILOVER_REPLICAS: u32 = 10;
 
-/// Every operation that makes sense now, most urgent first.
+/// Every operation that makes sense now, most urgent first: the ones offered, then the ones
+/// listed greyed with why not (a safety rule of [`safety::RULES`] or a precheck fails now).
+/// Promoting a third primary during a split brain is not even listed.
 pub fn proposals(state: &State) -> Vec<Proposal> {
+    let mut offered = Vec::new();
+    let mut greyed = Vec::new();
+    for mut p in candidates(state) {
+        let broken = safety::check(state, &p.op);
+        if broken
+            .iter()
+            .any(|v| matches!(v.rule, RuleId::ThirdPrimaryInSplitBrain | RuleId::PromoteWithWritablePrimary))
+        {
+            continue;
+        }
+        if let Some(v) = broken.first() {
+            p.blocked = Some(v.text());
+            greyed.push(p);
+        } else if let Some(failed) = failing_precheck(state, &p.op) {
+            p.blocked = Some(failed);
+            greyed.push(p);
+        } else {
+            offered.push(p);
+        }
+    }
+    offered.extend(greyed);
+    offered
+}
+
+/// The first precheck (target coherence, layer prechecks, single authority with the
+/// operator's overrides) that fails now, as `precheck NAME: DETAIL`.
+pub fn failing_precheck(state: &State, op: &Operation) -> Option<String> {
+    let mut checks = op.precheck(&state.observed);
+    if op.is_mutating()
+        && let Err(why) = crate::runbook::guard::coherence(op, &state.config, &state.observed)
+    {
+        checks.insert(0, crate::runbook::Check::new("target is the one on screen", false, why));
+    }
+    super::authority::apply_overrides(&state.authority_overrides, op, &mut checks);
+    checks.iter().find(|c| !c.ok).map(|c| format!("precheck {}: {}", c.name, c.detail))
+}
+
+fn proposal(op: Operation, why: String) -> Proposal {
+    Proposal { op, why, blocked: None }
+}
+
+/// Every operation worth considering now, before the safety rules and prechecks sort them.
+fn candidates(state: &State) -> Vec<Proposal> {
     let cfg = &state.config;
     let mut out = Vec::new();
     let db = state.observed.database.value.as_ref();
     if let Some(pg) = &cfg.postgres {
-        out.push(Proposal {
-            op: Operation::CheckPrimary,
-            why: "read-only: which node is primary and whether it accepts writes".into(),
-        });
+        out.push(proposal(
+            Operation::CheckPrimary,
+            "read-only: which node is primary and whether it accepts writes".into(),
+        ));
         if let Some(db) = db {
+            if let Some(plan) = safety::split_brain_plan(state, db) {
+                out.extend(split_brain_proposals(state, pg, db, &plan));
+            }
             if let Some((node, why)) = db.best_replica() {
                 let situation = match db.primary() {
-                    None if db.nodes.iter().any(|n| n.role == PgRole::Down) => "primary is DOWN",
+                    None if safety::any_down(db) => "primary is DOWN",
                     None => "no single writable primary",
                     Some(_) => "planned switchover",
                 };
                 let config = pg.nodes.iter().find(|n| n.name == node.name);
-                out.push(Proposal {
-                    op: Operation::PromotePostgres {
+                out.push(proposal(
+                    Operation::PromotePostgres {
                         node: node.name.clone(),
                         endpoint: endpoint_of(config),
                         max_lag_bytes: pg.max_lag_bytes,
                         accept_data_loss: None,
                     },
-                    why: format!("{situation}; {} is the {why}", node.name),
-                });
+                    format!("{situation}; {} is the {why}", node.name),
+                ));
                 if let Some(op) = config.and_then(|c| exec_promote(c, pg.max_lag_bytes)) {
-                    out.push(Proposal {
+                    out.push(proposal(
                         op,
-                        why: format!(
+                        format!(
                             "{situation}; {} is the {why}; `pg_ctl promote` through the pod exec API is \
                              the failover plan's literal form (alternative to the SQL promote)",
                             node.name
                         ),
-                    });
+                    ));
                 }
             }
-            if let Some(old) = stale_primary(db) {
-                out.push(Proposal {
-                    op: Operation::FencePostgres {
-                        node: old.to_string(),
-                        endpoint: endpoint_of(pg.nodes.iter().find(|n| n.name == old)),
-                    },
-                    why: format!("SPLIT-BRAIN: {old} is a writable primary on an older timeline"),
-                });
-            }
-            if let (Some(svc), Some(primary)) = (&pg.service, db.primary()) {
-                let pod = primary.pod.clone().or_else(|| {
-                    pg.nodes
-                        .iter()
-                        .find(|n| n.name == primary.name)
-                        .and_then(|n| n.pod.as_ref())
-                        .map(|p| p.name.clone())
-                });
-                let endpoints = state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
-                if let Some(pod) = pod {
-                    let already = endpoints.is_some_and(|s| s.endpoint_pods == [pod.clone()]);
-                    if !already {
-                        out.push(Proposal {
-                            op: Operation::PatchServiceSelector {
-                                context: svc.context.clone(),
-                                namespace: svc.namespace.clone(),
-                                service: svc.name.clone(),
-                                pod: pod.clone(),
-                            },
-                            why: format!(
-                                "Service {} does not point at the primary {} (pod {pod})",
-                                svc.name, primary.name
-                            ),
-                        });
-                    }
-                }
+            if let Some(primary) = db.primary() {
+                out.extend(repoint_proposal(state, pg, primary, "primary"));
             }
         }
     }
     if let Some(sc) = &cfg.sentinel {
         let view = state.observed.sentinel.value.as_ref();
         let from = view.and_then(|v| v.agreed_master()).map(str::to_string);
-        out.push(Proposal {
-            op: Operation::SentinelFailover {
+        out.push(proposal(
+            Operation::SentinelFailover {
                 master: sc.master.clone(),
                 sentinel: sc.addrs.first().cloned().unwrap_or_default(),
                 from_master: from.clone(),
             },
-            why: match from {
+            match from {
                 Some(m) => format!("move the Redis master away from {m}"),
                 None => "Sentinels do not agree on a master".into(),
             },
-        });
+        ));
     }
     if let Some(r53) = &cfg.route53
         && let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region())
@@ -115,22 +131,96 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
             .iter()
             .map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 }))
             .collect();
-        out.push(Proposal {
-            op: Operation::SetRoute53Weights {
+        out.push(proposal(
+            Operation::SetRoute53Weights {
                 zone: r53.hosted_zone_id.clone(),
                 record: r53.record.clone(),
                 endpoint: crate::backends::route53::endpoint_label(r53),
                 weights,
             },
-            why: if target.name == secondary.name {
+            if target.name == secondary.name {
                 format!("send all traffic to the {} region {}", secondary.role, secondary.name)
             } else {
                 format!("send traffic back to the primary region {}", primary.name)
             },
-        });
+        ));
         out.extend(shift_back_proposal(cfg, r53, primary, traffic));
     }
     out.extend(scale_proposals(cfg, state));
+    out
+}
+
+/// Repoint the database Service to `primary`'s pod unless its endpoints are exactly that pod.
+fn repoint_proposal(
+    state: &State,
+    pg: &crate::config::model::PostgresConfig,
+    primary: &PgNodeStatus,
+    what: &str,
+) -> Option<Proposal> {
+    let svc = pg.service.as_ref()?;
+    let pod = safety::node_pod(state, &primary.name)?;
+    let endpoints = state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
+    if endpoints.is_some_and(|s| s.endpoint_pods == [pod.clone()]) {
+        return None;
+    }
+    Some(proposal(
+        Operation::PatchServiceSelector {
+            context: svc.context.clone(),
+            namespace: svc.namespace.clone(),
+            service: svc.name.clone(),
+            pod: pod.clone(),
+        },
+        format!("Service {} does not point (only) at the {what} {} (pod {pod})", svc.name, primary.name),
+    ))
+}
+
+/// In a split brain: fence every writable primary but the one kept (the one the Service routes
+/// to, see [`safety::split_brain_plan`]); when the Service routes to neither, also the repoint
+/// to the kept one (its single-authority precheck holds it until the fence is done).
+fn split_brain_proposals(
+    state: &State,
+    pg: &crate::config::model::PostgresConfig,
+    db: &DatabaseView,
+    plan: &safety::SplitBrainPlan,
+) -> Vec<Proposal> {
+    let mut out = Vec::new();
+    let keep = db.node(&plan.keep);
+    let facts = |n: Option<&PgNodeStatus>| {
+        n.map_or_else(String::new, |n| {
+            format!(
+                " (timeline {}, LSN {}, {})",
+                n.timeline.map_or("?".into(), |t| t.to_string()),
+                n.lsn.map_or("?".into(), safety::lsn_text),
+                if safety::routed(state, &n.name) { "the Service routes to it" } else { "not routed" }
+            )
+        })
+    };
+    if plan.repoint_first
+        && let Some(k) = keep
+        && let Some(mut p) = repoint_proposal(state, pg, k, "primary kept in the split brain")
+    {
+        p.why = format!(
+            "SPLIT-BRAIN: the Service routes to neither primary: once the other is fenced, repoint it to {}{}",
+            plan.keep,
+            facts(keep)
+        );
+        out.push(p);
+    }
+    for name in &plan.fence {
+        let node = db.node(name);
+        let op = Operation::FencePostgres {
+            node: name.clone(),
+            endpoint: endpoint_of(pg.nodes.iter().find(|n| n.name == *name)),
+        };
+        let why = format!(
+            "SPLIT-BRAIN: fence {name}{}; keep {}{}; writes {name} took since the fork are not on {}",
+            facts(node),
+            plan.keep,
+            facts(keep),
+            plan.keep
+        );
+        out.push(proposal(op, why));
+    }
     out
 }
 
@@ -158,8 +248,8 @@ fn shift_back_proposal(
     }
     let hold_secs = MIN_HOLD_SECS.max(t.ttl.map_or(0, u64::from));
     let stages = shift_stages(&current, &primary.name, &DEFAULT_SHIFT_PERCENTS);
-    Some(Proposal {
-        op: Operation::ShiftTraffic {
+    Some(proposal(
+        Operation::ShiftTraffic {
             zone: r53.hosted_zone_id.clone(),
             record: r53.record.clone(),
             endpoint: crate::backends::route53::endpoint_label(r53),
@@ -167,12 +257,12 @@ fn shift_back_proposal(
             stages,
             hold_secs,
         },
-        why: format!(
+        format!(
             "Shift traffic back to {} gradually: it has weight 0 and is healthy; each stage is held \
              {hold_secs} s behind its health check and ready probe",
             primary.name
         ),
-    })
+    ))
 }
 
 fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
@@ -193,21 +283,21 @@ fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
             if current.is_some_and(|c| c.desired >= target) {
                 return None;
             }
-            Some(Proposal {
-                op: Operation::ScaleDeployment {
+            Some(proposal(
+                Operation::ScaleDeployment {
                     context: context.clone(),
                     namespace: namespace.clone(),
                     deployment: d.clone(),
                     replicas: target,
                 },
-                why: format!(
+                format!(
                     "activate the {} region {}: {} has {} replicas",
                     region.role,
                     region.name,
                     d,
                     current.map_or("?".into(), |c| c.desired.to_string())
                 ),
-            })
+            ))
         })
         .collect()
 }
@@ -225,14 +315,6 @@ fn exec_promote(node: &PgNodeConfig, max_lag_bytes: u64) -> Option<Operation> {
         max_lag_bytes,
         accept_data_loss: None,
     })
-}
-
-/// In a split brain, the writable primary on the oldest timeline (the one to fence).
-fn stale_primary(db: &DatabaseView) -> Option<&str> {
-    if !db.split_brain() {
-        return None;
-    }
-    db.writable_primaries().into_iter().min_by_key(|n| n.timeline.unwrap_or(0)).map(|n| n.name.as_str())
 }
 
 /// `host:port` of a node from its DSN (never the password: only these two keys are read).
@@ -262,7 +344,7 @@ mod tests {
     use crate::app::state::{IncidentInfo, Mode};
     use crate::backends::Snapshot;
     use crate::backends::drill::estate;
-    use crate::backends::model::PgNodeStatus;
+    use crate::backends::model::PgRole;
 
     fn node(name: &str, role: PgRole, lag: u64) -> PgNodeStatus {
         PgNodeStatus {

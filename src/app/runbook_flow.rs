@@ -54,6 +54,32 @@ pub fn open_picker(state: &mut State) {
     state.modal = Some(Modal::Runbooks { selected: 0 });
 }
 
+/// One row of the runbook picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickerEntry {
+    /// Runbook id.
+    pub id: String,
+    /// Why it is recommended now (`None`: not recommended).
+    pub reason: Option<String>,
+}
+
+/// The picker's rows: the runbooks recommended for the current faults first (most urgent
+/// first, each with its reason), then every other runbook in catalog order.
+pub fn picker_entries(state: &State) -> Vec<PickerEntry> {
+    let mut out: Vec<PickerEntry> = super::recommend::recommended(state)
+        .into_iter()
+        .filter(|r| state.runbooks.get(&r.runbook).is_some())
+        .map(|r| PickerEntry { id: r.runbook, reason: Some(r.reason) })
+        .collect();
+    for e in &state.runbooks.entries {
+        let id = e.runbook.id();
+        if !out.iter().any(|x| x.id == id) {
+            out.push(PickerEntry { id: id.to_string(), reason: None });
+        }
+    }
+    out
+}
+
 /// Start runbook `id` with `overrides` (`--param k=v`). With `only`, every other step is skipped
 /// ("not selected"). The first step comes up at once (its confirmation opens).
 pub fn start(
@@ -159,30 +185,13 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
                 return pipeline::open_confirm(state, *sid, fx);
             }
             StepStatus::Proposed | StepStatus::Prechecked => {
-                let p = plan::planned(
-                    &run.runbook,
-                    *def,
-                    part.clone(),
-                    &state.config,
-                    &state.observed,
-                    &run.params,
-                );
-                let op = match p.op {
-                    Ok(op) => op,
-                    Err(why) => {
-                        skip_with(state, *sid, format!("not applicable: {why}"), true, fx);
-                        continue;
-                    }
-                };
-                if let Some(gate) = &p.gate
-                    && let Err(observed) = gate.check(&state.observed)
-                {
-                    let reason = format!("not applicable: gate {} not met ({observed})", gate.text());
-                    skip_with(state, *sid, reason, true, fx);
-                    continue;
-                }
+                let Some((op, p)) = applicable(state, &run, *sid, *def, part.clone(), fx) else { continue };
+                let note = super::safety::blast_radius_note(state, &op);
                 let step = state.step_mut(*sid).expect("step exists");
                 step.preview = op.preview();
+                if let Some(note) = note {
+                    step.preview.blast_radius = format!("{}; {note}", step.preview.blast_radius);
+                }
                 step.preview.title = p.title.clone();
                 step.op = op;
                 step.why = p.why.clone();
@@ -201,6 +210,96 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
         }
     }
     finish(state, "completed", fx);
+}
+
+/// Build runbook step `sid` again from the current state: its operation and plan, or `None`
+/// after skipping it (logged) because it is not applicable now: it cannot be built, its gate
+/// does not hold, or it breaks a safety rule (runbook steps obey the rules like every
+/// proposal; a skipped step comes back when it applies, see [`revive_skipped`]).
+fn applicable(
+    state: &mut State,
+    run: &RunbookRun,
+    sid: u64,
+    def: usize,
+    part: Option<String>,
+    fx: &mut Vec<Effect>,
+) -> Option<(Operation, plan::PlannedStep)> {
+    let p = plan::planned(&run.runbook, def, part, &state.config, &state.observed, &run.params);
+    let op = match &p.op {
+        Ok(op) => op.clone(),
+        Err(why) => {
+            skip_with(state, sid, format!("{NOT_APPLICABLE}{why}"), true, fx);
+            return None;
+        }
+    };
+    if let Some(gate) = &p.gate
+        && let Err(observed) = gate.check(&state.observed)
+    {
+        let reason = format!("{NOT_APPLICABLE}gate {} not met ({observed})", gate.text());
+        skip_with(state, sid, reason, true, fx);
+        return None;
+    }
+    if let Some(v) = super::safety::check(state, &op).into_iter().next() {
+        skip_with(state, sid, format!("{NOT_APPLICABLE}{}", v.text()), true, fx);
+        return None;
+    }
+    Some((op, p))
+}
+
+/// How the reason of a step skipped by its gate or a safety rule starts.
+const NOT_APPLICABLE: &str = "not applicable: ";
+
+/// How the `why` of a step that came back starts (with the skipped step's id).
+fn came_back_marker(sid: u64) -> String {
+    format!("came back (runbook step #{sid}): ")
+}
+
+/// A runbook step skipped because its gate did not hold (or a safety rule stopped it) comes
+/// back as a proposed step, with a bell, once its gate holds, no rule stops it and its
+/// prechecks pass (e.g. the fence skipped while the old primary was down, when it returns
+/// writable). Each skipped step comes back at most once; it is proposed, never confirmed.
+pub fn revive_skipped(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(run) = state.runbook.clone() else { return };
+    if state.resolved.is_some() {
+        return;
+    }
+    for (sid, def, part) in &run.steps {
+        let Some(step) = state.step(*sid) else { continue };
+        let StepStatus::Skipped(reason) = &step.status else { continue };
+        let by_gate = reason.starts_with(&format!("{NOT_APPLICABLE}gate "))
+            || reason.starts_with(&format!("{NOT_APPLICABLE}safety rule "));
+        let marker = came_back_marker(*sid);
+        if !by_gate || state.steps.iter().any(|s| s.why.starts_with(&marker)) {
+            continue;
+        }
+        let key = step.runbook_key.clone().unwrap_or_default();
+        let p = plan::planned(&run.runbook, *def, part.clone(), &state.config, &state.observed, &run.params);
+        let Ok(op) = p.op else { continue };
+        if p.gate.as_ref().is_some_and(|g| g.check(&state.observed).is_err())
+            || !super::safety::check(state, &op).is_empty()
+            || super::propose::failing_precheck(state, &op).is_some()
+        {
+            continue;
+        }
+        let id = state.next_step_id;
+        state.next_step_id += 1;
+        let gate = p.gate.as_ref().map(|g| format!("gate {} holds now", g.text())).unwrap_or_default();
+        let why = format!("{marker}{} {key} was skipped; {gate}: {}", run.runbook.id(), p.why);
+        let mut new = StepRun::new(id, op, why, state.now);
+        new.preview.title = p.title.clone();
+        let (title, op, preview, why) =
+            (new.preview.title.clone(), new.op.clone(), new.preview.clone(), new.why.clone());
+        state.steps.push(new);
+        log(
+            state,
+            fx,
+            "step-previewed",
+            format!("step #{id} proposed: {title} (runbook step #{sid} {key} was skipped; it applies now)"),
+            json!({ "step": id, "op": op, "preview": preview, "why": why, "came_back_from": sid }),
+        );
+        flash(state, format!("step #{id} came back: {title} (was skipped: it applies now)"));
+        fx.push(Effect::Bell);
+    }
 }
 
 /// The step after `id` in the active runbook is the next one to run (used by `step-run` on a

@@ -123,6 +123,8 @@ pub struct Proposal {
     pub op: Operation,
     /// Why it is proposed.
     pub why: String,
+    /// `Some(why not)`: listed greyed, not offered (a safety rule or a precheck fails now).
+    pub blocked: Option<String>,
 }
 
 /// What the active text prompt is for.

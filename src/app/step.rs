@@ -120,6 +120,8 @@ pub struct StepRun {
     /// Another console drives this step: its state follows that console's log entries, and this
     /// console never verifies or logs it by itself (until it confirms the step itself).
     pub remote: bool,
+    /// Verified with a warning: what is still wrong although the postcondition holds.
+    pub warning: Option<String>,
 }
 
 impl StepRun {
@@ -142,6 +144,7 @@ impl StepRun {
             risk_override: None,
             timeout_secs: None,
             remote: false,
+            warning: None,
         }
     }
 
@@ -156,6 +159,11 @@ impl StepRun {
     /// The first failed precheck, if any.
     pub fn failed_check(&self) -> Option<&Check> {
         self.checks.iter().find(|c| !c.ok)
+    }
+
+    /// Done, but verified with a warning.
+    pub fn verified_with_warning(&self) -> bool {
+        self.status == StepStatus::Done && self.warning.is_some()
     }
 
     /// Seconds spent since execution started (or since proposal).

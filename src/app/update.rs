@@ -9,7 +9,7 @@ use super::guard::{self, KeyAction, Need};
 use super::pipeline::{self, flash, log};
 use super::propose::proposals;
 use super::runbook_flow;
-use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, State};
+use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use crate::backends::Observed;
 use crate::incident::{observations, status_update};
 
@@ -55,6 +55,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
     }
     runbook_flow::sync(state, &mut fx);
+    runbook_flow::revive_skipped(state, &mut fx);
     // Every console tracks recovery (it is shown); only one that records observations logs it.
     let mut measured = Vec::new();
     super::measure::track(state, &mut measured);
@@ -206,13 +207,18 @@ fn run_command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             }
         }
         Command::Select => match state.modal.take() {
-            Some(Modal::Actions { items, selected }) => {
-                if let Some(p) = items.get(selected).cloned() {
+            Some(Modal::Actions { items, selected }) => match items.get(selected).cloned() {
+                Some(Proposal { blocked: Some(why), .. }) => {
+                    flash(state, format!("not offered now: {why}"));
+                    state.modal = Some(Modal::Actions { items, selected });
+                }
+                Some(p) => {
                     pipeline::propose(state, p.op, p.why, fx);
                 }
-            }
+                None => {}
+            },
             Some(Modal::Runbooks { selected }) => {
-                let id = state.runbooks.entries.get(selected).map(|e| e.runbook.id().to_string());
+                let id = runbook_flow::picker_entries(state).get(selected).map(|e| e.id.clone());
                 if let Some(id) = id
                     && let Err(why) = runbook_flow::start(state, &id, &[], None, fx)
                 {

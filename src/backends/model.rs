@@ -309,6 +309,22 @@ impl SentinelView {
     pub fn agreed(&self) -> bool {
         self.agreed_master().is_some()
     }
+
+    /// `CKQUORUM` as a verdict: `Some(Ok)` only for a positive answer (an answer that says
+    /// NOQUORUM is a failure however it arrived), `None` when unknown.
+    pub fn quorum_verdict(&self) -> Option<Result<&str, &str>> {
+        match &self.quorum {
+            Some(Ok(m)) if m.to_ascii_uppercase().contains("NOQUORUM") => Some(Err(m)),
+            Some(Ok(m)) => Some(Ok(m)),
+            Some(Err(m)) => Some(Err(m)),
+            None => None,
+        }
+    }
+
+    /// Sentinels that answered, of all listed.
+    pub fn reachable(&self) -> (usize, usize) {
+        (self.sentinels.iter().filter(|s| s.error.is_none()).count(), self.sentinels.len())
+    }
 }
 
 // ---------------------------------------------------------------- Traffic

@@ -85,7 +85,7 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         return Ok(2);
     }
     if let Some(id) = &args.incident
-        && let Some(why) = console::kind_mismatch(&loaded.paths.data_dir, id, Mode::Drill)
+        && let Some(why) = super::console::kind_mismatch(&loaded.paths.data_dir, id, Mode::Drill)
     {
         eprintln!("warroom drill: {why}");
         return Ok(2);

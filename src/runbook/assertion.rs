@@ -151,8 +151,8 @@ impl Assertion {
                 if s.failover_in_progress {
                     return Verify::NotYet("a failover is in progress".into());
                 }
-                match (&s.quorum, s.agreed_master()) {
-                    (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; all Sentinels say {m}")),
+                match (s.quorum_verdict(), s.agreed_master()) {
+                    (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; {} {m}", agreeing(s))),
                     (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
                     (None, _) => Verify::NotYet("quorum unknown".into()),
                     (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
@@ -162,7 +162,7 @@ impl Assertion {
                 let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
                 match s.agreed_master() {
                     Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
-                        Verify::Holds(format!("all {} Sentinels agree: master {m}", s.sentinels.len()))
+                        Verify::Holds(format!("{}: master {m}", agreeing(s)))
                     }
                     Some(m) => Verify::NotYet(format!(
                         "Sentinels agree on {m} but it answers as {}",
@@ -219,6 +219,46 @@ impl Assertion {
                 }
             }
         }
+    }
+}
+
+/// "all 3 Sentinels agree", or "1 of 3 Sentinels reachable; those agree" (never "all" when
+/// some did not answer).
+fn agreeing(s: &crate::backends::model::SentinelView) -> String {
+    match s.reachable() {
+        (r, t) if r == t => format!("all {t} Sentinels agree"),
+        (r, t) => format!("{r} of {t} Sentinels reachable; those agree"),
+    }
+}
+
+impl Assertion {
+    /// What is wrong although the assertion holds (verified with a warning): Sentinels that do
+    /// not answer, a data layer running without a reachable replica.
+    pub fn warning(&self, obs: &Observed) -> Option<String> {
+        let mut warnings = Vec::new();
+        let sentinels = matches!(
+            self,
+            Assertion::SentinelHealthy | Assertion::SentinelAgreed | Assertion::ReplicationHealthy { .. }
+        );
+        if let Some(s) = obs.sentinel.fresh_value().filter(|_| sentinels) {
+            let (r, t) = s.reachable();
+            if r < t {
+                warnings.push(format!("only {r} of {t} Sentinels reachable"));
+            }
+            if matches!(self, Assertion::ReplicationHealthy { .. })
+                && s.agreed_master().is_some()
+                && !s.replicas.iter().any(|r| r.link_up)
+            {
+                warnings.push("Redis has no reachable replica: running without redundancy".into());
+            }
+        }
+        if let (Assertion::ReplicationHealthy { .. }, Some(db)) = (self, obs.database.fresh_value())
+            && db.primary().is_some()
+            && !db.nodes.iter().any(|n| n.role == PgRole::Replica)
+        {
+            warnings.push("PostgreSQL has no reachable replica: running without redundancy".into());
+        }
+        (!warnings.is_empty()).then(|| warnings.join("; "))
     }
 }
 
@@ -300,11 +340,13 @@ pub fn region_problem(obs: &Observed, region: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::time::Duration;
 
-    use chrono::Utc;
+    use chrono::{TimeZone, Utc};
 
     use super::*;
     use crate::backends::Snapshot;
+    use crate::backends::drill::Sim;
     use crate::backends::model::{DatabaseView, PgNodeStatus};
     use crate::runbook::Operation;
 
@@ -315,6 +357,18 @@ mod tests {
             .collect();
         Observed {
             database: Arc::new(Snapshot::fresh(DatabaseView { nodes }, Utc::now())),
+            ..Observed::default()
+        }
+    }
+
+    fn calm() -> Observed {
+        let origin = Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap();
+        let mut sim = Sim::new("calm", 42, origin, 1.0).expect("calm");
+        sim.advance(Duration::from_secs(10));
+        let now = sim.now();
+        Observed {
+            database: Arc::new(Snapshot::fresh(sim.database_view(), now)),
+            sentinel: Arc::new(Snapshot::fresh(sim.sentinel_view(), now)),
             ..Observed::default()
         }
     }
@@ -342,5 +396,79 @@ mod tests {
         assert!(failed(&down).is_empty());
         // No fresh data yet: nothing is known, the verify waits for it.
         assert!(failed(&Observed::default()).is_empty());
+    }
+
+    fn edit_sentinel(obs: &mut Observed, f: impl FnOnce(&mut crate::backends::model::SentinelView)) {
+        let mut v = obs.sentinel.value.clone().expect("sentinel");
+        f(&mut v);
+        obs.sentinel = Arc::new(Snapshot::fresh(v, Utc::now()));
+    }
+
+    #[test]
+    fn agreement_of_the_reachable_few_is_not_called_all_and_warns() {
+        let mut obs = calm();
+        assert!(
+            matches!(Assertion::SentinelAgreed.verify(&obs), Verify::Holds(t) if t.starts_with("all 3 Sentinels agree"))
+        );
+        assert_eq!(Assertion::SentinelAgreed.warning(&obs), None);
+        edit_sentinel(&mut obs, |v| {
+            for s in v.sentinels.iter_mut().skip(1) {
+                s.master = None;
+                s.error = Some("connection refused".into());
+            }
+        });
+        let Verify::Holds(text) = Assertion::SentinelAgreed.verify(&obs) else { panic!("holds") };
+        assert!(text.contains("1 of 3 Sentinels reachable; those agree") && !text.contains("all"), "{text}");
+        let w = Assertion::SentinelAgreed.warning(&obs).expect("verified with a warning");
+        assert!(w.contains("only 1 of 3 Sentinels reachable"), "{w}");
+        let op = Operation::Assert { check: Assertion::SentinelAgreed };
+        assert_eq!(op.verify_warning(&obs), Some(w));
+    }
+
+    #[test]
+    fn noquorum_never_lets_sentinel_healthy_hold() {
+        let mut obs = calm();
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Ok("NOQUORUM 1 usable Sentinels".into())));
+        assert!(
+            matches!(Assertion::SentinelHealthy.verify(&obs), Verify::NotYet(t) if t.contains("NOQUORUM"))
+        );
+    }
+
+    #[test]
+    fn replication_without_a_reachable_replica_is_verified_with_a_warning() {
+        let mut obs = calm();
+        let check = Assertion::ReplicationHealthy { max_lag_bytes: 1 << 30 };
+        assert!(matches!(check.verify(&obs), Verify::Holds(_)));
+        assert_eq!(check.warning(&obs), None);
+        edit_sentinel(&mut obs, |v| {
+            for r in v.replicas.iter_mut() {
+                r.link_up = false;
+                r.flags = "slave,s_down,disconnected".into();
+            }
+        });
+        let Verify::Holds(text) = check.verify(&obs) else { panic!("holds") };
+        assert!(text.contains("running without redundancy"), "{text}");
+        let w = check.warning(&obs).expect("a warning");
+        assert!(w.contains("Redis has no reachable replica"), "{w}");
+    }
+
+    #[test]
+    fn a_failover_precheck_without_quorum_warns_and_is_never_a_pass() {
+        let mut obs = calm();
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Err("NOQUORUM 1 usable Sentinels".into())));
+        let op = Operation::SentinelFailover {
+            master: "mymaster".into(),
+            sentinel: obs.sentinel.value.as_ref().unwrap().sentinels[0].addr.clone(),
+            from_master: None,
+        };
+        let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
+        // The forced failover needs no quorum (a lost region takes Sentinels with it): a warning.
+        assert!(q.warning && q.detail.contains("NOQUORUM") && q.symbol() == "⚠", "{q:?}");
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Ok("NOQUORUM 1 usable Sentinels".into())));
+        let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
+        assert!(q.warning, "a NOQUORUM answer is never a pass however it arrives: {q:?}");
+        edit_sentinel(&mut obs, |v| v.quorum = Some(Ok("OK 3 usable Sentinels".into())));
+        let q = op.precheck(&obs).into_iter().find(|c| c.name == "quorum").expect("quorum check");
+        assert_eq!(q.symbol(), "✓");
     }
 }

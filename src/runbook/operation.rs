@@ -206,12 +206,29 @@ pub struct Check {
     pub ok: bool,
     /// Why it passed or failed.
     pub detail: String,
+    /// It found a problem that does not stop the step (never drawn as a pass).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl Check {
     /// A check result.
     pub fn new(name: &str, ok: bool, detail: impl Into<String>) -> Check {
-        Check { name: name.to_string(), ok, detail: detail.into() }
+        Check { name: name.to_string(), ok, detail: detail.into(), warning: false }
+    }
+
+    /// A check that found a problem which does not stop the step: shown as a warning.
+    pub fn warn(name: &str, detail: impl Into<String>) -> Check {
+        Check { warning: true, ..Check::new(name, true, detail) }
+    }
+
+    /// Symbol for the screen: `✓` only for a clean pass, `⚠` for a warning, `✗` for a failure.
+    pub fn symbol(&self) -> &'static str {
+        match (self.ok, self.warning) {
+            (true, false) => "✓",
+            (true, true) => "⚠",
+            (false, _) => "✗",
+        }
     }
 }
 
@@ -495,16 +512,16 @@ impl Operation {
                     },
                 ));
                 // SENTINEL FAILOVER forces a failover from one Sentinel without asking the others:
-                // it needs no quorum (a lost region takes its Sentinels with it), but the preview
-                // of the check says so, because automatic failover is off without one.
-                checks.push(match &s.quorum {
-                    Some(Ok(m)) => Check::new("quorum", true, m.clone()),
-                    Some(Err(m)) => Check::new(
+                // it needs no quorum (a lost region takes its Sentinels with it), so NOQUORUM does
+                // not stop it, but a check that found a problem is never a pass: it is a warning
+                // (no automatic failover will follow without quorum).
+                checks.push(match s.quorum_verdict() {
+                    Some(Ok(m)) => Check::new("quorum", true, m),
+                    Some(Err(m)) => Check::warn(
                         "quorum",
-                        true,
-                        format!("NO QUORUM ({m}): the forced failover needs none, but no automatic failover will follow"),
+                        format!("{m}: the forced failover needs none, but no automatic failover will follow"),
                     ),
-                    None => Check::new("quorum", true, "quorum unknown: the forced failover needs none"),
+                    None => Check::warn("quorum", "quorum unknown: the forced failover needs none"),
                 });
                 // Sentinels naming different masters is the "single authority" check's business
                 // (it can be overridden); here only "nobody knows a master" fails.
@@ -567,6 +584,19 @@ impl Operation {
                 }
                 checks
             }
+        }
+    }
+
+    /// What is wrong although the postcondition holds: the step is verified with a warning
+    /// (Sentinels that do not answer, running without a reachable replica).
+    pub fn verify_warning(&self, obs: &Observed) -> Option<String> {
+        match self {
+            Operation::Assert { check } => check.warning(obs),
+            Operation::SentinelFailover { .. } => {
+                let (r, t) = obs.sentinel.fresh_value()?.reachable();
+                (r < t).then(|| format!("only {r} of {t} Sentinels reachable; those agree"))
+            }
+            _ => None,
         }
     }
 

@@ -54,10 +54,18 @@ fn body_lines(step: &StepRun, theme: &Theme, high: bool) -> Vec<Line<'static>> {
         out.push(Line::styled(text, theme.style(slot)));
     }
     for c in &step.checks {
-        let (sym, slot) = if c.ok { ("✓", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
+        let slot = match (c.ok, c.warning) {
+            (true, false) => Slot::StatusHealthy,
+            (true, true) => Slot::StatusDegraded,
+            (false, _) => Slot::StatusDown,
+        };
+        let sym = c.symbol();
         out.push(Line::from(vec![
             Span::styled(format!("  {sym} {}: ", clean(&c.name, 60)), theme.style(slot)),
-            Span::styled(clean(&c.detail, 500), theme.style(if c.ok { Slot::Text } else { slot })),
+            Span::styled(
+                clean(&c.detail, 500),
+                theme.style(if c.ok && !c.warning { Slot::Text } else { slot }),
+            ),
         ]));
     }
     out

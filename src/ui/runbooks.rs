@@ -1,4 +1,5 @@
-//! The runbook picker: every runbook with its description, the parameters it would start with
+//! The runbook picker: the runbooks recommended for the current faults first (with their
+//! reasons), then every other runbook, each with its description, the parameters it would start with
 //! (resolved now from the panes) or why it cannot start, and its steps.
 
 use ratatui::Frame;
@@ -6,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use crate::app::State;
+use crate::app::{State, runbook_flow, safety};
 use crate::config::Theme;
 use crate::config::theme::Slot;
 use crate::runbook::plan;
@@ -14,9 +15,10 @@ use crate::runbook::plan;
 use super::layout::centered;
 use super::sanitize::clean;
 
-/// Draw the picker over `area` with row `selected` highlighted.
+/// Draw the picker over `area` with row `selected` highlighted: the recommended runbooks first,
+/// each with its reason, then the others.
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selected: usize) {
-    let entries = &state.runbooks.entries;
+    let entries = runbook_flow::picker_entries(state);
     let w = area.width.saturating_sub(4).min(100);
     let h = area.height.saturating_sub(2).clamp(3, 30);
     let rect = centered(area, w, h);
@@ -30,8 +32,12 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
     let sel = selected.min(entries.len().saturating_sub(1));
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let rb = &e.runbook;
-        let mark = if i == sel { "› " } else { "  " };
+        let Some(rb) = state.runbooks.get(&e.id) else { continue };
+        let mark = match (i == sel, e.reason.is_some()) {
+            (true, _) => "› ",
+            (false, true) => "★ ",
+            (false, false) => "  ",
+        };
         let line = Line::from(vec![
             Span::raw(mark),
             Span::styled(format!("{:<18}", clean(rb.id(), 18)), theme.style(Slot::PaneTitle)),
@@ -39,9 +45,12 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
             Span::raw(clean(&rb.title, iw.saturating_sub(28))),
         ]);
         lines.push(if i == sel { line.style(theme.style(Slot::Selection)) } else { line });
+        if let Some(reason) = &e.reason {
+            let text = clean(&format!("    recommended: {reason}"), iw);
+            lines.push(Line::styled(text, theme.style(Slot::StatusDegraded)));
+        }
     }
-    if let Some(e) = entries.get(sel) {
-        let rb = &e.runbook;
+    if let Some(rb) = entries.get(sel).and_then(|e| state.runbooks.get(&e.id)) {
         lines.push(Line::styled("─".repeat(iw), theme.style(Slot::PaneBorder)));
         lines.push(Line::styled(clean(&rb.description, iw), theme.style(Slot::Text)));
         match plan::resolve_params(rb, &state.config, &state.observed, &[]) {
@@ -55,7 +64,14 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
                 let planned = plan::plan(rb, &state.config, &state.observed, &params);
                 for (n, s) in planned.iter().enumerate() {
                     let (text, slot) = match &s.op {
-                        Ok(_) => (format!("  {}. {}", n + 1, s.title), Slot::Text),
+                        Ok(op) => match safety::check(state, op).into_iter().next() {
+                            // Listed, but the step would be skipped: a safety rule stops it now.
+                            Some(v) => (
+                                format!("  {}. {} (not offered now: {})", n + 1, s.title, v.text()),
+                                Slot::Dim,
+                            ),
+                            None => (format!("  {}. {}", n + 1, s.title), Slot::Text),
+                        },
                         Err(why) => (format!("  {}. {} ({why})", n + 1, s.title), Slot::Dim),
                     };
                     lines.push(Line::styled(clean(&text, iw), theme.style(slot)));

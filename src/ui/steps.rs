@@ -152,7 +152,9 @@ fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
 
 fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'static> {
     let theme = cx.theme;
-    let (sym, slot) = status_symbol(&s.status);
+    // Verified with a warning is shown as such, never as a plain pass.
+    let (sym, slot) =
+        if s.verified_with_warning() { ("⚠", Slot::StatusDegraded) } else { status_symbol(&s.status) };
     let key_w =
         cx.state.steps.iter().filter_map(|x| x.runbook_key.as_deref()).map(width).max().unwrap_or(0).min(14);
     let head = match &s.runbook_key {
@@ -163,7 +165,8 @@ fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'s
         }
         None => format!("{}#{} ", if selected { "›" } else { " " }, s.id),
     };
-    let status = format!("{sym} {:<9}", s.status.label());
+    let label = if s.verified_with_warning() { "done, warn" } else { s.status.label() };
+    let status = format!("{sym} {label:<9}");
     // A runbook step that has not come up yet has no elapsed time.
     let waiting = s.runbook_key.is_some() && s.status == StepStatus::Proposed;
     let elapsed =
@@ -208,7 +211,12 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
             out.push(line(format!("  $ {l}"), Slot::Dim));
         }
         for c in &s.checks {
-            let (mark, slot) = if c.ok { ("✓", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
+            let slot = match (c.ok, c.warning) {
+                (true, false) => Slot::StatusHealthy,
+                (true, true) => Slot::StatusDegraded,
+                (false, _) => Slot::StatusDown,
+            };
+            let mark = c.symbol();
             out.push(line(format!("{mark} {}: {}", c.name, c.detail), slot));
         }
     }

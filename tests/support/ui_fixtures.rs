@@ -528,8 +528,13 @@ pub fn proposals() -> Vec<Proposal> {
             },
             why: "postgresql-0 is DOWN; postgresql-1 is the reachable replica with the least lag (0 B)"
                 .into(),
+            blocked: None,
         },
-        Proposal { op: Operation::CheckPrimary, why: "confirm which node accepts writes".into() },
+        Proposal {
+            op: Operation::CheckPrimary,
+            why: "confirm which node accepts writes".into(),
+            blocked: None,
+        },
         Proposal {
             op: Operation::ScaleDeployment {
                 context: "us-west-2".into(),
@@ -538,6 +543,7 @@ pub fn proposals() -> Vec<Proposal> {
                 replicas: 10,
             },
             why: "us-east-1 health check is unhealthy: pre-scale the secondary region".into(),
+            blocked: None,
         },
     ]
 }

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::PaneId;
+use crate::app::{PaneId, safety};
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Theme;
 use crate::config::theme::Slot;
@@ -89,6 +89,36 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
     Some(Line::styled(clean(&text, w), theme.style(slot)))
 }
 
+/// In a split brain: every writable primary with its timeline, LSN and whether the database
+/// Service routes to it, then which one to fence (the one the Service does not route to).
+pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<String> {
+    let primaries = db.writable_primaries();
+    let names: Vec<&str> = primaries.iter().map(|n| n.name.as_str()).collect();
+    let mut out = vec![format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "))];
+    for n in &primaries {
+        let routed = if safety::routed(state, &n.name) {
+            "Service routes here"
+        } else {
+            "Service does not route here"
+        };
+        out.push(format!(
+            "   {}: timeline {}, LSN {}, {routed}",
+            n.name,
+            n.timeline.map_or("?".into(), |t| t.to_string()),
+            n.lsn.map_or("?".into(), lsn_text)
+        ));
+    }
+    if let Some(plan) = safety::split_brain_plan(state, db) {
+        let fence = plan.fence.join(", ");
+        out.push(if plan.repoint_first {
+            format!("   → fence {fence}, then repoint the Service to {} (it routes to neither)", plan.keep)
+        } else {
+            format!("   → fence {fence} (not routed: no application write stops); keep {}", plan.keep)
+        });
+    }
+    out
+}
+
 /// Draw the Database pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.observed.database;
@@ -104,9 +134,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
 
     let mut top: Vec<Line<'static>> = Vec::new();
     if split {
-        let names: Vec<&str> = db.writable_primaries().iter().map(|n| n.name.as_str()).collect();
-        let text = format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "));
-        top.push(Line::styled(clean(&text, w), theme.style(Slot::Alarm)));
+        for text in split_brain_lines(cx.state, db) {
+            top.push(Line::styled(clean(&text, w), theme.style(Slot::Alarm)));
+        }
     } else if db.primary().is_none() && !db.nodes.is_empty() {
         top.push(Line::styled("✗ no writable primary", theme.style(Slot::StatusDown)));
     }
@@ -191,6 +221,28 @@ fn node_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_brain_shows_both_primaries_with_timeline_lsn_and_routing_and_the_fence() {
+        let s = crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("split-brain", 15));
+        let db = s.observed.database.value.clone().expect("db");
+        let lines = split_brain_lines(&s, &db);
+        assert!(lines[0].starts_with("!! SPLIT-BRAIN: postgresql-0, postgresql-1"), "{lines:?}");
+        for n in db.writable_primaries() {
+            let row =
+                lines.iter().find(|l| l.trim_start().starts_with(&format!("{}:", n.name))).expect("a row");
+            assert!(row.contains(&format!("timeline {}", n.timeline.unwrap())), "{row}");
+            assert!(row.contains(&lsn_text(n.lsn.unwrap())), "{row}");
+            let routed = crate::app::safety::routed(&s, &n.name);
+            assert_eq!(row.contains("Service routes here"), routed, "{row}");
+        }
+        let plan = crate::app::safety::split_brain_plan(&s, &db).unwrap();
+        let last = lines.last().unwrap();
+        assert!(
+            last.contains(&format!("fence {}", plan.fence[0])) && last.contains("no application write stops"),
+            "{last}"
+        );
+    }
 
     #[test]
     fn lsn_is_printed_like_postgres() {

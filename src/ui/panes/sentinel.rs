@@ -26,6 +26,46 @@ pub fn sentinels_disagree(v: &SentinelView) -> bool {
     }
 }
 
+/// The first line: the agreed master and how many Sentinels back it. `●` only when every
+/// Sentinel agrees; `◐` (degraded) when some do not answer or report nothing.
+pub fn headline(v: &SentinelView) -> (String, Slot) {
+    let total = v.sentinels.len();
+    match v.agreed_master() {
+        Some(m) if !sentinels_disagree(v) => {
+            let agreeing = v.sentinels.iter().filter(|s| s.master.as_deref() == Some(m)).count();
+            let (reachable, _) = v.reachable();
+            if agreeing == total {
+                (
+                    format!("● {} → {m} ({agreeing}/{total} Sentinels agree)", v.master_name),
+                    Slot::StatusHealthy,
+                )
+            } else if reachable < total {
+                let text = format!(
+                    "◐ {} → {m} ({reachable} of {total} Sentinels reachable; those agree)",
+                    v.master_name
+                );
+                (text, Slot::StatusDegraded)
+            } else {
+                (
+                    format!("◐ {} → {m} ({agreeing}/{total} Sentinels agree)", v.master_name),
+                    Slot::StatusDegraded,
+                )
+            }
+        }
+        _ if sentinels_disagree(v) => (format!("!! SENTINELS DISAGREE on {}", v.master_name), Slot::Alarm),
+        _ => (format!("✗ {}: no Sentinel reports a master", v.master_name), Slot::StatusDown),
+    }
+}
+
+/// The quorum line: `✓` only for a positive CKQUORUM answer (NOQUORUM is a failure).
+pub fn quorum_line(v: &SentinelView) -> (String, Slot) {
+    match v.quorum_verdict() {
+        Some(Ok(m)) => (format!("✓ quorum: {m}"), Slot::StatusHealthy),
+        Some(Err(m)) => (format!("✗ quorum: {m}"), Slot::StatusDown),
+        None => ("? quorum unknown".into(), Slot::StatusDegraded),
+    }
+}
+
 /// Draw the Sentinel pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.observed.sentinel;
@@ -42,19 +82,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
 
     let disagree = sentinels_disagree(v);
     let any_error = v.sentinels.iter().any(|s| s.error.is_some());
-    let total = v.sentinels.len();
-    match v.agreed_master() {
-        Some(m) if !disagree => {
-            let agreeing = v.sentinels.iter().filter(|s| s.master.as_deref() == Some(m)).count();
-            let slot = if agreeing == total { Slot::StatusHealthy } else { Slot::StatusDegraded };
-            let text = format!("● {} → {m} ({agreeing}/{total} Sentinels agree)", v.master_name);
-            lines.push(line(text, slot));
-        }
-        _ if disagree => {
-            lines.push(line(format!("!! SENTINELS DISAGREE on {}", v.master_name), Slot::Alarm));
-        }
-        _ => lines.push(line(format!("✗ {}: no Sentinel reports a master", v.master_name), Slot::StatusDown)),
-    }
+    let (text, slot) = headline(v);
+    lines.push(line(text, slot));
     let per_sentinel = |lines: &mut Vec<Line<'static>>| {
         for s in &v.sentinels {
             match (&s.error, &s.master) {
@@ -72,11 +101,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     if v.failover_in_progress {
         lines.push(line("… failover in progress".into(), Slot::StatusDegraded));
     }
-    lines.push(match &v.quorum {
-        Some(Ok(m)) => line(format!("✓ quorum: {m}"), Slot::StatusHealthy),
-        Some(Err(m)) => line(format!("✗ quorum: {m}"), Slot::StatusDown),
-        None => line("? quorum unknown".into(), Slot::StatusDegraded),
-    });
+    let (text, slot) = quorum_line(v);
+    lines.push(line(text, slot));
     lines.push(match v.master_role.as_deref() {
         Some(r @ ("master" | "primary")) => line(format!("✓ master reports role {r}"), Slot::StatusHealthy),
         Some(r) => line(format!("!! master reports role {r}: it is not a master"), Slot::Alarm),
@@ -106,4 +132,53 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backends::model::SentinelObs;
+
+    fn view(answers: &[(Option<&str>, Option<&str>)], quorum: Result<&str, &str>) -> SentinelView {
+        SentinelView {
+            master_name: "mymaster".into(),
+            sentinels: answers
+                .iter()
+                .enumerate()
+                .map(|(i, (m, e))| SentinelObs {
+                    addr: format!("10.0.0.{i}:26379"),
+                    master: m.map(str::to_string),
+                    error: e.map(str::to_string),
+                })
+                .collect(),
+            quorum: Some(quorum.map(str::to_string).map_err(str::to_string)),
+            master_role: Some("master".into()),
+            ..SentinelView::default()
+        }
+    }
+
+    #[test]
+    fn one_of_three_reachable_is_degraded_and_says_so() {
+        let m = Some("10.0.1.11:6379");
+        let v = view(&[(m, None), (None, Some("timeout")), (None, Some("refused"))], Ok("OK 1 usable"));
+        let (text, slot) = headline(&v);
+        assert!(text.starts_with('◐') && text.contains("1 of 3 Sentinels reachable; those agree"), "{text}");
+        assert_eq!(slot, Slot::StatusDegraded);
+        let all = view(&[(m, None), (m, None), (m, None)], Ok("OK 3 usable"));
+        assert_eq!(
+            headline(&all),
+            ("● mymaster → 10.0.1.11:6379 (3/3 Sentinels agree)".into(), Slot::StatusHealthy)
+        );
+    }
+
+    #[test]
+    fn noquorum_is_a_failure_however_it_arrives() {
+        let m = Some("10.0.1.11:6379");
+        for q in [Ok("NOQUORUM 1 usable Sentinels"), Err("NOQUORUM 1 usable Sentinels")] {
+            let (text, slot) = quorum_line(&view(&[(m, None)], q));
+            assert!(text.starts_with('✗') && text.contains("NOQUORUM"), "{text}");
+            assert_eq!(slot, Slot::StatusDown);
+        }
+        assert_eq!(quorum_line(&view(&[(m, None)], Ok("OK 3 usable"))).1, Slot::StatusHealthy);
+    }
 }

@@ -1,0 +1,234 @@
+//! Which runbooks address the current faults, most urgent first, each with its reason. Pure
+//! and cheap (one pass over the snapshots): the picker lists these first and `status --json`
+//! reports them.
+
+use serde::Serialize;
+
+use crate::backends::model::{DatabaseView, HealthState, PgRole, PodRow};
+use crate::runbook::traffic::region_gate_problem;
+
+use super::safety;
+use super::state::State;
+use super::step::StepStatus;
+
+/// A runbook that addresses a current fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recommendation {
+    /// Runbook id.
+    pub runbook: String,
+    /// Why it addresses what is observed now.
+    pub reason: String,
+}
+
+fn rec(runbook: &str, reason: String) -> Recommendation {
+    Recommendation { runbook: runbook.into(), reason }
+}
+
+/// The runbooks that address the current faults, most urgent first (one entry per runbook).
+pub fn recommended(state: &State) -> Vec<Recommendation> {
+    let mut out: Vec<Recommendation> = Vec::new();
+    let db = state.observed.database.value.as_ref();
+    if let Some(db) = db
+        && let Some(plan) = safety::split_brain_plan(state, db)
+    {
+        out.push(rec(
+            "fence-stray-primary",
+            format!(
+                "SPLIT BRAIN: {} and {} accept writes; fence {} (the Service does not route to it), keep {}; \
+                 never promote another node",
+                plan.keep,
+                plan.fence.join(", "),
+                plan.fence.join(", "),
+                plan.keep
+            ),
+        ));
+    }
+    let lost = lost_region(state);
+    if let Some((region, problem)) = &lost {
+        out.push(rec(
+            "region-failover",
+            format!("region {region} is lost and still takes traffic ({problem}): fail over to the secondary region"),
+        ));
+    }
+    if let Some(db) = db
+        && let Some(reason) = primary_down(state, db)
+    {
+        let down_in_lost_region = lost
+            .as_ref()
+            .is_some_and(|(r, _)| db.nodes.iter().any(|n| n.role == PgRole::Down && n.region == *r));
+        if !down_in_lost_region {
+            out.push(rec("db-failover", reason));
+        }
+    }
+    if let Some(r) = redis(state) {
+        out.push(r);
+    }
+    if let Some(r) = crashloop(state) {
+        out.push(r);
+    }
+    if lost.is_none()
+        && let Some(r) = shift_back(state)
+    {
+        out.push(r);
+    }
+    out
+}
+
+/// No writable primary and a node down: db-failover, naming the safe candidate (or saying
+/// there is none within the lag limit).
+fn primary_down(state: &State, db: &DatabaseView) -> Option<String> {
+    if !db.writable_primaries().is_empty() {
+        return None;
+    }
+    let down: Vec<&str> =
+        db.nodes.iter().filter(|n| n.role == PgRole::Down).map(|n| n.name.as_str()).collect();
+    if down.is_empty() {
+        return None;
+    }
+    let limit = state.config.postgres.as_ref().map_or(u64::MAX, |p| p.max_lag_bytes);
+    let lagging: Vec<String> = db
+        .nodes
+        .iter()
+        .filter(|n| n.role == PgRole::Replica && n.replay_lag_bytes.is_some_and(|l| l > limit))
+        .map(|n| format!("{} lags {} B", n.name, n.replay_lag_bytes.unwrap_or(0)))
+        .collect();
+    let head = format!("PostgreSQL primary {} is DOWN", down.join(", "));
+    Some(match db.best_replica() {
+        Some((n, _)) if n.replay_lag_bytes.is_some_and(|l| l <= limit) => {
+            let lag = n.replay_lag_bytes.unwrap_or(0);
+            if lagging.is_empty() {
+                format!("{head}: promote {} (lag {lag} B, within the {limit} B limit)", n.name)
+            } else {
+                format!(
+                    "{head}: promote {}, the safe candidate (lag {lag} B, within the {limit} B limit); {} (over the limit)",
+                    n.name,
+                    lagging.join(", ")
+                )
+            }
+        }
+        Some((n, _)) => format!(
+            "{head}: no replica within the {limit} B lag limit ({}): promoting {} loses data (typed override)",
+            lagging.join(", "),
+            n.name
+        ),
+        None => format!("{head}: no reachable replica to promote yet"),
+    })
+}
+
+/// A region that still holds weight but is lost: its Route 53 health check is unhealthy or its
+/// live probe fails (a failing ready probe alone is a dependency, e.g. the database, not the
+/// region).
+fn lost_region(state: &State) -> Option<(String, String)> {
+    let t = state.observed.traffic.value.as_ref()?;
+    t.regions.iter().filter(|r| r.weight.unwrap_or(0) > 0).find_map(|r| {
+        let lost = r.health_check == HealthState::Unhealthy || r.live.as_ref().is_some_and(|p| !p.ok());
+        lost.then(|| (r.name.clone(), region_gate_problem(r).unwrap_or_else(|| "live probe failing".into())))
+    })
+}
+
+/// Redis: the master does not answer and Sentinel has not moved it (fail over), or Sentinel
+/// recovered on its own (verify, never fail over again).
+fn redis(state: &State) -> Option<Recommendation> {
+    let s = state.observed.sentinel.value.as_ref()?;
+    let master = s.agreed_master()?;
+    match s.master_role.as_deref() {
+        None if s.failover_in_progress => None,
+        None => Some(rec(
+            "redis-failover",
+            format!("the Redis master {master} does not answer and Sentinel has not failed it over"),
+        )),
+        Some("master" | "primary") => {
+            let switched = s.events.iter().rev().find(|e| e.kind == "+switch-master")?;
+            let verified = state.runbook.as_ref().is_some_and(|r| {
+                r.runbook.id() == "redis-failover"
+                    && r.finished.as_ref().is_some_and(|(at, how)| *at >= switched.at && how == "completed")
+            });
+            (!verified).then(|| {
+                rec(
+                    "redis-failover",
+                    format!(
+                        "Sentinel recovered on its own: verify (the new master {master} answers as master; \
+                         the runbook's failover step is skipped by the safety rules)"
+                    ),
+                )
+            })
+        }
+        Some(_) => None,
+    }
+}
+
+/// A Deployment whose pods crash-loop while two ReplicaSets' pods exist (a rollout): roll back.
+fn crashloop(state: &State) -> Option<Recommendation> {
+    let k = state.observed.kube.value.as_ref()?;
+    // Cheap first: most of the time no pod crash-loops (5,000 pods are not grouped for nothing).
+    if !k.pods.iter().any(|p| p.reason.as_deref() == Some("CrashLoopBackOff")) {
+        return None;
+    }
+    for d in &k.deployments {
+        let pods: Vec<&PodRow> = k
+            .pods
+            .iter()
+            .filter(|p| {
+                p.context == d.context && p.namespace == d.namespace && owner(&p.name) == Some(&d.name)
+            })
+            .collect();
+        let crashing: Vec<&&PodRow> =
+            pods.iter().filter(|p| p.reason.as_deref() == Some("CrashLoopBackOff")).collect();
+        let mut hashes: Vec<&str> = pods.iter().filter_map(|p| template_hash(&p.name)).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        if !crashing.is_empty() && hashes.len() >= 2 {
+            let bad = template_hash(&crashing[0].name).unwrap_or("?");
+            return Some(rec(
+                "rollback",
+                format!(
+                    "Deployment {} in {} crash-loops after a rollout ({} pod(s) of ReplicaSet {}-{bad} in \
+                     CrashLoopBackOff, {}/{} ready): roll it back to the previous ReplicaSet",
+                    d.name,
+                    d.context,
+                    crashing.len(),
+                    d.name,
+                    d.ready,
+                    d.desired
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// `api-7f9c6d5b8-x2k4p` -> `api` (Deployment pods: name, template hash, suffix).
+fn owner(pod: &str) -> Option<&str> {
+    let mut parts = pod.rsplitn(3, '-');
+    let (_suffix, _hash, name) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(name)
+}
+
+fn template_hash(pod: &str) -> Option<&str> {
+    let mut parts = pod.rsplitn(3, '-');
+    let (_suffix, hash, _name) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(hash)
+}
+
+/// The primary region is healthy again at weight 0 while another region holds the traffic.
+fn shift_back(state: &State) -> Option<Recommendation> {
+    let primary = state.config.primary_region()?;
+    let t = state.observed.traffic.value.as_ref()?;
+    let row = t.region(&primary.name)?;
+    let others = t.regions.iter().any(|r| r.name != primary.name && r.weight.unwrap_or(0) > 0);
+    let running = state.runbook.as_ref().is_some_and(|r| r.active() && r.runbook.id() == "restore-primary")
+        || state.steps.iter().any(|s| {
+            matches!(s.op, crate::runbook::Operation::ShiftTraffic { .. })
+                && matches!(s.status, StepStatus::Executing | StepStatus::Verifying)
+        });
+    (row.weight == Some(0) && others && region_gate_problem(row).is_none() && !running).then(|| {
+        rec(
+            "restore-primary",
+            format!("{} is healthy again at weight 0: shift traffic back gradually", primary.name),
+        )
+    })
+}
+
+#[cfg(test)]
+#[path = "recommend_tests.rs"]
+mod tests;
