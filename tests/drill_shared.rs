@@ -100,11 +100,26 @@ fn two_then_three_consoles_share_the_estate_the_steps_and_one_numbering() {
     let rows = identical_database(&[&host, &joined], Duration::from_secs(1));
     assert!(rows.iter().any(|r| r.contains("no writable primary")), "{rows:#?}");
 
-    // The joined console (not the commander) proposes a promotion: it is refused, but the step
-    // exists and is numbered first.
+    // A console that is not the commander proposes nothing (refused before any step exists).
     joined.keys(&["a"]);
     joined.choose_action("Promote postgresql-1");
-    joined.wait_for("the refusal", Duration::from_secs(5), |s| s.contains("holds the commander lock"));
+    joined.wait_for("the refusal", Duration::from_secs(5), |s| s.contains("not the commander"));
+    joined.keys(&["Escape"]);
+    // It takes command and proposes the promotion, then cancels at the typed confirmation: the
+    // step exists, numbered first by the incident's one allocator.
+    joined.keys(&["T"]);
+    joined.wait_for("the takeover question", Duration::from_secs(5), |s| s.contains("Take it over?"));
+    joined.keys(&["y"]);
+    joined.wait_for("command taken", Duration::from_secs(5), |s| s.contains("COMMANDER: you"));
+    joined.keys(&["a"]);
+    joined.choose_action("Promote postgresql-1");
+    joined.wait_for("the confirm dialog", Duration::from_secs(5), |s| s.contains("type postgresql-1"));
+    joined.keys(&["Escape"]);
+    host.wait_for("the takeover banner", Duration::from_secs(5), |s| s.contains("COMMAND TAKEN by"));
+    host.keys(&["T"]);
+    host.wait_for("the takeover question", Duration::from_secs(5), |s| s.contains("Take it over?"));
+    host.keys(&["y"]);
+    host.wait_for("command taken back", Duration::from_secs(5), |s| s.contains("COMMANDER: you"));
 
     // A third console, read-only, joins.
     let trainee = start(data.path(), &["--read-only", "drill", "--incident", &id]);
