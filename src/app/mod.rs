@@ -15,6 +15,7 @@ pub mod runbook_flow;
 pub mod state;
 pub mod step;
 pub mod update;
+pub mod verdict;
 
 pub use action::{Action, Command, TextEdit};
 pub use effect::{Effect, LogIntent};
