@@ -241,6 +241,10 @@ pub struct State {
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
     /// The commander lock as last seen (default: no lock in this console).
     pub commander: crate::incident::commander::CommanderView,
+    /// The estate verdict of the current snapshots (kept by [`super::measure::track`]).
+    pub verdict: super::verdict::Verdict,
+    /// The snapshots `verdict` was computed from (compared by pointer).
+    pub verdict_of: Option<Observed>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -282,6 +286,8 @@ impl State {
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
             commander: Default::default(),
+            verdict: Default::default(),
+            verdict_of: None,
         }
     }
 

@@ -243,7 +243,12 @@ fn finish(mut f: Findings) -> Verdict {
         Level::Degraded
     };
     let restored = !has(Kind::Failing) && !has(Kind::Unknown) && !has(Kind::Capacity);
-    Verdict { level, reasons: f.items.into_iter().map(|(_, t)| t).collect(), expected_down: f.expected, restored }
+    Verdict {
+        level,
+        reasons: f.items.into_iter().map(|(_, t)| t).collect(),
+        expected_down: f.expected,
+        restored,
+    }
 }
 
 fn probe_failure(p: Option<&Probe>) -> Option<String> {
@@ -272,7 +277,11 @@ fn judge_traffic(f: &mut Findings, t: &TrafficView, routing: &Routing) {
         let ready = probe_failure(r.ready.as_ref());
         if routing.drained.contains(&r.name) {
             if unhealthy || live.is_some() || ready.is_some() {
-                f.expected.push(format!("{}: health check {}, probes failing", r.name, r.health_check.as_str()));
+                f.expected.push(format!(
+                    "{}: health check {}, probes failing",
+                    r.name,
+                    r.health_check.as_str()
+                ));
             }
         } else if routing.serves(&r.name) {
             if unhealthy {
@@ -282,18 +291,33 @@ fn judge_traffic(f: &mut Findings, t: &TrafficView, routing: &Routing) {
                 );
             }
             if let Some(why) = live {
-                f.add(Kind::Failing, format!("traffic: {} serves traffic but /health/live fails: {why}", r.name));
+                f.add(
+                    Kind::Failing,
+                    format!("traffic: {} serves traffic but /health/live fails: {why}", r.name),
+                );
             }
             if let Some(why) = ready {
-                f.add(Kind::Failing, format!("traffic: {} serves traffic but /health/ready fails: {why}", r.name));
+                f.add(
+                    Kind::Failing,
+                    format!("traffic: {} serves traffic but /health/ready fails: {why}", r.name),
+                );
             }
         } else if unhealthy {
-            f.add(Kind::Redundancy, format!("traffic: standby region {} has an unhealthy health check", r.name));
+            f.add(
+                Kind::Redundancy,
+                format!("traffic: standby region {} has an unhealthy health check", r.name),
+            );
         }
     }
 }
 
-fn judge_database(f: &mut Findings, db: &DatabaseView, kube: Option<&KubeView>, config: &Config, routing: &Routing) {
+fn judge_database(
+    f: &mut Findings,
+    db: &DatabaseView,
+    kube: Option<&KubeView>,
+    config: &Config,
+    routing: &Routing,
+) {
     let writable = db.writable_primaries();
     let primary = match writable.as_slice() {
         [] => {
@@ -330,7 +354,9 @@ fn judge_database(f: &mut Findings, db: &DatabaseView, kube: Option<&KubeView>, 
     let max_lag = config.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
     for n in db.nodes.iter().filter(|n| !n.is_writable_primary()) {
         let problem = match n.role {
-            PgRole::Down => Some(format!("{} is down: {}", n.name, safe(n.error.as_deref().unwrap_or("no answer")))),
+            PgRole::Down => {
+                Some(format!("{} is down: {}", n.name, safe(n.error.as_deref().unwrap_or("no answer"))))
+            }
             PgRole::Unknown => n.error.as_ref().map(|e| format!("{} does not answer: {}", n.name, safe(e))),
             PgRole::Primary => Some(format!(
                 "{} is fenced (read-only primary on timeline {}): rebuild it as a replica",
@@ -418,7 +444,8 @@ fn judge_kube(f: &mut Findings, k: &KubeView, config: &Config, routing: &Routing
         let drained = routing.drained_ctx.contains(&ctx);
         let serving = routing.serves(&region.name);
         for dep in &region.deployments {
-            let Some(row) = k.deployments.iter().find(|d| d.context == ctx && d.namespace == ns && d.name == *dep)
+            let Some(row) =
+                k.deployments.iter().find(|d| d.context == ctx && d.namespace == ns && d.name == *dep)
             else {
                 continue;
             };
@@ -443,7 +470,8 @@ fn judge_kube(f: &mut Findings, k: &KubeView, config: &Config, routing: &Routing
             let shown: Vec<&str> = bad.iter().take(3).map(String::as_str).collect();
             let more = bad.len().saturating_sub(3);
             let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-            let pods_text = if shown.is_empty() { String::new() } else { format!("; {}{more}", shown.join("; ")) };
+            let pods_text =
+                if shown.is_empty() { String::new() } else { format!("; {}{more}", shown.join("; ")) };
             if row.desired > 0 && row.ready == 0 {
                 let kind = if serving { Kind::Failing } else { Kind::Redundancy };
                 f.add(kind, format!("kubernetes: {name} has no ready pod (0/{}){pods_text}", row.desired));

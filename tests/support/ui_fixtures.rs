@@ -163,6 +163,7 @@ fn pg(name: &str, role: PgRole, lsn: u64, lag: Option<u64>, error: Option<&str>)
         version: Some("16.4".into()),
         timeline: if role == PgRole::Down { None } else { Some(3) },
         lsn: if role == PgRole::Down { None } else { Some(lsn) },
+        fork_lsn: None,
         replay_lag_bytes: lag,
         replay_lag_seconds: lag.map(|_| 0.0),
         replication_state: (role == PgRole::Replica).then(|| "streaming".to_string()),

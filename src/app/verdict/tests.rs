@@ -126,7 +126,11 @@ impl Estate {
         let redis = SentinelView {
             master_name: "mymaster".into(),
             sentinels: (0..3)
-                .map(|i| SentinelObs { addr: format!("s{i}:26379"), master: Some("r0:6379".into()), error: None })
+                .map(|i| SentinelObs {
+                    addr: format!("s{i}:26379"),
+                    master: Some("r0:6379".into()),
+                    error: None,
+                })
                 .collect(),
             quorum: Some(Ok("OK 3 usable Sentinels".into())),
             replicas: vec![RedisReplica {
@@ -226,7 +230,10 @@ fn a_lost_or_lagging_replica_or_a_fenced_node_is_degraded_but_restored() {
     let mut e = Estate::healthy();
     *e.node("pg-1") = PgNodeStatus { read_only: true, ..node("pg-1", "us-east-1", PgRole::Primary) };
     let v = e.verdict();
-    assert_eq!(v.reasons, ["database: pg-1 is fenced (read-only primary on timeline 1): rebuild it as a replica"]);
+    assert_eq!(
+        v.reasons,
+        ["database: pg-1 is fenced (read-only primary on timeline 1): rebuild it as a replica"]
+    );
     assert_eq!((v.level, v.restored), (Level::Degraded, true));
 }
 
@@ -274,14 +281,18 @@ fn crash_looping_pods_degrade_and_a_deployment_without_ready_pods_fails() {
     assert_eq!(v.level, Level::Degraded);
     assert_eq!(
         v.reasons,
-        ["kubernetes: Deployment default/api in us-east-1: 2/3 ready; api-2 0/1 CrashLoopBackOff (7 restarts)"]
+        [
+            "kubernetes: Deployment default/api in us-east-1: 2/3 ready; api-2 0/1 CrashLoopBackOff (7 restarts)"
+        ]
     );
     assert!(!v.restored, "lost capacity in the serving region blocks mitigation");
 
     e.kube.deployments[0].ready = 0;
     let v = e.verdict();
     assert_eq!(v.level, Level::Failing);
-    assert!(v.reasons[0].starts_with("kubernetes: Deployment default/api in us-east-1 has no ready pod (0/3)"));
+    assert!(
+        v.reasons[0].starts_with("kubernetes: Deployment default/api in us-east-1 has no ready pod (0/3)")
+    );
 
     // The same in the standby region only costs redundancy.
     let mut e = Estate::healthy();
@@ -295,7 +306,8 @@ fn crash_looping_pods_degrade_and_a_deployment_without_ready_pods_fails() {
 fn serving_region_health_and_probes_fail_standby_health_degrades() {
     let mut e = Estate::healthy();
     e.traffic.regions[0].health_check = HealthState::Unhealthy;
-    e.traffic.regions[0].ready = Some(Probe { status: Some(503), latency_ms: 5, error: Some("503: pool".into()) });
+    e.traffic.regions[0].ready =
+        Some(Probe { status: Some(503), latency_ms: 5, error: Some("503: pool".into()) });
     assert_eq!(
         e.verdict().reasons,
         [
@@ -323,7 +335,8 @@ fn after_a_region_failover_the_lost_region_is_expected_down() {
     e.kube.pods = Arc::new((*e.kube.pods).iter().map(lost).collect());
     e.kube.db_service.as_mut().unwrap().endpoint_pods.clear();
     e.traffic.regions[0].health_check = HealthState::Unhealthy;
-    e.traffic.regions[0].live = Some(Probe { status: None, latency_ms: 2000, error: Some("timed out".into()) });
+    e.traffic.regions[0].live =
+        Some(Probe { status: None, latency_ms: 2000, error: Some("timed out".into()) });
     assert_eq!(e.verdict().level, Level::Failing);
     // Failover: pg-2 promoted, weights 0/100, us-west-2 scaled.
     e.node("pg-2").role = PgRole::Primary;
