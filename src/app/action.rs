@@ -142,4 +142,5 @@ commands! {
     OverrideAuthority = "override-authority": "Act despite conflicting authority on a layer (asks for a reason; logged; lasts until the conflict clears)",
     TakeCommand = "take-command": "Take the commander lock (explicit handover, logged)",
     ReleaseCommand = "release-command": "Release the commander lock (logged)",
+    Verdict = "verdict": "Show the estate verdict: every reason, what is expected down, mitigation",
 }

@@ -422,7 +422,7 @@ pub fn summary(r: &RecoveryResult) -> String {
 }
 
 /// The verdict of `state`'s snapshots, recomputed only when a snapshot changed.
-fn refresh_verdict(state: &mut State) {
+pub fn refresh_verdict(state: &mut State) {
     let o = &state.observed;
     let same = state.verdict_of.as_ref().is_some_and(|k| {
         Arc::ptr_eq(&k.kube, &o.kube)

@@ -151,6 +151,8 @@ pub enum PromptPurpose {
 pub enum Modal {
     /// Help generated from the active keymap.
     Help,
+    /// The estate verdict: every reason, what is expected down, mitigation.
+    Verdict,
     /// Operations proposed from the current state.
     Actions {
         /// The proposals.

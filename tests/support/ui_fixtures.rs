@@ -378,6 +378,7 @@ pub fn calm() -> State {
         sentinel: Arc::new(Snapshot::fresh(sentinel_calm(), t(722))),
         traffic: Arc::new(Snapshot::fresh(traffic_calm(), t(718))),
     };
+    warroom::app::measure::refresh_verdict(&mut st);
     let obs = st.observed.clone();
     st.steps = vec![step(
         1,
@@ -475,6 +476,7 @@ pub fn primary_down() -> State {
         sentinel: Arc::new(sentinel),
         traffic: Arc::new(traffic_snap),
     };
+    warroom::app::measure::refresh_verdict(&mut st);
 
     let obs = st.observed.clone();
     let promote = Operation::PromotePostgres {
