@@ -299,48 +299,107 @@ fn result(scenario: &str, rto: f64, loss: u64, met: bool) -> Value {
 }
 
 #[test]
-fn drill_history_lists_every_result_by_date_with_best_median_worst() {
+fn drill_history_lists_every_drill_grouped_by_scenario_with_why_not() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 3, 0, 0).unwrap();
     // A is declared first (its file sorts first) but its result is logged last.
-    let (a, _) = IncidentLog::declare(&data, "Drill: redis", "SEV2", true, "t@h", day(1)).unwrap();
-    let (b, _) = IncidentLog::declare(&data, "Drill: db", "SEV2", true, "t@h", day(2)).unwrap();
+    let (a, _) = IncidentLog::declare(&data, "Drill: redis", "SEV2", true, "ann@h", day(1)).unwrap();
+    let (b, _) = IncidentLog::declare(&data, "Drill: db", "SEV2", true, "bob@h", day(2)).unwrap();
     let (live, _) = IncidentLog::declare(&data, "Real outage", "SEV1", false, "t@h", day(3)).unwrap();
+    let (c, _) =
+        IncidentLog::declare(&data, "Drill: primary-db-down", "SEV2", true, "cat@h", day(4)).unwrap();
+    let (d, _) =
+        IncidentLog::declare(&data, "Drill: primary-db-down", "SEV2", true, "dan@h", day(5)).unwrap();
+    let (e, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "eve@h", day(6)).unwrap();
+    let (_f, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "fay@h", day(7)).unwrap();
     b.append("drill-result", "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     a.append("drill-result", "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
     live.append("recovery-result", "recovered", result("", 99.0, 0, false)).unwrap();
+    c.append("drill-result", "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
+    // D never got mitigated: its last verdict says why.
+    let failing =
+        json!({ "level": "failing", "reasons": ["database: Service postgresql has no ready endpoint"] });
+    d.append("verdict", "DRILL verdict: FAILING", failing).unwrap();
+    // E was mitigated, then the estate failed again.
+    e.append("drill-result", "DRILL recovered", result("split-brain", 12.0, 0, true)).unwrap();
+    let split = json!({ "reasons": ["database: split brain (postgresql-0, postgresql-1)"] });
+    e.append("mitigation-withdrawn", "DRILL mitigation withdrawn", split).unwrap();
 
     let (code, out, err) = run_history(&data, false);
     assert_eq!(code, Some(0), "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("DATE (UTC)") && lines[0].contains("SCENARIO"), "{out}");
-    assert!(lines[1].contains("primary-db-down") && lines[1].contains("20.0 s"), "{out}");
-    assert!(lines[1].contains("800 B") && lines[1].contains("met (30 s)"), "{out}");
-    assert!(lines[1].ends_with("INC-20261102-030000-DRILL"), "{out}");
-    assert!(lines[2].contains("redis-master-down") && lines[2].contains("MISSED (30 s)"), "{out}");
-    assert!(!out.contains("99.0"), "a live recovery is not a drill: {out}");
     assert!(
-        out.contains(
-            "2 drill(s): best 20.0 s (INC-20261102-030000-DRILL), median 30.5 s, worst 41.0 s (INC-20261101-030000-DRILL)"
+        lines[0].starts_with("DATE (UTC)") && lines[0].contains("SCENARIO") && lines[0].contains("OPERATOR")
+    );
+    // Grouped by scenario, by date within it.
+    assert!(lines[1].contains("primary-db-down") && lines[1].contains("20.0 s"), "{out}");
+    assert!(
+        lines[1].contains("800 B") && lines[1].contains("met (30 s)") && lines[1].contains("bob@h"),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("INC-20261102-030000-DRILL"), "{out}");
+    assert!(
+        lines[2].contains("primary-db-down") && lines[2].contains("35.0 s") && lines[2].contains("cat@h")
+    );
+    assert!(lines[3].contains("primary-db-down") && lines[3].contains("dan@h"), "{out}");
+    assert!(
+        lines[3].ends_with(
+            "INC-20261105-030000-DRILL  not mitigated: still unhealthy: database: Service postgresql has no ready endpoint"
         ),
         "{out}"
     );
+    assert!(lines[4].contains("redis-master-down") && lines[4].contains("MISSED (30 s)"), "{out}");
+    // F only declared (dated by that entry, before E's later entries): abandoned.
+    assert!(
+        lines[5].contains("split-brain") && lines[5].ends_with("INC-20261107-030000-DRILL  abandoned"),
+        "{out}"
+    );
+    assert!(lines[6].contains("split-brain") && lines[6].contains("eve@h"), "{out}");
+    assert!(
+        lines[6]
+            .ends_with("not mitigated: still unhealthy: database: split brain (postgresql-0, postgresql-1)"),
+        "{out}"
+    );
+    assert!(!out.contains("99.0"), "a live recovery is not a drill: {out}");
+    // RTOs are ranked within a scenario only.
+    assert!(
+        out.contains(
+            "primary-db-down: 3 drill(s), 2 mitigated: best 20.0 s (INC-20261102-030000-DRILL), median 27.5 s, worst 35.0 s (INC-20261104-030000-DRILL)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("redis-master-down: 1 drill(s), 1 mitigated: best 41.0 s"), "{out}");
+    assert!(out.contains("split-brain: 2 drill(s), 0 mitigated\n"), "{out}");
 
     let (code, out, err) = run_history(&data, true);
     assert_eq!(code, Some(0), "{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
     let runs = v["runs"].as_array().unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| r["incident"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["INC-20261102-030000-DRILL", "INC-20261101-030000-DRILL"]);
-    assert_eq!(runs[1]["target_met"], false);
-    assert_eq!(v["median_rto_secs"], 30.5);
-    assert_eq!(v["best"]["rto_secs"], 20.0);
-    assert_eq!(v["worst"]["incident"], "INC-20261101-030000-DRILL");
+    assert_eq!(
+        ids,
+        [
+            "INC-20261102-030000-DRILL",
+            "INC-20261104-030000-DRILL",
+            "INC-20261105-030000-DRILL",
+            "INC-20261101-030000-DRILL",
+            "INC-20261107-030000-DRILL",
+            "INC-20261106-030000-DRILL"
+        ]
+    );
+    assert_eq!((runs[3]["target_met"].as_bool(), runs[3]["operator"].as_str()), (Some(false), Some("ann@h")));
+    assert_eq!((runs[4]["mitigated"].as_bool(), runs[4]["rto_secs"].is_null()), (Some(false), true));
+    let scenarios = v["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios[0]["scenario"], "primary-db-down");
+    assert_eq!(scenarios[0]["median_rto_secs"], 27.5);
+    assert_eq!(scenarios[0]["worst"]["incident"], "INC-20261104-030000-DRILL");
+    assert_eq!(scenarios[1]["best"]["rto_secs"], 41.0);
+    assert!(v.get("median_rto_secs").is_none(), "no ranking across scenarios");
 
     let empty = home.path().join("empty");
     let (code, out, _) = run_history(&empty, false);
     assert_eq!(code, Some(0));
-    assert!(out.starts_with("no drill results yet"), "{out}");
+    assert!(out.starts_with("no drills yet"), "{out}");
 }

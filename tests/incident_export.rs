@@ -334,7 +334,13 @@ fn tracked_log(with_second_result: bool) -> Vec<Entry> {
             "steps": [], "checklist": [], "drill": true
         })
     };
-    l.add(at(1, 7), who, "drill-result", "DRILL recovered: RTO 52.0 s", result("2026-11-26T03:00:57.000Z", 52.0, 0));
+    l.add(
+        at(1, 7),
+        who,
+        "drill-result",
+        "DRILL recovered: RTO 52.0 s",
+        result("2026-11-26T03:00:57.000Z", 52.0, 0),
+    );
     l.add(at(3, 10), who, "step-verified", "Checked the primary", json!({"step": 3}));
     l.add(
         at(3, 30),
@@ -345,7 +351,13 @@ fn tracked_log(with_second_result: bool) -> Vec<Entry> {
     );
     if with_second_result {
         l.add(at(4, 0), who, "step-verified", "postgresql-0 fenced", json!({"step": 4}));
-        l.add(at(4, 15), who, "drill-result", "DRILL recovered: RTO 240.0 s", result("2026-11-26T03:04:05.000Z", 240.0, 1));
+        l.add(
+            at(4, 15),
+            who,
+            "drill-result",
+            "DRILL recovered: RTO 240.0 s",
+            result("2026-11-26T03:04:05.000Z", 240.0, 1),
+        );
     }
     l.0
 }
@@ -365,7 +377,10 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
     assert!(d.withdrawn && d.mitigated_at.is_none(), "{d:#?}");
     let md = export_markdown(&drill_meta(), &log);
     assert!(md.contains("| Mitigated (verdict restored and held) | not reached | | |"), "{md}");
-    assert!(md.contains("- Mitigated (verdict restored, held 10 s): **withdrawn** (not reached again)"), "{md}");
+    assert!(
+        md.contains("- Mitigated (verdict restored, held 10 s): **withdrawn** (not reached again)"),
+        "{md}"
+    );
     assert!(md.contains("- Mitigation withdrawn at 03:03:30 (T+03:30): DRILL mitigation withdrawn"), "{md}");
 
     // Reached again: both say T+04:05 (not the step verified at T+03:10, not the first T+00:57).
@@ -378,10 +393,20 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
     let detected = pm.milestones.iter().find(|m| m.name == "detected").unwrap();
     assert_eq!((detected.at, d.detected_at), (Some(at(0, 5) + Duration::milliseconds(500)), detected.at));
     let md = export_markdown(&drill_meta(), &log);
-    assert!(md.contains("| Mitigated (verdict restored and held) | 03:04:05 | T+04:05 | #9 DRILL recovered: RTO 240.0 s |"), "{md}");
+    assert!(
+        md.contains(
+            "| Mitigated (verdict restored and held) | 03:04:05 | T+04:05 | #9 DRILL recovered: RTO 240.0 s |"
+        ),
+        "{md}"
+    );
     assert!(md.contains("- Mitigated (verdict restored, held 10 s): 03:04:05 (T+04:05)"), "{md}");
-    assert!(md.contains("- Still degraded at mitigation: database: postgresql\\-0 is down: connection refused")
-        || md.contains("- Still degraded at mitigation: database: postgresql-0 is down: connection refused"), "{md}");
+    assert!(
+        md.contains("- Still degraded at mitigation: database: postgresql\\-0 is down: connection refused")
+            || md.contains(
+                "- Still degraded at mitigation: database: postgresql-0 is down: connection refused"
+            ),
+        "{md}"
+    );
 
     // Mitigated once, never withdrawn: T+00:57 in both, though a step was verified at T+03:10.
     let log: Vec<Entry> = tracked_log(false).into_iter().filter(|e| e.seq <= 6).collect();

@@ -225,7 +225,9 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(plain_text).collect()).unwrap_or_default()
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(plain_text).collect())
+        .unwrap_or_default()
 }
 
 /// `HH:MM:SS (T+mm:ss)`, or `not reached`.
@@ -255,7 +257,11 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
         let _ = writeln!(md, "- Detected (first degraded or failing verdict): {}", at(d.detected_at, t0));
         let _ = writeln!(md, "- First action (first confirmed step): {}", at(d.first_action_at, t0));
         let held = d.settle_secs.map_or(String::new(), |s| format!(", held {s} s"));
-        let mitigated = if d.withdrawn { "**withdrawn** (not reached again)".to_string() } else { at(d.mitigated_at, t0) };
+        let mitigated = if d.withdrawn {
+            "**withdrawn** (not reached again)".to_string()
+        } else {
+            at(d.mitigated_at, t0)
+        };
         let _ = writeln!(md, "- Mitigated (verdict restored{held}): {mitigated}");
     }
     for w in &d.withdrawals {
