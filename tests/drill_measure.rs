@@ -22,6 +22,16 @@ use warroom::runbook::Operation;
 use warroom::runner::{MemoryLog, Runner};
 use warroom::tui::Sources;
 
+/// The settle period of these drills, in (wall) seconds.
+const SETTLE_SECS: u64 = 2;
+/// The drill estate's poll interval in these tests (wall).
+const POLL: Duration = Duration::from_millis(100);
+/// The drill's speed (sim seconds per wall second).
+const SPEED: f64 = 5.0;
+/// The most client WAL one poll interval can hold: the sim's top write rate (180 kB/s x 1.6,
+/// x 1.3 jitter) over one poll interval of sim time.
+const ONE_POLL_OF_WRITES: u64 = (180_000.0 * 1.6 * 1.3 * 0.1 * SPEED) as u64;
+
 /// The core driven like the event loop does, against the drill estate.
 struct DrillConsole {
     state: State,
@@ -47,9 +57,10 @@ impl DrillConsole {
         };
         let mut cfg = estate.config();
         cfg.drill.rto_target_secs = Some(600);
+        cfg.drill.settle_secs = Some(SETTLE_SECS);
         let mut state = State::new(Mode::Drill, incident, "trainee@drill".into(), Arc::new(cfg), now);
         state.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
-        let sources = warroom::cli::drill::sources(estate, Duration::from_millis(100));
+        let sources = warroom::cli::drill::sources(estate, POLL);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         DrillConsole { state, log, sources, runner, actions, tick }
@@ -101,9 +112,14 @@ impl DrillConsole {
     async fn run_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
         let props = warroom::app::propose::proposals(&self.state);
         let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
-        let word = p.op.confirm_word();
+        self.run_op(p.op, p.why).await
+    }
+
+    /// Propose `op`, type its confirmation word (or confirm it), run it to Done.
+    async fn run_op(&mut self, op: Operation, why: String) -> u64 {
+        let word = op.confirm_word();
         let mut fx = Vec::new();
-        let id = pipeline::propose(&mut self.state, p.op, p.why, &mut fx);
+        let id = pipeline::propose(&mut self.state, op, why, &mut fx);
         self.dispatch(fx);
         assert!(matches!(self.state.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.flash);
         for c in word.chars() {
@@ -125,7 +141,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_db_down_drill_logs_one_plausible_result() {
     // 5x: the fault strikes 1 s in; the old primary would come back (split brain) 30 s later.
-    let estate = DrillEstate::new("primary-db-down", 5.0, 11).expect("drill");
+    let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
     let mut c = DrillConsole::start(&estate, "primary-db-down");
     c.until("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some()).await;
@@ -134,7 +150,11 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let detected = c.state.recovery.detected.clone().unwrap();
     assert!(detected.0 >= scheduled, "detected before the fault");
     // Whichever the estate shows first: the primary down, or its pod leaving the Service.
-    assert!(!detected.1.is_empty() && detected.1.iter().all(|r| r.starts_with("database: ")), "{detected:?}");
+    assert!(!detected.1.is_empty(), "{detected:?}");
+    assert!(
+        detected.1.iter().any(|r| r == "database: no writable primary" || r.starts_with("database: Service")),
+        "{detected:?}"
+    );
 
     c.until("the Database pane shows the primary down", Duration::from_secs(10), |c| {
         let db = c.state.observed.database.value.as_ref();
@@ -151,11 +171,13 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
     c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    assert!(c.state.recovery.result.is_none(), "not before the settle period");
     c.until("the drill-result is logged", Duration::from_secs(10), |c| {
         c.logged().iter().any(|(i, _)| i.kind == "drill-result")
     })
     .await;
     assert!(c.runner.flush(Duration::from_secs(5)).await);
+    assert!(c.state.recovery.mitigated_at.is_some());
 
     let entries = c.logged();
     let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == "drill-result").collect();
@@ -183,7 +205,9 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert!(first_action <= at("step-confirmed", promoted), "first action is the promotion's confirmation");
     let repoint = promoted + 1;
     assert!(at("step-verified", repoint) >= mitigated - chrono::Duration::milliseconds(5));
-    assert!(mitigated <= line.at, "logged after mitigation");
+    let held = (line.at - mitigated).num_milliseconds();
+    assert!(held >= SETTLE_SECS as i64 * 1000, "logged after the verdict held {SETTLE_SECS} s: {held} ms");
+    assert_eq!(d["settle_secs"], SETTLE_SECS);
     let rto = d["rto_secs"].as_f64().unwrap();
     let expected = (mitigated - scheduled).num_milliseconds() as f64 / 1000.0;
     assert!((rto - expected).abs() < 0.002, "rto {rto} vs {expected}");
@@ -195,6 +219,15 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let (old, new) = (pg["old_lsn"].as_u64().unwrap(), pg["new_lsn"].as_u64().unwrap());
     assert_eq!(d["data_loss_bytes"].as_u64(), Some(old.saturating_sub(new)));
     assert!(old.saturating_sub(new) < 1024 * 1024, "{old} - {new}");
+    // Against the estate's ground truth: postgresql-0's last WAL position (frozen since the
+    // crash) minus the promoted node's fork LSN; the measure misses at most one poll of writes.
+    let truth = estate.pg_ground_truth();
+    let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).expect("the promoted node forked");
+    assert_eq!(new, fork, "the fork LSN as the node reports it");
+    let true_loss = truth[0].2.saturating_sub(fork);
+    let measured = d["data_loss_bytes"].as_u64().unwrap();
+    eprintln!("primary-db-down: data loss measured {measured} B, ground truth {true_loss} B");
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
     let steps = d["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     assert!(steps.iter().all(|s| s["status"] == "done"), "{steps:?}");
@@ -203,6 +236,52 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let db = c.state.observed.database.value.clone().unwrap();
     assert_eq!(db.primary().map(|p| p.name.clone()), Some(node));
     assert_eq!(db.node("postgresql-0").unwrap().role, PgRole::Down);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
+    let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
+    let mut c = DrillConsole::start(&estate, "split-brain");
+    c.until("the split brain is detected", Duration::from_secs(10), |c| {
+        c.state.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
+    })
+    .await;
+    // Let both primaries write for a while: clients write to postgresql-0 behind the Service.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Keep postgresql-1 (promoted by mistake): fence postgresql-0, then repoint the Service.
+    // Everything the clients wrote to postgresql-0 since the fork is lost.
+    let config = c.state.config.clone();
+    let pg = config.postgres.as_ref().unwrap();
+    let svc = pg.service.clone().unwrap();
+    let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
+    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "keep postgresql-1".into())
+        .await;
+    let repoint = Operation::PatchServiceSelector {
+        context: svc.context.clone(),
+        namespace: svc.namespace.clone(),
+        service: svc.name.clone(),
+        pod: "postgresql-1".into(),
+    };
+    c.run_op(repoint, "route to the primary kept".into()).await;
+    c.until("the drill-result is logged", Duration::from_secs(10), |c| {
+        c.logged().iter().any(|(i, _)| i.kind == "drill-result")
+    })
+    .await;
+    let entries = c.logged();
+    let (intent, _) = entries.iter().find(|(i, _)| i.kind == "drill-result").unwrap();
+    let d = &intent.details;
+    assert_eq!(
+        (d["postgres"]["old_primary"].as_str(), d["postgres"]["new_primary"].as_str()),
+        (Some("postgresql-0"), Some("postgresql-1"))
+    );
+    let truth = estate.pg_ground_truth();
+    let fork = truth[1].3.expect("postgresql-1 forked");
+    assert_eq!(d["postgres"]["new_lsn"].as_u64(), Some(fork));
+    let true_loss = truth[0].2 - fork;
+    let measured = d["data_loss_bytes"].as_u64().unwrap();
+    eprintln!("split-brain: data loss measured {measured} B, ground truth {true_loss} B");
+    assert!(true_loss > 100_000, "postgresql-0 took client writes after the fork: {true_loss}");
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
 }
 
 // ------------------------------------------------------------------ export
