@@ -284,6 +284,58 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fenced() {
+    let estate = DrillEstate::new("primary-db-down", SPEED, 23).expect("drill");
+    let mut c = DrillConsole::start(&estate, "primary-db-down");
+    c.until("the primary is down", Duration::from_secs(10), |c| {
+        let db = c.state.observed.database.value.as_ref();
+        db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
+    })
+    .await;
+    let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
+    let node = match &c.state.step(promoted).unwrap().op {
+        Operation::PromotePostgres { node, .. } => node.clone(),
+        _ => unreachable!(),
+    };
+    c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    c.until("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    // The crashed primary's cause clears: it comes back writable on its old timeline.
+    estate.fast_forward(Duration::from_secs(160));
+    c.until("the mitigation is withdrawn", Duration::from_secs(10), |c| {
+        c.logged().iter().any(|(i, _)| i.kind == "mitigation-withdrawn")
+    })
+    .await;
+    assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
+    let entries = c.logged();
+    let (w, line) = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap();
+    assert!(line.summary.contains("split brain"), "{}", line.summary);
+    assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    // Fence the returned primary: mitigation is reached again, with a second result.
+    let config = c.state.config.clone();
+    let pg = config.postgres.as_ref().unwrap();
+    let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
+    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary".into())
+        .await;
+    c.until("mitigated again", Duration::from_secs(10), |c| {
+        c.logged().iter().filter(|(i, _)| i.kind == "drill-result").count() == 2
+    })
+    .await;
+    let entries = c.logged();
+    let last = &entries.iter().rev().find(|(i, _)| i.kind == "drill-result").unwrap().0.details;
+    assert_eq!(last["withdrawals"], 1);
+    let withdrawn_at = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap().1.at;
+    assert!(time(&last["mitigated_at"]) > withdrawn_at, "{last:#}");
+    let truth = estate.pg_ground_truth();
+    let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).unwrap();
+    let true_loss = truth[0].2 - fork;
+    let measured = last["data_loss_bytes"].as_u64().unwrap();
+    eprintln!(
+        "primary-db-down with the old primary's return: data loss measured {measured} B, ground truth {true_loss} B"
+    );
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
+}
+
 // ------------------------------------------------------------------ export
 
 fn t(s: i64) -> DateTime<Utc> {
