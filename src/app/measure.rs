@@ -165,7 +165,7 @@ pub struct RecoveryResult {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Mitigation was reached (after the settle period): the result to log.
-    Mitigated(RecoveryResult),
+    Mitigated(Box<RecoveryResult>),
     /// Mitigation was withdrawn: the estate failed again, for these reasons.
     Withdrawn(Vec<String>),
 }
@@ -277,7 +277,7 @@ impl Recovery {
         self.mitigated_at = Some(since);
         let result = self.result(start, since, verdict, steps, checklist, ctx);
         self.result = Some(result.clone());
-        Some(Outcome::Mitigated(result))
+        Some(Outcome::Mitigated(Box::new(result)))
     }
 
     fn track_postgres(&mut self, observed: &Observed, started: bool, now: DateTime<Utc>) {

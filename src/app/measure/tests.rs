@@ -142,7 +142,7 @@ fn feed(
     s: i64,
 ) -> Option<RecoveryResult> {
     match outcome(r, o, steps, c, s) {
-        Some(Outcome::Mitigated(res)) => Some(res),
+        Some(Outcome::Mitigated(res)) => Some(*res),
         Some(Outcome::Withdrawn(why)) => panic!("withdrawn: {why:?}"),
         None => None,
     }

@@ -243,7 +243,7 @@ const HISTORY: &str = "SELECT pg_read_file('pg_wal/' || $1::text || '.history', 
 /// The switchpoint into the current timeline: the LSN of the last entry of its history file
 /// (`parentTLI<TAB>switchpoint<TAB>reason` per line, `#` comments).
 pub(crate) fn history_fork(history: &str) -> Option<u64> {
-    let line = history.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).last()?;
+    let line = history.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with('#'))?;
     let lsn = line.split_whitespace().nth(1)?;
     let (hi, lo) = lsn.split_once('/')?;
     Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
