@@ -44,7 +44,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::backends::model::{DatabaseView, HealthState, KubeView, PgRole, Probe, SentinelView, TrafficView};
+use crate::backends::model::{
+    DatabaseView, HealthState, KubeView, PgRole, PodRow, Probe, SentinelView, TrafficView,
+};
 use crate::backends::{Freshness, Observed, Snapshot};
 use crate::config::Config;
 use crate::incident::export::plain_text;
@@ -450,14 +452,10 @@ fn judge_kube(f: &mut Findings, k: &KubeView, config: &Config, routing: &Routing
                 continue;
             };
             let prefix = format!("{dep}-");
-            let bad: Vec<String> = pods
+            let bad: Vec<&PodRow> = pods
                 .iter()
                 .filter(|p| p.context == ctx && p.namespace == ns && p.name.starts_with(&prefix))
                 .filter(|p| p.is_unhealthy())
-                .map(|p| {
-                    let why = p.reason.as_deref().map_or(p.phase.clone(), safe);
-                    format!("{} {} {why} ({} restarts)", p.name, p.ready_text(), p.restarts)
-                })
                 .collect();
             if bad.is_empty() && row.ready >= row.desired {
                 continue;
@@ -467,7 +465,14 @@ fn judge_kube(f: &mut Findings, k: &KubeView, config: &Config, routing: &Routing
                 f.expected.push(format!("{name}: {}/{} ready (drained region)", row.ready, row.desired));
                 continue;
             }
-            let shown: Vec<&str> = bad.iter().take(3).map(String::as_str).collect();
+            let shown: Vec<String> = bad
+                .iter()
+                .take(3)
+                .map(|p| {
+                    let why = p.reason.as_deref().map_or(p.phase.clone(), safe);
+                    format!("{} {} {why} ({} restarts)", safe(&p.name), p.ready_text(), p.restarts)
+                })
+                .collect();
             let more = bad.len().saturating_sub(3);
             let more = if more > 0 { format!(" and {more} more") } else { String::new() };
             let pods_text =
