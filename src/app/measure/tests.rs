@@ -538,3 +538,28 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
     );
     assert_eq!(got.len(), 5, "{got:#?}");
 }
+
+#[test]
+fn read_only_and_live_consoles_log_no_verdict_entries() {
+    for (mode, read_only) in [(Mode::Drill, true), (Mode::Live, false)] {
+        let incident = IncidentInfo {
+            id: "INC-1".into(),
+            title: "x".into(),
+            severity: "SEV2".into(),
+            declared_at: t(0),
+            drill: mode == Mode::Drill,
+        };
+        let mut state = State::new(mode, incident, "op@host".into(), Arc::new(Config::default()), t(0));
+        state.read_only = read_only;
+        let o = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 90)], "pg-0", t(1));
+        let mut kinds = Vec::new();
+        for a in [Action::Kube(o.kube.clone()), Action::Database(o.database.clone())] {
+            kinds.extend(update(&mut state, a, t(1)).into_iter().filter_map(|e| match e {
+                Effect::Log(l) => Some(l.kind),
+                _ => None,
+            }));
+        }
+        assert_eq!(state.verdict.level, crate::app::verdict::Level::Failing, "the verdict is still kept");
+        assert!(!kinds.iter().any(|k| k == "verdict"), "{mode:?} read-only {read_only}: {kinds:?}");
+    }
+}
