@@ -63,10 +63,13 @@ impl Headless {
     }
 
     /// The same console over the drill estate (`scenario`, `speed`, seed 1): the drill's own
-    /// operator, sources polled every 200 ms, a drill incident.
+    /// operator, sources polled every 200 ms, a drill incident; mitigation counts after the
+    /// verdict held 1 s (`[drill] settle_secs`).
     pub async fn drill(scenario: &str, speed: f64) -> (Headless, warroom::backends::drill::DrillEstate) {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
-        let cfg = Arc::new(estate.config());
+        let mut cfg = estate.config();
+        cfg.drill.settle_secs = Some(1);
+        let cfg = Arc::new(cfg);
         let log = Arc::new(MemoryLog::new(OPERATOR));
         let (tx, actions) = mpsc::unbounded_channel();
         let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);
