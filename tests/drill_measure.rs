@@ -22,6 +22,16 @@ use warroom::runbook::Operation;
 use warroom::runner::{MemoryLog, Runner};
 use warroom::tui::Sources;
 
+/// The settle period of these drills, in (wall) seconds.
+const SETTLE_SECS: u64 = 2;
+/// The drill estate's poll interval in these tests (wall).
+const POLL: Duration = Duration::from_millis(100);
+/// The drill's speed (sim seconds per wall second).
+const SPEED: f64 = 5.0;
+/// The most client WAL one poll interval can hold: the sim's top write rate (180 kB/s x 1.6,
+/// x 1.3 jitter) over one poll interval of sim time.
+const ONE_POLL_OF_WRITES: u64 = (180_000.0 * 1.6 * 1.3 * 0.1 * SPEED) as u64;
+
 /// The core driven like the event loop does, against the drill estate.
 struct DrillConsole {
     state: State,
@@ -47,9 +57,10 @@ impl DrillConsole {
         };
         let mut cfg = estate.config();
         cfg.drill.rto_target_secs = Some(600);
+        cfg.drill.settle_secs = Some(SETTLE_SECS);
         let mut state = State::new(Mode::Drill, incident, "trainee@drill".into(), Arc::new(cfg), now);
         state.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
-        let sources = warroom::cli::drill::sources(estate, Duration::from_millis(100));
+        let sources = warroom::cli::drill::sources(estate, POLL);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         DrillConsole { state, log, sources, runner, actions, tick }
@@ -101,9 +112,14 @@ impl DrillConsole {
     async fn run_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
         let props = warroom::app::propose::proposals(&self.state);
         let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
-        let word = p.op.confirm_word();
+        self.run_op(p.op, p.why).await
+    }
+
+    /// Propose `op`, type its confirmation word (or confirm it), run it to Done.
+    async fn run_op(&mut self, op: Operation, why: String) -> u64 {
+        let word = op.confirm_word();
         let mut fx = Vec::new();
-        let id = pipeline::propose(&mut self.state, p.op, p.why, &mut fx);
+        let id = pipeline::propose(&mut self.state, op, why, &mut fx);
         self.dispatch(fx);
         assert!(matches!(self.state.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.flash);
         for c in word.chars() {
@@ -125,7 +141,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_db_down_drill_logs_one_plausible_result() {
     // 5x: the fault strikes 1 s in; the old primary would come back (split brain) 30 s later.
-    let estate = DrillEstate::new("primary-db-down", 5.0, 11).expect("drill");
+    let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
     let mut c = DrillConsole::start(&estate, "primary-db-down");
     c.until("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some()).await;
@@ -134,7 +150,11 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let detected = c.state.recovery.detected.clone().unwrap();
     assert!(detected.0 >= scheduled, "detected before the fault");
     // Whichever the estate shows first: the primary down, or its pod leaving the Service.
-    assert!(!detected.1.is_empty() && detected.1.iter().all(|r| r.starts_with("database: ")), "{detected:?}");
+    assert!(!detected.1.is_empty(), "{detected:?}");
+    assert!(
+        detected.1.iter().any(|r| r == "database: no writable primary" || r.starts_with("database: Service")),
+        "{detected:?}"
+    );
 
     c.until("the Database pane shows the primary down", Duration::from_secs(10), |c| {
         let db = c.state.observed.database.value.as_ref();
@@ -151,11 +171,13 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
     c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    assert!(c.state.recovery.result.is_none(), "not before the settle period");
     c.until("the drill-result is logged", Duration::from_secs(10), |c| {
         c.logged().iter().any(|(i, _)| i.kind == "drill-result")
     })
     .await;
     assert!(c.runner.flush(Duration::from_secs(5)).await);
+    assert!(c.state.recovery.mitigated_at.is_some());
 
     let entries = c.logged();
     let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == "drill-result").collect();
@@ -183,7 +205,9 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert!(first_action <= at("step-confirmed", promoted), "first action is the promotion's confirmation");
     let repoint = promoted + 1;
     assert!(at("step-verified", repoint) >= mitigated - chrono::Duration::milliseconds(5));
-    assert!(mitigated <= line.at, "logged after mitigation");
+    let held = (line.at - mitigated).num_milliseconds();
+    assert!(held >= SETTLE_SECS as i64 * 1000, "logged after the verdict held {SETTLE_SECS} s: {held} ms");
+    assert_eq!(d["settle_secs"], SETTLE_SECS);
     let rto = d["rto_secs"].as_f64().unwrap();
     let expected = (mitigated - scheduled).num_milliseconds() as f64 / 1000.0;
     assert!((rto - expected).abs() < 0.002, "rto {rto} vs {expected}");
@@ -195,6 +219,15 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let (old, new) = (pg["old_lsn"].as_u64().unwrap(), pg["new_lsn"].as_u64().unwrap());
     assert_eq!(d["data_loss_bytes"].as_u64(), Some(old.saturating_sub(new)));
     assert!(old.saturating_sub(new) < 1024 * 1024, "{old} - {new}");
+    // Against the estate's ground truth: postgresql-0's last WAL position (frozen since the
+    // crash) minus the promoted node's fork LSN; the measure misses at most one poll of writes.
+    let truth = estate.pg_ground_truth();
+    let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).expect("the promoted node forked");
+    assert_eq!(new, fork, "the fork LSN as the node reports it");
+    let true_loss = truth[0].2.saturating_sub(fork);
+    let measured = d["data_loss_bytes"].as_u64().unwrap();
+    eprintln!("primary-db-down: data loss measured {measured} B, ground truth {true_loss} B");
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
     let steps = d["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     assert!(steps.iter().all(|s| s["status"] == "done"), "{steps:?}");
@@ -203,6 +236,104 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let db = c.state.observed.database.value.clone().unwrap();
     assert_eq!(db.primary().map(|p| p.name.clone()), Some(node));
     assert_eq!(db.node("postgresql-0").unwrap().role, PgRole::Down);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
+    let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
+    let mut c = DrillConsole::start(&estate, "split-brain");
+    c.until("the split brain is detected", Duration::from_secs(10), |c| {
+        c.state.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
+    })
+    .await;
+    // Let both primaries write for a while: clients write to postgresql-0 behind the Service.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Keep postgresql-1 (promoted by mistake): fence postgresql-0, then repoint the Service.
+    // Everything the clients wrote to postgresql-0 since the fork is lost.
+    let config = c.state.config.clone();
+    let pg = config.postgres.as_ref().unwrap();
+    let svc = pg.service.clone().unwrap();
+    let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
+    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "keep postgresql-1".into())
+        .await;
+    let repoint = Operation::PatchServiceSelector {
+        context: svc.context.clone(),
+        namespace: svc.namespace.clone(),
+        service: svc.name.clone(),
+        pod: "postgresql-1".into(),
+    };
+    c.run_op(repoint, "route to the primary kept".into()).await;
+    c.until("the drill-result is logged", Duration::from_secs(10), |c| {
+        c.logged().iter().any(|(i, _)| i.kind == "drill-result")
+    })
+    .await;
+    let entries = c.logged();
+    let (intent, _) = entries.iter().find(|(i, _)| i.kind == "drill-result").unwrap();
+    let d = &intent.details;
+    assert_eq!(
+        (d["postgres"]["old_primary"].as_str(), d["postgres"]["new_primary"].as_str()),
+        (Some("postgresql-0"), Some("postgresql-1"))
+    );
+    let truth = estate.pg_ground_truth();
+    let fork = truth[1].3.expect("postgresql-1 forked");
+    assert_eq!(d["postgres"]["new_lsn"].as_u64(), Some(fork));
+    let true_loss = truth[0].2 - fork;
+    let measured = d["data_loss_bytes"].as_u64().unwrap();
+    eprintln!("split-brain: data loss measured {measured} B, ground truth {true_loss} B");
+    assert!(true_loss > 100_000, "postgresql-0 took client writes after the fork: {true_loss}");
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fenced() {
+    let estate = DrillEstate::new("primary-db-down", SPEED, 23).expect("drill");
+    let mut c = DrillConsole::start(&estate, "primary-db-down");
+    c.until("the primary is down", Duration::from_secs(10), |c| {
+        let db = c.state.observed.database.value.as_ref();
+        db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
+    })
+    .await;
+    let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
+    let node = match &c.state.step(promoted).unwrap().op {
+        Operation::PromotePostgres { node, .. } => node.clone(),
+        _ => unreachable!(),
+    };
+    c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    c.until("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    // The crashed primary's cause clears: it comes back writable on its old timeline.
+    estate.fast_forward(Duration::from_secs(160));
+    c.until("the mitigation is withdrawn", Duration::from_secs(10), |c| {
+        c.logged().iter().any(|(i, _)| i.kind == "mitigation-withdrawn")
+    })
+    .await;
+    assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
+    let entries = c.logged();
+    let (w, line) = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap();
+    assert!(line.summary.contains("split brain"), "{}", line.summary);
+    assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    // Fence the returned primary: mitigation is reached again, with a second result.
+    let config = c.state.config.clone();
+    let pg = config.postgres.as_ref().unwrap();
+    let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
+    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary".into())
+        .await;
+    c.until("mitigated again", Duration::from_secs(10), |c| {
+        c.logged().iter().filter(|(i, _)| i.kind == "drill-result").count() == 2
+    })
+    .await;
+    let entries = c.logged();
+    let last = &entries.iter().rev().find(|(i, _)| i.kind == "drill-result").unwrap().0.details;
+    assert_eq!(last["withdrawals"], 1);
+    let withdrawn_at = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap().1.at;
+    assert!(time(&last["mitigated_at"]) > withdrawn_at, "{last:#}");
+    let truth = estate.pg_ground_truth();
+    let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).unwrap();
+    let true_loss = truth[0].2 - fork;
+    let measured = last["data_loss_bytes"].as_u64().unwrap();
+    eprintln!(
+        "primary-db-down with the old primary's return: data loss measured {measured} B, ground truth {true_loss} B"
+    );
+    assert!(measured <= true_loss && true_loss - measured <= ONE_POLL_OF_WRITES, "{measured} vs {true_loss}");
 }
 
 // ------------------------------------------------------------------ export
@@ -299,48 +430,107 @@ fn result(scenario: &str, rto: f64, loss: u64, met: bool) -> Value {
 }
 
 #[test]
-fn drill_history_lists_every_result_by_date_with_best_median_worst() {
+fn drill_history_lists_every_drill_grouped_by_scenario_with_why_not() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 3, 0, 0).unwrap();
     // A is declared first (its file sorts first) but its result is logged last.
-    let (a, _) = IncidentLog::declare(&data, "Drill: redis", "SEV2", true, "t@h", day(1)).unwrap();
-    let (b, _) = IncidentLog::declare(&data, "Drill: db", "SEV2", true, "t@h", day(2)).unwrap();
+    let (a, _) = IncidentLog::declare(&data, "Drill: redis", "SEV2", true, "ann@h", day(1)).unwrap();
+    let (b, _) = IncidentLog::declare(&data, "Drill: db", "SEV2", true, "bob@h", day(2)).unwrap();
     let (live, _) = IncidentLog::declare(&data, "Real outage", "SEV1", false, "t@h", day(3)).unwrap();
+    let (c, _) =
+        IncidentLog::declare(&data, "Drill: primary-db-down", "SEV2", true, "cat@h", day(4)).unwrap();
+    let (d, _) =
+        IncidentLog::declare(&data, "Drill: primary-db-down", "SEV2", true, "dan@h", day(5)).unwrap();
+    let (e, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "eve@h", day(6)).unwrap();
+    let (_f, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "fay@h", day(7)).unwrap();
     b.append("drill-result", "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     a.append("drill-result", "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
     live.append("recovery-result", "recovered", result("", 99.0, 0, false)).unwrap();
+    c.append("drill-result", "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
+    // D never got mitigated: its last verdict says why.
+    let failing =
+        json!({ "level": "failing", "reasons": ["database: Service postgresql has no ready endpoint"] });
+    d.append("verdict", "DRILL verdict: FAILING", failing).unwrap();
+    // E was mitigated, then the estate failed again.
+    e.append("drill-result", "DRILL recovered", result("split-brain", 12.0, 0, true)).unwrap();
+    let split = json!({ "reasons": ["database: split brain (postgresql-0, postgresql-1)"] });
+    e.append("mitigation-withdrawn", "DRILL mitigation withdrawn", split).unwrap();
 
     let (code, out, err) = run_history(&data, false);
     assert_eq!(code, Some(0), "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("DATE (UTC)") && lines[0].contains("SCENARIO"), "{out}");
-    assert!(lines[1].contains("primary-db-down") && lines[1].contains("20.0 s"), "{out}");
-    assert!(lines[1].contains("800 B") && lines[1].contains("met (30 s)"), "{out}");
-    assert!(lines[1].ends_with("INC-20261102-030000-DRILL"), "{out}");
-    assert!(lines[2].contains("redis-master-down") && lines[2].contains("MISSED (30 s)"), "{out}");
-    assert!(!out.contains("99.0"), "a live recovery is not a drill: {out}");
     assert!(
-        out.contains(
-            "2 drill(s): best 20.0 s (INC-20261102-030000-DRILL), median 30.5 s, worst 41.0 s (INC-20261101-030000-DRILL)"
+        lines[0].starts_with("DATE (UTC)") && lines[0].contains("SCENARIO") && lines[0].contains("OPERATOR")
+    );
+    // Grouped by scenario, by date within it.
+    assert!(lines[1].contains("primary-db-down") && lines[1].contains("20.0 s"), "{out}");
+    assert!(
+        lines[1].contains("800 B") && lines[1].contains("met (30 s)") && lines[1].contains("bob@h"),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("INC-20261102-030000-DRILL"), "{out}");
+    assert!(
+        lines[2].contains("primary-db-down") && lines[2].contains("35.0 s") && lines[2].contains("cat@h")
+    );
+    assert!(lines[3].contains("primary-db-down") && lines[3].contains("dan@h"), "{out}");
+    assert!(
+        lines[3].ends_with(
+            "INC-20261105-030000-DRILL  not mitigated: still unhealthy: database: Service postgresql has no ready endpoint"
         ),
         "{out}"
     );
+    assert!(lines[4].contains("redis-master-down") && lines[4].contains("MISSED (30 s)"), "{out}");
+    // F only declared (dated by that entry, before E's later entries): abandoned.
+    assert!(
+        lines[5].contains("split-brain") && lines[5].ends_with("INC-20261107-030000-DRILL  abandoned"),
+        "{out}"
+    );
+    assert!(lines[6].contains("split-brain") && lines[6].contains("eve@h"), "{out}");
+    assert!(
+        lines[6]
+            .ends_with("not mitigated: still unhealthy: database: split brain (postgresql-0, postgresql-1)"),
+        "{out}"
+    );
+    assert!(!out.contains("99.0"), "a live recovery is not a drill: {out}");
+    // RTOs are ranked within a scenario only.
+    assert!(
+        out.contains(
+            "primary-db-down: 3 drill(s), 2 mitigated: best 20.0 s (INC-20261102-030000-DRILL), median 27.5 s, worst 35.0 s (INC-20261104-030000-DRILL)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("redis-master-down: 1 drill(s), 1 mitigated: best 41.0 s"), "{out}");
+    assert!(out.contains("split-brain: 2 drill(s), 0 mitigated\n"), "{out}");
 
     let (code, out, err) = run_history(&data, true);
     assert_eq!(code, Some(0), "{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
     let runs = v["runs"].as_array().unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| r["incident"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["INC-20261102-030000-DRILL", "INC-20261101-030000-DRILL"]);
-    assert_eq!(runs[1]["target_met"], false);
-    assert_eq!(v["median_rto_secs"], 30.5);
-    assert_eq!(v["best"]["rto_secs"], 20.0);
-    assert_eq!(v["worst"]["incident"], "INC-20261101-030000-DRILL");
+    assert_eq!(
+        ids,
+        [
+            "INC-20261102-030000-DRILL",
+            "INC-20261104-030000-DRILL",
+            "INC-20261105-030000-DRILL",
+            "INC-20261101-030000-DRILL",
+            "INC-20261107-030000-DRILL",
+            "INC-20261106-030000-DRILL"
+        ]
+    );
+    assert_eq!((runs[3]["target_met"].as_bool(), runs[3]["operator"].as_str()), (Some(false), Some("ann@h")));
+    assert_eq!((runs[4]["mitigated"].as_bool(), runs[4]["rto_secs"].is_null()), (Some(false), true));
+    let scenarios = v["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios[0]["scenario"], "primary-db-down");
+    assert_eq!(scenarios[0]["median_rto_secs"], 27.5);
+    assert_eq!(scenarios[0]["worst"]["incident"], "INC-20261104-030000-DRILL");
+    assert_eq!(scenarios[1]["best"]["rto_secs"], 41.0);
+    assert!(v.get("median_rto_secs").is_none(), "no ranking across scenarios");
 
     let empty = home.path().join("empty");
     let (code, out, _) = run_history(&empty, false);
     assert_eq!(code, Some(0));
-    assert!(out.starts_with("no drill results yet"), "{out}");
+    assert!(out.starts_with("no drills yet"), "{out}");
 }

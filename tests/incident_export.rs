@@ -143,7 +143,8 @@ fn drill_log() -> Vec<Entry> {
         json!({"item": "notify-stakeholders", "note": "emailed | status list"}),
     );
     l.add(at(20, 0), alice, "drill-result", "Drill passed: RTO 205.4 s, no data lost", json!({
-        "fault": "primary-db-down", "fault_injected_at": "2026-11-26T02:59:58Z", "rto_secs": 205.4, "data_loss_bytes": 0
+        "fault": "primary-db-down", "fault_injected_at": "2026-11-26T02:59:58Z", "rto_secs": 205.4, "data_loss_bytes": 0,
+        "mitigated_at": "2026-11-26T03:03:30.000Z"
     }));
     l.add(at(24, 5), alice, "status-update", "Stable on postgresql-1", json!({}));
     l.add(
@@ -188,7 +189,7 @@ fn milestones_and_times_come_from_the_log() {
             ("declared", Some(0), Some(1)),
             ("detected", Some(4), Some(2)),
             ("first-action", Some(80), Some(5)),
-            ("mitigated", Some(210), Some(13)),
+            ("mitigated", Some(210), Some(18)),
             ("resolved", Some(41 * 60), Some(20)),
         ]
     );
@@ -299,7 +300,7 @@ fn unresolved_live_incident_has_no_drill_section() {
     assert!(!md.contains("DRILL"));
     assert!(md.contains("| Resolved | not resolved |"), "{md}");
     assert!(md.contains("| Duration | ongoing |"), "{md}");
-    assert!(md.contains("| Mitigated (last verified step) | not reached | | |"), "{md}");
+    assert!(md.contains("| Mitigated (verdict restored and held) | not reached | | |"), "{md}");
     assert!(
         md.contains("### Step 1: Promote postgresql\\-1 to primary")
             || md.contains("### Step 1: Promote postgresql-1 to primary")
@@ -311,4 +312,105 @@ fn unresolved_live_incident_has_no_drill_section() {
     let pm = PostMortem::build(&meta, &log, &Checklist::communication());
     assert!(pm.drill.is_none());
     assert_eq!(pm.time_to_resolve_secs, None);
+}
+
+/// A drill as the recovery tracker logs it: mitigation began at T+00:57 (held 10 s, logged at
+/// T+01:07), a later step verified at T+03:10, then the old primary returned (withdrawn at
+/// T+03:30) and mitigation was reached again at T+04:05.
+fn tracked_log(with_second_result: bool) -> Vec<Entry> {
+    let mut l = Log(Vec::new());
+    let who = "trainee@drill";
+    l.add(t0(), who, "declared", "Drill: primary-db-down", json!({"drill": true}));
+    l.add(at(0, 6), who, "observation", "Primary postgresql-0 went down", json!({}));
+    l.add(at(0, 20), who, "step-confirmed", "Confirmed: promote", json!({"step": 1}));
+    l.add(at(0, 57), who, "step-verified", "Service postgresql -> postgresql-1", json!({"step": 2}));
+    let result = |mitigated: &str, rto: f64, withdrawals: u32| {
+        json!({
+            "fault": "primary-db-down", "fault_injected_at": "2026-11-26T03:00:05.000Z",
+            "detected_at": "2026-11-26T03:00:05.500Z", "detected_because": ["database: no writable primary"],
+            "first_action_at": "2026-11-26T03:00:20.000Z", "mitigated_at": mitigated, "settle_secs": 10,
+            "withdrawals": withdrawals, "remaining": ["database: postgresql-0 is down: connection refused"],
+            "expected_down": [], "rto_secs": rto, "rto_from": "fault_injected", "data_loss_bytes": 796_000,
+            "steps": [], "checklist": [], "drill": true
+        })
+    };
+    l.add(
+        at(1, 7),
+        who,
+        "drill-result",
+        "DRILL recovered: RTO 52.0 s",
+        result("2026-11-26T03:00:57.000Z", 52.0, 0),
+    );
+    l.add(at(3, 10), who, "step-verified", "Checked the primary", json!({"step": 3}));
+    l.add(
+        at(3, 30),
+        who,
+        "mitigation-withdrawn",
+        "DRILL mitigation withdrawn: the estate failed again: database: split brain (postgresql-0, postgresql-1)",
+        json!({"reasons": ["database: split brain (postgresql-0, postgresql-1)"]}),
+    );
+    if with_second_result {
+        l.add(at(4, 0), who, "step-verified", "postgresql-0 fenced", json!({"step": 4}));
+        l.add(
+            at(4, 15),
+            who,
+            "drill-result",
+            "DRILL recovered: RTO 240.0 s",
+            result("2026-11-26T03:04:05.000Z", 240.0, 1),
+        );
+    }
+    l.0
+}
+
+fn mitigated_milestone(pm: &PostMortem) -> Option<i64> {
+    pm.milestones.iter().find(|m| m.name == "mitigated").and_then(|m| m.offset_secs)
+}
+
+#[test]
+fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
+    // Withdrawn and not reached again: neither says mitigated.
+    let log = tracked_log(false);
+    let pm = PostMortem::build(&drill_meta(), &log, &Checklist::communication());
+    assert_eq!(mitigated_milestone(&pm), None);
+    assert_eq!(pm.time_to_mitigate_secs, None);
+    let d = pm.drill.clone().unwrap();
+    assert!(d.withdrawn && d.mitigated_at.is_none(), "{d:#?}");
+    let md = export_markdown(&drill_meta(), &log);
+    assert!(md.contains("| Mitigated (verdict restored and held) | not reached | | |"), "{md}");
+    assert!(
+        md.contains("- Mitigated (verdict restored, held 10 s): **withdrawn** (not reached again)"),
+        "{md}"
+    );
+    assert!(md.contains("- Mitigation withdrawn at 03:03:30 (T+03:30): DRILL mitigation withdrawn"), "{md}");
+
+    // Reached again: both say T+04:05 (not the step verified at T+03:10, not the first T+00:57).
+    let log = tracked_log(true);
+    let pm = PostMortem::build(&drill_meta(), &log, &Checklist::communication());
+    let d = pm.drill.clone().unwrap();
+    assert_eq!(mitigated_milestone(&pm), Some(245));
+    assert_eq!(d.mitigated_at, Some(at(4, 5)));
+    assert_eq!(pm.time_to_mitigate_secs, Some(245));
+    let detected = pm.milestones.iter().find(|m| m.name == "detected").unwrap();
+    assert_eq!((detected.at, d.detected_at), (Some(at(0, 5) + Duration::milliseconds(500)), detected.at));
+    let md = export_markdown(&drill_meta(), &log);
+    assert!(
+        md.contains(
+            "| Mitigated (verdict restored and held) | 03:04:05 | T+04:05 | #9 DRILL recovered: RTO 240.0 s |"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("- Mitigated (verdict restored, held 10 s): 03:04:05 (T+04:05)"), "{md}");
+    assert!(
+        md.contains("- Still degraded at mitigation: database: postgresql\\-0 is down: connection refused")
+            || md.contains(
+                "- Still degraded at mitigation: database: postgresql-0 is down: connection refused"
+            ),
+        "{md}"
+    );
+
+    // Mitigated once, never withdrawn: T+00:57 in both, though a step was verified at T+03:10.
+    let log: Vec<Entry> = tracked_log(false).into_iter().filter(|e| e.seq <= 6).collect();
+    let pm = PostMortem::build(&drill_meta(), &log, &Checklist::communication());
+    assert_eq!(mitigated_milestone(&pm), Some(57));
+    assert_eq!(pm.drill.unwrap().mitigated_at, Some(at(0, 57)));
 }

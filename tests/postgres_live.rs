@@ -132,6 +132,12 @@ async fn kill_promote_split_brain_and_fence() {
     assert!(summary.contains("promoted postgresql-1") && summary.contains("timeline 2"), "{summary}");
 
     let after = view(&obs).await;
+    // The new timeline's switchpoint (its history file): at or after the last LSN seen
+    // received on the replica, at or before its current LSN (data-loss measurement uses it).
+    let fork = after.nodes[1].fork_lsn.expect("the promoted node reports its fork LSN");
+    assert!(
+        down.nodes[1].lsn.is_some_and(|seen| seen <= fork) && after.nodes[1].lsn.is_some_and(|l| fork <= l)
+    );
     match promote.verify(&observed(after.clone())) {
         Verify::Holds(why) => assert!(why.contains("timeline 2"), "{why}"),
         Verify::NotYet(why) => panic!("promotion not verified: {why}; {after:?}"),

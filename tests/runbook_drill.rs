@@ -69,7 +69,16 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
     let pods = h.state.observed.kube.value.as_ref().map(|k| k.pods.clone()).expect("pods");
     let pg1 = pods.iter().find(|p| p.name == "postgresql-1").expect("postgresql-1");
     assert_eq!(pg1.labels.get("role").map(String::as_str), Some("primary"));
-    let k: Vec<String> = kinds(&h).into_iter().filter(|k| k != "observation").collect();
+    h.until("mitigated: the verdict held the settle period", Duration::from_secs(10), |s| {
+        s.recovery.result.is_some()
+    })
+    .await;
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !kinds(&h).iter().any(|k| k == "drill-result") {
+        assert!(std::time::Instant::now() < end, "the drill-result entry is written");
+        h.run_for(Duration::from_millis(50)).await;
+    }
+    let k: Vec<String> = kinds(&h).into_iter().filter(|k| k != "observation" && k != "verdict").collect();
     assert_eq!(k.first().map(String::as_str), Some("runbook-started"), "{k:?}");
     assert_eq!(k[k.len() - 2..], ["runbook-finished", "drill-result"], "mitigated when the runbook finished");
     // Every execution was confirmed first, and logged as executing before its result.

@@ -145,4 +145,5 @@ commands! {
     OverrideAuthority = "override-authority": "Act despite conflicting authority on a layer (asks for a reason, then y/n; logged; lasts until the conflict clears)",
     TakeCommand = "take-command": "Take the commander lock (explicit handover, logged)",
     ReleaseCommand = "release-command": "Release the commander lock (asks y/n first; logged)",
+    Verdict = "verdict": "Show the estate verdict: every reason, what is expected down, mitigation",
 }

@@ -1,60 +1,75 @@
 //! Recovery measurement: the [`Recovery`] tracker records when the fault was injected (drill)
-//! or detected, the first confirmed step, and mitigation, plus data consistency across the
-//! failover (PostgreSQL LSNs, Redis replication offsets). When mitigation is reached the core
-//! logs ONE `drill-result` (drill) or `recovery-result` (live) entry with the figures.
+//! or detected, the first confirmed step, and mitigation (withdrawn again if the estate fails
+//! anew), plus data consistency across the failover (PostgreSQL LSNs, Redis replication
+//! offsets). Each time mitigation is reached the core logs a `drill-result` (drill) or
+//! `recovery-result` (live) entry with the figures; each withdrawal a `mitigation-withdrawn`
+//! entry. Changes of the verdict level are logged as `verdict` entries (the last one says why
+//! a drill that never got mitigated was not).
 //!
-//! Pure: fed from [`super::update`] through [`track`] after every action, with the action's `now`.
+//! Pure: fed from [`super::update`] through [`track`] after every action, with the action's
+//! `now`, and the estate [`Verdict`] (one judgement, see [`super::verdict`]).
 //!
 //! Definitions (all instants are the `now` of the action at which they were first observed):
 //! - *start*: the fault injection time (drill, given by the estate) or else detection.
-//! - *detected*: the first snapshot in which [`estate_health`] is unhealthy.
+//! - *detected*: the first snapshot (at or after the injection, in a drill) in which the
+//!   verdict is degraded or failing.
 //! - *first action*: the first step confirmed at or after the start.
-//! - *mitigated*: the first moment after detection when a step has been verified since the
-//!   start, no step is failed, executing, verifying or of unknown outcome, and the estate is
-//!   healthy again.
-//! - *PostgreSQL data loss*: the last LSN seen on the single writable primary before another
-//!   node became the single writable primary, minus that node's LSN when it took over (its last
-//!   LSN seen as a replica, else its first as primary), floored at 0. LSNs between two polls are
-//!   not seen, so this is a lower bound.
+//! - *the verdict holds* when, after detection, a step has been verified since the start, no
+//!   step is failed, executing, verifying or of unknown outcome, no runbook is running, the
+//!   verdict is [`Verdict::restored`] (healthy, or degraded by lost redundancy only; what is
+//!   expected down does not count) and there is no split brain.
+//! - *mitigated*: the verdict has held for the settle period (`[drill] settle_secs`, default
+//!   10 s) without a break; mitigation is dated from the moment it began to hold (the RTO ends
+//!   there) and logged when the settle period is over.
+//! - *withdrawn*: after mitigation, a snapshot with a split brain or a verdict that is neither
+//!   restored nor unknown withdraws it (logged); it is reached again by the same rule, and the
+//!   latest result is the one that counts.
+//! - *PostgreSQL data loss*: see [`postgres`]: the last LSN seen on each primary that lost
+//!   (the old one, or the second one of a split brain) minus the LSN at which the surviving
+//!   timeline forked from it, floored at 0.
 //! - *Redis offset loss*: the new master's replication offset lag behind the old master the
 //!   last time both were seen linked (old offset minus new offset at the switch).
 
-mod health;
+pub mod postgres;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
+use serde_json::json;
 
-pub use health::{Health, estate_health};
-
+use self::postgres::PgTrack;
 use super::effect::Effect;
 use super::pipeline::log;
 use super::state::{Mode, State};
 use super::step::{StepRun, StepStatus};
+use super::verdict::{Level, Verdict, verdict_of};
 use crate::backends::Observed;
-use crate::backends::model::PgRole;
 use crate::incident::checklist::{Checklist, Due};
 
-/// The writable PostgreSQL primary changed.
+/// The PostgreSQL primary that survived, and one that lost writes to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PgSwitch {
-    /// The primary before.
+    /// The primary whose writes after the fork are lost (it is no longer writable).
     pub old_primary: String,
-    /// Its last LSN seen while it was the writable primary.
+    /// Its last LSN seen while it was writable.
     pub old_lsn: Option<u64>,
-    /// The node that took over.
+    /// The single writable primary that remains.
     pub new_primary: String,
-    /// Its LSN when it took over.
+    /// The LSN at which the two nodes' timelines forked.
     pub new_lsn: Option<u64>,
-    /// When the switch was seen.
+    /// Where the fork LSN came from (the node's timeline history, or its last LSN seen as a
+    /// replica: a lower bound).
+    pub fork_source: Option<String>,
+    /// When the switch was first seen.
     pub at: DateTime<Utc>,
 }
 
 impl PgSwitch {
-    /// Bytes written on the old primary that the new one never received (0 when none).
+    /// Bytes written on the old primary after the fork (0 when none).
     pub fn loss_bytes(&self) -> Option<u64> {
         Some(self.old_lsn?.saturating_sub(self.new_lsn?))
     }
@@ -108,21 +123,29 @@ pub struct RecoveryResult {
     pub fault: Option<String>,
     /// When the fault was injected (drill).
     pub fault_injected_at: Option<String>,
-    /// First unhealthy snapshot.
+    /// First degraded or failing snapshot.
     pub detected_at: String,
-    /// Why the estate was judged unhealthy then.
+    /// The verdict's reasons then.
     pub detected_because: Vec<String>,
     /// First step confirmed.
     pub first_action_at: Option<String>,
-    /// Mitigation.
+    /// Mitigation: when the verdict began to hold (it then held for the settle period).
     pub mitigated_at: String,
+    /// The settle period it held for, in seconds.
+    pub settle_secs: u64,
+    /// Earlier mitigations withdrawn before this one (the estate failed again).
+    pub withdrawals: u32,
+    /// What the verdict still listed at mitigation (lost redundancy), and what is expected down.
+    pub remaining: Vec<String>,
+    /// What is expected to stay down.
+    pub expected_down: Vec<String>,
     /// Recovery time: mitigated minus injected (drill) or minus detected (live), in seconds.
     pub rto_secs: f64,
     /// What the RTO counts from: `fault_injected` or `detected`.
     pub rto_from: &'static str,
-    /// PostgreSQL bytes lost across the primary switch (`None`: no switch, or LSNs unknown).
+    /// PostgreSQL bytes lost (`None`: no other primary wrote, or an LSN is unknown).
     pub data_loss_bytes: Option<u64>,
-    /// The PostgreSQL primary switch.
+    /// The PostgreSQL switch with the largest loss.
     pub postgres: Option<PgSwitch>,
     /// Redis offset lost across the master switch.
     pub redis_offset_loss: Option<u64>,
@@ -138,6 +161,15 @@ pub struct RecoveryResult {
     pub checklist: Vec<ChecklistLateness>,
 }
 
+/// What one observation changed about mitigation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Mitigation was reached (after the settle period): the result to log.
+    Mitigated(Box<RecoveryResult>),
+    /// Mitigation was withdrawn: the estate failed again, for these reasons.
+    Withdrawn(Vec<String>),
+}
+
 /// The recovery tracker kept in [`State`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recovery {
@@ -145,20 +177,27 @@ pub struct Recovery {
     pub fault: Option<String>,
     /// When the fault is (or was) injected, given by the drill estate at start.
     pub fault_injected_at: Option<DateTime<Utc>>,
-    /// First unhealthy snapshot, with the reasons.
+    /// First degraded or failing snapshot, with the reasons.
     pub detected: Option<(DateTime<Utc>, Vec<String>)>,
     /// First step confirmed at or after the start.
     pub first_action_at: Option<DateTime<Utc>>,
-    /// When mitigation was reached.
+    /// Since when the verdict holds (mitigation once it held for the settle period).
+    pub holding_since: Option<DateTime<Utc>>,
+    /// When the current mitigation began (`None`: not mitigated, or withdrawn).
     pub mitigated_at: Option<DateTime<Utc>>,
-    /// The first PostgreSQL primary switch after the start.
+    /// How many mitigations were withdrawn.
+    pub withdrawals: u32,
+    /// The PostgreSQL switch measured so far (largest loss).
     pub pg_switch: Option<PgSwitch>,
+    /// Total PostgreSQL loss across every primary that lost writes.
+    pub pg_loss: Option<u64>,
     /// The first Redis master switch after the start.
     pub redis_switch: Option<RedisSwitch>,
-    /// The result, once mitigation was reached (logged once).
+    /// The result of the current mitigation (`None` while not mitigated).
     pub result: Option<RecoveryResult>,
-    last_primary: Option<(String, Option<u64>)>,
-    replica_lsn: BTreeMap<String, u64>,
+    /// The verdict level last logged (`verdict` entries are written on change).
+    pub logged_level: Option<Level>,
+    pg: PgTrack,
     redis_master: Option<String>,
     redis_lag: BTreeMap<String, u64>,
 }
@@ -182,24 +221,20 @@ impl Recovery {
         }
     }
 
-    /// Feed the current snapshots and steps at `now`. Returns the result exactly once, when
-    /// mitigation is reached.
+    /// Feed the current snapshots, their verdict and the steps at `now`. Returns what changed
+    /// about mitigation: reached (once per mitigation) or withdrawn.
     pub fn observe(
         &mut self,
         observed: &Observed,
+        verdict: &Verdict,
         steps: &[StepRun],
         checklist: &Checklist,
         ctx: &MeasureContext,
         now: DateTime<Utc>,
-    ) -> Option<RecoveryResult> {
-        if self.result.is_some() {
-            return None;
-        }
-        let health = estate_health(observed);
-        if self.detected.is_none()
-            && let Health::Unhealthy(reasons) = &health
-        {
-            self.detected = Some((now, reasons.clone()));
+    ) -> Option<Outcome> {
+        let injected = self.fault_injected_at.is_none_or(|at| at <= now);
+        if self.detected.is_none() && injected && matches!(verdict.level, Level::Degraded | Level::Failing) {
+            self.detected = Some((now, verdict.reasons.clone()));
         }
         let started = self.start(now).is_some();
         self.track_postgres(observed, started, now);
@@ -208,49 +243,55 @@ impl Recovery {
         if self.first_action_at.is_none() {
             self.first_action_at = steps.iter().filter_map(|s| s.started_at).filter(|t| *t >= start).min();
         }
-        let busy = steps.iter().any(|s| {
-            matches!(
-                s.status,
-                StepStatus::Failed { .. }
-                    | StepStatus::Executing
-                    | StepStatus::Verifying
-                    | StepStatus::OutcomeUnknown
-            )
-        });
-        let verified =
-            steps.iter().any(|s| s.status == StepStatus::Done && s.finished_at.is_some_and(|t| t >= start));
-        if self.detected.is_none() || busy || !verified || health != Health::Healthy {
+        let split = observed.database.fresh_value().is_some_and(|d| d.split_brain());
+        if self.mitigated_at.is_some() {
+            if split || !(verdict.restored || verdict.level == Level::Unknown) {
+                self.mitigated_at = None;
+                self.result = None;
+                self.holding_since = None;
+                self.withdrawals += 1;
+                return Some(Outcome::Withdrawn(verdict.reasons.clone()));
+            }
             return None;
         }
-        self.mitigated_at = Some(now);
-        let result = self.result(start, steps, checklist, ctx, now);
+        let busy = ctx.runbook_active
+            || steps.iter().any(|s| {
+                matches!(
+                    s.status,
+                    StepStatus::Failed { .. }
+                        | StepStatus::Executing
+                        | StepStatus::Verifying
+                        | StepStatus::OutcomeUnknown
+                )
+            });
+        let verified =
+            steps.iter().any(|s| s.status == StepStatus::Done && s.finished_at.is_some_and(|t| t >= start));
+        if self.detected.is_none() || busy || !verified || split || !verdict.restored {
+            self.holding_since = None;
+            return None;
+        }
+        let since = *self.holding_since.get_or_insert(now);
+        if now - since < Duration::seconds(ctx.settle_secs as i64) {
+            return None;
+        }
+        self.mitigated_at = Some(since);
+        let result = self.result(start, since, verdict, steps, checklist, ctx);
         self.result = Some(result.clone());
-        Some(result)
+        Some(Outcome::Mitigated(Box::new(result)))
     }
 
     fn track_postgres(&mut self, observed: &Observed, started: bool, now: DateTime<Utc>) {
         let Some(db) = observed.database.fresh_value() else { return };
-        for n in db.nodes.iter().filter(|n| n.role == PgRole::Replica) {
-            if let Some(lsn) = n.lsn {
-                self.replica_lsn.insert(n.name.clone(), lsn);
-            }
+        self.pg.observe(db, started);
+        if !started {
+            return;
         }
         let Some(p) = db.primary() else { return };
-        match &mut self.last_primary {
-            Some((name, lsn)) if *name == p.name => *lsn = p.lsn.or(*lsn),
-            Some((old, old_lsn)) => {
-                if started && self.pg_switch.is_none() {
-                    self.pg_switch = Some(PgSwitch {
-                        old_primary: old.clone(),
-                        old_lsn: *old_lsn,
-                        new_primary: p.name.clone(),
-                        new_lsn: self.replica_lsn.get(&p.name).copied().or(p.lsn),
-                        at: now,
-                    });
-                }
-                self.last_primary = Some((p.name.clone(), p.lsn));
-            }
-            None => self.last_primary = Some((p.name.clone(), p.lsn)),
+        if let Some((sw, total)) = self.pg.switch(&p.name, now) {
+            let at =
+                self.pg_switch.as_ref().filter(|o| o.new_primary == sw.new_primary).map_or(now, |o| o.at);
+            self.pg_switch = Some(PgSwitch { at, ..sw });
+            self.pg_loss = total;
         }
     }
 
@@ -284,25 +325,30 @@ impl Recovery {
     fn result(
         &self,
         start: DateTime<Utc>,
+        at: DateTime<Utc>,
+        verdict: &Verdict,
         steps: &[StepRun],
         checklist: &Checklist,
         ctx: &MeasureContext,
-        now: DateTime<Utc>,
     ) -> RecoveryResult {
         let (detected_at, detected_because) = self.detected.clone().unwrap_or((start, Vec::new()));
         let from_fault = ctx.mode == Mode::Drill && self.fault_injected_at.is_some();
         let origin = if from_fault { start } else { detected_at };
-        let rto_secs = (now - origin).num_milliseconds() as f64 / 1000.0;
+        let rto_secs = (at - origin).num_milliseconds() as f64 / 1000.0;
         RecoveryResult {
             fault: self.fault.clone(),
             fault_injected_at: self.fault_injected_at.map(rfc3339),
             detected_at: rfc3339(detected_at),
             detected_because,
             first_action_at: self.first_action_at.map(rfc3339),
-            mitigated_at: rfc3339(now),
+            mitigated_at: rfc3339(at),
+            settle_secs: ctx.settle_secs,
+            withdrawals: self.withdrawals,
+            remaining: verdict.reasons.clone(),
+            expected_down: verdict.expected_down.clone(),
             rto_secs,
             rto_from: if from_fault { "fault_injected" } else { "detected" },
-            data_loss_bytes: self.pg_switch.as_ref().and_then(PgSwitch::loss_bytes),
+            data_loss_bytes: self.pg_switch.as_ref().and(self.pg_loss),
             postgres: self.pg_switch.clone(),
             redis_offset_loss: self.redis_switch.as_ref().and_then(|r| r.offset_loss),
             redis: self.redis_switch.clone(),
@@ -314,10 +360,10 @@ impl Recovery {
                     id: s.id,
                     title: s.preview.title.clone(),
                     status: s.status.label().to_string(),
-                    secs: s.elapsed_secs(now),
+                    secs: s.elapsed_secs(at),
                 })
                 .collect(),
-            checklist: lateness(checklist, ctx.declared_at, now),
+            checklist: lateness(checklist, ctx.declared_at, at),
         }
     }
 }
@@ -331,6 +377,10 @@ pub struct MeasureContext {
     pub declared_at: DateTime<Utc>,
     /// `[drill] rto_target_secs`.
     pub rto_target_secs: Option<u64>,
+    /// `[drill] settle_secs`.
+    pub settle_secs: u64,
+    /// A runbook is running (its last verify has not passed: the verdict does not hold).
+    pub runbook_active: bool,
 }
 
 /// Scheduled items: one-off items with their due and done times; recurring items only when
@@ -368,28 +418,83 @@ pub fn summary(r: &RecoveryResult) -> String {
         (None, None) => "no PostgreSQL primary switch".into(),
     };
     let redis = r.redis_offset_loss.map_or(String::new(), |o| format!(", Redis offset loss {o}"));
-    format!("recovered: RTO {:.1} s{target}, {loss}{redis}", r.rto_secs)
+    format!("recovered: RTO {:.1} s{target}, {loss}{redis} (held {} s)", r.rto_secs, r.settle_secs)
 }
 
-/// Feed the tracker in `state` at `state.now`; log the result entry once mitigation is reached.
-/// Called by [`super::update`] after every action.
-pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
-    // A runbook still running is not mitigated yet: its last verify has not passed.
-    if state.runbook.as_ref().is_some_and(|r| r.active()) {
-        return;
+/// The verdict of `state`'s snapshots, recomputed only when a snapshot changed.
+pub fn refresh_verdict(state: &mut State) {
+    let o = &state.observed;
+    let same = state.verdict_of.as_ref().is_some_and(|k| {
+        Arc::ptr_eq(&k.kube, &o.kube)
+            && Arc::ptr_eq(&k.database, &o.database)
+            && Arc::ptr_eq(&k.sentinel, &o.sentinel)
+            && Arc::ptr_eq(&k.traffic, &o.traffic)
+    });
+    if !same {
+        state.verdict = verdict_of(o, &state.config);
+        state.verdict_of = Some(o.clone());
     }
+}
+
+/// Refresh `state.verdict`, log a change of its level, feed the tracker at `state.now` and log
+/// mitigation (result) or its withdrawal. Called by [`super::update`] after every action.
+pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
+    refresh_verdict(state);
+    log_level_change(state, fx);
     let ctx = MeasureContext {
         mode: state.mode,
         declared_at: state.incident.declared_at,
         rto_target_secs: state.config.drill.rto_target_secs,
+        settle_secs: state.config.drill.settle_secs(),
+        runbook_active: state.runbook.as_ref().is_some_and(|r| r.active()),
     };
-    let Some(result) =
-        state.recovery.observe(&state.observed, &state.steps, &state.checklist, &ctx, state.now)
-    else {
+    let outcome = state.recovery.observe(
+        &state.observed,
+        &state.verdict,
+        &state.steps,
+        &state.checklist,
+        &ctx,
+        state.now,
+    );
+    match outcome {
+        None => {}
+        Some(Outcome::Mitigated(result)) => {
+            let kind = if state.mode == Mode::Drill { "drill-result" } else { "recovery-result" };
+            // Plain structs with string keys always serialize.
+            let details = serde_json::to_value(&result).unwrap_or_default();
+            log(state, fx, kind, summary(&result), details);
+        }
+        Some(Outcome::Withdrawn(reasons)) => {
+            let first = reasons.first().cloned().unwrap_or_else(|| "split brain".into());
+            log(
+                state,
+                fx,
+                "mitigation-withdrawn",
+                format!("mitigation withdrawn: the estate failed again: {first}"),
+                json!({ "reasons": reasons, "level": state.verdict.level, "withdrawals": state.recovery.withdrawals }),
+            );
+            fx.push(Effect::Bell);
+        }
+    }
+}
+
+/// A `verdict` entry when the level changes to a known one, in drills (the history says why a
+/// drill was not mitigated from the last one); read-only consoles write nothing.
+fn log_level_change(state: &mut State, fx: &mut Vec<Effect>) {
+    let level = state.verdict.level;
+    if state.mode != Mode::Drill
+        || state.read_only
+        || level == Level::Unknown
+        || state.recovery.logged_level == Some(level)
+    {
         return;
+    }
+    state.recovery.logged_level = Some(level);
+    let v = &state.verdict;
+    let summary = match v.first_reason() {
+        Some(r) => format!("verdict: {} ({r})", level.label()),
+        None => format!("verdict: {}", level.label()),
     };
-    let kind = if state.mode == Mode::Drill { "drill-result" } else { "recovery-result" };
-    // Plain structs with string keys always serialize.
-    let details = serde_json::to_value(&result).unwrap_or_default();
-    log(state, fx, kind, summary(&result), details);
+    let details = json!({ "level": level, "reasons": v.reasons, "expected_down": v.expected_down });
+    log(state, fx, "verdict", summary, details);
 }

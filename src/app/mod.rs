@@ -19,6 +19,7 @@ pub mod safety;
 pub mod state;
 pub mod step;
 pub mod update;
+pub mod verdict;
 
 pub use action::{Action, Command, TextEdit};
 pub use effect::{Effect, LogIntent};

@@ -140,15 +140,15 @@ fn redis(state: &State) -> Option<Recommendation> {
         Some("master" | "primary") => {
             let switched = s.events.iter().rev().find(|e| e.kind == "+switch-master")?;
             let verified = state.runbook.as_ref().is_some_and(|r| {
-                r.runbook.id() == "redis-failover"
+                matches!(r.runbook.id(), "redis-verify" | "redis-failover")
                     && r.finished.as_ref().is_some_and(|(at, how)| *at >= switched.at && how == "completed")
             });
             (!verified).then(|| {
                 rec(
-                    "redis-failover",
+                    "redis-verify",
                     format!(
-                        "Sentinel recovered on its own: verify (the new master {master} answers as master; \
-                         the runbook's failover step is skipped by the safety rules)"
+                        "Sentinel recovered on its own: verify, do not fail over again (the new master \
+                         {master} answers as master)"
                     ),
                 )
             })

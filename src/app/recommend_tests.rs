@@ -52,7 +52,7 @@ fn split_brain_recommends_fencing_the_unrouted_primary_and_no_failover() {
 #[test]
 fn redis_recovered_by_sentinel_is_verified_not_failed_over_again() {
     let recs = recommended(&state_of(&sim_at("redis-master-down", 60)));
-    assert_eq!(ids(&recs), ["redis-failover"]);
+    assert_eq!(ids(&recs), ["redis-verify"]);
     assert!(recs[0].reason.starts_with("Sentinel recovered on its own: verify"), "{}", recs[0].reason);
 }
 

@@ -153,6 +153,8 @@ pub enum PromptPurpose {
 pub enum Modal {
     /// Help generated from the active keymap.
     Help,
+    /// The estate verdict: every reason, what is expected down, mitigation.
+    Verdict,
     /// Operations proposed from the current state.
     Actions {
         /// The proposals.
@@ -260,6 +262,10 @@ pub struct State {
     pub records_observations: bool,
     /// Allocates step ids shared by every console of the incident (`None`: this state alone).
     pub step_ids: Option<Arc<dyn super::mirror::StepIds>>,
+    /// The estate verdict of the current snapshots (kept by [`super::measure::track`]).
+    pub verdict: super::verdict::Verdict,
+    /// The snapshots `verdict` was computed from (compared by pointer).
+    pub verdict_of: Option<Observed>,
 }
 
 /// How many log lines the Log pane keeps in memory.
@@ -305,6 +311,8 @@ impl State {
             command_taken: None,
             records_observations: true,
             step_ids: None,
+            verdict: Default::default(),
+            verdict_of: None,
         }
     }
 

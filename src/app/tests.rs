@@ -25,6 +25,7 @@ pub(super) fn node(name: &str, role: PgRole, lag: u64, tl: u32) -> PgNodeStatus 
         version: Some("15.18".into()),
         timeline: Some(tl),
         lsn: Some(1000),
+        fork_lsn: None,
         replay_lag_bytes: (role == PgRole::Replica).then_some(lag),
         replay_lag_seconds: None,
         replication_state: None,

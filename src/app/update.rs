@@ -178,6 +178,9 @@ fn run_command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             state.help_scroll = 0;
         }
         Command::Close => close(state, fx),
+        Command::Verdict => {
+            state.modal = if state.modal == Some(Modal::Verdict) { None } else { Some(Modal::Verdict) };
+        }
         Command::FocusNext | Command::FocusPrev => {
             let n = PaneId::ALL.len();
             let i = state.focus.index();

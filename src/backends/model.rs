@@ -166,6 +166,9 @@ pub struct PgNodeStatus {
     pub timeline: Option<u32>,
     /// Current WAL LSN (primary) or last received LSN (replica), as a byte position.
     pub lsn: Option<u64>,
+    /// Where the node's current timeline forked from its parent (the switchpoint of the
+    /// timeline history, known on a timeline above 1), as a byte position.
+    pub fork_lsn: Option<u64>,
     /// Replay lag in bytes (replicas).
     pub replay_lag_bytes: Option<u64>,
     /// Replay lag in seconds (replicas).

@@ -40,6 +40,19 @@ pub struct DrillConfig {
     /// Recovery time objective in seconds: a drill (or live recovery) result says whether its
     /// RTO met it. Unset: no target.
     pub rto_target_secs: Option<u64>,
+    /// How long the verdict must hold (restored, no split brain) before a recovery counts as
+    /// mitigated, in seconds (1-3600). Unset: [`DEFAULT_SETTLE_SECS`].
+    pub settle_secs: Option<u64>,
+}
+
+/// `[drill] settle_secs` when unset.
+pub const DEFAULT_SETTLE_SECS: u64 = 10;
+
+impl DrillConfig {
+    /// The settle period in force.
+    pub fn settle_secs(&self) -> u64 {
+        self.settle_secs.unwrap_or(DEFAULT_SETTLE_SECS)
+    }
 }
 
 /// `[incident]`.

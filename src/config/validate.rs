@@ -190,6 +190,14 @@ fn drill(c: &mut Checker<'_, '_>, config: &Config) {
             "`rto_target_secs` is 0: expected a positive number of seconds",
         );
     }
+    if let Some(s) = config.drill.settle_secs
+        && !(1..=3600).contains(&s)
+    {
+        c.err(
+            &[Seg::Key("drill"), Seg::Key("settle_secs")],
+            format!("`settle_secs` is {s}: expected 1 to 3600 seconds"),
+        );
+    }
 }
 
 fn polling(c: &mut Checker<'_, '_>, config: &Config) {
@@ -433,6 +441,18 @@ mod tests {
         let p = problems("[drill]\nrto_target = 300\n");
         assert_eq!(p.len(), 1, "{p:#?}");
         assert!(p[0].starts_with("w.toml:2:1: "), "{p:#?}");
+    }
+
+    #[test]
+    fn drill_settle_secs_must_be_1_to_3600() {
+        assert_eq!(
+            problems("[drill]\nsettle_secs = 0\n"),
+            ["w.toml:2:15: `settle_secs` is 0: expected 1 to 3600 seconds"]
+        );
+        assert_eq!(problems("[drill]\nsettle_secs = 3601\n").len(), 1);
+        assert!(problems("[drill]\nsettle_secs = 30\n").is_empty());
+        let cfg: Config = toml::from_str("[drill]\nsettle_secs = 30\n").unwrap();
+        assert_eq!((cfg.drill.settle_secs(), Config::default().drill.settle_secs()), (30, 10));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 mod drill;
 mod markdown;
 
-pub use drill::{DrillReport, DrillStep, LateItem, PgFigures};
+pub use drill::{DrillReport, DrillStep, LateItem, PgFigures, Withdrawal};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -131,9 +131,10 @@ pub struct PostMortem {
     pub resolution: Option<String>,
     /// Declared, detected, first action, mitigated, resolved.
     pub milestones: Vec<Milestone>,
-    /// Declared to first observation.
+    /// Declared to detection (the result's `detected_at`, else the first observation).
     pub time_to_detect_secs: Option<i64>,
-    /// Declared to last verified step.
+    /// Declared to mitigation: the latest result's `mitigated_at`, unless a
+    /// `mitigation-withdrawn` entry follows it (the drill report shows the same instant).
     pub time_to_mitigate_secs: Option<i64>,
     /// Declared to resolved.
     pub time_to_resolve_secs: Option<i64>,
@@ -182,7 +183,7 @@ impl PostMortem {
             summary: plain_text(&e.summary),
         };
         let milestone = |name, e: Option<&Entry>, at: Option<DateTime<Utc>>| {
-            let at = e.map(|e| e.ts).or(at);
+            let at = at.or(e.map(|e| e.ts));
             Milestone {
                 name,
                 at,
@@ -191,24 +192,33 @@ impl PostMortem {
                 summary: e.map(|e| plain_text(&e.summary)),
             }
         };
+        // One computation for the Milestones and the drill report: the recovery tracker's
+        // result (detection, first action, mitigation unless withdrawn) where the log has one.
+        let marks = drill::marks(entries);
         let declared = entries.iter().find(|e| e.kind == "declared");
-        let detected = entries.iter().find(|e| e.kind == "observation");
-        let first_action = entries.iter().find(|e| e.kind == "step-confirmed");
-        let mitigated = entries.iter().rev().find(|e| e.kind == "step-verified");
+        let (detected, detected_at) = match marks.detected {
+            Some(at) => (marks.result, Some(at)),
+            None => (entries.iter().find(|e| e.kind == "observation"), None),
+        };
+        let (first_action, first_action_at) = match marks.first_action {
+            Some(at) => (marks.result, Some(at)),
+            None => (entries.iter().find(|e| e.kind == "step-confirmed"), None),
+        };
+        let mitigated = marks.mitigated.and(marks.result);
         let milestones = vec![
             milestone("declared", declared, Some(t0)),
-            milestone("detected", detected, None),
-            milestone("first-action", first_action, None),
-            milestone("mitigated", mitigated, None),
+            milestone("detected", detected, detected_at),
+            milestone("first-action", first_action, first_action_at),
+            milestone("mitigated", mitigated, marks.mitigated),
             milestone("resolved", resolved, resolved_at),
         ];
-        let since_t0 = |e: Option<&Entry>| e.map(|e| (e.ts - t0).num_seconds());
+        let since_t0 = |name: &str| milestones.iter().find(|m| m.name == name).and_then(|m| m.offset_secs);
         let end = resolved_at.or(entries.last().map(|e| e.ts)).unwrap_or(t0);
         PostMortem {
             duration_secs: resolved_at.map(|r| (r - t0).num_seconds()),
             resolution: resolved.map(|e| plain_text(&e.summary)),
-            time_to_detect_secs: since_t0(detected),
-            time_to_mitigate_secs: since_t0(mitigated),
+            time_to_detect_secs: since_t0("detected"),
+            time_to_mitigate_secs: since_t0("mitigated"),
             time_to_resolve_secs: resolved_at.map(|r| (r - t0).num_seconds()),
             milestones,
             timeline: entries.iter().map(row).collect(),

@@ -1,6 +1,13 @@
-//! `warroom drill --history`: every `drill-result` entry of every incident in the data dir,
-//! oldest first, with the best, median and worst RTO, so repeated drills can be compared.
+//! `warroom drill --history`: every drill incident in the data dir, mitigated or not, grouped
+//! by scenario, with the best, median and worst RTO of each scenario (RTOs of different
+//! scenarios are never ranked against each other).
+//!
+//! A drill is *mitigated* when its latest `drill-result` entry is not followed by a
+//! `mitigation-withdrawn` entry (the rule the export's milestones use). Otherwise it says why
+//! not: "not mitigated: still unhealthy: REASON" from the last known verdict (the latest
+//! `verdict` or `mitigation-withdrawn` entry, when it lists reasons), else "abandoned".
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -8,19 +15,26 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::entry::Entry;
 use super::export::plain_text;
 use super::log::{LogError, read_log};
-use super::store::list_incidents;
+use super::store::{IncidentMeta, list_incidents};
 
-/// One measured drill.
+/// One drill incident.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrillRun {
-    /// When the result was logged.
+    /// When the result was logged (not mitigated: the last entry).
     pub date: DateTime<Utc>,
     /// Incident id.
     pub incident: String,
     /// The fault scenario.
     pub scenario: Option<String>,
+    /// Who ran it: the operator of the result entry (not mitigated: who declared the drill).
+    pub operator: String,
+    /// Mitigated (and not withdrawn since).
+    pub mitigated: bool,
+    /// Why it is not mitigated (`None` when it is).
+    pub why_not: Option<String>,
     /// Recovery time in seconds.
     pub rto_secs: Option<f64>,
     /// PostgreSQL bytes lost.
@@ -42,57 +56,68 @@ pub struct RunRef {
     pub rto_secs: f64,
 }
 
-/// Every drill result, oldest first, with RTO statistics.
+/// The figures of one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrillHistory {
-    /// The runs, sorted by date.
-    pub runs: Vec<DrillRun>,
+pub struct ScenarioStats {
+    /// Scenario name (`?` when unknown).
+    pub scenario: String,
+    /// Drills of this scenario.
+    pub drills: usize,
+    /// How many were mitigated.
+    pub mitigated: usize,
     /// Shortest RTO.
     pub best: Option<RunRef>,
     /// Median RTO (the mean of the two middle ones for an even count).
     pub median_rto_secs: Option<f64>,
     /// Longest RTO.
     pub worst: Option<RunRef>,
+}
+
+/// Every drill, grouped by scenario (then by date), with per-scenario RTO statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillHistory {
+    /// The runs, sorted by scenario, then date.
+    pub runs: Vec<DrillRun>,
+    /// Per-scenario statistics, by scenario name.
+    pub scenarios: Vec<ScenarioStats>,
     /// Incident logs that could not be read, with the reason (the others are still listed).
     pub unreadable: Vec<String>,
 }
 
-/// Scan `<data_dir>/incidents` for `drill-result` entries.
+/// Scan `<data_dir>/incidents` for drill incidents.
 pub fn drill_history(data_dir: &Path) -> Result<DrillHistory, LogError> {
     let mut runs = Vec::new();
     let mut unreadable = Vec::new();
     for meta in list_incidents(data_dir)? {
         let meta = match meta {
-            Ok(m) => m,
+            Ok(m) if m.drill => m,
+            Ok(_) => continue,
             Err(e) => {
                 unreadable.push(plain_text(&e.to_string()));
                 continue;
             }
         };
-        let entries = match read_log(&meta.path) {
-            Ok(e) => e,
-            Err(e) => {
-                unreadable.push(plain_text(&e.to_string()));
-                continue;
-            }
-        };
-        for e in entries.iter().filter(|e| e.kind == "drill-result") {
-            let d = &e.details;
-            runs.push(DrillRun {
-                date: e.ts,
-                incident: plain_text(&meta.id),
-                scenario: d.get("fault").and_then(Value::as_str).map(plain_text),
-                rto_secs: d.get("rto_secs").and_then(Value::as_f64),
-                data_loss_bytes: d.get("data_loss_bytes").and_then(Value::as_u64),
-                redis_offset_loss: d.get("redis_offset_loss").and_then(Value::as_u64),
-                rto_target_secs: d.get("rto_target_secs").and_then(Value::as_u64),
-                target_met: d.get("target_met").and_then(Value::as_bool),
-            });
+        match read_log(&meta.path) {
+            Ok(entries) => runs.push(run_of(&meta, &entries)),
+            Err(e) => unreadable.push(plain_text(&e.to_string())),
         }
     }
-    runs.sort_by_key(|r| r.date);
-    let mut timed: Vec<(&str, f64)> =
-        runs.iter().filter_map(|r| Some((r.incident.as_str(), r.rto_secs?))).collect();
+    let key = |r: &DrillRun| r.scenario.clone().unwrap_or_else(|| "?".into());
+    runs.sort_by(|a, b| key(a).cmp(&key(b)).then(a.date.cmp(&b.date)));
+    let mut groups: BTreeMap<String, Vec<&DrillRun>> = BTreeMap::new();
+    for r in &runs {
+        groups.entry(key(r)).or_default().push(r);
+    }
+    let scenarios = groups.into_iter().map(|(scenario, runs)| stats(scenario, &runs)).collect();
+    Ok(DrillHistory { runs, scenarios, unreadable })
+}
+
+fn stats(scenario: String, runs: &[&DrillRun]) -> ScenarioStats {
+    let mut timed: Vec<(&str, f64)> = runs
+        .iter()
+        .filter(|r| r.mitigated)
+        .filter_map(|r| Some((r.incident.as_str(), r.rto_secs?)))
+        .collect();
     timed.sort_by(|a, b| a.1.total_cmp(&b.1));
     let as_ref =
         |(incident, rto_secs): &(&str, f64)| RunRef { incident: incident.to_string(), rto_secs: *rto_secs };
@@ -101,25 +126,81 @@ pub fn drill_history(data_dir: &Path) -> Result<DrillHistory, LogError> {
         n if n % 2 == 1 => Some(timed[n / 2].1),
         n => Some((timed[n / 2 - 1].1 + timed[n / 2].1) / 2.0),
     };
-    Ok(DrillHistory {
+    ScenarioStats {
+        scenario,
+        drills: runs.len(),
+        mitigated: runs.iter().filter(|r| r.mitigated).count(),
         best: timed.first().map(as_ref),
-        worst: timed.last().map(as_ref),
         median_rto_secs,
-        runs,
-        unreadable,
-    })
+        worst: timed.last().map(as_ref),
+    }
 }
 
-/// The history as an aligned table with a summary line.
+/// One drill incident's row.
+fn run_of(meta: &IncidentMeta, entries: &[Entry]) -> DrillRun {
+    let result = entries.iter().rev().find(|e| e.kind == "drill-result");
+    let withdrawn =
+        result.is_some_and(|r| entries.iter().any(|e| e.kind == "mitigation-withdrawn" && e.seq > r.seq));
+    let from_title = meta.title.strip_prefix("Drill: ").map(plain_text);
+    let d = result.map(|e| &e.details);
+    let get = |k: &str| d.and_then(|d| d.get(k));
+    let scenario = get("fault").and_then(Value::as_str).map(plain_text).or(from_title);
+    let declared_by = entries.iter().find(|e| e.kind == "declared").or(entries.first());
+    match result {
+        Some(r) if !withdrawn => DrillRun {
+            date: r.ts,
+            incident: plain_text(&meta.id),
+            scenario,
+            operator: plain_text(&r.operator),
+            mitigated: true,
+            why_not: None,
+            rto_secs: get("rto_secs").and_then(Value::as_f64),
+            data_loss_bytes: get("data_loss_bytes").and_then(Value::as_u64),
+            redis_offset_loss: get("redis_offset_loss").and_then(Value::as_u64),
+            rto_target_secs: get("rto_target_secs").and_then(Value::as_u64),
+            target_met: get("target_met").and_then(Value::as_bool),
+        },
+        _ => DrillRun {
+            date: entries.last().map_or(meta.declared_at, |e| e.ts),
+            incident: plain_text(&meta.id),
+            scenario,
+            operator: declared_by.map(|e| plain_text(&e.operator)).unwrap_or_default(),
+            mitigated: false,
+            why_not: Some(why_not(entries)),
+            rto_secs: None,
+            data_loss_bytes: None,
+            redis_offset_loss: None,
+            rto_target_secs: None,
+            target_met: None,
+        },
+    }
+}
+
+/// "not mitigated: still unhealthy: ..." from the last known verdict, else "abandoned".
+fn why_not(entries: &[Entry]) -> String {
+    let last = entries.iter().rev().find(|e| e.kind == "verdict" || e.kind == "mitigation-withdrawn");
+    let reasons: Vec<String> = last
+        .and_then(|e| e.details.get("reasons"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).take(2).map(plain_text).collect())
+        .unwrap_or_default();
+    if reasons.is_empty() {
+        "abandoned".into()
+    } else {
+        format!("not mitigated: still unhealthy: {}", reasons.join("; "))
+    }
+}
+
+/// The history as an aligned table, then one summary line per scenario.
 pub fn render_text(h: &DrillHistory) -> String {
     let mut out = String::new();
     if h.runs.is_empty() {
-        out.push_str("no drill results yet: run `warroom drill` and recover from the fault\n");
+        out.push_str("no drills yet: run `warroom drill` and recover from the fault\n");
     } else {
         let _ = writeln!(
             out,
-            "{:<19}  {:<18}  {:>9}  {:>12}  {:<16}  INCIDENT",
-            "DATE (UTC)", "SCENARIO", "RTO", "DATA LOSS", "TARGET"
+            "{:<19}  {:<18}  {:>9}  {:>12}  {:<16}  {:<16}  INCIDENT",
+            "DATE (UTC)", "SCENARIO", "RTO", "DATA LOSS", "TARGET", "OPERATOR"
         );
         for r in &h.runs {
             let target = match (r.target_met, r.rto_target_secs) {
@@ -127,27 +208,30 @@ pub fn render_text(h: &DrillHistory) -> String {
                 (Some(false), Some(t)) => format!("MISSED ({t} s)"),
                 _ => "-".to_string(),
             };
+            let why = r.why_not.as_ref().map_or(String::new(), |w| format!("  {w}"));
             let _ = writeln!(
                 out,
-                "{:<19}  {:<18}  {:>9}  {:>12}  {:<16}  {}",
+                "{:<19}  {:<18}  {:>9}  {:>12}  {:<16}  {:<16}  {}{why}",
                 r.date.format("%Y-%m-%d %H:%M:%S"),
                 r.scenario.as_deref().unwrap_or("?"),
                 r.rto_secs.map_or("-".to_string(), |s| format!("{s:.1} s")),
                 r.data_loss_bytes.map_or("-".to_string(), |b| format!("{b} B")),
                 target,
+                r.operator,
                 r.incident
             );
         }
-        if let (Some(b), Some(m), Some(w)) = (&h.best, h.median_rto_secs, &h.worst) {
-            let _ = writeln!(
-                out,
-                "\n{} drill(s): best {:.1} s ({}), median {m:.1} s, worst {:.1} s ({})",
-                h.runs.len(),
-                b.rto_secs,
-                b.incident,
-                w.rto_secs,
-                w.incident
-            );
+        out.push('\n');
+        for s in &h.scenarios {
+            let _ = write!(out, "{}: {} drill(s), {} mitigated", s.scenario, s.drills, s.mitigated);
+            if let (Some(b), Some(m), Some(w)) = (&s.best, s.median_rto_secs, &s.worst) {
+                let _ = write!(
+                    out,
+                    ": best {:.1} s ({}), median {m:.1} s, worst {:.1} s ({})",
+                    b.rto_secs, b.incident, w.rto_secs, w.incident
+                );
+            }
+            out.push('\n');
         }
     }
     for u in &h.unreadable {

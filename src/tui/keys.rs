@@ -23,7 +23,7 @@ impl ChordBuffer {
 /// The layers active for the current state, most specific first.
 pub fn active_layers(state: &State) -> Vec<KeyLayer> {
     match &state.modal {
-        Some(Modal::Help) => vec![KeyLayer::Help],
+        Some(Modal::Help | Modal::Verdict) => vec![KeyLayer::Help],
         Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
         Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
             vec![KeyLayer::Confirm]

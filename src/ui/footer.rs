@@ -27,6 +27,7 @@ pub fn pane_layer(pane: PaneId) -> KeyLayer {
 /// Only commands that have a key in the active keymap are listed.
 pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
     let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.modal {
+        Some(Modal::Verdict) => (KeyLayer::Help, &[(Command::Close, "close")], false),
         Some(Modal::Help) => {
             (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
         }

@@ -1,10 +1,12 @@
-//! The header line: incident, clock, mode, alarms, operator.
+//! The header line: incident, clock, mode, verdict (and MITIGATED), alarms, operator.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::app::verdict::Level;
 use crate::app::{Mode, State};
 use crate::config::Theme;
 use crate::config::theme::Slot;
@@ -39,6 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(" READ-ONLY ", theme.style(Slot::BadgeReadOnly)));
     }
+    essentials.extend(verdict_badges(state, theme));
     for alarm in alarms(state) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(format!(" {alarm} "), theme.style(Slot::Alarm)));
@@ -56,6 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             essentials.push(Span::styled(format!(" {} ", clean(&text, room - 2)), theme.style(slot)));
         }
     }
+    push_first_reason(&mut essentials, state, theme, avail);
     let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
 
     let id = clean(&state.incident.id, 40);
@@ -100,4 +104,39 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(operator, theme.style(Slot::Dim)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The theme slot of a verdict level.
+pub fn level_slot(level: Level) -> Slot {
+    match level {
+        Level::Healthy => Slot::StatusHealthy,
+        Level::Degraded => Slot::StatusDegraded,
+        Level::Failing => Slot::StatusDown,
+        Level::Unknown => Slot::StatusStale,
+    }
+}
+
+/// The verdict badge (` FAILING `), and ` MITIGATED ` while the incident or drill is
+/// mitigated (not once mitigation was withdrawn).
+pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
+    let badge = |text: &str, slot| {
+        Span::styled(format!(" {text} "), theme.style(slot).add_modifier(Modifier::REVERSED | Modifier::BOLD))
+    };
+    let mut out = vec![Span::raw(" "), badge(state.verdict.level.label(), level_slot(state.verdict.level))];
+    if state.recovery.mitigated_at.is_some() {
+        out.push(Span::raw(" "));
+        out.push(badge("MITIGATED", Slot::StatusHealthy));
+    }
+    out
+}
+
+/// The verdict's first reason after the badges, in the room the title can spare.
+fn push_first_reason(spans: &mut Vec<Span<'static>>, state: &State, theme: &Theme, avail: usize) {
+    let Some(reason) = state.verdict.first_reason() else { return };
+    let used: usize = spans.iter().map(|s| width(&s.content)).sum();
+    let room = avail.saturating_sub(used + 50).min(70);
+    if room >= 16 {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.verdict.level))));
+    }
 }

@@ -19,6 +19,7 @@ pub mod prompt;
 pub mod runbooks;
 pub mod sanitize;
 pub mod steps;
+pub mod verdict;
 pub mod widgets;
 
 use ratatui::Frame;
@@ -65,6 +66,7 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
     match &state.modal {
         None => {}
         Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.help_scroll),
+        Some(Modal::Verdict) => verdict::draw(frame, area, state, theme),
         Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
         Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, *selected),
         Some(Modal::Confirm { step, typed }) => {

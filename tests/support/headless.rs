@@ -63,10 +63,12 @@ impl Headless {
     }
 
     /// The same console over the drill estate (`scenario`, `speed`, seed 1): the drill's own
-    /// operator, sources polled every 200 ms, a drill incident.
+    /// operator, sources polled every 200 ms, a drill incident; mitigation counts after the
+    /// verdict held 1 s (`[drill] settle_secs`).
     pub async fn drill(scenario: &str, speed: f64) -> (Headless, warroom::backends::drill::DrillEstate) {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
-        let cfg = estate.config();
+        let mut cfg = estate.config();
+        cfg.drill.settle_secs = Some(1);
         Headless::drill_console(estate, cfg)
     }
 

@@ -163,6 +163,7 @@ fn pg(name: &str, role: PgRole, lsn: u64, lag: Option<u64>, error: Option<&str>)
         version: Some("16.4".into()),
         timeline: if role == PgRole::Down { None } else { Some(3) },
         lsn: if role == PgRole::Down { None } else { Some(lsn) },
+        fork_lsn: None,
         replay_lag_bytes: lag,
         replay_lag_seconds: lag.map(|_| 0.0),
         replication_state: (role == PgRole::Replica).then(|| "streaming".to_string()),
@@ -377,6 +378,7 @@ pub fn calm() -> State {
         sentinel: Arc::new(Snapshot::fresh(sentinel_calm(), t(722))),
         traffic: Arc::new(Snapshot::fresh(traffic_calm(), t(718))),
     };
+    warroom::app::measure::refresh_verdict(&mut st);
     let obs = st.observed.clone();
     st.steps = vec![step(
         1,
@@ -474,6 +476,7 @@ pub fn primary_down() -> State {
         sentinel: Arc::new(sentinel),
         traffic: Arc::new(traffic_snap),
     };
+    warroom::app::measure::refresh_verdict(&mut st);
 
     let obs = st.observed.clone();
     let promote = Operation::PromotePostgres {

@@ -22,6 +22,7 @@ fn node(name: &str, read_only: bool) -> PgNodeStatus {
         version: None,
         timeline: Some(2),
         lsn: Some(1),
+        fork_lsn: None,
         replay_lag_bytes: None,
         replay_lag_seconds: None,
         replication_state: None,

@@ -235,7 +235,7 @@ fn answer(s: &mut State, fx: &mut Vec<Effect>) {
             Some(Modal::ConfirmKey { .. } | Modal::TakeCommand { .. }) => {
                 fx.extend(update(s, Action::Command(Command::ConfirmYes), t0()))
             }
-            Some(Modal::Help) | None => return,
+            Some(Modal::Help | Modal::Verdict) | None => return,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct PgNode {
     pub diverged: Option<String>,
     /// Timeline id.
     pub timeline: u32,
+    /// Where the current timeline forked from its parent (`None` on timeline 1).
+    pub fork: Option<u64>,
     /// Current WAL position (primary) or last received position (replica).
     pub lsn: u64,
     /// Last replayed position (replicas; equals `lsn` on a primary).
@@ -64,6 +66,7 @@ impl Database {
                 upstream: (i != 0).then_some(0),
                 diverged: None,
                 timeline: 1,
+                fork: None,
                 lsn: base,
                 replay: base,
                 read_only: false,
@@ -176,6 +179,7 @@ impl Database {
             n.diverged = None;
             n.replay_stalled = false;
             n.timeline = timeline;
+            n.fork = Some(fork);
             n.replay = fork;
         }
         for j in 0..self.nodes.len() {
@@ -194,6 +198,7 @@ impl Database {
             } else {
                 o.diverged = None;
                 o.timeline = timeline;
+                o.fork = Some(fork);
             }
         }
         (timeline, fork)
@@ -221,6 +226,7 @@ impl Database {
                     version: None,
                     timeline: None,
                     lsn: None,
+                    fork_lsn: None,
                     replay_lag_bytes: None,
                     replay_lag_seconds: None,
                     replication_state: None,
@@ -247,6 +253,7 @@ impl Database {
                         version: Some(PG_VERSION.into()),
                         timeline: Some(n.timeline),
                         lsn: Some(n.lsn),
+                        fork_lsn: n.fork,
                         ..base
                     };
                 }
@@ -263,6 +270,7 @@ impl Database {
                     version: Some(PG_VERSION.into()),
                     timeline: Some(n.timeline),
                     lsn: Some(n.lsn),
+                    fork_lsn: n.fork,
                     replay_lag_bytes: Some(lag),
                     replay_lag_seconds: Some((now - n.last_replay_at).max(0.0)),
                     replication_state: state,

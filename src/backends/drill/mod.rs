@@ -148,6 +148,15 @@ impl DrillEstate {
     pub fn fast_forward(&self, dt: Duration) {
         self.with(|s| s.advance(dt));
     }
+
+    /// Ground truth of the PostgreSQL nodes, read from the sim itself (tests check measured
+    /// data loss against it): per node its name, timeline, WAL position (frozen while it is
+    /// down or fenced) and the LSN at which its timeline forked (`None` on timeline 1).
+    pub fn pg_ground_truth(&self) -> Vec<(String, u32, u64, Option<u64>)> {
+        self.with(|s| {
+            s.db.nodes.iter().map(|n| (n.spec.name.to_string(), n.timeline, n.lsn, n.fork)).collect()
+        })
+    }
 }
 
 /// Kubernetes observer of a drill.

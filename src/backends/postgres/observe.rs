@@ -31,6 +31,8 @@ pub(crate) struct NodeSample {
     pub timeline: Option<u32>,
     /// Current LSN (primary) or last received LSN (replica).
     pub lsn: Option<u64>,
+    /// Switchpoint of the current timeline (its history file), on a timeline above 1.
+    pub fork_lsn: Option<u64>,
     /// Replica's own view: received minus replayed bytes.
     pub own_lag_bytes: Option<u64>,
     /// Replica's own view: seconds since the last replayed transaction, 0 when caught up.
@@ -109,6 +111,7 @@ fn blank_status(n: &NodeTarget) -> PgNodeStatus {
         version: None,
         timeline: None,
         lsn: None,
+        fork_lsn: None,
         replay_lag_bytes: None,
         replay_lag_seconds: None,
         replication_state: None,
@@ -138,6 +141,7 @@ pub(crate) fn status_from(
         version: Some(s.version.clone()),
         timeline: s.timeline,
         lsn: s.lsn,
+        fork_lsn: s.fork_lsn,
         read_only: s.read_only,
         error: None,
         last_ok: Some(now),
@@ -222,7 +226,27 @@ async fn run_queries(session: &Session) -> Result<NodeSample, String> {
             });
         }
     }
+    if let Some(tl) = s.timeline.filter(|t| *t > 1) {
+        // Needs pg_read_file rights (superuser, pg_read_server_files or a grant); without
+        // them the fork is not reported and measurement falls back to the replica's last LSN.
+        let history = c.query_one(HISTORY, &[&format!("{tl:08X}")]).await.ok();
+        s.fork_lsn = history
+            .and_then(|r| r.try_get::<_, Option<String>>(0).ok().flatten())
+            .and_then(|h| history_fork(&h));
+    }
     Ok(s)
+}
+
+/// The timeline history file of a timeline (hex id as in WAL file names), `NULL` if missing.
+const HISTORY: &str = "SELECT pg_read_file('pg_wal/' || $1::text || '.history', 0, 65536, true)";
+
+/// The switchpoint into the current timeline: the LSN of the last entry of its history file
+/// (`parentTLI<TAB>switchpoint<TAB>reason` per line, `#` comments).
+pub(crate) fn history_fork(history: &str) -> Option<u64> {
+    let line = history.lines().map(str::trim).rfind(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let lsn = line.split_whitespace().nth(1)?;
+    let (hi, lo) = lsn.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
 }
 
 /// The timeline is the first 8 hex digits of a WAL file name (current on a primary right
@@ -245,6 +269,15 @@ mod tests {
             pod: None,
             data_dir: None,
         })
+    }
+
+    #[test]
+    fn history_file_gives_the_fork_lsn() {
+        let h = "1\t0/3000158\tno recovery target specified\n\n2\t1/A2B3C4D0\tbefore 2000-01-01\n";
+        assert_eq!(history_fork(h), Some(0x1_A2B3_C4D0));
+        assert_eq!(history_fork("1\t0/3000158\tno recovery target specified\n"), Some(0x300_0158));
+        assert_eq!(history_fork("# comment only\n"), None);
+        assert_eq!(history_fork("1\tgarbage\n"), None);
     }
 
     #[test]

@@ -355,16 +355,15 @@ impl Driver {
         if self.result_logged {
             return Ok(());
         }
-        use crate::app::measure::{Health, estate_health};
-        let why = match estate_health(&self.state.observed) {
-            Health::Unhealthy(reasons) => {
-                format!("the estate is still unhealthy: {}", sanitize(&reasons.join("; ")))
+        use crate::app::verdict::{Level, verdict_of};
+        let v = verdict_of(&self.state.observed, &self.state.config);
+        let why = match v.level {
+            Level::Unknown => "the estate's verdict is unknown: a layer has no fresh value".to_string(),
+            _ if !v.restored => {
+                format!("the estate is still {}: {}", v.level.as_str(), sanitize(&v.reasons.join("; ")))
             }
-            Health::Unknown => "the estate's health is unknown: a layer has no fresh value".to_string(),
-            Health::Healthy => {
-                "the estate is healthy but mitigation was not confirmed (it must hold for the settle period)"
-                    .to_string()
-            }
+            _ => "the estate is restored but mitigation was not confirmed (it must hold for the settle period)"
+                .to_string(),
         };
         Err(if self.interrupted {
             format!("interrupted; {why}")

@@ -87,6 +87,16 @@ pub struct DrillReport {
     pub steps: Vec<DrillStep>,
     /// Checklist items late at mitigation.
     pub late_checklist: Vec<LateItem>,
+    /// How long the verdict held before mitigation counted, in seconds.
+    pub settle_secs: Option<u64>,
+    /// What the verdict still listed at mitigation (lost redundancy).
+    pub remaining: Vec<String>,
+    /// What was expected down at mitigation.
+    pub expected_down: Vec<String>,
+    /// Every `mitigation-withdrawn` entry, in log order.
+    pub withdrawals: Vec<Withdrawal>,
+    /// The latest mitigation was withdrawn and not reached again.
+    pub withdrawn: bool,
 }
 
 fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
@@ -98,6 +108,45 @@ fn string(v: Option<&Value>) -> Option<String> {
     v?.as_str().map(plain_text)
 }
 
+/// A `mitigation-withdrawn` entry: when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Withdrawal {
+    /// When it was logged.
+    pub at: DateTime<Utc>,
+    /// Its summary.
+    pub summary: String,
+}
+
+/// The recovery milestones as the log records them, computed once for both the Milestones
+/// table and the drill report: the latest result entry counts unless a `mitigation-withdrawn`
+/// entry follows it (then the incident is not mitigated).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Marks<'a> {
+    /// The latest result entry.
+    pub result: Option<&'a Entry>,
+    /// Its `detected_at`, `first_action_at` (results logged by the tracker).
+    pub detected: Option<DateTime<Utc>>,
+    pub first_action: Option<DateTime<Utc>>,
+    /// Mitigation: the result's `mitigated_at` (else its time), `None` once withdrawn.
+    pub mitigated: Option<DateTime<Utc>>,
+}
+
+/// See [`Marks`].
+pub(super) fn marks(entries: &[Entry]) -> Marks<'_> {
+    let Some(result) = entries.iter().rev().find(|e| e.kind == "drill-result" || e.kind == "recovery-result")
+    else {
+        return Marks::default();
+    };
+    let withdrawn = entries.iter().any(|e| e.kind == "mitigation-withdrawn" && e.seq > result.seq);
+    let get = |k: &str| time(result.details.get(k));
+    Marks {
+        result: Some(result),
+        detected: get("detected_at"),
+        first_action: get("first_action_at"),
+        mitigated: if withdrawn { None } else { Some(get("mitigated_at").unwrap_or(result.ts)) },
+    }
+}
+
 /// Whether the log holds a result entry of either kind.
 pub(super) fn has_result(entries: &[Entry]) -> bool {
     entries.iter().any(|e| e.kind == "drill-result" || e.kind == "recovery-result")
@@ -105,7 +154,8 @@ pub(super) fn has_result(entries: &[Entry]) -> bool {
 
 /// The last result entry's figures (all `None` / empty when there is none).
 pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
-    let result = entries.iter().rev().find(|e| e.kind == "drill-result" || e.kind == "recovery-result");
+    let m = marks(entries);
+    let result = m.result;
     let details = result.map(|e| &e.details);
     let get = |k: &str| details.and_then(|d| d.get(k));
     let u64_of = |k: &str| get(k).and_then(Value::as_u64);
@@ -154,7 +204,7 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         kind: result.map(|e| plain_text(&e.kind)),
         detected_at: time(get("detected_at")),
         first_action_at: time(get("first_action_at")),
-        mitigated_at: time(get("mitigated_at")),
+        mitigated_at: m.mitigated.filter(|_| get("mitigated_at").is_some()),
         rto_from: string(get("rto_from")),
         rto_target_secs: u64_of("rto_target_secs"),
         target_met: get("target_met").and_then(Value::as_bool),
@@ -162,7 +212,22 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         postgres,
         steps,
         late_checklist,
+        settle_secs: u64_of("settle_secs"),
+        remaining: strings(get("remaining")),
+        expected_down: strings(get("expected_down")),
+        withdrawals: entries
+            .iter()
+            .filter(|e| e.kind == "mitigation-withdrawn")
+            .map(|e| Withdrawal { at: e.ts, summary: plain_text(&e.summary) })
+            .collect(),
+        withdrawn: result.is_some() && m.mitigated.is_none(),
     }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(plain_text).collect())
+        .unwrap_or_default()
 }
 
 /// `HH:MM:SS (T+mm:ss)`, or `not reached`.
@@ -187,11 +252,26 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
     };
     let _ = writeln!(md, "- Fault injected: {fault}");
     // Results logged by the recovery tracker carry the milestones; older ones only the RTO.
-    let tracked = d.mitigated_at.is_some();
+    let tracked = d.detected_at.is_some();
     if tracked {
-        let _ = writeln!(md, "- Detected (first unhealthy snapshot): {}", at(d.detected_at, t0));
+        let _ = writeln!(md, "- Detected (first degraded or failing verdict): {}", at(d.detected_at, t0));
         let _ = writeln!(md, "- First action (first confirmed step): {}", at(d.first_action_at, t0));
-        let _ = writeln!(md, "- Mitigated (last verified step, estate healthy): {}", at(d.mitigated_at, t0));
+        let held = d.settle_secs.map_or(String::new(), |s| format!(", held {s} s"));
+        let mitigated = if d.withdrawn {
+            "**withdrawn** (not reached again)".to_string()
+        } else {
+            at(d.mitigated_at, t0)
+        };
+        let _ = writeln!(md, "- Mitigated (verdict restored{held}): {mitigated}");
+    }
+    for w in &d.withdrawals {
+        let _ = writeln!(md, "- Mitigation withdrawn at {}: {}", at(Some(w.at), t0), text(&w.summary));
+    }
+    for r in &d.remaining {
+        let _ = writeln!(md, "- Still degraded at mitigation: {}", text(r));
+    }
+    for e in &d.expected_down {
+        let _ = writeln!(md, "- Expected down: {}", text(e));
     }
     let from = match d.rto_from.as_deref() {
         Some("detected") => "from detection",
@@ -224,7 +304,7 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
             |l: Option<u64>| l.map_or("?".to_string(), |l| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF));
         let _ = writeln!(
             md,
-            "  - {} last seen at LSN {}, {} took over at LSN {}",
+            "  - {} last seen writable at LSN {}; {} remains, the timelines forked at LSN {}",
             code(&p.old_primary, false),
             lsn(p.old_lsn),
             code(&p.new_primary, false),

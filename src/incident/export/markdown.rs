@@ -47,9 +47,9 @@ fn milestones(md: &mut String, pm: &PostMortem) {
     for m in &pm.milestones {
         let name = match m.name {
             "declared" => "Declared",
-            "detected" => "Detected (first observation)",
+            "detected" => "Detected",
             "first-action" => "First action (first confirmed step)",
-            "mitigated" => "Mitigated (last verified step)",
+            "mitigated" => "Mitigated (verdict restored and held)",
             _ => "Resolved",
         };
         let entry = match (m.seq, &m.summary) {

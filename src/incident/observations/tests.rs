@@ -19,6 +19,7 @@ fn node(name: &str, role: PgRole, lag: Option<u64>) -> PgNodeStatus {
         version: None,
         timeline: Some(1),
         lsn: None,
+        fork_lsn: None,
         replay_lag_bytes: lag,
         replay_lag_seconds: None,
         replication_state: None,

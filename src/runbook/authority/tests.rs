@@ -14,6 +14,7 @@ fn node(name: &str, role: PgRole, read_only: bool) -> PgNodeStatus {
         version: None,
         timeline: Some(2),
         lsn: Some(100),
+        fork_lsn: None,
         replay_lag_bytes: (role == PgRole::Replica).then_some(0),
         replay_lag_seconds: None,
         replication_state: None,

@@ -149,6 +149,7 @@ mod tests {
             version: Some("15".into()),
             timeline: Some(2),
             lsn: Some(100),
+            fork_lsn: None,
             replay_lag_bytes: (role == PgRole::Replica).then_some(lag),
             replay_lag_seconds: None,
             replication_state: None,
