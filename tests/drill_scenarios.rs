@@ -132,7 +132,8 @@ fn executed_ops(h: &Headless) -> Vec<Operation> {
 async fn calm_is_healthy_and_nothing_is_recommended() {
     let (mut h, _estate) = Headless::drill_measured("calm", SPEED, config()).await;
     h.until("every layer fresh and healthy", Duration::from_secs(20), |s| {
-        warroom::app::verdict::verdict_of(&s.observed, &s.config).level == warroom::app::verdict::Level::Healthy
+        warroom::app::verdict::verdict_of(&s.observed, &s.config).level
+            == warroom::app::verdict::Level::Healthy
     })
     .await;
     assert_eq!(runbook_for("calm", &h.state), None);

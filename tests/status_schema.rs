@@ -65,6 +65,24 @@ fn every_scenario_validates_and_shows_its_fault_at_the_default_time() {
         let v = drill_status(&home, s, None);
         assert_valid(&v, s);
         let pg = &v["postgres"];
+        // The console's judgement: the verdict and the runbook recommended first.
+        let judged = (
+            v["verdict"].as_str().expect("verdict"),
+            v["recommended"].as_array().expect("recommended").first().and_then(|r| r["runbook"].as_str()),
+        );
+        let expected = match s.as_str() {
+            "calm" => ("healthy", None),
+            "primary-db-down" => ("failing", Some("db-failover")),
+            "redis-master-down" => ("degraded", Some("redis-verify")),
+            "region-outage" => ("failing", Some("region-failover")),
+            "crashloop" => ("degraded", Some("rollback")),
+            "split-brain" => ("failing", Some("fence-stray-primary")),
+            // At 30 s the lagging replica is the only fault: degraded, nothing to run yet.
+            "replica-lag" => ("degraded", None),
+            other => panic!("scenario {other} has no expectation here: add one"),
+        };
+        assert_eq!(judged, expected, "{s}: reasons {:#} recommended {:#}", v["reasons"], v["recommended"]);
+        assert_eq!(v["reasons"].as_array().is_some_and(Vec::is_empty), judged.0 == "healthy", "{s}");
         let region = |name: &str| {
             v["traffic"]["regions"]
                 .as_array()
@@ -251,6 +269,7 @@ fn pending_stale_breaker_open_and_not_configured_layers_keep_their_keys() {
     for layer in ["postgres", "sentinel", "kubernetes", "traffic"] {
         assert_eq!(v[layer]["freshness"], "not_configured");
     }
+    assert_eq!(v["verdict"], "unknown", "nothing configured: nothing can be called healthy");
 }
 
 #[test]
@@ -265,6 +284,9 @@ fn the_schema_rejects_a_layer_that_lost_its_rows_and_accepts_the_verdict_keys() 
     let mut bad = v.clone();
     bad["verdict"] = "fine".into();
     assert!(!schema().is_valid(&bad), "verdict is an enum");
+    let mut missing = v.clone();
+    missing.as_object_mut().unwrap().remove("recommended");
+    assert!(!schema().is_valid(&missing), "the judgement keys are part of the contract");
     let mut lost = v.clone();
     lost["postgres"].as_object_mut().unwrap().remove("nodes");
     assert!(!schema().is_valid(&lost), "a postgres layer without nodes is not the contract");

@@ -60,6 +60,9 @@ pub fn recommended(state: &State) -> Vec<Recommendation> {
             out.push(rec("db-failover", reason));
         }
     }
+    if let Some(r) = traffic_to_primary(state) {
+        out.push(r);
+    }
     if let Some(r) = redis(state) {
         out.push(r);
     }
@@ -115,6 +118,30 @@ fn primary_down(state: &State, db: &DatabaseView) -> Option<String> {
     })
 }
 
+/// The single writable primary runs in a region whose cluster the database Service cannot
+/// select it from (a cross-region promotion, e.g. the only safe replica was in the secondary
+/// region): that region's applications reach it directly, so the traffic moves there
+/// (dns-failover), unless that region already takes all of it.
+fn traffic_to_primary(state: &State) -> Option<Recommendation> {
+    let db = state.observed.database.value.as_ref()?;
+    let svc = state.observed.kube.value.as_ref()?.db_service.as_ref()?;
+    let traffic = state.observed.traffic.value.as_ref()?;
+    let p = db.primary()?;
+    let ctx =
+        state.config.regions.iter().find(|r| r.name == p.region).and_then(|r| r.kube_context.as_deref());
+    if ctx.unwrap_or(&p.region) == svc.context || traffic.share(&p.region) == Some(1.0) {
+        return None;
+    }
+    Some(rec(
+        "dns-failover",
+        format!(
+            "the primary {} runs in {}, where Service {} (in {}) cannot select it: move the traffic to {} \
+             (its applications reach the primary directly)",
+            p.name, p.region, svc.name, svc.context, p.region
+        ),
+    ))
+}
+
 /// A region that still holds weight but is lost: its Route 53 health check is unhealthy or its
 /// live probe fails (a failing ready probe alone is a dependency, e.g. the database, not the
 /// region).
@@ -140,7 +167,7 @@ fn redis(state: &State) -> Option<Recommendation> {
         Some("master" | "primary") => {
             let switched = s.events.iter().rev().find(|e| e.kind == "+switch-master")?;
             let verified = state.runbook.as_ref().is_some_and(|r| {
-                matches!(r.runbook.id(), "redis-verify" | "redis-failover")
+                matches!(r.runbook.id(), "redis-verify" | "redis-failover" | "region-failover")
                     && r.finished.as_ref().is_some_and(|(at, how)| *at >= switched.at && how == "completed")
             });
             (!verified).then(|| {
@@ -157,11 +184,20 @@ fn redis(state: &State) -> Option<Recommendation> {
     }
 }
 
-/// A Deployment whose pods crash-loop while two ReplicaSets' pods exist (a rollout): roll back.
+/// Pod reasons of a revision that keeps failing however often the kubelet restarts it.
+const CRASHING: [&str; 3] = ["CrashLoopBackOff", "OOMKilled", "Error"];
+
+fn crashing(p: &PodRow) -> bool {
+    p.reason.as_deref().is_some_and(|r| CRASHING.contains(&r))
+}
+
+/// A Deployment whose pods crash-loop (or are OOMKilled) in a context that answers: roll back.
+/// With two ReplicaSets' pods in sight it is a rollout in progress; with one, the reason says
+/// the runbook needs a previous revision (the operation refuses without one).
 fn crashloop(state: &State) -> Option<Recommendation> {
     let k = state.observed.kube.value.as_ref()?;
     // Cheap first: most of the time no pod crash-loops (5,000 pods are not grouped for nothing).
-    if !k.pods.iter().any(|p| p.reason.as_deref() == Some("CrashLoopBackOff")) {
+    if !k.pods.iter().any(crashing) {
         return None;
     }
     for d in &k.deployments {
@@ -172,27 +208,34 @@ fn crashloop(state: &State) -> Option<Recommendation> {
                 p.context == d.context && p.namespace == d.namespace && owner(&p.name) == Some(&d.name)
             })
             .collect();
-        let crashing: Vec<&&PodRow> =
-            pods.iter().filter(|p| p.reason.as_deref() == Some("CrashLoopBackOff")).collect();
+        let crashing: Vec<&&PodRow> = pods.iter().filter(|p| crashing(p)).collect();
         let mut hashes: Vec<&str> = pods.iter().filter_map(|p| template_hash(&p.name)).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        if !crashing.is_empty() && hashes.len() >= 2 {
-            let bad = template_hash(&crashing[0].name).unwrap_or("?");
-            return Some(rec(
-                "rollback",
-                format!(
-                    "Deployment {} in {} crash-loops after a rollout ({} pod(s) of ReplicaSet {}-{bad} in \
-                     CrashLoopBackOff, {}/{} ready): roll it back to the previous ReplicaSet",
-                    d.name,
-                    d.context,
-                    crashing.len(),
-                    d.name,
-                    d.ready,
-                    d.desired
-                ),
-            ));
+        let context_fails = k.contexts.iter().any(|c| c.context == d.context && c.error.is_some());
+        if crashing.is_empty() || context_fails {
+            continue;
         }
+        let bad = template_hash(&crashing[0].name).unwrap_or("?");
+        let reason = crashing[0].reason.as_deref().unwrap_or("crashing");
+        let rollout = if hashes.len() >= 2 {
+            "after a rollout"
+        } else {
+            "(if a rollout caused it: the rollback needs a previous revision)"
+        };
+        return Some(rec(
+            "rollback",
+            format!(
+                "Deployment {} in {} crash-loops {rollout}: {} pod(s) of ReplicaSet {}-{bad} in {reason}, \
+                 {}/{} ready; roll it back to the previous ReplicaSet",
+                d.name,
+                d.context,
+                crashing.len(),
+                d.name,
+                d.ready,
+                d.desired
+            ),
+        ));
     }
     None
 }

@@ -114,6 +114,53 @@ fn a_crash_looping_rollout_recommends_the_rollback() {
 }
 
 #[test]
+fn an_oom_killed_deployment_with_one_replicaset_in_sight_recommends_the_rollback_with_its_condition() {
+    let mut s = state_of(&sim_at("calm", 20));
+    let mut k = s.observed.kube.value.clone().expect("kube");
+    let pod = Arc::make_mut(&mut k.pods)
+        .iter_mut()
+        .find(|p| p.name.starts_with("worker-") && p.context == "us-east-1")
+        .expect("a worker");
+    pod.reason = Some("OOMKilled".into());
+    let name = pod.name.clone();
+    s.observed.kube = Arc::new(Snapshot::fresh(k.clone(), s.now));
+    let recs = recommended(&s);
+    assert_eq!(ids(&recs), ["rollback"], "{recs:?}");
+    let r = &recs[0].reason;
+    assert!(r.contains("Deployment worker in us-east-1") && r.contains("OOMKilled"), "{r}");
+    assert!(r.contains("needs a previous revision"), "one ReplicaSet in sight is not called a rollout: {r}");
+    // The same pod in a context that does not answer is not the Deployment's fault.
+    for c in k.contexts.iter_mut().filter(|c| c.context == "us-east-1") {
+        c.error = Some("i/o timeout".into());
+    }
+    s.observed.kube = Arc::new(Snapshot::fresh(k, s.now));
+    assert!(!ids(&recommended(&s)).contains(&"rollback"), "{name} in an unreachable context");
+}
+
+#[test]
+fn a_primary_the_service_cannot_select_recommends_moving_the_traffic_to_its_region() {
+    let mut s = state_of(&sim_at("calm", 20));
+    let mut db = s.observed.database.value.clone().expect("database");
+    for n in db.nodes.iter_mut() {
+        n.role = match n.region.as_str() {
+            "us-west-2" => PgRole::Primary,
+            _ => PgRole::Down,
+        };
+    }
+    s.observed.database = Arc::new(Snapshot::fresh(db, s.now));
+    let recs = recommended(&s);
+    let r = recs.iter().find(|r| r.runbook == "dns-failover").expect("dns-failover recommended");
+    assert!(r.reason.contains("runs in us-west-2") && r.reason.contains("cannot select it"), "{}", r.reason);
+    // Once us-west-2 takes all the traffic, nothing is left to move.
+    let mut t = s.observed.traffic.value.clone().expect("traffic");
+    for r in t.regions.iter_mut() {
+        r.weight = Some(if r.name == "us-west-2" { 100 } else { 0 });
+    }
+    s.observed.traffic = Arc::new(Snapshot::fresh(t, s.now));
+    assert!(!ids(&recommended(&s)).contains(&"dns-failover"));
+}
+
+#[test]
 fn pod_names_split_into_owner_and_template_hash() {
     assert_eq!(owner("api-7f9c6d5b8-x2k4p"), Some("api"));
     assert_eq!(owner("my-api-7f9c6d5b8-x2k4p"), Some("my-api"));

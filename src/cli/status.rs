@@ -59,6 +59,19 @@ pub fn status_text(o: &Observed, mode: Mode, now: DateTime<Utc>) -> String {
 pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "warroom status ({}) at {}", v["mode"].as_str().unwrap_or("?"), json::ts(now));
+    if let Some(level) = v["verdict"].as_str() {
+        let _ = writeln!(out, "  verdict     {}", level.to_uppercase());
+        for r in v["reasons"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let _ = writeln!(out, "    - {}", crate::ui::sanitize::sanitize(r));
+        }
+        for r in v["expected_down"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let _ = writeln!(out, "    expected down: {}", crate::ui::sanitize::sanitize(r));
+        }
+        for r in v["recommended"].as_array().into_iter().flatten() {
+            let (id, why) = (r["runbook"].as_str().unwrap_or("?"), r["reason"].as_str().unwrap_or(""));
+            let _ = writeln!(out, "    recommended: {id}: {}", crate::ui::sanitize::sanitize(why));
+        }
+    }
     for (name, key) in [
         ("PostgreSQL", "postgres"),
         ("Sentinel", "sentinel"),

@@ -362,8 +362,10 @@ impl Driver {
             _ if !v.restored => {
                 format!("the estate is still {}: {}", v.level.as_str(), sanitize(&v.reasons.join("; ")))
             }
-            _ => "the estate is restored but mitigation was not confirmed (it must hold for the settle period)"
-                .to_string(),
+            _ => {
+                "the estate is restored but mitigation was not confirmed (it must hold for the settle period)"
+                    .to_string()
+            }
         };
         Err(if self.interrupted {
             format!("interrupted; {why}")

@@ -257,14 +257,39 @@ fn traffic(snap: &Snapshot<TrafficView>, cfg: Option<&Config>) -> Value {
 /// The `status --json` object; `cfg` (the configuration the layers were built from) names
 /// the rows of a layer that has no value.
 pub fn status_json_for(o: &Observed, cfg: Option<&Config>, mode: Mode, now: DateTime<Utc>) -> Value {
-    json!({
+    let mut v = json!({
         "taken_at": ts(now),
         "mode": match mode { Mode::Live => "live", Mode::Drill => "drill" },
         "postgres": postgres(&o.database, cfg),
         "sentinel": sentinel(&o.sentinel, cfg),
         "kubernetes": kubernetes(&o.kube, cfg),
         "traffic": traffic(&o.traffic, cfg),
-    })
+    });
+    if let Value::Object(map) = &mut v {
+        judgement(map, o, cfg.unwrap_or(&Config::default()), mode, now);
+    }
+    v
+}
+
+/// The console's own judgement of these snapshots: the verdict the header shows (with its
+/// reasons and what is expected down) and the runbooks the picker recommends first.
+fn judgement(map: &mut Map<String, Value>, o: &Observed, cfg: &Config, mode: Mode, now: DateTime<Utc>) {
+    let verdict = crate::app::verdict::verdict_of(o, cfg);
+    let incident = crate::app::state::IncidentInfo {
+        id: String::new(),
+        title: String::new(),
+        severity: String::new(),
+        declared_at: now,
+        drill: mode == Mode::Drill,
+    };
+    let mut state =
+        crate::app::State::new(mode, incident, String::new(), std::sync::Arc::new(cfg.clone()), now);
+    state.observed = o.clone();
+    let recommended = crate::app::recommend::recommended(&state);
+    map.insert("verdict".into(), json!(verdict.level.as_str()));
+    map.insert("reasons".into(), json!(verdict.reasons));
+    map.insert("expected_down".into(), json!(verdict.expected_down));
+    map.insert("recommended".into(), json!(recommended));
 }
 
 #[cfg(test)]
