@@ -129,6 +129,12 @@ pub fn take(state: &mut State, fx: &mut Vec<Effect>) {
         CommanderView::Theirs { holder } if !holder.expired(state.now) => {
             state.modal = Some(Modal::TakeCommand { holder: holder.identity.clone() });
         }
+        // Just taken over from us (the lock task reports the new holder on its next poll): the
+        // holder is live, so only a confirmed takeover can succeed.
+        CommanderView::Lost { reason } if reason.starts_with(TAKEN_OVER_BY) => {
+            let holder = reason[TAKEN_OVER_BY.len()..].to_string();
+            state.modal = Some(Modal::TakeCommand { holder });
+        }
         _ => {
             flash(state, "taking the commander lock...");
             fx.push(Effect::Commander(LockRequest::Take { force: false }));
@@ -240,6 +246,16 @@ mod tests {
         // Then someone else shows up: not our entry to write.
         let fx = update(&mut s, Action::Commander(CommanderView::Theirs { holder: bob }), t);
         assert!(logs(&fx).is_empty());
+    }
+
+    #[test]
+    fn taking_command_back_right_after_a_takeover_asks_to_take_it_over() {
+        let mut s = state();
+        s.commander = CommanderView::Lost { reason: format!("{TAKEN_OVER_BY}bob pid 7") };
+        let mut fx = Vec::new();
+        take(&mut s, &mut fx);
+        assert_eq!(s.modal, Some(Modal::TakeCommand { holder: "bob pid 7".into() }));
+        assert!(fx.is_empty(), "no unforced take that the live holder would refuse silently: {fx:?}");
     }
 
     #[test]
