@@ -166,6 +166,12 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
                 return Ok(2);
             }
         },
+        None if read_only => {
+            eprintln!(
+                "warroom drill: refused: a --read-only console joins an open drill (--incident ID); it cannot declare one"
+            );
+            return Ok(2);
+        }
         None => {
             let title = format!("Drill: {}", own.scenario);
             let (_, meta) = IncidentLog::declare(&data_dir, &title, "SEV2", true, &who, Utc::now())?;
