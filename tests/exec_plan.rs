@@ -407,7 +407,12 @@ fn exec_lag_guard_refusal_exits_3_and_declares_nothing() {
 #[test]
 fn exec_drill_records_the_drill_result_like_the_console() {
     let home = Home::new();
+    // At 20x the old primary returns writable ~7 s after the fault (a split brain the runbook
+    // does not fence): mitigation must settle before that, so the settle period is 2 s here.
+    let cfg = home.write("settle.toml", "[drill]\nsettle_secs = 2\n");
     let out = home.run(&[
+        "--config",
+        cfg.to_str().expect("utf-8 path"),
         "exec",
         "db-failover",
         "--drill",
@@ -475,7 +480,7 @@ why = "test"
         &out.stdout,
         &[
             "waiting for the drill result (at most 2 s)",
-            "no drill result: not within 2 s: the estate is still unhealthy: ",
+            "no drill result: not within 2 s: the estate is still failing: ",
         ],
     );
     assert!(out.stdout.contains("postgresql"), "names what is still wrong: {}", out.stdout);
@@ -560,13 +565,14 @@ fn exec_precheck_refusal_first_exits_3_and_a_failure_after_a_mutation_exits_1() 
     assert!(home.logs().is_empty(), "refused before declaring");
 
     // A precheck that fails after something changed the estate is a failure midway (exit 1):
-    // promoting a second node once the first is a writable primary.
+    // repointing the Service to a replica once postgresql-1 was promoted. (A second promotion
+    // would be skipped by the safety rule promote-with-writable-primary, see safety_rules.rs.)
     user_runbook(
         &home,
         "two-promotions",
         r#"id = "two-promotions"
 title = "Two promotions"
-description = "Promote postgresql-1, then postgresql-2 (refused: split brain)."
+description = "Promote postgresql-1, then repoint the Service to postgresql-2 (refused: a replica)."
 
 [[steps]]
 id = "first"
@@ -576,7 +582,7 @@ why = "test"
 
 [[steps]]
 id = "second"
-op = "promote"
+op = "repoint-service"
 args = { node = "postgresql-2" }
 why = "test"
 
@@ -603,7 +609,7 @@ why = "test"
         &out.stdout,
         &[
             "RESULT: FAILED at step second: ",
-            "postgresql-1 is still a writable primary",
+            "pod exists: no pod postgresql-2 in us-east-1/database",
             "nothing after it ran",
         ],
     );
