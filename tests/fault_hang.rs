@@ -282,7 +282,8 @@ async fn moto_hung_behind_a_proxy_shows_a_control_plane_error_then_recovers() {
 
 /// The header line of pane `title` on a captured screen (the part after the title).
 fn pane_badge<'a>(screen: &'a str, title: &str) -> Option<&'a str> {
-    screen.lines().find_map(|l| {
+    // Line 1 is the header, whose verdict reason may name a layer ("no Sentinel answered").
+    screen.lines().skip(1).find_map(|l| {
         let at = l.find(&format!("{title} "))?;
         Some(&l[at + title.len()..])
     })
