@@ -41,6 +41,18 @@ pub fn mitigation_line(state: &State) -> String {
     }
 }
 
+/// The next step the console recommends (the picker's first entry), or what to do when no
+/// runbook addresses what is wrong; `None` when nothing is wrong.
+pub fn next_step(state: &State) -> Option<String> {
+    match crate::app::recommend::recommended(state).first() {
+        Some(r) => Some(format!("Next: runbook {} (b): {}", r.runbook, r.reason)),
+        None if state.verdict.reasons.is_empty() => None,
+        None => {
+            Some("Next: no runbook addresses this yet: watch the panes; a lists single operations".into())
+        }
+    }
+}
+
 /// The modal's lines for a text width `w`.
 pub fn lines(state: &State, theme: &Theme, w: usize) -> Vec<Line<'static>> {
     let v = &state.verdict;
@@ -53,6 +65,10 @@ pub fn lines(state: &State, theme: &Theme, w: usize) -> Vec<Line<'static>> {
         Line::styled(clean(&mitigation_line(state), w), theme.style(Slot::Text)),
         Line::raw(""),
     ];
+    if let Some(next) = next_step(state) {
+        out.push(Line::styled(clean(&next, w), theme.style(Slot::TableHeader)));
+        out.push(Line::raw(""));
+    }
     if v.reasons.is_empty() {
         out.push(Line::styled("Nothing is wrong.", theme.style(Slot::StatusHealthy)));
     } else {
@@ -156,6 +172,30 @@ mod tests {
         assert!(text.contains("- region us-east-1: drained"), "{text}");
         update(&mut s, Action::Command(Command::Close), now);
         assert_eq!(s.modal, None);
+    }
+
+    #[test]
+    fn the_verdict_says_the_next_step_the_console_recommends() {
+        // Nothing recommended while something is wrong: say so, never leave the operator guessing.
+        let s = state();
+        assert_eq!(
+            next_step(&s).as_deref(),
+            Some("Next: no runbook addresses this yet: watch the panes; a lists single operations")
+        );
+        // The drill's primary down: the recommended runbook, with its reason, in the modal.
+        let mut s =
+            crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("primary-db-down", 15));
+        s.verdict = crate::app::verdict::verdict_of(&s.observed, &s.config);
+        s.modal = Some(Modal::Verdict);
+        let text = screen(&s, 160, 40);
+        assert!(
+            text.contains("Next: runbook db-failover (b): PostgreSQL primary postgresql-0 is DOWN"),
+            "{text}"
+        );
+        // Healthy: no next step.
+        let mut s = crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("calm", 20));
+        s.verdict = crate::app::verdict::verdict_of(&s.observed, &s.config);
+        assert_eq!(next_step(&s), None);
     }
 
     #[test]
