@@ -430,6 +430,11 @@ fn exec_drill_records_the_drill_result_like_the_console() {
     assert_eq!(results.len(), 1, "exactly one drill result: {:?}", kinds(&entries));
     let r = &results[0]["details"];
     assert_eq!(r["fault"], "primary-db-down", "{r:#}");
+    // exec's estate starts past the fault, yet the switch is measured from the primary of
+    // before the fault (never "no PostgreSQL primary switch" after a promotion).
+    assert_eq!(r["postgres"]["old_primary"], "postgresql-0", "{r:#}");
+    assert_eq!(r["postgres"]["new_primary"], "postgresql-1", "{r:#}");
+    assert!(r["data_loss_bytes"].is_u64(), "{r:#}");
     let ts =
         |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("timestamp")).expect("rfc3339");
     let (fault, mitigated) = (ts(&r["fault_injected_at"]), ts(&r["mitigated_at"]));

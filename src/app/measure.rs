@@ -212,6 +212,16 @@ impl Recovery {
         Recovery { fault: Some(fault.to_string()), fault_injected_at: at, ..Recovery::default() }
     }
 
+    /// Feed snapshots of the estate before the fault struck, without starting the measurement:
+    /// for a drill observed only from past its fault (`warroom exec --drill`), so the primary
+    /// and the Redis master before the fault are known and their switch is measured.
+    pub fn prime(&mut self, before: &Observed) {
+        if let Some(db) = before.database.fresh_value() {
+            self.pg.observe(db, false);
+        }
+        self.track_redis(before, false, Utc::now());
+    }
+
     /// When measurement starts: fault injection, else detection (`None` before either).
     pub fn start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.fault_injected_at {

@@ -204,7 +204,14 @@ async fn exec_cmd(args: ExecArgs, loaded: &Loaded, read_only: bool) -> Result<i3
         Target::Drill(e) => (
             super::drill::sources(e, std::time::Duration::from_millis(200)),
             Arc::new(e.operator()),
-            Some(Recovery::drill(e.scenario().name, plan::fault_struck_at(e, args.speed))),
+            Some({
+                let mut r = Recovery::drill(e.scenario().name, plan::fault_struck_at(e, args.speed));
+                let name = e.scenario().name;
+                if let Some(before) = plan::before_fault(name, args.speed, clock.start(name)) {
+                    r.prime(&before);
+                }
+                r
+            }),
         ),
     };
     let decisions =

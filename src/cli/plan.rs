@@ -87,6 +87,13 @@ pub struct DrillClock {
     pub at: Option<Duration>,
 }
 
+impl DrillClock {
+    /// Where the estate of `scenario` starts: `at`, by default just past the fault.
+    pub fn start(&self, scenario: &str) -> Duration {
+        self.at.unwrap_or_else(|| fault_time(scenario).unwrap_or_default() + JUST_PAST_FAULT)
+    }
+}
+
 impl Default for DrillClock {
     fn default() -> Self {
         DrillClock { speed: 1.0, at: None }
@@ -104,6 +111,30 @@ pub fn advanced_estate(scenario: &str, speed: f64, seed: u64, at: Duration) -> R
     let estate = DrillEstate::new(scenario, speed, seed)?;
     estate.fast_forward(at.saturating_sub(estate.sim_elapsed()));
     Ok(estate)
+}
+
+/// The seed of every drill estate `plan` and `exec` build (same seed, same drill).
+pub const DRILL_SEED: u64 = 1;
+
+/// What `scenario`'s estate showed just before its fault struck, when an [`advanced_estate`]
+/// starts at `at`, past the fault: the recovery tracker is primed with it, so the primary and
+/// the Redis master of before the fault are known and a switch (and its data loss) is measured.
+/// The sim is deterministic for a seed: this is the state the advanced estate passed through.
+/// `None` for calm, or when the estate starts before its fault (it is then observed live).
+pub fn before_fault(scenario: &str, speed: f64, at: Duration) -> Option<Observed> {
+    let fault = fault_time(scenario)?;
+    if at <= fault {
+        return None;
+    }
+    let now = Utc::now();
+    let mut sim = crate::backends::drill::Sim::new(scenario, DRILL_SEED, now, speed).ok()?;
+    sim.advance(fault.saturating_sub(Duration::from_millis(200)));
+    Some(Observed {
+        kube: Arc::new(crate::backends::Snapshot::fresh(sim.kube_view(), now)),
+        database: Arc::new(crate::backends::Snapshot::fresh(sim.database_view(), now)),
+        sentinel: Arc::new(crate::backends::Snapshot::fresh(sim.sentinel_view(), now)),
+        traffic: Arc::new(crate::backends::Snapshot::fresh(sim.traffic_view(), now)),
+    })
 }
 
 /// When the fault of an [`advanced_estate`] struck on the real clock (it was fast-forwarded,
@@ -164,9 +195,10 @@ impl Target {
         }
         match drill {
             Some(scenario) => {
-                let at =
-                    clock.at.unwrap_or_else(|| fault_time(scenario).unwrap_or_default() + JUST_PAST_FAULT);
-                Ok(Target::Drill(advanced_estate(scenario, clock.speed, 1, at).map_err(Exit::usage)?))
+                let at = clock.start(scenario);
+                Ok(Target::Drill(
+                    advanced_estate(scenario, clock.speed, DRILL_SEED, at).map_err(Exit::usage)?,
+                ))
             }
             None => loaded.config.clone().map(|c| Target::Live(Arc::new(c))).ok_or_else(|| {
                 Exit::usage(
