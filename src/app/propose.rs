@@ -317,21 +317,10 @@ fn exec_promote(node: &PgNodeConfig, max_lag_bytes: u64) -> Option<Operation> {
     })
 }
 
-/// `host:port` of a node from its DSN (never the password: only these two keys are read).
+/// `host:port` of a node from its DSN: the one parser the connection uses (see
+/// [`crate::backends::postgres::endpoint`]).
 pub fn endpoint_of(node: Option<&PgNodeConfig>) -> String {
-    let Some(node) = node else { return "?".into() };
-    let mut host = None;
-    let mut port = None;
-    for part in node.dsn.split_whitespace() {
-        if let Some((k, v)) = part.split_once('=') {
-            match k {
-                "host" => host = Some(v),
-                "port" => port = Some(v),
-                _ => {}
-            }
-        }
-    }
-    format!("{}:{}", host.unwrap_or("localhost"), port.unwrap_or("5432"))
+    crate::backends::postgres::endpoint::endpoint_of(node)
 }
 
 #[cfg(test)]
@@ -407,6 +396,34 @@ mod tests {
             }
         );
         assert!(exec.why.contains("primary is DOWN") && exec.why.contains("literal form"), "{}", exec.why);
+    }
+
+    #[test]
+    fn a_uri_dsn_is_previewed_and_guarded_at_the_host_the_step_connects_to() {
+        let mut cfg = estate::config();
+        let pg = cfg.postgres.as_mut().expect("postgres");
+        pg.nodes[1].dsn = "postgres://postgres@db-1.internal:6432/app".into();
+        let s = primary_down(cfg);
+        let promote = proposals(&s)
+            .into_iter()
+            .find(|p| matches!(&p.op, Operation::PromotePostgres { node, .. } if node == "postgresql-1"))
+            .expect("promote proposed");
+        let Operation::PromotePostgres { endpoint, .. } = &promote.op else { unreachable!() };
+        assert_eq!(endpoint, "db-1.internal:6432", "was previewed as localhost:5432");
+        // The context guard compares the same endpoint: the step is coherent with the config.
+        assert_eq!(crate::runbook::guard::coherence(&promote.op, &s.config, &s.observed), Ok(()));
+        // And a step built for another address is refused with both addresses named.
+        let Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. } = promote.op else {
+            unreachable!()
+        };
+        let moved = Operation::PromotePostgres {
+            node,
+            endpoint: "localhost:5432".into(),
+            max_lag_bytes,
+            accept_data_loss,
+        };
+        let err = crate::runbook::guard::coherence(&moved, &s.config, &s.observed).unwrap_err();
+        assert!(err.contains("db-1.internal:6432") && err.contains("localhost:5432"), "{err}");
     }
 
     #[test]

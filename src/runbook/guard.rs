@@ -3,8 +3,8 @@
 //! the configuration names and the panes show. A step built from stale or foreign data (another
 //! cluster's context, a node whose address changed) is refused with the reason.
 
-use crate::app::propose::endpoint_of;
 use crate::backends::Observed;
+use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
 
 use super::Operation;

@@ -80,7 +80,7 @@ impl NodeTarget {
         let config = tokio_postgres::Config::from_str(&cfg.dsn)
             .map_err(|e| format!("invalid dsn for node {}: {} (dsn: {})", cfg.name, e, redact_dsn(&cfg.dsn)));
         let endpoint = match &config {
-            Ok(c) => endpoint_of(c),
+            Ok(c) => super::endpoint::endpoint_of_config(c),
             Err(_) => "?".to_string(),
         };
         NodeTarget {
@@ -143,17 +143,6 @@ impl NodeTarget {
         let user = config.get_user().unwrap_or_default();
         let db = config.get_dbname().unwrap_or(user);
         Ok(pgpass::password_from_default_file(&host, port, db, user))
-    }
-}
-
-/// `host:port` of the first host in a parsed DSN.
-fn endpoint_of(c: &tokio_postgres::Config) -> String {
-    let port = c.get_ports().first().copied().unwrap_or(5432);
-    match c.get_hosts().first() {
-        Some(Host::Tcp(h)) => format!("{h}:{port}"),
-        #[cfg(unix)]
-        Some(Host::Unix(p)) => format!("{}:{port}", p.display()),
-        None => format!("?:{port}"),
     }
 }
 

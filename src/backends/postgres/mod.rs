@@ -5,6 +5,7 @@
 //! file, and never appear in an error: errors name the node and its `host:port` only.
 
 mod conn;
+pub mod endpoint;
 mod observe;
 mod operate;
 pub mod pgpass;
