@@ -1,6 +1,6 @@
 //! warroom: a full-screen terminal incident console.
 //!
-//! Layout (see the design notes): [`app`] is the pure core, [`ui`] pure drawing, [`tui`] the
+//! Layout (README, "Layout of the code"; contracts in `docs/`): [`app`] is the pure core, [`ui`] pure drawing, [`tui`] the
 //! terminal and event loop, [`backends`] the systems (and the drill estate) behind the
 //! `Observe`/`Operate` traits, [`runbook`] operations and procedures, [`incident`] the log and
 //! checklist, [`config`] the files the user edits.
@@ -8,10 +8,12 @@
 pub mod app;
 pub mod backends;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod diagnostics;
 pub mod incident;
 pub mod runbook;
 pub mod runner;
+pub mod text;
 pub mod tui;
 pub mod ui;

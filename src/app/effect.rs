@@ -1,27 +1,8 @@
 //! What the core asks the runner to do: the only way it touches the world.
 
-use serde_json::Value;
-
 use crate::runbook::Operation;
 
-/// Something to write to the incident log. The runner writes and fsyncs it, then sends
-/// [`super::Action::Logged`] so the screen shows only what is durable.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogIntent {
-    /// Entry kind: `declared`, `observation`, `step-previewed`, `step-confirmed`, ...
-    pub kind: String,
-    /// One human line.
-    pub summary: String,
-    /// Structured details.
-    pub details: Value,
-}
-
-impl LogIntent {
-    /// A log intent with details.
-    pub fn new(kind: &str, summary: impl Into<String>, details: Value) -> LogIntent {
-        LogIntent { kind: kind.to_string(), summary: summary.into(), details }
-    }
-}
+pub use crate::incident::entry::LogIntent;
 
 /// An effect requested by [`super::update`].
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,7 @@ pub mod resume;
 pub mod runbook_flow;
 pub mod safety;
 pub mod state;
+pub mod status_update;
 pub mod step;
 pub mod update;
 pub mod verdict;

@@ -101,20 +101,7 @@ impl From<&crate::incident::store::IncidentMeta> for IncidentInfo {
     }
 }
 
-/// One line of the incident log as the Log pane shows it (already durable).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Sequence number in the incident log.
-    pub seq: u64,
-    /// Timestamp.
-    pub at: DateTime<Utc>,
-    /// Who wrote it.
-    pub operator: String,
-    /// Entry kind.
-    pub kind: String,
-    /// Human summary.
-    pub summary: String,
-}
+pub use crate::incident::entry::LogLine;
 
 /// An operation the console proposes from the current state.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,9 @@ use super::pipeline::{self, flash, log};
 use super::propose::proposals;
 use super::runbook_flow;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
+use super::status_update;
 use crate::backends::Observed;
-use crate::incident::{observations, status_update};
+use crate::incident::observations;
 
 /// How long a flash message stays.
 const FLASH_SECS: i64 = 6;

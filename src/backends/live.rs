@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
+use super::Sources;
 use super::kube::{self as kube_backend, KubeOperator};
 use super::poller::{self, PollerConfig};
 use super::postgres::{PgTimeouts, PostgresObserver, PostgresOperator};
@@ -19,7 +20,6 @@ use super::traffic::{TrafficObserver, TrafficTimeouts};
 use super::{Freshness, Operate, Snapshot};
 use crate::config::Config;
 use crate::runbook::Operation;
-use crate::tui::Sources;
 
 /// Sources and the operator of the live estate.
 pub struct LiveEstate {

@@ -176,3 +176,15 @@ pub enum Layer {
     /// Route 53 + HTTP health.
     Traffic,
 }
+
+/// The four live sources, as watch receivers (latest value wins, never blocks).
+pub struct Sources {
+    /// Kubernetes.
+    pub kube: tokio::sync::watch::Receiver<std::sync::Arc<Snapshot<model::KubeView>>>,
+    /// PostgreSQL.
+    pub database: tokio::sync::watch::Receiver<std::sync::Arc<Snapshot<model::DatabaseView>>>,
+    /// Redis Sentinel.
+    pub sentinel: tokio::sync::watch::Receiver<std::sync::Arc<Snapshot<model::SentinelView>>>,
+    /// Route 53 + HTTP.
+    pub traffic: tokio::sync::watch::Receiver<std::sync::Arc<Snapshot<model::TrafficView>>>,
+}

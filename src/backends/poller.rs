@@ -82,7 +82,7 @@ async fn run<O>(
             Err(_) => Err(format!("timed out after {} ms", cfg.timeout.as_millis())),
         };
         // Same timeline as the event loop's `now` (ages stay true across wall-clock steps).
-        let now = crate::tui::clock::now();
+        let now = crate::clock::now();
         let prev = tx.borrow().clone();
         let wait = match outcome {
             Ok(value) => {

@@ -1,6 +1,6 @@
 //! `warroom status [--json]` and `warroom drill --status`: one snapshot of every layer, then exit.
 //!
-//! The JSON shape is a contract (design notes, section 6, and `docs/status.schema.json`):
+//! The JSON shape is a contract (`docs/status.schema.json`):
 //! extend it, never rename; every layer keeps every key in every state (see [`json`]).
 
 pub mod json;

@@ -1,4 +1,4 @@
-//! The `warroom.toml` model. Section 6 of the design notes is a contract: extend, never rename.
+//! The `warroom.toml` model. It is a contract (`docs/configuration.md`): extend, never rename.
 
 use serde::{Deserialize, Serialize};
 

@@ -215,7 +215,7 @@ fn existing_log(data_dir: &Path, id: &str) -> color_eyre::Result<std::path::Path
 /// Log text is untrusted: control characters (escape sequences) and bidi controls never reach
 /// the terminal.
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if crate::ui::sanitize::is_unsafe(c) { '?' } else { c }).collect()
+    s.chars().map(|c| if crate::text::is_unsafe(c) { '?' } else { c }).collect()
 }
 
 /// Context helper for callers that want the data dir named in errors.

@@ -4,8 +4,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::state::LogLine;
-
 /// Entry kinds the log itself writes or interprets (others are free-form strings).
 pub mod kind {
     /// The first entry of every incident: id, title, severity, drill flag.
@@ -95,5 +93,39 @@ mod tests {
         let back: Entry = serde_json::from_str(&text).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.to_log_line().seq, 1);
+    }
+}
+
+/// One line of the incident log as the Log pane shows it (already durable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Sequence number in the incident log.
+    pub seq: u64,
+    /// Timestamp.
+    pub at: DateTime<Utc>,
+    /// Who wrote it.
+    pub operator: String,
+    /// Entry kind.
+    pub kind: String,
+    /// Human summary.
+    pub summary: String,
+}
+
+/// Something to write to the incident log. The runner writes and fsyncs it, then sends
+/// `app::Action::Logged` so the screen shows only what is durable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogIntent {
+    /// Entry kind: `declared`, `observation`, `step-previewed`, `step-confirmed`, ...
+    pub kind: String,
+    /// One human line.
+    pub summary: String,
+    /// Structured details.
+    pub details: Value,
+}
+
+impl LogIntent {
+    /// A log intent with details.
+    pub fn new(kind: &str, summary: impl Into<String>, details: Value) -> LogIntent {
+        LogIntent { kind: kind.to_string(), summary: summary.into(), details }
     }
 }

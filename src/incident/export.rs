@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::ui::sanitize::is_unsafe;
+use crate::text::is_unsafe;
 
 use super::redact::redact;
 

@@ -9,6 +9,5 @@ pub mod history;
 pub mod log;
 pub mod observations;
 pub mod operator;
-pub mod redact;
-pub mod status_update;
+pub use crate::text::redact;
 pub mod store;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::app::LogIntent;
+use super::entry::LogIntent;
 use crate::backends::model::{
     DatabaseView, HealthState, KubeView, PgNodeStatus, PgRole, Probe, SentinelEvent, SentinelView,
     TrafficView,

@@ -16,24 +16,11 @@ use super::output::{QuietBackend, SizeSource};
 use super::terminal::TerminalGuard;
 use crate::app::{Action, Effect, State, update};
 use crate::backends::Operate;
-use crate::backends::Snapshot;
-use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use crate::backends::Sources;
 use crate::incident::commander::{CommanderView, LockRequest};
 use crate::incident::log::LogFollower;
 use crate::runner::{LogSink, Runner};
 use crate::ui::{self, UiContext};
-
-/// The four live sources, as watch receivers (latest value wins, never blocks).
-pub struct Sources {
-    /// Kubernetes.
-    pub kube: watch::Receiver<Arc<Snapshot<KubeView>>>,
-    /// PostgreSQL.
-    pub database: watch::Receiver<Arc<Snapshot<DatabaseView>>>,
-    /// Redis Sentinel.
-    pub sentinel: watch::Receiver<Arc<Snapshot<SentinelView>>>,
-    /// Route 53 + HTTP.
-    pub traffic: watch::Receiver<Arc<Snapshot<TrafficView>>>,
-}
 
 /// The console's link to its commander lock task (see [`crate::incident::commander::spawn`]).
 pub struct CommanderLink {

@@ -17,7 +17,7 @@ pub mod log;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
-pub mod sanitize;
+pub use crate::text as sanitize;
 pub mod steps;
 pub mod verdict;
 pub mod widgets;

@@ -12,7 +12,7 @@ use kube::api::AttachParams;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::operator::describe;
-use crate::ui::sanitize::{redact, sanitize};
+use crate::text::{redact, sanitize};
 
 /// Bytes of each output stream kept (the rest is read and dropped so the process never stalls).
 const KEEP_BYTES: usize = 16 * 1024;
@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(clean(raw), "waiting for server to promote.... | done | server promoted");
         let hostile = "pg_ctl: \u{1b}]52;c;aGk=\u{7} password=hunter2 \u{202e}x\n".as_bytes();
         let c = clean(hostile);
-        assert!(!c.chars().any(crate::ui::sanitize::is_unsafe), "{c}");
+        assert!(!c.chars().any(crate::text::is_unsafe), "{c}");
         assert!(!c.contains("hunter2"), "{c}");
         let long = vec![b'x'; 5000];
         assert_eq!(clean(&long).chars().count(), SHOW_CHARS + 1);

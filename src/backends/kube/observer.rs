@@ -474,7 +474,7 @@ fn changed_rows(s: &mut Stores, changed: bool) -> bool {
 /// changed (an error cleared, or the first list arrived).
 fn mark_ok(s: &mut Stores, sc: &StreamCtx, synced: bool) -> bool {
     let st = s.contexts.entry(sc.context.clone()).or_default();
-    st.last_ok = Some(crate::tui::clock::now()); // the console's timeline, like snapshot ages
+    st.last_ok = Some(crate::clock::now()); // the console's timeline, like snapshot ages
     let h = st.streams.entry(sc.label.clone()).or_default();
     let changed = h.error.is_some() || (synced && !h.synced);
     h.error = None;

@@ -64,7 +64,7 @@ impl PostgresObserver {
     async fn poll(&self) -> Result<DatabaseView, String> {
         let samples = join_all(self.nodes.iter().map(|n| sample_node(n, self.timeouts))).await;
         // The console's timeline: "last ok N ago" stays true across a wall-clock step.
-        let now = crate::tui::clock::now();
+        let now = crate::clock::now();
         let mut last = self.last.lock().map_err(|_| "postgres observer state poisoned".to_string())?;
         if samples.iter().all(Result::is_err) && !samples.is_empty() {
             let why: Vec<String> = self

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::ser::{Formatter, Serializer};
 
-use crate::ui::sanitize::is_unsafe;
+use crate::text::is_unsafe;
 
 /// The compact formatter, plus `\uXXXX` escapes for every unsafe character.
 struct PlainFormatter;

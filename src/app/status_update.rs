@@ -14,7 +14,7 @@ use crate::app::{StepRun, StepStatus};
 use crate::backends::model::{HealthState, PgRole};
 use crate::backends::{Freshness, Observed, Snapshot};
 
-use super::export::plain_text;
+use crate::incident::export::plain_text;
 
 /// Draft a status update at `now`; `next_update` is when the next one is due (from the
 /// checklist's recurring item), if known.

@@ -5,6 +5,8 @@
 //! clipboard, and `U+202E` would reverse what they read. [`sanitize`] turns every such
 //! character into a visible escape; [`truncate`] cuts text to a display width with `…`.
 
+pub mod redact;
+
 use std::borrow::Cow;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -149,7 +151,7 @@ pub fn redact(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// [`redact`] and the incident log's stricter rules ([`crate::incident::redact::redact`]: Redis
+/// [`redact`] and the incident log's stricter rules ([`redact::redact`]: Redis
 /// `AUTH`, AWS keys, tokens, ...), then [`sanitize`] and [`truncate`]: the usual treatment of a
 /// backend string. The screen never shows a secret the log would hide.
 ///
@@ -158,7 +160,7 @@ pub fn redact(s: &str) -> Cow<'_, str> {
 pub fn clean(s: &str, width: usize) -> String {
     let (s, cut) = bounded(s, width);
     let redacted = redact(s);
-    let redacted = crate::incident::redact::redact(&redacted);
+    let redacted = redact::redact(&redacted);
     let safe = sanitize(&redacted);
     if cut {
         truncate(&format!("{safe}…"), width).into_owned()
