@@ -38,9 +38,14 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r#"(?i)((?:aws_?)?secret_?access_?key|aws_?secret_?key)(["']?\s*[=:\s]\s*["']?)[A-Za-z0-9/+=]{40}"#,
             "$1$2***",
         ),
-        // key=value / key: value / "key": "value" for any secret-looking key (libpq
-        // `password=...`, `?password=`, kubeconfig `token:`, `token=`, `secret=`, `apikey=`).
-        rule(&format!(r#"\b({SECRET_KEY})(["']?\s*[=:]\s*){VALUE}"#), "$1$2***"),
+        // key=value for any secret-looking key (libpq `password=...`, `?password=`, `token=`,
+        // `secret=`, `apikey=`), wherever it stands.
+        rule(&format!(r#"\b({SECRET_KEY})(["']?\s*=\s*){VALUE}"#), "$1$2***"),
+        // key: value where the key is a key, not a word in a sentence: quoted (`"password": "x"`),
+        // or first on its line (YAML such as kubeconfig `token:`, a list item `- password:`), or
+        // right after `{ , ; ( [ :` (`error: token: abc`). "contains a password: remove it" stays.
+        rule(&format!(r#"(["']{SECRET_KEY}["']\s*:\s*){VALUE}"#), "$1***"),
+        rule(&format!(r#"(?m)((?:^|[{{,;(\[:])\s*(?:-\s+)?{SECRET_KEY}\s*:\s*){VALUE}"#), "$1***"),
         // Authorization headers and bearer tokens.
         rule(r"(?i)\b(authorization\s*[:=]\s*)(?:[A-Za-z]+\s+)?\S+", "$1***"),
         rule(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*", "$1 ***"),
@@ -192,6 +197,24 @@ mod tests {
             "url?token=***&secret=***&apikey=***&api_key=***"
         );
         assert_eq!(r("plain words stay plain"), "plain words stay plain");
+    }
+
+    #[test]
+    fn a_colon_after_a_secret_word_in_prose_is_not_a_value() {
+        // The configuration check's own advice must reach the screen whole.
+        let advice = "`dsn` contains a password: remove it and put the password in PGPASSWORD";
+        assert_eq!(r(advice), advice);
+        assert_eq!(r("the token: it expired"), "the token: it expired");
+        // A key is still a key: first on its line, in a list, quoted, or after a separator.
+        assert_eq!(r("password: hunter2"), "password: ***");
+        assert_eq!(r("users:\n- password: hunter2\n"), "users:\n- password: ***\n");
+        assert_eq!(r("{token: abc, user: x}"), "{token: ***, user: x}");
+        assert_eq!(r("'api_key': 'abc'"), "'api_key': ***");
+        assert_eq!(r("Unauthorized: token: abc123"), "Unauthorized: token: ***");
+        assert_eq!(r("login failed; password: abc"), "login failed; password: ***");
+        // `=` masks wherever it stands, and a longer key holding a secret word is a secret too.
+        assert_eq!(r("see my password=abc"), "see my password=***");
+        assert_eq!(r("mypassword=x"), "mypassword=***");
     }
 
     #[test]
