@@ -1,7 +1,7 @@
 //! `warroom status --json` (the real binary) against the whole lab: PostgreSQL primary +
 //! replica, Redis + 3 Sentinels, moto (Route 53), two Kubernetes API test servers and an HTTP
 //! health server. The JSON must report what the services themselves say, in the contract's
-//! shape (design notes, section 6); a dead node or cluster is reported, not fatal.
+//! shape (docs/architecture.md, "Contracts"; docs/status.schema.json); a dead node or cluster is reported, not fatal.
 
 mod support;
 
