@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::markdown::{code, duration, offset, text};
 use super::{PostMortem, plain_text};
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 
 /// The PostgreSQL primary switch a result measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,11 +133,10 @@ pub(super) struct Marks<'a> {
 
 /// See [`Marks`].
 pub(super) fn marks(entries: &[Entry]) -> Marks<'_> {
-    let Some(result) = entries.iter().rev().find(|e| e.kind == "drill-result" || e.kind == "recovery-result")
-    else {
+    let Some(result) = entries.iter().rev().find(|e| e.kind.is_result()) else {
         return Marks::default();
     };
-    let withdrawn = entries.iter().any(|e| e.kind == "mitigation-withdrawn" && e.seq > result.seq);
+    let withdrawn = entries.iter().any(|e| e.kind == EntryKind::MitigationWithdrawn && e.seq > result.seq);
     let get = |k: &str| time(result.details.get(k));
     Marks {
         result: Some(result),
@@ -149,7 +148,7 @@ pub(super) fn marks(entries: &[Entry]) -> Marks<'_> {
 
 /// Whether the log holds a result entry of either kind.
 pub(super) fn has_result(entries: &[Entry]) -> bool {
-    entries.iter().any(|e| e.kind == "drill-result" || e.kind == "recovery-result")
+    entries.iter().any(|e| e.kind.is_result())
 }
 
 /// The last result entry's figures (all `None` / empty when there is none).
@@ -201,7 +200,7 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         rto_secs: get("rto_secs").and_then(Value::as_f64),
         data_loss_bytes: u64_of("data_loss_bytes"),
         summary: result.map(|e| plain_text(&e.summary)),
-        kind: result.map(|e| plain_text(&e.kind)),
+        kind: result.map(|e| plain_text(e.kind.as_str())),
         detected_at: time(get("detected_at")),
         first_action_at: time(get("first_action_at")),
         mitigated_at: m.mitigated.filter(|_| get("mitigated_at").is_some()),
@@ -217,7 +216,7 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         expected_down: strings(get("expected_down")),
         withdrawals: entries
             .iter()
-            .filter(|e| e.kind == "mitigation-withdrawn")
+            .filter(|e| e.kind == EntryKind::MitigationWithdrawn)
             .map(|e| Withdrawal { at: e.ts, summary: plain_text(&e.summary) })
             .collect(),
         withdrawn: result.is_some() && m.mitigated.is_none(),
