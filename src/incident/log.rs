@@ -13,6 +13,8 @@
 //! `chain_prev`, the hash of the last good line before them, so the chain stays checkable.
 
 mod encode;
+#[cfg(test)]
+mod fixture_tests;
 mod follow;
 mod read;
 mod tail;
