@@ -236,7 +236,8 @@ fn at(t: Option<DateTime<Utc>>, t0: DateTime<Utc>) -> String {
     })
 }
 
-/// The "Drill report" (or, live, "Recovery report") section.
+/// The "Drill report" (or, live, "Recovery report") section: the milestones, the RTO against
+/// its target, the data lost, the result, the steps and the checklist items late at mitigation.
 pub(super) fn render(md: &mut String, pm: &PostMortem) {
     let Some(d) = &pm.drill else { return };
     md.push_str(if pm.meta.drill { "## Drill report\n\n" } else { "## Recovery report\n\n" });
@@ -244,14 +245,29 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
         md.push_str("No `drill-result` entry was logged.\n\n");
     }
     let t0 = pm.meta.declared_at;
+    // Results logged by the recovery tracker carry the milestones; older ones only the RTO.
+    let tracked = d.detected_at.is_some();
+    milestones(md, d, t0, tracked);
+    rto(md, d, tracked);
+    data_loss(md, d, tracked);
+    if let Some(s) = &d.summary {
+        let _ = writeln!(md, "- Result: {}", text(s));
+    }
+    md.push('\n');
+    steps(md, d);
+    if tracked {
+        late_checklist(md, d, t0);
+    }
+}
+
+/// Fault, detection, first action, mitigation (or its withdrawal), what was still down.
+fn milestones(md: &mut String, d: &DrillReport, t0: DateTime<Utc>, tracked: bool) {
     let fault = match (&d.fault, d.fault_injected_at) {
         (Some(f), Some(when)) => format!("{} at {}", code(f, false), at(Some(when), t0)),
         (Some(f), None) => code(f, false),
         (None, _) => "not recorded".to_string(),
     };
     let _ = writeln!(md, "- Fault injected: {fault}");
-    // Results logged by the recovery tracker carry the milestones; older ones only the RTO.
-    let tracked = d.detected_at.is_some();
     if tracked {
         let _ = writeln!(md, "- Detected (first degraded or failing verdict): {}", at(d.detected_at, t0));
         let _ = writeln!(md, "- First action (first confirmed step): {}", at(d.first_action_at, t0));
@@ -272,6 +288,10 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
     for e in &d.expected_down {
         let _ = writeln!(md, "- Expected down: {}", text(e));
     }
+}
+
+/// The RTO, what it counts from, and whether it met its target.
+fn rto(md: &mut String, d: &DrillReport, tracked: bool) {
     let from = match d.rto_from.as_deref() {
         Some("detected") => "from detection",
         Some(_) => "from fault injection",
@@ -291,6 +311,10 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
         _ if tracked => md.push_str("- RTO target: none configured (`[drill] rto_target_secs`)\n"),
         _ => {}
     }
+}
+
+/// Bytes lost, the PostgreSQL switch's LSNs, the Redis offset lost.
+fn data_loss(md: &mut String, d: &DrillReport, tracked: bool) {
     let loss = match (d.data_loss_bytes, &d.postgres) {
         (Some(b), _) => format!("{b} bytes"),
         (None, Some(_)) => "unknown (LSNs not seen)".to_string(),
@@ -313,29 +337,32 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
     if let Some(o) = d.redis_offset_loss {
         let _ = writeln!(md, "- Redis replication offset lost: {o}");
     }
-    if let Some(s) = &d.summary {
-        let _ = writeln!(md, "- Result: {}", text(s));
+}
+
+/// The result's steps with the time each took.
+fn steps(md: &mut String, d: &DrillReport) {
+    if d.steps.is_empty() {
+        return;
+    }
+    md.push_str("| Step | Title | Status | Took |\n| --- | --- | --- | --- |\n");
+    for s in &d.steps {
+        let took = s.secs.map_or(String::new(), duration);
+        let _ = writeln!(md, "| {} | {} | {} | {took} |", s.id, text(&s.title), text(&s.status));
     }
     md.push('\n');
-    if !d.steps.is_empty() {
-        md.push_str("| Step | Title | Status | Took |\n| --- | --- | --- | --- |\n");
-        for s in &d.steps {
-            let took = s.secs.map_or(String::new(), duration);
-            let _ = writeln!(md, "| {} | {} | {} | {took} |", s.id, text(&s.title), text(&s.status));
-        }
-        md.push('\n');
+}
+
+/// Checklist items that were late when the incident was mitigated.
+fn late_checklist(md: &mut String, d: &DrillReport, t0: DateTime<Utc>) {
+    if d.late_checklist.is_empty() {
+        md.push_str("No checklist item was late at mitigation.\n\n");
+        return;
     }
-    if tracked {
-        if d.late_checklist.is_empty() {
-            md.push_str("No checklist item was late at mitigation.\n\n");
-        } else {
-            md.push_str("Checklist items late at mitigation:\n\n");
-            for c in &d.late_checklist {
-                let done = c.done.map_or("not done".to_string(), |t| format!("done {}", at(Some(t), t0)));
-                let due = c.due.map_or(String::new(), |t| format!("due {}, ", at(Some(t), t0)));
-                let _ = writeln!(md, "- {}: {due}{done}, late by {}", text(&c.text), duration(c.late_secs));
-            }
-            md.push('\n');
-        }
+    md.push_str("Checklist items late at mitigation:\n\n");
+    for c in &d.late_checklist {
+        let done = c.done.map_or("not done".to_string(), |t| format!("done {}", at(Some(t), t0)));
+        let due = c.due.map_or(String::new(), |t| format!("due {}, ", at(Some(t), t0)));
+        let _ = writeln!(md, "- {}: {due}{done}, late by {}", text(&c.text), duration(c.late_secs));
     }
+    md.push('\n');
 }
