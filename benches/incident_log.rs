@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use warroom::incident::entry::Entry;
+use warroom::incident::entry::{Entry, EntryKind};
 use warroom::incident::log::{IncidentLog, ZERO_HASH, line_hash, verify};
 use warroom::incident::store;
 
@@ -43,8 +43,12 @@ fn main() {
     let burst = Instant::now();
     for i in 0..n {
         let t = Instant::now();
-        log.append("observation", &format!("replica lag {i} bytes on postgresql-1"), json!({ "lag": i }))
-            .unwrap();
+        log.append(
+            &EntryKind::Observation,
+            &format!("replica lag {i} bytes on postgresql-1"),
+            json!({ "lag": i }),
+        )
+        .unwrap();
         lat.push(t.elapsed());
     }
     let burst = burst.elapsed();
@@ -115,7 +119,7 @@ fn main() {
     assert_eq!(entries.len() as u64, resume_entries);
     drop(entries);
     let t = Instant::now();
-    resumed.append("note", "after resume", json!({})).unwrap();
+    resumed.append(&EntryKind::Note, "after resume", json!({})).unwrap();
     println!("first append after resume: {:?}", t.elapsed());
     let t = Instant::now();
     let report = verify(&path).unwrap();

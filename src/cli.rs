@@ -6,6 +6,7 @@ pub mod drill;
 mod drill_host;
 pub mod exec;
 pub mod live;
+pub mod log;
 pub mod plan;
 pub mod status;
 
@@ -75,6 +76,6 @@ pub enum Cmd {
     Log {
         /// What to do.
         #[command(subcommand)]
-        command: crate::incident::cli::LogCommand,
+        command: log::LogCommand,
     },
 }

@@ -1,7 +1,6 @@
 //! The incident: its log, its timed checklist, its export.
 
 pub mod checklist;
-pub mod cli;
 pub mod commander;
 pub mod entry;
 pub mod export;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use warroom::app::pipeline::READ_ONLY_KINDS;
 use warroom::cli::{self, Cli, Cmd};
 use warroom::config::load::{self, LoadOptions};
 
@@ -37,17 +38,18 @@ fn main() -> ExitCode {
             Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
             Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
             // A read-only console writes notes and nothing else, from the command line too.
-            Some(Cmd::Log { command: warroom::incident::cli::LogCommand::Append { ref kind, .. } })
-                if cli.common.read_only && kind != "note" =>
+            Some(Cmd::Log { command: cli::log::LogCommand::Append { ref kind, .. } })
+                if cli.common.read_only && !READ_ONLY_KINDS.contains(kind) =>
             {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "warroom: refused: --read-only writes notes only (--kind note), not {kind:?}; nothing was written"
+                    "warroom: refused: --read-only writes notes only (--kind note), not {:?}; nothing was written",
+                    kind.as_str()
                 );
                 Ok(3)
             }
             Some(Cmd::Log { ref command }) => {
-                warroom::incident::cli::run(command.clone(), &loaded.paths.data_dir)
+                cli::log::run(command.clone(), &loaded.paths.data_dir)
             }
             Some(Cmd::Check) => unreachable!("handled above"),
             None => cli::live::run(&cli, loaded).await,

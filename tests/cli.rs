@@ -142,6 +142,10 @@ fn log_list_show_verify_export_on_a_drill_incident() {
     assert!(appended.stdout.contains(&id), "{appended:?}");
     let more = home.run(&["log", "append", &id, "--summary", "checkpoint", "--count", "3"]);
     assert_eq!(more.code, Some(0), "{more:?}");
+    // Scripts may append any kind: one this build does not know is written as given.
+    let odd =
+        home.run(&["log", "append", &id, "--kind", "pager-escalated", "--summary", "paged the DBA lead"]);
+    assert_eq!(odd.code, Some(0), "{odd:?}");
     let bad = home.run(&["log", "append", &id, "--details", "[1]"]);
     assert_ne!(bad.code, Some(0), "{bad:?}");
     assert!(bad.stderr.contains("expected a JSON object"), "{bad:?}");
@@ -163,16 +167,18 @@ fn log_list_show_verify_export_on_a_drill_incident() {
     for i in 1..=3 {
         assert!(show.stdout.contains(&format!("checkpoint #{i}")), "{show:?}");
     }
+    assert!(show.stdout.contains("pager-escalated  paged the DBA lead"), "{show:?}");
 
     let verify = home.run(&["log", "verify", &id]);
     assert_eq!(verify.code, Some(0), "{verify:?}");
-    assert!(verify.stdout.starts_with("OK: 5 entries, hash chain intact"), "{verify:?}");
+    assert!(verify.stdout.starts_with("OK: 6 entries, hash chain intact"), "{verify:?}");
 
     let md = home.run(&["log", "export", &id, "--format", "md"]);
     assert_eq!(md.code, Some(0), "{md:?}");
     assert!(md.stdout.starts_with('#'), "a Markdown document: {md:?}");
     assert!(md.stdout.contains("Drill: primary db down"), "{md:?}");
     assert!(md.stdout.contains("promoted postgresql-1 after the primary died"), "{md:?}");
+    assert!(md.stdout.contains("| `pager-escalated` | paged the DBA lead |"), "{md:?}");
 
     let unknown = home.run(&["log", "show", "INC-19990101-000000"]);
     assert_ne!(unknown.code, Some(0), "{unknown:?}");

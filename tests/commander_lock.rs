@@ -42,7 +42,7 @@ impl Console {
         for e in &fx {
             match e {
                 Effect::Commander(req) => self.requests.send(*req).await.expect("lock task alive"),
-                Effect::Log(l) => self.logged.push((l.kind.clone(), l.summary.clone())),
+                Effect::Log(l) => self.logged.push((l.kind.to_string(), l.summary.clone())),
                 _ => {}
             }
         }

@@ -16,6 +16,7 @@ use warroom::app::{Action, Effect, LogIntent, LogLine, Mode, State, StepStatus, 
 use warroom::backends::drill::DrillEstate;
 use warroom::backends::model::PgRole;
 use warroom::incident::entry::Entry;
+use warroom::incident::entry::EntryKind;
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
 use warroom::runbook::Operation;
@@ -178,14 +179,14 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
     assert!(c.state.recovery.result.is_none(), "not before the settle period");
     c.until("the drill-result is logged", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind == "drill-result")
+        c.logged().iter().any(|(i, _)| i.kind.as_str() == "drill-result")
     })
     .await;
     assert!(c.runner.flush(Duration::from_secs(5)).await);
     assert!(c.state.recovery.mitigated_at.is_some());
 
     let entries = c.logged();
-    let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == "drill-result").collect();
+    let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind.as_str() == "drill-result").collect();
     assert_eq!(results.len(), 1, "exactly one result");
     let (intent, line) = results[0];
     let d = &intent.details;
@@ -203,7 +204,7 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let at = |kind: &str, step: u64| {
         entries
             .iter()
-            .find(|(i, _)| i.kind == kind && i.details["step"] == step)
+            .find(|(i, _)| i.kind.as_str() == kind && i.details["step"] == step)
             .map(|(_, l)| l.at)
             .unwrap_or_else(|| panic!("no {kind} for step {step}"))
     };
@@ -269,11 +270,11 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     };
     c.run_op(repoint, "route to the primary kept".into()).await;
     c.until("the drill-result is logged", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind == "drill-result")
+        c.logged().iter().any(|(i, _)| i.kind.as_str() == "drill-result")
     })
     .await;
     let entries = c.logged();
-    let (intent, _) = entries.iter().find(|(i, _)| i.kind == "drill-result").unwrap();
+    let (intent, _) = entries.iter().find(|(i, _)| i.kind.as_str() == "drill-result").unwrap();
     let d = &intent.details;
     assert_eq!(
         (d["postgres"]["old_primary"].as_str(), d["postgres"]["new_primary"].as_str()),
@@ -308,12 +309,12 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     // The crashed primary's cause clears: it comes back writable on its old timeline.
     estate.fast_forward(Duration::from_secs(160));
     c.until("the mitigation is withdrawn", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind == "mitigation-withdrawn")
+        c.logged().iter().any(|(i, _)| i.kind.as_str() == "mitigation-withdrawn")
     })
     .await;
     assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
     let entries = c.logged();
-    let (w, line) = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap();
+    let (w, line) = entries.iter().find(|(i, _)| i.kind.as_str() == "mitigation-withdrawn").unwrap();
     assert!(line.summary.contains("split brain"), "{}", line.summary);
     assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     // Fence the returned primary: mitigation is reached again, with a second result.
@@ -323,13 +324,13 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary".into())
         .await;
     c.until("mitigated again", Duration::from_secs(10), |c| {
-        c.logged().iter().filter(|(i, _)| i.kind == "drill-result").count() == 2
+        c.logged().iter().filter(|(i, _)| i.kind.as_str() == "drill-result").count() == 2
     })
     .await;
     let entries = c.logged();
-    let last = &entries.iter().rev().find(|(i, _)| i.kind == "drill-result").unwrap().0.details;
+    let last = &entries.iter().rev().find(|(i, _)| i.kind.as_str() == "drill-result").unwrap().0.details;
     assert_eq!(last["withdrawals"], 1);
-    let withdrawn_at = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap().1.at;
+    let withdrawn_at = entries.iter().find(|(i, _)| i.kind.as_str() == "mitigation-withdrawn").unwrap().1.at;
     assert!(time(&last["mitigated_at"]) > withdrawn_at, "{last:#}");
     let truth = estate.pg_ground_truth();
     let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).unwrap();
@@ -449,19 +450,20 @@ fn drill_history_lists_every_drill_grouped_by_scenario_with_why_not() {
         IncidentLog::declare(&data, "Drill: primary-db-down", "SEV2", true, "dan@h", day(5)).unwrap();
     let (e, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "eve@h", day(6)).unwrap();
     let (_f, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "fay@h", day(7)).unwrap();
-    b.append("drill-result", "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
+    b.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    a.append("drill-result", "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
-    live.append("recovery-result", "recovered", result("", 99.0, 0, false)).unwrap();
-    c.append("drill-result", "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
+    a.append(&EntryKind::DrillResult, "DRILL recovered", result("redis-master-down", 41.0, 0, false))
+        .unwrap();
+    live.append(&EntryKind::RecoveryResult, "recovered", result("", 99.0, 0, false)).unwrap();
+    c.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
     // D never got mitigated: its last verdict says why.
     let failing =
         json!({ "level": "failing", "reasons": ["database: Service postgresql has no ready endpoint"] });
-    d.append("verdict", "DRILL verdict: FAILING", failing).unwrap();
+    d.append(&EntryKind::Verdict, "DRILL verdict: FAILING", failing).unwrap();
     // E was mitigated, then the estate failed again.
-    e.append("drill-result", "DRILL recovered", result("split-brain", 12.0, 0, true)).unwrap();
+    e.append(&EntryKind::DrillResult, "DRILL recovered", result("split-brain", 12.0, 0, true)).unwrap();
     let split = json!({ "reasons": ["database: split brain (postgresql-0, postgresql-1)"] });
-    e.append("mitigation-withdrawn", "DRILL mitigation withdrawn", split).unwrap();
+    e.append(&EntryKind::MitigationWithdrawn, "DRILL mitigation withdrawn", split).unwrap();
 
     let (code, out, err) = run_history(&data, false);
     assert_eq!(code, Some(0), "{err}");

@@ -47,7 +47,12 @@ struct Played {
 }
 
 fn drill_results(h: &Headless) -> Vec<Value> {
-    h.log.entries().into_iter().filter(|(e, _)| e.kind == "drill-result").map(|(e, _)| e.details).collect()
+    h.log
+        .entries()
+        .into_iter()
+        .filter(|(e, _)| e.kind.as_str() == "drill-result")
+        .map(|(e, _)| e.details)
+        .collect()
 }
 
 /// Play `scenario` to its end: whenever no runbook runs, run the one [`runbook_for`] picks;

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::tmux::Tmux;
+use warroom::incident::entry::EntryKind;
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
@@ -275,8 +276,8 @@ fn step_ids_are_unique_across_log_handles_and_the_follower_knows_its_own_entries
     assert_eq!(handles[1].allocate_step_id(1).expect("id"), 501);
 
     let mut follower = first.follower();
-    let mine = first.append("note", "mine", serde_json::json!({})).expect("append");
-    let theirs = handles[2].append("note", "theirs", serde_json::json!({})).expect("append");
+    let mine = first.append(&EntryKind::Note, "mine", serde_json::json!({})).expect("append");
+    let theirs = handles[2].append(&EntryKind::Note, "theirs", serde_json::json!({})).expect("append");
     let seen = follower.poll_new();
     let own: Vec<(u64, bool)> = seen.iter().map(|e| (e.seq, follower.take_own(e.seq))).collect();
     assert_eq!(own, vec![(mine.seq, true), (theirs.seq, false)]);

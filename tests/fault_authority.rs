@@ -43,7 +43,7 @@ fn type_prompt(h: &mut Headless, text: &str) {
 
 /// Log entries of `kind` (any step or none), as JSON details.
 fn logged(h: &Headless, kind: &str) -> Vec<serde_json::Value> {
-    h.log.entries().into_iter().filter(|(i, _)| i.kind == kind).map(|(i, _)| i.details).collect()
+    h.log.entries().into_iter().filter(|(i, _)| i.kind.as_str() == kind).map(|(i, _)| i.details).collect()
 }
 
 /// The authority check of step `id` (panics if it has none).

@@ -16,6 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use warroom::app::state::IncidentInfo;
 use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, update};
 use warroom::config::Config;
+use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
 use warroom::runbook::Operation;
 use warroom::tui::clock::MonotonicClock;
@@ -87,9 +88,9 @@ fn log_entries_carry_wall_time_and_a_monotonic_offset() {
     let (log, meta) =
         IncidentLog::declare(dir.path(), "clock", "SEV3", true, "tester@lab", Utc::now()).expect("declare");
     std::thread::sleep(Duration::from_millis(300));
-    log.append("note", "after 300 ms", serde_json::json!({})).expect("append");
+    log.append(&EntryKind::Note, "after 300 ms", serde_json::json!({})).expect("append");
     std::thread::sleep(Duration::from_millis(200));
-    log.append("note", "after 500 ms", serde_json::json!({})).expect("append");
+    log.append(&EntryKind::Note, "after 500 ms", serde_json::json!({})).expect("append");
     let entries = read_log(&meta.path).expect("read back");
     assert!(entries.len() >= 3, "{entries:?}");
     let first = &entries[0];
@@ -169,8 +170,8 @@ fn real_binary_under_faketime_keeps_its_clock_and_checklist_across_steps() {
 
     let file = support::tmux::incident_log_file(data.path());
     let entries = read_log(&file).expect("the log reads back");
-    let declared = entries.iter().find(|e| e.kind == "declared").expect("declared");
-    let note = entries.iter().find(|e| e.kind == "note").expect("note");
+    let declared = entries.iter().find(|e| e.kind.as_str() == "declared").expect("declared");
+    let note = entries.iter().find(|e| e.kind.as_str() == "note").expect("note");
     let wall = (note.ts - declared.ts).num_seconds();
     let mono = (note.mono_ms - declared.mono_ms) as i64 / 1000;
     assert!(wall >= 295, "faketime did not step the binary's wall clock ({wall} s): the test proves nothing");

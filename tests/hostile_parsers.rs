@@ -17,6 +17,7 @@ use warroom::config::error::ConfigError;
 use warroom::config::load::parse_config;
 use warroom::config::{Keymap, Theme};
 use warroom::incident::checklist::{Checklist, ChecklistError};
+use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, LogError, read_log, verify};
 
 /// What a parser made of a text: a value rendered for comparison (`Debug`), or an error with
@@ -333,8 +334,9 @@ fn valid_log() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
     let now = chrono::Utc::now();
     let (log, _) =
         IncidentLog::declare(dir.path(), "db down", "SEV1", true, "alice@h", now).expect("declare");
-    log.append("note", "first note", serde_json::json!({ "n": 1, "s": "ünï \u{1b}[2J" })).expect("append");
-    log.append("note", "second note", serde_json::json!([1, 2])).expect("append");
+    log.append(&EntryKind::Note, "first note", serde_json::json!({ "n": 1, "s": "ünï \u{1b}[2J" }))
+        .expect("append");
+    log.append(&EntryKind::Note, "second note", serde_json::json!([1, 2])).expect("append");
     let path = log.path().to_path_buf();
     let bytes = std::fs::read(&path).expect("read");
     (dir, path, bytes)

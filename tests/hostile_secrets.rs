@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warroom::app::{Action, Command, Effect, Modal, TextEdit, update};
 use warroom::backends::poller::{self, PollerConfig};
 use warroom::backends::{Freshness, Observe, Observed, Snapshot};
+use warroom::incident::entry::EntryKind;
 use warroom::incident::log::IncidentLog;
 use warroom::incident::observations;
 use warroom::tui::event_loop::osc52;
@@ -163,11 +164,11 @@ fn echoed_secrets_never_reach_the_incident_log_file() {
         log.append(&i.kind, &i.summary, i.details).expect("append");
     }
     for (n, e) in echoing_errors().into_iter().enumerate() {
-        log.append("step-failed", &e, json!({ "error": e, "n": n, "nested": [{ "msg": e }] }))
+        log.append(&EntryKind::StepFailed, &e, json!({ "error": e, "n": n, "nested": [{ "msg": e }] }))
             .expect("append");
     }
     log.append(
-        "note",
+        &EntryKind::Note,
         "config",
         json!({
             "password": "S3cretJson9",

@@ -26,6 +26,7 @@ use warroom::backends::postgres::{PgTimeouts, PostgresObserver};
 use warroom::backends::sentinel::SentinelObserver;
 use warroom::backends::{Observe, Observed, Snapshot};
 use warroom::config::model::{PgNodeConfig, PostgresConfig, SentinelConfig};
+use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
 use warroom::incident::observations;
 use warroom::tui::event_loop::osc52;
@@ -225,13 +226,13 @@ fn the_incident_log_file_and_the_export_carry_no_control() {
     }
     // A status update with hostile text, and raw hostile details.
     log.append(
-        "status-update",
+        &EntryKind::StatusUpdate,
         &hostile("status ", 1),
         json!({ "text": hostile("body", 2), "n": [hostile("x", 4)] }),
     )
     .expect("append");
     log.append(
-        &hostile("kind", 6),
+        &EntryKind::from(hostile("kind", 6)),
         &format!("{}\u{7f}\u{85}\u{2028}", hostile("s", 3)),
         json!(hostile("v", 0)),
     )

@@ -85,7 +85,7 @@ fn sigkill_during_append_bursts_never_breaks_the_log() {
         entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
         (1..=entries.len() as u64).collect::<Vec<_>>()
     );
-    let records = entries.iter().filter(|e| e.kind == "torn-tail").count();
+    let records = entries.iter().filter(|e| e.kind.as_str() == "torn-tail").count();
     assert_eq!(records == 0, pending_seen == 0);
     let burst_entries = entries.iter().filter(|e| e.summary.starts_with("burst ")).count();
     assert!(burst_entries > 0, "no burst appended anything before being killed");

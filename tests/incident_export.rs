@@ -414,3 +414,37 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
     assert_eq!(mitigated_milestone(&pm), Some(57));
     assert_eq!(pm.drill.unwrap().mitigated_at, Some(at(0, 57)));
 }
+
+/// The fixture logs (written before entry kinds were an enum: every kind, an unknown
+/// `pager-escalated`, a torn tail; a live incident and a drill) export to exactly the Markdown
+/// and JSON they exported to then.
+#[test]
+fn fixture_logs_export_exactly_as_before_unknown_kinds_included() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
+    for id in ["INC-20261205-231413", "INC-20261205-231413-DRILL"] {
+        let path = dir.join(format!("{id}.jsonl"));
+        let entries = warroom::incident::log::read_log(&path).expect("fixture reads");
+        let m = warroom::incident::store::meta_from_entries(&path, &entries).expect("an incident");
+        let meta = ExportMeta {
+            id: m.id,
+            title: m.title,
+            severity: m.severity,
+            drill: m.drill,
+            declared_at: m.declared_at,
+            resolved_at: m.resolved_at,
+        };
+        let golden =
+            |ext: &str| std::fs::read_to_string(dir.join(format!("{id}.export.{ext}"))).expect("golden");
+        let md = export_markdown(&meta, &entries);
+        assert_eq!(md, golden("md"), "{id}: Markdown export changed");
+        let json = export_json(&meta, &entries);
+        assert_eq!(json, golden("json"), "{id}: JSON export changed");
+        if !meta.drill {
+            assert!(md.contains("| `pager-escalated` | a kind from a newer warroom |"), "{md}");
+            let doc: Value = serde_json::from_str(&json).expect("JSON export");
+            let kinds: Vec<&str> =
+                doc["timeline"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
+            assert!(kinds.contains(&"pager-escalated") && kinds.contains(&"torn-tail"), "{kinds:?}");
+        }
+    }
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 use warroom::incident::entry::Entry;
+use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, LogError, ProblemKind, ZERO_HASH, line_hash, read_log, verify};
 use warroom::incident::store::{last_open_incident, list_incidents};
 
@@ -43,7 +44,7 @@ fn write_lines(p: &Path, lines: &[Vec<u8>]) {
 fn log_with(dir: &Path, n: usize) -> (IncidentLog, PathBuf) {
     let (log, _) = IncidentLog::declare(dir, "Primary DB down", "SEV1", false, OP, t0()).unwrap();
     for i in 0..n {
-        log.append("note", &format!("note {i}"), json!({ "i": i })).unwrap();
+        log.append(&EntryKind::Note, &format!("note {i}"), json!({ "i": i })).unwrap();
     }
     let path = log.path().to_path_buf();
     (log, path)
@@ -58,7 +59,7 @@ fn declare_and_append_build_a_gapless_hash_chain() {
     assert!(!meta.drill && meta.resolved_at.is_none());
     assert_eq!(log.path(), dir.path().join("incidents/INC-20261126-120301.jsonl"));
     let appended: Vec<Entry> = (0..5)
-        .map(|i| log.append("observation", &format!("lag {i}"), json!({ "lag": i })).unwrap())
+        .map(|i| log.append(&EntryKind::Observation, &format!("lag {i}"), json!({ "lag": i })).unwrap())
         .collect();
     assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6]);
 
@@ -66,7 +67,7 @@ fn declare_and_append_build_a_gapless_hash_chain() {
     let entries = read_log(log.path()).unwrap();
     assert_eq!(entries.len(), 6);
     assert_eq!(&entries[1..], &appended[..], "what append returned is what is on disk");
-    assert_eq!(entries[0].kind, "declared");
+    assert_eq!(entries[0].kind, EntryKind::Declared);
     assert_eq!(entries[0].prev, ZERO_HASH);
     assert_eq!(entries[0].details["title"], "Primary DB down");
     for (i, e) in entries.iter().enumerate() {
@@ -134,8 +135,7 @@ fn secrets_never_reach_the_file() {
         IncidentLog::declare(dir.path(), "DB auth broken password=Hunter2x", "SEV2", false, OP, t0())
             .unwrap();
     let e = log
-        .append(
-            "step-result",
+        .append(&EntryKind::StepResult,
             "promoted via postgres://admin:Sup3rS3cretPw@10.0.0.5:5432/app",
             json!({
                 "dsn": "host=10.0.0.5 user=admin password=Sup3rS3cretPw dbname=app",
@@ -160,7 +160,7 @@ fn secrets_never_reach_the_file() {
 fn summaries_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let (log, path) = log_with(dir.path(), 0);
-    let e = log.append("note", "two\nlines\r\x1b[31m", json!(null)).unwrap();
+    let e = log.append(&EntryKind::Note, "two\nlines\r\x1b[31m", json!(null)).unwrap();
     assert_eq!(e.summary, "two lines  [31m");
     assert_eq!(e.details, json!({}));
     assert_eq!(lines(&path).len(), 2);
@@ -258,7 +258,7 @@ fn torn_tail_is_recorded_not_repaired() {
     assert!(rec.details["torn"][0]["excerpt"].as_str().unwrap().starts_with("{\"seq\":5"));
     assert_eq!(rec.details["chain_prev"], line_hash(&lines(&path)[3]));
 
-    let next = log.append("note", "after the crash", json!({})).unwrap();
+    let next = log.append(&EntryKind::Note, "after the crash", json!({})).unwrap();
     assert_eq!(next.seq, 6);
     let report = verify(&path).unwrap();
     assert!(report.is_intact() && report.pending_torn.is_none(), "{report:?}");
@@ -279,7 +279,7 @@ fn a_torn_tail_left_by_another_process_is_recorded_by_the_next_append() {
     // Another console crashed mid-line while this one kept the file open, after a terminated
     // garbage line (e.g. a zero-filled block after a power loss).
     std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"\0\0\0\n{\"seq\":4,").unwrap();
-    let e = log.append("note", "still here", json!({})).unwrap();
+    let e = log.append(&EntryKind::Note, "still here", json!({})).unwrap();
     assert_eq!(e.seq, 5);
     let entries = read_log(&path).unwrap();
     let rec = &entries[3];
@@ -300,9 +300,9 @@ fn two_consoles_see_each_other_within_a_second() {
     let mut follow_b = b.follower();
     assert!(follow_a.poll_new().is_empty());
 
-    b.append("note", "b: scaling us-west-2", json!({})).unwrap();
-    a.append("note", "a: paging DBA", json!({})).unwrap();
-    b.append("note", "b: DNS weights 0/100", json!({})).unwrap();
+    b.append(&EntryKind::Note, "b: scaling us-west-2", json!({})).unwrap();
+    a.append(&EntryKind::Note, "a: paging DBA", json!({})).unwrap();
+    b.append(&EntryKind::Note, "b: DNS weights 0/100", json!({})).unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(1);
     let mut got = Vec::new();
@@ -328,9 +328,9 @@ fn two_consoles_see_each_other_within_a_second() {
     assert!(follow_a.poll_new().is_empty());
     assert_eq!(follow_a.offset(), offset);
     // The next append records it as torn; the follower sees that record and the entry.
-    b.append("note", "b: after torn", json!({})).unwrap();
+    b.append(&EntryKind::Note, "b: after torn", json!({})).unwrap();
     let kinds: Vec<_> = follow_a.poll_new().into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, vec!["torn-tail", "note"]);
+    assert_eq!(kinds, vec![EntryKind::TornTail, EntryKind::Note]);
     assert!(verify(a.path()).unwrap().is_intact());
 }
 
@@ -344,7 +344,7 @@ fn threads_share_one_log() {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 (0..40)
-                    .map(|i| log.append("note", &format!("t{t} #{i}"), json!({})).unwrap().seq)
+                    .map(|i| log.append(&EntryKind::Note, &format!("t{t} #{i}"), json!({})).unwrap().seq)
                     .collect::<Vec<_>>()
             })
         })
@@ -368,7 +368,7 @@ fn listing_and_resuming() {
     assert_eq!(m3.id, "INC-20261126-120801-DRILL");
     assert!(m3.drill);
     assert_eq!(last_open_incident(dir.path()).unwrap().unwrap().id, m3.id);
-    let resolved = drill.append("resolved", "drill over", json!({})).unwrap();
+    let resolved = drill.append(&EntryKind::Resolved, "drill over", json!({})).unwrap();
 
     let listed: Vec<_> = list_incidents(dir.path()).unwrap().into_iter().map(Result::unwrap).collect();
     assert_eq!(listed.len(), 3);
@@ -379,12 +379,12 @@ fn listing_and_resuming() {
     assert!(open.id == m1.id || open.id == m2.id, "{open:?}");
 
     // Resuming returns every entry and the same metadata; appends continue the chain.
-    first.append("note", "before restart", json!({})).unwrap();
+    first.append(&EntryKind::Note, "before restart", json!({})).unwrap();
     drop(first);
     let (again, meta, entries) = IncidentLog::open(dir.path(), &m1.id, OP).unwrap();
     assert_eq!(meta, m1);
     assert_eq!(entries[1].summary, "before restart");
-    assert_eq!(again.append("note", "after restart", json!({})).unwrap().seq, 3);
+    assert_eq!(again.append(&EntryKind::Note, "after restart", json!({})).unwrap().seq, 3);
     assert!(verify(again.path()).unwrap().is_intact());
 
     // A file that is not an incident log is listed as an error, the others still listed.

@@ -133,7 +133,8 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
         "{kinds:?}"
     );
     assert!(!kinds.iter().any(|k| k == "step-failed"), "{kinds:?}");
-    let verified = h.step_log(id).into_iter().find(|i| i.kind == "step-verified").expect("verified entry");
+    let verified =
+        h.step_log(id).into_iter().find(|i| i.kind.as_str() == "step-verified").expect("verified entry");
     assert!(verified.summary.contains("timeline 2"), "{}", verified.summary);
 
     // The killed old primary comes back writable: split brain, and a fence is proposed.
@@ -202,7 +203,8 @@ async fn promotion_refusals_and_the_data_loss_override() {
     assert!(!h.executed(id));
     assert!(h.state.modal.is_none(), "no confirmation for a refused step");
     h.until_logged(id, "step-failed", Duration::from_secs(5)).await;
-    let failed = h.step_log(id).into_iter().find(|i| i.kind == "step-failed").expect("failure logged");
+    let failed =
+        h.step_log(id).into_iter().find(|i| i.kind.as_str() == "step-failed").expect("failure logged");
     assert_eq!(failed.details["stage"], "precheck");
 
     // Pause replay, write on the primary: the replica falls behind; then the primary dies.
@@ -282,7 +284,7 @@ async fn promotion_refusals_and_the_data_loss_override() {
     assert_eq!(previewed.details["op"]["accept_data_loss"], lag, "{}", previewed.details);
     let lines = previewed.details["preview"]["lines"].to_string();
     assert!(lines.contains(&format!("accepts data loss of {lag} bytes")), "{lines}");
-    let executing = log.iter().find(|i| i.kind == "step-executing").expect("executing entry");
+    let executing = log.iter().find(|i| i.kind.as_str() == "step-executing").expect("executing entry");
     assert_eq!(executing.details["op"]["accept_data_loss"], lag);
 }
 

@@ -29,7 +29,7 @@ fn statuses(h: &Headless) -> Vec<(String, StepStatus)> {
 }
 
 fn kinds(h: &Headless) -> Vec<String> {
-    h.log.entries().into_iter().map(|(i, _)| i.kind).collect()
+    h.log.entries().into_iter().map(|(i, _)| i.kind.to_string()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,20 +84,24 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
     // Every execution was confirmed first, and logged as executing before its result.
     let entries = h.log.entries();
     for (i, (e, _)) in entries.iter().enumerate() {
-        if e.kind == "step-result" {
+        if e.kind.as_str() == "step-result" {
             let step = e.details["step"].as_u64();
             let before = &entries[..i];
             assert!(
-                before.iter().any(|(b, _)| b.kind == "step-confirmed" && b.details["step"].as_u64() == step)
+                before
+                    .iter()
+                    .any(|(b, _)| b.kind.as_str() == "step-confirmed" && b.details["step"].as_u64() == step)
             );
             assert!(
-                before.iter().any(|(b, _)| b.kind == "step-executing" && b.details["step"].as_u64() == step)
+                before
+                    .iter()
+                    .any(|(b, _)| b.kind.as_str() == "step-executing" && b.details["step"].as_u64() == step)
             );
         }
     }
     let typed: Vec<String> = entries
         .iter()
-        .filter(|(e, _)| e.kind == "step-confirmed")
+        .filter(|(e, _)| e.kind.as_str() == "step-confirmed")
         .filter_map(|(e, _)| e.details["typed"].as_str().map(str::to_string))
         .collect();
     // Promote and repoint are typed; so is the label step when it ran (see above).
@@ -139,7 +143,8 @@ async fn dns_failover_with_a_param_override_targets_that_region() {
     let outcome = h.run_runbook("dns-failover", &[("target", "eu-central-1")], Duration::from_secs(90)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
     assert_eq!(h.state.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")), Some(1.0));
-    let started = h.log.entries().into_iter().find(|(e, _)| e.kind == "runbook-started").expect("started").0;
+    let started =
+        h.log.entries().into_iter().find(|(e, _)| e.kind.as_str() == "runbook-started").expect("started").0;
     assert_eq!(started.details["params"][0]["origin"], "--param");
 }
 
@@ -200,7 +205,7 @@ async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_with
         .log
         .entries()
         .into_iter()
-        .filter(|(e, _)| e.kind == "step-note")
+        .filter(|(e, _)| e.kind.as_str() == "step-note")
         .map(|(e, _)| e.details["note"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(notes.len(), 2, "the two manual steps were ticked with a note: {notes:?} {st:?}");
@@ -290,13 +295,14 @@ async fn rollback_undoes_the_crashing_rollout_and_every_api_pod_becomes_ready() 
     until_fault(&mut h, "an api pod crashes", crashing).await;
     let outcome = h.run_runbook("rollback", &[], Duration::from_secs(60)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
-    let started = h.log.entries().into_iter().find(|(e, _)| e.kind == "runbook-started").expect("started").0;
+    let started =
+        h.log.entries().into_iter().find(|(e, _)| e.kind.as_str() == "runbook-started").expect("started").0;
     assert_eq!(started.details["params"][0]["value"], "api", "the failing deployment is the default");
     let typed: Vec<String> = h
         .log
         .entries()
         .into_iter()
-        .filter(|(e, _)| e.kind == "step-confirmed")
+        .filter(|(e, _)| e.kind.as_str() == "step-confirmed")
         .filter_map(|(e, _)| e.details["typed"].as_str().map(str::to_string))
         .collect();
     assert_eq!(typed, ["api"], "high risk: the deployment's name is typed");

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::backends::Layer;
+use crate::incident::entry::EntryKind;
 use crate::runbook::Check;
 use crate::runbook::authority::{self, CHECK_NAME, layer_conflict, layer_name};
 
@@ -102,7 +103,7 @@ pub fn submit(state: &mut State, layer: Layer, label: String, reason: String, fx
     log(
         state,
         fx,
-        "override",
+        EntryKind::Override,
         format!("single-authority check overridden on the {name} layer ({conflict}): {reason}"),
         json!({ "check": CHECK_NAME, "layer": layer, "reason": reason, "conflict": conflict }),
     );
@@ -134,7 +135,7 @@ pub fn expire_overrides(state: &mut State, fx: &mut Vec<Effect>) {
         log(
             state,
             fx,
-            "override-cleared",
+            EntryKind::OverrideCleared,
             format!("{name} layer has a single authority again: override dropped"),
             json!({ "check": CHECK_NAME, "layer": o.layer, "reason": o.reason }),
         );

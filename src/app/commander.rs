@@ -8,6 +8,7 @@ use super::effect::Effect;
 use super::pipeline::{flash, log};
 use super::state::{Modal, State};
 use crate::incident::commander::{CommanderView, LockRequest};
+use crate::incident::entry::EntryKind;
 
 impl State {
     /// Whether this console holds the commander lock now. A console without a lock (tests,
@@ -62,7 +63,7 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
                     ),
                 };
                 flash(state, summary.clone());
-                log(state, fx, "commander", summary, details);
+                log(state, fx, EntryKind::Commander, summary, details);
             }
             let prev_warning = match &prev {
                 CommanderView::Mine { warning, .. } => warning.clone(),
@@ -76,7 +77,13 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
         }
         CommanderView::Free { note: Some(note) } if was_mine => {
             flash(state, "commander lock released");
-            log(state, fx, "commander", "released the commander lock".into(), json!({ "event": note }));
+            log(
+                state,
+                fx,
+                EntryKind::Commander,
+                "released the commander lock".into(),
+                json!({ "event": note }),
+            );
         }
         CommanderView::Lost { reason } if was_mine => lost(state, fx, &reason),
         other if was_mine => {
@@ -112,7 +119,7 @@ fn lost(state: &mut State, fx: &mut Vec<Effect>, reason: &str) {
     let summary = format!("commander lock lost: {reason}");
     flash(state, summary.to_uppercase());
     fx.push(Effect::Bell);
-    log(state, fx, "commander", summary, json!({ "event": event, "reason": reason }));
+    log(state, fx, EntryKind::Commander, summary, json!({ "event": event, "reason": reason }));
 }
 
 /// `take-command`: take a free lock at once; a live holder's lock only after a y/n confirmation.

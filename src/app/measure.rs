@@ -49,6 +49,7 @@ use super::step::{StepRun, StepStatus};
 use super::verdict::{Level, Verdict, verdict_of};
 use crate::backends::Observed;
 use crate::incident::checklist::{Checklist, Due};
+use crate::incident::entry::EntryKind;
 
 /// The PostgreSQL primary that survived, and one that lost writes to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -469,7 +470,8 @@ pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
     match outcome {
         None => {}
         Some(Outcome::Mitigated(result)) => {
-            let kind = if state.mode == Mode::Drill { "drill-result" } else { "recovery-result" };
+            let kind =
+                if state.mode == Mode::Drill { EntryKind::DrillResult } else { EntryKind::RecoveryResult };
             // Plain structs with string keys always serialize.
             let details = serde_json::to_value(&result).unwrap_or_default();
             log(state, fx, kind, summary(&result), details);
@@ -479,7 +481,7 @@ pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
             log(
                 state,
                 fx,
-                "mitigation-withdrawn",
+                EntryKind::MitigationWithdrawn,
                 format!("mitigation withdrawn: the estate failed again: {first}"),
                 json!({ "reasons": reasons, "level": state.verdict.level, "withdrawals": state.recovery.withdrawals }),
             );
@@ -506,5 +508,5 @@ fn log_level_change(state: &mut State, fx: &mut Vec<Effect>) {
         None => format!("verdict: {}", level.label()),
     };
     let details = json!({ "level": level, "reasons": v.reasons, "expected_down": v.expected_down });
-    log(state, fx, "verdict", summary, details);
+    log(state, fx, EntryKind::Verdict, summary, details);
 }

@@ -11,7 +11,7 @@
 //! Step ids are allocated through [`StepIds`], which the incident log serializes across
 //! processes, so two consoles never number two steps alike.
 
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 
 use super::resume::{Replay, apply_entry};
 use super::runbook_flow::RunbookRun;
@@ -27,7 +27,7 @@ pub trait StepIds: Send + Sync + std::fmt::Debug {
 /// Apply an entry another console appended.
 pub fn apply(state: &mut State, e: &Entry) {
     apply_entry(state, e, Replay::Live);
-    if e.kind == "resolved" && state.resolved.is_none() {
+    if e.kind == EntryKind::Resolved && state.resolved.is_none() {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         state.resolved = Some((e.ts, summary));
     }

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use serde_json::json;
 
+use crate::incident::entry::EntryKind;
 use crate::runbook::{Check, Operation, Risk, Verify};
 
 use super::effect::{Effect, LogIntent};
@@ -11,11 +12,17 @@ use super::state::{Modal, Mode, PaneId, State};
 use super::step::{Stage, StepRun, StepStatus};
 
 /// The only entry kinds a read-only console writes.
-pub const READ_ONLY_KINDS: [&str; 1] = ["note"];
+pub const READ_ONLY_KINDS: &[EntryKind] = &[EntryKind::Note];
 
 /// Append a log intent, marking drill entries. A read-only console writes notes and nothing
 /// else: any other entry is dropped here (its keys are refused before; this is the backstop).
-pub fn log(state: &State, fx: &mut Vec<Effect>, kind: &str, summary: String, mut details: serde_json::Value) {
+pub fn log(
+    state: &State,
+    fx: &mut Vec<Effect>,
+    kind: EntryKind,
+    summary: String,
+    mut details: serde_json::Value,
+) {
     if state.read_only && !READ_ONLY_KINDS.contains(&kind) {
         return;
     }
@@ -40,7 +47,7 @@ pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effec
     log(
         state,
         fx,
-        "step-previewed",
+        EntryKind::StepPreviewed,
         format!("step #{id} proposed: {}", step.preview.title),
         json!({ "step": id, "op": step.op, "preview": step.preview, "why": step.why }),
     );
@@ -101,7 +108,7 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
             log(
                 state,
                 fx,
-                "step-failed",
+                EntryKind::StepFailed,
                 format!("step #{id} precheck failed: {reason}"),
                 json!({ "step": id, "stage": "precheck", "reason": reason, "checks": checks }),
             );
@@ -143,7 +150,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     log(
         state,
         fx,
-        "step-confirmed",
+        EntryKind::StepConfirmed,
         format!("step #{id} confirmed: {title}{how}"),
         json!({ "step": id, "typed": typed, "attempt": attempt }),
     );
@@ -151,7 +158,13 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         let step = state.step_mut(id).expect("step exists");
         step.status = StepStatus::Done;
         step.finished_at = Some(now);
-        log(state, fx, "step-verified", format!("step #{id} manual step done"), json!({ "step": id }));
+        log(
+            state,
+            fx,
+            EntryKind::StepVerified,
+            format!("step #{id} manual step done"),
+            json!({ "step": id }),
+        );
         return;
     }
     if let Some(step) = state.step_mut(id) {
@@ -161,7 +174,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     log(
         state,
         fx,
-        "step-executing",
+        EntryKind::StepExecuting,
         format!("step #{id} executing: {title}"),
         json!({ "step": id, "op": op, "timeout_secs": timeout_secs }),
     );
@@ -176,7 +189,13 @@ pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     {
         step.status = StepStatus::Prechecked;
     }
-    log(state, fx, "step-cancelled", format!("step #{id} confirmation cancelled"), json!({ "step": id }));
+    log(
+        state,
+        fx,
+        EntryKind::StepCancelled,
+        format!("step #{id} confirmation cancelled"),
+        json!({ "step": id }),
+    );
 }
 
 /// The high-risk confirmation: the typed word must equal the target's name.
@@ -216,7 +235,7 @@ pub fn executed(state: &mut State, id: u64, result: Result<String, String>, fx: 
             log(
                 state,
                 fx,
-                "step-result",
+                EntryKind::StepResult,
                 format!("step #{id} executed: {summary}"),
                 json!({ "step": id, "ok": true, "result": summary }),
             );
@@ -229,7 +248,7 @@ pub fn executed(state: &mut State, id: u64, result: Result<String, String>, fx: 
             log(
                 state,
                 fx,
-                "step-failed",
+                EntryKind::StepFailed,
                 format!("step #{id} execution failed: {error}"),
                 json!({ "step": id, "stage": "execute", "reason": error }),
             );
@@ -251,7 +270,7 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
                 let with = step.warning.as_ref().map(|w| format!(" (WARNING: {w})")).unwrap_or_default();
                 step.output.push(format!("verified: {what}{with}"));
                 logs.push((
-                    "step-verified",
+                    EntryKind::StepVerified,
                     format!("step #{} verified: {what}{with}", step.id),
                     json!({ "step": step.id, "verified": what, "warning": step.warning, "elapsed_s": step.elapsed_secs(now) }),
                 ));
@@ -263,7 +282,7 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
                     step.finished_at = Some(now);
                     step.output.push(format!("verify failed: {what}"));
                     logs.push((
-                        "step-failed",
+                        EntryKind::StepFailed,
                         format!("step #{} verify failed: {what}", step.id),
                         json!({ "step": step.id, "stage": "verify", "reason": reason }),
                     ));
@@ -282,7 +301,13 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
 pub fn retry(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     match state.step(id).map(|s| s.status.clone()) {
         Some(StepStatus::Failed { .. } | StepStatus::OutcomeUnknown | StepStatus::Prechecked) => {
-            log(state, fx, "step-retry", format!("step #{id} retry requested"), json!({ "step": id }));
+            log(
+                state,
+                fx,
+                EntryKind::StepRetry,
+                format!("step #{id} retry requested"),
+                json!({ "step": id }),
+            );
             open_confirm(state, id, fx);
         }
         Some(s) => flash(state, format!("step #{id} is {}: nothing to retry", s.label())),
@@ -304,7 +329,7 @@ pub fn skip(state: &mut State, id: u64, reason: String, fx: &mut Vec<Effect>) {
     log(
         state,
         fx,
-        "step-skipped",
+        EntryKind::StepSkipped,
         format!("step #{id} skipped: {reason}"),
         json!({ "step": id, "reason": reason }),
     );
@@ -326,7 +351,13 @@ pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     if matches!(state.modal, Some(Modal::Confirm { step, .. }) if step == id) {
         state.modal = None;
     }
-    log(state, fx, "step-aborted", format!("step #{id} aborted by the operator"), json!({ "step": id }));
+    log(
+        state,
+        fx,
+        EntryKind::StepAborted,
+        format!("step #{id} aborted by the operator"),
+        json!({ "step": id }),
+    );
 }
 
 /// Whether step `id` is a promotion stopped by its lag guard; returns the target's current lag.
@@ -367,7 +398,7 @@ pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>
     log(
         state,
         fx,
-        "override",
+        EntryKind::Override,
         format!(
             "accepted data loss of {bytes} bytes to promote {node} (lag {lag} B, limit {max_lag_bytes} B)"
         ),

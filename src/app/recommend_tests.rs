@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::*;
 use crate::app::safety::tests::{run, sim_at, state_of};
 use crate::backends::Snapshot;
+use crate::incident::entry::EntryKind;
 use crate::runbook::Operation;
 
 fn ids(recs: &[Recommendation]) -> Vec<&str> {
@@ -216,7 +217,7 @@ fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
         step.output
     );
     let logged = fx.iter().find_map(|e| match e {
-        Effect::Log(l) if l.kind == "step-verified" => Some(l.summary.clone()),
+        Effect::Log(l) if l.kind == EntryKind::StepVerified => Some(l.summary.clone()),
         _ => None,
     });
     assert!(logged.is_some_and(|l| l.contains("WARNING: only 1 of 3 Sentinels reachable")));

@@ -7,7 +7,7 @@
 //! The same replay, entry by entry, keeps a console's steps in step with entries other consoles
 //! append while it runs ([`Replay::Live`], used by [`super::mirror`]).
 
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 use crate::runbook::Operation;
 use crate::runbook::plan::ResolvedParam;
 
@@ -86,102 +86,123 @@ pub fn restore(state: &mut State, entries: &[Entry]) {
     }
     let start = entries.len().saturating_sub(LOG_TAIL_MAX);
     state.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
-    if let Some(e) = entries.iter().rev().find(|e| e.kind == "resolved") {
+    if let Some(e) = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved) {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         state.resolved = Some((e.ts, summary));
     }
 }
 
-/// Apply one entry's effect on steps and the runbook run.
+/// Apply one entry's effect on steps and the runbook run: one arm per kind that moves them.
 pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
-    match e.kind.as_str() {
-        "runbook-started" => {
-            if how == Replay::Live && state.runbook.as_ref().is_some_and(RunbookRun::active) {
-                let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
-                state.warnings.push(format!("another console started runbook {id} while one runs here"));
-            }
-            return restore_runbook(state, e, how);
-        }
-        "runbook-finished" => {
-            let outcome = e.details.get("outcome").and_then(|v| v.as_str()).unwrap_or("completed");
-            if let Some(run) = state.runbook.as_mut() {
-                run.finished = Some((e.ts, outcome.to_string()));
-            }
-            return;
-        }
+    match &e.kind {
+        EntryKind::RunbookStarted => runbook_started(state, e, how),
+        EntryKind::RunbookFinished => runbook_finished(state, e),
+        EntryKind::StepPreviewed => step_previewed(state, e, how),
+        kind if kind.is_step() => step_moved(state, e, how),
         _ => {}
     }
-    let Some(id) = e.details.get("step").and_then(|v| v.as_u64()) else { return };
-    if e.kind == "step-previewed" {
-        let Some(op) = e.details.get("op").and_then(|v| serde_json::from_value::<Operation>(v.clone()).ok())
-        else {
-            return;
-        };
-        let why = e.details.get("why").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        if let Some(step) = state.step_mut(id) {
-            // A runbook step listed when its runbook started comes up now.
-            let title = step.preview.title.clone();
-            step.preview = op.preview();
-            step.preview.title = title;
-            step.op = op;
-            step.why = why;
-            step.status = StepStatus::Prechecked;
-            step.remote = how == Replay::Live;
-        } else {
-            let mut step = StepRun::new(id, op, why, e.ts);
-            step.status = StepStatus::Prechecked;
-            step.remote = how == Replay::Live;
-            state.steps.push(step);
-        }
-        state.next_step_id = state.next_step_id.max(id + 1);
-        return;
+}
+
+/// `runbook-started`: the run and its listed steps (another console's start while one runs
+/// here is worth a warning).
+fn runbook_started(state: &mut State, e: &Entry, how: Replay) {
+    if how == Replay::Live && state.runbook.as_ref().is_some_and(RunbookRun::active) {
+        let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
+        state.warnings.push(format!("another console started runbook {id} while one runs here"));
     }
-    let Some(step) = state.step_mut(id) else { return };
-    let reason = || e.details.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    if how == Replay::Live && e.kind.starts_with("step-") {
+    restore_runbook(state, e, how);
+}
+
+/// `runbook-finished`: the run ends with the logged outcome.
+fn runbook_finished(state: &mut State, e: &Entry) {
+    let outcome = e.details.get("outcome").and_then(|v| v.as_str()).unwrap_or("completed");
+    if let Some(run) = state.runbook.as_mut() {
+        run.finished = Some((e.ts, outcome.to_string()));
+    }
+}
+
+/// The step an entry is about (`details.step`).
+fn step_of(e: &Entry) -> Option<u64> {
+    e.details.get("step").and_then(|v| v.as_u64())
+}
+
+/// `step-previewed`: a new step, or a listed runbook step coming up, awaiting confirmation.
+fn step_previewed(state: &mut State, e: &Entry, how: Replay) {
+    let Some(id) = step_of(e) else { return };
+    let Some(op) = e.details.get("op").and_then(|v| serde_json::from_value::<Operation>(v.clone()).ok())
+    else {
+        return;
+    };
+    let why = e.details.get("why").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    if let Some(step) = state.step_mut(id) {
+        // A runbook step listed when its runbook started comes up now.
+        let title = step.preview.title.clone();
+        step.preview = op.preview();
+        step.preview.title = title;
+        step.op = op;
+        step.why = why;
+        step.status = StepStatus::Prechecked;
+        step.remote = how == Replay::Live;
+    } else {
+        let mut step = StepRun::new(id, op, why, e.ts);
+        step.status = StepStatus::Prechecked;
+        step.remote = how == Replay::Live;
+        state.steps.push(step);
+    }
+    state.next_step_id = state.next_step_id.max(id + 1);
+}
+
+/// Every other `step-*` entry: moves a known step along the pipeline.
+fn step_moved(state: &mut State, e: &Entry, how: Replay) {
+    let Some(step) = step_of(e).and_then(|id| state.step_mut(id)) else { return };
+    if how == Replay::Live {
         // The other console acts on this step: it verifies and logs it from now on.
         step.remote = true;
     }
-    match e.kind.as_str() {
-        "step-executing" if how == Replay::Live => {
+    let reason = || e.details.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    match e.kind {
+        EntryKind::StepExecuting if how == Replay::Live => {
             step.status = StepStatus::Executing;
             step.started_at = Some(e.ts);
             step.finished_at = None;
             step.attempts += 1;
         }
-        "step-executing" => {
+        // Resuming: the console died while it ran; never re-executed on its own.
+        EntryKind::StepExecuting => {
             step.status = StepStatus::OutcomeUnknown;
             step.started_at = Some(e.ts);
             step.attempts += 1;
         }
-        "step-result" => {
+        EntryKind::StepResult => {
             step.status = StepStatus::Verifying;
             step.output.push(e.summary.clone());
         }
-        "step-verified" => {
-            step.status = StepStatus::Done;
-            step.finished_at = Some(e.ts);
+        EntryKind::StepVerified => finish(step, e, StepStatus::Done),
+        EntryKind::StepFailed => {
+            finish(step, e, StepStatus::Failed { stage: failed_stage(e), reason: reason() })
         }
-        "step-failed" => {
-            let stage = match e.details.get("stage").and_then(|v| v.as_str()) {
-                Some("execute") => Stage::Execute,
-                Some("verify") => Stage::Verify,
-                _ => Stage::Precheck,
-            };
-            step.status = StepStatus::Failed { stage, reason: reason() };
-            step.finished_at = Some(e.ts);
-        }
-        "step-skipped" => {
-            step.status = StepStatus::Skipped(reason());
-            step.finished_at = Some(e.ts);
-        }
-        "step-aborted" => {
-            step.status = StepStatus::Aborted;
-            step.finished_at = Some(e.ts);
-        }
-        "step-retry" | "step-cancelled" if how == Replay::Live && !step.status.is_terminal() => {
+        EntryKind::StepSkipped => finish(step, e, StepStatus::Skipped(reason())),
+        EntryKind::StepAborted => finish(step, e, StepStatus::Aborted),
+        EntryKind::StepRetry | EntryKind::StepCancelled
+            if how == Replay::Live && !step.status.is_terminal() =>
+        {
             step.status = StepStatus::Prechecked;
         }
         _ => {}
+    }
+}
+
+/// A step reached a final status at the entry's time.
+fn finish(step: &mut StepRun, e: &Entry, status: StepStatus) {
+    step.status = status;
+    step.finished_at = Some(e.ts);
+}
+
+/// The pipeline stage a `step-failed` entry names (`details.stage`; precheck when absent).
+fn failed_stage(e: &Entry) -> Stage {
+    match e.details.get("stage").and_then(|v| v.as_str()) {
+        Some("execute") => Stage::Execute,
+        Some("verify") => Stage::Verify,
+        _ => Stage::Precheck,
     }
 }

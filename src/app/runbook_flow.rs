@@ -14,6 +14,7 @@ use super::effect::Effect;
 use super::pipeline::{self, flash, log};
 use super::state::{Modal, PaneId, State};
 use super::step::{StepRun, StepStatus};
+use crate::incident::entry::EntryKind;
 use crate::runbook::Operation;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{self, ResolvedParam};
@@ -128,7 +129,7 @@ pub fn start(
     log(
         state,
         fx,
-        "runbook-started",
+        EntryKind::RunbookStarted,
         format!(
             "runbook {id} started: {}{}",
             rb.title,
@@ -200,7 +201,7 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
                 log(
                     state,
                     fx,
-                    "step-previewed",
+                    EntryKind::StepPreviewed,
                     format!("step #{sid} ({} {key}): {title}", run.runbook.id()),
                     json!({ "step": sid, "runbook": run.runbook.id(), "key": key, "op": op, "preview": preview, "why": why }),
                 );
@@ -293,7 +294,7 @@ pub fn revive_skipped(state: &mut State, fx: &mut Vec<Effect>) {
         log(
             state,
             fx,
-            "step-previewed",
+            EntryKind::StepPreviewed,
             format!("step #{id} proposed: {title} (runbook step #{sid} {key} was skipped; it applies now)"),
             json!({ "step": id, "op": op, "preview": preview, "why": why, "came_back_from": sid }),
         );
@@ -366,7 +367,7 @@ fn finish(state: &mut State, outcome: &str, fx: &mut Vec<Effect>) {
     log(
         state,
         fx,
-        "runbook-finished",
+        EntryKind::RunbookFinished,
         format!(
             "runbook {} {outcome} in {secs:.1} s ({done}/{} steps done)",
             run.runbook.id(),
@@ -388,7 +389,7 @@ fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, 
     log(
         state,
         fx,
-        "step-skipped",
+        EntryKind::StepSkipped,
         format!("step #{sid} ({}) skipped: {reason}", key.as_deref().unwrap_or("?")),
         json!({ "step": sid, "key": key, "title": title, "reason": reason, "not_applicable": not_applicable }),
     );

@@ -11,6 +11,7 @@ use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, DeploymentRow, KubeView, PgNodeStatus, PgRole};
 use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
+use crate::incident::entry::EntryKind;
 use crate::runbook::Operation;
 
 pub(super) fn t0() -> DateTime<Utc> {
@@ -105,7 +106,7 @@ pub(super) fn primary_down_state() -> State {
 pub(super) fn kinds(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .map(|e| match e {
-            Effect::Log(l) => l.kind.clone(),
+            Effect::Log(l) => l.kind.to_string(),
             Effect::Execute { .. } => "EXECUTE".into(),
             other => format!("{other:?}"),
         })
@@ -199,7 +200,7 @@ fn execute_then_verify_against_observed_state() {
         t2,
     );
     let (observations, rest): (Vec<&Effect>, Vec<&Effect>) =
-        fx.iter().partition(|e| matches!(e, Effect::Log(l) if l.kind == "observation"));
+        fx.iter().partition(|e| matches!(e, Effect::Log(l) if l.kind == EntryKind::Observation));
     assert_eq!(kinds(&rest.into_iter().cloned().collect::<Vec<_>>()), ["step-verified"]);
     assert!(
         observations.iter().any(|e| matches!(e, Effect::Log(l) if l.summary.contains("pg-1"))),
@@ -482,14 +483,14 @@ fn override_is_refused_for_other_failures() {
     assert!(s.flash.as_ref().unwrap().0.contains("did not fail its lag guard"));
 }
 
-fn entry(seq: u64, kind: &str, details: serde_json::Value) -> crate::incident::entry::Entry {
+fn entry(seq: u64, kind: EntryKind, details: serde_json::Value) -> crate::incident::entry::Entry {
     crate::incident::entry::Entry {
         seq,
         ts: t0() + Duration::seconds(seq as i64),
         mono_ms: seq * 1000,
         operator: "alice@host".into(),
-        kind: kind.into(),
         summary: format!("{kind} #{seq}"),
+        kind,
         details,
         prev: "0".repeat(64),
     }
@@ -506,16 +507,16 @@ fn resume_marks_a_step_that_was_executing_as_outcome_unknown_and_never_reruns_it
     })
     .unwrap();
     let entries = vec![
-        entry(1, "declared", serde_json::json!({})),
-        entry(2, "step-previewed", serde_json::json!({ "step": 1, "op": scale, "why": "capacity" })),
-        entry(3, "step-confirmed", serde_json::json!({ "step": 1 })),
-        entry(4, "step-executing", serde_json::json!({ "step": 1 })),
-        entry(5, "step-result", serde_json::json!({ "step": 1, "ok": true })),
-        entry(6, "step-verified", serde_json::json!({ "step": 1 })),
-        entry(7, "step-previewed", serde_json::json!({ "step": 2, "op": op, "why": "primary down" })),
-        entry(8, "step-confirmed", serde_json::json!({ "step": 2 })),
-        entry(9, "step-executing", serde_json::json!({ "step": 2 })),
-        entry(10, "note", serde_json::json!({ "text": "console died here" })),
+        entry(1, EntryKind::Declared, serde_json::json!({})),
+        entry(2, EntryKind::StepPreviewed, serde_json::json!({ "step": 1, "op": scale, "why": "capacity" })),
+        entry(3, EntryKind::StepConfirmed, serde_json::json!({ "step": 1 })),
+        entry(4, EntryKind::StepExecuting, serde_json::json!({ "step": 1 })),
+        entry(5, EntryKind::StepResult, serde_json::json!({ "step": 1, "ok": true })),
+        entry(6, EntryKind::StepVerified, serde_json::json!({ "step": 1 })),
+        entry(7, EntryKind::StepPreviewed, serde_json::json!({ "step": 2, "op": op, "why": "primary down" })),
+        entry(8, EntryKind::StepConfirmed, serde_json::json!({ "step": 2 })),
+        entry(9, EntryKind::StepExecuting, serde_json::json!({ "step": 2 })),
+        entry(10, EntryKind::Note, serde_json::json!({ "text": "console died here" })),
     ];
     let mut s = primary_down_state();
     resume::restore(&mut s, &entries);

@@ -12,6 +12,7 @@ use super::runbook_flow;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use super::status_update;
 use crate::backends::Observed;
+use crate::incident::entry::EntryKind;
 use crate::incident::observations;
 
 /// How long a flash message stays.
@@ -91,7 +92,7 @@ fn observe(state: &mut State, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observ
     // A console that joined a drill shows the host's estate; the host records it.
     if state.records_observations {
         for o in observations::diff(&prev, &state.observed, max_lag) {
-            log(state, fx, &o.kind, o.summary, o.details);
+            log(state, fx, o.kind, o.summary, o.details);
         }
     }
     super::authority::expire_overrides(state, fx);
@@ -461,7 +462,7 @@ fn submit_prompt(
                 log(
                     state,
                     fx,
-                    "step-note",
+                    EntryKind::StepNote,
                     format!("step #{id} note: {text}"),
                     json!({ "step": id, "note": text }),
                 );
@@ -478,7 +479,7 @@ fn submit_prompt(
         }
         PromptPurpose::Note => {
             if !text.is_empty() {
-                log(state, fx, "note", text.clone(), json!({ "text": text }));
+                log(state, fx, EntryKind::Note, text.clone(), json!({ "text": text }));
             }
         }
         PromptPurpose::ChecklistNote(id) => {
@@ -489,7 +490,7 @@ fn submit_prompt(
                     log(
                         state,
                         fx,
-                        "checklist",
+                        EntryKind::Checklist,
                         format!("checklist: {what}"),
                         json!({ "item": id, "note": note }),
                     );
@@ -512,7 +513,7 @@ fn submit_prompt(
             log(
                 state,
                 fx,
-                "status-update",
+                EntryKind::StatusUpdate,
                 format!("status update posted: {first}"),
                 json!({ "text": text }),
             );
@@ -541,7 +542,13 @@ fn submit_prompt(
 /// Resolve the incident with `summary` (confirmed with y: see [`guard`]).
 pub fn resolve(state: &mut State, summary: String, fx: &mut Vec<Effect>) {
     state.resolved = Some((state.now, summary.clone()));
-    log(state, fx, "resolved", format!("incident resolved: {summary}"), json!({ "summary": summary }));
+    log(
+        state,
+        fx,
+        EntryKind::Resolved,
+        format!("incident resolved: {summary}"),
+        json!({ "summary": summary }),
+    );
 }
 
 fn row_count(state: &State, pane: PaneId) -> usize {

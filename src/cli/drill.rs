@@ -50,9 +50,6 @@ pub struct DrillArgs {
     pub incident: Option<String>,
 }
 
-/// Entry kind recording a drill's parameters and who hosts its estate.
-pub const ESTATE_ENTRY: &str = "drill-estate";
-
 /// Pollers over the drill estate (the same poller as live sources).
 pub fn sources(estate: &DrillEstate, interval: Duration) -> Sources {
     let cfg = PollerConfig {

@@ -13,13 +13,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::console::{self, Launch};
-use super::drill::{DrillArgs, ESTATE_ENTRY, sources};
+use super::drill::{DrillArgs, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
 use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
 use crate::config::load::Loaded;
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
 use crate::incident::log::{IncidentLog, read_log};
 use crate::incident::operator::operator_identity;
@@ -38,10 +38,10 @@ fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {
     let params = entries
         .iter()
         .rev()
-        .find(|e| e.kind == ESTATE_ENTRY)
+        .find(|e| e.kind == EntryKind::DrillEstate)
         .and_then(|e| serde_json::from_value::<DrillParams>(e.details.clone()).ok());
     // Sim time 0 of every host's estate: the first record of it.
-    let origin = entries.iter().find(|e| e.kind == ESTATE_ENTRY).map(|e| e.ts);
+    let origin = entries.iter().find(|e| e.kind == EntryKind::DrillEstate).map(|e| e.ts);
     Ok(Recorded { params, origin, ops: executed(&entries) })
 }
 
@@ -62,18 +62,18 @@ fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Operation)> {
     let mut out = Vec::new();
     for e in entries {
         let Some(step) = e.details.get("step").and_then(|v| v.as_u64()) else { continue };
-        match e.kind.as_str() {
-            "step-executing" => {
+        match e.kind {
+            EntryKind::StepExecuting => {
                 if let Some(op) = e.details.get("op").and_then(|v| serde_json::from_value(v.clone()).ok()) {
                     running.insert(step, op);
                 }
             }
-            "step-result" if e.details.get("ok").and_then(|v| v.as_bool()) == Some(true) => {
+            EntryKind::StepResult if e.details.get("ok").and_then(|v| v.as_bool()) == Some(true) => {
                 if let Some(op) = running.remove(&step) {
                     out.push((e.ts, op));
                 }
             }
-            "step-failed" => {
+            EntryKind::StepFailed => {
                 running.remove(&step);
             }
             _ => {}
@@ -106,7 +106,7 @@ fn record(
         "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "host": who,
         "restart": resumed.is_some(), "reapplied": resumed, "drill": true,
     });
-    log.append(ESTATE_ENTRY, &summary, details).map(|e| e.ts).map_err(|e| e.to_string())
+    log.append(&EntryKind::DrillEstate, &summary, details).map(|e| e.ts).map_err(|e| e.to_string())
 }
 
 /// The estate this console shows: its own (it hosts the incident's estate) or the host's.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::entry::Entry;
+use super::entry::{Entry, EntryKind};
 
 /// The built-in communication checklist (TOML, see the file's comments for the shape).
 pub const COMMUNICATION_TOML: &str = include_str!("../../checklists/communication.toml");
@@ -297,11 +297,11 @@ impl Checklist {
     pub fn apply_entries(&mut self, entries: &[Entry]) -> Vec<String> {
         let mut warnings = Vec::new();
         for entry in entries {
-            match entry.kind.as_str() {
-                "declared" if self.item(DECLARED_ITEM).is_some_and(|i| i.done.is_none()) => {
+            match entry.kind {
+                EntryKind::Declared if self.item(DECLARED_ITEM).is_some_and(|i| i.done.is_none()) => {
                     let _ = self.tick(DECLARED_ITEM, entry.ts, None);
                 }
-                "checklist" => {
+                EntryKind::Checklist => {
                     let Some(id) = entry.details.get("item").and_then(|v| v.as_str()) else {
                         warnings.push(format!("log entry {}: checklist entry without an item id", entry.seq));
                         continue;
@@ -312,7 +312,7 @@ impl Checklist {
                         warnings.push(format!("log entry {}: {e}", entry.seq));
                     }
                 }
-                "status-update" => self.record_status_update(entry.ts),
+                EntryKind::StatusUpdate => self.record_status_update(entry.ts),
                 _ => {}
             }
         }

@@ -4,19 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Entry kinds the log itself writes or interprets (others are free-form strings).
-pub mod kind {
-    /// The first entry of every incident: id, title, severity, drill flag.
-    pub const DECLARED: &str = "declared";
-    /// The incident was resolved (sets `resolved_at`).
-    pub const RESOLVED: &str = "resolved";
-    /// A resolved incident was reopened (clears `resolved_at`).
-    pub const REOPENED: &str = "reopened";
-    /// Records an unreadable (torn) tail left by a crash; see the log module.
-    pub const TORN_TAIL: &str = "torn-tail";
-    /// A free-text note.
-    pub const NOTE: &str = "note";
-}
+mod kind;
+
+pub use kind::EntryKind;
 
 /// One line of the append-only incident log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,10 +20,8 @@ pub struct Entry {
     pub mono_ms: u64,
     /// `user@host` (plus ` via <ip>` over SSH).
     pub operator: String,
-    /// Entry kind: declared, observation, checklist, step-previewed, step-confirmed, step-executing,
-    /// step-result, step-verified, step-failed, step-skipped, step-aborted, note, status-update,
-    /// resolved, torn-tail, ...
-    pub kind: String,
+    /// What the entry records (unknown kinds are kept verbatim).
+    pub kind: EntryKind,
     /// One human line (redacted).
     pub summary: String,
     /// Structured details (redacted).
@@ -83,7 +71,7 @@ mod tests {
             ts: Utc.with_ymd_and_hms(2026, 11, 26, 12, 3, 1).unwrap(),
             mono_ms: 0,
             operator: "a@b".into(),
-            kind: "note".into(),
+            kind: EntryKind::Note,
             summary: "s".into(),
             details: serde_json::json!({}),
             prev: "0".repeat(64),
@@ -106,7 +94,7 @@ pub struct LogLine {
     /// Who wrote it.
     pub operator: String,
     /// Entry kind.
-    pub kind: String,
+    pub kind: EntryKind,
     /// Human summary.
     pub summary: String,
 }
@@ -115,8 +103,8 @@ pub struct LogLine {
 /// `app::Action::Logged` so the screen shows only what is durable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogIntent {
-    /// Entry kind: `declared`, `observation`, `step-previewed`, `step-confirmed`, ...
-    pub kind: String,
+    /// What the entry records.
+    pub kind: EntryKind,
     /// One human line.
     pub summary: String,
     /// Structured details.
@@ -125,7 +113,7 @@ pub struct LogIntent {
 
 impl LogIntent {
     /// A log intent with details.
-    pub fn new(kind: &str, summary: impl Into<String>, details: Value) -> LogIntent {
-        LogIntent { kind: kind.to_string(), summary: summary.into(), details }
+    pub fn new(kind: EntryKind, summary: impl Into<String>, details: Value) -> LogIntent {
+        LogIntent { kind, summary: summary.into(), details }
     }
 }

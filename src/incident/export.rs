@@ -27,7 +27,7 @@ use crate::text::is_unsafe;
 use super::redact::redact;
 
 use super::checklist::{Checklist, DECLARED_ITEM, Due, FIRST_STATUS_UPDATE_ITEM};
-use super::entry::Entry;
+use super::entry::{Entry, EntryKind};
 
 /// What the export needs to know about the incident besides its log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -171,7 +171,7 @@ impl PostMortem {
             severity: plain_text(&meta.severity),
             ..meta.clone()
         };
-        let resolved = entries.iter().rev().find(|e| e.kind == "resolved");
+        let resolved = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved);
         let resolved_at = meta.resolved_at.or(resolved.map(|e| e.ts));
         let meta = ExportMeta { resolved_at, ..meta };
         let row = |e: &Entry| TimelineRow {
@@ -179,7 +179,7 @@ impl PostMortem {
             ts: e.ts,
             offset_secs: (e.ts - t0).num_seconds(),
             operator: plain_text(&e.operator),
-            kind: plain_text(&e.kind),
+            kind: plain_text(e.kind.as_str()),
             summary: plain_text(&e.summary),
         };
         let milestone = |name, e: Option<&Entry>, at: Option<DateTime<Utc>>| {
@@ -195,14 +195,14 @@ impl PostMortem {
         // One computation for the Milestones and the drill report: the recovery tracker's
         // result (detection, first action, mitigation unless withdrawn) where the log has one.
         let marks = drill::marks(entries);
-        let declared = entries.iter().find(|e| e.kind == "declared");
+        let declared = entries.iter().find(|e| e.kind == EntryKind::Declared);
         let (detected, detected_at) = match marks.detected {
             Some(at) => (marks.result, Some(at)),
-            None => (entries.iter().find(|e| e.kind == "observation"), None),
+            None => (entries.iter().find(|e| e.kind == EntryKind::Observation), None),
         };
         let (first_action, first_action_at) = match marks.first_action {
             Some(at) => (marks.result, Some(at)),
-            None => (entries.iter().find(|e| e.kind == "step-confirmed"), None),
+            None => (entries.iter().find(|e| e.kind == EntryKind::StepConfirmed), None),
         };
         let mitigated = marks.mitigated.and(marks.result);
         let milestones = vec![
@@ -241,12 +241,12 @@ fn checklist_rows(
     let mut list = checklist.clone();
     let mut rows: Vec<ChecklistRow> = Vec::new();
     for e in entries {
-        let ids: Vec<String> = match e.kind.as_str() {
-            "declared" => vec![DECLARED_ITEM.to_string()],
-            "checklist" => {
+        let ids: Vec<String> = match e.kind {
+            EntryKind::Declared => vec![DECLARED_ITEM.to_string()],
+            EntryKind::Checklist => {
                 e.details.get("item").and_then(Value::as_str).map(str::to_string).into_iter().collect()
             }
-            "status-update" => list
+            EntryKind::StatusUpdate => list
                 .items
                 .iter()
                 .filter(|i| i.is_recurring() || (i.id == FIRST_STATUS_UPDATE_ITEM && i.done.is_none()))
@@ -314,7 +314,7 @@ fn step_id(e: &Entry) -> Option<String> {
 
 fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<StepReport> {
     let mut steps: Vec<StepReport> = Vec::new();
-    for e in entries.iter().filter(|e| e.kind.starts_with("step-")) {
+    for e in entries.iter().filter(|e| e.kind.is_step()) {
         let Some(id) = step_id(e) else { continue };
         let index = match steps.iter().position(|s| s.id == id) {
             Some(i) => i,
@@ -340,8 +340,8 @@ fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<S
         {
             step.title = plain_text(t);
         }
-        let outcome = match e.kind.as_str() {
-            "step-previewed" => {
+        let outcome = match e.kind {
+            EntryKind::StepPreviewed => {
                 if let Some(p) = e.details.get("preview") {
                     let text = |k: &str| p.get(k).and_then(Value::as_str).map(plain_text);
                     if let Some(t) = text("title") {
@@ -357,10 +357,10 @@ fn step_reports(entries: &[Entry], row: &dyn Fn(&Entry) -> TimelineRow) -> Vec<S
                 }
                 continue;
             }
-            "step-verified" => "verified",
-            "step-failed" => "failed",
-            "step-skipped" => "skipped",
-            "step-aborted" => "aborted",
+            EntryKind::StepVerified => "verified",
+            EntryKind::StepFailed => "failed",
+            EntryKind::StepSkipped => "skipped",
+            EntryKind::StepAborted => "aborted",
             _ => "unfinished",
         };
         step.outcome = outcome;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::entry::Entry;
+use super::entry::{Entry, EntryKind};
 use super::export::plain_text;
 use super::log::{LogError, read_log};
 use super::store::{IncidentMeta, list_incidents};
@@ -138,14 +138,14 @@ fn stats(scenario: String, runs: &[&DrillRun]) -> ScenarioStats {
 
 /// One drill incident's row.
 fn run_of(meta: &IncidentMeta, entries: &[Entry]) -> DrillRun {
-    let result = entries.iter().rev().find(|e| e.kind == "drill-result");
-    let withdrawn =
-        result.is_some_and(|r| entries.iter().any(|e| e.kind == "mitigation-withdrawn" && e.seq > r.seq));
+    let result = entries.iter().rev().find(|e| e.kind == EntryKind::DrillResult);
+    let withdrawn = result
+        .is_some_and(|r| entries.iter().any(|e| e.kind == EntryKind::MitigationWithdrawn && e.seq > r.seq));
     let from_title = meta.title.strip_prefix("Drill: ").map(plain_text);
     let d = result.map(|e| &e.details);
     let get = |k: &str| d.and_then(|d| d.get(k));
     let scenario = get("fault").and_then(Value::as_str).map(plain_text).or(from_title);
-    let declared_by = entries.iter().find(|e| e.kind == "declared").or(entries.first());
+    let declared_by = entries.iter().find(|e| e.kind == EntryKind::Declared).or(entries.first());
     match result {
         Some(r) if !withdrawn => DrillRun {
             date: r.ts,
@@ -178,7 +178,8 @@ fn run_of(meta: &IncidentMeta, entries: &[Entry]) -> DrillRun {
 
 /// "not mitigated: still unhealthy: ..." from the last known verdict, else "abandoned".
 fn why_not(entries: &[Entry]) -> String {
-    let last = entries.iter().rev().find(|e| e.kind == "verdict" || e.kind == "mitigation-withdrawn");
+    let last =
+        entries.iter().rev().find(|e| matches!(e.kind, EntryKind::Verdict | EntryKind::MitigationWithdrawn));
     let reasons: Vec<String> = last
         .and_then(|e| e.details.get("reasons"))
         .and_then(Value::as_array)

@@ -13,6 +13,8 @@
 //! `chain_prev`, the hash of the last good line before them, so the chain stays checkable.
 
 mod encode;
+#[cfg(test)]
+mod fixture_tests;
 mod follow;
 mod read;
 mod tail;
@@ -36,7 +38,7 @@ pub use read::read_log;
 pub use tail::{ZERO_HASH, line_hash};
 pub use verify::{PendingTorn, Problem, ProblemKind, VerifyReport, verify};
 
-use super::entry::{Entry, kind};
+use super::entry::{Entry, EntryKind};
 use super::redact::{redact, redact_json};
 use super::store::{self, IncidentMeta};
 use tail::TailState;
@@ -208,7 +210,7 @@ impl IncidentLog {
         let mut log = IncidentLog::from_file(path, file, operator, LogMode::of(drill));
         let drill_tag = if drill { " [DRILL]" } else { "" };
         let entry = log.write(
-            kind::DECLARED,
+            &EntryKind::Declared,
             &format!("Declared {id} {severity}{drill_tag}: {title}"),
             json!({ "id": id, "title": title, "severity": severity, "drill": drill, "format": 1 }),
             now,
@@ -281,7 +283,7 @@ impl IncidentLog {
 
     /// Appends one entry (summary and details redacted, summary made one line) and `fsync`s it
     /// before returning it. Only a returned entry is durable and may be shown.
-    pub fn append(&self, kind: &str, summary: &str, details: Value) -> Result<Entry, LogError> {
+    pub fn append(&self, kind: &EntryKind, summary: &str, details: Value) -> Result<Entry, LogError> {
         self.write(kind, summary, details, Utc::now())
     }
 
@@ -368,7 +370,7 @@ impl IncidentLog {
 
     fn write(
         &self,
-        kind: &str,
+        kind: &EntryKind,
         summary: &str,
         details: Value,
         now: DateTime<Utc>,
@@ -387,7 +389,7 @@ impl IncidentLog {
             ts: now.trunc_subsecs(3),
             mono_ms: self.mono_ms(),
             operator: self.operator.clone(),
-            kind: one_line(kind),
+            kind: one_line_kind(kind),
             summary: one_line(&redact(summary)),
             details,
             prev: tail.last_hash,
@@ -418,7 +420,7 @@ impl IncidentLog {
             ts: now.trunc_subsecs(3),
             mono_ms: self.mono_ms(),
             operator: self.operator.clone(),
-            kind: kind::TORN_TAIL.to_string(),
+            kind: EntryKind::TornTail,
             summary: scan.summary(),
             details: scan.details(),
             prev: scan.torn_hash(),
@@ -453,6 +455,14 @@ impl IncidentLog {
             return Err(e);
         }
         Ok(TailState { len: len + buf.len() as u64, last_seq: entry.seq, last_hash: line_hash(&line) })
+    }
+}
+
+/// A kind as written: an unknown one made one line like a summary (known names are plain).
+fn one_line_kind(kind: &EntryKind) -> EntryKind {
+    match kind {
+        EntryKind::Other(name) => EntryKind::from(one_line(name)),
+        known => known.clone(),
     }
 }
 

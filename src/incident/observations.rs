@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::entry::LogIntent;
+use super::entry::{EntryKind, LogIntent};
 use crate::backends::model::{
     DatabaseView, HealthState, KubeView, PgNodeStatus, PgRole, Probe, SentinelEvent, SentinelView,
     TrafficView,
@@ -17,9 +17,6 @@ use crate::backends::model::{
 use crate::backends::{Freshness, Observed, Snapshot};
 
 use super::export::plain_text;
-
-/// Log entry kind of every intent [`diff`] returns.
-pub const KIND: &str = "observation";
 
 /// Up to this many pods per region and direction are logged one by one; more are summarized.
 const POD_LIST_LIMIT: usize = 3;
@@ -57,7 +54,7 @@ pub fn diff(prev: &Observed, next: &Observed, max_lag_bytes: u64) -> Vec<LogInte
 }
 
 fn push(out: &mut Vec<LogIntent>, summary: String, details: Value) {
-    out.push(LogIntent::new(KIND, summary, details));
+    out.push(LogIntent::new(EntryKind::Observation, summary, details));
 }
 
 /// Backend text made one clean line of bounded length.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::entry::{Entry, kind};
+use super::entry::{Entry, EntryKind};
 use super::log::{LogError, LogMode, read_log};
 
 /// What an incident is, as the `declared` entry and the later `resolved` entries say.
@@ -184,7 +184,7 @@ pub(crate) fn declared_mode(path: &Path, id: &str) -> Result<LogMode, LogError> 
         |reason: &str| LogError::NotAnIncident { path: path.to_path_buf(), reason: reason.into() };
     let entry: Entry = serde_json::from_slice(first.strip_suffix(b"\n").unwrap_or(&first))
         .map_err(|_| not_incident("its first line is not an entry"))?;
-    if entry.kind != kind::DECLARED {
+    if entry.kind != EntryKind::Declared {
         return Err(not_incident("its first entry is not a declared entry"));
     }
     let declared_id = entry.details.get("id").and_then(|v| v.as_str()).unwrap_or(id);
@@ -199,16 +199,16 @@ pub fn meta_from_entries(path: &Path, entries: &[Entry]) -> Result<IncidentMeta,
     let not_incident =
         |reason: &str| LogError::NotAnIncident { path: path.to_path_buf(), reason: reason.into() };
     let first = entries.first().ok_or_else(|| not_incident("it holds no entries"))?;
-    if first.kind != kind::DECLARED {
+    if first.kind != EntryKind::Declared {
         return Err(not_incident("its first entry is not a declared entry"));
     }
     let text = |key: &str| first.details.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let id = text("id").ok_or_else(|| not_incident("the declared entry has no id"))?;
     let mut resolved_at = None;
     for e in entries {
-        match e.kind.as_str() {
-            kind::RESOLVED => resolved_at = Some(e.ts),
-            kind::REOPENED => resolved_at = None,
+        match e.kind {
+            EntryKind::Resolved => resolved_at = Some(e.ts),
+            EntryKind::Reopened => resolved_at = None,
             _ => {}
         }
     }

@@ -42,8 +42,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
                 spans.push(Span::styled("DRILL ", theme.style(Slot::BadgeDrill)));
             }
             spans.push(Span::styled(l.at.format("%H:%M:%S ").to_string(), theme.style(Slot::Dim)));
-            let kind = clean(&l.kind, 16);
-            let slot = if l.kind.contains("failed") { Slot::StatusDown } else { Slot::PaneTitle };
+            let kind = clean(l.kind.as_str(), 16);
+            let slot = if l.kind.is_failure() { Slot::StatusDown } else { Slot::PaneTitle };
             let used: usize = spans.iter().map(|s| width(&s.content)).sum::<usize>() + width(&kind) + 1;
             spans.push(Span::styled(format!("{kind} "), theme.style(slot)));
             // Drill entries carry "DRILL" in their text for the file; the badge already says it.

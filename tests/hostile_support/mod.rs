@@ -12,6 +12,7 @@ use ratatui::backend::TestBackend;
 use warroom::app::State;
 use warroom::backends::model::SentinelEvent;
 use warroom::backends::{Freshness, Snapshot};
+use warroom::incident::entry::EntryKind;
 use warroom::tui::output::{QuietBackend, SizeSource};
 use warroom::ui::sanitize::is_unsafe;
 use warroom::ui::{UiContext, draw};
@@ -186,7 +187,7 @@ pub fn hostile_state() -> State {
         freshness: Freshness::BreakerOpen { retry_at: ui_fixtures::t(743), error: hostile("H12", 4) },
     });
     st.log_tail[0].summary = hostile("H13", 5);
-    st.log_tail[1].kind = hostile("H14", 6);
+    st.log_tail[1].kind = EntryKind::from(hostile("H14", 6));
     let sel = st.selected[warroom::app::PaneId::Steps.index()];
     st.steps[sel].output.push(hostile("H15", 0));
     st.warnings = vec![hostile("H16", 1)];

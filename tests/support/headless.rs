@@ -302,7 +302,7 @@ impl Headless {
 
     /// Kinds of the log entries of step `id`, in order.
     pub fn step_kinds(&self, id: u64) -> Vec<String> {
-        self.step_log(id).into_iter().map(|i| i.kind).collect()
+        self.step_log(id).into_iter().map(|i| i.kind.to_string()).collect()
     }
 
     /// Whether an `Execute` for step `id` was ever emitted.

@@ -49,7 +49,7 @@ fn state() -> State {
     State::new(Mode::Live, info, "op@host".into(), Arc::new(Config::default()), t0())
 }
 
-fn logged(fx: &[Effect], kind: &str) -> Vec<serde_json::Value> {
+fn logged(fx: &[Effect], kind: EntryKind) -> Vec<serde_json::Value> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Log(i) if i.kind == kind => Some(i.details.clone()),
@@ -85,10 +85,10 @@ fn override_needs_a_reason_is_logged_applies_to_its_layer_and_clears_with_the_co
     ));
     // Empty reason: refused, prompt kept, nothing recorded.
     let fx = update(&mut s, Action::Text(TextEdit::Submit), t0());
-    assert!(logged(&fx, "override").is_empty() && s.authority_overrides.is_empty());
+    assert!(logged(&fx, EntryKind::Override).is_empty() && s.authority_overrides.is_empty());
     assert!(matches!(s.modal, Some(Modal::Prompt { .. })));
     let fx = type_text(&mut s, "pg-0 is isolated");
-    let entry = logged(&fx, "override");
+    let entry = logged(&fx, EntryKind::Override);
     assert_eq!(entry.len(), 1);
     assert_eq!(entry[0]["layer"], "database");
     assert_eq!(entry[0]["reason"], "pg-0 is isolated");
@@ -119,9 +119,9 @@ fn override_needs_a_reason_is_logged_applies_to_its_layer_and_clears_with_the_co
     // Fenced: the conflict is gone, the override is dropped and that is logged once.
     let fx = update(&mut s, db(true), t0());
     assert!(s.authority_overrides.is_empty());
-    assert_eq!(logged(&fx, "override-cleared").len(), 1);
+    assert_eq!(logged(&fx, EntryKind::OverrideCleared).len(), 1);
     let fx = update(&mut s, db(true), t0());
-    assert!(logged(&fx, "override-cleared").is_empty());
+    assert!(logged(&fx, EntryKind::OverrideCleared).is_empty());
 }
 
 #[test]
@@ -142,5 +142,5 @@ fn a_read_only_console_overrides_nothing() {
     // The lag guard's data-loss override is refused the same way.
     fx.extend(update(&mut s, Action::Command(Command::StepOverride), t0()));
     assert!(s.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.flash);
-    assert!(logged(&fx, "override").is_empty() && s.authority_overrides.is_empty());
+    assert!(logged(&fx, EntryKind::Override).is_empty() && s.authority_overrides.is_empty());
 }

@@ -311,7 +311,7 @@ fn update_logs_one_drill_result_through_the_core() {
         update(state, a, t(s))
             .into_iter()
             .filter_map(|e| match e {
-                Effect::Log(l) if l.kind == "drill-result" => Some(l),
+                Effect::Log(l) if l.kind == EntryKind::DrillResult => Some(l),
                 _ => None,
             })
             .collect()
@@ -510,7 +510,7 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
         ] {
             for e in update(state, a, t(s)) {
                 if let Effect::Log(l) = e
-                    && l.kind != "observation"
+                    && l.kind != EntryKind::Observation
                 {
                     kinds.push((l.kind, l.summary));
                 }
@@ -524,15 +524,15 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
     apply(&mut state, &up, 4);
     apply(&mut state, &up, 5);
     apply(&mut state, &estate(&[("pg-0", Primary, 80), ("pg-1", Primary, 99)], "pg-1", t(9)), 9);
-    let got: Vec<(&str, &str)> = kinds.iter().map(|(k, s)| (k.as_str(), s.as_str())).collect();
-    assert_eq!(got[0], ("verdict", "DRILL verdict: FAILING (database: no writable primary)"));
-    assert_eq!(got[1], ("verdict", "DRILL verdict: DEGRADED (database: pg-0 is down: no answer)"));
-    assert_eq!(got[2].0, "drill-result");
-    assert_eq!(got[3], ("verdict", "DRILL verdict: FAILING (database: split brain (pg-0, pg-1))"));
+    let got: Vec<(&EntryKind, &str)> = kinds.iter().map(|(k, s)| (k, s.as_str())).collect();
+    assert_eq!(got[0], (&EntryKind::Verdict, "DRILL verdict: FAILING (database: no writable primary)"));
+    assert_eq!(got[1], (&EntryKind::Verdict, "DRILL verdict: DEGRADED (database: pg-0 is down: no answer)"));
+    assert_eq!(got[2].0, &EntryKind::DrillResult);
+    assert_eq!(got[3], (&EntryKind::Verdict, "DRILL verdict: FAILING (database: split brain (pg-0, pg-1))"));
     assert_eq!(
         got[4],
         (
-            "mitigation-withdrawn",
+            &EntryKind::MitigationWithdrawn,
             "DRILL mitigation withdrawn: the estate failed again: database: split brain (pg-0, pg-1)"
         )
     );
@@ -560,6 +560,6 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
             }));
         }
         assert_eq!(state.verdict.level, crate::app::verdict::Level::Failing, "the verdict is still kept");
-        assert!(!kinds.iter().any(|k| k == "verdict"), "{mode:?} read-only {read_only}: {kinds:?}");
+        assert!(!kinds.iter().any(|k| *k == EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }

@@ -13,7 +13,7 @@ use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Config;
 use crate::config::model::{PgNodeConfig, PostgresConfig};
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 use crate::runbook::Operation;
 
 fn t(s: i64) -> DateTime<Utc> {
@@ -115,7 +115,7 @@ fn mirror(s: &mut State, entries: Vec<Entry>, at: DateTime<Utc>) -> Vec<Effect> 
     entries.into_iter().flat_map(|e| update(s, Action::Mirrored(Box::new(e)), at)).collect()
 }
 
-fn kinds(fx: &[Effect]) -> Vec<String> {
+fn kinds(fx: &[Effect]) -> Vec<EntryKind> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::Log(l) => Some(l.kind.clone()),
@@ -177,14 +177,14 @@ fn a_step_run_elsewhere_shows_its_states_here_and_is_verified_only_where_it_ran(
     // The postcondition holds: only the console that ran the step verifies and logs it.
     let promoted = || db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Primary)], t(4));
     let fb = update(&mut b, promoted(), t(4));
-    assert!(!kinds(&fb).contains(&"step-verified".to_string()), "{:?}", kinds(&fb));
+    assert!(!kinds(&fb).contains(&EntryKind::StepVerified), "{:?}", kinds(&fb));
     assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
     // Nor does it fail it here at the verify deadline.
     let fb = update(&mut b, Action::Tick, t(400));
     assert!(kinds(&fb).is_empty(), "{:?}", kinds(&fb));
     assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
     let fa = update(&mut a, promoted(), t(4));
-    assert!(kinds(&fa).contains(&"step-verified".to_string()), "{:?}", kinds(&fa));
+    assert!(kinds(&fa).contains(&EntryKind::StepVerified), "{:?}", kinds(&fa));
     mirror(&mut b, written(&fa, &mut seq, t(401)), t(401));
     assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Done));
 }
@@ -201,13 +201,13 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
         .map(|(i, s)| json!({ "step": 10 + i as u64, "key": s.id.get_ref(), "title": s.id.get_ref() }))
         .collect();
     let n = listed.len() as u64;
-    let entry = |seq: u64, kind: &str, details: serde_json::Value| Entry {
+    let entry = |seq: u64, kind: EntryKind, details: serde_json::Value| Entry {
         seq,
         ts: t(seq as i64),
         mono_ms: 0,
         operator: "bob@host".into(),
-        kind: kind.into(),
-        summary: kind.into(),
+        summary: kind.to_string(),
+        kind,
         details,
         prev: "0".repeat(64),
     };
@@ -215,7 +215,7 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
         &mut b,
         Action::Mirrored(Box::new(entry(
             2,
-            "runbook-started",
+            EntryKind::RunbookStarted,
             json!({ "runbook": "db-failover", "steps": listed }),
         ))),
         t(2),
@@ -225,11 +225,16 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
     assert_eq!(b.next_step_id, 10 + n, "ids the other console took are never given here");
     for i in 0..n {
         let skipped = json!({ "step": 10 + i, "reason": "not needed" });
-        fx.extend(update(&mut b, Action::Mirrored(Box::new(entry(3 + i, "step-skipped", skipped))), t(3)));
+        fx.extend(update(
+            &mut b,
+            Action::Mirrored(Box::new(entry(3 + i, EntryKind::StepSkipped, skipped))),
+            t(3),
+        ));
     }
-    assert!(!kinds(&fx).contains(&"runbook-finished".to_string()), "{:?}", kinds(&fx));
+    assert!(!kinds(&fx).contains(&EntryKind::RunbookFinished), "{:?}", kinds(&fx));
     assert!(b.runbook.as_ref().is_some_and(|r| !r.active()), "finished here as well");
-    let done = entry(50, "runbook-finished", json!({ "runbook": "db-failover", "outcome": "completed" }));
+    let done =
+        entry(50, EntryKind::RunbookFinished, json!({ "runbook": "db-failover", "outcome": "completed" }));
     let fx = update(&mut b, Action::Mirrored(Box::new(done)), t(50));
     assert!(kinds(&fx).is_empty());
     assert_eq!(b.runbook.as_ref().and_then(|r| r.finished.clone()), Some((t(50), "completed".into())));
@@ -248,7 +253,8 @@ fn a_console_that_does_not_record_observations_logs_none() {
         );
         let fx2 =
             update(&mut s, db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Replica)], t(6)), t(6));
-        let observed = kinds(&fx).into_iter().chain(kinds(&fx2)).filter(|k| k == "observation").count();
+        let observed =
+            kinds(&fx).into_iter().chain(kinds(&fx2)).filter(|k| *k == EntryKind::Observation).count();
         assert_eq!(observed > 0, records, "records_observations = {records}");
         // The panes follow the snapshots either way.
         assert_eq!(
@@ -292,7 +298,7 @@ fn a_step_this_console_resumed_is_left_to_the_console_that_reports_running_it() 
     assert!(b.step(id).is_some_and(|x| x.remote && x.status == StepStatus::Verifying));
     let promoted = db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Primary)], t(4));
     let fb = update(&mut b, promoted, t(4));
-    assert!(!kinds(&fb).contains(&"step-verified".to_string()), "{:?}", kinds(&fb));
+    assert!(!kinds(&fb).contains(&EntryKind::StepVerified), "{:?}", kinds(&fb));
 }
 
 /// A drill estate: PostgreSQL nodes, the Service routing to `svc`, a calm Sentinel and traffic.
@@ -403,7 +409,7 @@ fn only_the_console_that_records_observations_logs_the_drill_result() {
             );
             fx.extend(update(&mut s, Action::Tick, t(at)));
         }
-        logged.push(kinds(&fx).iter().filter(|k| *k == "drill-result").count());
+        logged.push(kinds(&fx).iter().filter(|k| **k == EntryKind::DrillResult).count());
     }
     assert_eq!(logged, vec![1, 0], "recording console, then a joined one");
 }

@@ -14,6 +14,7 @@ use crate::app::step::Stage;
 use crate::app::{Action, Command, Effect, State, StepStatus, TextEdit, runbook_flow, update};
 use crate::backends::{Freshness, Operate};
 use crate::incident::commander::CommanderView;
+use crate::incident::entry::EntryKind;
 use crate::runbook::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
 use crate::tui::Sources;
@@ -69,9 +70,6 @@ pub struct Driver {
     result_logged: bool,
 }
 
-/// The entry a drill's recovery measurement logs once the drill is mitigated.
-const DRILL_RESULT: &str = "drill-result";
-
 impl Driver {
     /// Start the runner (writing to `sink`, executing with `operator`) around `state`.
     pub fn new(
@@ -115,7 +113,7 @@ impl Driver {
         if effects.iter().any(|e| matches!(e, Effect::Execute { op, .. } if op.is_mutating())) {
             self.executed_any = true;
         }
-        if effects.iter().any(|e| matches!(e, Effect::Log(l) if l.kind == DRILL_RESULT)) {
+        if effects.iter().any(|e| matches!(e, Effect::Log(l) if l.kind == EntryKind::DrillResult)) {
             self.result_logged = true;
         }
         self.runner

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::markdown::{code, duration, offset, text};
 use super::{PostMortem, plain_text};
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 
 /// The PostgreSQL primary switch a result measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,11 +133,10 @@ pub(super) struct Marks<'a> {
 
 /// See [`Marks`].
 pub(super) fn marks(entries: &[Entry]) -> Marks<'_> {
-    let Some(result) = entries.iter().rev().find(|e| e.kind == "drill-result" || e.kind == "recovery-result")
-    else {
+    let Some(result) = entries.iter().rev().find(|e| e.kind.is_result()) else {
         return Marks::default();
     };
-    let withdrawn = entries.iter().any(|e| e.kind == "mitigation-withdrawn" && e.seq > result.seq);
+    let withdrawn = entries.iter().any(|e| e.kind == EntryKind::MitigationWithdrawn && e.seq > result.seq);
     let get = |k: &str| time(result.details.get(k));
     Marks {
         result: Some(result),
@@ -149,7 +148,7 @@ pub(super) fn marks(entries: &[Entry]) -> Marks<'_> {
 
 /// Whether the log holds a result entry of either kind.
 pub(super) fn has_result(entries: &[Entry]) -> bool {
-    entries.iter().any(|e| e.kind == "drill-result" || e.kind == "recovery-result")
+    entries.iter().any(|e| e.kind.is_result())
 }
 
 /// The last result entry's figures (all `None` / empty when there is none).
@@ -201,7 +200,7 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         rto_secs: get("rto_secs").and_then(Value::as_f64),
         data_loss_bytes: u64_of("data_loss_bytes"),
         summary: result.map(|e| plain_text(&e.summary)),
-        kind: result.map(|e| plain_text(&e.kind)),
+        kind: result.map(|e| plain_text(e.kind.as_str())),
         detected_at: time(get("detected_at")),
         first_action_at: time(get("first_action_at")),
         mitigated_at: m.mitigated.filter(|_| get("mitigated_at").is_some()),
@@ -217,7 +216,7 @@ pub(super) fn drill_report(entries: &[Entry]) -> DrillReport {
         expected_down: strings(get("expected_down")),
         withdrawals: entries
             .iter()
-            .filter(|e| e.kind == "mitigation-withdrawn")
+            .filter(|e| e.kind == EntryKind::MitigationWithdrawn)
             .map(|e| Withdrawal { at: e.ts, summary: plain_text(&e.summary) })
             .collect(),
         withdrawn: result.is_some() && m.mitigated.is_none(),
@@ -237,7 +236,8 @@ fn at(t: Option<DateTime<Utc>>, t0: DateTime<Utc>) -> String {
     })
 }
 
-/// The "Drill report" (or, live, "Recovery report") section.
+/// The "Drill report" (or, live, "Recovery report") section: the milestones, the RTO against
+/// its target, the data lost, the result, the steps and the checklist items late at mitigation.
 pub(super) fn render(md: &mut String, pm: &PostMortem) {
     let Some(d) = &pm.drill else { return };
     md.push_str(if pm.meta.drill { "## Drill report\n\n" } else { "## Recovery report\n\n" });
@@ -245,14 +245,29 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
         md.push_str("No `drill-result` entry was logged.\n\n");
     }
     let t0 = pm.meta.declared_at;
+    // Results logged by the recovery tracker carry the milestones; older ones only the RTO.
+    let tracked = d.detected_at.is_some();
+    milestones(md, d, t0, tracked);
+    rto(md, d, tracked);
+    data_loss(md, d, tracked);
+    if let Some(s) = &d.summary {
+        let _ = writeln!(md, "- Result: {}", text(s));
+    }
+    md.push('\n');
+    steps(md, d);
+    if tracked {
+        late_checklist(md, d, t0);
+    }
+}
+
+/// Fault, detection, first action, mitigation (or its withdrawal), what was still down.
+fn milestones(md: &mut String, d: &DrillReport, t0: DateTime<Utc>, tracked: bool) {
     let fault = match (&d.fault, d.fault_injected_at) {
         (Some(f), Some(when)) => format!("{} at {}", code(f, false), at(Some(when), t0)),
         (Some(f), None) => code(f, false),
         (None, _) => "not recorded".to_string(),
     };
     let _ = writeln!(md, "- Fault injected: {fault}");
-    // Results logged by the recovery tracker carry the milestones; older ones only the RTO.
-    let tracked = d.detected_at.is_some();
     if tracked {
         let _ = writeln!(md, "- Detected (first degraded or failing verdict): {}", at(d.detected_at, t0));
         let _ = writeln!(md, "- First action (first confirmed step): {}", at(d.first_action_at, t0));
@@ -273,6 +288,10 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
     for e in &d.expected_down {
         let _ = writeln!(md, "- Expected down: {}", text(e));
     }
+}
+
+/// The RTO, what it counts from, and whether it met its target.
+fn rto(md: &mut String, d: &DrillReport, tracked: bool) {
     let from = match d.rto_from.as_deref() {
         Some("detected") => "from detection",
         Some(_) => "from fault injection",
@@ -292,6 +311,10 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
         _ if tracked => md.push_str("- RTO target: none configured (`[drill] rto_target_secs`)\n"),
         _ => {}
     }
+}
+
+/// Bytes lost, the PostgreSQL switch's LSNs, the Redis offset lost.
+fn data_loss(md: &mut String, d: &DrillReport, tracked: bool) {
     let loss = match (d.data_loss_bytes, &d.postgres) {
         (Some(b), _) => format!("{b} bytes"),
         (None, Some(_)) => "unknown (LSNs not seen)".to_string(),
@@ -314,29 +337,32 @@ pub(super) fn render(md: &mut String, pm: &PostMortem) {
     if let Some(o) = d.redis_offset_loss {
         let _ = writeln!(md, "- Redis replication offset lost: {o}");
     }
-    if let Some(s) = &d.summary {
-        let _ = writeln!(md, "- Result: {}", text(s));
+}
+
+/// The result's steps with the time each took.
+fn steps(md: &mut String, d: &DrillReport) {
+    if d.steps.is_empty() {
+        return;
+    }
+    md.push_str("| Step | Title | Status | Took |\n| --- | --- | --- | --- |\n");
+    for s in &d.steps {
+        let took = s.secs.map_or(String::new(), duration);
+        let _ = writeln!(md, "| {} | {} | {} | {took} |", s.id, text(&s.title), text(&s.status));
     }
     md.push('\n');
-    if !d.steps.is_empty() {
-        md.push_str("| Step | Title | Status | Took |\n| --- | --- | --- | --- |\n");
-        for s in &d.steps {
-            let took = s.secs.map_or(String::new(), duration);
-            let _ = writeln!(md, "| {} | {} | {} | {took} |", s.id, text(&s.title), text(&s.status));
-        }
-        md.push('\n');
+}
+
+/// Checklist items that were late when the incident was mitigated.
+fn late_checklist(md: &mut String, d: &DrillReport, t0: DateTime<Utc>) {
+    if d.late_checklist.is_empty() {
+        md.push_str("No checklist item was late at mitigation.\n\n");
+        return;
     }
-    if tracked {
-        if d.late_checklist.is_empty() {
-            md.push_str("No checklist item was late at mitigation.\n\n");
-        } else {
-            md.push_str("Checklist items late at mitigation:\n\n");
-            for c in &d.late_checklist {
-                let done = c.done.map_or("not done".to_string(), |t| format!("done {}", at(Some(t), t0)));
-                let due = c.due.map_or(String::new(), |t| format!("due {}, ", at(Some(t), t0)));
-                let _ = writeln!(md, "- {}: {due}{done}, late by {}", text(&c.text), duration(c.late_secs));
-            }
-            md.push('\n');
-        }
+    md.push_str("Checklist items late at mitigation:\n\n");
+    for c in &d.late_checklist {
+        let done = c.done.map_or("not done".to_string(), |t| format!("done {}", at(Some(t), t0)));
+        let due = c.due.map_or(String::new(), |t| format!("due {}, ", at(Some(t), t0)));
+        let _ = writeln!(md, "- {}: {due}{done}, late by {}", text(&c.text), duration(c.late_secs));
     }
+    md.push('\n');
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::LogError;
-use crate::incident::entry::{Entry, kind};
+use crate::incident::entry::{Entry, EntryKind};
 
 /// Every entry of a log, in file order. Unreadable lines are accepted only as torn tails: when a
 /// `torn-tail` entry follows them, or at the very end (the next writer records them). Any other
@@ -40,7 +40,7 @@ pub(crate) fn read_entries(path: &Path) -> Result<(Vec<Entry>, u64), LogError> {
         match serde_json::from_slice::<Entry>(&buf) {
             Ok(entry) if terminated => {
                 if let Some((line, column, message)) = pending.take()
-                    && entry.kind != kind::TORN_TAIL
+                    && entry.kind != EntryKind::TornTail
                 {
                     return Err(LogError::Corrupt { path: path.to_path_buf(), line, column, message });
                 }

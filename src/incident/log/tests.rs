@@ -4,6 +4,7 @@
 use chrono::{TimeZone, Utc};
 
 use super::{IncidentLog, LogError, LogMode};
+use crate::incident::entry::EntryKind;
 
 const OP: &str = "tester@host";
 
@@ -17,7 +18,7 @@ fn a_drill_writer_cannot_open_a_live_incident_and_nothing_is_written() {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 12, 3, 1).unwrap();
     let (live, meta) = IncidentLog::declare(dir.path(), "db down", "SEV1", false, OP, t0).unwrap();
     assert_eq!(live.mode(), LogMode::Live);
-    live.append("note", "the real primary is down", serde_json::json!({})).unwrap();
+    live.append(&EntryKind::Note, "the real primary is down", serde_json::json!({})).unwrap();
     // A torn tail (a crash mid-write) would make any writer record a torn-tail entry on open.
     let mut torn = bytes(&live);
     torn.extend_from_slice(b"{\"seq\":3,\"half");
@@ -35,7 +36,7 @@ fn a_drill_writer_cannot_open_a_live_incident_and_nothing_is_written() {
     let (again, m, entries) = IncidentLog::open_as(dir.path(), &meta.id, OP, LogMode::Live).unwrap();
     assert!(!m.drill);
     assert_eq!(again.mode(), LogMode::Live);
-    assert_eq!(entries.last().map(|e| e.kind.as_str()), Some("torn-tail"));
+    assert_eq!(entries.last().map(|e| &e.kind), Some(&EntryKind::TornTail));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::LogError;
 use super::tail::{ZERO_HASH, line_hash};
-use crate::incident::entry::{Entry, kind};
+use crate::incident::entry::{Entry, EntryKind};
 
 /// What kind of damage [`verify`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,14 +178,14 @@ fn check_torn_record(
     no: usize,
 ) -> Option<Problem> {
     let first = run[0] + 1;
-    if entry.kind != kind::TORN_TAIL {
+    if entry.kind != EntryKind::TornTail {
         return Some(Problem {
             line: first,
             detected_at: no,
             kind: ProblemKind::Unreadable,
             message: format!(
                 "line {first} is not a valid entry and no torn-tail entry records it (line {no} is a {:?} entry)",
-                entry.kind
+                entry.kind.as_str()
             ),
         });
     }

@@ -39,7 +39,7 @@ fn healthy_db() -> Observed {
 }
 
 fn events(out: &[LogIntent]) -> Vec<String> {
-    assert!(out.iter().all(|i| i.kind == KIND));
+    assert!(out.iter().all(|i| i.kind == EntryKind::Observation));
     out.iter().map(|i| i.details["event"].as_str().unwrap_or("?").to_string()).collect()
 }
 

@@ -7,9 +7,11 @@ use clap::{Subcommand, ValueEnum};
 use color_eyre::eyre::{WrapErr, bail, eyre};
 use serde_json::Value;
 
-use super::log::{IncidentLog, verify};
-use super::operator::operator_identity;
-use super::store::{self, list_incidents};
+use crate::incident::entry::EntryKind;
+use crate::incident::export::{ExportMeta, export_json, export_markdown};
+use crate::incident::log::{IncidentLog, LogError, read_log, verify};
+use crate::incident::operator::operator_identity;
+use crate::incident::store::{self, list_incidents};
 
 /// Subcommands of `warroom log`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -30,9 +32,10 @@ pub enum LogCommand {
     Append {
         /// Incident id.
         id: String,
-        /// Entry kind.
-        #[arg(long, default_value = "note")]
-        kind: String,
+        /// Entry kind: a known one (`note`, `checklist`, `step-verified`, ...) or any other name,
+        /// written as given.
+        #[arg(long, default_value_t = EntryKind::Note)]
+        kind: EntryKind,
         /// One-line summary (with ` #N` appended when --count is above 1).
         #[arg(long, default_value = "scripted entry")]
         summary: String,
@@ -101,9 +104,9 @@ pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
         }
         LogCommand::Export { id, format } => {
             let path = store::log_path(data_dir, &id)?;
-            let entries = crate::incident::log::read_log(&path)?;
+            let entries = read_log(&path)?;
             let meta = store::meta_from_entries(&path, &entries)?;
-            let export_meta = crate::incident::export::ExportMeta {
+            let export_meta = ExportMeta {
                 id: meta.id,
                 title: meta.title,
                 severity: meta.severity,
@@ -112,8 +115,8 @@ pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
                 resolved_at: meta.resolved_at,
             };
             let text = match format {
-                ExportFormat::Markdown => crate::incident::export::export_markdown(&export_meta, &entries),
-                ExportFormat::Json => crate::incident::export::export_json(&export_meta, &entries),
+                ExportFormat::Markdown => export_markdown(&export_meta, &entries),
+                ExportFormat::Json => export_json(&export_meta, &entries),
             };
             out.write_all(text.as_bytes())?;
             if !text.ends_with('\n') {
@@ -151,7 +154,7 @@ fn list(out: &mut impl Write, data_dir: &Path) -> color_eyre::Result<i32> {
 
 fn show(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i32> {
     let path = existing_log(data_dir, id)?;
-    let entries = super::log::read_log(&path)?;
+    let entries = read_log(&path)?;
     let meta = store::meta_from_entries(&path, &entries)?;
     let state = match meta.resolved_at {
         Some(at) => format!("resolved {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
@@ -172,7 +175,7 @@ fn show(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i
             "{}  {}  {}  {}",
             e.ts.format("%H:%M:%S%.3f"),
             clean(&e.operator),
-            clean(&e.kind),
+            clean(e.kind.as_str()),
             clean(&e.summary)
         )?;
     }
@@ -207,7 +210,7 @@ fn verify_cmd(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Re
 fn existing_log(data_dir: &Path, id: &str) -> color_eyre::Result<std::path::PathBuf> {
     let path = store::log_path(data_dir, id)?;
     if !path.exists() {
-        return Err(super::log::LogError::NotFound { id: id.to_string(), path }.into());
+        return Err(LogError::NotFound { id: id.to_string(), path }.into());
     }
     Ok(path)
 }

@@ -1,0 +1,230 @@
+//! [`EntryKind`]: what an incident-log entry records, declared once.
+//!
+//! On disk a kind is a kebab-case string (`"step-verified"`); the names below are the wire
+//! format that resume, export, history and mirroring read back, so they never change. A kind
+//! this build does not know (a log written by a newer warroom, or `warroom log append --kind`)
+//! reads as [`EntryKind::Other`] and is shown, exported and written back byte for byte.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Declares [`EntryKind`] with its wire names: one line per kind.
+macro_rules! entry_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// What an incident-log entry records. Serialized as its kebab-case wire name.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum EntryKind {
+            $($(#[$doc])* $variant,)*
+            /// A kind this build does not know, kept verbatim (written by a newer warroom or by
+            /// a script). Build it with `EntryKind::from`, which maps known names to their variant.
+            Other(String),
+        }
+
+        impl EntryKind {
+            /// Every kind this build knows, in declaration order.
+            pub const KNOWN: &'static [EntryKind] = &[$(EntryKind::$variant,)*];
+
+            /// The wire name, as written to the log.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(EntryKind::$variant => $name,)*
+                    EntryKind::Other(name) => name,
+                }
+            }
+
+            /// The known kind named `name`, if any.
+            fn known(name: &str) -> Option<EntryKind> {
+                match name {
+                    $($name => Some(EntryKind::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+entry_kinds! {
+    /// The first entry of every incident: id, title, severity, drill flag, format.
+    Declared = "declared",
+    /// The incident was resolved (sets `resolved_at`): `{summary}`.
+    Resolved = "resolved",
+    /// A resolved incident was reopened (clears `resolved_at`).
+    Reopened = "reopened",
+    /// An unreadable (torn) tail left by a crash, recorded by the next writer (see `log`).
+    TornTail = "torn-tail",
+    /// A free-text note: `{text}`. The only kind a read-only console writes.
+    Note = "note",
+    /// A note attached to a step: `{step, note}`.
+    StepNote = "step-note",
+    /// A checklist item ticked: `{item, note}`.
+    Checklist = "checklist",
+    /// A status update posted (or copied): `{text}`.
+    StatusUpdate = "status-update",
+    /// Something changed in the observed estate: `{source, event, ...}`.
+    Observation = "observation",
+    /// The estate verdict changed level (drills): `{level, reasons, expected_down}`.
+    Verdict = "verdict",
+    /// The commander lock was taken, handed over or released: `{event, ...}`.
+    Commander = "commander",
+    /// An operator override: accepted data loss on a promotion (`{step, accepted_bytes, ...}`) or
+    /// a single-authority check set aside on a layer (`{check, layer, reason, conflict}`).
+    Override = "override",
+    /// A layer's single-authority override dropped because the conflict cleared.
+    OverrideCleared = "override-cleared",
+    /// A runbook was started: `{runbook, title, params, steps, only}`.
+    RunbookStarted = "runbook-started",
+    /// A runbook ended: `{runbook, outcome, secs, steps}`.
+    RunbookFinished = "runbook-finished",
+    /// A step was proposed with its exact preview: `{step, op, preview, why, ...}`.
+    StepPreviewed = "step-previewed",
+    /// The operator confirmed a step: `{step, typed, attempt}`.
+    StepConfirmed = "step-confirmed",
+    /// A confirmed step is being executed (written before it runs): `{step, op, timeout_secs}`.
+    StepExecuting = "step-executing",
+    /// The backend answered: `{step, ok, result}`.
+    StepResult = "step-result",
+    /// The step's effect was observed: `{step, verified, ...}`.
+    StepVerified = "step-verified",
+    /// A precheck, the execution or the verification failed: `{step, stage, reason}`.
+    StepFailed = "step-failed",
+    /// The step was skipped: `{step, reason}`.
+    StepSkipped = "step-skipped",
+    /// The step was aborted by the operator: `{step}`.
+    StepAborted = "step-aborted",
+    /// A failed step is to be tried again (prechecks run again): `{step}`.
+    StepRetry = "step-retry",
+    /// A confirmation prompt was cancelled: `{step}`.
+    StepCancelled = "step-cancelled",
+    /// A drill's parameters and who hosts its estate.
+    DrillEstate = "drill-estate",
+    /// What a drill measured (RTO, data loss, milestones).
+    DrillResult = "drill-result",
+    /// What a live recovery measured (like `drill-result`).
+    RecoveryResult = "recovery-result",
+    /// The latest mitigation no longer holds (the estate failed again): `{reasons, level, ...}`.
+    MitigationWithdrawn = "mitigation-withdrawn",
+}
+
+impl EntryKind {
+    /// A step entry: any kind named `step-...`, unknown ones from a newer build included.
+    pub fn is_step(&self) -> bool {
+        self.as_str().starts_with("step-")
+    }
+
+    /// A measured result of a drill or of a live recovery.
+    pub fn is_result(&self) -> bool {
+        matches!(self, EntryKind::DrillResult | EntryKind::RecoveryResult)
+    }
+
+    /// A failure worth highlighting (a failed step; unknown kinds naming a failure too).
+    pub fn is_failure(&self) -> bool {
+        self.as_str().contains("failed")
+    }
+}
+
+impl From<&str> for EntryKind {
+    fn from(name: &str) -> EntryKind {
+        EntryKind::known(name).unwrap_or_else(|| EntryKind::Other(name.to_string()))
+    }
+}
+
+impl From<String> for EntryKind {
+    fn from(name: String) -> EntryKind {
+        EntryKind::known(&name).unwrap_or(EntryKind::Other(name))
+    }
+}
+
+impl std::str::FromStr for EntryKind {
+    type Err = std::convert::Infallible;
+
+    /// Any name parses: unknown ones become [`EntryKind::Other`] (`warroom log append --kind`).
+    fn from_str(name: &str) -> Result<EntryKind, Self::Err> {
+        Ok(EntryKind::from(name))
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EntryKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<EntryKind, D::Error> {
+        String::deserialize(d).map(EntryKind::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryKind::{self, *};
+
+    /// The wire names logs were written with before the enum existed: they must never change.
+    const WIRE: &[(EntryKind, &str)] = &[
+        (Declared, "declared"),
+        (Resolved, "resolved"),
+        (Reopened, "reopened"),
+        (TornTail, "torn-tail"),
+        (Note, "note"),
+        (StepNote, "step-note"),
+        (Checklist, "checklist"),
+        (StatusUpdate, "status-update"),
+        (Observation, "observation"),
+        (Verdict, "verdict"),
+        (Commander, "commander"),
+        (Override, "override"),
+        (OverrideCleared, "override-cleared"),
+        (RunbookStarted, "runbook-started"),
+        (RunbookFinished, "runbook-finished"),
+        (StepPreviewed, "step-previewed"),
+        (StepConfirmed, "step-confirmed"),
+        (StepExecuting, "step-executing"),
+        (StepResult, "step-result"),
+        (StepVerified, "step-verified"),
+        (StepFailed, "step-failed"),
+        (StepSkipped, "step-skipped"),
+        (StepAborted, "step-aborted"),
+        (StepRetry, "step-retry"),
+        (StepCancelled, "step-cancelled"),
+        (DrillEstate, "drill-estate"),
+        (DrillResult, "drill-result"),
+        (RecoveryResult, "recovery-result"),
+        (MitigationWithdrawn, "mitigation-withdrawn"),
+    ];
+
+    #[test]
+    fn every_kind_keeps_its_old_wire_name_both_ways() {
+        assert_eq!(WIRE.len(), EntryKind::KNOWN.len(), "a kind was added: list its wire name here");
+        for (kind, name) in WIRE {
+            assert!(EntryKind::KNOWN.contains(kind), "{kind:?}");
+            assert_eq!(kind.as_str(), *name);
+            assert_eq!(kind.to_string(), *name);
+            assert_eq!(serde_json::to_string(kind).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<EntryKind>(&format!("\"{name}\"")).unwrap(), *kind);
+            assert_eq!(EntryKind::from(*name), *kind);
+            assert_eq!(name.parse::<EntryKind>(), Ok(kind.clone()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_kind_reads_back_and_is_written_unchanged() {
+        for name in ["pager-escalated", "Step-Verified", "step-verified ", "", "ünï \u{1b}[2J"] {
+            let json = serde_json::to_string(name).unwrap();
+            let kind: EntryKind = serde_json::from_str(&json).unwrap();
+            assert_eq!(kind, EntryKind::Other(name.to_string()));
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), json);
+        }
+        assert!(EntryKind::from("step-paused").is_step(), "a newer build's step kind is a step kind");
+        assert!(!EntryKind::Note.is_step() && StepCancelled.is_step());
+        assert!(StepFailed.is_failure() && !StepVerified.is_failure());
+        assert!(DrillResult.is_result() && RecoveryResult.is_result() && !Verdict.is_result());
+    }
+}
