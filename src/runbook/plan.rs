@@ -48,8 +48,46 @@ pub struct PlannedStep {
     pub risk: Option<Risk>,
     /// Execution timeout.
     pub timeout_secs: Option<u64>,
-    /// The operation as built now, or why the step is not applicable.
-    pub op: Result<Operation, String>,
+    /// The operation as built now, or why it cannot be.
+    pub op: Result<Operation, BuildError>,
+}
+
+/// Why a step's operation cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// The step does not apply to this estate: the layer it acts on is not configured (no
+    /// `[postgres]`, Kubernetes, a region without `kube_context`, ...) or an optional parameter
+    /// it uses is unset. The reason, without any prefix.
+    NotApplicable(String),
+    /// The step cannot be built as written: a parameter without a value, a name that is not
+    /// configured, a malformed argument. The reason, without any prefix.
+    Invalid(String),
+}
+
+impl BuildError {
+    /// The reason alone.
+    pub fn reason(&self) -> &str {
+        match self {
+            BuildError::NotApplicable(r) | BuildError::Invalid(r) => r,
+        }
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::NotApplicable(r) => write!(f, "not applicable: {r}"),
+            BuildError::Invalid(r) => write!(f, "cannot be built: {r}"),
+        }
+    }
+}
+
+fn not_applicable(reason: impl Into<String>) -> BuildError {
+    BuildError::NotApplicable(reason.into())
+}
+
+fn invalid(reason: impl Into<String>) -> BuildError {
+    BuildError::Invalid(reason.into())
 }
 
 /// A condition a step needs to be applicable.
@@ -391,10 +429,10 @@ fn arg(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Option<String> {
     })
 }
 
-fn number(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Result<Option<u64>, String> {
+fn number(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Result<Option<u64>, BuildError> {
     match arg(def, key, params) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| format!("`{key}` = {v:?} is not a number")),
+        Some(v) => v.parse().map(Some).map_err(|_| invalid(format!("`{key}` = {v:?} is not a number"))),
     }
 }
 
@@ -418,35 +456,38 @@ fn build(
     cfg: &Config,
     obs: &Observed,
     params: &[ResolvedParam],
-) -> Result<Operation, String> {
+) -> Result<Operation, BuildError> {
     for v in def.args.values() {
         let Some(s) = v.get_ref().as_str() else { continue };
         for (name, _) in references(s) {
             if let Some(p) = params.iter().find(|p| p.name == name && p.value.is_empty()) {
-                return Err(format!("not applicable: parameter {name} is {}", p.origin));
+                return Err(not_applicable(format!("parameter {name} is {}", p.origin)));
             }
         }
         if let Some(name) = unresolved(&substitute(s, params)) {
-            return Err(format!("parameter {name} has no value"));
+            return Err(invalid(format!("parameter {name} has no value")));
         }
     }
     let node = || arg(def, "node", params).unwrap_or_default();
-    let pg = || cfg.postgres.as_ref().ok_or_else(|| "not applicable: no [postgres] section".to_string());
+    let pg = || cfg.postgres.as_ref().ok_or_else(|| not_applicable("no [postgres] section"));
     let pg_node = |name: &str| {
         let pg = pg()?;
-        pg.nodes.iter().find(|n| n.name == name).ok_or_else(|| format!("no PostgreSQL node named {name}"))
+        pg.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| invalid(format!("no PostgreSQL node named {name}")))
     };
     let kube = || {
         if crate::backends::live::kube_configured(cfg) {
             Ok(())
         } else {
-            Err("not applicable: Kubernetes is not configured".to_string())
+            Err(not_applicable("Kubernetes is not configured"))
         }
     };
-    let r53 = || cfg.route53.as_ref().ok_or_else(|| "not applicable: no [route53] section".to_string());
+    let r53 = || cfg.route53.as_ref().ok_or_else(|| not_applicable("no [route53] section"));
     let region = |key: &str| {
         let name = arg(def, key, params).unwrap_or_default();
-        cfg.regions.iter().find(|r| r.name == name).ok_or_else(|| format!("no region named {name}"))
+        cfg.regions.iter().find(|r| r.name == name).ok_or_else(|| invalid(format!("no region named {name}")))
     };
     match *def.op.get_ref() {
         OpKind::CheckPrimary => pg().map(|_| Operation::CheckPrimary),
@@ -460,7 +501,7 @@ fn build(
                 }
                 "replication-healthy" => {
                     if cfg.postgres.is_none() && cfg.sentinel.is_none() {
-                        return Err("not applicable: neither [postgres] nor [sentinel] is configured".into());
+                        return Err(not_applicable("neither [postgres] nor [sentinel] is configured"));
                     }
                     let limit = number(def, "max_lag_bytes", params)?;
                     let configured = cfg.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
@@ -469,7 +510,7 @@ fn build(
                     }
                 }
                 "sentinel-healthy" | "sentinel-agreed" => {
-                    cfg.sentinel.as_ref().ok_or("not applicable: no [sentinel] section")?;
+                    cfg.sentinel.as_ref().ok_or_else(|| not_applicable("no [sentinel] section"))?;
                     if check == "sentinel-healthy" {
                         Assertion::SentinelHealthy
                     } else {
@@ -487,7 +528,7 @@ fn build(
                         _ => Assertion::TrafficOn { region: r },
                     }
                 }
-                other => return Err(format!("unknown check {other}")),
+                other => return Err(invalid(format!("unknown check {other}"))),
             };
             Ok(Operation::Assert { check })
         }
@@ -504,7 +545,7 @@ fn build(
             kube()?;
             let n = pg_node(&node())?;
             let (Some(pod), Some(data_dir)) = (&n.pod, &n.data_dir) else {
-                return Err(format!("not applicable: node {} has no pod and data_dir configured", n.name));
+                return Err(not_applicable(format!("node {} has no pod and data_dir configured", n.name)));
             };
             Ok(Operation::ExecPromote {
                 context: pod.context.clone(),
@@ -524,10 +565,11 @@ fn build(
         OpKind::RepointService => {
             kube()?;
             let pg = pg()?;
-            let svc = pg.service.as_ref().ok_or("not applicable: postgres.service is not configured")?;
+            let svc =
+                pg.service.as_ref().ok_or_else(|| not_applicable("postgres.service is not configured"))?;
             let n = pg_node(&node())?;
-            let pod =
-                pod_of(n, obs).ok_or_else(|| format!("node {} has no pod configured or observed", n.name))?;
+            let pod = pod_of(n, obs)
+                .ok_or_else(|| invalid(format!("node {} has no pod configured or observed", n.name)))?;
             Ok(Operation::PatchServiceSelector {
                 context: svc.context.clone(),
                 namespace: svc.namespace.clone(),
@@ -537,15 +579,16 @@ fn build(
         }
         OpKind::LabelPod => {
             kube()?;
-            let svc = pg()?.service.as_ref().ok_or("not applicable: postgres.service is not configured")?;
+            let svc =
+                pg()?.service.as_ref().ok_or_else(|| not_applicable("postgres.service is not configured"))?;
             let n = pg_node(&node())?;
-            let pod =
-                pod_of(n, obs).ok_or_else(|| format!("node {} has no pod configured or observed", n.name))?;
+            let pod = pod_of(n, obs)
+                .ok_or_else(|| invalid(format!("node {} has no pod configured or observed", n.name)))?;
             let label = arg(def, "label", params).unwrap_or_else(|| "role=primary".into());
             let (key, value) = label
                 .split_once('=')
                 .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| format!("label {label:?} is not key=value"))?;
+                .ok_or_else(|| invalid(format!("label {label:?} is not key=value")))?;
             Ok(Operation::LabelPod {
                 context: svc.context.clone(),
                 namespace: svc.namespace.clone(),
@@ -571,10 +614,11 @@ fn build(
             })
         }
         OpKind::SentinelFailover => {
-            let s = cfg.sentinel.as_ref().ok_or("not applicable: no [sentinel] section")?;
+            let s = cfg.sentinel.as_ref().ok_or_else(|| not_applicable("no [sentinel] section"))?;
             Ok(Operation::SentinelFailover {
                 master: s.master.clone(),
-                sentinel: answering_sentinel(&s.addrs, obs).ok_or("no Sentinel address configured")?,
+                sentinel: answering_sentinel(&s.addrs, obs)
+                    .ok_or_else(|| invalid("no Sentinel address configured"))?,
                 from_master: obs.sentinel.value.as_ref().and_then(|v| v.agreed_master()).map(str::to_string),
             })
         }
@@ -626,9 +670,9 @@ fn build(
             let context = r
                 .kube_context
                 .clone()
-                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
+                .ok_or_else(|| not_applicable(format!("region {} has no kube_context", r.name)))?;
             let deployment =
-                part.ok_or_else(|| format!("region {} lists no deployments to scale", r.name))?;
+                part.ok_or_else(|| invalid(format!("region {} lists no deployments to scale", r.name)))?;
             Ok(Operation::ScaleDeployment {
                 context,
                 namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -646,12 +690,12 @@ fn build(
                 Some(_) => region("region")?,
                 None => sources::failing_region(cfg, obs, &deployment)
                     .or_else(|| cfg.primary_region())
-                    .ok_or("no regions configured")?,
+                    .ok_or_else(|| not_applicable("no regions configured"))?,
             };
             let context = r
                 .kube_context
                 .clone()
-                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
+                .ok_or_else(|| not_applicable(format!("region {} has no kube_context", r.name)))?;
             Ok(Operation::RollbackDeployment {
                 context,
                 namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -680,3 +724,6 @@ fn pod_of(n: &crate::config::model::PgNodeConfig, obs: &Observed) -> Option<Stri
         .map(|p| p.name.clone())
         .or_else(|| obs.database.value.as_ref().and_then(|d| d.node(&n.name)).and_then(|s| s.pod.clone()))
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
