@@ -4,6 +4,7 @@
 //! deadline passes (then the runbook stops, as after any failed verify).
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumString, IntoStaticStr, VariantNames};
 
 use crate::backends::model::PgRole;
 use crate::backends::{Freshness, Observed};
@@ -12,8 +13,14 @@ use super::operation::Verify;
 use super::traffic::region_gate_problem;
 
 /// A named condition on the current snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
 #[serde(tag = "check", rename_all = "kebab-case")]
+#[strum_discriminants(
+    name(AssertionName),
+    derive(EnumString, IntoStaticStr, VariantNames),
+    strum(serialize_all = "kebab-case"),
+    doc = "An assertion's name, as runbooks write it in `args.check`."
+)]
 pub enum Assertion {
     /// No PostgreSQL node accepts writes and at least one is unreachable (plan: "check primary
     /// status" before promoting anything).
@@ -51,18 +58,32 @@ pub enum Assertion {
     },
 }
 
+impl AssertionName {
+    /// Name as in runbooks.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The step argument this assertion needs besides `check` (`region`, `node`).
+    pub fn needs_arg(self) -> Option<&'static str> {
+        match self {
+            AssertionName::RegionDown | AssertionName::RegionHealthy | AssertionName::TrafficOn => {
+                Some("region")
+            }
+            AssertionName::NodeIsReplica => Some("node"),
+            AssertionName::PrimaryDown
+            | AssertionName::SentinelHealthy
+            | AssertionName::SentinelAgreed
+            | AssertionName::ReplicationHealthy => None,
+        }
+    }
+}
+
 impl Assertion {
-    /// Kebab-case names, as runbooks write them in `args.check`.
-    pub const NAMES: &'static [&'static str] = &[
-        "primary-down",
-        "sentinel-healthy",
-        "sentinel-agreed",
-        "region-down",
-        "region-healthy",
-        "traffic-on",
-        "replication-healthy",
-        "node-is-replica",
-    ];
+    /// Kebab-case name, as runbooks write it in `args.check`.
+    pub fn name(&self) -> &'static str {
+        AssertionName::from(self).as_str()
+    }
 
     /// One-line title.
     pub fn title(&self) -> String {
@@ -349,6 +370,35 @@ mod tests {
     use crate::backends::drill::Sim;
     use crate::backends::model::{DatabaseView, PgNodeStatus};
     use crate::runbook::Operation;
+
+    /// One assertion of each name (the serde tag must be the declared name).
+    fn sample(name: AssertionName) -> Assertion {
+        let region = "r".to_string();
+        match name {
+            AssertionName::PrimaryDown => Assertion::PrimaryDown,
+            AssertionName::SentinelHealthy => Assertion::SentinelHealthy,
+            AssertionName::SentinelAgreed => Assertion::SentinelAgreed,
+            AssertionName::RegionDown => Assertion::RegionDown { region },
+            AssertionName::RegionHealthy => Assertion::RegionHealthy { region },
+            AssertionName::TrafficOn => Assertion::TrafficOn { region },
+            AssertionName::ReplicationHealthy => Assertion::ReplicationHealthy { max_lag_bytes: 1 },
+            AssertionName::NodeIsReplica => Assertion::NodeIsReplica { node: "n".into() },
+        }
+    }
+
+    #[test]
+    fn every_assertion_name_parses_back_and_is_its_serde_tag() {
+        use std::str::FromStr;
+        assert_eq!(AssertionName::VARIANTS.len(), 8);
+        for name in AssertionName::VARIANTS {
+            let kind = AssertionName::from_str(name).expect("a declared name parses");
+            let check = sample(kind);
+            assert_eq!(check.name(), *name);
+            let json = serde_json::to_value(&check).expect("serializes");
+            assert_eq!(json["check"], *name);
+            assert_eq!(serde_json::from_value::<Assertion>(json).expect("reads back"), check);
+        }
+    }
 
     fn db(nodes: &[(&str, PgRole)]) -> Observed {
         let nodes = nodes

@@ -10,6 +10,7 @@ use crate::backends::model::{PgRole, SentinelView};
 use crate::backends::{Freshness, Observed, Snapshot};
 
 use super::assertion::Assertion;
+use super::model::OpKind;
 use super::traffic;
 
 mod promote;
@@ -242,24 +243,29 @@ pub enum Verify {
 }
 
 impl Operation {
+    /// The runbook operation (`op = "..."`) this is.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Operation::CheckPrimary => OpKind::CheckPrimary,
+            Operation::PromotePostgres { .. } => OpKind::Promote,
+            Operation::ExecPromote { .. } => OpKind::ExecPromote,
+            Operation::FencePostgres { .. } => OpKind::Fence,
+            Operation::PatchServiceSelector { .. } => OpKind::RepointService,
+            Operation::LabelPod { .. } => OpKind::LabelPod,
+            Operation::SentinelFailover { .. } => OpKind::SentinelFailover,
+            Operation::SetRoute53Weights { .. } => OpKind::SetWeights,
+            Operation::ShiftTraffic { .. } => OpKind::ShiftTraffic,
+            Operation::ScaleDeployment { .. } => OpKind::Scale,
+            Operation::RollbackDeployment { .. } => OpKind::RollbackDeployment,
+            Operation::Assert { .. } => OpKind::Assert,
+            Operation::VerifyWrites { .. } => OpKind::VerifyWrites,
+            Operation::Manual { .. } => OpKind::Manual,
+        }
+    }
+
     /// Short kebab-case name (as in runbooks and the log).
     pub fn name(&self) -> &'static str {
-        match self {
-            Operation::CheckPrimary => "check-primary",
-            Operation::PromotePostgres { .. } => "promote",
-            Operation::ExecPromote { .. } => "exec-promote",
-            Operation::FencePostgres { .. } => "fence",
-            Operation::PatchServiceSelector { .. } => "repoint-service",
-            Operation::LabelPod { .. } => "label-pod",
-            Operation::SentinelFailover { .. } => "sentinel-failover",
-            Operation::SetRoute53Weights { .. } => "set-weights",
-            Operation::ShiftTraffic { .. } => "shift-traffic",
-            Operation::ScaleDeployment { .. } => "scale",
-            Operation::RollbackDeployment { .. } => "rollback-deployment",
-            Operation::Assert { .. } => "assert",
-            Operation::VerifyWrites { .. } => "verify-writes",
-            Operation::Manual { .. } => "manual",
-        }
+        self.kind().as_str()
     }
 
     /// Whether the operation changes anything (read-only consoles may run the others).
@@ -414,7 +420,7 @@ impl Operation {
             Operation::Assert { check } => Preview {
                 title: check.title(),
                 target: check.reads().into(),
-                lines: vec![format!("assert {}: nothing is executed; holds when the panes show it", check_name(check))],
+                lines: vec![format!("assert {}: nothing is executed; holds when the panes show it", check.name())],
                 blast_radius: "none (read-only)".into(),
             },
             Operation::VerifyWrites { node, endpoint, service, pod } => Preview {
@@ -720,12 +726,4 @@ pub(crate) fn probe_text(p: &crate::backends::model::Probe) -> String {
         Some(s) => format!("{s} in {} ms", p.latency_ms),
         None => p.error.clone().unwrap_or_else(|| "no answer".into()),
     }
-}
-
-/// The kebab-case name of an assertion (as runbooks write it).
-pub fn check_name(check: &Assertion) -> String {
-    serde_json::to_value(check)
-        .ok()
-        .and_then(|v| v.get("check").and_then(|c| c.as_str()).map(str::to_string))
-        .unwrap_or_default()
 }

@@ -3,11 +3,14 @@
 //! evaluated on the current snapshots, and steps whose layer is not configured marked not
 //! applicable with the reason.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
-mod sources;
+pub(in crate::runbook) mod sources;
 
-use super::assertion::Assertion;
+use super::assertion::{Assertion, AssertionName};
+use super::gate::Gate;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
 use super::parse::references;
@@ -88,155 +91,6 @@ fn not_applicable(reason: impl Into<String>) -> BuildError {
 
 fn invalid(reason: impl Into<String>) -> BuildError {
     BuildError::Invalid(reason.into())
-}
-
-/// A condition a step needs to be applicable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Gate {
-    /// No writable primary and a node down.
-    PrimaryDown,
-    /// A single writable primary.
-    PrimaryUp,
-    /// The node answers.
-    NodeReachable(String),
-    /// The node answers and accepts writes.
-    NodeWritable(String),
-    /// The region passes its health gate.
-    RegionHealthy(String),
-    /// The region fails its health gate.
-    RegionUnhealthy(String),
-    /// The node is not the writable primary (a failover happened: it needs re-syncing).
-    NodeNotPrimary(String),
-    /// The node's pod is not labelled `role=primary` (nothing in the cluster relabelled it).
-    PodNotLabelledPrimary(String),
-    /// Sentinels report a master that does not answer.
-    RedisMasterDown,
-    /// The node's pod runs in the database Service's cluster (a Service selector cannot select
-    /// a pod in another cluster).
-    NodeInServiceCluster(String),
-}
-
-impl Gate {
-    /// Parse `name` / `name:arg` (already validated and substituted).
-    pub fn parse(text: &str) -> Option<Gate> {
-        let (name, arg) = match text.split_once(':') {
-            Some((n, a)) => (n, a.to_string()),
-            None => (text, String::new()),
-        };
-        Some(match name {
-            "primary-down" => Gate::PrimaryDown,
-            "primary-up" => Gate::PrimaryUp,
-            "node-reachable" => Gate::NodeReachable(arg),
-            "node-writable" => Gate::NodeWritable(arg),
-            "region-healthy" => Gate::RegionHealthy(arg),
-            "region-unhealthy" => Gate::RegionUnhealthy(arg),
-            "node-not-primary" => Gate::NodeNotPrimary(arg),
-            "pod-not-labelled-primary" => Gate::PodNotLabelledPrimary(arg),
-            "redis-master-down" => Gate::RedisMasterDown,
-            "node-in-service-cluster" => Gate::NodeInServiceCluster(arg),
-            _ => return None,
-        })
-    }
-
-    /// Text as in the runbook.
-    pub fn text(&self) -> String {
-        match self {
-            Gate::PrimaryDown => "primary-down".into(),
-            Gate::PrimaryUp => "primary-up".into(),
-            Gate::NodeReachable(n) => format!("node-reachable:{n}"),
-            Gate::NodeWritable(n) => format!("node-writable:{n}"),
-            Gate::RegionHealthy(r) => format!("region-healthy:{r}"),
-            Gate::RegionUnhealthy(r) => format!("region-unhealthy:{r}"),
-            Gate::NodeNotPrimary(n) => format!("node-not-primary:{n}"),
-            Gate::PodNotLabelledPrimary(n) => format!("pod-not-labelled-primary:{n}"),
-            Gate::RedisMasterDown => "redis-master-down".into(),
-            Gate::NodeInServiceCluster(n) => format!("node-in-service-cluster:{n}"),
-        }
-    }
-
-    /// `Ok(what holds)` or `Err(what is observed instead)`, from the current snapshots.
-    pub fn check(&self, obs: &Observed) -> Result<String, String> {
-        let db = || obs.database.fresh_value().ok_or_else(|| "no fresh database data".to_string());
-        match self {
-            Gate::PrimaryDown => match Assertion::PrimaryDown.verify(obs) {
-                super::Verify::Holds(w) => Ok(w),
-                super::Verify::NotYet(w) => Err(w),
-            },
-            Gate::PrimaryUp => match db()?.primary() {
-                Some(p) => Ok(format!("{} is the writable primary", p.name)),
-                None => Err("no single writable primary".into()),
-            },
-            Gate::NodeReachable(n) | Gate::NodeWritable(n) => {
-                let db = db()?;
-                let node = db.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                if node.role == PgRole::Down || node.error.is_some() {
-                    return Err(format!("{n} is unreachable"));
-                }
-                if matches!(self, Gate::NodeWritable(_)) && !node.is_writable_primary() {
-                    return Err(format!(
-                        "{n} does not accept writes ({}{})",
-                        node.role.as_str(),
-                        if node.read_only { ", read-only" } else { "" }
-                    ));
-                }
-                Ok(format!("{n} is {}", if node.is_writable_primary() { "writable" } else { "reachable" }))
-            }
-            Gate::RegionHealthy(r) => {
-                super::assertion::region_problem(obs, r).map(|()| format!("{r} is healthy"))
-            }
-            Gate::RegionUnhealthy(r) => match super::assertion::region_problem(obs, r) {
-                Ok(()) => Err(format!("{r} is healthy")),
-                Err(p) => Ok(p),
-            },
-            Gate::NodeNotPrimary(n) => match db()?.primary() {
-                Some(p) if p.name == *n => Err(format!("{n} is the writable primary: nothing to re-sync")),
-                Some(p) => Ok(format!("{} is the primary, not {n}", p.name)),
-                None => Ok("no single writable primary".into()),
-            },
-            Gate::PodNotLabelledPrimary(n) => {
-                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                let pod = node.pod.clone().ok_or_else(|| format!("{n} has no pod"))?;
-                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
-                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                if let Some(elsewhere) = sources::pod_elsewhere(kube, svc, &pod) {
-                    return Err(format!(
-                        "{pod} runs in {elsewhere}, not in Service {}'s cluster {}: no selector there can pick it",
-                        svc.name, svc.context
-                    ));
-                }
-                match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
-                    Some("primary") => Err(format!("{pod} is already labelled role=primary")),
-                    Some(other) => Ok(format!("{pod} is labelled role={other}")),
-                    None => Ok(format!("{pod} has no role label")),
-                }
-            }
-            Gate::NodeInServiceCluster(n) => {
-                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                let pod = node.pod.clone().unwrap_or_else(|| n.clone());
-                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
-                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                match sources::pod_elsewhere(kube, svc, &pod) {
-                    None => Ok(format!(
-                        "{n} is not seen outside {}, the cluster of Service {}",
-                        svc.context, svc.name
-                    )),
-                    Some(other) => Err(format!(
-                        "{n} runs in {other} and Service {} in {}: a selector cannot select a pod in another cluster; \
-                         {}'s applications reach {n} only if the traffic moves there (dns-failover to {})",
-                        svc.name, svc.context, node.region, node.region
-                    )),
-                }
-            }
-            Gate::RedisMasterDown => {
-                let s = obs.sentinel.fresh_value().ok_or_else(|| "no fresh Sentinel data".to_string())?;
-                let master = s.agreed_master().ok_or("Sentinels do not agree on a master")?;
-                match &s.master_role {
-                    None => Ok(format!("the Redis master {master} does not answer")),
-                    Some(role) => Err(format!("the Redis master {master} answers (as {role})")),
-                }
-            }
-        }
-    }
 }
 
 /// Resolve every parameter: `overrides` first, then literal defaults, then state-derived ones.
@@ -493,13 +347,15 @@ fn build(
         OpKind::CheckPrimary => pg().map(|_| Operation::CheckPrimary),
         OpKind::Assert => {
             let check = arg(def, "check", params).unwrap_or_default();
-            let check = match check.as_str() {
-                "primary-down" => pg().map(|_| Assertion::PrimaryDown)?,
-                "node-is-replica" => {
+            let kind =
+                AssertionName::from_str(&check).map_err(|_| invalid(format!("unknown check {check}")))?;
+            let check = match kind {
+                AssertionName::PrimaryDown => pg().map(|_| Assertion::PrimaryDown)?,
+                AssertionName::NodeIsReplica => {
                     pg_node(&node())?;
                     Assertion::NodeIsReplica { node: node() }
                 }
-                "replication-healthy" => {
+                AssertionName::ReplicationHealthy => {
                     if cfg.postgres.is_none() && cfg.sentinel.is_none() {
                         return Err(not_applicable("neither [postgres] nor [sentinel] is configured"));
                     }
@@ -509,26 +365,23 @@ fn build(
                         max_lag_bytes: limit.unwrap_or(if configured > 0 { configured } else { 1 << 20 }),
                     }
                 }
-                "sentinel-healthy" | "sentinel-agreed" => {
+                AssertionName::SentinelHealthy | AssertionName::SentinelAgreed => {
                     cfg.sentinel.as_ref().ok_or_else(|| not_applicable("no [sentinel] section"))?;
-                    if check == "sentinel-healthy" {
+                    if kind == AssertionName::SentinelHealthy {
                         Assertion::SentinelHealthy
                     } else {
                         Assertion::SentinelAgreed
                     }
                 }
-                "region-down" | "region-healthy" | "traffic-on" => {
-                    let r = region("region")?.name.clone();
-                    if check == "traffic-on" {
-                        r53()?;
-                    }
-                    match check.as_str() {
-                        "region-down" => Assertion::RegionDown { region: r },
-                        "region-healthy" => Assertion::RegionHealthy { region: r },
-                        _ => Assertion::TrafficOn { region: r },
-                    }
+                AssertionName::RegionDown => Assertion::RegionDown { region: region("region")?.name.clone() },
+                AssertionName::RegionHealthy => {
+                    Assertion::RegionHealthy { region: region("region")?.name.clone() }
                 }
-                other => return Err(invalid(format!("unknown check {other}"))),
+                AssertionName::TrafficOn => {
+                    let r = region("region")?.name.clone();
+                    r53()?;
+                    Assertion::TrafficOn { region: r }
+                }
             };
             Ok(Operation::Assert { check })
         }
