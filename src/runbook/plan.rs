@@ -15,11 +15,11 @@ use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
 use super::parse::references;
 use super::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
-use crate::app::propose::DEFAULT_FAILOVER_REPLICAS;
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
 use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
+use crate::config::model::DEFAULT_FAILOVER_REPLICAS;
 
 /// A parameter's value and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
