@@ -3,23 +3,17 @@
 //! evaluated on the current snapshots, and steps whose layer is not configured marked not
 //! applicable with the reason.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
+mod build;
 pub(in crate::runbook) mod sources;
 
-use super::assertion::{Assertion, AssertionName};
 use super::gate::Gate;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
-use super::parse::references;
-use super::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
-use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
-use crate::config::model::DEFAULT_FAILOVER_REPLICAS;
 
 /// A parameter's value and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +246,7 @@ pub fn planned(
     params: &[ResolvedParam],
 ) -> PlannedStep {
     let def = &rb.steps[def_index];
-    let op = build(def, part.as_deref(), cfg, obs, params);
+    let op = build::build(def, part.as_deref(), cfg, obs, params);
     let id = def.id.get_ref();
     let key = match &part {
         Some(p) => format!("{id}/{p}"),
@@ -283,13 +277,6 @@ fn arg(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Option<String> {
     })
 }
 
-fn number(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Result<Option<u64>, BuildError> {
-    match arg(def, key, params) {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| invalid(format!("`{key}` = {v:?} is not a number"))),
-    }
-}
-
 fn scale_deployments(def: &StepDef, cfg: &Config, params: &[ResolvedParam]) -> Result<Vec<String>, String> {
     let region = arg(def, "region", params).unwrap_or_default();
     let r =
@@ -298,284 +285,6 @@ fn scale_deployments(def: &StepDef, cfg: &Config, params: &[ResolvedParam]) -> R
         return Err(format!("region {region} lists no deployments to scale"));
     }
     Ok(r.deployments.clone())
-}
-
-fn unresolved(s: &str) -> Option<&str> {
-    references(s).first().map(|(n, _)| *n)
-}
-
-fn build(
-    def: &StepDef,
-    part: Option<&str>,
-    cfg: &Config,
-    obs: &Observed,
-    params: &[ResolvedParam],
-) -> Result<Operation, BuildError> {
-    for v in def.args.values() {
-        let Some(s) = v.get_ref().as_str() else { continue };
-        for (name, _) in references(s) {
-            if let Some(p) = params.iter().find(|p| p.name == name && p.value.is_empty()) {
-                return Err(not_applicable(format!("parameter {name} is {}", p.origin)));
-            }
-        }
-        if let Some(name) = unresolved(&substitute(s, params)) {
-            return Err(invalid(format!("parameter {name} has no value")));
-        }
-    }
-    let node = || arg(def, "node", params).unwrap_or_default();
-    let pg = || cfg.postgres.as_ref().ok_or_else(|| not_applicable("no [postgres] section"));
-    let pg_node = |name: &str| {
-        let pg = pg()?;
-        pg.nodes
-            .iter()
-            .find(|n| n.name == name)
-            .ok_or_else(|| invalid(format!("no PostgreSQL node named {name}")))
-    };
-    let kube = || {
-        if crate::backends::live::kube_configured(cfg) {
-            Ok(())
-        } else {
-            Err(not_applicable("Kubernetes is not configured"))
-        }
-    };
-    let r53 = || cfg.route53.as_ref().ok_or_else(|| not_applicable("no [route53] section"));
-    let region = |key: &str| {
-        let name = arg(def, key, params).unwrap_or_default();
-        cfg.regions.iter().find(|r| r.name == name).ok_or_else(|| invalid(format!("no region named {name}")))
-    };
-    match *def.op.get_ref() {
-        OpKind::CheckPrimary => pg().map(|_| Operation::CheckPrimary),
-        OpKind::Assert => {
-            let check = arg(def, "check", params).unwrap_or_default();
-            let kind =
-                AssertionName::from_str(&check).map_err(|_| invalid(format!("unknown check {check}")))?;
-            let check = match kind {
-                AssertionName::PrimaryDown => pg().map(|_| Assertion::PrimaryDown)?,
-                AssertionName::NodeIsReplica => {
-                    pg_node(&node())?;
-                    Assertion::NodeIsReplica { node: node() }
-                }
-                AssertionName::ReplicationHealthy => {
-                    if cfg.postgres.is_none() && cfg.sentinel.is_none() {
-                        return Err(not_applicable("neither [postgres] nor [sentinel] is configured"));
-                    }
-                    let limit = number(def, "max_lag_bytes", params)?;
-                    let configured = cfg.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
-                    Assertion::ReplicationHealthy {
-                        max_lag_bytes: limit.unwrap_or(if configured > 0 { configured } else { 1 << 20 }),
-                    }
-                }
-                AssertionName::SentinelHealthy | AssertionName::SentinelAgreed => {
-                    cfg.sentinel.as_ref().ok_or_else(|| not_applicable("no [sentinel] section"))?;
-                    if kind == AssertionName::SentinelHealthy {
-                        Assertion::SentinelHealthy
-                    } else {
-                        Assertion::SentinelAgreed
-                    }
-                }
-                AssertionName::RegionDown => Assertion::RegionDown { region: region("region")?.name.clone() },
-                AssertionName::RegionHealthy => {
-                    Assertion::RegionHealthy { region: region("region")?.name.clone() }
-                }
-                AssertionName::TrafficOn => {
-                    let r = region("region")?.name.clone();
-                    r53()?;
-                    Assertion::TrafficOn { region: r }
-                }
-            };
-            Ok(Operation::Assert { check })
-        }
-        OpKind::Promote => {
-            let n = pg_node(&node())?;
-            Ok(Operation::PromotePostgres {
-                node: n.name.clone(),
-                endpoint: endpoint_of(Some(n)),
-                max_lag_bytes: pg()?.max_lag_bytes,
-                accept_data_loss: None,
-            })
-        }
-        OpKind::ExecPromote => {
-            kube()?;
-            let n = pg_node(&node())?;
-            let (Some(pod), Some(data_dir)) = (&n.pod, &n.data_dir) else {
-                return Err(not_applicable(format!("node {} has no pod and data_dir configured", n.name)));
-            };
-            Ok(Operation::ExecPromote {
-                context: pod.context.clone(),
-                namespace: pod.namespace.clone(),
-                pod: pod.name.clone(),
-                container: None,
-                data_dir: data_dir.clone(),
-                node: n.name.clone(),
-                max_lag_bytes: pg()?.max_lag_bytes,
-                accept_data_loss: None,
-            })
-        }
-        OpKind::Fence => {
-            let n = pg_node(&node())?;
-            Ok(Operation::FencePostgres { node: n.name.clone(), endpoint: endpoint_of(Some(n)) })
-        }
-        OpKind::RepointService => {
-            kube()?;
-            let pg = pg()?;
-            let svc =
-                pg.service.as_ref().ok_or_else(|| not_applicable("postgres.service is not configured"))?;
-            let n = pg_node(&node())?;
-            let pod = pod_of(n, obs)
-                .ok_or_else(|| invalid(format!("node {} has no pod configured or observed", n.name)))?;
-            Ok(Operation::PatchServiceSelector {
-                context: svc.context.clone(),
-                namespace: svc.namespace.clone(),
-                service: svc.name.clone(),
-                pod,
-            })
-        }
-        OpKind::LabelPod => {
-            kube()?;
-            let svc =
-                pg()?.service.as_ref().ok_or_else(|| not_applicable("postgres.service is not configured"))?;
-            let n = pg_node(&node())?;
-            let pod = pod_of(n, obs)
-                .ok_or_else(|| invalid(format!("node {} has no pod configured or observed", n.name)))?;
-            let label = arg(def, "label", params).unwrap_or_else(|| "role=primary".into());
-            let (key, value) = label
-                .split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| invalid(format!("label {label:?} is not key=value")))?;
-            Ok(Operation::LabelPod {
-                context: svc.context.clone(),
-                namespace: svc.namespace.clone(),
-                pod,
-                key: key.to_string(),
-                value: value.to_string(),
-            })
-        }
-        OpKind::VerifyWrites => {
-            let pg = pg()?;
-            let n = pg_node(&node())?;
-            // A Service can only route to a pod in its own cluster: a node elsewhere is probed
-            // directly.
-            let same_cluster =
-                pg.service.as_ref().is_some_and(|s| n.pod.as_ref().is_none_or(|p| p.context == s.context));
-            let through_service =
-                pg.service.is_some() && same_cluster && crate::backends::live::kube_configured(cfg);
-            Ok(Operation::VerifyWrites {
-                node: n.name.clone(),
-                endpoint: endpoint_of(Some(n)),
-                service: through_service.then(|| pg.service.as_ref().map(|s| s.name.clone())).flatten(),
-                pod: if through_service { pod_of(n, obs) } else { None },
-            })
-        }
-        OpKind::SentinelFailover => {
-            let s = cfg.sentinel.as_ref().ok_or_else(|| not_applicable("no [sentinel] section"))?;
-            Ok(Operation::SentinelFailover {
-                master: s.master.clone(),
-                sentinel: answering_sentinel(&s.addrs, obs)
-                    .ok_or_else(|| invalid("no Sentinel address configured"))?,
-                from_master: obs.sentinel.value.as_ref().and_then(|v| v.agreed_master()).map(str::to_string),
-            })
-        }
-        OpKind::SetWeights => {
-            let r = r53()?;
-            let target = region("target")?.name.clone();
-            Ok(Operation::SetRoute53Weights {
-                zone: r.hosted_zone_id.clone(),
-                record: r.record.clone(),
-                endpoint: crate::backends::route53::endpoint_label(r),
-                weights: cfg
-                    .regions
-                    .iter()
-                    .map(|x| (x.name.clone(), if x.name == target { 100 } else { 0 }))
-                    .collect(),
-            })
-        }
-        OpKind::ShiftTraffic => {
-            let r = r53()?;
-            let target = region("target")?.name.clone();
-            let t = obs.traffic.value.as_ref();
-            let current: Vec<(String, u8)> = cfg
-                .regions
-                .iter()
-                .map(|x| {
-                    (x.name.clone(), t.and_then(|t| t.region(&x.name)).and_then(|y| y.weight).unwrap_or(0))
-                })
-                .collect();
-            let percents: Vec<u8> = match def.args.get("percents").map(|v| v.get_ref()) {
-                Some(toml::Value::Array(items)) => {
-                    items.iter().filter_map(|v| v.as_integer()).map(|p| p.clamp(1, 100) as u8).collect()
-                }
-                _ => DEFAULT_SHIFT_PERCENTS.to_vec(),
-            };
-            let hold_secs = number(def, "hold_secs", params)?
-                .unwrap_or_else(|| MIN_HOLD_SECS.max(t.and_then(|t| t.ttl).map_or(0, u64::from)));
-            Ok(Operation::ShiftTraffic {
-                zone: r.hosted_zone_id.clone(),
-                record: r.record.clone(),
-                endpoint: crate::backends::route53::endpoint_label(r),
-                target: target.clone(),
-                stages: shift_stages(&current, &target, &percents),
-                hold_secs,
-            })
-        }
-        OpKind::Scale => {
-            kube()?;
-            let r = region("region")?;
-            let context = r
-                .kube_context
-                .clone()
-                .ok_or_else(|| not_applicable(format!("region {} has no kube_context", r.name)))?;
-            let deployment =
-                part.ok_or_else(|| invalid(format!("region {} lists no deployments to scale", r.name)))?;
-            Ok(Operation::ScaleDeployment {
-                context,
-                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
-                deployment: deployment.to_string(),
-                replicas: number(def, "replicas", params)?
-                    .map(|n| n.min(u64::from(u32::MAX)) as u32)
-                    .or(r.failover_replicas)
-                    .unwrap_or(DEFAULT_FAILOVER_REPLICAS),
-            })
-        }
-        OpKind::RollbackDeployment => {
-            kube()?;
-            let deployment = arg(def, "deployment", params).unwrap_or_default();
-            let r = match arg(def, "region", params) {
-                Some(_) => region("region")?,
-                None => sources::failing_region(cfg, obs, &deployment)
-                    .or_else(|| cfg.primary_region())
-                    .ok_or_else(|| not_applicable("no regions configured"))?,
-            };
-            let context = r
-                .kube_context
-                .clone()
-                .ok_or_else(|| not_applicable(format!("region {} has no kube_context", r.name)))?;
-            Ok(Operation::RollbackDeployment {
-                context,
-                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
-                deployment,
-            })
-        }
-        OpKind::Manual => {
-            Ok(Operation::Manual { instruction: arg(def, "instruction", params).unwrap_or_default() })
-        }
-    }
-}
-
-/// The first configured Sentinel the pane shows answering (else the first configured).
-fn answering_sentinel(addrs: &[String], obs: &Observed) -> Option<String> {
-    let view = obs.sentinel.value.as_ref();
-    addrs
-        .iter()
-        .find(|a| view.is_some_and(|v| v.sentinels.iter().any(|x| x.addr == **a && x.error.is_none())))
-        .or(addrs.first())
-        .cloned()
-}
-
-fn pod_of(n: &crate::config::model::PgNodeConfig, obs: &Observed) -> Option<String> {
-    n.pod
-        .as_ref()
-        .map(|p| p.name.clone())
-        .or_else(|| obs.database.value.as_ref().and_then(|d| d.node(&n.name)).and_then(|s| s.pod.clone()))
 }
 
 #[cfg(test)]
