@@ -187,7 +187,7 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
             StepStatus::Proposed | StepStatus::Prechecked => {
                 let Some((op, p)) = applicable(state, &run, *sid, *def, part.clone(), fx) else { continue };
                 let note = super::safety::blast_radius_note(state, &op);
-                let step = state.step_mut(*sid).expect("step exists");
+                let Some(step) = state.step_mut(*sid) else { continue };
                 step.preview = op.preview();
                 if let Some(note) = note {
                     step.preview.blast_radius = format!("{}; {note}", step.preview.blast_radius);

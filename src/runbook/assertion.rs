@@ -150,96 +150,107 @@ impl Assertion {
     /// Evaluate against the current snapshots (only fresh data can make it hold).
     pub fn verify(&self, obs: &Observed) -> Verify {
         match self {
-            Assertion::PrimaryDown => {
-                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
-                if let Some(p) = db.primary() {
-                    return Verify::NotYet(format!("{} is a writable primary: the primary is up", p.name));
-                }
-                let down: Vec<String> = db
-                    .nodes
-                    .iter()
-                    .filter(|n| n.role == PgRole::Down)
-                    .map(|n| format!("{} ({})", n.name, n.error.as_deref().unwrap_or("down")))
-                    .collect();
-                if down.is_empty() {
-                    Verify::NotYet("no node is down, yet none is a writable primary".into())
-                } else {
-                    Verify::Holds(format!("no writable primary; down: {}", down.join(", ")))
-                }
-            }
-            Assertion::SentinelHealthy => {
-                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
-                if s.failover_in_progress {
-                    return Verify::NotYet("a failover is in progress".into());
-                }
-                match (s.quorum_verdict(), s.agreed_master()) {
-                    (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; {} {m}", agreeing(s))),
-                    (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
-                    (None, _) => Verify::NotYet("quorum unknown".into()),
-                    (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
-                }
-            }
-            Assertion::SentinelAgreed => {
-                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
-                match s.agreed_master() {
-                    Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
-                        Verify::Holds(format!("{}: master {m}", agreeing(s)))
-                    }
-                    Some(m) => Verify::NotYet(format!(
-                        "Sentinels agree on {m} but it answers as {}",
-                        s.master_role.as_deref().unwrap_or("?")
-                    )),
-                    None => Verify::NotYet("Sentinels do not agree on a master".into()),
-                }
-            }
-            Assertion::RegionDown { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                match t.region(region) {
-                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
-                    Some(r) => match region_gate_problem(r) {
-                        Some(problem) => Verify::Holds(problem),
-                        None => Verify::NotYet(format!("{region} passes its health check and ready probe")),
-                    },
-                }
-            }
-            Assertion::RegionHealthy { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                match t.region(region) {
-                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
-                    Some(r) => match region_gate_problem(r) {
-                        None => Verify::Holds(format!(
-                            "{region}: health check {}, ready probe ok",
-                            r.health_check.as_str()
-                        )),
-                        Some(problem) => Verify::NotYet(problem),
-                    },
-                }
-            }
-            Assertion::TrafficOn { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                let share = t.share(region).unwrap_or(0.0);
-                let gate = t.region(region).and_then(region_gate_problem);
-                match gate {
-                    _ if share < 0.999 => {
-                        Verify::NotYet(format!("{region} has {:.0} % of the weight", share * 100.0))
-                    }
-                    Some(problem) => Verify::NotYet(format!("{region} has all the weight but {problem}")),
-                    None => Verify::Holds(format!("{region} has 100 % of the weight and is healthy")),
-                }
-            }
+            Assertion::PrimaryDown => primary_down(obs),
+            Assertion::SentinelHealthy => sentinel_healthy(obs),
+            Assertion::SentinelAgreed => sentinel_agreed(obs),
+            Assertion::RegionDown { region } => region_down(obs, region),
+            Assertion::RegionHealthy { region } => region_healthy(obs, region),
+            Assertion::TrafficOn { region } => traffic_on(obs, region),
             Assertion::ReplicationHealthy { max_lag_bytes } => replication(obs, *max_lag_bytes),
-            Assertion::NodeIsReplica { node } => {
-                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
-                match db.node(node) {
-                    None => Verify::NotYet(format!("no node named {node}")),
-                    Some(n) if n.role == PgRole::Replica => Verify::Holds(format!(
-                        "{node} is a replica{}",
-                        n.replay_lag_bytes.map(|l| format!(", lag {l} B")).unwrap_or_default()
-                    )),
-                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
-                }
-            }
+            Assertion::NodeIsReplica { node } => node_is_replica(obs, node),
         }
+    }
+}
+
+fn primary_down(obs: &Observed) -> Verify {
+    let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+    if let Some(p) = db.primary() {
+        return Verify::NotYet(format!("{} is a writable primary: the primary is up", p.name));
+    }
+    let down: Vec<String> = db
+        .nodes
+        .iter()
+        .filter(|n| n.role == PgRole::Down)
+        .map(|n| format!("{} ({})", n.name, n.error.as_deref().unwrap_or("down")))
+        .collect();
+    if down.is_empty() {
+        Verify::NotYet("no node is down, yet none is a writable primary".into())
+    } else {
+        Verify::Holds(format!("no writable primary; down: {}", down.join(", ")))
+    }
+}
+
+fn sentinel_healthy(obs: &Observed) -> Verify {
+    let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+    if s.failover_in_progress {
+        return Verify::NotYet("a failover is in progress".into());
+    }
+    match (s.quorum_verdict(), s.agreed_master()) {
+        (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; {} {m}", agreeing(s))),
+        (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
+        (None, _) => Verify::NotYet("quorum unknown".into()),
+        (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
+    }
+}
+
+fn sentinel_agreed(obs: &Observed) -> Verify {
+    let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+    match s.agreed_master() {
+        Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
+            Verify::Holds(format!("{}: master {m}", agreeing(s)))
+        }
+        Some(m) => Verify::NotYet(format!(
+            "Sentinels agree on {m} but it answers as {}",
+            s.master_role.as_deref().unwrap_or("?")
+        )),
+        None => Verify::NotYet("Sentinels do not agree on a master".into()),
+    }
+}
+
+fn region_down(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    match t.region(region) {
+        None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+        Some(r) => match region_gate_problem(r) {
+            Some(problem) => Verify::Holds(problem),
+            None => Verify::NotYet(format!("{region} passes its health check and ready probe")),
+        },
+    }
+}
+
+fn region_healthy(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    match t.region(region) {
+        None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+        Some(r) => match region_gate_problem(r) {
+            None => {
+                Verify::Holds(format!("{region}: health check {}, ready probe ok", r.health_check.as_str()))
+            }
+            Some(problem) => Verify::NotYet(problem),
+        },
+    }
+}
+
+fn traffic_on(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    let share = t.share(region).unwrap_or(0.0);
+    let gate = t.region(region).and_then(region_gate_problem);
+    match gate {
+        _ if share < 0.999 => Verify::NotYet(format!("{region} has {:.0} % of the weight", share * 100.0)),
+        Some(problem) => Verify::NotYet(format!("{region} has all the weight but {problem}")),
+        None => Verify::Holds(format!("{region} has 100 % of the weight and is healthy")),
+    }
+}
+
+fn node_is_replica(obs: &Observed, node: &str) -> Verify {
+    let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+    match db.node(node) {
+        None => Verify::NotYet(format!("no node named {node}")),
+        Some(n) if n.role == PgRole::Replica => Verify::Holds(format!(
+            "{node} is a replica{}",
+            n.replay_lag_bytes.map(|l| format!(", lag {l} B")).unwrap_or_default()
+        )),
+        Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
     }
 }
 
