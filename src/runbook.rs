@@ -3,6 +3,7 @@
 pub mod assertion;
 pub mod authority;
 pub mod catalog;
+pub mod gate;
 pub mod guard;
 pub mod model;
 pub mod operation;

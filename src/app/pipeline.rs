@@ -155,7 +155,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         json!({ "step": id, "typed": typed, "attempt": attempt }),
     );
     if let Operation::Manual { .. } = op {
-        let step = state.step_mut(id).expect("step exists");
+        let Some(step) = state.step_mut(id) else { return };
         step.status = StepStatus::Done;
         step.finished_at = Some(now);
         log(

@@ -4,15 +4,12 @@
 
 use crate::backends::model::{DatabaseView, PgNodeStatus, TrafficView};
 use crate::config::Config;
-use crate::config::model::{PgNodeConfig, RegionConfig, Route53Config};
+use crate::config::model::{DEFAULT_FAILOVER_REPLICAS, PgNodeConfig, RegionConfig, Route53Config};
 use crate::runbook::Operation;
 use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, region_gate_problem, shift_stages};
 
 use super::safety::{self, RuleId};
 use super::state::{Proposal, State};
-
-/// Default replicas when a region takes over (the plan's `--replicas=10`).
-pub const DEFAULT_FAILOVER_REPLICAS: u32 = 10;
 
 /// Every operation that makes sense now, most urgent first: the ones offered, then the ones
 /// listed greyed with why not (a safety rule of [`safety::RULES`] or a precheck fails now).

@@ -17,7 +17,7 @@ use super::step::{StepRun, StepStatus};
 use crate::incident::entry::EntryKind;
 use crate::runbook::Operation;
 use crate::runbook::model::Runbook;
-use crate::runbook::plan::{self, ResolvedParam};
+use crate::runbook::plan::{self, BuildError, ResolvedParam};
 
 /// A runbook being run in this incident.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ pub fn start(
         let sid = state.alloc_step_id();
         let (op, na) = match &p.op {
             Ok(op) => (op.clone(), None),
-            Err(why) => (Operation::Manual { instruction: why.clone() }, Some(why.clone())),
+            Err(e) => (Operation::Manual { instruction: e.to_string() }, Some(e.to_string())),
         };
         let mut step = StepRun::new(sid, op, p.why.clone(), now);
         step.preview.title = p.title.clone();
@@ -188,7 +188,7 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
             StepStatus::Proposed | StepStatus::Prechecked => {
                 let Some((op, p)) = applicable(state, &run, *sid, *def, part.clone(), fx) else { continue };
                 let note = super::safety::blast_radius_note(state, &op);
-                let step = state.step_mut(*sid).expect("step exists");
+                let Some(step) = state.step_mut(*sid) else { continue };
                 step.preview = op.preview();
                 if let Some(note) = note {
                     step.preview.blast_radius = format!("{}; {note}", step.preview.blast_radius);
@@ -228,8 +228,12 @@ fn applicable(
     let p = plan::planned(&run.runbook, def, part, &state.config, &state.observed, &run.params);
     let op = match &p.op {
         Ok(op) => op.clone(),
-        Err(why) => {
-            skip_with(state, sid, format!("{NOT_APPLICABLE}{why}"), true, fx);
+        Err(e @ BuildError::NotApplicable(_)) => {
+            skip_with(state, sid, e.to_string(), true, fx);
+            return None;
+        }
+        Err(e @ BuildError::Invalid(_)) => {
+            skip_with(state, sid, e.to_string(), false, fx);
             return None;
         }
     };
@@ -398,5 +402,61 @@ fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, 
 fn select(state: &mut State, sid: u64) {
     if let Some(i) = state.steps.iter().position(|s| s.id == sid) {
         state.selected[PaneId::Steps.index()] = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::app::state::{IncidentInfo, Mode};
+    use crate::runbook::catalog::{Catalog, Entry, Origin};
+    use crate::runbook::plan::tests::{postgres_only, runbook};
+
+    #[test]
+    fn a_step_that_cannot_be_built_is_skipped_with_its_reason_once() {
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 3, 0, 0).unwrap();
+        let incident = IncidentInfo {
+            id: "INC".into(),
+            title: "t".into(),
+            severity: "SEV1".into(),
+            declared_at: now,
+            drill: false,
+        };
+        let mut s = State::new(Mode::Live, incident, "alice@host".into(), Arc::new(postgres_only()), now);
+        let entry = Entry { runbook: Arc::new(runbook()), origin: Origin::User(PathBuf::from("t.toml")) };
+        s.runbooks = Arc::new(Catalog { entries: vec![entry] });
+        let mut fx = Vec::new();
+        start(&mut s, "t", &[], None, &mut fx).expect("starts");
+        next(&mut s, &mut fx);
+        let status = |key: &str| {
+            s.steps.iter().find(|st| st.runbook_key.as_deref() == Some(key)).map(|st| st.status.clone())
+        };
+        assert_eq!(
+            status("label"),
+            Some(StepStatus::Skipped("not applicable: Kubernetes is not configured".into()))
+        );
+        assert_eq!(
+            status("fence"),
+            Some(StepStatus::Skipped("cannot be built: no PostgreSQL node named pg-9".into()))
+        );
+        let skipped: Vec<(String, bool)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Log(l) if l.kind == "step-skipped" => Some((
+                    l.details["reason"].as_str().unwrap_or_default().to_string(),
+                    l.details["not_applicable"].as_bool().unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("not applicable: Kubernetes is not configured".to_string(), true),
+                ("cannot be built: no PostgreSQL node named pg-9".to_string(), false)
+            ]
+        );
     }
 }

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::config::load::Loaded;
 use crate::runbook::catalog::Catalog;
 use crate::runbook::model::Runbook;
-use crate::runbook::plan::{self, PlannedStep, ResolvedParam};
+use crate::runbook::plan::{self, BuildError, PlannedStep, ResolvedParam};
 use crate::runbook::{Operation, Risk};
 use crate::tui::Sources;
 use crate::ui::sanitize::sanitize;
@@ -357,10 +357,16 @@ pub fn plan_json(
                         "op": op, "preview": op.preview(), "not_applicable": Value::Null,
                     })
                 }
-                Err(why) => json!({
-                    "key": p.key, "title": p.title, "why": p.why, "gate": gate,
-                    "not_applicable": why,
-                }),
+                Err(e) => {
+                    let (not_applicable, invalid) = match e {
+                        BuildError::NotApplicable(r) => (Some(r), None),
+                        BuildError::Invalid(r) => (None, Some(r)),
+                    };
+                    json!({
+                        "key": p.key, "title": p.title, "why": p.why, "gate": gate,
+                        "not_applicable": not_applicable, "invalid": invalid,
+                    })
+                }
             }
         }).collect::<Vec<_>>(),
     })
@@ -402,8 +408,8 @@ pub fn plan_text(
             Ok(op) => {
                 let _ = writeln!(o, "   risk: {}", confirmation(op, step_risk(p).unwrap_or(Risk::Low)));
             }
-            Err(why) => {
-                let _ = writeln!(o, "   not applicable: {}", s(why.trim_start_matches("not applicable: ")));
+            Err(e) => {
+                let _ = writeln!(o, "   {}", s(&e.to_string()));
             }
         }
         if let Some(g) = &p.gate {
@@ -463,6 +469,26 @@ async fn plan_cmd(args: &PlanArgs, loaded: &Loaded) -> Result<String, Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plan_shows_each_build_error_once_with_its_kind() {
+        let rb = crate::runbook::plan::tests::runbook();
+        let cfg = crate::runbook::plan::tests::postgres_only();
+        let obs = Observed::default();
+        let steps = plan::plan(&rb, &cfg, &obs, &[]);
+        let text = plan_text(&rb, "test", &obs, &[], &steps);
+        assert_eq!(text.matches("not applicable").count(), 1, "{text}");
+        assert!(text.contains("\n   not applicable: Kubernetes is not configured\n"), "{text}");
+        assert_eq!(text.matches("no PostgreSQL node named pg-9").count(), 1, "{text}");
+        assert!(text.contains("\n   cannot be built: no PostgreSQL node named pg-9\n"), "{text}");
+        let json = plan_json(&rb, "test", &obs, &[], &steps);
+        let step = |i: usize| &json["steps"][i];
+        assert_eq!(step(0)["not_applicable"], "Kubernetes is not configured");
+        assert!(step(0)["invalid"].is_null());
+        assert_eq!(step(1)["invalid"], "no PostgreSQL node named pg-9");
+        assert!(step(1)["not_applicable"].is_null());
+        assert!(step(2)["not_applicable"].is_null() && step(2)["op"]["op"] == "promote-postgres");
+    }
 
     #[test]
     fn params_need_a_name_and_an_equals_sign() {

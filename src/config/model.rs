@@ -63,6 +63,10 @@ pub struct IncidentConfig {
     pub data_dir: Option<String>,
 }
 
+/// Replicas a region scales its deployments to when it takes over, unless its
+/// `failover_replicas` says otherwise (the plan's `--replicas=10`).
+pub const DEFAULT_FAILOVER_REPLICAS: u32 = 10;
+
 /// `[[regions]]` (`Default`: empty name and role, every optional key unset).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

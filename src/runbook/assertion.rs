@@ -4,6 +4,7 @@
 //! deadline passes (then the runbook stops, as after any failed verify).
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumDiscriminants, EnumString, IntoStaticStr, VariantNames};
 
 use crate::backends::model::PgRole;
 use crate::backends::{Freshness, Observed};
@@ -12,8 +13,14 @@ use super::operation::Verify;
 use super::traffic::region_gate_problem;
 
 /// A named condition on the current snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
 #[serde(tag = "check", rename_all = "kebab-case")]
+#[strum_discriminants(
+    name(AssertionName),
+    derive(EnumString, IntoStaticStr, VariantNames),
+    strum(serialize_all = "kebab-case"),
+    doc = "An assertion's name, as runbooks write it in `args.check`."
+)]
 pub enum Assertion {
     /// No PostgreSQL node accepts writes and at least one is unreachable (plan: "check primary
     /// status" before promoting anything).
@@ -51,18 +58,32 @@ pub enum Assertion {
     },
 }
 
+impl AssertionName {
+    /// Name as in runbooks.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The step argument this assertion needs besides `check` (`region`, `node`).
+    pub fn needs_arg(self) -> Option<&'static str> {
+        match self {
+            AssertionName::RegionDown | AssertionName::RegionHealthy | AssertionName::TrafficOn => {
+                Some("region")
+            }
+            AssertionName::NodeIsReplica => Some("node"),
+            AssertionName::PrimaryDown
+            | AssertionName::SentinelHealthy
+            | AssertionName::SentinelAgreed
+            | AssertionName::ReplicationHealthy => None,
+        }
+    }
+}
+
 impl Assertion {
-    /// Kebab-case names, as runbooks write them in `args.check`.
-    pub const NAMES: &'static [&'static str] = &[
-        "primary-down",
-        "sentinel-healthy",
-        "sentinel-agreed",
-        "region-down",
-        "region-healthy",
-        "traffic-on",
-        "replication-healthy",
-        "node-is-replica",
-    ];
+    /// Kebab-case name, as runbooks write it in `args.check`.
+    pub fn name(&self) -> &'static str {
+        AssertionName::from(self).as_str()
+    }
 
     /// One-line title.
     pub fn title(&self) -> String {
@@ -129,96 +150,107 @@ impl Assertion {
     /// Evaluate against the current snapshots (only fresh data can make it hold).
     pub fn verify(&self, obs: &Observed) -> Verify {
         match self {
-            Assertion::PrimaryDown => {
-                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
-                if let Some(p) = db.primary() {
-                    return Verify::NotYet(format!("{} is a writable primary: the primary is up", p.name));
-                }
-                let down: Vec<String> = db
-                    .nodes
-                    .iter()
-                    .filter(|n| n.role == PgRole::Down)
-                    .map(|n| format!("{} ({})", n.name, n.error.as_deref().unwrap_or("down")))
-                    .collect();
-                if down.is_empty() {
-                    Verify::NotYet("no node is down, yet none is a writable primary".into())
-                } else {
-                    Verify::Holds(format!("no writable primary; down: {}", down.join(", ")))
-                }
-            }
-            Assertion::SentinelHealthy => {
-                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
-                if s.failover_in_progress {
-                    return Verify::NotYet("a failover is in progress".into());
-                }
-                match (s.quorum_verdict(), s.agreed_master()) {
-                    (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; {} {m}", agreeing(s))),
-                    (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
-                    (None, _) => Verify::NotYet("quorum unknown".into()),
-                    (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
-                }
-            }
-            Assertion::SentinelAgreed => {
-                let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
-                match s.agreed_master() {
-                    Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
-                        Verify::Holds(format!("{}: master {m}", agreeing(s)))
-                    }
-                    Some(m) => Verify::NotYet(format!(
-                        "Sentinels agree on {m} but it answers as {}",
-                        s.master_role.as_deref().unwrap_or("?")
-                    )),
-                    None => Verify::NotYet("Sentinels do not agree on a master".into()),
-                }
-            }
-            Assertion::RegionDown { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                match t.region(region) {
-                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
-                    Some(r) => match region_gate_problem(r) {
-                        Some(problem) => Verify::Holds(problem),
-                        None => Verify::NotYet(format!("{region} passes its health check and ready probe")),
-                    },
-                }
-            }
-            Assertion::RegionHealthy { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                match t.region(region) {
-                    None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
-                    Some(r) => match region_gate_problem(r) {
-                        None => Verify::Holds(format!(
-                            "{region}: health check {}, ready probe ok",
-                            r.health_check.as_str()
-                        )),
-                        Some(problem) => Verify::NotYet(problem),
-                    },
-                }
-            }
-            Assertion::TrafficOn { region } => {
-                let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
-                let share = t.share(region).unwrap_or(0.0);
-                let gate = t.region(region).and_then(region_gate_problem);
-                match gate {
-                    _ if share < 0.999 => {
-                        Verify::NotYet(format!("{region} has {:.0} % of the weight", share * 100.0))
-                    }
-                    Some(problem) => Verify::NotYet(format!("{region} has all the weight but {problem}")),
-                    None => Verify::Holds(format!("{region} has 100 % of the weight and is healthy")),
-                }
-            }
+            Assertion::PrimaryDown => primary_down(obs),
+            Assertion::SentinelHealthy => sentinel_healthy(obs),
+            Assertion::SentinelAgreed => sentinel_agreed(obs),
+            Assertion::RegionDown { region } => region_down(obs, region),
+            Assertion::RegionHealthy { region } => region_healthy(obs, region),
+            Assertion::TrafficOn { region } => traffic_on(obs, region),
             Assertion::ReplicationHealthy { max_lag_bytes } => replication(obs, *max_lag_bytes),
-            Assertion::NodeIsReplica { node } => {
-                let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
-                match db.node(node) {
-                    None => Verify::NotYet(format!("no node named {node}")),
-                    Some(n) if n.role == PgRole::Replica => Verify::Holds(format!(
-                        "{node} is a replica{}",
-                        n.replay_lag_bytes.map(|l| format!(", lag {l} B")).unwrap_or_default()
-                    )),
-                    Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
-                }
-            }
+            Assertion::NodeIsReplica { node } => node_is_replica(obs, node),
         }
+    }
+}
+
+fn primary_down(obs: &Observed) -> Verify {
+    let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+    if let Some(p) = db.primary() {
+        return Verify::NotYet(format!("{} is a writable primary: the primary is up", p.name));
+    }
+    let down: Vec<String> = db
+        .nodes
+        .iter()
+        .filter(|n| n.role == PgRole::Down)
+        .map(|n| format!("{} ({})", n.name, n.error.as_deref().unwrap_or("down")))
+        .collect();
+    if down.is_empty() {
+        Verify::NotYet("no node is down, yet none is a writable primary".into())
+    } else {
+        Verify::Holds(format!("no writable primary; down: {}", down.join(", ")))
+    }
+}
+
+fn sentinel_healthy(obs: &Observed) -> Verify {
+    let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+    if s.failover_in_progress {
+        return Verify::NotYet("a failover is in progress".into());
+    }
+    match (s.quorum_verdict(), s.agreed_master()) {
+        (Some(Ok(q)), Some(m)) => Verify::Holds(format!("quorum: {q}; {} {m}", agreeing(s))),
+        (Some(Err(q)), _) => Verify::NotYet(format!("quorum: {q}")),
+        (None, _) => Verify::NotYet("quorum unknown".into()),
+        (_, None) => Verify::NotYet("Sentinels do not agree on a master".into()),
+    }
+}
+
+fn sentinel_agreed(obs: &Observed) -> Verify {
+    let Some(s) = obs.sentinel.fresh_value() else { return no_fresh("sentinel") };
+    match s.agreed_master() {
+        Some(m) if s.master_role.as_deref().is_none_or(|r| r == "master") => {
+            Verify::Holds(format!("{}: master {m}", agreeing(s)))
+        }
+        Some(m) => Verify::NotYet(format!(
+            "Sentinels agree on {m} but it answers as {}",
+            s.master_role.as_deref().unwrap_or("?")
+        )),
+        None => Verify::NotYet("Sentinels do not agree on a master".into()),
+    }
+}
+
+fn region_down(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    match t.region(region) {
+        None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+        Some(r) => match region_gate_problem(r) {
+            Some(problem) => Verify::Holds(problem),
+            None => Verify::NotYet(format!("{region} passes its health check and ready probe")),
+        },
+    }
+}
+
+fn region_healthy(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    match t.region(region) {
+        None => Verify::NotYet(format!("{region} is not in the Traffic pane")),
+        Some(r) => match region_gate_problem(r) {
+            None => {
+                Verify::Holds(format!("{region}: health check {}, ready probe ok", r.health_check.as_str()))
+            }
+            Some(problem) => Verify::NotYet(problem),
+        },
+    }
+}
+
+fn traffic_on(obs: &Observed, region: &str) -> Verify {
+    let Some(t) = obs.traffic.fresh_value() else { return no_fresh("traffic") };
+    let share = t.share(region).unwrap_or(0.0);
+    let gate = t.region(region).and_then(region_gate_problem);
+    match gate {
+        _ if share < 0.999 => Verify::NotYet(format!("{region} has {:.0} % of the weight", share * 100.0)),
+        Some(problem) => Verify::NotYet(format!("{region} has all the weight but {problem}")),
+        None => Verify::Holds(format!("{region} has 100 % of the weight and is healthy")),
+    }
+}
+
+fn node_is_replica(obs: &Observed, node: &str) -> Verify {
+    let Some(db) = obs.database.fresh_value() else { return no_fresh("database") };
+    match db.node(node) {
+        None => Verify::NotYet(format!("no node named {node}")),
+        Some(n) if n.role == PgRole::Replica => Verify::Holds(format!(
+            "{node} is a replica{}",
+            n.replay_lag_bytes.map(|l| format!(", lag {l} B")).unwrap_or_default()
+        )),
+        Some(n) => Verify::NotYet(format!("{node} is {}", n.role.as_str())),
     }
 }
 
@@ -349,6 +381,35 @@ mod tests {
     use crate::backends::drill::Sim;
     use crate::backends::model::{DatabaseView, PgNodeStatus};
     use crate::runbook::Operation;
+
+    /// One assertion of each name (the serde tag must be the declared name).
+    fn sample(name: AssertionName) -> Assertion {
+        let region = "r".to_string();
+        match name {
+            AssertionName::PrimaryDown => Assertion::PrimaryDown,
+            AssertionName::SentinelHealthy => Assertion::SentinelHealthy,
+            AssertionName::SentinelAgreed => Assertion::SentinelAgreed,
+            AssertionName::RegionDown => Assertion::RegionDown { region },
+            AssertionName::RegionHealthy => Assertion::RegionHealthy { region },
+            AssertionName::TrafficOn => Assertion::TrafficOn { region },
+            AssertionName::ReplicationHealthy => Assertion::ReplicationHealthy { max_lag_bytes: 1 },
+            AssertionName::NodeIsReplica => Assertion::NodeIsReplica { node: "n".into() },
+        }
+    }
+
+    #[test]
+    fn every_assertion_name_parses_back_and_is_its_serde_tag() {
+        use std::str::FromStr;
+        assert_eq!(AssertionName::VARIANTS.len(), 8);
+        for name in AssertionName::VARIANTS {
+            let kind = AssertionName::from_str(name).expect("a declared name parses");
+            let check = sample(kind);
+            assert_eq!(check.name(), *name);
+            let json = serde_json::to_value(&check).expect("serializes");
+            assert_eq!(json["check"], *name);
+            assert_eq!(serde_json::from_value::<Assertion>(json).expect("reads back"), check);
+        }
+    }
 
     fn db(nodes: &[(&str, PgRole)]) -> Observed {
         let nodes = nodes

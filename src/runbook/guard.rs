@@ -17,74 +17,22 @@ pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), Str
         | Operation::FencePostgres { node, endpoint }
         | Operation::VerifyWrites { node, endpoint, .. } => pg_node(cfg, obs, node, endpoint),
         Operation::ExecPromote { context, namespace, pod, node, .. } => {
-            let pg = cfg.postgres.as_ref().ok_or("no [postgres] section")?;
-            let n = pg
-                .nodes
-                .iter()
-                .find(|n| n.name == *node)
-                .ok_or_else(|| format!("{node} is not configured"))?;
-            match &n.pod {
-                Some(p) if p.context == *context && p.namespace == *namespace && p.name == *pod => {}
-                Some(p) => {
-                    return Err(format!(
-                        "{node}'s pod is {}/{}/{} in warroom.toml, not {context}/{namespace}/{pod}",
-                        p.context, p.namespace, p.name
-                    ));
-                }
-                None => return Err(format!("{node} has no pod in warroom.toml")),
-            }
+            exec_pod(cfg, node, context, namespace, pod)?;
             kube_context(cfg, obs, context)
         }
         Operation::PatchServiceSelector { context, namespace, service, .. } => {
-            let svc = cfg
-                .postgres
-                .as_ref()
-                .and_then(|p| p.service.as_ref())
-                .ok_or("postgres.service is not configured")?;
-            if svc.context != *context || svc.namespace != *namespace || svc.name != *service {
-                return Err(format!(
-                    "the database Service is {}/{}/{} in warroom.toml, not {context}/{namespace}/{service}",
-                    svc.context, svc.namespace, svc.name
-                ));
-            }
+            db_service(cfg, context, namespace, Some(service))?;
             kube_context(cfg, obs, context)
         }
         Operation::LabelPod { context, namespace, .. } => {
             // Only pods behind the database Service are labelled (and only their labels are seen).
-            let svc = cfg
-                .postgres
-                .as_ref()
-                .and_then(|p| p.service.as_ref())
-                .ok_or("postgres.service is not configured")?;
-            if svc.context != *context || svc.namespace != *namespace {
-                return Err(format!(
-                    "the database Service is in {}/{} in warroom.toml, not {context}/{namespace}",
-                    svc.context, svc.namespace
-                ));
-            }
+            db_service(cfg, context, namespace, None)?;
             kube_context(cfg, obs, context)
         }
         Operation::ScaleDeployment { context, .. } | Operation::RollbackDeployment { context, .. } => {
             kube_context(cfg, obs, context)
         }
-        Operation::SentinelFailover { master, sentinel, .. } => {
-            let s = cfg.sentinel.as_ref().ok_or("no [sentinel] section")?;
-            if s.master != *master {
-                return Err(format!(
-                    "the monitored master is {:?} in warroom.toml, not {master:?}",
-                    s.master
-                ));
-            }
-            if !s.addrs.contains(sentinel) {
-                return Err(format!("Sentinel {sentinel} is not one of the configured Sentinels"));
-            }
-            if let Some(v) = obs.sentinel.value.as_ref()
-                && !v.sentinels.iter().any(|x| x.addr == *sentinel)
-            {
-                return Err(format!("Sentinel {sentinel} is not in the Sentinel pane"));
-            }
-            Ok(())
-        }
+        Operation::SentinelFailover { master, sentinel, .. } => sentinel_target(cfg, obs, master, sentinel),
         Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
             route53(cfg, zone, record, endpoint, weights.iter().map(|(r, _)| r.as_str()))
         }
@@ -92,6 +40,57 @@ pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), Str
             route53(cfg, zone, record, endpoint, stages.iter().flatten().map(|(r, _)| r.as_str()))
         }
     }
+}
+
+/// The pod `pg_ctl promote` runs in is `node`'s pod in warroom.toml.
+fn exec_pod(cfg: &Config, node: &str, context: &str, namespace: &str, pod: &str) -> Result<(), String> {
+    let pg = cfg.postgres.as_ref().ok_or("no [postgres] section")?;
+    let n = pg.nodes.iter().find(|n| n.name == node).ok_or_else(|| format!("{node} is not configured"))?;
+    match &n.pod {
+        Some(p) if p.context == context && p.namespace == namespace && p.name == pod => Ok(()),
+        Some(p) => Err(format!(
+            "{node}'s pod is {}/{}/{} in warroom.toml, not {context}/{namespace}/{pod}",
+            p.context, p.namespace, p.name
+        )),
+        None => Err(format!("{node} has no pod in warroom.toml")),
+    }
+}
+
+/// The database Service of warroom.toml is in `context`/`namespace` (and named `service`, when
+/// the operation names it).
+fn db_service(cfg: &Config, context: &str, namespace: &str, service: Option<&str>) -> Result<(), String> {
+    let svc =
+        cfg.postgres.as_ref().and_then(|p| p.service.as_ref()).ok_or("postgres.service is not configured")?;
+    match service {
+        Some(service) if svc.context != context || svc.namespace != namespace || svc.name != service => {
+            Err(format!(
+                "the database Service is {}/{}/{} in warroom.toml, not {context}/{namespace}/{service}",
+                svc.context, svc.namespace, svc.name
+            ))
+        }
+        None if svc.context != context || svc.namespace != namespace => Err(format!(
+            "the database Service is in {}/{} in warroom.toml, not {context}/{namespace}",
+            svc.context, svc.namespace
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The master is the monitored one and the Sentinel a configured one the pane shows.
+fn sentinel_target(cfg: &Config, obs: &Observed, master: &str, sentinel: &str) -> Result<(), String> {
+    let s = cfg.sentinel.as_ref().ok_or("no [sentinel] section")?;
+    if s.master != master {
+        return Err(format!("the monitored master is {:?} in warroom.toml, not {master:?}", s.master));
+    }
+    if !s.addrs.iter().any(|a| a == sentinel) {
+        return Err(format!("Sentinel {sentinel} is not one of the configured Sentinels"));
+    }
+    if let Some(v) = obs.sentinel.value.as_ref()
+        && !v.sentinels.iter().any(|x| x.addr == sentinel)
+    {
+        return Err(format!("Sentinel {sentinel} is not in the Sentinel pane"));
+    }
+    Ok(())
 }
 
 fn pg_node(cfg: &Config, obs: &Observed, node: &str, endpoint: &str) -> Result<(), String> {

@@ -22,9 +22,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Deserialize;
+use strum::{EnumString, IntoStaticStr, VariantNames};
 use toml::Spanned;
 
 use super::Risk;
@@ -83,8 +83,11 @@ pub struct ParamDef {
 }
 
 /// What a parameter's value must be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, EnumString, IntoStaticStr, VariantNames,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ParamKind {
     /// A configured PostgreSQL node name.
     Node,
@@ -100,18 +103,14 @@ pub enum ParamKind {
 impl ParamKind {
     /// Name as written in files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ParamKind::Node => "node",
-            ParamKind::Region => "region",
-            ParamKind::Number => "number",
-            ParamKind::Text => "text",
-        }
+        self.into()
     }
 }
 
 /// Defaults computed from the current state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, EnumString, IntoStaticStr, VariantNames)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum ParamSource {
     /// The reachable replica with the least replay lag.
     HealthiestReplica,
@@ -132,30 +131,9 @@ pub enum ParamSource {
 }
 
 impl ParamSource {
-    /// Every source name, for error messages.
-    pub const NAMES: &'static [&'static str] = &[
-        "healthiest-replica",
-        "failed-primary",
-        "current-primary",
-        "primary-region",
-        "secondary-region",
-        "traffic-region",
-        "unrouted-primary",
-        "failing-deployment",
-    ];
-
     /// Name as written in files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ParamSource::HealthiestReplica => "healthiest-replica",
-            ParamSource::FailedPrimary => "failed-primary",
-            ParamSource::CurrentPrimary => "current-primary",
-            ParamSource::PrimaryRegion => "primary-region",
-            ParamSource::SecondaryRegion => "secondary-region",
-            ParamSource::TrafficRegion => "traffic-region",
-            ParamSource::UnroutedPrimary => "unrouted-primary",
-            ParamSource::FailingDeployment => "failing-deployment",
-        }
+        self.into()
     }
 }
 
@@ -187,8 +165,11 @@ pub struct StepDef {
 }
 
 /// The operations a runbook step can name (`op = "..."`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, EnumString, IntoStaticStr, VariantNames, strum::Display,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum OpKind {
     /// Which node is primary (read-only).
     CheckPrimary,
@@ -222,42 +203,9 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    /// Every name, for error messages.
-    pub const NAMES: &'static [&'static str] = &[
-        "check-primary",
-        "assert",
-        "promote",
-        "exec-promote",
-        "fence",
-        "repoint-service",
-        "label-pod",
-        "verify-writes",
-        "sentinel-failover",
-        "set-weights",
-        "shift-traffic",
-        "scale",
-        "rollback-deployment",
-        "manual",
-    ];
-
     /// Name as written in files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::CheckPrimary => "check-primary",
-            OpKind::Assert => "assert",
-            OpKind::Promote => "promote",
-            OpKind::ExecPromote => "exec-promote",
-            OpKind::Fence => "fence",
-            OpKind::RepointService => "repoint-service",
-            OpKind::LabelPod => "label-pod",
-            OpKind::VerifyWrites => "verify-writes",
-            OpKind::SentinelFailover => "sentinel-failover",
-            OpKind::SetWeights => "set-weights",
-            OpKind::ShiftTraffic => "shift-traffic",
-            OpKind::Scale => "scale",
-            OpKind::RollbackDeployment => "rollback-deployment",
-            OpKind::Manual => "manual",
-        }
+        self.into()
     }
 
     /// Required and optional argument names.
@@ -279,36 +227,37 @@ impl OpKind {
     }
 }
 
-impl fmt::Display for OpKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+
+    /// Every declared name parses (as text and as a serde name) back to the variant that
+    /// prints it.
+    fn round_trip<T>(names: &[&str], as_str: fn(T) -> &'static str)
+    where
+        T: FromStr + DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+        T::Err: std::fmt::Debug,
+    {
+        for name in names {
+            let parsed = T::from_str(name).expect("a declared name parses");
+            let de: T = serde_json::from_value(serde_json::json!(name)).expect("serde reads the same name");
+            assert_eq!(parsed, de, "{name}");
+            assert_eq!(as_str(parsed), *name);
+        }
     }
-}
 
-/// Named gates (`gate = "name"` or `"name:{param}"`).
-pub const GATES: &[&str] = &[
-    "primary-down",
-    "primary-up",
-    "node-reachable",
-    "node-writable",
-    "node-not-primary",
-    "pod-not-labelled-primary",
-    "node-in-service-cluster",
-    "region-healthy",
-    "region-unhealthy",
-    "redis-master-down",
-];
-
-/// Gates that take an argument after `:`.
-pub fn gate_takes_arg(name: &str) -> bool {
-    matches!(
-        name,
-        "node-reachable"
-            | "node-writable"
-            | "node-not-primary"
-            | "pod-not-labelled-primary"
-            | "node-in-service-cluster"
-            | "region-healthy"
-            | "region-unhealthy"
-    )
+    #[test]
+    fn every_vocabulary_name_parses_back_to_its_variant() {
+        round_trip::<OpKind>(OpKind::VARIANTS, OpKind::as_str);
+        round_trip::<ParamKind>(ParamKind::VARIANTS, ParamKind::as_str);
+        round_trip::<ParamSource>(ParamSource::VARIANTS, ParamSource::as_str);
+        assert_eq!(OpKind::VARIANTS.len(), 14);
+        assert_eq!(ParamSource::VARIANTS.len(), 8);
+        assert_eq!(OpKind::ShiftTraffic.to_string(), "shift-traffic");
+        assert!(OpKind::from_str("promte").is_err());
+    }
 }

@@ -7,8 +7,13 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::assertion::Assertion;
-use super::model::{GATES, OpKind, ParamKind, ParamSource, Runbook, StepDef, gate_takes_arg};
+use std::str::FromStr;
+
+use strum::VariantNames;
+
+use super::assertion::AssertionName;
+use super::gate::GateName;
+use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::Risk;
 use crate::config::error::{ConfigError, closest, one_of};
 
@@ -140,19 +145,20 @@ fn validate_step(c: &mut Check<'_>, rb: &Runbook, step: &StepDef) {
         && let Some(check) = step.args.get("check")
         && let Some(name) = check.get_ref().as_str()
     {
-        if !Assertion::NAMES.contains(&name) {
-            let hint = closest(name, Assertion::NAMES.iter().copied());
-            c.at(check, format!("step {sid:?}: unknown check {name:?}: expected {}", one_of(&suggest(hint))));
-        } else {
-            let needs = match name {
-                "region-down" | "region-healthy" | "traffic-on" => Some("region"),
-                "node-is-replica" => Some("node"),
-                _ => None,
-            };
-            if let Some(arg) = needs
-                && !step.args.contains_key(arg)
-            {
-                c.at(check, format!("step {sid:?}: check {name:?} needs the argument `{arg}`"));
+        match AssertionName::from_str(name) {
+            Err(_) => {
+                let hint = closest(name, AssertionName::VARIANTS.iter().copied());
+                c.at(
+                    check,
+                    format!("step {sid:?}: unknown check {name:?}: expected {}", one_of(&suggest(hint))),
+                );
+            }
+            Ok(kind) => {
+                if let Some(arg) = kind.needs_arg()
+                    && !step.args.contains_key(arg)
+                {
+                    c.at(check, format!("step {sid:?}: check {name:?} needs the argument `{arg}`"));
+                }
             }
         }
     }
@@ -170,12 +176,17 @@ fn validate_step(c: &mut Check<'_>, rb: &Runbook, step: &StepDef) {
             Some((n, a)) => (n, Some(a)),
             None => (g.as_str(), None),
         };
-        if !GATES.contains(&name) {
-            c.at(gate, format!("step {sid:?}: unknown gate {name:?}: expected {}", one_of(GATES)));
-        } else if gate_takes_arg(name) != arg.is_some() {
-            let expected =
-                if gate_takes_arg(name) { format!("\"{name}:{{param}}\"") } else { format!("\"{name}\"") };
-            c.at(gate, format!("step {sid:?}: gate {g:?}: expected {expected}"));
+        match GateName::from_str(name) {
+            Err(_) => c.at(
+                gate,
+                format!("step {sid:?}: unknown gate {name:?}: expected {}", one_of(GateName::VARIANTS)),
+            ),
+            Ok(kind) if kind.takes_arg() != arg.is_some() => {
+                let expected =
+                    if kind.takes_arg() { format!("\"{name}:{{param}}\"") } else { format!("\"{name}\"") };
+                c.at(gate, format!("step {sid:?}: gate {g:?}: expected {expected}"));
+            }
+            Ok(_) => {}
         }
         if let Some(arg) = arg {
             check_refs(c, rb, sid, gate, arg);
@@ -199,7 +210,7 @@ fn kind_is_high(kind: OpKind) -> bool {
 }
 
 fn suggest(hint: Vec<&str>) -> Vec<&str> {
-    if hint.is_empty() { Assertion::NAMES.to_vec() } else { hint }
+    if hint.is_empty() { AssertionName::VARIANTS.to_vec() } else { hint }
 }
 
 fn validate_value(c: &mut Check<'_>, rb: &Runbook, sid: &str, key: &str, value: &Spanned<toml::Value>) {
@@ -301,6 +312,20 @@ mod tests {
         assert!(e.contains("unknown argument `foo` for assert"), "{e}");
         assert!(e.contains("unknown gate \"when-bored\""), "{e}");
         assert!(e.contains("would lower sentinel-failover's risk"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_check_or_gate_lists_every_declared_name() {
+        let text = format!(
+            "{HEAD}[[steps]]\nid = \"a\"\nop = \"assert\"\nargs = {{ check = \"zzzz\" }}\ngate = \"qqqq\"\nwhy = \"w\"\n"
+        );
+        let e = errors(&text).join("\n");
+        let listed = |names: &[&str]| format!("expected {}", one_of(names));
+        assert!(e.contains(&format!("unknown check \"zzzz\": {}", listed(AssertionName::VARIANTS))), "{e}");
+        assert!(e.contains(&format!("unknown gate \"qqqq\": {}", listed(GateName::VARIANTS))), "{e}");
+        for name in AssertionName::VARIANTS.iter().chain(GateName::VARIANTS) {
+            assert!(e.contains(&format!("`{name}`")), "{name} missing from {e}");
+        }
     }
 
     #[test]

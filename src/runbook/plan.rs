@@ -5,17 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
-mod sources;
+mod build;
+pub(in crate::runbook) mod sources;
 
-use super::assertion::Assertion;
+use super::gate::Gate;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
 use super::operation::{Operation, Risk};
-use super::parse::references;
-use super::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
-use crate::app::propose::DEFAULT_FAILOVER_REPLICAS;
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
-use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
 
 /// A parameter's value and where it came from.
@@ -48,157 +45,46 @@ pub struct PlannedStep {
     pub risk: Option<Risk>,
     /// Execution timeout.
     pub timeout_secs: Option<u64>,
-    /// The operation as built now, or why the step is not applicable.
-    pub op: Result<Operation, String>,
+    /// The operation as built now, or why it cannot be.
+    pub op: Result<Operation, BuildError>,
 }
 
-/// A condition a step needs to be applicable.
+/// Why a step's operation cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Gate {
-    /// No writable primary and a node down.
-    PrimaryDown,
-    /// A single writable primary.
-    PrimaryUp,
-    /// The node answers.
-    NodeReachable(String),
-    /// The node answers and accepts writes.
-    NodeWritable(String),
-    /// The region passes its health gate.
-    RegionHealthy(String),
-    /// The region fails its health gate.
-    RegionUnhealthy(String),
-    /// The node is not the writable primary (a failover happened: it needs re-syncing).
-    NodeNotPrimary(String),
-    /// The node's pod is not labelled `role=primary` (nothing in the cluster relabelled it).
-    PodNotLabelledPrimary(String),
-    /// Sentinels report a master that does not answer.
-    RedisMasterDown,
-    /// The node's pod runs in the database Service's cluster (a Service selector cannot select
-    /// a pod in another cluster).
-    NodeInServiceCluster(String),
+pub enum BuildError {
+    /// The step does not apply to this estate: the layer it acts on is not configured (no
+    /// `[postgres]`, Kubernetes, a region without `kube_context`, ...) or an optional parameter
+    /// it uses is unset. The reason, without any prefix.
+    NotApplicable(String),
+    /// The step cannot be built as written: a parameter without a value, a name that is not
+    /// configured, a malformed argument. The reason, without any prefix.
+    Invalid(String),
 }
 
-impl Gate {
-    /// Parse `name` / `name:arg` (already validated and substituted).
-    pub fn parse(text: &str) -> Option<Gate> {
-        let (name, arg) = match text.split_once(':') {
-            Some((n, a)) => (n, a.to_string()),
-            None => (text, String::new()),
-        };
-        Some(match name {
-            "primary-down" => Gate::PrimaryDown,
-            "primary-up" => Gate::PrimaryUp,
-            "node-reachable" => Gate::NodeReachable(arg),
-            "node-writable" => Gate::NodeWritable(arg),
-            "region-healthy" => Gate::RegionHealthy(arg),
-            "region-unhealthy" => Gate::RegionUnhealthy(arg),
-            "node-not-primary" => Gate::NodeNotPrimary(arg),
-            "pod-not-labelled-primary" => Gate::PodNotLabelledPrimary(arg),
-            "redis-master-down" => Gate::RedisMasterDown,
-            "node-in-service-cluster" => Gate::NodeInServiceCluster(arg),
-            _ => return None,
-        })
-    }
-
-    /// Text as in the runbook.
-    pub fn text(&self) -> String {
+impl BuildError {
+    /// The reason alone.
+    pub fn reason(&self) -> &str {
         match self {
-            Gate::PrimaryDown => "primary-down".into(),
-            Gate::PrimaryUp => "primary-up".into(),
-            Gate::NodeReachable(n) => format!("node-reachable:{n}"),
-            Gate::NodeWritable(n) => format!("node-writable:{n}"),
-            Gate::RegionHealthy(r) => format!("region-healthy:{r}"),
-            Gate::RegionUnhealthy(r) => format!("region-unhealthy:{r}"),
-            Gate::NodeNotPrimary(n) => format!("node-not-primary:{n}"),
-            Gate::PodNotLabelledPrimary(n) => format!("pod-not-labelled-primary:{n}"),
-            Gate::RedisMasterDown => "redis-master-down".into(),
-            Gate::NodeInServiceCluster(n) => format!("node-in-service-cluster:{n}"),
+            BuildError::NotApplicable(r) | BuildError::Invalid(r) => r,
         }
     }
+}
 
-    /// `Ok(what holds)` or `Err(what is observed instead)`, from the current snapshots.
-    pub fn check(&self, obs: &Observed) -> Result<String, String> {
-        let db = || obs.database.fresh_value().ok_or_else(|| "no fresh database data".to_string());
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Gate::PrimaryDown => match Assertion::PrimaryDown.verify(obs) {
-                super::Verify::Holds(w) => Ok(w),
-                super::Verify::NotYet(w) => Err(w),
-            },
-            Gate::PrimaryUp => match db()?.primary() {
-                Some(p) => Ok(format!("{} is the writable primary", p.name)),
-                None => Err("no single writable primary".into()),
-            },
-            Gate::NodeReachable(n) | Gate::NodeWritable(n) => {
-                let db = db()?;
-                let node = db.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                if node.role == PgRole::Down || node.error.is_some() {
-                    return Err(format!("{n} is unreachable"));
-                }
-                if matches!(self, Gate::NodeWritable(_)) && !node.is_writable_primary() {
-                    return Err(format!(
-                        "{n} does not accept writes ({}{})",
-                        node.role.as_str(),
-                        if node.read_only { ", read-only" } else { "" }
-                    ));
-                }
-                Ok(format!("{n} is {}", if node.is_writable_primary() { "writable" } else { "reachable" }))
-            }
-            Gate::RegionHealthy(r) => {
-                super::assertion::region_problem(obs, r).map(|()| format!("{r} is healthy"))
-            }
-            Gate::RegionUnhealthy(r) => match super::assertion::region_problem(obs, r) {
-                Ok(()) => Err(format!("{r} is healthy")),
-                Err(p) => Ok(p),
-            },
-            Gate::NodeNotPrimary(n) => match db()?.primary() {
-                Some(p) if p.name == *n => Err(format!("{n} is the writable primary: nothing to re-sync")),
-                Some(p) => Ok(format!("{} is the primary, not {n}", p.name)),
-                None => Ok("no single writable primary".into()),
-            },
-            Gate::PodNotLabelledPrimary(n) => {
-                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                let pod = node.pod.clone().ok_or_else(|| format!("{n} has no pod"))?;
-                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
-                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                if let Some(elsewhere) = sources::pod_elsewhere(kube, svc, &pod) {
-                    return Err(format!(
-                        "{pod} runs in {elsewhere}, not in Service {}'s cluster {}: no selector there can pick it",
-                        svc.name, svc.context
-                    ));
-                }
-                match super::operation::pod_label(kube, &svc.context, &svc.namespace, &pod, "role") {
-                    Some("primary") => Err(format!("{pod} is already labelled role=primary")),
-                    Some(other) => Ok(format!("{pod} is labelled role={other}")),
-                    None => Ok(format!("{pod} has no role label")),
-                }
-            }
-            Gate::NodeInServiceCluster(n) => {
-                let node = db()?.node(n).ok_or_else(|| format!("no node named {n}"))?;
-                let pod = node.pod.clone().unwrap_or_else(|| n.clone());
-                let kube = obs.kube.fresh_value().ok_or_else(|| "no fresh Kubernetes data".to_string())?;
-                let svc = kube.db_service.as_ref().ok_or("the database Service is not observed")?;
-                match sources::pod_elsewhere(kube, svc, &pod) {
-                    None => Ok(format!(
-                        "{n} is not seen outside {}, the cluster of Service {}",
-                        svc.context, svc.name
-                    )),
-                    Some(other) => Err(format!(
-                        "{n} runs in {other} and Service {} in {}: a selector cannot select a pod in another cluster; \
-                         {}'s applications reach {n} only if the traffic moves there (dns-failover to {})",
-                        svc.name, svc.context, node.region, node.region
-                    )),
-                }
-            }
-            Gate::RedisMasterDown => {
-                let s = obs.sentinel.fresh_value().ok_or_else(|| "no fresh Sentinel data".to_string())?;
-                let master = s.agreed_master().ok_or("Sentinels do not agree on a master")?;
-                match &s.master_role {
-                    None => Ok(format!("the Redis master {master} does not answer")),
-                    Some(role) => Err(format!("the Redis master {master} answers (as {role})")),
-                }
-            }
+            BuildError::NotApplicable(r) => write!(f, "not applicable: {r}"),
+            BuildError::Invalid(r) => write!(f, "cannot be built: {r}"),
         }
     }
+}
+
+fn not_applicable(reason: impl Into<String>) -> BuildError {
+    BuildError::NotApplicable(reason.into())
+}
+
+fn invalid(reason: impl Into<String>) -> BuildError {
+    BuildError::Invalid(reason.into())
 }
 
 /// Resolve every parameter: `overrides` first, then literal defaults, then state-derived ones.
@@ -360,7 +246,7 @@ pub fn planned(
     params: &[ResolvedParam],
 ) -> PlannedStep {
     let def = &rb.steps[def_index];
-    let op = build(def, part.as_deref(), cfg, obs, params);
+    let op = build::build(def, part.as_deref(), cfg, obs, params);
     let id = def.id.get_ref();
     let key = match &part {
         Some(p) => format!("{id}/{p}"),
@@ -391,13 +277,6 @@ fn arg(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Option<String> {
     })
 }
 
-fn number(def: &StepDef, key: &str, params: &[ResolvedParam]) -> Result<Option<u64>, String> {
-    match arg(def, key, params) {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| format!("`{key}` = {v:?} is not a number")),
-    }
-}
-
 fn scale_deployments(def: &StepDef, cfg: &Config, params: &[ResolvedParam]) -> Result<Vec<String>, String> {
     let region = arg(def, "region", params).unwrap_or_default();
     let r =
@@ -408,275 +287,5 @@ fn scale_deployments(def: &StepDef, cfg: &Config, params: &[ResolvedParam]) -> R
     Ok(r.deployments.clone())
 }
 
-fn unresolved(s: &str) -> Option<&str> {
-    references(s).first().map(|(n, _)| *n)
-}
-
-fn build(
-    def: &StepDef,
-    part: Option<&str>,
-    cfg: &Config,
-    obs: &Observed,
-    params: &[ResolvedParam],
-) -> Result<Operation, String> {
-    for v in def.args.values() {
-        let Some(s) = v.get_ref().as_str() else { continue };
-        for (name, _) in references(s) {
-            if let Some(p) = params.iter().find(|p| p.name == name && p.value.is_empty()) {
-                return Err(format!("not applicable: parameter {name} is {}", p.origin));
-            }
-        }
-        if let Some(name) = unresolved(&substitute(s, params)) {
-            return Err(format!("parameter {name} has no value"));
-        }
-    }
-    let node = || arg(def, "node", params).unwrap_or_default();
-    let pg = || cfg.postgres.as_ref().ok_or_else(|| "not applicable: no [postgres] section".to_string());
-    let pg_node = |name: &str| {
-        let pg = pg()?;
-        pg.nodes.iter().find(|n| n.name == name).ok_or_else(|| format!("no PostgreSQL node named {name}"))
-    };
-    let kube = || {
-        if crate::backends::live::kube_configured(cfg) {
-            Ok(())
-        } else {
-            Err("not applicable: Kubernetes is not configured".to_string())
-        }
-    };
-    let r53 = || cfg.route53.as_ref().ok_or_else(|| "not applicable: no [route53] section".to_string());
-    let region = |key: &str| {
-        let name = arg(def, key, params).unwrap_or_default();
-        cfg.regions.iter().find(|r| r.name == name).ok_or_else(|| format!("no region named {name}"))
-    };
-    match *def.op.get_ref() {
-        OpKind::CheckPrimary => pg().map(|_| Operation::CheckPrimary),
-        OpKind::Assert => {
-            let check = arg(def, "check", params).unwrap_or_default();
-            let check = match check.as_str() {
-                "primary-down" => pg().map(|_| Assertion::PrimaryDown)?,
-                "node-is-replica" => {
-                    pg_node(&node())?;
-                    Assertion::NodeIsReplica { node: node() }
-                }
-                "replication-healthy" => {
-                    if cfg.postgres.is_none() && cfg.sentinel.is_none() {
-                        return Err("not applicable: neither [postgres] nor [sentinel] is configured".into());
-                    }
-                    let limit = number(def, "max_lag_bytes", params)?;
-                    let configured = cfg.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);
-                    Assertion::ReplicationHealthy {
-                        max_lag_bytes: limit.unwrap_or(if configured > 0 { configured } else { 1 << 20 }),
-                    }
-                }
-                "sentinel-healthy" | "sentinel-agreed" => {
-                    cfg.sentinel.as_ref().ok_or("not applicable: no [sentinel] section")?;
-                    if check == "sentinel-healthy" {
-                        Assertion::SentinelHealthy
-                    } else {
-                        Assertion::SentinelAgreed
-                    }
-                }
-                "region-down" | "region-healthy" | "traffic-on" => {
-                    let r = region("region")?.name.clone();
-                    if check == "traffic-on" {
-                        r53()?;
-                    }
-                    match check.as_str() {
-                        "region-down" => Assertion::RegionDown { region: r },
-                        "region-healthy" => Assertion::RegionHealthy { region: r },
-                        _ => Assertion::TrafficOn { region: r },
-                    }
-                }
-                other => return Err(format!("unknown check {other}")),
-            };
-            Ok(Operation::Assert { check })
-        }
-        OpKind::Promote => {
-            let n = pg_node(&node())?;
-            Ok(Operation::PromotePostgres {
-                node: n.name.clone(),
-                endpoint: endpoint_of(Some(n)),
-                max_lag_bytes: pg()?.max_lag_bytes,
-                accept_data_loss: None,
-            })
-        }
-        OpKind::ExecPromote => {
-            kube()?;
-            let n = pg_node(&node())?;
-            let (Some(pod), Some(data_dir)) = (&n.pod, &n.data_dir) else {
-                return Err(format!("not applicable: node {} has no pod and data_dir configured", n.name));
-            };
-            Ok(Operation::ExecPromote {
-                context: pod.context.clone(),
-                namespace: pod.namespace.clone(),
-                pod: pod.name.clone(),
-                container: None,
-                data_dir: data_dir.clone(),
-                node: n.name.clone(),
-                max_lag_bytes: pg()?.max_lag_bytes,
-                accept_data_loss: None,
-            })
-        }
-        OpKind::Fence => {
-            let n = pg_node(&node())?;
-            Ok(Operation::FencePostgres { node: n.name.clone(), endpoint: endpoint_of(Some(n)) })
-        }
-        OpKind::RepointService => {
-            kube()?;
-            let pg = pg()?;
-            let svc = pg.service.as_ref().ok_or("not applicable: postgres.service is not configured")?;
-            let n = pg_node(&node())?;
-            let pod =
-                pod_of(n, obs).ok_or_else(|| format!("node {} has no pod configured or observed", n.name))?;
-            Ok(Operation::PatchServiceSelector {
-                context: svc.context.clone(),
-                namespace: svc.namespace.clone(),
-                service: svc.name.clone(),
-                pod,
-            })
-        }
-        OpKind::LabelPod => {
-            kube()?;
-            let svc = pg()?.service.as_ref().ok_or("not applicable: postgres.service is not configured")?;
-            let n = pg_node(&node())?;
-            let pod =
-                pod_of(n, obs).ok_or_else(|| format!("node {} has no pod configured or observed", n.name))?;
-            let label = arg(def, "label", params).unwrap_or_else(|| "role=primary".into());
-            let (key, value) = label
-                .split_once('=')
-                .filter(|(k, _)| !k.is_empty())
-                .ok_or_else(|| format!("label {label:?} is not key=value"))?;
-            Ok(Operation::LabelPod {
-                context: svc.context.clone(),
-                namespace: svc.namespace.clone(),
-                pod,
-                key: key.to_string(),
-                value: value.to_string(),
-            })
-        }
-        OpKind::VerifyWrites => {
-            let pg = pg()?;
-            let n = pg_node(&node())?;
-            // A Service can only route to a pod in its own cluster: a node elsewhere is probed
-            // directly.
-            let same_cluster =
-                pg.service.as_ref().is_some_and(|s| n.pod.as_ref().is_none_or(|p| p.context == s.context));
-            let through_service =
-                pg.service.is_some() && same_cluster && crate::backends::live::kube_configured(cfg);
-            Ok(Operation::VerifyWrites {
-                node: n.name.clone(),
-                endpoint: endpoint_of(Some(n)),
-                service: through_service.then(|| pg.service.as_ref().map(|s| s.name.clone())).flatten(),
-                pod: if through_service { pod_of(n, obs) } else { None },
-            })
-        }
-        OpKind::SentinelFailover => {
-            let s = cfg.sentinel.as_ref().ok_or("not applicable: no [sentinel] section")?;
-            Ok(Operation::SentinelFailover {
-                master: s.master.clone(),
-                sentinel: answering_sentinel(&s.addrs, obs).ok_or("no Sentinel address configured")?,
-                from_master: obs.sentinel.value.as_ref().and_then(|v| v.agreed_master()).map(str::to_string),
-            })
-        }
-        OpKind::SetWeights => {
-            let r = r53()?;
-            let target = region("target")?.name.clone();
-            Ok(Operation::SetRoute53Weights {
-                zone: r.hosted_zone_id.clone(),
-                record: r.record.clone(),
-                endpoint: crate::backends::route53::endpoint_label(r),
-                weights: cfg
-                    .regions
-                    .iter()
-                    .map(|x| (x.name.clone(), if x.name == target { 100 } else { 0 }))
-                    .collect(),
-            })
-        }
-        OpKind::ShiftTraffic => {
-            let r = r53()?;
-            let target = region("target")?.name.clone();
-            let t = obs.traffic.value.as_ref();
-            let current: Vec<(String, u8)> = cfg
-                .regions
-                .iter()
-                .map(|x| {
-                    (x.name.clone(), t.and_then(|t| t.region(&x.name)).and_then(|y| y.weight).unwrap_or(0))
-                })
-                .collect();
-            let percents: Vec<u8> = match def.args.get("percents").map(|v| v.get_ref()) {
-                Some(toml::Value::Array(items)) => {
-                    items.iter().filter_map(|v| v.as_integer()).map(|p| p.clamp(1, 100) as u8).collect()
-                }
-                _ => DEFAULT_SHIFT_PERCENTS.to_vec(),
-            };
-            let hold_secs = number(def, "hold_secs", params)?
-                .unwrap_or_else(|| MIN_HOLD_SECS.max(t.and_then(|t| t.ttl).map_or(0, u64::from)));
-            Ok(Operation::ShiftTraffic {
-                zone: r.hosted_zone_id.clone(),
-                record: r.record.clone(),
-                endpoint: crate::backends::route53::endpoint_label(r),
-                target: target.clone(),
-                stages: shift_stages(&current, &target, &percents),
-                hold_secs,
-            })
-        }
-        OpKind::Scale => {
-            kube()?;
-            let r = region("region")?;
-            let context = r
-                .kube_context
-                .clone()
-                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
-            let deployment =
-                part.ok_or_else(|| format!("region {} lists no deployments to scale", r.name))?;
-            Ok(Operation::ScaleDeployment {
-                context,
-                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
-                deployment: deployment.to_string(),
-                replicas: number(def, "replicas", params)?
-                    .map(|n| n.min(u64::from(u32::MAX)) as u32)
-                    .or(r.failover_replicas)
-                    .unwrap_or(DEFAULT_FAILOVER_REPLICAS),
-            })
-        }
-        OpKind::RollbackDeployment => {
-            kube()?;
-            let deployment = arg(def, "deployment", params).unwrap_or_default();
-            let r = match arg(def, "region", params) {
-                Some(_) => region("region")?,
-                None => sources::failing_region(cfg, obs, &deployment)
-                    .or_else(|| cfg.primary_region())
-                    .ok_or("no regions configured")?,
-            };
-            let context = r
-                .kube_context
-                .clone()
-                .ok_or_else(|| format!("not applicable: region {} has no kube_context", r.name))?;
-            Ok(Operation::RollbackDeployment {
-                context,
-                namespace: r.namespace.clone().unwrap_or_else(|| "default".into()),
-                deployment,
-            })
-        }
-        OpKind::Manual => {
-            Ok(Operation::Manual { instruction: arg(def, "instruction", params).unwrap_or_default() })
-        }
-    }
-}
-
-/// The first configured Sentinel the pane shows answering (else the first configured).
-fn answering_sentinel(addrs: &[String], obs: &Observed) -> Option<String> {
-    let view = obs.sentinel.value.as_ref();
-    addrs
-        .iter()
-        .find(|a| view.is_some_and(|v| v.sentinels.iter().any(|x| x.addr == **a && x.error.is_none())))
-        .or(addrs.first())
-        .cloned()
-}
-
-fn pod_of(n: &crate::config::model::PgNodeConfig, obs: &Observed) -> Option<String> {
-    n.pod
-        .as_ref()
-        .map(|p| p.name.clone())
-        .or_else(|| obs.database.value.as_ref().and_then(|d| d.node(&n.name)).and_then(|s| s.pod.clone()))
-}
+#[cfg(test)]
+pub(crate) mod tests;

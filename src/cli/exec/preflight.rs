@@ -13,7 +13,7 @@ use crate::backends::Observed;
 use crate::cli::plan::{self, Exit};
 use crate::config::Config;
 use crate::runbook::model::Runbook;
-use crate::runbook::plan::PlannedStep;
+use crate::runbook::plan::{BuildError, PlannedStep};
 use crate::runbook::{Operation, Risk, Verify};
 use crate::ui::sanitize::sanitize;
 
@@ -53,9 +53,13 @@ pub fn check(
     let steps = crate::runbook::plan::plan(rb, cfg, obs, &params);
     let mut acted = false;
     for p in steps.iter().filter(|p| selected(p, only)) {
-        // Not applicable, or its gate does not hold now: skipped when it comes up (a gate that
-        // starts to hold later asks for its confirmation then).
-        let Ok(op) = &p.op else { continue };
+        // Not applicable, cannot be built, or its gate does not hold now: skipped with the
+        // reason when it comes up (a gate that starts to hold later asks for its confirmation
+        // then; an operation that cannot be built now may be once the estate moves).
+        let op = match &p.op {
+            Ok(op) => op,
+            Err(BuildError::NotApplicable(_) | BuildError::Invalid(_)) => continue,
+        };
         if p.gate.as_ref().is_some_and(|g| g.check(obs).is_err()) {
             continue;
         }

@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn label_pod_verifies_on_the_observed_label_and_its_gate_says_why() {
         use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
-        use crate::runbook::plan::Gate;
+        use crate::runbook::gate::Gate;
         let label =
             |obs: &Observed| label_verify(obs, "us-east-1", "database", "postgresql-1", "role", "primary");
         assert_eq!(

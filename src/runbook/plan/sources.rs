@@ -36,7 +36,11 @@ pub(super) fn unrouted_primary(obs: &Observed) -> Result<(String, String), Strin
 
 /// The context `pod` is observed in when it is observed only outside the Service's cluster
 /// (context and namespace); `None` when it is in the Service's cluster or not observed at all.
-pub(super) fn pod_elsewhere<'a>(kube: &'a KubeView, svc: &ServiceView, pod: &str) -> Option<&'a str> {
+pub(in crate::runbook) fn pod_elsewhere<'a>(
+    kube: &'a KubeView,
+    svc: &ServiceView,
+    pod: &str,
+) -> Option<&'a str> {
     let mut seen = kube.pods.iter().filter(|p| p.name == pod);
     if seen.clone().any(|p| p.context == svc.context && p.namespace == svc.namespace) {
         return None;
@@ -221,7 +225,7 @@ mod gate_tests {
 
     use crate::backends::model::{DatabaseView, KubeView, PgNodeStatus, PgRole, PodRow, ServiceView};
     use crate::backends::{Observed, Snapshot};
-    use crate::runbook::plan::Gate;
+    use crate::runbook::gate::Gate;
 
     /// replica-lag after the promotion: postgresql-2 (us-west-2) is the primary, the Service
     /// lives in us-east-1.
