@@ -423,33 +423,3 @@ fn not_configured_panes_say_how_to_configure() {
     assert!(text.contains("Sentinel – not configured"), "{text}");
     assert!(text.contains("Add a [sentinel] section"), "{text}");
 }
-
-/// Rough cost of a 5,000-pod frame (prints only; run with `--release -- --ignored`).
-#[test]
-#[ignore = "measurement, not a check; benchmarks are separate"]
-fn measure_draw_cost_with_5000_pods() {
-    let mut st = calm();
-    st.observed.kube = Arc::new(Snapshot::fresh(many_pods(5000), now()));
-    st.focus = PaneId::Pods;
-    st.selected[PaneId::Pods.index()] = 2500;
-    let ui = ctx();
-    let mut term = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
-    let runs = 200;
-    let start = std::time::Instant::now();
-    for _ in 0..runs {
-        term.draw(|f| draw(f, &st, &ui)).expect("draw");
-    }
-    eprintln!("160x48 frame with 5000 pods: {:?} per draw", start.elapsed() / runs);
-    let calm_state = calm();
-    let start = std::time::Instant::now();
-    for _ in 0..runs {
-        term.draw(|f| draw(f, &calm_state, &ui)).expect("draw");
-    }
-    eprintln!("160x48 calm frame: {:?} per draw", start.elapsed() / runs);
-    let view = many_pods(5000);
-    let start = std::time::Instant::now();
-    for _ in 0..runs {
-        std::hint::black_box(warroom::ui::panes::pods::visible_order(std::hint::black_box(&view), 2500, 40));
-    }
-    eprintln!("visible_order (40 rows at 2500) of 5000 unsorted pods: {:?}", start.elapsed() / runs);
-}
