@@ -19,6 +19,7 @@ pub mod prompt;
 pub mod runbooks;
 pub use crate::text as sanitize;
 pub mod steps;
+pub mod table;
 pub mod verdict;
 pub mod widgets;
 

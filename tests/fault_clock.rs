@@ -145,8 +145,11 @@ fn real_binary_under_faketime_keeps_its_clock_and_checklist_across_steps() {
 
     set_offset(&rc, "+5m");
     let stepped = Instant::now();
-    std::thread::sleep(Duration::from_millis(2500));
-    let after_plus = t.capture();
+    // Not a fixed sleep: a frame whose clock moved 3 s past the one read before the step was
+    // drawn after it (a clock that jumped with the wall shows at once, and fails below).
+    let after_plus = t.wait_for("a frame 3 s after the +5m step", Duration::from_secs(15), |s| {
+        clock_secs(s).is_some_and(|c| c >= c0 + 3)
+    });
     let c1 = clock_secs(&after_plus).expect("incident clock");
     let real = stepped.elapsed().as_secs() as i64;
     assert!(c1 >= c0 && c1 - c0 <= real + 4, "clock jumped with the wall: {c0} -> {c1}\n{after_plus}");
@@ -158,11 +161,19 @@ fn real_binary_under_faketime_keeps_its_clock_and_checklist_across_steps() {
     t.keys(&["Enter"]);
     t.wait_for("the note in the log pane", Duration::from_secs(5), |s| s.contains("note after the wal"));
 
+    let before_minus = clock_secs(&t.capture()).expect("incident clock");
     set_offset(&rc, "-5m");
-    std::thread::sleep(Duration::from_millis(2500));
-    let after_minus = t.capture();
+    let stepped = Instant::now();
+    // A clock that froze or went back with the wall never gets there (the wait fails).
+    let after_minus = t.wait_for("a frame 3 s after the -5m step", Duration::from_secs(15), |s| {
+        clock_secs(s).is_some_and(|c| c >= before_minus + 3)
+    });
     let c2 = clock_secs(&after_minus).expect("incident clock");
-    assert!(c2 > c1 && c2 - c1 <= 6, "clock froze or jumped: {c1} -> {c2}\n{after_minus}");
+    let real = stepped.elapsed().as_secs() as i64;
+    assert!(
+        c2 > c1 && c2 - before_minus <= real + 4,
+        "clock froze or jumped: {c1} -> {before_minus} -> {c2}\n{after_minus}"
+    );
     assert!(!after_minus.contains("OVERDUE"), "{after_minus}");
     eprintln!("FIGURE incident clock under +5m / -5m wall steps: T+{c0}s -> T+{c1}s -> T+{c2}s");
     t.keys(&["q"]);

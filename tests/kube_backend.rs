@@ -80,6 +80,20 @@ async fn wait_until(
     }
 }
 
+/// Poll `cond` every 10 ms until it holds (a condition on the test server, not the view).
+async fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let end = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < end, "not within {DEADLINE:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// When us-east-1 last delivered an event.
+fn east_last_ok(v: &KubeView) -> Option<chrono::DateTime<chrono::Utc>> {
+    v.contexts.iter().find(|c| c.context == EAST).and_then(|c| c.last_ok)
+}
+
 fn pod<'a>(v: &'a KubeView, ctx: &str, name: &str) -> Option<&'a PodRow> {
     v.pods.iter().find(|p| p.context == ctx && p.name == name)
 }
@@ -152,10 +166,13 @@ async fn an_unchanged_pod_list_is_shared_between_polls() {
     let again = obs.observe().await.expect("view");
     assert!(Arc::ptr_eq(&first.pods, &again.pods), "no pod changed, yet the list was rebuilt");
     // A change the pane does not show (a label of a pod outside the database namespace, whose
-    // labels are not kept) reaches the watch (tens of ms here) but rebuilds nothing.
+    // labels are not kept) reaches the watch but rebuilds nothing. The context's last event
+    // time says when it was delivered: the server is otherwise idle (bookmarks do not count
+    // as events), and `observe` returned only after every stream finished its first list.
+    let before = east_last_ok(&again);
     lab.server(EAST).set_pod_labels("default", "api-1", &[("app", "api"), ("tier", "web")]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after_label = obs.observe().await.expect("view");
+    let after_label =
+        wait_until(&obs, DEADLINE, "the label change delivered", |v| east_last_ok(v) > before).await;
     assert!(Arc::ptr_eq(&first.pods, &after_label.pods), "an undisplayed change rebuilt the list");
     lab.server(EAST).set_pod_status("default", "api-1", ready_status(false));
     let changed = wait_until(&obs, DEADLINE, "api-1 not ready", |v| {
@@ -255,7 +272,12 @@ async fn relists_after_410_gone() {
     e.freeze_watches();
     e.delete_pod("default", "api-1");
     e.add_pod("default", "api-6", &[("app", "api")]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the watch has withheld both events, no late event can deliver them.
+    wait_for("the stuck watch withheld both changes", || {
+        let withheld = e.withheld();
+        withheld.iter().any(|w| w == "DELETED api-1") && withheld.iter().any(|w| w == "ADDED api-6")
+    })
+    .await;
     let v = obs.observe().await.expect("view");
     assert!(pod(&v, EAST, "api-1").is_some() && pod(&v, EAST, "api-6").is_none(), "the stuck watch hid them");
     // Compaction: open watches get 410 and the backend re-lists.
@@ -407,102 +429,19 @@ async fn an_op_for_one_context_never_reaches_another() {
 
 #[tokio::test]
 async fn dropping_the_observer_ends_its_tasks() {
-    let (lab, obs, _) = started().await;
+    let (lab, obs, clients) = started().await;
     drop(obs);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = lab.server(EAST).requests().len();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(lab.server(EAST).requests().len(), before, "no heartbeat or watch after drop");
-}
-
-/// Figure: time from a pod status change on the server to the view showing it.
-#[tokio::test]
-async fn figure_status_change_to_view_latency() {
-    let (lab, obs, _) = started().await;
-    let e = lab.server(EAST);
-    let mut samples = Vec::new();
-    for i in 0..20u32 {
-        let restarts = i + 1;
-        let t0 = Instant::now();
-        e.set_pod_status("default", "api-1", waiting_status("CrashLoopBackOff", restarts, "Error"));
-        wait_until(&obs, DEADLINE, "status change", |v| {
-            pod(v, EAST, "api-1").is_some_and(|p| p.restarts == restarts)
-        })
-        .await;
-        samples.push(t0.elapsed());
-    }
-    samples.sort();
-    println!(
-        "kube status change -> KubeView: median {:?} (min {:?}, max {:?}, n=20)",
-        samples[10], samples[0], samples[19]
-    );
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Figure (issue 5): memory the observer holds for 5,000 pods across the contexts, and the time
-/// to draw the full screen from that view. Run with `--ignored --nocapture` (a release build
-/// gives the representative draw time).
-#[tokio::test]
-#[ignore]
-async fn figure_memory_and_draw_with_5000_pods() {
-    let lab = lab().await;
-    for (ctx, n) in [(EAST, 2500), (WEST, 2500)] {
-        let s = lab.server(ctx);
-        for i in 0..n {
-            s.add_pod("default", &format!("bulk-{i:05}-{}", &ctx[3..]), &[("app", "bulk")]);
-        }
-    }
-    let before = rss_kib();
-    let t0 = Instant::now();
-    let obs = KubeObserver::start(&clients(&lab).await, spec());
-    let v = wait_until(&obs, Duration::from_secs(60), "5,000 bulk pods", |v| {
-        v.pods.iter().filter(|p| p.name.starts_with("bulk-")).count() == 5000
-    })
-    .await;
-    let synced = t0.elapsed();
-    let after = rss_kib();
-    println!(
-        "5,000 pods: first sync {synced:?}; RSS {before} KiB -> {after} KiB (+{} KiB for the observer's stores and the view)",
-        after.saturating_sub(before)
-    );
-    // Draw the full screen from this view.
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    let incident = warroom::app::state::IncidentInfo {
-        id: "INC-FIG".into(),
-        title: "figure".into(),
-        severity: "SEV2".into(),
-        declared_at: chrono::Utc::now(),
-        drill: false,
-    };
-    let mut state = warroom::app::State::new(
-        warroom::app::Mode::Live,
-        incident,
-        "bench@host".into(),
-        Arc::new(warroom::config::Config::default()),
-        chrono::Utc::now(),
-    );
-    state.observed.kube = Arc::new(Snapshot::fresh(v, chrono::Utc::now()));
-    let ctx = warroom::ui::UiContext {
-        theme: warroom::config::Theme::fallback(),
-        keymap: warroom::config::Keymap::preset("default").expect("default keymap"),
-    };
-    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    let mut times = Vec::new();
-    for i in 0..200 {
-        state.selected[0] = i * 13 % 5000;
-        let t = Instant::now();
-        term.draw(|f| warroom::ui::draw(f, &state, &ctx)).unwrap();
-        times.push(t.elapsed());
-    }
-    times.sort();
-    println!("draw 200x50 with 5,000 pods: median {:?}, p99 {:?}", times[100], times[197]);
+    // The clock: a live observer of us-west-2 alone, whose heartbeat asks `GET /version` every
+    // 200 ms, as the dropped observer's heartbeat did of us-east-1.
+    let west_only = KubeObserveSpec { contexts: vec![WEST.into()], db_service: None, ..spec() };
+    let live = KubeObserver::start(&clients, west_only);
+    let heartbeats = || lab.server(WEST).requests().iter().filter(|r| r.starts_with("GET /version")).count();
+    // Requests already under way when the observer was dropped land during the first beat.
+    let n = heartbeats();
+    wait_for("a heartbeat of the live observer", || heartbeats() > n).await;
+    let before = lab.server(EAST).requests();
+    let n = heartbeats();
+    wait_for("four more heartbeats of the live observer", || heartbeats() >= n + 4).await;
+    assert_eq!(lab.server(EAST).requests(), before, "no heartbeat or watch after drop");
+    drop(live);
 }

@@ -230,30 +230,3 @@ async fn errors_never_contain_the_password() {
     let e = op.write_probe(NODES[0]).await.expect_err("bad db");
     assert!(!e.contains("hunter2") && e.contains("127.0.0.1"), "{e}");
 }
-
-/// Figures: `cargo test --test postgres_live -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "prints figures; run on demand"]
-async fn figures_down_detection_and_promote() {
-    let mut down = vec![];
-    let mut promote = vec![];
-    for _ in 0..3 {
-        let lab = PgLab::start().await;
-        let obs = PostgresObserver::new(&lab.config(), TIMEOUTS);
-        let op = PostgresOperator::new(&lab.config(), TIMEOUTS);
-        view(&obs).await;
-        lab.kill9(NODES[0]);
-        let t = Instant::now();
-        wait_until("down", Duration::from_secs(5), || async {
-            let v = obs.observe().await?;
-            (v.nodes[0].role == PgRole::Down).then_some(()).ok_or_else(|| "up".to_string())
-        })
-        .await;
-        down.push(t.elapsed());
-        let t = Instant::now();
-        op.execute(&promote_op(&lab, NODES[1])).await.expect("promote");
-        promote.push(t.elapsed());
-    }
-    eprintln!("FIGURE kill -9 -> shown down (one observe, no interval wait): {down:?}");
-    eprintln!("FIGURE promote wall time: {promote:?}");
-}

@@ -202,33 +202,3 @@ async fn killed_master_failover_is_seen_through_pubsub() {
     let op = failover_op(&lab, 0, &old);
     assert!(matches!(op.verify(&observed(v)), Verify::Holds(_)));
 }
-
-/// Figures: `cargo test --test sentinel_live -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "prints figures; run on demand"]
-async fn figures_switch_to_observed() {
-    for _ in 0..3 {
-        let lab = RedisLab::start().await;
-        let obs = SentinelObserver::new(&lab.config(), TIMEOUT);
-        let notify = obs.notify_handle();
-        let old = view(&obs).await.agreed_master().expect("agreed").to_string();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let op = SentinelOperator::new(&lab.config(), TIMEOUT);
-        let t = Instant::now();
-        op.execute(&failover_op(&lab, 0, &old)).await.expect("failover");
-        let (switch_at, seen_at) = wait_until("switch observed", Duration::from_secs(15), || async {
-            let _ = tokio::time::timeout(Duration::from_secs(1), notify.notified()).await;
-            let v = obs.observe().await?;
-            match (v.events.iter().find(|e| e.kind == "+switch-master"), v.agreed_master()) {
-                (Some(e), Some(m)) if m != old => Ok((e.at, Utc::now())),
-                _ => Err("not yet".to_string()),
-            }
-        })
-        .await;
-        eprintln!(
-            "FIGURE manual failover -> all agree: {:?}; +switch-master -> observer: {} ms",
-            t.elapsed(),
-            (seen_at - switch_at).num_milliseconds()
-        );
-    }
-}

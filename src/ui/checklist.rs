@@ -12,8 +12,8 @@ use crate::config::theme::Slot;
 use crate::incident::checklist::{Checklist, ChecklistItem};
 
 use super::panes::PaneCtx;
-use super::sanitize::clean;
 use super::widgets::{age_text, countdown_text, width};
+use crate::text::clean;
 
 /// Due text and its style, or nothing when unscheduled: `due in 4m` (rounded up: whole
 /// minutes, tens of seconds in the last minute, see [`countdown_text`]; in the warning colour
@@ -44,87 +44,114 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let st = cx.state;
     let theme = cx.theme;
     let items = &st.checklist.items;
-    let overdue = items
-        .iter()
-        .filter(|i| Checklist::due_at(i, st.incident.declared_at).is_some_and(|d| d < st.now))
-        .count();
-    let suffix = if overdue > 0 {
-        Span::styled(format!("✗ {overdue} overdue"), theme.style(Slot::StatusDown))
-    } else {
-        let open = items.iter().filter(|i| i.done.is_none()).count();
-        Span::styled(format!("{open} open"), theme.style(Slot::Dim))
-    };
-    let inner = cx.block(frame, area, PaneId::Checklist, vec![suffix]);
+    let inner = cx.block(frame, area, PaneId::Checklist, vec![title_suffix(cx)]);
     if inner.height == 0 {
         return;
     }
     if items.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("No checklist items.", theme.style(Slot::Dim))),
-            inner,
-        );
+        let empty = Line::styled("No checklist items.", theme.style(Slot::Dim));
+        frame.render_widget(Paragraph::new(empty), inner);
         return;
     }
-    let w = usize::from(inner.width);
     let sel = cx.selected(PaneId::Checklist).min(items.len() - 1);
-    let mut lines: Vec<Line<'static>> = Vec::with_capacity(items.len() + 4);
-    // Unfocused, the pane shows the most urgent item (earliest due, overdue first) with its
-    // phase; focused, it follows the selection.
-    let anchor = if cx.focused {
-        sel
+    let anchor = if cx.focused { sel } else { most_urgent(cx).unwrap_or(sel) };
+    let (lines, at) = item_lines(cx, usize::from(inner.width), sel, anchor);
+    let offset = scroll_offset(at, usize::from(inner.height), cx.focused);
+    frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
+}
+
+/// `✗ 2 overdue` when items are overdue, else `3 open`.
+fn title_suffix(cx: &PaneCtx<'_>) -> Span<'static> {
+    let st = cx.state;
+    let items = &st.checklist.items;
+    let overdue = items
+        .iter()
+        .filter(|i| Checklist::due_at(i, st.incident.declared_at).is_some_and(|d| d < st.now))
+        .count();
+    if overdue > 0 {
+        Span::styled(format!("✗ {overdue} overdue"), cx.theme.style(Slot::StatusDown))
     } else {
-        items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, it)| Checklist::due_at(it, st.incident.declared_at).map(|d| (d, i)))
-            .min()
-            .map_or(sel, |(_, i)| i)
-    };
-    let (mut anchor_line, mut anchor_header) = (0, 0);
+        let open = items.iter().filter(|i| i.done.is_none()).count();
+        Span::styled(format!("{open} open"), cx.theme.style(Slot::Dim))
+    }
+}
+
+/// The item due first (overdue ones are due earliest): what an unfocused pane keeps in view.
+fn most_urgent(cx: &PaneCtx<'_>) -> Option<usize> {
+    let st = cx.state;
+    let items = st.checklist.items.iter().enumerate();
+    items
+        .filter_map(|(i, it)| Checklist::due_at(it, st.incident.declared_at).map(|d| (d, i)))
+        .min()
+        .map(|(_, i)| i)
+}
+
+/// Where the anchor item is in the pane's lines: its line and its phase header's line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Anchor {
+    /// Line of the anchor item.
+    line: usize,
+    /// Line of the header of its phase.
+    header: usize,
+}
+
+/// The pane's lines, `w` wide: a header per phase, then its items (item `sel` in the
+/// selection style when focused); and where item `anchor` landed.
+fn item_lines(cx: &PaneCtx<'_>, w: usize, sel: usize, anchor: usize) -> (Vec<Line<'static>>, Anchor) {
+    let items = &cx.state.checklist.items;
+    let mut lines: Vec<Line<'static>> = Vec::with_capacity(items.len() + 4);
+    let mut at = Anchor::default();
     let mut header_line = 0;
     let mut phase: Option<&str> = None;
     for (i, item) in items.iter().enumerate() {
         if phase != Some(item.phase.as_str()) {
             phase = Some(item.phase.as_str());
             header_line = lines.len();
-            lines.push(Line::styled(clean(&item.phase, w), theme.style(Slot::TableHeader)));
+            lines.push(Line::styled(clean(&item.phase, w), cx.theme.style(Slot::TableHeader)));
         }
         if i == anchor {
-            anchor_line = lines.len();
-            anchor_header = header_line;
+            at = Anchor { line: lines.len(), header: header_line };
         }
-        let check = if item.done.is_some() { "[x] " } else { "[ ] " };
-        let due = due_text(item, st.incident.declared_at, st.now, theme);
-        let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
-        let room = w.saturating_sub(4 + due_w);
-        let text = clean(&item.text, room);
-        let pad = room.saturating_sub(width(&text));
-        let text_slot = if item.done.is_some() { Slot::Dim } else { Slot::Text };
-        let mut spans = vec![
-            Span::styled(
-                check,
-                theme.style(if item.done.is_some() { Slot::StatusHealthy } else { Slot::Text }),
-            ),
-            Span::styled(text, theme.style(text_slot)),
-        ];
-        if let Some(d) = due {
-            spans.push(Span::raw(" ".repeat(pad + 1)));
-            spans.push(d);
-        }
-        let line = Line::from(spans);
-        lines.push(if i == sel && cx.focused { line.style(theme.style(Slot::Selection)) } else { line });
+        let line = item_line(cx, item, w);
+        lines.push(if i == sel && cx.focused { line.style(cx.theme.style(Slot::Selection)) } else { line });
     }
-    let h = usize::from(inner.height);
-    let offset = if anchor_line < h {
+    (lines, at)
+}
+
+/// One item, `w` wide: `[ ] text` with its due text right-aligned.
+fn item_line(cx: &PaneCtx<'_>, item: &ChecklistItem, w: usize) -> Line<'static> {
+    let (st, theme) = (cx.state, cx.theme);
+    let done = item.done.is_some();
+    let check = if done { "[x] " } else { "[ ] " };
+    let due = due_text(item, st.incident.declared_at, st.now, theme);
+    let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
+    let room = w.saturating_sub(4 + due_w);
+    let text = clean(&item.text, room);
+    let pad = room.saturating_sub(width(&text));
+    let mut spans = vec![
+        Span::styled(check, theme.style(if done { Slot::StatusHealthy } else { Slot::Text })),
+        Span::styled(text, theme.style(if done { Slot::Dim } else { Slot::Text })),
+    ];
+    if let Some(d) = due {
+        spans.push(Span::raw(" ".repeat(pad + 1)));
+        spans.push(d);
+    }
+    Line::from(spans)
+}
+
+/// First line to show in a pane `h` lines high so the anchor is visible: from the top when it
+/// fits; focused, the anchor is the last line; unfocused, its phase header is the first line
+/// when the phase fits, else the anchor is.
+fn scroll_offset(at: Anchor, h: usize, focused: bool) -> usize {
+    if at.line < h {
         0
-    } else if cx.focused {
-        anchor_line + 1 - h
-    } else if anchor_line - anchor_header < h {
-        anchor_header
+    } else if focused {
+        at.line + 1 - h
+    } else if at.line - at.header < h {
+        at.header
     } else {
-        anchor_line
-    };
-    frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
+        at.line
+    }
 }
 
 #[cfg(test)]
@@ -176,6 +203,15 @@ mod tests {
         let every =
             item(Due::Every { first: Duration::minutes(15), every: Duration::minutes(30) }, Some(900));
         assert_eq!(due(&every, 1000), Some(("next in 29m".into(), theme.style(Slot::Dim))));
+    }
+
+    #[test]
+    fn the_anchor_stays_in_view() {
+        let at = |line, header| Anchor { line, header };
+        assert_eq!(scroll_offset(at(3, 0), 5, true), 0, "fits from the top");
+        assert_eq!(scroll_offset(at(9, 6), 5, true), 5, "focused: the selection is the last line");
+        assert_eq!(scroll_offset(at(9, 6), 5, false), 6, "unfocused: its phase header first");
+        assert_eq!(scroll_offset(at(12, 6), 5, false), 12, "a long phase: the item first");
     }
 
     #[test]

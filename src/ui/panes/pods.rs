@@ -4,18 +4,20 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::sync::{Arc, Weak};
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
 
 use crate::app::PaneId;
 use crate::backends::model::{KubeView, PodRow};
 use crate::config::theme::Slot;
 
 use super::PaneCtx;
-use crate::ui::sanitize::clean;
-use crate::ui::widgets::{age_text, no_value_lines, scroll_window, width};
+use crate::text::clean;
+use crate::ui::table::{self, Cell, Column, Width};
+use crate::ui::widgets::{age_text, no_value_lines, scroll_window};
 
 const HOW_TO_CONFIGURE: &str =
     "Add a [kubernetes] section and kube_context to each [[regions]] entry in warroom.toml.";
@@ -112,15 +114,91 @@ fn with_order<R>(view: &KubeView, f: impl FnOnce(&[usize], usize) -> R) -> R {
     })
 }
 
-/// Which columns fit.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Cols {
-    /// CONTEXT NAMESPACE POD READY PHASE RESTARTS REASON AGE
-    Wide,
-    /// CONTEXT POD READY STATUS RST AGE
-    Medium,
-    /// POD READY STATUS RST
-    Narrow,
+/// What the cells of the Pods table need besides the pod.
+struct PodCx<'a> {
+    /// Time of the frame (ages).
+    now: DateTime<Utc>,
+    /// Contexts whose watch failed: their pods are drawn as stale.
+    lost: Vec<&'a str>,
+}
+
+/// The Pods table, each column declared once (see [`crate::ui::table`] for how a layout is
+/// derived). Priorities, highest kept longest: the health mark, the context (the region: never
+/// cut), the pod name, its status, READY, RESTARTS, AGE, NAMESPACE.
+fn columns<'a>() -> [Column<PodRow, PodCx<'a>>; 8] {
+    [
+        Column { header: "", short: "", width: Width::Whole { max: 1 }, priority: 9, cell: mark },
+        Column { header: "CONTEXT", short: "", width: Width::Whole { max: 24 }, priority: 8, cell: context },
+        Column {
+            header: "NAMESPACE",
+            short: "",
+            width: Width::Whole { max: 16 },
+            priority: 1,
+            cell: namespace,
+        },
+        Column { header: "POD", short: "", width: Width::Fill { min: 16 }, priority: 7, cell: name },
+        Column { header: "READY", short: "", width: Width::Whole { max: 7 }, priority: 5, cell: ready },
+        Column {
+            header: "STATUS",
+            short: "",
+            width: Width::Cut { min: 7, max: 18 },
+            priority: 6,
+            cell: status,
+        },
+        Column {
+            header: "RESTARTS",
+            short: "RST",
+            width: Width::Cut { min: 3, max: 8 },
+            priority: 4,
+            cell: restarts,
+        },
+        Column { header: "AGE", short: "", width: Width::Whole { max: 6 }, priority: 3, cell: age },
+    ]
+}
+
+/// `✗` unhealthy, `◐` healthy when last seen but its context's watch failed, `●` healthy.
+fn mark<'r>(p: &'r PodRow, cx: &PodCx<'_>) -> Cell<'r> {
+    if p.is_unhealthy() {
+        Cell::new("✗", Slot::StatusDown)
+    } else if cx.lost.contains(&p.context.as_str()) {
+        Cell::new("◐", Slot::StatusStale)
+    } else {
+        Cell::new("●", Slot::StatusHealthy)
+    }
+}
+
+fn context<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    Cell::new(p.context.as_str(), Slot::Text)
+}
+
+fn namespace<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    Cell::new(p.namespace.as_str(), Slot::Text)
+}
+
+fn name<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    Cell::new(p.name.as_str(), Slot::Text)
+}
+
+/// `ready/containers`, in the down style when a container is not ready.
+fn ready<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    Cell::new(p.ready_text(), if p.ready < p.containers { Slot::StatusDown } else { Slot::Text })
+}
+
+/// The reason when there is one (CrashLoopBackOff, OOMKilled...), else the phase: what
+/// `kubectl get pods` calls STATUS.
+fn status<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    let slot = if p.is_unhealthy() { Slot::StatusDown } else { Slot::Text };
+    Cell::new(p.reason.as_deref().unwrap_or(&p.phase), slot)
+}
+
+fn restarts<'r>(p: &'r PodRow, _: &PodCx<'_>) -> Cell<'r> {
+    Cell::new(p.restarts.to_string(), if p.restarts > 0 { Slot::StatusDegraded } else { Slot::Text })
+}
+
+/// Time since the pod started (`-` when unknown).
+fn age<'r>(p: &'r PodRow, cx: &PodCx<'_>) -> Cell<'r> {
+    let text = p.started_at.map_or_else(|| "-".to_string(), |t| age_text(cx.now - t));
+    Cell::new(text, Slot::Dim)
 }
 
 /// Draw the Pods pane.
@@ -146,23 +224,7 @@ fn draw_view(
     order: &[usize],
     unhealthy: usize,
 ) {
-    let theme = cx.theme;
-    let w = usize::from(inner.width);
-    // Summary and per-context errors.
-    let total = view.pods.len();
-    let mut head: Vec<Line<'static>> = Vec::new();
-    let count = format!("{} pods, {unhealthy} unhealthy", view.pods.len());
-    head.push(if unhealthy > 0 {
-        Line::styled(format!("✗ {count}"), theme.style(Slot::StatusDown))
-    } else {
-        Line::styled(format!("● {count}"), theme.style(Slot::StatusHealthy))
-    });
-    for c in view.contexts.iter().filter(|c| c.error.is_some()) {
-        let last =
-            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
-        let text = format!("◐ {}: {}{last}", c.context, c.error.as_deref().unwrap_or(""));
-        head.push(Line::styled(clean(&text, w), theme.style(Slot::StatusStale)));
-    }
+    let head = summary(cx, view, unhealthy, usize::from(inner.width));
     let head_h = (head.len() as u16).min(inner.height / 2).max(1);
     let [head_area, table_area] =
         inner.layout(&Layout::vertical([Constraint::Length(head_h), Constraint::Fill(1)]));
@@ -170,129 +232,34 @@ fn draw_view(
 
     if view.pods.is_empty() {
         let msg = "No pods in the configured namespaces.";
-        frame.render_widget(Paragraph::new(Line::styled(msg, theme.style(Slot::Dim))), table_area);
+        frame.render_widget(Paragraph::new(Line::styled(msg, cx.theme.style(Slot::Dim))), table_area);
         return;
     }
-
     let body_h = usize::from(table_area.height.saturating_sub(1));
-    let (offset, sel) = scroll_window(cx.selected(PaneId::Pods), total, body_h);
+    let (offset, sel) = scroll_window(cx.selected(PaneId::Pods), view.pods.len(), body_h);
     let visible: Vec<&PodRow> = order.iter().skip(offset).take(body_h).map(|i| &view.pods[*i]).collect();
-    let lost: Vec<&str> =
-        view.contexts.iter().filter(|c| c.error.is_some()).map(|c| c.context.as_str()).collect();
+    let lost = view.contexts.iter().filter(|c| c.error.is_some()).map(|c| c.context.as_str()).collect();
+    let pods = PodCx { now: cx.state.now, lost };
+    let selected = cx.focused.then(|| sel - offset);
+    table::draw(frame, table_area, cx.theme, &columns(), &pods, &visible, selected);
+}
 
-    let ctx_w = visible.iter().map(|p| width(&p.context)).max().unwrap_or(0).clamp(7, 14);
-    let ns_w = visible.iter().map(|p| width(&p.namespace)).max().unwrap_or(0).clamp(9, 12);
-    let reason_w =
-        visible.iter().map(|p| p.reason.as_deref().map_or(0, width)).max().unwrap_or(0).clamp(6, 18);
-    let status_w = visible
-        .iter()
-        .map(|p| p.reason.as_deref().map_or(width(&p.phase), width))
-        .max()
-        .unwrap_or(0)
-        .clamp(6, 16);
-    let ctx_m = ctx_w.min(10);
-    let wide_fixed = 1 + ctx_w + ns_w + 5 + 9 + 8 + reason_w + 4 + 8;
-    let medium_fixed = 1 + ctx_m + 5 + status_w + 3 + 4 + 6;
-    let (cols, status_w) = if w >= wide_fixed + 16 {
-        (Cols::Wide, status_w)
-    } else if w >= medium_fixed + 14 {
-        (Cols::Medium, status_w)
+/// The count of pods and unhealthy pods, then one line per context whose watch failed.
+fn summary(cx: &PaneCtx<'_>, view: &KubeView, unhealthy: usize, w: usize) -> Vec<Line<'static>> {
+    let theme = cx.theme;
+    let count = format!("{} pods, {unhealthy} unhealthy", view.pods.len());
+    let mut head = vec![if unhealthy > 0 {
+        Line::styled(format!("✗ {count}"), theme.style(Slot::StatusDown))
     } else {
-        (Cols::Narrow, status_w.min(12))
-    };
-    let pod_w = w.saturating_sub(match cols {
-        Cols::Wide => wide_fixed,
-        Cols::Medium => medium_fixed,
-        Cols::Narrow => 1 + 5 + status_w + 3 + 4,
-    });
-
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = match cols {
-        Cols::Wide => (
-            vec!["", "CONTEXT", "NAMESPACE", "POD", "READY", "PHASE", "RESTARTS", "REASON", "AGE"],
-            vec![
-                Constraint::Length(1),
-                Constraint::Length(ctx_w as u16),
-                Constraint::Length(ns_w as u16),
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Length(9),
-                Constraint::Length(8),
-                Constraint::Length(reason_w as u16),
-                Constraint::Length(4),
-            ],
-        ),
-        Cols::Medium => (
-            vec!["", "CONTEXT", "POD", "READY", "STATUS", "RST", "AGE"],
-            vec![
-                Constraint::Length(1),
-                Constraint::Length(ctx_m as u16),
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Length(status_w as u16),
-                Constraint::Length(3),
-                Constraint::Length(4),
-            ],
-        ),
-        Cols::Narrow => (
-            vec!["", "POD", "READY", "STATUS", "RST"],
-            vec![
-                Constraint::Length(1),
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Length(status_w as u16),
-                Constraint::Length(3),
-            ],
-        ),
-    };
-
-    let rows = visible.iter().enumerate().map(|(i, p)| {
-        let bad = p.is_unhealthy();
-        let stale = lost.contains(&p.context.as_str());
-        let (mark, mark_slot) = if bad {
-            ("✗", Slot::StatusDown)
-        } else if stale {
-            ("◐", Slot::StatusStale)
-        } else {
-            ("●", Slot::StatusHealthy)
-        };
-        let status_slot = if bad { Slot::StatusDown } else { Slot::Text };
-        let ready_slot = if p.ready < p.containers { Slot::StatusDown } else { Slot::Text };
-        let age = p.started_at.map_or_else(|| "-".to_string(), |t| age_text(cx.state.now - t));
-        let restarts_slot = if p.restarts > 0 { Slot::StatusDegraded } else { Slot::Text };
-        let reason = p.reason.as_deref().unwrap_or("");
-        let mut cells: Vec<Span<'static>> = vec![Span::styled(mark, theme.style(mark_slot))];
-        match cols {
-            Cols::Wide => {
-                cells.push(Span::raw(clean(&p.context, ctx_w)));
-                cells.push(Span::raw(clean(&p.namespace, ns_w)));
-                cells.push(Span::raw(clean(&p.name, pod_w)));
-                cells.push(Span::styled(p.ready_text(), theme.style(ready_slot)));
-                cells.push(Span::styled(clean(&p.phase, 9), theme.style(status_slot)));
-                cells.push(Span::styled(p.restarts.to_string(), theme.style(restarts_slot)));
-                cells.push(Span::styled(clean(reason, reason_w), theme.style(status_slot)));
-                cells.push(Span::styled(age, theme.style(Slot::Dim)));
-            }
-            Cols::Medium | Cols::Narrow => {
-                if cols == Cols::Medium {
-                    cells.push(Span::raw(clean(&p.context, ctx_m)));
-                }
-                cells.push(Span::raw(clean(&p.name, pod_w)));
-                cells.push(Span::styled(p.ready_text(), theme.style(ready_slot)));
-                let status = p.reason.as_deref().unwrap_or(&p.phase);
-                cells.push(Span::styled(clean(status, status_w), theme.style(status_slot)));
-                cells.push(Span::styled(p.restarts.min(999).to_string(), theme.style(restarts_slot)));
-                if cols == Cols::Medium {
-                    cells.push(Span::styled(age, theme.style(Slot::Dim)));
-                }
-            }
-        }
-        let row = Row::new(cells);
-        if cx.focused && offset + i == sel { row.style(theme.style(Slot::Selection)) } else { row }
-    });
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.style(Slot::TableHeader)))
-        .column_spacing(1);
-    frame.render_widget(table, table_area);
+        Line::styled(format!("● {count}"), theme.style(Slot::StatusHealthy))
+    }];
+    for c in view.contexts.iter().filter(|c| c.error.is_some()) {
+        let last =
+            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
+        let text = format!("◐ {}: {}{last}", c.context, c.error.as_deref().unwrap_or(""));
+        head.push(Line::styled(clean(&text, w), theme.style(Slot::StatusStale)));
+    }
+    head
 }
 
 #[cfg(test)]
@@ -348,6 +315,63 @@ mod tests {
                 .collect();
             prop_assert_eq!(got, want);
         }
+    }
+
+    /// The pods of a narrow table: a long region, a fault, a short and a long name.
+    fn table_pods() -> Vec<PodRow> {
+        let mut down = pod("eu-central-1", "api-7d9f8b-2kq4x", Some("CrashLoopBackOff"));
+        down.restarts = 12;
+        vec![down, pod("us-east-1", "postgresql-0", None), pod("us-west-2", "worker-5c6d-x9p2l", None)]
+    }
+
+    #[test]
+    fn narrow_tables_leave_out_the_lowest_priority_columns_first_and_keep_the_region_whole() {
+        let cols = columns();
+        let mut by_priority: Vec<usize> = (0..cols.len()).collect();
+        by_priority.sort_by_key(|i| std::cmp::Reverse(cols[*i].priority));
+        let pods = table_pods();
+        let rows: Vec<&PodRow> = pods.iter().collect();
+        let cx = PodCx { now: DateTime::<Utc>::UNIX_EPOCH, lost: Vec::new() };
+        let mut shown_before = 0;
+        for total in 0..=200u16 {
+            let laid = table::lay_out(&cols, &rows, &cx, total);
+            let shown: Vec<bool> = laid.widths.iter().map(|w| *w > 0).collect();
+            let k = shown.iter().filter(|s| **s).count();
+            assert!(by_priority[..k].iter().all(|i| shown[*i]), "at {total}: shown {shown:?}");
+            assert!(k >= shown_before, "at {total}: a wider table shows no fewer columns");
+            shown_before = k;
+            assert!(laid.widths.iter().map(|w| u32::from(*w) + 1).sum::<u32>() <= u32::from(total) + 8);
+            if shown[1] {
+                let ctx_at = usize::from(shown[0]);
+                let regions: Vec<&str> = laid.rows.iter().map(|r| r[ctx_at].0.as_str()).collect();
+                assert_eq!(regions, ["eu-central-1", "us-east-1", "us-west-2"], "at {total}");
+            }
+        }
+        // An 80x24 screen gives the pane 40 columns: mark, region, pod and status stay.
+        let laid = table::lay_out(&cols, &rows, &cx, 40);
+        assert_eq!(laid.header, ["", "CONTEXT", "POD", "STATUS"]);
+        assert_eq!(laid.rows[0][1].0, "eu-central-1");
+        assert_eq!(laid.rows[0][2].0, "api-7d9f8b-2kq4x");
+        // A little wider: READY, then RESTARTS (abbreviated), then AGE, NAMESPACE last.
+        let headers = |total| table::lay_out(&cols, &rows, &cx, total).header;
+        assert_eq!(headers(46), ["", "CONTEXT", "POD", "READY", "STATUS"]);
+        assert_eq!(headers(53), ["", "CONTEXT", "POD", "READY", "STATUS", "RST", "AGE"]);
+        let wide = headers(120);
+        assert_eq!(wide, ["", "CONTEXT", "NAMESPACE", "POD", "READY", "STATUS", "RESTARTS", "AGE"]);
+    }
+
+    #[test]
+    fn cells_are_sanitized_and_cut_to_their_column() {
+        let mut pods = table_pods();
+        pods[0].reason = Some("\u{1b}]52;c;aGk=\u{7}CrashLoopBackOff".into());
+        let rows: Vec<&PodRow> = pods.iter().collect();
+        let cx = PodCx { now: DateTime::<Utc>::UNIX_EPOCH, lost: vec!["us-west-2"] };
+        let laid = table::lay_out(&columns(), &rows, &cx, 40);
+        let status = &laid.rows[0][3].0;
+        assert!(status.starts_with("␛]52;") && status.ends_with('…'), "{status}");
+        assert_eq!(laid.rows[0][0], ("✗".to_string(), Slot::StatusDown));
+        assert_eq!(laid.rows[1][0], ("●".to_string(), Slot::StatusHealthy));
+        assert_eq!(laid.rows[2][0], ("◐".to_string(), Slot::StatusStale), "a lost context is stale");
     }
 
     fn names(view: &KubeView) -> Vec<&str> {

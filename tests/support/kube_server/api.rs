@@ -271,11 +271,19 @@ fn watch(shared: &Arc<Shared>, filter: WatchFilter, query: &HashMap<String, Stri
             tokio::select! {
                 ev = events.recv() => match ev {
                     Ok(change) => {
-                        if shared.store().watches_frozen {
-                            continue;
+                        let event = filter.classify(&change);
+                        {
+                            let mut s = shared.store();
+                            if s.watches_frozen {
+                                if let Some((kind, obj)) = &event {
+                                    let name = obj.pointer("/metadata/name").and_then(Value::as_str);
+                                    s.withheld.push(format!("{kind} {}", name.unwrap_or_default()));
+                                }
+                                continue;
+                            }
                         }
                         last_rv = change.rv;
-                        if let Some((kind, obj)) = filter.classify(&change)
+                        if let Some((kind, obj)) = event
                             && tx.send(Ok(line(kind, &obj))).await.is_err()
                         {
                             return;

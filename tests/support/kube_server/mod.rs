@@ -133,6 +133,12 @@ impl KubeServer {
         self.shared.store().watches_frozen = true;
     }
 
+    /// Events frozen watches withheld so far, as `TYPE name` (`ADDED api-6`), one per watch
+    /// that would have sent it: proof that a stuck watch really hid a change.
+    pub fn withheld(&self) -> Vec<String> {
+        self.shared.store().withheld.clone()
+    }
+
     /// Whether deployments' status follows `spec.replicas` at once (default true).
     pub fn set_deployment_controller(&self, on: bool) {
         self.shared.store().deployment_controller = on;

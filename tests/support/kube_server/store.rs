@@ -114,6 +114,8 @@ pub struct Store {
     pub deployment_controller: bool,
     /// When true, open watches stop receiving events (a stuck watch).
     pub watches_frozen: bool,
+    /// Events a frozen watch withheld, as `TYPE name` (`DELETED api-1`), one per watch.
+    pub withheld: Vec<String>,
     /// Every request seen, as `METHOD path?query`.
     pub requests: Vec<String>,
 }
@@ -148,6 +150,7 @@ impl Store {
             next_ip: 1,
             deployment_controller: true,
             watches_frozen: false,
+            withheld: Vec::new(),
             requests: Vec::new(),
         }
     }

@@ -1,0 +1,93 @@
+//! Figures of the Pods pane with 5,000 pods: `cargo bench --bench pods_pane`.
+//!
+//! - a 160x48 frame with 5,000 pods and the 2,500th selected, beside a calm frame (target for
+//!   a full-screen frame with 5,000 pods: p99 <= 2 ms, release build);
+//! - `visible_order`: the 40 rows at offset 2,500 of 5,000 unsorted pods, without sorting them
+//!   all (what a frame costs when the pod list just changed and the order memo is cold).
+//!
+//! Under `cargo test --all-targets` (no `--bench`) it runs 10 frames of each, without verdicts.
+
+#[path = "console/stats.rs"]
+mod stats;
+#[allow(dead_code)] // the figures use a part of the UI fixtures
+#[path = "../tests/support/ui_fixtures.rs"]
+mod ui_fixtures;
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use warroom::app::{PaneId, State};
+use warroom::backends::Snapshot;
+use warroom::backends::model::{KubeView, PodRow};
+use warroom::ui::draw;
+use warroom::ui::panes::pods::visible_order;
+
+use stats::{ms_summary, quantile};
+use ui_fixtures::{calm, ctx, now, t};
+
+/// Target: a full-screen frame with 5,000 pods, p99.
+const DRAW_P99_MAX: Duration = Duration::from_millis(2);
+
+/// `n` pods in two contexts, every 97th crash-looping (as the UI snapshot tests build them).
+fn many_pods(n: usize) -> KubeView {
+    let pods = (0..n)
+        .map(|i| PodRow {
+            context: if i % 2 == 0 { "us-east-1".into() } else { "us-west-2".into() },
+            namespace: "default".into(),
+            name: format!("api-{i:05}"),
+            ready: u16::from(i % 97 != 0),
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 0,
+            reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
+            started_at: Some(t(-60)),
+            node: None,
+            labels: BTreeMap::new(),
+        })
+        .collect::<Vec<_>>();
+    KubeView { pods: pods.into(), ..KubeView::default() }
+}
+
+/// Time of each of `runs` frames of `st` at 160x48.
+fn frames(st: &State, runs: usize) -> Vec<Duration> {
+    let ui = ctx();
+    let mut term = Terminal::new(TestBackend::new(160, 48)).expect("test backend");
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            term.draw(|f| draw(f, st, &ui)).expect("draw");
+            start.elapsed()
+        })
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs the smoke version.
+    let full = std::env::args().any(|a| a == "--bench");
+    let runs = if full { 1_000 } else { 10 };
+    let mut st = calm();
+    st.observed.kube = Arc::new(Snapshot::fresh(many_pods(5000), now()));
+    st.focus = PaneId::Pods;
+    st.selected[PaneId::Pods.index()] = 2500;
+    let busy = frames(&st, runs);
+    println!("160x48 frame, 5,000 pods, row 2,500 selected: {}", ms_summary(&busy));
+    println!("160x48 calm frame: {}", ms_summary(&frames(&calm(), runs)));
+    let view = many_pods(5000);
+    let order: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(visible_order(black_box(&view), 2500, 40));
+            start.elapsed()
+        })
+        .collect();
+    println!("visible_order (40 rows at 2,500) of 5,000 unsorted pods: {}", ms_summary(&order));
+    if full {
+        let p99 = quantile(&busy, 0.99).unwrap_or_default();
+        let verdict = if p99 <= DRAW_P99_MAX { "met" } else { "MISSED" };
+        println!("  target frame with 5,000 pods p99 <= {DRAW_P99_MAX:?}: {verdict}");
+    }
+}
