@@ -22,7 +22,7 @@ pub mod step;
 pub mod update;
 pub mod verdict;
 
-pub use action::{Action, Command, TextEdit};
+pub use action::{Action, TextEdit};
 pub use effect::{Effect, LogIntent};
 pub use state::{LogLine, Modal, Mode, PaneId, State};
 pub use step::{StepRun, StepStatus};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use ratatui::style::{Color, Modifier};
-use warroom::app::Command;
+use warroom::command::Command;
 use warroom::config::keymap::Key;
 use warroom::config::keymap::{KeyLayer, KeymapResult};
 use warroom::config::theme::Slot;

@@ -20,11 +20,12 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use warroom::app::state::PromptPurpose;
-use warroom::app::{Action, Command, Effect, Modal, PaneId, TextEdit, update};
+use warroom::app::{Action, Effect, Modal, PaneId, TextEdit, update};
 use warroom::backends::kube::{KubeClients, KubeObserveSpec, KubeObserver};
 use warroom::backends::postgres::{PgTimeouts, PostgresObserver};
 use warroom::backends::sentinel::SentinelObserver;
 use warroom::backends::{Observe, Observed, Snapshot};
+use warroom::command::Command;
 use warroom::config::model::{PgNodeConfig, PostgresConfig, SentinelConfig};
 use warroom::incident::log::{IncidentLog, read_log};
 use warroom::incident::observations;

@@ -9,6 +9,7 @@ use super::*;
 use crate::app::step::Stage;
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, DeploymentRow, KubeView, PgNodeStatus, PgRole};
+use crate::command::Command;
 use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
 use crate::runbook::Operation;

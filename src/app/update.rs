@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::action::{Action, Command, TextEdit};
+use super::action::{Action, TextEdit};
 use super::effect::Effect;
 use super::guard::{self, KeyAction, Need};
 use super::pipeline::{self, flash, log};
@@ -12,6 +12,7 @@ use super::runbook_flow;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use super::status_update;
 use crate::backends::Observed;
+use crate::command::Command;
 use crate::incident::observations;
 
 /// How long a flash message stays.

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app::Command;
+use crate::command::Command;
 
 use super::error::{ConfigError, SelectError, is_path_spec, one_of, read_file};
 pub use super::key::Key;

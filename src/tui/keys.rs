@@ -2,7 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::app::{Action, Command, Modal, PaneId, State, TextEdit};
+use crate::app::{Action, Modal, PaneId, State, TextEdit};
+use crate::command::Command;
 use crate::config::Keymap;
 use crate::config::keymap::{Key, KeyLayer, KeymapResult};
 use crate::runbook::Risk;

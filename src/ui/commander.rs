@@ -5,7 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::{Command, State};
+use crate::app::State;
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};

@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::step::{Stage, StepStatus};
-use crate::app::{Command, PaneId, State, StepRun};
+use crate::app::{PaneId, State, StepRun};
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::runbook::Operation;

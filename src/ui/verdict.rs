@@ -115,7 +115,8 @@ mod tests {
     use super::*;
     use crate::app::state::IncidentInfo;
     use crate::app::verdict::{Level, Verdict};
-    use crate::app::{Action, Command, Modal, Mode, update};
+    use crate::app::{Action, Modal, Mode, update};
+    use crate::command::Command;
     use crate::config::{Config, Keymap};
 
     fn state() -> State {

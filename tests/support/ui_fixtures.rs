@@ -9,12 +9,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use warroom::app::state::{IncidentInfo, LogLine, Proposal};
-use warroom::app::{Command, Mode, PaneId, State, StepRun, StepStatus};
+use warroom::app::{Mode, PaneId, State, StepRun, StepStatus};
 use warroom::backends::model::{
     ContextHealth, DatabaseView, DeploymentRow, HealthState, KubeView, PgNodeStatus, PgRole, PodRow, Probe,
     RedisReplica, RegionTraffic, SentinelEvent, SentinelObs, SentinelView, ServiceView, TrafficView,
 };
 use warroom::backends::{Freshness, Observed, Snapshot};
+use warroom::command::Command;
 use warroom::config::keymap::{Binding, Key, KeyLayer};
 use warroom::config::model::{ObjectRef, PostgresConfig};
 use warroom::config::{Config, Keymap, Theme};

@@ -6,7 +6,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::app::tests::{kinds, primary_down_state, promote, t0};
-use crate::app::{Action, Command, PaneId, update};
+use crate::app::{Action, PaneId, update};
+use crate::command::Command;
 use crate::config::Keymap;
 use crate::incident::commander::Holder;
 use crate::tui::keys::{ChordBuffer, key_to_action};

@@ -11,8 +11,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::app::state::Modal;
 use crate::app::step::Stage;
-use crate::app::{Action, Command, Effect, State, StepStatus, TextEdit, runbook_flow, update};
+use crate::app::{Action, Effect, State, StepStatus, TextEdit, runbook_flow, update};
 use crate::backends::{Freshness, Operate};
+use crate::command::Command;
 use crate::incident::commander::CommanderView;
 use crate::runbook::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
