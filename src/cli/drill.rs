@@ -117,7 +117,7 @@ async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Res
     let observed =
         status::first_snapshots(sources(estate, Duration::from_millis(500)), Duration::from_secs(5)).await;
     let now = Utc::now();
-    let v = status::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
+    let v = status::json::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {

@@ -6,16 +6,40 @@
 pub mod json;
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use json::{named_errors, status_json_for};
-
+use super::live::NO_CONFIG;
 use crate::app::Mode;
-use crate::backends::{Freshness, Observed, Snapshot};
+use crate::backends::{Freshness, Observed, Snapshot, live};
+use crate::config::load::Loaded;
 use crate::tui::Sources;
+
+/// `warroom status [--json]`: exit 0 when every configured layer could be asked, 2 on a bad config.
+pub async fn run(as_json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
+    if let Some(w) = loaded.warnings.first() {
+        eprintln!("{w}");
+        return Ok(2);
+    }
+    let Some(config) = loaded.config else {
+        eprint!("{NO_CONFIG}");
+        return Ok(2);
+    };
+    let config = Arc::new(config);
+    let estate = live::build(&config).await;
+    let observed = first_snapshots(estate.sources, Duration::from_secs(10)).await;
+    let now = Utc::now();
+    let v = json::status_json_for(&observed, Some(&config), Mode::Live, now);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", text_of(&v, now));
+    }
+    Ok(0)
+}
 
 /// Wait until every source has answered once (or `limit` passed), then return the snapshots.
 pub async fn first_snapshots(mut sources: Sources, limit: Duration) -> Observed {
@@ -45,9 +69,9 @@ pub async fn first_snapshots(mut sources: Sources, limit: Duration) -> Observed 
 }
 
 /// The `status --json` object without the configuration: a layer with no value has no rows
-/// (see [`status_json_for`], which the commands use).
+/// (see [`json::status_json_for`], which the commands use).
 pub fn status_json(o: &Observed, mode: Mode, now: DateTime<Utc>) -> Value {
-    status_json_for(o, None, mode, now)
+    json::status_json_for(o, None, mode, now)
 }
 
 /// A short human rendering of the same snapshot.
