@@ -23,8 +23,8 @@ pub mod update;
 pub mod verdict;
 
 pub use action::{Action, TextEdit};
-pub use effect::{Effect, LogIntent};
-pub use state::{LogLine, Modal, Mode, PaneId, State};
+pub use effect::Effect;
+pub use state::{Modal, Mode, PaneId, State};
 pub use step::{StepRun, StepStatus};
 pub use update::update;
 

@@ -178,7 +178,7 @@ fn the_clipboard_payload_of_a_status_update_carries_no_control() {
     let body = seq.strip_prefix("\u{1b}]52;c;").and_then(|s| s.strip_suffix('\u{7}')).expect("OSC 52 frame");
     let decoded = String::from_utf8(base64_decode(body).expect("base64 body")).expect("utf-8");
     assert_eq!(&decoded, copied[0]);
-    assert!(decoded.lines().all(|l| !l.chars().any(warroom::ui::sanitize::is_unsafe)));
+    assert!(decoded.lines().all(|l| !l.chars().any(warroom::text::is_unsafe)));
 }
 
 /// Bytes of a file must hold no raw terminal control: JSON escapes are fine, raw ESC, BEL, C1

@@ -6,7 +6,7 @@ use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::command::Command;
 
-use super::state::LogLine;
+use crate::incident::entry::LogLine;
 
 /// An input to [`super::update`].
 #[derive(Debug, Clone)]

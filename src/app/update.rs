@@ -69,7 +69,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
 
 /// Entries arrive from this console's writer and from the follower (which also sees other
 /// consoles' entries): keep the tail ordered by seq, without duplicates.
-fn push_log_line(state: &mut State, line: super::state::LogLine) {
+fn push_log_line(state: &mut State, line: crate::incident::entry::LogLine) {
     match state.log_tail.back() {
         None => state.log_tail.push_back(line),
         Some(last) if line.seq > last.seq => state.log_tail.push_back(line),

@@ -7,11 +7,11 @@ use clap::Args;
 
 use super::status;
 use crate::app::Mode;
+use crate::backends::Sources;
 use crate::backends::drill::{DrillEstate, scenarios};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
 use crate::incident::history::{drill_history, render_text};
-use crate::tui::Sources;
 
 /// Options of `warroom drill`.
 #[derive(Debug, Clone, Args)]

@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use super::live::NO_CONFIG;
 use crate::app::Mode;
+use crate::backends::Sources;
 use crate::backends::{Freshness, Observed, Snapshot, live};
 use crate::config::load::Loaded;
-use crate::tui::Sources;
 
 /// `warroom status [--json]`: exit 0 when every configured layer could be asked, 2 on a bad config.
 pub async fn run(as_json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
@@ -86,14 +86,14 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     if let Some(level) = v["verdict"].as_str() {
         let _ = writeln!(out, "  verdict     {}", level.to_uppercase());
         for r in v["reasons"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            let _ = writeln!(out, "    - {}", crate::ui::sanitize::sanitize(r));
+            let _ = writeln!(out, "    - {}", crate::text::sanitize(r));
         }
         for r in v["expected_down"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            let _ = writeln!(out, "    expected down: {}", crate::ui::sanitize::sanitize(r));
+            let _ = writeln!(out, "    expected down: {}", crate::text::sanitize(r));
         }
         for r in v["recommended"].as_array().into_iter().flatten() {
             let (id, why) = (r["runbook"].as_str().unwrap_or("?"), r["reason"].as_str().unwrap_or(""));
-            let _ = writeln!(out, "    recommended: {id}: {}", crate::ui::sanitize::sanitize(why));
+            let _ = writeln!(out, "    recommended: {id}: {}", crate::text::sanitize(why));
         }
     }
     for (name, key) in [
@@ -104,10 +104,7 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     ] {
         let l = &v[key];
         let fresh = l["freshness"].as_str().unwrap_or("?");
-        let err = l["error"]
-            .as_str()
-            .map(|e| format!(" ({})", crate::ui::sanitize::sanitize(e)))
-            .unwrap_or_default();
+        let err = l["error"].as_str().map(|e| format!(" ({})", crate::text::sanitize(e))).unwrap_or_default();
         let detail = match key {
             "postgres" => format!(
                 "primary {}{}",
@@ -140,7 +137,7 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
                 })
                 .unwrap_or_default(),
         };
-        let _ = writeln!(out, "  {name:<11} {fresh:<14} {}{err}", crate::ui::sanitize::sanitize(&detail));
+        let _ = writeln!(out, "  {name:<11} {fresh:<14} {}{err}", crate::text::sanitize(&detail));
     }
     out
 }

@@ -12,8 +12,8 @@ use crate::config::theme::Slot;
 use crate::incident::checklist::{Checklist, ChecklistItem};
 
 use super::panes::PaneCtx;
-use super::sanitize::clean;
 use super::widgets::{age_text, countdown_text, width};
+use crate::text::clean;
 
 /// Due text and its style, or nothing when unscheduled: `due in 4m` (rounded up: whole
 /// minutes, tens of seconds in the last minute, see [`countdown_text`]; in the warning colour

@@ -13,7 +13,7 @@ use crate::config::{Keymap, Theme};
 use crate::incident::commander::CommanderView;
 
 use super::layout::centered;
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// The header badge text and its style slot; `None` when the console has no lock.
 /// Someone else's claim reads `COMMANDER: bob@host pid 42 (expires in 25s)`.

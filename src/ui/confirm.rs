@@ -15,8 +15,8 @@ use crate::config::{Keymap, Theme};
 use crate::runbook::Risk;
 
 use super::layout::centered;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Key text for a confirm-layer command, or a visible note that nothing is bound.
 fn key(keymap: &Keymap, cmd: Command) -> String {

@@ -12,8 +12,8 @@ use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 use crate::runbook::Risk;
 
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// The keymap layer of the focused pane.
 pub fn pane_layer(pane: PaneId) -> KeyLayer {

@@ -13,8 +13,8 @@ use crate::config::theme::Slot;
 use crate::runbook::Operation;
 
 use super::panes::PaneCtx;
-use super::sanitize::clean;
 use super::widgets::{scroll_window, width};
+use crate::text::clean;
 
 /// Symbol and style slot of a step status (never colour alone).
 pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {

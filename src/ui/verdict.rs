@@ -13,7 +13,7 @@ use crate::config::theme::Slot;
 
 use super::header::level_slot;
 use super::layout::centered;
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// `T+mm:ss` of an instant.
 fn offset(state: &State, t: DateTime<Utc>) -> String {
@@ -157,10 +157,7 @@ mod tests {
         let now = s.now;
         let keymap = Keymap::fallback();
         assert_eq!(
-            keymap.lookup(
-                &[crate::config::keymap::KeyLayer::Global],
-                &[crate::config::keymap::Key("v".into())]
-            ),
+            keymap.lookup(&[crate::config::keymap::KeyLayer::Global], &[crate::config::key::Key("v".into())]),
             crate::config::keymap::KeymapResult::Matched(Command::Verdict)
         );
         update(&mut s, Action::Command(Command::Verdict), now);

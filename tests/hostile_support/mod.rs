@@ -12,8 +12,8 @@ use ratatui::backend::TestBackend;
 use warroom::app::State;
 use warroom::backends::model::SentinelEvent;
 use warroom::backends::{Freshness, Snapshot};
+use warroom::text::is_unsafe;
 use warroom::tui::output::{QuietBackend, SizeSource};
-use warroom::ui::sanitize::is_unsafe;
 use warroom::ui::{UiContext, draw};
 
 use crate::ui_fixtures;

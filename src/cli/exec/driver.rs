@@ -12,13 +12,13 @@ use tokio::sync::{mpsc, watch};
 use crate::app::state::Modal;
 use crate::app::step::Stage;
 use crate::app::{Action, Effect, State, StepStatus, TextEdit, runbook_flow, update};
+use crate::backends::Sources;
 use crate::backends::{Freshness, Operate};
 use crate::command::Command;
 use crate::incident::commander::CommanderView;
 use crate::runbook::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
-use crate::tui::Sources;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize;
 
 /// What the command line answers to confirmations.
 #[derive(Debug, Clone, Default)]
@@ -106,7 +106,7 @@ impl Driver {
 
     fn apply(&mut self, action: Action) {
         // Monotonic-anchored like the console: a wall-clock step neither fires nor delays timers.
-        let effects = update(&mut self.state, action, crate::tui::clock::now());
+        let effects = update(&mut self.state, action, crate::clock::now());
         self.dispatch(effects);
     }
 

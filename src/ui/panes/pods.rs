@@ -14,7 +14,7 @@ use crate::backends::model::{KubeView, PodRow};
 use crate::config::theme::Slot;
 
 use super::PaneCtx;
-use crate::ui::sanitize::clean;
+use crate::text::clean;
 use crate::ui::widgets::{age_text, no_value_lines, scroll_window, width};
 
 const HOW_TO_CONFIGURE: &str =
