@@ -29,4 +29,4 @@ pub use step::{StepRun, StepStatus};
 pub use update::update;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

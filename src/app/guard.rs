@@ -285,6 +285,3 @@ fn describe_abort_runbook(state: &State) -> Result<String, String> {
         current.map(|id| format!(", step #{id} is marked aborted")).unwrap_or_default(),
     ))
 }
-
-#[cfg(test)]
-mod tests;

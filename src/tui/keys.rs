@@ -123,3 +123,6 @@ fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
