@@ -22,11 +22,11 @@ pub mod step;
 pub mod update;
 pub mod verdict;
 
-pub use action::{Action, Command, TextEdit};
-pub use effect::{Effect, LogIntent};
-pub use state::{LogLine, Modal, Mode, PaneId, State};
+pub use action::{Action, TextEdit};
+pub use effect::Effect;
+pub use state::{Modal, Mode, PaneId, State};
 pub use step::{StepRun, StepStatus};
 pub use update::update;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

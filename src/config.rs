@@ -4,7 +4,7 @@
 //! warning) or, for `warroom check`, [`check`] (every problem).
 
 pub mod error;
-mod key;
+pub mod key;
 pub mod keymap;
 pub mod keymap_parse;
 pub mod load;

@@ -8,5 +8,4 @@ pub mod history;
 pub mod log;
 pub mod observations;
 pub mod operator;
-pub use crate::text::redact;
 pub mod store;

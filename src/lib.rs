@@ -9,6 +9,7 @@ pub mod app;
 pub mod backends;
 pub mod cli;
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod diagnostics;
 pub mod incident;

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Cmd::Drill(ref args)) => cli::drill::run(args.clone(), loaded, cli.common.read_only).await,
-            Some(Cmd::Status { json }) => cli::live::status(json, loaded).await,
+            Some(Cmd::Status { json }) => cli::status::run(json, loaded).await,
             Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
             Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
             // A read-only console writes notes and nothing else, from the command line too.

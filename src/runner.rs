@@ -11,8 +11,10 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, Effect, LogIntent, LogLine};
+use crate::app::{Action, Effect};
 use crate::backends::Operate;
+use crate::incident::entry::LogIntent;
+use crate::incident::entry::LogLine;
 
 /// Where log intents go. Implementations must make the entry durable before returning.
 pub trait LogSink: Send + Sync + 'static {

@@ -3,7 +3,7 @@
 //!
 //! Every screen answers "what is true right now, how old is that, and what happens if I press
 //! this key": panes carry freshness badges, the footer lists the keys that work, and all
-//! backend text goes through [`sanitize`] before it is drawn.
+//! backend text goes through [`crate::text`] before it is drawn.
 
 pub mod actions;
 pub mod checklist;
@@ -17,7 +17,6 @@ pub mod log;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
-pub use crate::text as sanitize;
 pub mod steps;
 pub mod table;
 pub mod verdict;

@@ -74,6 +74,21 @@ fn check_accepts_the_shipped_example() {
 }
 
 #[test]
+fn check_names_file_line_and_column_of_a_broken_runbook() {
+    let home = Home::new();
+    let dir = home.path().join("xdg-config/warroom/runbooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\n[[steps]]\nid = \"a\"\nop = \"promte\"\nwhy = \"w\"\n")
+        .unwrap();
+    let out = home.run(&["check", "--config", example_config().to_str().unwrap()]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let at = format!("{}:6:6: unknown variant `promte`", bad.display());
+    assert!(out.stderr.contains(&at), "expected {at}: {out:?}");
+    assert!(out.stderr.contains("warroom check: 1 problem(s)"), "{out:?}");
+}
+
+#[test]
 fn no_config_explains_how_to_write_one_and_points_to_drill() {
     let home = Home::new();
     let out = home.run(&[]);

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use ratatui::style::{Color, Modifier};
-use warroom::app::Command;
-use warroom::config::keymap::Key;
+use warroom::command::Command;
+use warroom::config::key::Key;
 use warroom::config::keymap::{KeyLayer, KeymapResult};
 use warroom::config::theme::Slot;
 use warroom::config::theme_parse::parse_theme_file;

@@ -12,16 +12,18 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use warroom::app::measure::Recovery;
 use warroom::app::state::{IncidentInfo, Modal};
-use warroom::app::{Action, Effect, LogIntent, LogLine, Mode, State, StepStatus, TextEdit, pipeline, update};
+use warroom::app::{Action, Effect, Mode, State, StepStatus, TextEdit, pipeline, update};
+use warroom::backends::Sources;
 use warroom::backends::drill::DrillEstate;
 use warroom::backends::model::PgRole;
 use warroom::incident::entry::Entry;
 use warroom::incident::entry::EntryKind;
+use warroom::incident::entry::LogIntent;
+use warroom::incident::entry::LogLine;
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
 use warroom::runbook::Operation;
 use warroom::runner::{MemoryLog, Runner};
-use warroom::tui::Sources;
 
 /// The settle period of these drills, in (wall) seconds.
 const SETTLE_SECS: u64 = 2;

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use warroom::app::state::{Modal, PromptPurpose};
 use warroom::app::step::Stage;
-use warroom::app::{Action, Command, StepStatus, TextEdit};
+use warroom::app::{Action, StepStatus, TextEdit};
 use warroom::backends::Layer;
 use warroom::backends::model::PgRole;
+use warroom::command::Command;
 use warroom::config::Config;
 use warroom::config::model::PollingConfig;
 use warroom::runbook::Operation;

@@ -1,5 +1,5 @@
 //! Fault injection: the wall clock is stepped +/- 5 minutes (NTP step, `date -s`). Timers use
-//! the monotonic-anchored clock (`warroom::tui::clock`): a checklist item does not fire early,
+//! the monotonic-anchored clock (`warroom::clock`): a checklist item does not fire early,
 //! a verify deadline does not expire, the incident clock neither jumps nor freezes. Log entries
 //! carry the wall time and a monotonic offset. The real binary is stepped with libfaketime.
 
@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use warroom::app::state::IncidentInfo;
 use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, update};
+use warroom::clock::MonotonicClock;
 use warroom::config::Config;
 use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
 use warroom::runbook::Operation;
-use warroom::tui::clock::MonotonicClock;
 
 use support::tmux::Tmux;
 

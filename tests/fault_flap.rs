@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use warroom::backends::Sources;
 use warroom::backends::live::LiveEstate;
 use warroom::backends::model::{SentinelObs, SentinelView};
 use warroom::backends::poller::{self, PollerConfig};
@@ -25,7 +26,6 @@ use warroom::config::keymap::Keymap;
 use warroom::config::model::PollingConfig;
 use warroom::config::model::SentinelConfig;
 use warroom::config::theme::Theme;
-use warroom::tui::Sources;
 use warroom::ui::UiContext;
 
 use support::fault_proxy::{FaultProxy, ProxyMode};

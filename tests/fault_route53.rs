@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use warroom::app::StepStatus;
 use warroom::app::step::Stage;
+use warroom::backends::Sources;
 use warroom::backends::live::LiveEstate;
 use warroom::backends::poller::{self, PollerConfig};
 use warroom::backends::route53::{Route53Options, endpoint_label};
@@ -20,7 +21,6 @@ use warroom::backends::{Operate, Snapshot};
 use warroom::config::Config;
 use warroom::config::model::Route53Config;
 use warroom::runbook::Operation;
-use warroom::tui::Sources;
 
 use support::headless::Headless;
 use support::http_fake::{FakeRecord, FakeRoute53State, FakeServer, fake_route53};

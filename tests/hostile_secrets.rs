@@ -18,10 +18,11 @@ use futures::future::BoxFuture;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use warroom::app::{Action, Command, Effect, Modal, TextEdit, update};
+use warroom::app::{Action, Effect, Modal, TextEdit, update};
 use warroom::backends::poller::{self, PollerConfig};
 use warroom::backends::{Freshness, Observe, Observed, Snapshot};
 use warroom::incident::entry::EntryKind;
+use warroom::command::Command;
 use warroom::incident::log::IncidentLog;
 use warroom::incident::observations;
 use warroom::tui::event_loop::osc52;

@@ -20,11 +20,12 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use warroom::app::state::PromptPurpose;
-use warroom::app::{Action, Command, Effect, Modal, PaneId, TextEdit, update};
+use warroom::app::{Action, Effect, Modal, PaneId, TextEdit, update};
 use warroom::backends::kube::{KubeClients, KubeObserveSpec, KubeObserver};
 use warroom::backends::postgres::{PgTimeouts, PostgresObserver};
 use warroom::backends::sentinel::SentinelObserver;
 use warroom::backends::{Observe, Observed, Snapshot};
+use warroom::command::Command;
 use warroom::config::model::{PgNodeConfig, PostgresConfig, SentinelConfig};
 use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
@@ -178,7 +179,7 @@ fn the_clipboard_payload_of_a_status_update_carries_no_control() {
     let body = seq.strip_prefix("\u{1b}]52;c;").and_then(|s| s.strip_suffix('\u{7}')).expect("OSC 52 frame");
     let decoded = String::from_utf8(base64_decode(body).expect("base64 body")).expect("utf-8");
     assert_eq!(&decoded, copied[0]);
-    assert!(decoded.lines().all(|l| !l.chars().any(warroom::ui::sanitize::is_unsafe)));
+    assert!(decoded.lines().all(|l| !l.chars().any(warroom::text::is_unsafe)));
 }
 
 /// Bytes of a file must hold no raw terminal control: JSON escapes are fine, raw ESC, BEL, C1

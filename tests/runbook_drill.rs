@@ -220,7 +220,7 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     .await;
     // Start db-failover and confirm only its first step (the read-only assertion).
     h.start_runbook("db-failover", &[]);
-    h.apply(warroom::app::Action::Command(warroom::app::Command::ConfirmYes));
+    h.apply(warroom::app::Action::Command(warroom::command::Command::ConfirmYes));
     let first = h.state.runbook.as_ref().expect("run").steps[0].0;
     h.until("step 1 verified", Duration::from_secs(20), |s| {
         s.step(first).is_some_and(|x| x.status == StepStatus::Done)

@@ -12,9 +12,10 @@ use proptest::prelude::*;
 use warroom::app::propose::proposals;
 use warroom::app::safety::violations;
 use warroom::app::state::{IncidentInfo, Modal, Mode, Proposal};
-use warroom::app::{Action, Command, Effect, State, StepStatus, TextEdit, update};
+use warroom::app::{Action, Effect, State, StepStatus, TextEdit, update};
 use warroom::backends::Snapshot;
 use warroom::backends::drill::{Sim, estate, scenarios};
+use warroom::command::Command;
 use warroom::runbook::{Operation, Risk};
 
 /// A drill console and its estate, advanced by hand: effects are carried out on the sim.

@@ -14,7 +14,7 @@ use serde_json::Value;
 use warroom::app::Mode;
 use warroom::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use warroom::backends::{Freshness, Observed, Snapshot};
-use warroom::cli::status::status_json_for;
+use warroom::cli::status::json::status_json_for;
 
 use support::home::Home;
 

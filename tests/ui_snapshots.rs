@@ -300,7 +300,7 @@ fn hostile_backend_text_never_reaches_the_terminal() {
     let buf = term.backend().buffer();
     for cell in buf.content() {
         assert!(
-            !cell.symbol().chars().any(warroom::ui::sanitize::is_unsafe),
+            !cell.symbol().chars().any(warroom::text::is_unsafe),
             "control character drawn: {:?}",
             cell.symbol()
         );

@@ -2,7 +2,7 @@
 
 use crate::runbook::Operation;
 
-pub use crate::incident::entry::LogIntent;
+use crate::incident::entry::LogIntent;
 
 /// An effect requested by [`super::update`].
 #[derive(Debug, Clone, PartialEq)]

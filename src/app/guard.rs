@@ -12,11 +12,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::action::{Command, TextEdit};
+use super::action::TextEdit;
 use super::effect::Effect;
 use super::pipeline::{self, flash};
 use super::state::{Modal, State};
 use super::step::StepStatus;
+use crate::command::Command;
 use crate::incident::commander::CommanderView;
 
 /// How long keys are dropped after the last key typed at a dialog that did not open.
@@ -284,6 +285,3 @@ fn describe_abort_runbook(state: &State) -> Result<String, String> {
         current.map(|id| format!(", step #{id} is marked aborted")).unwrap_or_default(),
     ))
 }
-
-#[cfg(test)]
-mod tests;

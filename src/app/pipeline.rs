@@ -7,9 +7,10 @@ use serde_json::json;
 use crate::incident::entry::EntryKind;
 use crate::runbook::{Check, Operation, Risk, Verify};
 
-use super::effect::{Effect, LogIntent};
+use super::effect::Effect;
 use super::state::{Modal, Mode, PaneId, State};
 use super::step::{Stage, StepRun, StepStatus};
+use crate::incident::entry::LogIntent;
 
 /// The only entry kinds a read-only console writes.
 pub const READ_ONLY_KINDS: &[EntryKind] = &[EntryKind::Note];

@@ -171,7 +171,8 @@ fn pod_names_split_into_owner_and_template_hash() {
 
 #[test]
 fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
-    use crate::app::{Action, Command, Modal, update};
+    use crate::app::{Action, Modal, update};
+    use crate::command::Command;
     let mut s = state_of(&sim_at("split-brain", 15));
     let entries = crate::app::runbook_flow::picker_entries(&s);
     assert_eq!(entries[0].id, "fence-stray-primary");
@@ -188,7 +189,8 @@ fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
 #[test]
 fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
     use crate::app::step::StepStatus;
-    use crate::app::{Action, Command, Effect, pipeline, update};
+    use crate::app::{Action, Effect, pipeline, update};
+    use crate::command::Command;
     use crate::runbook::assertion::Assertion;
     let mut s = state_of(&sim_at("calm", 10));
     let mut v = s.observed.sentinel.value.clone().unwrap();

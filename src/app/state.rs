@@ -101,7 +101,7 @@ impl From<&crate::incident::store::IncidentMeta> for IncidentInfo {
     }
 }
 
-pub use crate::incident::entry::LogLine;
+use crate::incident::entry::LogLine;
 
 /// An operation the console proposes from the current state.
 #[derive(Debug, Clone, PartialEq)]

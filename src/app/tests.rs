@@ -9,12 +9,13 @@ use super::*;
 use crate::app::step::Stage;
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, DeploymentRow, KubeView, PgNodeStatus, PgRole};
+use crate::command::Command;
 use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
 use crate::incident::entry::EntryKind;
 use crate::runbook::Operation;
 
-pub(super) fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()
 }
 
@@ -82,7 +83,7 @@ pub(super) fn db(nodes: Vec<PgNodeStatus>) -> Action {
 }
 
 /// Primary down, pg-1 lag 10 B, pg-2 lag 5000 B.
-pub(super) fn primary_down_state() -> State {
+pub(crate) fn primary_down_state() -> State {
     let incident = IncidentInfo {
         id: "INC-TEST".into(),
         title: "test".into(),
@@ -103,7 +104,7 @@ pub(super) fn primary_down_state() -> State {
     s
 }
 
-pub(super) fn kinds(fx: &[Effect]) -> Vec<String> {
+pub(crate) fn kinds(fx: &[Effect]) -> Vec<String> {
     fx.iter()
         .map(|e| match e {
             Effect::Log(l) => l.kind.to_string(),
@@ -113,7 +114,7 @@ pub(super) fn kinds(fx: &[Effect]) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn promote(node: &str) -> Operation {
+pub(crate) fn promote(node: &str) -> Operation {
     let cfg = config();
     let n = cfg.postgres.as_ref().and_then(|p| p.nodes.iter().find(|n| n.name == node));
     Operation::PromotePostgres {

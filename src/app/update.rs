@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::action::{Action, Command, TextEdit};
+use super::action::{Action, TextEdit};
 use super::effect::Effect;
 use super::guard::{self, KeyAction, Need};
 use super::pipeline::{self, flash, log};
@@ -13,6 +13,7 @@ use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use super::status_update;
 use crate::backends::Observed;
 use crate::incident::entry::EntryKind;
+use crate::command::Command;
 use crate::incident::observations;
 
 /// How long a flash message stays.
@@ -69,7 +70,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
 
 /// Entries arrive from this console's writer and from the follower (which also sees other
 /// consoles' entries): keep the tail ordered by seq, without duplicates.
-fn push_log_line(state: &mut State, line: super::state::LogLine) {
+fn push_log_line(state: &mut State, line: crate::incident::entry::LogLine) {
     match state.log_tail.back() {
         None => state.log_tail.push_back(line),
         Some(last) if line.seq > last.seq => state.log_tail.push_back(line),

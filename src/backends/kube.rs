@@ -3,10 +3,11 @@
 //!
 //! Start with [`connect`] (or [`KubeClients::from_config`] + [`KubeObserver::start`] +
 //! [`KubeOperator::new`]). Contexts are always named explicitly; the kubeconfig's
-//! `current-context` is never used.
+//! `current-context` is never used. [`lease`] is the Lease API the commander lock uses.
 
 mod clients;
 mod exec;
+pub mod lease;
 mod observer;
 mod operator;
 pub mod rows;

@@ -1,10 +1,16 @@
 //! `warroom check`: every problem in the user's files, with file, line and column.
+//!
+//! The configuration checks its own files (config, themes, keymaps); the runbook catalogue is
+//! checked here, beside it, so that `config` never depends on `runbook`.
 
-use crate::config::load::{LoadOptions, check};
+use crate::config::ConfigError;
+use crate::config::load::{LoadOptions, check_in, load_in};
+use crate::config::paths::Environment;
+use crate::runbook::catalog::Catalog;
 
 /// Print problems; return the exit code (0 ok, 1 problems).
 pub fn run(opts: &LoadOptions) -> i32 {
-    let problems = check(opts);
+    let problems = problems(opts, &Environment::from_process());
     if problems.is_empty() {
         println!("warroom check: configuration, theme, keymap and runbooks are valid");
         0
@@ -14,5 +20,62 @@ pub fn run(opts: &LoadOptions) -> i32 {
         }
         eprintln!("warroom check: {} problem(s)", problems.len());
         1
+    }
+}
+
+/// Every problem in `env`: the configuration's (config, theme, keymap and the files in the
+/// user theme and keymap dirs), then every user runbook file's, each reported once.
+pub fn problems(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
+    let mut problems = check_in(opts, env);
+    let runbooks = load_in(opts, env).paths.runbooks_dir();
+    for e in Catalog::check(runbooks.as_deref()) {
+        if !problems.contains(&e) {
+            problems.push(e);
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn env_in(root: &Path) -> Environment {
+        Environment {
+            config_dir: Some(root.join("cfg")),
+            data_dir: Some(root.join("data")),
+            state_dir: Some(root.join("state")),
+            ..Environment::default()
+        }
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn a_broken_runbook_file_is_a_problem_with_file_line_and_column() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = env_in(tmp.path());
+        assert!(problems(&LoadOptions::default(), &env).is_empty());
+
+        let bad = tmp.path().join("cfg/runbooks/bad.toml");
+        write(
+            &bad,
+            "id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\n[[steps]]\nid = \"a\"\nop = \"promte\"\nwhy = \"w\"\n",
+        );
+        write(&tmp.path().join("cfg/keymaps/extra.toml"), "pane = [ { on = \"ctrl-\", run = \"quit\" } ]\n");
+        let found: Vec<String> =
+            problems(&LoadOptions::default(), &env).iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].contains("extra.toml:1:17: invalid key `ctrl-`"),
+            "config problems first: {found:#?}"
+        );
+        let at = format!("{}:6:6: unknown variant `promte`", bad.display());
+        assert!(found[1].starts_with(&at), "{found:#?}");
     }
 }

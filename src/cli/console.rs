@@ -7,17 +7,20 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::app::state::IncidentInfo;
-use crate::app::{LogIntent, LogLine, Mode, State, resume};
+use crate::app::{Mode, State, resume};
 use crate::backends::Operate;
+use crate::backends::Sources;
 use crate::config::Config;
 use crate::config::load::Loaded;
 use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
+use crate::incident::entry::LogIntent;
+use crate::incident::entry::LogLine;
 use crate::incident::log::{IncidentLog, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir, last_open_incident};
 use crate::runner::LogSink;
-use crate::tui::{self, Console, Sources};
+use crate::tui::{self, Console};
 use crate::ui::UiContext;
 
 /// What to start.

@@ -7,11 +7,11 @@ use clap::Args;
 
 use super::status;
 use crate::app::Mode;
+use crate::backends::Sources;
 use crate::backends::drill::{DrillEstate, scenarios};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
 use crate::incident::history::{drill_history, render_text};
-use crate::tui::Sources;
 
 /// Options of `warroom drill`.
 #[derive(Debug, Clone, Args)]
@@ -114,7 +114,7 @@ async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Res
     let observed =
         status::first_snapshots(sources(estate, Duration::from_millis(500)), Duration::from_secs(5)).await;
     let now = Utc::now();
-    let v = status::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
+    let v = status::json::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {

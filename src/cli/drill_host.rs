@@ -16,6 +16,7 @@ use super::console::{self, Launch};
 use super::drill::{DrillArgs, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
+use crate::backends::Sources;
 use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
 use crate::config::load::Loaded;
@@ -25,7 +26,6 @@ use crate::incident::log::{IncidentLog, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store;
 use crate::runbook::Operation;
-use crate::tui::Sources;
 
 /// What a drill incident's log says about its estate. Refuses a live incident.
 fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {

@@ -27,17 +27,19 @@ use clap::Args;
 use super::plan::{self, DrillClock, Exit, Target};
 use crate::app::measure::Recovery;
 use crate::app::state::IncidentInfo;
-use crate::app::{LogIntent, LogLine, Mode, State, resume};
+use crate::app::{Mode, State, resume};
 use crate::backends::Operate;
 use crate::backends::live;
 use crate::config::load::Loaded;
 use crate::incident::commander::{CommanderGuard, acquire_for_exec, holder_identity};
 use crate::incident::entry::Entry;
+use crate::incident::entry::LogIntent;
+use crate::incident::entry::LogLine;
 use crate::incident::log::{IncidentLog, LogError, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir};
 use crate::runner::LogSink;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize;
 
 pub use driver::{Decisions, Outcome};
 
@@ -150,8 +152,8 @@ fn open_or_declare(
 }
 
 /// The same receivers (the preflight reads them; the driver then follows them).
-fn share(s: &crate::tui::Sources) -> crate::tui::Sources {
-    crate::tui::Sources {
+fn share(s: &crate::backends::Sources) -> crate::backends::Sources {
+    crate::backends::Sources {
         kube: s.kube.clone(),
         database: s.database.clone(),
         sentinel: s.sentinel.clone(),
@@ -235,7 +237,7 @@ async fn run_with(
     catalog: &crate::runbook::catalog::Catalog,
     config: Arc<crate::config::Config>,
     mode: Mode,
-    sources: crate::tui::Sources,
+    sources: crate::backends::Sources,
     operator: Arc<dyn Operate>,
     recovery: Option<Recovery>,
     decisions: Decisions,

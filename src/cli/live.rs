@@ -1,18 +1,15 @@
-//! `warroom` (live console) and `warroom status`: real backends from `warroom.toml`.
+//! `warroom` (live console): real backends from `warroom.toml`.
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::Utc;
 
 use super::console::{self, Launch};
-use super::status;
 use crate::app::Mode;
 use crate::backends::live;
 use crate::config::load::Loaded;
 use crate::incident::store::last_open_incident;
 
-const NO_CONFIG: &str = "warroom: no configuration found.
+/// What `warroom` and `warroom status` say when there is no configuration.
+pub(super) const NO_CONFIG: &str = "warroom: no configuration found.
 
 warroom looks for --config FILE, then $WARROOM_CONFIG, then warroom.toml in the config directory.
 Start from the commented example (examples/warroom.toml in the source tree, or see
@@ -95,27 +92,4 @@ fn ask_declaration() -> color_eyre::Result<Option<(String, String)>> {
         }
         writeln!(out, "expected SEV1, SEV2, SEV3 or SEV4")?;
     }
-}
-
-/// `warroom status [--json]`: exit 0 when every configured layer could be asked, 2 on a bad config.
-pub async fn status(json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
-    if let Some(w) = loaded.warnings.first() {
-        eprintln!("{w}");
-        return Ok(2);
-    }
-    let Some(config) = loaded.config else {
-        eprint!("{NO_CONFIG}");
-        return Ok(2);
-    };
-    let config = Arc::new(config);
-    let estate = live::build(&config).await;
-    let observed = status::first_snapshots(estate.sources, Duration::from_secs(10)).await;
-    let now = Utc::now();
-    let v = status::status_json_for(&observed, Some(&config), Mode::Live, now);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", status::text_of(&v, now));
-    }
-    Ok(0)
 }

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::status;
 use crate::app::Mode;
+use crate::backends::Sources;
 use crate::backends::drill::DrillEstate;
 use crate::backends::{Freshness, Observed, live};
 use crate::config::Config;
@@ -24,8 +25,7 @@ use crate::runbook::catalog::Catalog;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{self, BuildError, PlannedStep, ResolvedParam};
 use crate::runbook::{Operation, Risk};
-use crate::tui::Sources;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize;
 
 /// How long `plan` and `exec` wait for the first snapshot of every layer.
 pub const FIRST_SNAPSHOT_LIMIT: Duration = Duration::from_secs(5);

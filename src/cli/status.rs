@@ -6,16 +6,40 @@
 pub mod json;
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use json::{named_errors, status_json_for};
-
+use super::live::NO_CONFIG;
 use crate::app::Mode;
-use crate::backends::{Freshness, Observed, Snapshot};
-use crate::tui::Sources;
+use crate::backends::Sources;
+use crate::backends::{Freshness, Observed, Snapshot, live};
+use crate::config::load::Loaded;
+
+/// `warroom status [--json]`: exit 0 when every configured layer could be asked, 2 on a bad config.
+pub async fn run(as_json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
+    if let Some(w) = loaded.warnings.first() {
+        eprintln!("{w}");
+        return Ok(2);
+    }
+    let Some(config) = loaded.config else {
+        eprint!("{NO_CONFIG}");
+        return Ok(2);
+    };
+    let config = Arc::new(config);
+    let estate = live::build(&config).await;
+    let observed = first_snapshots(estate.sources, Duration::from_secs(10)).await;
+    let now = Utc::now();
+    let v = json::status_json_for(&observed, Some(&config), Mode::Live, now);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", text_of(&v, now));
+    }
+    Ok(0)
+}
 
 /// Wait until every source has answered once (or `limit` passed), then return the snapshots.
 pub async fn first_snapshots(mut sources: Sources, limit: Duration) -> Observed {
@@ -45,9 +69,9 @@ pub async fn first_snapshots(mut sources: Sources, limit: Duration) -> Observed 
 }
 
 /// The `status --json` object without the configuration: a layer with no value has no rows
-/// (see [`status_json_for`], which the commands use).
+/// (see [`json::status_json_for`], which the commands use).
 pub fn status_json(o: &Observed, mode: Mode, now: DateTime<Utc>) -> Value {
-    status_json_for(o, None, mode, now)
+    json::status_json_for(o, None, mode, now)
 }
 
 /// A short human rendering of the same snapshot.
@@ -62,14 +86,14 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     if let Some(level) = v["verdict"].as_str() {
         let _ = writeln!(out, "  verdict     {}", level.to_uppercase());
         for r in v["reasons"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            let _ = writeln!(out, "    - {}", crate::ui::sanitize::sanitize(r));
+            let _ = writeln!(out, "    - {}", crate::text::sanitize(r));
         }
         for r in v["expected_down"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            let _ = writeln!(out, "    expected down: {}", crate::ui::sanitize::sanitize(r));
+            let _ = writeln!(out, "    expected down: {}", crate::text::sanitize(r));
         }
         for r in v["recommended"].as_array().into_iter().flatten() {
             let (id, why) = (r["runbook"].as_str().unwrap_or("?"), r["reason"].as_str().unwrap_or(""));
-            let _ = writeln!(out, "    recommended: {id}: {}", crate::ui::sanitize::sanitize(why));
+            let _ = writeln!(out, "    recommended: {id}: {}", crate::text::sanitize(why));
         }
     }
     for (name, key) in [
@@ -80,10 +104,7 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
     ] {
         let l = &v[key];
         let fresh = l["freshness"].as_str().unwrap_or("?");
-        let err = l["error"]
-            .as_str()
-            .map(|e| format!(" ({})", crate::ui::sanitize::sanitize(e)))
-            .unwrap_or_default();
+        let err = l["error"].as_str().map(|e| format!(" ({})", crate::text::sanitize(e))).unwrap_or_default();
         let detail = match key {
             "postgres" => format!(
                 "primary {}{}",
@@ -116,7 +137,7 @@ pub fn text_of(v: &Value, now: DateTime<Utc>) -> String {
                 })
                 .unwrap_or_default(),
         };
-        let _ = writeln!(out, "  {name:<11} {fresh:<14} {}{err}", crate::ui::sanitize::sanitize(&detail));
+        let _ = writeln!(out, "  {name:<11} {fresh:<14} {}{err}", crate::text::sanitize(&detail));
     }
     out
 }

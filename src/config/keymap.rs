@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app::Command;
+use crate::command::Command;
 
 use super::error::{ConfigError, SelectError, is_path_spec, one_of, read_file};
-pub use super::key::Key;
+use super::key::Key;
 use super::keymap_parse::{KeymapFile, parse_keymap_file};
 
 /// A keymap layer, active depending on focus and modal.

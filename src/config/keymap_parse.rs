@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::app::Command;
+use crate::command::Command;
 
 use super::error::{ConfigError, SpannedDoc, closest, line_col, one_of};
 use super::key::Key;

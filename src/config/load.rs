@@ -1,6 +1,7 @@
 //! The loader the CLI calls: find and parse `warroom.toml`, pick the theme and keymap, resolve
 //! paths. [`load`] never fails (broken user files fall back to presets and become warnings);
-//! [`check`] reports every problem for `warroom check`.
+//! [`check`] reports every problem in the configuration's own files for `warroom check` (which
+//! checks the runbook files beside it: configuration knows nothing of runbooks).
 
 use std::path::{Path, PathBuf};
 
@@ -218,7 +219,6 @@ pub fn check_in(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
             read_file(&file).and_then(|text| Keymap::from_toml(&text, &file, keymaps_dir.as_deref()));
         errors.extend(result.err());
     }
-    errors.extend(crate::runbook::catalog::Catalog::check(paths.runbooks_dir().as_deref()));
     let mut unique: Vec<ConfigError> = Vec::new();
     for e in errors {
         if !unique.contains(&e) {

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::text::is_unsafe;
 
-use super::redact::redact;
+use crate::text::redact::redact;
 
 use super::checklist::{Checklist, DECLARED_ITEM, Due, FIRST_STATUS_UPDATE_ITEM};
 use super::entry::{Entry, EntryKind};

@@ -39,8 +39,8 @@ pub use tail::{ZERO_HASH, line_hash};
 pub use verify::{PendingTorn, Problem, ProblemKind, VerifyReport, verify};
 
 use super::entry::{Entry, EntryKind};
-use super::redact::{redact, redact_json};
 use super::store::{self, IncidentMeta};
+use crate::text::redact::{redact, redact_json};
 use tail::TailState;
 
 /// Why the incident log could not be written or read.

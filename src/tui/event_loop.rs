@@ -145,7 +145,7 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
             };
             let visible = action.may_change_screen(&state);
             // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
-            let effects = update(&mut state, action, super::clock::now());
+            let effects = update(&mut state, action, crate::clock::now());
             dirty |= visible || !effects.is_empty();
             for e in &effects {
                 match e {
@@ -228,7 +228,7 @@ async fn release_at_exit(
     while matches!(state.commander, CommanderView::Mine { warning: None, .. }) {
         match tokio::time::timeout_at(deadline, actions.recv()).await {
             Ok(Some(a @ Action::Commander(_))) => {
-                let effects = update(state, a, super::clock::now());
+                let effects = update(state, a, crate::clock::now());
                 runner.dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_))));
             }
             Ok(Some(_)) => {}

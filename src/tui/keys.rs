@@ -2,9 +2,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::app::{Action, Command, Modal, PaneId, State, TextEdit};
+use crate::app::{Action, Modal, PaneId, State, TextEdit};
+use crate::command::Command;
 use crate::config::Keymap;
-use crate::config::keymap::{Key, KeyLayer, KeymapResult};
+use crate::config::key::Key;
+use crate::config::keymap::{KeyLayer, KeymapResult};
 use crate::runbook::Risk;
 
 /// Keys typed so far of a multi-key chord.
@@ -121,3 +123,6 @@ fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

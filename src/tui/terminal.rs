@@ -70,7 +70,7 @@ fn install_panic_hook() {
 /// Log a panic (cleaned) and return the line to print after restoring the terminal, only when
 /// the console itself (the main thread) is dying.
 fn panic_report(payload: &str, at: &str, thread: Option<&str>) -> Option<String> {
-    let text = crate::ui::sanitize::clean(payload, 2000);
+    let text = crate::text::clean(payload, 2000);
     let name = thread.unwrap_or("unnamed");
     tracing::error!(thread = name, at = %at, "panic: {text}");
     (name == "main").then(|| {

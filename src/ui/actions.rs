@@ -12,8 +12,8 @@ use crate::config::theme::Slot;
 use crate::runbook::Risk;
 
 use super::layout::centered;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Draw the actions menu over `area` with row `selected` highlighted.
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, items: &[Proposal], selected: usize) {

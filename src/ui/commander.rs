@@ -5,14 +5,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::app::{Command, State};
+use crate::app::State;
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 use crate::incident::commander::CommanderView;
 
 use super::layout::centered;
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// The header badge text and its style slot; `None` when the console has no lock.
 /// Someone else's claim reads `COMMANDER: bob@host pid 42 (expires in 25s)`.
@@ -175,5 +176,35 @@ mod tests {
         s.commander = CommanderView::Theirs { holder: h };
         let (text, _) = badge(&s).unwrap();
         assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+
+    #[test]
+    fn a_takeover_rings_the_bell_and_leaves_a_banner_until_command_is_taken_back() {
+        use crate::app::{Action, Effect, update};
+        let mut s = state(CommanderView::Pending);
+        let t0 = s.incident.declared_at;
+        let me = Holder::new("alice@host pid 1", t0, t0, std::time::Duration::from_secs(30));
+        let mine = CommanderView::Mine { holder: me, took_over_from: None, warning: None };
+        update(&mut s, Action::Commander(mine.clone()), t0);
+        let at = t0 + Duration::seconds(65);
+        let fx = update(
+            &mut s,
+            Action::Commander(CommanderView::Lost { reason: "taken over by bob pid 2".into() }),
+            at,
+        );
+        assert!(fx.contains(&Effect::Bell), "{fx:?}");
+        assert_eq!(s.command_taken, Some(("bob pid 2".to_string(), at)));
+        assert_eq!(takeover_banner(&s).as_deref(), Some("COMMAND TAKEN by bob pid 2 at 12:01:05"));
+        // Expiry is not a takeover; taking command back clears the banner.
+        update(&mut s, Action::Commander(mine), at);
+        assert_eq!(s.command_taken, None);
+        assert_eq!(takeover_banner(&s), None);
+        let fx = update(
+            &mut s,
+            Action::Commander(CommanderView::Lost { reason: "expired at 12:02:00".into() }),
+            at,
+        );
+        assert!(fx.contains(&Effect::Bell) && s.command_taken.is_none());
+        assert_eq!(takeover_banner(&s), None);
     }
 }

@@ -7,15 +7,16 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::{Command, State, StepRun};
+use crate::app::{State, StepRun};
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 use crate::runbook::Risk;
 
 use super::layout::centered;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Key text for a confirm-layer command, or a visible note that nothing is bound.
 fn key(keymap: &Keymap, cmd: Command) -> String {

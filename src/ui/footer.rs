@@ -5,14 +5,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::app::{Command, Modal, PaneId, State};
+use crate::app::{Modal, PaneId, State};
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 use crate::runbook::Risk;
 
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// The keymap layer of the focused pane.
 pub fn pane_layer(pane: PaneId) -> KeyLayer {

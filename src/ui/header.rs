@@ -12,8 +12,8 @@ use crate::config::Theme;
 use crate::config::theme::Slot;
 
 use super::panes::sentinel::sentinels_disagree;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Alarms the header raises, most severe first.
 pub fn alarms(state: &State) -> Vec<&'static str> {

@@ -10,8 +10,8 @@ use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 
 use super::layout::centered;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Section title of a layer.
 fn layer_title(layer: KeyLayer) -> &'static str {

@@ -6,7 +6,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::{PaneId, State};
 
-use super::sanitize::sanitize;
+use crate::text::sanitize;
 
 /// Smallest terminal the console draws in (below it: a "too small" message).
 pub const MIN_SIZE: (u16, u16) = (60, 16);

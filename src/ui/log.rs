@@ -9,8 +9,8 @@ use crate::app::{Mode, PaneId};
 use crate::config::theme::Slot;
 
 use super::panes::PaneCtx;
-use super::sanitize::clean;
 use super::widgets::width;
+use crate::text::clean;
 
 /// Draw the Log pane (always shows the newest lines that fit).
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {

@@ -10,7 +10,7 @@ use crate::config::Theme;
 use crate::config::theme::Slot;
 
 use super::layout::centered;
-use super::sanitize::sanitize;
+use crate::text::sanitize;
 
 /// Draw the prompt with `label`, the `text` typed so far and a cursor.
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, label: &str, text: &str) {

@@ -13,7 +13,7 @@ use crate::config::theme::Slot;
 use crate::runbook::plan;
 
 use super::layout::centered;
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// Draw the picker over `area` with row `selected` highlighted: the recommended runbooks first,
 /// each with its reason, then the others.

@@ -6,14 +6,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::step::{Stage, StepStatus};
-use crate::app::{Command, PaneId, State, StepRun};
+use crate::app::{PaneId, State, StepRun};
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::runbook::Operation;
 
 use super::panes::PaneCtx;
-use super::sanitize::clean;
 use super::widgets::{scroll_window, width};
+use crate::text::clean;
 
 /// Symbol and style slot of a step status (never colour alone).
 pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {

@@ -13,7 +13,7 @@ use crate::config::theme::Slot;
 
 use super::header::level_slot;
 use super::layout::centered;
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// `T+mm:ss` of an instant.
 fn offset(state: &State, t: DateTime<Utc>) -> String {
@@ -115,7 +115,8 @@ mod tests {
     use super::*;
     use crate::app::state::IncidentInfo;
     use crate::app::verdict::{Level, Verdict};
-    use crate::app::{Action, Command, Modal, Mode, update};
+    use crate::app::{Action, Modal, Mode, update};
+    use crate::command::Command;
     use crate::config::{Config, Keymap};
 
     fn state() -> State {
@@ -156,10 +157,7 @@ mod tests {
         let now = s.now;
         let keymap = Keymap::fallback();
         assert_eq!(
-            keymap.lookup(
-                &[crate::config::keymap::KeyLayer::Global],
-                &[crate::config::keymap::Key("v".into())]
-            ),
+            keymap.lookup(&[crate::config::keymap::KeyLayer::Global], &[crate::config::key::Key("v".into())]),
             crate::config::keymap::KeymapResult::Matched(Command::Verdict)
         );
         update(&mut s, Action::Command(Command::Verdict), now);

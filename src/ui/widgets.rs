@@ -13,7 +13,7 @@ use crate::backends::{Freshness, Snapshot};
 use crate::config::Theme;
 use crate::config::theme::Slot;
 
-use super::sanitize::clean;
+use crate::text::clean;
 
 /// Symbol marking the focused pane in its title (focus is never shown by colour alone).
 pub const FOCUS_MARK: &str = "▶";

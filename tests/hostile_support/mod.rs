@@ -13,8 +13,8 @@ use warroom::app::State;
 use warroom::backends::model::SentinelEvent;
 use warroom::backends::{Freshness, Snapshot};
 use warroom::incident::entry::EntryKind;
+use warroom::text::is_unsafe;
 use warroom::tui::output::{QuietBackend, SizeSource};
-use warroom::ui::sanitize::is_unsafe;
 use warroom::ui::{UiContext, draw};
 
 use crate::ui_fixtures;

@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::mpsc;
 use warroom::app::state::{IncidentInfo, Modal};
-use warroom::app::{Action, Command, Effect, LogIntent, Mode, State, StepRun, StepStatus, TextEdit, update};
+use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, TextEdit, update};
+use warroom::backends::Sources;
 use warroom::backends::live;
+use warroom::command::Command;
 use warroom::config::Config;
+use warroom::incident::entry::LogIntent;
 use warroom::runbook::Operation;
 use warroom::runner::{MemoryLog, Runner};
-use warroom::tui::Sources;
 
 /// Operator name written into the in-memory log.
 pub const OPERATOR: &str = "tester@lab";

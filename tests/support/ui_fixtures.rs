@@ -8,17 +8,20 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use warroom::app::state::{IncidentInfo, LogLine, Proposal};
-use warroom::app::{Command, Mode, PaneId, State, StepRun, StepStatus};
+use warroom::app::state::{IncidentInfo, Proposal};
+use warroom::app::{Mode, PaneId, State, StepRun, StepStatus};
 use warroom::backends::model::{
     ContextHealth, DatabaseView, DeploymentRow, HealthState, KubeView, PgNodeStatus, PgRole, PodRow, Probe,
     RedisReplica, RegionTraffic, SentinelEvent, SentinelObs, SentinelView, ServiceView, TrafficView,
 };
 use warroom::backends::{Freshness, Observed, Snapshot};
-use warroom::config::keymap::{Binding, Key, KeyLayer};
+use warroom::command::Command;
+use warroom::config::key::Key;
+use warroom::config::keymap::{Binding, KeyLayer};
 use warroom::config::model::{ObjectRef, PostgresConfig};
 use warroom::config::{Config, Keymap, Theme};
 use warroom::incident::checklist::{Checklist, ChecklistItem, Due};
+use warroom::incident::entry::LogLine;
 use warroom::runbook::Operation;
 use warroom::ui::UiContext;
 

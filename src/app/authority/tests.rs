@@ -4,9 +4,10 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
 use crate::app::state::IncidentInfo;
-use crate::app::{Action, Command, Mode, TextEdit, update};
+use crate::app::{Action, Mode, TextEdit, update};
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
+use crate::command::Command;
 use crate::config::Config;
 use crate::runbook::Operation;
 

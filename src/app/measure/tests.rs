@@ -307,7 +307,7 @@ fn update_logs_one_drill_result_through_the_core() {
     let mut state = State::new(Mode::Drill, incident, "op@host".into(), Arc::new(cfg), t(0));
     state.recovery = Recovery::drill("primary-db-down", Some(t(2)));
     let mut results = Vec::new();
-    let apply = |state: &mut State, a: Action, s: i64| -> Vec<crate::app::LogIntent> {
+    let apply = |state: &mut State, a: Action, s: i64| -> Vec<crate::incident::entry::LogIntent> {
         update(state, a, t(s))
             .into_iter()
             .filter_map(|e| match e {

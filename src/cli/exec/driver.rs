@@ -11,14 +11,15 @@ use tokio::sync::{mpsc, watch};
 
 use crate::app::state::Modal;
 use crate::app::step::Stage;
-use crate::app::{Action, Command, Effect, State, StepStatus, TextEdit, runbook_flow, update};
+use crate::app::{Action, Effect, State, StepStatus, TextEdit, runbook_flow, update};
+use crate::backends::Sources;
 use crate::backends::{Freshness, Operate};
+use crate::command::Command;
 use crate::incident::commander::CommanderView;
 use crate::incident::entry::EntryKind;
 use crate::runbook::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
-use crate::tui::Sources;
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize;
 
 /// What the command line answers to confirmations.
 #[derive(Debug, Clone, Default)]
@@ -103,7 +104,7 @@ impl Driver {
 
     fn apply(&mut self, action: Action) {
         // Monotonic-anchored like the console: a wall-clock step neither fires nor delays timers.
-        let effects = update(&mut self.state, action, crate::tui::clock::now());
+        let effects = update(&mut self.state, action, crate::clock::now());
         self.dispatch(effects);
     }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{BuildError, PlannedStep};
 use crate::runbook::{Operation, Risk, Verify};
-use crate::ui::sanitize::sanitize;
+use crate::text::sanitize;
 
 use super::Decisions;
 

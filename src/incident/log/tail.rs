@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::incident::entry::Entry;
-use crate::incident::redact::redact;
+use crate::text::redact::redact;
 
 /// `prev` of the first entry: 64 zeros.
 pub const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

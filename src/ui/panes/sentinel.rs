@@ -12,7 +12,7 @@ use crate::backends::model::SentinelView;
 use crate::config::theme::Slot;
 
 use super::PaneCtx;
-use crate::ui::sanitize::clean;
+use crate::text::clean;
 use crate::ui::widgets::{age_text, bytes_text, no_value_lines};
 
 const HOW_TO_CONFIGURE: &str = "Add a [sentinel] section (master, addrs) to warroom.toml.";

@@ -11,7 +11,7 @@ use crate::config::Theme;
 use crate::config::theme::Slot;
 
 use super::PaneCtx;
-use crate::ui::sanitize::clean;
+use crate::text::clean;
 use crate::ui::widgets::{Col, fit_columns, fitted_table, no_value_lines, width};
 
 const HOW_TO_CONFIGURE: &str =

@@ -1,15 +1,17 @@
-//! Roles, y/n confirmations of irreversible keys and the swallow state, driven through the real
-//! key routing (`tui::keys`, default keymap) and `update`, with an injected `now`.
+//! What a key may do (`app::guard`): roles, y/n confirmations of irreversible keys and the
+//! swallow state, driven through this key routing (default keymap) and `update`, with an
+//! injected `now`.
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::*;
+use super::{ChordBuffer, key_to_action};
+use crate::app::guard::{KeyAction, SWALLOW_MS};
 use crate::app::tests::{kinds, primary_down_state, promote, t0};
-use crate::app::{Action, Command, PaneId, update};
+use crate::app::{Action, Effect, Modal, PaneId, State, StepStatus, pipeline, update};
+use crate::command::Command;
 use crate::config::Keymap;
-use crate::incident::commander::Holder;
-use crate::tui::keys::{ChordBuffer, key_to_action};
+use crate::incident::commander::{CommanderView, Holder};
 
 /// Entry kinds a key typed by accident must never produce.
 const ACCIDENTS: [&str; 8] = [
@@ -61,7 +63,7 @@ fn runbook_at_a_failing_promote() -> (State, u64) {
     let mut s = primary_down_state();
     let mut fx = Vec::new();
     let params = [("candidate".to_string(), "pg-2".to_string())];
-    super::super::runbook_flow::start(&mut s, "db-failover", &params, None, &mut fx).expect("starts");
+    crate::app::runbook_flow::start(&mut s, "db-failover", &params, None, &mut fx).expect("starts");
     let first = s.runbook.as_ref().unwrap().steps[0].0;
     assert!(matches!(s.modal, Some(Modal::Confirm { step, .. }) if step == first), "{:?}", s.modal);
     update(&mut s, Action::Command(Command::ConfirmYes), t0());
@@ -338,30 +340,4 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
     s.commander = CommanderView::Mine { holder: me, took_over_from: None, warning: None };
     let fx = keys(&mut s, "Rdone\ry", t0());
     assert_eq!(kinds(&fx), ["resolved"]);
-}
-
-#[test]
-fn a_takeover_rings_the_bell_and_leaves_a_banner_until_command_is_taken_back() {
-    let mut s = primary_down_state();
-    let me = Holder::new("alice@host pid 1", t0(), t0(), std::time::Duration::from_secs(30));
-    let mine = CommanderView::Mine { holder: me, took_over_from: None, warning: None };
-    update(&mut s, Action::Commander(mine.clone()), t0());
-    let at = t0() + Duration::seconds(65);
-    let fx = update(
-        &mut s,
-        Action::Commander(CommanderView::Lost { reason: "taken over by bob pid 2".into() }),
-        at,
-    );
-    assert!(fx.contains(&Effect::Bell), "{fx:?}");
-    assert_eq!(s.command_taken, Some(("bob pid 2".to_string(), at)));
-    assert_eq!(
-        crate::ui::commander::takeover_banner(&s).as_deref(),
-        Some("COMMAND TAKEN by bob pid 2 at 03:01:05")
-    );
-    // Expiry is not a takeover; taking command back clears the banner.
-    update(&mut s, Action::Commander(mine), at);
-    assert_eq!(s.command_taken, None);
-    let fx =
-        update(&mut s, Action::Commander(CommanderView::Lost { reason: "expired at 03:02:00".into() }), at);
-    assert!(fx.contains(&Effect::Bell) && s.command_taken.is_none());
 }
