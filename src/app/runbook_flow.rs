@@ -444,7 +444,7 @@ mod tests {
         let skipped: Vec<(String, bool)> = fx
             .iter()
             .filter_map(|e| match e {
-                Effect::Log(l) if l.kind == "step-skipped" => Some((
+                Effect::Log(l) if l.kind == crate::incident::entry::EntryKind::StepSkipped => Some((
                     l.details["reason"].as_str().unwrap_or_default().to_string(),
                     l.details["not_applicable"].as_bool().unwrap_or_default(),
                 )),
