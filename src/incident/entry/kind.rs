@@ -144,9 +144,10 @@ impl std::str::FromStr for EntryKind {
     }
 }
 
+/// The wire name; width and alignment apply (`{:<16}` pads like a string).
 impl fmt::Display for EntryKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -226,6 +227,13 @@ mod tests {
         assert!(!EntryKind::Note.is_step() && StepCancelled.is_step());
         assert!(StepFailed.is_failure() && !StepVerified.is_failure());
         assert!(DrillResult.is_result() && RecoveryResult.is_result() && !Verdict.is_result());
+    }
+
+    #[test]
+    fn display_pads_like_the_string_it_replaced() {
+        assert_eq!(format!("[{:<16}]", StepVerified), format!("[{:<16}]", "step-verified"));
+        assert_eq!(format!("[{:>6}]", Note), "[  note]");
+        assert_eq!(format!("[{:<8}]", EntryKind::from("pager")), "[pager   ]");
     }
 
     /// Production code names kinds through the enum: a wire name written as a string where a
