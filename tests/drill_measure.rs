@@ -16,10 +16,7 @@ use warroom::app::{Action, Effect, Mode, State, StepStatus, TextEdit, pipeline, 
 use warroom::backends::Sources;
 use warroom::backends::drill::DrillEstate;
 use warroom::backends::model::PgRole;
-use warroom::incident::entry::Entry;
-use warroom::incident::entry::EntryKind;
-use warroom::incident::entry::LogIntent;
-use warroom::incident::entry::LogLine;
+use warroom::incident::entry::{Entry, EntryKind, LogIntent, LogLine};
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
 use warroom::runbook::Operation;
@@ -203,16 +200,19 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
         "{d:#}"
     );
     // Consistent with the log: the first confirmation and the last verification bracket them.
-    let at = |kind: &str, step: u64| {
+    let at = |kind: EntryKind, step: u64| {
         entries
             .iter()
-            .find(|(i, _)| i.kind.as_str() == kind && i.details["step"] == step)
+            .find(|(i, _)| i.kind == kind && i.details["step"] == step)
             .map(|(_, l)| l.at)
             .unwrap_or_else(|| panic!("no {kind} for step {step}"))
     };
-    assert!(first_action <= at("step-confirmed", promoted), "first action is the promotion's confirmation");
+    assert!(
+        first_action <= at(EntryKind::StepConfirmed, promoted),
+        "first action is the promotion's confirmation"
+    );
     let repoint = promoted + 1;
-    assert!(at("step-verified", repoint) >= mitigated - chrono::Duration::milliseconds(5));
+    assert!(at(EntryKind::StepVerified, repoint) >= mitigated - chrono::Duration::milliseconds(5));
     let held = (line.at - mitigated).num_milliseconds();
     assert!(held >= SETTLE_SECS as i64 * 1000, "logged after the verdict held {SETTLE_SECS} s: {held} ms");
     assert_eq!(d["settle_secs"], SETTLE_SECS);
@@ -350,13 +350,13 @@ fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + chrono::Duration::seconds(s)
 }
 
-fn entry(seq: u64, at: i64, kind: &str, summary: &str, details: Value) -> Entry {
+fn entry(seq: u64, at: i64, kind: EntryKind, summary: &str, details: Value) -> Entry {
     Entry {
         seq,
         ts: t(at),
         mono_ms: 0,
         operator: "trainee@drill".into(),
-        kind: kind.into(),
+        kind,
         summary: summary.into(),
         details,
         prev: "0".repeat(64),
@@ -382,11 +382,17 @@ fn export_has_the_drill_report_with_target_steps_and_late_items() {
         "drill": true
     });
     let entries = vec![
-        entry(1, 0, "declared", "declared", json!({"id": "INC-20261126-030000-DRILL", "drill": true})),
+        entry(
+            1,
+            0,
+            EntryKind::Declared,
+            "declared",
+            json!({"id": "INC-20261126-030000-DRILL", "drill": true}),
+        ),
         entry(
             2,
             370,
-            "drill-result",
+            EntryKind::DrillResult,
             "DRILL recovered: RTO 365.0 s (target 300 s: missed by 65.0 s)",
             result,
         ),

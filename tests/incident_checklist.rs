@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use warroom::incident::checklist::{Checklist, ChecklistError, Due, ItemStatus};
-use warroom::incident::entry::Entry;
+use warroom::incident::entry::{Entry, EntryKind};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()
@@ -17,14 +17,14 @@ fn at(mins: i64, secs: i64) -> DateTime<Utc> {
     t0() + Duration::minutes(mins) + Duration::seconds(secs)
 }
 
-fn entry(seq: u64, ts: DateTime<Utc>, kind: &str, details: Value) -> Entry {
+fn entry(seq: u64, ts: DateTime<Utc>, kind: EntryKind, details: Value) -> Entry {
     Entry {
         seq,
         ts,
         mono_ms: seq * 1000,
         operator: "alice@bastion".into(),
-        kind: kind.into(),
         summary: format!("{kind} #{seq}"),
+        kind,
         details,
         prev: "0".repeat(64),
     }
@@ -191,14 +191,14 @@ fn recurring_status_update_reschedules_after_an_early_posting() {
 #[test]
 fn resumed_incident_restores_ticks() {
     let entries = vec![
-        entry(1, t0(), "declared", json!({"title": "db down", "drill": true})),
-        entry(2, at(1, 0), "observation", json!({"source": "postgres"})),
-        entry(3, at(2, 0), "checklist", json!({"item": "alert-oncall", "note": "paged"})),
-        entry(4, at(3, 0), "checklist", json!({"item": "alert-oncall", "note": "second console"})),
-        entry(5, at(12, 0), "status-update", json!({"text": "investigating"})),
-        entry(6, at(13, 0), "checklist", json!({"item": "no-longer-exists"})),
-        entry(7, at(14, 0), "checklist", json!({"note": "no item"})),
-        entry(8, at(27, 0), "status-update", json!({})),
+        entry(1, t0(), EntryKind::Declared, json!({"title": "db down", "drill": true})),
+        entry(2, at(1, 0), EntryKind::Observation, json!({"source": "postgres"})),
+        entry(3, at(2, 0), EntryKind::Checklist, json!({"item": "alert-oncall", "note": "paged"})),
+        entry(4, at(3, 0), EntryKind::Checklist, json!({"item": "alert-oncall", "note": "second console"})),
+        entry(5, at(12, 0), EntryKind::StatusUpdate, json!({"text": "investigating"})),
+        entry(6, at(13, 0), EntryKind::Checklist, json!({"item": "no-longer-exists"})),
+        entry(7, at(14, 0), EntryKind::Checklist, json!({"note": "no item"})),
+        entry(8, at(27, 0), EntryKind::StatusUpdate, json!({})),
     ];
     let mut resumed = Checklist::communication();
     let warnings = resumed.apply_entries(&entries);

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use warroom::incident::checklist::Checklist;
-use warroom::incident::entry::Entry;
+use warroom::incident::entry::{Entry, EntryKind};
 use warroom::incident::export::{ExportMeta, PostMortem, export_json, export_markdown};
 
 fn t0() -> DateTime<Utc> {
@@ -23,14 +23,14 @@ const EVIL: &str = "evil`|pod\u{1b}]52;c;cm0gLXJmIH4=\u{7} \u{1b}[31m<img src=x 
 struct Log(Vec<Entry>);
 
 impl Log {
-    fn add(&mut self, ts: DateTime<Utc>, operator: &str, kind: &str, summary: &str, details: Value) {
+    fn add(&mut self, ts: DateTime<Utc>, operator: &str, kind: EntryKind, summary: &str, details: Value) {
         let seq = self.0.len() as u64 + 1;
         self.0.push(Entry {
             seq,
             ts,
             mono_ms: (ts - t0()).num_milliseconds() as u64,
             operator: operator.into(),
-            kind: kind.into(),
+            kind,
             summary: summary.into(),
             details,
             prev: "0".repeat(64),
@@ -68,89 +68,95 @@ fn drill_log() -> Vec<Entry> {
     l.add(
         t0(),
         alice,
-        "declared",
+        EntryKind::Declared,
         "Drill: primary database down",
         json!({"severity": "SEV1", "drill": true}),
     );
     l.add(
         at(0, 4),
         alice,
-        "observation",
+        EntryKind::Observation,
         "Primary postgresql-0 went down: no writable primary (postgresql-0 down, postgresql-1 replica)",
         json!({"source": "postgres", "event": "primary-down"}),
     );
     l.add(
         at(0, 40),
         alice,
-        "checklist",
+        EntryKind::Checklist,
         "Alert the on-call team",
         json!({"item": "alert-oncall", "note": "paged #oncall"}),
     );
     l.add(
         at(1, 0),
         alice,
-        "step-previewed",
+        EntryKind::StepPreviewed,
         "Promote postgresql-1 to primary",
         json!({"step": 1, "preview": promote_preview()}),
     );
-    l.add(at(1, 20), alice, "step-confirmed", "Confirmed: promote postgresql-1", json!({"step": 1}));
-    l.add(at(1, 21), alice, "step-executing", "Executing promote", json!({"step": 1}));
-    l.add(at(1, 23), alice, "step-result", "pg_promote returned true", json!({"step": 1}));
+    l.add(at(1, 20), alice, EntryKind::StepConfirmed, "Confirmed: promote postgresql-1", json!({"step": 1}));
+    l.add(at(1, 21), alice, EntryKind::StepExecuting, "Executing promote", json!({"step": 1}));
+    l.add(at(1, 23), alice, EntryKind::StepResult, "pg_promote returned true", json!({"step": 1}));
     l.add(
         at(1, 25),
         alice,
-        "step-verified",
+        EntryKind::StepVerified,
         "postgresql-1 is a writable primary on timeline 2",
         json!({"step": 1}),
     );
     l.add(
         at(2, 0),
         bob,
-        "step-previewed",
+        EntryKind::StepPreviewed,
         "Point Service postgresql at postgresql-1",
         json!({"step": 2, "preview": repoint_preview()}),
     );
-    l.add(at(2, 10), bob, "step-confirmed", "Confirmed: repoint-service", json!({"step": 2}));
+    l.add(at(2, 10), bob, EntryKind::StepConfirmed, "Confirmed: repoint-service", json!({"step": 2}));
     l.add(
         at(2, 40),
         bob,
-        "step-failed",
+        EntryKind::StepFailed,
         "verify: endpoints still point at postgresql-0",
         json!({"step": 2, "stage": "verify"}),
     );
-    l.add(at(3, 0), bob, "step-confirmed", "Retry confirmed: repoint-service", json!({"step": 2}));
-    l.add(at(3, 30), bob, "step-verified", "Service postgresql -> postgresql-1", json!({"step": 2}));
+    l.add(at(3, 0), bob, EntryKind::StepConfirmed, "Retry confirmed: repoint-service", json!({"step": 2}));
+    l.add(at(3, 30), bob, EntryKind::StepVerified, "Service postgresql -> postgresql-1", json!({"step": 2}));
     l.add(
         at(3, 40),
         alice,
-        "observation",
+        EntryKind::Observation,
         &format!("Pod default/{EVIL} in us-east-1 entered CrashLoopBackOff"),
         json!({"source": "kubernetes"}),
     );
-    l.add(at(6, 0), alice, "checklist", "Begin the failover procedure", json!({"item": "begin-failover"}));
+    l.add(
+        at(6, 0),
+        alice,
+        EntryKind::Checklist,
+        "Begin the failover procedure",
+        json!({"item": "begin-failover"}),
+    );
     l.add(
         at(8, 0),
         alice,
-        "status-update",
+        EntryKind::StatusUpdate,
         "Promoted postgresql-1; Service repointed",
         json!({"text": "..."}),
     );
     l.add(
         at(12, 0),
         bob,
-        "checklist",
+        EntryKind::Checklist,
         "Notify stakeholders",
         json!({"item": "notify-stakeholders", "note": "emailed | status list"}),
     );
-    l.add(at(20, 0), alice, "drill-result", "Drill passed: RTO 205.4 s, no data lost", json!({
+    l.add(at(20, 0), alice, EntryKind::DrillResult, "Drill passed: RTO 205.4 s, no data lost", json!({
         "fault": "primary-db-down", "fault_injected_at": "2026-11-26T02:59:58Z", "rto_secs": 205.4, "data_loss_bytes": 0,
         "mitigated_at": "2026-11-26T03:03:30.000Z"
     }));
-    l.add(at(24, 5), alice, "status-update", "Stable on postgresql-1", json!({}));
+    l.add(at(24, 5), alice, EntryKind::StatusUpdate, "Stable on postgresql-1", json!({}));
     l.add(
         at(41, 0),
         alice,
-        "resolved",
+        EntryKind::Resolved,
         "Failover complete: postgresql-1 is primary, traffic unchanged",
         json!({}),
     );
@@ -320,10 +326,10 @@ fn unresolved_live_incident_has_no_drill_section() {
 fn tracked_log(with_second_result: bool) -> Vec<Entry> {
     let mut l = Log(Vec::new());
     let who = "trainee@drill";
-    l.add(t0(), who, "declared", "Drill: primary-db-down", json!({"drill": true}));
-    l.add(at(0, 6), who, "observation", "Primary postgresql-0 went down", json!({}));
-    l.add(at(0, 20), who, "step-confirmed", "Confirmed: promote", json!({"step": 1}));
-    l.add(at(0, 57), who, "step-verified", "Service postgresql -> postgresql-1", json!({"step": 2}));
+    l.add(t0(), who, EntryKind::Declared, "Drill: primary-db-down", json!({"drill": true}));
+    l.add(at(0, 6), who, EntryKind::Observation, "Primary postgresql-0 went down", json!({}));
+    l.add(at(0, 20), who, EntryKind::StepConfirmed, "Confirmed: promote", json!({"step": 1}));
+    l.add(at(0, 57), who, EntryKind::StepVerified, "Service postgresql -> postgresql-1", json!({"step": 2}));
     let result = |mitigated: &str, rto: f64, withdrawals: u32| {
         json!({
             "fault": "primary-db-down", "fault_injected_at": "2026-11-26T03:00:05.000Z",
@@ -337,24 +343,24 @@ fn tracked_log(with_second_result: bool) -> Vec<Entry> {
     l.add(
         at(1, 7),
         who,
-        "drill-result",
+        EntryKind::DrillResult,
         "DRILL recovered: RTO 52.0 s",
         result("2026-11-26T03:00:57.000Z", 52.0, 0),
     );
-    l.add(at(3, 10), who, "step-verified", "Checked the primary", json!({"step": 3}));
+    l.add(at(3, 10), who, EntryKind::StepVerified, "Checked the primary", json!({"step": 3}));
     l.add(
         at(3, 30),
         who,
-        "mitigation-withdrawn",
+        EntryKind::MitigationWithdrawn,
         "DRILL mitigation withdrawn: the estate failed again: database: split brain (postgresql-0, postgresql-1)",
         json!({"reasons": ["database: split brain (postgresql-0, postgresql-1)"]}),
     );
     if with_second_result {
-        l.add(at(4, 0), who, "step-verified", "postgresql-0 fenced", json!({"step": 4}));
+        l.add(at(4, 0), who, EntryKind::StepVerified, "postgresql-0 fenced", json!({"step": 4}));
         l.add(
             at(4, 15),
             who,
-            "drill-result",
+            EntryKind::DrillResult,
             "DRILL recovered: RTO 240.0 s",
             result("2026-11-26T03:04:05.000Z", 240.0, 1),
         );

@@ -75,56 +75,71 @@ pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
         LogCommand::Show { id } => show(&mut out, data_dir, &id),
         LogCommand::Verify { id } => verify_cmd(&mut out, data_dir, &id),
         LogCommand::Append { id, kind, summary, details, count } => {
-            let details: Value = match details {
-                None => Value::Object(Default::default()),
-                Some(text) => match serde_json::from_str(&text) {
-                    Ok(v @ Value::Object(_)) => v,
-                    Ok(_) => bail!("--details: expected a JSON object ({{...}})"),
-                    Err(e) => bail!(
-                        "--details: line {}, column {}: expected a JSON object: {e}",
-                        e.line(),
-                        e.column()
-                    ),
-                },
-            };
-            let (log, _meta, _entries) = IncidentLog::open(data_dir, &id, &operator_identity())?;
-            let mut last = None;
-            for i in 1..=count {
-                let text = if count > 1 { format!("{summary} #{i}") } else { summary.clone() };
-                last = Some(log.append(&kind, &text, details.clone())?.seq);
-            }
-            if let Some(seq) = last {
-                writeln!(
-                    out,
-                    "appended {count} entr{} to {id} (last seq {seq})",
-                    if count == 1 { "y" } else { "ies" }
-                )?;
-            }
-            Ok(0)
+            let details = details_object(details.as_deref())?;
+            append(&mut out, data_dir, &id, &kind, &summary, &details, count)
         }
-        LogCommand::Export { id, format } => {
-            let path = store::log_path(data_dir, &id)?;
-            let entries = read_log(&path)?;
-            let meta = store::meta_from_entries(&path, &entries)?;
-            let export_meta = ExportMeta {
-                id: meta.id,
-                title: meta.title,
-                severity: meta.severity,
-                drill: meta.drill,
-                declared_at: meta.declared_at,
-                resolved_at: meta.resolved_at,
-            };
-            let text = match format {
-                ExportFormat::Markdown => export_markdown(&export_meta, &entries),
-                ExportFormat::Json => export_json(&export_meta, &entries),
-            };
-            out.write_all(text.as_bytes())?;
-            if !text.ends_with('\n') {
-                writeln!(out)?;
-            }
-            Ok(0)
-        }
+        LogCommand::Export { id, format } => export(&mut out, data_dir, &id, format),
     }
+}
+
+/// `--details`: a JSON object (`{}` when absent).
+fn details_object(text: Option<&str>) -> color_eyre::Result<Value> {
+    let Some(text) = text else { return Ok(Value::Object(Default::default())) };
+    match serde_json::from_str(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => bail!("--details: expected a JSON object ({{...}})"),
+        Err(e) => bail!("--details: line {}, column {}: expected a JSON object: {e}", e.line(), e.column()),
+    }
+}
+
+/// Appends `count` entries of `kind` (any kind: scripts may write ones this build does not
+/// know), one fsync each.
+fn append(
+    out: &mut impl Write,
+    data_dir: &Path,
+    id: &str,
+    kind: &EntryKind,
+    summary: &str,
+    details: &Value,
+    count: u64,
+) -> color_eyre::Result<i32> {
+    let (log, _meta, _entries) = IncidentLog::open(data_dir, id, &operator_identity())?;
+    let mut last = None;
+    for i in 1..=count {
+        let text = if count > 1 { format!("{summary} #{i}") } else { summary.to_string() };
+        last = Some(log.append(kind, &text, details.clone())?.seq);
+    }
+    if let Some(seq) = last {
+        writeln!(
+            out,
+            "appended {count} entr{} to {id} (last seq {seq})",
+            if count == 1 { "y" } else { "ies" }
+        )?;
+    }
+    Ok(0)
+}
+
+fn export(out: &mut impl Write, data_dir: &Path, id: &str, format: ExportFormat) -> color_eyre::Result<i32> {
+    let path = store::log_path(data_dir, id)?;
+    let entries = read_log(&path)?;
+    let meta = store::meta_from_entries(&path, &entries)?;
+    let export_meta = ExportMeta {
+        id: meta.id,
+        title: meta.title,
+        severity: meta.severity,
+        drill: meta.drill,
+        declared_at: meta.declared_at,
+        resolved_at: meta.resolved_at,
+    };
+    let text = match format {
+        ExportFormat::Markdown => export_markdown(&export_meta, &entries),
+        ExportFormat::Json => export_json(&export_meta, &entries),
+    };
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(0)
 }
 
 fn list(out: &mut impl Write, data_dir: &Path) -> color_eyre::Result<i32> {

@@ -1,4 +1,4 @@
-//! One incident-log entry (one JSON line).
+//! One incident-log entry (one JSON line), its kind, and the shapes the core and screen use.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -560,6 +560,6 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
             }));
         }
         assert_eq!(state.verdict.level, crate::app::verdict::Level::Failing, "the verdict is still kept");
-        assert!(!kinds.iter().any(|k| *k == EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
+        assert!(!kinds.contains(&EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }
