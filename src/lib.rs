@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod diagnostics;
 pub mod incident;
+pub mod operation;
 pub mod runbook;
 pub mod runner;
 pub mod text;

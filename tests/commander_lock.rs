@@ -10,7 +10,7 @@ use warroom::app::state::IncidentInfo;
 use warroom::app::{Action, Command, Effect, Modal, Mode, State, update};
 use warroom::config::Config;
 use warroom::incident::commander::{self, CommanderLock, CommanderView, FileLock, LockRequest};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 const ID: &str = "INC-20261126-120000-DRILL";
 

@@ -18,7 +18,7 @@ use warroom::backends::model::PgRole;
 use warroom::incident::entry::Entry;
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::runner::{MemoryLog, Runner};
 use warroom::tui::Sources;
 

@@ -17,7 +17,7 @@ use warroom::app::state::IncidentInfo;
 use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, update};
 use warroom::config::Config;
 use warroom::incident::log::{IncidentLog, read_log};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::tui::clock::MonotonicClock;
 
 use support::tmux::Tmux;

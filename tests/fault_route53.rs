@@ -19,7 +19,7 @@ use warroom::backends::traffic::{TrafficObserver, TrafficTimeouts};
 use warroom::backends::{Operate, Snapshot};
 use warroom::config::Config;
 use warroom::config::model::Route53Config;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::tui::Sources;
 
 use support::headless::Headless;

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use crate::runbook::{Check, Operation, Risk, Verify};
+use crate::operation::{Check, Operation, Risk, Verify};
 
 use super::effect::{Effect, LogIntent};
 use super::state::{Modal, Mode, PaneId, State};

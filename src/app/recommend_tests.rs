@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::*;
 use crate::app::safety::tests::{run, sim_at, state_of};
 use crate::backends::Snapshot;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn ids(recs: &[Recommendation]) -> Vec<&str> {
     recs.iter().map(|r| r.runbook.as_str()).collect()
@@ -188,7 +188,7 @@ fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
 fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
     use crate::app::step::StepStatus;
     use crate::app::{Action, Command, Effect, pipeline, update};
-    use crate::runbook::assertion::Assertion;
+    use crate::operation::assertion::Assertion;
     let mut s = state_of(&sim_at("calm", 10));
     let mut v = s.observed.sentinel.value.clone().unwrap();
     for x in v.sentinels.iter_mut().skip(1) {

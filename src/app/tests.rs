@@ -11,7 +11,7 @@ use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, DeploymentRow, KubeView, PgNodeStatus, PgRole};
 use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()

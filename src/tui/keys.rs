@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::app::{Action, Command, Modal, PaneId, State, TextEdit};
 use crate::config::Keymap;
 use crate::config::keymap::{Key, KeyLayer, KeymapResult};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 /// Keys typed so far of a multi-key chord.
 #[derive(Debug, Default)]

@@ -11,7 +11,7 @@ use crate::app::{Command, State, StepRun};
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 use super::layout::centered;
 use super::sanitize::clean;

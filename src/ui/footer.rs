@@ -9,7 +9,7 @@ use crate::app::{Command, Modal, PaneId, State};
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 use super::sanitize::clean;
 use super::widgets::width;

@@ -9,7 +9,7 @@ use crate::app::step::{Stage, StepStatus};
 use crate::app::{Command, PaneId, State, StepRun};
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 use super::panes::PaneCtx;
 use super::sanitize::clean;

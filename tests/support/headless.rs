@@ -13,7 +13,7 @@ use warroom::app::state::{IncidentInfo, Modal};
 use warroom::app::{Action, Command, Effect, LogIntent, Mode, State, StepRun, StepStatus, TextEdit, update};
 use warroom::backends::live;
 use warroom::config::Config;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::runner::{MemoryLog, Runner};
 use warroom::tui::Sources;
 
@@ -145,7 +145,7 @@ impl Headless {
                             self.apply(Action::Text(TextEdit::Char(c)));
                         }
                         self.apply(Action::Text(TextEdit::Submit));
-                    } else if s.risk() == warroom::runbook::Risk::High {
+                    } else if s.risk() == warroom::operation::Risk::High {
                         self.type_confirm(&s.op.confirm_word());
                     } else {
                         self.apply(Action::Command(Command::ConfirmYes));

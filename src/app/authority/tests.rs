@@ -8,7 +8,7 @@ use crate::app::{Action, Command, Mode, TextEdit, update};
 use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Config;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()

@@ -14,7 +14,7 @@ use crate::app::step::Stage;
 use crate::app::{Action, Command, Effect, State, StepStatus, TextEdit, runbook_flow, update};
 use crate::backends::{Freshness, Operate};
 use crate::incident::commander::CommanderView;
-use crate::runbook::{Operation, Risk};
+use crate::operation::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
 use crate::tui::Sources;
 use crate::ui::sanitize::sanitize;
