@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use warroom::backends::model::PgRole;
 use warroom::backends::postgres::{PgTimeouts, PostgresObserver, PostgresOperator};
 use warroom::backends::{Observe, Operate};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 use lab::postgres::{NODES, PgLab};
 use lab::wait_until;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use warroom::backends::sentinel::{SentinelObserver, SentinelOperator};
 use warroom::backends::{Observe, Operate};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 use lab::redis::{MASTER, RedisLab};
 use lab::wait_until;

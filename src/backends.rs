@@ -6,6 +6,7 @@
 //! the app's `State`.
 
 pub mod drill;
+pub mod gate;
 pub mod http;
 pub mod kube;
 pub mod live;
@@ -22,7 +23,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
 
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// The latest known value of one source, with how old it is and how much to trust it.
 #[derive(Debug, Clone, PartialEq)]

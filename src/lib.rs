@@ -13,6 +13,7 @@ pub mod command;
 pub mod config;
 pub mod diagnostics;
 pub mod incident;
+pub mod operation;
 pub mod runbook;
 pub mod runner;
 pub mod text;

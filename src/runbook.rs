@@ -1,4 +1,6 @@
-//! Runbooks and the operations they are made of.
+//! Runbooks (catalogue, file format, plans) and how the operations they are made of are
+//! previewed, prechecked and verified against the snapshots (the operations themselves are
+//! [`crate::operation`]).
 
 pub mod assertion;
 pub mod authority;
@@ -10,5 +12,3 @@ pub mod operation;
 pub mod parse;
 pub mod plan;
 pub mod traffic;
-
-pub use operation::{Check, Operation, Preview, Risk, Verify};

@@ -11,7 +11,7 @@ use warroom::app::{Action, Effect, Modal, Mode, State, update};
 use warroom::command::Command;
 use warroom::config::Config;
 use warroom::incident::commander::{self, CommanderLock, CommanderView, FileLock, LockRequest};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 const ID: &str = "INC-20261126-120000-DRILL";
 

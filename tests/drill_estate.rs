@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use warroom::backends::drill::{DrillEstate, Sim, scenarios};
 use warroom::backends::model::{HealthState, PgRole};
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
-use warroom::runbook::Operation;
-use warroom::runbook::operation::Verify;
+use warroom::operation::Operation;
+use warroom::operation::Verify;
 
 fn origin() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()

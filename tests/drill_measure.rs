@@ -19,7 +19,7 @@ use warroom::backends::model::PgRole;
 use warroom::incident::entry::{Entry, EntryKind, LogIntent, LogLine};
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::runner::{MemoryLog, Runner};
 
 /// The settle period of these drills, in (wall) seconds.

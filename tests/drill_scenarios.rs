@@ -13,7 +13,7 @@ use warroom::app::State;
 use warroom::app::recommend::recommended;
 use warroom::backends::model::PgRole;
 use warroom::config::Config;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 /// Drill speed: sim seconds per real second.
 const SPEED: f64 = 20.0;

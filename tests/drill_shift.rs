@@ -12,8 +12,8 @@ use warroom::backends::drill::estate::{RECORD, ROUTE53_ENDPOINT, ZONE};
 use warroom::backends::drill::{DrillEstate, ReadyFault};
 use warroom::backends::model::TrafficView;
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
-use warroom::runbook::Operation;
-use warroom::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, INSYNC_ALLOWANCE_SECS, shift_stages};
+use warroom::operation::Operation;
+use warroom::operation::traffic::{DEFAULT_SHIFT_PERCENTS, INSYNC_ALLOWANCE_SECS, shift_stages};
 
 const SPEED: f64 = 20.0;
 /// Sim seconds per hold: one wall second at `SPEED`.
@@ -112,7 +112,7 @@ async fn shift_runs_every_stage_in_order_and_verifies() {
         traffic: Arc::new(Snapshot::fresh(view(&estate).await, Utc::now())),
         ..Observed::default()
     };
-    assert_eq!(op.verify(&after), warroom::runbook::Verify::Holds("all weights as requested".into()));
+    assert_eq!(op.verify(&after), warroom::operation::Verify::Holds("all weights as requested".into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use warroom::backends::model::PgRole;
 use warroom::command::Command;
 use warroom::config::Config;
 use warroom::config::model::PollingConfig;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::runbook::authority::CHECK_NAME;
 
 use support::headless::Headless;
@@ -48,7 +48,7 @@ fn logged(h: &Headless, kind: &str) -> Vec<serde_json::Value> {
 }
 
 /// The authority check of step `id` (panics if it has none).
-fn authority_check(h: &Headless, id: u64) -> warroom::runbook::Check {
+fn authority_check(h: &Headless, id: u64) -> warroom::operation::Check {
     h.step_run(id)
         .checks
         .iter()

@@ -19,7 +19,7 @@ use warroom::clock::MonotonicClock;
 use warroom::config::Config;
 use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 use support::tmux::Tmux;
 

@@ -20,7 +20,7 @@ use warroom::backends::traffic::{TrafficObserver, TrafficTimeouts};
 use warroom::backends::{Operate, Snapshot};
 use warroom::config::Config;
 use warroom::config::model::Route53Config;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 use support::headless::Headless;
 use support::http_fake::{FakeRecord, FakeRoute53State, FakeServer, fake_route53};

@@ -10,7 +10,7 @@ use warroom::backends::kube::{KubeClients, KubeObserveSpec, KubeObserver, KubeOp
 use warroom::backends::model::{KubeView, PodRow};
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
 use warroom::config::model::ObjectRef;
-use warroom::runbook::operation::{Operation, Verify};
+use warroom::operation::{Operation, Verify};
 
 use support::kube_server::{KubeLab, ready_status, waiting_status};
 

@@ -21,7 +21,7 @@ use warroom::backends::live::LiveOperator;
 use warroom::backends::model::{DatabaseView, PgRole};
 use warroom::backends::postgres::{PgTimeouts, PostgresObserver};
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
-use warroom::runbook::{Operation, Verify};
+use warroom::operation::{Operation, Verify};
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";

@@ -11,7 +11,7 @@ use serde_json::Value;
 use support::kube_server::KubeLab;
 use warroom::backends::Operate;
 use warroom::backends::kube::{KubeClients, KubeOperator};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 const KUBECTL: &str = "/usr/bin/kubectl";
 

@@ -12,7 +12,7 @@ use warroom::app::step::Stage;
 use warroom::backends::model::PgRole;
 use warroom::config::Config;
 use warroom::config::model::PollingConfig;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 
 use support::headless::Headless;
 use support::lab::postgres::{NODES, PgLab};

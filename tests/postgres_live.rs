@@ -11,7 +11,7 @@ use support::lab::wait_until;
 use warroom::backends::model::{DatabaseView, PgRole};
 use warroom::backends::postgres::{PgTimeouts, PostgresObserver, PostgresOperator};
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
-use warroom::runbook::{Operation, Verify};
+use warroom::operation::{Operation, Verify};
 
 const TIMEOUTS: PgTimeouts =
     PgTimeouts { connect_timeout: Duration::from_secs(2), statement_timeout: Duration::from_secs(2) };

@@ -13,8 +13,8 @@ use warroom::backends::route53::{ChangeProgress, Route53Api, Route53Error, Route
 use warroom::backends::traffic::{TrafficObserver, TrafficTimeouts};
 use warroom::backends::{Observed, Operate, Snapshot};
 use warroom::config::model::{Config, Route53Config};
-use warroom::runbook::Operation;
-use warroom::runbook::operation::Verify;
+use warroom::operation::Operation;
+use warroom::operation::Verify;
 
 use support::http_fake::{FakeRecord, FakeRoute53State, fake_route53, tag};
 use support::moto::{credentials, exclusive, seed_weighted};

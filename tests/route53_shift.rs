@@ -11,8 +11,8 @@ use std::time::Duration;
 use warroom::backends::Operate;
 use warroom::backends::route53::{HealthGate, Route53Api, Route53Operator, Route53Options};
 use warroom::config::model::{Config, RegionConfig, Route53Config};
-use warroom::runbook::Operation;
-use warroom::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, shift_stages};
+use warroom::operation::Operation;
+use warroom::operation::traffic::{DEFAULT_SHIFT_PERCENTS, shift_stages};
 
 use support::http_fake::{FakeRecord, FakeRoute53State, FakeServer, Mode, Reply, Seen, fake_route53, tag};
 use support::moto::credentials;

@@ -16,7 +16,7 @@ use warroom::app::{Action, Effect, State, StepStatus, TextEdit, update};
 use warroom::backends::Snapshot;
 use warroom::backends::drill::{Sim, estate, scenarios};
 use warroom::command::Command;
-use warroom::runbook::{Operation, Risk};
+use warroom::operation::{Operation, Risk};
 
 /// A drill console and its estate, advanced by hand: effects are carried out on the sim.
 struct Drive {

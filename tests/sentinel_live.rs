@@ -11,7 +11,7 @@ use support::lab::wait_until;
 use warroom::backends::model::SentinelView;
 use warroom::backends::sentinel::{SentinelObserver, SentinelOperator};
 use warroom::backends::{Observe, Observed, Operate, Snapshot};
-use warroom::runbook::{Operation, Verify};
+use warroom::operation::{Operation, Verify};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 

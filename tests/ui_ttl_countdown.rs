@@ -8,7 +8,7 @@ use chrono::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use warroom::app::{PaneId, State, StepRun, StepStatus};
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::ui::draw;
 use warroom::ui::steps::cache_secs_left;
 

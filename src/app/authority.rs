@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::backends::Layer;
 use crate::incident::entry::EntryKind;
-use crate::runbook::Check;
+use crate::operation::Check;
 use crate::runbook::authority::{self, CHECK_NAME, layer_conflict, layer_name};
 
 use super::effect::Effect;
@@ -113,7 +113,7 @@ pub fn submit(state: &mut State, layer: Layer, label: String, reason: String, fx
 /// Turn a failed "single authority" check into a pass when its layer is overridden.
 pub fn apply_overrides(
     state_overrides: &[AuthorityOverride],
-    op: &crate::runbook::Operation,
+    op: &crate::operation::Operation,
     checks: &mut [Check],
 ) {
     let Some(layer) = authority::authority_layer(op) else { return };

@@ -1,6 +1,6 @@
 //! What the core asks the runner to do: the only way it touches the world.
 
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 use crate::incident::entry::LogIntent;
 

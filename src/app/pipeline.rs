@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use crate::incident::entry::EntryKind;
-use crate::runbook::{Check, Operation, Risk, Verify};
+use crate::operation::{Check, Operation, Risk, Verify};
 
 use super::effect::Effect;
 use super::state::{Modal, Mode, PaneId, State};

@@ -2,11 +2,12 @@
 //!
 //! Each proposal says why it is proposed; nothing here executes anything.
 
+use crate::backends::gate::region_gate_problem;
 use crate::backends::model::{DatabaseView, PgNodeStatus, TrafficView};
 use crate::config::Config;
 use crate::config::model::{DEFAULT_FAILOVER_REPLICAS, PgNodeConfig, RegionConfig, Route53Config};
-use crate::runbook::Operation;
-use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, region_gate_problem, shift_stages};
+use crate::operation::Operation;
+use crate::operation::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
 
 use super::safety::{self, RuleId};
 use super::state::{Proposal, State};
@@ -46,7 +47,7 @@ pub fn failing_precheck(state: &State, op: &Operation) -> Option<String> {
     if op.is_mutating()
         && let Err(why) = crate::runbook::guard::coherence(op, &state.config, &state.observed)
     {
-        checks.insert(0, crate::runbook::Check::new("target is the one on screen", false, why));
+        checks.insert(0, crate::operation::Check::new("target is the one on screen", false, why));
     }
     super::authority::apply_overrides(&state.authority_overrides, op, &mut checks);
     checks.iter().find(|c| !c.ok).map(|c| format!("precheck {}: {}", c.name, c.detail))

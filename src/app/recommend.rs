@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
+use crate::backends::gate::region_gate_problem;
 use crate::backends::model::{DatabaseView, HealthState, PgRole, PodRow};
-use crate::runbook::traffic::region_gate_problem;
 
 use super::safety;
 use super::state::State;
@@ -261,7 +261,7 @@ fn shift_back(state: &State) -> Option<Recommendation> {
     let others = t.regions.iter().any(|r| r.name != primary.name && r.weight.unwrap_or(0) > 0);
     let running = state.runbook.as_ref().is_some_and(|r| r.active() && r.runbook.id() == "restore-primary")
         || state.steps.iter().any(|s| {
-            matches!(s.op, crate::runbook::Operation::ShiftTraffic { .. })
+            matches!(s.op, crate::operation::Operation::ShiftTraffic { .. })
                 && matches!(s.status, StepStatus::Executing | StepStatus::Verifying)
         });
     (row.weight == Some(0) && others && region_gate_problem(row).is_none() && !running).then(|| {

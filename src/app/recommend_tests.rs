@@ -6,7 +6,7 @@ use super::*;
 use crate::app::safety::tests::{run, sim_at, state_of};
 use crate::backends::Snapshot;
 use crate::incident::entry::EntryKind;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn ids(recs: &[Recommendation]) -> Vec<&str> {
     recs.iter().map(|r| r.runbook.as_str()).collect()
@@ -191,7 +191,7 @@ fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
     use crate::app::step::StepStatus;
     use crate::app::{Action, Effect, pipeline, update};
     use crate::command::Command;
-    use crate::runbook::assertion::Assertion;
+    use crate::operation::assertion::Assertion;
     let mut s = state_of(&sim_at("calm", 10));
     let mut v = s.observed.sentinel.value.clone().unwrap();
     for x in v.sentinels.iter_mut().skip(1) {

@@ -8,7 +8,7 @@
 //! append while it runs ([`Replay::Live`], used by [`super::mirror`]).
 
 use crate::incident::entry::{Entry, EntryKind};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 use crate::runbook::plan::ResolvedParam;
 
 use super::runbook_flow::RunbookRun;

@@ -15,7 +15,7 @@ use super::pipeline::{self, flash, log};
 use super::state::{Modal, PaneId, State};
 use super::step::{StepRun, StepStatus};
 use crate::incident::entry::EntryKind;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{self, BuildError, ResolvedParam};
 

@@ -9,10 +9,10 @@
 use serde::Serialize;
 
 use crate::backends::Observed;
+use crate::backends::gate::region_gate_problem;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Config;
-use crate::runbook::Operation;
-use crate::runbook::traffic::region_gate_problem;
+use crate::operation::Operation;
 
 use super::state::{Proposal, State};
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::backends::Observed;
 use crate::config::Config;
 use crate::incident::checklist::Checklist;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 use crate::runbook::catalog::Catalog;
 
 use super::runbook_flow::RunbookRun;
@@ -354,7 +354,7 @@ impl State {
         match &self.modal {
             Some(Modal::Prompt { .. }) => true,
             Some(Modal::Confirm { step, .. }) => {
-                self.step(*step).is_some_and(|s| s.risk() == crate::runbook::Risk::High)
+                self.step(*step).is_some_and(|s| s.risk() == crate::operation::Risk::High)
             }
             _ => false,
         }

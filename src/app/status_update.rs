@@ -233,7 +233,7 @@ mod tests {
         DatabaseView, KubeView, PgNodeStatus, PodRow, Probe, RegionTraffic, SentinelObs, SentinelView,
         TrafficView,
     };
-    use crate::runbook::Operation;
+    use crate::operation::Operation;
 
     fn t(mins: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + Duration::minutes(mins)

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::runbook::{Check, Operation, Preview, Risk};
+use crate::operation::{Check, Operation, Preview, Risk};
 
 /// Where a step failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::command::Command;
 use crate::config::Config;
 use crate::config::model::{ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig};
 use crate::incident::entry::EntryKind;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()

@@ -292,7 +292,7 @@ fn run_command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             Some(Modal::Confirm { step, .. }) => {
                 let manual = state
                     .step(step)
-                    .is_some_and(|s| matches!(s.op, crate::runbook::Operation::Manual { .. }));
+                    .is_some_and(|s| matches!(s.op, crate::operation::Operation::Manual { .. }));
                 if manual && !state.read_only {
                     state.modal = Some(Modal::Prompt {
                         purpose: PromptPurpose::ManualNote(step),

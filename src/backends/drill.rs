@@ -36,7 +36,7 @@ pub use traffic::ReadyFault;
 
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Observe, Operate};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// The sim and the instant it was last brought up to date.
 struct Clocked {

@@ -19,7 +19,7 @@ use super::sentinel::{SentinelObserver, SentinelOperator};
 use super::traffic::{TrafficObserver, TrafficTimeouts};
 use super::{Freshness, Operate, Snapshot};
 use crate::config::Config;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// Sources and the operator of the live estate.
 pub struct LiveEstate {

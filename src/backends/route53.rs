@@ -36,7 +36,7 @@ pub const AWS_ROUTE53_ENDPOINT: &str = "https://route53.amazonaws.com";
 /// The region every Route 53 control-plane call is signed for.
 pub const CONTROL_PLANE_REGION: &str = "us-east-1";
 
-/// The endpoint a [`crate::runbook::Operation::SetRoute53Weights`] must name for this
+/// The endpoint a [`crate::operation::Operation::SetRoute53Weights`] must name for this
 /// configuration: `endpoint_url` when set, else [`AWS_ROUTE53_ENDPOINT`]. The operator refuses
 /// an operation that names another endpoint.
 pub fn endpoint_label(cfg: &Route53Config) -> String {

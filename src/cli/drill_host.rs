@@ -25,7 +25,7 @@ use crate::incident::log::LogMode;
 use crate::incident::log::{IncidentLog, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// What a drill incident's log says about its estate. Refuses a live incident.
 fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {

@@ -21,10 +21,10 @@ use crate::backends::drill::DrillEstate;
 use crate::backends::{Freshness, Observed, live};
 use crate::config::Config;
 use crate::config::load::Loaded;
+use crate::operation::{Operation, Risk};
 use crate::runbook::catalog::Catalog;
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{self, BuildError, PlannedStep, ResolvedParam};
-use crate::runbook::{Operation, Risk};
 use crate::text::sanitize;
 
 /// How long `plan` and `exec` wait for the first snapshot of every layer.

@@ -1,90 +1,15 @@
-//! [`Assertion`]: read-only checks a runbook step makes against what the panes show ("the
-//! primary is down", "traffic is on us-west-2"). An assertion step executes nothing: its
-//! postcondition is the assertion, evaluated on every snapshot until it holds or its verify
-//! deadline passes (then the runbook stops, as after any failed verify).
+//! How an [`Assertion`] (read-only checks a runbook step makes against what the panes show,
+//! "the primary is down", "traffic is on us-west-2") is evaluated. An assertion step executes
+//! nothing: its postcondition is the assertion, evaluated on every snapshot until it holds or
+//! its verify deadline passes (then the runbook stops, as after any failed verify).
 
-use serde::{Deserialize, Serialize};
-use strum::{EnumDiscriminants, EnumString, IntoStaticStr, VariantNames};
-
+use crate::backends::gate::region_gate_problem;
 use crate::backends::model::PgRole;
 use crate::backends::{Freshness, Observed};
-
-use super::operation::Verify;
-use super::traffic::region_gate_problem;
-
-/// A named condition on the current snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, EnumDiscriminants)]
-#[serde(tag = "check", rename_all = "kebab-case")]
-#[strum_discriminants(
-    name(AssertionName),
-    derive(EnumString, IntoStaticStr, VariantNames),
-    strum(serialize_all = "kebab-case"),
-    doc = "An assertion's name, as runbooks write it in `args.check`."
-)]
-pub enum Assertion {
-    /// No PostgreSQL node accepts writes and at least one is unreachable (plan: "check primary
-    /// status" before promoting anything).
-    PrimaryDown,
-    /// Sentinel quorum reachable, every Sentinel agrees on one master, no failover in progress.
-    SentinelHealthy,
-    /// Every Sentinel agrees on one master and that master answers as a master.
-    SentinelAgreed,
-    /// The region is failing: health check unhealthy or its ready probe failing.
-    RegionDown {
-        /// Region name.
-        region: String,
-    },
-    /// The region is healthy: health check healthy (when it has one) and ready probe 2xx.
-    RegionHealthy {
-        /// Region name.
-        region: String,
-    },
-    /// The region holds all the Route 53 weight and passes its health gate.
-    TrafficOn {
-        /// Region name.
-        region: String,
-    },
-    /// Data layers replicate: one writable primary with every reachable replica streaming
-    /// within the lag limit, and Sentinels agreeing on a master that answers as one, with every
-    /// reachable replica linked (nodes lost with a region are reported, not required).
-    ReplicationHealthy {
-        /// Maximum replay lag accepted.
-        max_lag_bytes: u64,
-    },
-    /// `node` is a streaming replica (restore: the old primary re-attached).
-    NodeIsReplica {
-        /// Node name.
-        node: String,
-    },
-}
-
-impl AssertionName {
-    /// Name as in runbooks.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// The step argument this assertion needs besides `check` (`region`, `node`).
-    pub fn needs_arg(self) -> Option<&'static str> {
-        match self {
-            AssertionName::RegionDown | AssertionName::RegionHealthy | AssertionName::TrafficOn => {
-                Some("region")
-            }
-            AssertionName::NodeIsReplica => Some("node"),
-            AssertionName::PrimaryDown
-            | AssertionName::SentinelHealthy
-            | AssertionName::SentinelAgreed
-            | AssertionName::ReplicationHealthy => None,
-        }
-    }
-}
+use crate::operation::assertion::Assertion;
+use crate::operation::{Check, Verify};
 
 impl Assertion {
-    /// Kebab-case name, as runbooks write it in `args.check`.
-    pub fn name(&self) -> &'static str {
-        AssertionName::from(self).as_str()
-    }
-
     /// One-line title.
     pub fn title(&self) -> String {
         match self {
@@ -120,8 +45,7 @@ impl Assertion {
     /// reason instead of waiting for its verify timeout. `primary-down` fails while a node
     /// answers as a writable primary in fresh data; the other assertions have none (they may
     /// come to hold as the estate moves).
-    pub fn precheck(&self, obs: &Observed) -> Vec<super::operation::Check> {
-        use super::operation::Check;
+    pub fn precheck(&self, obs: &Observed) -> Vec<Check> {
         match self {
             Assertion::PrimaryDown => {
                 let Some(db) = obs.database.fresh_value() else { return vec![] };
@@ -380,36 +304,7 @@ mod tests {
     use crate::backends::Snapshot;
     use crate::backends::drill::Sim;
     use crate::backends::model::{DatabaseView, PgNodeStatus};
-    use crate::runbook::Operation;
-
-    /// One assertion of each name (the serde tag must be the declared name).
-    fn sample(name: AssertionName) -> Assertion {
-        let region = "r".to_string();
-        match name {
-            AssertionName::PrimaryDown => Assertion::PrimaryDown,
-            AssertionName::SentinelHealthy => Assertion::SentinelHealthy,
-            AssertionName::SentinelAgreed => Assertion::SentinelAgreed,
-            AssertionName::RegionDown => Assertion::RegionDown { region },
-            AssertionName::RegionHealthy => Assertion::RegionHealthy { region },
-            AssertionName::TrafficOn => Assertion::TrafficOn { region },
-            AssertionName::ReplicationHealthy => Assertion::ReplicationHealthy { max_lag_bytes: 1 },
-            AssertionName::NodeIsReplica => Assertion::NodeIsReplica { node: "n".into() },
-        }
-    }
-
-    #[test]
-    fn every_assertion_name_parses_back_and_is_its_serde_tag() {
-        use std::str::FromStr;
-        assert_eq!(AssertionName::VARIANTS.len(), 8);
-        for name in AssertionName::VARIANTS {
-            let kind = AssertionName::from_str(name).expect("a declared name parses");
-            let check = sample(kind);
-            assert_eq!(check.name(), *name);
-            let json = serde_json::to_value(&check).expect("serializes");
-            assert_eq!(json["check"], *name);
-            assert_eq!(serde_json::from_value::<Assertion>(json).expect("reads back"), check);
-        }
-    }
+    use crate::operation::Operation;
 
     fn db(nodes: &[(&str, PgRole)]) -> Observed {
         let nodes = nodes

@@ -9,7 +9,7 @@
 use crate::backends::model::{DatabaseView, SentinelView};
 use crate::backends::{Layer, Observed};
 
-use super::Operation;
+use crate::operation::{Check, Operation};
 
 /// Name of the precheck this module adds (the override matches it by name).
 pub const CHECK_NAME: &str = "single authority";
@@ -75,18 +75,16 @@ pub fn authority_problem(op: &Operation, obs: &Observed) -> Option<String> {
 
 /// The "single authority" precheck for `op`, or `None` when `op` acts on no such layer or
 /// resolves the conflict itself.
-pub fn authority_check(op: &Operation, obs: &Observed) -> Option<super::Check> {
+pub fn authority_check(op: &Operation, obs: &Observed) -> Option<Check> {
     if resolves_conflict(op) {
         return None;
     }
     let layer = authority_layer(op)?;
     Some(match authority_problem(op, obs) {
-        Some(why) => super::Check::new(CHECK_NAME, false, why),
-        None => super::Check::new(
-            CHECK_NAME,
-            true,
-            format!("the {} layer has a single authority", layer_name(layer)),
-        ),
+        Some(why) => Check::new(CHECK_NAME, false, why),
+        None => {
+            Check::new(CHECK_NAME, true, format!("the {} layer has a single authority", layer_name(layer)))
+        }
     })
 }
 

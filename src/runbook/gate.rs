@@ -7,12 +7,13 @@ use std::str::FromStr;
 
 use strum::{EnumDiscriminants, EnumString, IntoStaticStr, VariantNames};
 
-use super::Verify;
-use super::assertion::{Assertion, region_problem};
+use super::assertion::region_problem;
 use super::operation::pod_label;
 use super::plan::sources::pod_elsewhere;
 use crate::backends::Observed;
 use crate::backends::model::{DatabaseView, KubeView, PgNodeStatus, PgRole, ServiceView};
+use crate::operation::Verify;
+use crate::operation::assertion::Assertion;
 
 /// A condition a step needs to be applicable.
 #[derive(Debug, Clone, PartialEq, Eq, EnumDiscriminants)]

@@ -7,7 +7,7 @@ use crate::backends::Observed;
 use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
 
-use super::Operation;
+use crate::operation::Operation;
 
 /// `Ok` when every target of `op` is the one on screen; else what differs.
 pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), String> {

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use strum::{EnumString, IntoStaticStr, VariantNames};
 use toml::Spanned;
 
-use super::Risk;
+use crate::operation::Risk;
 
 /// A parsed runbook file (validated by [`super::parse`]).
 #[derive(Debug, Clone, Deserialize)]

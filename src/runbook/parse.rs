@@ -11,11 +11,11 @@ use std::str::FromStr;
 
 use strum::VariantNames;
 
-use super::assertion::AssertionName;
 use super::gate::GateName;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
-use super::operation::Risk;
 use crate::config::error::{ConfigError, closest, one_of};
+use crate::operation::Risk;
+use crate::operation::assertion::AssertionName;
 
 /// Parse `text` (the contents of `file`) into a validated runbook.
 pub fn parse(text: &str, file: &Path) -> Result<Runbook, Vec<ConfigError>> {

@@ -10,10 +10,10 @@ pub(in crate::runbook) mod sources;
 
 use super::gate::Gate;
 use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
-use super::operation::{Operation, Risk};
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
 use crate::config::Config;
+use crate::operation::{Operation, Risk};
 
 /// A parameter's value and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,169 +1,14 @@
-//! Traffic operations (`set-weights`, `shift-traffic`): previews, prechecks and postconditions,
-//! plus the pure pieces of a gradual shift that the real and the drill executors share (stage
-//! weights, where a retry resumes, the health gate's verdict, failure messages).
+//! Traffic operations (`set-weights`, `shift-traffic`): previews, prechecks and postconditions
+//! (the stage arithmetic they share with the executors is [`crate::operation::traffic`], the
+//! health gate [`crate::backends::gate`]).
 
 use crate::backends::Observed;
-use crate::backends::model::{HealthState, Probe, RegionTraffic};
+use crate::backends::gate::region_gate_problem;
+use crate::backends::model::HealthState;
+use crate::operation::traffic::{GATE_INTERVAL_SECS, target_percent};
+use crate::operation::{Check, Preview, Verify};
 
-use super::operation::{Check, Preview, Verify, fresh_check};
-
-/// Seconds between two health-gate checks while a stage is held.
-pub const GATE_INTERVAL_SECS: u64 = 5;
-/// Time allowed for one change batch to reach `INSYNC` (real Route 53 can take minutes).
-pub const INSYNC_ALLOWANCE_SECS: u64 = 200;
-/// The plan's "gradually shift traffic back": the target's share at each stage.
-pub const DEFAULT_SHIFT_PERCENTS: [u8; 4] = [10, 25, 50, 100];
-/// Shortest hold the console proposes (each stage is also held at least one record TTL).
-pub const MIN_HOLD_SECS: u64 = 60;
-
-/// Weights of every region at each stage of a shift towards `target`: the target gets `p` %
-/// of 100 and the other regions share the rest in proportion to their `current` weights
-/// (equally when they all have 0). Regions keep `current`'s order; each stage sums to 100.
-pub fn shift_stages(current: &[(String, u8)], target: &str, percents: &[u8]) -> Vec<Vec<(String, u8)>> {
-    let others: Vec<(usize, u32)> = current
-        .iter()
-        .enumerate()
-        .filter(|(_, (r, _))| r != target)
-        .map(|(i, (_, w))| (i, u32::from(*w)))
-        .collect();
-    let others_total: u32 = others.iter().map(|(_, w)| w).sum();
-    percents
-        .iter()
-        .map(|&p| {
-            let p = u32::from(p.min(100));
-            let rest = 100 - p;
-            // Largest-remainder split of `rest` over the other regions.
-            let share = |w: u32| if others_total == 0 { 1 } else { w };
-            let denom = if others_total == 0 { others.len() as u32 } else { others_total };
-            let mut parts: Vec<(usize, u32, u32)> = others
-                .iter()
-                .map(|&(i, w)| {
-                    let exact = rest * share(w);
-                    (i, exact.checked_div(denom).unwrap_or(0), exact.checked_rem(denom).unwrap_or(0))
-                })
-                .collect();
-            let mut left = rest - parts.iter().map(|(_, b, _)| b).sum::<u32>();
-            let mut order: Vec<usize> = (0..parts.len()).collect();
-            order.sort_by(|a, b| parts[*b].2.cmp(&parts[*a].2).then(a.cmp(b)));
-            for k in order {
-                if left == 0 {
-                    break;
-                }
-                parts[k].1 += 1;
-                left -= 1;
-            }
-            current
-                .iter()
-                .enumerate()
-                .map(|(i, (r, _))| {
-                    let w = if r == target {
-                        p
-                    } else {
-                        parts.iter().find(|(j, _, _)| *j == i).map_or(0, |(_, b, _)| *b)
-                    };
-                    (r.clone(), u8::try_from(w).unwrap_or(u8::MAX))
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The target's share of the weights, in whole percent (0 when every weight is 0).
-pub fn target_percent(weights: &[(String, u8)], target: &str) -> u32 {
-    let total: u32 = weights.iter().map(|(_, w)| u32::from(*w)).sum();
-    let mine: u32 = weights.iter().filter(|(r, _)| r == target).map(|(_, w)| u32::from(*w)).sum();
-    (mine * 100 + total / 2).checked_div(total).unwrap_or(0)
-}
-
-/// `us-east-1 25 / us-west-2 75`, as failure messages name the weights left in place.
-pub fn weights_text(weights: &[(String, u8)]) -> String {
-    let parts: Vec<String> = weights.iter().map(|(r, w)| format!("{r} {w}")).collect();
-    parts.join(" / ")
-}
-
-/// Where a (re)run of a shift starts: the first stage whose target share is at least the
-/// current one, so a retry after a failed gate resumes at the failed stage instead of pulling
-/// traffic back to the first. `0` when the target is below every stage (or above all of them).
-pub fn first_stage(stages: &[Vec<(String, u8)>], target: &str, current: &[(String, u8)]) -> usize {
-    let now = target_percent(current, target);
-    stages.iter().position(|s| target_percent(s, target) >= now).unwrap_or(0)
-}
-
-/// The health gate's verdict on the target region: `None` when it passes, else what failed.
-/// `health` is the Route 53 health check (state, healthy/total checkers), `None` when the
-/// region has none; `ready` is its `/health/ready` probe. With neither there is nothing to gate
-/// on, which is a failure.
-pub fn gate_problem(
-    region: &str,
-    health: Option<(HealthState, Option<(u16, u16)>)>,
-    ready: Option<&Probe>,
-) -> Option<String> {
-    let mut problems = Vec::new();
-    if health.is_none() && ready.is_none() {
-        problems.push(format!("{region} has no health check and no ready probe: nothing to gate on"));
-    }
-    match health {
-        Some((HealthState::Unhealthy, checkers)) => problems.push(format!(
-            "{region} health check unhealthy{}",
-            checkers.map(|(h, t)| format!(" ({h}/{t} checkers healthy)")).unwrap_or_default()
-        )),
-        Some((HealthState::Unknown, _)) => problems.push(format!("{region} health check status unknown")),
-        _ => {}
-    }
-    if let Some(p) = ready.filter(|p| !p.ok()) {
-        let what = match (p.status, &p.error) {
-            (Some(s), _) => s.to_string(),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "no answer".into(),
-        };
-        problems.push(format!("{region} ready probe {what}"));
-    }
-    if problems.is_empty() { None } else { Some(problems.join("; ")) }
-}
-
-/// [`gate_problem`] for a region as the Traffic pane shows it (an `unknown` health check is
-/// treated as absent: the view cannot tell "none configured" from "unreadable").
-pub fn region_gate_problem(r: &RegionTraffic) -> Option<String> {
-    let health = (r.health_check != HealthState::Unknown).then_some((r.health_check, r.checkers));
-    gate_problem(&r.name, health, r.ready.as_ref())
-}
-
-/// The message of a shift stopped by its health gate (the pipeline then offers retry / skip /
-/// abort).
-pub fn gate_failed_message(
-    stage: usize,
-    stages: usize,
-    percent: u32,
-    problem: &str,
-    left: &[(String, u8)],
-) -> String {
-    format!(
-        "health gate failed at {percent}% (stage {stage}/{stages}: {problem}); weights left at {}: \
-         retry, skip or abort",
-        weights_text(left)
-    )
-}
-
-/// The message of a shift whose stage's change batch failed. `submitted` is `Some(stage
-/// weights)` when the batch was sent but not confirmed `INSYNC` (the weights may be either).
-pub fn stage_failed_message(
-    stage: usize,
-    stages: usize,
-    percent: u32,
-    error: &str,
-    before: &[(String, u8)],
-    submitted: Option<&[(String, u8)]>,
-) -> String {
-    let left = match submitted {
-        None => format!("weights left at {}", weights_text(before)),
-        Some(s) => format!(
-            "weights are either {} or still {}: check before retrying",
-            weights_text(s),
-            weights_text(before)
-        ),
-    };
-    format!("stage {stage}/{stages} ({percent}%) failed: {error}; {left}: retry, skip or abort")
-}
+use super::operation::fresh_check;
 
 /// Preview of `set-weights`.
 pub fn set_weights_preview(zone: &str, record: &str, endpoint: &str, weights: &[(String, u8)]) -> Preview {
@@ -373,8 +218,14 @@ mod tests {
 
     use super::*;
     use crate::backends::Snapshot;
+    use crate::backends::gate::gate_problem;
     use crate::backends::model::TrafficView;
-    use crate::runbook::{Operation, Risk};
+    use crate::backends::model::{Probe, RegionTraffic};
+    use crate::operation::traffic::{
+        DEFAULT_SHIFT_PERCENTS, INSYNC_ALLOWANCE_SECS, first_stage, gate_failed_message, shift_stages,
+        stage_failed_message,
+    };
+    use crate::operation::{Operation, Risk};
 
     fn w(list: &[(&str, u8)]) -> Vec<(String, u8)> {
         list.iter().map(|(r, w)| (r.to_string(), *w)).collect()

@@ -7,7 +7,7 @@ use crate::command::Command;
 use crate::config::Keymap;
 use crate::config::key::Key;
 use crate::config::keymap::{KeyLayer, KeymapResult};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 /// Keys typed so far of a multi-key chord.
 #[derive(Debug, Default)]

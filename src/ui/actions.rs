@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use crate::app::state::Proposal;
 use crate::config::Theme;
 use crate::config::theme::Slot;
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 use super::layout::centered;
 use super::widgets::width;
@@ -77,7 +77,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::runbook::Operation;
+    use crate::operation::Operation;
 
     #[test]
     fn a_proposal_not_offered_is_greyed_with_the_reason() {

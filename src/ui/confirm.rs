@@ -12,7 +12,7 @@ use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 use super::layout::centered;
 use super::widgets::width;

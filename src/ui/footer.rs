@@ -10,7 +10,7 @@ use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
-use crate::runbook::Risk;
+use crate::operation::Risk;
 
 use super::widgets::width;
 use crate::text::clean;

@@ -10,7 +10,7 @@ use crate::app::{PaneId, State, StepRun};
 use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 use super::panes::PaneCtx;
 use super::widgets::{scroll_window, width};

@@ -16,7 +16,7 @@ use warroom::backends::live;
 use warroom::command::Command;
 use warroom::config::Config;
 use warroom::incident::entry::LogIntent;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::runner::{MemoryLog, Runner};
 
 /// Operator name written into the in-memory log.
@@ -147,7 +147,7 @@ impl Headless {
                             self.apply(Action::Text(TextEdit::Char(c)));
                         }
                         self.apply(Action::Text(TextEdit::Submit));
-                    } else if s.risk() == warroom::runbook::Risk::High {
+                    } else if s.risk() == warroom::operation::Risk::High {
                         self.type_confirm(&s.op.confirm_word());
                     } else {
                         self.apply(Action::Command(Command::ConfirmYes));

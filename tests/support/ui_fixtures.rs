@@ -22,7 +22,7 @@ use warroom::config::model::{ObjectRef, PostgresConfig};
 use warroom::config::{Config, Keymap, Theme};
 use warroom::incident::checklist::{Checklist, ChecklistItem, Due};
 use warroom::incident::entry::LogLine;
-use warroom::runbook::Operation;
+use warroom::operation::Operation;
 use warroom::ui::UiContext;
 
 /// T+0 of every fixture incident: 2026-11-26 03:00:00 UTC.

@@ -9,7 +9,7 @@ use crate::backends::Snapshot;
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::command::Command;
 use crate::config::Config;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap()

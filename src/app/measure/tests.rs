@@ -16,7 +16,7 @@ use crate::backends::model::{
     SentinelView, ServiceView, TrafficView,
 };
 use crate::config::Config;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + Duration::seconds(s)

@@ -14,7 +14,7 @@ use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Config;
 use crate::config::model::{PgNodeConfig, PostgresConfig};
 use crate::incident::entry::{Entry, EntryKind};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 5, 20, 0, 0).unwrap() + Duration::seconds(s)

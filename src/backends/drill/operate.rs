@@ -15,7 +15,7 @@ use super::estate::{MASTER_NAME, MAX_REPLICAS, PG_DATA_DIR, RECORD, REGIONS, ROU
 const CONTAINER: &str = "postgres";
 use super::kube::Reach;
 use super::sim::Sim;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 impl Sim {
     /// Validate `op` and return how long it plausibly takes, in sim time.
@@ -497,7 +497,7 @@ mod tests {
     use super::*;
     use crate::backends::model::PgRole;
     use crate::backends::{Observed, Snapshot};
-    use crate::runbook::Verify;
+    use crate::operation::Verify;
 
     fn exec_promote(pod: &str, node: &str, data_dir: &str) -> Operation {
         Operation::ExecPromote {

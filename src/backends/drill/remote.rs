@@ -39,7 +39,7 @@ use tokio::task::JoinHandle;
 
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Freshness, Operate, Snapshot};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 use wire::{ClientMsg, HostMsg, WireSnap, line};
 
 /// The reason every pane of a joined console shows once its host is gone.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Clocked, DrillEstate, Sim};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 impl DrillEstate {
     /// `scenario` at `speed`, seeded by `seed`, whose sim time 0 was wall time `origin`, with

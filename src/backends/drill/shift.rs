@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::DrillOperator;
 use super::estate::TTL;
-use crate::runbook::Operation;
-use crate::runbook::traffic::{
-    GATE_INTERVAL_SECS, first_stage, gate_failed_message, region_gate_problem, stage_failed_message,
-    target_percent,
+use crate::backends::gate::region_gate_problem;
+use crate::operation::Operation;
+use crate::operation::traffic::{
+    GATE_INTERVAL_SECS, first_stage, gate_failed_message, stage_failed_message, target_percent,
 };
 
 impl DrillOperator {

@@ -9,7 +9,7 @@ use super::estate::{APP_NAMESPACE, RECORD, REGIONS, TTL};
 use super::kube::{Kube, Outage};
 use super::rng::Rng;
 use crate::backends::model::{DatabaseView, HealthState, Probe, RegionTraffic, TrafficView};
-use crate::runbook::traffic::target_percent;
+use crate::operation::traffic::target_percent;
 
 /// Route 53 health checkers per health check.
 const CHECKERS: f64 = 16.0;

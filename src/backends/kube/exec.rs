@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn the_request_kube_sends_is_the_one_the_preview_shows() {
-        use crate::runbook::operation::{exec_request_line, pg_ctl_promote_argv};
+        use crate::operation::exec::{exec_request_line, pg_ctl_promote_argv};
         let argv = pg_ctl_promote_argv("/var/lib/postgresql/data");
         for container in [None, Some("postgres")] {
             let params = AttachParams { container: container.map(str::to_string), ..AttachParams::default() };

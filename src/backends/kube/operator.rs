@@ -12,10 +12,9 @@ use serde_json::{Value, json};
 use super::clients::KubeClients;
 use super::exec::exec_in_pod;
 use crate::backends::Operate;
-use crate::runbook::Operation;
-use crate::runbook::operation::{
-    REVISION_ANNOTATION, pg_ctl_promote_argv, previous_revision, rollback_patch,
-};
+use crate::operation::Operation;
+use crate::operation::exec::pg_ctl_promote_argv;
+use crate::operation::rollback::{REVISION_ANNOTATION, previous_revision, rollback_patch};
 
 /// Carries out `PatchServiceSelector`, `LabelPod`, `ScaleDeployment`, `RollbackDeployment` and
 /// `ExecPromote`.

@@ -8,7 +8,7 @@ use futures::future::{BoxFuture, join_all};
 use super::conn::{NodeTarget, PgTimeouts, Session, human, is_read_only_refusal};
 use crate::backends::Operate;
 use crate::config::model::PostgresConfig;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// How long `pg_promote` may wait for the promotion to finish, in seconds.
 pub const PROMOTE_WAIT_SECONDS: i32 = 30;

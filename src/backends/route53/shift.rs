@@ -10,10 +10,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{ChangeProgress, Route53Error, Route53Operator, SetWeightsOutcome};
+use crate::backends::gate::gate_problem;
 use crate::backends::http::HttpProber;
 use crate::config::model::Config;
-use crate::runbook::traffic::{
-    GATE_INTERVAL_SECS, first_stage, gate_failed_message, gate_problem, stage_failed_message, target_percent,
+use crate::operation::traffic::{
+    GATE_INTERVAL_SECS, first_stage, gate_failed_message, stage_failed_message, target_percent,
 };
 
 /// What a shift's hold checks besides the Route 53 health check: each region's

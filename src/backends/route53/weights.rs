@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::{Route53Api, Route53Error};
 use crate::backends::Operate;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// Progress of a submitted change, reported after submission and after every `GetChange`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use super::conn::{Endpoint, connect, describe, human, is_inprog, password};
 use super::observe::ask;
 use crate::backends::Operate;
 use crate::config::model::SentinelConfig;
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// Guard window used when Sentinel does not report its failover-timeout.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(180);

@@ -17,7 +17,7 @@ use crate::backends::{Freshness, Operate};
 use crate::command::Command;
 use crate::incident::commander::CommanderView;
 use crate::incident::entry::EntryKind;
-use crate::runbook::{Operation, Risk};
+use crate::operation::{Operation, Risk};
 use crate::runner::{LogSink, Runner};
 use crate::text::sanitize;
 

@@ -12,9 +12,9 @@
 use crate::backends::Observed;
 use crate::cli::plan::{self, Exit};
 use crate::config::Config;
+use crate::operation::{Operation, Risk, Verify};
 use crate::runbook::model::Runbook;
 use crate::runbook::plan::{BuildError, PlannedStep};
-use crate::runbook::{Operation, Risk, Verify};
 use crate::text::sanitize;
 
 use super::Decisions;

@@ -2,9 +2,10 @@
 //! confirmed and again before it executes (fresh data, the target exists and is in the state
 //! the operation expects, and finally a single authority on the layer it acts on).
 
-use super::{Check, Operation, disagreement, fresh_check, promote, repoint, rollback};
+use super::{disagreement, fresh_check, promote, repoint, rollback};
 use crate::backends::model::{PgRole, SentinelView};
 use crate::backends::{Layer, Observed};
+use crate::operation::{Check, Operation};
 use crate::runbook::{authority, traffic};
 
 impl Operation {

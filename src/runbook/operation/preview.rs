@@ -1,8 +1,9 @@
 //! [`Operation::preview`]: exactly what an operation will do, and where, shown before
 //! confirmation (the statements, the patch, the change batch) with its blast radius.
 
-use super::{Operation, Preview, promote, repoint, rollback};
-use crate::runbook::assertion::Assertion;
+use super::{promote, repoint, rollback};
+use crate::operation::assertion::Assertion;
+use crate::operation::{Operation, Preview};
 use crate::runbook::traffic;
 
 impl Operation {

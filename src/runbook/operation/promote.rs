@@ -6,25 +6,11 @@
 //! [`Operation::PromotePostgres`]: super::Operation::PromotePostgres
 //! [`Operation::ExecPromote`]: super::Operation::ExecPromote
 
-use super::{Check, Preview, Verify, fresh_check};
+use super::fresh_check;
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
-
-/// The command `ExecPromote` runs in the pod: `pg_ctl promote -D <data_dir>` (argv, no shell).
-pub fn pg_ctl_promote_argv(data_dir: &str) -> Vec<String> {
-    ["pg_ctl", "promote", "-D", data_dir].iter().map(|s| s.to_string()).collect()
-}
-
-/// The exec request as the client sends it (a WebSocket upgrade of a GET, offering
-/// `v5.channel.k8s.io` and `v4.channel.k8s.io`), with the query values shown unencoded.
-pub fn exec_request_line(namespace: &str, pod: &str, container: Option<&str>, argv: &[String]) -> String {
-    let mut query = vec!["stdout=true".to_string(), "stderr=true".to_string()];
-    if let Some(c) = container {
-        query.push(format!("container={c}"));
-    }
-    query.extend(argv.iter().map(|a| format!("command={a}")));
-    format!("GET /api/v1/namespaces/{namespace}/pods/{pod}/exec?{}", query.join("&"))
-}
+use crate::operation::exec::{exec_request_line, pg_ctl_promote_argv};
+use crate::operation::{Check, Preview, Verify};
 
 /// The lag guard line of both promotion previews.
 pub(super) fn lag_guard_line(max_lag_bytes: u64, accept_data_loss: Option<u64>) -> String {
@@ -136,10 +122,10 @@ mod tests {
 
     use chrono::{TimeZone, Utc};
 
-    use super::super::{Operation, Risk};
     use super::*;
     use crate::backends::model::{DatabaseView, PgNodeStatus};
     use crate::backends::{Freshness, Snapshot};
+    use crate::operation::{Operation, Risk};
 
     fn node(name: &str, role: PgRole, lag: u64, read_only: bool) -> PgNodeStatus {
         PgNodeStatus {

@@ -10,9 +10,10 @@
 //! [`Operation::PatchServiceSelector`]: super::Operation::PatchServiceSelector
 //! [`Operation::LabelPod`]: super::Operation::LabelPod
 
-use super::{Check, Preview, Verify, fresh_check};
+use super::fresh_check;
 use crate::backends::Observed;
 use crate::backends::model::{KubeView, PodRow};
+use crate::operation::{Check, Preview, Verify};
 
 /// The pod named by the step, when the Kubernetes layer shows it.
 fn find_pod<'a>(kube: &'a KubeView, context: &str, namespace: &str, pod: &str) -> Option<&'a PodRow> {

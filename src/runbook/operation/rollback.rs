@@ -9,42 +9,11 @@
 //!
 //! [`Operation::RollbackDeployment`]: super::Operation::RollbackDeployment
 
-use serde_json::{Value, json};
-
-use super::{Check, Preview, Verify, fresh_check};
+use super::fresh_check;
 use crate::backends::Observed;
 use crate::backends::model::{KubeView, PodRow};
-
-/// The annotation the Deployment controller numbers revisions with.
-pub const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
-/// The label the Deployment controller adds to each ReplicaSet's template.
-pub const HASH_LABEL: &str = "pod-template-hash";
-
-/// The strategic merge patch a rollback sends: the whole `spec.template` replaced by
-/// `template` (the previous ReplicaSet's, `pod-template-hash` removed).
-pub fn rollback_patch(template: &Value) -> Value {
-    let mut template = template.clone();
-    if let Some(labels) = template.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
-        labels.remove(HASH_LABEL);
-    }
-    if let Some(t) = template.as_object_mut() {
-        t.insert("$patch".into(), json!("replace"));
-    }
-    json!({ "spec": { "template": template } })
-}
-
-/// The previous revision among `revisions` (ReplicaSet name, revision) below `current`: the
-/// highest one lower than it, as `kubectl rollout undo` picks it.
-pub fn previous_revision(revisions: &[(String, u64)], current: u64) -> Option<&(String, u64)> {
-    revisions.iter().filter(|(_, r)| *r < current).max_by_key(|(_, r)| *r)
-}
-
-/// Whether `pod` is one of `deployment`'s pods (`<deployment>-<template hash>-<suffix>`).
-pub fn owned_by(pod: &str, deployment: &str) -> bool {
-    pod.strip_prefix(deployment)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .is_some_and(|rest| rest.split('-').count() == 2 && rest.split('-').all(|p| !p.is_empty()))
-}
+use crate::operation::rollback::{HASH_LABEL, REVISION_ANNOTATION, owned_by};
+use crate::operation::{Check, Preview, Verify};
 
 fn pods<'a>(kube: &'a KubeView, context: &str, namespace: &str, deployment: &str) -> Vec<&'a PodRow> {
     kube.pods
@@ -125,9 +94,12 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
+    use serde_json::json;
+
     use super::*;
     use crate::backends::Snapshot;
     use crate::backends::model::DeploymentRow;
+    use crate::operation::rollback::{previous_revision, rollback_patch};
 
     fn pod(name: &str, ready: bool, reason: Option<&str>) -> PodRow {
         PodRow {

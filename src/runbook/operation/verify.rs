@@ -1,9 +1,10 @@
 //! [`Operation::verify`]: the postcondition, evaluated on every snapshot after execution
 //! until it holds or the verify deadline passes, and what is still wrong although it holds.
 
-use super::{Operation, Verify, disagreement, promote, repoint, rollback};
+use super::{disagreement, promote, repoint, rollback};
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
+use crate::operation::{Operation, Verify};
 use crate::runbook::traffic;
 
 impl Operation {

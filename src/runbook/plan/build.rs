@@ -12,11 +12,11 @@ use crate::config::Config;
 use crate::config::model::{
     DEFAULT_FAILOVER_REPLICAS, PgNodeConfig, PostgresConfig, RegionConfig, Route53Config,
 };
-use crate::runbook::assertion::{Assertion, AssertionName};
+use crate::operation::Operation;
+use crate::operation::assertion::{Assertion, AssertionName};
+use crate::operation::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
 use crate::runbook::model::{OpKind, StepDef};
-use crate::runbook::operation::Operation;
 use crate::runbook::parse::references;
-use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
 
 type Built = Result<Operation, BuildError>;
 

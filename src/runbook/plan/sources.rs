@@ -63,7 +63,7 @@ pub(super) fn failing_deployment(obs: &Observed) -> Result<(String, String), Str
                 .pods
                 .iter()
                 .filter(|p| p.context == d.context && p.namespace == d.namespace && answers(k, &p.context))
-                .filter(|p| crate::runbook::operation::owned_by(&p.name, &d.name) && p.is_unhealthy())
+                .filter(|p| crate::operation::rollback::owned_by(&p.name, &d.name) && p.is_unhealthy())
                 .count();
             (d, bad)
         })
@@ -87,7 +87,7 @@ pub(super) fn failing_region<'a>(cfg: &'a Config, obs: &Observed, name: &str) ->
                 .filter(|p| {
                     p.context == ctx
                         && p.namespace == ns
-                        && crate::runbook::operation::owned_by(&p.name, name)
+                        && crate::operation::rollback::owned_by(&p.name, name)
                 })
                 .filter(|p| p.is_unhealthy())
                 .count();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Hello;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Freshness, Snapshot};
-use crate::runbook::Operation;
+use crate::operation::Operation;
 
 /// [`Freshness`] on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
