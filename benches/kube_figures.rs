@@ -10,12 +10,10 @@
 //! Under `cargo test --all-targets` (no `--bench`) it runs a quick smoke version (5 samples,
 //! 500 pods, 20 frames) and prints no verdicts: a debug build's times say nothing.
 
-#[allow(dead_code)] // the figures use a part of the test server
 #[path = "../tests/support/kube_server/mod.rs"]
 mod kube_server;
 #[path = "console/stats.rs"]
 mod stats;
-#[allow(dead_code)] // the figures use a part of the UI fixtures
 #[path = "../tests/support/ui_fixtures.rs"]
 mod ui_fixtures;
 

@@ -9,7 +9,6 @@
 
 #[path = "console/stats.rs"]
 mod stats;
-#[allow(dead_code)] // the figures use a part of the UI fixtures
 #[path = "../tests/support/ui_fixtures.rs"]
 mod ui_fixtures;
 

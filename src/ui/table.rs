@@ -84,6 +84,23 @@ pub struct Column<R, C> {
     pub cell: for<'r> fn(&'r R, &C) -> Cell<'r>,
 }
 
+impl<R, C> Column<R, C> {
+    /// A column with no short header.
+    pub fn new(
+        header: &'static str,
+        width: Width,
+        priority: u8,
+        cell: for<'r> fn(&'r R, &C) -> Cell<'r>,
+    ) -> Column<R, C> {
+        Column { header, short: "", width, priority, cell }
+    }
+
+    /// The same column with `short` as its header when it is narrower than `header`.
+    pub fn short(self, short: &'static str) -> Column<R, C> {
+        Column { short, ..self }
+    }
+}
+
 /// What one column needs, measured from its header and the visible cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Need {

@@ -127,32 +127,14 @@ struct PodCx<'a> {
 /// cut), the pod name, its status, READY, RESTARTS, AGE, NAMESPACE.
 fn columns<'a>() -> [Column<PodRow, PodCx<'a>>; 8] {
     [
-        Column { header: "", short: "", width: Width::Whole { max: 1 }, priority: 9, cell: mark },
-        Column { header: "CONTEXT", short: "", width: Width::Whole { max: 24 }, priority: 8, cell: context },
-        Column {
-            header: "NAMESPACE",
-            short: "",
-            width: Width::Whole { max: 16 },
-            priority: 1,
-            cell: namespace,
-        },
-        Column { header: "POD", short: "", width: Width::Fill { min: 16 }, priority: 7, cell: name },
-        Column { header: "READY", short: "", width: Width::Whole { max: 7 }, priority: 5, cell: ready },
-        Column {
-            header: "STATUS",
-            short: "",
-            width: Width::Cut { min: 7, max: 18 },
-            priority: 6,
-            cell: status,
-        },
-        Column {
-            header: "RESTARTS",
-            short: "RST",
-            width: Width::Cut { min: 3, max: 8 },
-            priority: 4,
-            cell: restarts,
-        },
-        Column { header: "AGE", short: "", width: Width::Whole { max: 6 }, priority: 3, cell: age },
+        Column::new("", Width::Whole { max: 1 }, 9, mark),
+        Column::new("CONTEXT", Width::Whole { max: 24 }, 8, context),
+        Column::new("NAMESPACE", Width::Whole { max: 16 }, 1, namespace),
+        Column::new("POD", Width::Fill { min: 16 }, 7, name),
+        Column::new("READY", Width::Whole { max: 7 }, 5, ready),
+        Column::new("STATUS", Width::Cut { min: 7, max: 18 }, 6, status),
+        Column::new("RESTARTS", Width::Cut { min: 3, max: 8 }, 4, restarts).short("RST"),
+        Column::new("AGE", Width::Whole { max: 6 }, 3, age),
     ]
 }
 
