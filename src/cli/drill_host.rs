@@ -143,89 +143,53 @@ fn host(
     Ok((estate, refused))
 }
 
+/// A refusal of `warroom drill`: what it says and its exit code.
+struct Refused {
+    code: i32,
+    why: String,
+}
+
+impl Refused {
+    fn new(code: i32, why: impl Into<String>) -> Refused {
+        Refused { code, why: why.into() }
+    }
+
+    /// Say why, return the exit code.
+    fn report(self) -> i32 {
+        eprintln!("warroom drill: {}", self.why);
+        self.code
+    }
+}
+
+/// The drill incident this console is on, and what its log says about the estate.
+struct Opened {
+    id: String,
+    params: DrillParams,
+    origin: Option<DateTime<Utc>>,
+    ops: Vec<(DateTime<Utc>, Operation)>,
+}
+
 /// Declare a new drill or join one: one estate per drill incident (see `backends::drill::remote`).
 pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
     let data_dir = loaded.paths.data_dir.clone();
     let who = operator_identity();
     let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed: args.seed };
     let mut warnings = Vec::new();
-    let (id, params, origin, ops) = match &args.incident {
-        Some(id) => match recorded(&data_dir, id) {
-            Ok(r) => {
-                let params = r.params.unwrap_or_else(|| {
-                    warnings.push(format!(
-                        "{id} recorded no drill parameters: using this console's (scenario {}, speed {}, seed {})",
-                        own.scenario, own.speed, own.seed
-                    ));
-                    own.clone()
-                });
-                (id.clone(), params, r.origin, r.ops)
-            }
-            Err(e) => {
-                eprintln!("warroom drill: {e}");
-                return Ok(2);
-            }
-        },
-        None if read_only => {
-            eprintln!(
-                "warroom drill: refused: a --read-only console joins an open drill (--incident ID); it cannot declare one"
-            );
-            return Ok(2);
-        }
-        None => {
-            let title = format!("Drill: {}", own.scenario);
-            let (_, meta) = IncidentLog::declare(&data_dir, &title, "SEV2", true, &who, Utc::now())?;
-            match record(&data_dir, &meta.id, &who, &own, None) {
-                Ok(at) => (meta.id, own, Some(at), Vec::new()),
-                Err(e) => {
-                    eprintln!("warroom drill: {e}");
-                    return Ok(1);
-                }
-            }
-        }
+    let opened = match &args.incident {
+        Some(id) => joined(&data_dir, id, own, &mut warnings),
+        None if read_only => Err(Refused::new(
+            2,
+            "refused: a --read-only console joins an open drill (--incident ID); it cannot declare one",
+        )),
+        None => declared(&data_dir, &who, own)?,
     };
-    let dir = store::incidents_dir(&data_dir);
-    // Whoever finds no host hosts (a read-only trainee too: the estate must run somewhere).
-    let lock = remote::try_host(&dir, &id)?;
-    let estate = match lock {
-        Some(lock) => {
-            // A drill joined after its host exited (or never recorded): resumed by replay.
-            let origin = match origin {
-                Some(o) if args.incident.is_none() => o,
-                resumed => match record(&data_dir, &id, &who, &params, Some(ops.len())) {
-                    Ok(at) => resumed.unwrap_or(at),
-                    Err(e) => {
-                        eprintln!("warroom drill: {e}");
-                        return Ok(1);
-                    }
-                },
-            };
-            match host(lock, &params, origin, &ops, &who) {
-                Ok((e, refused)) => {
-                    warnings
-                        .extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
-                    e
-                }
-                Err(e) => {
-                    eprintln!("warroom drill: {e}");
-                    return Ok(2);
-                }
-            }
-        }
-        None => {
-            let r = remote::join(&remote::socket_path(&dir, &id), &id, Duration::from_secs(3)).await;
-            Estate {
-                sources: Sources {
-                    kube: r.layers.kube,
-                    database: r.layers.database,
-                    sentinel: r.layers.sentinel,
-                    traffic: r.layers.traffic,
-                },
-                operator: Arc::new(r.operator),
-                fault_at: r.hello.and_then(|h| h.fault_scheduled_at),
-                host: None,
-            }
-        }
+    let opened = match opened {
+        Ok(o) => o,
+        Err(r) => return Ok(r.report()),
+    };
+    let estate = match estate(&data_dir, &opened, args.incident.is_none(), &who, &mut warnings).await? {
+        Ok(e) => e,
+        Err(r) => return Ok(r.report()),
     };
     let records = estate.host.is_some();
     let mut config = crate::backends::drill::estate::config();
@@ -233,12 +197,12 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     if let Some(user) = &loaded.config {
         config.drill = user.drill.clone();
     }
-    let recovery = Recovery::drill(&params.scenario, estate.fault_at);
+    let recovery = Recovery::drill(&opened.params.scenario, estate.fault_at);
     let launch = Launch {
         mode: Mode::Drill,
-        title: format!("Drill: {}", params.scenario),
+        title: format!("Drill: {}", opened.params.scenario),
         severity: "SEV2".into(),
-        resume: Some(Some(id)),
+        resume: Some(Some(opened.id)),
         read_only,
         config: Arc::new(config),
         sources: estate.sources,
@@ -251,4 +215,76 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         state.warnings.extend(warnings);
     })
     .await
+}
+
+/// Join the drill incident `id`: its recorded parameters (this console's `own`, with a
+/// warning, when it recorded none).
+fn joined(
+    data_dir: &Path,
+    id: &str,
+    own: DrillParams,
+    warnings: &mut Vec<String>,
+) -> Result<Opened, Refused> {
+    let r = recorded(data_dir, id).map_err(|e| Refused::new(2, e))?;
+    let params = r.params.unwrap_or_else(|| {
+        warnings.push(format!(
+            "{id} recorded no drill parameters: using this console's (scenario {}, speed {}, seed {})",
+            own.scenario, own.speed, own.seed
+        ));
+        own
+    });
+    Ok(Opened { id: id.to_string(), params, origin: r.origin, ops: r.ops })
+}
+
+/// Declare a new drill incident with this console's parameters, recorded in its log.
+fn declared(data_dir: &Path, who: &str, own: DrillParams) -> color_eyre::Result<Result<Opened, Refused>> {
+    let title = format!("Drill: {}", own.scenario);
+    let (_, meta) = IncidentLog::declare(data_dir, &title, "SEV2", true, who, Utc::now())?;
+    Ok(match record(data_dir, &meta.id, who, &own, None) {
+        Ok(at) => Ok(Opened { id: meta.id, params: own, origin: Some(at), ops: Vec::new() }),
+        Err(e) => Err(Refused::new(1, e)),
+    })
+}
+
+/// The estate of the incident: hosted here when no console hosts it (`declared`: this console
+/// just declared it), else joined from its host.
+async fn estate(
+    data_dir: &Path,
+    opened: &Opened,
+    declared: bool,
+    who: &str,
+    warnings: &mut Vec<String>,
+) -> color_eyre::Result<Result<Estate, Refused>> {
+    let dir = store::incidents_dir(data_dir);
+    // Whoever finds no host hosts (a read-only trainee too: the estate must run somewhere).
+    let Some(lock) = remote::try_host(&dir, &opened.id)? else {
+        let r =
+            remote::join(&remote::socket_path(&dir, &opened.id), &opened.id, Duration::from_secs(3)).await;
+        return Ok(Ok(Estate {
+            sources: Sources {
+                kube: r.layers.kube,
+                database: r.layers.database,
+                sentinel: r.layers.sentinel,
+                traffic: r.layers.traffic,
+            },
+            operator: Arc::new(r.operator),
+            fault_at: r.hello.and_then(|h| h.fault_scheduled_at),
+            host: None,
+        }));
+    };
+    // A drill joined after its host exited (or never recorded): resumed by replay.
+    let origin = match opened.origin {
+        Some(o) if declared => o,
+        resumed => match record(data_dir, &opened.id, who, &opened.params, Some(opened.ops.len())) {
+            Ok(at) => resumed.unwrap_or(at),
+            Err(e) => return Ok(Err(Refused::new(1, e))),
+        },
+    };
+    Ok(match host(lock, &opened.params, origin, &opened.ops, who) {
+        Ok((e, refused)) => {
+            warnings.extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
+            Ok(e)
+        }
+        Err(e) => Err(Refused::new(2, e)),
+    })
 }

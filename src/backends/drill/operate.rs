@@ -3,19 +3,20 @@
 //!
 //! [`Sim::begin`] checks an operation and says how long it plausibly takes; the caller waits
 //! that long (speed-scaled) and then calls [`Sim::apply`], which checks again (the estate may
-//! have moved meanwhile) and mutates.
+//! have moved meanwhile) and mutates. The checks are in [`check`].
 
-use std::collections::{BTreeMap, BTreeSet};
+mod check;
+
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::database::lsn_text;
-use super::estate::{MASTER_NAME, MAX_REPLICAS, PG_DATA_DIR, RECORD, REGIONS, ROUTE53_ENDPOINT, ZONE};
+use super::sim::Sim;
+use crate::operation::Operation;
+use check::no_history;
 
 /// The container of the drill's database pods.
 const CONTAINER: &str = "postgres";
-use super::kube::Reach;
-use super::sim::Sim;
-use crate::operation::Operation;
 
 impl Sim {
     /// Validate `op` and return how long it plausibly takes, in sim time.
@@ -62,25 +63,9 @@ impl Sim {
                     lsn_text(fork)
                 )
             }
-            Operation::FencePostgres { node, .. } => {
-                let i = self.db.index(node).unwrap_or(0);
-                let served = self.kube.endpoints(&self.out).iter().any(|e| e == node);
-                let killed = if served { self.rng.int(8, 40) } else { self.rng.int(0, 3) };
-                self.db.nodes[i].read_only = true;
-                format!(
-                    "{node}: default_transaction_read_only = on, configuration reloaded, {killed} client backends terminated ({secs:.2} s)"
-                )
-            }
+            Operation::FencePostgres { node, .. } => self.fence(node, secs),
             Operation::PatchServiceSelector { context, namespace, service, pod } => {
-                self.kube.service.selector = BTreeMap::from([
-                    ("role".to_string(), "primary".to_string()),
-                    ("statefulset.kubernetes.io/pod-name".to_string(), pod.clone()),
-                ]);
-                let eps = self.kube.endpoints(&self.out);
-                format!(
-                    "Service {context}/{namespace}/{service} patched: selector role=primary, pod-name={pod}; endpoints: {}",
-                    if eps.is_empty() { "none (no ready pod matches)".into() } else { eps.join(", ") }
-                )
+                self.select_pod(context, namespace, service, pod)
             }
             Operation::LabelPod { context, namespace, pod, key, value } => {
                 if let Some(p) = self.kube.pod_mut(context, pod) {
@@ -95,21 +80,7 @@ impl Sim {
                     "SENTINEL FAILOVER {master} on {sentinel} returned OK; the switch follows in about 1.2 s"
                 )
             }
-            Operation::SetRoute53Weights { weights, .. } => {
-                for (region, w) in weights {
-                    if let Some(r) = self.traffic.regions.iter_mut().find(|r| r.name == region) {
-                        r.weight = *w;
-                    }
-                }
-                self.traffic.changes += 1;
-                let set: Vec<String> = weights.iter().map(|(r, w)| format!("{r}={w}")).collect();
-                format!(
-                    "change /change/CDRILL{:06} INSYNC after {secs:.2} s: {} UPSERT(s) {}",
-                    self.traffic.changes,
-                    weights.len(),
-                    set.join(", ")
-                )
-            }
+            Operation::SetRoute53Weights { weights, .. } => self.set_weights(weights, secs),
             Operation::ShiftTraffic { .. } => {
                 return Err("shift-traffic is carried out stage by stage, not in one apply".into());
             }
@@ -120,17 +91,7 @@ impl Sim {
                 )
             }
             Operation::RollbackDeployment { context, namespace, deployment } => {
-                let d = self
-                    .kube
-                    .deployments
-                    .iter_mut()
-                    .find(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment)
-                    .ok_or_else(|| format!("deployments.apps \"{deployment}\" not found"))?;
-                let (from, to, hash) = d.rollback().ok_or_else(|| no_history(deployment))?;
-                format!(
-                    "deployment {namespace}/{deployment} in {context} rolled back from revision {from} to revision {to} \
-                     (ReplicaSet {deployment}-{hash}): sent {{\"spec\":{{\"template\":{{\"$patch\":\"replace\",...}}}}}} ({secs:.2} s)"
-                )
+                self.roll_back(context, namespace, deployment, secs)?
             }
             Operation::Manual { instruction } => {
                 format!("manual step acknowledged: {}", instruction.lines().next().unwrap_or(""))
@@ -140,6 +101,69 @@ impl Sim {
                 format!("{node}: CREATE TEMP TABLE warroom_write_probe committed ({secs:.3} s)")
             }
         })
+    }
+
+    /// Fence a node: read-only, configuration reloaded, its clients cut (many when the Service
+    /// still sends it traffic).
+    fn fence(&mut self, node: &str, secs: f64) -> String {
+        let i = self.db.index(node).unwrap_or(0);
+        let served = self.kube.endpoints(&self.out).iter().any(|e| e == node);
+        let killed = if served { self.rng.int(8, 40) } else { self.rng.int(0, 3) };
+        self.db.nodes[i].read_only = true;
+        format!(
+            "{node}: default_transaction_read_only = on, configuration reloaded, {killed} client backends terminated ({secs:.2} s)"
+        )
+    }
+
+    /// Point the database Service at `pod`; says which endpoints it has now.
+    fn select_pod(&mut self, context: &str, namespace: &str, service: &str, pod: &str) -> String {
+        self.kube.service.selector = BTreeMap::from([
+            ("role".to_string(), "primary".to_string()),
+            ("statefulset.kubernetes.io/pod-name".to_string(), pod.to_string()),
+        ]);
+        let eps = self.kube.endpoints(&self.out);
+        format!(
+            "Service {context}/{namespace}/{service} patched: selector role=primary, pod-name={pod}; endpoints: {}",
+            if eps.is_empty() { "none (no ready pod matches)".into() } else { eps.join(", ") }
+        )
+    }
+
+    /// One Route 53 change batch.
+    fn set_weights(&mut self, weights: &[(String, u8)], secs: f64) -> String {
+        for (region, w) in weights {
+            if let Some(r) = self.traffic.regions.iter_mut().find(|r| r.name == *region) {
+                r.weight = *w;
+            }
+        }
+        self.traffic.changes += 1;
+        let set: Vec<String> = weights.iter().map(|(r, w)| format!("{r}={w}")).collect();
+        format!(
+            "change /change/CDRILL{:06} INSYNC after {secs:.2} s: {} UPSERT(s) {}",
+            self.traffic.changes,
+            weights.len(),
+            set.join(", ")
+        )
+    }
+
+    /// `kubectl rollout undo`: the deployment goes back to its previous revision.
+    fn roll_back(
+        &mut self,
+        context: &str,
+        namespace: &str,
+        deployment: &str,
+        secs: f64,
+    ) -> Result<String, String> {
+        let d = self
+            .kube
+            .deployments
+            .iter_mut()
+            .find(|d| d.context == context && d.namespace == namespace && d.name == deployment)
+            .ok_or_else(|| format!("deployments.apps \"{deployment}\" not found"))?;
+        let (from, to, hash) = d.rollback().ok_or_else(|| no_history(deployment))?;
+        Ok(format!(
+            "deployment {namespace}/{deployment} in {context} rolled back from revision {from} to revision {to} \
+             (ReplicaSet {deployment}-{hash}): sent {{\"spec\":{{\"template\":{{\"$patch\":\"replace\",...}}}}}} ({secs:.2} s)"
+        ))
     }
 
     /// Promote a node and label its pod primary; returns the new timeline and the fork LSN.
@@ -207,293 +231,13 @@ impl Sim {
         }
         old
     }
-
-    fn check(&self, op: &Operation) -> Result<(), String> {
-        match op {
-            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => Ok(()),
-            Operation::VerifyWrites { node, endpoint, .. } => {
-                let i = self.pg_target(node, endpoint)?;
-                let n = &self.db.nodes[i];
-                if !n.primary || n.read_only {
-                    return Err(format!(
-                        "ERROR: cannot execute CREATE TABLE in a read-only transaction (on {node})"
-                    ));
-                }
-                Ok(())
-            }
-            Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
-                let i = self.pg_target(node, endpoint)?;
-                let n = &self.db.nodes[i];
-                if n.primary {
-                    return Err(format!(
-                        "ERROR: recovery is not in progress: {node} is already a primary (timeline {})",
-                        n.timeline
-                    ));
-                }
-                let lag = self.database_view().node(node).and_then(|v| v.replay_lag_bytes).unwrap_or(0);
-                let limit = accept_data_loss.map_or(*max_lag_bytes, |o| o.max(*max_lag_bytes));
-                if lag > limit {
-                    return Err(format!(
-                        "refusing to promote {node}: replay lag {lag} B exceeds the limit of {limit} B"
-                    ));
-                }
-                Ok(())
-            }
-            Operation::ExecPromote {
-                context,
-                namespace,
-                pod,
-                container,
-                data_dir,
-                node,
-                max_lag_bytes,
-                accept_data_loss,
-            } => {
-                self.exec_target(context, namespace, pod, container.as_deref(), node)?;
-                if data_dir != PG_DATA_DIR {
-                    return Err(format!(
-                        "command terminated with exit code 1: pg_ctl: directory \"{data_dir}\" does not exist"
-                    ));
-                }
-                let endpoint = self.db.nodes[self.db.index(node).unwrap_or(0)].spec.addr();
-                self.check(&Operation::PromotePostgres {
-                    node: node.clone(),
-                    endpoint,
-                    max_lag_bytes: *max_lag_bytes,
-                    accept_data_loss: *accept_data_loss,
-                })
-                .map_err(|e| match e.strip_prefix("ERROR: recovery is not in progress: ") {
-                    Some(rest) => format!(
-                        "command terminated with exit code 1: pg_ctl: cannot promote server; server is not in standby mode ({rest})"
-                    ),
-                    None => e,
-                })
-            }
-            Operation::FencePostgres { node, endpoint } => self.pg_target(node, endpoint).map(|_| ()),
-            Operation::PatchServiceSelector { context, namespace, service, pod } => {
-                self.namespace_exists(context, namespace)?;
-                let s = &self.kube.service;
-                if !(s.context == *context && s.namespace == *namespace && s.name == *service) {
-                    return Err(format!(
-                        "services \"{service}\" not found in context {context}, namespace {namespace}"
-                    ));
-                }
-                self.pod_exists(context, namespace, pod)
-            }
-            Operation::LabelPod { context, namespace, pod, .. } => {
-                self.namespace_exists(context, namespace)?;
-                self.pod_exists(context, namespace, pod)
-            }
-            Operation::SentinelFailover { master, sentinel, .. } => {
-                let known: Vec<String> = self.redis.sentinels.iter().map(|s| s.spec.addr()).collect();
-                let Some(s) = self.redis.sentinel_index(sentinel) else {
-                    return Err(format!("no Sentinel at {sentinel} (known: {})", known.join(", ")));
-                };
-                if !self.redis.sentinel_up(s, &self.out) {
-                    return Err(format!("connect to Sentinel {sentinel}: connection timed out"));
-                }
-                if master != MASTER_NAME {
-                    return Err(format!(
-                        "ERR No such master with that name ({master:?}; monitored: {MASTER_NAME})"
-                    ));
-                }
-                if self.redis.failover.is_some() {
-                    return Err("INPROG: failover already in progress".into());
-                }
-                let up: Vec<bool> =
-                    (0..self.redis.nodes.len()).map(|i| self.redis.up(i, &self.kube, &self.out)).collect();
-                if self.redis.candidate(self.redis.sentinels[s].master, &up).is_none() {
-                    return Err("NOGOODSLAVE No suitable replica to promote".into());
-                }
-                Ok(())
-            }
-            Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
-                if endpoint != ROUTE53_ENDPOINT {
-                    return Err(format!(
-                        "could not reach Route 53 endpoint {endpoint}: the drill's Route 53 is {ROUTE53_ENDPOINT}"
-                    ));
-                }
-                if zone != ZONE {
-                    return Err(format!("NoSuchHostedZone: No hosted zone found with ID: {zone}"));
-                }
-                if record != RECORD {
-                    return Err(format!(
-                        "InvalidChangeBatch: no weighted record set named {record} in zone {zone}"
-                    ));
-                }
-                if weights.is_empty() {
-                    return Err("InvalidChangeBatch: the change batch is empty".into());
-                }
-                let mut seen = BTreeSet::new();
-                for (region, _) in weights {
-                    if !self.traffic.regions.iter().any(|r| r.name == region) {
-                        return Err(format!(
-                            "InvalidChangeBatch: no record set {record} with SetIdentifier {region:?}"
-                        ));
-                    }
-                    if !seen.insert(region) {
-                        return Err(format!(
-                            "InvalidChangeBatch: duplicate SetIdentifier {region:?} in one batch"
-                        ));
-                    }
-                }
-                Ok(())
-            }
-            Operation::ShiftTraffic { zone, record, endpoint, target, stages, .. } => {
-                if stages.is_empty() {
-                    return Err("InvalidChangeBatch: the shift has no stages".into());
-                }
-                if !self.traffic.regions.iter().any(|r| r.name == target) {
-                    return Err(format!(
-                        "InvalidChangeBatch: no record set {record} with SetIdentifier {target:?}"
-                    ));
-                }
-                for weights in stages {
-                    self.check(&Operation::SetRoute53Weights {
-                        zone: zone.clone(),
-                        record: record.clone(),
-                        endpoint: endpoint.clone(),
-                        weights: weights.clone(),
-                    })?;
-                }
-                Ok(())
-            }
-            Operation::RollbackDeployment { context, namespace, deployment } => {
-                self.rollback_target(context, namespace, deployment)
-            }
-            Operation::ScaleDeployment { context, namespace, deployment, replicas } => {
-                self.namespace_exists(context, namespace)?;
-                if !self
-                    .kube
-                    .deployments
-                    .iter()
-                    .any(|d| d.context == *context && d.namespace == *namespace && d.name == *deployment)
-                {
-                    return Err(format!(
-                        "deployments.apps \"{deployment}\" not found in context {context}, namespace {namespace}"
-                    ));
-                }
-                if *replicas > MAX_REPLICAS {
-                    return Err(format!(
-                        "refusing {replicas} replicas: the drill allows at most {MAX_REPLICAS}"
-                    ));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// A rollback needs the deployment and a revision before its current one.
-    fn rollback_target(&self, context: &str, namespace: &str, deployment: &str) -> Result<(), String> {
-        self.namespace_exists(context, namespace)?;
-        let d = self
-            .kube
-            .deployments
-            .iter()
-            .find(|d| d.context == context && d.namespace == namespace && d.name == deployment)
-            .ok_or_else(|| {
-                format!(
-                    "deployments.apps \"{deployment}\" not found in context {context}, namespace {namespace}"
-                )
-            })?;
-        if !d.sets.iter().any(|s| s.revision < d.revision()) {
-            return Err(no_history(deployment));
-        }
-        if self.out.contains(context) {
-            return Err(format!(
-                "patch deployment {namespace}/{deployment}: API server of {context} did not answer: i/o timeout"
-            ));
-        }
-        Ok(())
-    }
-
-    fn pod_exists(&self, context: &str, namespace: &str, pod: &str) -> Result<(), String> {
-        if self.kube.pod(context, pod).is_none_or(|p| p.namespace != namespace) {
-            return Err(format!("pods \"{pod}\" not found in context {context}, namespace {namespace}"));
-        }
-        Ok(())
-    }
-
-    fn namespace_exists(&self, context: &str, namespace: &str) -> Result<(), String> {
-        if !self.has_context(context) {
-            let known: Vec<&str> = REGIONS.iter().map(|(r, _)| *r).collect();
-            return Err(format!("context {context:?} not found in kubeconfig (known: {})", known.join(", ")));
-        }
-        if !self.kube.has_namespace(context, namespace) {
-            return Err(format!("namespaces \"{namespace}\" not found in context {context}"));
-        }
-        Ok(())
-    }
-
-    /// Check an exec into a node's pod would reach it: context, namespace and pod exist, the pod
-    /// runs that node, its API server answers and the container is running.
-    fn exec_target(
-        &self,
-        context: &str,
-        namespace: &str,
-        pod: &str,
-        container: Option<&str>,
-        node: &str,
-    ) -> Result<(), String> {
-        self.namespace_exists(context, namespace)?;
-        if self.kube.pod(context, pod).is_none_or(|p| p.namespace != *namespace) {
-            return Err(format!("pods \"{pod}\" not found in context {context}, namespace {namespace}"));
-        }
-        let Some(i) = self.db.index(node) else {
-            let known: Vec<&str> = self.db.nodes.iter().map(|n| n.spec.name).collect();
-            return Err(format!("no PostgreSQL node named {node:?} (known: {})", known.join(", ")));
-        };
-        let spec = &self.db.nodes[i].spec;
-        if spec.name != pod || spec.region != context {
-            return Err(format!(
-                "pod {context}/{namespace}/{pod} does not run {node} (it runs in {}/{namespace}/{}): refusing to act on it",
-                spec.region, spec.name
-            ));
-        }
-        if let Some(c) = container.filter(|c| *c != CONTAINER) {
-            return Err(format!("container {c} is not valid for pod {pod}"));
-        }
-        match self.kube.reach(context, pod, &self.out) {
-            Reach::Up => Ok(()),
-            Reach::Timeout => {
-                Err(format!("exec in pod {pod}: API server of {context} did not answer: i/o timeout"))
-            }
-            Reach::Starting | Reach::Refused => Err(format!(
-                "unable to upgrade connection: container not found (\"{CONTAINER}\") in pod {pod}"
-            )),
-        }
-    }
-
-    /// Resolve a PostgreSQL node, check the endpoint is its address and that it answers.
-    fn pg_target(&self, node: &str, endpoint: &str) -> Result<usize, String> {
-        let Some(i) = self.db.index(node) else {
-            let known: Vec<&str> = self.db.nodes.iter().map(|n| n.spec.name).collect();
-            return Err(format!("no PostgreSQL node named {node:?} (known: {})", known.join(", ")));
-        };
-        let addr = self.db.nodes[i].spec.addr();
-        if endpoint != addr && endpoint != self.db.nodes[i].spec.host {
-            return Err(format!(
-                "endpoint {endpoint} is not {node}'s address ({addr}): refusing to act on it"
-            ));
-        }
-        match self.db.reach(i, &self.kube, &self.out) {
-            Reach::Up => Ok(i),
-            Reach::Starting => Err(format!("{node} at {addr}: FATAL: the database system is starting up")),
-            Reach::Refused => Err(format!("connection to {node} at {addr} failed: Connection refused")),
-            Reach::Timeout => Err(format!("connection to {node} at {addr} failed: timeout expired")),
-        }
-    }
-}
-
-/// `kubectl rollout undo`'s refusal when there is no earlier revision.
-fn no_history(deployment: &str) -> String {
-    format!("error: no rollout history found for deployment \"{deployment}\"")
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
 
+    use super::super::estate::PG_DATA_DIR;
     use super::*;
     use crate::backends::model::PgRole;
     use crate::backends::{Observed, Snapshot};

@@ -312,26 +312,7 @@ impl Redis {
         wall: &dyn Fn(f64) -> chrono::DateTime<chrono::Utc>,
     ) -> SentinelView {
         let up: Vec<bool> = (0..self.nodes.len()).map(|i| self.up(i, kube, out)).collect();
-        let sentinels = self
-            .sentinels
-            .iter()
-            .enumerate()
-            .map(|(s, st)| {
-                if self.sentinel_up(s, out) {
-                    SentinelObs {
-                        addr: st.spec.addr(),
-                        master: Some(self.nodes[st.master].spec.addr()),
-                        error: None,
-                    }
-                } else {
-                    SentinelObs {
-                        addr: st.spec.addr(),
-                        master: None,
-                        error: Some(format!("connect to {}: connection timed out", st.spec.addr())),
-                    }
-                }
-            })
-            .collect();
+        let sentinels = (0..self.sentinels.len()).map(|s| self.sentinel_obs(s, out)).collect();
         let events = self
             .events
             .iter()
@@ -350,11 +331,35 @@ impl Redis {
             ..SentinelView::default()
         };
         let Some(r) = self.first_up_sentinel(out) else { return view };
+        view.quorum = Some(self.ckquorum(r, out));
+        let m = self.sentinels[r].master;
+        view.master_role = up[m].then(|| if self.nodes[m].master { "master" } else { "slave" }.to_string());
+        view.replicas =
+            (0..self.nodes.len()).filter(|&i| i != m).map(|i| self.replica_row(r, m, i, now, &up)).collect();
+        view
+    }
+
+    /// What asking Sentinel `s` for the master gives: its address, or the connect error.
+    fn sentinel_obs(&self, s: usize, out: &Outage) -> SentinelObs {
+        let st = &self.sentinels[s];
+        if self.sentinel_up(s, out) {
+            SentinelObs { addr: st.spec.addr(), master: Some(self.nodes[st.master].spec.addr()), error: None }
+        } else {
+            SentinelObs {
+                addr: st.spec.addr(),
+                master: None,
+                error: Some(format!("connect to {}: connection timed out", st.spec.addr())),
+            }
+        }
+    }
+
+    /// `SENTINEL CKQUORUM` as Sentinel `r` answers it.
+    fn ckquorum(&self, r: usize, out: &Outage) -> Result<String, String> {
         let usable = (0..self.sentinels.len())
             .filter(|&s| self.sentinel_up(s, out) && !self.sentinels[r].peer_down[s].1)
             .count();
         let majority = self.sentinels.len() / 2 + 1;
-        view.quorum = Some(if usable >= QUORUM && usable >= majority {
+        if usable >= QUORUM && usable >= majority {
             Ok(format!("OK {usable} usable Sentinels. Quorum and failover authorization can be reached"))
         } else if usable < QUORUM {
             Err(format!(
@@ -364,29 +369,25 @@ impl Redis {
             Err(format!(
                 "NOQUORUM {usable} usable Sentinels. Not enough available Sentinels to reach the majority and authorize a failover"
             ))
-        });
-        let m = self.sentinels[r].master;
-        view.master_role = up[m].then(|| if self.nodes[m].master { "master" } else { "slave" }.to_string());
-        view.replicas = (0..self.nodes.len())
-            .filter(|&i| i != m)
-            .map(|i| {
-                let mut flags = vec!["slave"];
-                if self.sentinels[r].sdown[i] {
-                    flags.push("s_down");
-                }
-                if !up[i] {
-                    flags.push("disconnected");
-                }
-                let link = self.link_up(i, now, &up) && self.nodes[i].replica_of == Some(m);
-                RedisReplica {
-                    addr: self.nodes[i].spec.addr(),
-                    flags: flags.join(","),
-                    link_up: link,
-                    offset_lag: link.then(|| self.nodes[m].offset.saturating_sub(self.nodes[i].offset)),
-                }
-            })
-            .collect();
-        view
+        }
+    }
+
+    /// Node `i` as a replica of master `m`, as Sentinel `r` lists it (`SENTINEL REPLICAS`).
+    fn replica_row(&self, r: usize, m: usize, i: usize, now: f64, up: &[bool]) -> RedisReplica {
+        let mut flags = vec!["slave"];
+        if self.sentinels[r].sdown[i] {
+            flags.push("s_down");
+        }
+        if !up[i] {
+            flags.push("disconnected");
+        }
+        let link = self.link_up(i, now, up) && self.nodes[i].replica_of == Some(m);
+        RedisReplica {
+            addr: self.nodes[i].spec.addr(),
+            flags: flags.join(","),
+            link_up: link,
+            offset_lag: link.then(|| self.nodes[m].offset.saturating_sub(self.nodes[i].offset)),
+        }
     }
 }
 

@@ -172,10 +172,10 @@ impl KubeObserver {
         let shared =
             Arc::new(Shared { stores: Mutex::new(Stores::default()), notify: Arc::new(Notify::new()) });
         let mut tasks = Vec::new();
-        let namespaces: Vec<Option<String>> = if spec.namespaces.is_empty() {
+        let namespaces: Vec<Option<&str>> = if spec.namespaces.is_empty() {
             vec![None]
         } else {
-            spec.namespaces.iter().cloned().map(Some).collect()
+            spec.namespaces.iter().map(|n| Some(n.as_str())).collect()
         };
         for context in &spec.contexts {
             let client = match clients.get(context) {
@@ -186,83 +186,13 @@ impl KubeObserver {
                     continue;
                 }
             };
-            let mk = |label: String| StreamCtx {
-                shared: shared.clone(),
-                context: context.clone(),
-                label,
-                backoff_min: spec.backoff_min,
-            };
+            let watches = ContextWatches { shared: &shared, spec: &spec, context, client: &client };
             for ns in &namespaces {
-                let where_ = ns.as_deref().unwrap_or("all namespaces");
-                let keep = match (&spec.db_service, ns) {
-                    (Some(db), Some(ns)) if db.context == *context && db.namespace == *ns => KeepLabels::All,
-                    (Some(db), None) if db.context == *context => KeepLabels::All,
-                    _ => KeepLabels::None,
-                };
-                let db_ns = spec
-                    .db_service
-                    .as_ref()
-                    .filter(|db| db.context == *context)
-                    .map(|db| db.namespace.clone());
-                let ctx = context.clone();
-                let pods: Api<Pod> = api(&client, ns.as_deref());
-                let slot = shared.update(|s| {
-                    s.pods.push(BTreeMap::new());
-                    s.pods.len() - 1
-                });
-                let convert = move |p: &Pod| {
-                    // With all namespaces watched, keep labels only for the database namespace.
-                    let keep = match (keep, &db_ns) {
-                        (KeepLabels::All, Some(n)) if p.metadata.namespace.as_deref() != Some(n) => {
-                            KeepLabels::None
-                        }
-                        (k, _) => k,
-                    };
-                    rows::pod_row(&ctx, p, keep)
-                };
-                tasks.push(spawn_watch(
-                    mk(format!("pods in {where_}")),
-                    pods,
-                    watcher::Config::default(),
-                    slot,
-                    |s, i| &mut s.pods[i],
-                    convert,
-                ));
-                let deps: Api<Deployment> = api(&client, ns.as_deref());
-                let slot = shared.update(|s| {
-                    s.deployments.push(BTreeMap::new());
-                    s.deployments.len() - 1
-                });
-                let ctx = context.clone();
-                tasks.push(spawn_watch(
-                    mk(format!("deployments in {where_}")),
-                    deps,
-                    watcher::Config::default(),
-                    slot,
-                    |s, i| &mut s.deployments[i],
-                    move |d: &Deployment| rows::deployment_row(&ctx, d),
-                ));
+                tasks.push(watches.pods(*ns));
+                tasks.push(watches.deployments(*ns));
             }
             if let Some(db) = spec.db_service.as_ref().filter(|db| db.context == *context) {
-                let by_name = watcher::Config::default().fields(&format!("metadata.name={}", db.name));
-                let svc: Api<Service> = Api::namespaced(client.clone(), &db.namespace);
-                tasks.push(spawn_watch(
-                    mk(format!("service {}/{}", db.namespace, db.name)),
-                    svc,
-                    by_name.clone(),
-                    0,
-                    |s, _| &mut s.service,
-                    |svc: &Service| svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default(),
-                ));
-                let eps: Api<Endpoints> = Api::namespaced(client.clone(), &db.namespace);
-                tasks.push(spawn_watch(
-                    mk(format!("endpoints {}/{}", db.namespace, db.name)),
-                    eps,
-                    by_name,
-                    0,
-                    |s, _| &mut s.endpoints,
-                    rows::endpoint_pods,
-                ));
+                tasks.extend(watches.db_service(db));
             }
             tasks.push(spawn_heartbeat(shared.clone(), context.clone(), client, &spec));
         }
@@ -364,6 +294,107 @@ impl Observe for KubeObserver {
             }
             self.view()
         })
+    }
+}
+
+/// The watches of one context, each folding into its own slot of the shared stores.
+struct ContextWatches<'a> {
+    shared: &'a Arc<Shared>,
+    spec: &'a KubeObserveSpec,
+    context: &'a String,
+    client: &'a kube::Client,
+}
+
+impl ContextWatches<'_> {
+    fn stream(&self, label: String) -> StreamCtx {
+        StreamCtx {
+            shared: self.shared.clone(),
+            context: self.context.clone(),
+            label,
+            backoff_min: self.spec.backoff_min,
+        }
+    }
+
+    /// Pods in `ns` (`None`: all namespaces). Labels are kept only for the database's
+    /// namespace, where the Service selects pods by them.
+    fn pods(&self, ns: Option<&str>) -> AbortHandle {
+        let keep = match (&self.spec.db_service, ns) {
+            (Some(db), Some(ns)) if db.context == *self.context && db.namespace == ns => KeepLabels::All,
+            (Some(db), None) if db.context == *self.context => KeepLabels::All,
+            _ => KeepLabels::None,
+        };
+        let db_ns = self
+            .spec
+            .db_service
+            .as_ref()
+            .filter(|db| db.context == *self.context)
+            .map(|db| db.namespace.clone());
+        let ctx = self.context.clone();
+        let slot = self.shared.update(|s| {
+            s.pods.push(BTreeMap::new());
+            s.pods.len() - 1
+        });
+        let convert = move |p: &Pod| {
+            // With all namespaces watched, keep labels only for the database namespace.
+            let keep = match (keep, &db_ns) {
+                (KeepLabels::All, Some(n)) if p.metadata.namespace.as_deref() != Some(n) => KeepLabels::None,
+                (k, _) => k,
+            };
+            rows::pod_row(&ctx, p, keep)
+        };
+        let label = format!("pods in {}", ns.unwrap_or("all namespaces"));
+        let pods: Api<Pod> = api(self.client, ns);
+        spawn_watch(
+            self.stream(label),
+            pods,
+            watcher::Config::default(),
+            slot,
+            |s, i| &mut s.pods[i],
+            convert,
+        )
+    }
+
+    /// Deployments in `ns` (`None`: all namespaces).
+    fn deployments(&self, ns: Option<&str>) -> AbortHandle {
+        let slot = self.shared.update(|s| {
+            s.deployments.push(BTreeMap::new());
+            s.deployments.len() - 1
+        });
+        let ctx = self.context.clone();
+        let label = format!("deployments in {}", ns.unwrap_or("all namespaces"));
+        let deps: Api<Deployment> = api(self.client, ns);
+        spawn_watch(
+            self.stream(label),
+            deps,
+            watcher::Config::default(),
+            slot,
+            |s, i| &mut s.deployments[i],
+            move |d: &Deployment| rows::deployment_row(&ctx, d),
+        )
+    }
+
+    /// The database Service's selector and its Endpoints, watched by name.
+    fn db_service(&self, db: &ObjectRef) -> [AbortHandle; 2] {
+        let by_name = watcher::Config::default().fields(&format!("metadata.name={}", db.name));
+        let svc: Api<Service> = Api::namespaced(self.client.clone(), &db.namespace);
+        let service = spawn_watch(
+            self.stream(format!("service {}/{}", db.namespace, db.name)),
+            svc,
+            by_name.clone(),
+            0,
+            |s, _| &mut s.service,
+            |svc: &Service| svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default(),
+        );
+        let eps: Api<Endpoints> = Api::namespaced(self.client.clone(), &db.namespace);
+        let endpoints = spawn_watch(
+            self.stream(format!("endpoints {}/{}", db.namespace, db.name)),
+            eps,
+            by_name,
+            0,
+            |s, _| &mut s.endpoints,
+            rows::endpoint_pods,
+        );
+        [service, endpoints]
     }
 }
 
