@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
+pub mod driver;
 pub mod incident;
 pub mod runbook;
 pub mod runner;

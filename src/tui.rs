@@ -1,4 +1,5 @@
-//! The terminal side: setup/teardown, the event loop, key lookup, and a quiet output backend.
+//! The terminal side: setup/teardown, the console loop around the driver, key lookup, and a
+//! quiet output backend (also the bell and clipboard output).
 
 pub use crate::clock;
 pub mod event_loop;
@@ -7,4 +8,4 @@ pub mod output;
 pub mod terminal;
 
 pub use crate::backends::Sources;
-pub use event_loop::{CommanderLink, Console, run};
+pub use event_loop::run;

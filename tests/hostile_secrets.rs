@@ -23,7 +23,7 @@ use warroom::backends::poller::{self, PollerConfig};
 use warroom::backends::{Freshness, Observe, Observed, Snapshot};
 use warroom::incident::log::IncidentLog;
 use warroom::incident::observations;
-use warroom::tui::event_loop::osc52;
+use warroom::tui::output::osc52;
 
 use hostile_support::{base64_decode, quiet_bytes, screen_rows, terminal_text};
 
