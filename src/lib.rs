@@ -12,6 +12,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod diagnostics;
+pub mod driver;
 pub mod incident;
 pub mod operation;
 pub mod runbook;

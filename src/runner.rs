@@ -3,7 +3,7 @@
 //! Log intents are appended (and fsynced) on a blocking thread, one at a time, in the order the
 //! core emitted them; an `Execute` is dispatched only after every log entry emitted before it
 //! is durable (the log holds the intent before the action happens). Results come back to the
-//! event loop as [`Action`]s.
+//! driver ([`crate::driver`]) as [`Action`]s.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,6 +118,7 @@ impl Runner {
                             let _ = actions.send(Action::StepExecuted { step, result });
                         });
                     }
+                    // Not the runner's: the driver hands these to the output or the lock task.
                     Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Commander(_) => {}
                 }
             }

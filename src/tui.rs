@@ -1,8 +1,11 @@
-//! The terminal side: setup/teardown, the event loop, key lookup, and a quiet output backend.
+//! The terminal side: setup/teardown, the console loop around the driver, key lookup, and a
+//! quiet output backend (also the bell and clipboard output).
 
+pub use crate::clock;
 pub mod event_loop;
 pub mod keys;
 pub mod output;
 pub mod terminal;
 
-pub use event_loop::{CommanderLink, Console, run};
+pub use crate::backends::Sources;
+pub use event_loop::run;

@@ -1,26 +1,24 @@
-//! Drills that measure: the recovery tracker end to end on the drill estate (core + runner +
-//! estate, headless), the drill report in the export, and `warroom drill --history` on a data
-//! dir holding two drill incidents (the real binary).
+//! Drills that measure: the recovery tracker end to end on the drill estate (the real driver
+//! with its runner, headless), the drill report in the export, and `warroom drill --history` on
+//! a data dir holding two drill incidents (the real binary).
+
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use support::headless::Headless;
+use warroom::app::StepStatus;
 use warroom::app::measure::Recovery;
-use warroom::app::state::{IncidentInfo, Modal};
-use warroom::app::{Action, Effect, Mode, State, StepStatus, TextEdit, pipeline, update};
-use warroom::backends::Sources;
 use warroom::backends::drill::DrillEstate;
 use warroom::backends::model::PgRole;
-use warroom::incident::entry::{Entry, EntryKind, LogIntent, LogLine};
+use warroom::incident::entry::{Entry, EntryKind};
 use warroom::incident::export::{ExportMeta, export_markdown};
 use warroom::incident::log::IncidentLog;
 use warroom::operation::Operation;
-use warroom::runner::{MemoryLog, Runner};
 
 /// The settle period of these drills, in (wall) seconds.
 const SETTLE_SECS: u64 = 2;
@@ -32,106 +30,38 @@ const SPEED: f64 = 5.0;
 /// x 1.3 jitter) over one poll interval of sim time.
 const ONE_POLL_OF_WRITES: u64 = (180_000.0 * 1.6 * 1.3 * 0.1 * SPEED) as u64;
 
-/// The core driven like the event loop does, against the drill estate.
-struct DrillConsole {
-    state: State,
-    log: Arc<MemoryLog>,
-    sources: Sources,
-    runner: Runner,
-    actions: mpsc::UnboundedReceiver<Action>,
-    tick: tokio::time::Interval,
+/// The console on the drill estate, as `warroom drill` sets it up: the recovery tracker knows
+/// when the scenario's fault strikes; a 600 s RTO target, a [`SETTLE_SECS`] settle period.
+fn drill_console(estate: &DrillEstate, scenario: &str) -> Headless {
+    let mut cfg = estate.config();
+    cfg.drill.rto_target_secs = Some(600);
+    cfg.drill.settle_secs = Some(SETTLE_SECS);
+    let h = Headless::measured(estate, cfg, POLL);
+    assert_eq!(
+        format!("{:?}", h.state.recovery),
+        format!("{:?}", Recovery::drill(scenario, estate.fault_scheduled_at())),
+        "the tracker is set up for {scenario}"
+    );
+    h
 }
 
-impl DrillConsole {
-    fn start(estate: &DrillEstate, scenario: &str) -> DrillConsole {
-        let log = Arc::new(MemoryLog::new("trainee@drill"));
-        let (tx, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);
-        let now = Utc::now();
-        let incident = IncidentInfo {
-            id: "INC-MEASURE-DRILL".into(),
-            title: "measured drill".into(),
-            severity: "SEV2".into(),
-            declared_at: now,
-            drill: true,
-        };
-        let mut cfg = estate.config();
-        cfg.drill.rto_target_secs = Some(600);
-        cfg.drill.settle_secs = Some(SETTLE_SECS);
-        let mut state = State::new(Mode::Drill, incident, "trainee@drill".into(), Arc::new(cfg), now);
-        state.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
-        let sources = warroom::cli::drill::sources(estate, POLL);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        DrillConsole { state, log, sources, runner, actions, tick }
-    }
+/// Propose the first operation `pick` accepts, type its confirmation word, run it to Done.
+async fn run_proposal(h: &mut Headless, pick: impl Fn(&Operation) -> bool) -> u64 {
+    let props = warroom::app::propose::proposals(&h.state);
+    let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
+    run_op(h, p.op, &p.why).await
+}
 
-    fn dispatch(&mut self, fx: Vec<Effect>) {
-        self.runner.dispatch(fx.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
-    }
-
-    fn apply(&mut self, a: Action) {
-        let fx = update(&mut self.state, a, Utc::now());
-        self.dispatch(fx);
-    }
-
-    async fn step(&mut self) {
-        let s = &mut self.sources;
-        let first = tokio::select! {
-            _ = self.tick.tick() => Action::Tick,
-            Ok(()) = s.kube.changed() => Action::Kube(s.kube.borrow_and_update().clone()),
-            Ok(()) = s.database.changed() => Action::Database(s.database.borrow_and_update().clone()),
-            Ok(()) = s.sentinel.changed() => Action::Sentinel(s.sentinel.borrow_and_update().clone()),
-            Ok(()) = s.traffic.changed() => Action::Traffic(s.traffic.borrow_and_update().clone()),
-            Some(a) = self.actions.recv() => a,
-        };
-        self.apply(first);
-        while let Ok(a) = self.actions.try_recv() {
-            self.apply(a);
-        }
-    }
-
-    async fn until(&mut self, what: &str, within: Duration, cond: impl Fn(&DrillConsole) -> bool) {
-        let end = tokio::time::Instant::now() + within;
-        while !cond(self) {
-            assert!(
-                tokio::time::Instant::now() < end,
-                "not within {within:?}: {what}\nsteps: {:#?}\nrecovery: {:#?}",
-                self.state.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
-                self.state.recovery
-            );
-            let _ = tokio::time::timeout_at(end, self.step()).await;
-        }
-    }
-
-    fn logged(&self) -> Vec<(LogIntent, LogLine)> {
-        self.log.entries()
-    }
-
-    /// Propose the first operation `pick` accepts, type its confirmation word, run it to Done.
-    async fn run_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
-        let props = warroom::app::propose::proposals(&self.state);
-        let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
-        self.run_op(p.op, p.why).await
-    }
-
-    /// Propose `op`, type its confirmation word (or confirm it), run it to Done.
-    async fn run_op(&mut self, op: Operation, why: String) -> u64 {
-        let word = op.confirm_word();
-        let mut fx = Vec::new();
-        let id = pipeline::propose(&mut self.state, op, why, &mut fx);
-        self.dispatch(fx);
-        assert!(matches!(self.state.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.flash);
-        for c in word.chars() {
-            self.apply(Action::Text(TextEdit::Char(c)));
-        }
-        self.apply(Action::Text(TextEdit::Submit));
-        self.until("the step is verified", Duration::from_secs(20), |c| {
-            c.state.step(id).is_some_and(|s| s.status == StepStatus::Done)
-        })
-        .await;
-        id
-    }
+/// Propose `op`, type its confirmation word, run it to Done.
+async fn run_op(h: &mut Headless, op: Operation, why: &str) -> u64 {
+    let word = op.confirm_word();
+    let id = h.propose(op, why);
+    h.type_confirm(&word);
+    h.until("the step is verified", Duration::from_secs(20), |s| {
+        s.step(id).is_some_and(|s| s.status == StepStatus::Done)
+    })
+    .await;
+    id
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -143,8 +73,9 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     // 5x: the fault strikes 1 s in; the old primary would come back (split brain) 30 s later.
     let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
-    let mut c = DrillConsole::start(&estate, "primary-db-down");
-    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some()).await;
+    let mut c = drill_console(&estate, "primary-db-down");
+    c.until_with("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some())
+        .await;
     let injected = estate.fault_injected_at().expect("injected");
     assert!((injected - scheduled).num_milliseconds().abs() <= 100, "{scheduled} vs {injected}");
     let detected = c.state.recovery.detected.clone().unwrap();
@@ -161,12 +92,12 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
         "{detected:?}"
     );
 
-    c.until("the Database pane shows the primary down", Duration::from_secs(10), |c| {
+    c.until_with("the Database pane shows the primary down", Duration::from_secs(10), |c| {
         let db = c.state.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
-    let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
+    let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
     let node = match &c.state.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
@@ -175,17 +106,18 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let sw = c.state.recovery.pg_switch.clone().expect("the primary switch was seen");
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
-    c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
+    run_proposal(&mut c, |op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node))
+        .await;
     assert!(c.state.recovery.result.is_none(), "not before the settle period");
-    c.until("the drill-result is logged", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind.as_str() == "drill-result")
+    c.until_with("the drill-result is logged", Duration::from_secs(10), |c| {
+        c.log.entries().iter().any(|(i, _)| i.kind == EntryKind::DrillResult)
     })
     .await;
-    assert!(c.runner.flush(Duration::from_secs(5)).await);
+    assert!(c.flush(Duration::from_secs(5)).await);
     assert!(c.state.recovery.mitigated_at.is_some());
 
-    let entries = c.logged();
-    let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind.as_str() == "drill-result").collect();
+    let entries = c.log.entries();
+    let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == EntryKind::DrillResult).collect();
     assert_eq!(results.len(), 1, "exactly one result");
     let (intent, line) = results[0];
     let d = &intent.details;
@@ -200,19 +132,16 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
         "{d:#}"
     );
     // Consistent with the log: the first confirmation and the last verification bracket them.
-    let at = |kind: EntryKind, step: u64| {
+    let at = |kind: &str, step: u64| {
         entries
             .iter()
-            .find(|(i, _)| i.kind == kind && i.details["step"] == step)
+            .find(|(i, _)| i.kind.as_str() == kind && i.details["step"] == step)
             .map(|(_, l)| l.at)
             .unwrap_or_else(|| panic!("no {kind} for step {step}"))
     };
-    assert!(
-        first_action <= at(EntryKind::StepConfirmed, promoted),
-        "first action is the promotion's confirmation"
-    );
+    assert!(first_action <= at("step-confirmed", promoted), "first action is the promotion's confirmation");
     let repoint = promoted + 1;
-    assert!(at(EntryKind::StepVerified, repoint) >= mitigated - chrono::Duration::milliseconds(5));
+    assert!(at("step-verified", repoint) >= mitigated - chrono::Duration::milliseconds(5));
     let held = (line.at - mitigated).num_milliseconds();
     assert!(held >= SETTLE_SECS as i64 * 1000, "logged after the verdict held {SETTLE_SECS} s: {held} ms");
     assert_eq!(d["settle_secs"], SETTLE_SECS);
@@ -249,8 +178,8 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
-    let mut c = DrillConsole::start(&estate, "split-brain");
-    c.until("the split brain is detected", Duration::from_secs(10), |c| {
+    let mut c = drill_console(&estate, "split-brain");
+    c.until_with("the split brain is detected", Duration::from_secs(10), |c| {
         c.state.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
     })
     .await;
@@ -262,7 +191,7 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     let pg = config.postgres.as_ref().unwrap();
     let svc = pg.service.clone().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
-    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "keep postgresql-1".into())
+    run_op(&mut c, Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "keep postgresql-1")
         .await;
     let repoint = Operation::PatchServiceSelector {
         context: svc.context.clone(),
@@ -270,13 +199,13 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
         service: svc.name.clone(),
         pod: "postgresql-1".into(),
     };
-    c.run_op(repoint, "route to the primary kept".into()).await;
-    c.until("the drill-result is logged", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind.as_str() == "drill-result")
+    run_op(&mut c, repoint, "route to the primary kept").await;
+    c.until_with("the drill-result is logged", Duration::from_secs(10), |c| {
+        c.log.entries().iter().any(|(i, _)| i.kind == EntryKind::DrillResult)
     })
     .await;
-    let entries = c.logged();
-    let (intent, _) = entries.iter().find(|(i, _)| i.kind.as_str() == "drill-result").unwrap();
+    let entries = c.log.entries();
+    let (intent, _) = entries.iter().find(|(i, _)| i.kind == EntryKind::DrillResult).unwrap();
     let d = &intent.details;
     assert_eq!(
         (d["postgres"]["old_primary"].as_str(), d["postgres"]["new_primary"].as_str()),
@@ -295,44 +224,47 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fenced() {
     let estate = DrillEstate::new("primary-db-down", SPEED, 23).expect("drill");
-    let mut c = DrillConsole::start(&estate, "primary-db-down");
-    c.until("the primary is down", Duration::from_secs(10), |c| {
+    let mut c = drill_console(&estate, "primary-db-down");
+    c.until_with("the primary is down", Duration::from_secs(10), |c| {
         let db = c.state.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
-    let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
+    let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
     let node = match &c.state.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
-    c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
-    c.until("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    run_proposal(&mut c, |op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node))
+        .await;
+    c.until_with("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    assert_eq!(c.out.bells, 0, "nothing rang while the drill went well");
     // The crashed primary's cause clears: it comes back writable on its old timeline.
     estate.fast_forward(Duration::from_secs(160));
-    c.until("the mitigation is withdrawn", Duration::from_secs(10), |c| {
-        c.logged().iter().any(|(i, _)| i.kind.as_str() == "mitigation-withdrawn")
+    c.until_with("the mitigation is withdrawn", Duration::from_secs(10), |c| {
+        c.log.entries().iter().any(|(i, _)| i.kind == EntryKind::MitigationWithdrawn)
     })
     .await;
     assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
-    let entries = c.logged();
-    let (w, line) = entries.iter().find(|(i, _)| i.kind.as_str() == "mitigation-withdrawn").unwrap();
+    assert_eq!(c.out.bells, 1, "the withdrawal rang the bell, once");
+    let entries = c.log.entries();
+    let (w, line) = entries.iter().find(|(i, _)| i.kind == EntryKind::MitigationWithdrawn).unwrap();
     assert!(line.summary.contains("split brain"), "{}", line.summary);
     assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     // Fence the returned primary: mitigation is reached again, with a second result.
     let config = c.state.config.clone();
     let pg = config.postgres.as_ref().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
-    c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary".into())
+    run_op(&mut c, Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary")
         .await;
-    c.until("mitigated again", Duration::from_secs(10), |c| {
-        c.logged().iter().filter(|(i, _)| i.kind.as_str() == "drill-result").count() == 2
+    c.until_with("mitigated again", Duration::from_secs(10), |c| {
+        c.log.entries().iter().filter(|(i, _)| i.kind == EntryKind::DrillResult).count() == 2
     })
     .await;
-    let entries = c.logged();
-    let last = &entries.iter().rev().find(|(i, _)| i.kind.as_str() == "drill-result").unwrap().0.details;
+    let entries = c.log.entries();
+    let last = &entries.iter().rev().find(|(i, _)| i.kind == EntryKind::DrillResult).unwrap().0.details;
     assert_eq!(last["withdrawals"], 1);
-    let withdrawn_at = entries.iter().find(|(i, _)| i.kind.as_str() == "mitigation-withdrawn").unwrap().1.at;
+    let withdrawn_at = entries.iter().find(|(i, _)| i.kind == EntryKind::MitigationWithdrawn).unwrap().1.at;
     assert!(time(&last["mitigated_at"]) > withdrawn_at, "{last:#}");
     let truth = estate.pg_ground_truth();
     let fork = truth.iter().find(|t| t.0 == node).and_then(|t| t.3).unwrap();
@@ -350,13 +282,13 @@ fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap() + chrono::Duration::seconds(s)
 }
 
-fn entry(seq: u64, at: i64, kind: EntryKind, summary: &str, details: Value) -> Entry {
+fn entry(seq: u64, at: i64, kind: &str, summary: &str, details: Value) -> Entry {
     Entry {
         seq,
         ts: t(at),
         mono_ms: 0,
         operator: "trainee@drill".into(),
-        kind,
+        kind: kind.into(),
         summary: summary.into(),
         details,
         prev: "0".repeat(64),
@@ -382,17 +314,11 @@ fn export_has_the_drill_report_with_target_steps_and_late_items() {
         "drill": true
     });
     let entries = vec![
-        entry(
-            1,
-            0,
-            EntryKind::Declared,
-            "declared",
-            json!({"id": "INC-20261126-030000-DRILL", "drill": true}),
-        ),
+        entry(1, 0, "declared", "declared", json!({"id": "INC-20261126-030000-DRILL", "drill": true})),
         entry(
             2,
             370,
-            EntryKind::DrillResult,
+            "drill-result",
             "DRILL recovered: RTO 365.0 s (target 300 s: missed by 65.0 s)",
             result,
         ),
@@ -460,8 +386,7 @@ fn drill_history_lists_every_drill_grouped_by_scenario_with_why_not() {
     let (_f, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "fay@h", day(7)).unwrap();
     b.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    a.append(&EntryKind::DrillResult, "DRILL recovered", result("redis-master-down", 41.0, 0, false))
-        .unwrap();
+    a.append(&EntryKind::DrillResult, "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
     live.append(&EntryKind::RecoveryResult, "recovered", result("", 99.0, 0, false)).unwrap();
     c.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
     // D never got mitigated: its last verdict says why.

@@ -25,7 +25,7 @@ use warroom::incident::entry::EntryKind;
 use warroom::command::Command;
 use warroom::incident::log::IncidentLog;
 use warroom::incident::observations;
-use warroom::tui::event_loop::osc52;
+use warroom::tui::output::osc52;
 
 use hostile_support::{base64_decode, quiet_bytes, screen_rows, terminal_text};
 

@@ -30,7 +30,7 @@ use warroom::config::model::{PgNodeConfig, PostgresConfig, SentinelConfig};
 use warroom::incident::entry::EntryKind;
 use warroom::incident::log::{IncidentLog, read_log};
 use warroom::incident::observations;
-use warroom::tui::event_loop::osc52;
+use warroom::tui::output::osc52;
 
 use hostile_support::*;
 use support::kube_server::{KubeLab, waiting_status};

@@ -8,19 +8,18 @@ use chrono::Utc;
 
 use crate::app::state::IncidentInfo;
 use crate::app::{Mode, State, resume};
+use crate::incident::entry::{LogIntent, LogLine};
 use crate::backends::Operate;
-use crate::backends::Sources;
 use crate::config::Config;
 use crate::config::load::Loaded;
+use crate::driver::{CommanderLink, Driver};
 use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
-use crate::incident::entry::LogIntent;
-use crate::incident::entry::LogLine;
 use crate::incident::log::{IncidentLog, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir, last_open_incident};
 use crate::runner::LogSink;
-use crate::tui::{self, Console};
+use crate::tui::{self, Sources};
 use crate::ui::UiContext;
 
 /// What to start.
@@ -130,7 +129,7 @@ async fn commander_link(
     loaded: &Loaded,
     data_dir: &std::path::Path,
     state: &mut State,
-) -> Option<tui::CommanderLink> {
+) -> Option<CommanderLink> {
     let drill = l.mode == Mode::Drill;
     let cfg: Config = if drill {
         Config { commander: loaded.config.as_ref().and_then(|c| c.commander.clone()), ..Config::default() }
@@ -143,7 +142,7 @@ async fn commander_link(
             tracing::info!("commander lock: {}", lock.describe());
             let (view, requests) = commander::spawn(lock, holder_identity(&state.operator), !state.read_only);
             state.commander = CommanderView::Pending;
-            Some(tui::CommanderLink { view, requests })
+            Some(CommanderLink { view, requests: Some(requests) })
         }
         Err(error) => {
             state.warnings.push(format!("commander lock: {error}"));
@@ -204,17 +203,13 @@ pub async fn launch_with(
     let path = log.path().to_path_buf();
     let follower = log.follower();
     let commander = commander_link(&l, &loaded, &data_dir, &mut state).await;
-    let console = Console {
-        state,
-        ctx: UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() },
-        sources: l.sources,
-        operator: l.operator,
-        log: Arc::new(IncidentSink(log)),
-        initial_effects: Vec::new(),
-        follower: Some(follower),
-        commander,
-    };
-    let end = tui::run(console).await?;
+    let mut driver =
+        Driver::start(state, l.sources, l.operator, Arc::new(IncidentSink(log))).with_follower(follower);
+    if let Some(link) = commander {
+        driver = driver.with_commander(link);
+    }
+    let ctx = UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() };
+    let end = tui::run(driver, ctx).await?;
     // The terminal may be gone (SSH dropped): println! would panic on EIO.
     let _ = writeln!(
         std::io::stdout(),

@@ -274,7 +274,7 @@ async fn run_with(
         state.recovery = r;
     }
     let sink = Arc::new(PrintingSink { log, out: Mutex::new(()) });
-    let mut d = driver::Driver::new(state, sources, operator, sink, guard.view());
+    let mut d = driver::Exec::new(state, sources, operator, sink, guard.view());
     let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
     d.finish(&outcome).await;
     if mode == Mode::Drill && outcome == Outcome::Completed && !d.drill_result_logged() {

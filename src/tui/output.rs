@@ -7,12 +7,17 @@
 //! half-drawn screen; a frame of a few cells (the clock ticking, one age moving) is not: it is
 //! one short write that cannot visibly tear, and the 16-byte wrapper would double its size.
 //! It counts the bytes it wrote (for benchmarks).
+//!
+//! It is also the console's [`Output`]: the bell and the clipboard (OSC 52) are written through
+//! the same writer, between frames, so their bytes never land inside a half-written frame.
 
 use std::io::{self, Write};
 
 use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
+
+use crate::driver::Output;
 
 const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
 const END_SYNC: &[u8] = b"\x1b[?2026l";
@@ -70,6 +75,49 @@ impl<W: Write> QuietBackend<W> {
     pub fn out(&self) -> &W {
         &self.out
     }
+
+    /// Write `bytes` after whatever frame is pending, and flush. Best effort: a terminal that
+    /// is gone is noticed by the next draw.
+    fn emit(&mut self, bytes: &[u8]) {
+        if self.flush().is_err() {
+            return;
+        }
+        if self.out.write_all(bytes).and_then(|()| self.out.flush()).is_ok() {
+            self.written += bytes.len() as u64;
+        }
+    }
+}
+
+impl<W: Write> Output for QuietBackend<W> {
+    fn bell(&mut self) {
+        self.emit(b"\x07");
+    }
+
+    fn copy(&mut self, text: &str) {
+        self.emit(osc52(text).as_bytes());
+    }
+}
+
+/// OSC 52 clipboard sequence (works over SSH and inside tmux with `set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl<W: Write> Backend for QuietBackend<W> {
@@ -186,6 +234,30 @@ mod tests {
         let small = &out[first as usize..];
         assert!(contains(small, b"O"), "the changed cell is written");
         assert!(!contains(small, BEGIN_SYNC), "a one-cell frame is not wrapped");
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(super::base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn the_bell_and_the_clipboard_are_written_between_frames() {
+        let mut term = Terminal::new(QuietBackend::new(Vec::new(), SizeSource::Fixed(40, 5))).unwrap();
+        term.draw(|f| f.render_widget(Paragraph::new("hello"), f.area())).unwrap();
+        let frame = term.backend().out().len();
+        let out: &mut dyn Output = term.backend_mut();
+        out.bell();
+        out.copy("foobar");
+        let written = term.backend().out()[frame..].to_vec();
+        assert_eq!(written, b"\x07\x1b]52;c;Zm9vYmFy\x07", "{:?}", String::from_utf8_lossy(&written));
+        assert_eq!(term.backend().bytes_written(), term.backend().out().len() as u64);
+        // The next frame is unaffected: one changed cell is still a few bytes.
+        term.draw(|f| f.render_widget(Paragraph::new("hellO"), f.area())).unwrap();
+        let next = &term.backend().out()[frame + written.len()..];
+        assert!(contains(next, b"O") && next.len() < 64, "{next:?}");
     }
 
     fn contains(hay: &[u8], needle: &[u8]) -> bool {

@@ -1,39 +1,75 @@
-//! A headless console: the app core driven through the REAL pipeline (live sources built by
-//! `warroom::backends::live::build`, the effect [`Runner`], a [`MemoryLog`]) without a terminal.
-//! The loop mirrors `src/tui/event_loop.rs`: source pings, runner results and a tick become
-//! actions, `update` decides, `Log` / `Execute` effects go to the runner in order.
+//! A headless console: the app core driven by the REAL [`Driver`] (live sources built by
+//! `warroom::backends::live::build`, or the drill estate's; the effect runner; a [`MemoryLog`])
+//! without a terminal. The test is the operator: it applies keys as actions between steps, and
+//! a [`Recorded`] output keeps the bells, the clipboard and every effect the core emitted.
 #![allow(dead_code)]
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
 use warroom::app::state::{IncidentInfo, Modal};
-use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, TextEdit, update};
+use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, TextEdit};
+use warroom::command::Command;
+use warroom::incident::entry::LogIntent;
 use warroom::backends::Sources;
 use warroom::backends::live;
-use warroom::command::Command;
 use warroom::config::Config;
-use warroom::incident::entry::LogIntent;
+use warroom::driver::{Driver, Output};
 use warroom::operation::Operation;
-use warroom::runner::{MemoryLog, Runner};
+use warroom::runner::MemoryLog;
 
 /// Operator name written into the in-memory log.
 pub const OPERATOR: &str = "tester@lab";
 
-/// The app core plus the live estate, runner and log, driven by the test.
+/// What the driver handed the output: bells, clipboard text, and every effect, in order.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Bells rung.
+    pub bells: usize,
+    /// Texts copied to the clipboard (redacted by the driver).
+    pub copies: Vec<String>,
+    /// Every effect `update` (or a core call) emitted, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl Output for Recorded {
+    fn bell(&mut self) {
+        self.bells += 1;
+    }
+
+    fn copy(&mut self, text: &str) {
+        self.copies.push(text.to_string());
+    }
+
+    fn emitted(&mut self, effect: &Effect) {
+        self.effects.push(effect.clone());
+    }
+}
+
+/// The real driver with an in-memory log and a recording output. Derefs to the [`Driver`]:
+/// `h.state` is the core's state (inspect freely between steps).
 pub struct Headless {
-    /// The core's state (inspect freely between steps).
-    pub state: State,
+    driver: Driver,
     /// Everything the runner appended, in order.
     pub log: Arc<MemoryLog>,
-    /// Every effect `update` emitted, in order.
-    pub effects: Vec<Effect>,
-    sources: Sources,
-    runner: Runner,
-    actions: mpsc::UnboundedReceiver<Action>,
-    tick: tokio::time::Interval,
+    /// What reached the output.
+    pub out: Recorded,
+}
+
+impl Deref for Headless {
+    type Target = Driver;
+
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl DerefMut for Headless {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
 }
 
 impl Headless {
@@ -47,21 +83,9 @@ impl Headless {
     /// Like [`Headless::start`], with sources and operator built by the test (e.g. a Route 53
     /// client with static test credentials against a fake).
     pub fn with_estate(cfg: Arc<Config>, estate: live::LiveEstate) -> Headless {
-        let log = Arc::new(MemoryLog::new(OPERATOR));
-        let (tx, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(estate.operator, log.clone(), false, tx);
-        let now = Utc::now();
-        let incident = IncidentInfo {
-            id: "INC-LIVETEST".into(),
-            title: "live pipeline test".into(),
-            severity: "SEV2".into(),
-            declared_at: now,
-            drill: false,
-        };
-        let state = State::new(Mode::Live, incident, OPERATOR.into(), cfg, now);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Headless { state, log, effects: Vec::new(), sources: estate.sources, runner, actions, tick }
+        let incident = incident("INC-LIVETEST", "live pipeline test", false);
+        let state = State::new(Mode::Live, incident, OPERATOR.into(), cfg, Utc::now());
+        Headless::around(state, estate.sources, estate.operator)
     }
 
     /// The same console over the drill estate (`scenario`, `speed`, seed 1): the drill's own
@@ -71,7 +95,8 @@ impl Headless {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
         let mut cfg = estate.config();
         cfg.drill.settle_secs = Some(1);
-        Headless::drill_console(estate, cfg)
+        let h = Headless::on_drill(&estate, cfg, Duration::from_millis(200));
+        (h, estate)
     }
 
     /// Like [`Headless::drill`] with the test's configuration (e.g. `[drill]` settings), and the
@@ -82,32 +107,31 @@ impl Headless {
         cfg: Config,
     ) -> (Headless, warroom::backends::drill::DrillEstate) {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
-        let (mut h, estate) = Headless::drill_console(estate, cfg);
-        h.state.recovery = warroom::app::measure::Recovery::drill(scenario, estate.fault_scheduled_at());
+        let h = Headless::measured(&estate, cfg, Duration::from_millis(200));
         (h, estate)
     }
 
-    fn drill_console(
-        estate: warroom::backends::drill::DrillEstate,
-        cfg: Config,
-    ) -> (Headless, warroom::backends::drill::DrillEstate) {
-        let cfg = Arc::new(cfg);
+    /// A drill console on `estate` (sources polled every `poll`) with the recovery tracker set
+    /// up as `warroom drill` does.
+    pub fn measured(estate: &warroom::backends::drill::DrillEstate, cfg: Config, poll: Duration) -> Headless {
+        let mut h = Headless::on_drill(estate, cfg, poll);
+        h.state.recovery =
+            warroom::app::measure::Recovery::drill(estate.scenario().name, estate.fault_scheduled_at());
+        h
+    }
+
+    /// A drill console on `estate`: its operator, its sources polled every `poll`.
+    fn on_drill(estate: &warroom::backends::drill::DrillEstate, cfg: Config, poll: Duration) -> Headless {
+        let incident = incident("INC-DRILLTEST", "drill runbook test", true);
+        let state = State::new(Mode::Drill, incident, OPERATOR.into(), Arc::new(cfg), Utc::now());
+        let sources = warroom::cli::drill::sources(estate, poll);
+        Headless::around(state, sources, Arc::new(estate.operator()))
+    }
+
+    fn around(state: State, sources: Sources, operator: Arc<dyn warroom::backends::Operate>) -> Headless {
         let log = Arc::new(MemoryLog::new(OPERATOR));
-        let (tx, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(Arc::new(estate.operator()), log.clone(), false, tx);
-        let sources = warroom::cli::drill::sources(&estate, Duration::from_millis(200));
-        let now = Utc::now();
-        let incident = IncidentInfo {
-            id: "INC-DRILLTEST".into(),
-            title: "drill runbook test".into(),
-            severity: "SEV2".into(),
-            declared_at: now,
-            drill: true,
-        };
-        let state = State::new(Mode::Drill, incident, OPERATOR.into(), cfg, now);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        (Headless { state, log, effects: Vec::new(), sources, runner, actions, tick }, estate)
+        let driver = Driver::start(state, sources, operator, log.clone());
+        Headless { driver, log, out: Recorded::default() }
     }
 
     /// Start runbook `id` with `--param` overrides (its first step's confirmation opens).
@@ -115,10 +139,9 @@ impl Headless {
         let params: Vec<(String, String)> =
             params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut fx = Vec::new();
-        warroom::app::runbook_flow::start(&mut self.state, id, &params, None, &mut fx)
+        warroom::app::runbook_flow::start(&mut self.driver.state, id, &params, None, &mut fx)
             .unwrap_or_else(|e| panic!("{id} did not start: {e}\n{}", self.gist()));
-        self.effects.extend(fx.iter().cloned());
-        self.runner.dispatch(fx);
+        self.driver.carry_out(fx, &mut self.out);
     }
 
     /// Start runbook `id` (as the picker would, with `--param` overrides) and drive it to its
@@ -132,7 +155,7 @@ impl Headless {
             let run = self.state.runbook.clone().expect("runbook");
             if let Some((_, outcome)) = &run.finished {
                 // The runner writes asynchronously: let the log catch up before returning.
-                assert!(self.runner.flush(Duration::from_secs(5)).await, "log flush");
+                assert!(self.driver.flush(Duration::from_secs(5)).await, "log flush");
                 return outcome.clone();
             }
             if tokio::time::Instant::now() >= end {
@@ -171,37 +194,33 @@ impl Headless {
         }
     }
 
-    /// Apply one action now and hand its `Log` / `Execute` effects to the runner.
+    /// Apply one action now (as a key would) and carry out its effects.
     pub fn apply(&mut self, action: Action) {
-        let effects = update(&mut self.state, action, Utc::now());
-        self.effects.extend(effects.iter().cloned());
-        self.runner
-            .dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+        self.driver.apply(action, &mut self.out);
     }
 
     /// Wait for the next input (a source change, a runner result or the tick) and apply it and
     /// everything already queued behind it.
     pub async fn step(&mut self) {
-        let first = tokio::select! {
-            _ = self.tick.tick() => Action::Tick,
-            Ok(()) = self.sources.kube.changed() => Action::Kube(self.sources.kube.borrow_and_update().clone()),
-            Ok(()) = self.sources.database.changed() => Action::Database(self.sources.database.borrow_and_update().clone()),
-            Ok(()) = self.sources.sentinel.changed() => Action::Sentinel(self.sources.sentinel.borrow_and_update().clone()),
-            Ok(()) = self.sources.traffic.changed() => Action::Traffic(self.sources.traffic.borrow_and_update().clone()),
-            Some(a) = self.actions.recv() => a,
-        };
-        self.apply(first);
-        while let Ok(a) = self.actions.try_recv() {
-            self.apply(a);
-        }
+        self.driver.step(&mut (), &mut self.out).await;
     }
 
     /// Run the loop until `cond` holds; panic after `within` with `what` and the state's gist.
     /// Returns how long it took.
     pub async fn until(&mut self, what: &str, within: Duration, cond: impl Fn(&State) -> bool) -> Duration {
+        self.until_with(what, within, |h| cond(&h.state)).await
+    }
+
+    /// [`Headless::until`] with a condition on the whole console (its log, its output).
+    pub async fn until_with(
+        &mut self,
+        what: &str,
+        within: Duration,
+        cond: impl Fn(&Headless) -> bool,
+    ) -> Duration {
         let start = Instant::now();
         let end = tokio::time::Instant::now() + within;
-        while !cond(&self.state) {
+        while !cond(self) {
             if tokio::time::Instant::now() >= end {
                 panic!("not within {within:?}: {what}\n{}", self.gist());
             }
@@ -262,9 +281,8 @@ impl Headless {
     /// Propose `op` directly through the pipeline (the override path). Returns the step id.
     pub fn propose(&mut self, op: Operation, why: &str) -> u64 {
         let mut fx = Vec::new();
-        let id = warroom::app::pipeline::propose(&mut self.state, op, why.into(), &mut fx);
-        self.effects.extend(fx.iter().cloned());
-        self.runner.dispatch(fx);
+        let id = warroom::app::pipeline::propose(&mut self.driver.state, op, why.into(), &mut fx);
+        self.driver.carry_out(fx, &mut self.out);
         id
     }
 
@@ -309,7 +327,7 @@ impl Headless {
 
     /// Whether an `Execute` for step `id` was ever emitted.
     pub fn executed(&self, id: u64) -> bool {
-        self.effects.iter().any(|e| matches!(e, Effect::Execute { step, .. } if *step == id))
+        self.out.effects.iter().any(|e| matches!(e, Effect::Execute { step, .. } if *step == id))
     }
 
     /// A short description of the state for failure messages.
@@ -337,5 +355,16 @@ impl Headless {
                 .map(|r| (&r.name, r.weight, r.health_check, &r.ready))
                 .collect::<Vec<_>>()),
         )
+    }
+}
+
+/// A fresh incident, declared now.
+fn incident(id: &str, title: &str, drill: bool) -> IncidentInfo {
+    IncidentInfo {
+        id: id.into(),
+        title: title.into(),
+        severity: "SEV2".into(),
+        declared_at: Utc::now(),
+        drill,
     }
 }

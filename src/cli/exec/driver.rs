@@ -1,24 +1,25 @@
-//! The headless loop of `warroom exec`: source snapshots, runner results, the commander lock's
-//! view and a tick become [`Action`]s for [`update`] (as in the console's event loop), and the
-//! runbook's confirmations are answered from the command line like an operator would.
+//! `warroom exec` on the shared [`Driver`] (the console's loop: source snapshots, runner
+//! results, the commander lock's view and a tick become actions for the core): the runbook's
+//! confirmations are answered from the command line like an operator would, SIGINT/SIGTERM stop
+//! it after the executing step's result is logged, and the outcome and summary are reported.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::app::state::Modal;
 use crate::app::step::Stage;
-use crate::app::{Action, Effect, State, StepStatus, TextEdit, runbook_flow, update};
-use crate::backends::Sources;
-use crate::backends::{Freshness, Operate};
+use crate::app::{Action, Effect, State, StepStatus, TextEdit, runbook_flow};
 use crate::command::Command;
-use crate::incident::commander::CommanderView;
 use crate::incident::entry::EntryKind;
+use crate::backends::{Freshness, Operate, Sources};
+use crate::driver::{CommanderLink, Driver, Inputs, Output, Queued};
+use crate::incident::commander::CommanderView;
 use crate::operation::{Operation, Risk};
-use crate::runner::{LogSink, Runner};
+use crate::runner::LogSink;
 use crate::text::sanitize;
 
 /// What the command line answers to confirmations.
@@ -57,128 +58,109 @@ impl Outcome {
     }
 }
 
-/// The app core, the runner and the sources, driven without a terminal.
-pub struct Driver {
-    state: State,
-    runner: Runner,
-    actions: mpsc::UnboundedReceiver<Action>,
-    sources: Sources,
-    commander: watch::Receiver<CommanderView>,
-    tick: tokio::time::Interval,
-    signals: Option<(Signal, Signal)>,
+/// The shared [`Driver`] with exec's inputs (its signals) and output (what ran), answering the
+/// runbook's confirmations from the command line.
+pub struct Exec {
+    driver: Driver,
+    signals: Signals,
+    ran: Ran,
+}
+
+/// SIGINT / SIGTERM: exec stops after the executing step's result is logged.
+struct Signals {
+    both: Option<(Signal, Signal)>,
     interrupted: bool,
+}
+
+impl Inputs for Signals {
+    type Event = ();
+
+    async fn next(&mut self) -> Queued<()> {
+        match self.both.as_mut() {
+            Some((i, t)) => tokio::select! { _ = i.recv() => (), _ = t.recv() => () },
+            None => std::future::pending().await,
+        }
+        Queued::Event(())
+    }
+
+    fn ready(&mut self) -> Option<()> {
+        None
+    }
+
+    fn action(&mut self, (): (), _: &State) -> Option<Action> {
+        if !self.interrupted {
+            super::progress(
+                "warroom exec: interrupted: stopping after the executing step's result is logged",
+            );
+        }
+        self.interrupted = true;
+        None
+    }
+}
+
+/// Exec's output: no terminal (no bell, no clipboard); it notes what the effects did.
+#[derive(Default)]
+struct Ran {
     executed_any: bool,
     result_logged: bool,
 }
 
-impl Driver {
-    /// Start the runner (writing to `sink`, executing with `operator`) around `state`.
+impl Output for Ran {
+    fn bell(&mut self) {}
+
+    fn copy(&mut self, _text: &str) {}
+
+    fn emitted(&mut self, effect: &Effect) {
+        match effect {
+            // Only what changes the estate counts: a refusal after read-only steps (an
+            // assertion) is still a refusal (exit 3), not a failure midway.
+            Effect::Execute { op, .. } if op.is_mutating() => self.executed_any = true,
+            Effect::Log(l) if l.kind == EntryKind::DrillResult => self.result_logged = true,
+            _ => {}
+        }
+    }
+}
+
+impl Exec {
+    /// Start the driver (writing to `sink`, executing with `operator`) around `state`,
+    /// following the commander lock exec holds.
     pub fn new(
         state: State,
         sources: Sources,
         operator: Arc<dyn Operate>,
         sink: Arc<dyn LogSink>,
         commander: watch::Receiver<CommanderView>,
-    ) -> Driver {
-        let (tx, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(operator, sink, state.read_only, tx);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let signals = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    ) -> Exec {
+        let driver = Driver::start(state, sources, operator, sink)
+            .with_commander(CommanderLink { view: commander, requests: None });
+        let both = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
             (Ok(i), Ok(t)) => Some((i, t)),
             _ => None,
         };
-        Driver {
-            state,
-            runner,
-            actions,
-            sources,
-            commander,
-            tick,
-            signals,
-            interrupted: false,
-            executed_any: false,
-            result_logged: false,
-        }
+        Exec { driver, signals: Signals { both, interrupted: false }, ran: Ran::default() }
     }
 
     fn apply(&mut self, action: Action) {
-        // Monotonic-anchored like the console: a wall-clock step neither fires nor delays timers.
-        let effects = update(&mut self.state, action, crate::clock::now());
-        self.dispatch(effects);
-    }
-
-    fn dispatch(&mut self, effects: Vec<Effect>) {
-        // Only what changes the estate counts: a refusal after read-only steps (an assertion)
-        // is still a refusal (exit 3), not a failure midway.
-        if effects.iter().any(|e| matches!(e, Effect::Execute { op, .. } if op.is_mutating())) {
-            self.executed_any = true;
-        }
-        if effects.iter().any(|e| matches!(e, Effect::Log(l) if l.kind == EntryKind::DrillResult)) {
-            self.result_logged = true;
-        }
-        self.runner
-            .dispatch(effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })));
+        self.driver.apply(action, &mut self.ran);
     }
 
     /// Wait for the next input and apply it and everything queued behind it.
     async fn step(&mut self) {
-        let sig = async {
-            match self.signals.as_mut() {
-                Some((i, t)) => tokio::select! { _ = i.recv() => (), _ = t.recv() => () },
-                None => std::future::pending().await,
-            }
-        };
-        let first = tokio::select! {
-            () = sig => None,
-            _ = self.tick.tick() => Some(Action::Tick),
-            Ok(()) = self.sources.kube.changed() => Some(Action::Kube(self.sources.kube.borrow_and_update().clone())),
-            Ok(()) = self.sources.database.changed() => Some(Action::Database(self.sources.database.borrow_and_update().clone())),
-            Ok(()) = self.sources.sentinel.changed() => Some(Action::Sentinel(self.sources.sentinel.borrow_and_update().clone())),
-            Ok(()) = self.sources.traffic.changed() => Some(Action::Traffic(self.sources.traffic.borrow_and_update().clone())),
-            Ok(()) = self.commander.changed() => Some(Action::Commander(self.commander.borrow_and_update().clone())),
-            Some(a) = self.actions.recv() => Some(a),
-        };
-        match first {
-            Some(a) => self.apply(a),
-            None => {
-                if !self.interrupted {
-                    super::progress(
-                        "warroom exec: interrupted: stopping after the executing step's result is logged",
-                    );
-                }
-                self.interrupted = true;
-            }
-        }
-        while let Ok(a) = self.actions.try_recv() {
-            self.apply(a);
-        }
+        self.driver.step(&mut self.signals, &mut self.ran).await;
     }
 
     /// Until every layer answered once (or `limit`): the state sees the first snapshots.
     async fn settle(&mut self, limit: Duration) {
         let end = tokio::time::Instant::now() + limit;
-        let current = self.commander.borrow_and_update().clone();
-        self.apply(Action::Commander(current));
-        // A source's value at start (e.g. "not configured", which never changes) is not reported
-        // by `changed()`: take every current value first.
-        let s = &mut self.sources;
-        let initial = [
-            Action::Kube(s.kube.borrow_and_update().clone()),
-            Action::Database(s.database.borrow_and_update().clone()),
-            Action::Sentinel(s.sentinel.borrow_and_update().clone()),
-            Action::Traffic(s.traffic.borrow_and_update().clone()),
-        ];
-        for a in initial {
-            self.apply(a);
-        }
+        // The lock's and the sources' values at start (queued by the driver) come first.
+        self.driver.apply_queued(&mut self.ran);
         loop {
-            let o = &self.state.observed;
+            let o = &self.driver.state.observed;
             let pending =
                 [&o.kube.freshness, &o.database.freshness, &o.sentinel.freshness, &o.traffic.freshness]
                     .iter()
                     .any(|f| **f == Freshness::Pending);
-            if !pending || tokio::time::Instant::now() >= end || self.interrupted {
+            if !pending || tokio::time::Instant::now() >= end || self.signals.interrupted {
                 return;
             }
             let _ = tokio::time::timeout_at(end, self.step()).await;
@@ -194,12 +176,17 @@ impl Driver {
         d: &Decisions,
     ) -> Outcome {
         self.settle(crate::cli::plan::FIRST_SNAPSHOT_LIMIT).await;
-        if self.interrupted {
+        if self.signals.interrupted {
             return Outcome::Interrupted;
         }
-        let rb = self.state.runbooks.get(id).cloned();
+        let rb = self.driver.state.runbooks.get(id).cloned();
         if let Some(rb) = rb {
-            match crate::cli::plan::resolve(&rb, &self.state.config, &self.state.observed, params) {
+            match crate::cli::plan::resolve(
+                &rb,
+                &self.driver.state.config,
+                &self.driver.state.observed,
+                params,
+            ) {
                 Ok(ps) => {
                     for p in ps {
                         super::progress(&format!(
@@ -214,8 +201,8 @@ impl Driver {
             }
         }
         let mut fx = Vec::new();
-        let started = runbook_flow::start(&mut self.state, id, params, only, &mut fx);
-        self.dispatch(fx);
+        let started = runbook_flow::start(&mut self.driver.state, id, params, only, &mut fx);
+        self.driver.carry_out(fx, &mut self.ran);
         if let Err(e) = started {
             return Outcome::Refused(e);
         }
@@ -223,9 +210,9 @@ impl Driver {
     }
 
     fn current(&self) -> Option<(u64, String, StepStatus)> {
-        let run = self.state.runbook.as_ref()?;
+        let run = self.driver.state.runbook.as_ref()?;
         run.steps.iter().find_map(|(sid, _, _)| {
-            let s = self.state.step(*sid)?;
+            let s = self.driver.state.step(*sid)?;
             (!s.status.is_terminal())
                 .then(|| (*sid, s.runbook_key.clone().unwrap_or_default(), s.status.clone()))
         })
@@ -233,17 +220,17 @@ impl Driver {
 
     async fn drive(&mut self, d: &Decisions) -> Outcome {
         loop {
-            if let Some((_, outcome)) = self.state.runbook.as_ref().and_then(|r| r.finished.clone()) {
+            if let Some((_, outcome)) = self.driver.state.runbook.as_ref().and_then(|r| r.finished.clone()) {
                 return match outcome.as_str() {
                     "completed" => Outcome::Completed,
                     other => Outcome::Failed("runbook".into(), format!("runbook {other}")),
                 };
             }
-            let executing = self.state.steps.iter().any(|s| s.status == StepStatus::Executing);
-            if self.interrupted && !executing {
+            let executing = self.driver.state.steps.iter().any(|s| s.status == StepStatus::Executing);
+            if self.signals.interrupted && !executing {
                 return Outcome::Interrupted;
             }
-            if let Some(Modal::Confirm { step, .. }) = self.state.modal.clone() {
+            if let Some(Modal::Confirm { step, .. }) = self.driver.state.modal.clone() {
                 if let Err(why) = self.answer(step, d) {
                     return Outcome::Refused(why);
                 }
@@ -251,7 +238,7 @@ impl Driver {
             }
             match self.current() {
                 Some((_, key, StepStatus::Failed { stage, reason })) => {
-                    return if stage == Stage::Precheck && !self.executed_any {
+                    return if stage == Stage::Precheck && !self.ran.executed_any {
                         Outcome::Refused(format!("step {key}: precheck failed: {reason}"))
                     } else {
                         Outcome::Failed(key, reason)
@@ -263,10 +250,11 @@ impl Driver {
                 Some((_, _, StepStatus::Executing | StepStatus::Verifying)) | None => self.step().await,
                 Some((sid, key, status)) => {
                     self.apply(Action::Command(Command::RunbookNext));
-                    let stuck = self.state.modal.is_none()
+                    let stuck = self.driver.state.modal.is_none()
                         && self.current().is_some_and(|(s, _, st)| s == sid && st == status);
                     if stuck {
-                        let why = self.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+                        let why =
+                            self.driver.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
                         return Outcome::Refused(format!("step {key} cannot run: {why}"));
                     }
                 }
@@ -276,9 +264,9 @@ impl Driver {
 
     /// Answer the open confirmation of `step` from the command line, or say why not.
     fn answer(&mut self, step: u64, d: &Decisions) -> Result<(), String> {
-        let Some(s) = self.state.step(step).cloned() else { return Err(format!("no step #{step}")) };
+        let Some(s) = self.driver.state.step(step).cloned() else { return Err(format!("no step #{step}")) };
         let key = s.runbook_key.clone().unwrap_or_else(|| format!("#{step}"));
-        let refuse = |this: &mut Driver, why: String| {
+        let refuse = |this: &mut Exec, why: String| {
             this.apply(Action::Command(Command::ConfirmNo));
             Err(why)
         };
@@ -299,11 +287,11 @@ impl Driver {
         } else {
             self.apply(Action::Command(Command::ConfirmYes));
         }
-        if matches!(self.state.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
-            || matches!(self.state.modal, Some(Modal::Prompt { .. }))
+        if matches!(self.driver.state.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
+            || matches!(self.driver.state.modal, Some(Modal::Prompt { .. }))
         {
-            let why = self.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
-            self.state.modal = None;
+            let why = self.driver.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+            self.driver.state.modal = None;
             return refuse(self, format!("step {key} was not confirmed: {why}"));
         }
         Ok(())
@@ -313,12 +301,12 @@ impl Driver {
     pub async fn finish(&mut self, outcome: &Outcome) {
         // Let an executing step's result arrive and be logged first (never leave it unlogged).
         let end = tokio::time::Instant::now() + Duration::from_secs(600);
-        while self.state.steps.iter().any(|s| s.status == StepStatus::Executing)
+        while self.driver.state.steps.iter().any(|s| s.status == StepStatus::Executing)
             && tokio::time::Instant::now() < end
         {
             let _ = tokio::time::timeout_at(end, self.step()).await;
         }
-        if self.state.runbook.as_ref().is_some_and(|r| r.active()) {
+        if self.driver.state.runbook.as_ref().is_some_and(|r| r.active()) {
             let why = match outcome {
                 Outcome::Interrupted => "interrupted by a signal",
                 Outcome::Refused(_) => "refused",
@@ -329,18 +317,16 @@ impl Driver {
             // `runbook-abort` asks y/n first (it is irreversible): answer it.
             self.apply(Action::Command(Command::ConfirmYes));
         }
-        if !self.runner.flush(Duration::from_secs(10)).await {
+        if !self.driver.flush(Duration::from_secs(10)).await {
             eprintln!("warroom exec: the incident log did not flush within 10 s");
         }
         // Drain the Logged results (nothing prints from them: the sink printed each entry).
-        while let Ok(a) = self.actions.try_recv() {
-            self.apply(a);
-        }
+        self.driver.apply_queued(&mut self.ran);
     }
 
     /// Whether the recovery measurement logged its `drill-result` entry.
     pub fn drill_result_logged(&self) -> bool {
-        self.result_logged
+        self.ran.result_logged
     }
 
     /// After a completed drill run: wait (at most `limit`) until the recovery measurement logs
@@ -348,14 +334,14 @@ impl Driver {
     /// `Err` says why it was not reached.
     pub async fn await_drill_result(&mut self, limit: Duration) -> Result<(), String> {
         let end = tokio::time::Instant::now() + limit;
-        while !self.result_logged && !self.interrupted && tokio::time::Instant::now() < end {
+        while !self.ran.result_logged && !self.signals.interrupted && tokio::time::Instant::now() < end {
             let _ = tokio::time::timeout_at(end, self.step()).await;
         }
-        if self.result_logged {
+        if self.ran.result_logged {
             return Ok(());
         }
         use crate::app::verdict::{Level, verdict_of};
-        let v = verdict_of(&self.state.observed, &self.state.config);
+        let v = verdict_of(&self.driver.state.observed, &self.driver.state.config);
         let why = match v.level {
             Level::Unknown => "the estate's verdict is unknown: a layer has no fresh value".to_string(),
             _ if !v.restored => {
@@ -366,7 +352,7 @@ impl Driver {
                     .to_string()
             }
         };
-        Err(if self.interrupted {
+        Err(if self.signals.interrupted {
             format!("interrupted; {why}")
         } else {
             format!("not within {} s: {why}", limit.as_secs_f64())
@@ -376,7 +362,7 @@ impl Driver {
     /// Apply a final view of the commander lock (its release) and flush the log.
     pub async fn observe_commander(&mut self, view: CommanderView) {
         self.apply(Action::Commander(view));
-        if !self.runner.flush(Duration::from_secs(10)).await {
+        if !self.driver.flush(Duration::from_secs(10)).await {
             eprintln!("warroom exec: the incident log did not flush within 10 s");
         }
     }
@@ -384,9 +370,9 @@ impl Driver {
     /// Every step of the run with its status, then the outcome.
     pub fn summary(&self, outcome: &Outcome) -> String {
         let mut o = String::from("\nSummary:\n");
-        if let Some(run) = &self.state.runbook {
+        if let Some(run) = &self.driver.state.runbook {
             for (sid, _, _) in &run.steps {
-                let Some(s) = self.state.step(*sid) else { continue };
+                let Some(s) = self.driver.state.step(*sid) else { continue };
                 let detail = match &s.status {
                     StepStatus::Skipped(r) => format!(": {}", sanitize(r)),
                     StepStatus::Failed { reason, .. } => format!(": {}", sanitize(reason)),
