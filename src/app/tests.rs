@@ -104,12 +104,23 @@ pub(crate) fn primary_down_state() -> State {
     s
 }
 
-pub(crate) fn kinds(fx: &[Effect]) -> Vec<String> {
+/// What an effect did, for assertions on what happened in which order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Did {
+    /// A log entry of this kind.
+    Log(EntryKind),
+    /// An `Effect::Execute`.
+    Execute,
+    /// Any other effect, by its debug text (`Bell`, `Copy(..)`).
+    Other(String),
+}
+
+pub(crate) fn kinds(fx: &[Effect]) -> Vec<Did> {
     fx.iter()
         .map(|e| match e {
-            Effect::Log(l) => l.kind.to_string(),
-            Effect::Execute { .. } => "EXECUTE".into(),
-            other => format!("{other:?}"),
+            Effect::Log(l) => Did::Log(l.kind.clone()),
+            Effect::Execute { .. } => Did::Execute,
+            other => Did::Other(format!("{other:?}")),
         })
         .collect()
 }
@@ -150,7 +161,7 @@ fn high_risk_step_runs_only_after_typing_the_target_name() {
     let mut s = primary_down_state();
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
-    assert_eq!(kinds(&fx), ["step-previewed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepPreviewed)]);
     assert_eq!(s.step(id).unwrap().status, StepStatus::AwaitingConfirm);
     assert!(s.wants_text(), "high-risk confirmation takes typed text");
 
@@ -161,7 +172,7 @@ fn high_risk_step_runs_only_after_typing_the_target_name() {
 
     // A wrong name is refused and the dialog stays open.
     let fx = typed(&mut s, "pg-2", t0());
-    assert!(!kinds(&fx).contains(&"EXECUTE".to_string()));
+    assert!(!kinds(&fx).contains(&Did::Execute));
     assert!(matches!(s.modal, Some(Modal::Confirm { .. })));
     assert!(s.flash.as_ref().unwrap().0.contains("does not match"));
 
@@ -170,7 +181,10 @@ fn high_risk_step_runs_only_after_typing_the_target_name() {
         update(&mut s, Action::Text(TextEdit::Backspace), t0());
     }
     let fx = typed(&mut s, "pg-1", t0());
-    assert_eq!(kinds(&fx), ["step-confirmed", "step-executing", "EXECUTE"]);
+    assert_eq!(
+        kinds(&fx),
+        [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
+    );
     assert_eq!(s.step(id).unwrap().status, StepStatus::Executing);
     assert!(s.modal.is_none());
 }
@@ -187,7 +201,7 @@ fn execute_then_verify_against_observed_state() {
         Action::StepExecuted { step: id, result: Ok("pg_promote() returned true".into()) },
         t1,
     );
-    assert_eq!(kinds(&fx), ["step-result"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepResult)]);
     assert_eq!(s.step(id).unwrap().status, StepStatus::Verifying, "the replica still reports recovery");
     // The next observation shows pg-1 as primary: verified.
     let t2 = t1 + Duration::seconds(1);
@@ -202,7 +216,7 @@ fn execute_then_verify_against_observed_state() {
     );
     let (observations, rest): (Vec<&Effect>, Vec<&Effect>) =
         fx.iter().partition(|e| matches!(e, Effect::Log(l) if l.kind == EntryKind::Observation));
-    assert_eq!(kinds(&rest.into_iter().cloned().collect::<Vec<_>>()), ["step-verified"]);
+    assert_eq!(kinds(&rest.into_iter().cloned().collect::<Vec<_>>()), [Did::Log(EntryKind::StepVerified)]);
     assert!(
         observations.iter().any(|e| matches!(e, Effect::Log(l) if l.summary.contains("pg-1"))),
         "the new primary is logged as an observation: {observations:?}"
@@ -217,7 +231,7 @@ fn precheck_failure_names_the_check_and_never_executes() {
     let mut s = primary_down_state();
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-2"), "why".into(), &mut fx);
-    assert_eq!(kinds(&fx), ["step-previewed", "step-failed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepPreviewed), Did::Log(EntryKind::StepFailed)]);
     match &s.step(id).unwrap().status {
         StepStatus::Failed { stage: Stage::Precheck, reason } => {
             assert!(reason.contains("lag within limit") && reason.contains("5000"), "{reason}")
@@ -249,7 +263,7 @@ fn prechecks_run_again_at_confirmation_time() {
     // While the dialog is open the old primary comes back writable.
     update(&mut s, db(vec![node("pg-0", PgRole::Primary, 0, 1), node("pg-1", PgRole::Replica, 0, 1)]), t0());
     let fx = typed(&mut s, "pg-1", t0());
-    assert_eq!(kinds(&fx), ["step-failed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
     assert!(matches!(s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
 }
 
@@ -275,7 +289,7 @@ fn cancelled_confirmation_keeps_the_step_ready() {
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     let fx = update(&mut s, Action::Text(TextEdit::Cancel), t0());
-    assert_eq!(kinds(&fx), ["step-cancelled"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepCancelled)]);
     assert_eq!(s.step(id).unwrap().status, StepStatus::Prechecked);
     assert!(s.modal.is_none());
     // Enter on the step opens the confirmation again.
@@ -291,15 +305,18 @@ fn execute_timeout_fails_the_step_and_retry_goes_through_prechecks_again() {
     typed(&mut s, "pg-1", t0());
     let fx =
         update(&mut s, Action::StepExecuted { step: id, result: Err("timed out after 30 s".into()) }, t0());
-    assert_eq!(kinds(&fx), ["step-failed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
     assert!(
         matches!(&s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Execute, reason } if reason.contains("timed out"))
     );
     let fx = update(&mut s, Action::Command(Command::StepRetry), t0());
-    assert_eq!(kinds(&fx), ["step-retry"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepRetry)]);
     assert!(matches!(s.modal, Some(Modal::Confirm { .. })), "retry asks for confirmation again");
     let fx = typed(&mut s, "pg-1", t0());
-    assert_eq!(kinds(&fx), ["step-confirmed", "step-executing", "EXECUTE"]);
+    assert_eq!(
+        kinds(&fx),
+        [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
+    );
     assert_eq!(s.step(id).unwrap().attempts, 2);
 }
 
@@ -315,7 +332,7 @@ fn verify_timeout_fails_and_never_proceeds_on_its_own() {
     assert_eq!(s.step(id).unwrap().status, StepStatus::Verifying);
     let after = t0() + Duration::seconds(60);
     let fx = update(&mut s, Action::Tick, after);
-    assert_eq!(kinds(&fx), ["step-failed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
     assert!(
         matches!(&s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Verify, reason } if reason.contains("pg-1 is replica"))
     );
@@ -338,7 +355,7 @@ fn skip_needs_a_reason_and_abort_is_logged() {
         matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.contains("lag too high, chose pg-1"))
     );
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
-    assert_eq!(kinds(&fx), ["step-skipped"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepSkipped)]);
     assert_eq!(s.step(id).unwrap().status, StepStatus::Skipped("lag too high, chose pg-1".into()));
 
     let mut fx2 = Vec::new();
@@ -349,7 +366,7 @@ fn skip_needs_a_reason_and_abort_is_logged() {
         matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.starts_with(&format!("Abort step #{id2}")))
     );
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
-    assert_eq!(kinds(&fx), ["step-aborted"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepAborted)]);
     assert_eq!(s.step(id2).unwrap().status, StepStatus::Aborted);
     assert!(s.modal.is_none());
 }
@@ -399,7 +416,10 @@ fn low_risk_scale_confirms_with_y() {
     update(&mut s, Action::Command(Command::Select), t0());
     assert!(!s.wants_text(), "low risk takes no typing");
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
-    assert_eq!(kinds(&fx), ["step-confirmed", "step-executing", "EXECUTE"]);
+    assert_eq!(
+        kinds(&fx),
+        [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
+    );
 }
 
 #[test]
@@ -461,7 +481,7 @@ fn lag_override_is_typed_logged_and_goes_through_confirmation() {
     assert!(s.flash.as_ref().unwrap().0.contains("less than the current lag"));
     update(&mut s, Action::Command(Command::StepOverride), t0());
     let fx = typed(&mut s, "5000", t0());
-    assert_eq!(kinds(&fx), ["override", "step-previewed"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::Override), Did::Log(EntryKind::StepPreviewed)]);
     let Effect::Log(l) = &fx[0] else { panic!() };
     assert!(l.summary.contains("accepted data loss of 5000 bytes"), "{}", l.summary);
     assert!(matches!(&s.step(id).unwrap().status, StepStatus::Skipped(r) if r.contains("superseded")));
@@ -470,7 +490,10 @@ fn lag_override_is_typed_logged_and_goes_through_confirmation() {
     assert!(matches!(new.op, Operation::PromotePostgres { accept_data_loss: Some(5000), .. }));
     assert!(new.preview.lines.iter().any(|l| l.contains("accepts data loss of 5000 bytes")));
     let fx = typed(&mut s, "pg-2", t0());
-    assert_eq!(kinds(&fx), ["step-confirmed", "step-executing", "EXECUTE"]);
+    assert_eq!(
+        kinds(&fx),
+        [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
+    );
 }
 
 #[test]

@@ -7,22 +7,23 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{ChordBuffer, key_to_action};
 use crate::app::guard::{KeyAction, SWALLOW_MS};
-use crate::app::tests::{kinds, primary_down_state, promote, t0};
+use crate::app::tests::{Did, kinds, primary_down_state, promote, t0};
 use crate::app::{Action, Effect, Modal, PaneId, State, StepStatus, pipeline, update};
 use crate::command::Command;
 use crate::config::Keymap;
 use crate::incident::commander::{CommanderView, Holder};
+use crate::incident::entry::EntryKind;
 
 /// Entry kinds a key typed by accident must never produce.
-const ACCIDENTS: [&str; 8] = [
-    "step-skipped",
-    "step-retry",
-    "override",
-    "step-aborted",
-    "runbook-finished",
-    "step-confirmed",
-    "EXECUTE",
-    "resolved",
+const ACCIDENTS: [Did; 8] = [
+    Did::Log(EntryKind::StepSkipped),
+    Did::Log(EntryKind::StepRetry),
+    Did::Log(EntryKind::Override),
+    Did::Log(EntryKind::StepAborted),
+    Did::Log(EntryKind::RunbookFinished),
+    Did::Log(EntryKind::StepConfirmed),
+    Did::Execute,
+    Did::Log(EntryKind::Resolved),
 ];
 
 fn keymap() -> Keymap {
@@ -53,8 +54,8 @@ fn flash_text(s: &State) -> String {
     s.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default()
 }
 
-fn accidents(fx: &[Effect]) -> Vec<String> {
-    kinds(fx).into_iter().filter(|k| ACCIDENTS.contains(&k.as_str())).collect()
+fn accidents(fx: &[Effect]) -> Vec<Did> {
+    kinds(fx).into_iter().filter(|k| ACCIDENTS.contains(k)).collect()
 }
 
 /// db-failover with `candidate=pg-2` (replay lag 5000 B, limit 1024 B): confirm-down is done;
@@ -84,7 +85,7 @@ fn n_on_a_failed_precheck_then_a_pod_name_and_enter_run_nothing() {
         "{:?}",
         s.step(promote)
     );
-    assert_eq!(accidents(&fx), Vec::<String>::new(), "{:?}", kinds(&fx));
+    assert_eq!(accidents(&fx), Vec::<Did>::new(), "{:?}", kinds(&fx));
     assert!(s.modal.is_none() && !s.quit && s.focus == PaneId::Steps, "{:?} quit {}", s.modal, s.quit);
     let flash = flash_text(&s);
     assert!(
@@ -99,7 +100,7 @@ fn n_on_a_failed_precheck_then_a_pod_name_and_enter_run_nothing() {
         now += Duration::milliseconds(1200);
         update(&mut s, Action::Tick, now);
         let fx = keys(&mut s, &c.to_string(), now);
-        assert_eq!(accidents(&fx), Vec::<String>::new(), "{c:?}");
+        assert_eq!(accidents(&fx), Vec::<Did>::new(), "{c:?}");
         assert!(s.modal.is_none(), "{c:?} opened {:?}", s.modal);
     }
     // 1.5 s without a key: keys act again (`s` opens the skip prompt).
@@ -123,7 +124,7 @@ fn esc_ends_the_swallow_at_once_and_other_refusals_start_one() {
     // A step that cannot run: Enter flashes why and the Enter typed after it does nothing.
     let fx = keys(&mut s, "\r\r", t0());
     assert!(s.swallow.is_some() && s.modal.is_none(), "{:?}", s.modal);
-    assert_eq!(accidents(&fx), Vec::<String>::new());
+    assert_eq!(accidents(&fx), Vec::<Did>::new());
     // A dialog that did open starts nothing.
     let mut s = primary_down_state();
     keys(&mut s, "n", t0());
@@ -157,7 +158,7 @@ fn x_asks_before_aborting_the_runbook_and_n_esc_enter_do_nothing() {
         assert!(s.modal.is_none(), "{what}");
     }
     let fx = keys(&mut s, "Xy", t0());
-    assert_eq!(kinds(&fx), ["step-aborted", "runbook-finished"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepAborted), Did::Log(EntryKind::RunbookFinished)]);
     assert!(!s.runbook.as_ref().unwrap().active());
 }
 
@@ -183,7 +184,7 @@ fn every_irreversible_key_asks_y_n_stating_what_happens() {
         "{:?}",
         s.modal
     );
-    assert_eq!(kinds(&keys(&mut s, "y", t0())), ["step-skipped"]);
+    assert_eq!(kinds(&keys(&mut s, "y", t0())), [Did::Log(EntryKind::StepSkipped)]);
     // R: summary, then y/n.
     let fx = keys(&mut s, "Rfailed over to pg-1\r", t0());
     assert!(kinds(&fx).is_empty() && s.resolved.is_none());
@@ -192,7 +193,7 @@ fn every_irreversible_key_asks_y_n_stating_what_happens() {
         "{:?}",
         s.modal
     );
-    assert_eq!(kinds(&keys(&mut s, "y", t0())), ["resolved"]);
+    assert_eq!(kinds(&keys(&mut s, "y", t0())), [Did::Log(EntryKind::Resolved)]);
     // ctrl-r: release the lock, y/n.
     let holder = Holder::new("alice@host pid 1", t0(), t0(), std::time::Duration::from_secs(30));
     s.commander = CommanderView::Mine { holder, took_over_from: None, warning: None };
@@ -217,7 +218,7 @@ fn in_a_typed_confirmation_every_printable_key_is_text_and_esc_cancels() {
     keys(&mut s, "\r", t0());
     assert!(flash_text(&s).contains("does not match"), "{:?}", s.flash);
     let fx = keys(&mut s, "\x1b", t0());
-    assert_eq!(kinds(&fx), ["step-cancelled"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepCancelled)]);
     assert_eq!((s.modal.clone(), s.flash.clone()), (None, None));
 }
 
@@ -259,14 +260,14 @@ fn a_read_only_console_writes_notes_and_nothing_else_by_any_command() {
             let mut fx = update(&mut s, Action::Command(c), t0());
             answer(&mut s, &mut fx);
             // Copying a status update draft to the clipboard writes nothing.
-            let k: Vec<String> =
-                kinds(&fx).into_iter().filter(|k| k != "Bell" && !k.starts_with("Copy(")).collect();
-            assert!(k.iter().all(|k| k == "note"), "{c:?} on {pane:?}: {k:?}");
+            let bell_or_copy = |k: &Did| matches!(k, Did::Other(e) if e == "Bell" || e.starts_with("Copy("));
+            let k: Vec<Did> = kinds(&fx).into_iter().filter(|k| !bell_or_copy(k)).collect();
+            assert!(k.iter().all(|k| *k == Did::Log(EntryKind::Note)), "{c:?} on {pane:?}: {k:?}");
             assert!(s.resolved.is_none() && s.checklist.items.iter().all(|i| i.done.is_none()), "{c:?}");
             all.extend(k);
         }
     }
-    assert!(all.iter().any(|k| k == "note"), "notes are written");
+    assert!(all.contains(&Did::Log(EntryKind::Note)), "notes are written");
     // The refusal names the role.
     let mut s = busy_state();
     s.read_only = true;
@@ -274,7 +275,11 @@ fn a_read_only_console_writes_notes_and_nothing_else_by_any_command() {
     assert_eq!(flash_text(&s), "READ-ONLY console: cannot resolve");
     // A status update is a draft: copied, not logged (Esc first: the refusal swallows keys).
     let fx = keys(&mut s, "\x1bu\r", t0());
-    assert!(kinds(&fx).iter().all(|k| k.starts_with("Copy")), "{:?}", kinds(&fx));
+    assert!(
+        kinds(&fx).iter().all(|k| matches!(k, Did::Other(e) if e.starts_with("Copy"))),
+        "{:?}",
+        kinds(&fx)
+    );
     assert!(
         flash_text(&s).starts_with("draft copied to the clipboard (OSC 52), NOT posted"),
         "{:?}",
@@ -330,14 +335,14 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
     assert!(flash_text(&s).contains("NOT posted or logged: not the commander"), "{:?}", s.flash);
     // Notes and checklist ticks are for everyone on the incident.
     let fx = keys(&mut s, "nseen from ops2\r", t0());
-    assert_eq!(kinds(&fx), ["note"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::Note)]);
     s.focus = PaneId::Checklist;
     let fx = keys(&mut s, " \r", t0());
-    assert_eq!(kinds(&fx), ["checklist"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::Checklist)]);
     // The commander does all of it.
     let mut s = busy_state();
     let me = Holder::new("alice@host pid 1", t0(), t0(), std::time::Duration::from_secs(30));
     s.commander = CommanderView::Mine { holder: me, took_over_from: None, warning: None };
     let fx = keys(&mut s, "Rdone\ry", t0());
-    assert_eq!(kinds(&fx), ["resolved"]);
+    assert_eq!(kinds(&fx), [Did::Log(EntryKind::Resolved)]);
 }
