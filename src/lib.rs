@@ -1,9 +1,12 @@
 //! warroom: a full-screen terminal incident console.
 //!
-//! Layout (README, "Layout of the code"; contracts in `docs/`): [`app`] is the pure core, [`ui`] pure drawing, [`tui`] the
-//! terminal and event loop, [`backends`] the systems (and the drill estate) behind the
-//! `Observe`/`Operate` traits, [`runbook`] operations and procedures, [`incident`] the log and
-//! checklist, [`config`] the files the user edits.
+//! Layers, lowest first; each names only the layers before it (`tests/layering.rs` checks it):
+//! the leaves [`clock`], [`text`] (sanitizing and redaction), [`command`] (the key-command
+//! vocabulary) and [`diagnostics`]; [`config`] (the files the user edits); [`backends`] (the
+//! systems, and the drill estate, behind `Observe`/`Operate`); [`incident`] (the durable log and
+//! what is derived from it); [`runbook`] (operations and procedures); [`app`] (the pure core,
+//! no terminal); [`runner`] (carries out the core's effects) and [`ui`] (pure drawing); [`tui`]
+//! (the terminal and event loop); [`cli`] (the commands).
 
 pub mod app;
 pub mod backends;
