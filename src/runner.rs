@@ -2,8 +2,8 @@
 //!
 //! Log intents are appended (and fsynced) on a blocking thread, one at a time, in the order the
 //! core emitted them; an `Execute` is dispatched only after every log entry emitted before it
-//! is durable (the log holds the intent before the action happens). Results come back to the
-//! driver ([`crate::driver`]) as [`Action`]s.
+//! is durable (the log holds the intent before the action happens). Results come back on the
+//! action channel it was started with (the driver's) as [`Action`]s.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

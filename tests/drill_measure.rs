@@ -386,7 +386,8 @@ fn drill_history_lists_every_drill_grouped_by_scenario_with_why_not() {
     let (_f, _) = IncidentLog::declare(&data, "Drill: split-brain", "SEV2", true, "fay@h", day(7)).unwrap();
     b.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 20.0, 800, true)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    a.append(&EntryKind::DrillResult, "DRILL recovered", result("redis-master-down", 41.0, 0, false)).unwrap();
+    a.append(&EntryKind::DrillResult, "DRILL recovered", result("redis-master-down", 41.0, 0, false))
+        .unwrap();
     live.append(&EntryKind::RecoveryResult, "recovered", result("", 99.0, 0, false)).unwrap();
     c.append(&EntryKind::DrillResult, "DRILL recovered", result("primary-db-down", 35.0, 0, false)).unwrap();
     // D never got mitigated: its last verdict says why.

@@ -12,8 +12,8 @@ use super::runbook_flow;
 use super::state::{LOG_TAIL_MAX, Modal, PaneId, PromptPurpose, Proposal, State};
 use super::status_update;
 use crate::backends::Observed;
-use crate::incident::entry::EntryKind;
 use crate::command::Command;
+use crate::incident::entry::EntryKind;
 use crate::incident::observations;
 
 /// How long a flash message stays.

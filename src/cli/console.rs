@@ -8,13 +8,13 @@ use chrono::Utc;
 
 use crate::app::state::IncidentInfo;
 use crate::app::{Mode, State, resume};
-use crate::incident::entry::{LogIntent, LogLine};
 use crate::backends::Operate;
 use crate::config::Config;
 use crate::config::load::Loaded;
 use crate::driver::{CommanderLink, Driver};
 use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
+use crate::incident::entry::{LogIntent, LogLine};
 use crate::incident::log::{IncidentLog, LogMode, read_log};
 use crate::incident::operator::operator_identity;
 use crate::incident::store::{IncidentMeta, incidents_dir, last_open_incident};

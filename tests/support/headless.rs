@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use warroom::app::state::{IncidentInfo, Modal};
 use warroom::app::{Action, Effect, Mode, State, StepRun, StepStatus, TextEdit};
-use warroom::command::Command;
-use warroom::incident::entry::LogIntent;
 use warroom::backends::Sources;
 use warroom::backends::live;
+use warroom::command::Command;
 use warroom::config::Config;
 use warroom::driver::{Driver, Output};
+use warroom::incident::entry::LogIntent;
 use warroom::operation::Operation;
 use warroom::runner::MemoryLog;
 
