@@ -24,7 +24,7 @@ pub mod verdict;
 
 pub use action::{Action, Command, TextEdit};
 pub use effect::{Effect, LogIntent};
-pub use state::{LogLine, Modal, Mode, PaneId, State};
+pub use state::{Domain, LogLine, Modal, Mode, PaneId, State, View};
 pub use step::{StepRun, StepStatus};
 pub use update::update;
 

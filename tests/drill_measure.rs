@@ -59,7 +59,7 @@ impl DrillConsole {
         cfg.drill.rto_target_secs = Some(600);
         cfg.drill.settle_secs = Some(SETTLE_SECS);
         let mut state = State::new(Mode::Drill, incident, "trainee@drill".into(), Arc::new(cfg), now);
-        state.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
+        state.domain.recovery = Recovery::drill(scenario, estate.fault_scheduled_at());
         let sources = warroom::cli::drill::sources(estate, POLL);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -97,8 +97,8 @@ impl DrillConsole {
             assert!(
                 tokio::time::Instant::now() < end,
                 "not within {within:?}: {what}\nsteps: {:#?}\nrecovery: {:#?}",
-                self.state.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
-                self.state.recovery
+                self.state.domain.steps.iter().map(|s| (s.id, &s.status, &s.output)).collect::<Vec<_>>(),
+                self.state.domain.recovery
             );
             let _ = tokio::time::timeout_at(end, self.step()).await;
         }
@@ -110,7 +110,7 @@ impl DrillConsole {
 
     /// Propose the first operation `pick` accepts, type its confirmation word, run it to Done.
     async fn run_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
-        let props = warroom::app::propose::proposals(&self.state);
+        let props = warroom::app::propose::proposals(&self.state.domain);
         let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
         self.run_op(p.op, p.why).await
     }
@@ -121,13 +121,13 @@ impl DrillConsole {
         let mut fx = Vec::new();
         let id = pipeline::propose(&mut self.state, op, why, &mut fx);
         self.dispatch(fx);
-        assert!(matches!(self.state.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.flash);
+        assert!(matches!(self.state.view.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.view.flash);
         for c in word.chars() {
             self.apply(Action::Text(TextEdit::Char(c)));
         }
         self.apply(Action::Text(TextEdit::Submit));
         self.until("the step is verified", Duration::from_secs(20), |c| {
-            c.state.step(id).is_some_and(|s| s.status == StepStatus::Done)
+            c.state.domain.step(id).is_some_and(|s| s.status == StepStatus::Done)
         })
         .await;
         id
@@ -144,10 +144,10 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
     let mut c = DrillConsole::start(&estate, "primary-db-down");
-    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some()).await;
+    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.domain.recovery.detected.is_some()).await;
     let injected = estate.fault_injected_at().expect("injected");
     assert!((injected - scheduled).num_milliseconds().abs() <= 100, "{scheduled} vs {injected}");
-    let detected = c.state.recovery.detected.clone().unwrap();
+    let detected = c.state.domain.recovery.detected.clone().unwrap();
     assert!(detected.0 >= scheduled, "detected before the fault");
     // Whichever the estate shows first: the primary down, its pod leaving the Service, or the
     // primary region's ready probe failing because of it.
@@ -162,27 +162,27 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     );
 
     c.until("the Database pane shows the primary down", Duration::from_secs(10), |c| {
-        let db = c.state.observed.database.value.as_ref();
+        let db = c.state.domain.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
     let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
-    assert!(c.state.recovery.result.is_none(), "not mitigated while the Service routes to the dead primary");
-    let sw = c.state.recovery.pg_switch.clone().expect("the primary switch was seen");
+    assert!(c.state.domain.recovery.result.is_none(), "not mitigated while the Service routes to the dead primary");
+    let sw = c.state.domain.recovery.pg_switch.clone().expect("the primary switch was seen");
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
     c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
-    assert!(c.state.recovery.result.is_none(), "not before the settle period");
+    assert!(c.state.domain.recovery.result.is_none(), "not before the settle period");
     c.until("the drill-result is logged", Duration::from_secs(10), |c| {
         c.logged().iter().any(|(i, _)| i.kind == "drill-result")
     })
     .await;
     assert!(c.runner.flush(Duration::from_secs(5)).await);
-    assert!(c.state.recovery.mitigated_at.is_some());
+    assert!(c.state.domain.recovery.mitigated_at.is_some());
 
     let entries = c.logged();
     let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == "drill-result").collect();
@@ -238,7 +238,7 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert!(steps.iter().all(|s| s["status"] == "done"), "{steps:?}");
     assert!(line.summary.starts_with("DRILL recovered: RTO "), "{}", line.summary);
     // The estate agrees: one writable primary, the one promoted.
-    let db = c.state.observed.database.value.clone().unwrap();
+    let db = c.state.domain.observed.database.value.clone().unwrap();
     assert_eq!(db.primary().map(|p| p.name.clone()), Some(node));
     assert_eq!(db.node("postgresql-0").unwrap().role, PgRole::Down);
 }
@@ -248,14 +248,14 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
     let mut c = DrillConsole::start(&estate, "split-brain");
     c.until("the split brain is detected", Duration::from_secs(10), |c| {
-        c.state.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
+        c.state.domain.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
     })
     .await;
     // Let both primaries write for a while: clients write to postgresql-0 behind the Service.
     tokio::time::sleep(Duration::from_millis(800)).await;
     // Keep postgresql-1 (promoted by mistake): fence postgresql-0, then repoint the Service.
     // Everything the clients wrote to postgresql-0 since the fork is lost.
-    let config = c.state.config.clone();
+    let config = c.state.domain.config.clone();
     let pg = config.postgres.as_ref().unwrap();
     let svc = pg.service.clone().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
@@ -294,30 +294,30 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     let estate = DrillEstate::new("primary-db-down", SPEED, 23).expect("drill");
     let mut c = DrillConsole::start(&estate, "primary-db-down");
     c.until("the primary is down", Duration::from_secs(10), |c| {
-        let db = c.state.observed.database.value.as_ref();
+        let db = c.state.domain.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
     let promoted = c.run_proposal(|op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
     c.run_proposal(|op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node)).await;
-    c.until("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    c.until("mitigated", Duration::from_secs(10), |c| c.state.domain.recovery.mitigated_at.is_some()).await;
     // The crashed primary's cause clears: it comes back writable on its old timeline.
     estate.fast_forward(Duration::from_secs(160));
     c.until("the mitigation is withdrawn", Duration::from_secs(10), |c| {
         c.logged().iter().any(|(i, _)| i.kind == "mitigation-withdrawn")
     })
     .await;
-    assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
+    assert_eq!((c.state.domain.recovery.mitigated_at, c.state.domain.recovery.withdrawals), (None, 1));
     let entries = c.logged();
     let (w, line) = entries.iter().find(|(i, _)| i.kind == "mitigation-withdrawn").unwrap();
     assert!(line.summary.contains("split brain"), "{}", line.summary);
     assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     // Fence the returned primary: mitigation is reached again, with a second result.
-    let config = c.state.config.clone();
+    let config = c.state.domain.config.clone();
     let pg = config.postgres.as_ref().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
     c.run_op(Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary".into())

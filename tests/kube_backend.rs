@@ -490,7 +490,7 @@ async fn figure_memory_and_draw_with_5000_pods() {
         Arc::new(warroom::config::Config::default()),
         chrono::Utc::now(),
     );
-    state.observed.kube = Arc::new(Snapshot::fresh(v, chrono::Utc::now()));
+    state.domain.observed.kube = Arc::new(Snapshot::fresh(v, chrono::Utc::now()));
     let ctx = warroom::ui::UiContext {
         theme: warroom::config::Theme::fallback(),
         keymap: warroom::config::Keymap::preset("default").expect("default keymap"),
@@ -498,7 +498,7 @@ async fn figure_memory_and_draw_with_5000_pods() {
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let mut times = Vec::new();
     for i in 0..200 {
-        state.selected[0] = i * 13 % 5000;
+        state.view.selected[0] = i * 13 % 5000;
         let t = Instant::now();
         term.draw(|f| warroom::ui::draw(f, &state, &ctx)).unwrap();
         times.push(t.elapsed());

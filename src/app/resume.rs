@@ -13,7 +13,7 @@ use crate::runbook::plan::ResolvedParam;
 
 use super::runbook_flow::RunbookRun;
 
-use super::state::{LOG_TAIL_MAX, State};
+use super::state::{LOG_TAIL_MAX, Domain};
 use super::step::{Stage, StepRun, StepStatus};
 
 /// Why entries are replayed.
@@ -29,10 +29,10 @@ pub enum Replay {
 /// Rebuild a runbook run from its `runbook-started` entry: every listed step as a waiting step
 /// (later entries move them on). A runbook that is no longer in the catalog is not resumed as a
 /// run; its steps that came up are still restored from their own entries.
-fn restore_runbook(state: &mut State, e: &Entry, how: Replay) {
+fn restore_runbook(domain: &mut Domain, e: &Entry, how: Replay) {
     let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
-    let Some(rb) = state.runbooks.get(id).cloned() else {
-        state.warnings.push(format!("runbook {id} is no longer available: its progress is not resumed"));
+    let Some(rb) = domain.runbooks.get(id).cloned() else {
+        domain.warnings.push(format!("runbook {id} is no longer available: its progress is not resumed"));
         return;
     };
     let params: Vec<ResolvedParam> =
@@ -58,53 +58,53 @@ fn restore_runbook(state: &mut State, e: &Entry, how: Replay) {
         step.risk_override = rb.steps[def].risk;
         step.timeout_secs = rb.steps[def].timeout_secs;
         step.remote = how == Replay::Live;
-        if state.step(sid).is_none() {
-            state.steps.push(step);
+        if domain.step(sid).is_none() {
+            domain.steps.push(step);
         }
-        state.next_step_id = state.next_step_id.max(sid + 1);
+        domain.next_step_id = domain.next_step_id.max(sid + 1);
         ids.push((sid, def, part));
     }
-    state.runbook = Some(RunbookRun { runbook: rb, params, steps: ids, started_at: e.ts, finished: None });
+    domain.runbook = Some(RunbookRun { runbook: rb, params, steps: ids, started_at: e.ts, finished: None });
 }
 
 /// Restore steps and the log tail from `entries`.
-pub fn restore(state: &mut State, entries: &[Entry]) {
+pub fn restore(domain: &mut Domain, entries: &[Entry]) {
     for e in entries {
-        apply_entry(state, e, Replay::Resume);
+        apply_entry(domain, e, Replay::Resume);
     }
     // A step that was verifying when the console stopped is verified again from live data.
-    let now = state.now;
-    let verify_ms = state.config.polling.verify_timeout_ms as i64;
-    for s in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
+    let now = domain.now;
+    let verify_ms = domain.config.polling.verify_timeout_ms as i64;
+    for s in domain.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
         s.verify_deadline = Some(now + chrono::Duration::milliseconds(verify_ms));
     }
-    for s in state.steps.iter_mut().filter(|s| s.status == StepStatus::OutcomeUnknown) {
+    for s in domain.steps.iter_mut().filter(|s| s.status == StepStatus::OutcomeUnknown) {
         s.output.push(
             "outcome unknown: the console stopped while this step was executing; verify before continuing"
                 .into(),
         );
     }
     let start = entries.len().saturating_sub(LOG_TAIL_MAX);
-    state.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
+    domain.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
     if let Some(e) = entries.iter().rev().find(|e| e.kind == "resolved") {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
-        state.resolved = Some((e.ts, summary));
+        domain.resolved = Some((e.ts, summary));
     }
 }
 
 /// Apply one entry's effect on steps and the runbook run.
-pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
+pub fn apply_entry(domain: &mut Domain, e: &Entry, how: Replay) {
     match e.kind.as_str() {
         "runbook-started" => {
-            if how == Replay::Live && state.runbook.as_ref().is_some_and(RunbookRun::active) {
+            if how == Replay::Live && domain.runbook.as_ref().is_some_and(RunbookRun::active) {
                 let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
-                state.warnings.push(format!("another console started runbook {id} while one runs here"));
+                domain.warnings.push(format!("another console started runbook {id} while one runs here"));
             }
-            return restore_runbook(state, e, how);
+            return restore_runbook(domain, e, how);
         }
         "runbook-finished" => {
             let outcome = e.details.get("outcome").and_then(|v| v.as_str()).unwrap_or("completed");
-            if let Some(run) = state.runbook.as_mut() {
+            if let Some(run) = domain.runbook.as_mut() {
                 run.finished = Some((e.ts, outcome.to_string()));
             }
             return;
@@ -118,7 +118,7 @@ pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
             return;
         };
         let why = e.details.get("why").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        if let Some(step) = state.step_mut(id) {
+        if let Some(step) = domain.step_mut(id) {
             // A runbook step listed when its runbook started comes up now.
             let title = step.preview.title.clone();
             step.preview = op.preview();
@@ -131,12 +131,12 @@ pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
             let mut step = StepRun::new(id, op, why, e.ts);
             step.status = StepStatus::Prechecked;
             step.remote = how == Replay::Live;
-            state.steps.push(step);
+            domain.steps.push(step);
         }
-        state.next_step_id = state.next_step_id.max(id + 1);
+        domain.next_step_id = domain.next_step_id.max(id + 1);
         return;
     }
-    let Some(step) = state.step_mut(id) else { return };
+    let Some(step) = domain.step_mut(id) else { return };
     let reason = || e.details.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_string();
     if how == Replay::Live && e.kind.starts_with("step-") {
         // The other console acts on this step: it verifies and logs it from now on.
@@ -185,3 +185,6 @@ pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

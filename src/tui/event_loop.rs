@@ -66,11 +66,11 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
         c.requests
     });
     // Start from whatever the sources hold now (a layer that is not configured never changes).
-    state.observed.kube = sources.kube.borrow_and_update().clone();
-    state.observed.database = sources.database.borrow_and_update().clone();
-    state.observed.sentinel = sources.sentinel.borrow_and_update().clone();
-    state.observed.traffic = sources.traffic.borrow_and_update().clone();
-    let runner = Runner::start(operator, log, state.read_only, action_tx.clone());
+    state.domain.observed.kube = sources.kube.borrow_and_update().clone();
+    state.domain.observed.database = sources.database.borrow_and_update().clone();
+    state.domain.observed.sentinel = sources.sentinel.borrow_and_update().clone();
+    state.domain.observed.traffic = sources.traffic.borrow_and_update().clone();
+    let runner = Runner::start(operator, log, state.domain.read_only, action_tx.clone());
     runner.dispatch(initial_effects);
 
     let guard = TerminalGuard::enter()?;
@@ -87,7 +87,7 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
     let mut drawn_second = -1;
     let mut last_draw = Instant::now() - FRAME_BUDGET;
     loop {
-        if dirty || state.now.timestamp() != drawn_second {
+        if dirty || state.domain.now.timestamp() != drawn_second {
             let wait = FRAME_BUDGET.saturating_sub(last_draw.elapsed());
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -99,7 +99,7 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                 break;
             }
             last_draw = Instant::now();
-            drawn_second = state.now.timestamp();
+            drawn_second = state.domain.now.timestamp();
             dirty = false;
         }
         // Wait for the next input of any kind.
@@ -171,7 +171,7 @@ pub async fn run(console: Console) -> color_eyre::Result<State> {
                 effects.into_iter().filter(|e| matches!(e, Effect::Log(_) | Effect::Execute { .. })),
             );
         }
-        if state.quit {
+        if state.view.quit {
             break;
         }
     }
@@ -218,14 +218,14 @@ async fn release_at_exit(
     actions: &mut mpsc::UnboundedReceiver<Action>,
     runner: &Runner,
 ) {
-    if !matches!(state.commander, CommanderView::Mine { .. }) {
+    if !matches!(state.domain.commander, CommanderView::Mine { .. }) {
         return;
     }
     if requests.send(LockRequest::Release).await.is_err() {
         return;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    while matches!(state.commander, CommanderView::Mine { warning: None, .. }) {
+    while matches!(state.domain.commander, CommanderView::Mine { warning: None, .. }) {
         match tokio::time::timeout_at(deadline, actions.recv()).await {
             Ok(Some(a @ Action::Commander(_))) => {
                 let effects = update(state, a, super::clock::now());

@@ -43,10 +43,10 @@ pub fn due_text(
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let st = cx.state;
     let theme = cx.theme;
-    let items = &st.checklist.items;
+    let items = &st.domain.checklist.items;
     let overdue = items
         .iter()
-        .filter(|i| Checklist::due_at(i, st.incident.declared_at).is_some_and(|d| d < st.now))
+        .filter(|i| Checklist::due_at(i, st.domain.incident.declared_at).is_some_and(|d| d < st.domain.now))
         .count();
     let suffix = if overdue > 0 {
         Span::styled(format!("✗ {overdue} overdue"), theme.style(Slot::StatusDown))
@@ -76,7 +76,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         items
             .iter()
             .enumerate()
-            .filter_map(|(i, it)| Checklist::due_at(it, st.incident.declared_at).map(|d| (d, i)))
+            .filter_map(|(i, it)| Checklist::due_at(it, st.domain.incident.declared_at).map(|d| (d, i)))
             .min()
             .map_or(sel, |(_, i)| i)
     };
@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             anchor_header = header_line;
         }
         let check = if item.done.is_some() { "[x] " } else { "[ ] " };
-        let due = due_text(item, st.incident.declared_at, st.now, theme);
+        let due = due_text(item, st.domain.incident.declared_at, st.domain.now, theme);
         let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
         let room = w.saturating_sub(4 + due_w);
         let text = clean(&item.text, room);

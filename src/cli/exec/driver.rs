@@ -82,7 +82,7 @@ impl Driver {
         commander: watch::Receiver<CommanderView>,
     ) -> Driver {
         let (tx, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(operator, sink, state.read_only, tx);
+        let runner = Runner::start(operator, sink, state.domain.read_only, tx);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let signals = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
@@ -174,7 +174,7 @@ impl Driver {
             self.apply(a);
         }
         loop {
-            let o = &self.state.observed;
+            let o = &self.state.domain.observed;
             let pending =
                 [&o.kube.freshness, &o.database.freshness, &o.sentinel.freshness, &o.traffic.freshness]
                     .iter()
@@ -198,9 +198,9 @@ impl Driver {
         if self.interrupted {
             return Outcome::Interrupted;
         }
-        let rb = self.state.runbooks.get(id).cloned();
+        let rb = self.state.domain.runbooks.get(id).cloned();
         if let Some(rb) = rb {
-            match crate::cli::plan::resolve(&rb, &self.state.config, &self.state.observed, params) {
+            match crate::cli::plan::resolve(&rb, &self.state.domain.config, &self.state.domain.observed, params) {
                 Ok(ps) => {
                     for p in ps {
                         super::progress(&format!(
@@ -224,9 +224,9 @@ impl Driver {
     }
 
     fn current(&self) -> Option<(u64, String, StepStatus)> {
-        let run = self.state.runbook.as_ref()?;
+        let run = self.state.domain.runbook.as_ref()?;
         run.steps.iter().find_map(|(sid, _, _)| {
-            let s = self.state.step(*sid)?;
+            let s = self.state.domain.step(*sid)?;
             (!s.status.is_terminal())
                 .then(|| (*sid, s.runbook_key.clone().unwrap_or_default(), s.status.clone()))
         })
@@ -234,17 +234,17 @@ impl Driver {
 
     async fn drive(&mut self, d: &Decisions) -> Outcome {
         loop {
-            if let Some((_, outcome)) = self.state.runbook.as_ref().and_then(|r| r.finished.clone()) {
+            if let Some((_, outcome)) = self.state.domain.runbook.as_ref().and_then(|r| r.finished.clone()) {
                 return match outcome.as_str() {
                     "completed" => Outcome::Completed,
                     other => Outcome::Failed("runbook".into(), format!("runbook {other}")),
                 };
             }
-            let executing = self.state.steps.iter().any(|s| s.status == StepStatus::Executing);
+            let executing = self.state.domain.steps.iter().any(|s| s.status == StepStatus::Executing);
             if self.interrupted && !executing {
                 return Outcome::Interrupted;
             }
-            if let Some(Modal::Confirm { step, .. }) = self.state.modal.clone() {
+            if let Some(Modal::Confirm { step, .. }) = self.state.view.modal.clone() {
                 if let Err(why) = self.answer(step, d) {
                     return Outcome::Refused(why);
                 }
@@ -264,10 +264,10 @@ impl Driver {
                 Some((_, _, StepStatus::Executing | StepStatus::Verifying)) | None => self.step().await,
                 Some((sid, key, status)) => {
                     self.apply(Action::Command(Command::RunbookNext));
-                    let stuck = self.state.modal.is_none()
+                    let stuck = self.state.view.modal.is_none()
                         && self.current().is_some_and(|(s, _, st)| s == sid && st == status);
                     if stuck {
-                        let why = self.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+                        let why = self.state.view.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
                         return Outcome::Refused(format!("step {key} cannot run: {why}"));
                     }
                 }
@@ -277,7 +277,7 @@ impl Driver {
 
     /// Answer the open confirmation of `step` from the command line, or say why not.
     fn answer(&mut self, step: u64, d: &Decisions) -> Result<(), String> {
-        let Some(s) = self.state.step(step).cloned() else { return Err(format!("no step #{step}")) };
+        let Some(s) = self.state.domain.step(step).cloned() else { return Err(format!("no step #{step}")) };
         let key = s.runbook_key.clone().unwrap_or_else(|| format!("#{step}"));
         let refuse = |this: &mut Driver, why: String| {
             this.apply(Action::Command(Command::ConfirmNo));
@@ -300,11 +300,11 @@ impl Driver {
         } else {
             self.apply(Action::Command(Command::ConfirmYes));
         }
-        if matches!(self.state.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
-            || matches!(self.state.modal, Some(Modal::Prompt { .. }))
+        if matches!(self.state.view.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
+            || matches!(self.state.view.modal, Some(Modal::Prompt { .. }))
         {
-            let why = self.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
-            self.state.modal = None;
+            let why = self.state.view.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+            self.state.view.modal = None;
             return refuse(self, format!("step {key} was not confirmed: {why}"));
         }
         Ok(())
@@ -314,12 +314,12 @@ impl Driver {
     pub async fn finish(&mut self, outcome: &Outcome) {
         // Let an executing step's result arrive and be logged first (never leave it unlogged).
         let end = tokio::time::Instant::now() + Duration::from_secs(600);
-        while self.state.steps.iter().any(|s| s.status == StepStatus::Executing)
+        while self.state.domain.steps.iter().any(|s| s.status == StepStatus::Executing)
             && tokio::time::Instant::now() < end
         {
             let _ = tokio::time::timeout_at(end, self.step()).await;
         }
-        if self.state.runbook.as_ref().is_some_and(|r| r.active()) {
+        if self.state.domain.runbook.as_ref().is_some_and(|r| r.active()) {
             let why = match outcome {
                 Outcome::Interrupted => "interrupted by a signal",
                 Outcome::Refused(_) => "refused",
@@ -356,7 +356,7 @@ impl Driver {
             return Ok(());
         }
         use crate::app::verdict::{Level, verdict_of};
-        let v = verdict_of(&self.state.observed, &self.state.config);
+        let v = verdict_of(&self.state.domain.observed, &self.state.domain.config);
         let why = match v.level {
             Level::Unknown => "the estate's verdict is unknown: a layer has no fresh value".to_string(),
             _ if !v.restored => {
@@ -385,9 +385,9 @@ impl Driver {
     /// Every step of the run with its status, then the outcome.
     pub fn summary(&self, outcome: &Outcome) -> String {
         let mut o = String::from("\nSummary:\n");
-        if let Some(run) = &self.state.runbook {
+        if let Some(run) = &self.state.domain.runbook {
             for (sid, _, _) in &run.steps {
-                let Some(s) = self.state.step(*sid) else { continue };
+                let Some(s) = self.state.domain.step(*sid) else { continue };
                 let detail = match &s.status {
                     StepStatus::Skipped(r) => format!(": {}", sanitize(r)),
                     StepStatus::Failed { reason, .. } => format!(": {}", sanitize(reason)),

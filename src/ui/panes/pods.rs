@@ -125,7 +125,7 @@ enum Cols {
 
 /// Draw the Pods pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let snap = &cx.state.observed.kube;
+    let snap = &cx.state.domain.observed.kube;
     let inner = cx.live_block(frame, area, PaneId::Pods, snap);
     let theme = cx.theme;
     if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
@@ -159,7 +159,7 @@ fn draw_view(
     });
     for c in view.contexts.iter().filter(|c| c.error.is_some()) {
         let last =
-            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
+            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t))).unwrap_or_default();
         let text = format!("◐ {}: {}{last}", c.context, c.error.as_deref().unwrap_or(""));
         head.push(Line::styled(clean(&text, w), theme.style(Slot::StatusStale)));
     }
@@ -257,7 +257,7 @@ fn draw_view(
         };
         let status_slot = if bad { Slot::StatusDown } else { Slot::Text };
         let ready_slot = if p.ready < p.containers { Slot::StatusDown } else { Slot::Text };
-        let age = p.started_at.map_or_else(|| "-".to_string(), |t| age_text(cx.state.now - t));
+        let age = p.started_at.map_or_else(|| "-".to_string(), |t| age_text(cx.state.domain.now - t));
         let restarts_slot = if p.restarts > 0 { Slot::StatusDegraded } else { Slot::Text };
         let reason = p.reason.as_deref().unwrap_or("");
         let mut cells: Vec<Span<'static>> = vec![Span::styled(mark, theme.style(mark_slot))];
