@@ -170,7 +170,7 @@ pub enum Outcome {
     Withdrawn(Vec<String>),
 }
 
-/// The recovery tracker kept in [`State`].
+/// The recovery tracker kept in [`Domain`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recovery {
     /// The injected fault (drill scenario name).
@@ -431,7 +431,7 @@ pub fn summary(r: &RecoveryResult) -> String {
     format!("recovered: RTO {:.1} s{target}, {loss}{redis} (held {} s)", r.rto_secs, r.settle_secs)
 }
 
-/// The verdict of `state`'s snapshots, recomputed only when a snapshot changed.
+/// The verdict of `domain`'s snapshots, recomputed only when a snapshot changed.
 pub fn refresh_verdict(domain: &mut Domain) {
     let o = &domain.observed;
     let same = domain.verdict_of.as_ref().is_some_and(|k| {

@@ -1,4 +1,4 @@
-//! Rebuilding the console's state from a resumed incident log.
+//! Rebuilding the [`Domain`] (steps, the runbook run, the log tail) from a resumed incident log.
 //!
 //! Steps are replayed from their `step-*` entries. A step whose last entry is `step-executing`
 //! (the console died while it ran) becomes [`StepStatus::OutcomeUnknown`]: shown as "verify

@@ -1,7 +1,7 @@
 //! The console's safety rules: one table of named, cross-layer rules applied to everything it
 //! proposes (the actions menu, every runbook step when it comes up, the picker's preview).
 //!
-//! A rule looks at the current [`State`] and one [`Operation`] and says why the operation must
+//! A rule looks at the current [`Domain`] and one [`Operation`] and says why the operation must
 //! not be offered now. Rules never execute anything and never weaken a precheck: an operation
 //! that breaks a rule is listed greyed with the rule's reason, a runbook step that breaks one is
 //! skipped with it (and comes back when it no longer does).
@@ -40,7 +40,7 @@ pub struct Rule {
     pub name: &'static str,
     /// What the rule guarantees, in one line.
     pub doc: &'static str,
-    /// `Some(why)` when `op` breaks the rule in `state`.
+    /// `Some(why)` when `op` breaks the rule in `domain`.
     check: fn(&Domain, &Operation) -> Option<String>,
 }
 
@@ -100,12 +100,12 @@ pub fn rule(id: RuleId) -> &'static Rule {
     RULES.iter().find(|r| r.id == id).expect("every RuleId is in RULES")
 }
 
-/// The rules `proposal` breaks in `state` (empty: it may be offered).
+/// The rules `proposal` breaks in `domain` (empty: it may be offered).
 pub fn violations(domain: &Domain, proposal: &Proposal) -> Vec<RuleId> {
     check(domain, &proposal.op).into_iter().map(|v| v.rule).collect()
 }
 
-/// Every rule `op` breaks in `state`, with the reasons.
+/// Every rule `op` breaks in `domain`, with the reasons.
 pub fn check(domain: &Domain, op: &Operation) -> Vec<Violation> {
     RULES.iter().filter_map(|r| (r.check)(domain, op).map(|detail| Violation { rule: r.id, detail })).collect()
 }
