@@ -113,7 +113,10 @@ async fn only_the_holder_executes_and_handover_is_explicit_and_logged() {
     let fx = bob.try_execute().await;
     assert!(!executes(&fx), "a non-holder must not execute: {fx:?}");
     assert_eq!(bob.flash(), "alice@ops1 pid 1 holds the commander lock: press T to take over (logged)");
-    assert!(!matches!(bob.state.view.modal, Some(Modal::Confirm { .. })), "no confirm dialog for a non-holder");
+    assert!(
+        !matches!(bob.state.view.modal, Some(Modal::Confirm { .. })),
+        "no confirm dialog for a non-holder"
+    );
 
     // Bob takes over: a y/n confirmation first (nothing happens on `n`).
     bob.act(Action::Command(Command::TakeCommand)).await;

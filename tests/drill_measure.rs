@@ -121,7 +121,11 @@ impl DrillConsole {
         let mut fx = Vec::new();
         let id = pipeline::propose(&mut self.state, op, why, &mut fx);
         self.dispatch(fx);
-        assert!(matches!(self.state.view.modal, Some(Modal::Confirm { .. })), "flash {:?}", self.state.view.flash);
+        assert!(
+            matches!(self.state.view.modal, Some(Modal::Confirm { .. })),
+            "flash {:?}",
+            self.state.view.flash
+        );
         for c in word.chars() {
             self.apply(Action::Text(TextEdit::Char(c)));
         }
@@ -144,7 +148,8 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
     let mut c = DrillConsole::start(&estate, "primary-db-down");
-    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.domain.recovery.detected.is_some()).await;
+    c.until("the fault is detected", Duration::from_secs(10), |c| c.state.domain.recovery.detected.is_some())
+        .await;
     let injected = estate.fault_injected_at().expect("injected");
     assert!((injected - scheduled).num_milliseconds().abs() <= 100, "{scheduled} vs {injected}");
     let detected = c.state.domain.recovery.detected.clone().unwrap();
@@ -171,7 +176,10 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
-    assert!(c.state.domain.recovery.result.is_none(), "not mitigated while the Service routes to the dead primary");
+    assert!(
+        c.state.domain.recovery.result.is_none(),
+        "not mitigated while the Service routes to the dead primary"
+    );
     let sw = c.state.domain.recovery.pg_switch.clone().expect("the primary switch was seen");
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
@@ -248,7 +256,12 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
     let mut c = DrillConsole::start(&estate, "split-brain");
     c.until("the split brain is detected", Duration::from_secs(10), |c| {
-        c.state.domain.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
+        c.state
+            .domain
+            .recovery
+            .detected
+            .as_ref()
+            .is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
     })
     .await;
     // Let both primaries write for a while: clients write to postgresql-0 behind the Service.

@@ -36,7 +36,10 @@ fn config() -> Config {
 /// The runbook the console recommends now (`app::recommend::recommended`, the picker's first
 /// entry); `None`: nothing to run (wait and watch). The test follows the console's own advice.
 fn runbook_for(_scenario: &str, state: &State) -> Option<String> {
-    recommended(&state.domain).into_iter().map(|r| r.runbook).find(|id| state.domain.runbooks.get(id).is_some())
+    recommended(&state.domain)
+        .into_iter()
+        .map(|r| r.runbook)
+        .find(|id| state.domain.runbooks.get(id).is_some())
 }
 
 /// What a played scenario left behind.
@@ -144,7 +147,8 @@ async fn calm_is_healthy_and_nothing_is_recommended() {
 async fn primary_db_down_fails_over_then_fences_the_old_primary_when_it_returns() {
     // Settled once postgresql-0 is back (it returns writable ~2.5 min into the drill).
     let p = play("primary-db-down", |s| {
-        s.domain.observed
+        s.domain
+            .observed
             .database
             .value
             .as_ref()
@@ -197,7 +201,8 @@ async fn split_brain_fences_the_primary_the_service_does_not_route_to() {
         })
         .collect();
     assert_eq!(fenced, ["postgresql-1"], "the mistakenly promoted node, not the one taking the writes");
-    let svc = p.h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
+    let svc =
+        p.h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
     assert_eq!(svc.endpoint_pods, ["postgresql-0"]);
 }
 
@@ -213,7 +218,10 @@ async fn replica_lag_promotes_the_safe_replica_and_moves_the_traffic_to_it() {
         "{:?}",
         repoint.status
     );
-    assert_eq!(p.h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")), Some(1.0));
+    assert_eq!(
+        p.h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -222,9 +222,13 @@ async fn console_proposes_the_gradual_shift_back_with_a_long_enough_timeout() {
         reason: "503: not ready".into(),
     }));
     let state = state_for(&estate, view(&estate).await);
-    assert!(!propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. })));
+    assert!(
+        !propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. }))
+    );
     // Nor does a primary that already has traffic.
     let calm = DrillEstate::new("calm", SPEED, 7).unwrap();
     let state = state_for(&calm, view(&calm).await);
-    assert!(!propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. })));
+    assert!(
+        !propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. }))
+    );
 }

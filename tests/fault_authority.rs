@@ -78,7 +78,11 @@ async fn two_writable_primaries_refuse_database_steps_until_fenced_or_overridden
     let cfg = Config { postgres: Some(lab.config()), polling: polling(), ..Config::default() };
     let mut h = Headless::start(cfg).await;
     h.until("primary observed", Duration::from_secs(15), |s| {
-        s.domain.observed.database.fresh_value().is_some_and(|d| d.primary().is_some_and(|p| p.name == NODES[0]))
+        s.domain
+            .observed
+            .database
+            .fresh_value()
+            .is_some_and(|d| d.primary().is_some_and(|p| p.name == NODES[0]))
     })
     .await;
 

@@ -68,7 +68,10 @@ fn wall_clock_steps_neither_fire_the_checklist_nor_expire_a_verify_deadline() {
     let wall_now = *wall.lock().unwrap() + (clock.at(t0 + Duration::from_secs(2)) - start);
     let fx = update(&mut naive, Action::Tick, wall_now);
     assert!(rang(&fx), "control: a wall-clock `now` makes the checklist overdue at once");
-    assert!(matches!(naive.domain.steps[0].status, StepStatus::Failed { .. }), "control: and the verify expires");
+    assert!(
+        matches!(naive.domain.steps[0].status, StepStatus::Failed { .. }),
+        "control: and the verify expires"
+    );
 
     // -10 min (5 min before the start): the incident clock keeps counting, nothing fires.
     *wall.lock().unwrap() -= chrono::Duration::minutes(10);
@@ -78,7 +81,11 @@ fn wall_clock_steps_neither_fire_the_checklist_nor_expire_a_verify_deadline() {
     assert_eq!(state.domain.steps[0].status, StepStatus::Verifying);
     // Monotonic time still drives the deadlines: 21 s later the verify does expire.
     update(&mut state, Action::Tick, clock.at(t0 + Duration::from_secs(21)));
-    assert!(matches!(state.domain.steps[0].status, StepStatus::Failed { .. }), "{:?}", state.domain.steps[0].status);
+    assert!(
+        matches!(state.domain.steps[0].status, StepStatus::Failed { .. }),
+        "{:?}",
+        state.domain.steps[0].status
+    );
 }
 
 #[test]

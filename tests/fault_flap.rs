@@ -76,14 +76,20 @@ async fn flapping_sentinel_opens_the_breaker_stops_hammering_half_opens_and_reco
     };
     let cfg = Config { sentinel: Some(sentinel), polling, ..Config::default() };
     let mut h = Headless::start(cfg).await;
-    h.until("sentinel fresh", Duration::from_secs(10), |s| s.domain.observed.sentinel.fresh_value().is_some()).await;
+    h.until("sentinel fresh", Duration::from_secs(10), |s| {
+        s.domain.observed.sentinel.fresh_value().is_some()
+    })
+    .await;
 
     // Down: every connection is reset. Stale first, then the breaker opens.
     let before = proxy.accepted();
     proxy.set(ProxyMode::Reset);
     let flapped = Instant::now();
     h.until("sentinel stale", Duration::from_secs(2), |s| {
-        matches!(s.domain.observed.sentinel.freshness, Freshness::Stale { .. } | Freshness::BreakerOpen { .. })
+        matches!(
+            s.domain.observed.sentinel.freshness,
+            Freshness::Stale { .. } | Freshness::BreakerOpen { .. }
+        )
     })
     .await;
     let opened = h

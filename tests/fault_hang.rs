@@ -76,7 +76,8 @@ async fn sentinels_sigstopped_go_stale_within_the_timeout_while_traffic_updates_
     };
     let mut h = Headless::start(cfg).await;
     h.until("sentinel and traffic fresh", Duration::from_secs(10), |s| {
-        s.domain.observed.sentinel.fresh_value().is_some() && s.domain.observed.traffic.fresh_value().is_some()
+        s.domain.observed.sentinel.fresh_value().is_some()
+            && s.domain.observed.traffic.fresh_value().is_some()
     })
     .await;
 
@@ -89,7 +90,10 @@ async fn sentinels_sigstopped_go_stale_within_the_timeout_while_traffic_updates_
     // Deadline: one interval + the per-Sentinel timeout + the poller's margin, plus 1 s slack.
     let stale = h
         .until("sentinel shown stale", Duration::from_millis(INTERVAL_MS + 2 * TIMEOUT_MS + 1500), |s| {
-            matches!(s.domain.observed.sentinel.freshness, Freshness::Stale { .. } | Freshness::BreakerOpen { .. })
+            matches!(
+                s.domain.observed.sentinel.freshness,
+                Freshness::Stale { .. } | Freshness::BreakerOpen { .. }
+            )
         })
         .await;
     eprintln!("FIGURE SIGSTOP of all Sentinels -> Sentinel pane stale: {stale:?}");
@@ -163,7 +167,8 @@ async fn kube_api_server_hung_behind_a_proxy_marks_its_context_lost_then_recover
     let took = h
         .until("context shown lost", Duration::from_secs(10), |s| {
             !matches!(s.domain.observed.kube.freshness, Freshness::Fresh)
-                || s.domain.observed
+                || s.domain
+                    .observed
                     .kube
                     .value
                     .as_ref()
@@ -179,7 +184,10 @@ async fn kube_api_server_hung_behind_a_proxy_marks_its_context_lost_then_recover
     );
     // Other layers keep updating.
     let seen = h.state.domain.observed.traffic.fetched_at;
-    h.until("traffic keeps updating", Duration::from_secs(2), |s| s.domain.observed.traffic.fetched_at > seen).await;
+    h.until("traffic keeps updating", Duration::from_secs(2), |s| {
+        s.domain.observed.traffic.fetched_at > seen
+    })
+    .await;
 
     proxy.set(ProxyMode::Forward);
     let thawed = Instant::now();

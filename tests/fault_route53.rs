@@ -73,8 +73,10 @@ async fn console(server: &FakeServer, options: Route53Options) -> Headless {
     let traffic = poller::spawn(observer, pc, None);
     let sources = Sources { kube: idle(), database: idle(), sentinel: idle(), traffic };
     let mut h = Headless::with_estate(Arc::new(cfg), LiveEstate { sources, operator });
-    h.until("traffic observed", Duration::from_secs(10), |s| s.domain.observed.traffic.fresh_value().is_some())
-        .await;
+    h.until("traffic observed", Duration::from_secs(10), |s| {
+        s.domain.observed.traffic.fresh_value().is_some()
+    })
+    .await;
     h
 }
 

@@ -61,7 +61,8 @@ async fn kill_primary(h: &mut Headless, lab: &PgLab) -> Duration {
     let killed = Instant::now();
     let within = Duration::from_millis(INTERVAL_MS + TIMEOUT_MS);
     h.until("killed primary shown down", within, |s| {
-        s.domain.observed
+        s.domain
+            .observed
             .database
             .fresh_value()
             .and_then(|d| d.node(NODES[0]))
@@ -113,7 +114,9 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     h.type_confirm(NODES[1]);
     assert!(h.executed(id), "confirming emitted no Execute: {}", h.gist());
     h.until("promotion verified", Duration::from_secs(30), |s| {
-        s.domain.step(id).is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
+        s.domain
+            .step(id)
+            .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
     let wall = confirmed.elapsed();
@@ -148,7 +151,8 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     assert!(h.step_run(fence).why.contains("SPLIT-BRAIN"), "{}", h.step_run(fence).why);
     h.type_confirm(NODES[0]);
     h.until("fence verified", Duration::from_secs(30), |s| {
-        s.domain.step(fence)
+        s.domain
+            .step(fence)
             .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
@@ -209,14 +213,20 @@ async fn promotion_refusals_and_the_data_loss_override() {
     lab.execute(NODES[1], "SELECT pg_wal_replay_pause()").await;
     lab.execute(NODES[0], "CREATE TABLE lost_maybe AS SELECT g AS x FROM generate_series(1, 20000) g").await;
     h.until("replica lag > 0", Duration::from_secs(15), |s| {
-        s.domain.observed.database.fresh_value().and_then(|d| d.node(NODES[1])).and_then(|n| n.replay_lag_bytes)
+        s.domain
+            .observed
+            .database
+            .fresh_value()
+            .and_then(|d| d.node(NODES[1]))
+            .and_then(|n| n.replay_lag_bytes)
             > Some(0)
     })
     .await;
     kill_primary(&mut h, &lab).await;
     let lag = h
         .state
-        .domain.observed
+        .domain
+        .observed
         .database
         .value
         .as_ref()
@@ -263,7 +273,9 @@ async fn promotion_refusals_and_the_data_loss_override() {
     );
     h.type_confirm(NODES[1]);
     h.until("override promotion verified", Duration::from_secs(30), |s| {
-        s.domain.step(id).is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
+        s.domain
+            .step(id)
+            .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
     assert_eq!(h.status(id), StepStatus::Done, "{}", h.gist());
@@ -332,7 +344,9 @@ async fn sentinel_failover_once_and_second_request_refused() {
         h.type_confirm(MASTER);
     }
     h.until("second request settled", Duration::from_secs(10), |s| {
-        s.domain.step(second).is_some_and(|st| matches!(st.status, StepStatus::Failed { .. } | StepStatus::Done))
+        s.domain
+            .step(second)
+            .is_some_and(|st| matches!(st.status, StepStatus::Failed { .. } | StepStatus::Done))
     })
     .await;
     match h.status(second) {
@@ -348,7 +362,8 @@ async fn sentinel_failover_once_and_second_request_refused() {
     }
 
     h.until("first failover verified", Duration::from_secs(20), |s| {
-        s.domain.step(first)
+        s.domain
+            .step(first)
             .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;

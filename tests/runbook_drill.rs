@@ -36,7 +36,12 @@ fn kinds(h: &Headless) -> Vec<String> {
 async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applicable() {
     let (mut h, _estate) = Headless::drill("primary-db-down", SPEED).await;
     until_fault(&mut h, "primary down", |s| {
-        s.domain.observed.database.value.as_ref().is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
+        s.domain
+            .observed
+            .database
+            .value
+            .as_ref()
+            .is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
     })
     .await;
     let outcome = h.run_runbook("db-failover", &[], Duration::from_secs(60)).await;
@@ -64,7 +69,8 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
     let db = h.state.domain.observed.database.value.clone().expect("db");
     let primary = db.primary().expect("a primary");
     assert_eq!(primary.name, "postgresql-1", "the healthiest replica was promoted");
-    let svc = h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
+    let svc =
+        h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
     assert_eq!(svc.endpoint_pods, ["postgresql-1"]);
     let pods = h.state.domain.observed.kube.value.as_ref().map(|k| k.pods.clone()).expect("pods");
     let pg1 = pods.iter().find(|p| p.name == "postgresql-1").expect("postgresql-1");
@@ -109,15 +115,19 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_failover_moves_the_master_and_sentinels_agree() {
     let (mut h, _estate) = Headless::drill("calm", SPEED).await;
-    until_fault(&mut h, "sentinels agree", |s| s.domain.observed.sentinel.fresh_value().is_some_and(|v| v.agreed()))
-        .await;
-    let before = h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    until_fault(&mut h, "sentinels agree", |s| {
+        s.domain.observed.sentinel.fresh_value().is_some_and(|v| v.agreed())
+    })
+    .await;
+    let before =
+        h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
     // A healthy master moves only in a named planned switchover (safety rule).
     let reason = ("switchover_reason", "planned: exercise the failover path");
     let outcome = h.run_runbook("redis-failover", &[reason], Duration::from_secs(60)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
     assert!(statuses(&h).iter().all(|(_, s)| *s == StepStatus::Done), "{:?}", statuses(&h));
-    let after = h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    let after =
+        h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
     assert!(after.is_some() && after != before, "{before:?} -> {after:?}");
 }
 
@@ -138,7 +148,10 @@ async fn dns_failover_with_a_param_override_targets_that_region() {
     until_fault(&mut h, "traffic observed", |s| s.domain.observed.traffic.fresh_value().is_some()).await;
     let outcome = h.run_runbook("dns-failover", &[("target", "eu-central-1")], Duration::from_secs(90)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
-    assert_eq!(h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")), Some(1.0));
+    assert_eq!(
+        h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")),
+        Some(1.0)
+    );
     let started = h.log.entries().into_iter().find(|(e, _)| e.kind == "runbook-started").expect("started").0;
     assert_eq!(started.details["params"][0]["origin"], "--param");
 }
@@ -147,7 +160,8 @@ async fn dns_failover_with_a_param_override_targets_that_region() {
 async fn region_failover_scales_moves_dns_and_fails_the_data_layers_over() {
     let (mut h, _estate) = Headless::drill("region-outage", SPEED).await;
     until_fault(&mut h, "us-east-1 unhealthy", |s| {
-        s.domain.observed
+        s.domain
+            .observed
             .traffic
             .value
             .as_ref()
@@ -210,7 +224,12 @@ async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_with
 async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     let (mut h, _estate) = Headless::drill("primary-db-down", SPEED).await;
     until_fault(&mut h, "primary down", |s| {
-        s.domain.observed.database.value.as_ref().is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
+        s.domain
+            .observed
+            .database
+            .value
+            .as_ref()
+            .is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
     })
     .await;
     // Start db-failover and confirm only its first step (the read-only assertion).
@@ -273,7 +292,11 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     warroom::app::runbook_flow::next(&mut resumed, &mut fx);
     let promote = resumed.domain.step(run.steps[1].0).expect("promote");
     assert!(matches!(promote.op, warroom::runbook::Operation::PromotePostgres { .. }), "{:?}", promote.op);
-    assert!(matches!(resumed.view.modal, Some(warroom::app::Modal::Confirm { .. })), "{:?}", resumed.view.flash);
+    assert!(
+        matches!(resumed.view.modal, Some(warroom::app::Modal::Confirm { .. })),
+        "{:?}",
+        resumed.view.flash
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -129,11 +129,11 @@ impl Drive {
     }
 
     fn skipped_reason(&self, key: &str) -> Option<String> {
-        self.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some(key)).and_then(|s| {
-            match &s.status {
-                StepStatus::Skipped(r) => Some(r.clone()),
-                _ => None,
-            }
+        self.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some(key)).and_then(|s| match &s
+            .status
+        {
+            StepStatus::Skipped(r) => Some(r.clone()),
+            _ => None,
         })
     }
 }
@@ -158,11 +158,13 @@ fn redis_failover_after_sentinel_recovered_skips_the_failover_and_verifies() {
     );
     let why = d.skipped_reason("failover").expect("failover skipped");
     assert!(why.contains("safety rule failover-of-healthy-redis-master"), "{why}");
-    let verify = d.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some("verify-agreement")).unwrap();
+    let verify =
+        d.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some("verify-agreement")).unwrap();
     assert_eq!(verify.status, StepStatus::Done, "{:?}", verify.output);
     assert!(
         !d.state
-            .domain.steps
+            .domain
+            .steps
             .iter()
             .any(|s| matches!(s.op, Operation::SentinelFailover { .. }) && s.status == StepStatus::Done),
         "no failover ran"
@@ -219,7 +221,10 @@ fn split_brain_runbook_fences_the_unrouted_primary_and_leaves_one() {
     assert_eq!(fenced.status, StepStatus::Done, "{:?}", fenced.output);
     let db = d.state.domain.observed.database.value.clone().unwrap();
     let primary = db.primary().expect("one writable primary left");
-    assert!(warroom::app::safety::routed(&d.state.domain, &primary.name), "the Service routes to the primary kept");
+    assert!(
+        warroom::app::safety::routed(&d.state.domain, &primary.name),
+        "the Service routes to the primary kept"
+    );
 }
 
 /// Every offered proposal and every runbook step awaiting confirmation breaks no rule; the
@@ -240,7 +245,8 @@ fn check_state(state: &State) -> Result<(), TestCaseError> {
     }
     if let Some(Modal::Confirm { step, .. }) = &state.view.modal {
         let op = state.domain.step(*step).expect("step").op.clone();
-        let broken = violations(&state.domain, &Proposal { op: op.clone(), why: String::new(), blocked: None });
+        let broken =
+            violations(&state.domain, &Proposal { op: op.clone(), why: String::new(), blocked: None });
         prop_assert!(broken.is_empty(), "step awaiting confirmation {op:?} breaks {broken:?}");
     }
     Ok(())

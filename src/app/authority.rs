@@ -97,7 +97,11 @@ pub fn submit(state: &mut State, layer: Layer, label: String, reason: String, fx
         return;
     };
     state.domain.authority_overrides.retain(|o| o.layer != layer);
-    state.domain.authority_overrides.push(AuthorityOverride { layer, reason: reason.clone(), at: state.domain.now });
+    state.domain.authority_overrides.push(AuthorityOverride {
+        layer,
+        reason: reason.clone(),
+        at: state.domain.now,
+    });
     let name = layer_name(layer);
     log(
         state,

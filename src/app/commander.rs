@@ -208,7 +208,8 @@ mod tests {
         assert!(refusal(&s).unwrap().contains("not known yet"));
         s.domain.commander = CommanderView::Free { note: None };
         assert!(refusal(&s).unwrap().contains("press T to take it"));
-        s.domain.commander = CommanderView::Mine { holder: holder(&s, "me"), took_over_from: None, warning: None };
+        s.domain.commander =
+            CommanderView::Mine { holder: holder(&s, "me"), took_over_from: None, warning: None };
         assert_eq!(refusal(&s), None);
         s.domain.now += Duration::seconds(31);
         assert!(refusal(&s).unwrap().contains("expired"), "an unrenewed claim does not count");

@@ -147,8 +147,11 @@ pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>
             Some((text, at)) if *at == state.domain.now => text.clone(),
             _ => format!("{} did not open a dialog", c.name()),
         };
-        state.view.swallow =
-            Some(Swallow { until: state.domain.now + Duration::milliseconds(SWALLOW_MS), reason, dropped: 0 });
+        state.view.swallow = Some(Swallow {
+            until: state.domain.now + Duration::milliseconds(SWALLOW_MS),
+            reason,
+            dropped: 0,
+        });
     }
 }
 
@@ -261,8 +264,12 @@ fn step_open(state: &State, id: u64, verb: &str) -> Result<(String, bool), Strin
 }
 
 fn describe_abort_runbook(state: &State) -> Result<String, String> {
-    let run =
-        state.domain.runbook.as_ref().filter(|r| r.active()).ok_or_else(|| "no runbook is running".to_string())?;
+    let run = state
+        .domain
+        .runbook
+        .as_ref()
+        .filter(|r| r.active())
+        .ok_or_else(|| "no runbook is running".to_string())?;
     let status = |sid: &u64| state.domain.step(*sid).map(|s| s.status.clone());
     let open: Vec<u64> = run
         .steps

@@ -44,7 +44,7 @@ use serde_json::json;
 use self::postgres::PgTrack;
 use super::effect::Effect;
 use super::pipeline::log;
-use super::state::{Mode, Domain};
+use super::state::{Domain, Mode};
 use super::step::{StepRun, StepStatus};
 use super::verdict::{Level, Verdict, verdict_of};
 use crate::backends::Observed;

@@ -347,8 +347,14 @@ pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
     if !lag_failed {
         return Err(format!("step #{id} did not fail its lag guard: nothing to override"));
     }
-    let lag =
-        state.domain.observed.database.value.as_ref().and_then(|d| d.node(node)).and_then(|n| n.replay_lag_bytes);
+    let lag = state
+        .domain
+        .observed
+        .database
+        .value
+        .as_ref()
+        .and_then(|d| d.node(node))
+        .and_then(|n| n.replay_lag_bytes);
     lag.ok_or_else(|| format!("the lag of {node} is unknown right now: cannot override"))
 }
 

@@ -9,7 +9,7 @@ use crate::runbook::Operation;
 use crate::runbook::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, region_gate_problem, shift_stages};
 
 use super::safety::{self, RuleId};
-use super::state::{Proposal, Domain};
+use super::state::{Domain, Proposal};
 
 /// Default replicas when a region takes over (the plan's `--replicas=10`).
 pub const DEFAULT_FAILOVER_REPLICAS: u32 = 10;

@@ -13,7 +13,7 @@ use crate::runbook::plan::ResolvedParam;
 
 use super::runbook_flow::RunbookRun;
 
-use super::state::{LOG_TAIL_MAX, Domain};
+use super::state::{Domain, LOG_TAIL_MAX};
 use super::step::{Stage, StepRun, StepStatus};
 
 /// Why entries are replayed.

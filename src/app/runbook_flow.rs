@@ -92,11 +92,9 @@ pub fn start(
     if state.domain.runbook.as_ref().is_some_and(RunbookRun::active) {
         return Err("a runbook is already running in this console".into());
     }
-    let rb = state
-        .domain.runbooks
-        .get(id)
-        .cloned()
-        .ok_or_else(|| format!("no runbook {id:?} (available: {})", state.domain.runbooks.ids().join(", ")))?;
+    let rb = state.domain.runbooks.get(id).cloned().ok_or_else(|| {
+        format!("no runbook {id:?} (available: {})", state.domain.runbooks.ids().join(", "))
+    })?;
     if let Some(step) = only
         && !rb.steps.iter().any(|s| s.id.get_ref() == step)
     {
@@ -273,7 +271,14 @@ pub fn revive_skipped(state: &mut State, fx: &mut Vec<Effect>) {
             continue;
         }
         let key = step.runbook_key.clone().unwrap_or_default();
-        let p = plan::planned(&run.runbook, *def, part.clone(), &state.domain.config, &state.domain.observed, &run.params);
+        let p = plan::planned(
+            &run.runbook,
+            *def,
+            part.clone(),
+            &state.domain.config,
+            &state.domain.observed,
+            &run.params,
+        );
         let Ok(op) = p.op else { continue };
         if p.gate.as_ref().is_some_and(|g| g.check(&state.domain.observed).is_err())
             || !super::safety::check(&state.domain, &op).is_empty()
@@ -320,7 +325,10 @@ pub fn abort(state: &mut State, fx: &mut Vec<Effect>) {
         flash(state, "no runbook is running");
         return;
     };
-    if run.steps.iter().any(|(sid, _, _)| state.domain.step(*sid).is_some_and(|s| s.status == StepStatus::Executing))
+    if run
+        .steps
+        .iter()
+        .any(|(sid, _, _)| state.domain.step(*sid).is_some_and(|s| s.status == StepStatus::Executing))
     {
         flash(state, "a step is executing: wait for its result, then abort");
         return;
@@ -337,8 +345,11 @@ pub fn abort(state: &mut State, fx: &mut Vec<Effect>) {
 /// aborts its runbook.
 pub fn sync(state: &mut State, fx: &mut Vec<Effect>) {
     let Some(run) = state.domain.runbook.as_ref().filter(|r| r.active()) else { return };
-    let statuses: Vec<StepStatus> =
-        run.steps.iter().filter_map(|(sid, _, _)| state.domain.step(*sid).map(|s| s.status.clone())).collect();
+    let statuses: Vec<StepStatus> = run
+        .steps
+        .iter()
+        .filter_map(|(sid, _, _)| state.domain.step(*sid).map(|s| s.status.clone()))
+        .collect();
     if statuses.contains(&StepStatus::Aborted) {
         finish(state, "aborted", fx);
     } else if statuses.iter().all(StepStatus::is_terminal) {

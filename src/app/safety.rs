@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::runbook::Operation;
 use crate::runbook::traffic::region_gate_problem;
 
-use super::state::{Proposal, Domain};
+use super::state::{Domain, Proposal};
 
 /// Names of the safety rules (serialized kebab-case, as the log and the screen name them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -107,7 +107,10 @@ pub fn violations(domain: &Domain, proposal: &Proposal) -> Vec<RuleId> {
 
 /// Every rule `op` breaks in `domain`, with the reasons.
 pub fn check(domain: &Domain, op: &Operation) -> Vec<Violation> {
-    RULES.iter().filter_map(|r| (r.check)(domain, op).map(|detail| Violation { rule: r.id, detail })).collect()
+    RULES
+        .iter()
+        .filter_map(|r| (r.check)(domain, op).map(|detail| Violation { rule: r.id, detail }))
+        .collect()
 }
 
 /// What the blast radius must add for `op` now: a fence of the node the Service routes to stops

@@ -136,7 +136,9 @@ pub(super) fn typed(s: &mut State, word: &str, now: DateTime<Utc>) -> Vec<Effect
 fn actions_menu_proposes_the_healthiest_replica_and_says_why() {
     let mut s = primary_down_state();
     update(&mut s, Action::Command(Command::Actions), t0());
-    let Some(Modal::Actions { items, .. }) = &s.view.modal else { panic!("actions menu not open: {:?}", s.view.modal) };
+    let Some(Modal::Actions { items, .. }) = &s.view.modal else {
+        panic!("actions menu not open: {:?}", s.view.modal)
+    };
     let p =
         items.iter().find(|p| matches!(p.op, Operation::PromotePostgres { .. })).expect("promote proposed");
     assert_eq!(p.op, promote("pg-1"));
@@ -186,7 +188,11 @@ fn execute_then_verify_against_observed_state() {
         t1,
     );
     assert_eq!(kinds(&fx), ["step-result"]);
-    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::Verifying, "the replica still reports recovery");
+    assert_eq!(
+        s.domain.step(id).unwrap().status,
+        StepStatus::Verifying,
+        "the replica still reports recovery"
+    );
     // The next observation shows pg-1 as primary: verified.
     let t2 = t1 + Duration::seconds(1);
     let fx = update(

@@ -138,7 +138,8 @@ async fn commander_link(
     match open_lock(&cfg, &dir, &state.domain.incident.id, drill).await {
         Ok(lock) => {
             tracing::info!("commander lock: {}", lock.describe());
-            let (view, requests) = commander::spawn(lock, holder_identity(&state.domain.operator), !state.domain.read_only);
+            let (view, requests) =
+                commander::spawn(lock, holder_identity(&state.domain.operator), !state.domain.read_only);
             state.domain.commander = CommanderView::Pending;
             Some(tui::CommanderLink { view, requests })
         }

@@ -122,7 +122,10 @@ pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let badge = |text: &str, slot| {
         Span::styled(format!(" {text} "), theme.style(slot).add_modifier(Modifier::REVERSED | Modifier::BOLD))
     };
-    let mut out = vec![Span::raw(" "), badge(state.domain.verdict.level.label(), level_slot(state.domain.verdict.level))];
+    let mut out = vec![
+        Span::raw(" "),
+        badge(state.domain.verdict.level.label(), level_slot(state.domain.verdict.level)),
+    ];
     if state.domain.recovery.mitigated_at.is_some() {
         out.push(Span::raw(" "));
         out.push(badge("MITIGATED", Slot::StatusHealthy));
@@ -137,6 +140,7 @@ fn push_first_reason(spans: &mut Vec<Span<'static>>, state: &State, theme: &Them
     let room = avail.saturating_sub(used + 50).min(70);
     if room >= 16 {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.domain.verdict.level))));
+        spans
+            .push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.domain.verdict.level))));
     }
 }

@@ -33,7 +33,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let drill = st.domain.mode == Mode::Drill || st.domain.incident.drill;
     let skip = st.domain.log_tail.len().saturating_sub(h);
     let lines: Vec<Line<'static>> = st
-        .domain.log_tail
+        .domain
+        .log_tail
         .iter()
         .skip(skip)
         .map(|l| {

@@ -183,8 +183,9 @@ mod tests {
             Some("Next: no runbook addresses this yet: watch the panes; a lists single operations")
         );
         // The drill's primary down: the recommended runbook, with its reason, in the modal.
-        let mut s =
-            crate::app::State::from(crate::app::safety::tests::domain_of(&crate::app::safety::tests::sim_at("primary-db-down", 15)));
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("primary-db-down", 15),
+        ));
         s.domain.verdict = crate::app::verdict::verdict_of(&s.domain.observed, &s.domain.config);
         s.view.modal = Some(Modal::Verdict);
         let text = screen(&s, 160, 40);
@@ -193,7 +194,9 @@ mod tests {
             "{text}"
         );
         // Healthy: no next step.
-        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(&crate::app::safety::tests::sim_at("calm", 20)));
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("calm", 20),
+        ));
         s.domain.verdict = crate::app::verdict::verdict_of(&s.domain.observed, &s.domain.config);
         assert_eq!(next_step(&s), None);
     }

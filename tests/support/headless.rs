@@ -81,7 +81,8 @@ impl Headless {
     ) -> (Headless, warroom::backends::drill::DrillEstate) {
         let estate = warroom::backends::drill::DrillEstate::new(scenario, speed, 1).expect("scenario");
         let (mut h, estate) = Headless::drill_console(estate, cfg);
-        h.state.domain.recovery = warroom::app::measure::Recovery::drill(scenario, estate.fault_scheduled_at());
+        h.state.domain.recovery =
+            warroom::app::measure::Recovery::drill(scenario, estate.fault_scheduled_at());
         (h, estate)
     }
 
@@ -324,7 +325,8 @@ impl Headless {
             o.sentinel.freshness,
             o.sentinel.value.as_ref().map(|s| (s.agreed_master(), s.failover_in_progress, &s.quorum)),
             self.state
-                .domain.steps
+                .domain
+                .steps
                 .iter()
                 .map(|s| (s.id, &s.runbook_key, &s.preview.title, &s.status, &s.checks, &s.output))
                 .collect::<Vec<_>>(),

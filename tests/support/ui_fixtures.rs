@@ -404,7 +404,14 @@ pub fn calm_with_low_risk_confirm() -> State {
         deployment: "api".into(),
         replicas: 10,
     };
-    st.domain.steps.push(step(2, op, "pre-scale the secondary region", StepStatus::AwaitingConfirm, &obs, 700));
+    st.domain.steps.push(step(
+        2,
+        op,
+        "pre-scale the secondary region",
+        StepStatus::AwaitingConfirm,
+        &obs,
+        700,
+    ));
     st.view.modal = Some(warroom::app::Modal::Confirm { step: 2, typed: String::new() });
     st
 }

@@ -71,7 +71,11 @@ fn nothing_to_override_without_a_conflict() {
     update(&mut s, db(true), t0());
     update(&mut s, Action::Command(Command::OverrideAuthority), t0());
     assert!(s.view.modal.is_none());
-    assert!(s.view.flash.as_ref().is_some_and(|(m, _)| m.contains("nothing to override")), "{:?}", s.view.flash);
+    assert!(
+        s.view.flash.as_ref().is_some_and(|(m, _)| m.contains("nothing to override")),
+        "{:?}",
+        s.view.flash
+    );
 }
 
 #[test]

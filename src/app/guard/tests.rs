@@ -83,7 +83,12 @@ fn n_on_a_failed_precheck_then_a_pod_name_and_enter_run_nothing() {
         s.domain.step(promote)
     );
     assert_eq!(accidents(&fx), Vec::<String>::new(), "{:?}", kinds(&fx));
-    assert!(s.view.modal.is_none() && !s.view.quit && s.view.focus == PaneId::Steps, "{:?} quit {}", s.view.modal, s.view.quit);
+    assert!(
+        s.view.modal.is_none() && !s.view.quit && s.view.focus == PaneId::Steps,
+        "{:?} quit {}",
+        s.view.modal,
+        s.view.quit
+    );
     let flash = flash_text(&s);
     assert!(
         flash.starts_with(&format!("keys ignored: step #{promote}'s prechecks failed (lag within limit")),
@@ -114,7 +119,11 @@ fn esc_ends_the_swallow_at_once_and_other_refusals_start_one() {
     keys(&mut s, "N", t0());
     assert!(s.view.swallow.is_some());
     keys(&mut s, "\x1b", t0());
-    assert_eq!((s.view.swallow.clone(), s.view.flash.clone()), (None, None), "Esc: keys act again, message gone");
+    assert_eq!(
+        (s.view.swallow.clone(), s.view.flash.clone()),
+        (None, None),
+        "Esc: keys act again, message gone"
+    );
     keys(&mut s, "x", t0());
     assert!(matches!(s.view.modal, Some(Modal::ConfirmKey { .. })), "x works again: {:?}", s.view.modal);
     keys(&mut s, "n", t0());
@@ -260,7 +269,10 @@ fn a_read_only_console_writes_notes_and_nothing_else_by_any_command() {
             let k: Vec<String> =
                 kinds(&fx).into_iter().filter(|k| k != "Bell" && !k.starts_with("Copy(")).collect();
             assert!(k.iter().all(|k| k == "note"), "{c:?} on {pane:?}: {k:?}");
-            assert!(s.domain.resolved.is_none() && s.domain.checklist.items.iter().all(|i| i.done.is_none()), "{c:?}");
+            assert!(
+                s.domain.resolved.is_none() && s.domain.checklist.items.iter().all(|i| i.done.is_none()),
+                "{c:?}"
+            );
             all.extend(k);
         }
     }
@@ -298,7 +310,12 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
         let mut s = busy_state();
         s.domain.commander = CommanderView::Theirs { holder: bob.clone() };
         let fx = update(&mut s, Action::Command(c), t0());
-        assert!(kinds(&fx).is_empty() && s.view.modal.is_none(), "{c:?}: {:?} {:?}", kinds(&fx), s.view.modal);
+        assert!(
+            kinds(&fx).is_empty() && s.view.modal.is_none(),
+            "{c:?}: {:?} {:?}",
+            kinds(&fx),
+            s.view.modal
+        );
         assert_eq!(
             flash_text(&s),
             format!("not the commander (held by bob@ops2 pid 42): cannot {what}; press T to take command")
@@ -311,7 +328,11 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
         update(&mut s, Action::Command(open), t0());
         assert!(s.view.modal.is_some(), "{open:?} opens");
         let fx = update(&mut s, Action::Command(Command::Select), t0());
-        assert!(kinds(&fx).is_empty() && s.view.modal.is_none() && s.domain.steps.is_empty(), "{:?}", kinds(&fx));
+        assert!(
+            kinds(&fx).is_empty() && s.view.modal.is_none() && s.domain.steps.is_empty(),
+            "{:?}",
+            kinds(&fx)
+        );
         assert!(flash_text(&s).ends_with(&format!("cannot {what}; press T to take command")));
     }
     // A status update: drafted and copied for the commander, not posted.

@@ -559,7 +559,11 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
                 _ => None,
             }));
         }
-        assert_eq!(state.domain.verdict.level, crate::app::verdict::Level::Failing, "the verdict is still kept");
+        assert_eq!(
+            state.domain.verdict.level,
+            crate::app::verdict::Level::Failing,
+            "the verdict is still kept"
+        );
         assert!(!kinds.iter().any(|k| k == "verdict"), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }

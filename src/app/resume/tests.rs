@@ -40,9 +40,21 @@ fn a_replayed_log_rebuilds_the_domain_and_is_judged_without_a_view() {
         .op;
     let log = [
         line(1, 0, "declared", "incident declared", json!({ "title": "db down" })),
-        line(2, 5, "step-previewed", "step #1 proposed", json!({ "step": 1, "op": promote, "why": "primary down" })),
+        line(
+            2,
+            5,
+            "step-previewed",
+            "step #1 proposed",
+            json!({ "step": 1, "op": promote, "why": "primary down" }),
+        ),
         line(3, 9, "step-executing", "step #1 executing", json!({ "step": 1 })),
-        line(4, 12, "step-previewed", "step #2 proposed", json!({ "step": 2, "op": promote, "why": "again" })),
+        line(
+            4,
+            12,
+            "step-previewed",
+            "step #2 proposed",
+            json!({ "step": 2, "op": promote, "why": "again" }),
+        ),
         line(5, 14, "step-skipped", "step #2 skipped", json!({ "step": 2, "reason": "duplicate" })),
     ];
 
@@ -70,7 +82,11 @@ fn a_replayed_log_rebuilds_the_domain_and_is_judged_without_a_view() {
     domain.observed = seen.observed.clone();
     crate::app::measure::refresh_verdict(&mut domain);
     assert_eq!(domain.verdict.level, Level::Failing, "{:?}", domain.verdict);
-    assert!(domain.verdict.reasons.iter().any(|r| r.contains("postgresql-0")), "{:?}", domain.verdict.reasons);
+    assert!(
+        domain.verdict.reasons.iter().any(|r| r.contains("postgresql-0")),
+        "{:?}",
+        domain.verdict.reasons
+    );
     let recs = recommended(&domain);
     assert_eq!(recs.iter().map(|r| r.runbook.as_str()).collect::<Vec<_>>(), ["db-failover"]);
 }

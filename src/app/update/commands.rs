@@ -67,7 +67,12 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             if state.domain.resolved.is_some() {
                 flash(state, "the incident is already resolved");
             } else {
-                open_prompt(state, PromptPurpose::Resolve, "Resolve the incident: one-line summary".into(), "");
+                open_prompt(
+                    state,
+                    PromptPurpose::Resolve,
+                    "Resolve the incident: one-line summary".into(),
+                    "",
+                );
             }
         }
         Command::OverrideAuthority => crate::app::authority::open_prompt(state),

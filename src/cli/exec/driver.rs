@@ -200,7 +200,12 @@ impl Driver {
         }
         let rb = self.state.domain.runbooks.get(id).cloned();
         if let Some(rb) = rb {
-            match crate::cli::plan::resolve(&rb, &self.state.domain.config, &self.state.domain.observed, params) {
+            match crate::cli::plan::resolve(
+                &rb,
+                &self.state.domain.config,
+                &self.state.domain.observed,
+                params,
+            ) {
                 Ok(ps) => {
                     for p in ps {
                         super::progress(&format!(

@@ -143,8 +143,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let mut bottom: Vec<Line<'static>> = Vec::new();
     bottom.extend(service_line(cx, db, w));
     for n in db.nodes.iter().filter(|n| n.error.is_some()) {
-        let last =
-            n.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t))).unwrap_or_default();
+        let last = n
+            .last_ok
+            .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
+            .unwrap_or_default();
         let text = format!("✗ {}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
         bottom.push(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
@@ -170,7 +172,8 @@ fn node_table(
     let name_w = db.nodes.iter().map(|n| width(&n.name)).max().unwrap_or(4).clamp(4, 16) as u16;
     let endpoints: &[String] = cx
         .state
-        .domain.observed
+        .domain
+        .observed
         .kube
         .value
         .as_ref()
@@ -224,7 +227,9 @@ mod tests {
 
     #[test]
     fn split_brain_shows_both_primaries_with_timeline_lsn_and_routing_and_the_fence() {
-        let s = crate::app::State::from(crate::app::safety::tests::domain_of(&crate::app::safety::tests::sim_at("split-brain", 15)));
+        let s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("split-brain", 15),
+        ));
         let db = s.domain.observed.database.value.clone().expect("db");
         let lines = split_brain_lines(&s, &db);
         assert!(lines[0].starts_with("!! SPLIT-BRAIN: postgresql-0, postgresql-1"), "{lines:?}");

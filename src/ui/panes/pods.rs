@@ -158,8 +158,10 @@ fn draw_view(
         Line::styled(format!("● {count}"), theme.style(Slot::StatusHealthy))
     });
     for c in view.contexts.iter().filter(|c| c.error.is_some()) {
-        let last =
-            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t))).unwrap_or_default();
+        let last = c
+            .last_ok
+            .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
+            .unwrap_or_default();
         let text = format!("◐ {}: {}{last}", c.context, c.error.as_deref().unwrap_or(""));
         head.push(Line::styled(clean(&text, w), theme.style(Slot::StatusStale)));
     }
