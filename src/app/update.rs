@@ -1,9 +1,9 @@
 //! `update(&mut State, Action, now) -> Vec<Effect>`: the whole behaviour of the console.
 //!
 //! What happens to the incident and the estate (snapshots, log lines, entries other consoles
-//! append, step results, the clock) changes the [`Domain`](super::state::Domain) ([`domain`]);
-//! keys change the [`View`](super::state::View) or drive the step pipeline ([`commands`],
-//! [`navigate`], [`prompt`]).
+//! append, step results, the clock) changes the [`Domain`](super::state::Domain), in
+//! `update/domain.rs`; keys change the [`View`](super::state::View) or drive the step pipeline,
+//! in `update/commands.rs`, `update/navigate.rs` and `update/prompt.rs`.
 
 mod commands;
 mod domain;
