@@ -156,12 +156,12 @@ async fn many_pods(plan: &Plan) {
         );
     }
     let mut st = ui_fixtures::calm();
-    st.observed.kube = Arc::new(Snapshot::fresh(v, st.now));
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(v, st.domain.now));
     let ui = ui_fixtures::ctx();
     let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
     let mut times = Vec::with_capacity(plan.frames);
     for i in 0..plan.frames {
-        st.selected[PaneId::Pods.index()] = i * 13 % (2 * n);
+        st.view.selected[PaneId::Pods.index()] = i * 13 % (2 * n);
         let t = Instant::now();
         term.draw(|f| warroom::ui::draw(f, &st, &ui)).expect("draw");
         times.push(t.elapsed());

@@ -69,9 +69,9 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let runs = if full { 1_000 } else { 10 };
     let mut st = calm();
-    st.observed.kube = Arc::new(Snapshot::fresh(many_pods(5000), now()));
-    st.focus = PaneId::Pods;
-    st.selected[PaneId::Pods.index()] = 2500;
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(many_pods(5000), now()));
+    st.view.focus = PaneId::Pods;
+    st.view.selected[PaneId::Pods.index()] = 2500;
     let busy = frames(&st, runs);
     println!("160x48 frame, 5,000 pods, row 2,500 selected: {}", ms_summary(&busy));
     println!("160x48 calm frame: {}", ms_summary(&frames(&calm(), runs)));

@@ -24,7 +24,7 @@ pub mod verdict;
 
 pub use action::{Action, TextEdit};
 pub use effect::Effect;
-pub use state::{Modal, Mode, PaneId, State};
+pub use state::{Domain, Modal, Mode, PaneId, State, View};
 pub use step::{StepRun, StepStatus};
 pub use update::update;
 

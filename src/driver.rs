@@ -104,7 +104,7 @@ impl Driver {
         log: Arc<dyn LogSink>,
     ) -> Driver {
         let (sender, actions) = mpsc::unbounded_channel();
-        let runner = Runner::start(operator, log, state.read_only, sender.clone());
+        let runner = Runner::start(operator, log, state.domain.read_only, sender.clone());
         let s = &mut sources;
         let current = [
             Action::Kube(s.kube.borrow_and_update().clone()),
@@ -264,14 +264,14 @@ impl Driver {
     /// console that cannot reach the lock leaves it to expire after its ttl.
     async fn release_commander(&mut self, out: &mut dyn Output) {
         let Some(requests) = self.lock_requests.take() else { return };
-        if !matches!(self.state.commander, CommanderView::Mine { .. }) {
+        if !matches!(self.state.domain.commander, CommanderView::Mine { .. }) {
             return;
         }
         if requests.send(LockRequest::Release).await.is_err() {
             return;
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        while matches!(self.state.commander, CommanderView::Mine { warning: None, .. }) {
+        while matches!(self.state.domain.commander, CommanderView::Mine { warning: None, .. }) {
             match tokio::time::timeout_at(deadline, self.actions.recv()).await {
                 Ok(Some(a @ Action::Commander(_))) => {
                     self.apply(a, out);

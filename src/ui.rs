@@ -53,9 +53,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
         return;
     }
     header::draw(frame, screen.header, state, theme);
-    let compact = screen.kind == LayoutKind::Compact && !state.zoomed;
+    let compact = screen.kind == LayoutKind::Compact && !state.view.zoomed;
     for (pane, rect) in &screen.panes {
-        let cx = PaneCtx { state, theme, keymap: &ctx.keymap, focused: *pane == state.focus, compact };
+        let cx = PaneCtx { state, theme, keymap: &ctx.keymap, focused: *pane == state.view.focus, compact };
         panes::draw(frame, *rect, *pane, &cx);
     }
     if let Some(w) = screen.warning {
@@ -63,9 +63,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
     }
     footer::draw(frame, screen.footer, state, theme, &ctx.keymap);
 
-    match &state.modal {
+    match &state.view.modal {
         None => {}
-        Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.help_scroll),
+        Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.view.help_scroll),
         Some(Modal::Verdict) => verdict::draw(frame, area, state, theme),
         Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
         Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, *selected),

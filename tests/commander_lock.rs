@@ -67,7 +67,7 @@ impl Console {
         let mut fx = Vec::new();
         let id =
             warroom::app::pipeline::propose(&mut self.state, Operation::CheckPrimary, "test".into(), &mut fx);
-        if self.state.modal.is_none() {
+        if self.state.view.modal.is_none() {
             // Refused before the dialog: try the confirm path directly too (a stale key press).
             let mut fx = Vec::new();
             warroom::app::pipeline::confirm(&mut self.state, id, None, &mut fx);
@@ -77,7 +77,7 @@ impl Console {
     }
 
     fn flash(&self) -> String {
-        self.state.flash.as_ref().map(|(f, _)| f.clone()).unwrap_or_default()
+        self.state.view.flash.as_ref().map(|(f, _)| f.clone()).unwrap_or_default()
     }
 }
 
@@ -98,7 +98,7 @@ async fn only_the_holder_executes_and_handover_is_explicit_and_logged() {
 
     let mut alice = Console::start(lock(), "alice@ops1 pid 1");
     alice.sync("alice takes the free lock at start", mine).await;
-    assert!(alice.state.held_by_me());
+    assert!(alice.state.domain.held_by_me());
     assert!(
         alice.logged.iter().any(|(k, s)| k == "commander" && s.contains("took the commander lock")),
         "{:?}",
@@ -107,20 +107,23 @@ async fn only_the_holder_executes_and_handover_is_explicit_and_logged() {
 
     let mut bob = Console::start(lock(), "bob@ops2 pid 2");
     bob.sync("bob sees alice", |v| matches!(v, CommanderView::Theirs { .. })).await;
-    assert!(!bob.state.held_by_me());
+    assert!(!bob.state.domain.held_by_me());
 
     // Alice executes; Bob is refused with who holds it and how to take over.
     assert!(executes(&alice.try_execute().await), "the holder executes");
     let fx = bob.try_execute().await;
     assert!(!executes(&fx), "a non-holder must not execute: {fx:?}");
     assert_eq!(bob.flash(), "alice@ops1 pid 1 holds the commander lock: press T to take over (logged)");
-    assert!(!matches!(bob.state.modal, Some(Modal::Confirm { .. })), "no confirm dialog for a non-holder");
+    assert!(
+        !matches!(bob.state.view.modal, Some(Modal::Confirm { .. })),
+        "no confirm dialog for a non-holder"
+    );
 
     // Bob takes over: a y/n confirmation first (nothing happens on `n`).
     bob.act(Action::Command(Command::TakeCommand)).await;
-    assert_eq!(bob.state.modal, Some(Modal::TakeCommand { holder: "alice@ops1 pid 1".into() }));
+    assert_eq!(bob.state.view.modal, Some(Modal::TakeCommand { holder: "alice@ops1 pid 1".into() }));
     let fx = bob.act(Action::Command(Command::ConfirmNo)).await;
-    assert!(fx.is_empty() && bob.state.modal.is_none(), "{fx:?}");
+    assert!(fx.is_empty() && bob.state.view.modal.is_none(), "{fx:?}");
     bob.act(Action::Command(Command::TakeCommand)).await;
     let fx = bob.act(Action::Command(Command::ConfirmYes)).await;
     assert_eq!(fx, vec![Effect::Commander(LockRequest::Take { force: true })]);
@@ -154,7 +157,7 @@ async fn only_the_holder_executes_and_handover_is_explicit_and_logged() {
     bob.act(Action::StepExecuted { step, result: Err("test: not run".into()) }).await;
     // Releasing asks y/n first (irreversible for this console).
     let fx = bob.act(Action::Command(Command::ReleaseCommand)).await;
-    assert!(fx.is_empty() && matches!(bob.state.modal, Some(Modal::ConfirmKey { .. })), "{fx:?}");
+    assert!(fx.is_empty() && matches!(bob.state.view.modal, Some(Modal::ConfirmKey { .. })), "{fx:?}");
     let fx = bob.act(Action::Command(Command::ConfirmYes)).await;
     assert_eq!(fx, vec![Effect::Commander(LockRequest::Release)]);
     bob.sync("bob released", |v| matches!(v, CommanderView::Free { .. })).await;
@@ -184,7 +187,7 @@ async fn read_only_console_never_takes_the_lock() {
     };
     let mut state =
         State::new(Mode::Drill, incident, "viewer".into(), Arc::new(Config::default()), Utc::now());
-    state.read_only = true;
+    state.domain.read_only = true;
     let (mut view, _requests) = commander::spawn(lock.clone(), "viewer pid 3".into(), false);
     let v = tokio::time::timeout(Duration::from_secs(5), view.wait_for(|v| *v != CommanderView::Pending))
         .await
@@ -195,6 +198,6 @@ async fn read_only_console_never_takes_the_lock() {
     update(&mut state, Action::Commander(v), Utc::now());
     let fx = update(&mut state, Action::Command(Command::TakeCommand), Utc::now());
     assert!(fx.is_empty(), "{fx:?}");
-    assert!(state.flash.unwrap().0.contains("READ-ONLY"));
+    assert!(state.view.flash.unwrap().0.contains("READ-ONLY"));
     assert_eq!(lock.status("x").await.unwrap(), warroom::incident::commander::LockState::Free);
 }

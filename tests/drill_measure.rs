@@ -38,7 +38,7 @@ fn drill_console(estate: &DrillEstate, scenario: &str) -> Headless {
     cfg.drill.settle_secs = Some(SETTLE_SECS);
     let h = Headless::measured(estate, cfg, POLL);
     assert_eq!(
-        format!("{:?}", h.state.recovery),
+        format!("{:?}", h.state.domain.recovery),
         format!("{:?}", Recovery::drill(scenario, estate.fault_scheduled_at())),
         "the tracker is set up for {scenario}"
     );
@@ -47,7 +47,7 @@ fn drill_console(estate: &DrillEstate, scenario: &str) -> Headless {
 
 /// Propose the first operation `pick` accepts, type its confirmation word, run it to Done.
 async fn run_proposal(h: &mut Headless, pick: impl Fn(&Operation) -> bool) -> u64 {
-    let props = warroom::app::propose::proposals(&h.state);
+    let props = warroom::app::propose::proposals(&h.state.domain);
     let p = props.into_iter().find(|p| pick(&p.op)).expect("the operation is proposed");
     run_op(h, p.op, &p.why).await
 }
@@ -58,7 +58,7 @@ async fn run_op(h: &mut Headless, op: Operation, why: &str) -> u64 {
     let id = h.propose(op, why);
     h.type_confirm(&word);
     h.until("the step is verified", Duration::from_secs(20), |s| {
-        s.step(id).is_some_and(|s| s.status == StepStatus::Done)
+        s.domain.step(id).is_some_and(|s| s.status == StepStatus::Done)
     })
     .await;
     id
@@ -74,11 +74,13 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     let estate = DrillEstate::new("primary-db-down", SPEED, 11).expect("drill");
     let scheduled = estate.fault_scheduled_at().expect("a fault is scheduled");
     let mut c = drill_console(&estate, "primary-db-down");
-    c.until_with("the fault is detected", Duration::from_secs(10), |c| c.state.recovery.detected.is_some())
-        .await;
+    c.until_with("the fault is detected", Duration::from_secs(10), |c| {
+        c.state.domain.recovery.detected.is_some()
+    })
+    .await;
     let injected = estate.fault_injected_at().expect("injected");
     assert!((injected - scheduled).num_milliseconds().abs() <= 100, "{scheduled} vs {injected}");
-    let detected = c.state.recovery.detected.clone().unwrap();
+    let detected = c.state.domain.recovery.detected.clone().unwrap();
     assert!(detected.0 >= scheduled, "detected before the fault");
     // Whichever the estate shows first: the primary down, its pod leaving the Service, or the
     // primary region's ready probe failing because of it.
@@ -93,28 +95,31 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     );
 
     c.until_with("the Database pane shows the primary down", Duration::from_secs(10), |c| {
-        let db = c.state.observed.database.value.as_ref();
+        let db = c.state.domain.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
-    assert!(c.state.recovery.result.is_none(), "not mitigated while the Service routes to the dead primary");
-    let sw = c.state.recovery.pg_switch.clone().expect("the primary switch was seen");
+    assert!(
+        c.state.domain.recovery.result.is_none(),
+        "not mitigated while the Service routes to the dead primary"
+    );
+    let sw = c.state.domain.recovery.pg_switch.clone().expect("the primary switch was seen");
     assert_eq!((sw.old_primary.as_str(), sw.new_primary.as_str()), ("postgresql-0", node.as_str()));
 
     run_proposal(&mut c, |op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node))
         .await;
-    assert!(c.state.recovery.result.is_none(), "not before the settle period");
+    assert!(c.state.domain.recovery.result.is_none(), "not before the settle period");
     c.until_with("the drill-result is logged", Duration::from_secs(10), |c| {
         c.log.entries().iter().any(|(i, _)| i.kind == EntryKind::DrillResult)
     })
     .await;
     assert!(c.flush(Duration::from_secs(5)).await);
-    assert!(c.state.recovery.mitigated_at.is_some());
+    assert!(c.state.domain.recovery.mitigated_at.is_some());
 
     let entries = c.log.entries();
     let results: Vec<_> = entries.iter().filter(|(i, _)| i.kind == EntryKind::DrillResult).collect();
@@ -170,7 +175,7 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     assert!(steps.iter().all(|s| s["status"] == "done"), "{steps:?}");
     assert!(line.summary.starts_with("DRILL recovered: RTO "), "{}", line.summary);
     // The estate agrees: one writable primary, the one promoted.
-    let db = c.state.observed.database.value.clone().unwrap();
+    let db = c.state.domain.observed.database.value.clone().unwrap();
     assert_eq!(db.primary().map(|p| p.name.clone()), Some(node));
     assert_eq!(db.node("postgresql-0").unwrap().role, PgRole::Down);
 }
@@ -180,14 +185,19 @@ async fn split_brain_data_loss_is_the_fenced_primarys_writes_since_the_fork() {
     let estate = DrillEstate::new("split-brain", SPEED, 7).expect("drill");
     let mut c = drill_console(&estate, "split-brain");
     c.until_with("the split brain is detected", Duration::from_secs(10), |c| {
-        c.state.recovery.detected.as_ref().is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
+        c.state
+            .domain
+            .recovery
+            .detected
+            .as_ref()
+            .is_some_and(|d| d.1.iter().any(|r| r.contains("split brain")))
     })
     .await;
     // Let both primaries write for a while: clients write to postgresql-0 behind the Service.
     tokio::time::sleep(Duration::from_millis(800)).await;
     // Keep postgresql-1 (promoted by mistake): fence postgresql-0, then repoint the Service.
     // Everything the clients wrote to postgresql-0 since the fork is lost.
-    let config = c.state.config.clone();
+    let config = c.state.domain.config.clone();
     let pg = config.postgres.as_ref().unwrap();
     let svc = pg.service.clone().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
@@ -226,18 +236,19 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     let estate = DrillEstate::new("primary-db-down", SPEED, 23).expect("drill");
     let mut c = drill_console(&estate, "primary-db-down");
     c.until_with("the primary is down", Duration::from_secs(10), |c| {
-        let db = c.state.observed.database.value.as_ref();
+        let db = c.state.domain.observed.database.value.as_ref();
         db.and_then(|d| d.node("postgresql-0")).is_some_and(|n| n.role == PgRole::Down)
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
     run_proposal(&mut c, |op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node))
         .await;
-    c.until_with("mitigated", Duration::from_secs(10), |c| c.state.recovery.mitigated_at.is_some()).await;
+    c.until_with("mitigated", Duration::from_secs(10), |c| c.state.domain.recovery.mitigated_at.is_some())
+        .await;
     assert_eq!(c.out.bells, 0, "nothing rang while the drill went well");
     // The crashed primary's cause clears: it comes back writable on its old timeline.
     estate.fast_forward(Duration::from_secs(160));
@@ -245,14 +256,14 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
         c.log.entries().iter().any(|(i, _)| i.kind == EntryKind::MitigationWithdrawn)
     })
     .await;
-    assert_eq!((c.state.recovery.mitigated_at, c.state.recovery.withdrawals), (None, 1));
+    assert_eq!((c.state.domain.recovery.mitigated_at, c.state.domain.recovery.withdrawals), (None, 1));
     assert_eq!(c.out.bells, 1, "the withdrawal rang the bell, once");
     let entries = c.log.entries();
     let (w, line) = entries.iter().find(|(i, _)| i.kind == EntryKind::MitigationWithdrawn).unwrap();
     assert!(line.summary.contains("split brain"), "{}", line.summary);
     assert!(w.details["reasons"].as_array().is_some_and(|r| !r.is_empty()));
     // Fence the returned primary: mitigation is reached again, with a second result.
-    let config = c.state.config.clone();
+    let config = c.state.domain.config.clone();
     let pg = config.postgres.as_ref().unwrap();
     let endpoint = warroom::app::propose::endpoint_of(pg.nodes.iter().find(|n| n.name == "postgresql-0"));
     run_op(&mut c, Operation::FencePostgres { node: "postgresql-0".into(), endpoint }, "the old primary")

@@ -36,7 +36,10 @@ fn config() -> Config {
 /// The runbook the console recommends now (`app::recommend::recommended`, the picker's first
 /// entry); `None`: nothing to run (wait and watch). The test follows the console's own advice.
 fn runbook_for(_scenario: &str, state: &State) -> Option<String> {
-    recommended(state).into_iter().map(|r| r.runbook).find(|id| state.runbooks.get(id).is_some())
+    recommended(&state.domain)
+        .into_iter()
+        .map(|r| r.runbook)
+        .find(|id| state.domain.runbooks.get(id).is_some())
 }
 
 /// What a played scenario left behind.
@@ -68,10 +71,10 @@ async fn play(scenario: &str, settled: impl Fn(&State) -> bool) -> Played {
         assert!(
             tokio::time::Instant::now() < end,
             "{scenario}: not recovered within {WITHIN:?} after {ran:?}\nrecovery: {:#?}\n{}",
-            h.state.recovery,
+            h.state.domain.recovery,
             h.gist()
         );
-        let idle = h.state.runbook.as_ref().is_none_or(|r| !r.active());
+        let idle = h.state.domain.runbook.as_ref().is_none_or(|r| !r.active());
         let choice = runbook_for(scenario, &h.state).filter(|_| idle);
         if choice != pending.as_ref().map(|p| p.0.clone()) {
             pending = choice.clone().map(|id| (id, tokio::time::Instant::now()));
@@ -90,7 +93,7 @@ async fn play(scenario: &str, settled: impl Fn(&State) -> bool) -> Played {
             }
             // The tracker's current result stands (not withdrawn) and its entry is logged.
             None if idle
-                && h.state.recovery.result.is_some()
+                && h.state.domain.recovery.result.is_some()
                 && !drill_results(&h).is_empty()
                 && settled(&h.state) =>
             {
@@ -130,26 +133,27 @@ fn assert_switch(r: &Value, old: &str, new: &str) {
 }
 
 fn executed_ops(h: &Headless) -> Vec<Operation> {
-    h.state.steps.iter().filter(|s| h.executed(s.id)).map(|s| s.op.clone()).collect()
+    h.state.domain.steps.iter().filter(|s| h.executed(s.id)).map(|s| s.op.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calm_is_healthy_and_nothing_is_recommended() {
     let (mut h, _estate) = Headless::drill_measured("calm", SPEED, config()).await;
     h.until("every layer fresh and healthy", Duration::from_secs(20), |s| {
-        warroom::app::verdict::verdict_of(&s.observed, &s.config).level
+        warroom::app::verdict::verdict_of(&s.domain.observed, &s.domain.config).level
             == warroom::app::verdict::Level::Healthy
     })
     .await;
     assert_eq!(runbook_for("calm", &h.state), None);
-    assert_eq!(h.state.recovery.detected, None, "a healthy estate was never judged unhealthy");
+    assert_eq!(h.state.domain.recovery.detected, None, "a healthy estate was never judged unhealthy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_db_down_fails_over_then_fences_the_old_primary_when_it_returns() {
     // Settled once postgresql-0 is back (it returns writable ~2.5 min into the drill).
     let p = play("primary-db-down", |s| {
-        s.observed
+        s.domain
+            .observed
             .database
             .value
             .as_ref()
@@ -159,7 +163,7 @@ async fn primary_db_down_fails_over_then_fences_the_old_primary_when_it_returns(
     .await;
     assert_eq!(p.ran, ["db-failover", "fence-stray-primary"]);
     assert_switch(&p.result, "postgresql-0", "postgresql-1");
-    let db = p.h.state.observed.database.value.clone().expect("db");
+    let db = p.h.state.domain.observed.database.value.clone().expect("db");
     assert_eq!(db.primary().map(|n| n.name.as_str()), Some("postgresql-1"));
     let old = db.node("postgresql-0").expect("postgresql-0");
     assert!(old.role == PgRole::Primary && old.read_only, "the returned old primary is fenced: {old:?}");
@@ -182,10 +186,10 @@ async fn region_outage_fails_the_region_over_and_is_mitigated() {
     let p = play("region-outage", anytime).await;
     assert_eq!(p.ran, ["region-failover"]);
     assert_switch(&p.result, "postgresql-0", "postgresql-2");
-    let t = p.h.state.observed.traffic.value.clone().expect("traffic");
+    let t = p.h.state.domain.observed.traffic.value.clone().expect("traffic");
     assert_eq!(t.share("us-west-2"), Some(1.0));
     // The lost region's cluster does not answer: its database Service cannot be seen.
-    let k = p.h.state.observed.kube.value.clone().expect("kube");
+    let k = p.h.state.domain.observed.kube.value.clone().expect("kube");
     assert!(k.db_service.is_none());
     assert!(k.contexts.iter().any(|c| c.context == "us-east-1" && c.error.is_some()));
 }
@@ -202,7 +206,8 @@ async fn split_brain_fences_the_primary_the_service_does_not_route_to() {
         })
         .collect();
     assert_eq!(fenced, ["postgresql-1"], "the mistakenly promoted node, not the one taking the writes");
-    let svc = p.h.state.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
+    let svc =
+        p.h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
     assert_eq!(svc.endpoint_pods, ["postgresql-0"]);
 }
 
@@ -212,13 +217,16 @@ async fn replica_lag_promotes_the_safe_replica_and_moves_the_traffic_to_it() {
     assert_eq!(p.ran, ["db-failover", "dns-failover"]);
     assert_switch(&p.result, "postgresql-0", "postgresql-2");
     let repoint =
-        p.h.state.steps.iter().find(|s| s.runbook_key.as_deref() == Some("repoint")).expect("repoint");
+        p.h.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some("repoint")).expect("repoint");
     assert!(
         matches!(&repoint.status, warroom::app::StepStatus::Skipped(r) if r.contains("runs in us-west-2") && r.contains("dns-failover")),
         "{:?}",
         repoint.status
     );
-    assert_eq!(p.h.state.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")), Some(1.0));
+    assert_eq!(
+        p.h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")),
+        Some(1.0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +241,6 @@ async fn crashloop_rolls_both_bad_rollouts_back() {
         })
         .collect();
     assert_eq!(rolled, ["api", "worker"]);
-    let k = p.h.state.observed.kube.value.clone().expect("kube");
+    let k = p.h.state.domain.observed.kube.value.clone().expect("kube");
     assert!(k.pods.iter().all(|p| !p.is_unhealthy()), "every pod is healthy again");
 }

@@ -185,7 +185,7 @@ fn state_for(estate: &DrillEstate, traffic: TrafficView) -> State {
         drill: true,
     };
     let mut s = State::new(Mode::Drill, incident, "tester".into(), Arc::new(estate.config()), now);
-    s.observed.traffic = Arc::new(Snapshot::fresh(traffic, now));
+    s.domain.observed.traffic = Arc::new(Snapshot::fresh(traffic, now));
     s
 }
 
@@ -193,7 +193,7 @@ fn state_for(estate: &DrillEstate, traffic: TrafficView) -> State {
 async fn console_proposes_the_gradual_shift_back_with_a_long_enough_timeout() {
     let (estate, stages) = moved_to_west().await;
     let mut state = state_for(&estate, view(&estate).await);
-    let proposals = propose::proposals(&state);
+    let proposals = propose::proposals(&state.domain);
     let shift_back = proposals
         .iter()
         .find(|p| matches!(p.op, Operation::ShiftTraffic { .. }))
@@ -222,9 +222,13 @@ async fn console_proposes_the_gradual_shift_back_with_a_long_enough_timeout() {
         reason: "503: not ready".into(),
     }));
     let state = state_for(&estate, view(&estate).await);
-    assert!(!propose::proposals(&state).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. })));
+    assert!(
+        !propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. }))
+    );
     // Nor does a primary that already has traffic.
     let calm = DrillEstate::new("calm", SPEED, 7).unwrap();
     let state = state_for(&calm, view(&calm).await);
-    assert!(!propose::proposals(&state).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. })));
+    assert!(
+        !propose::proposals(&state.domain).iter().any(|p| matches!(p.op, Operation::ShiftTraffic { .. }))
+    );
 }

@@ -60,17 +60,17 @@ fn authority_check(h: &Headless, id: u64) -> warroom::operation::Check {
 /// Request the override from the Steps pane (selected step), type a reason, check the log.
 fn override_with(h: &mut Headless, layer: Layer, reason: &str) {
     h.apply(Action::Command(Command::OverrideAuthority));
-    match &h.state.modal {
+    match &h.state.view.modal {
         Some(Modal::Prompt { purpose: PromptPurpose::AuthorityOverride(l), .. }) => assert_eq!(*l, layer),
-        other => panic!("no override prompt: {other:?}; flash {:?}", h.state.flash),
+        other => panic!("no override prompt: {other:?}; flash {:?}", h.state.view.flash),
     }
     // An empty reason is refused and the prompt stays.
     h.apply(Action::Text(TextEdit::Submit));
-    assert!(matches!(h.state.modal, Some(Modal::Prompt { .. })), "empty reason accepted");
-    assert!(h.state.authority_overrides.is_empty());
+    assert!(matches!(h.state.view.modal, Some(Modal::Prompt { .. })), "empty reason accepted");
+    assert!(h.state.domain.authority_overrides.is_empty());
     type_prompt(h, reason);
-    assert_eq!(h.state.authority_overrides.len(), 1);
-    assert_eq!(h.state.authority_overrides[0].layer, layer);
+    assert_eq!(h.state.domain.authority_overrides.len(), 1);
+    assert_eq!(h.state.domain.authority_overrides[0].layer, layer);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +79,11 @@ async fn two_writable_primaries_refuse_database_steps_until_fenced_or_overridden
     let cfg = Config { postgres: Some(lab.config()), polling: polling(), ..Config::default() };
     let mut h = Headless::start(cfg).await;
     h.until("primary observed", Duration::from_secs(15), |s| {
-        s.observed.database.fresh_value().is_some_and(|d| d.primary().is_some_and(|p| p.name == NODES[0]))
+        s.domain
+            .observed
+            .database
+            .fresh_value()
+            .is_some_and(|d| d.primary().is_some_and(|p| p.name == NODES[0]))
     })
     .await;
 
@@ -90,7 +94,7 @@ async fn two_writable_primaries_refuse_database_steps_until_fenced_or_overridden
     let restarted = Instant::now();
     let took = h
         .until("split brain observed", Duration::from_secs(10), |s| {
-            s.observed.database.fresh_value().is_some_and(|d| d.split_brain())
+            s.domain.observed.database.fresh_value().is_some_and(|d| d.split_brain())
         })
         .await;
     eprintln!(
@@ -138,16 +142,16 @@ async fn two_writable_primaries_refuse_database_steps_until_fenced_or_overridden
     assert!(h.step_run(fid).checks.iter().all(|c| c.name != CHECK_NAME));
     h.type_confirm(NODES[0]);
     h.until("fence verified", Duration::from_secs(15), |s| {
-        s.step(fid).is_some_and(|x| x.status == StepStatus::Done)
+        s.domain.step(fid).is_some_and(|x| x.status == StepStatus::Done)
     })
     .await;
     // Conflict cleared: the override is dropped and that is logged.
-    h.until("override dropped", Duration::from_secs(5), |s| s.authority_overrides.is_empty()).await;
+    h.until("override dropped", Duration::from_secs(5), |s| s.domain.authority_overrides.is_empty()).await;
     h.run_for(Duration::from_millis(200)).await;
     let cleared = logged(&h, "override-cleared");
     assert_eq!(cleared.len(), 1, "{cleared:?}");
     assert_eq!(cleared[0]["layer"], "database");
-    let db = h.state.observed.database.value.clone().unwrap();
+    let db = h.state.domain.observed.database.value.clone().unwrap();
     assert!(db.node(NODES[0]).is_some_and(|n| n.role == PgRole::Primary && n.read_only), "{db:?}");
 }
 
@@ -174,7 +178,7 @@ async fn sentinels_disagreeing_refuse_failover_until_they_agree_or_overridden() 
     let master = lab.servers[0].addr();
     let replica = lab.servers[1].addr();
     h.until("sentinels agree", Duration::from_secs(10), |s| {
-        s.observed.sentinel.fresh_value().is_some_and(|v| v.agreed_master() == Some(master.as_str()))
+        s.domain.observed.sentinel.fresh_value().is_some_and(|v| v.agreed_master() == Some(master.as_str()))
     })
     .await;
 
@@ -182,7 +186,7 @@ async fn sentinels_disagreeing_refuse_failover_until_they_agree_or_overridden() 
     remonitor(&lab, 2, &replica).await;
     let took = h
         .until("disagreement observed", Duration::from_secs(5), |s| {
-            s.observed.sentinel.fresh_value().is_some_and(|v| {
+            s.domain.observed.sentinel.fresh_value().is_some_and(|v| {
                 v.sentinels.iter().any(|x| x.master.as_deref() == Some(replica.as_str()))
                     && v.sentinels.iter().any(|x| x.master.as_deref() == Some(master.as_str()))
             })
@@ -210,7 +214,7 @@ async fn sentinels_disagreeing_refuse_failover_until_they_agree_or_overridden() 
     let check = authority_check(&h, id);
     assert!(check.ok && check.detail.starts_with("OVERRIDDEN"), "{check:?}");
     // Do not run the failover: cancel the confirmation (or it failed another check).
-    if matches!(h.state.modal, Some(Modal::Confirm { .. })) {
+    if matches!(h.state.view.modal, Some(Modal::Confirm { .. })) {
         h.apply(Action::Command(Command::ConfirmNo));
     }
     assert!(!h.executed(id));
@@ -222,7 +226,7 @@ async fn sentinels_disagreeing_refuse_failover_until_they_agree_or_overridden() 
     // Sentinel 2 monitors the real master again: agreement, override dropped and logged.
     remonitor(&lab, 2, &master).await;
     h.until("override dropped once the Sentinels agree", Duration::from_secs(5), |s| {
-        s.authority_overrides.is_empty()
+        s.domain.authority_overrides.is_empty()
     })
     .await;
     h.run_for(Duration::from_millis(200)).await;

@@ -39,7 +39,7 @@ fn state_at(declared: DateTime<Utc>) -> State {
     let mut step = StepRun::new(1, Operation::CheckPrimary, "test".into(), declared);
     step.status = StepStatus::Verifying;
     step.verify_deadline = Some(declared + chrono::Duration::seconds(20));
-    state.steps.push(step);
+    state.domain.steps.push(step);
     state
 }
 
@@ -61,25 +61,32 @@ fn wall_clock_steps_neither_fire_the_checklist_nor_expire_a_verify_deadline() {
     *wall.lock().unwrap() += chrono::Duration::minutes(5);
     let mut naive = state.clone();
     let fx = update(&mut state, Action::Tick, clock.at(t0 + Duration::from_secs(2)));
-    assert!(!rang(&fx), "checklist fired early: {:?}", state.flash);
-    assert_eq!(state.steps[0].status, StepStatus::Verifying, "verify deadline expired early");
-    assert_eq!(state.clock_text(), "T+00:02");
+    assert!(!rang(&fx), "checklist fired early: {:?}", state.view.flash);
+    assert_eq!(state.domain.steps[0].status, StepStatus::Verifying, "verify deadline expired early");
+    assert_eq!(state.domain.clock_text(), "T+00:02");
     assert!(clock.skew() >= chrono::Duration::minutes(4), "the step is visible as skew: {}", clock.skew());
     // What reading the wall clock for `now` did (the bug this clock prevents).
     let wall_now = *wall.lock().unwrap() + (clock.at(t0 + Duration::from_secs(2)) - start);
     let fx = update(&mut naive, Action::Tick, wall_now);
     assert!(rang(&fx), "control: a wall-clock `now` makes the checklist overdue at once");
-    assert!(matches!(naive.steps[0].status, StepStatus::Failed { .. }), "control: and the verify expires");
+    assert!(
+        matches!(naive.domain.steps[0].status, StepStatus::Failed { .. }),
+        "control: and the verify expires"
+    );
 
     // -10 min (5 min before the start): the incident clock keeps counting, nothing fires.
     *wall.lock().unwrap() -= chrono::Duration::minutes(10);
     let fx = update(&mut state, Action::Tick, clock.at(t0 + Duration::from_secs(3)));
     assert!(!rang(&fx));
-    assert_eq!(state.clock_text(), "T+00:03");
-    assert_eq!(state.steps[0].status, StepStatus::Verifying);
+    assert_eq!(state.domain.clock_text(), "T+00:03");
+    assert_eq!(state.domain.steps[0].status, StepStatus::Verifying);
     // Monotonic time still drives the deadlines: 21 s later the verify does expire.
     update(&mut state, Action::Tick, clock.at(t0 + Duration::from_secs(21)));
-    assert!(matches!(state.steps[0].status, StepStatus::Failed { .. }), "{:?}", state.steps[0].status);
+    assert!(
+        matches!(state.domain.steps[0].status, StepStatus::Failed { .. }),
+        "{:?}",
+        state.domain.steps[0].status
+    );
 }
 
 #[test]

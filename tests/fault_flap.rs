@@ -54,7 +54,7 @@ fn screen(h: &Headless, w: u16, hgt: u16) -> String {
 }
 
 fn retry_at(h: &Headless) -> Option<DateTime<Utc>> {
-    match &h.state.observed.sentinel.freshness {
+    match &h.state.domain.observed.sentinel.freshness {
         Freshness::BreakerOpen { retry_at, .. } => Some(*retry_at),
         _ => None,
     }
@@ -76,26 +76,32 @@ async fn flapping_sentinel_opens_the_breaker_stops_hammering_half_opens_and_reco
     };
     let cfg = Config { sentinel: Some(sentinel), polling, ..Config::default() };
     let mut h = Headless::start(cfg).await;
-    h.until("sentinel fresh", Duration::from_secs(10), |s| s.observed.sentinel.fresh_value().is_some()).await;
+    h.until("sentinel fresh", Duration::from_secs(10), |s| {
+        s.domain.observed.sentinel.fresh_value().is_some()
+    })
+    .await;
 
     // Down: every connection is reset. Stale first, then the breaker opens.
     let before = proxy.accepted();
     proxy.set(ProxyMode::Reset);
     let flapped = Instant::now();
     h.until("sentinel stale", Duration::from_secs(2), |s| {
-        matches!(s.observed.sentinel.freshness, Freshness::Stale { .. } | Freshness::BreakerOpen { .. })
+        matches!(
+            s.domain.observed.sentinel.freshness,
+            Freshness::Stale { .. } | Freshness::BreakerOpen { .. }
+        )
     })
     .await;
     let opened = h
         .until("breaker open", Duration::from_millis(u64::from(FAILURES) * (INTERVAL_MS + 500) + 1000), |s| {
-            matches!(s.observed.sentinel.freshness, Freshness::BreakerOpen { .. })
+            matches!(s.domain.observed.sentinel.freshness, Freshness::BreakerOpen { .. })
         })
         .await;
     let first_retry = retry_at(&h).expect("breaker open");
     let while_closed = proxy.accepted() - before;
     eprintln!("FIGURE flapping -> breaker open after {opened:?} ({while_closed} connections while failing)");
     assert!(while_closed >= FAILURES as usize, "each failed poll connected: {while_closed}");
-    let err = h.state.observed.sentinel.freshness.error().unwrap_or_default().to_string();
+    let err = h.state.domain.observed.sentinel.freshness.error().unwrap_or_default().to_string();
     assert!(err.contains("no Sentinel answered"), "{err}");
 
     // The pane shows the breaker state and when it retries.
@@ -126,7 +132,7 @@ async fn flapping_sentinel_opens_the_breaker_stops_hammering_half_opens_and_reco
     // Half-open: one try at retry_at, which fails and opens the breaker again.
     let c1 = proxy.accepted();
     h.until("half-open try re-opens", Duration::from_millis(OPEN_MS / 2 + 1500), |s| {
-        matches!(&s.observed.sentinel.freshness, Freshness::BreakerOpen { retry_at, .. } if *retry_at > first_retry)
+        matches!(&s.domain.observed.sentinel.freshness, Freshness::BreakerOpen { retry_at, .. } if *retry_at > first_retry)
     })
     .await;
     assert!(proxy.accepted() > c1, "the half-open try reached the backend");
@@ -135,7 +141,7 @@ async fn flapping_sentinel_opens_the_breaker_stops_hammering_half_opens_and_reco
     proxy.set(ProxyMode::Forward);
     let up = Instant::now();
     h.until("fresh again", Duration::from_millis(OPEN_MS + 2000), |s| {
-        s.observed.sentinel.fresh_value().is_some()
+        s.domain.observed.sentinel.fresh_value().is_some()
     })
     .await;
     eprintln!("FIGURE backend up -> fresh: {:?} (flapped {:?} in total)", up.elapsed(), flapped.elapsed());
@@ -204,13 +210,13 @@ async fn panicking_source_shows_the_error_restarts_and_is_never_shown_healthy_me
     };
     let operator: Arc<dyn Operate> = Arc::new(warroom::backends::live::LiveOperator::default());
     let mut h = Headless::with_estate(Arc::new(cfg), LiveEstate { sources, operator });
-    h.until("fresh", Duration::from_secs(3), |s| s.observed.sentinel.fresh_value().is_some()).await;
+    h.until("fresh", Duration::from_secs(3), |s| s.domain.observed.sentinel.fresh_value().is_some()).await;
 
     crash.store(true, Ordering::SeqCst);
     let crashed = Instant::now();
     let took = h
         .until("the crash shown", Duration::from_millis(3 * INTERVAL_MS + 500), |s| {
-            s.observed.sentinel.freshness.error().is_some_and(|e| e.contains("crashed"))
+            s.domain.observed.sentinel.freshness.error().is_some_and(|e| e.contains("crashed"))
         })
         .await;
     eprintln!("FIGURE panic in the source -> error shown after {took:?}");
@@ -223,13 +229,13 @@ async fn panicking_source_shows_the_error_restarts_and_is_never_shown_healthy_me
     let end = Instant::now() + Duration::from_millis(4 * INTERVAL_MS);
     while Instant::now() < end {
         let _ = tokio::time::timeout(Duration::from_millis(50), h.step()).await;
-        assert!(h.state.observed.sentinel.fresh_value().is_none(), "shown fresh while crashing");
+        assert!(h.state.domain.observed.sentinel.fresh_value().is_none(), "shown fresh while crashing");
     }
     assert!(calls.load(Ordering::SeqCst) >= n + 2, "the source is polled again after the panic");
 
     crash.store(false, Ordering::SeqCst);
     h.until("fresh again", Duration::from_millis(3 * INTERVAL_MS + 500), |s| {
-        s.observed.sentinel.fresh_value().is_some()
+        s.domain.observed.sentinel.fresh_value().is_some()
     })
     .await;
     eprintln!("FIGURE panic -> recovered after {:?}", crashed.elapsed());

@@ -76,7 +76,8 @@ async fn sentinels_sigstopped_go_stale_within_the_timeout_while_traffic_updates_
     };
     let mut h = Headless::start(cfg).await;
     h.until("sentinel and traffic fresh", Duration::from_secs(10), |s| {
-        s.observed.sentinel.fresh_value().is_some() && s.observed.traffic.fresh_value().is_some()
+        s.domain.observed.sentinel.fresh_value().is_some()
+            && s.domain.observed.traffic.fresh_value().is_some()
     })
     .await;
 
@@ -89,27 +90,30 @@ async fn sentinels_sigstopped_go_stale_within_the_timeout_while_traffic_updates_
     // Deadline: one interval + the per-Sentinel timeout + the poller's margin, plus 1 s slack.
     let stale = h
         .until("sentinel shown stale", Duration::from_millis(INTERVAL_MS + 2 * TIMEOUT_MS + 1500), |s| {
-            matches!(s.observed.sentinel.freshness, Freshness::Stale { .. } | Freshness::BreakerOpen { .. })
+            matches!(
+                s.domain.observed.sentinel.freshness,
+                Freshness::Stale { .. } | Freshness::BreakerOpen { .. }
+            )
         })
         .await;
     eprintln!("FIGURE SIGSTOP of all Sentinels -> Sentinel pane stale: {stale:?}");
-    let err = h.state.observed.sentinel.freshness.error().unwrap_or_default().to_string();
+    let err = h.state.domain.observed.sentinel.freshness.error().unwrap_or_default().to_string();
     assert!(err.contains("timeout") || err.contains("timed out"), "{err}");
-    assert!(h.state.observed.sentinel.value.is_some(), "the last good value is kept (shown stale)");
+    assert!(h.state.domain.observed.sentinel.value.is_some(), "the last good value is kept (shown stale)");
 
     // The traffic layer keeps updating meanwhile.
-    let seen = h.state.observed.traffic.fetched_at;
+    let seen = h.state.domain.observed.traffic.fetched_at;
     h.until("traffic keeps updating", Duration::from_millis(3 * INTERVAL_MS + TIMEOUT_MS), |s| {
-        s.observed.traffic.fresh_value().is_some() && s.observed.traffic.fetched_at > seen
+        s.domain.observed.traffic.fresh_value().is_some() && s.domain.observed.traffic.fetched_at > seen
     })
     .await;
-    assert!(!matches!(h.state.observed.sentinel.freshness, Freshness::Fresh), "still hung");
+    assert!(!matches!(h.state.domain.observed.sentinel.freshness, Freshness::Fresh), "still hung");
 
     drop(thaw);
     let resumed = Instant::now();
     // Worst case: the breaker opened (default 10 s) just before SIGCONT.
     let within = Duration::from_millis(polling().breaker_open_ms + 3 * TIMEOUT_MS);
-    h.until("sentinel fresh again", within, |s| s.observed.sentinel.fresh_value().is_some()).await;
+    h.until("sentinel fresh again", within, |s| s.domain.observed.sentinel.fresh_value().is_some()).await;
     eprintln!("FIGURE SIGCONT -> Sentinel pane fresh: {:?}", resumed.elapsed());
 }
 
@@ -129,7 +133,7 @@ fn kubeconfig(dir: &std::path::Path, url: &str) -> String {
 /// The hang as the Kubernetes pane shows it: the context's error, or (when every context
 /// fails, as here with one) the layer's freshness error.
 fn kube_error(h: &Headless) -> Option<String> {
-    let snap = &h.state.observed.kube;
+    let snap = &h.state.domain.observed.kube;
     let ctx = snap.value.as_ref()?.contexts.iter().find(|c| c.context == "lab")?.error.clone();
     ctx.or_else(|| snap.freshness.error().map(str::to_string))
 }
@@ -152,7 +156,7 @@ async fn kube_api_server_hung_behind_a_proxy_marks_its_context_lost_then_recover
     };
     let mut h = Headless::start(cfg).await;
     h.until("pod listed", Duration::from_secs(10), |s| {
-        s.observed.kube.value.as_ref().is_some_and(|k| k.pods.iter().any(|p| p.name == "api-1"))
+        s.domain.observed.kube.value.as_ref().is_some_and(|k| k.pods.iter().any(|p| p.name == "api-1"))
     })
     .await;
     assert_eq!(kube_error(&h), None);
@@ -162,8 +166,9 @@ async fn kube_api_server_hung_behind_a_proxy_marks_its_context_lost_then_recover
     // The heartbeat (every 5 s, 3 s timeout) notices a server that hangs with connections open.
     let took = h
         .until("context shown lost", Duration::from_secs(10), |s| {
-            !matches!(s.observed.kube.freshness, Freshness::Fresh)
-                || s.observed
+            !matches!(s.domain.observed.kube.freshness, Freshness::Fresh)
+                || s.domain
+                    .observed
                     .kube
                     .value
                     .as_ref()
@@ -174,18 +179,21 @@ async fn kube_api_server_hung_behind_a_proxy_marks_its_context_lost_then_recover
     let err = kube_error(&h).unwrap();
     assert!(err.contains("did not answer within"), "{err}");
     assert!(
-        h.state.observed.kube.value.as_ref().unwrap().pods.iter().any(|p| p.name == "api-1"),
+        h.state.domain.observed.kube.value.as_ref().unwrap().pods.iter().any(|p| p.name == "api-1"),
         "rows kept"
     );
     // Other layers keep updating.
-    let seen = h.state.observed.traffic.fetched_at;
-    h.until("traffic keeps updating", Duration::from_secs(2), |s| s.observed.traffic.fetched_at > seen).await;
+    let seen = h.state.domain.observed.traffic.fetched_at;
+    h.until("traffic keeps updating", Duration::from_secs(2), |s| {
+        s.domain.observed.traffic.fetched_at > seen
+    })
+    .await;
 
     proxy.set(ProxyMode::Forward);
     let thawed = Instant::now();
     server.add_pod("default", "api-2", &[("app", "api")]);
     h.until("context healthy again, new pod seen", Duration::from_secs(15), |s| {
-        s.observed.kube.fresh_value().is_some_and(|k| {
+        s.domain.observed.kube.fresh_value().is_some_and(|k| {
             k.contexts.iter().all(|c| c.error.is_none()) && k.pods.iter().any(|p| p.name == "api-2")
         })
     })

@@ -73,8 +73,10 @@ async fn console(server: &FakeServer, options: Route53Options) -> Headless {
     let traffic = poller::spawn(observer, pc, None);
     let sources = Sources { kube: idle(), database: idle(), sentinel: idle(), traffic };
     let mut h = Headless::with_estate(Arc::new(cfg), LiveEstate { sources, operator });
-    h.until("traffic observed", Duration::from_secs(10), |s| s.observed.traffic.fresh_value().is_some())
-        .await;
+    h.until("traffic observed", Duration::from_secs(10), |s| {
+        s.domain.observed.traffic.fresh_value().is_some()
+    })
+    .await;
     h
 }
 
@@ -95,7 +97,7 @@ fn send_to_west(h: &mut Headless) -> u64 {
     let op = Operation::SetRoute53Weights {
         zone: "ZFAKE".into(),
         record: RECORD.into(),
-        endpoint: endpoint_label(h.state.config.route53.as_ref().unwrap()),
+        endpoint: endpoint_label(h.state.domain.config.route53.as_ref().unwrap()),
         weights: vec![("us-east-1".into(), 0), ("us-west-2".into(), 100)],
     };
     let id = h.propose(op, "test: fail over traffic");

@@ -127,11 +127,11 @@ fn resumed_screen_says_verify(entries: &[Entry]) {
         drill: true,
     };
     let mut state = State::new(Mode::Drill, info, "tester@lab".into(), Arc::new(Config::default()), now);
-    warroom::app::resume::restore(&mut state, entries);
-    let step = state.steps.first().expect("the step is restored");
+    warroom::app::resume::restore(&mut state.domain, entries);
+    let step = state.domain.steps.first().expect("the step is restored");
     assert_eq!(step.status, StepStatus::OutcomeUnknown);
-    state.focus = PaneId::Steps;
-    state.zoomed = true;
+    state.view.focus = PaneId::Steps;
+    state.view.zoomed = true;
     let ctx = UiContext { theme: Theme::fallback(), keymap: Keymap::preset("default").unwrap() };
     let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
     term.draw(|f| warroom::ui::draw(f, &state, &ctx)).unwrap();

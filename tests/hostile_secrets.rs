@@ -67,18 +67,18 @@ fn leaky_state() -> warroom::app::State {
     let errs = echoing_errors();
     let e = |i: usize| errs[i % errs.len()].clone();
     let mut st = ui_fixtures::primary_down();
-    let mut kube = st.observed.kube.value.clone().expect("kube");
+    let mut kube = st.domain.observed.kube.value.clone().expect("kube");
     kube.contexts[0].error = Some(e(9));
     std::sync::Arc::make_mut(&mut kube.pods)[1].reason = Some(e(10));
-    st.observed.kube = Arc::new(Snapshot {
+    st.domain.observed.kube = Arc::new(Snapshot {
         value: Some(kube),
-        fetched_at: st.observed.kube.fetched_at,
+        fetched_at: st.domain.observed.kube.fetched_at,
         freshness: Freshness::Stale { since: ui_fixtures::t(690), error: e(0) },
     });
-    let mut db = st.observed.database.value.clone().expect("db");
+    let mut db = st.domain.observed.database.value.clone().expect("db");
     db.nodes[0].error = Some(e(1));
     db.nodes[1].error = Some(e(2));
-    st.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
+    st.domain.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
     let view = warroom::backends::model::SentinelView {
         master_name: "mymaster".into(),
         sentinels: (0..4)
@@ -90,21 +90,21 @@ fn leaky_state() -> warroom::app::State {
             .collect(),
         ..Default::default()
     };
-    st.observed.sentinel = Arc::new(Snapshot::fresh(view, ui_fixtures::t(722)));
-    let mut traffic = st.observed.traffic.value.clone().expect("traffic");
+    st.domain.observed.sentinel = Arc::new(Snapshot::fresh(view, ui_fixtures::t(722)));
+    let mut traffic = st.domain.observed.traffic.value.clone().expect("traffic");
     traffic.control_plane_error = Some(e(7));
     if let Some(p) = traffic.regions[0].live.as_mut() {
         p.error = Some(e(8));
     }
-    st.observed.traffic = Arc::new(Snapshot {
+    st.domain.observed.traffic = Arc::new(Snapshot {
         value: Some(traffic),
-        fetched_at: st.observed.traffic.fetched_at,
+        fetched_at: st.domain.observed.traffic.fetched_at,
         freshness: Freshness::BreakerOpen { retry_at: ui_fixtures::t(743), error: e(11) },
     });
-    let sel = st.selected[warroom::app::PaneId::Steps.index()];
-    st.steps[sel].output.push(e(3));
-    st.flash = Some((e(5), ui_fixtures::t(700)));
-    st.warnings = vec![e(6)];
+    let sel = st.view.selected[warroom::app::PaneId::Steps.index()];
+    st.domain.steps[sel].output.push(e(3));
+    st.view.flash = Some((e(5), ui_fixtures::t(700)));
+    st.domain.warnings = vec![e(6)];
     st
 }
 
@@ -117,8 +117,8 @@ fn echoed_secrets_never_reach_the_screen_bytes() {
         for zoom in std::iter::once(None).chain(warroom::app::PaneId::ALL.into_iter().map(Some)) {
             let mut s = st.clone();
             if let Some(p) = zoom {
-                s.focus = p;
-                s.zoomed = true;
+                s.view.focus = p;
+                s.view.zoomed = true;
             }
             let text = terminal_text(&quiet_bytes(&s, &ui, w, h)).expect("terminal bytes");
             assert_no_secret(&format!("{w}x{h} {zoom:?} bytes"), &text);
@@ -133,10 +133,10 @@ fn echoed_secrets_never_reach_the_screen_bytes() {
 #[test]
 fn echoed_secrets_never_reach_the_clipboard() {
     let mut st = leaky_state();
-    st.incident.title = "db down; tried postgres://app:S3cretTitle@db/x".into();
-    let now = st.now;
+    st.domain.incident.title = "db down; tried postgres://app:S3cretTitle@db/x".into();
+    let now = st.domain.now;
     update(&mut st, Action::Command(Command::StatusUpdate), now);
-    assert!(matches!(st.modal, Some(Modal::Prompt { .. })));
+    assert!(matches!(st.view.modal, Some(Modal::Prompt { .. })));
     let fx = update(&mut st, Action::Text(TextEdit::Submit), now);
     let copied = fx.iter().find_map(|e| if let Effect::Copy(t) = e { Some(t.clone()) } else { None });
     let copied = copied.expect("copied");
@@ -161,7 +161,7 @@ fn echoed_secrets_never_reach_the_incident_log_file() {
         ui_fixtures::now(),
     )
     .expect("declare");
-    for i in observations::diff(&Observed::default(), &leaky_state().observed, 0) {
+    for i in observations::diff(&Observed::default(), &leaky_state().domain.observed, 0) {
         log.append(&i.kind, &i.summary, i.details).expect("append");
     }
     for (n, e) in echoing_errors().into_iter().enumerate() {
@@ -226,7 +226,7 @@ async fn a_panicking_source_shows_and_logs_its_error_without_the_secret() {
     let Freshness::Failed { error } = &snap.freshness else { unreachable!() };
     assert!(error.contains("crashed"), "{error}");
     let mut st = ui_fixtures::calm();
-    st.observed.database = snap.clone();
+    st.domain.observed.database = snap.clone();
     let ui = ui_fixtures::ctx();
     let text = terminal_text(&quiet_bytes(&st, &ui, 200, 60)).expect("bytes");
     assert_no_secret("screen after a panic", &text);
@@ -234,7 +234,7 @@ async fn a_panicking_source_shows_and_logs_its_error_without_the_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (log, _) =
         IncidentLog::declare(dir.path(), "t", "SEV1", true, "op", ui_fixtures::now()).expect("declare");
-    for i in observations::diff(&ui_fixtures::calm().observed, &st.observed, 0) {
+    for i in observations::diff(&ui_fixtures::calm().domain.observed, &st.domain.observed, 0) {
         log.append(&i.kind, &i.summary, i.details).expect("append");
     }
     let logged = std::fs::read_to_string(log.path()).expect("read");

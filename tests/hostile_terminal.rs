@@ -61,7 +61,7 @@ fn tiny_terminals_draw_without_panic_and_say_why() {
 fn a_storm_of_one_thousand_resizes_never_panics() {
     let ui = ui_fixtures::ctx();
     let mut st = hostile_state();
-    st.modal = Some(Modal::Help);
+    st.view.modal = Some(Modal::Help);
     let mut term = Terminal::new(QuietBackend::new(Vec::new(), SizeSource::Fixed(80, 24))).expect("terminal");
     let mut rng = fastrand::Rng::with_seed(0x5eed_2026);
     let mut drawn_extremes = 0;
@@ -83,10 +83,10 @@ fn a_storm_of_one_thousand_resizes_never_panics() {
             _ => (rng.u16(0..300), rng.u16(0..100)),
         };
         if i % 7 == 0 {
-            st.zoomed = !st.zoomed;
-            st.focus = PaneId::ALL[i % PaneId::ALL.len()];
-            st.modal = if st.modal.is_some() { None } else { Some(Modal::Help) };
-            st.help_scroll = rng.usize(0..10_000);
+            st.view.zoomed = !st.view.zoomed;
+            st.view.focus = PaneId::ALL[i % PaneId::ALL.len()];
+            st.view.modal = if st.view.modal.is_some() { None } else { Some(Modal::Help) };
+            st.view.help_scroll = rng.usize(0..10_000);
         }
         term.backend_mut().set_size(SizeSource::Fixed(w, h));
         term.draw(|f| draw(f, &st, &ui)).unwrap_or_else(|e| panic!("resize {i} to {w}x{h}: {e}"));
@@ -113,15 +113,15 @@ fn any_state() -> impl Strategy<Value = State> {
                 1 => ui_fixtures::primary_down(),
                 _ => hostile_state(),
             };
-            st.zoomed = zoomed;
-            st.focus = PaneId::ALL[focus];
-            st.help_scroll = scroll;
-            st.selected = selected;
-            st.modal = match modal {
+            st.view.zoomed = zoomed;
+            st.view.focus = PaneId::ALL[focus];
+            st.view.help_scroll = scroll;
+            st.view.selected = selected;
+            st.view.modal = match modal {
                 0 => None,
                 1 => Some(Modal::Help),
                 2 => Some(Modal::Actions { items: ui_fixtures::proposals(), selected: selected[0] }),
-                3 => Some(Modal::Confirm { step: st.steps.last().map_or(1, |s| s.id), typed }),
+                3 => Some(Modal::Confirm { step: st.domain.steps.last().map_or(1, |s| s.id), typed }),
                 4 => Some(Modal::Prompt { purpose: PromptPurpose::Note, label: "Note".into(), text: typed }),
                 _ => Some(Modal::Confirm { step: 999, typed }),
             };

@@ -47,8 +47,8 @@ fn draw_everywhere(state: &warroom::app::State) -> String {
         for zoom in std::iter::once(None).chain(PaneId::ALL.into_iter().map(Some)) {
             let mut st = state.clone();
             if let Some(p) = zoom {
-                st.focus = p;
-                st.zoomed = true;
+                st.view.focus = p;
+                st.view.zoomed = true;
             }
             let bytes = quiet_bytes(&st, &ui, w, h);
             if let Err(e) = terminal_text(&bytes) {
@@ -89,17 +89,17 @@ fn hostile_sentinel_events_and_modals_never_reach_the_terminal() {
 
     let ui = ui_fixtures::ctx();
     let mut prompt = st.clone();
-    prompt.modal =
+    prompt.view.modal =
         Some(Modal::Prompt { purpose: PromptPurpose::Note, label: hostile("P1", 0), text: hostile("P2", 2) });
     let mut actions = st.clone();
     let mut items = ui_fixtures::proposals();
     items[0].why = hostile("A1", 4);
-    actions.modal = Some(Modal::Actions { items, selected: 0 });
+    actions.view.modal = Some(Modal::Actions { items, selected: 0 });
     let mut help = st.clone();
     let mut ui_hostile = ui.clone();
     ui_hostile.keymap.name = hostile("K1", 1);
     ui_hostile.keymap.layers[0].1[0].desc = hostile("K2", 3);
-    help.modal = Some(Modal::Help);
+    help.view.modal = Some(Modal::Help);
     for (what, s, ui) in [("prompt", &prompt, &ui), ("actions", &actions, &ui), ("help", &help, &ui_hostile)]
     {
         let mut seen = String::new();
@@ -116,17 +116,17 @@ fn hostile_sentinel_events_and_modals_never_reach_the_terminal() {
 #[test]
 fn oversized_and_wide_text_is_truncated_to_its_cell_with_an_ellipsis() {
     let mut st = ui_fixtures::primary_down();
-    let mut kube = st.observed.kube.value.clone().expect("kube");
+    let mut kube = st.domain.observed.kube.value.clone().expect("kube");
     let mib = "A".repeat(1 << 20);
     let pods = Arc::make_mut(&mut kube.pods);
     pods[0].reason = Some(format!("{mib}{ERASE}"));
     pods[1].name = "名前が長いポッド🧑‍🚀👩‍👩‍👧‍👦\u{200d}\u{200b}".repeat(40);
     pods[2].reason = Some("界".repeat(100_000));
-    st.observed.kube = Arc::new(Snapshot::fresh(kube, ui_fixtures::t(720)));
-    let mut db = st.observed.database.value.clone().expect("db");
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(kube, ui_fixtures::t(720)));
+    let mut db = st.domain.observed.database.value.clone().expect("db");
     db.nodes[0].error = Some(format!("{}{}", "x".repeat(100_000), TITLE));
-    st.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
-    st.log_tail[0].summary = "🚨".repeat(50_000);
+    st.domain.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
+    st.domain.log_tail[0].summary = "🚨".repeat(50_000);
     let ui = ui_fixtures::ctx();
     for (w, h) in SIZES {
         for (zoom, marker) in [
@@ -137,8 +137,8 @@ fn oversized_and_wide_text_is_truncated_to_its_cell_with_an_ellipsis() {
         ] {
             let mut s = st.clone();
             if let Some(p) = zoom {
-                s.focus = p;
-                s.zoomed = true;
+                s.view.focus = p;
+                s.view.zoomed = true;
             }
             let bytes = quiet_bytes(&s, &ui, w, h);
             let text = terminal_text(&bytes).unwrap_or_else(|e| panic!("{w}x{h}: {e}"));
@@ -162,9 +162,11 @@ fn oversized_and_wide_text_is_truncated_to_its_cell_with_an_ellipsis() {
 fn the_clipboard_payload_of_a_status_update_carries_no_control() {
     let mut st = hostile_state();
     hostile_sentinel_events(&mut st);
-    let now = st.now;
+    let now = st.domain.now;
     let mut fx = update(&mut st, Action::Command(Command::StatusUpdate), now);
-    let Some(Modal::Prompt { text, .. }) = &st.modal else { panic!("no status prompt: {:?}", st.modal) };
+    let Some(Modal::Prompt { text, .. }) = &st.view.modal else {
+        panic!("no status prompt: {:?}", st.view.modal)
+    };
     assert!(text.contains("H0") || text.contains("H1"), "draft names no hostile field:\n{text}");
     // The draft is drawn in the prompt: check those bytes too.
     terminal_text(&quiet_bytes(&st, &ui_fixtures::ctx(), 120, 40)).expect("prompt bytes");
@@ -217,10 +219,10 @@ fn the_incident_log_file_and_the_export_carry_no_control() {
     )
     .expect("declare");
     // Observations of a hostile estate, as the console would log them.
-    let calm = ui_fixtures::calm().observed;
+    let calm = ui_fixtures::calm().domain.observed;
     let mut bad = hostile_state();
     hostile_sentinel_events(&mut bad);
-    let intents = observations::diff(&calm, &bad.observed, 0);
+    let intents = observations::diff(&calm, &bad.domain.observed, 0);
     assert!(!intents.is_empty());
     for i in &intents {
         log.append(&i.kind, &i.summary, i.details.clone()).expect("append");
@@ -314,7 +316,7 @@ async fn a_hostile_pod_on_the_kubernetes_test_server_is_drawn_safely() {
     .await;
     let view = obs.observe().await.expect("view");
     let mut st = ui_fixtures::calm();
-    st.observed.kube = Arc::new(Snapshot::fresh(view, ui_fixtures::now()));
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(view, ui_fixtures::now()));
     let seen = draw_everywhere(&st);
     assert!(seen.contains("KR␛[2J"), "hostile reason not shown as a visible escape:\n{seen}");
     assert!(seen.contains("RRR") && seen.contains('…'));
@@ -374,7 +376,7 @@ async fn a_postgres_dsn_error_and_a_redis_error_with_escapes_are_drawn_safely() 
     assert!(redis_err.contains("pwned-title"), "the Redis error is not passed through: {redis_err}");
 
     let mut st = ui_fixtures::calm();
-    st.observed.database = Arc::new(match db {
+    st.domain.observed.database = Arc::new(match db {
         Ok(v) => Snapshot::fresh(v, ui_fixtures::now()),
         Err(error) => Snapshot {
             value: None,
@@ -382,7 +384,7 @@ async fn a_postgres_dsn_error_and_a_redis_error_with_escapes_are_drawn_safely() 
             freshness: warroom::backends::Freshness::Failed { error },
         },
     });
-    st.observed.sentinel = Arc::new(match sview {
+    st.domain.observed.sentinel = Arc::new(match sview {
         Ok(v) => Snapshot::fresh(v, ui_fixtures::now()),
         Err(error) => Snapshot {
             value: None,
@@ -400,7 +402,7 @@ async fn a_postgres_dsn_error_and_a_redis_error_with_escapes_are_drawn_safely() 
     let (log, _) =
         IncidentLog::declare(dir.path(), "t", "SEV1", true, "op", ui_fixtures::now()).expect("declare");
     let empty = Observed::default();
-    for i in observations::diff(&empty, &st.observed, 0) {
+    for i in observations::diff(&empty, &st.domain.observed, 0) {
         log.append(&i.kind, &i.summary, i.details).expect("append");
     }
     let bytes = std::fs::read(log.path()).expect("read");

@@ -37,7 +37,7 @@ fn pg_config(lab: &PgLab) -> Config {
 }
 
 fn role_of(h: &Headless, node: &str) -> Option<PgRole> {
-    h.state.observed.database.value.as_ref().and_then(|d| d.node(node)).map(|n| n.role)
+    h.state.domain.observed.database.value.as_ref().and_then(|d| d.node(node)).map(|n| n.role)
 }
 
 fn is_promote(op: &Operation, node: &str) -> bool {
@@ -47,7 +47,7 @@ fn is_promote(op: &Operation, node: &str) -> bool {
 /// Both nodes seen fresh with their start-up roles.
 async fn settled(h: &mut Headless) {
     h.until("primary and replica observed", Duration::from_secs(15), |s| {
-        s.observed.database.fresh_value().is_some_and(|d| {
+        s.domain.observed.database.fresh_value().is_some_and(|d| {
             d.node(NODES[0]).is_some_and(|n| n.role == PgRole::Primary)
                 && d.node(NODES[1]).is_some_and(|n| n.role == PgRole::Replica)
         })
@@ -61,7 +61,8 @@ async fn kill_primary(h: &mut Headless, lab: &PgLab) -> Duration {
     let killed = Instant::now();
     let within = Duration::from_millis(INTERVAL_MS + TIMEOUT_MS);
     h.until("killed primary shown down", within, |s| {
-        s.observed
+        s.domain
+            .observed
             .database
             .fresh_value()
             .and_then(|d| d.node(NODES[0]))
@@ -113,7 +114,9 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     h.type_confirm(NODES[1]);
     assert!(h.executed(id), "confirming emitted no Execute: {}", h.gist());
     h.until("promotion verified", Duration::from_secs(30), |s| {
-        s.step(id).is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
+        s.domain
+            .step(id)
+            .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
     let wall = confirmed.elapsed();
@@ -140,7 +143,7 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     // The killed old primary comes back writable: split brain, and a fence is proposed.
     lab.restart(NODES[0]);
     h.until("split brain observed", Duration::from_secs(15), |s| {
-        s.observed.database.fresh_value().is_some_and(|d| d.split_brain())
+        s.domain.observed.database.fresh_value().is_some_and(|d| d.split_brain())
     })
     .await;
     write_on(&lab, NODES[0], "split_brain_write").await.expect("the returned old primary is writable");
@@ -149,7 +152,8 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     assert!(h.step_run(fence).why.contains("SPLIT-BRAIN"), "{}", h.step_run(fence).why);
     h.type_confirm(NODES[0]);
     h.until("fence verified", Duration::from_secs(30), |s| {
-        s.step(fence)
+        s.domain
+            .step(fence)
             .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
@@ -167,7 +171,7 @@ async fn kill_promote_then_fence_the_returning_old_primary() {
     assert!(refused.contains("read-only"), "{refused}");
     write_on(&lab, NODES[1], "after_fence").await.expect("the new primary still takes writes");
     h.until("no split brain any more", Duration::from_secs(10), |s| {
-        s.observed.database.fresh_value().is_some_and(|d| !d.split_brain() && d.primary().is_some())
+        s.domain.observed.database.fresh_value().is_some_and(|d| !d.split_brain() && d.primary().is_some())
     })
     .await;
 }
@@ -183,7 +187,7 @@ async fn promotion_refusals_and_the_data_loss_override() {
     // Planned switchover while the old primary still accepts writes: never proposed (safety
     // rule), and refused by the precheck when proposed anyway.
     assert!(
-        !warroom::app::propose::proposals(&h.state).iter().any(|p| is_promote(&p.op, NODES[1])),
+        !warroom::app::propose::proposals(&h.state.domain).iter().any(|p| is_promote(&p.op, NODES[1])),
         "no promotion is proposed beside a writable primary"
     );
     let promote = Operation::PromotePostgres {
@@ -201,7 +205,7 @@ async fn promotion_refusals_and_the_data_loss_override() {
         other => panic!("expected a precheck failure, got {other:?}"),
     }
     assert!(!h.executed(id));
-    assert!(h.state.modal.is_none(), "no confirmation for a refused step");
+    assert!(h.state.view.modal.is_none(), "no confirmation for a refused step");
     h.until_logged(id, "step-failed", Duration::from_secs(5)).await;
     let failed =
         h.step_log(id).into_iter().find(|i| i.kind.as_str() == "step-failed").expect("failure logged");
@@ -211,13 +215,19 @@ async fn promotion_refusals_and_the_data_loss_override() {
     lab.execute(NODES[1], "SELECT pg_wal_replay_pause()").await;
     lab.execute(NODES[0], "CREATE TABLE lost_maybe AS SELECT g AS x FROM generate_series(1, 20000) g").await;
     h.until("replica lag > 0", Duration::from_secs(15), |s| {
-        s.observed.database.fresh_value().and_then(|d| d.node(NODES[1])).and_then(|n| n.replay_lag_bytes)
+        s.domain
+            .observed
+            .database
+            .fresh_value()
+            .and_then(|d| d.node(NODES[1]))
+            .and_then(|n| n.replay_lag_bytes)
             > Some(0)
     })
     .await;
     kill_primary(&mut h, &lab).await;
     let lag = h
         .state
+        .domain
         .observed
         .database
         .value
@@ -229,7 +239,7 @@ async fn promotion_refusals_and_the_data_loss_override() {
 
     // The actions menu lists the promotion greyed with its failing lag guard (not offered);
     // the pipeline refuses it the same way, which is where the typed override starts.
-    let listed = warroom::app::propose::proposals(&h.state)
+    let listed = warroom::app::propose::proposals(&h.state.domain)
         .into_iter()
         .find(|p| is_promote(&p.op, NODES[1]))
         .expect("the promotion is listed");
@@ -265,7 +275,9 @@ async fn promotion_refusals_and_the_data_loss_override() {
     );
     h.type_confirm(NODES[1]);
     h.until("override promotion verified", Duration::from_secs(30), |s| {
-        s.step(id).is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
+        s.domain
+            .step(id)
+            .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
     assert_eq!(h.status(id), StepStatus::Done, "{}", h.gist());
@@ -298,7 +310,7 @@ async fn sentinel_failover_once_and_second_request_refused() {
     let old = lab.servers[0].addr();
     let new = lab.servers[1].addr();
     h.until("sentinels agree on the first master with quorum", Duration::from_secs(15), |s| {
-        s.observed.sentinel.fresh_value().is_some_and(|v| {
+        s.domain.observed.sentinel.fresh_value().is_some_and(|v| {
             v.agreed_master() == Some(old.as_str())
                 && matches!(v.quorum, Some(Ok(_)))
                 && v.replicas.iter().any(|r| r.link_up)
@@ -309,7 +321,7 @@ async fn sentinel_failover_once_and_second_request_refused() {
     // The master answers as a master: the actions menu lists the failover greyed with the safety
     // rule (only a named planned switchover moves it), so the planned switchover is proposed
     // through the pipeline directly, as a runbook with switchover_reason does.
-    let listed = warroom::app::propose::proposals(&h.state)
+    let listed = warroom::app::propose::proposals(&h.state.domain)
         .into_iter()
         .find(|p| matches!(&p.op, Operation::SentinelFailover { from_master: Some(m), .. } if *m == old))
         .expect("the failover is listed");
@@ -323,7 +335,7 @@ async fn sentinel_failover_once_and_second_request_refused() {
     h.type_confirm(MASTER);
     assert!(h.executed(first));
     h.until("failover accepted", Duration::from_secs(10), |s| {
-        s.step(first).is_some_and(|st| st.status != StepStatus::Executing)
+        s.domain.step(first).is_some_and(|st| st.status != StepStatus::Executing)
     })
     .await;
     assert!(matches!(h.status(first), StepStatus::Verifying | StepStatus::Done), "{}", h.gist());
@@ -334,7 +346,9 @@ async fn sentinel_failover_once_and_second_request_refused() {
         h.type_confirm(MASTER);
     }
     h.until("second request settled", Duration::from_secs(10), |s| {
-        s.step(second).is_some_and(|st| matches!(st.status, StepStatus::Failed { .. } | StepStatus::Done))
+        s.domain
+            .step(second)
+            .is_some_and(|st| matches!(st.status, StepStatus::Failed { .. } | StepStatus::Done))
     })
     .await;
     match h.status(second) {
@@ -350,7 +364,8 @@ async fn sentinel_failover_once_and_second_request_refused() {
     }
 
     h.until("first failover verified", Duration::from_secs(20), |s| {
-        s.step(first)
+        s.domain
+            .step(first)
             .is_some_and(|st| st.status.is_terminal() || matches!(st.status, StepStatus::Failed { .. }))
     })
     .await;
@@ -366,7 +381,7 @@ async fn sentinel_failover_once_and_second_request_refused() {
         "{kinds:?}"
     );
     let verified =
-        h.state.observed.sentinel.fresh_value().and_then(|v| v.agreed_master()).map(str::to_string);
+        h.state.domain.observed.sentinel.fresh_value().and_then(|v| v.agreed_master()).map(str::to_string);
     assert_eq!(verified.as_deref(), Some(new.as_str()));
     for i in 0..3 {
         assert_eq!(lab.sentinel_master(i).await.as_deref(), Ok(new.as_str()), "sentinel {i}");

@@ -18,7 +18,7 @@ async fn until_fault(h: &mut Headless, what: &str, cond: impl Fn(&warroom::app::
 }
 
 fn statuses(h: &Headless) -> Vec<(String, StepStatus)> {
-    let run = h.state.runbook.as_ref().expect("runbook");
+    let run = h.state.domain.runbook.as_ref().expect("runbook");
     run.steps
         .iter()
         .map(|(sid, _, _)| {
@@ -36,7 +36,12 @@ fn kinds(h: &Headless) -> Vec<String> {
 async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applicable() {
     let (mut h, _estate) = Headless::drill("primary-db-down", SPEED).await;
     until_fault(&mut h, "primary down", |s| {
-        s.observed.database.value.as_ref().is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
+        s.domain
+            .observed
+            .database
+            .value
+            .as_ref()
+            .is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
     })
     .await;
     let outcome = h.run_runbook("db-failover", &[], Duration::from_secs(60)).await;
@@ -61,16 +66,17 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
             _ => assert_eq!(*s, StepStatus::Done, "{k}"),
         }
     }
-    let db = h.state.observed.database.value.clone().expect("db");
+    let db = h.state.domain.observed.database.value.clone().expect("db");
     let primary = db.primary().expect("a primary");
     assert_eq!(primary.name, "postgresql-1", "the healthiest replica was promoted");
-    let svc = h.state.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
+    let svc =
+        h.state.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone()).expect("service");
     assert_eq!(svc.endpoint_pods, ["postgresql-1"]);
-    let pods = h.state.observed.kube.value.as_ref().map(|k| k.pods.clone()).expect("pods");
+    let pods = h.state.domain.observed.kube.value.as_ref().map(|k| k.pods.clone()).expect("pods");
     let pg1 = pods.iter().find(|p| p.name == "postgresql-1").expect("postgresql-1");
     assert_eq!(pg1.labels.get("role").map(String::as_str), Some("primary"));
     h.until("mitigated: the verdict held the settle period", Duration::from_secs(10), |s| {
-        s.recovery.result.is_some()
+        s.domain.recovery.result.is_some()
     })
     .await;
     let end = std::time::Instant::now() + Duration::from_secs(5);
@@ -113,25 +119,29 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_failover_moves_the_master_and_sentinels_agree() {
     let (mut h, _estate) = Headless::drill("calm", SPEED).await;
-    until_fault(&mut h, "sentinels agree", |s| s.observed.sentinel.fresh_value().is_some_and(|v| v.agreed()))
-        .await;
-    let before = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    until_fault(&mut h, "sentinels agree", |s| {
+        s.domain.observed.sentinel.fresh_value().is_some_and(|v| v.agreed())
+    })
+    .await;
+    let before =
+        h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
     // A healthy master moves only in a named planned switchover (safety rule).
     let reason = ("switchover_reason", "planned: exercise the failover path");
     let outcome = h.run_runbook("redis-failover", &[reason], Duration::from_secs(60)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
     assert!(statuses(&h).iter().all(|(_, s)| *s == StepStatus::Done), "{:?}", statuses(&h));
-    let after = h.state.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
+    let after =
+        h.state.domain.observed.sentinel.value.as_ref().and_then(|v| v.agreed_master().map(str::to_string));
     assert!(after.is_some() && after != before, "{before:?} -> {after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_failover_sends_all_weight_to_the_secondary() {
     let (mut h, _estate) = Headless::drill("calm", SPEED).await;
-    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    until_fault(&mut h, "traffic observed", |s| s.domain.observed.traffic.fresh_value().is_some()).await;
     let outcome = h.run_runbook("dns-failover", &[], Duration::from_secs(90)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
-    let t = h.state.observed.traffic.value.clone().expect("traffic");
+    let t = h.state.domain.observed.traffic.value.clone().expect("traffic");
     assert_eq!(t.share("us-west-2"), Some(1.0));
     assert_eq!(t.share("us-east-1"), Some(0.0));
 }
@@ -139,10 +149,13 @@ async fn dns_failover_sends_all_weight_to_the_secondary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_failover_with_a_param_override_targets_that_region() {
     let (mut h, _estate) = Headless::drill("calm", SPEED).await;
-    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    until_fault(&mut h, "traffic observed", |s| s.domain.observed.traffic.fresh_value().is_some()).await;
     let outcome = h.run_runbook("dns-failover", &[("target", "eu-central-1")], Duration::from_secs(90)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
-    assert_eq!(h.state.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")), Some(1.0));
+    assert_eq!(
+        h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("eu-central-1")),
+        Some(1.0)
+    );
     let started =
         h.log.entries().into_iter().find(|(e, _)| e.kind.as_str() == "runbook-started").expect("started").0;
     assert_eq!(started.details["params"][0]["origin"], "--param");
@@ -152,13 +165,14 @@ async fn dns_failover_with_a_param_override_targets_that_region() {
 async fn region_failover_scales_moves_dns_and_fails_the_data_layers_over() {
     let (mut h, _estate) = Headless::drill("region-outage", SPEED).await;
     until_fault(&mut h, "us-east-1 unhealthy", |s| {
-        s.observed
+        s.domain
+            .observed
             .traffic
             .value
             .as_ref()
             .and_then(|t| t.region("us-east-1"))
             .is_some_and(|r| r.health_check == warroom::backends::model::HealthState::Unhealthy)
-            && s.observed.database.value.as_ref().is_some_and(|d| d.primary().is_none())
+            && s.domain.observed.database.value.as_ref().is_some_and(|d| d.primary().is_none())
     })
     .await;
     let outcome = h.run_runbook("region-failover", &[], Duration::from_secs(120)).await;
@@ -169,9 +183,9 @@ async fn region_failover_scales_moves_dns_and_fails_the_data_layers_over() {
         st.iter().filter(|(k, _)| k.starts_with("scale/")).count() >= 2,
         "one step per deployment: {st:?}"
     );
-    let t = h.state.observed.traffic.value.clone().expect("traffic");
+    let t = h.state.domain.observed.traffic.value.clone().expect("traffic");
     assert_eq!(t.share("us-west-2"), Some(1.0));
-    assert!(h.state.observed.database.value.as_ref().and_then(|d| d.primary()).is_some());
+    assert!(h.state.domain.observed.database.value.as_ref().and_then(|d| d.primary()).is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,13 +194,13 @@ async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_with
     // in health-gated stages. The drill's us-east-1 stays lost in region-outage, so this starts
     // from a calm estate; no database failover happened, so the re-sync steps do not apply.
     let (mut h, _estate) = Headless::drill("calm", 20.0).await;
-    until_fault(&mut h, "traffic observed", |s| s.observed.traffic.fresh_value().is_some()).await;
+    until_fault(&mut h, "traffic observed", |s| s.domain.observed.traffic.fresh_value().is_some()).await;
     assert_eq!(h.run_runbook("dns-failover", &[], Duration::from_secs(60)).await, "completed");
     h.until("weights observed", Duration::from_secs(10), |s| {
-        s.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")) == Some(1.0)
+        s.domain.observed.traffic.value.as_ref().and_then(|t| t.share("us-west-2")) == Some(1.0)
     })
     .await;
-    h.state.runbook = None;
+    h.state.domain.runbook = None;
     let outcome =
         h.run_runbook("restore-primary", &[("old_primary", "postgresql-0")], Duration::from_secs(240)).await;
     assert_eq!(outcome, "completed", "{}", h.gist());
@@ -200,7 +214,7 @@ async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_with
             _ => assert_eq!(*s, StepStatus::Done, "{k}"),
         }
     }
-    assert_eq!(h.state.observed.traffic.value.as_ref().and_then(|t| t.share("us-east-1")), Some(1.0));
+    assert_eq!(h.state.domain.observed.traffic.value.as_ref().and_then(|t| t.share("us-east-1")), Some(1.0));
     let notes: Vec<String> = h
         .log
         .entries()
@@ -215,15 +229,20 @@ async fn restore_primary_shifts_traffic_back_in_stages_and_skips_the_resync_with
 async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     let (mut h, _estate) = Headless::drill("primary-db-down", SPEED).await;
     until_fault(&mut h, "primary down", |s| {
-        s.observed.database.value.as_ref().is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
+        s.domain
+            .observed
+            .database
+            .value
+            .as_ref()
+            .is_some_and(|d| d.nodes.iter().any(|n| n.role == PgRole::Down))
     })
     .await;
     // Start db-failover and confirm only its first step (the read-only assertion).
     h.start_runbook("db-failover", &[]);
     h.apply(warroom::app::Action::Command(warroom::command::Command::ConfirmYes));
-    let first = h.state.runbook.as_ref().expect("run").steps[0].0;
+    let first = h.state.domain.runbook.as_ref().expect("run").steps[0].0;
     h.until("step 1 verified", Duration::from_secs(20), |s| {
-        s.step(first).is_some_and(|x| x.status == StepStatus::Done)
+        s.domain.step(first).is_some_and(|x| x.status == StepStatus::Done)
     })
     .await;
     h.until_logged(first, "step-verified", Duration::from_secs(5)).await;
@@ -245,19 +264,19 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
         .collect();
     let mut resumed = warroom::app::State::new(
         warroom::app::Mode::Drill,
-        h.state.incident.clone(),
+        h.state.domain.incident.clone(),
         "second@console".into(),
-        h.state.config.clone(),
-        h.state.now,
+        h.state.domain.config.clone(),
+        h.state.domain.now,
     );
-    warroom::app::resume::restore(&mut resumed, &entries);
-    let run = resumed.runbook.clone().expect("the runbook run is resumed");
+    warroom::app::resume::restore(&mut resumed.domain, &entries);
+    let run = resumed.domain.runbook.clone().expect("the runbook run is resumed");
     assert!(run.active());
     let keys: Vec<(String, &'static str)> = run
         .steps
         .iter()
         .map(|(sid, _, _)| {
-            let s = resumed.step(*sid).expect("step");
+            let s = resumed.domain.step(*sid).expect("step");
             (s.runbook_key.clone().unwrap_or_default(), s.status.label())
         })
         .collect();
@@ -273,19 +292,23 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
         ]
     );
     // The next step comes up in the resumed console with its operation built from the state.
-    resumed.observed = h.state.observed.clone();
+    resumed.domain.observed = h.state.domain.observed.clone();
     let mut fx = Vec::new();
     warroom::app::runbook_flow::next(&mut resumed, &mut fx);
-    let promote = resumed.step(run.steps[1].0).expect("promote");
+    let promote = resumed.domain.step(run.steps[1].0).expect("promote");
     assert!(matches!(promote.op, warroom::operation::Operation::PromotePostgres { .. }), "{:?}", promote.op);
-    assert!(matches!(resumed.modal, Some(warroom::app::Modal::Confirm { .. })), "{:?}", resumed.flash);
+    assert!(
+        matches!(resumed.view.modal, Some(warroom::app::Modal::Confirm { .. })),
+        "{:?}",
+        resumed.view.flash
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_undoes_the_crashing_rollout_and_every_api_pod_becomes_ready() {
     let (mut h, _estate) = Headless::drill("crashloop", SPEED).await;
     let crashing = |s: &warroom::app::State| {
-        s.observed.kube.value.as_ref().is_some_and(|k| {
+        s.domain.observed.kube.value.as_ref().is_some_and(|k| {
             k.pods.iter().any(|p| {
                 p.name.starts_with("api-")
                     && p.reason.as_deref().is_some_and(|r| r == "Error" || r == "CrashLoopBackOff")
@@ -306,7 +329,7 @@ async fn rollback_undoes_the_crashing_rollout_and_every_api_pod_becomes_ready() 
         .filter_map(|(e, _)| e.details["typed"].as_str().map(str::to_string))
         .collect();
     assert_eq!(typed, ["api"], "high risk: the deployment's name is typed");
-    let k = h.state.observed.kube.value.clone().expect("kube");
+    let k = h.state.domain.observed.kube.value.clone().expect("kube");
     let api: Vec<_> =
         k.pods.iter().filter(|p| p.context == "us-east-1" && p.name.starts_with("api-")).collect();
     assert_eq!(api.len(), 3, "{api:?}");

@@ -100,8 +100,8 @@ impl Drive {
 
     /// Confirm the open confirmation as an operator would (typing the name when high risk).
     fn confirm(&mut self) -> bool {
-        let Some(Modal::Confirm { step, .. }) = self.state.modal.clone() else { return false };
-        let s = self.state.step(step).expect("step").clone();
+        let Some(Modal::Confirm { step, .. }) = self.state.view.modal.clone() else { return false };
+        let s = self.state.domain.step(step).expect("step").clone();
         if s.risk() == Risk::High {
             for c in s.op.confirm_word().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
@@ -130,11 +130,11 @@ impl Drive {
     }
 
     fn skipped_reason(&self, key: &str) -> Option<String> {
-        self.state.steps.iter().find(|s| s.runbook_key.as_deref() == Some(key)).and_then(|s| {
-            match &s.status {
-                StepStatus::Skipped(r) => Some(r.clone()),
-                _ => None,
-            }
+        self.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some(key)).and_then(|s| match &s
+            .status
+        {
+            StepStatus::Skipped(r) => Some(r.clone()),
+            _ => None,
         })
     }
 }
@@ -143,26 +143,28 @@ impl Drive {
 fn redis_failover_after_sentinel_recovered_skips_the_failover_and_verifies() {
     let mut d = Drive::new("redis-master-down", 42);
     d.advance(60.0);
-    let recs = warroom::app::recommend::recommended(&d.state);
+    let recs = warroom::app::recommend::recommended(&d.state.domain);
     assert!(recs[0].reason.starts_with("Sentinel recovered on its own: verify"), "{recs:?}");
     assert_eq!(recs[0].runbook, "redis-verify", "{recs:?}");
     // An operator who runs the failover runbook anyway: its failover step is skipped by the rule.
     d.run_runbook("redis-failover", 2.0, 6);
     assert_eq!(
-        d.state.runbook.as_ref().and_then(|r| r.finished.clone()).map(|f| f.1).as_deref(),
+        d.state.domain.runbook.as_ref().and_then(|r| r.finished.clone()).map(|f| f.1).as_deref(),
         Some("completed")
     );
-    let recs = warroom::app::recommend::recommended(&d.state);
+    let recs = warroom::app::recommend::recommended(&d.state.domain);
     assert!(
         !recs.iter().any(|r| r.runbook == "redis-failover" || r.runbook == "redis-verify"),
         "verified: nothing left to do: {recs:?}"
     );
     let why = d.skipped_reason("failover").expect("failover skipped");
     assert!(why.contains("safety rule failover-of-healthy-redis-master"), "{why}");
-    let verify = d.state.steps.iter().find(|s| s.runbook_key.as_deref() == Some("verify-agreement")).unwrap();
+    let verify =
+        d.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some("verify-agreement")).unwrap();
     assert_eq!(verify.status, StepStatus::Done, "{:?}", verify.output);
     assert!(
         !d.state
+            .domain
             .steps
             .iter()
             .any(|s| matches!(s.op, Operation::SentinelFailover { .. }) && s.status == StepStatus::Done),
@@ -177,13 +179,13 @@ fn the_fence_skipped_while_the_old_primary_was_down_comes_back_when_it_returns_w
     d.run_runbook("db-failover", 3.0, 10);
     let why = d.skipped_reason("fence").expect("fence skipped while postgresql-0 is down");
     assert!(why.contains("gate node-writable:postgresql-0"), "{why}");
-    let steps_before = d.state.steps.len();
+    let steps_before = d.state.domain.steps.len();
     let bells_before = d.bells;
     // postgresql-0 returns writable ~150 s after the fault: a split brain.
     let mut came_back = None;
     for _ in 0..60 {
         d.advance(5.0);
-        came_back = d.state.steps[steps_before..]
+        came_back = d.state.domain.steps[steps_before..]
             .iter()
             .find(|s| matches!(&s.op, Operation::FencePostgres { node, .. } if node == "postgresql-0"))
             .cloned();
@@ -199,11 +201,11 @@ fn the_fence_skipped_while_the_old_primary_was_down_comes_back_when_it_returns_w
         step.why
     );
     assert!(d.bells > bells_before, "a bell rang");
-    let db = d.state.observed.database.value.as_ref().unwrap();
+    let db = d.state.domain.observed.database.value.as_ref().unwrap();
     assert!(db.node("postgresql-0").unwrap().is_writable_primary());
     // It came back once.
     d.advance(5.0);
-    let fences = d.state.steps.iter().filter(|s| s.why.starts_with("came back")).count();
+    let fences = d.state.domain.steps.iter().filter(|s| s.why.starts_with("came back")).count();
     assert_eq!(fences, 1);
 }
 
@@ -211,37 +213,41 @@ fn the_fence_skipped_while_the_old_primary_was_down_comes_back_when_it_returns_w
 fn split_brain_runbook_fences_the_unrouted_primary_and_leaves_one() {
     let mut d = Drive::new("split-brain", 42);
     d.advance(15.0);
-    let db = d.state.observed.database.value.clone().unwrap();
+    let db = d.state.domain.observed.database.value.clone().unwrap();
     assert!(db.split_brain());
-    let recs = warroom::app::recommend::recommended(&d.state);
+    let recs = warroom::app::recommend::recommended(&d.state.domain);
     assert_eq!(recs[0].runbook, "fence-stray-primary");
     d.run_runbook("fence-stray-primary", 3.0, 4);
-    let fenced = d.state.steps.iter().find(|s| s.runbook_key.as_deref() == Some("fence")).unwrap();
+    let fenced = d.state.domain.steps.iter().find(|s| s.runbook_key.as_deref() == Some("fence")).unwrap();
     assert_eq!(fenced.status, StepStatus::Done, "{:?}", fenced.output);
-    let db = d.state.observed.database.value.clone().unwrap();
+    let db = d.state.domain.observed.database.value.clone().unwrap();
     let primary = db.primary().expect("one writable primary left");
-    assert!(warroom::app::safety::routed(&d.state, &primary.name), "the Service routes to the primary kept");
+    assert!(
+        warroom::app::safety::routed(&d.state.domain, &primary.name),
+        "the Service routes to the primary kept"
+    );
 }
 
 /// Every offered proposal and every runbook step awaiting confirmation breaks no rule; the
 /// recommendations name known runbooks once each and never a failover during a split brain.
 fn check_state(state: &State) -> Result<(), TestCaseError> {
-    let recs = warroom::app::recommend::recommended(state);
+    let recs = warroom::app::recommend::recommended(&state.domain);
     for (i, r) in recs.iter().enumerate() {
         // `rollback` is added by another work package (referenced by id).
-        prop_assert!(state.runbooks.get(&r.runbook).is_some() || r.runbook == "rollback", "{r:?}");
+        prop_assert!(state.domain.runbooks.get(&r.runbook).is_some() || r.runbook == "rollback", "{r:?}");
         prop_assert!(!recs[..i].iter().any(|x| x.runbook == r.runbook), "{r:?} twice");
     }
-    if state.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
+    if state.domain.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
         prop_assert!(!recs.iter().any(|r| r.runbook == "db-failover"), "{recs:?}");
     }
-    for p in proposals(state).into_iter().filter(|p| p.blocked.is_none()) {
-        let broken = violations(state, &p);
+    for p in proposals(&state.domain).into_iter().filter(|p| p.blocked.is_none()) {
+        let broken = violations(&state.domain, &p);
         prop_assert!(broken.is_empty(), "offered {:?} breaks {broken:?} ({})", p.op, p.why);
     }
-    if let Some(Modal::Confirm { step, .. }) = &state.modal {
-        let op = state.step(*step).expect("step").op.clone();
-        let broken = violations(state, &Proposal { op: op.clone(), why: String::new(), blocked: None });
+    if let Some(Modal::Confirm { step, .. }) = &state.view.modal {
+        let op = state.domain.step(*step).expect("step").op.clone();
+        let broken =
+            violations(&state.domain, &Proposal { op: op.clone(), why: String::new(), blocked: None });
         prop_assert!(broken.is_empty(), "step awaiting confirmation {op:?} breaks {broken:?}");
     }
     Ok(())
@@ -268,7 +274,7 @@ proptest! {
             match kind {
                 // Carry out an offered proposal directly on the estate.
                 0 | 1 => {
-                    let offered: Vec<Proposal> = proposals(&d.state).into_iter().filter(|p| p.blocked.is_none()).collect();
+                    let offered: Vec<Proposal> = proposals(&d.state.domain).into_iter().filter(|p| p.blocked.is_none()).collect();
                     if !offered.is_empty() {
                         let p = &offered[usize::from(pick) % offered.len()];
                         let _ = d.execute(&p.op);
@@ -277,9 +283,9 @@ proptest! {
                 }
                 // Run the most urgent recommended runbook (when none is running).
                 2 => {
-                    let active = d.state.runbook.as_ref().is_some_and(|r| r.active());
-                    let recs = warroom::app::recommend::recommended(&d.state);
-                    if let Some(r) = recs.first().filter(|r| !active && d.state.runbooks.get(&r.runbook).is_some()) {
+                    let active = d.state.domain.runbook.as_ref().is_some_and(|r| r.active());
+                    let recs = warroom::app::recommend::recommended(&d.state.domain);
+                    if let Some(r) = recs.first().filter(|r| !active && d.state.domain.runbooks.get(&r.runbook).is_some()) {
                         let id = r.runbook.clone();
                         let mut fx = Vec::new();
                         if warroom::app::runbook_flow::start(&mut d.state, &id, &[], None, &mut fx).is_ok() {

@@ -91,15 +91,15 @@ fn confirm_low_risk() {
 #[test]
 fn confirm_high_risk_with_failed_precheck() {
     let mut st = primary_down();
-    st.modal = Some(Modal::Confirm { step: 3, typed: "postgresql-".into() });
+    st.view.modal = Some(Modal::Confirm { step: 3, typed: "postgresql-".into() });
     insta::assert_snapshot!(screen(&st, 100, 30));
 }
 
 #[test]
 fn confirm_read_only_says_confirmation_is_disabled() {
     let mut st = primary_down();
-    st.read_only = true;
-    st.modal = Some(Modal::Confirm { step: 2, typed: String::new() });
+    st.domain.read_only = true;
+    st.view.modal = Some(Modal::Confirm { step: 2, typed: String::new() });
     let text = screen(&st, 100, 30);
     assert!(text.contains("READ-ONLY console: confirmation is disabled"), "{text}");
     assert!(text.contains("READ-ONLY"), "header badge missing: {text}");
@@ -109,23 +109,23 @@ fn confirm_read_only_says_confirmation_is_disabled() {
 #[test]
 fn help_overlay() {
     let mut st = calm();
-    st.modal = Some(Modal::Help);
+    st.view.modal = Some(Modal::Help);
     insta::assert_snapshot!(screen(&st, 80, 24));
 }
 
 #[test]
 fn help_overlay_scrolls_and_clamps() {
     let mut st = calm();
-    st.modal = Some(Modal::Help);
+    st.view.modal = Some(Modal::Help);
     let top = screen(&st, 80, 24);
     assert!(top.contains("Everywhere"), "{top}");
     assert!(top.contains("more "), "a long help says there is more: {top}");
-    st.help_scroll = 12;
+    st.view.help_scroll = 12;
     let scrolled = screen(&st, 80, 24);
     assert_ne!(top, scrolled);
     assert!(!scrolled.contains("Everywhere"), "{scrolled}");
     // Scrolling past the end clamps: the last section is visible.
-    st.help_scroll = 10_000;
+    st.view.help_scroll = 10_000;
     let end = screen(&st, 80, 24);
     assert!(end.contains("Close help"), "{end}");
     let n = warroom::ui::help::line_count(&ctx().keymap);
@@ -135,14 +135,14 @@ fn help_overlay_scrolls_and_clamps() {
 #[test]
 fn actions_menu() {
     let mut st = primary_down();
-    st.modal = Some(Modal::Actions { items: proposals(), selected: 0 });
+    st.view.modal = Some(Modal::Actions { items: proposals(), selected: 0 });
     insta::assert_snapshot!(screen(&st, 80, 24));
 }
 
 #[test]
 fn prompt_shows_label_text_and_cursor() {
     let mut st = primary_down();
-    st.modal = Some(Modal::Prompt {
+    st.view.modal = Some(Modal::Prompt {
         purpose: warroom::app::state::PromptPurpose::Note,
         label: "Note for the incident log".into(),
         text: "paged dba\u{1b}[2J team".into(),
@@ -155,8 +155,8 @@ fn prompt_shows_label_text_and_cursor() {
 #[test]
 fn zoomed_pods_pane() {
     let mut st = primary_down();
-    st.focus = PaneId::Pods;
-    st.zoomed = true;
+    st.view.focus = PaneId::Pods;
+    st.view.zoomed = true;
     insta::assert_snapshot!(screen(&st, 80, 24));
 }
 
@@ -216,7 +216,7 @@ fn stale_badge_is_drawn_in_the_stale_style() {
 #[test]
 fn focused_pane_border_uses_the_focused_style() {
     let mut st = calm();
-    st.focus = PaneId::Traffic;
+    st.view.focus = PaneId::Traffic;
     let ui = ctx();
     let term = render_with(&st, &ui, 160, 48);
     let buf = term.backend().buffer();
@@ -230,12 +230,12 @@ fn focused_pane_border_uses_the_focused_style() {
 #[test]
 fn split_brain_and_disagreement_raise_header_alarms() {
     let mut st = calm();
-    let mut db = st.observed.database.value.clone().expect("calm has database data");
+    let mut db = st.domain.observed.database.value.clone().expect("calm has database data");
     db.nodes[1].role = warroom::backends::model::PgRole::Primary;
-    st.observed.database = Arc::new(Snapshot::fresh(db, now()));
-    let mut s = st.observed.sentinel.value.clone().expect("calm has sentinel data");
+    st.domain.observed.database = Arc::new(Snapshot::fresh(db, now()));
+    let mut s = st.domain.observed.sentinel.value.clone().expect("calm has sentinel data");
     s.sentinels[2].master = Some("10.0.1.11:6379".into());
-    st.observed.sentinel = Arc::new(Snapshot::fresh(s, now()));
+    st.domain.observed.sentinel = Arc::new(Snapshot::fresh(s, now()));
     let ui = ctx();
     let term = render_with(&st, &ui, 160, 48);
     let buf = term.backend().buffer();
@@ -257,23 +257,23 @@ fn split_brain_and_disagreement_raise_header_alarms() {
 fn never_panics_at_any_size() {
     let mut states = vec![calm(), primary_down(), calm_with_low_risk_confirm()];
     let mut help = calm();
-    help.modal = Some(Modal::Help);
+    help.view.modal = Some(Modal::Help);
     states.push(help);
     let mut actions = primary_down();
-    actions.modal = Some(Modal::Actions { items: proposals(), selected: 99 });
+    actions.view.modal = Some(Modal::Actions { items: proposals(), selected: 99 });
     states.push(actions);
     let mut confirm = primary_down();
-    confirm.modal = Some(Modal::Confirm { step: 3, typed: "x".repeat(300) });
+    confirm.view.modal = Some(Modal::Confirm { step: 3, typed: "x".repeat(300) });
     states.push(confirm);
     let mut zoom = primary_down();
-    zoom.zoomed = true;
-    zoom.selected = [usize::MAX; 7];
+    zoom.view.zoomed = true;
+    zoom.view.selected = [usize::MAX; 7];
     states.push(zoom);
     let mut empty = calm();
-    empty.observed = Default::default();
-    empty.steps.clear();
-    empty.checklist.items.clear();
-    empty.log_tail.clear();
+    empty.domain.observed = Default::default();
+    empty.domain.steps.clear();
+    empty.domain.checklist.items.clear();
+    empty.domain.log_tail.clear();
     states.push(empty);
     let sizes = [0u16, 1, 2, 3, 10, 15, 16, 23, 24, 31, 32, 59, 60, 79, 80, 119, 120, 250];
     for st in &states {
@@ -288,14 +288,14 @@ fn never_panics_at_any_size() {
 #[test]
 fn hostile_backend_text_never_reaches_the_terminal() {
     let mut st = primary_down();
-    let mut kube = st.observed.kube.value.clone().expect("kube data");
+    let mut kube = st.domain.observed.kube.value.clone().expect("kube data");
     let pods = std::sync::Arc::make_mut(&mut kube.pods);
     pods[0].name = "evil\u{1b}]52;c;aGk=\u{7}pod".into();
     pods[0].reason = Some("\u{9b}2J\u{202e}gnp.exe".into());
-    st.observed.kube = Arc::new(Snapshot::fresh(kube, now()));
-    st.warnings = vec!["bad \u{1b}[31mfile\u{7}".into()];
-    st.focus = PaneId::Pods;
-    st.zoomed = true;
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(kube, now()));
+    st.domain.warnings = vec!["bad \u{1b}[31mfile\u{7}".into()];
+    st.view.focus = PaneId::Pods;
+    st.view.zoomed = true;
     let term = render(&st, 160, 48);
     let buf = term.backend().buffer();
     for cell in buf.content() {
@@ -325,7 +325,7 @@ fn pods_pane(st: &State, w: u16, h: u16) -> Vec<String> {
 
 /// `st` with two pods in eu-central-1 (the longest region name), one of them crash-looping.
 fn with_eu_pods(mut st: State) -> State {
-    let mut kube = st.observed.kube.value.clone().expect("kube data");
+    let mut kube = st.domain.observed.kube.value.clone().expect("kube data");
     let pods = Arc::make_mut(&mut kube.pods);
     for (name, reason) in [("api-5e4d3c-7yt6r", Some("CrashLoopBackOff")), ("worker-2b3c-m4n5b", None)] {
         let mut p = pods[0].clone();
@@ -334,14 +334,14 @@ fn with_eu_pods(mut st: State) -> State {
         p.reason = reason.map(String::from);
         pods.push(p);
     }
-    st.observed.kube = Arc::new(Snapshot { value: Some(kube), ..(*st.observed.kube).clone() });
+    st.domain.observed.kube = Arc::new(Snapshot { value: Some(kube), ..(*st.domain.observed.kube).clone() });
     st
 }
 
 #[test]
 fn narrow_pods_panes_keep_the_region_whole_before_and_after_a_fault() {
     for (what, st) in [("calm", with_eu_pods(calm())), ("primary down", with_eu_pods(primary_down()))] {
-        let pods = st.observed.kube.value.clone().expect("kube data").pods;
+        let pods = st.domain.observed.kube.value.clone().expect("kube data").pods;
         for w in [40, 60, 80, 160] {
             let lines = pods_pane(&st, w, 20);
             let text = lines.join("\n");
@@ -392,9 +392,9 @@ fn five_thousand_pods_scroll_to_the_selected_row() {
     let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
     assert!(order[..unhealthy].iter().all(|i| view.pods[*i].is_unhealthy()), "unhealthy first");
     let target = view.pods[order[3000]].name.clone();
-    st.observed.kube = Arc::new(Snapshot::fresh(view, now()));
-    st.focus = PaneId::Pods;
-    st.selected[PaneId::Pods.index()] = 3000;
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(view, now()));
+    st.view.focus = PaneId::Pods;
+    st.view.selected[PaneId::Pods.index()] = 3000;
     let text = screen(&st, 160, 48);
     assert!(text.contains(&format!("5000 pods, {unhealthy} unhealthy")), "{text}");
     assert!(text.contains(&target), "selected pod {target} is visible:\n{text}");
@@ -410,7 +410,7 @@ fn five_thousand_pods_scroll_to_the_selected_row() {
 #[test]
 fn empty_steps_pane_names_the_actions_key() {
     let mut st = calm();
-    st.steps.clear();
+    st.domain.steps.clear();
     let text = screen(&st, 160, 48);
     assert!(text.contains("No steps. Press a for proposed operations."), "{text}");
 }
@@ -418,7 +418,7 @@ fn empty_steps_pane_names_the_actions_key() {
 #[test]
 fn not_configured_panes_say_how_to_configure() {
     let mut st = calm();
-    st.observed.sentinel = Arc::new(Snapshot::not_configured());
+    st.domain.observed.sentinel = Arc::new(Snapshot::not_configured());
     let text = screen(&st, 160, 48);
     assert!(text.contains("Sentinel – not configured"), "{text}");
     assert!(text.contains("Add a [sentinel] section"), "{text}");

@@ -33,33 +33,33 @@ fn with_done_set_weights(ago: i64) -> State {
     step.status = StepStatus::Done;
     step.started_at = Some(now() - Duration::seconds(ago + 2));
     step.finished_at = Some(now() - Duration::seconds(ago));
-    st.steps.push(step);
-    st.focus = PaneId::Steps;
-    st.selected[PaneId::Steps.index()] = 1;
+    st.domain.steps.push(step);
+    st.view.focus = PaneId::Steps;
+    st.view.selected[PaneId::Steps.index()] = 1;
     st
 }
 
 #[test]
 fn countdown_runs_from_the_ttl_and_disappears_at_zero() {
     let st = with_done_set_weights(15);
-    assert_eq!(cache_secs_left(&st, &st.steps[1]), Some(45));
+    assert_eq!(cache_secs_left(&st, &st.domain.steps[1]), Some(45));
     assert!(screen(&st).contains("resolvers may still cache the old answer for 45 s"), "{}", screen(&st));
 
     let st = with_done_set_weights(59);
     assert!(screen(&st).contains("resolvers may still cache the old answer for 1 s"));
 
     let st = with_done_set_weights(60);
-    assert_eq!(cache_secs_left(&st, &st.steps[1]), None);
+    assert_eq!(cache_secs_left(&st, &st.domain.steps[1]), None);
     assert!(!screen(&st).contains("resolvers may still cache"));
 }
 
 #[test]
 fn no_countdown_for_other_steps_or_unfinished_ones() {
     let st = calm();
-    assert_eq!(cache_secs_left(&st, &st.steps[0]), None, "check-primary has no DNS cache");
+    assert_eq!(cache_secs_left(&st, &st.domain.steps[0]), None, "check-primary has no DNS cache");
     let mut st = with_done_set_weights(5);
-    st.steps[1].status = StepStatus::Verifying;
-    st.steps[1].finished_at = None;
-    assert_eq!(cache_secs_left(&st, &st.steps[1]), None);
+    st.domain.steps[1].status = StepStatus::Verifying;
+    st.domain.steps[1].finished_at = None;
+    assert_eq!(cache_secs_left(&st, &st.domain.steps[1]), None);
     assert!(!screen(&st).contains("resolvers may still cache"));
 }

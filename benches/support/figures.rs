@@ -74,12 +74,12 @@ fn apply(state: &mut State, action: Action, now: DateTime<Utc>) {
     let _effects = update(state, action, now);
 }
 
-/// `secs` one-second ticks from `state.now`; `poll` re-sends unchanged database, Sentinel and
+/// `secs` one-second ticks from `state.domain.now`; `poll` re-sends unchanged database, Sentinel and
 /// traffic snapshots fetched 200 ms before each tick. Returns the bytes written in each second.
 fn idle_bytes(mut state: State, ui: &UiContext, poll: bool, secs: i64) -> Vec<u64> {
     let mut term = terminal();
     frame_bytes(&mut term, &state, ui);
-    let start = state.now;
+    let start = state.domain.now;
     let mut per_s = Vec::with_capacity(secs as usize);
     for s in 1..=secs {
         let mut total = 0;
@@ -87,9 +87,9 @@ fn idle_bytes(mut state: State, ui: &UiContext, poll: bool, secs: i64) -> Vec<u6
         if poll {
             let at = tick - Duration::milliseconds(200);
             let (db, sentinel, traffic) = (
-                refetched(&state.observed.database, at),
-                refetched(&state.observed.sentinel, at),
-                refetched(&state.observed.traffic, at),
+                refetched(&state.domain.observed.database, at),
+                refetched(&state.domain.observed.sentinel, at),
+                refetched(&state.domain.observed.traffic, at),
             );
             apply(&mut state, Action::Database(db), at);
             apply(&mut state, Action::Sentinel(sentinel), at);
@@ -125,11 +125,11 @@ fn pod_change_bytes(
     let mut state = state.clone();
     let mut term = terminal();
     frame_bytes(&mut term, &state, ui);
-    let snap = &state.observed.kube;
+    let snap = &state.domain.observed.kube;
     let mut view = snap.value.clone().expect("the estate has pods");
     let idx = display_order(&view)[pos];
     change(&mut std::sync::Arc::make_mut(&mut view.pods)[idx]);
-    let now = state.now;
+    let now = state.domain.now;
     let next = Arc::new(Snapshot { value: Some(view), ..Snapshot::clone(snap) });
     apply(&mut state, Action::Kube(next), now);
     frame_bytes(&mut term, &state, ui)
@@ -147,7 +147,7 @@ pub fn bytes(pods: usize) -> ByteFigures {
     term.backend_mut().set_size(SizeSource::Fixed(WIDTH, HEIGHT));
     let after_resize = frame_bytes(&mut term, &state, &ui);
 
-    let view = state.observed.kube.value.as_ref().expect("the estate has pods");
+    let view = state.domain.observed.kube.value.as_ref().expect("the estate has pods");
     let unhealthy = view.pods.iter().filter(|p| p.is_unhealthy()).count();
     let pod_status_change = pod_change_bytes(&state, &ui, 0, |p| {
         p.reason = Some("Error".into());
@@ -193,10 +193,10 @@ pub fn latency(pods: usize, frames: usize) -> Latency {
     let mut state = estate(pods);
     let mut term = terminal();
     frame_bytes(&mut term, &state, &ui);
-    let start = state.now;
+    let start = state.domain.now;
     let mut times = Vec::with_capacity(frames);
     for i in 0..frames {
-        state.now = start + Duration::seconds(i as i64 + 1);
+        state.domain.now = start + Duration::seconds(i as i64 + 1);
         let t = Instant::now();
         term.draw(|f| draw(f, &state, &ui)).expect("drawing into a sink never fails");
         times.push(t.elapsed());

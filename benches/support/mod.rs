@@ -96,14 +96,14 @@ pub fn synthetic_pods(n: usize, contexts: &[&str], now: DateTime<Utc>) -> KubeVi
 /// Pods pane focused and every snapshot fetched at `now()`.
 pub fn estate(pods: usize) -> State {
     let mut st = ui_fixtures::calm();
-    let now = st.now;
+    let now = st.domain.now;
     let mut kube = synthetic_pods(pods, &CONTEXTS, now);
-    kube.db_service = st.observed.kube.value.as_ref().and_then(|k| k.db_service.clone());
-    st.observed.kube = Arc::new(Snapshot::fresh(kube, now));
-    st.observed.database = refetched(&st.observed.database, now);
-    st.observed.sentinel = refetched(&st.observed.sentinel, now);
-    st.observed.traffic = refetched(&st.observed.traffic, now);
-    st.focus = warroom::app::PaneId::Pods;
+    kube.db_service = st.domain.observed.kube.value.as_ref().and_then(|k| k.db_service.clone());
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(kube, now));
+    st.domain.observed.database = refetched(&st.domain.observed.database, now);
+    st.domain.observed.sentinel = refetched(&st.domain.observed.sentinel, now);
+    st.domain.observed.traffic = refetched(&st.domain.observed.traffic, now);
+    st.view.focus = warroom::app::PaneId::Pods;
     st
 }
 

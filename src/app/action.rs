@@ -54,7 +54,7 @@ impl Action {
     /// once-a-second frame shows the new one. An idle estate is then drawn once a second,
     /// not once per poll of each source.
     pub fn may_change_screen(&self, state: &super::state::State) -> bool {
-        let o = &state.observed;
+        let o = &state.domain.observed;
         match self {
             Action::Tick => false,
             Action::Kube(s) => !s.same_content(&o.kube),

@@ -36,14 +36,14 @@ const READ_ONLY: &str = "READ-ONLY console: overrides are for the console that e
 pub fn override_target(state: &State) -> Result<Layer, String> {
     let candidates = [Layer::Database, Layer::Sentinel];
     let open = |l: &Layer| {
-        layer_conflict(*l, &state.observed).is_some()
-            && !state.authority_overrides.iter().any(|o| o.layer == *l)
+        layer_conflict(*l, &state.domain.observed).is_some()
+            && !state.domain.authority_overrides.iter().any(|o| o.layer == *l)
     };
     let from_step = state.selected_step().filter(|s| {
         matches!(s.status, StepStatus::Failed { stage: Stage::Precheck, .. })
             && s.checks.iter().any(|c| c.name == CHECK_NAME && !c.ok)
     });
-    let from_focus = match state.focus {
+    let from_focus = match state.view.focus {
         PaneId::Database => Some(Layer::Database),
         PaneId::Sentinel => Some(Layer::Sentinel),
         _ => None,
@@ -60,13 +60,13 @@ pub fn override_target(state: &State) -> Result<Layer, String> {
 
 /// `override-authority`: open the prompt for the reason, or say why there is nothing to override.
 pub fn open_prompt(state: &mut State) {
-    if state.read_only {
+    if state.domain.read_only {
         return flash(state, READ_ONLY);
     }
     match override_target(state) {
         Ok(layer) => {
-            let conflict = layer_conflict(layer, &state.observed).unwrap_or_default();
-            state.modal = Some(Modal::Prompt {
+            let conflict = layer_conflict(layer, &state.domain.observed).unwrap_or_default();
+            state.view.modal = Some(Modal::Prompt {
                 purpose: PromptPurpose::AuthorityOverride(layer),
                 label: format!(
                     "Override single authority on the {} layer ({conflict}): reason",
@@ -81,24 +81,28 @@ pub fn open_prompt(state: &mut State) {
 
 /// The reason was submitted: record and log the override (a reason is required).
 pub fn submit(state: &mut State, layer: Layer, label: String, reason: String, fx: &mut Vec<Effect>) {
-    if state.read_only {
+    if state.domain.read_only {
         return flash(state, READ_ONLY);
     }
     if reason.is_empty() {
         flash(state, "a reason is required to override the single-authority check");
-        state.modal =
+        state.view.modal =
             Some(Modal::Prompt { purpose: PromptPurpose::AuthorityOverride(layer), label, text: reason });
         return;
     }
-    let Some(conflict) = layer_conflict(layer, &state.observed) else {
+    let Some(conflict) = layer_conflict(layer, &state.domain.observed) else {
         flash(
             state,
             format!("the {} layer has a single authority again: nothing to override", layer_name(layer)),
         );
         return;
     };
-    state.authority_overrides.retain(|o| o.layer != layer);
-    state.authority_overrides.push(AuthorityOverride { layer, reason: reason.clone(), at: state.now });
+    state.domain.authority_overrides.retain(|o| o.layer != layer);
+    state.domain.authority_overrides.push(AuthorityOverride {
+        layer,
+        reason: reason.clone(),
+        at: state.domain.now,
+    });
     let name = layer_name(layer);
     log(
         state,
@@ -126,10 +130,10 @@ pub fn apply_overrides(
 
 /// Drop (and log) every override whose layer no longer has conflicting authority.
 pub fn expire_overrides(state: &mut State, fx: &mut Vec<Effect>) {
-    let (cleared, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.authority_overrides)
+    let (cleared, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.domain.authority_overrides)
         .into_iter()
-        .partition(|o| layer_conflict(o.layer, &state.observed).is_none());
-    state.authority_overrides = kept;
+        .partition(|o| layer_conflict(o.layer, &state.domain.observed).is_none());
+    state.domain.authority_overrides = kept;
     for o in cleared {
         let name = layer_name(o.layer);
         log(

@@ -6,11 +6,11 @@ use serde_json::json;
 
 use super::effect::Effect;
 use super::pipeline::{flash, log};
-use super::state::{Modal, State};
+use super::state::{Domain, Modal, State};
 use crate::incident::commander::{CommanderView, LockRequest};
 use crate::incident::entry::EntryKind;
 
-impl State {
+impl Domain {
     /// Whether this console holds the commander lock now. A console without a lock (tests,
     /// tools) counts as holding it: see [`refusal`].
     pub fn held_by_me(&self) -> bool {
@@ -21,8 +21,8 @@ impl State {
 /// Why this console may not execute a step now (`None`: it may). A console without a commander
 /// lock ([`CommanderView::Unknown`]) is not restricted by it.
 pub fn refusal(state: &State) -> Option<String> {
-    let now = state.now;
-    match &state.commander {
+    let now = state.domain.now;
+    match &state.domain.commander {
         CommanderView::Unknown => None,
         CommanderView::Mine { holder, .. } if !holder.expired(now) => None,
         CommanderView::Mine { .. } => {
@@ -46,7 +46,7 @@ pub fn refusal(state: &State) -> Option<String> {
 
 /// A new view of the lock arrived: keep it, log what changed for this console.
 pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
-    let prev = std::mem::replace(&mut state.commander, view.clone());
+    let prev = std::mem::replace(&mut state.domain.commander, view.clone());
     let was_mine = matches!(prev, CommanderView::Mine { .. });
     match view {
         CommanderView::Mine { holder, took_over_from, warning } => {
@@ -96,14 +96,14 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
         }
         _ => {}
     }
-    if matches!(state.commander, CommanderView::Mine { .. }) {
-        state.command_taken = None;
+    if matches!(state.domain.commander, CommanderView::Mine { .. }) {
+        state.domain.command_taken = None;
     }
     // A takeover confirmation is moot once the lock is ours or free.
-    if matches!(state.modal, Some(Modal::TakeCommand { .. }))
-        && !matches!(state.commander, CommanderView::Theirs { .. })
+    if matches!(state.view.modal, Some(Modal::TakeCommand { .. }))
+        && !matches!(state.domain.commander, CommanderView::Theirs { .. })
     {
-        state.modal = None;
+        state.view.modal = None;
     }
 }
 
@@ -113,7 +113,7 @@ const TAKEN_OVER_BY: &str = "taken over by ";
 fn lost(state: &mut State, fx: &mut Vec<Effect>, reason: &str) {
     if let Some(by) = reason.strip_prefix(TAKEN_OVER_BY) {
         // The header keeps saying so (with a bell now) until this console takes command again.
-        state.command_taken = Some((by.to_string(), state.now));
+        state.domain.command_taken = Some((by.to_string(), state.domain.now));
     }
     let event = if reason.starts_with("expired") { "expired" } else { "lost" };
     let summary = format!("commander lock lost: {reason}");
@@ -124,23 +124,23 @@ fn lost(state: &mut State, fx: &mut Vec<Effect>, reason: &str) {
 
 /// `take-command`: take a free lock at once; a live holder's lock only after a y/n confirmation.
 pub fn take(state: &mut State, fx: &mut Vec<Effect>) {
-    if state.read_only {
+    if state.domain.read_only {
         flash(state, "READ-ONLY console: it cannot take the commander lock");
         return;
     }
-    match &state.commander {
+    match &state.domain.commander {
         CommanderView::Unknown => flash(state, "this console has no commander lock"),
-        CommanderView::Mine { holder, .. } if !holder.expired(state.now) => {
+        CommanderView::Mine { holder, .. } if !holder.expired(state.domain.now) => {
             flash(state, "you already hold the commander lock");
         }
-        CommanderView::Theirs { holder } if !holder.expired(state.now) => {
-            state.modal = Some(Modal::TakeCommand { holder: holder.identity.clone() });
+        CommanderView::Theirs { holder } if !holder.expired(state.domain.now) => {
+            state.view.modal = Some(Modal::TakeCommand { holder: holder.identity.clone() });
         }
         // Just taken over from us (the lock task reports the new holder on its next poll): the
         // holder is live, so only a confirmed takeover can succeed.
         CommanderView::Lost { reason } if reason.starts_with(TAKEN_OVER_BY) => {
             let holder = reason[TAKEN_OVER_BY.len()..].to_string();
-            state.modal = Some(Modal::TakeCommand { holder });
+            state.view.modal = Some(Modal::TakeCommand { holder });
         }
         _ => {
             flash(state, "taking the commander lock...");
@@ -151,8 +151,8 @@ pub fn take(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// `y` in the takeover dialog: take the lock over from its live holder.
 pub fn confirm_takeover(state: &mut State, fx: &mut Vec<Effect>) {
-    if let Some(Modal::TakeCommand { holder }) = state.modal.take() {
-        if state.read_only {
+    if let Some(Modal::TakeCommand { holder }) = state.view.modal.take() {
+        if state.domain.read_only {
             return;
         }
         flash(state, format!("taking the commander lock over from {holder}..."));
@@ -162,9 +162,9 @@ pub fn confirm_takeover(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// `release-command`: give the lock up (not while a step of ours is in flight).
 pub fn release(state: &mut State, fx: &mut Vec<Effect>) {
-    if !matches!(state.commander, CommanderView::Mine { .. }) {
+    if !matches!(state.domain.commander, CommanderView::Mine { .. }) {
         flash(state, "you do not hold the commander lock");
-    } else if state.steps.iter().any(|s| s.status.is_active()) {
+    } else if state.domain.steps.iter().any(|s| s.status.is_active()) {
         flash(state, "a step is in flight: release the commander lock after it finishes");
     } else {
         fx.push(Effect::Commander(LockRequest::Release));
@@ -195,7 +195,7 @@ mod tests {
     }
 
     fn holder(s: &State, who: &str) -> Holder {
-        Holder::new(who, s.now, s.now, std::time::Duration::from_secs(30))
+        Holder::new(who, s.domain.now, s.domain.now, std::time::Duration::from_secs(30))
     }
 
     fn logs(fx: &[Effect]) -> Vec<(String, serde_json::Value)> {
@@ -211,22 +211,23 @@ mod tests {
     fn refusals_by_state() {
         let mut s = state();
         assert_eq!(refusal(&s), None, "no lock wired: not restricted");
-        s.commander = CommanderView::Pending;
+        s.domain.commander = CommanderView::Pending;
         assert!(refusal(&s).unwrap().contains("not known yet"));
-        s.commander = CommanderView::Free { note: None };
+        s.domain.commander = CommanderView::Free { note: None };
         assert!(refusal(&s).unwrap().contains("press T to take it"));
-        s.commander = CommanderView::Mine { holder: holder(&s, "me"), took_over_from: None, warning: None };
+        s.domain.commander =
+            CommanderView::Mine { holder: holder(&s, "me"), took_over_from: None, warning: None };
         assert_eq!(refusal(&s), None);
-        s.now += Duration::seconds(31);
+        s.domain.now += Duration::seconds(31);
         assert!(refusal(&s).unwrap().contains("expired"), "an unrenewed claim does not count");
-        s.commander = CommanderView::Unavailable { error: "connection refused".into() };
+        s.domain.commander = CommanderView::Unavailable { error: "connection refused".into() };
         assert!(refusal(&s).unwrap().contains("connection refused"));
     }
 
     #[test]
     fn took_renewals_and_expiry_are_logged_once() {
         let mut s = state();
-        let t = s.now;
+        let t = s.domain.now;
         let h = holder(&s, "alice@ops1 pid 1");
         let bob = holder(&s, "bob");
         let mine = CommanderView::Mine { holder: h.clone(), took_over_from: None, warning: None };
@@ -258,21 +259,21 @@ mod tests {
     #[test]
     fn taking_command_back_right_after_a_takeover_asks_to_take_it_over() {
         let mut s = state();
-        s.commander = CommanderView::Lost { reason: format!("{TAKEN_OVER_BY}bob pid 7") };
+        s.domain.commander = CommanderView::Lost { reason: format!("{TAKEN_OVER_BY}bob pid 7") };
         let mut fx = Vec::new();
         take(&mut s, &mut fx);
-        assert_eq!(s.modal, Some(Modal::TakeCommand { holder: "bob pid 7".into() }));
+        assert_eq!(s.view.modal, Some(Modal::TakeCommand { holder: "bob pid 7".into() }));
         assert!(fx.is_empty(), "no unforced take that the live holder would refuse silently: {fx:?}");
     }
 
     #[test]
     fn takeover_dialog_closes_when_the_holder_is_gone() {
         let mut s = state();
-        s.commander = CommanderView::Theirs { holder: holder(&s, "bob") };
+        s.domain.commander = CommanderView::Theirs { holder: holder(&s, "bob") };
         take(&mut s, &mut Vec::new());
-        assert_eq!(s.modal, Some(Modal::TakeCommand { holder: "bob".into() }));
-        let t = s.now;
+        assert_eq!(s.view.modal, Some(Modal::TakeCommand { holder: "bob".into() }));
+        let t = s.domain.now;
         update(&mut s, Action::Commander(CommanderView::Free { note: None }), t);
-        assert_eq!(s.modal, None);
+        assert_eq!(s.view.modal, None);
     }
 }

@@ -96,10 +96,10 @@ pub fn need(c: Command, modal: Option<&Modal>) -> (Need, &'static str) {
 pub fn refusal(state: &State, need: Need, what: &str) -> Option<String> {
     match need {
         Need::Anyone => None,
-        _ if state.read_only => Some(format!("READ-ONLY console: cannot {what}")),
+        _ if state.domain.read_only => Some(format!("READ-ONLY console: cannot {what}")),
         Need::Write => None,
         Need::Commander => super::commander::refusal(state).map(|_| {
-            let who = match &state.commander {
+            let who = match &state.domain.commander {
                 CommanderView::Theirs { holder } => format!("held by {}", holder.identity),
                 CommanderView::Free { .. } => "nobody holds the lock".into(),
                 CommanderView::Mine { .. } => "your lock expired".into(),
@@ -143,51 +143,54 @@ pub fn opens_dialog(c: Command, modal: Option<&Modal>) -> bool {
 /// taking a free lock): drop the keys typed next.
 pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>, fx: &[Effect]) {
     let acted = fx.iter().any(|e| matches!(e, Effect::Commander(_) | Effect::Execute { .. }));
-    if opens_dialog(c, modal_before) && state.modal.is_none() && !acted {
-        let reason = match &state.flash {
-            Some((text, at)) if *at == state.now => text.clone(),
+    if opens_dialog(c, modal_before) && state.view.modal.is_none() && !acted {
+        let reason = match &state.view.flash {
+            Some((text, at)) if *at == state.domain.now => text.clone(),
             _ => format!("{} did not open a dialog", c.name()),
         };
-        state.swallow =
-            Some(Swallow { until: state.now + Duration::milliseconds(SWALLOW_MS), reason, dropped: 0 });
+        state.view.swallow = Some(Swallow {
+            until: state.domain.now + Duration::milliseconds(SWALLOW_MS),
+            reason,
+            dropped: 0,
+        });
     }
 }
 
 /// A key typed while swallowing: dropped (one flash naming why); Esc ends the swallow.
 pub fn swallowed(state: &mut State, edit: TextEdit) {
-    let now = state.now;
-    let Some(sw) = state.swallow.as_mut() else { return };
+    let now = state.domain.now;
+    let Some(sw) = state.view.swallow.as_mut() else { return };
     if edit == TextEdit::Cancel {
-        state.swallow = None;
-        state.flash = None;
+        state.view.swallow = None;
+        state.view.flash = None;
         return;
     }
     sw.dropped += 1;
     sw.until = now + Duration::milliseconds(SWALLOW_MS);
     let text = format!("keys ignored: {} (esc: keys act again)", sw.reason);
-    if state.flash.as_ref().map(|(t, _)| t) != Some(&text) {
+    if state.view.flash.as_ref().map(|(t, _)| t) != Some(&text) {
         flash(state, text);
     }
 }
 
 /// The tick: a swallow ends [`SWALLOW_MS`] after the last dropped key.
 pub fn expire(state: &mut State) {
-    if state.swallow.as_ref().is_some_and(|s| state.now >= s.until) {
-        state.swallow = None;
+    if state.view.swallow.as_ref().is_some_and(|s| state.domain.now >= s.until) {
+        state.view.swallow = None;
     }
 }
 
 /// Open the y/n confirmation of `action`, or flash why there is nothing to confirm.
 pub fn ask(state: &mut State, action: KeyAction) {
     match describe(state, &action) {
-        Ok(what) => state.modal = Some(Modal::ConfirmKey { what, action }),
+        Ok(what) => state.view.modal = Some(Modal::ConfirmKey { what, action }),
         Err(why) => flash(state, why),
     }
 }
 
 /// `y` in a [`Modal::ConfirmKey`]: do it (the role is checked again: it may have changed).
 pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
-    state.modal = None;
+    state.view.modal = None;
     let (need, what) = match &action {
         KeyAction::ReleaseCommand => (Need::Anyone, ""),
         KeyAction::Resolve { .. } => (Need::Commander, "resolve"),
@@ -212,7 +215,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
 
 /// `n` or Esc in a [`Modal::ConfirmKey`].
 pub fn cancel(state: &mut State) {
-    state.modal = None;
+    state.view.modal = None;
     flash(state, "cancelled: nothing was done");
 }
 
@@ -230,18 +233,18 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
             let next = if in_runbook { " The runbook goes on with its next step." } else { "" };
             Ok(format!("Skip step #{step}{title}. It will not run.{next} Reason logged: \"{reason}\"."))
         }
-        KeyAction::Resolve { summary } => match state.resolved {
+        KeyAction::Resolve { summary } => match state.domain.resolved {
             Some(_) => Err("the incident is already resolved".into()),
             None => Ok(format!(
                 "Resolve incident {} at {}: the log records it resolved with \"{summary}\"; checklist reminders stop.",
-                state.incident.id,
-                state.clock_text()
+                state.domain.incident.id,
+                state.domain.clock_text()
             )),
         },
         KeyAction::ReleaseCommand => {
-            if !matches!(state.commander, CommanderView::Mine { .. }) {
+            if !matches!(state.domain.commander, CommanderView::Mine { .. }) {
                 Err("you do not hold the commander lock".into())
-            } else if state.steps.iter().any(|s| s.status.is_active()) {
+            } else if state.domain.steps.iter().any(|s| s.status.is_active()) {
                 Err("a step is in flight: release the commander lock after it finishes".into())
             } else {
                 Ok("Release the commander lock: this console stops executing steps until it takes command again; any console may take it. Logged.".into())
@@ -253,7 +256,7 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
 /// Step `id` can still be aborted or skipped: its " (runbook step key): title" and whether it
 /// belongs to a runbook; else why not.
 fn step_open(state: &State, id: u64, verb: &str) -> Result<(String, bool), String> {
-    let step = state.step(id).ok_or_else(|| format!("step #{id} no longer exists"))?;
+    let step = state.domain.step(id).ok_or_else(|| format!("step #{id} no longer exists"))?;
     if step.status.is_terminal() || step.status == StepStatus::Executing {
         return Err(format!("step #{id} is {}: cannot {verb} it", step.status.label()));
     }
@@ -262,9 +265,13 @@ fn step_open(state: &State, id: u64, verb: &str) -> Result<(String, bool), Strin
 }
 
 fn describe_abort_runbook(state: &State) -> Result<String, String> {
-    let run =
-        state.runbook.as_ref().filter(|r| r.active()).ok_or_else(|| "no runbook is running".to_string())?;
-    let status = |sid: &u64| state.step(*sid).map(|s| s.status.clone());
+    let run = state
+        .domain
+        .runbook
+        .as_ref()
+        .filter(|r| r.active())
+        .ok_or_else(|| "no runbook is running".to_string())?;
+    let status = |sid: &u64| state.domain.step(*sid).map(|s| s.status.clone());
     let open: Vec<u64> = run
         .steps
         .iter()

@@ -44,7 +44,7 @@ use serde_json::json;
 use self::postgres::PgTrack;
 use super::effect::Effect;
 use super::pipeline::log;
-use super::state::{Mode, State};
+use super::state::{Domain, Mode};
 use super::step::{StepRun, StepStatus};
 use super::verdict::{Level, Verdict, verdict_of};
 use crate::backends::Observed;
@@ -171,7 +171,7 @@ pub enum Outcome {
     Withdrawn(Vec<String>),
 }
 
-/// The recovery tracker kept in [`State`].
+/// The recovery tracker kept in [`Domain`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recovery {
     /// The injected fault (drill scenario name).
@@ -432,58 +432,58 @@ pub fn summary(r: &RecoveryResult) -> String {
     format!("recovered: RTO {:.1} s{target}, {loss}{redis} (held {} s)", r.rto_secs, r.settle_secs)
 }
 
-/// The verdict of `state`'s snapshots, recomputed only when a snapshot changed.
-pub fn refresh_verdict(state: &mut State) {
-    let o = &state.observed;
-    let same = state.verdict_of.as_ref().is_some_and(|k| {
+/// The verdict of `domain`'s snapshots, recomputed only when a snapshot changed.
+pub fn refresh_verdict(domain: &mut Domain) {
+    let o = &domain.observed;
+    let same = domain.verdict_of.as_ref().is_some_and(|k| {
         Arc::ptr_eq(&k.kube, &o.kube)
             && Arc::ptr_eq(&k.database, &o.database)
             && Arc::ptr_eq(&k.sentinel, &o.sentinel)
             && Arc::ptr_eq(&k.traffic, &o.traffic)
     });
     if !same {
-        state.verdict = verdict_of(o, &state.config);
-        state.verdict_of = Some(o.clone());
+        domain.verdict = verdict_of(o, &domain.config);
+        domain.verdict_of = Some(o.clone());
     }
 }
 
-/// Refresh `state.verdict`, log a change of its level, feed the tracker at `state.now` and log
+/// Refresh `domain.verdict`, log a change of its level, feed the tracker at `domain.now` and log
 /// mitigation (result) or its withdrawal. Called by [`super::update`] after every action.
-pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
-    refresh_verdict(state);
-    log_level_change(state, fx);
+pub fn track(domain: &mut Domain, fx: &mut Vec<Effect>) {
+    refresh_verdict(domain);
+    log_level_change(domain, fx);
     let ctx = MeasureContext {
-        mode: state.mode,
-        declared_at: state.incident.declared_at,
-        rto_target_secs: state.config.drill.rto_target_secs,
-        settle_secs: state.config.drill.settle_secs(),
-        runbook_active: state.runbook.as_ref().is_some_and(|r| r.active()),
+        mode: domain.mode,
+        declared_at: domain.incident.declared_at,
+        rto_target_secs: domain.config.drill.rto_target_secs,
+        settle_secs: domain.config.drill.settle_secs(),
+        runbook_active: domain.runbook.as_ref().is_some_and(|r| r.active()),
     };
-    let outcome = state.recovery.observe(
-        &state.observed,
-        &state.verdict,
-        &state.steps,
-        &state.checklist,
+    let outcome = domain.recovery.observe(
+        &domain.observed,
+        &domain.verdict,
+        &domain.steps,
+        &domain.checklist,
         &ctx,
-        state.now,
+        domain.now,
     );
     match outcome {
         None => {}
         Some(Outcome::Mitigated(result)) => {
             let kind =
-                if state.mode == Mode::Drill { EntryKind::DrillResult } else { EntryKind::RecoveryResult };
+                if domain.mode == Mode::Drill { EntryKind::DrillResult } else { EntryKind::RecoveryResult };
             // Plain structs with string keys always serialize.
             let details = serde_json::to_value(&result).unwrap_or_default();
-            log(state, fx, kind, summary(&result), details);
+            log(domain, fx, kind, summary(&result), details);
         }
         Some(Outcome::Withdrawn(reasons)) => {
             let first = reasons.first().cloned().unwrap_or_else(|| "split brain".into());
             log(
-                state,
+                domain,
                 fx,
                 EntryKind::MitigationWithdrawn,
                 format!("mitigation withdrawn: the estate failed again: {first}"),
-                json!({ "reasons": reasons, "level": state.verdict.level, "withdrawals": state.recovery.withdrawals }),
+                json!({ "reasons": reasons, "level": domain.verdict.level, "withdrawals": domain.recovery.withdrawals }),
             );
             fx.push(Effect::Bell);
         }
@@ -492,21 +492,21 @@ pub fn track(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// A `verdict` entry when the level changes to a known one, in drills (the history says why a
 /// drill was not mitigated from the last one); read-only consoles write nothing.
-fn log_level_change(state: &mut State, fx: &mut Vec<Effect>) {
-    let level = state.verdict.level;
-    if state.mode != Mode::Drill
-        || state.read_only
+fn log_level_change(domain: &mut Domain, fx: &mut Vec<Effect>) {
+    let level = domain.verdict.level;
+    if domain.mode != Mode::Drill
+        || domain.read_only
         || level == Level::Unknown
-        || state.recovery.logged_level == Some(level)
+        || domain.recovery.logged_level == Some(level)
     {
         return;
     }
-    state.recovery.logged_level = Some(level);
-    let v = &state.verdict;
+    domain.recovery.logged_level = Some(level);
+    let v = &domain.verdict;
     let summary = match v.first_reason() {
         Some(r) => format!("verdict: {} ({r})", level.label()),
         None => format!("verdict: {}", level.label()),
     };
     let details = json!({ "level": level, "reasons": v.reasons, "expected_down": v.expected_down });
-    log(state, fx, EntryKind::Verdict, summary, details);
+    log(domain, fx, EntryKind::Verdict, summary, details);
 }

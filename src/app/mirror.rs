@@ -15,7 +15,7 @@ use crate::incident::entry::{Entry, EntryKind};
 
 use super::resume::{Replay, apply_entry};
 use super::runbook_flow::RunbookRun;
-use super::state::State;
+use super::state::Domain;
 use super::step::StepStatus;
 
 /// Hands out step ids unique within the incident, across every console appending to it.
@@ -25,24 +25,24 @@ pub trait StepIds: Send + Sync + std::fmt::Debug {
 }
 
 /// Apply an entry another console appended.
-pub fn apply(state: &mut State, e: &Entry) {
-    apply_entry(state, e, Replay::Live);
-    if e.kind == EntryKind::Resolved && state.resolved.is_none() {
+pub fn apply(domain: &mut Domain, e: &Entry) {
+    apply_entry(domain, e, Replay::Live);
+    if e.kind == EntryKind::Resolved && domain.resolved.is_none() {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
-        state.resolved = Some((e.ts, summary));
+        domain.resolved = Some((e.ts, summary));
     }
-    let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return };
-    if let Some(outcome) = outcome(state, run)
-        && let Some(run) = state.runbook.as_mut()
+    let Some(run) = domain.runbook.as_ref().filter(|r| r.active()) else { return };
+    if let Some(outcome) = outcome(domain, run)
+        && let Some(run) = domain.runbook.as_mut()
     {
         run.finished = Some((e.ts, outcome.to_string()));
     }
 }
 
 /// How the run ended, if all its steps have.
-fn outcome(state: &State, run: &RunbookRun) -> Option<&'static str> {
+fn outcome(domain: &Domain, run: &RunbookRun) -> Option<&'static str> {
     let statuses: Vec<&StepStatus> =
-        run.steps.iter().filter_map(|(sid, _, _)| state.step(*sid).map(|s| &s.status)).collect();
+        run.steps.iter().filter_map(|(sid, _, _)| domain.step(*sid).map(|s| &s.status)).collect();
     if statuses.contains(&&StepStatus::Aborted) {
         Some("aborted")
     } else if statuses.iter().all(|s| s.is_terminal()) {

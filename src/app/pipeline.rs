@@ -8,7 +8,7 @@ use crate::incident::entry::EntryKind;
 use crate::operation::{Check, Operation, Risk, Verify};
 
 use super::effect::Effect;
-use super::state::{Modal, Mode, PaneId, State};
+use super::state::{Domain, Modal, Mode, PaneId, State};
 use super::step::{Stage, StepRun, StepStatus};
 use crate::incident::entry::LogIntent;
 
@@ -18,33 +18,34 @@ pub const READ_ONLY_KINDS: &[EntryKind] = &[EntryKind::Note];
 /// Append a log intent, marking drill entries. A read-only console writes notes and nothing
 /// else: any other entry is dropped here (its keys are refused before; this is the backstop).
 pub fn log(
-    state: &State,
+    domain: &impl AsRef<Domain>,
     fx: &mut Vec<Effect>,
     kind: EntryKind,
     summary: String,
     mut details: serde_json::Value,
 ) {
-    if state.read_only && !READ_ONLY_KINDS.contains(&kind) {
+    let domain = domain.as_ref();
+    if domain.read_only && !READ_ONLY_KINDS.contains(&kind) {
         return;
     }
-    if state.mode == Mode::Drill
+    if domain.mode == Mode::Drill
         && let Some(obj) = details.as_object_mut()
     {
         obj.insert("drill".into(), json!(true));
     }
-    let summary = if state.mode == Mode::Drill { format!("DRILL {summary}") } else { summary };
+    let summary = if domain.mode == Mode::Drill { format!("DRILL {summary}") } else { summary };
     fx.push(Effect::Log(LogIntent::new(kind, summary, details)));
 }
 
 /// Show a transient message in the footer.
 pub fn flash(state: &mut State, text: impl Into<String>) {
-    state.flash = Some((text.into(), state.now));
+    state.view.flash = Some((text.into(), state.domain.now));
 }
 
 /// Create a step for `op`, log its preview, run prechecks and open the confirmation if they pass.
 pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effect>) -> u64 {
-    let id = state.alloc_step_id();
-    let step = StepRun::new(id, op, why, state.now);
+    let id = state.domain.alloc_step_id();
+    let step = StepRun::new(id, op, why, state.domain.now);
     log(
         state,
         fx,
@@ -52,9 +53,9 @@ pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effec
         format!("step #{id} proposed: {}", step.preview.title),
         json!({ "step": id, "op": step.op, "preview": step.preview, "why": step.why }),
     );
-    state.steps.push(step);
-    state.focus = PaneId::Steps;
-    state.selected[PaneId::Steps.index()] = state.steps.len() - 1;
+    state.domain.steps.push(step);
+    state.view.focus = PaneId::Steps;
+    state.view.selected[PaneId::Steps.index()] = state.domain.steps.len() - 1;
     open_confirm(state, id, fx);
     id
 }
@@ -64,7 +65,7 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     if !precheck(state, id, fx) {
         return;
     }
-    if state.read_only {
+    if state.domain.read_only {
         flash(state, "READ-ONLY console: steps cannot be confirmed here");
         return;
     }
@@ -72,19 +73,19 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
         flash(state, why);
         return;
     }
-    if let Some(step) = state.step_mut(id) {
+    if let Some(step) = state.domain.step_mut(id) {
         step.status = StepStatus::AwaitingConfirm;
     }
-    state.modal = Some(Modal::Confirm { step: id, typed: String::new() });
+    state.view.modal = Some(Modal::Confirm { step: id, typed: String::new() });
 }
 
 /// Evaluate prechecks now. Returns whether all passed; a failure marks the step failed with the reason.
 fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
-    let observed = state.observed.clone();
-    let overrides = state.authority_overrides.clone();
-    let now = state.now;
-    let config = state.config.clone();
-    let Some(step) = state.step_mut(id) else { return false };
+    let observed = state.domain.observed.clone();
+    let overrides = state.domain.authority_overrides.clone();
+    let now = state.domain.now;
+    let config = state.domain.config.clone();
+    let Some(step) = state.domain.step_mut(id) else { return false };
     step.checks = step.op.precheck(&observed);
     if step.op.is_mutating() || matches!(step.op, Operation::VerifyWrites { .. }) {
         step.checks.insert(
@@ -122,8 +123,8 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
 /// The operator confirmed (typed word already checked). Prechecks run again against the current
 /// state, then the intent is logged and execution requested.
 pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<Effect>) {
-    state.modal = None;
-    if state.read_only {
+    state.view.modal = None;
+    if state.domain.read_only {
         flash(state, "READ-ONLY console: steps cannot be confirmed here");
         return;
     }
@@ -134,11 +135,11 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     if !precheck(state, id, fx) {
         return;
     }
-    let now = state.now;
+    let now = state.domain.now;
     // The configured execute timeout (30 s by default) is too short for some operations (a
     // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
-    let configured = state.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
-    let Some(step) = state.step_mut(id) else { return };
+    let configured = state.domain.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
+    let Some(step) = state.domain.step_mut(id) else { return };
     let timeout_secs = step.timeout_secs.unwrap_or(configured).max(step.op.min_timeout_secs().unwrap_or(0));
     step.attempts += 1;
     step.started_at = Some(now);
@@ -156,7 +157,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         json!({ "step": id, "typed": typed, "attempt": attempt }),
     );
     if let Operation::Manual { .. } = op {
-        let Some(step) = state.step_mut(id) else { return };
+        let Some(step) = state.domain.step_mut(id) else { return };
         step.status = StepStatus::Done;
         step.finished_at = Some(now);
         log(
@@ -168,7 +169,7 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         );
         return;
     }
-    if let Some(step) = state.step_mut(id) {
+    if let Some(step) = state.domain.step_mut(id) {
         step.status = StepStatus::Executing;
         step.remote = false;
     }
@@ -184,8 +185,8 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
 
 /// Cancel the confirmation: the step stays ready.
 pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
-    state.modal = None;
-    if let Some(step) = state.step_mut(id)
+    state.view.modal = None;
+    if let Some(step) = state.domain.step_mut(id)
         && step.status == StepStatus::AwaitingConfirm
     {
         step.status = StepStatus::Prechecked;
@@ -201,30 +202,30 @@ pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 
 /// The high-risk confirmation: the typed word must equal the target's name.
 pub fn submit_typed(state: &mut State, id: u64, typed: String, fx: &mut Vec<Effect>) {
-    let Some(step) = state.step(id) else { return };
+    let Some(step) = state.domain.step(id) else { return };
     let word = step.op.confirm_word();
     if typed == word {
         confirm(state, id, Some(typed), fx);
     } else {
         flash(state, format!("typed '{typed}' does not match '{word}': not confirmed"));
-        state.modal = Some(Modal::Confirm { step: id, typed });
+        state.view.modal = Some(Modal::Confirm { step: id, typed });
     }
 }
 
 /// Low-risk confirmation with `y`.
 pub fn confirm_yes(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
-    match state.step(id).map(StepRun::risk) {
+    match state.domain.step(id).map(StepRun::risk) {
         Some(Risk::Low) => confirm(state, id, None, fx),
         Some(Risk::High) => flash(state, "high-risk step: type the target's name and press Enter"),
-        None => state.modal = None,
+        None => state.view.modal = None,
     }
 }
 
 /// Execution finished: verify next, or fail.
 pub fn executed(state: &mut State, id: u64, result: Result<String, String>, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let verify_ms = state.config.polling.verify_timeout_ms as i64;
-    let Some(step) = state.step_mut(id) else { return };
+    let now = state.domain.now;
+    let verify_ms = state.domain.config.polling.verify_timeout_ms as i64;
+    let Some(step) = state.domain.step_mut(id) else { return };
     if step.status != StepStatus::Executing {
         return;
     }
@@ -259,10 +260,10 @@ pub fn executed(state: &mut State, id: u64, result: Result<String, String>, fx: 
 
 /// Evaluate the postcondition of every verifying step against the current snapshots.
 pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let observed = state.observed.clone();
+    let now = state.domain.now;
+    let observed = state.domain.observed.clone();
     let mut logs = Vec::new();
-    for step in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying && !s.remote) {
+    for step in state.domain.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying && !s.remote) {
         match step.op.verify(&observed) {
             Verify::Holds(what) => {
                 step.status = StepStatus::Done;
@@ -300,7 +301,7 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// Retry a failed (or outcome-unknown) step: prechecks run again, then confirmation.
 pub fn retry(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
-    match state.step(id).map(|s| s.status.clone()) {
+    match state.domain.step(id).map(|s| s.status.clone()) {
         Some(StepStatus::Failed { .. } | StepStatus::OutcomeUnknown | StepStatus::Prechecked) => {
             log(
                 state,
@@ -318,8 +319,8 @@ pub fn retry(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 
 /// Skip a step with a reason.
 pub fn skip(state: &mut State, id: u64, reason: String, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let Some(step) = state.step_mut(id) else { return };
+    let now = state.domain.now;
+    let Some(step) = state.domain.step_mut(id) else { return };
     if step.status.is_terminal() || step.status == StepStatus::Executing {
         let label = step.status.label();
         flash(state, format!("step #{id} is {label}: cannot skip"));
@@ -338,8 +339,8 @@ pub fn skip(state: &mut State, id: u64, reason: String, fx: &mut Vec<Effect>) {
 
 /// Abort a step (not while its operation is executing: its outcome would be unknown).
 pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let Some(step) = state.step_mut(id) else { return };
+    let now = state.domain.now;
+    let Some(step) = state.domain.step_mut(id) else { return };
     if step.status.is_terminal() {
         return;
     }
@@ -349,8 +350,8 @@ pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     }
     step.status = StepStatus::Aborted;
     step.finished_at = Some(now);
-    if matches!(state.modal, Some(Modal::Confirm { step, .. }) if step == id) {
-        state.modal = None;
+    if matches!(state.view.modal, Some(Modal::Confirm { step, .. }) if step == id) {
+        state.view.modal = None;
     }
     log(
         state,
@@ -363,7 +364,7 @@ pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 
 /// Whether step `id` is a promotion stopped by its lag guard; returns the target's current lag.
 pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
-    let step = state.step(id).ok_or("no such step")?;
+    let step = state.domain.step(id).ok_or("no such step")?;
     let Operation::PromotePostgres { node, .. } = &step.op else {
         return Err("only a promotion's lag guard can be overridden".into());
     };
@@ -372,15 +373,21 @@ pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
     if !lag_failed {
         return Err(format!("step #{id} did not fail its lag guard: nothing to override"));
     }
-    let lag =
-        state.observed.database.value.as_ref().and_then(|d| d.node(node)).and_then(|n| n.replay_lag_bytes);
+    let lag = state
+        .domain
+        .observed
+        .database
+        .value
+        .as_ref()
+        .and_then(|d| d.node(node))
+        .and_then(|n| n.replay_lag_bytes);
     lag.ok_or_else(|| format!("the lag of {node} is unknown right now: cannot override"))
 }
 
 /// The operator typed the data loss they accept: log it, supersede the failed step with a new
 /// promotion carrying the override, which goes through prechecks and confirmation as usual.
 pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>) {
-    if state.read_only {
+    if state.domain.read_only {
         return flash(state, "READ-ONLY console: overrides are for the console that executes steps");
     }
     let lag = match lag_override_candidate(state, id) {
@@ -392,7 +399,7 @@ pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>
         return;
     }
     let Some(Operation::PromotePostgres { node, endpoint, max_lag_bytes, .. }) =
-        state.step(id).map(|s| s.op.clone())
+        state.domain.step(id).map(|s| s.op.clone())
     else {
         return;
     };
@@ -405,10 +412,10 @@ pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>
         ),
         json!({ "step": id, "node": node, "accepted_bytes": bytes, "lag_bytes": lag, "limit_bytes": max_lag_bytes }),
     );
-    let now = state.now;
+    let now = state.domain.now;
     let op = Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss: Some(bytes) };
     let next = propose(state, op, format!("operator override: accepted data loss of {bytes} bytes"), fx);
-    if let Some(step) = state.step_mut(id) {
+    if let Some(step) = state.domain.step_mut(id) {
         step.status = StepStatus::Skipped(format!("superseded by step #{next} (lag override)"));
         step.finished_at = Some(now);
     }

@@ -10,16 +10,16 @@ use crate::operation::Operation;
 use crate::operation::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
 
 use super::safety::{self, RuleId};
-use super::state::{Proposal, State};
+use super::state::{Domain, Proposal};
 
 /// Every operation that makes sense now, most urgent first: the ones offered, then the ones
 /// listed greyed with why not (a safety rule of [`safety::RULES`] or a precheck fails now).
 /// Promoting a third primary during a split brain is not even listed.
-pub fn proposals(state: &State) -> Vec<Proposal> {
+pub fn proposals(domain: &Domain) -> Vec<Proposal> {
     let mut offered = Vec::new();
     let mut greyed = Vec::new();
-    for mut p in candidates(state) {
-        let broken = safety::check(state, &p.op);
+    for mut p in candidates(domain) {
+        let broken = safety::check(domain, &p.op);
         if broken
             .iter()
             .any(|v| matches!(v.rule, RuleId::ThirdPrimaryInSplitBrain | RuleId::PromoteWithWritablePrimary))
@@ -29,7 +29,7 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
         if let Some(v) = broken.first() {
             p.blocked = Some(v.text());
             greyed.push(p);
-        } else if let Some(failed) = failing_precheck(state, &p.op) {
+        } else if let Some(failed) = failing_precheck(domain, &p.op) {
             p.blocked = Some(failed);
             greyed.push(p);
         } else {
@@ -42,14 +42,14 @@ pub fn proposals(state: &State) -> Vec<Proposal> {
 
 /// The first precheck (target coherence, layer prechecks, single authority with the
 /// operator's overrides) that fails now, as `precheck NAME: DETAIL`.
-pub fn failing_precheck(state: &State, op: &Operation) -> Option<String> {
-    let mut checks = op.precheck(&state.observed);
+pub fn failing_precheck(domain: &Domain, op: &Operation) -> Option<String> {
+    let mut checks = op.precheck(&domain.observed);
     if op.is_mutating()
-        && let Err(why) = crate::runbook::guard::coherence(op, &state.config, &state.observed)
+        && let Err(why) = crate::runbook::guard::coherence(op, &domain.config, &domain.observed)
     {
         checks.insert(0, crate::operation::Check::new("target is the one on screen", false, why));
     }
-    super::authority::apply_overrides(&state.authority_overrides, op, &mut checks);
+    super::authority::apply_overrides(&domain.authority_overrides, op, &mut checks);
     checks.iter().find(|c| !c.ok).map(|c| format!("precheck {}: {}", c.name, c.detail))
 }
 
@@ -58,18 +58,18 @@ fn proposal(op: Operation, why: String) -> Proposal {
 }
 
 /// Every operation worth considering now, before the safety rules and prechecks sort them.
-fn candidates(state: &State) -> Vec<Proposal> {
-    let cfg = &state.config;
+fn candidates(domain: &Domain) -> Vec<Proposal> {
+    let cfg = &domain.config;
     let mut out = Vec::new();
-    let db = state.observed.database.value.as_ref();
+    let db = domain.observed.database.value.as_ref();
     if let Some(pg) = &cfg.postgres {
         out.push(proposal(
             Operation::CheckPrimary,
             "read-only: which node is primary and whether it accepts writes".into(),
         ));
         if let Some(db) = db {
-            if let Some(plan) = safety::split_brain_plan(state, db) {
-                out.extend(split_brain_proposals(state, pg, db, &plan));
+            if let Some(plan) = safety::split_brain_plan(domain, db) {
+                out.extend(split_brain_proposals(domain, pg, db, &plan));
             }
             if let Some((node, why)) = db.best_replica() {
                 let situation = match db.primary() {
@@ -99,12 +99,12 @@ fn candidates(state: &State) -> Vec<Proposal> {
                 }
             }
             if let Some(primary) = db.primary() {
-                out.extend(repoint_proposal(state, pg, primary, "primary"));
+                out.extend(repoint_proposal(domain, pg, primary, "primary"));
             }
         }
     }
     if let Some(sc) = &cfg.sentinel {
-        let view = state.observed.sentinel.value.as_ref();
+        let view = domain.observed.sentinel.value.as_ref();
         let from = view.and_then(|v| v.agreed_master()).map(str::to_string);
         out.push(proposal(
             Operation::SentinelFailover {
@@ -121,7 +121,7 @@ fn candidates(state: &State) -> Vec<Proposal> {
     if let Some(r53) = &cfg.route53
         && let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region())
     {
-        let traffic = state.observed.traffic.value.as_ref();
+        let traffic = domain.observed.traffic.value.as_ref();
         let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
         let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
         let weights: Vec<(String, u8)> = cfg
@@ -144,20 +144,20 @@ fn candidates(state: &State) -> Vec<Proposal> {
         ));
         out.extend(shift_back_proposal(cfg, r53, primary, traffic));
     }
-    out.extend(scale_proposals(cfg, state));
+    out.extend(scale_proposals(cfg, domain));
     out
 }
 
 /// Repoint the database Service to `primary`'s pod unless its endpoints are exactly that pod.
 fn repoint_proposal(
-    state: &State,
+    domain: &Domain,
     pg: &crate::config::model::PostgresConfig,
     primary: &PgNodeStatus,
     what: &str,
 ) -> Option<Proposal> {
     let svc = pg.service.as_ref()?;
-    let pod = safety::node_pod(state, &primary.name)?;
-    let endpoints = state.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
+    let pod = safety::node_pod(domain, &primary.name)?;
+    let endpoints = domain.observed.kube.value.as_ref().and_then(|k| k.db_service.as_ref());
     if endpoints.is_some_and(|s| s.endpoint_pods == [pod.clone()]) {
         return None;
     }
@@ -176,7 +176,7 @@ fn repoint_proposal(
 /// to, see [`safety::split_brain_plan`]); when the Service routes to neither, also the repoint
 /// to the kept one (its single-authority precheck holds it until the fence is done).
 fn split_brain_proposals(
-    state: &State,
+    domain: &Domain,
     pg: &crate::config::model::PostgresConfig,
     db: &DatabaseView,
     plan: &safety::SplitBrainPlan,
@@ -189,13 +189,13 @@ fn split_brain_proposals(
                 " (timeline {}, LSN {}, {})",
                 n.timeline.map_or("?".into(), |t| t.to_string()),
                 n.lsn.map_or("?".into(), safety::lsn_text),
-                if safety::routed(state, &n.name) { "the Service routes to it" } else { "not routed" }
+                if safety::routed(domain, &n.name) { "the Service routes to it" } else { "not routed" }
             )
         })
     };
     if plan.repoint_first
         && let Some(k) = keep
-        && let Some(mut p) = repoint_proposal(state, pg, k, "primary kept in the split brain")
+        && let Some(mut p) = repoint_proposal(domain, pg, k, "primary kept in the split brain")
     {
         p.why = format!(
             "SPLIT-BRAIN: the Service routes to neither primary: once the other is fenced, repoint it to {}{}",
@@ -263,12 +263,12 @@ fn shift_back_proposal(
     ))
 }
 
-fn scale_proposals(cfg: &Config, state: &State) -> Vec<Proposal> {
+fn scale_proposals(cfg: &Config, domain: &Domain) -> Vec<Proposal> {
     let Some(region) = cfg.secondary_region() else { return Vec::new() };
     let Some(context) = region.kube_context.clone() else { return Vec::new() };
     let namespace = region.namespace.clone().unwrap_or_else(|| "default".into());
     let target = region.failover_replicas.unwrap_or(DEFAULT_FAILOVER_REPLICAS);
-    let kube = state.observed.kube.value.as_ref();
+    let kube = domain.observed.kube.value.as_ref();
     region
         .deployments
         .iter()
@@ -353,7 +353,7 @@ mod tests {
     }
 
     /// The drill's configuration with the primary down and `postgresql-1` the best replica.
-    fn primary_down(cfg: Config) -> State {
+    fn primary_down(cfg: Config) -> Domain {
         let now = Utc.with_ymd_and_hms(2026, 11, 26, 3, 0, 0).unwrap();
         let incident = IncidentInfo {
             id: "INC-T".into(),
@@ -362,7 +362,7 @@ mod tests {
             declared_at: now,
             drill: true,
         };
-        let mut s = State::new(Mode::Drill, incident, "op".into(), Arc::new(cfg), now);
+        let mut s = Domain::new(Mode::Drill, incident, "op".into(), Arc::new(cfg), now);
         let nodes = vec![
             node("postgresql-0", PgRole::Down, 0),
             node("postgresql-1", PgRole::Replica, 10),

@@ -8,7 +8,7 @@ use crate::backends::gate::region_gate_problem;
 use crate::backends::model::{DatabaseView, HealthState, PgRole, PodRow};
 
 use super::safety;
-use super::state::State;
+use super::state::Domain;
 use super::step::StepStatus;
 
 /// A runbook that addresses a current fault.
@@ -25,11 +25,11 @@ fn rec(runbook: &str, reason: String) -> Recommendation {
 }
 
 /// The runbooks that address the current faults, most urgent first (one entry per runbook).
-pub fn recommended(state: &State) -> Vec<Recommendation> {
+pub fn recommended(domain: &Domain) -> Vec<Recommendation> {
     let mut out: Vec<Recommendation> = Vec::new();
-    let db = state.observed.database.value.as_ref();
+    let db = domain.observed.database.value.as_ref();
     if let Some(db) = db
-        && let Some(plan) = safety::split_brain_plan(state, db)
+        && let Some(plan) = safety::split_brain_plan(domain, db)
     {
         out.push(rec(
             "fence-stray-primary",
@@ -43,7 +43,7 @@ pub fn recommended(state: &State) -> Vec<Recommendation> {
             ),
         ));
     }
-    let lost = lost_region(state);
+    let lost = lost_region(domain);
     if let Some((region, problem)) = &lost {
         out.push(rec(
             "region-failover",
@@ -51,7 +51,7 @@ pub fn recommended(state: &State) -> Vec<Recommendation> {
         ));
     }
     if let Some(db) = db
-        && let Some(reason) = primary_down(state, db)
+        && let Some(reason) = primary_down(domain, db)
     {
         let down_in_lost_region = lost
             .as_ref()
@@ -60,17 +60,17 @@ pub fn recommended(state: &State) -> Vec<Recommendation> {
             out.push(rec("db-failover", reason));
         }
     }
-    if let Some(r) = traffic_to_primary(state) {
+    if let Some(r) = traffic_to_primary(domain) {
         out.push(r);
     }
-    if let Some(r) = redis(state) {
+    if let Some(r) = redis(domain) {
         out.push(r);
     }
-    if let Some(r) = crashloop(state) {
+    if let Some(r) = crashloop(domain) {
         out.push(r);
     }
     if lost.is_none()
-        && let Some(r) = shift_back(state)
+        && let Some(r) = shift_back(domain)
     {
         out.push(r);
     }
@@ -79,7 +79,7 @@ pub fn recommended(state: &State) -> Vec<Recommendation> {
 
 /// No writable primary and a node down: db-failover, naming the safe candidate (or saying
 /// there is none within the lag limit).
-fn primary_down(state: &State, db: &DatabaseView) -> Option<String> {
+fn primary_down(domain: &Domain, db: &DatabaseView) -> Option<String> {
     if !db.writable_primaries().is_empty() {
         return None;
     }
@@ -88,7 +88,7 @@ fn primary_down(state: &State, db: &DatabaseView) -> Option<String> {
     if down.is_empty() {
         return None;
     }
-    let limit = state.config.postgres.as_ref().map_or(u64::MAX, |p| p.max_lag_bytes);
+    let limit = domain.config.postgres.as_ref().map_or(u64::MAX, |p| p.max_lag_bytes);
     let lagging: Vec<String> = db
         .nodes
         .iter()
@@ -122,13 +122,13 @@ fn primary_down(state: &State, db: &DatabaseView) -> Option<String> {
 /// select it from (a cross-region promotion, e.g. the only safe replica was in the secondary
 /// region): that region's applications reach it directly, so the traffic moves there
 /// (dns-failover), unless that region already takes all of it.
-fn traffic_to_primary(state: &State) -> Option<Recommendation> {
-    let db = state.observed.database.value.as_ref()?;
-    let svc = state.observed.kube.value.as_ref()?.db_service.as_ref()?;
-    let traffic = state.observed.traffic.value.as_ref()?;
+fn traffic_to_primary(domain: &Domain) -> Option<Recommendation> {
+    let db = domain.observed.database.value.as_ref()?;
+    let svc = domain.observed.kube.value.as_ref()?.db_service.as_ref()?;
+    let traffic = domain.observed.traffic.value.as_ref()?;
     let p = db.primary()?;
     let ctx =
-        state.config.regions.iter().find(|r| r.name == p.region).and_then(|r| r.kube_context.as_deref());
+        domain.config.regions.iter().find(|r| r.name == p.region).and_then(|r| r.kube_context.as_deref());
     if ctx.unwrap_or(&p.region) == svc.context || traffic.share(&p.region) == Some(1.0) {
         return None;
     }
@@ -145,8 +145,8 @@ fn traffic_to_primary(state: &State) -> Option<Recommendation> {
 /// A region that still holds weight but is lost: its Route 53 health check is unhealthy or its
 /// live probe fails (a failing ready probe alone is a dependency, e.g. the database, not the
 /// region).
-fn lost_region(state: &State) -> Option<(String, String)> {
-    let t = state.observed.traffic.value.as_ref()?;
+fn lost_region(domain: &Domain) -> Option<(String, String)> {
+    let t = domain.observed.traffic.value.as_ref()?;
     t.regions.iter().filter(|r| r.weight.unwrap_or(0) > 0).find_map(|r| {
         let lost = r.health_check == HealthState::Unhealthy || r.live.as_ref().is_some_and(|p| !p.ok());
         lost.then(|| (r.name.clone(), region_gate_problem(r).unwrap_or_else(|| "live probe failing".into())))
@@ -155,8 +155,8 @@ fn lost_region(state: &State) -> Option<(String, String)> {
 
 /// Redis: the master does not answer and Sentinel has not moved it (fail over), or Sentinel
 /// recovered on its own (verify, never fail over again).
-fn redis(state: &State) -> Option<Recommendation> {
-    let s = state.observed.sentinel.value.as_ref()?;
+fn redis(domain: &Domain) -> Option<Recommendation> {
+    let s = domain.observed.sentinel.value.as_ref()?;
     let master = s.agreed_master()?;
     match s.master_role.as_deref() {
         None if s.failover_in_progress => None,
@@ -166,7 +166,7 @@ fn redis(state: &State) -> Option<Recommendation> {
         )),
         Some("master" | "primary") => {
             let switched = s.events.iter().rev().find(|e| e.kind == "+switch-master")?;
-            let verified = state.runbook.as_ref().is_some_and(|r| {
+            let verified = domain.runbook.as_ref().is_some_and(|r| {
                 matches!(r.runbook.id(), "redis-verify" | "redis-failover" | "region-failover")
                     && r.finished.as_ref().is_some_and(|(at, how)| *at >= switched.at && how == "completed")
             });
@@ -194,8 +194,8 @@ fn crashing(p: &PodRow) -> bool {
 /// A Deployment whose pods crash-loop (or are OOMKilled) in a context that answers: roll back.
 /// With two ReplicaSets' pods in sight it is a rollout in progress; with one, the reason says
 /// the runbook needs a previous revision (the operation refuses without one).
-fn crashloop(state: &State) -> Option<Recommendation> {
-    let k = state.observed.kube.value.as_ref()?;
+fn crashloop(domain: &Domain) -> Option<Recommendation> {
+    let k = domain.observed.kube.value.as_ref()?;
     // Cheap first: most of the time no pod crash-loops (5,000 pods are not grouped for nothing).
     if !k.pods.iter().any(crashing) {
         return None;
@@ -254,13 +254,13 @@ fn template_hash(pod: &str) -> Option<&str> {
 }
 
 /// The primary region is healthy again at weight 0 while another region holds the traffic.
-fn shift_back(state: &State) -> Option<Recommendation> {
-    let primary = state.config.primary_region()?;
-    let t = state.observed.traffic.value.as_ref()?;
+fn shift_back(domain: &Domain) -> Option<Recommendation> {
+    let primary = domain.config.primary_region()?;
+    let t = domain.observed.traffic.value.as_ref()?;
     let row = t.region(&primary.name)?;
     let others = t.regions.iter().any(|r| r.name != primary.name && r.weight.unwrap_or(0) > 0);
-    let running = state.runbook.as_ref().is_some_and(|r| r.active() && r.runbook.id() == "restore-primary")
-        || state.steps.iter().any(|s| {
+    let running = domain.runbook.as_ref().is_some_and(|r| r.active() && r.runbook.id() == "restore-primary")
+        || domain.steps.iter().any(|s| {
             matches!(s.op, crate::operation::Operation::ShiftTraffic { .. })
                 && matches!(s.status, StepStatus::Executing | StepStatus::Verifying)
         });

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::app::safety::tests::{run, sim_at, state_of};
+use crate::app::State;
+use crate::app::safety::tests::{domain_of, run, sim_at};
 use crate::backends::Snapshot;
 use crate::incident::entry::EntryKind;
 use crate::operation::Operation;
@@ -14,12 +15,12 @@ fn ids(recs: &[Recommendation]) -> Vec<&str> {
 
 #[test]
 fn a_calm_estate_needs_no_runbook() {
-    assert_eq!(recommended(&state_of(&sim_at("calm", 20))), []);
+    assert_eq!(recommended(&domain_of(&sim_at("calm", 20))), []);
 }
 
 #[test]
 fn primary_down_recommends_db_failover_with_the_candidate() {
-    let recs = recommended(&state_of(&sim_at("primary-db-down", 15)));
+    let recs = recommended(&domain_of(&sim_at("primary-db-down", 15)));
     assert_eq!(ids(&recs), ["db-failover"]);
     assert!(
         recs[0].reason.contains("postgresql-0 is DOWN") && recs[0].reason.contains("promote postgresql-1"),
@@ -29,7 +30,7 @@ fn primary_down_recommends_db_failover_with_the_candidate() {
 
 #[test]
 fn a_lagging_replica_while_the_primary_is_down_names_the_safe_candidate() {
-    let recs = recommended(&state_of(&sim_at("replica-lag", 70)));
+    let recs = recommended(&domain_of(&sim_at("replica-lag", 70)));
     assert_eq!(ids(&recs), ["db-failover"]);
     let r = &recs[0].reason;
     assert!(r.contains("promote postgresql-2, the safe candidate") && r.contains("postgresql-1 lags"), "{r}");
@@ -37,7 +38,7 @@ fn a_lagging_replica_while_the_primary_is_down_names_the_safe_candidate() {
 
 #[test]
 fn split_brain_recommends_fencing_the_unrouted_primary_and_no_failover() {
-    let s = state_of(&sim_at("split-brain", 15));
+    let s = domain_of(&sim_at("split-brain", 15));
     let recs = recommended(&s);
     assert_eq!(ids(&recs), ["fence-stray-primary"], "{recs:?}");
     let db = s.observed.database.value.as_ref().unwrap();
@@ -52,14 +53,14 @@ fn split_brain_recommends_fencing_the_unrouted_primary_and_no_failover() {
 
 #[test]
 fn redis_recovered_by_sentinel_is_verified_not_failed_over_again() {
-    let recs = recommended(&state_of(&sim_at("redis-master-down", 60)));
+    let recs = recommended(&domain_of(&sim_at("redis-master-down", 60)));
     assert_eq!(ids(&recs), ["redis-verify"]);
     assert!(recs[0].reason.starts_with("Sentinel recovered on its own: verify"), "{}", recs[0].reason);
 }
 
 #[test]
 fn a_redis_master_that_does_not_answer_before_sentinel_acts_recommends_the_failover() {
-    let mut s = state_of(&sim_at("redis-master-down", 60));
+    let mut s = domain_of(&sim_at("redis-master-down", 60));
     let mut v = s.observed.sentinel.value.clone().unwrap();
     v.master_role = None;
     v.events.clear();
@@ -73,7 +74,7 @@ fn a_redis_master_that_does_not_answer_before_sentinel_acts_recommends_the_failo
 #[test]
 fn a_lost_region_recommends_region_failover_then_restore_when_it_is_healthy_at_weight_zero() {
     let mut sim = sim_at("region-outage", 60);
-    let recs = recommended(&state_of(&sim));
+    let recs = recommended(&domain_of(&sim));
     assert_eq!(ids(&recs)[0], "region-failover", "{recs:?}");
     assert!(!ids(&recs).contains(&"db-failover"), "the region failover promotes: {recs:?}");
     let weights = Operation::SetRoute53Weights {
@@ -83,7 +84,7 @@ fn a_lost_region_recommends_region_failover_then_restore_when_it_is_healthy_at_w
         weights: vec![("us-east-1".into(), 0), ("us-west-2".into(), 100), ("eu-central-1".into(), 0)],
     };
     run(&mut sim, &weights, 5);
-    let mut s = state_of(&sim);
+    let mut s = domain_of(&sim);
     assert!(
         !ids(&recommended(&s)).contains(&"region-failover"),
         "a lost region at weight 0 is expected down"
@@ -91,7 +92,7 @@ fn a_lost_region_recommends_region_failover_then_restore_when_it_is_healthy_at_w
     assert!(!ids(&recommended(&s)).contains(&"restore-primary"), "not while it is unhealthy");
     // The region comes back healthy at weight 0.
     let mut t = s.observed.traffic.value.clone().unwrap();
-    let calm = state_of(&sim_at("calm", 60));
+    let calm = domain_of(&sim_at("calm", 60));
     let healthy = calm.observed.traffic.value.as_ref().unwrap().region("us-east-1").unwrap().clone();
     let east = t.regions.iter_mut().find(|r| r.name == "us-east-1").unwrap();
     *east = crate::backends::model::RegionTraffic { weight: Some(0), ..healthy };
@@ -105,7 +106,7 @@ fn a_lost_region_recommends_region_failover_then_restore_when_it_is_healthy_at_w
 
 #[test]
 fn a_crash_looping_rollout_recommends_the_rollback() {
-    let recs = recommended(&state_of(&sim_at("crashloop", 90)));
+    let recs = recommended(&domain_of(&sim_at("crashloop", 90)));
     assert_eq!(ids(&recs), ["rollback"], "{recs:?}");
     assert!(
         recs[0].reason.contains("Deployment api in us-east-1 crash-loops after a rollout"),
@@ -116,7 +117,7 @@ fn a_crash_looping_rollout_recommends_the_rollback() {
 
 #[test]
 fn an_oom_killed_deployment_with_one_replicaset_in_sight_recommends_the_rollback_with_its_condition() {
-    let mut s = state_of(&sim_at("calm", 20));
+    let mut s = domain_of(&sim_at("calm", 20));
     let mut k = s.observed.kube.value.clone().expect("kube");
     let pod = Arc::make_mut(&mut k.pods)
         .iter_mut()
@@ -140,7 +141,7 @@ fn an_oom_killed_deployment_with_one_replicaset_in_sight_recommends_the_rollback
 
 #[test]
 fn a_primary_the_service_cannot_select_recommends_moving_the_traffic_to_its_region() {
-    let mut s = state_of(&sim_at("calm", 20));
+    let mut s = domain_of(&sim_at("calm", 20));
     let mut db = s.observed.database.value.clone().expect("database");
     for n in db.nodes.iter_mut() {
         n.role = match n.region.as_str() {
@@ -173,17 +174,17 @@ fn pod_names_split_into_owner_and_template_hash() {
 fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
     use crate::app::{Action, Modal, update};
     use crate::command::Command;
-    let mut s = state_of(&sim_at("split-brain", 15));
+    let mut s = State::from(domain_of(&sim_at("split-brain", 15)));
     let entries = crate::app::runbook_flow::picker_entries(&s);
     assert_eq!(entries[0].id, "fence-stray-primary");
     assert!(entries[0].reason.as_deref().is_some_and(|r| r.contains("SPLIT BRAIN")));
     assert!(entries[1..].iter().all(|e| e.reason.is_none()), "{entries:?}");
-    assert_eq!(entries.len(), s.runbooks.entries.len(), "every runbook listed once");
-    let now = s.now;
+    assert_eq!(entries.len(), s.domain.runbooks.entries.len(), "every runbook listed once");
+    let now = s.domain.now;
     update(&mut s, Action::Command(Command::Runbooks), now);
-    assert_eq!(s.modal, Some(Modal::Runbooks { selected: 0 }));
+    assert_eq!(s.view.modal, Some(Modal::Runbooks { selected: 0 }));
     update(&mut s, Action::Command(Command::Select), now);
-    assert_eq!(s.runbook.as_ref().map(|r| r.runbook.id()), Some("fence-stray-primary"));
+    assert_eq!(s.domain.runbook.as_ref().map(|r| r.runbook.id()), Some("fence-stray-primary"));
 }
 
 #[test]
@@ -192,13 +193,13 @@ fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
     use crate::app::{Action, Effect, pipeline, update};
     use crate::command::Command;
     use crate::operation::assertion::Assertion;
-    let mut s = state_of(&sim_at("calm", 10));
-    let mut v = s.observed.sentinel.value.clone().unwrap();
+    let mut s = State::from(domain_of(&sim_at("calm", 10)));
+    let mut v = s.domain.observed.sentinel.value.clone().unwrap();
     for x in v.sentinels.iter_mut().skip(1) {
         x.master = None;
         x.error = Some("timeout".into());
     }
-    let now = s.now;
+    let now = s.domain.now;
     update(&mut s, Action::Sentinel(Arc::new(Snapshot::fresh(v, now))), now);
     let mut fx = Vec::new();
     let id = pipeline::propose(
@@ -210,7 +211,7 @@ fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), now);
     assert!(fx.iter().any(|e| matches!(e, Effect::Execute { .. })), "{fx:?}");
     let fx = update(&mut s, Action::StepExecuted { step: id, result: Ok("read-only".into()) }, now);
-    let step = s.step(id).unwrap();
+    let step = s.domain.step(id).unwrap();
     assert_eq!(step.status, StepStatus::Done);
     assert!(step.verified_with_warning(), "{:?}", step.output);
     assert!(

@@ -1,4 +1,4 @@
-//! Rebuilding the console's state from a resumed incident log.
+//! Rebuilding the [`Domain`] (steps, the runbook run, the log tail) from a resumed incident log.
 //!
 //! Steps are replayed from their `step-*` entries. A step whose last entry is `step-executing`
 //! (the console died while it ran) becomes [`StepStatus::OutcomeUnknown`]: shown as "verify
@@ -13,7 +13,7 @@ use crate::runbook::plan::ResolvedParam;
 
 use super::runbook_flow::RunbookRun;
 
-use super::state::{LOG_TAIL_MAX, State};
+use super::state::{Domain, LOG_TAIL_MAX};
 use super::step::{Stage, StepRun, StepStatus};
 
 /// Why entries are replayed.
@@ -29,10 +29,10 @@ pub enum Replay {
 /// Rebuild a runbook run from its `runbook-started` entry: every listed step as a waiting step
 /// (later entries move them on). A runbook that is no longer in the catalog is not resumed as a
 /// run; its steps that came up are still restored from their own entries.
-fn restore_runbook(state: &mut State, e: &Entry, how: Replay) {
+fn restore_runbook(domain: &mut Domain, e: &Entry, how: Replay) {
     let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
-    let Some(rb) = state.runbooks.get(id).cloned() else {
-        state.warnings.push(format!("runbook {id} is no longer available: its progress is not resumed"));
+    let Some(rb) = domain.runbooks.get(id).cloned() else {
+        domain.warnings.push(format!("runbook {id} is no longer available: its progress is not resumed"));
         return;
     };
     let params: Vec<ResolvedParam> =
@@ -58,65 +58,65 @@ fn restore_runbook(state: &mut State, e: &Entry, how: Replay) {
         step.risk_override = rb.steps[def].risk;
         step.timeout_secs = rb.steps[def].timeout_secs;
         step.remote = how == Replay::Live;
-        if state.step(sid).is_none() {
-            state.steps.push(step);
+        if domain.step(sid).is_none() {
+            domain.steps.push(step);
         }
-        state.next_step_id = state.next_step_id.max(sid + 1);
+        domain.next_step_id = domain.next_step_id.max(sid + 1);
         ids.push((sid, def, part));
     }
-    state.runbook = Some(RunbookRun { runbook: rb, params, steps: ids, started_at: e.ts, finished: None });
+    domain.runbook = Some(RunbookRun { runbook: rb, params, steps: ids, started_at: e.ts, finished: None });
 }
 
 /// Restore steps and the log tail from `entries`.
-pub fn restore(state: &mut State, entries: &[Entry]) {
+pub fn restore(domain: &mut Domain, entries: &[Entry]) {
     for e in entries {
-        apply_entry(state, e, Replay::Resume);
+        apply_entry(domain, e, Replay::Resume);
     }
     // A step that was verifying when the console stopped is verified again from live data.
-    let now = state.now;
-    let verify_ms = state.config.polling.verify_timeout_ms as i64;
-    for s in state.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
+    let now = domain.now;
+    let verify_ms = domain.config.polling.verify_timeout_ms as i64;
+    for s in domain.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying) {
         s.verify_deadline = Some(now + chrono::Duration::milliseconds(verify_ms));
     }
-    for s in state.steps.iter_mut().filter(|s| s.status == StepStatus::OutcomeUnknown) {
+    for s in domain.steps.iter_mut().filter(|s| s.status == StepStatus::OutcomeUnknown) {
         s.output.push(
             "outcome unknown: the console stopped while this step was executing; verify before continuing"
                 .into(),
         );
     }
     let start = entries.len().saturating_sub(LOG_TAIL_MAX);
-    state.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
+    domain.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
     if let Some(e) = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved) {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
-        state.resolved = Some((e.ts, summary));
+        domain.resolved = Some((e.ts, summary));
     }
 }
 
 /// Apply one entry's effect on steps and the runbook run: one arm per kind that moves them.
-pub fn apply_entry(state: &mut State, e: &Entry, how: Replay) {
+pub fn apply_entry(domain: &mut Domain, e: &Entry, how: Replay) {
     match &e.kind {
-        EntryKind::RunbookStarted => runbook_started(state, e, how),
-        EntryKind::RunbookFinished => runbook_finished(state, e),
-        EntryKind::StepPreviewed => step_previewed(state, e, how),
-        kind if kind.is_step() => step_moved(state, e, how),
+        EntryKind::RunbookStarted => runbook_started(domain, e, how),
+        EntryKind::RunbookFinished => runbook_finished(domain, e),
+        EntryKind::StepPreviewed => step_previewed(domain, e, how),
+        kind if kind.is_step() => step_moved(domain, e, how),
         _ => {}
     }
 }
 
 /// `runbook-started`: the run and its listed steps (another console's start while one runs
 /// here is worth a warning).
-fn runbook_started(state: &mut State, e: &Entry, how: Replay) {
-    if how == Replay::Live && state.runbook.as_ref().is_some_and(RunbookRun::active) {
+fn runbook_started(domain: &mut Domain, e: &Entry, how: Replay) {
+    if how == Replay::Live && domain.runbook.as_ref().is_some_and(RunbookRun::active) {
         let id = e.details.get("runbook").and_then(|v| v.as_str()).unwrap_or_default();
-        state.warnings.push(format!("another console started runbook {id} while one runs here"));
+        domain.warnings.push(format!("another console started runbook {id} while one runs here"));
     }
-    restore_runbook(state, e, how);
+    restore_runbook(domain, e, how);
 }
 
 /// `runbook-finished`: the run ends with the logged outcome.
-fn runbook_finished(state: &mut State, e: &Entry) {
+fn runbook_finished(domain: &mut Domain, e: &Entry) {
     let outcome = e.details.get("outcome").and_then(|v| v.as_str()).unwrap_or("completed");
-    if let Some(run) = state.runbook.as_mut() {
+    if let Some(run) = domain.runbook.as_mut() {
         run.finished = Some((e.ts, outcome.to_string()));
     }
 }
@@ -127,14 +127,14 @@ fn step_of(e: &Entry) -> Option<u64> {
 }
 
 /// `step-previewed`: a new step, or a listed runbook step coming up, awaiting confirmation.
-fn step_previewed(state: &mut State, e: &Entry, how: Replay) {
+fn step_previewed(domain: &mut Domain, e: &Entry, how: Replay) {
     let Some(id) = step_of(e) else { return };
     let Some(op) = e.details.get("op").and_then(|v| serde_json::from_value::<Operation>(v.clone()).ok())
     else {
         return;
     };
     let why = e.details.get("why").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    if let Some(step) = state.step_mut(id) {
+    if let Some(step) = domain.step_mut(id) {
         // A runbook step listed when its runbook started comes up now.
         let title = step.preview.title.clone();
         step.preview = op.preview();
@@ -147,14 +147,14 @@ fn step_previewed(state: &mut State, e: &Entry, how: Replay) {
         let mut step = StepRun::new(id, op, why, e.ts);
         step.status = StepStatus::Prechecked;
         step.remote = how == Replay::Live;
-        state.steps.push(step);
+        domain.steps.push(step);
     }
-    state.next_step_id = state.next_step_id.max(id + 1);
+    domain.next_step_id = domain.next_step_id.max(id + 1);
 }
 
 /// Every other `step-*` entry: moves a known step along the pipeline.
-fn step_moved(state: &mut State, e: &Entry, how: Replay) {
-    let Some(step) = step_of(e).and_then(|id| state.step_mut(id)) else { return };
+fn step_moved(domain: &mut Domain, e: &Entry, how: Replay) {
+    let Some(step) = step_of(e).and_then(|id| domain.step_mut(id)) else { return };
     if how == Replay::Live {
         // The other console acts on this step: it verifies and logs it from now on.
         step.remote = true;
@@ -206,3 +206,6 @@ fn failed_stage(e: &Entry) -> Stage {
         _ => Stage::Precheck,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -43,16 +43,16 @@ impl RunbookRun {
 
 /// Open the runbook picker.
 pub fn open_picker(state: &mut State) {
-    if let Some(run) = state.runbook.as_ref().filter(|r| r.active()) {
+    if let Some(run) = state.domain.runbook.as_ref().filter(|r| r.active()) {
         let id = run.runbook.id().to_string();
         flash(state, format!("runbook {id} is running: finish it or abort it first"));
         return;
     }
-    if state.runbooks.entries.is_empty() {
+    if state.domain.runbooks.entries.is_empty() {
         flash(state, "no runbooks available");
         return;
     }
-    state.modal = Some(Modal::Runbooks { selected: 0 });
+    state.view.modal = Some(Modal::Runbooks { selected: 0 });
 }
 
 /// One row of the runbook picker.
@@ -67,12 +67,12 @@ pub struct PickerEntry {
 /// The picker's rows: the runbooks recommended for the current faults first (most urgent
 /// first, each with its reason), then every other runbook in catalog order.
 pub fn picker_entries(state: &State) -> Vec<PickerEntry> {
-    let mut out: Vec<PickerEntry> = super::recommend::recommended(state)
+    let mut out: Vec<PickerEntry> = super::recommend::recommended(&state.domain)
         .into_iter()
-        .filter(|r| state.runbooks.get(&r.runbook).is_some())
+        .filter(|r| state.domain.runbooks.get(&r.runbook).is_some())
         .map(|r| PickerEntry { id: r.runbook, reason: Some(r.reason) })
         .collect();
-    for e in &state.runbooks.entries {
+    for e in &state.domain.runbooks.entries {
         let id = e.runbook.id();
         if !out.iter().any(|x| x.id == id) {
             out.push(PickerEntry { id: id.to_string(), reason: None });
@@ -90,28 +90,26 @@ pub fn start(
     only: Option<&str>,
     fx: &mut Vec<Effect>,
 ) -> Result<(), String> {
-    if state.runbook.as_ref().is_some_and(RunbookRun::active) {
+    if state.domain.runbook.as_ref().is_some_and(RunbookRun::active) {
         return Err("a runbook is already running in this console".into());
     }
-    let rb = state
-        .runbooks
-        .get(id)
-        .cloned()
-        .ok_or_else(|| format!("no runbook {id:?} (available: {})", state.runbooks.ids().join(", ")))?;
+    let rb = state.domain.runbooks.get(id).cloned().ok_or_else(|| {
+        format!("no runbook {id:?} (available: {})", state.domain.runbooks.ids().join(", "))
+    })?;
     if let Some(step) = only
         && !rb.steps.iter().any(|s| s.id.get_ref() == step)
     {
         let ids: Vec<&str> = rb.steps.iter().map(|s| s.id.get_ref().as_str()).collect();
         return Err(format!("runbook {id} has no step {step:?} (steps: {})", ids.join(", ")));
     }
-    let params = plan::resolve_params(&rb, &state.config, &state.observed, overrides)
+    let params = plan::resolve_params(&rb, &state.domain.config, &state.domain.observed, overrides)
         .map_err(|e| format!("cannot start {id}: {e}"))?;
-    let planned = plan::plan(&rb, &state.config, &state.observed, &params);
-    let now = state.now;
+    let planned = plan::plan(&rb, &state.domain.config, &state.domain.observed, &params);
+    let now = state.domain.now;
     let mut ids = Vec::new();
     let mut listed = Vec::new();
     for p in planned {
-        let sid = state.alloc_step_id();
+        let sid = state.domain.alloc_step_id();
         let (op, na) = match &p.op {
             Ok(op) => (op.clone(), None),
             Err(e) => (Operation::Manual { instruction: e.to_string() }, Some(e.to_string())),
@@ -123,7 +121,7 @@ pub fn start(
         step.timeout_secs = p.timeout_secs;
         listed.push(json!({ "step": sid, "key": p.key, "title": p.title, "not_applicable": na }));
         ids.push((sid, p.def, p.part.clone()));
-        state.steps.push(step);
+        state.domain.steps.push(step);
     }
     let param_text: Vec<String> = params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
     log(
@@ -137,29 +135,29 @@ pub fn start(
         ),
         json!({ "runbook": id, "title": rb.title, "params": params, "steps": listed, "only": only }),
     );
-    state.runbook =
+    state.domain.runbook =
         Some(RunbookRun { runbook: rb, params, steps: ids.clone(), started_at: now, finished: None });
     if let Some(only) = only {
         for (sid, _, _) in &ids {
-            let key = state.step(*sid).and_then(|s| s.runbook_key.clone()).unwrap_or_default();
+            let key = state.domain.step(*sid).and_then(|s| s.runbook_key.clone()).unwrap_or_default();
             if key != only && !key.starts_with(&format!("{only}/")) {
                 skip_with(state, *sid, format!("not selected (--step {only})"), false, fx);
             }
         }
     }
-    state.focus = PaneId::Steps;
+    state.view.focus = PaneId::Steps;
     next(state, fx);
     Ok(())
 }
 
 /// Bring up the next step of the active runbook (or say why not).
 pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
-    let Some(run) = state.runbook.clone().filter(RunbookRun::active) else {
+    let Some(run) = state.domain.runbook.clone().filter(RunbookRun::active) else {
         flash(state, "no runbook is running: open the runbook picker");
         return;
     };
     for (sid, def, part) in &run.steps {
-        let Some(step) = state.step(*sid) else { continue };
+        let Some(step) = state.domain.step(*sid) else { continue };
         let key = step.runbook_key.clone().unwrap_or_default();
         match step.status.clone() {
             StepStatus::Done | StepStatus::Skipped(_) => continue,
@@ -187,8 +185,8 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
             }
             StepStatus::Proposed | StepStatus::Prechecked => {
                 let Some((op, p)) = applicable(state, &run, *sid, *def, part.clone(), fx) else { continue };
-                let note = super::safety::blast_radius_note(state, &op);
-                let Some(step) = state.step_mut(*sid) else { continue };
+                let note = super::safety::blast_radius_note(&state.domain, &op);
+                let Some(step) = state.domain.step_mut(*sid) else { continue };
                 step.preview = op.preview();
                 if let Some(note) = note {
                     step.preview.blast_radius = format!("{}; {note}", step.preview.blast_radius);
@@ -225,7 +223,7 @@ fn applicable(
     part: Option<String>,
     fx: &mut Vec<Effect>,
 ) -> Option<(Operation, plan::PlannedStep)> {
-    let p = plan::planned(&run.runbook, def, part, &state.config, &state.observed, &run.params);
+    let p = plan::planned(&run.runbook, def, part, &state.domain.config, &state.domain.observed, &run.params);
     let op = match &p.op {
         Ok(op) => op.clone(),
         Err(e @ BuildError::NotApplicable(_)) => {
@@ -238,13 +236,13 @@ fn applicable(
         }
     };
     if let Some(gate) = &p.gate
-        && let Err(observed) = gate.check(&state.observed)
+        && let Err(observed) = gate.check(&state.domain.observed)
     {
         let reason = format!("{NOT_APPLICABLE}gate {} not met ({observed})", gate.text());
         skip_with(state, sid, reason, true, fx);
         return None;
     }
-    if let Some(v) = super::safety::check(state, &op).into_iter().next() {
+    if let Some(v) = super::safety::check(&state.domain, &op).into_iter().next() {
         skip_with(state, sid, format!("{NOT_APPLICABLE}{}", v.text()), true, fx);
         return None;
     }
@@ -264,37 +262,44 @@ fn came_back_marker(sid: u64) -> String {
 /// prechecks pass (e.g. the fence skipped while the old primary was down, when it returns
 /// writable). Each skipped step comes back at most once; it is proposed, never confirmed.
 pub fn revive_skipped(state: &mut State, fx: &mut Vec<Effect>) {
-    let Some(run) = state.runbook.clone() else { return };
-    if state.resolved.is_some() {
+    let Some(run) = state.domain.runbook.clone() else { return };
+    if state.domain.resolved.is_some() {
         return;
     }
     for (sid, def, part) in &run.steps {
-        let Some(step) = state.step(*sid) else { continue };
+        let Some(step) = state.domain.step(*sid) else { continue };
         let StepStatus::Skipped(reason) = &step.status else { continue };
         let by_gate = reason.starts_with(&format!("{NOT_APPLICABLE}gate "))
             || reason.starts_with(&format!("{NOT_APPLICABLE}safety rule "));
         let marker = came_back_marker(*sid);
-        if !by_gate || state.steps.iter().any(|s| s.why.starts_with(&marker)) {
+        if !by_gate || state.domain.steps.iter().any(|s| s.why.starts_with(&marker)) {
             continue;
         }
         let key = step.runbook_key.clone().unwrap_or_default();
-        let p = plan::planned(&run.runbook, *def, part.clone(), &state.config, &state.observed, &run.params);
+        let p = plan::planned(
+            &run.runbook,
+            *def,
+            part.clone(),
+            &state.domain.config,
+            &state.domain.observed,
+            &run.params,
+        );
         let Ok(op) = p.op else { continue };
-        if p.gate.as_ref().is_some_and(|g| g.check(&state.observed).is_err())
-            || !super::safety::check(state, &op).is_empty()
-            || super::propose::failing_precheck(state, &op).is_some()
+        if p.gate.as_ref().is_some_and(|g| g.check(&state.domain.observed).is_err())
+            || !super::safety::check(&state.domain, &op).is_empty()
+            || super::propose::failing_precheck(&state.domain, &op).is_some()
         {
             continue;
         }
-        let id = state.next_step_id;
-        state.next_step_id += 1;
+        let id = state.domain.next_step_id;
+        state.domain.next_step_id += 1;
         let gate = p.gate.as_ref().map(|g| format!("gate {} holds now", g.text())).unwrap_or_default();
         let why = format!("{marker}{} {key} was skipped; {gate}: {}", run.runbook.id(), p.why);
-        let mut new = StepRun::new(id, op, why, state.now);
+        let mut new = StepRun::new(id, op, why, state.domain.now);
         new.preview.title = p.title.clone();
         let (title, op, preview, why) =
             (new.preview.title.clone(), new.op.clone(), new.preview.clone(), new.why.clone());
-        state.steps.push(new);
+        state.domain.steps.push(new);
         log(
             state,
             fx,
@@ -310,28 +315,31 @@ pub fn revive_skipped(state: &mut State, fx: &mut Vec<Effect>) {
 /// The step after `id` in the active runbook is the next one to run (used by `step-run` on a
 /// runbook step: only the next step may be run).
 pub fn is_next(state: &State, id: u64) -> bool {
-    let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return false };
+    let Some(run) = state.domain.runbook.as_ref().filter(|r| r.active()) else { return false };
     run.steps
         .iter()
         .map(|(sid, _, _)| *sid)
-        .find(|sid| state.step(*sid).is_some_and(|s| !s.status.is_terminal()))
+        .find(|sid| state.domain.step(*sid).is_some_and(|s| !s.status.is_terminal()))
         == Some(id)
 }
 
 /// Abort the active runbook: its current step is aborted (unless executing) and the rest stay
 /// as they are.
 pub fn abort(state: &mut State, fx: &mut Vec<Effect>) {
-    let Some(run) = state.runbook.clone().filter(RunbookRun::active) else {
+    let Some(run) = state.domain.runbook.clone().filter(RunbookRun::active) else {
         flash(state, "no runbook is running");
         return;
     };
-    if run.steps.iter().any(|(sid, _, _)| state.step(*sid).is_some_and(|s| s.status == StepStatus::Executing))
+    if run
+        .steps
+        .iter()
+        .any(|(sid, _, _)| state.domain.step(*sid).is_some_and(|s| s.status == StepStatus::Executing))
     {
         flash(state, "a step is executing: wait for its result, then abort");
         return;
     }
     if let Some(sid) = run.steps.iter().map(|(sid, _, _)| *sid).find(|sid| {
-        state.step(*sid).is_some_and(|s| !s.status.is_terminal() && s.status != StepStatus::Proposed)
+        state.domain.step(*sid).is_some_and(|s| !s.status.is_terminal() && s.status != StepStatus::Proposed)
     }) {
         pipeline::abort(state, sid, fx);
     }
@@ -341,9 +349,12 @@ pub fn abort(state: &mut State, fx: &mut Vec<Effect>) {
 /// After every action: a runbook whose steps are all finished is finished; an aborted step
 /// aborts its runbook.
 pub fn sync(state: &mut State, fx: &mut Vec<Effect>) {
-    let Some(run) = state.runbook.as_ref().filter(|r| r.active()) else { return };
-    let statuses: Vec<StepStatus> =
-        run.steps.iter().filter_map(|(sid, _, _)| state.step(*sid).map(|s| s.status.clone())).collect();
+    let Some(run) = state.domain.runbook.as_ref().filter(|r| r.active()) else { return };
+    let statuses: Vec<StepStatus> = run
+        .steps
+        .iter()
+        .filter_map(|(sid, _, _)| state.domain.step(*sid).map(|s| s.status.clone()))
+        .collect();
     if statuses.contains(&StepStatus::Aborted) {
         finish(state, "aborted", fx);
     } else if statuses.iter().all(StepStatus::is_terminal) {
@@ -352,21 +363,21 @@ pub fn sync(state: &mut State, fx: &mut Vec<Effect>) {
 }
 
 fn finish(state: &mut State, outcome: &str, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let Some(run) = state.runbook.as_mut().filter(|r| r.active()) else { return };
+    let now = state.domain.now;
+    let Some(run) = state.domain.runbook.as_mut().filter(|r| r.active()) else { return };
     run.finished = Some((now, outcome.to_string()));
     let run = run.clone();
     let secs = (now - run.started_at).num_milliseconds() as f64 / 1000.0;
     let steps: Vec<serde_json::Value> = run
         .steps
         .iter()
-        .filter_map(|(sid, _, _)| state.step(*sid))
+        .filter_map(|(sid, _, _)| state.domain.step(*sid))
         .map(|s| json!({ "step": s.id, "key": s.runbook_key, "title": s.preview.title, "status": s.status.label() }))
         .collect();
     let done = run
         .steps
         .iter()
-        .filter(|(sid, _, _)| state.step(*sid).is_some_and(|s| s.status == StepStatus::Done))
+        .filter(|(sid, _, _)| state.domain.step(*sid).is_some_and(|s| s.status == StepStatus::Done))
         .count();
     log(
         state,
@@ -383,8 +394,8 @@ fn finish(state: &mut State, outcome: &str, fx: &mut Vec<Effect>) {
 }
 
 fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, fx: &mut Vec<Effect>) {
-    let now = state.now;
-    let Some(step) = state.step_mut(sid) else { return };
+    let now = state.domain.now;
+    let Some(step) = state.domain.step_mut(sid) else { return };
     step.status = StepStatus::Skipped(reason.clone());
     step.finished_at = Some(now);
     let key = step.runbook_key.clone();
@@ -400,8 +411,8 @@ fn skip_with(state: &mut State, sid: u64, reason: String, not_applicable: bool, 
 }
 
 fn select(state: &mut State, sid: u64) {
-    if let Some(i) = state.steps.iter().position(|s| s.id == sid) {
-        state.selected[PaneId::Steps.index()] = i;
+    if let Some(i) = state.domain.steps.iter().position(|s| s.id == sid) {
+        state.view.selected[PaneId::Steps.index()] = i;
     }
 }
 
@@ -426,12 +437,16 @@ mod tests {
         };
         let mut s = State::new(Mode::Live, incident, "alice@host".into(), Arc::new(postgres_only()), now);
         let entry = Entry { runbook: Arc::new(runbook()), origin: Origin::User(PathBuf::from("t.toml")) };
-        s.runbooks = Arc::new(Catalog { entries: vec![entry] });
+        s.domain.runbooks = Arc::new(Catalog { entries: vec![entry] });
         let mut fx = Vec::new();
         start(&mut s, "t", &[], None, &mut fx).expect("starts");
         next(&mut s, &mut fx);
         let status = |key: &str| {
-            s.steps.iter().find(|st| st.runbook_key.as_deref() == Some(key)).map(|st| st.status.clone())
+            s.domain
+                .steps
+                .iter()
+                .find(|st| st.runbook_key.as_deref() == Some(key))
+                .map(|st| st.status.clone())
         };
         assert_eq!(
             status("label"),

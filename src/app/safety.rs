@@ -1,7 +1,7 @@
 //! The console's safety rules: one table of named, cross-layer rules applied to everything it
 //! proposes (the actions menu, every runbook step when it comes up, the picker's preview).
 //!
-//! A rule looks at the current [`State`] and one [`Operation`] and says why the operation must
+//! A rule looks at the current [`Domain`] and one [`Operation`] and says why the operation must
 //! not be offered now. Rules never execute anything and never weaken a precheck: an operation
 //! that breaks a rule is listed greyed with the rule's reason, a runbook step that breaks one is
 //! skipped with it (and comes back when it no longer does).
@@ -14,7 +14,7 @@ use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Config;
 use crate::operation::Operation;
 
-use super::state::{Proposal, State};
+use super::state::{Domain, Proposal};
 
 /// Names of the safety rules (serialized kebab-case, as the log and the screen name them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -40,8 +40,8 @@ pub struct Rule {
     pub name: &'static str,
     /// What the rule guarantees, in one line.
     pub doc: &'static str,
-    /// `Some(why)` when `op` breaks the rule in `state`.
-    check: fn(&State, &Operation) -> Option<String>,
+    /// `Some(why)` when `op` breaks the rule in `domain`.
+    check: fn(&Domain, &Operation) -> Option<String>,
 }
 
 /// Every safety rule, in the order they are reported.
@@ -100,37 +100,40 @@ pub fn rule(id: RuleId) -> &'static Rule {
     RULES.iter().find(|r| r.id == id).expect("every RuleId is in RULES")
 }
 
-/// The rules `proposal` breaks in `state` (empty: it may be offered).
-pub fn violations(state: &State, proposal: &Proposal) -> Vec<RuleId> {
-    check(state, &proposal.op).into_iter().map(|v| v.rule).collect()
+/// The rules `proposal` breaks in `domain` (empty: it may be offered).
+pub fn violations(domain: &Domain, proposal: &Proposal) -> Vec<RuleId> {
+    check(domain, &proposal.op).into_iter().map(|v| v.rule).collect()
 }
 
-/// Every rule `op` breaks in `state`, with the reasons.
-pub fn check(state: &State, op: &Operation) -> Vec<Violation> {
-    RULES.iter().filter_map(|r| (r.check)(state, op).map(|detail| Violation { rule: r.id, detail })).collect()
+/// Every rule `op` breaks in `domain`, with the reasons.
+pub fn check(domain: &Domain, op: &Operation) -> Vec<Violation> {
+    RULES
+        .iter()
+        .filter_map(|r| (r.check)(domain, op).map(|detail| Violation { rule: r.id, detail }))
+        .collect()
 }
 
 /// What the blast radius must add for `op` now: a fence of the node the Service routes to stops
 /// every application write.
-pub fn blast_radius_note(state: &State, op: &Operation) -> Option<String> {
+pub fn blast_radius_note(domain: &Domain, op: &Operation) -> Option<String> {
     let Operation::FencePostgres { node, .. } = op else { return None };
-    routed(state, node)
+    routed(domain, node)
         .then(|| format!("the database Service routes to {node}: fencing it STOPS ALL APPLICATION WRITES"))
 }
 
 // ------------------------------------------------------------------ the rules
 
-fn traffic_to_unhealthy_region(state: &State, op: &Operation) -> Option<String> {
+fn traffic_to_unhealthy_region(domain: &Domain, op: &Operation) -> Option<String> {
     let gaining: Vec<String> = match op {
         Operation::SetRoute53Weights { weights, .. } => weights
             .iter()
-            .filter(|(region, w)| *w > current_weight(state, region))
+            .filter(|(region, w)| *w > current_weight(domain, region))
             .map(|(r, _)| r.clone())
             .collect(),
         Operation::ShiftTraffic { target, .. } => vec![target.clone()],
         _ => return None,
     };
-    let traffic = state.observed.traffic.value.as_ref();
+    let traffic = domain.observed.traffic.value.as_ref();
     let problems: Vec<String> = gaining
         .iter()
         .filter_map(|region| match traffic.and_then(|t| t.region(region)) {
@@ -141,8 +144,8 @@ fn traffic_to_unhealthy_region(state: &State, op: &Operation) -> Option<String> 
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
-fn current_weight(state: &State, region: &str) -> u8 {
-    state.observed.traffic.value.as_ref().and_then(|t| t.region(region)).and_then(|r| r.weight).unwrap_or(0)
+fn current_weight(domain: &Domain, region: &str) -> u8 {
+    domain.observed.traffic.value.as_ref().and_then(|t| t.region(region)).and_then(|r| r.weight).unwrap_or(0)
 }
 
 /// The runbook parameter that names a planned switchover (its value is the typed reason).
@@ -150,18 +153,18 @@ pub const SWITCHOVER_REASON: &str = "switchover_reason";
 
 /// The typed reason of a planned switchover: the active runbook's `switchover_reason`
 /// parameter, when given and not blank.
-pub fn planned_switchover(state: &State) -> Option<&str> {
-    let run = state.runbook.as_ref().filter(|r| r.active())?;
+pub fn planned_switchover(domain: &Domain) -> Option<&str> {
+    let run = domain.runbook.as_ref().filter(|r| r.active())?;
     let p = run.params.iter().find(|p| p.name == SWITCHOVER_REASON)?;
     Some(p.value.trim()).filter(|v| !v.is_empty())
 }
 
-fn failover_of_healthy_redis_master(state: &State, op: &Operation) -> Option<String> {
+fn failover_of_healthy_redis_master(domain: &Domain, op: &Operation) -> Option<String> {
     let Operation::SentinelFailover { .. } = op else { return None };
-    if planned_switchover(state).is_some() {
+    if planned_switchover(domain).is_some() {
         return None;
     }
-    let s = state.observed.sentinel.value.as_ref()?;
+    let s = domain.observed.sentinel.value.as_ref()?;
     let master = s.agreed_master()?;
     let role = s.master_role.as_deref().filter(|r| *r == "master" || *r == "primary")?;
     let reachable = s.sentinels.iter().filter(|x| x.error.is_none()).count();
@@ -179,12 +182,12 @@ fn promoted_node(op: &Operation) -> Option<&str> {
     }
 }
 
-fn promote_with_writable_primary(state: &State, op: &Operation) -> Option<String> {
+fn promote_with_writable_primary(domain: &Domain, op: &Operation) -> Option<String> {
     let node = promoted_node(op)?;
-    if planned_switchover(state).is_some() {
+    if planned_switchover(domain).is_some() {
         return None;
     }
-    let db = state.observed.database.value.as_ref()?;
+    let db = domain.observed.database.value.as_ref()?;
     match db.writable_primaries().as_slice() {
         [p] if p.name != node => {
             Some(format!("{} is a writable primary: promoting {node} would make two (split brain)", p.name))
@@ -193,9 +196,9 @@ fn promote_with_writable_primary(state: &State, op: &Operation) -> Option<String
     }
 }
 
-fn third_primary_in_split_brain(state: &State, op: &Operation) -> Option<String> {
+fn third_primary_in_split_brain(domain: &Domain, op: &Operation) -> Option<String> {
     let node = promoted_node(op)?;
-    let db = state.observed.database.value.as_ref()?;
+    let db = domain.observed.database.value.as_ref()?;
     let primaries = db.writable_primaries();
     (primaries.len() >= 2 && !primaries.iter().any(|p| p.name == node)).then(|| {
         let names: Vec<&str> = primaries.iter().map(|p| p.name.as_str()).collect();
@@ -203,11 +206,11 @@ fn third_primary_in_split_brain(state: &State, op: &Operation) -> Option<String>
     })
 }
 
-fn fence_routed_primary(state: &State, op: &Operation) -> Option<String> {
+fn fence_routed_primary(domain: &Domain, op: &Operation) -> Option<String> {
     let Operation::FencePostgres { node, .. } = op else { return None };
-    let db = state.observed.database.value.as_ref()?;
+    let db = domain.observed.database.value.as_ref()?;
     let n = db.node(node)?;
-    if !n.is_writable_primary() || !routed(state, node) {
+    if !n.is_writable_primary() || !routed(domain, node) {
         return None;
     }
     let other = db.writable_primaries().into_iter().find(|p| p.name != *node).map(|p| p.name.clone());
@@ -225,8 +228,8 @@ fn fence_routed_primary(state: &State, op: &Operation) -> Option<String> {
 // ------------------------------------------------------------------ shared facts
 
 /// The pod of PostgreSQL node `name` (status first, then the configuration).
-pub fn node_pod(state: &State, name: &str) -> Option<String> {
-    node_pod_in(&state.config, &state.observed, name)
+pub fn node_pod(domain: &Domain, name: &str) -> Option<String> {
+    node_pod_in(&domain.config, &domain.observed, name)
 }
 
 /// [`node_pod`] from the configuration and snapshots alone.
@@ -242,8 +245,8 @@ pub fn node_pod_in(cfg: &Config, obs: &Observed, name: &str) -> Option<String> {
 }
 
 /// Whether the database Service's endpoints include node `name`'s pod (`false` when unknown).
-pub fn routed(state: &State, name: &str) -> bool {
-    routed_in(&state.config, &state.observed, name)
+pub fn routed(domain: &Domain, name: &str) -> bool {
+    routed_in(&domain.config, &domain.observed, name)
 }
 
 /// [`routed`] from the configuration and snapshots alone.
@@ -270,8 +273,8 @@ pub struct SplitBrainPlan {
 /// In a split brain: keep the primary the Service routes to and fence the others; when it
 /// routes to none or to several, keep the newest timeline (then the highest LSN) and repoint the
 /// Service to it. `None` without a split brain.
-pub fn split_brain_plan(state: &State, db: &DatabaseView) -> Option<SplitBrainPlan> {
-    split_brain_plan_in(&state.config, &state.observed, db)
+pub fn split_brain_plan(domain: &Domain, db: &DatabaseView) -> Option<SplitBrainPlan> {
+    split_brain_plan_in(&domain.config, &domain.observed, db)
 }
 
 /// [`split_brain_plan`] from the configuration and snapshots alone (runbook parameters).

@@ -32,8 +32,9 @@ pub(crate) fn run(sim: &mut Sim, op: &Operation, settle: u64) {
     sim.advance(Duration::from_secs(settle));
 }
 
-/// A drill console's state with every pane showing the sim now.
-pub(crate) fn state_of(sim: &Sim) -> State {
+/// A drill console's domain with every layer observed from the sim now (no View: the safety
+/// rules and proposals judge the domain only).
+pub(crate) fn domain_of(sim: &Sim) -> Domain {
     let now = sim.now();
     let incident = IncidentInfo {
         id: "INC-T".into(),
@@ -42,7 +43,7 @@ pub(crate) fn state_of(sim: &Sim) -> State {
         declared_at: origin(),
         drill: true,
     };
-    let mut s = State::new(Mode::Drill, incident, "op".into(), Arc::new(estate::config()), now);
+    let mut s = Domain::new(Mode::Drill, incident, "op".into(), Arc::new(estate::config()), now);
     s.observed.kube = Arc::new(Snapshot::fresh(sim.kube_view(), now));
     s.observed.database = Arc::new(Snapshot::fresh(sim.database_view(), now));
     s.observed.sentinel = Arc::new(Snapshot::fresh(sim.sentinel_view(), now));
@@ -50,8 +51,8 @@ pub(crate) fn state_of(sim: &Sim) -> State {
     s
 }
 
-fn offered(state: &State) -> Vec<Proposal> {
-    proposals(state).into_iter().filter(|p| p.blocked.is_none()).collect()
+fn offered(domain: &Domain) -> Vec<Proposal> {
+    proposals(domain).into_iter().filter(|p| p.blocked.is_none()).collect()
 }
 
 fn find(items: &[Proposal], f: impl Fn(&Operation) -> bool) -> Option<&Proposal> {
@@ -70,16 +71,16 @@ fn weights_to(region: &str) -> Operation {
     }
 }
 
-fn fence(state: &State, node: &str) -> Operation {
-    let cfg = state.config.postgres.as_ref().expect("pg");
+fn fence(domain: &Domain, node: &str) -> Operation {
+    let cfg = domain.config.postgres.as_ref().expect("pg");
     Operation::FencePostgres {
         node: node.into(),
         endpoint: crate::app::propose::endpoint_of(cfg.nodes.iter().find(|n| n.name == node)),
     }
 }
 
-fn promote(state: &State, node: &str) -> Operation {
-    let cfg = state.config.postgres.as_ref().expect("pg");
+fn promote(domain: &Domain, node: &str) -> Operation {
+    let cfg = domain.config.postgres.as_ref().expect("pg");
     Operation::PromotePostgres {
         node: node.into(),
         endpoint: crate::app::propose::endpoint_of(cfg.nodes.iter().find(|n| n.name == node)),
@@ -88,8 +89,8 @@ fn promote(state: &State, node: &str) -> Operation {
     }
 }
 
-fn rules_of(state: &State, op: Operation) -> Vec<RuleId> {
-    violations(state, &Proposal { op, why: String::new(), blocked: None })
+fn rules_of(domain: &Domain, op: Operation) -> Vec<RuleId> {
+    violations(domain, &Proposal { op, why: String::new(), blocked: None })
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn traffic_never_goes_back_to_a_lost_region() {
     // After a region failover, us-east-1 is unhealthy with weight 0 (the reported case).
     let mut sim = sim_at("region-outage", 60);
     run(&mut sim, &weights_to("us-west-2"), 5);
-    let s = state_of(&sim);
+    let s = domain_of(&sim);
     let east = s.observed.traffic.value.as_ref().unwrap().region("us-east-1").unwrap().clone();
     assert_eq!((east.weight, east.health_check), (Some(0), HealthState::Unhealthy));
     assert_eq!(rules_of(&s, weights_to("us-east-1")), [RuleId::TrafficToUnhealthyRegion]);
@@ -120,7 +121,7 @@ fn traffic_never_goes_back_to_a_lost_region() {
 #[test]
 fn a_failing_ready_probe_blocks_traffic_even_with_a_healthy_health_check() {
     let sim = sim_at("calm", 10);
-    let mut s = state_of(&sim);
+    let mut s = domain_of(&sim);
     let mut t = s.observed.traffic.value.clone().unwrap();
     let west = t.regions.iter_mut().find(|r| r.name == "us-west-2").unwrap();
     west.ready = Some(crate::backends::model::Probe { status: Some(503), latency_ms: 5, error: None });
@@ -132,7 +133,7 @@ fn a_failing_ready_probe_blocks_traffic_even_with_a_healthy_health_check() {
 #[test]
 fn no_sentinel_failover_once_sentinel_recovered_on_its_own() {
     let sim = sim_at("redis-master-down", 60);
-    let s = state_of(&sim);
+    let s = domain_of(&sim);
     let v = s.observed.sentinel.value.as_ref().unwrap();
     assert_eq!(v.master_role.as_deref(), Some("master"), "{v:?}");
     let items = proposals(&s);
@@ -144,7 +145,7 @@ fn no_sentinel_failover_once_sentinel_recovered_on_its_own() {
 #[test]
 fn sentinel_failover_is_allowed_while_the_master_does_not_answer() {
     let sim = sim_at("redis-master-down", 60);
-    let mut s = state_of(&sim);
+    let mut s = domain_of(&sim);
     let mut v = s.observed.sentinel.value.clone().unwrap();
     v.master_role = None;
     s.observed.sentinel = Arc::new(Snapshot::fresh(v, s.now));
@@ -155,7 +156,7 @@ fn sentinel_failover_is_allowed_while_the_master_does_not_answer() {
 
 #[test]
 fn no_promotion_while_a_writable_primary_exists() {
-    let s = state_of(&sim_at("calm", 10));
+    let s = domain_of(&sim_at("calm", 10));
     assert_eq!(rules_of(&s, promote(&s, "postgresql-1")), [RuleId::PromoteWithWritablePrimary]);
     assert!(
         !proposals(&s)
@@ -164,14 +165,14 @@ fn no_promotion_while_a_writable_primary_exists() {
         "no planned switchover is proposed"
     );
     // With the primary down, promoting the best replica breaks no rule and is offered.
-    let s = state_of(&sim_at("primary-db-down", 15));
+    let s = domain_of(&sim_at("primary-db-down", 15));
     assert!(rules_of(&s, promote(&s, "postgresql-1")).is_empty());
     assert!(find(&offered(&s), |op| matches!(op, Operation::PromotePostgres { .. })).is_some());
 }
 
 #[test]
 fn split_brain_offers_no_third_primary_and_fences_the_unrouted_primary() {
-    let s = state_of(&sim_at("split-brain", 15));
+    let s = domain_of(&sim_at("split-brain", 15));
     let db = s.observed.database.value.clone().unwrap();
     assert!(db.split_brain());
     assert_eq!(rules_of(&s, promote(&s, "postgresql-2")), [RuleId::ThirdPrimaryInSplitBrain]);
@@ -199,7 +200,7 @@ fn split_brain_offers_no_third_primary_and_fences_the_unrouted_primary() {
 
 #[test]
 fn split_brain_with_the_service_routing_to_neither_fences_one_and_lists_the_repoint() {
-    let mut s = state_of(&sim_at("split-brain", 15));
+    let mut s = domain_of(&sim_at("split-brain", 15));
     let mut k = s.observed.kube.value.clone().unwrap();
     k.db_service.as_mut().expect("service").endpoint_pods.clear();
     s.observed.kube = Arc::new(Snapshot::fresh(k, s.now));
@@ -218,7 +219,7 @@ fn split_brain_with_the_service_routing_to_neither_fences_one_and_lists_the_repo
 
 #[test]
 fn the_only_routed_primary_is_never_fenced() {
-    let s = state_of(&sim_at("calm", 10));
+    let s = domain_of(&sim_at("calm", 10));
     assert_eq!(rules_of(&s, fence(&s, "postgresql-0")), [RuleId::FenceRoutedPrimary]);
 }
 
@@ -226,13 +227,13 @@ fn the_only_routed_primary_is_never_fenced() {
 fn a_proposal_whose_precheck_fails_is_listed_greyed_with_the_check() {
     // A Service repoint to a pod that is not Ready fails its precheck: not offered.
     let mut sim = sim_at("primary-db-down", 15);
-    let s0 = state_of(&sim);
+    let s0 = domain_of(&sim);
     let p = find(&offered(&s0), |op| matches!(op, Operation::PromotePostgres { .. }))
         .expect("promote")
         .op
         .clone();
     run(&mut sim, &p, 3);
-    let mut s = state_of(&sim);
+    let mut s = domain_of(&sim);
     // Stale traffic data: the Route 53 change cannot pass its freshness precheck.
     let t = s.observed.traffic.value.clone();
     s.observed.traffic = Arc::new(Snapshot {
@@ -249,20 +250,24 @@ fn a_proposal_whose_precheck_fails_is_listed_greyed_with_the_check() {
 
 #[test]
 fn a_named_planned_switchover_lets_a_healthy_redis_master_move() {
-    let mut s = state_of(&sim_at("calm", 10));
-    let op = find(&proposals(&s), |op| matches!(op, Operation::SentinelFailover { .. })).unwrap().op.clone();
-    assert_eq!(rules_of(&s, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
+    // Starting a runbook is a console's action (it selects its steps on the screen).
+    let mut console = crate::app::State::from(domain_of(&sim_at("calm", 10)));
+    let op = find(&proposals(&console.domain), |op| matches!(op, Operation::SentinelFailover { .. }))
+        .unwrap()
+        .op
+        .clone();
+    assert_eq!(rules_of(&console.domain, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
     let mut fx = Vec::new();
     let blank = [(SWITCHOVER_REASON.to_string(), "  ".to_string())];
-    crate::app::runbook_flow::start(&mut s, "redis-failover", &blank, None, &mut fx).expect("starts");
-    assert_eq!(planned_switchover(&s), None, "a blank reason names nothing");
-    assert_eq!(rules_of(&s, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
-    let mut s = state_of(&sim_at("calm", 10));
+    crate::app::runbook_flow::start(&mut console, "redis-failover", &blank, None, &mut fx).expect("starts");
+    assert_eq!(planned_switchover(&console.domain), None, "a blank reason names nothing");
+    assert_eq!(rules_of(&console.domain, op.clone()), [RuleId::FailoverOfHealthyRedisMaster]);
+    let mut console = crate::app::State::from(domain_of(&sim_at("calm", 10)));
     let named = [(SWITCHOVER_REASON.to_string(), "patching redis-0".to_string())];
-    crate::app::runbook_flow::start(&mut s, "redis-failover", &named, None, &mut fx).expect("starts");
-    assert_eq!(planned_switchover(&s), Some("patching redis-0"));
-    assert!(rules_of(&s, op).is_empty());
+    crate::app::runbook_flow::start(&mut console, "redis-failover", &named, None, &mut fx).expect("starts");
+    assert_eq!(planned_switchover(&console.domain), Some("patching redis-0"));
+    assert!(rules_of(&console.domain, op).is_empty());
     // Never a third primary, switchover or not.
-    let sb = state_of(&sim_at("split-brain", 15));
+    let sb = domain_of(&sim_at("split-brain", 15));
     assert_eq!(rules_of(&sb, promote(&sb, "postgresql-2")), [RuleId::ThirdPrimaryInSplitBrain]);
 }

@@ -1,4 +1,5 @@
-//! [`State`]: everything the screen shows and the core decides on.
+//! [`State`]: the [`Domain`] (what is true about the incident and the estate) and the [`View`]
+//! (what one operator's screen shows), and the types they are made of.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -185,9 +186,23 @@ pub enum Modal {
     },
 }
 
-/// Everything the screen shows and the core decides on.
+/// Everything the screen shows and the core decides on: the [`Domain`] (what is true about the
+/// incident and the estate, shared by every console and rebuilt by replaying the log) and the
+/// [`View`] (what this one operator's screen shows and is in the middle of).
 #[derive(Debug, Clone)]
 pub struct State {
+    /// What is true about the incident and the estate.
+    pub domain: Domain,
+    /// What this console's screen shows.
+    pub view: View,
+}
+
+/// What is true about the incident and the estate, as this console knows it: the snapshots, the
+/// steps, the runbook run, the checklist, the log tail and the judgements derived from them.
+/// Judged without any screen (verdict, recommendations, safety, recovery, `status --json`) and
+/// rebuilt from the incident log by [`super::resume::restore`].
+#[derive(Debug, Clone)]
+pub struct Domain {
     /// Live or drill.
     pub mode: Mode,
     /// Observers cannot confirm steps.
@@ -200,14 +215,6 @@ pub struct State {
     pub config: Arc<Config>,
     /// Latest snapshots.
     pub observed: Observed,
-    /// Focused pane.
-    pub focus: PaneId,
-    /// Focused pane shown full screen.
-    pub zoomed: bool,
-    /// Selected row per pane (indexed by [`PaneId::index`]).
-    pub selected: [usize; 7],
-    /// Modal layer.
-    pub modal: Option<Modal>,
     /// Step runs, oldest first.
     pub steps: Vec<StepRun>,
     /// Communication checklist.
@@ -216,18 +223,10 @@ pub struct State {
     pub log_tail: VecDeque<LogLine>,
     /// Warnings to show (bad user files, log failures).
     pub warnings: Vec<String>,
-    /// A transient status message (e.g. "read-only: cannot confirm").
-    pub flash: Option<(String, DateTime<Utc>)>,
     /// Now, as of the last action.
     pub now: DateTime<Utc>,
     /// Next step id.
     pub next_step_id: u64,
-    /// The loop should exit.
-    pub quit: bool,
-    /// Quit was pressed once while a step is in flight; a second press quits.
-    pub quit_armed: bool,
-    /// Help overlay scroll offset.
-    pub help_scroll: usize,
     /// When the incident was resolved, with the summary.
     pub resolved: Option<(DateTime<Utc>, String)>,
     /// Runbooks available (built-in and the user's).
@@ -240,8 +239,6 @@ pub struct State {
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
     /// The commander lock as last seen (default: no lock in this console).
     pub commander: crate::incident::commander::CommanderView,
-    /// Keys typed right after a dialog failed to open are dropped while this is set.
-    pub swallow: Option<super::guard::Swallow>,
     /// Another console took command from this one: who, and when (the header's banner).
     pub command_taken: Option<(String, DateTime<Utc>)>,
     /// This console records what it observes (observation and measurement entries). False in
@@ -255,11 +252,72 @@ pub struct State {
     pub verdict_of: Option<Observed>,
 }
 
+/// What one operator's screen shows and is in the middle of: focus, zoom, selections, the modal
+/// layer (a dialog, prompt or list), the transient message, and the quit confirmation. Nothing
+/// here is logged or shared with other consoles.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Focused pane.
+    pub focus: PaneId,
+    /// Focused pane shown full screen.
+    pub zoomed: bool,
+    /// Selected row per pane (indexed by [`PaneId::index`]).
+    pub selected: [usize; 7],
+    /// Modal layer.
+    pub modal: Option<Modal>,
+    /// A transient status message (e.g. "read-only: cannot confirm").
+    pub flash: Option<(String, DateTime<Utc>)>,
+    /// The loop should exit.
+    pub quit: bool,
+    /// Quit was pressed once while a step is in flight; a second press quits.
+    pub quit_armed: bool,
+    /// Help overlay scroll offset.
+    pub help_scroll: usize,
+    /// Keys typed right after a dialog failed to open are dropped while this is set.
+    pub swallow: Option<super::guard::Swallow>,
+}
+
+impl Default for View {
+    /// Nothing open, the Database pane focused.
+    fn default() -> View {
+        View {
+            focus: PaneId::Database,
+            zoomed: false,
+            selected: [0; 7],
+            modal: None,
+            flash: None,
+            quit: false,
+            quit_armed: false,
+            help_scroll: 0,
+            swallow: None,
+        }
+    }
+}
+
+impl From<Domain> for State {
+    /// A console showing `domain` (e.g. rebuilt from a log), nothing open on its screen.
+    fn from(domain: Domain) -> State {
+        State { domain, view: View::default() }
+    }
+}
+
+impl AsRef<Domain> for Domain {
+    fn as_ref(&self) -> &Domain {
+        self
+    }
+}
+
+impl AsRef<Domain> for State {
+    fn as_ref(&self) -> &Domain {
+        &self.domain
+    }
+}
+
 /// How many log lines the Log pane keeps in memory.
 pub const LOG_TAIL_MAX: usize = 500;
 
 impl State {
-    /// A fresh state.
+    /// A fresh state: a fresh [`Domain`] and a default [`View`].
     pub fn new(
         mode: Mode,
         incident: IncidentInfo,
@@ -267,34 +325,54 @@ impl State {
         config: Arc<Config>,
         now: DateTime<Utc>,
     ) -> State {
-        State {
+        State::from(Domain::new(mode, incident, operator, config, now))
+    }
+
+    /// The step selected in the Steps pane.
+    pub fn selected_step(&self) -> Option<&StepRun> {
+        self.domain.steps.get(self.view.selected[PaneId::Steps.index()])
+    }
+
+    /// Whether a text prompt is active (keys go to [`super::Action::Text`]).
+    pub fn wants_text(&self) -> bool {
+        match &self.view.modal {
+            Some(Modal::Prompt { .. }) => true,
+            Some(Modal::Confirm { step, .. }) => {
+                self.domain.step(*step).is_some_and(|s| s.risk() == crate::operation::Risk::High)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Domain {
+    /// A fresh domain: nothing observed, no steps, the built-in runbooks.
+    pub fn new(
+        mode: Mode,
+        incident: IncidentInfo,
+        operator: String,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+    ) -> Domain {
+        Domain {
             mode,
             read_only: false,
             incident,
             operator,
             config,
             observed: Observed::default(),
-            focus: PaneId::Database,
-            zoomed: false,
-            selected: [0; 7],
-            modal: None,
             steps: Vec::new(),
             checklist: Checklist::communication(),
             log_tail: VecDeque::new(),
             warnings: Vec::new(),
-            flash: None,
             now,
             next_step_id: 1,
-            quit: false,
-            quit_armed: false,
-            help_scroll: 0,
             resolved: None,
             runbooks: Arc::new(Catalog::builtin()),
             runbook: None,
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
             commander: Default::default(),
-            swallow: None,
             command_taken: None,
             records_observations: true,
             step_ids: None,
@@ -329,11 +407,6 @@ impl State {
         self.steps.iter_mut().find(|s| s.id == id)
     }
 
-    /// The step selected in the Steps pane.
-    pub fn selected_step(&self) -> Option<&StepRun> {
-        self.steps.get(self.selected[PaneId::Steps.index()])
-    }
-
     /// Incident clock: seconds since T+0 (never negative).
     pub fn elapsed_secs(&self) -> i64 {
         (self.now - self.incident.declared_at).num_seconds().max(0)
@@ -349,14 +422,21 @@ impl State {
         }
     }
 
-    /// Whether a text prompt is active (keys go to [`super::Action::Text`]).
-    pub fn wants_text(&self) -> bool {
-        match &self.modal {
-            Some(Modal::Prompt { .. }) => true,
-            Some(Modal::Confirm { step, .. }) => {
-                self.step(*step).is_some_and(|s| s.risk() == crate::operation::Risk::High)
+    /// Keep a log line in the tail: entries arrive from this console's writer and from the
+    /// follower (which also sees other consoles' entries), so the tail is kept ordered by seq,
+    /// without duplicates, and bounded by [`LOG_TAIL_MAX`].
+    pub fn push_log_line(&mut self, line: LogLine) {
+        match self.log_tail.back() {
+            None => self.log_tail.push_back(line),
+            Some(last) if line.seq > last.seq => self.log_tail.push_back(line),
+            Some(_) => {
+                if let Err(i) = self.log_tail.binary_search_by_key(&line.seq, |l| l.seq) {
+                    self.log_tail.insert(i, line);
+                }
             }
-            _ => false,
+        }
+        while self.log_tail.len() > LOG_TAIL_MAX {
+            self.log_tail.pop_front();
         }
     }
 }

@@ -149,7 +149,9 @@ pub(super) fn typed(s: &mut State, word: &str, now: DateTime<Utc>) -> Vec<Effect
 fn actions_menu_proposes_the_healthiest_replica_and_says_why() {
     let mut s = primary_down_state();
     update(&mut s, Action::Command(Command::Actions), t0());
-    let Some(Modal::Actions { items, .. }) = &s.modal else { panic!("actions menu not open: {:?}", s.modal) };
+    let Some(Modal::Actions { items, .. }) = &s.view.modal else {
+        panic!("actions menu not open: {:?}", s.view.modal)
+    };
     let p =
         items.iter().find(|p| matches!(p.op, Operation::PromotePostgres { .. })).expect("promote proposed");
     assert_eq!(p.op, promote("pg-1"));
@@ -162,19 +164,19 @@ fn high_risk_step_runs_only_after_typing_the_target_name() {
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepPreviewed)]);
-    assert_eq!(s.step(id).unwrap().status, StepStatus::AwaitingConfirm);
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::AwaitingConfirm);
     assert!(s.wants_text(), "high-risk confirmation takes typed text");
 
     // `y` does not confirm a high-risk step.
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
     assert!(fx.is_empty(), "{fx:?}");
-    assert_eq!(s.step(id).unwrap().status, StepStatus::AwaitingConfirm);
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::AwaitingConfirm);
 
     // A wrong name is refused and the dialog stays open.
     let fx = typed(&mut s, "pg-2", t0());
     assert!(!kinds(&fx).contains(&Did::Execute));
-    assert!(matches!(s.modal, Some(Modal::Confirm { .. })));
-    assert!(s.flash.as_ref().unwrap().0.contains("does not match"));
+    assert!(matches!(s.view.modal, Some(Modal::Confirm { .. })));
+    assert!(s.view.flash.as_ref().unwrap().0.contains("does not match"));
 
     // Clear, then the right name: confirmed, intent logged before the execute effect.
     for _ in 0..4 {
@@ -185,8 +187,8 @@ fn high_risk_step_runs_only_after_typing_the_target_name() {
         kinds(&fx),
         [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
     );
-    assert_eq!(s.step(id).unwrap().status, StepStatus::Executing);
-    assert!(s.modal.is_none());
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::Executing);
+    assert!(s.view.modal.is_none());
 }
 
 #[test]
@@ -202,7 +204,11 @@ fn execute_then_verify_against_observed_state() {
         t1,
     );
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepResult)]);
-    assert_eq!(s.step(id).unwrap().status, StepStatus::Verifying, "the replica still reports recovery");
+    assert_eq!(
+        s.domain.step(id).unwrap().status,
+        StepStatus::Verifying,
+        "the replica still reports recovery"
+    );
     // The next observation shows pg-1 as primary: verified.
     let t2 = t1 + Duration::seconds(1);
     let fx = update(
@@ -221,7 +227,7 @@ fn execute_then_verify_against_observed_state() {
         observations.iter().any(|e| matches!(e, Effect::Log(l) if l.summary.contains("pg-1"))),
         "the new primary is logged as an observation: {observations:?}"
     );
-    let step = s.step(id).unwrap();
+    let step = s.domain.step(id).unwrap();
     assert_eq!(step.status, StepStatus::Done);
     assert!(step.output.iter().any(|l| l.contains("timeline 2")), "{:?}", step.output);
 }
@@ -232,13 +238,13 @@ fn precheck_failure_names_the_check_and_never_executes() {
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-2"), "why".into(), &mut fx);
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepPreviewed), Did::Log(EntryKind::StepFailed)]);
-    match &s.step(id).unwrap().status {
+    match &s.domain.step(id).unwrap().status {
         StepStatus::Failed { stage: Stage::Precheck, reason } => {
             assert!(reason.contains("lag within limit") && reason.contains("5000"), "{reason}")
         }
         other => panic!("{other:?}"),
     }
-    assert!(s.modal.is_none(), "no confirmation for a failed precheck");
+    assert!(s.view.modal.is_none(), "no confirmation for a failed precheck");
 }
 
 #[test]
@@ -247,7 +253,7 @@ fn promote_refused_while_another_primary_accepts_writes() {
     update(&mut s, db(vec![node("pg-0", PgRole::Primary, 0, 1), node("pg-1", PgRole::Replica, 0, 1)]), t0());
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
-    match &s.step(id).unwrap().status {
+    match &s.domain.step(id).unwrap().status {
         StepStatus::Failed { reason, .. } => {
             assert!(reason.contains("pg-0 is still a writable primary"), "{reason}")
         }
@@ -264,18 +270,18 @@ fn prechecks_run_again_at_confirmation_time() {
     update(&mut s, db(vec![node("pg-0", PgRole::Primary, 0, 1), node("pg-1", PgRole::Replica, 0, 1)]), t0());
     let fx = typed(&mut s, "pg-1", t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
-    assert!(matches!(s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
+    assert!(matches!(s.domain.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
 }
 
 #[test]
 fn stale_data_blocks_a_step() {
     let mut s = primary_down_state();
-    let mut stale = (*s.observed.database).clone();
+    let mut stale = (*s.domain.observed.database).clone();
     stale.freshness = crate::backends::Freshness::Stale { since: t0(), error: "timeout".into() };
     update(&mut s, Action::Database(Arc::new(stale)), t0());
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
-    match &s.step(id).unwrap().status {
+    match &s.domain.step(id).unwrap().status {
         StepStatus::Failed { reason, .. } => {
             assert!(reason.contains("stale") && reason.contains("timeout"), "{reason}")
         }
@@ -290,11 +296,11 @@ fn cancelled_confirmation_keeps_the_step_ready() {
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     let fx = update(&mut s, Action::Text(TextEdit::Cancel), t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepCancelled)]);
-    assert_eq!(s.step(id).unwrap().status, StepStatus::Prechecked);
-    assert!(s.modal.is_none());
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::Prechecked);
+    assert!(s.view.modal.is_none());
     // Enter on the step opens the confirmation again.
     update(&mut s, Action::Command(Command::StepRun), t0());
-    assert!(matches!(s.modal, Some(Modal::Confirm { step, .. }) if step == id));
+    assert!(matches!(s.view.modal, Some(Modal::Confirm { step, .. }) if step == id));
 }
 
 #[test]
@@ -307,17 +313,17 @@ fn execute_timeout_fails_the_step_and_retry_goes_through_prechecks_again() {
         update(&mut s, Action::StepExecuted { step: id, result: Err("timed out after 30 s".into()) }, t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
     assert!(
-        matches!(&s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Execute, reason } if reason.contains("timed out"))
+        matches!(&s.domain.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Execute, reason } if reason.contains("timed out"))
     );
     let fx = update(&mut s, Action::Command(Command::StepRetry), t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepRetry)]);
-    assert!(matches!(s.modal, Some(Modal::Confirm { .. })), "retry asks for confirmation again");
+    assert!(matches!(s.view.modal, Some(Modal::Confirm { .. })), "retry asks for confirmation again");
     let fx = typed(&mut s, "pg-1", t0());
     assert_eq!(
         kinds(&fx),
         [Did::Log(EntryKind::StepConfirmed), Did::Log(EntryKind::StepExecuting), Did::Execute]
     );
-    assert_eq!(s.step(id).unwrap().attempts, 2);
+    assert_eq!(s.domain.step(id).unwrap().attempts, 2);
 }
 
 #[test]
@@ -329,16 +335,16 @@ fn verify_timeout_fails_and_never_proceeds_on_its_own() {
     update(&mut s, Action::StepExecuted { step: id, result: Ok("ok".into()) }, t0());
     let before = t0() + Duration::seconds(59);
     assert!(update(&mut s, Action::Tick, before).is_empty());
-    assert_eq!(s.step(id).unwrap().status, StepStatus::Verifying);
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::Verifying);
     let after = t0() + Duration::seconds(60);
     let fx = update(&mut s, Action::Tick, after);
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepFailed)]);
     assert!(
-        matches!(&s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Verify, reason } if reason.contains("pg-1 is replica"))
+        matches!(&s.domain.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Verify, reason } if reason.contains("pg-1 is replica"))
     );
     // Later observations do not revive a failed step.
     update(&mut s, db(vec![node("pg-1", PgRole::Primary, 0, 2)]), after);
-    assert!(matches!(s.step(id).unwrap().status, StepStatus::Failed { .. }));
+    assert!(matches!(s.domain.step(id).unwrap().status, StepStatus::Failed { .. }));
 }
 
 #[test]
@@ -352,39 +358,39 @@ fn skip_needs_a_reason_and_abort_is_logged() {
     let fx = typed(&mut s, "lag too high, chose pg-1", t0());
     assert!(fx.is_empty(), "skipping asks y/n first: {fx:?}");
     assert!(
-        matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.contains("lag too high, chose pg-1"))
+        matches!(&s.view.modal, Some(Modal::ConfirmKey { what, .. }) if what.contains("lag too high, chose pg-1"))
     );
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepSkipped)]);
-    assert_eq!(s.step(id).unwrap().status, StepStatus::Skipped("lag too high, chose pg-1".into()));
+    assert_eq!(s.domain.step(id).unwrap().status, StepStatus::Skipped("lag too high, chose pg-1".into()));
 
     let mut fx2 = Vec::new();
     let id2 = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx2);
     let fx = update(&mut s, Action::Command(Command::StepAbort), t0());
     assert!(fx.is_empty(), "aborting asks y/n first: {fx:?}");
     assert!(
-        matches!(&s.modal, Some(Modal::ConfirmKey { what, .. }) if what.starts_with(&format!("Abort step #{id2}")))
+        matches!(&s.view.modal, Some(Modal::ConfirmKey { what, .. }) if what.starts_with(&format!("Abort step #{id2}")))
     );
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::StepAborted)]);
-    assert_eq!(s.step(id2).unwrap().status, StepStatus::Aborted);
-    assert!(s.modal.is_none());
+    assert_eq!(s.domain.step(id2).unwrap().status, StepStatus::Aborted);
+    assert!(s.view.modal.is_none());
 }
 
 #[test]
 fn read_only_console_cannot_confirm_by_any_path() {
     let mut s = primary_down_state();
-    s.read_only = true;
+    s.domain.read_only = true;
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
-    assert!(s.modal.is_none(), "no confirm dialog on a read-only console");
-    assert!(s.flash.as_ref().unwrap().0.contains("READ-ONLY"));
+    assert!(s.view.modal.is_none(), "no confirm dialog on a read-only console");
+    assert!(s.view.flash.as_ref().unwrap().0.contains("READ-ONLY"));
     let mut all = Vec::new();
     for c in [Command::StepRun, Command::ConfirmYes, Command::StepRetry] {
         all.extend(update(&mut s, Action::Command(c), t0()));
     }
     // Even a forged confirm modal cannot execute.
-    s.modal = Some(Modal::Confirm { step: id, typed: String::new() });
+    s.view.modal = Some(Modal::Confirm { step: id, typed: String::new() });
     all.extend(typed(&mut s, "pg-1", t0()));
     pipeline::confirm(&mut s, id, Some("pg-1".into()), &mut all);
     assert!(!all.iter().any(|e| matches!(e, Effect::Execute { .. })), "{all:?}");
@@ -406,13 +412,13 @@ fn low_risk_scale_confirms_with_y() {
     };
     update(&mut s, Action::Kube(Arc::new(Snapshot::fresh(kube, t0()))), t0());
     update(&mut s, Action::Command(Command::Actions), t0());
-    let Some(Modal::Actions { items, .. }) = &s.modal else { panic!() };
+    let Some(Modal::Actions { items, .. }) = &s.view.modal else { panic!() };
     let i =
         items.iter().position(|p| matches!(p.op, Operation::ScaleDeployment { .. })).expect("scale proposed");
     assert!(
         matches!(&items[i].op, Operation::ScaleDeployment { context, replicas: 10, .. } if context == "us-west-2")
     );
-    s.modal = Some(Modal::Actions { items: items.clone(), selected: i });
+    s.view.modal = Some(Modal::Actions { items: items.clone(), selected: i });
     update(&mut s, Action::Command(Command::Select), t0());
     assert!(!s.wants_text(), "low risk takes no typing");
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), t0());
@@ -429,15 +435,15 @@ fn quit_while_a_step_is_in_flight_needs_a_second_press() {
     pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     typed(&mut s, "pg-1", t0());
     assert!(update(&mut s, Action::Command(Command::Quit), t0()).is_empty());
-    assert!(!s.quit);
+    assert!(!s.view.quit);
     assert_eq!(update(&mut s, Action::Command(Command::Quit), t0()), vec![Effect::Quit]);
-    assert!(s.quit);
+    assert!(s.view.quit);
 }
 
 #[test]
 fn drill_log_entries_say_drill() {
     let mut s = primary_down_state();
-    s.mode = Mode::Drill;
+    s.domain.mode = Mode::Drill;
     let mut fx = Vec::new();
     pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     let Effect::Log(l) = &fx[0] else { panic!() };
@@ -448,23 +454,23 @@ fn drill_log_entries_say_drill() {
 #[test]
 fn focus_zoom_and_scroll() {
     let mut s = primary_down_state();
-    s.focus = PaneId::Pods;
+    s.view.focus = PaneId::Pods;
     update(&mut s, Action::Command(Command::FocusNext), t0());
-    assert_eq!(s.focus, PaneId::Database);
+    assert_eq!(s.view.focus, PaneId::Database);
     update(&mut s, Action::Command(Command::FocusPrev), t0());
     update(&mut s, Action::Command(Command::FocusPrev), t0());
-    assert_eq!(s.focus, PaneId::Log, "focus wraps around");
+    assert_eq!(s.view.focus, PaneId::Log, "focus wraps around");
     update(&mut s, Action::Command(Command::Zoom), t0());
-    assert!(s.zoomed);
+    assert!(s.view.zoomed);
     update(&mut s, Action::Command(Command::Close), t0());
-    assert!(!s.zoomed);
+    assert!(!s.view.zoomed);
     update(&mut s, Action::Command(Command::FocusDatabase), t0());
     for _ in 0..10 {
         update(&mut s, Action::Command(Command::ScrollDown), t0());
     }
-    assert_eq!(s.selected[PaneId::Database.index()], 2, "clamped to the last of 3 nodes");
+    assert_eq!(s.view.selected[PaneId::Database.index()], 2, "clamped to the last of 3 nodes");
     update(&mut s, Action::Command(Command::ScrollTop), t0());
-    assert_eq!(s.selected[PaneId::Database.index()], 0);
+    assert_eq!(s.view.selected[PaneId::Database.index()], 0);
 }
 
 #[test]
@@ -472,20 +478,20 @@ fn lag_override_is_typed_logged_and_goes_through_confirmation() {
     let mut s = primary_down_state();
     let mut fx = Vec::new();
     let id = pipeline::propose(&mut s, promote("pg-2"), "why".into(), &mut fx);
-    assert!(matches!(s.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
+    assert!(matches!(s.domain.step(id).unwrap().status, StepStatus::Failed { stage: Stage::Precheck, .. }));
     update(&mut s, Action::Command(Command::StepOverride), t0());
-    assert!(matches!(&s.modal, Some(Modal::Prompt { label, .. }) if label.contains("5000 B")));
+    assert!(matches!(&s.view.modal, Some(Modal::Prompt { label, .. }) if label.contains("5000 B")));
     // Less than the current lag is refused.
     let fx = typed(&mut s, "100", t0());
     assert!(fx.is_empty());
-    assert!(s.flash.as_ref().unwrap().0.contains("less than the current lag"));
+    assert!(s.view.flash.as_ref().unwrap().0.contains("less than the current lag"));
     update(&mut s, Action::Command(Command::StepOverride), t0());
     let fx = typed(&mut s, "5000", t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::Override), Did::Log(EntryKind::StepPreviewed)]);
     let Effect::Log(l) = &fx[0] else { panic!() };
     assert!(l.summary.contains("accepted data loss of 5000 bytes"), "{}", l.summary);
-    assert!(matches!(&s.step(id).unwrap().status, StepStatus::Skipped(r) if r.contains("superseded")));
-    let new = s.steps.last().unwrap();
+    assert!(matches!(&s.domain.step(id).unwrap().status, StepStatus::Skipped(r) if r.contains("superseded")));
+    let new = s.domain.steps.last().unwrap();
     assert_eq!(new.status, StepStatus::AwaitingConfirm, "the override still needs the typed confirmation");
     assert!(matches!(new.op, Operation::PromotePostgres { accept_data_loss: Some(5000), .. }));
     assert!(new.preview.lines.iter().any(|l| l.contains("accepts data loss of 5000 bytes")));
@@ -503,8 +509,8 @@ fn override_is_refused_for_other_failures() {
     let mut fx = Vec::new();
     pipeline::propose(&mut s, promote("pg-1"), "why".into(), &mut fx);
     update(&mut s, Action::Command(Command::StepOverride), t0());
-    assert!(s.modal.is_none(), "a writable old primary is not a lag problem: no override");
-    assert!(s.flash.as_ref().unwrap().0.contains("did not fail its lag guard"));
+    assert!(s.view.modal.is_none(), "a writable old primary is not a lag problem: no override");
+    assert!(s.view.flash.as_ref().unwrap().0.contains("did not fail its lag guard"));
 }
 
 fn entry(seq: u64, kind: EntryKind, details: serde_json::Value) -> crate::incident::entry::Entry {
@@ -543,13 +549,13 @@ fn resume_marks_a_step_that_was_executing_as_outcome_unknown_and_never_reruns_it
         entry(10, EntryKind::Note, serde_json::json!({ "text": "console died here" })),
     ];
     let mut s = primary_down_state();
-    resume::restore(&mut s, &entries);
-    assert_eq!(s.steps.len(), 2);
-    assert_eq!(s.steps[0].status, StepStatus::Done);
-    assert_eq!(s.steps[1].status, StepStatus::OutcomeUnknown);
-    assert!(s.steps[1].output.iter().any(|l| l.contains("verify before continuing")));
-    assert_eq!(s.next_step_id, 3, "new steps never reuse an id");
-    assert_eq!(s.log_tail.len(), 10);
+    resume::restore(&mut s.domain, &entries);
+    assert_eq!(s.domain.steps.len(), 2);
+    assert_eq!(s.domain.steps[0].status, StepStatus::Done);
+    assert_eq!(s.domain.steps[1].status, StepStatus::OutcomeUnknown);
+    assert!(s.domain.steps[1].output.iter().any(|l| l.contains("verify before continuing")));
+    assert_eq!(s.domain.next_step_id, 3, "new steps never reuse an id");
+    assert_eq!(s.domain.log_tail.len(), 10);
     // Nothing runs by itself: ticks and observations emit no execution.
     let mut fx = update(&mut s, Action::Tick, t0() + Duration::seconds(20));
     fx.extend(update(
@@ -559,9 +565,9 @@ fn resume_marks_a_step_that_was_executing_as_outcome_unknown_and_never_reruns_it
     ));
     assert!(!fx.iter().any(|e| matches!(e, Effect::Execute { .. })), "{fx:?}");
     // The operator can retry it explicitly: prechecks and confirmation again.
-    s.selected[PaneId::Steps.index()] = 1;
+    s.view.selected[PaneId::Steps.index()] = 1;
     update(&mut s, Action::Command(Command::StepRetry), t0() + Duration::seconds(22));
-    assert!(matches!(s.modal, Some(Modal::Confirm { step: 2, .. })));
+    assert!(matches!(s.view.modal, Some(Modal::Confirm { step: 2, .. })));
 }
 
 #[test]
@@ -585,7 +591,7 @@ fn only_a_new_value_or_freshness_asks_for_a_frame() {
     assert!(later(lagging, 1).may_change_screen(&s));
     let stale = Snapshot {
         freshness: crate::backends::Freshness::Stale { since: t0(), error: "timeout".into() },
-        ..(*s.observed.database).clone()
+        ..(*s.domain.observed.database).clone()
     };
     assert!(Action::Database(Arc::new(stale)).may_change_screen(&s));
     assert!(Action::Kube(Arc::new(Snapshot::fresh(KubeView::default(), t0()))).may_change_screen(&s));

@@ -137,16 +137,17 @@ async fn commander_link(
         (*l.config).clone()
     };
     let dir = incidents_dir(data_dir);
-    match open_lock(&cfg, &dir, &state.incident.id, drill).await {
+    match open_lock(&cfg, &dir, &state.domain.incident.id, drill).await {
         Ok(lock) => {
             tracing::info!("commander lock: {}", lock.describe());
-            let (view, requests) = commander::spawn(lock, holder_identity(&state.operator), !state.read_only);
-            state.commander = CommanderView::Pending;
+            let (view, requests) =
+                commander::spawn(lock, holder_identity(&state.domain.operator), !state.domain.read_only);
+            state.domain.commander = CommanderView::Pending;
             Some(CommanderLink { view, requests: Some(requests) })
         }
         Err(error) => {
-            state.warnings.push(format!("commander lock: {error}"));
-            state.commander = CommanderView::Unavailable { error };
+            state.domain.warnings.push(format!("commander lock: {error}"));
+            state.domain.commander = CommanderView::Unavailable { error };
             None
         }
     }
@@ -189,16 +190,16 @@ pub async fn launch_with(
     let now = Utc::now();
     let incident = IncidentInfo::from(&meta);
     let mut state = State::new(l.mode, incident, who, l.config.clone(), now);
-    state.read_only = l.read_only;
-    state.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    state.domain.read_only = l.read_only;
+    state.domain.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (runbooks, runbook_errors) =
         crate::runbook::catalog::Catalog::load(loaded.paths.runbooks_dir().as_deref());
-    state.runbooks = std::sync::Arc::new(runbooks);
-    state.warnings.extend(runbook_errors.iter().map(|e| format!("runbook skipped: {e}")));
-    state.warnings.extend(state.checklist.apply_entries(&entries));
-    resume::restore(&mut state, &entries);
+    state.domain.runbooks = std::sync::Arc::new(runbooks);
+    state.domain.warnings.extend(runbook_errors.iter().map(|e| format!("runbook skipped: {e}")));
+    state.domain.warnings.extend(state.domain.checklist.apply_entries(&entries));
+    resume::restore(&mut state.domain, &entries);
     let log = Arc::new(log);
-    state.step_ids = Some(Arc::new(LogStepIds(log.clone())));
+    state.domain.step_ids = Some(Arc::new(LogStepIds(log.clone())));
     prepare(&mut state);
     let path = log.path().to_path_buf();
     let follower = log.follower();
@@ -214,8 +215,8 @@ pub async fn launch_with(
     let _ = writeln!(
         std::io::stdout(),
         "warroom: incident {} ({}) log: {}",
-        end.incident.id,
-        end.clock_text(),
+        end.domain.incident.id,
+        end.domain.clock_text(),
         path.display()
     );
     Ok(0)

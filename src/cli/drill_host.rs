@@ -210,9 +210,9 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     };
     let _host = estate.host;
     console::launch_with(launch, loaded, move |state| {
-        state.recovery = recovery;
-        state.records_observations = records;
-        state.warnings.extend(warnings);
+        state.domain.recovery = recovery;
+        state.domain.records_observations = records;
+        state.domain.warnings.extend(warnings);
     })
     .await
 }

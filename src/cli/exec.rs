@@ -267,11 +267,11 @@ async fn run_with(
     progress(&format!("warroom exec: commander lock held ({})", guard.describe()));
     let incident = IncidentInfo::from(&meta);
     let mut state = State::new(mode, incident, who, config, Utc::now());
-    state.runbooks = Arc::new(catalog.clone());
-    state.warnings.extend(state.checklist.apply_entries(&entries));
-    resume::restore(&mut state, &entries);
+    state.domain.runbooks = Arc::new(catalog.clone());
+    state.domain.warnings.extend(state.domain.checklist.apply_entries(&entries));
+    resume::restore(&mut state.domain, &entries);
     if let Some(r) = recovery {
-        state.recovery = r;
+        state.domain.recovery = r;
     }
     let sink = Arc::new(PrintingSink { log, out: Mutex::new(()) });
     let mut d = driver::Exec::new(state, sources, operator, sink, guard.view());

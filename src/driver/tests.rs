@@ -84,9 +84,9 @@ async fn until(d: &mut Driver, out: &mut Recorded, what: &str, cond: impl Fn(&Dr
 async fn the_sources_current_values_come_first() {
     let (mut d, _log, _senders) = quiet_driver();
     let mut out = Recorded::default();
-    assert_eq!(d.state.observed.kube.freshness, crate::backends::Freshness::Pending);
+    assert_eq!(d.state.domain.observed.kube.freshness, crate::backends::Freshness::Pending);
     d.apply_queued(&mut out);
-    let o = &d.state.observed;
+    let o = &d.state.domain.observed;
     assert!(
         [&o.kube.freshness, &o.database.freshness, &o.sentinel.freshness, &o.traffic.freshness]
             .iter()
@@ -122,18 +122,26 @@ async fn the_lock_is_asked_through_its_channel_and_its_loss_rings_the_bell() {
     let mut d = d.with_commander(CommanderLink { view, requests: Some(requests) });
     let mut out = Recorded::default();
     d.apply_queued(&mut out);
-    assert_eq!(d.state.commander, CommanderView::Free { note: None }, "the current view is applied first");
+    assert_eq!(
+        d.state.domain.commander,
+        CommanderView::Free { note: None },
+        "the current view is applied first"
+    );
 
     d.apply(Action::Command(Command::TakeCommand), &mut out);
     assert_eq!(asked.try_recv().ok(), Some(LockRequest::Take { force: false }));
     view_tx.send(mine()).expect("driver follows the view");
-    until(&mut d, &mut out, "the lock is mine", |d| matches!(d.state.commander, CommanderView::Mine { .. }))
-        .await;
+    until(&mut d, &mut out, "the lock is mine", |d| {
+        matches!(d.state.domain.commander, CommanderView::Mine { .. })
+    })
+    .await;
     assert_eq!(out.bells, 0);
 
     view_tx.send(CommanderView::Lost { reason: "expired without a renewal".into() }).expect("view");
-    until(&mut d, &mut out, "the lock is lost", |d| matches!(d.state.commander, CommanderView::Lost { .. }))
-        .await;
+    until(&mut d, &mut out, "the lock is lost", |d| {
+        matches!(d.state.domain.commander, CommanderView::Lost { .. })
+    })
+    .await;
     assert_eq!(out.bells, 1, "losing the lock rings once");
     assert!(d.flush(Duration::from_secs(5)).await);
     let logged = summaries(&log);
@@ -160,7 +168,7 @@ async fn shutting_down_releases_the_lock_and_writes_every_line() {
     assert!(d.quit_requested());
     d.shut_down(&mut out).await;
     assert_eq!(task.await.expect("lock task"), Some(LockRequest::Release));
-    assert_eq!(d.state.commander, CommanderView::Free { note: Some("released".into()) });
+    assert_eq!(d.state.domain.commander, CommanderView::Free { note: Some("released".into()) });
     // Flushed: the release is written by the time shut_down returns.
     let logged = summaries(&log);
     assert_eq!(logged, ["took the commander lock", "released the commander lock"], "{logged:?}");
@@ -196,7 +204,7 @@ impl Inputs for Typed {
         match key {
             Key::Open => Some(Action::Command(Command::Help)),
             Key::Probe => {
-                self.seen_open.push(state.modal.is_some());
+                self.seen_open.push(state.view.modal.is_some());
                 None
             }
         }

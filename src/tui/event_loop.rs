@@ -69,7 +69,7 @@ impl Frames {
     }
 
     fn due(&self, state: &State) -> bool {
-        self.dirty || state.now.timestamp() != self.drawn_second
+        self.dirty || state.domain.now.timestamp() != self.drawn_second
     }
 
     async fn pace(&self) {
@@ -81,7 +81,7 @@ impl Frames {
 
     fn drawn(&mut self, state: &State) {
         self.last = Instant::now();
-        self.drawn_second = state.now.timestamp();
+        self.drawn_second = state.domain.now.timestamp();
         self.dirty = false;
     }
 }

@@ -24,7 +24,7 @@ impl ChordBuffer {
 
 /// The layers active for the current state, most specific first.
 pub fn active_layers(state: &State) -> Vec<KeyLayer> {
-    match &state.modal {
+    match &state.view.modal {
         Some(Modal::Help | Modal::Verdict) => vec![KeyLayer::Help],
         Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
         Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
@@ -33,7 +33,7 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
         Some(Modal::Prompt { .. }) => vec![],
         None => {
             let mut v = Vec::with_capacity(3);
-            match state.focus {
+            match state.view.focus {
                 PaneId::Steps => v.push(KeyLayer::Steps),
                 PaneId::Checklist => v.push(KeyLayer::Checklist),
                 _ => {}
@@ -66,7 +66,7 @@ pub fn key_to_action(
     }
     // A dialog was expected and did not open: what was typed for it (a pod name, Enter) is
     // dropped by the core, never read as commands; Esc ends it. Other keys navigate as usual.
-    if state.modal.is_none() && state.swallow.is_some() {
+    if state.view.modal.is_none() && state.view.swallow.is_some() {
         let edit = match ev.code {
             KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(TextEdit::Char(c)),
             KeyCode::Enter => Some(TextEdit::Submit),
@@ -80,9 +80,9 @@ pub fn key_to_action(
         }
     }
     // A low-risk confirmation takes no text: Enter confirms as well as `y`.
-    if let Some(Modal::Confirm { step, .. }) = &state.modal
+    if let Some(Modal::Confirm { step, .. }) = &state.view.modal
         && ev.code == KeyCode::Enter
-        && state.step(*step).is_some_and(|s| s.risk() == Risk::Low)
+        && state.domain.step(*step).is_some_and(|s| s.risk() == Risk::Low)
     {
         return Some(Action::Command(Command::ConfirmYes));
     }

@@ -43,7 +43,7 @@ pub fn due_text(
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let st = cx.state;
     let theme = cx.theme;
-    let items = &st.checklist.items;
+    let items = &st.domain.checklist.items;
     let inner = cx.block(frame, area, PaneId::Checklist, vec![title_suffix(cx)]);
     if inner.height == 0 {
         return;
@@ -63,10 +63,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
 /// `✗ 2 overdue` when items are overdue, else `3 open`.
 fn title_suffix(cx: &PaneCtx<'_>) -> Span<'static> {
     let st = cx.state;
-    let items = &st.checklist.items;
+    let items = &st.domain.checklist.items;
     let overdue = items
         .iter()
-        .filter(|i| Checklist::due_at(i, st.incident.declared_at).is_some_and(|d| d < st.now))
+        .filter(|i| Checklist::due_at(i, st.domain.incident.declared_at).is_some_and(|d| d < st.domain.now))
         .count();
     if overdue > 0 {
         Span::styled(format!("✗ {overdue} overdue"), cx.theme.style(Slot::StatusDown))
@@ -79,9 +79,9 @@ fn title_suffix(cx: &PaneCtx<'_>) -> Span<'static> {
 /// The item due first (overdue ones are due earliest): what an unfocused pane keeps in view.
 fn most_urgent(cx: &PaneCtx<'_>) -> Option<usize> {
     let st = cx.state;
-    let items = st.checklist.items.iter().enumerate();
+    let items = st.domain.checklist.items.iter().enumerate();
     items
-        .filter_map(|(i, it)| Checklist::due_at(it, st.incident.declared_at).map(|d| (d, i)))
+        .filter_map(|(i, it)| Checklist::due_at(it, st.domain.incident.declared_at).map(|d| (d, i)))
         .min()
         .map(|(_, i)| i)
 }
@@ -98,7 +98,7 @@ struct Anchor {
 /// The pane's lines, `w` wide: a header per phase, then its items (item `sel` in the
 /// selection style when focused); and where item `anchor` landed.
 fn item_lines(cx: &PaneCtx<'_>, w: usize, sel: usize, anchor: usize) -> (Vec<Line<'static>>, Anchor) {
-    let items = &cx.state.checklist.items;
+    let items = &cx.state.domain.checklist.items;
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(items.len() + 4);
     let mut at = Anchor::default();
     let mut header_line = 0;
@@ -123,7 +123,7 @@ fn item_line(cx: &PaneCtx<'_>, item: &ChecklistItem, w: usize) -> Line<'static> 
     let (st, theme) = (cx.state, cx.theme);
     let done = item.done.is_some();
     let check = if done { "[x] " } else { "[ ] " };
-    let due = due_text(item, st.incident.declared_at, st.now, theme);
+    let due = due_text(item, st.domain.incident.declared_at, st.domain.now, theme);
     let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
     let room = w.saturating_sub(4 + due_w);
     let text = clean(&item.text, room);

@@ -18,8 +18,8 @@ use crate::text::clean;
 /// The header badge text and its style slot; `None` when the console has no lock.
 /// Someone else's claim reads `COMMANDER: bob@host pid 42 (expires in 25s)`.
 pub fn badge(state: &State) -> Option<(String, Slot)> {
-    let now = state.now;
-    let (text, slot) = match &state.commander {
+    let now = state.domain.now;
+    let (text, slot) = match &state.domain.commander {
         CommanderView::Unknown => return None,
         CommanderView::Pending => ("COMMANDER: ?".to_string(), Slot::Dim),
         CommanderView::Mine { holder, warning, .. } if !holder.expired(now) => match warning {
@@ -48,7 +48,7 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
 /// The header banner when another console took command from this one:
 /// `COMMAND TAKEN by bob@host pid 42 at 12:01:05` (UTC, as every time in the log).
 pub fn takeover_banner(state: &State) -> Option<String> {
-    let (by, at) = state.command_taken.as_ref()?;
+    let (by, at) = state.domain.command_taken.as_ref()?;
     Some(format!("COMMAND TAKEN by {} at {}", clean(by, 48), at.format("%H:%M:%S")))
 }
 
@@ -101,17 +101,17 @@ mod tests {
             drill: false,
         };
         let mut s = State::new(Mode::Live, incident, "alice@ops1".into(), Arc::new(Default::default()), t0);
-        s.now = t0 + Duration::seconds(65);
-        s.commander = view;
+        s.domain.now = t0 + Duration::seconds(65);
+        s.domain.commander = view;
         s
     }
 
     fn bob(s: &State) -> Holder {
         Holder {
             identity: "bob@host pid 42".into(),
-            acquired_at: s.now - Duration::seconds(5),
-            renewed_at: s.now - Duration::seconds(5),
-            expires_at: s.now + Duration::seconds(25),
+            acquired_at: s.domain.now - Duration::seconds(5),
+            renewed_at: s.domain.now - Duration::seconds(5),
+            expires_at: s.domain.now + Duration::seconds(25),
         }
     }
 
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn header_names_the_other_holder_and_the_expiry() {
         let mut s = state(CommanderView::Pending);
-        s.commander = CommanderView::Theirs { holder: bob(&s) };
+        s.domain.commander = CommanderView::Theirs { holder: bob(&s) };
         let line = header(&s, 140);
         assert!(line.contains("COMMANDER: bob@host pid 42 (expires in 25s)"), "{line}");
         assert!(line.contains("T+01:05"), "{line}");
@@ -139,12 +139,12 @@ mod tests {
     #[test]
     fn the_old_commander_s_header_says_who_took_command_and_when() {
         let mut s = state(CommanderView::Pending);
-        s.commander = CommanderView::Theirs { holder: bob(&s) };
-        s.command_taken = Some(("bob@host pid 42".into(), s.now - Duration::seconds(3)));
+        s.domain.commander = CommanderView::Theirs { holder: bob(&s) };
+        s.domain.command_taken = Some(("bob@host pid 42".into(), s.domain.now - Duration::seconds(3)));
         let line = header(&s, 160);
         assert!(line.contains("COMMAND TAKEN by bob@host pid 42 at 12:01:02"), "{line}");
         assert!(line.contains("T+01:05") && line.contains("LIVE"), "{line}");
-        s.command_taken = None;
+        s.domain.command_taken = None;
         assert!(!header(&s, 160).contains("COMMAND TAKEN"));
     }
 
@@ -162,7 +162,7 @@ mod tests {
             ("COMMANDER: you, RENEWAL FAILING (expires in 25s)".into(), Slot::Alarm)
         );
         let mut expired = state(CommanderView::Mine { holder: h, took_over_from: None, warning: None });
-        expired.now += Duration::seconds(30);
+        expired.domain.now += Duration::seconds(30);
         assert_eq!(badge(&expired).unwrap(), ("COMMANDER: yours EXPIRED".into(), Slot::Alarm));
         assert_eq!(badge(&state(CommanderView::Lost { reason: "r".into() })).unwrap().1, Slot::Alarm);
         assert_eq!(badge(&state(CommanderView::Free { note: None })).unwrap().0, "COMMANDER: free");
@@ -173,7 +173,7 @@ mod tests {
         let mut s = state(CommanderView::Pending);
         let mut h = bob(&s);
         h.identity = "evil\u{1b}[2Jx pid 1".into();
-        s.commander = CommanderView::Theirs { holder: h };
+        s.domain.commander = CommanderView::Theirs { holder: h };
         let (text, _) = badge(&s).unwrap();
         assert!(!text.contains('\u{1b}'), "{text:?}");
     }
@@ -182,7 +182,7 @@ mod tests {
     fn a_takeover_rings_the_bell_and_leaves_a_banner_until_command_is_taken_back() {
         use crate::app::{Action, Effect, update};
         let mut s = state(CommanderView::Pending);
-        let t0 = s.incident.declared_at;
+        let t0 = s.domain.incident.declared_at;
         let me = Holder::new("alice@host pid 1", t0, t0, std::time::Duration::from_secs(30));
         let mine = CommanderView::Mine { holder: me, took_over_from: None, warning: None };
         update(&mut s, Action::Commander(mine.clone()), t0);
@@ -193,18 +193,18 @@ mod tests {
             at,
         );
         assert!(fx.contains(&Effect::Bell), "{fx:?}");
-        assert_eq!(s.command_taken, Some(("bob pid 2".to_string(), at)));
+        assert_eq!(s.domain.command_taken, Some(("bob pid 2".to_string(), at)));
         assert_eq!(takeover_banner(&s).as_deref(), Some("COMMAND TAKEN by bob pid 2 at 12:01:05"));
         // Expiry is not a takeover; taking command back clears the banner.
         update(&mut s, Action::Commander(mine), at);
-        assert_eq!(s.command_taken, None);
+        assert_eq!(s.domain.command_taken, None);
         assert_eq!(takeover_banner(&s), None);
         let fx = update(
             &mut s,
             Action::Commander(CommanderView::Lost { reason: "expired at 12:02:00".into() }),
             at,
         );
-        assert!(fx.contains(&Effect::Bell) && s.command_taken.is_none());
+        assert!(fx.contains(&Effect::Bell) && s.domain.command_taken.is_none());
         assert_eq!(takeover_banner(&s), None);
     }
 }

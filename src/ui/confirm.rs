@@ -86,7 +86,7 @@ fn action_lines(
         out.push(Line::styled(text, theme.style(Slot::StatusDown)));
     }
     let cancel = key(keymap, Command::ConfirmNo);
-    if state.read_only {
+    if state.domain.read_only {
         out.push(Line::styled(
             "READ-ONLY console: confirmation is disabled",
             theme.style(Slot::BadgeReadOnly),
@@ -146,7 +146,7 @@ pub fn draw(
     step_id: u64,
     typed: &str,
 ) {
-    let Some(step) = state.step(step_id) else {
+    let Some(step) = state.domain.step(step_id) else {
         let rect = centered(area, 50, 3);
         frame.render_widget(Clear, rect);
         let block = Block::bordered().border_style(theme.style(Slot::Confirm)).title(" Confirm ");

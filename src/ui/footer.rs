@@ -27,7 +27,7 @@ pub fn pane_layer(pane: PaneId) -> KeyLayer {
 /// Key hints (`key`, `what`) for what is on top: the modal, or the focused pane plus global keys.
 /// Only commands that have a key in the active keymap are listed.
 pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
-    let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.modal {
+    let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.view.modal {
         Some(Modal::Verdict) => (KeyLayer::Help, &[(Command::Close, "close")], false),
         Some(Modal::Help) => {
             (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
@@ -38,7 +38,7 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
             false,
         ),
         Some(Modal::Confirm { step, .. }) => {
-            let high = state.step(*step).is_some_and(|s| s.risk() == Risk::High);
+            let high = state.domain.step(*step).is_some_and(|s| s.risk() == Risk::High);
             if high {
                 // Every printable key is typed into the name: only Esc cancels here.
                 return vec![("type name".to_string(), "then Enter"), ("esc".to_string(), "cancel")];
@@ -51,14 +51,14 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::ConfirmKey { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "do it"), (Command::ConfirmNo, "cancel")], false)
         }
-        None if state.swallow.is_some() => {
+        None if state.view.swallow.is_some() => {
             return vec![("typing".to_string(), "ignored"), ("esc".to_string(), "keys act again")];
         }
         Some(Modal::TakeCommand { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "take over"), (Command::ConfirmNo, "cancel")], false)
         }
         None => {
-            let layer = pane_layer(state.focus);
+            let layer = pane_layer(state.view.focus);
             let wanted: &[(Command, &'static str)] = match layer {
                 KeyLayer::Steps => &[
                     (Command::Help, "help"),
@@ -91,10 +91,10 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         }
     };
     // Someone else (or nobody) holds the commander lock: say how to take it, first.
-    let take = (state.modal.is_none()
-        && !state.read_only
-        && !state.commander.held_by_me(state.now)
-        && state.commander.is_wired())
+    let take = (state.view.modal.is_none()
+        && !state.domain.read_only
+        && !state.domain.commander.held_by_me(state.domain.now)
+        && state.domain.commander.is_wired())
     .then(|| keymap.key_for(KeyLayer::Global, Command::TakeCommand).map(|k| (k, "take command")))
     .flatten();
     take.into_iter()
@@ -111,15 +111,15 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
     let avail = usize::from(area.width);
     let mut right: Vec<Span<'static>> = Vec::new();
-    if let Some((msg, _)) = &state.flash {
+    if let Some((msg, _)) = &state.view.flash {
         // A refusal must be read whole: the flash may take all but a few hints' room.
         right.push(Span::styled(
             clean(msg, avail.saturating_sub(24).max(avail / 2)),
             theme.style(Slot::StatusDegraded),
         ));
     }
-    if !state.warnings.is_empty() {
-        let n = state.warnings.len();
+    if !state.domain.warnings.is_empty() {
+        let n = state.domain.warnings.len();
         let text = format!(" ! {n} warning{}", if n == 1 { "" } else { "s" });
         right.push(Span::styled(text, theme.style(Slot::Warning)));
     }
@@ -147,8 +147,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
 
 /// Draw the first warning in full (sanitized), with how many more there are.
 pub fn draw_warning(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let Some(first) = state.warnings.first() else { return };
-    let more = state.warnings.len() - 1;
+    let Some(first) = state.domain.warnings.first() else { return };
+    let more = state.domain.warnings.len() - 1;
     let suffix = if more > 0 { format!(" (+{more} more)") } else { String::new() };
     let room = (usize::from(area.width) * usize::from(area.height)).saturating_sub(width(&suffix) + 2);
     let line = Line::from(vec![

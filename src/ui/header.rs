@@ -18,10 +18,10 @@ use crate::text::clean;
 /// Alarms the header raises, most severe first.
 pub fn alarms(state: &State) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if state.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
+    if state.domain.observed.database.value.as_ref().is_some_and(|d| d.split_brain()) {
         out.push("!! SPLIT-BRAIN");
     }
-    if state.observed.sentinel.value.as_ref().is_some_and(sentinels_disagree) {
+    if state.domain.observed.sentinel.value.as_ref().is_some_and(sentinels_disagree) {
         out.push("!! SENTINELS DISAGREE");
     }
     out
@@ -31,13 +31,13 @@ pub fn alarms(state: &State) -> Vec<&'static str> {
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let avail = usize::from(area.width);
     let header = theme.style(Slot::Header);
-    let mode = match state.mode {
+    let mode = match state.domain.mode {
         Mode::Drill => Span::styled(" DRILL ", theme.style(Slot::BadgeDrill)),
         Mode::Live => Span::styled(" LIVE ", theme.style(Slot::BadgeLive)),
     };
     // Essentials that must always fit: clock, mode, read-only, alarms.
-    let mut essentials = vec![Span::styled(state.clock_text(), header), Span::raw(" "), mode];
-    if state.read_only {
+    let mut essentials = vec![Span::styled(state.domain.clock_text(), header), Span::raw(" "), mode];
+    if state.domain.read_only {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(" READ-ONLY ", theme.style(Slot::BadgeReadOnly)));
     }
@@ -62,9 +62,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     push_first_reason(&mut essentials, state, theme, avail);
     let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
 
-    let id = clean(&state.incident.id, 40);
-    let sev = clean(&state.incident.severity, 8);
-    let operator = clean(&state.operator, 40);
+    let id = clean(&state.domain.incident.id, 40);
+    let sev = clean(&state.domain.incident.severity, 8);
+    let operator = clean(&state.domain.operator, 40);
     // Optional parts, dropped in this order when space runs out: operator, severity, id.
     let mut show_operator = true;
     let mut show_sev = !sev.is_empty();
@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if show_sev {
         spans.push(Span::styled(format!("{sev} "), theme.style(Slot::StatusDown)));
     }
-    let title = clean(&state.incident.title, title_room);
+    let title = clean(&state.domain.incident.title, title_room);
     let pad = title_room.saturating_sub(width(&title));
     spans.push(Span::styled(title, theme.style(Slot::Text)));
     spans.push(Span::raw(" ".repeat(pad + 1)));
@@ -122,8 +122,11 @@ pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let badge = |text: &str, slot| {
         Span::styled(format!(" {text} "), theme.style(slot).add_modifier(Modifier::REVERSED | Modifier::BOLD))
     };
-    let mut out = vec![Span::raw(" "), badge(state.verdict.level.label(), level_slot(state.verdict.level))];
-    if state.recovery.mitigated_at.is_some() {
+    let mut out = vec![
+        Span::raw(" "),
+        badge(state.domain.verdict.level.label(), level_slot(state.domain.verdict.level)),
+    ];
+    if state.domain.recovery.mitigated_at.is_some() {
         out.push(Span::raw(" "));
         out.push(badge("MITIGATED", Slot::StatusHealthy));
     }
@@ -132,11 +135,12 @@ pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
 
 /// The verdict's first reason after the badges, in the room the title can spare.
 fn push_first_reason(spans: &mut Vec<Span<'static>>, state: &State, theme: &Theme, avail: usize) {
-    let Some(reason) = state.verdict.first_reason() else { return };
+    let Some(reason) = state.domain.verdict.first_reason() else { return };
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
     let room = avail.saturating_sub(used + 50).min(70);
     if room >= 16 {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.verdict.level))));
+        spans
+            .push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.domain.verdict.level))));
     }
 }

@@ -72,8 +72,8 @@ pub fn screen(area: Rect, state: &State) -> Screen {
         Constraint::Length(1),
     ]));
     let warning = (warn_rows > 0).then_some(warning);
-    let panes = if state.zoomed {
-        vec![(state.focus, body)]
+    let panes = if state.view.zoomed {
+        vec![(state.view.focus, body)]
     } else if kind == LayoutKind::Full {
         full(body)
     } else {
@@ -84,7 +84,7 @@ pub fn screen(area: Rect, state: &State) -> Screen {
 
 /// Rows the warning line needs to show the first warning in full (at most 3).
 fn warning_rows(state: &State, width: u16) -> u16 {
-    let Some(first) = state.warnings.first() else { return 0 };
+    let Some(first) = state.domain.warnings.first() else { return 0 };
     let text_w = sanitize(first).width() + 16; // "! " and "(+N more)"
     let rows = text_w.div_ceil(usize::from(width.max(1)));
     rows.clamp(1, 3) as u16

@@ -16,13 +16,13 @@ use crate::text::clean;
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let st = cx.state;
     let theme = cx.theme;
-    let count = Span::styled(format!("{} entries", st.log_tail.len()), theme.style(Slot::Dim));
+    let count = Span::styled(format!("{} entries", st.domain.log_tail.len()), theme.style(Slot::Dim));
     let inner = cx.block(frame, area, PaneId::Log, vec![count]);
     let h = usize::from(inner.height);
     if h == 0 {
         return;
     }
-    if st.log_tail.is_empty() {
+    if st.domain.log_tail.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("Nothing logged yet.", theme.style(Slot::Dim))),
             inner,
@@ -30,9 +30,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         return;
     }
     let w = usize::from(inner.width);
-    let drill = st.mode == Mode::Drill || st.incident.drill;
-    let skip = st.log_tail.len().saturating_sub(h);
+    let drill = st.domain.mode == Mode::Drill || st.domain.incident.drill;
+    let skip = st.domain.log_tail.len().saturating_sub(h);
     let lines: Vec<Line<'static>> = st
+        .domain
         .log_tail
         .iter()
         .skip(skip)

@@ -33,7 +33,7 @@ impl PaneCtx<'_> {
     /// Draw the block of a live pane with its freshness badge; returns the inner area.
     pub fn live_block<T>(&self, frame: &mut Frame, area: Rect, pane: PaneId, snap: &Snapshot<T>) -> Rect {
         let name = pane.title();
-        let badge = freshness_badge(snap, self.state.now, self.theme, badge_room(area, name));
+        let badge = freshness_badge(snap, self.state.domain.now, self.theme, badge_room(area, name));
         self.block(frame, area, pane, badge)
     }
 
@@ -45,7 +45,7 @@ impl PaneCtx<'_> {
 
     /// The selected row of a pane.
     pub fn selected(&self, pane: PaneId) -> usize {
-        self.state.selected[pane.index()]
+        self.state.view.selected[pane.index()]
     }
 }
 

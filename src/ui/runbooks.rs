@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
     let sel = selected.min(entries.len().saturating_sub(1));
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let Some(rb) = state.runbooks.get(&e.id) else { continue };
+        let Some(rb) = state.domain.runbooks.get(&e.id) else { continue };
         let mark = match (i == sel, e.reason.is_some()) {
             (true, _) => "› ",
             (false, true) => "★ ",
@@ -50,10 +50,10 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
             lines.push(Line::styled(text, theme.style(Slot::StatusDegraded)));
         }
     }
-    if let Some(rb) = entries.get(sel).and_then(|e| state.runbooks.get(&e.id)) {
+    if let Some(rb) = entries.get(sel).and_then(|e| state.domain.runbooks.get(&e.id)) {
         lines.push(Line::styled("─".repeat(iw), theme.style(Slot::PaneBorder)));
         lines.push(Line::styled(clean(&rb.description, iw), theme.style(Slot::Text)));
-        match plan::resolve_params(rb, &state.config, &state.observed, &[]) {
+        match plan::resolve_params(rb, &state.domain.config, &state.domain.observed, &[]) {
             Ok(params) => {
                 for p in &params {
                     lines.push(Line::styled(
@@ -61,10 +61,10 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
                         theme.style(Slot::Dim),
                     ));
                 }
-                let planned = plan::plan(rb, &state.config, &state.observed, &params);
+                let planned = plan::plan(rb, &state.domain.config, &state.domain.observed, &params);
                 for (n, s) in planned.iter().enumerate() {
                     let (text, slot) = match &s.op {
-                        Ok(op) => match safety::check(state, op).into_iter().next() {
+                        Ok(op) => match safety::check(&state.domain, op).into_iter().next() {
                             // Listed, but the step would be skipped: a safety rule stops it now.
                             Some(v) => (
                                 format!("  {}. {} (not offered now: {})", n + 1, s.title, v.text()),

@@ -40,8 +40,8 @@ pub fn cache_secs_left(state: &State, s: &StepRun) -> Option<i64> {
     {
         return None;
     }
-    let ttl = state.observed.traffic.value.as_ref()?.ttl?;
-    let left = i64::from(ttl) - (state.now - s.finished_at?).num_seconds();
+    let ttl = state.domain.observed.traffic.value.as_ref()?.ttl?;
+    let left = i64::from(ttl) - (state.domain.now - s.finished_at?).num_seconds();
     (left > 0).then_some(left)
 }
 
@@ -54,14 +54,16 @@ fn actions_key(cx: &PaneCtx<'_>) -> Option<String> {
 
 /// Draw the Steps pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let steps = &cx.state.steps;
+    let steps = &cx.state.domain.steps;
     let theme = cx.theme;
     let done = steps.iter().filter(|s| s.status == StepStatus::Done).count();
-    let summary = match cx.state.runbook.as_ref() {
+    let summary = match cx.state.domain.runbook.as_ref() {
         Some(run) => {
             let ids: Vec<u64> = run.steps.iter().map(|(id, _, _)| *id).collect();
-            let finished =
-                ids.iter().filter(|id| cx.state.step(**id).is_some_and(|s| s.status.is_terminal())).count();
+            let finished = ids
+                .iter()
+                .filter(|id| cx.state.domain.step(**id).is_some_and(|s| s.status.is_terminal()))
+                .count();
             match &run.finished {
                 Some((_, outcome)) => format!("{} {outcome}", run.runbook.id()),
                 None => format!("{} {finished}/{}", run.runbook.id(), ids.len()),
@@ -126,9 +128,11 @@ fn key_of(cx: &PaneCtx<'_>, c: Command) -> Option<String> {
 
 /// "next: <title> (press N)" while a runbook runs and its next step waits for the operator.
 fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
-    let run = cx.state.runbook.as_ref().filter(|r| r.active())?;
-    let next =
-        run.steps.iter().find_map(|(id, _, _)| cx.state.step(*id).filter(|s| !s.status.is_terminal()))?;
+    let run = cx.state.domain.runbook.as_ref().filter(|r| r.active())?;
+    let next = run
+        .steps
+        .iter()
+        .find_map(|(id, _, _)| cx.state.domain.step(*id).filter(|s| !s.status.is_terminal()))?;
     let (text, slot) = match &next.status {
         StepStatus::Proposed | StepStatus::Prechecked => {
             let key = key_of(cx, Command::RunbookNext)
@@ -156,8 +160,16 @@ fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'s
     // Verified with a warning is shown as such, never as a plain pass.
     let (sym, slot) =
         if s.verified_with_warning() { ("⚠", Slot::StatusDegraded) } else { status_symbol(&s.status) };
-    let key_w =
-        cx.state.steps.iter().filter_map(|x| x.runbook_key.as_deref()).map(width).max().unwrap_or(0).min(14);
+    let key_w = cx
+        .state
+        .domain
+        .steps
+        .iter()
+        .filter_map(|x| x.runbook_key.as_deref())
+        .map(width)
+        .max()
+        .unwrap_or(0)
+        .min(14);
     let head = match &s.runbook_key {
         Some(key) => {
             let key = clean(key, key_w);
@@ -170,8 +182,11 @@ fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'s
     let status = format!("{sym} {label:<9}");
     // A runbook step that has not come up yet has no elapsed time.
     let waiting = s.runbook_key.is_some() && s.status == StepStatus::Proposed;
-    let elapsed =
-        if waiting { "       ".to_string() } else { format!(" {:>4}s ", s.elapsed_secs(cx.state.now)) };
+    let elapsed = if waiting {
+        "       ".to_string()
+    } else {
+        format!(" {:>4}s ", s.elapsed_secs(cx.state.domain.now))
+    };
     let room = w.saturating_sub(width(&head) + width(&status) + width(&elapsed));
     let line = Line::from(vec![
         Span::raw(head),

@@ -17,14 +17,14 @@ use crate::text::clean;
 
 /// `T+mm:ss` of an instant.
 fn offset(state: &State, t: DateTime<Utc>) -> String {
-    let s = (t - state.incident.declared_at).num_seconds().max(0);
+    let s = (t - state.domain.incident.declared_at).num_seconds().max(0);
     format!("T+{:02}:{:02}", s / 60, s % 60)
 }
 
 /// Where mitigation stands, in one line.
 pub fn mitigation_line(state: &State) -> String {
-    let r = &state.recovery;
-    let settle = state.config.drill.settle_secs();
+    let r = &state.domain.recovery;
+    let settle = state.domain.config.drill.settle_secs();
     let withdrawn = match r.withdrawals {
         0 => String::new(),
         n => format!(" ({n} earlier mitigation(s) withdrawn)"),
@@ -34,7 +34,7 @@ pub fn mitigation_line(state: &State) -> String {
         (None, Some(since)) => format!(
             "not mitigated yet: the verdict holds since {} ({} of {settle} s){withdrawn}",
             offset(state, since),
-            (state.now - since).num_seconds().clamp(0, settle as i64)
+            (state.domain.now - since).num_seconds().clamp(0, settle as i64)
         ),
         (None, None) if r.detected.is_some() => format!("not mitigated{withdrawn}"),
         (None, None) => "no fault detected".into(),
@@ -44,9 +44,9 @@ pub fn mitigation_line(state: &State) -> String {
 /// The next step the console recommends (the picker's first entry), or what to do when no
 /// runbook addresses what is wrong; `None` when nothing is wrong.
 pub fn next_step(state: &State) -> Option<String> {
-    match crate::app::recommend::recommended(state).first() {
+    match crate::app::recommend::recommended(&state.domain).first() {
         Some(r) => Some(format!("Next: runbook {} (b): {}", r.runbook, r.reason)),
-        None if state.verdict.reasons.is_empty() => None,
+        None if state.domain.verdict.reasons.is_empty() => None,
         None => {
             Some("Next: no runbook addresses this yet: watch the panes; a lists single operations".into())
         }
@@ -55,7 +55,7 @@ pub fn next_step(state: &State) -> Option<String> {
 
 /// The modal's lines for a text width `w`.
 pub fn lines(state: &State, theme: &Theme, w: usize) -> Vec<Line<'static>> {
-    let v = &state.verdict;
+    let v = &state.domain.verdict;
     let slot = level_slot(v.level);
     let mut out = vec![
         Line::from(vec![
@@ -101,7 +101,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn slot_border(state: &State) -> Slot {
-    level_slot(state.verdict.level)
+    level_slot(state.domain.verdict.level)
 }
 
 #[cfg(test)]
@@ -129,7 +129,7 @@ mod tests {
             drill: true,
         };
         let mut s = State::new(Mode::Drill, incident, "op@host".into(), Arc::new(Config::default()), t0);
-        s.verdict = Verdict {
+        s.domain.verdict = Verdict {
             level: Level::Failing,
             reasons: vec!["database: Service postgresql has no ready endpoint".into()],
             expected_down: vec![
@@ -154,22 +154,22 @@ mod tests {
     #[test]
     fn the_verdict_key_opens_every_reason_and_what_is_expected_down() {
         let mut s = state();
-        let now = s.now;
+        let now = s.domain.now;
         let keymap = Keymap::fallback();
         assert_eq!(
             keymap.lookup(&[crate::config::keymap::KeyLayer::Global], &[crate::config::key::Key("v".into())]),
             crate::config::keymap::KeymapResult::Matched(Command::Verdict)
         );
         update(&mut s, Action::Command(Command::Verdict), now);
-        assert_eq!(s.modal, Some(Modal::Verdict));
-        s.verdict = state().verdict;
+        assert_eq!(s.view.modal, Some(Modal::Verdict));
+        s.domain.verdict = state().domain.verdict;
         let text = screen(&s, 120, 30);
         assert!(text.contains("Verdict: FAILING"), "{text}");
         assert!(text.contains("- database: Service postgresql has no ready endpoint"), "{text}");
         assert!(text.contains("Expected down (does not block mitigation):"), "{text}");
         assert!(text.contains("- region us-east-1: drained"), "{text}");
         update(&mut s, Action::Command(Command::Close), now);
-        assert_eq!(s.modal, None);
+        assert_eq!(s.view.modal, None);
     }
 
     #[test]
@@ -181,33 +181,36 @@ mod tests {
             Some("Next: no runbook addresses this yet: watch the panes; a lists single operations")
         );
         // The drill's primary down: the recommended runbook, with its reason, in the modal.
-        let mut s =
-            crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("primary-db-down", 15));
-        s.verdict = crate::app::verdict::verdict_of(&s.observed, &s.config);
-        s.modal = Some(Modal::Verdict);
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("primary-db-down", 15),
+        ));
+        s.domain.verdict = crate::app::verdict::verdict_of(&s.domain.observed, &s.domain.config);
+        s.view.modal = Some(Modal::Verdict);
         let text = screen(&s, 160, 40);
         assert!(
             text.contains("Next: runbook db-failover (b): PostgreSQL primary postgresql-0 is DOWN"),
             "{text}"
         );
         // Healthy: no next step.
-        let mut s = crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("calm", 20));
-        s.verdict = crate::app::verdict::verdict_of(&s.observed, &s.config);
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("calm", 20),
+        ));
+        s.domain.verdict = crate::app::verdict::verdict_of(&s.domain.observed, &s.domain.config);
         assert_eq!(next_step(&s), None);
     }
 
     #[test]
     fn the_header_shows_the_verdict_its_first_reason_and_mitigated() {
         let mut s = state();
-        s.verdict_of = Some(s.observed.clone());
+        s.domain.verdict_of = Some(s.domain.observed.clone());
         let header = screen(&s, 160, 30).lines().next().unwrap().to_string();
         assert!(header.contains(" FAILING  database: Service postgresql has no ready endpoint"), "{header}");
         assert!(!header.contains("MITIGATED"), "{header}");
-        s.recovery.mitigated_at = Some(s.now);
-        s.verdict = Verdict {
+        s.domain.recovery.mitigated_at = Some(s.domain.now);
+        s.domain.verdict = Verdict {
             level: Level::Degraded,
             reasons: vec!["redis: 1 of 3 Sentinels reachable".into()],
-            ..s.verdict.clone()
+            ..s.domain.verdict.clone()
         };
         let header = screen(&s, 160, 30).lines().next().unwrap().to_string();
         assert!(header.contains(" DEGRADED   MITIGATED  redis: 1 of 3 Sentinels reachable"), "{header}");
@@ -225,7 +228,7 @@ mod tests {
         assert_eq!(buf[(x, 0)].fg, want.fg.unwrap_or_default(), "{header}");
         assert!(buf[(x, 0)].modifier.contains(ratatui::style::Modifier::REVERSED));
         // Withdrawn: the banner goes away.
-        s.recovery.mitigated_at = None;
+        s.domain.recovery.mitigated_at = None;
         let header = screen(&s, 160, 30).lines().next().unwrap().to_string();
         assert!(!header.contains("MITIGATED"), "{header}");
     }

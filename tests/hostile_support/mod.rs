@@ -153,46 +153,46 @@ pub fn screen_rows(state: &State, ui: &UiContext, w: u16, h: u16) -> Vec<String>
 /// warnings and the flash message. Tags `H01`..`H18` mark each field.
 pub fn hostile_state() -> State {
     let mut st = ui_fixtures::primary_down();
-    st.incident.title = hostile("H01", 0);
-    let mut kube = st.observed.kube.value.clone().expect("kube view");
+    st.domain.incident.title = hostile("H01", 0);
+    let mut kube = st.domain.observed.kube.value.clone().expect("kube view");
     let pods = std::sync::Arc::make_mut(&mut kube.pods);
     pods[0].name = hostile("H02", 1);
     for (k, p) in pods.iter_mut().enumerate().skip(1) {
         p.reason = Some(hostile(&format!("H03{k}"), k));
     }
     kube.contexts[0].error = Some(hostile("H04", 3));
-    st.observed.kube = Arc::new(Snapshot {
+    st.domain.observed.kube = Arc::new(Snapshot {
         value: Some(kube),
-        fetched_at: st.observed.kube.fetched_at,
+        fetched_at: st.domain.observed.kube.fetched_at,
         freshness: Freshness::Stale { since: ui_fixtures::t(690), error: hostile("H05", 4) },
     });
-    let mut db = st.observed.database.value.clone().expect("db view");
+    let mut db = st.domain.observed.database.value.clone().expect("db view");
     db.nodes[0].error = Some(hostile("H06", 5));
     db.nodes[1].replication_state = Some(hostile("H07", 6));
-    st.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
-    st.observed.sentinel = Arc::new(Snapshot {
+    st.domain.observed.database = Arc::new(Snapshot::fresh(db, ui_fixtures::t(721)));
+    st.domain.observed.sentinel = Arc::new(Snapshot {
         value: None,
         fetched_at: None,
         freshness: Freshness::Failed { error: hostile("H08", 0) },
     });
-    let mut traffic = st.observed.traffic.value.clone().expect("traffic view");
+    let mut traffic = st.domain.observed.traffic.value.clone().expect("traffic view");
     traffic.control_plane_error = Some(hostile("H09", 1));
     if let Some(p) = traffic.regions[0].live.as_mut() {
         p.error = Some(hostile("H10", 2));
     }
     traffic.record = hostile("H11", 3);
-    st.observed.traffic = Arc::new(Snapshot {
+    st.domain.observed.traffic = Arc::new(Snapshot {
         value: Some(traffic),
-        fetched_at: st.observed.traffic.fetched_at,
+        fetched_at: st.domain.observed.traffic.fetched_at,
         freshness: Freshness::BreakerOpen { retry_at: ui_fixtures::t(743), error: hostile("H12", 4) },
     });
-    st.log_tail[0].summary = hostile("H13", 5);
-    st.log_tail[1].kind = EntryKind::from(hostile("H14", 6));
-    let sel = st.selected[warroom::app::PaneId::Steps.index()];
-    st.steps[sel].output.push(hostile("H15", 0));
-    st.warnings = vec![hostile("H16", 1)];
-    st.flash = Some((hostile("H17", 2), ui_fixtures::t(700)));
-    st.operator = hostile("H18", 3);
+    st.domain.log_tail[0].summary = hostile("H13", 5);
+    st.domain.log_tail[1].kind = EntryKind::from(hostile("H14", 6));
+    let sel = st.view.selected[warroom::app::PaneId::Steps.index()];
+    st.domain.steps[sel].output.push(hostile("H15", 0));
+    st.domain.warnings = vec![hostile("H16", 1)];
+    st.view.flash = Some((hostile("H17", 2), ui_fixtures::t(700)));
+    st.domain.operator = hostile("H18", 3);
     st
 }
 
@@ -211,7 +211,7 @@ pub fn hostile_sentinel_events(st: &mut State) {
         master: None,
         error: Some(hostile("S3", 2)),
     });
-    st.observed.sentinel = Arc::new(Snapshot::fresh(view, ui_fixtures::t(722)));
+    st.domain.observed.sentinel = Arc::new(Snapshot::fresh(view, ui_fixtures::t(722)));
 }
 
 /// Decodes standard base64 (with padding); `None` on any other byte.

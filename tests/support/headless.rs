@@ -115,7 +115,7 @@ impl Headless {
     /// up as `warroom drill` does.
     pub fn measured(estate: &warroom::backends::drill::DrillEstate, cfg: Config, poll: Duration) -> Headless {
         let mut h = Headless::on_drill(estate, cfg, poll);
-        h.state.recovery =
+        h.state.domain.recovery =
             warroom::app::measure::Recovery::drill(estate.scenario().name, estate.fault_scheduled_at());
         h
     }
@@ -152,7 +152,7 @@ impl Headless {
         self.start_runbook(id, params);
         let end = tokio::time::Instant::now() + within;
         loop {
-            let run = self.state.runbook.clone().expect("runbook");
+            let run = self.state.domain.runbook.clone().expect("runbook");
             if let Some((_, outcome)) = &run.finished {
                 // The runner writes asynchronously: let the log catch up before returning.
                 assert!(self.driver.flush(Duration::from_secs(5)).await, "log flush");
@@ -161,7 +161,7 @@ impl Headless {
             if tokio::time::Instant::now() >= end {
                 panic!("{id} not finished within {within:?}\n{}", self.gist());
             }
-            match self.state.modal.clone() {
+            match self.state.view.modal.clone() {
                 Some(Modal::Confirm { step, .. }) => {
                     let s = self.step_run(step).clone();
                     if matches!(s.op, Operation::Manual { .. }) {
@@ -253,7 +253,7 @@ impl Headless {
     /// keys would). Returns the new step's id.
     pub fn select_proposal(&mut self, pick: impl Fn(&Operation) -> bool) -> u64 {
         self.apply(Action::Command(Command::Actions));
-        let index = match &self.state.modal {
+        let index = match &self.state.view.modal {
             Some(Modal::Actions { items, .. }) => {
                 items.iter().position(|p| pick(&p.op)).unwrap_or_else(|| {
                     panic!(
@@ -262,20 +262,20 @@ impl Headless {
                     )
                 })
             }
-            other => panic!("the actions list did not open: {other:?}; flash {:?}", self.state.flash),
+            other => panic!("the actions list did not open: {other:?}; flash {:?}", self.state.view.flash),
         };
         for _ in 0..index {
             self.apply(Action::Command(Command::ScrollDown));
         }
-        let id = self.state.next_step_id;
+        let id = self.state.domain.next_step_id;
         self.apply(Action::Command(Command::Select));
-        assert!(self.state.step(id).is_some(), "selecting did not create step #{id}");
+        assert!(self.state.domain.step(id).is_some(), "selecting did not create step #{id}");
         id
     }
 
     /// The proposals the actions list would show now (without opening it).
     pub fn proposals(&self) -> Vec<Operation> {
-        warroom::app::propose::proposals(&self.state).into_iter().map(|p| p.op).collect()
+        warroom::app::propose::proposals(&self.state.domain).into_iter().map(|p| p.op).collect()
     }
 
     /// Propose `op` directly through the pipeline (the override path). Returns the step id.
@@ -289,10 +289,10 @@ impl Headless {
     /// Type `word` into the open high-risk confirmation and press Enter.
     pub fn type_confirm(&mut self, word: &str) {
         assert!(
-            matches!(self.state.modal, Some(Modal::Confirm { .. })),
+            matches!(self.state.view.modal, Some(Modal::Confirm { .. })),
             "no confirmation open: {:?}; flash {:?}",
-            self.state.modal,
-            self.state.flash
+            self.state.view.modal,
+            self.state.view.flash
         );
         for c in word.chars() {
             self.apply(Action::Text(TextEdit::Char(c)));
@@ -302,7 +302,7 @@ impl Headless {
 
     /// Step by id (panics when missing).
     pub fn step_run(&self, id: u64) -> &StepRun {
-        self.state.step(id).unwrap_or_else(|| panic!("no step #{id}"))
+        self.state.domain.step(id).unwrap_or_else(|| panic!("no step #{id}"))
     }
 
     /// Status of a step.
@@ -332,7 +332,7 @@ impl Headless {
 
     /// A short description of the state for failure messages.
     pub fn gist(&self) -> String {
-        let o = &self.state.observed;
+        let o = &self.state.domain.observed;
         format!(
             "database: {:?} {:#?}\nsentinel: {:?} {:#?}\nsteps: {:#?}\nflash: {:?}\ntraffic: {:#?}",
             o.database.freshness,
@@ -344,11 +344,12 @@ impl Headless {
             o.sentinel.freshness,
             o.sentinel.value.as_ref().map(|s| (s.agreed_master(), s.failover_in_progress, &s.quorum)),
             self.state
+                .domain
                 .steps
                 .iter()
                 .map(|s| (s.id, &s.runbook_key, &s.preview.title, &s.status, &s.checks, &s.output))
                 .collect::<Vec<_>>(),
-            self.state.flash,
+            self.state.view.flash,
             o.traffic.value.as_ref().map(|t| t
                 .regions
                 .iter()

@@ -367,7 +367,7 @@ fn step(id: u64, op: Operation, why: &str, status: StepStatus, obs: &Observed, c
 /// Everything healthy: one primary, agreeing Sentinels, all traffic in us-east-1.
 pub fn calm() -> State {
     let mut st = base(Mode::Live, "Elevated API error rate in us-east-1 (investigating)", Config::default());
-    st.observed = Observed {
+    st.domain.observed = Observed {
         kube: Arc::new(Snapshot::fresh(kube_calm(), t(720))),
         database: Arc::new(Snapshot::fresh(
             DatabaseView {
@@ -381,9 +381,9 @@ pub fn calm() -> State {
         sentinel: Arc::new(Snapshot::fresh(sentinel_calm(), t(722))),
         traffic: Arc::new(Snapshot::fresh(traffic_calm(), t(718))),
     };
-    warroom::app::measure::refresh_verdict(&mut st);
-    let obs = st.observed.clone();
-    st.steps = vec![step(
+    warroom::app::measure::refresh_verdict(&mut st.domain);
+    let obs = st.domain.observed.clone();
+    st.domain.steps = vec![step(
         1,
         Operation::CheckPrimary,
         "first step of the database runbook",
@@ -391,24 +391,31 @@ pub fn calm() -> State {
         &obs,
         190,
     )];
-    st.steps[0].output.push("postgresql-0 is the writable primary".into());
-    st.checklist = checklist(true);
-    st.log_tail = log(false);
+    st.domain.steps[0].output.push("postgresql-0 is the writable primary".into());
+    st.domain.checklist = checklist(true);
+    st.domain.log_tail = log(false);
     st
 }
 
 /// A low-risk step (scale a deployment) waiting for confirmation in the calm estate.
 pub fn calm_with_low_risk_confirm() -> State {
     let mut st = calm();
-    let obs = st.observed.clone();
+    let obs = st.domain.observed.clone();
     let op = Operation::ScaleDeployment {
         context: "us-west-2".into(),
         namespace: "default".into(),
         deployment: "api".into(),
         replicas: 10,
     };
-    st.steps.push(step(2, op, "pre-scale the secondary region", StepStatus::AwaitingConfirm, &obs, 700));
-    st.modal = Some(warroom::app::Modal::Confirm { step: 2, typed: String::new() });
+    st.domain.steps.push(step(
+        2,
+        op,
+        "pre-scale the secondary region",
+        StepStatus::AwaitingConfirm,
+        &obs,
+        700,
+    ));
+    st.view.modal = Some(warroom::app::Modal::Confirm { step: 2, typed: String::new() });
     st
 }
 
@@ -473,15 +480,15 @@ pub fn primary_down() -> State {
             error: "ListResourceRecordSets: timeout".into(),
         },
     };
-    st.observed = Observed {
+    st.domain.observed = Observed {
         kube: Arc::new(kube_snap),
         database: Arc::new(Snapshot::fresh(db, t(721))),
         sentinel: Arc::new(sentinel),
         traffic: Arc::new(traffic_snap),
     };
-    warroom::app::measure::refresh_verdict(&mut st);
+    warroom::app::measure::refresh_verdict(&mut st.domain);
 
-    let obs = st.observed.clone();
+    let obs = st.domain.observed.clone();
     let promote = Operation::PromotePostgres {
         node: "postgresql-1".into(),
         endpoint: "10.0.1.31:5432".into(),
@@ -510,15 +517,15 @@ pub fn primary_down() -> State {
     let reason = third.failed_check().map(|c| c.detail.clone()).unwrap_or_default();
     third.status = StepStatus::Failed { stage: warroom::app::step::Stage::Precheck, reason };
     third.finished_at = Some(t(700));
-    st.steps = vec![first, second, third];
-    st.selected[PaneId::Steps.index()] = 2;
-    st.checklist = checklist(false);
-    st.log_tail = log(true);
-    st.warnings = vec![
+    st.domain.steps = vec![first, second, third];
+    st.view.selected[PaneId::Steps.index()] = 2;
+    st.domain.checklist = checklist(false);
+    st.domain.log_tail = log(true);
+    st.domain.warnings = vec![
         "keymap /home/alice/.config/warroom/keymaps/custom.toml line 3, column 7: expected a string for `run`; using presets"
             .into(),
     ];
-    st.flash = Some(("step #3: precheck failed".into(), t(700)));
+    st.view.flash = Some(("step #3: precheck failed".into(), t(700)));
     st
 }
 

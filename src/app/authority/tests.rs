@@ -71,8 +71,12 @@ fn nothing_to_override_without_a_conflict() {
     let mut s = state();
     update(&mut s, db(true), t0());
     update(&mut s, Action::Command(Command::OverrideAuthority), t0());
-    assert!(s.modal.is_none());
-    assert!(s.flash.as_ref().is_some_and(|(m, _)| m.contains("nothing to override")), "{:?}", s.flash);
+    assert!(s.view.modal.is_none());
+    assert!(
+        s.view.flash.as_ref().is_some_and(|(m, _)| m.contains("nothing to override")),
+        "{:?}",
+        s.view.flash
+    );
 }
 
 #[test]
@@ -81,45 +85,45 @@ fn override_needs_a_reason_is_logged_applies_to_its_layer_and_clears_with_the_co
     update(&mut s, db(false), t0());
     update(&mut s, Action::Command(Command::OverrideAuthority), t0());
     assert!(matches!(
-        &s.modal,
+        &s.view.modal,
         Some(Modal::Prompt { purpose: PromptPurpose::AuthorityOverride(Layer::Database), .. })
     ));
     // Empty reason: refused, prompt kept, nothing recorded.
     let fx = update(&mut s, Action::Text(TextEdit::Submit), t0());
-    assert!(logged(&fx, EntryKind::Override).is_empty() && s.authority_overrides.is_empty());
-    assert!(matches!(s.modal, Some(Modal::Prompt { .. })));
+    assert!(logged(&fx, EntryKind::Override).is_empty() && s.domain.authority_overrides.is_empty());
+    assert!(matches!(s.view.modal, Some(Modal::Prompt { .. })));
     let fx = type_text(&mut s, "pg-0 is isolated");
     let entry = logged(&fx, EntryKind::Override);
     assert_eq!(entry.len(), 1);
     assert_eq!(entry[0]["layer"], "database");
     assert_eq!(entry[0]["reason"], "pg-0 is isolated");
-    assert_eq!(s.authority_overrides.len(), 1);
+    assert_eq!(s.domain.authority_overrides.len(), 1);
 
     // The check passes for the database layer only, marked as overridden.
-    let mut checks = Operation::CheckPrimary.precheck(&s.observed);
+    let mut checks = Operation::CheckPrimary.precheck(&s.domain.observed);
     let promote = Operation::PromotePostgres {
         node: "pg-1".into(),
         endpoint: "e".into(),
         max_lag_bytes: 0,
         accept_data_loss: None,
     };
-    checks.extend(promote.precheck(&s.observed));
-    apply_overrides(&s.authority_overrides, &promote, &mut checks);
+    checks.extend(promote.precheck(&s.domain.observed));
+    apply_overrides(&s.domain.authority_overrides, &promote, &mut checks);
     let c = checks.iter().find(|c| c.name == CHECK_NAME).expect("authority check");
     assert!(c.ok && c.detail.starts_with("OVERRIDDEN by the operator (pg-0 is isolated)"), "{c:?}");
     let failover =
         Operation::SentinelFailover { master: "m".into(), sentinel: "s".into(), from_master: None };
     let mut other = vec![Check::new(CHECK_NAME, false, "sentinels disagree")];
-    apply_overrides(&s.authority_overrides, &failover, &mut other);
+    apply_overrides(&s.domain.authority_overrides, &failover, &mut other);
     assert!(!other[0].ok, "a database override does not cover the sentinel layer");
 
     // A second request while overridden: nothing left to override.
     update(&mut s, Action::Command(Command::OverrideAuthority), t0());
-    assert!(s.modal.is_none());
+    assert!(s.view.modal.is_none());
 
     // Fenced: the conflict is gone, the override is dropped and that is logged once.
     let fx = update(&mut s, db(true), t0());
-    assert!(s.authority_overrides.is_empty());
+    assert!(s.domain.authority_overrides.is_empty());
     assert_eq!(logged(&fx, EntryKind::OverrideCleared).len(), 1);
     let fx = update(&mut s, db(true), t0());
     assert!(logged(&fx, EntryKind::OverrideCleared).is_empty());
@@ -128,13 +132,13 @@ fn override_needs_a_reason_is_logged_applies_to_its_layer_and_clears_with_the_co
 #[test]
 fn a_read_only_console_overrides_nothing() {
     let mut s = state();
-    s.read_only = true;
+    s.domain.read_only = true;
     update(&mut s, db(false), t0());
     let mut fx = update(&mut s, Action::Command(Command::OverrideAuthority), t0());
-    assert!(s.modal.is_none(), "no reason prompt on an observer console");
-    assert!(s.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.flash);
+    assert!(s.view.modal.is_none(), "no reason prompt on an observer console");
+    assert!(s.view.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.view.flash);
     // Even a prompt that was somehow open records nothing.
-    s.modal = Some(Modal::Prompt {
+    s.view.modal = Some(Modal::Prompt {
         purpose: PromptPurpose::AuthorityOverride(Layer::Database),
         label: "l".into(),
         text: String::new(),
@@ -142,6 +146,6 @@ fn a_read_only_console_overrides_nothing() {
     fx.extend(type_text(&mut s, "pg-0 is isolated"));
     // The lag guard's data-loss override is refused the same way.
     fx.extend(update(&mut s, Action::Command(Command::StepOverride), t0()));
-    assert!(s.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.flash);
-    assert!(logged(&fx, EntryKind::Override).is_empty() && s.authority_overrides.is_empty());
+    assert!(s.view.flash.as_ref().is_some_and(|(m, _)| m.starts_with("READ-ONLY")), "{:?}", s.view.flash);
+    assert!(logged(&fx, EntryKind::Override).is_empty() && s.domain.authority_overrides.is_empty());
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::*;
 use crate::app::state::IncidentInfo;
 use crate::app::verdict::verdict_of;
-use crate::app::{Action, update};
+use crate::app::{Action, State, update};
 use crate::backends::Snapshot;
 use crate::backends::model::PgRole;
 use crate::backends::model::{
@@ -305,7 +305,7 @@ fn update_logs_one_drill_result_through_the_core() {
         drill: true,
     };
     let mut state = State::new(Mode::Drill, incident, "op@host".into(), Arc::new(cfg), t(0));
-    state.recovery = Recovery::drill("primary-db-down", Some(t(2)));
+    state.domain.recovery = Recovery::drill("primary-db-down", Some(t(2)));
     let mut results = Vec::new();
     let apply = |state: &mut State, a: Action, s: i64| -> Vec<crate::incident::entry::LogIntent> {
         update(state, a, t(s))
@@ -323,15 +323,15 @@ fn update_logs_one_drill_result_through_the_core() {
     results.extend(apply(&mut state, Action::Traffic(o.traffic.clone()), 1));
     let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 90)], "pg-0", t(3));
     results.extend(apply(&mut state, Action::Database(down.database.clone()), 3));
-    assert_eq!(state.recovery.detected.as_ref().map(|d| d.0), Some(t(3)));
-    state.steps.push(step(1, StepStatus::Done, 4, Some(5)));
+    assert_eq!(state.domain.recovery.detected.as_ref().map(|d| d.0), Some(t(3)));
+    state.domain.steps.push(step(1, StepStatus::Done, 4, Some(5)));
     let up = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 95)], "pg-1", t(6));
     results.extend(apply(&mut state, Action::Database(up.database.clone()), 6));
     assert!(results.is_empty(), "the Service still routes to pg-0");
     results.extend(apply(&mut state, Action::Kube(up.kube.clone()), 7));
     results.extend(apply(&mut state, Action::Tick, 8));
     assert!(results.is_empty(), "held 1 s of the 2 s settle period");
-    assert_eq!(state.recovery.holding_since, Some(t(7)));
+    assert_eq!(state.domain.recovery.holding_since, Some(t(7)));
     results.extend(apply(&mut state, Action::Tick, 9));
     assert_eq!(results.len(), 1, "{results:?}");
     let d = &results[0].details;
@@ -345,7 +345,7 @@ fn update_logs_one_drill_result_through_the_core() {
     assert_eq!(d["drill"], true);
     assert_eq!(d["fault"], "primary-db-down");
     assert!(results[0].summary.starts_with("DRILL recovered: RTO 5.0 s"), "{}", results[0].summary);
-    assert_eq!(state.recovery.mitigated_at, Some(t(7)));
+    assert_eq!(state.domain.recovery.mitigated_at, Some(t(7)));
 }
 
 /// `estate` with each node's timeline and reported fork LSN.
@@ -499,7 +499,7 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
         drill: true,
     };
     let mut state = State::new(Mode::Drill, incident, "op@host".into(), Arc::new(cfg), t(0));
-    state.recovery = Recovery::drill("primary-db-down", Some(t(0)));
+    state.domain.recovery = Recovery::drill("primary-db-down", Some(t(0)));
     let mut kinds = Vec::new();
     let mut apply = |state: &mut State, o: &Observed, s: i64| {
         for a in [
@@ -518,8 +518,8 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
         }
     };
     apply(&mut state, &estate(&[("pg-0", Down, 0), ("pg-1", Replica, 90)], "pg-0", t(1)), 1);
-    assert_eq!(state.verdict.level, crate::app::verdict::Level::Failing);
-    state.steps.push(step(1, StepStatus::Done, 2, Some(3)));
+    assert_eq!(state.domain.verdict.level, crate::app::verdict::Level::Failing);
+    state.domain.steps.push(step(1, StepStatus::Done, 2, Some(3)));
     let up = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 95)], "pg-1", t(4));
     apply(&mut state, &up, 4);
     apply(&mut state, &up, 5);
@@ -550,7 +550,7 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
             drill: mode == Mode::Drill,
         };
         let mut state = State::new(mode, incident, "op@host".into(), Arc::new(Config::default()), t(0));
-        state.read_only = read_only;
+        state.domain.read_only = read_only;
         let o = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 90)], "pg-0", t(1));
         let mut kinds = Vec::new();
         for a in [Action::Kube(o.kube.clone()), Action::Database(o.database.clone())] {
@@ -559,7 +559,11 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
                 _ => None,
             }));
         }
-        assert_eq!(state.verdict.level, crate::app::verdict::Level::Failing, "the verdict is still kept");
+        assert_eq!(
+            state.domain.verdict.level,
+            crate::app::verdict::Level::Failing,
+            "the verdict is still kept"
+        );
         assert!(!kinds.contains(&EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }

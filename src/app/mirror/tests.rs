@@ -83,7 +83,7 @@ fn console(ids: &Arc<Counter>) -> State {
         drill: false,
     };
     let mut s = State::new(Mode::Live, incident, "alice@host".into(), Arc::new(config()), t(0));
-    s.step_ids = Some(ids.clone());
+    s.domain.step_ids = Some(ids.clone());
     update(&mut s, db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Replica)], t(0)), t(0));
     s
 }
@@ -146,14 +146,14 @@ fn two_consoles_number_steps_from_one_allocator_and_see_each_others_steps() {
     mirror(&mut b, written(&fa, &mut seq, t(1)), t(1));
     mirror(&mut a, written(&fb, &mut seq, t(1)), t(1));
     for s in [&a, &b] {
-        let mut seen: Vec<u64> = s.steps.iter().map(|x| x.id).collect();
+        let mut seen: Vec<u64> = s.domain.steps.iter().map(|x| x.id).collect();
         seen.sort();
         assert_eq!(seen, vec![1, 2]);
-        assert_eq!(s.next_step_id, 3);
+        assert_eq!(s.domain.next_step_id, 3);
     }
-    assert!(b.step(1).is_some_and(|x| x.remote && x.status == StepStatus::Prechecked));
-    assert!(a.step(2).is_some_and(|x| x.remote));
-    assert!(!a.step(1).is_some_and(|x| x.remote), "a console's own step stays its own");
+    assert!(b.domain.step(1).is_some_and(|x| x.remote && x.status == StepStatus::Prechecked));
+    assert!(a.domain.step(2).is_some_and(|x| x.remote));
+    assert!(!a.domain.step(1).is_some_and(|x| x.remote), "a console's own step stays its own");
 }
 
 #[test]
@@ -169,31 +169,31 @@ fn a_step_run_elsewhere_shows_its_states_here_and_is_verified_only_where_it_ran(
     fx.extend(update(&mut a, Action::Text(TextEdit::Submit), t(2)));
     assert!(fx.iter().any(|e| matches!(e, Effect::Execute { .. })), "{:?}", kinds(&fx));
     mirror(&mut b, written(&fx, &mut seq, t(2)), t(2));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Executing));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::Executing));
     let fx = update(&mut a, Action::StepExecuted { step: id, result: Ok("promoted".into()) }, t(3));
     mirror(&mut b, written(&fx, &mut seq, t(3)), t(3));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
 
     // The postcondition holds: only the console that ran the step verifies and logs it.
     let promoted = || db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Primary)], t(4));
     let fb = update(&mut b, promoted(), t(4));
     assert!(!kinds(&fb).contains(&EntryKind::StepVerified), "{:?}", kinds(&fb));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
     // Nor does it fail it here at the verify deadline.
     let fb = update(&mut b, Action::Tick, t(400));
     assert!(kinds(&fb).is_empty(), "{:?}", kinds(&fb));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::Verifying));
     let fa = update(&mut a, promoted(), t(4));
     assert!(kinds(&fa).contains(&EntryKind::StepVerified), "{:?}", kinds(&fa));
     mirror(&mut b, written(&fa, &mut seq, t(401)), t(401));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::Done));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::Done));
 }
 
 #[test]
 fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry() {
     let ids = Arc::new(Counter::default());
     let mut b = console(&ids);
-    let rb = b.runbooks.get("db-failover").cloned().expect("built-in runbook");
+    let rb = b.domain.runbooks.get("db-failover").cloned().expect("built-in runbook");
     let listed: Vec<serde_json::Value> = rb
         .steps
         .iter()
@@ -220,9 +220,9 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
         ))),
         t(2),
     );
-    let run = b.runbook.clone().expect("the run is shown here");
+    let run = b.domain.runbook.clone().expect("the run is shown here");
     assert!(run.active() && run.steps.len() == n as usize);
-    assert_eq!(b.next_step_id, 10 + n, "ids the other console took are never given here");
+    assert_eq!(b.domain.next_step_id, 10 + n, "ids the other console took are never given here");
     for i in 0..n {
         let skipped = json!({ "step": 10 + i, "reason": "not needed" });
         fx.extend(update(
@@ -232,12 +232,12 @@ fn a_runbook_finished_by_another_console_is_finished_here_without_a_second_entry
         ));
     }
     assert!(!kinds(&fx).contains(&EntryKind::RunbookFinished), "{:?}", kinds(&fx));
-    assert!(b.runbook.as_ref().is_some_and(|r| !r.active()), "finished here as well");
+    assert!(b.domain.runbook.as_ref().is_some_and(|r| !r.active()), "finished here as well");
     let done =
         entry(50, EntryKind::RunbookFinished, json!({ "runbook": "db-failover", "outcome": "completed" }));
     let fx = update(&mut b, Action::Mirrored(Box::new(done)), t(50));
     assert!(kinds(&fx).is_empty());
-    assert_eq!(b.runbook.as_ref().and_then(|r| r.finished.clone()), Some((t(50), "completed".into())));
+    assert_eq!(b.domain.runbook.as_ref().and_then(|r| r.finished.clone()), Some((t(50), "completed".into())));
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn a_console_that_does_not_record_observations_logs_none() {
     let ids = Arc::new(Counter::default());
     for records in [true, false] {
         let mut s = console(&ids);
-        s.records_observations = records;
+        s.domain.records_observations = records;
         let fx = update(
             &mut s,
             db(vec![node("pg-0", PgRole::Primary), node("pg-1", PgRole::Replica)], t(5)),
@@ -258,7 +258,7 @@ fn a_console_that_does_not_record_observations_logs_none() {
         assert_eq!(observed > 0, records, "records_observations = {records}");
         // The panes follow the snapshots either way.
         assert_eq!(
-            s.observed.database.value.as_ref().and_then(|d| d.node("pg-0")).map(|n| n.role),
+            s.domain.observed.database.value.as_ref().and_then(|d| d.node("pg-0")).map(|n| n.role),
             Some(PgRole::Down)
         );
     }
@@ -268,14 +268,14 @@ fn a_console_that_does_not_record_observations_logs_none() {
 fn an_allocator_that_fails_falls_back_to_this_consoles_numbering_with_a_warning() {
     let ids = Arc::new(Counter::default());
     let mut s = console(&ids);
-    s.next_step_id = 7;
-    s.step_ids = Some(Arc::new(Broken));
-    assert_eq!(s.alloc_step_id(), 7);
-    assert_eq!(s.next_step_id, 8);
-    assert!(s.warnings.iter().any(|w| w.contains("permission denied")), "{:?}", s.warnings);
+    s.domain.next_step_id = 7;
+    s.domain.step_ids = Some(Arc::new(Broken));
+    assert_eq!(s.domain.alloc_step_id(), 7);
+    assert_eq!(s.domain.next_step_id, 8);
+    assert!(s.domain.warnings.iter().any(|w| w.contains("permission denied")), "{:?}", s.domain.warnings);
     // A working allocator never goes below what this console has seen.
-    s.step_ids = Some(ids.clone());
-    assert_eq!(s.alloc_step_id(), 8);
+    s.domain.step_ids = Some(ids.clone());
+    assert_eq!(s.domain.alloc_step_id(), 8);
 }
 
 #[test]
@@ -290,12 +290,12 @@ fn a_step_this_console_resumed_is_left_to_the_console_that_reports_running_it() 
     }
     fx.extend(update(&mut a, Action::Text(TextEdit::Submit), t(2)));
     // B starts now: it replays the log as a resume (the step's outcome is unknown to it)...
-    crate::app::resume::restore(&mut b, &written(&fx, &mut seq, t(2)));
-    assert_eq!(b.step(id).map(|x| x.status.clone()), Some(StepStatus::OutcomeUnknown));
+    crate::app::resume::restore(&mut b.domain, &written(&fx, &mut seq, t(2)));
+    assert_eq!(b.domain.step(id).map(|x| x.status.clone()), Some(StepStatus::OutcomeUnknown));
     // ...then A reports the result: B shows it verifying and leaves the verification to A.
     let fa = update(&mut a, Action::StepExecuted { step: id, result: Ok("promoted".into()) }, t(3));
     mirror(&mut b, written(&fa, &mut seq, t(3)), t(3));
-    assert!(b.step(id).is_some_and(|x| x.remote && x.status == StepStatus::Verifying));
+    assert!(b.domain.step(id).is_some_and(|x| x.remote && x.status == StepStatus::Verifying));
     let promoted = db(vec![node("pg-0", PgRole::Down), node("pg-1", PgRole::Primary)], t(4));
     let fb = update(&mut b, promoted, t(4));
     assert!(!kinds(&fb).contains(&EntryKind::StepVerified), "{:?}", kinds(&fb));
@@ -375,8 +375,8 @@ fn only_the_console_that_records_observations_logs_the_drill_result() {
             drill: true,
         };
         let mut s = State::new(Mode::Drill, incident, "alice@host".into(), Arc::default(), t(0));
-        s.records_observations = records;
-        s.recovery = crate::app::measure::Recovery::drill("primary-db-down", Some(t(2)));
+        s.domain.records_observations = records;
+        s.domain.recovery = crate::app::measure::Recovery::drill("primary-db-down", Some(t(2)));
         let mut fx = Vec::new();
         let feed = |s: &mut State, o: crate::backends::Observed, at: i64, fx: &mut Vec<Effect>| {
             fx.extend(update(s, Action::Database(o.database), t(at)));
@@ -398,7 +398,7 @@ fn only_the_console_that_records_observations_logs_the_drill_result() {
         );
         let mut done = crate::app::StepRun::new(1, promote(), "test".into(), t(4));
         (done.status, done.started_at, done.finished_at) = (StepStatus::Done, Some(t(4)), Some(t(5)));
-        s.steps.push(done);
+        s.domain.steps.push(done);
         // Healthy again and held for a minute (whatever settle period the tracker asks for).
         for at in 6..66 {
             feed(

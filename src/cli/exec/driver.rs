@@ -155,7 +155,7 @@ impl Exec {
         // The lock's and the sources' values at start (queued by the driver) come first.
         self.driver.apply_queued(&mut self.ran);
         loop {
-            let o = &self.driver.state.observed;
+            let o = &self.driver.state.domain.observed;
             let pending =
                 [&o.kube.freshness, &o.database.freshness, &o.sentinel.freshness, &o.traffic.freshness]
                     .iter()
@@ -179,12 +179,12 @@ impl Exec {
         if self.signals.interrupted {
             return Outcome::Interrupted;
         }
-        let rb = self.driver.state.runbooks.get(id).cloned();
+        let rb = self.driver.state.domain.runbooks.get(id).cloned();
         if let Some(rb) = rb {
             match crate::cli::plan::resolve(
                 &rb,
-                &self.driver.state.config,
-                &self.driver.state.observed,
+                &self.driver.state.domain.config,
+                &self.driver.state.domain.observed,
                 params,
             ) {
                 Ok(ps) => {
@@ -210,9 +210,9 @@ impl Exec {
     }
 
     fn current(&self) -> Option<(u64, String, StepStatus)> {
-        let run = self.driver.state.runbook.as_ref()?;
+        let run = self.driver.state.domain.runbook.as_ref()?;
         run.steps.iter().find_map(|(sid, _, _)| {
-            let s = self.driver.state.step(*sid)?;
+            let s = self.driver.state.domain.step(*sid)?;
             (!s.status.is_terminal())
                 .then(|| (*sid, s.runbook_key.clone().unwrap_or_default(), s.status.clone()))
         })
@@ -220,17 +220,19 @@ impl Exec {
 
     async fn drive(&mut self, d: &Decisions) -> Outcome {
         loop {
-            if let Some((_, outcome)) = self.driver.state.runbook.as_ref().and_then(|r| r.finished.clone()) {
+            if let Some((_, outcome)) =
+                self.driver.state.domain.runbook.as_ref().and_then(|r| r.finished.clone())
+            {
                 return match outcome.as_str() {
                     "completed" => Outcome::Completed,
                     other => Outcome::Failed("runbook".into(), format!("runbook {other}")),
                 };
             }
-            let executing = self.driver.state.steps.iter().any(|s| s.status == StepStatus::Executing);
+            let executing = self.driver.state.domain.steps.iter().any(|s| s.status == StepStatus::Executing);
             if self.signals.interrupted && !executing {
                 return Outcome::Interrupted;
             }
-            if let Some(Modal::Confirm { step, .. }) = self.driver.state.modal.clone() {
+            if let Some(Modal::Confirm { step, .. }) = self.driver.state.view.modal.clone() {
                 if let Err(why) = self.answer(step, d) {
                     return Outcome::Refused(why);
                 }
@@ -250,11 +252,11 @@ impl Exec {
                 Some((_, _, StepStatus::Executing | StepStatus::Verifying)) | None => self.step().await,
                 Some((sid, key, status)) => {
                     self.apply(Action::Command(Command::RunbookNext));
-                    let stuck = self.driver.state.modal.is_none()
+                    let stuck = self.driver.state.view.modal.is_none()
                         && self.current().is_some_and(|(s, _, st)| s == sid && st == status);
                     if stuck {
                         let why =
-                            self.driver.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+                            self.driver.state.view.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
                         return Outcome::Refused(format!("step {key} cannot run: {why}"));
                     }
                 }
@@ -264,7 +266,9 @@ impl Exec {
 
     /// Answer the open confirmation of `step` from the command line, or say why not.
     fn answer(&mut self, step: u64, d: &Decisions) -> Result<(), String> {
-        let Some(s) = self.driver.state.step(step).cloned() else { return Err(format!("no step #{step}")) };
+        let Some(s) = self.driver.state.domain.step(step).cloned() else {
+            return Err(format!("no step #{step}"));
+        };
         let key = s.runbook_key.clone().unwrap_or_else(|| format!("#{step}"));
         let refuse = |this: &mut Exec, why: String| {
             this.apply(Action::Command(Command::ConfirmNo));
@@ -287,11 +291,11 @@ impl Exec {
         } else {
             self.apply(Action::Command(Command::ConfirmYes));
         }
-        if matches!(self.driver.state.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
-            || matches!(self.driver.state.modal, Some(Modal::Prompt { .. }))
+        if matches!(self.driver.state.view.modal, Some(Modal::Confirm { step: open, .. }) if open == step)
+            || matches!(self.driver.state.view.modal, Some(Modal::Prompt { .. }))
         {
-            let why = self.driver.state.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
-            self.driver.state.modal = None;
+            let why = self.driver.state.view.flash.as_ref().map(|(t, _)| t.clone()).unwrap_or_default();
+            self.driver.state.view.modal = None;
             return refuse(self, format!("step {key} was not confirmed: {why}"));
         }
         Ok(())
@@ -301,12 +305,12 @@ impl Exec {
     pub async fn finish(&mut self, outcome: &Outcome) {
         // Let an executing step's result arrive and be logged first (never leave it unlogged).
         let end = tokio::time::Instant::now() + Duration::from_secs(600);
-        while self.driver.state.steps.iter().any(|s| s.status == StepStatus::Executing)
+        while self.driver.state.domain.steps.iter().any(|s| s.status == StepStatus::Executing)
             && tokio::time::Instant::now() < end
         {
             let _ = tokio::time::timeout_at(end, self.step()).await;
         }
-        if self.driver.state.runbook.as_ref().is_some_and(|r| r.active()) {
+        if self.driver.state.domain.runbook.as_ref().is_some_and(|r| r.active()) {
             let why = match outcome {
                 Outcome::Interrupted => "interrupted by a signal",
                 Outcome::Refused(_) => "refused",
@@ -341,7 +345,7 @@ impl Exec {
             return Ok(());
         }
         use crate::app::verdict::{Level, verdict_of};
-        let v = verdict_of(&self.driver.state.observed, &self.driver.state.config);
+        let v = verdict_of(&self.driver.state.domain.observed, &self.driver.state.domain.config);
         let why = match v.level {
             Level::Unknown => "the estate's verdict is unknown: a layer has no fresh value".to_string(),
             _ if !v.restored => {
@@ -370,9 +374,9 @@ impl Exec {
     /// Every step of the run with its status, then the outcome.
     pub fn summary(&self, outcome: &Outcome) -> String {
         let mut o = String::from("\nSummary:\n");
-        if let Some(run) = &self.driver.state.runbook {
+        if let Some(run) = &self.driver.state.domain.runbook {
             for (sid, _, _) in &run.steps {
-                let Some(s) = self.driver.state.step(*sid) else { continue };
+                let Some(s) = self.driver.state.domain.step(*sid) else { continue };
                 let detail = match &s.status {
                     StepStatus::Skipped(r) => format!(": {}", sanitize(r)),
                     StepStatus::Failed { reason, .. } => format!(": {}", sanitize(reason)),

@@ -282,10 +282,10 @@ fn judgement(map: &mut Map<String, Value>, o: &Observed, cfg: &Config, mode: Mod
         declared_at: now,
         drill: mode == Mode::Drill,
     };
-    let mut state =
-        crate::app::State::new(mode, incident, String::new(), std::sync::Arc::new(cfg.clone()), now);
-    state.observed = o.clone();
-    let recommended = crate::app::recommend::recommended(&state);
+    let mut domain =
+        crate::app::Domain::new(mode, incident, String::new(), std::sync::Arc::new(cfg.clone()), now);
+    domain.observed = o.clone();
+    let recommended = crate::app::recommend::recommended(&domain);
     map.insert("verdict".into(), json!(verdict.level.as_str()));
     map.insert("reasons".into(), json!(verdict.reasons));
     map.insert("expected_down".into(), json!(verdict.expected_down));

@@ -57,8 +57,8 @@ fn state_text(n: &PgNodeStatus) -> String {
 /// The line saying where the database Service points.
 fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'static>> {
     let theme = cx.theme;
-    let kube = &cx.state.observed.kube;
-    let configured = cx.state.config.postgres.as_ref().and_then(|p| p.service.as_ref());
+    let kube = &cx.state.domain.observed.kube;
+    let configured = cx.state.domain.config.postgres.as_ref().and_then(|p| p.service.as_ref());
     let Some(svc) = kube.value.as_ref().and_then(|k| k.db_service.as_ref()) else {
         let name = configured?.name.as_str();
         let text = format!("? Service {name}: no data (kubernetes {})", kube.freshness.as_str());
@@ -96,7 +96,7 @@ pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<St
     let names: Vec<&str> = primaries.iter().map(|n| n.name.as_str()).collect();
     let mut out = vec![format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "))];
     for n in &primaries {
-        let routed = if safety::routed(state, &n.name) {
+        let routed = if safety::routed(&state.domain, &n.name) {
             "Service routes here"
         } else {
             "Service does not route here"
@@ -108,7 +108,7 @@ pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<St
             n.lsn.map_or("?".into(), lsn_text)
         ));
     }
-    if let Some(plan) = safety::split_brain_plan(state, db) {
+    if let Some(plan) = safety::split_brain_plan(&state.domain, db) {
         let fence = plan.fence.join(", ");
         out.push(if plan.repoint_first {
             format!("   → fence {fence}, then repoint the Service to {} (it routes to neither)", plan.keep)
@@ -121,7 +121,7 @@ pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<St
 
 /// Draw the Database pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let snap = &cx.state.observed.database;
+    let snap = &cx.state.domain.observed.database;
     let inner = cx.live_block(frame, area, PaneId::Database, snap);
     let theme = cx.theme;
     if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
@@ -143,8 +143,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let mut bottom: Vec<Line<'static>> = Vec::new();
     bottom.extend(service_line(cx, db, w));
     for n in db.nodes.iter().filter(|n| n.error.is_some()) {
-        let last =
-            n.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
+        let last = n
+            .last_ok
+            .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
+            .unwrap_or_default();
         let text = format!("✗ {}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
         bottom.push(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
@@ -170,6 +172,7 @@ fn node_table(
     let name_w = db.nodes.iter().map(|n| width(&n.name)).max().unwrap_or(4).clamp(4, 16) as u16;
     let endpoints: &[String] = cx
         .state
+        .domain
         .observed
         .kube
         .value
@@ -224,8 +227,10 @@ mod tests {
 
     #[test]
     fn split_brain_shows_both_primaries_with_timeline_lsn_and_routing_and_the_fence() {
-        let s = crate::app::safety::tests::state_of(&crate::app::safety::tests::sim_at("split-brain", 15));
-        let db = s.observed.database.value.clone().expect("db");
+        let s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("split-brain", 15),
+        ));
+        let db = s.domain.observed.database.value.clone().expect("db");
         let lines = split_brain_lines(&s, &db);
         assert!(lines[0].starts_with("!! SPLIT-BRAIN: postgresql-0, postgresql-1"), "{lines:?}");
         for n in db.writable_primaries() {
@@ -233,10 +238,10 @@ mod tests {
                 lines.iter().find(|l| l.trim_start().starts_with(&format!("{}:", n.name))).expect("a row");
             assert!(row.contains(&format!("timeline {}", n.timeline.unwrap())), "{row}");
             assert!(row.contains(&lsn_text(n.lsn.unwrap())), "{row}");
-            let routed = crate::app::safety::routed(&s, &n.name);
+            let routed = crate::app::safety::routed(&s.domain, &n.name);
             assert_eq!(row.contains("Service routes here"), routed, "{row}");
         }
-        let plan = crate::app::safety::split_brain_plan(&s, &db).unwrap();
+        let plan = crate::app::safety::split_brain_plan(&s.domain, &db).unwrap();
         let last = lines.last().unwrap();
         assert!(
             last.contains(&format!("fence {}", plan.fence[0])) && last.contains("no application write stops"),

@@ -185,7 +185,7 @@ fn age<'r>(p: &'r PodRow, cx: &PodCx<'_>) -> Cell<'r> {
 
 /// Draw the Pods pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let snap = &cx.state.observed.kube;
+    let snap = &cx.state.domain.observed.kube;
     let inner = cx.live_block(frame, area, PaneId::Pods, snap);
     let theme = cx.theme;
     if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
@@ -221,7 +221,7 @@ fn draw_view(
     let (offset, sel) = scroll_window(cx.selected(PaneId::Pods), view.pods.len(), body_h);
     let visible: Vec<&PodRow> = order.iter().skip(offset).take(body_h).map(|i| &view.pods[*i]).collect();
     let lost = view.contexts.iter().filter(|c| c.error.is_some()).map(|c| c.context.as_str()).collect();
-    let pods = PodCx { now: cx.state.now, lost };
+    let pods = PodCx { now: cx.state.domain.now, lost };
     let selected = cx.focused.then(|| sel - offset);
     table::draw(frame, table_area, cx.theme, &columns(), &pods, &visible, selected);
 }
@@ -236,8 +236,10 @@ fn summary(cx: &PaneCtx<'_>, view: &KubeView, unhealthy: usize, w: usize) -> Vec
         Line::styled(format!("● {count}"), theme.style(Slot::StatusHealthy))
     }];
     for c in view.contexts.iter().filter(|c| c.error.is_some()) {
-        let last =
-            c.last_ok.map(|t| format!(" (last ok {} ago)", age_text(cx.state.now - t))).unwrap_or_default();
+        let last = c
+            .last_ok
+            .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
+            .unwrap_or_default();
         let text = format!("◐ {}: {}{last}", c.context, c.error.as_deref().unwrap_or(""));
         head.push(Line::styled(clean(&text, w), theme.style(Slot::StatusStale)));
     }

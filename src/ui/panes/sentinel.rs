@@ -68,7 +68,7 @@ pub fn quorum_line(v: &SentinelView) -> (String, Slot) {
 
 /// Draw the Sentinel pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let snap = &cx.state.observed.sentinel;
+    let snap = &cx.state.domain.observed.sentinel;
     let inner = cx.live_block(frame, area, PaneId::Sentinel, snap);
     let theme = cx.theme;
     if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
@@ -126,7 +126,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     if !v.events.is_empty() {
         lines.push(line("events (newest first):".into(), Slot::Dim));
         for e in v.events.iter().rev().take(8) {
-            let age = age_text(cx.state.now - e.at);
+            let age = age_text(cx.state.domain.now - e.at);
             let text = format!("  {age:>4} {} {} ({})", e.kind, e.detail, e.sentinel);
             lines.push(line(text, Slot::Text));
         }

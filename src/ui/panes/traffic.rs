@@ -90,7 +90,7 @@ fn region_row(
 
 /// Draw the Traffic pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
-    let snap = &cx.state.observed.traffic;
+    let snap = &cx.state.domain.observed.traffic;
     let inner = cx.live_block(frame, area, PaneId::Traffic, snap);
     let theme = cx.theme;
     if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {

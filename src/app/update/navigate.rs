@@ -1,0 +1,100 @@
+//! Moving around the screen: help, the verdict, focus, zoom, scrolling lists and panes, closing.
+
+use crate::app::effect::Effect;
+use crate::app::guard;
+use crate::app::pipeline;
+use crate::app::state::{Modal, PaneId, State};
+use crate::command::Command;
+
+/// Run a navigation command.
+pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
+    let view = &mut state.view;
+    match c {
+        Command::Help => {
+            view.modal = if view.modal == Some(Modal::Help) { None } else { Some(Modal::Help) };
+            view.help_scroll = 0;
+        }
+        Command::Close => close(state, fx),
+        Command::Verdict => {
+            view.modal = if view.modal == Some(Modal::Verdict) { None } else { Some(Modal::Verdict) };
+        }
+        Command::FocusNext | Command::FocusPrev => {
+            let n = PaneId::ALL.len();
+            let i = view.focus.index();
+            let j = if c == Command::FocusNext { (i + 1) % n } else { (i + n - 1) % n };
+            view.focus = PaneId::ALL[j];
+        }
+        Command::FocusPods => view.focus = PaneId::Pods,
+        Command::FocusDatabase => view.focus = PaneId::Database,
+        Command::FocusSentinel => view.focus = PaneId::Sentinel,
+        Command::FocusTraffic => view.focus = PaneId::Traffic,
+        Command::FocusSteps => view.focus = PaneId::Steps,
+        Command::FocusChecklist => view.focus = PaneId::Checklist,
+        Command::FocusLog => view.focus = PaneId::Log,
+        Command::Zoom => view.zoomed = !view.zoomed,
+        Command::ScrollUp => scroll(state, -1),
+        Command::ScrollDown => scroll(state, 1),
+        Command::PageUp => scroll(state, -10),
+        Command::PageDown => scroll(state, 10),
+        Command::ScrollTop => scroll(state, i64::MIN / 2),
+        Command::ScrollBottom => scroll(state, i64::MAX / 2),
+        _ => {}
+    }
+}
+
+/// Esc: close the open layer (cancelling a confirmation), or with nothing open leave zoom and
+/// dismiss the message.
+fn close(state: &mut State, fx: &mut Vec<Effect>) {
+    match state.view.modal.take() {
+        Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
+        Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
+        Some(_) => {}
+        None => {
+            state.view.zoomed = false;
+            state.view.flash = None;
+        }
+    }
+}
+
+/// Rows in `pane`.
+fn row_count(state: &State, pane: PaneId) -> usize {
+    let d = &state.domain;
+    let o = &d.observed;
+    match pane {
+        PaneId::Pods => o.kube.value.as_ref().map_or(0, |k| k.pods.len()),
+        PaneId::Database => o.database.value.as_ref().map_or(0, |d| d.nodes.len()),
+        PaneId::Sentinel => {
+            o.sentinel.value.as_ref().map_or(0, |s| s.sentinels.len() + s.replicas.len() + s.events.len())
+        }
+        PaneId::Traffic => o.traffic.value.as_ref().map_or(0, |t| t.regions.len()),
+        PaneId::Steps => d.steps.len(),
+        PaneId::Checklist => d.checklist.items.len(),
+        PaneId::Log => d.log_tail.len(),
+    }
+}
+
+/// Move the highlight of the open list, the help's scroll, or the focused pane's selection.
+fn scroll(state: &mut State, delta: i64) {
+    match &mut state.view.modal {
+        Some(Modal::Actions { items, selected }) => {
+            *selected = clamp_add(*selected, delta, items.len());
+        }
+        Some(Modal::Runbooks { selected }) => {
+            *selected = clamp_add(*selected, delta, state.domain.runbooks.entries.len());
+        }
+        Some(Modal::Help) => state.view.help_scroll = clamp_add(state.view.help_scroll, delta, 500),
+        Some(_) => {}
+        None => {
+            let n = row_count(state, state.view.focus);
+            let i = state.view.focus.index();
+            state.view.selected[i] = clamp_add(state.view.selected[i], delta, n);
+        }
+    }
+}
+
+fn clamp_add(v: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (v as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+}
