@@ -2,8 +2,9 @@
 //!
 //! Layout (README, "Layout of the code"; contracts in `docs/`): [`app`] is the pure core, [`ui`] pure drawing, [`tui`] the
 //! terminal and event loop, [`backends`] the systems (and the drill estate) behind the
-//! `Observe`/`Operate` traits, [`runbook`] operations and procedures, [`incident`] the log and
-//! checklist, [`config`] the files the user edits.
+//! `Observe`/`Operate` traits, [`operation`] the vocabulary of what can be done to the
+//! estate, [`runbook`] procedures and how their steps are previewed, prechecked and verified,
+//! [`incident`] the log and checklist, [`config`] the files the user edits.
 
 pub mod app;
 pub mod backends;
