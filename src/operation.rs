@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod assertion;
 pub mod exec;
+pub mod kind;
 pub mod rollback;
 pub mod traffic;
 
@@ -240,25 +241,12 @@ pub enum Verify {
 impl Operation {
     /// Whether the operation changes anything (read-only consoles may run the others).
     pub fn is_mutating(&self) -> bool {
-        !matches!(
-            self,
-            Operation::CheckPrimary
-                | Operation::Manual { .. }
-                | Operation::Assert { .. }
-                | Operation::VerifyWrites { .. }
-        )
+        self.kind().is_mutating()
     }
 
     /// How careful the confirmation must be.
     pub fn risk(&self) -> Risk {
-        match self {
-            Operation::CheckPrimary
-            | Operation::Manual { .. }
-            | Operation::Assert { .. }
-            | Operation::VerifyWrites { .. }
-            | Operation::ScaleDeployment { .. } => Risk::Low,
-            _ => Risk::High,
-        }
+        self.kind().risk()
     }
 
     /// The shortest execution timeout this operation needs, when the configured

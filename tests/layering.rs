@@ -36,7 +36,7 @@ const TABLE: &[Row] = &[
     // The files the user edits (keys and colours are terminal vocabulary).
     row("config", &["clock", "text", "command", "diagnostics"], TERMINAL),
     // What can be done to the estate: the operation vocabulary both backends and runbooks use.
-    row("operation", &["clock", "text", "command", "diagnostics", "config"], NO_TERMINAL),
+    row("operation", &[], NO_TERMINAL),
     // The systems: observe and operate; know nothing of the core, the screen or the record.
     row("backends", &["clock", "text", "command", "diagnostics", "config", "operation"], NO_TERMINAL),
     // The durable record and what is derived from it.

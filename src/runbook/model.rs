@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use strum::{EnumString, IntoStaticStr, VariantNames};
+
+use crate::operation::kind::OpKind;
 use toml::Spanned;
 
 use crate::operation::Risk;
@@ -164,50 +166,7 @@ pub struct StepDef {
     pub gate: Option<Spanned<String>>,
 }
 
-/// The operations a runbook step can name (`op = "..."`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Deserialize, EnumString, IntoStaticStr, VariantNames, strum::Display,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum OpKind {
-    /// Which node is primary (read-only).
-    CheckPrimary,
-    /// A read-only condition on the panes (`args.check`).
-    Assert,
-    /// `pg_promote()` on `args.node`.
-    Promote,
-    /// `pg_ctl promote` through the pod exec API on `args.node`.
-    ExecPromote,
-    /// Fence `args.node` (refuse writes).
-    Fence,
-    /// Repoint the database Service at `args.node`'s pod.
-    RepointService,
-    /// Label `args.node`'s pod (`args.label`, default `role=primary`).
-    LabelPod,
-    /// A write probe on `args.node` through the Service.
-    VerifyWrites,
-    /// `SENTINEL FAILOVER`.
-    SentinelFailover,
-    /// Every Route 53 weight to `args.target` (100) and 0 elsewhere, one batch.
-    SetWeights,
-    /// Staged, health-gated shift to `args.target`.
-    ShiftTraffic,
-    /// Scale `args.region`'s deployments to `args.replicas` (one step per deployment).
-    Scale,
-    /// Roll `args.deployment` back to its previous revision (in `args.region`, default: the
-    /// region where it is failing).
-    RollbackDeployment,
-    /// Something the console cannot do: `args.instruction`, ticked with a note.
-    Manual,
-}
-
 impl OpKind {
-    /// Name as written in files.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// Required and optional argument names.
     pub fn args(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {

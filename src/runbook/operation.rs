@@ -1,4 +1,4 @@
-//! How each [`Operation`] (the vocabulary in [`crate::operation`]) is judged against the
+//! How each [`crate::operation::Operation`] is judged against the
 //! snapshots: its exact preview, its prechecks and its postcondition.
 //!
 //! Prechecks and verification are pure functions of [`crate::backends::Observed`], so the app
@@ -7,8 +7,7 @@
 use crate::backends::model::SentinelView;
 use crate::backends::{Freshness, Snapshot};
 
-use super::model::OpKind;
-use crate::operation::{Check, Operation};
+use crate::operation::Check;
 
 mod precheck;
 mod preview;
@@ -18,33 +17,6 @@ mod rollback;
 mod verify;
 
 pub(crate) use repoint::pod_label;
-
-impl Operation {
-    /// The runbook operation (`op = "..."`) this is.
-    pub fn kind(&self) -> OpKind {
-        match self {
-            Operation::CheckPrimary => OpKind::CheckPrimary,
-            Operation::PromotePostgres { .. } => OpKind::Promote,
-            Operation::ExecPromote { .. } => OpKind::ExecPromote,
-            Operation::FencePostgres { .. } => OpKind::Fence,
-            Operation::PatchServiceSelector { .. } => OpKind::RepointService,
-            Operation::LabelPod { .. } => OpKind::LabelPod,
-            Operation::SentinelFailover { .. } => OpKind::SentinelFailover,
-            Operation::SetRoute53Weights { .. } => OpKind::SetWeights,
-            Operation::ShiftTraffic { .. } => OpKind::ShiftTraffic,
-            Operation::ScaleDeployment { .. } => OpKind::Scale,
-            Operation::RollbackDeployment { .. } => OpKind::RollbackDeployment,
-            Operation::Assert { .. } => OpKind::Assert,
-            Operation::VerifyWrites { .. } => OpKind::VerifyWrites,
-            Operation::Manual { .. } => OpKind::Manual,
-        }
-    }
-
-    /// Short kebab-case name (as in runbooks and the log).
-    pub fn name(&self) -> &'static str {
-        self.kind().as_str()
-    }
-}
 
 pub(crate) fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {
     match &snap.freshness {

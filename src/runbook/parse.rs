@@ -12,10 +12,11 @@ use std::str::FromStr;
 use strum::VariantNames;
 
 use super::gate::GateName;
-use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
+use super::model::{ParamKind, ParamSource, Runbook, StepDef};
 use crate::config::error::{ConfigError, closest, one_of};
 use crate::operation::Risk;
 use crate::operation::assertion::AssertionName;
+use crate::operation::kind::OpKind;
 
 /// Parse `text` (the contents of `file`) into a validated runbook.
 pub fn parse(text: &str, file: &Path) -> Result<Runbook, Vec<ConfigError>> {
@@ -163,7 +164,7 @@ fn validate_step(c: &mut Check<'_>, rb: &Runbook, step: &StepDef) {
         }
     }
     if let Some(Risk::Low) = step.risk
-        && kind_is_high(kind)
+        && kind.risk() == Risk::High
     {
         c.at(
             &step.op,
@@ -192,21 +193,6 @@ fn validate_step(c: &mut Check<'_>, rb: &Runbook, step: &StepDef) {
             check_refs(c, rb, sid, gate, arg);
         }
     }
-}
-
-fn kind_is_high(kind: OpKind) -> bool {
-    matches!(
-        kind,
-        OpKind::Promote
-            | OpKind::ExecPromote
-            | OpKind::Fence
-            | OpKind::RepointService
-            | OpKind::LabelPod
-            | OpKind::SentinelFailover
-            | OpKind::SetWeights
-            | OpKind::ShiftTraffic
-            | OpKind::RollbackDeployment
-    )
 }
 
 fn suggest(hint: Vec<&str>) -> Vec<&str> {

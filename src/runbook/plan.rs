@@ -9,10 +9,11 @@ mod build;
 pub(in crate::runbook) mod sources;
 
 use super::gate::Gate;
-use super::model::{OpKind, ParamKind, ParamSource, Runbook, StepDef};
+use super::model::{ParamKind, ParamSource, Runbook, StepDef};
 use crate::backends::Observed;
 use crate::backends::model::PgRole;
 use crate::config::Config;
+use crate::operation::kind::OpKind;
 use crate::operation::{Operation, Risk};
 
 /// A parameter's value and where it came from.

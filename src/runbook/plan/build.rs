@@ -14,8 +14,9 @@ use crate::config::model::{
 };
 use crate::operation::Operation;
 use crate::operation::assertion::{Assertion, AssertionName};
+use crate::operation::kind::OpKind;
 use crate::operation::traffic::{DEFAULT_SHIFT_PERCENTS, MIN_HOLD_SECS, shift_stages};
-use crate::runbook::model::{OpKind, StepDef};
+use crate::runbook::model::StepDef;
 use crate::runbook::parse::references;
 
 type Built = Result<Operation, BuildError>;
