@@ -100,7 +100,7 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.domain.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op.as_ref().expect("built") {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };
@@ -241,7 +241,7 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.domain.step(promoted).unwrap().op {
+    let node = match &c.state.domain.step(promoted).unwrap().op.as_ref().expect("built") {
         Operation::PromotePostgres { node, .. } => node.clone(),
         _ => unreachable!(),
     };

@@ -133,7 +133,7 @@ fn assert_switch(r: &Value, old: &str, new: &str) {
 }
 
 fn executed_ops(h: &Headless) -> Vec<Operation> {
-    h.state.domain.steps.iter().filter(|s| h.executed(s.id)).map(|s| s.op.clone()).collect()
+    h.state.domain.steps.iter().filter(|s| h.executed(s.id)).filter_map(|s| s.op.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -296,7 +296,11 @@ async fn a_resumed_console_picks_the_runbook_up_where_it_stopped() {
     let mut fx = Vec::new();
     warroom::app::runbook_flow::next(&mut resumed, &mut fx);
     let promote = resumed.domain.step(run.steps[1].0).expect("promote");
-    assert!(matches!(promote.op, warroom::operation::Operation::PromotePostgres { .. }), "{:?}", promote.op);
+    assert!(
+        matches!(promote.op, Some(warroom::operation::Operation::PromotePostgres { .. })),
+        "{:?}",
+        promote.op
+    );
     assert!(
         matches!(resumed.view.modal, Some(warroom::app::Modal::Confirm { .. })),
         "{:?}",

@@ -103,7 +103,7 @@ impl Drive {
         let Some(Modal::Confirm { step, .. }) = self.state.view.modal.clone() else { return false };
         let s = self.state.domain.step(step).expect("step").clone();
         if s.risk() == Risk::High {
-            for c in s.op.confirm_word().chars() {
+            for c in s.op.as_ref().expect("built").confirm_word().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
             }
             self.apply(Action::Text(TextEdit::Submit));
@@ -167,7 +167,7 @@ fn redis_failover_after_sentinel_recovered_skips_the_failover_and_verifies() {
             .domain
             .steps
             .iter()
-            .any(|s| matches!(s.op, Operation::SentinelFailover { .. }) && s.status == StepStatus::Done),
+            .any(|s| matches!(s.op, Some(Operation::SentinelFailover { .. })) && s.status == StepStatus::Done),
         "no failover ran"
     );
 }
@@ -187,7 +187,7 @@ fn the_fence_skipped_while_the_old_primary_was_down_comes_back_when_it_returns_w
         d.advance(5.0);
         came_back = d.state.domain.steps[steps_before..]
             .iter()
-            .find(|s| matches!(&s.op, Operation::FencePostgres { node, .. } if node == "postgresql-0"))
+            .find(|s| matches!(&s.op, Some(Operation::FencePostgres { node, .. }) if node == "postgresql-0"))
             .cloned();
         if came_back.is_some() {
             break;
@@ -245,7 +245,13 @@ fn check_state(state: &State) -> Result<(), TestCaseError> {
         prop_assert!(broken.is_empty(), "offered {:?} breaks {broken:?} ({})", p.op, p.why);
     }
     if let Some(Modal::Confirm { step, .. }) = &state.view.modal {
-        let op = state.domain.step(*step).expect("step").op.clone();
+        let op = state
+            .domain
+            .step(*step)
+            .expect("step")
+            .op
+            .clone()
+            .expect("a step awaiting confirmation is built");
         let broken =
             violations(&state.domain, &Proposal { op: op.clone(), why: String::new(), blocked: None });
         prop_assert!(broken.is_empty(), "step awaiting confirmation {op:?} breaks {broken:?}");

@@ -49,7 +49,7 @@ pub fn override_target(state: &State) -> Result<Layer, String> {
         _ => None,
     };
     from_step
-        .and_then(|s| authority::authority_layer(&s.op))
+        .and_then(|s| s.op.as_ref().and_then(authority::authority_layer))
         .filter(|l| open(l))
         .or(from_focus.filter(|l| open(l)))
         .or_else(|| candidates.into_iter().find(|l| open(l)))

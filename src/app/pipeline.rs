@@ -86,17 +86,23 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
     let now = state.domain.now;
     let config = state.domain.config.clone();
     let Some(step) = state.domain.step_mut(id) else { return false };
-    step.checks = step.op.precheck(&observed);
-    if step.op.is_mutating() || matches!(step.op, Operation::VerifyWrites { .. }) {
+    // A listed runbook step is built when it comes up; until then there is nothing to check.
+    let op = step.op.clone();
+    let Some(op) = op else {
+        step.checks = vec![Check::new("step is built", false, "it is built when its runbook reaches it")];
+        return false;
+    };
+    step.checks = op.precheck(&observed);
+    if op.is_mutating() || matches!(op, Operation::VerifyWrites { .. }) {
         step.checks.insert(
             0,
-            match crate::runbook::guard::coherence(&step.op, &config, &observed) {
+            match crate::runbook::guard::coherence(&op, &config, &observed) {
                 Ok(()) => Check::new("target is the one on screen", true, "context, address and zone match"),
                 Err(why) => Check::new("target is the one on screen", false, why),
             },
         );
     }
-    super::authority::apply_overrides(&overrides, &step.op, &mut step.checks);
+    super::authority::apply_overrides(&overrides, &op, &mut step.checks);
     match step.failed_check().cloned() {
         None => {
             step.status = StepStatus::Prechecked;
@@ -140,11 +146,12 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
     let configured = state.domain.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
     let Some(step) = state.domain.step_mut(id) else { return };
-    let timeout_secs = step.timeout_secs.unwrap_or(configured).max(step.op.min_timeout_secs().unwrap_or(0));
+    // Prechecks passed just now, so the step is built.
+    let Some(op) = step.op.clone() else { return };
+    let timeout_secs = step.timeout_secs.unwrap_or(configured).max(op.min_timeout_secs().unwrap_or(0));
     step.attempts += 1;
     step.started_at = Some(now);
     step.finished_at = None;
-    let op = step.op.clone();
     let title = step.preview.title.clone();
     let attempt = step.attempts;
     // The name the operator typed belongs in the record (and the post-mortem), not only in details.
@@ -202,8 +209,9 @@ pub fn cancel_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 
 /// The high-risk confirmation: the typed word must equal the target's name.
 pub fn submit_typed(state: &mut State, id: u64, typed: String, fx: &mut Vec<Effect>) {
-    let Some(step) = state.domain.step(id) else { return };
-    let word = step.op.confirm_word();
+    let Some(word) = state.domain.step(id).and_then(|s| s.op.as_ref()).map(Operation::confirm_word) else {
+        return;
+    };
     if typed == word {
         confirm(state, id, Some(typed), fx);
     } else {
@@ -264,11 +272,12 @@ pub fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
     let observed = state.domain.observed.clone();
     let mut logs = Vec::new();
     for step in state.domain.steps.iter_mut().filter(|s| s.status == StepStatus::Verifying && !s.remote) {
-        match step.op.verify(&observed) {
+        let Some(op) = step.op.as_ref() else { continue };
+        match op.verify(&observed) {
             Verify::Holds(what) => {
                 step.status = StepStatus::Done;
                 step.finished_at = Some(now);
-                step.warning = step.op.verify_warning(&observed);
+                step.warning = op.verify_warning(&observed);
                 let with = step.warning.as_ref().map(|w| format!(" (WARNING: {w})")).unwrap_or_default();
                 step.output.push(format!("verified: {what}{with}"));
                 logs.push((
@@ -365,7 +374,7 @@ pub fn abort(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
 /// Whether step `id` is a promotion stopped by its lag guard; returns the target's current lag.
 pub fn lag_override_candidate(state: &State, id: u64) -> Result<u64, String> {
     let step = state.domain.step(id).ok_or("no such step")?;
-    let Operation::PromotePostgres { node, .. } = &step.op else {
+    let Some(Operation::PromotePostgres { node, .. }) = &step.op else {
         return Err("only a promotion's lag guard can be overridden".into());
     };
     let lag_failed = matches!(&step.status, StepStatus::Failed { stage: Stage::Precheck, .. })
@@ -399,7 +408,7 @@ pub fn override_lag(state: &mut State, id: u64, bytes: u64, fx: &mut Vec<Effect>
         return;
     }
     let Some(Operation::PromotePostgres { node, endpoint, max_lag_bytes, .. }) =
-        state.domain.step(id).map(|s| s.op.clone())
+        state.domain.step(id).and_then(|s| s.op.clone())
     else {
         return;
     };

@@ -261,7 +261,7 @@ fn shift_back(domain: &Domain) -> Option<Recommendation> {
     let others = t.regions.iter().any(|r| r.name != primary.name && r.weight.unwrap_or(0) > 0);
     let running = domain.runbook.as_ref().is_some_and(|r| r.active() && r.runbook.id() == "restore-primary")
         || domain.steps.iter().any(|s| {
-            matches!(s.op, crate::operation::Operation::ShiftTraffic { .. })
+            matches!(s.op, Some(crate::operation::Operation::ShiftTraffic { .. }))
                 && matches!(s.status, StepStatus::Executing | StepStatus::Verifying)
         });
     (row.weight == Some(0) && others && region_gate_problem(row).is_none() && !running).then(|| {

@@ -52,8 +52,8 @@ fn restore_runbook(domain: &mut Domain, e: &Entry, how: Replay) {
         let Some(def) = rb.steps.iter().position(|s| s.id.get_ref() == def_id) else { continue };
         let title = item.get("title").and_then(|v| v.as_str()).unwrap_or(key).to_string();
         let why = rb.steps[def].why.clone();
-        let mut step = StepRun::new(sid, Operation::Manual { instruction: title.clone() }, why, e.ts);
-        step.preview.title = title;
+        // Listed by its title; its `step-previewed` entry (if any) brings the operation.
+        let mut step = StepRun::listed(sid, title, why, e.ts);
         step.runbook_key = Some(key.to_string());
         step.risk_override = rb.steps[def].risk;
         step.timeout_secs = rb.steps[def].timeout_secs;
@@ -139,7 +139,7 @@ fn step_previewed(domain: &mut Domain, e: &Entry, how: Replay) {
         let title = step.preview.title.clone();
         step.preview = op.preview();
         step.preview.title = title;
-        step.op = op;
+        step.op = Some(op);
         step.why = why;
         step.status = StepStatus::Prechecked;
         step.remote = how == Replay::Live;

@@ -110,11 +110,12 @@ pub fn start(
     let mut listed = Vec::new();
     for p in planned {
         let sid = state.domain.alloc_step_id();
-        let (op, na) = match &p.op {
-            Ok(op) => (op.clone(), None),
-            Err(e) => (Operation::Manual { instruction: e.to_string() }, Some(e.to_string())),
+        // A step that cannot be built now is listed by its title (no stand-in operation); it is
+        // built again, or skipped with the typed reason, when it comes up.
+        let (mut step, na) = match &p.op {
+            Ok(op) => (StepRun::new(sid, op.clone(), p.why.clone(), now), None),
+            Err(e) => (StepRun::listed(sid, p.title.clone(), p.why.clone(), now), Some(e.to_string())),
         };
-        let mut step = StepRun::new(sid, op, p.why.clone(), now);
         step.preview.title = p.title.clone();
         step.runbook_key = Some(p.key.clone());
         step.risk_override = p.risk;
@@ -192,7 +193,7 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
                     step.preview.blast_radius = format!("{}; {note}", step.preview.blast_radius);
                 }
                 step.preview.title = p.title.clone();
-                step.op = op;
+                step.op = Some(op);
                 step.why = p.why.clone();
                 let (title, op, preview, why) =
                     (step.preview.title.clone(), step.op.clone(), step.preview.clone(), step.why.clone());
@@ -440,6 +441,13 @@ mod tests {
         s.domain.runbooks = Arc::new(Catalog { entries: vec![entry] });
         let mut fx = Vec::new();
         start(&mut s, "t", &[], None, &mut fx).expect("starts");
+        // Listed by title, without a stand-in operation: nothing that could be confirmed.
+        for key in ["label", "fence"] {
+            let step =
+                s.domain.steps.iter().find(|st| st.runbook_key.as_deref() == Some(key)).expect("listed");
+            assert_eq!(step.op, None, "{key} has no operation before it can be built");
+            assert!(!step.preview.title.is_empty(), "{key} is listed by its title");
+        }
         next(&mut s, &mut fx);
         let status = |key: &str| {
             s.domain

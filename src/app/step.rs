@@ -89,8 +89,9 @@ impl StepStatus {
 pub struct StepRun {
     /// Unique id within the incident.
     pub id: u64,
-    /// The operation.
-    pub op: Operation,
+    /// The operation; `None` for a runbook step listed when its runbook started and not built
+    /// yet (it is built, or skipped with the reason it cannot be, when it comes up).
+    pub op: Option<Operation>,
     /// Its preview (computed once, shown before confirmation and logged).
     pub preview: Preview,
     /// Why this step is proposed (e.g. "healthiest replica: lag 0 B").
@@ -127,10 +128,15 @@ pub struct StepRun {
 impl StepRun {
     /// A new proposed step.
     pub fn new(id: u64, op: Operation, why: String, now: DateTime<Utc>) -> StepRun {
+        StepRun { preview: op.preview(), op: Some(op), ..StepRun::listed(id, String::new(), why, now) }
+    }
+
+    /// A runbook step listed when its runbook started: only its title until it comes up.
+    pub fn listed(id: u64, title: String, why: String, now: DateTime<Utc>) -> StepRun {
         StepRun {
             id,
-            preview: op.preview(),
-            op,
+            preview: Preview { title, target: String::new(), lines: Vec::new(), blast_radius: String::new() },
+            op: None,
             why,
             status: StepStatus::Proposed,
             checks: Vec::new(),
@@ -150,7 +156,7 @@ impl StepRun {
 
     /// How careful the confirmation must be: the operation's risk, raised by the runbook.
     pub fn risk(&self) -> Risk {
-        match (self.op.risk(), self.risk_override) {
+        match (self.op.as_ref().map_or(Risk::Low, Operation::risk), self.risk_override) {
             (Risk::High, _) | (_, Some(Risk::High)) => Risk::High,
             _ => Risk::Low,
         }

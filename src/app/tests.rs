@@ -493,7 +493,7 @@ fn lag_override_is_typed_logged_and_goes_through_confirmation() {
     assert!(matches!(&s.domain.step(id).unwrap().status, StepStatus::Skipped(r) if r.contains("superseded")));
     let new = s.domain.steps.last().unwrap();
     assert_eq!(new.status, StepStatus::AwaitingConfirm, "the override still needs the typed confirmation");
-    assert!(matches!(new.op, Operation::PromotePostgres { accept_data_loss: Some(5000), .. }));
+    assert!(matches!(new.op, Some(Operation::PromotePostgres { accept_data_loss: Some(5000), .. })));
     assert!(new.preview.lines.iter().any(|l| l.contains("accepts data loss of 5000 bytes")));
     let fx = typed(&mut s, "pg-2", t0());
     assert_eq!(

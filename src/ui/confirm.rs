@@ -12,7 +12,7 @@ use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
-use crate::operation::Risk;
+use crate::operation::{Operation, Risk};
 
 use super::layout::centered;
 use super::widgets::width;
@@ -95,7 +95,8 @@ fn action_lines(
         return out;
     }
     if step.risk() == Risk::High {
-        let word = clean(&step.op.confirm_word(), 60);
+        let expected = step.op.as_ref().map(Operation::confirm_word).unwrap_or_default();
+        let word = clean(&expected, 60);
         out.push(Line::from(vec![
             Span::styled("type ", theme.style(Slot::ConfirmDanger)),
             Span::styled(word.clone(), theme.style(Slot::ConfirmDanger).add_modifier(Modifier::UNDERLINED)),
@@ -104,9 +105,9 @@ fn action_lines(
             Span::styled(" · esc cancel", theme.style(Slot::Dim)),
         ]));
         let typed_clean = clean(typed, 60);
-        let verdict = if typed == step.op.confirm_word() {
+        let verdict = if typed == expected {
             Span::styled("  ✓ matches", theme.style(Slot::StatusHealthy))
-        } else if !typed.is_empty() && !step.op.confirm_word().starts_with(typed) {
+        } else if !typed.is_empty() && !expected.starts_with(typed) {
             Span::styled("  ✗ does not match", theme.style(Slot::StatusDown))
         } else {
             Span::raw("")

@@ -164,14 +164,15 @@ impl Headless {
             match self.state.view.modal.clone() {
                 Some(Modal::Confirm { step, .. }) => {
                     let s = self.step_run(step).clone();
-                    if matches!(s.op, Operation::Manual { .. }) {
+                    let op = s.op.clone().expect("a step whose confirmation is open is built");
+                    if matches!(op, Operation::Manual { .. }) {
                         self.apply(Action::Command(Command::ConfirmYes));
                         for c in "done by the test operator".chars() {
                             self.apply(Action::Text(TextEdit::Char(c)));
                         }
                         self.apply(Action::Text(TextEdit::Submit));
                     } else if s.risk() == warroom::operation::Risk::High {
-                        self.type_confirm(&s.op.confirm_word());
+                        self.type_confirm(&op.confirm_word());
                     } else {
                         self.apply(Action::Command(Command::ConfirmYes));
                     }

@@ -353,8 +353,9 @@ fn base(mode: Mode, title: &str, config: Config) -> State {
 }
 
 fn step(id: u64, op: Operation, why: &str, status: StepStatus, obs: &Observed, created: i64) -> StepRun {
+    let checks = op.precheck(obs);
     let mut s = StepRun::new(id, op, why.into(), t(created));
-    s.checks = s.op.precheck(obs);
+    s.checks = checks;
     s.status = status;
     if s.status == StepStatus::Done {
         s.started_at = Some(t(created + 5));

@@ -72,7 +72,7 @@ fn a_replayed_log_rebuilds_the_domain_and_is_judged_without_a_view() {
     // The log alone rebuilds the steps: the console died while #1 ran, #2 was skipped.
     assert_eq!(domain.steps.len(), 2);
     assert_eq!(domain.step(1).map(|s| &s.status), Some(&StepStatus::OutcomeUnknown));
-    assert_eq!(domain.step(1).map(|s| &s.op), Some(&promote));
+    assert_eq!(domain.step(1).and_then(|s| s.op.as_ref()), Some(&promote));
     assert_eq!(domain.step(2).map(|s| &s.status), Some(&StepStatus::Skipped("duplicate".into())));
     assert_eq!(domain.next_step_id, 3, "new steps are numbered after the replayed ones");
     assert_eq!(domain.log_tail.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);

@@ -189,7 +189,7 @@ fn confirm_yes(state: &mut State, fx: &mut Vec<Effect>) {
             let manual = state
                 .domain
                 .step(step)
-                .is_some_and(|s| matches!(s.op, crate::operation::Operation::Manual { .. }));
+                .is_some_and(|s| matches!(s.op, Some(crate::operation::Operation::Manual { .. })));
             if manual && !state.domain.read_only {
                 let label = format!("Step #{step} done by hand: what was done? (logged; Enter ticks it)");
                 open_prompt(state, PromptPurpose::ManualNote(step), label, "");

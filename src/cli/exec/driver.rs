@@ -274,17 +274,20 @@ impl Exec {
             this.apply(Action::Command(Command::ConfirmNo));
             Err(why)
         };
-        if let Some(why) = super::preflight::missing_decision(&key, &s.op, s.risk(), d) {
+        let Some(op) = s.op.clone() else {
+            return refuse(self, format!("step {key} is not built yet"));
+        };
+        if let Some(why) = super::preflight::missing_decision(&key, &op, s.risk(), d) {
             return refuse(self, why);
         }
-        if let Operation::Manual { .. } = &s.op {
+        if let Operation::Manual { .. } = &op {
             self.apply(Action::Command(Command::ConfirmYes));
             for c in d.note.as_deref().unwrap_or_default().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
             }
             self.apply(Action::Text(TextEdit::Submit));
         } else if s.risk() == Risk::High {
-            for c in s.op.confirm_word().chars() {
+            for c in op.confirm_word().chars() {
                 self.apply(Action::Text(TextEdit::Char(c)));
             }
             self.apply(Action::Text(TextEdit::Submit));

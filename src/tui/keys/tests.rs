@@ -240,7 +240,12 @@ fn answer(s: &mut State, fx: &mut Vec<Effect>) {
             }
             Some(Modal::Prompt { .. }) => fx.extend(keys(s, "pg-1 done 12\r", t0())),
             Some(Modal::Confirm { step, .. }) => {
-                let word = s.domain.step(step).map(|st| st.op.confirm_word()).unwrap_or_default();
+                let word = s
+                    .domain
+                    .step(step)
+                    .and_then(|st| st.op.as_ref())
+                    .map(|op| op.confirm_word())
+                    .unwrap_or_default();
                 fx.extend(keys(s, &format!("{word}\r"), t0()));
                 fx.extend(update(s, Action::Command(Command::ConfirmYes), t0()));
             }
