@@ -68,7 +68,7 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
         Some(Modal::Help) => help::draw(frame, area, theme, &ctx.keymap, state.view.help_scroll),
         Some(Modal::Verdict) => verdict::draw(frame, area, state, theme),
         Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
-        Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, *selected),
+        Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, selected),
         Some(Modal::Confirm { step, typed }) => {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }

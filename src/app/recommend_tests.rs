@@ -182,7 +182,7 @@ fn the_picker_lists_the_recommended_runbook_first_and_enter_starts_it() {
     assert_eq!(entries.len(), s.domain.runbooks.entries.len(), "every runbook listed once");
     let now = s.domain.now;
     update(&mut s, Action::Command(Command::Runbooks), now);
-    assert_eq!(s.view.modal, Some(Modal::Runbooks { selected: 0 }));
+    assert_eq!(s.view.modal, Some(Modal::Runbooks { selected: "fence-stray-primary".into() }));
     update(&mut s, Action::Command(Command::Select), now);
     assert_eq!(s.domain.runbook.as_ref().map(|r| r.runbook.id()), Some("fence-stray-primary"));
 }
@@ -224,4 +224,24 @@ fn a_check_that_holds_with_a_problem_is_verified_with_a_warning() {
         _ => None,
     });
     assert!(logged.is_some_and(|l| l.contains("WARNING: only 1 of 3 Sentinels reachable")));
+}
+
+#[test]
+fn enter_starts_the_highlighted_runbook_even_when_the_list_reorders_under_it() {
+    use crate::app::{Action, Modal, update};
+    use crate::command::Command;
+    let mut s = State::from(domain_of(&sim_at("split-brain", 15)));
+    let now = s.domain.now;
+    update(&mut s, Action::Command(Command::Runbooks), now);
+    update(&mut s, Action::Command(Command::ScrollDown), now);
+    let before = crate::app::runbook_flow::picker_entries(&s);
+    let highlighted = before[1].id.clone();
+    assert_eq!(s.view.modal, Some(Modal::Runbooks { selected: highlighted.clone() }));
+    // The split brain ends while the picker is open: the recommended runbook drops to its
+    // catalogue place and every row below it moves up.
+    s.domain.observed = domain_of(&sim_at("calm", 10)).observed;
+    let after = crate::app::runbook_flow::picker_entries(&s);
+    assert_ne!(after[1].id, highlighted, "the list did reorder: {after:?}");
+    update(&mut s, Action::Command(Command::Select), now);
+    assert_eq!(s.domain.runbook.as_ref().map(|r| r.runbook.id()), Some(highlighted.as_str()));
 }

@@ -48,11 +48,11 @@ pub fn open_picker(state: &mut State) {
         flash(state, format!("runbook {id} is running: finish it or abort it first"));
         return;
     }
-    if state.domain.runbooks.entries.is_empty() {
+    let Some(first) = picker_entries(state).into_iter().next() else {
         flash(state, "no runbooks available");
         return;
-    }
-    state.view.modal = Some(Modal::Runbooks { selected: 0 });
+    };
+    state.view.modal = Some(Modal::Runbooks { selected: first.id });
 }
 
 /// One row of the runbook picker.

@@ -152,8 +152,10 @@ pub enum Modal {
     },
     /// The runbook picker.
     Runbooks {
-        /// Highlighted row.
-        selected: usize,
+        /// The highlighted runbook's id. The list is ordered by what is wrong now and can
+        /// reorder while it is open: the highlight follows the runbook, so Enter starts the
+        /// one on screen.
+        selected: String,
     },
     /// Confirmation of a step.
     Confirm {

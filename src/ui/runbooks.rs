@@ -15,9 +15,9 @@ use crate::runbook::plan;
 use super::layout::centered;
 use crate::text::clean;
 
-/// Draw the picker over `area` with row `selected` highlighted: the recommended runbooks first,
-/// each with its reason, then the others.
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selected: usize) {
+/// Draw the picker over `area` with runbook `selected` highlighted: the recommended runbooks
+/// first, each with its reason, then the others.
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selected: &str) {
     let entries = runbook_flow::picker_entries(state);
     let w = area.width.saturating_sub(4).min(100);
     let h = area.height.saturating_sub(2).clamp(3, 30);
@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let iw = usize::from(inner.width);
-    let sel = selected.min(entries.len().saturating_sub(1));
+    let sel = entries.iter().position(|e| e.id == selected).unwrap_or(0);
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let Some(rb) = state.domain.runbooks.get(&e.id) else { continue };

@@ -121,10 +121,7 @@ fn select(state: &mut State, fx: &mut Vec<Effect>) {
             None => {}
         },
         Some(Modal::Runbooks { selected }) => {
-            let id = runbook_flow::picker_entries(state).get(selected).map(|e| e.id.clone());
-            if let Some(id) = id
-                && let Err(why) = runbook_flow::start(state, &id, &[], None, fx)
-            {
+            if let Err(why) = runbook_flow::start(state, &selected, &[], None, fx) {
                 flash(state, why);
             }
         }

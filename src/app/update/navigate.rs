@@ -75,12 +75,17 @@ fn row_count(state: &State, pane: PaneId) -> usize {
 
 /// Move the highlight of the open list, the help's scroll, or the focused pane's selection.
 fn scroll(state: &mut State, delta: i64) {
+    if let Some(Modal::Runbooks { selected }) = &state.view.modal {
+        let entries = super::super::runbook_flow::picker_entries(state);
+        let at = entries.iter().position(|e| &e.id == selected).unwrap_or(0);
+        if let Some(e) = entries.get(clamp_add(at, delta, entries.len())) {
+            state.view.modal = Some(Modal::Runbooks { selected: e.id.clone() });
+        }
+        return;
+    }
     match &mut state.view.modal {
         Some(Modal::Actions { items, selected }) => {
             *selected = clamp_add(*selected, delta, items.len());
-        }
-        Some(Modal::Runbooks { selected }) => {
-            *selected = clamp_add(*selected, delta, state.domain.runbooks.entries.len());
         }
         Some(Modal::Help) => state.view.help_scroll = clamp_add(state.view.help_scroll, delta, 500),
         Some(_) => {}
