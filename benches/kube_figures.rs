@@ -4,8 +4,9 @@
 //! - a pod status change on the server -> the observer's view shows it (target: kube watch
 //!   event -> pane p99 <= 1 s);
 //! - 5,000 pods in two contexts: first sync, the RSS the observer's stores and the view add
-//!   (target: RSS with 5,000 pods <= 64 MiB for the whole console), and the full-screen draw
-//!   at 200x50 from that view (target: p99 <= 2 ms, release build).
+//!   (no verdict: this process also holds the test servers; the console's RSS target of
+//!   64 MiB is checked by `benches/console.rs`), and the full-screen draw at 200x50 from that
+//!   view (target: p99 <= 2 ms, release build).
 //!
 //! Under `cargo test --all-targets` (no `--bench`) it runs a quick smoke version (5 samples,
 //! 500 pods, 20 frames) and prints no verdicts: a debug build's times say nothing.
@@ -37,8 +38,6 @@ const WEST: &str = "us-west-2";
 const EVENT_P99_MAX: Duration = Duration::from_secs(1);
 /// Target: a full-screen frame with 5,000 pods, p99 (release build).
 const DRAW_P99_MAX: Duration = Duration::from_millis(2);
-/// Target: RSS of the whole console with 5,000 pods.
-const RSS_MAX_MIB: f64 = 64.0;
 
 /// How much to measure.
 struct Plan {
@@ -145,16 +144,12 @@ async fn many_pods(plan: &Plan) {
     let synced = t0.elapsed();
     let after = rss_mib();
     println!(
-        "{} pods: first sync {synced:.2?}; RSS {before:.1} MiB -> {after:.1} MiB (+{:.1} MiB for the observer's stores and the view)",
+        "{} pods: first sync {synced:.2?}; RSS {before:.1} MiB -> {after:.1} MiB (+{:.1} MiB while the observer synced: its stores, the view, the test servers' list responses)",
         2 * n,
         after - before
     );
-    if plan.full {
-        println!(
-            "  target: the whole console <= {RSS_MAX_MIB} MiB: this process {}",
-            verdict(after <= RSS_MAX_MIB)
-        );
-    }
+    // No verdict: the RSS target (<= 64 MiB with 5,000 pods) is for the console process and is
+    // checked by `benches/console.rs`; this process also holds the test servers' pods.
     let mut st = ui_fixtures::calm();
     st.domain.observed.kube = Arc::new(Snapshot::fresh(v, st.domain.now));
     let ui = ui_fixtures::ctx();
