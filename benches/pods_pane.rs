@@ -12,7 +12,6 @@ mod stats;
 #[path = "../tests/support/ui_fixtures.rs"]
 mod ui_fixtures;
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,35 +20,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use warroom::app::{PaneId, State};
 use warroom::backends::Snapshot;
-use warroom::backends::model::{KubeView, PodRow};
 use warroom::ui::draw;
 use warroom::ui::panes::pods::visible_order;
 
 use stats::{ms_summary, quantile};
-use ui_fixtures::{calm, ctx, now, t};
+use ui_fixtures::{calm, ctx, many_pods, now};
 
 /// Target: a full-screen frame with 5,000 pods, p99.
 const DRAW_P99_MAX: Duration = Duration::from_millis(2);
-
-/// `n` pods in two contexts, every 97th crash-looping (as the UI snapshot tests build them).
-fn many_pods(n: usize) -> KubeView {
-    let pods = (0..n)
-        .map(|i| PodRow {
-            context: if i % 2 == 0 { "us-east-1".into() } else { "us-west-2".into() },
-            namespace: "default".into(),
-            name: format!("api-{i:05}"),
-            ready: u16::from(i % 97 != 0),
-            containers: 1,
-            phase: "Running".into(),
-            restarts: 0,
-            reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
-            started_at: Some(t(-60)),
-            node: None,
-            labels: BTreeMap::new(),
-        })
-        .collect::<Vec<_>>();
-    KubeView { pods: pods.into(), ..KubeView::default() }
-}
 
 /// Time of each of `runs` frames of `st` at 160x48.
 fn frames(st: &State, runs: usize) -> Vec<Duration> {

@@ -3,7 +3,6 @@
 #[path = "support/ui_fixtures.rs"]
 mod ui_fixtures;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ratatui::Terminal;
@@ -13,12 +12,11 @@ use ratatui::style::Style;
 
 use warroom::app::{Modal, PaneId, State};
 use warroom::backends::Snapshot;
-use warroom::backends::model::{KubeView, PodRow};
 use warroom::config::theme::Slot;
 use warroom::ui::panes::PaneCtx;
 use warroom::ui::{UiContext, draw};
 
-use ui_fixtures::{calm, calm_with_low_risk_confirm, ctx, now, primary_down, proposals, t};
+use ui_fixtures::{calm, calm_with_low_risk_confirm, ctx, many_pods, now, primary_down, proposals};
 
 fn render_with(state: &State, ui: &UiContext, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
@@ -363,25 +361,6 @@ fn narrow_pods_panes_keep_the_region_whole_before_and_after_a_fault() {
             assert!(!narrow.contains(h), "{what}: {h} at 40:\n{narrow}");
         }
     }
-}
-
-fn many_pods(n: usize) -> KubeView {
-    let pods = (0..n)
-        .map(|i| PodRow {
-            context: if i % 2 == 0 { "us-east-1".into() } else { "us-west-2".into() },
-            namespace: "default".into(),
-            name: format!("api-{i:05}"),
-            ready: u16::from(i % 97 != 0),
-            containers: 1,
-            phase: "Running".into(),
-            restarts: 0,
-            reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
-            started_at: Some(t(-60)),
-            node: None,
-            labels: BTreeMap::new(),
-        })
-        .collect::<Vec<_>>();
-    KubeView { pods: pods.into(), ..KubeView::default() }
 }
 
 #[test]

@@ -561,3 +561,24 @@ pub fn proposals() -> Vec<Proposal> {
         },
     ]
 }
+
+/// `n` pods in two contexts, every 97th crash-looping (the UI snapshots and the Pods
+/// pane bench draw them).
+pub fn many_pods(n: usize) -> KubeView {
+    let pods = (0..n)
+        .map(|i| PodRow {
+            context: if i % 2 == 0 { "us-east-1".into() } else { "us-west-2".into() },
+            namespace: "default".into(),
+            name: format!("api-{i:05}"),
+            ready: u16::from(i % 97 != 0),
+            containers: 1,
+            phase: "Running".into(),
+            restarts: 0,
+            reason: (i % 97 == 0).then(|| "CrashLoopBackOff".to_string()),
+            started_at: Some(t(-60)),
+            node: None,
+            labels: BTreeMap::new(),
+        })
+        .collect::<Vec<_>>();
+    KubeView { pods: pods.into(), ..KubeView::default() }
+}
