@@ -35,15 +35,13 @@ impl Operation {
                 repoint::label_checks(obs, context, namespace, pod)
             }
             Operation::SentinelFailover { sentinel, .. } => sentinel_checks(obs, sentinel),
-            Operation::RollbackDeployment { context, namespace, deployment } => {
+            Operation::RollbackDeployment { context, namespace, deployment }
+            | Operation::ScaleDeployment { context, namespace, deployment, .. } => {
                 rollback::checks(obs, context, namespace, deployment)
             }
             Operation::SetRoute53Weights { weights, .. } => traffic::set_weights_precheck(obs, weights),
             Operation::ShiftTraffic { target, stages, hold_secs, .. } => {
                 traffic::shift_precheck(obs, target, stages, *hold_secs)
-            }
-            Operation::ScaleDeployment { context, namespace, deployment, .. } => {
-                scale_checks(obs, context, namespace, deployment)
             }
         }
     }
@@ -147,24 +145,4 @@ fn replica_check(s: &SentinelView) -> Check {
             format!("{healthy} replica(s) with link up")
         },
     )
-}
-
-fn scale_checks(obs: &Observed, context: &str, namespace: &str, deployment: &str) -> Vec<Check> {
-    let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
-    if let Some(k) = obs.kube.value.as_ref() {
-        let found = k
-            .deployments
-            .iter()
-            .any(|d| d.context == context && d.namespace == namespace && d.name == deployment);
-        checks.push(Check::new(
-            "deployment exists",
-            found,
-            if found {
-                format!("{deployment} in {context}/{namespace}")
-            } else {
-                format!("no deployment {deployment} in {context}/{namespace}")
-            },
-        ));
-    }
-    checks
 }

@@ -44,7 +44,7 @@ pub(super) fn preview(context: &str, namespace: &str, deployment: &str) -> Previ
     }
 }
 
-/// Prechecks: fresh data and the Deployment exists.
+/// Prechecks of a Deployment operation (roll back, scale): fresh data and the Deployment exists.
 pub(super) fn checks(obs: &Observed, context: &str, namespace: &str, deployment: &str) -> Vec<Check> {
     let mut checks = vec![fresh_check("kubernetes data", &obs.kube)];
     let Some(k) = obs.kube.value.as_ref() else { return checks };
