@@ -61,91 +61,109 @@ fn proposal(op: Operation, why: String) -> Proposal {
 fn candidates(domain: &Domain) -> Vec<Proposal> {
     let cfg = &domain.config;
     let mut out = Vec::new();
-    let db = domain.observed.database.value.as_ref();
     if let Some(pg) = &cfg.postgres {
-        out.push(proposal(
-            Operation::CheckPrimary,
-            "read-only: which node is primary and whether it accepts writes".into(),
-        ));
-        if let Some(db) = db {
-            if let Some(plan) = safety::split_brain_plan(domain, db) {
-                out.extend(split_brain_proposals(domain, pg, db, &plan));
-            }
-            if let Some((node, why)) = db.best_replica() {
-                let situation = match db.primary() {
-                    None if safety::any_down(db) => "primary is DOWN",
-                    None => "no single writable primary",
-                    Some(_) => "planned switchover",
-                };
-                let config = pg.nodes.iter().find(|n| n.name == node.name);
-                out.push(proposal(
-                    Operation::PromotePostgres {
-                        node: node.name.clone(),
-                        endpoint: endpoint_of(config),
-                        max_lag_bytes: pg.max_lag_bytes,
-                        accept_data_loss: None,
-                    },
-                    format!("{situation}; {} is the {why}", node.name),
-                ));
-                if let Some(op) = config.and_then(|c| exec_promote(c, pg.max_lag_bytes)) {
-                    out.push(proposal(
-                        op,
-                        format!(
-                            "{situation}; {} is the {why}; `pg_ctl promote` through the pod exec API is \
-                             the failover plan's literal form (alternative to the SQL promote)",
-                            node.name
-                        ),
-                    ));
-                }
-            }
-            if let Some(primary) = db.primary() {
-                out.extend(repoint_proposal(domain, pg, primary, "primary"));
-            }
-        }
+        out.extend(database_proposals(domain, pg));
     }
     if let Some(sc) = &cfg.sentinel {
-        let view = domain.observed.sentinel.value.as_ref();
-        let from = view.and_then(|v| v.agreed_master()).map(str::to_string);
-        out.push(proposal(
-            Operation::SentinelFailover {
-                master: sc.master.clone(),
-                sentinel: sc.addrs.first().cloned().unwrap_or_default(),
-                from_master: from.clone(),
-            },
-            match from {
-                Some(m) => format!("move the Redis master away from {m}"),
-                None => "Sentinels do not agree on a master".into(),
-            },
-        ));
+        out.push(sentinel_proposal(domain, sc));
     }
     if let Some(r53) = &cfg.route53
         && let (Some(primary), Some(secondary)) = (cfg.primary_region(), cfg.secondary_region())
     {
         let traffic = domain.observed.traffic.value.as_ref();
-        let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
-        let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
-        let weights: Vec<(String, u8)> = cfg
-            .regions
-            .iter()
-            .map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 }))
-            .collect();
-        out.push(proposal(
-            Operation::SetRoute53Weights {
-                zone: r53.hosted_zone_id.clone(),
-                record: r53.record.clone(),
-                endpoint: crate::backends::route53::endpoint_label(r53),
-                weights,
-            },
-            if target.name == secondary.name {
-                format!("send all traffic to the {} region {}", secondary.role, secondary.name)
-            } else {
-                format!("send traffic back to the primary region {}", primary.name)
-            },
-        ));
+        out.push(weights_proposal(cfg, r53, primary, secondary, traffic));
         out.extend(shift_back_proposal(cfg, r53, primary, traffic));
     }
     out.extend(scale_proposals(cfg, domain));
     out
+}
+
+/// PostgreSQL: look first; in a split brain, the fence; promote the healthiest replica (SQL, and
+/// `pg_ctl promote` through the pod exec API); repoint the Service to the primary.
+fn database_proposals(domain: &Domain, pg: &crate::config::model::PostgresConfig) -> Vec<Proposal> {
+    let mut out = vec![proposal(
+        Operation::CheckPrimary,
+        "read-only: which node is primary and whether it accepts writes".into(),
+    )];
+    let Some(db) = domain.observed.database.value.as_ref() else { return out };
+    if let Some(plan) = safety::split_brain_plan(domain, db) {
+        out.extend(split_brain_proposals(domain, pg, db, &plan));
+    }
+    if let Some((node, why)) = db.best_replica() {
+        let situation = match db.primary() {
+            None if safety::any_down(db) => "primary is DOWN",
+            None => "no single writable primary",
+            Some(_) => "planned switchover",
+        };
+        let config = pg.nodes.iter().find(|n| n.name == node.name);
+        out.push(proposal(
+            Operation::PromotePostgres {
+                node: node.name.clone(),
+                endpoint: endpoint_of(config),
+                max_lag_bytes: pg.max_lag_bytes,
+                accept_data_loss: None,
+            },
+            format!("{situation}; {} is the {why}", node.name),
+        ));
+        if let Some(op) = config.and_then(|c| exec_promote(c, pg.max_lag_bytes)) {
+            out.push(proposal(
+                op,
+                format!(
+                    "{situation}; {} is the {why}; `pg_ctl promote` through the pod exec API is \
+                     the failover plan's literal form (alternative to the SQL promote)",
+                    node.name
+                ),
+            ));
+        }
+    }
+    if let Some(primary) = db.primary() {
+        out.extend(repoint_proposal(domain, pg, primary, "primary"));
+    }
+    out
+}
+
+/// Redis: a Sentinel failover away from the master the Sentinels agree on.
+fn sentinel_proposal(domain: &Domain, sc: &crate::config::model::SentinelConfig) -> Proposal {
+    let view = domain.observed.sentinel.value.as_ref();
+    let from = view.and_then(|v| v.agreed_master()).map(str::to_string);
+    proposal(
+        Operation::SentinelFailover {
+            master: sc.master.clone(),
+            sentinel: sc.addrs.first().cloned().unwrap_or_default(),
+            from_master: from.clone(),
+        },
+        match from {
+            Some(m) => format!("move the Redis master away from {m}"),
+            None => "Sentinels do not agree on a master".into(),
+        },
+    )
+}
+
+/// Route 53: all traffic to the secondary region, or back to the primary once it has none.
+fn weights_proposal(
+    cfg: &crate::config::Config,
+    r53: &crate::config::model::Route53Config,
+    primary: &crate::config::model::RegionConfig,
+    secondary: &crate::config::model::RegionConfig,
+    traffic: Option<&crate::backends::model::TrafficView>,
+) -> Proposal {
+    let primary_weight = traffic.and_then(|t| t.region(&primary.name)).and_then(|r| r.weight);
+    let target = if primary_weight.unwrap_or(0) > 0 { secondary } else { primary };
+    let weights: Vec<(String, u8)> =
+        cfg.regions.iter().map(|r| (r.name.clone(), if r.name == target.name { 100 } else { 0 })).collect();
+    proposal(
+        Operation::SetRoute53Weights {
+            zone: r53.hosted_zone_id.clone(),
+            record: r53.record.clone(),
+            endpoint: crate::backends::route53::endpoint_label(r53),
+            weights,
+        },
+        if target.name == secondary.name {
+            format!("send all traffic to the {} region {}", secondary.role, secondary.name)
+        } else {
+            format!("send traffic back to the primary region {}", primary.name)
+        },
+    )
 }
 
 /// Repoint the database Service to `primary`'s pod unless its endpoints are exactly that pod.
