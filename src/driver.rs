@@ -90,7 +90,6 @@ pub struct Driver {
     actions: mpsc::UnboundedReceiver<Action>,
     lock_requests: Option<mpsc::Sender<LockRequest>>,
     tick: tokio::time::Interval,
-    quit: bool,
 }
 
 impl Driver {
@@ -117,7 +116,7 @@ impl Driver {
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Driver { state, sources, runner, sender, actions, lock_requests: None, tick, quit: false }
+        Driver { state, sources, runner, sender, actions, lock_requests: None, tick }
     }
 
     /// Follow the commander lock: its current view is queued now, every change after it.
@@ -220,7 +219,8 @@ impl Driver {
 
     /// Carry out `effects` in order (those of `update`, or of a core call such as starting a
     /// runbook): the log and executions through the runner, lock requests to the lock task,
-    /// the bell and the clipboard (redacted) to `out`; a quit is noted ([`Driver::quit_requested`]).
+    /// the bell and the clipboard (redacted) to `out`. A quit needs nothing here: the core
+    /// recorded it in the state ([`Driver::quit_requested`]).
     pub fn carry_out(&mut self, effects: Vec<Effect>, out: &mut dyn Output) {
         for effect in effects {
             out.emitted(&effect);
@@ -235,14 +235,14 @@ impl Driver {
                         tracing::warn!("commander lock task is busy or gone: {req:?} dropped");
                     }
                 }
-                Effect::Quit => self.quit = true,
+                Effect::Quit => {}
             }
         }
     }
 
     /// Whether the core asked to quit (a quit command confirmed, or a shutdown).
     pub fn quit_requested(&self) -> bool {
-        self.quit
+        self.state.view.quit
     }
 
     /// Wait until every effect queued so far is handled (log entries durable, executions

@@ -52,6 +52,14 @@ async fn run_proposal(h: &mut Headless, pick: impl Fn(&Operation) -> bool) -> u6
     run_op(h, p.op, &p.why).await
 }
 
+/// The node step `id` (a confirmed promotion) promoted.
+fn promoted_node(c: &Headless, id: u64) -> String {
+    match c.state.domain.step(id).and_then(|s| s.op.as_ref()) {
+        Some(Operation::PromotePostgres { node, .. }) => node.clone(),
+        other => panic!("step #{id} is not a promotion: {other:?}"),
+    }
+}
+
 /// Propose `op`, type its confirmation word, run it to Done.
 async fn run_op(h: &mut Headless, op: Operation, why: &str) -> u64 {
     let word = op.confirm_word();
@@ -100,10 +108,7 @@ async fn primary_db_down_drill_logs_one_plausible_result() {
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.domain.step(promoted).unwrap().op.as_ref().expect("built") {
-        Operation::PromotePostgres { node, .. } => node.clone(),
-        _ => unreachable!(),
-    };
+    let node = promoted_node(&c, promoted);
     assert!(
         c.state.domain.recovery.result.is_none(),
         "not mitigated while the Service routes to the dead primary"
@@ -241,10 +246,7 @@ async fn the_old_primary_returning_writable_withdraws_mitigation_until_it_is_fen
     })
     .await;
     let promoted = run_proposal(&mut c, |op| matches!(op, Operation::PromotePostgres { .. })).await;
-    let node = match &c.state.domain.step(promoted).unwrap().op.as_ref().expect("built") {
-        Operation::PromotePostgres { node, .. } => node.clone(),
-        _ => unreachable!(),
-    };
+    let node = promoted_node(&c, promoted);
     run_proposal(&mut c, |op| matches!(op, Operation::PatchServiceSelector { pod, .. } if *pod == node))
         .await;
     c.until_with("mitigated", Duration::from_secs(10), |c| c.state.domain.recovery.mitigated_at.is_some())

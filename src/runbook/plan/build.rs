@@ -10,7 +10,7 @@ use crate::backends::Observed;
 use crate::backends::postgres::endpoint::endpoint_of;
 use crate::config::Config;
 use crate::config::model::{
-    DEFAULT_FAILOVER_REPLICAS, PgNodeConfig, PostgresConfig, RegionConfig, Route53Config,
+    DEFAULT_FAILOVER_REPLICAS, ObjectRef, PgNodeConfig, PostgresConfig, RegionConfig, Route53Config,
 };
 use crate::operation::Operation;
 use crate::operation::assertion::{Assertion, AssertionName};
@@ -139,6 +139,18 @@ impl<'a> Builder<'a> {
         self.pod_of(n).ok_or_else(|| invalid(format!("node {} has no pod configured or observed", n.name)))
     }
 
+    /// The database Service (Kubernetes and `postgres.service` configured) and the pod of the
+    /// node named by `args.node`: what repointing the Service and labelling the pod act on.
+    fn db_service_and_pod(&self) -> Result<(&'a ObjectRef, String), BuildError> {
+        self.kube()?;
+        let svc = self
+            .pg()?
+            .service
+            .as_ref()
+            .ok_or_else(|| not_applicable("postgres.service is not configured"))?;
+        Ok((svc, self.required_pod_of(self.pg_node()?)?))
+    }
+
     fn assert(&self) -> Built {
         let check = self.arg("check").unwrap_or_default();
         let kind = AssertionName::from_str(&check).map_err(|_| invalid(format!("unknown check {check}")))?;
@@ -229,13 +241,7 @@ impl<'a> Builder<'a> {
     }
 
     fn repoint_service(&self) -> Built {
-        self.kube()?;
-        let svc = self
-            .pg()?
-            .service
-            .as_ref()
-            .ok_or_else(|| not_applicable("postgres.service is not configured"))?;
-        let pod = self.required_pod_of(self.pg_node()?)?;
+        let (svc, pod) = self.db_service_and_pod()?;
         Ok(Operation::PatchServiceSelector {
             context: svc.context.clone(),
             namespace: svc.namespace.clone(),
@@ -245,13 +251,7 @@ impl<'a> Builder<'a> {
     }
 
     fn label_pod(&self) -> Built {
-        self.kube()?;
-        let svc = self
-            .pg()?
-            .service
-            .as_ref()
-            .ok_or_else(|| not_applicable("postgres.service is not configured"))?;
-        let pod = self.required_pod_of(self.pg_node()?)?;
+        let (svc, pod) = self.db_service_and_pod()?;
         let label = self.arg("label").unwrap_or_else(|| "role=primary".into());
         let (key, value) = label
             .split_once('=')
