@@ -67,3 +67,33 @@ async fn the_kubelet_reports_crash_loops_with_growing_restarts_and_oom_kills() {
     let list = pods.list(&ListParams::default()).await.expect("list");
     assert_eq!(list.items.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_gets_endpoint_slices_from_the_real_controller() {
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let cp = ControlPlane::shared();
+    let ns = unique_namespace("cp-svc");
+    cp.namespace("us-west-2", &ns).await;
+    cp.pod("us-west-2", &ns, "db-0", &[("app", "db")]).await;
+    cp.service("us-west-2", &ns, "postgresql", &[("app", "db")]).await;
+    let ready = cp.wait_pods_ready("us-west-2", &ns, "app=db", 1).await;
+    let ip = ready[0].status.as_ref().and_then(|s| s.pod_ip.clone()).expect("pod ip");
+    let slices: Api<EndpointSlice> = Api::namespaced(cp.client("us-west-2").await, &ns);
+    eventually("an EndpointSlice with db-0 ready", Duration::from_secs(20), || async {
+        let list = slices
+            .list(&ListParams::default().labels("kubernetes.io/service-name=postgresql"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let eps: Vec<_> = list.items.iter().flat_map(|s| s.endpoints.iter().flatten()).collect();
+        match eps.as_slice() {
+            [e] if e.addresses == vec![ip.clone()]
+                && e.target_ref.as_ref().and_then(|t| t.name.as_deref()) == Some("db-0")
+                && e.conditions.as_ref().and_then(|c| c.ready) == Some(true) =>
+            {
+                Ok(())
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+}
