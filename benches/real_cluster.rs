@@ -116,6 +116,11 @@ fn main() {
         ms_summary(&o.key_to_frame),
         plan.verdict(k99 <= Duration::from_millis(50))
     );
+    println!(
+        "RSS once the storm is over and settled: {:.1} MiB{}",
+        mib(o.rss_after_storm_kib),
+        plan.verdict(o.rss_after_storm_kib <= 150 * 1024)
+    );
     let relist_max = quantile(&o.relists.iter().map(|r| r.peak_kib).collect::<Vec<_>>(), 1.0).unwrap_or(0);
     for r in &o.relists {
         println!(

@@ -181,6 +181,8 @@ pub struct Ours {
     pub watch_to_pane: Vec<Duration>,
     pub key_to_frame: Vec<Duration>,
     pub storm_rate: f64,
+    /// RSS once the storm is over and every pod is healthy again (after 5 s of settling).
+    pub rss_after_storm_kib: u64,
     pub relists: Vec<Relist>,
 }
 
@@ -200,8 +202,10 @@ pub fn ours(
     let idle = measure_idle(&con, plan.idle);
     let watch_to_pane = probes(&con, rt, cp, clients, plan);
     let (key_to_frame, storm_rate) = keys_in_storm(&con, rt, cp, clients, plan);
+    std::thread::sleep(plan.settle);
+    let rss_after_storm_kib = procfs::rss_kib(con.pid()).unwrap_or(0);
     let relists = (0..plan.relists).map(|_| relist(&con, rt, cp, clients, plan)).collect();
-    Ours { peak_after_load_kib, idle, watch_to_pane, key_to_frame, storm_rate, relists }
+    Ours { peak_after_load_kib, idle, watch_to_pane, key_to_frame, storm_rate, rss_after_storm_kib, relists }
 }
 
 /// Watch event -> pane, three samples per probe: the kubelet reports a pod not ready (`1
