@@ -21,6 +21,12 @@ use super::{Freshness, Operate, Snapshot};
 use crate::config::Config;
 use crate::operation::Operation;
 
+/// Watch events publish a Kubernetes snapshot at most this often: each copies and sorts every
+/// pod, and the core diffs and draws it, so a rollout storm (hundreds of pod events a second on
+/// tens of thousands of pods) would otherwise keep the console busy and keys waiting. Adds at
+/// most this much to watch event -> pane.
+const KUBE_POKE_GAP: Duration = Duration::from_millis(100);
+
 /// Sources and the operator of the live estate.
 pub struct LiveEstate {
     /// One watch receiver per layer.
@@ -131,7 +137,7 @@ pub async fn build(cfg: &Arc<Config>) -> LiveEstate {
             Ok((obs, kop)) => {
                 op.kube = Some(kop);
                 let poke = obs.notify_handle();
-                poller::spawn(obs, base, Some(poke))
+                poller::spawn_coalesced(obs, base, poke, KUBE_POKE_GAP)
             }
             Err(e) => failed(format!("cannot build Kubernetes clients: {e}")),
         }

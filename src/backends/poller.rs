@@ -52,7 +52,26 @@ where
     O::Output: Clone,
 {
     let (tx, rx) = watch::channel(Arc::new(Snapshot::pending()));
-    tokio::spawn(run(observer, cfg, poke, tx));
+    tokio::spawn(run(observer, cfg, poke, Duration::ZERO, tx));
+    rx
+}
+
+/// Like [`spawn`], but pokes poll at most once per `gap`: a poke within `gap` of the previous
+/// poll's start waits for the rest of it, so a burst of pokes is folded into one poll. For a
+/// source whose every poll copies a large view (every pod of a cluster during a rollout storm),
+/// which would otherwise be copied, diffed and drawn once per watch event.
+pub fn spawn_coalesced<O>(
+    observer: O,
+    cfg: PollerConfig,
+    poke: Arc<Notify>,
+    gap: Duration,
+) -> watch::Receiver<Arc<Snapshot<O::Output>>>
+where
+    O: Observe,
+    O::Output: Clone,
+{
+    let (tx, rx) = watch::channel(Arc::new(Snapshot::pending()));
+    tokio::spawn(run(observer, cfg, Some(poke), gap, tx));
     rx
 }
 
@@ -60,6 +79,7 @@ async fn run<O>(
     observer: O,
     cfg: PollerConfig,
     poke: Option<Arc<Notify>>,
+    gap: Duration,
     tx: watch::Sender<Arc<Snapshot<O::Output>>>,
 ) where
     O: Observe,
@@ -70,6 +90,7 @@ async fn run<O>(
         if tx.is_closed() {
             return;
         }
+        let began = tokio::time::Instant::now();
         let outcome = match tokio::time::timeout(
             cfg.timeout,
             AssertUnwindSafe(observer.observe()).catch_unwind(),
@@ -114,7 +135,12 @@ async fn run<O>(
             (Some(p), false) => {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = p.notified() => {}
+                    _ = p.notified() => {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(began + gap) => {}
+                            _ = tx.closed() => return,
+                        }
+                    }
                     _ = tx.closed() => return,
                 }
             }
@@ -277,5 +303,28 @@ mod tests {
         next(&mut rx).await;
         assert!(before.elapsed() < Duration::from_secs(1));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_pokes_is_folded_into_one_poll_per_gap() {
+        let (src, calls) = source(vec![]);
+        let poke = Arc::new(Notify::new());
+        let gap = Duration::from_millis(100);
+        let cfg = PollerConfig { interval: Duration::from_secs(60), ..cfg() };
+        let mut rx = spawn_coalesced(src, cfg, poke.clone(), gap);
+        next(&mut rx).await;
+        let first = tokio::time::Instant::now();
+        // Ten pokes 10 ms apart, each given the chance to run the poller.
+        for _ in 0..10 {
+            poke.notify_one();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        next(&mut rx).await;
+        assert!(first.elapsed() >= gap, "the second poll waited for the gap: {:?}", first.elapsed());
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "ten pokes within the gap: one poll");
+        // The pokes after the second poll began are folded into one more poll, a gap later.
+        next(&mut rx).await;
+        assert!(first.elapsed() >= gap * 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 }
