@@ -13,6 +13,7 @@
 //! restart or break it.
 #![allow(dead_code)]
 
+pub mod endpoints;
 pub mod etcd;
 pub mod kubelet;
 pub mod objects;
