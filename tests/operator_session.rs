@@ -9,11 +9,14 @@
 //! steps, the typed confirmations and the verified results.
 //!
 //! Timings are printed as `FIGURE` lines (kill -> pane red, each step confirm -> done, total).
+//! A second test scales a Deployment through the real driver and runner (headless) and checks
+//! the real controllers made and the harness kubelet readied the pods.
 
 #[allow(dead_code)] // each test binary uses a part of the shared support code
 mod support {
     pub mod ansi;
     pub mod control_plane;
+    pub mod headless;
     pub mod lab;
     pub mod moto;
     pub mod screen;
@@ -27,12 +30,18 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::Api;
 use support::ansi::{self, GREEN, RED};
 use support::control_plane::ControlPlane;
-use support::control_plane::objects::unique_namespace;
+use support::control_plane::objects::{pod_ready, unique_namespace};
+use support::headless::Headless;
 use support::lab::postgres::{NODES, PgLab};
 use support::lab::redis::RedisLab;
 use support::moto::{exclusive, seed_weighted};
 use support::screen::{confirm_word, dialog_step, line_with, start_runbook, step_row, wait_screen};
 use support::tmux::Tmux;
+use warroom::app::{Action, StepStatus};
+use warroom::command::Command;
+use warroom::config::Config;
+use warroom::config::model::{KubernetesConfig, PollingConfig, RegionConfig};
+use warroom::operation::{Operation, Risk};
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
@@ -413,5 +422,87 @@ fn check_post_mortem(md: &str, done: &[Done], fence_id: u64) {
         let report = &md[md.find("## Recovery report").unwrap()..];
         assert!(report.contains("- RTO"), "{report}");
         assert!(report.contains("postgresql-0"), "{report}");
+    }
+}
+
+/// `api`'s row in the console's Kubernetes view: (desired, ready).
+fn api_row(h: &Headless, ns: &str) -> Option<(u32, u32)> {
+    let k = h.state.domain.observed.kube.value.as_ref()?;
+    let d = k.deployments.iter().find(|d| d.context == EAST && d.namespace == ns && d.name == "api")?;
+    Some((d.desired, d.ready))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scale_step_through_the_runner_gets_its_pods_from_the_real_controllers() {
+    let cp = ControlPlane::shared();
+    let app = unique_namespace("scale");
+    cp.namespace(EAST, &app).await;
+    cp.deployment(EAST, &app, "api", 1, &[]).await;
+    cp.wait_deployment_available(EAST, &app, "api", 1).await;
+    let cfg = Config {
+        kubernetes: Some(KubernetesConfig {
+            kubeconfig: Some(cp.kubeconfig.to_string_lossy().into_owned()),
+            namespaces: vec![app.clone()],
+        }),
+        regions: vec![RegionConfig {
+            name: EAST.into(),
+            role: "primary".into(),
+            kube_context: Some(EAST.into()),
+            deployments: vec!["api".into()],
+            ..RegionConfig::default()
+        }],
+        polling: PollingConfig {
+            interval_ms: 300,
+            timeout_ms: 1500,
+            verify_timeout_ms: 30_000,
+            ..PollingConfig::default()
+        },
+        ..Config::default()
+    };
+    let mut h = Headless::start(cfg).await;
+    h.until("api seen at 1/1", Duration::from_secs(15), |s| {
+        s.domain.observed.kube.value.as_ref().is_some_and(|k| {
+            k.deployments
+                .iter()
+                .any(|d| d.namespace == app && d.name == "api" && d.desired == 1 && d.ready == 1)
+        })
+    })
+    .await;
+
+    let op = Operation::ScaleDeployment {
+        context: EAST.into(),
+        namespace: app.clone(),
+        deployment: "api".into(),
+        replicas: 3,
+    };
+    let id = h.propose(op.clone(), "more capacity for the failover");
+    if h.step_run(id).risk() == Risk::High {
+        h.type_confirm(&op.confirm_word());
+    } else {
+        h.apply(Action::Command(Command::ConfirmYes));
+    }
+    // The runner patches the scale subresource; the ReplicaSet controller creates two pods,
+    // the harness kubelet makes them Ready, the Deployment controller counts them, and the
+    // console's verification sees 3/3.
+    h.until("the scale step verified", Duration::from_secs(40), |s| {
+        s.domain.step(id).is_some_and(|r| !matches!(r.status, StepStatus::Executing | StepStatus::Verifying))
+    })
+    .await;
+    assert_eq!(h.status(id), StepStatus::Done, "step #{id}: {:?}", h.step_run(id));
+    // The runner writes asynchronously: wait for the verified entry before reading the log.
+    h.until_logged(id, "step-verified", Duration::from_secs(5)).await;
+    let kinds = h.step_kinds(id);
+    for k in ["step-confirmed", "step-executing", "step-verified"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing: {kinds:?}");
+    }
+    assert_eq!(api_row(&h, &app), Some((3, 3)));
+
+    // Ground truth from the API server: three Ready pods owned by the Deployment's ReplicaSet.
+    cp.wait_deployment_available(EAST, &app, "api", 3).await;
+    let pods = cp.wait_pods_ready(EAST, &app, "app=api", 3).await;
+    for p in &pods {
+        let owner = &p.metadata.owner_references.as_ref().expect("owned")[0];
+        assert_eq!(owner.kind, "ReplicaSet", "{p:?}");
+        assert!(pod_ready(p));
     }
 }
