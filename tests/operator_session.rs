@@ -78,7 +78,8 @@ struct KubeEstate {
 /// label, as the failover plan's selector does; the endpoint controllers fill its endpoints
 /// once the harness kubelet reports the pods Ready) and an api Deployment per region.
 async fn kube_lab() -> KubeEstate {
-    let cp = ControlPlane::shared();
+    // Started off this task: the other labs start meanwhile.
+    let cp = tokio::task::spawn_blocking(ControlPlane::shared).await.expect("control plane");
     let (db, app) = (unique_namespace("database"), unique_namespace("app"));
     for ctx in [EAST, WEST] {
         cp.namespace(ctx, &db).await;
