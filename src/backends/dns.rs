@@ -7,5 +7,5 @@ pub mod check;
 pub mod judge;
 pub mod probe;
 
-pub use check::{DnsCheck, NameServer, SyncReport, resolve, split_host_port};
+pub use check::{DnsCheck, NameServer, SyncReport, resolve};
 pub use judge::{Expected, ServerState};

@@ -10,6 +10,7 @@
 //! fault injection), `operate` (operations), `shift` (the staged `shift-traffic`), `rng` (seeded xorshift).
 
 mod database;
+mod dns;
 pub mod estate;
 mod failover;
 mod kube;

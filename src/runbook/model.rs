@@ -182,6 +182,7 @@ impl OpKind {
             OpKind::Scale => (&["region"], &["replicas"]),
             OpKind::RollbackDeployment => (&["deployment"], &["region"]),
             OpKind::Manual => (&["instruction"], &[]),
+            OpKind::VerifyDns => (&[], &["recheck_after_secs"]),
         }
     }
 }

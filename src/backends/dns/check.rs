@@ -32,44 +32,12 @@ impl NameServer {
     }
 }
 
-/// Split `host`, `host:port`, `[v6]:port` or a bare IPv6 address (default port 53).
-pub fn split_host_port(entry: &str) -> Result<(String, u16), String> {
-    let e = entry.trim();
-    if e.is_empty() {
-        return Err("empty name server".into());
-    }
-    if let Ok(ip) = e.parse::<std::net::IpAddr>() {
-        return Ok((ip.to_string(), 53));
-    }
-    if let Ok(sa) = e.parse::<SocketAddr>() {
-        return Ok((sa.ip().to_string(), sa.port()));
-    }
-    let (host, port) = match e.rsplit_once(':') {
-        Some((h, p)) => {
-            let port = p.parse::<u16>().map_err(|_| format!("{e:?}: port {p:?} is not a number 1-65535"))?;
-            (h, port)
-        }
-        None => (e, 53),
-    };
-    if port == 0 {
-        return Err(format!("{e:?}: port 0"));
-    }
-    let ok = !host.is_empty()
-        && host
-            .split('.')
-            .filter(|l| !l.is_empty())
-            .all(|l| l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    if !ok {
-        return Err(format!("{e:?}: expected host or host:port, e.g. ns1.example.net or 127.0.0.1:5301"));
-    }
-    Ok((host.trim_end_matches('.').to_string(), port))
-}
-
 /// Resolve name server entries with the system resolver (every address of a name is asked).
 pub async fn resolve(entries: &[String]) -> Result<Vec<NameServer>, String> {
     let mut out = Vec::new();
     for entry in entries {
-        let (host, port) = split_host_port(entry)?;
+        let (host, port) =
+            crate::config::validate::name_server(entry).map_err(|e| format!("name server {e}"))?;
         let addrs = tokio::net::lookup_host((host.as_str(), port))
             .await
             .map_err(|e| format!("cannot resolve name server {host}: {e}"))?;
@@ -322,23 +290,4 @@ pub fn median(times: &[Duration]) -> Option<Duration> {
     let mut t = times.to_vec();
     t.sort();
     t.get(t.len() / 2).copied()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_server_entries_parse_or_say_why() {
-        assert_eq!(split_host_port("127.0.0.1:5301").unwrap(), ("127.0.0.1".into(), 5301));
-        assert_eq!(split_host_port("ns1.example.net").unwrap(), ("ns1.example.net".into(), 53));
-        assert_eq!(split_host_port("ns1.example.net.:5353").unwrap(), ("ns1.example.net".into(), 5353));
-        assert_eq!(split_host_port("::1").unwrap(), ("::1".into(), 53));
-        assert_eq!(split_host_port("[::1]:5301").unwrap(), ("::1".into(), 5301));
-        assert!(split_host_port("").is_err());
-        assert!(split_host_port("ns1:99999").unwrap_err().contains("not a number"));
-        assert!(split_host_port("ns1:0").is_err());
-        assert!(split_host_port("http://ns1").is_err());
-        assert!(split_host_port("bad host").is_err());
-    }
 }

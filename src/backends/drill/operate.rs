@@ -38,6 +38,7 @@ impl Sim {
             // Run stage by stage by the drill operator (each stage is a set-weights).
             Operation::ShiftTraffic { .. } | Operation::Manual { .. } | Operation::Assert { .. } => 0.0,
             Operation::VerifyWrites { .. } => self.rng.range(0.004, 0.012),
+            Operation::VerifyDns { recheck_after_secs, .. } => self.dns_took(*recheck_after_secs),
         };
         Ok(Duration::from_secs_f64(secs))
     }
@@ -99,6 +100,9 @@ impl Sim {
             Operation::Assert { check } => format!("read-only: {}", check.title()),
             Operation::VerifyWrites { node, .. } => {
                 format!("{node}: CREATE TEMP TABLE warroom_write_probe committed ({secs:.3} s)")
+            }
+            Operation::VerifyDns { weights, recheck_after_secs, .. } => {
+                self.verify_dns(weights, *recheck_after_secs, secs)?
             }
         })
     }

@@ -45,6 +45,7 @@ pub(super) fn build(
         OpKind::SentinelFailover => b.sentinel_failover(),
         OpKind::SetWeights => b.set_weights(),
         OpKind::ShiftTraffic => b.shift_traffic(),
+        OpKind::VerifyDns => b.verify_dns(),
         OpKind::Manual => Ok(Operation::Manual { instruction: b.arg("instruction").unwrap_or_default() }),
     }
 }
@@ -325,6 +326,17 @@ impl<'a> Builder<'a> {
                 .map(|x| (x.name.clone(), if x.name == target { 100 } else { 0 }))
                 .collect(),
         })
+    }
+
+    /// `verify-dns` named in a runbook: against the weights Route 53 holds when it runs.
+    fn verify_dns(&self) -> Built {
+        let recheck = self.number("recheck_after_secs")?;
+        let mut op =
+            crate::runbook::operation::dns::verify_dns_op(self.r53()?, Vec::new(), recheck.is_some());
+        if let (Operation::VerifyDns { recheck_after_secs, .. }, Some(secs)) = (&mut op, recheck) {
+            *recheck_after_secs = secs.max(1);
+        }
+        Ok(op)
     }
 
     fn shift_traffic(&self) -> Built {
