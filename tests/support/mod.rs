@@ -3,6 +3,7 @@
 //! uses a different subset.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod fault_proxy;
 pub mod headless;
 pub mod home;

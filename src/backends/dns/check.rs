@@ -141,7 +141,7 @@ impl DnsCheck {
         let start = Instant::now();
         let mut results = self.ask_all(servers, expected).await;
         let mut synced_after: Vec<Option<Duration>> =
-            results.iter().map(|r| r.in_sync().then(|| start.elapsed())).collect();
+            results.iter().map(|r| r.in_sync().then_some(Duration::ZERO)).collect();
         let mut rounds = 1;
         while synced_after.iter().any(Option::is_none) && start.elapsed() + self.retry_interval < limit {
             tokio::time::sleep(self.retry_interval).await;
@@ -167,7 +167,7 @@ pub struct SyncReport {
     pub expected: Expected,
     /// Each server's last result.
     pub results: Vec<ServerResult>,
-    /// When each server first agreed (`None`: never within the limit).
+    /// When each server first agreed (zero: in the first round; `None`: never within the limit).
     pub synced_after: Vec<Option<Duration>>,
     /// Rounds asked.
     pub rounds: u32,
@@ -198,7 +198,7 @@ impl SyncReport {
                 let ttl = r.ttl.map(|t| format!(", TTL {t} s")).unwrap_or_default();
                 match (&r.state, after) {
                     (ServerState::InSync, Some(a)) => {
-                        let lag = if *a > Duration::ZERO && self.rounds > 1 && a.as_millis() > 0 {
+                        let lag = if !a.is_zero() {
                             format!("in sync after lagging {:.1} s", a.as_secs_f64())
                         } else {
                             "in sync".to_string()
