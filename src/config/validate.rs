@@ -483,9 +483,9 @@ mod tests {
              dns_recheck_after_ms = 0\n",
         );
         assert_eq!(p.len(), 3, "{p:#?}");
-        assert!(p[0].starts_with("w.toml:4:34: name server `ns1:99999`: port"), "{p:#?}");
+        assert!(p[0].starts_with("w.toml:4:35: name server `ns1:99999`: port"), "{p:#?}");
         assert!(
-            p[1].starts_with("w.toml:4:47: name server `bad host`: expected host or host:port"),
+            p[1].starts_with("w.toml:4:48: name server `bad host`: expected host or host:port"),
             "{p:#?}"
         );
         assert!(p[2].starts_with("w.toml:5:24: `dns_recheck_after_ms` is 0"), "{p:#?}");

@@ -31,6 +31,11 @@ pub(super) fn build(
 ) -> Built {
     check_references(def, params)?;
     let b = Builder { def, cfg, obs, params };
+    if let Some(p @ (super::DNS_VERIFY_PART | super::DNS_RECHECK_PART)) = part {
+        // Against what Route 53 holds when it runs: right also when the change was skipped.
+        let recheck = p == super::DNS_RECHECK_PART;
+        return Ok(crate::runbook::operation::dns::verify_dns_op(b.r53()?, Vec::new(), recheck));
+    }
     match *def.op.get_ref() {
         OpKind::CheckPrimary => b.pg().map(|_| Operation::CheckPrimary),
         OpKind::Assert => b.assert(),
