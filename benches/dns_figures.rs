@@ -34,8 +34,11 @@ async fn main() {
     let (queries, rounds) = if full { (1000, 200) } else { (20, 3) };
     let knots: Vec<Knot> =
         (0..3).map(|_| Knot::start(&[("api", 60, "A", &["192.0.2.10", "192.0.2.20"])])).collect();
-    let servers: Vec<NameServer> =
-        knots.iter().enumerate().map(|(i, k)| NameServer { name: format!("ns{}", i + 1), addr: k.addr }).collect();
+    let servers: Vec<NameServer> = knots
+        .iter()
+        .enumerate()
+        .map(|(i, k)| NameServer { name: format!("ns{}", i + 1), addr: k.addr })
+        .collect();
 
     for s in &servers {
         let mut t = Vec::with_capacity(queries);

@@ -174,3 +174,58 @@ impl Drop for Knot {
         self.stop();
     }
 }
+
+/// Stops a [`follow_route53`] task when dropped.
+pub struct Follower(tokio::task::JoinHandle<()>);
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keep `knots` answering what Route 53 (moto) holds for `owner` (relative to [`ZONE`]), as
+/// Route 53 propagates a change to its own servers: every 50 ms the values of the A record sets
+/// with weight > 0 (all of them when every weight is 0) are written to the servers, one
+/// transaction each, when they changed. Runs until the returned guard is dropped.
+pub fn follow_route53(
+    client: aws_sdk_route53::Client,
+    zone_id: String,
+    owner: &'static str,
+    knots: std::sync::Arc<Vec<Knot>>,
+) -> Follower {
+    let name = format!("{owner}.{ZONE}.");
+    Follower(tokio::spawn(async move {
+        let mut served: Vec<String> = Vec::new();
+        loop {
+            if let Ok(resp) = client.list_resource_record_sets().hosted_zone_id(&zone_id).send().await {
+                let sets: Vec<_> = resp
+                    .resource_record_sets()
+                    .iter()
+                    .filter(|r| r.name() == name && r.r#type().as_str() == "A")
+                    .collect();
+                let all_zero = sets.iter().all(|r| r.weight().unwrap_or(0) == 0);
+                let mut want: Vec<String> = sets
+                    .iter()
+                    .filter(|r| all_zero || r.weight().unwrap_or(0) > 0)
+                    .flat_map(|r| r.resource_records().iter().map(|v| v.value().to_string()))
+                    .collect();
+                want.sort();
+                if !want.is_empty() && want != served {
+                    let knots = knots.clone();
+                    let values = want.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let v: Vec<&str> = values.iter().map(String::as_str).collect();
+                        for k in knots.iter() {
+                            k.set(owner, 60, "A", &v);
+                        }
+                    })
+                    .await
+                    .expect("zone update");
+                    served = want;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }))
+}
