@@ -35,10 +35,12 @@ async fn dns_failover_verifies_every_name_server_then_rechecks_for_drift() {
     assert_eq!(verify.status, StepStatus::Done, "{:?}", verify.output);
     let out = verify.output.join("\n");
     assert!(out.contains("all 4 name servers answer 203.0.113.11 (us-west-2)"), "{out}");
-    assert!(
-        out.contains("ns-702.awsdns-23.net: in sync, answers 203.0.113.11 (us-west-2), TTL 60 s"),
-        "{out}"
-    );
+    for ns in
+        ["ns-101.awsdns-12.com", "ns-702.awsdns-23.net", "ns-1303.awsdns-34.org", "ns-1904.awsdns-45.co.uk"]
+    {
+        assert!(out.contains(&format!("{ns}: in sync")), "{ns}: {out}");
+    }
+    assert!(out.contains("answers 203.0.113.11 (us-west-2), TTL 60 s"), "{out}");
     let left = cache_secs_left(&h.state, verify).expect("the TTL countdown runs after verify-dns");
     assert!((1..=60).contains(&left), "{left}");
 
@@ -57,4 +59,55 @@ async fn dns_failover_verifies_every_name_server_then_rechecks_for_drift() {
         .collect();
     assert_eq!(results.len(), 2, "{results:?}");
     assert!(results[0].contains("ns-101.awsdns-12.com: in sync"), "per-server lines in the log: {results:?}");
+}
+
+mod simulated {
+    use warroom::backends::Operate;
+    use warroom::backends::drill::DrillEstate;
+    use warroom::backends::drill::estate::{RECORD, ROUTE53_ENDPOINT, ZONE};
+    use warroom::operation::Operation;
+
+    fn set_west() -> Operation {
+        Operation::SetRoute53Weights {
+            zone: ZONE.into(),
+            record: RECORD.into(),
+            endpoint: ROUTE53_ENDPOINT.into(),
+            weights: vec![("us-east-1".into(), 0), ("us-west-2".into(), 100), ("eu-central-1".into(), 0)],
+        }
+    }
+
+    fn verify(sync_timeout_secs: u64) -> Operation {
+        Operation::VerifyDns {
+            zone: ZONE.into(),
+            record: RECORD.into(),
+            endpoint: ROUTE53_ENDPOINT.into(),
+            weights: Vec::new(),
+            sync_timeout_secs,
+            recheck_after_secs: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lagging_simulated_server_is_waited_for_and_named() {
+        let estate = DrillEstate::new("calm", 50.0, 7).expect("drill");
+        estate.lag_name_server(2, Some(20.0));
+        estate.operator().execute(&set_west()).await.expect("set-weights");
+        let ok = estate.operator().execute(&verify(120)).await.expect("in sync in the end");
+        assert!(ok.starts_with("all 4 name servers answer 203.0.113.11 (us-west-2)"), "{ok}");
+        assert!(ok.contains("ns-1303.awsdns-34.org: in sync after lagging 2"), "lagged ~20 s: {ok}");
+        assert!(ok.contains("ns-101.awsdns-12.com: in sync after lagging"), "propagation delay: {ok}");
+    }
+
+    #[tokio::test]
+    async fn a_simulated_server_that_never_catches_up_fails_the_step_naming_it() {
+        let estate = DrillEstate::new("calm", 50.0, 7).expect("drill");
+        estate.lag_name_server(2, Some(f64::INFINITY));
+        estate.operator().execute(&set_west()).await.expect("set-weights");
+        let err = estate.operator().execute(&verify(30)).await.expect_err("ns-1303 keeps the old answer");
+        assert!(err.starts_with("1 of 4 name servers do not answer 203.0.113.11 (us-west-2)"), "{err}");
+        assert!(
+            err.contains("ns-1303.awsdns-34.org: lagging, never caught up in 30 s: still answers 203.0.113.10 (us-east-1)"),
+            "{err}"
+        );
+    }
 }

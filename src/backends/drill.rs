@@ -145,6 +145,12 @@ impl DrillEstate {
         self.with(|s| s.traffic.ready_fault = fault);
     }
 
+    /// Script (or with `None` clear) extra propagation lag of simulated name server `server`
+    /// (0-3) after each change: `f64::INFINITY` makes it never catch up (`verify-dns` fails).
+    pub fn lag_name_server(&self, server: usize, lag: Option<f64>) {
+        self.with(|s| s.traffic.dns.lag = lag.map(|l| (server.min(3), l)));
+    }
+
     /// Advance the simulation by `dt` of sim time at once (a fast-forward key, tests).
     pub fn fast_forward(&self, dt: Duration) {
         self.with(|s| s.advance(dt));
