@@ -7,7 +7,6 @@
 //!
 //! Under `cargo test --all-targets` (no `--bench`) a few queries and rounds run, without verdicts.
 
-#[allow(dead_code)]
 #[path = "../tests/support/dns.rs"]
 mod dns;
 
