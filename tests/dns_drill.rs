@@ -111,3 +111,18 @@ mod simulated {
         );
     }
 }
+
+#[test]
+fn plan_lists_the_dns_verification_and_the_drift_recheck_after_the_route53_change() {
+    let home = support::home::Home::new();
+    let out = home.run(&["plan", "dns-failover", "--drill", "calm"]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    for needle in [
+        "set-weights/verify-dns  Verify DNS answers for api.example.com.",
+        "set-weights/recheck-dns  Re-check DNS answers for api.example.com. after 60 s (drift)",
+        "dig +norecurse api.example.com.",
+        "risk: low: y (--yes-low-risk)",
+    ] {
+        assert!(out.stdout.contains(needle), "missing {needle:?} in:\n{}", out.stdout);
+    }
+}

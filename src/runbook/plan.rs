@@ -278,12 +278,16 @@ pub fn planned(
         def: def_index,
         part,
         title,
-        why: if dns {
-            format!(
-                "step {id} changed Route 53: do the name servers answer it (INSYNC is only Route 53's word)?"
-            )
-        } else {
-            substitute(&def.why, params)
+        why: match part.as_deref() {
+            Some(DNS_VERIFY_PART) => {
+                format!(
+                    "step {id} changed Route 53: do the name servers answer it (INSYNC is only Route 53's word)?"
+                )
+            }
+            Some(DNS_RECHECK_PART) => {
+                format!("after step {id}: did another controller change the answers back (drift)?")
+            }
+            _ => substitute(&def.why, params),
         },
         gate: def.gate.as_ref().filter(|_| !dns).and_then(|g| Gate::parse(&substitute(g.get_ref(), params))),
         risk: def.risk.filter(|_| !dns),
