@@ -273,22 +273,23 @@ pub fn planned(
         (None, Ok(op)) => op.preview().title,
         (None, Err(_)) => format!("{} ({})", id, def.op.get_ref()),
     };
+    let why = match part.as_deref() {
+        Some(DNS_VERIFY_PART) => {
+            format!(
+                "step {id} changed Route 53: do the name servers answer it (INSYNC is only Route 53's word)?"
+            )
+        }
+        Some(DNS_RECHECK_PART) => {
+            format!("after step {id}: did another controller change the answers back (drift)?")
+        }
+        _ => substitute(&def.why, params),
+    };
     PlannedStep {
         key,
         def: def_index,
         part,
         title,
-        why: match part.as_deref() {
-            Some(DNS_VERIFY_PART) => {
-                format!(
-                    "step {id} changed Route 53: do the name servers answer it (INSYNC is only Route 53's word)?"
-                )
-            }
-            Some(DNS_RECHECK_PART) => {
-                format!("after step {id}: did another controller change the answers back (drift)?")
-            }
-            _ => substitute(&def.why, params),
-        },
+        why,
         gate: def.gate.as_ref().filter(|_| !dns).and_then(|g| Gate::parse(&substitute(g.get_ref(), params))),
         risk: def.risk.filter(|_| !dns),
         timeout_secs: def.timeout_secs.filter(|_| !dns),
