@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -42,7 +42,8 @@ pub async fn query(
     limit: Duration,
 ) -> Result<Reply, String> {
     let qname = Name::from_ascii(name).map_err(|e| format!("bad record name {name:?}: {e}"))?;
-    let mut msg = Message::new(rand_id(), MessageType::Query, OpCode::Query);
+    // A random id (hickory's), and a fresh socket with an ephemeral port per query.
+    let mut msg = Message::query();
     msg.metadata.recursion_desired = false;
     msg.add_query(Query::query(qname, rtype));
     let id = msg.metadata.id;
@@ -58,12 +59,6 @@ pub async fn query(
         .await
         .map_err(|_| format!("truncated over UDP and no TCP answer in {} ms", limit.as_millis()))??;
     Ok(reply(&tcp, rtype, true, start.elapsed()))
-}
-
-fn rand_id() -> u16 {
-    // Enough for matching answers on a fresh socket: the time's low bits.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (nanos.subsec_nanos() ^ (nanos.as_secs() as u32)) as u16
 }
 
 async fn udp_exchange(server: SocketAddr, wire: &[u8], id: u16) -> Result<Message, String> {
