@@ -219,6 +219,7 @@ async fn name_servers_resolve_from_host_port_entries() {
     assert_eq!(servers[0].label(), knot.addr.to_string());
     let by_name = format!("localhost:{}", knot.addr.port());
     let servers = resolve(std::slice::from_ref(&by_name)).await.expect("resolved");
+    assert_eq!(servers.len(), 1, "one address per name, IPv4 first: {servers:?}");
     let found = servers.iter().find(|s| s.addr == knot.addr).expect("localhost is 127.0.0.1");
     assert_eq!(found.label(), format!("{by_name} ({})", knot.addr));
     let report = check().until_in_sync(std::slice::from_ref(found), &moved_west(), Duration::ZERO).await;

@@ -32,19 +32,23 @@ impl NameServer {
     }
 }
 
-/// Resolve name server entries with the system resolver (every address of a name is asked).
+/// Resolve name server entries with the system resolver: one address per entry, IPv4 when the
+/// name has one (as a resolver would; an IPv6-only path would otherwise fail every check on a
+/// host without IPv6). The same address given twice is asked once.
 pub async fn resolve(entries: &[String]) -> Result<Vec<NameServer>, String> {
-    let mut out = Vec::new();
+    let mut out: Vec<NameServer> = Vec::new();
     for entry in entries {
         let (host, port) =
             crate::config::validate::name_server(entry).map_err(|e| format!("name server {e}"))?;
-        let addrs = tokio::net::lookup_host((host.as_str(), port))
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await
-            .map_err(|e| format!("cannot resolve name server {host}: {e}"))?;
-        for addr in addrs {
-            if !out.iter().any(|n: &NameServer| n.addr == addr) {
-                out.push(NameServer { name: entry.trim().to_string(), addr });
-            }
+            .map_err(|e| format!("cannot resolve name server {host}: {e}"))?
+            .collect();
+        let Some(addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied() else {
+            return Err(format!("name server {host} has no address"));
+        };
+        if !out.iter().any(|n| n.addr == addr) {
+            out.push(NameServer { name: entry.trim().to_string(), addr });
         }
     }
     if out.is_empty() {

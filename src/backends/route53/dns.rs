@@ -142,7 +142,7 @@ impl Route53Operator {
         let limit = if recheck_after.is_zero() { sync_timeout } else { Duration::ZERO };
         let report = check.until_in_sync(&servers, &expected, limit).await;
         for line in report.lines() {
-            tracing::info!(record = %check.name, "verify-dns: {line}");
+            tracing::info!(record = %check.name, "verify-dns: {}", crate::text::sanitize(&line));
         }
         if recheck_after.is_zero() { report.verdict() } else { report.drift_verdict(recheck_after) }
     }
