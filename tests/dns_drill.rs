@@ -58,6 +58,20 @@ async fn dns_failover_verifies_every_name_server_then_rechecks_for_drift() {
         .filter(|s| s.contains("name servers"))
         .collect();
     assert_eq!(results.len(), 2, "{results:?}");
+
+    // The actions menu offers the same check for the change (e.g. after a menu set-weights).
+    let offered = warroom::app::propose::proposals(&h.state.domain);
+    let v = offered
+        .iter()
+        .find(|p| matches!(p.op, warroom::operation::Operation::VerifyDns { .. }))
+        .expect("verify-dns offered after a Route 53 change");
+    assert!(v.blocked.is_none(), "{:?}", v.blocked);
+    match &v.op {
+        warroom::operation::Operation::VerifyDns { weights, recheck_after_secs: 0, .. } => {
+            assert!(weights.contains(&("us-west-2".to_string(), 100)), "{weights:?}")
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(results[0].contains("ns-101.awsdns-12.com: in sync"), "per-server lines in the log: {results:?}");
 }
 

@@ -9,7 +9,7 @@ use crate::backends::{Freshness, Snapshot};
 
 use crate::operation::Check;
 
-pub(crate) mod dns;
+pub mod dns;
 mod precheck;
 mod preview;
 mod promote;
