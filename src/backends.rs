@@ -5,6 +5,7 @@
 //! `tokio::sync::watch` channel. Mutating steps go through [`Operate`]. Backends never touch
 //! the app's `State`.
 
+pub mod dns;
 pub mod drill;
 pub mod gate;
 pub mod http;

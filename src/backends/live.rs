@@ -72,7 +72,9 @@ impl Operate for LiveOperator {
                 Some(o) => o.execute(op),
                 None => not_configured("Kubernetes"),
             },
-            Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. } => match &self.route53 {
+            Operation::SetRoute53Weights { .. }
+            | Operation::ShiftTraffic { .. }
+            | Operation::VerifyDns { .. } => match &self.route53 {
                 Some(o) => o.execute(op),
                 None => not_configured("[route53]"),
             },
@@ -145,11 +147,14 @@ pub async fn build(cfg: &Arc<Config>) -> LiveEstate {
         match TrafficObserver::new(cfg, TrafficTimeouts::from_polling(&cfg.polling)) {
             Ok(obs) => {
                 // shift-traffic's hold probes each region's /health/ready like the observer.
-                op.route53 = obs.operator().map(|o| match HealthGate::from_config(cfg, per_call) {
-                    Ok(gate) => o.with_health_gate(gate),
-                    Err(e) => {
-                        tracing::warn!("no health gate for shift-traffic (shifts will be refused): {e}");
-                        o
+                let dns = super::route53::DnsSettings::from_config(cfg);
+                op.route53 = obs.operator().map(|o| o.with_dns(dns)).map(|o| {
+                    match HealthGate::from_config(cfg, per_call) {
+                        Ok(gate) => o.with_health_gate(gate),
+                        Err(e) => {
+                            tracing::warn!("no health gate for shift-traffic (shifts will be refused): {e}");
+                            o
+                        }
                     }
                 });
                 poller::spawn(

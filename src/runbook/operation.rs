@@ -9,6 +9,7 @@ use crate::backends::{Freshness, Snapshot};
 
 use crate::operation::Check;
 
+pub mod dns;
 mod precheck;
 mod preview;
 mod promote;

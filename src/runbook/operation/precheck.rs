@@ -21,6 +21,7 @@ impl Operation {
     fn layer_prechecks(&self, obs: &Observed) -> Vec<Check> {
         match self {
             Operation::CheckPrimary | Operation::Manual { .. } => vec![],
+            Operation::VerifyDns { .. } => vec![],
             Operation::Assert { check } => check.precheck(obs),
             Operation::VerifyWrites { .. } => vec![fresh_check("database data", &obs.database)],
             Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. }

@@ -29,6 +29,11 @@ impl Operation {
                 None => Verify::NotYet("no single writable primary".into()),
             },
             Operation::Manual { .. } => Verify::Holds("ticked by the operator".into()),
+            // The execution itself asked the name servers: it fails unless every one agreed.
+            Operation::VerifyDns { recheck_after_secs: 0, .. } => {
+                Verify::Holds("every name server answered the change (see the result)".into())
+            }
+            Operation::VerifyDns { .. } => Verify::Holds("no name server drifted (see the result)".into()),
             Operation::Assert { check } => check.verify(obs),
             Operation::VerifyWrites { node, service, pod, .. } => {
                 writes_verify(obs, node, service.as_deref(), pod.as_deref())
