@@ -96,7 +96,7 @@ pub struct DnsCheck {
 }
 
 /// Queries per server and round for a weighted record.
-pub const DEFAULT_SAMPLES: u32 = 8;
+pub const DEFAULT_SAMPLES: u32 = 16;
 
 impl DnsCheck {
     /// Ask one server (`samples` times for a weighted record, stopping at the first failure or

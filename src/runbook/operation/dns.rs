@@ -41,7 +41,7 @@ pub fn preview(
     let mut lines = vec![
         format!("ListResourceRecordSets {zone} {record} at {endpoint}: the values expected: {against}"),
         "each authoritative name server ([route53] name_servers, else the zone's delegation set): \
-         dig +norecurse {record} (8 queries per server for a weighted record)"
+         dig +norecurse {record} (16 queries per server for a weighted record)"
             .replace("{record}", record),
     ];
     let title = if recheck_after_secs == 0 {
