@@ -2,7 +2,8 @@
 //! `observe()` assembles without touching the network.
 //!
 //! Per context and namespace there is one pod watch and one deployment watch; the database
-//! Service and its Endpoints are watched by name in their context. A failing watch marks its
+//! Service is watched by name in its context, its endpoints through every EndpointSlice
+//! labelled `kubernetes.io/service-name=<name>` there (see [`super::slices`]). A failing watch marks its
 //! context's [`ContextHealth::error`] and keeps its rows (stale); it is rebuilt after an
 //! exponential backoff, re-listing so that nothing missed while away survives. A `410 Gone`
 //! is handled by the watcher itself (it re-lists at once). A small heartbeat (`GET /version`)
@@ -16,7 +17,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
@@ -25,6 +27,7 @@ use tokio::task::AbortHandle;
 
 use super::clients::{KubeClients, configured_contexts};
 use super::rows::{self, KeepLabels};
+use super::slices::{self, SliceEndpoint};
 use crate::backends::Observe;
 use crate::backends::model::{ContextHealth, DeploymentRow, KubeView, PodRow, ServiceView};
 use crate::config::model::{Config, ObjectRef};
@@ -112,7 +115,8 @@ struct Stores {
     generation: u64,
     deployments: Vec<BTreeMap<String, DeploymentRow>>,
     service: BTreeMap<String, BTreeMap<String, String>>,
-    endpoints: BTreeMap<String, Vec<String>>,
+    /// The database Service's EndpointSlices by `namespace/name`.
+    slices: BTreeMap<String, Vec<SliceEndpoint>>,
     contexts: BTreeMap<String, CtxState>,
 }
 
@@ -249,12 +253,14 @@ impl KubeObserver {
         let db_service = self.spec.db_service.as_ref().and_then(|db| {
             let key = format!("{}/{}", db.namespace, db.name);
             let selector = s.service.get(&key)?.clone();
+            let endpoints = slices::service_endpoints(s.slices.values().map(Vec::as_slice));
             Some(ServiceView {
                 context: db.context.clone(),
                 namespace: db.namespace.clone(),
                 name: db.name.clone(),
                 selector,
-                endpoint_pods: s.endpoints.get(&key).cloned().unwrap_or_default(),
+                endpoint_pods: endpoints.iter().filter(|e| e.traffic).map(|e| e.pod.clone()).collect(),
+                endpoints,
             })
         });
         Ok(KubeView { pods, deployments, db_service, contexts })
@@ -373,26 +379,28 @@ impl ContextWatches<'_> {
         )
     }
 
-    /// The database Service's selector and its Endpoints, watched by name.
+    /// The database Service's selector (watched by name) and its EndpointSlices (by label).
     fn db_service(&self, db: &ObjectRef) -> [AbortHandle; 2] {
         let by_name = watcher::Config::default().fields(&format!("metadata.name={}", db.name));
+        let by_service =
+            watcher::Config::default().labels(&format!("kubernetes.io/service-name={}", db.name));
         let svc: Api<Service> = Api::namespaced(self.client.clone(), &db.namespace);
         let service = spawn_watch(
             self.stream(format!("service {}/{}", db.namespace, db.name)),
             svc,
-            by_name.clone(),
+            by_name,
             0,
             |s, _| &mut s.service,
             |svc: &Service| svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default(),
         );
-        let eps: Api<Endpoints> = Api::namespaced(self.client.clone(), &db.namespace);
+        let eps: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &db.namespace);
         let endpoints = spawn_watch(
-            self.stream(format!("endpoints {}/{}", db.namespace, db.name)),
+            self.stream(format!("endpointslices {}/{}", db.namespace, db.name)),
             eps,
-            by_name,
+            by_service,
             0,
-            |s, _| &mut s.endpoints,
-            rows::endpoint_pods,
+            |s, _| &mut s.slices,
+            slices::slice_endpoints,
         );
         [service, endpoints]
     }

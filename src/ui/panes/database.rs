@@ -65,10 +65,15 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
         return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDegraded)));
     };
     let name = clean(&svc.name, 30);
+    // Endpoints the slices list that get no traffic, shown apart: "no traffic: pg-1 (not ready)".
+    let idle: Vec<String> =
+        svc.idle_endpoints().map(|e| format!("{} ({})", e.pod, e.state.as_str())).collect();
+    let idle = if idle.is_empty() { String::new() } else { format!("; no traffic: {}", idle.join(", ")) };
     if svc.endpoint_pods.is_empty() {
-        let text = format!("✗ Service {name} → no ready endpoint");
+        let text = format!("✗ Service {name} → no ready endpoint{idle}");
         return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
+    let terminating = if svc.draining() { " [terminating: no endpoint is ready]" } else { "" };
     let targets: Vec<String> = svc
         .endpoint_pods
         .iter()
@@ -80,12 +85,13 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
         })
         .collect();
     let good = svc.endpoint_pods.len() == 1
+        && !svc.draining()
         && db
             .nodes
             .iter()
             .any(|n| n.pod.as_deref() == Some(svc.endpoint_pods[0].as_str()) && n.is_writable_primary());
     let (sym, slot) = if good { ("●", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
-    let text = format!("{sym} Service {name} → {}", targets.join(", "));
+    let text = format!("{sym} Service {name} → {}{terminating}{idle}", targets.join(", "));
     Some(Line::styled(clean(&text, w), theme.style(slot)))
 }
 
