@@ -3,10 +3,14 @@
 //!
 //! Per context and namespace there is one pod watch and one deployment watch; the database
 //! Service is watched by name in its context, its endpoints through every EndpointSlice
-//! labelled `kubernetes.io/service-name=<name>` there (see [`super::slices`]). A failing watch marks its
-//! context's [`ContextHealth::error`] and keeps its rows (stale); it is rebuilt after an
-//! exponential backoff, re-listing so that nothing missed while away survives. A `410 Gone`
-//! is handled by the watcher itself (it re-lists at once). A small heartbeat (`GET /version`)
+//! labelled `kubernetes.io/service-name=<name>` there (see [`super::slices`]).
+//!
+//! A failing watch marks its context's [`ContextHealth::error`] and keeps its rows (stale); it
+//! is rebuilt after an exponential backoff, re-listing so that nothing missed while away
+//! survives. A live watch whose connection drops first resumes from the last resourceVersion
+//! it saw (the API server replays what was missed; no re-list of every pod). When that history
+//! is gone (`410 Gone`: etcd compacted, the API server's watch cache restarted) it re-lists at
+//! once and counts it ([`KubeObserver::relists_after_gone`]). A small heartbeat (`GET /version`)
 //! per context also notices an API server that hangs without closing the connections.
 
 use std::collections::BTreeMap;
@@ -118,6 +122,8 @@ struct Stores {
     /// The database Service's EndpointSlices by `namespace/name`.
     slices: BTreeMap<String, Vec<SliceEndpoint>>,
     contexts: BTreeMap<String, CtxState>,
+    /// Re-lists forced by `410 Gone`.
+    gone: u64,
 }
 
 struct Shared {
@@ -207,6 +213,11 @@ impl KubeObserver {
     /// publish at once instead of waiting for its interval.
     pub fn notify_handle(&self) -> Arc<Notify> {
         self.shared.notify.clone()
+    }
+
+    /// How many times a watch found its history gone (`410 Gone`) and re-listed.
+    pub fn relists_after_gone(&self) -> u64 {
+        self.shared.stores.lock().unwrap_or_else(|e| e.into_inner()).gone
     }
 
     /// Whether every context has answered at least once: its first list, or an error.
@@ -422,8 +433,20 @@ fn key_of<K: kube::Resource>(k: &K) -> String {
     format!("{}/{}", m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
 }
 
-fn is_gone(e: &watcher::Error) -> bool {
-    matches!(e, watcher::Error::WatchError(s) if s.code == 410)
+/// `410 Gone` as a watch event (the watcher re-lists by itself) or as the answer to resuming a
+/// watch (the watcher would retry the same resourceVersion forever: rebuild it).
+fn gone(e: &watcher::Error) -> Option<Rebuild> {
+    match e {
+        watcher::Error::WatchError(s) if s.code == 410 => Some(Rebuild::No),
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410 => Some(Rebuild::Yes),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rebuild {
+    Yes,
+    No,
 }
 
 /// Run one watch forever: fold its events into `slot`, mark health, rebuild after errors.
@@ -451,40 +474,32 @@ where
         loop {
             let mut stream = watcher::watcher(api.clone(), wc.clone()).boxed();
             let mut buffer: BTreeMap<String, R> = BTreeMap::new();
+            // A live watch broke and is being resumed (no event since).
+            let mut resuming = false;
             while let Some(ev) = stream.next().await {
-                match ev {
-                    Ok(Event::Init) => buffer.clear(),
-                    Ok(Event::InitApply(k)) => {
-                        buffer.insert(key_of(&k), convert(&k));
+                let e = match ev {
+                    Ok(ev) => {
+                        (delay, resuming) = (sc.backoff_min, false);
+                        fold(&sc, index, slot, &convert, &mut buffer, ev);
+                        continue;
                     }
-                    Ok(Event::InitDone) => {
-                        let rows = std::mem::take(&mut buffer);
-                        sc.shared.apply(|s| {
-                            let store = slot(s, index);
-                            let changed = *store != rows;
-                            *store = rows;
-                            changed_rows(s, changed) | mark_ok(s, &sc, true)
-                        });
-                        delay = sc.backoff_min;
+                    Err(e) => e,
+                };
+                match gone(&e) {
+                    Some(rebuild) => {
+                        tracing::info!(context = %sc.context, "{}: {e}; re-listing", sc.label);
+                        sc.shared.update(|s| s.gone += 1);
+                        if rebuild == Rebuild::Yes {
+                            break;
+                        }
                     }
-                    Ok(Event::Apply(k)) => {
-                        let (key, row) = (key_of(&k), convert(&k));
-                        sc.shared.apply(|s| {
-                            let store = slot(s, index);
-                            let changed = store.get(&key) != Some(&row);
-                            if changed {
-                                store.insert(key, row);
-                            }
-                            changed_rows(s, changed) | mark_ok(s, &sc, false)
-                        });
+                    // A dropped connection: the watcher resumes from the last resourceVersion
+                    // it saw; failing that, the error is shown and the watch rebuilt.
+                    None if matches!(e, watcher::Error::WatchFailed(_)) && !resuming => {
+                        tracing::debug!(context = %sc.context, "{}: {e}; resuming", sc.label);
+                        resuming = true;
                     }
-                    Ok(Event::Delete(k)) => sc.shared.apply(|s| {
-                        let changed = slot(s, index).remove(&key_of(&k)).is_some();
-                        changed_rows(s, changed) | mark_ok(s, &sc, false)
-                    }),
-                    // Compacted history: the watcher re-lists by itself (Init .. InitDone).
-                    Err(e) if is_gone(&e) => tracing::debug!(context = %sc.context, "{}: {e}", sc.label),
-                    Err(e) => {
+                    None => {
                         tracing::warn!(context = %sc.context, "{}: {e}", sc.label);
                         sc.shared.update(|s| {
                             let st = s.contexts.entry(sc.context.clone()).or_default();
@@ -499,6 +514,47 @@ where
         }
     });
     task.abort_handle()
+}
+
+/// Fold one watch event into the stream's slot (a list is buffered until it is complete).
+fn fold<K: kube::Resource, R: PartialEq>(
+    sc: &StreamCtx,
+    index: usize,
+    slot: Slot<R>,
+    convert: &impl Fn(&K) -> R,
+    buffer: &mut BTreeMap<String, R>,
+    ev: Event<K>,
+) {
+    match ev {
+        Event::Init => buffer.clear(),
+        Event::InitApply(k) => {
+            buffer.insert(key_of(&k), convert(&k));
+        }
+        Event::InitDone => {
+            let rows = std::mem::take(buffer);
+            sc.shared.apply(|s| {
+                let store = slot(s, index);
+                let changed = *store != rows;
+                *store = rows;
+                changed_rows(s, changed) | mark_ok(s, sc, true)
+            });
+        }
+        Event::Apply(k) => {
+            let (key, row) = (key_of(&k), convert(&k));
+            sc.shared.apply(|s| {
+                let store = slot(s, index);
+                let changed = store.get(&key) != Some(&row);
+                if changed {
+                    store.insert(key, row);
+                }
+                changed_rows(s, changed) | mark_ok(s, sc, false)
+            });
+        }
+        Event::Delete(k) => sc.shared.apply(|s| {
+            let changed = slot(s, index).remove(&key_of(&k)).is_some();
+            changed_rows(s, changed) | mark_ok(s, sc, false)
+        }),
+    }
 }
 
 /// Count a change to a row store (the cached pod list is then rebuilt). Returns `changed`.
