@@ -1,0 +1,447 @@
+//! The Kubernetes backend against the in-process API test server: watches, reconnects,
+//! 410 re-lists, operations verified through the observe side, context isolation.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use warroom::backends::kube::{KubeClients, KubeObserveSpec, KubeObserver, KubeOperator};
+use warroom::backends::model::{KubeView, PodRow};
+use warroom::backends::{Observe, Observed, Operate, Snapshot};
+use warroom::config::model::ObjectRef;
+use warroom::operation::{Operation, Verify};
+
+use support::kube_server::{KubeLab, ready_status, waiting_status};
+
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+const DEADLINE: Duration = Duration::from_secs(1);
+
+async fn lab() -> KubeLab {
+    let lab = KubeLab::start(&[EAST, WEST]).await;
+    let e = lab.server(EAST);
+    e.add_pod("default", "api-1", &[("app", "api")]);
+    e.add_pod("default", "api-2", &[("app", "api")]);
+    e.add_pod("kube-system", "coredns", &[("app", "dns")]);
+    e.add_deployment("default", "api", 2);
+    fn pg<'a>(n: &'a str, role: &'a str) -> [(&'a str, &'a str); 3] {
+        [("app", "postgresql"), ("role", role), ("statefulset.kubernetes.io/pod-name", n)]
+    }
+    e.add_pod("database", "postgresql-0", &pg("postgresql-0", "primary"));
+    e.add_pod("database", "postgresql-1", &pg("postgresql-1", "replica"));
+    e.add_service("database", "postgresql", &[("app", "postgresql"), ("role", "primary")]);
+    let w = lab.server(WEST);
+    w.add_pod("default", "api-w1", &[("app", "api")]);
+    w.add_deployment("default", "api", 0);
+    lab
+}
+
+fn spec() -> KubeObserveSpec {
+    KubeObserveSpec {
+        contexts: vec![EAST.into(), WEST.into()],
+        namespaces: vec!["default".into(), "database".into()],
+        db_service: Some(ObjectRef {
+            context: EAST.into(),
+            namespace: "database".into(),
+            name: "postgresql".into(),
+        }),
+        heartbeat_every: Duration::from_millis(200),
+        heartbeat_timeout: Duration::from_secs(2),
+        backoff_min: Duration::from_millis(50),
+    }
+}
+
+async fn clients(lab: &KubeLab) -> KubeClients {
+    let path = lab.kubeconfig.to_string_lossy().to_string();
+    KubeClients::from_kubeconfig(Some(&path), &[EAST.into(), WEST.into()]).await.expect("clients")
+}
+
+/// Wait (on the notify handle, re-checking every 20 ms) until `cond` holds for the view.
+async fn wait_until(
+    obs: &KubeObserver,
+    within: Duration,
+    what: &str,
+    cond: impl Fn(&KubeView) -> bool,
+) -> KubeView {
+    let notify = obs.notify_handle();
+    let end = Instant::now() + within;
+    loop {
+        let view = obs.observe().await;
+        if let Ok(v) = &view
+            && cond(v)
+        {
+            return v.clone();
+        }
+        if Instant::now() >= end {
+            panic!("not within {within:?}: {what}; last view: {view:#?}");
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(20), notify.notified()).await;
+    }
+}
+
+/// Poll `cond` every 10 ms until it holds (a condition on the test server, not the view).
+async fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let end = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < end, "not within {DEADLINE:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// When us-east-1 last delivered an event.
+fn east_last_ok(v: &KubeView) -> Option<chrono::DateTime<chrono::Utc>> {
+    v.contexts.iter().find(|c| c.context == EAST).and_then(|c| c.last_ok)
+}
+
+fn pod<'a>(v: &'a KubeView, ctx: &str, name: &str) -> Option<&'a PodRow> {
+    v.pods.iter().find(|p| p.context == ctx && p.name == name)
+}
+
+fn ctx_error(v: &KubeView, ctx: &str) -> Option<String> {
+    v.contexts.iter().find(|c| c.context == ctx).and_then(|c| c.error.clone())
+}
+
+async fn started() -> (KubeLab, KubeObserver, KubeClients) {
+    let lab = lab().await;
+    let clients = clients(&lab).await;
+    let obs = KubeObserver::start(&clients, spec());
+    wait_until(&obs, Duration::from_secs(5), "first sync of both contexts", |v| {
+        pod(v, EAST, "api-1").is_some() && pod(v, WEST, "api-w1").is_some() && v.db_service.is_some()
+    })
+    .await;
+    (lab, obs, clients)
+}
+
+#[tokio::test]
+async fn pods_appear_change_and_disappear() {
+    let (lab, obs, _) = started().await;
+    let v = obs.observe().await.expect("view");
+    assert!(pod(&v, EAST, "coredns").is_none(), "only configured namespaces are watched");
+    let api1 = pod(&v, EAST, "api-1").expect("api-1");
+    assert_eq!(
+        (api1.ready_text(), api1.phase.as_str(), api1.node.as_deref()),
+        ("1/1".into(), "Running", Some("node-1"))
+    );
+    assert!(api1.labels.is_empty(), "labels are kept only for the database Service's pods");
+    assert_eq!(
+        pod(&v, EAST, "postgresql-1").expect("pg-1").labels.get("role").map(String::as_str),
+        Some("replica")
+    );
+    let dep = v.deployments.iter().find(|d| d.context == EAST && d.name == "api").expect("deployment");
+    assert_eq!((dep.desired, dep.ready, dep.available), (2, 2, 2));
+    let svc = v.db_service.as_ref().expect("service");
+    assert_eq!(svc.endpoint_pods, ["postgresql-0"]);
+    assert!(v.contexts.iter().all(|c| c.error.is_none() && c.last_ok.is_some()), "{:?}", v.contexts);
+
+    let e = lab.server(EAST);
+    e.add_pod("default", "api-3", &[("app", "api")]);
+    wait_until(&obs, DEADLINE, "api-3 appears", |v| pod(v, EAST, "api-3").is_some()).await;
+    e.set_pod_status("default", "api-1", ready_status(false));
+    wait_until(&obs, DEADLINE, "api-1 not ready", |v| pod(v, EAST, "api-1").is_some_and(|p| p.ready == 0))
+        .await;
+    e.delete_pod("default", "api-2");
+    let v = wait_until(&obs, DEADLINE, "api-2 gone", |v| pod(v, EAST, "api-2").is_none()).await;
+    assert!(pod(&v, EAST, "api-1").is_some_and(PodRow::is_unhealthy));
+    // Watches, not list-polling: one LIST per watched namespace, however many changes.
+    let lists = e
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/namespaces/default/pods?") && !r.contains("watch="))
+        .count();
+    assert_eq!(lists, 1, "{:?}", e.requests());
+    e.set_deployment_ready("default", "api", 1);
+    wait_until(&obs, DEADLINE, "deployment 1/2 ready", |v| {
+        v.deployments.iter().any(|d| d.context == EAST && d.name == "api" && d.ready == 1 && d.desired == 2)
+    })
+    .await;
+}
+
+/// An idle estate hands out the same pod list on every poll (no copy of every pod, and the
+/// Pods pane and the log diff skip their work); any pod change gives a new list.
+#[tokio::test]
+async fn an_unchanged_pod_list_is_shared_between_polls() {
+    let (lab, obs, _) = started().await;
+    let first = obs.observe().await.expect("view");
+    let again = obs.observe().await.expect("view");
+    assert!(Arc::ptr_eq(&first.pods, &again.pods), "no pod changed, yet the list was rebuilt");
+    // A change the pane does not show (a label of a pod outside the database namespace, whose
+    // labels are not kept) reaches the watch but rebuilds nothing. The context's last event
+    // time says when it was delivered: the server is otherwise idle (bookmarks do not count
+    // as events), and `observe` returned only after every stream finished its first list.
+    let before = east_last_ok(&again);
+    lab.server(EAST).set_pod_labels("default", "api-1", &[("app", "api"), ("tier", "web")]);
+    let after_label =
+        wait_until(&obs, DEADLINE, "the label change delivered", |v| east_last_ok(v) > before).await;
+    assert!(Arc::ptr_eq(&first.pods, &after_label.pods), "an undisplayed change rebuilt the list");
+    lab.server(EAST).set_pod_status("default", "api-1", ready_status(false));
+    let changed = wait_until(&obs, DEADLINE, "api-1 not ready", |v| {
+        pod(v, EAST, "api-1").is_some_and(|p| p.ready == 0)
+    })
+    .await;
+    assert!(!Arc::ptr_eq(&first.pods, &changed.pods));
+    assert_eq!(pod(&first, EAST, "api-1").map(|p| p.ready), Some(1), "an earlier list never changes");
+    let later = obs.observe().await.expect("view");
+    assert!(Arc::ptr_eq(&changed.pods, &later.pods));
+}
+
+#[tokio::test]
+async fn crashloop_and_image_pull_are_detected() {
+    let (lab, obs, _) = started().await;
+    let e = lab.server(EAST);
+    e.set_pod_status("default", "api-2", waiting_status("CrashLoopBackOff", 4, "OOMKilled"));
+    let v = wait_until(&obs, DEADLINE, "crashloop", |v| {
+        pod(v, EAST, "api-2").is_some_and(|p| p.reason.as_deref() == Some("CrashLoopBackOff"))
+    })
+    .await;
+    let p = pod(&v, EAST, "api-2").expect("pod");
+    assert_eq!((p.restarts, p.ready), (4, 0));
+    assert!(p.is_unhealthy());
+    e.set_pod_status("default", "api-2", waiting_status("ImagePullBackOff", 0, "Error"));
+    wait_until(&obs, DEADLINE, "image pull back-off", |v| {
+        pod(v, EAST, "api-2").is_some_and(|p| p.reason.as_deref() == Some("ImagePullBackOff"))
+    })
+    .await;
+    e.set_pod_status("default", "api-2", ready_status(true));
+    let v = wait_until(&obs, DEADLINE, "recovered", |v| {
+        pod(v, EAST, "api-2").is_some_and(|p| p.reason.is_none())
+    })
+    .await;
+    assert!(!pod(&v, EAST, "api-2").expect("pod").is_unhealthy());
+}
+
+#[tokio::test]
+async fn lost_context_goes_stale_alone_and_reconnects_after_restart() {
+    let (lab, obs, _) = started().await;
+    let (e, w) = (lab.server(EAST), lab.server(WEST));
+    e.stop().await;
+    let v =
+        wait_until(&obs, Duration::from_secs(3), "us-east-1 marked lost", |v| ctx_error(v, EAST).is_some())
+            .await;
+    assert!(pod(&v, EAST, "api-1").is_some(), "rows of a lost context stay");
+    assert!(ctx_error(&v, WEST).is_none());
+    // The other context keeps updating.
+    w.add_pod("default", "api-w2", &[("app", "api")]);
+    wait_until(&obs, DEADLINE, "us-west-2 still live", |v| pod(v, WEST, "api-w2").is_some()).await;
+    // Changes made while away are seen after the reconnect.
+    e.delete_pod("default", "api-2");
+    e.add_pod("default", "api-4", &[("app", "api")]);
+    e.start_again().await;
+    wait_until(&obs, Duration::from_secs(3), "us-east-1 back, caught up", |v| {
+        ctx_error(v, EAST).is_none() && pod(v, EAST, "api-4").is_some() && pod(v, EAST, "api-2").is_none()
+    })
+    .await;
+    // And live events flow again.
+    e.set_pod_status("default", "api-1", waiting_status("CrashLoopBackOff", 1, "Error"));
+    wait_until(&obs, DEADLINE, "live after restart", |v| {
+        pod(v, EAST, "api-1").is_some_and(|p| p.reason.as_deref() == Some("CrashLoopBackOff"))
+    })
+    .await;
+    // A plain restart (stop + start at once) is also survived.
+    e.restart().await;
+    e.add_pod("default", "api-5", &[("app", "api")]);
+    wait_until(&obs, Duration::from_secs(3), "after restart()", |v| pod(v, EAST, "api-5").is_some()).await;
+}
+
+#[tokio::test]
+async fn all_contexts_lost_is_an_error_for_the_poller() {
+    let (lab, obs, _) = started().await;
+    lab.server(EAST).stop().await;
+    lab.server(WEST).stop().await;
+    let end = Instant::now() + Duration::from_secs(3);
+    loop {
+        match obs.observe().await {
+            Err(e) => {
+                assert!(e.contains(EAST) && e.contains(WEST), "{e}");
+                break;
+            }
+            Ok(_) if Instant::now() < end => tokio::time::sleep(Duration::from_millis(20)).await,
+            Ok(v) => panic!("still Ok with both contexts down: {:?}", v.contexts),
+        }
+    }
+}
+
+#[tokio::test]
+async fn relists_after_410_gone() {
+    let (lab, obs, _) = started().await;
+    let e = lab.server(EAST);
+    // Make sure the watch (not only the first list) is live before it gets stuck.
+    e.add_pod("default", "api-live", &[("app", "api")]);
+    wait_until(&obs, DEADLINE, "watch live", |v| pod(v, EAST, "api-live").is_some()).await;
+    // A stuck watch: these changes are not delivered as events.
+    e.freeze_watches();
+    e.delete_pod("default", "api-1");
+    e.add_pod("default", "api-6", &[("app", "api")]);
+    // Once the watch has withheld both events, no late event can deliver them.
+    wait_for("the stuck watch withheld both changes", || {
+        let withheld = e.withheld();
+        withheld.iter().any(|w| w == "DELETED api-1") && withheld.iter().any(|w| w == "ADDED api-6")
+    })
+    .await;
+    let v = obs.observe().await.expect("view");
+    assert!(pod(&v, EAST, "api-1").is_some() && pod(&v, EAST, "api-6").is_none(), "the stuck watch hid them");
+    // Compaction: open watches get 410 and the backend re-lists.
+    e.compact();
+    let v = wait_until(&obs, DEADLINE, "re-listed after 410", |v| {
+        pod(v, EAST, "api-6").is_some() && pod(v, EAST, "api-1").is_none()
+    })
+    .await;
+    assert!(ctx_error(&v, EAST).is_none(), "410 is routine, not a lost context");
+    let relists = e
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/namespaces/default/pods?") && !r.contains("watch="))
+        .count();
+    assert!(relists >= 2, "initial list plus a re-list: {relists}");
+}
+
+#[tokio::test]
+async fn many_pods_are_listed_in_pages() {
+    let lab = lab().await;
+    let e = lab.server(EAST);
+    for i in 0..1200 {
+        e.add_pod("default", &format!("bulk-{i:04}"), &[("app", "bulk")]);
+    }
+    let obs = KubeObserver::start(&clients(&lab).await, spec());
+    let v = wait_until(&obs, Duration::from_secs(10), "1,200 bulk pods", |v| {
+        v.pods.iter().filter(|p| p.context == EAST && p.name.starts_with("bulk-")).count() == 1200
+    })
+    .await;
+    assert!(v.pods.iter().filter(|p| p.name.starts_with("bulk-")).all(|p| p.labels.is_empty()));
+    let pages = e
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /api/v1/namespaces/default/pods?") && r.contains("continue="))
+        .count();
+    assert!(pages >= 2, "the first list came in pages: {:?}", e.requests());
+}
+
+fn observed(v: KubeView) -> Observed {
+    Observed { kube: Arc::new(Snapshot::fresh(v, chrono::Utc::now())), ..Observed::default() }
+}
+
+#[tokio::test]
+async fn repoint_and_scale_verify_through_the_observer() {
+    let (lab, obs, clients) = started().await;
+    let op = KubeOperator::new(clients);
+    let repoint = Operation::PatchServiceSelector {
+        context: EAST.into(),
+        namespace: "database".into(),
+        service: "postgresql".into(),
+        pod: "postgresql-1".into(),
+    };
+    let v = obs.observe().await.expect("view");
+    assert!(matches!(repoint.verify(&observed(v)), Verify::NotYet(_)));
+    let msg = op.execute(&repoint).await.expect("patch");
+    assert!(msg.contains("statefulset.kubernetes.io/pod-name=postgresql-1"), "{msg}");
+    // postgresql-1 still carries role=replica: the Service selects nothing yet.
+    let v = wait_until(&obs, DEADLINE, "selector patched, endpoints emptied", |v| {
+        v.db_service.as_ref().is_some_and(|s| {
+            s.selector.get("statefulset.kubernetes.io/pod-name").map(String::as_str) == Some("postgresql-1")
+                && s.endpoint_pods.is_empty()
+        })
+    })
+    .await;
+    assert!(matches!(repoint.verify(&observed(v)), Verify::NotYet(m) if m.contains("none")));
+    // Once the pod is labelled primary, the endpoints follow and verify holds.
+    lab.server(EAST).set_pod_labels(
+        "database",
+        "postgresql-1",
+        &[("app", "postgresql"), ("role", "primary"), ("statefulset.kubernetes.io/pod-name", "postgresql-1")],
+    );
+    let v = wait_until(&obs, DEADLINE, "endpoints on postgresql-1", |v| {
+        v.db_service.as_ref().is_some_and(|s| s.endpoint_pods == ["postgresql-1"])
+    })
+    .await;
+    assert!(matches!(repoint.verify(&observed(v)), Verify::Holds(_)));
+
+    let scale = Operation::ScaleDeployment {
+        context: WEST.into(),
+        namespace: "default".into(),
+        deployment: "api".into(),
+        replicas: 10,
+    };
+    let msg = op.execute(&scale).await.expect("scale");
+    assert!(msg.contains("scaled to 10"), "{msg}");
+    let v = wait_until(&obs, DEADLINE, "west api 10/10", |v| {
+        v.deployments.iter().any(|d| d.context == WEST && d.name == "api" && d.ready == 10)
+    })
+    .await;
+    assert!(matches!(scale.verify(&observed(v)), Verify::Holds(_)));
+    let w = lab.server(WEST).get("Deployment", "default", "api").expect("deployment");
+    assert_eq!(w["spec"]["replicas"], 10);
+    assert!(
+        lab.server(WEST)
+            .writes()
+            .iter()
+            .any(|r| r.starts_with("PATCH /apis/apps/v1/namespaces/default/deployments/api/scale"))
+    );
+
+    let missing = Operation::ScaleDeployment {
+        context: WEST.into(),
+        namespace: "default".into(),
+        deployment: "nope".into(),
+        replicas: 1,
+    };
+    let err = op.execute(&missing).await.unwrap_err();
+    assert!(err.contains("nope") && err.contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn an_op_for_one_context_never_reaches_another() {
+    let lab = lab().await;
+    // A Service of the same name exists in both clusters.
+    lab.server(WEST).add_service("database", "postgresql", &[("app", "postgresql")]);
+    let writes_before = lab.server(WEST).writes().len();
+    let op = KubeOperator::new(clients(&lab).await);
+    op.execute(&Operation::ScaleDeployment {
+        context: WEST.into(),
+        namespace: "default".into(),
+        deployment: "api".into(),
+        replicas: 3,
+    })
+    .await
+    .expect("scale in us-west-2");
+    op.execute(&Operation::PatchServiceSelector {
+        context: WEST.into(),
+        namespace: "database".into(),
+        service: "postgresql".into(),
+        pod: "postgresql-1".into(),
+    })
+    .await
+    .expect("patch in us-west-2");
+    let err = op
+        .execute(&Operation::ScaleDeployment {
+            context: "eu-central-1".into(),
+            namespace: "default".into(),
+            deployment: "api".into(),
+            replicas: 3,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.contains("eu-central-1"), "{err}");
+    // The decoy current-context points at the us-east-1 cluster: it saw nothing at all.
+    assert!(lab.server(EAST).requests().is_empty(), "{:?}", lab.server(EAST).requests());
+    assert_eq!(lab.server(WEST).writes().len(), writes_before + 2);
+    let east = lab.server(EAST).get("Service", "database", "postgresql").expect("svc");
+    assert!(east["spec"]["selector"].get("statefulset.kubernetes.io/pod-name").is_none());
+}
+
+#[tokio::test]
+async fn dropping_the_observer_ends_its_tasks() {
+    let (lab, obs, clients) = started().await;
+    drop(obs);
+    // The clock: a live observer of us-west-2 alone, whose heartbeat asks `GET /version` every
+    // 200 ms, as the dropped observer's heartbeat did of us-east-1.
+    let west_only = KubeObserveSpec { contexts: vec![WEST.into()], db_service: None, ..spec() };
+    let live = KubeObserver::start(&clients, west_only);
+    let heartbeats = || lab.server(WEST).requests().iter().filter(|r| r.starts_with("GET /version")).count();
+    // Requests already under way when the observer was dropped land during the first beat.
+    let n = heartbeats();
+    wait_for("a heartbeat of the live observer", || heartbeats() > n).await;
+    let before = lab.server(EAST).requests();
+    let n = heartbeats();
+    wait_for("four more heartbeats of the live observer", || heartbeats() >= n + 4).await;
+    assert_eq!(lab.server(EAST).requests(), before, "no heartbeat or watch after drop");
+    drop(live);
+}
