@@ -255,6 +255,43 @@ mod tests {
         );
     }
 
+    /// The Service line names the pods that get traffic, then the listed ones that get none
+    /// with their state; traffic only to terminating endpoints is never drawn healthy.
+    #[test]
+    fn the_service_line_shows_endpoints_without_traffic_apart() {
+        use crate::backends::model::{EndpointState, ServiceEndpoint};
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("split-brain", 15),
+        ));
+        let db = s.domain.observed.database.value.clone().expect("db");
+        let (theme, keymap) = (Theme::fallback(), crate::config::keymap::Keymap::fallback());
+        let ep = |pod: &str, state, traffic| ServiceEndpoint { pod: pod.into(), state, traffic };
+        let mut line_with = |endpoints: Vec<ServiceEndpoint>| {
+            let mut kube = (*s.domain.observed.kube).clone();
+            let svc = kube.value.as_mut().and_then(|k| k.db_service.as_mut()).expect("service");
+            svc.endpoint_pods = endpoints.iter().filter(|e| e.traffic).map(|e| e.pod.clone()).collect();
+            svc.endpoints = endpoints;
+            s.domain.observed.kube = std::sync::Arc::new(kube);
+            let cx = PaneCtx { state: &s, theme: &theme, keymap: &keymap, focused: false, compact: false };
+            let line = service_line(&cx, &db, 200).expect("a Service line");
+            line.spans.iter().map(|sp| sp.content.to_string()).collect::<String>()
+        };
+        let text = line_with(vec![
+            ep("postgresql-0", EndpointState::Ready, true),
+            ep("postgresql-1", EndpointState::NotReady, false),
+            ep("postgresql-2", EndpointState::Terminating, false),
+        ]);
+        assert!(text.contains("→ postgresql-0 ("), "{text}");
+        assert!(
+            text.ends_with("; no traffic: postgresql-1 (not ready), postgresql-2 (terminating)"),
+            "{text}"
+        );
+        let text = line_with(vec![ep("postgresql-0", EndpointState::ServingTerminating, true)]);
+        assert!(text.starts_with("✗") && text.contains("[terminating: no endpoint is ready]"), "{text}");
+        let text = line_with(vec![ep("postgresql-1", EndpointState::NotReady, false)]);
+        assert!(text.contains("no ready endpoint; no traffic: postgresql-1 (not ready)"), "{text}");
+    }
+
     #[test]
     fn lsn_is_printed_like_postgres() {
         assert_eq!(lsn_text(0x16_B374_D848), "16/B374D848");
