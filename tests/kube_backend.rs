@@ -451,8 +451,9 @@ async fn repoint_label_and_scale_verify_through_the_observer() {
     assert!(err.contains("nope") && err.contains("404"), "{err}");
 }
 
-/// The real API server records no requests for us: that us-east-1 saw no write is read from
-/// its objects' unchanged resourceVersions (the own-server test also asserts no request).
+/// The real API server records no requests for us: that a cluster saw no write is read from
+/// its objects (the Service's unchanged resourceVersion, the Deployments' unchanged spec
+/// generation); the own-server test also asserts that no request arrived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_op_for_one_context_never_reaches_another() {
     let cp = ControlPlane::shared();
@@ -462,12 +463,27 @@ async fn an_op_for_one_context_never_reaches_another() {
     cp.service(WEST, &n.db, "postgresql", &[("app", "postgresql")]).await;
     let east_svc: Api<Service> = Api::namespaced(cp.client(EAST).await, &n.db);
     let east_dep: Api<Deployment> = Api::namespaced(cp.client(EAST).await, &n.app);
+    let west_dep: Api<Deployment> = Api::namespaced(cp.client(WEST).await, &n.app);
     let rv = |m: &kube::api::ObjectMeta| m.resource_version.clone().expect("resourceVersion");
-    let (svc_rv, dep_rv) = (
-        rv(&east_svc.get("postgresql").await.expect("svc").metadata),
-        rv(&east_dep.get("api").await.expect("dep").metadata),
-    );
+    // A Deployment's status changes as its controllers work; its spec only through writes.
+    let generation = |d: Deployment| d.metadata.generation.expect("generation");
     let op = KubeOperator::new(clients(&cp.kubeconfig).await);
+    // The decoy current-context is us-west-2's server: an op for us-east-1 never lands there.
+    let west_gen = generation(west_dep.get("api").await.expect("west dep"));
+    op.execute(&Operation::ScaleDeployment {
+        context: EAST.into(),
+        namespace: n.app.clone(),
+        deployment: "api".into(),
+        replicas: 4,
+    })
+    .await
+    .expect("scale in us-east-1");
+    assert_eq!(east_dep.get("api").await.expect("east dep").spec.replicas, Some(4));
+    assert_eq!(generation(west_dep.get("api").await.expect("west dep")), west_gen);
+    let (svc_rv, dep_gen) = (
+        rv(&east_svc.get("postgresql").await.expect("svc").metadata),
+        generation(east_dep.get("api").await.expect("dep")),
+    );
     op.execute(&Operation::ScaleDeployment {
         context: WEST.into(),
         namespace: n.app.clone(),
@@ -498,14 +514,13 @@ async fn an_op_for_one_context_never_reaches_another() {
     let w = west_svc.get("postgresql").await.expect("west svc");
     let sel = w.spec.and_then(|s| s.selector).unwrap_or_default();
     assert_eq!(sel.get("statefulset.kubernetes.io/pod-name").map(String::as_str), Some("postgresql-1"));
-    let west_dep: Api<Deployment> = Api::namespaced(cp.client(WEST).await, &n.app);
     assert_eq!(west_dep.get("api").await.expect("west dep").spec.replicas, Some(3));
     // us-east-1 (where the same names exist) saw no write at all.
     let e = east_svc.get("postgresql").await.expect("east svc");
     assert_eq!(rv(&e.metadata), svc_rv);
     let east_sel = e.spec.and_then(|s| s.selector).unwrap_or_default();
     assert!(!east_sel.contains_key("statefulset.kubernetes.io/pod-name"), "{east_sel:?}");
-    assert_eq!(rv(&east_dep.get("api").await.expect("east dep").metadata), dep_rv);
+    assert_eq!(generation(east_dep.get("api").await.expect("east dep")), dep_gen);
 }
 
 /// A selector-less Service whose EndpointSlices the test writes (as a database operator or
