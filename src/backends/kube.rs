@@ -11,6 +11,7 @@ pub mod lease;
 mod observer;
 mod operator;
 pub mod rows;
+pub mod slices;
 
 pub use clients::{KubeClients, KubeError, configured_contexts};
 pub use exec::{ExecOutput, exec_in_pod};

@@ -80,12 +80,13 @@ fn writes_verify(obs: &Observed, node: &str, service: Option<&str>, pod: Option<
     };
     if let (Some(_), Some(pod)) = (service, pod) {
         match obs.kube.fresh_value().and_then(|k| k.db_service.as_ref()) {
-            Some(s) if s.endpoint_pods == [pod] => {}
+            Some(s) if s.endpoint_pods == [pod] && !s.draining() => {}
             Some(s) => {
                 return Verify::NotYet(format!(
-                    "Service {} endpoints: {}",
+                    "Service {} endpoints: {}{}",
                     s.name,
-                    if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") }
+                    if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") },
+                    if s.draining() { ", terminating (no endpoint is ready)" } else { "" }
                 ));
             }
             None => return Verify::NotYet("no fresh Service data".into()),
