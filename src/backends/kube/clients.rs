@@ -43,6 +43,41 @@ pub enum KubeError {
 #[derive(Clone, Default)]
 pub struct KubeClients {
     clients: BTreeMap<String, kube::Client>,
+    /// The kubeconfig's user name of each context (named when the API server cannot say who).
+    users: BTreeMap<String, String>,
+}
+
+/// An exec credential plugin's failure as one clean, redacted line: the command, its exit
+/// status and its stderr (kube-rs would print the raw process output); `None` for other errors.
+pub fn describe_auth(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(auth) = err.downcast_ref::<kube::client::AuthError>() {
+            let line = match auth {
+                kube::client::AuthError::AuthExecRun { cmd, out } => {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    let said: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    let said = if said.is_empty() { "no message on stderr".to_string() } else { said.join(" / ") };
+                    format!("exec credential plugin {cmd} failed ({}): {said}", out.status)
+                }
+                other => format!("credentials: {other}"),
+            };
+            return Some(crate::text::redact(&crate::text::sanitize(&line)).into_owned());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// The console draws the whole terminal: an exec credential plugin may not prompt on it (nor
+/// write its stderr over the screen), so every plugin runs non-interactively and its stderr
+/// is captured for the error it causes.
+fn never_interactive(kubeconfig: &mut Kubeconfig) {
+    for info in kubeconfig.auth_infos.iter_mut().filter_map(|a| a.auth_info.as_mut()) {
+        if let Some(exec) = info.exec.as_mut() {
+            exec.interactive_mode = Some(kube::config::ExecInteractiveMode::Never);
+        }
+    }
 }
 
 impl std::fmt::Debug for KubeClients {
@@ -82,7 +117,10 @@ impl KubeClients {
             None => Kubeconfig::read(),
         }
         .map_err(|e| KubeError::Kubeconfig { path: shown.clone(), message: e.to_string() })?;
+        let mut kubeconfig = kubeconfig;
+        never_interactive(&mut kubeconfig);
         let mut clients = BTreeMap::new();
+        let mut users = BTreeMap::new();
         for context in contexts {
             if !kubeconfig.contexts.iter().any(|c| c.name == *context) {
                 let available: Vec<&str> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
@@ -96,11 +134,17 @@ impl KubeClients {
             let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
                 .await
                 .map_err(|e| KubeError::Client { context: context.clone(), message: e.to_string() })?;
-            let client = kube::Client::try_from(config)
-                .map_err(|e| KubeError::Client { context: context.clone(), message: e.to_string() })?;
+            let client = kube::Client::try_from(config).map_err(|e| KubeError::Client {
+                context: context.clone(),
+                message: describe_auth(&e).unwrap_or_else(|| e.to_string()),
+            })?;
             clients.insert(context.clone(), client);
+            let user = kubeconfig.contexts.iter().find(|c| c.name == *context);
+            if let Some(user) = user.and_then(|c| c.context.as_ref()).and_then(|c| c.user.clone()) {
+                users.insert(context.clone(), user);
+            }
         }
-        Ok(KubeClients { clients })
+        Ok(KubeClients { clients, users })
     }
 
     /// Clients for every context `cfg` names (see [`configured_contexts`]).
@@ -111,7 +155,12 @@ impl KubeClients {
 
     /// Clients built elsewhere (tests, other transports).
     pub fn from_clients(clients: impl IntoIterator<Item = (String, kube::Client)>) -> KubeClients {
-        KubeClients { clients: clients.into_iter().collect() }
+        KubeClients { clients: clients.into_iter().collect(), users: BTreeMap::new() }
+    }
+
+    /// The kubeconfig's user name of a context's client, when it was built from one.
+    pub fn user_name(&self, context: &str) -> Option<&str> {
+        self.users.get(context).map(String::as_str)
     }
 
     /// The client of a context; `Err` names the configured ones (never falls back).
