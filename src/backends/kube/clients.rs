@@ -69,6 +69,18 @@ pub fn describe_auth(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     None
 }
 
+/// A watch's error as one line: an API refusal (a 403 Forbidden for a user whose role does
+/// not cover what a pane reads) as its message and code, never the Status object's dump.
+pub fn describe_watch(e: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as W;
+    match e {
+        W::InitialListFailed(e) => format!("list: {}", super::operator::describe(e)),
+        W::WatchStartFailed(e) | W::WatchFailed(e) => format!("watch: {}", super::operator::describe(e)),
+        W::WatchError(s) => format!("watch: {} ({} {})", s.message, s.code, s.reason),
+        other => other.to_string(),
+    }
+}
+
 /// The console draws the whole terminal: an exec credential plugin may not prompt on it (nor
 /// write its stderr over the screen), so every plugin runs non-interactively and its stderr
 /// is captured for the error it causes.

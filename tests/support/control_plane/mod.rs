@@ -266,7 +266,8 @@ impl Cluster {
             format!("--kubeconfig={}", s(&kcm_kubeconfig)),
             "--secure-port=0".into(),
             "--leader-elect=false".into(),
-            "--controllers=deployment,replicaset,endpoint,endpointslice,serviceaccount".into(),
+            // clusterrole-aggregation fills the built-in `view`, `edit` and `admin` roles.
+            "--controllers=deployment,replicaset,endpoint,endpointslice,serviceaccount,clusterrole-aggregation".into(),
             "--kube-api-qps=200".into(),
             "--kube-api-burst=400".into(),
             "--concurrent-replicaset-syncs=10".into(),
