@@ -58,7 +58,7 @@ pub fn describe_auth(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                     let stderr = String::from_utf8_lossy(&out.stderr);
                     let said: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
                     let said = if said.is_empty() { "no message on stderr".to_string() } else { said.join(" / ") };
-                    format!("exec credential plugin {cmd} failed ({}): {said}", out.status)
+                    format!("exec credential plugin {} failed ({}): {said}", program_of(cmd), out.status)
                 }
                 other => format!("credentials: {other}"),
             };
@@ -78,6 +78,38 @@ pub fn describe_watch(e: &kube::runtime::watcher::Error) -> String {
         W::WatchStartFailed(e) | W::WatchFailed(e) => format!("watch: {}", super::operator::describe(e)),
         W::WatchError(s) => format!("watch: {} ({} {})", s.message, s.code, s.reason),
         other => other.to_string(),
+    }
+}
+
+/// The program of a command in `std::process::Command`'s debug form (`ENV="v" "program"
+/// "arg" ...`): neither the environment nor the arguments (which may carry secrets).
+fn program_of(cmd: &str) -> String {
+    let bytes = cmd.as_bytes();
+    let start = (0..bytes.len()).find(|&i| bytes[i] == b'"' && (i == 0 || bytes[i - 1] == b' '));
+    let Some(start) = start else { return "(unknown command)".into() };
+    let mut escaped = false;
+    for (i, c) in cmd[start + 1..].char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return cmd[start + 1..start + 1 + i].to_string(),
+            _ => escaped = false,
+        }
+    }
+    "(unknown command)".into()
+}
+
+/// kube-rs sends a `tokenFile`'s content as it is, where client-go trims it: a token file
+/// ending in a newline (most written by hand or by `echo`) would fail every request with
+/// "failed to parse header value". Such a file's trimmed token is used inline (read once: a
+/// rotating token file, like a projected ServiceAccount token, has no newline and is followed).
+fn trim_token_files(kubeconfig: &mut Kubeconfig) {
+    for info in kubeconfig.auth_infos.iter_mut().filter_map(|a| a.auth_info.as_mut()) {
+        let Some(path) = info.token_file.as_deref() else { continue };
+        let Ok(content) = std::fs::read_to_string(expand_home(path)) else { continue };
+        if content.trim() != content && !content.trim().is_empty() {
+            info.token = Some(content.trim().to_string().into());
+            info.token_file = None;
+        }
     }
 }
 
@@ -131,6 +163,7 @@ impl KubeClients {
         .map_err(|e| KubeError::Kubeconfig { path: shown.clone(), message: e.to_string() })?;
         let mut kubeconfig = kubeconfig;
         never_interactive(&mut kubeconfig);
+        trim_token_files(&mut kubeconfig);
         let mut clients = BTreeMap::new();
         let mut users = BTreeMap::new();
         for context in contexts {
@@ -223,6 +256,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(configured_contexts(&cfg), vec!["ctx-a", "ctx-db"]);
+    }
+
+    #[test]
+    fn a_plugin_is_named_by_its_program_alone() {
+        let cmd = r#"AWS_PROFILE="prod" KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\"}" "/usr/bin/aws" "eks" "--token" "x""#;
+        assert_eq!(program_of(cmd), "/usr/bin/aws");
+        assert_eq!(program_of(r#""aws" "eks""#), "aws");
+        assert_eq!(program_of("garbage"), "(unknown command)");
     }
 
     #[test]
