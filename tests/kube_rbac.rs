@@ -287,3 +287,72 @@ async fn a_viewer_sees_every_pane_and_an_ungranted_context_fails_alone_and_clean
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_console_fails_a_scale_before_confirmation_and_a_retry_after_the_grant_runs_it() {
+    use support::headless::Headless;
+    use warroom::app::state::{Modal, Mode};
+    use warroom::app::step::{Stage, StepStatus};
+    use warroom::app::{Action, Domain};
+    use warroom::command::Command;
+    use warroom::config::model::{Config, KubernetesConfig, RegionConfig};
+
+    let cp = ControlPlane::shared();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ns = unique_namespace("rbac-console");
+    cp.namespace("us-east-1", &ns).await;
+    cp.deployment("us-east-1", &ns, "api", 1, &[]).await;
+    cp.grant("us-east-1", &ns, VIEWER, "view").await;
+    let path = dir.path().join("viewer.kubeconfig");
+    cp.write_kubeconfig(&path, json!({ "token": TOKEN_USERS[2].0 }));
+    let cfg = Config {
+        regions: vec![RegionConfig { kube_context: Some("us-east-1".into()), ..support::region("us-east-1", "primary") }],
+        kubernetes: Some(KubernetesConfig {
+            kubeconfig: Some(path.to_string_lossy().into()),
+            namespaces: vec![ns.clone()],
+        }),
+        ..Default::default()
+    };
+    let reviews = Domain::reviews_access(Mode::Live, &cfg);
+    assert!(reviews, "a live console with Kubernetes asks");
+    let mut h = Headless::start(cfg).await;
+    h.state.domain.access_reviews = reviews;
+    h.until("the Deployment on screen", Duration::from_secs(20), |s| {
+        s.domain.observed.kube.fresh_value().is_some_and(|k| k.deployments.iter().any(|d| d.name == "api"))
+    })
+    .await;
+    let op = Operation::ScaleDeployment { context: "us-east-1".into(), namespace: ns.clone(), deployment: "api".into(), replicas: 2 };
+    let id = h.propose(op, "test: scale as the viewer");
+    h.until("the precheck's verdict", Duration::from_secs(15), |s| {
+        matches!(s.domain.step(id).map(|st| &st.status), Some(StepStatus::Failed { .. }))
+    })
+    .await;
+    let Some(StepStatus::Failed { stage: Stage::Precheck, reason }) = h.state.domain.step(id).map(|s| s.status.clone()) else {
+        panic!("{:?}", h.state.domain.step(id))
+    };
+    assert!(
+        reason.starts_with(&format!("permission: you ({VIEWER}) may not patch deployments/scale in {ns}")),
+        "{reason}"
+    );
+    assert!(h.state.view.modal.is_none(), "never offered for confirmation");
+    assert!(!h.out.effects.iter().any(|e| matches!(e, warroom::app::Effect::Execute { .. })));
+    // Granted edit, a retry asks the API server again and the step runs.
+    cp.grant("us-east-1", &ns, VIEWER, "edit").await;
+    eventually("edit is in force", Duration::from_secs(10), || async {
+        let clients = viewer_clients(cp, &dir).await;
+        let op = &mutations("us-east-1", &ns)[2];
+        let c = &permission(&clients, op).await[0];
+        if c.ok { Ok(()) } else { Err(c.detail.clone()) }
+    })
+    .await;
+    h.apply(Action::Command(Command::StepRetry));
+    h.until("the confirmation", Duration::from_secs(15), |s| {
+        matches!(s.view.modal, Some(Modal::Confirm { step, .. }) if step == id)
+    })
+    .await;
+    h.apply(Action::Command(Command::ConfirmYes));
+    h.until("scaled and verified", Duration::from_secs(30), |s| {
+        s.domain.step(id).is_some_and(|st| st.status == StepStatus::Done)
+    })
+    .await;
+}
