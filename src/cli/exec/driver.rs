@@ -258,7 +258,10 @@ impl Exec {
                 }
                 Some((sid, key, status)) => {
                     self.apply(Action::Command(Command::RunbookNext));
+                    // A step that now waits for the API server's answer is not stuck.
+                    let asking = self.driver.state.domain.step(sid).is_some_and(|s| s.asking_access);
                     let stuck = self.driver.state.view.modal.is_none()
+                        && !asking
                         && self.current().is_some_and(|(s, _, st)| s == sid && st == status);
                     if stuck {
                         let why =
