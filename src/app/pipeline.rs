@@ -123,6 +123,11 @@ pub fn access_checked(
         precheck(state, id, fx);
     } else {
         open_confirm(state, id, fx);
+        // The keys typed since the command that asked were dropped (`guard`: a dialog that did
+        // not open at once); now that it is open, keys go to it again.
+        if matches!(state.view.modal, Some(Modal::Confirm { step, .. }) if step == id) {
+            state.view.swallow = None;
+        }
     }
 }
 
