@@ -131,11 +131,16 @@ impl Runner {
                         let operator = operator.clone();
                         let actions = actions.clone();
                         tokio::spawn(async move {
-                            let answers = match tokio::time::timeout(ACCESS_LIMIT, operator.check_access(&requests)).await {
-                                Ok(a) if a.len() == requests.len() => a,
-                                Ok(_) => unknown(&requests, "the backend gave the wrong number of answers"),
-                                Err(_) => unknown(&requests, "no answer within 10 s"),
-                            };
+                            let answers =
+                                match tokio::time::timeout(ACCESS_LIMIT, operator.check_access(&requests))
+                                    .await
+                                {
+                                    Ok(a) if a.len() == requests.len() => a,
+                                    Ok(_) => {
+                                        unknown(&requests, "the backend gave the wrong number of answers")
+                                    }
+                                    Err(_) => unknown(&requests, "no answer within 10 s"),
+                                };
                             let _ = actions.send(Action::AccessChecked { step, answers });
                         });
                     }

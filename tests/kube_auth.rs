@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::control_plane::auth::{EXPIRING_USER, expiring_token, expiring_token_review, token_webhook_args};
+use support::control_plane::auth::{
+    EXPIRING_USER, expiring_token, expiring_token_review, token_webhook_args,
+};
 use support::control_plane::objects::{eventually, unique_namespace};
 use support::control_plane::{CONTEXTS, ControlPlane, TOKEN_USERS};
 use support::http_fake::{FakeServer, Mode};
@@ -24,7 +26,10 @@ use warroom::operation::Operation;
 use warroom::runbook::operation::access_checks;
 
 fn plugin() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exec-credential-plugin.sh").to_string_lossy().into()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exec-credential-plugin.sh")
+        .to_string_lossy()
+        .into()
 }
 
 /// The `exec` user map running the fixture plugin (argv only, no shell).
@@ -80,15 +85,20 @@ async fn tokens_token_files_and_client_certificates_authenticate_as_their_users(
             deployment: "api".into(),
             replicas: 1,
         };
-        let checks = access_checks(&op.access_requests(), Some(&check_access(&clients, &op.access_requests()).await));
-        assert!(checks[0].detail.starts_with(&format!("you ({expected}) may not patch deployments/scale")), "{checks:?}");
+        let checks =
+            access_checks(&op.access_requests(), Some(&check_access(&clients, &op.access_requests()).await));
+        assert!(
+            checks[0].detail.starts_with(&format!("you ({expected}) may not patch deployments/scale")),
+            "{checks:?}"
+        );
     }
     // A client-certificate user granted `view` sees the panes.
     cp.grant("us-east-1", &ns, "cert-oncall", "view").await;
     cp.deployment("us-east-1", &ns, "api", 1, &[]).await;
-    let clients = clients_for(cp, dir.path(), "cert", json!({ "client-certificate": cert, "client-key": key }))
-        .await
-        .expect("clients");
+    let clients =
+        clients_for(cp, dir.path(), "cert", json!({ "client-certificate": cert, "client-key": key }))
+            .await
+            .expect("clients");
     let spec = KubeObserveSpec {
         contexts: vec!["us-east-1".into()],
         namespaces: vec![ns.clone()],
@@ -141,7 +151,10 @@ async fn a_failing_exec_plugin_shows_its_stderr_cleaned_and_redacted_in_the_pane
         assert!(msg.contains("exec credential plugin") && msg.contains("exit status: 1"), "{msg}");
         assert!(msg.contains("An error occurred (ExpiredToken)") && msg.contains("aws sso login"), "{msg}");
         assert!(!msg.contains("sk-live") && msg.contains("token=***"), "redacted: {msg}");
-        assert!(!msg.contains('\u{1b}') && !msg.contains('\n') && !msg.contains("Output {"), "clean: {msg:?}");
+        assert!(
+            !msg.contains('\u{1b}') && !msg.contains('\n') && !msg.contains("Output {"),
+            "clean: {msg:?}"
+        );
     };
     // Failing from the first run: the clients cannot be built; the pane says why.
     let count = dir.path().join("runs-now.txt");
@@ -153,7 +166,10 @@ async fn a_failing_exec_plugin_shows_its_stderr_cleaned_and_redacted_in_the_pane
             kube_context: Some("us-east-1".into()),
             ..support::region("us-east-1", "primary")
         }],
-        kubernetes: Some(KubernetesConfig { kubeconfig: Some(path.to_string_lossy().into()), ..Default::default() }),
+        kubernetes: Some(KubernetesConfig {
+            kubeconfig: Some(path.to_string_lossy().into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let estate = warroom::backends::live::build(&Arc::new(cfg)).await;

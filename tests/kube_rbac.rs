@@ -49,8 +49,17 @@ fn mutations(context: &str, ns: &str) -> Vec<Operation> {
             key: "role".into(),
             value: "primary".into(),
         },
-        Operation::ScaleDeployment { context: context.into(), namespace: ns.into(), deployment: "api".into(), replicas: 2 },
-        Operation::RollbackDeployment { context: context.into(), namespace: ns.into(), deployment: "api".into() },
+        Operation::ScaleDeployment {
+            context: context.into(),
+            namespace: ns.into(),
+            deployment: "api".into(),
+            replicas: 2,
+        },
+        Operation::RollbackDeployment {
+            context: context.into(),
+            namespace: ns.into(),
+            deployment: "api".into(),
+        },
         Operation::ExecPromote {
             context: context.into(),
             namespace: ns.into(),
@@ -86,7 +95,9 @@ async fn a_viewer_may_do_no_mutation_and_the_precheck_names_the_user_and_the_per
     assert_eq!(checks.len(), 1);
     assert!(!checks[0].ok, "{checks:?}");
     assert!(
-        checks[0].detail.starts_with(&format!("you ({VIEWER}) may not patch services in {ns} (postgresql in us-east-1)")),
+        checks[0]
+            .detail
+            .starts_with(&format!("you ({VIEWER}) may not patch services in {ns} (postgresql in us-east-1)")),
         "the user comes from the API server's SelfSubjectReview, not the kubeconfig (`tester`): {checks:?}"
     );
     for context in CONTEXTS {
@@ -197,7 +208,10 @@ async fn an_api_server_that_cannot_be_asked_is_never_an_allowed() {
     let answers = check_access(&clients, &op.access_requests()).await;
     assert!(matches!(&answers[..], [AccessAnswer::Unknown { .. }]), "{answers:?}");
     let c = &access_checks(&op.access_requests(), Some(&answers))[0];
-    assert!(!c.ok && c.detail.starts_with("could not check whether you may patch services in database"), "{c:?}");
+    assert!(
+        !c.ok && c.detail.starts_with("could not check whether you may patch services in database"),
+        "{c:?}"
+    );
     // The operator's trait method answers the same (this is what the runner calls).
     let answers = Operate::check_access(&KubeOperator::new(clients), &op.access_requests()).await;
     assert!(matches!(&answers[..], [AccessAnswer::Unknown { .. }]), "{answers:?}");
@@ -233,7 +247,10 @@ async fn a_permission_revoked_after_the_precheck_is_one_clean_line_in_the_result
     .await;
     for op in [repoint, scale] {
         let err = operator.execute(op).await.expect_err("forbidden");
-        assert!(!err.contains('\n') && !err.contains('{') && !err.contains("Status"), "one clean line: {err}");
+        assert!(
+            !err.contains('\n') && !err.contains('{') && !err.contains("Status"),
+            "one clean line: {err}"
+        );
         assert!(err.contains("forbidden") && err.contains(&format!("User \"{VIEWER}\"")), "{err}");
         assert!(err.ends_with("(403 Forbidden)"), "{err}");
     }
@@ -256,7 +273,11 @@ async fn a_viewer_sees_every_pane_and_an_ungranted_context_fails_alone_and_clean
     let spec = KubeObserveSpec {
         contexts: CONTEXTS.iter().map(|c| c.to_string()).collect(),
         namespaces: vec![ns.clone()],
-        db_service: Some(ObjectRef { context: "us-east-1".into(), namespace: ns.clone(), name: "postgresql".into() }),
+        db_service: Some(ObjectRef {
+            context: "us-east-1".into(),
+            namespace: ns.clone(),
+            name: "postgresql".into(),
+        }),
         backoff_min: Duration::from_millis(100),
         ..KubeObserveSpec::default()
     };
@@ -266,7 +287,12 @@ async fn a_viewer_sees_every_pane_and_an_ungranted_context_fails_alone_and_clean
         let east_pods = v.pods.iter().filter(|p| p.context == "us-east-1" && p.ready == 1).count();
         let endpoints = v.db_service.as_ref().map_or(0, |s| s.endpoint_pods.len());
         let west = v.contexts.iter().find(|c| c.context == "us-west-2").and_then(|c| c.error.clone());
-        match (east_pods, v.deployments.iter().any(|d| d.context == "us-east-1" && d.name == "api"), endpoints, west) {
+        match (
+            east_pods,
+            v.deployments.iter().any(|d| d.context == "us-east-1" && d.name == "api"),
+            endpoints,
+            west,
+        ) {
             (2, true, 2, Some(_)) => Ok(v),
             other => Err(format!("{other:?}")),
         }
@@ -274,9 +300,13 @@ async fn a_viewer_sees_every_pane_and_an_ungranted_context_fails_alone_and_clean
     .await;
     let east = view.contexts.iter().find(|c| c.context == "us-east-1").expect("east");
     assert_eq!(east.error, None, "{east:?}");
-    let west = view.contexts.iter().find(|c| c.context == "us-west-2").and_then(|c| c.error.clone()).expect("west");
+    let west =
+        view.contexts.iter().find(|c| c.context == "us-west-2").and_then(|c| c.error.clone()).expect("west");
     assert!(west.contains("forbidden") && west.contains("(403 Forbidden)"), "{west}");
-    assert!(!west.contains('\n') && !west.contains("Status {") && !west.contains("ErrorResponse"), "clean: {west}");
+    assert!(
+        !west.contains('\n') && !west.contains("Status {") && !west.contains("ErrorResponse"),
+        "clean: {west}"
+    );
     // Granting view there heals that part alone.
     cp.grant("us-west-2", &ns, VIEWER, "view").await;
     eventually("us-west-2 with view", Duration::from_secs(40), || async {
@@ -306,7 +336,10 @@ async fn a_viewer_console_fails_a_scale_before_confirmation_and_a_retry_after_th
     let path = dir.path().join("viewer.kubeconfig");
     cp.write_kubeconfig(&path, json!({ "token": TOKEN_USERS[2].0 }));
     let cfg = Config {
-        regions: vec![RegionConfig { kube_context: Some("us-east-1".into()), ..support::region("us-east-1", "primary") }],
+        regions: vec![RegionConfig {
+            kube_context: Some("us-east-1".into()),
+            ..support::region("us-east-1", "primary")
+        }],
         kubernetes: Some(KubernetesConfig {
             kubeconfig: Some(path.to_string_lossy().into()),
             namespaces: vec![ns.clone()],
@@ -321,13 +354,20 @@ async fn a_viewer_console_fails_a_scale_before_confirmation_and_a_retry_after_th
         s.domain.observed.kube.fresh_value().is_some_and(|k| k.deployments.iter().any(|d| d.name == "api"))
     })
     .await;
-    let op = Operation::ScaleDeployment { context: "us-east-1".into(), namespace: ns.clone(), deployment: "api".into(), replicas: 2 };
+    let op = Operation::ScaleDeployment {
+        context: "us-east-1".into(),
+        namespace: ns.clone(),
+        deployment: "api".into(),
+        replicas: 2,
+    };
     let id = h.propose(op, "test: scale as the viewer");
     h.until("the precheck's verdict", Duration::from_secs(15), |s| {
         matches!(s.domain.step(id).map(|st| &st.status), Some(StepStatus::Failed { .. }))
     })
     .await;
-    let Some(StepStatus::Failed { stage: Stage::Precheck, reason }) = h.state.domain.step(id).map(|s| s.status.clone()) else {
+    let Some(StepStatus::Failed { stage: Stage::Precheck, reason }) =
+        h.state.domain.step(id).map(|s| s.status.clone())
+    else {
         panic!("{:?}", h.state.domain.step(id))
     };
     assert!(
@@ -346,9 +386,11 @@ async fn a_viewer_console_fails_a_scale_before_confirmation_and_a_retry_after_th
     })
     .await;
     h.apply(Action::Command(Command::StepRetry));
-    h.until("the confirmation", Duration::from_secs(15), |s| {
-        matches!(s.view.modal, Some(Modal::Confirm { step, .. }) if step == id)
-    })
+    h.until(
+        "the confirmation",
+        Duration::from_secs(15),
+        |s| matches!(s.view.modal, Some(Modal::Confirm { step, .. }) if step == id),
+    )
     .await;
     h.apply(Action::Command(Command::ConfirmYes));
     h.until("scaled and verified", Duration::from_secs(30), |s| {

@@ -80,7 +80,8 @@ fn a_denial_fails_the_step_before_confirmation_naming_the_user() {
     let answers = vec![AccessAnswer::Denied { user: "viewer".into(), reason: String::new() }];
     let fx = update(&mut s, Action::AccessChecked { step: id, answers }, t0());
     assert!(s.view.modal.is_none());
-    let Some(StepStatus::Failed { stage: Stage::Precheck, reason }) = s.domain.step(id).map(|st| st.status.clone())
+    let Some(StepStatus::Failed { stage: Stage::Precheck, reason }) =
+        s.domain.step(id).map(|st| st.status.clone())
     else {
         panic!("{:?}", s.domain.step(id))
     };
@@ -117,4 +118,16 @@ fn consoles_that_do_not_review_access_and_other_layers_ask_nothing() {
     let mut fx = Vec::new();
     super::pipeline::propose(&mut s, super::tests::promote("pg-1"), "test".into(), &mut fx);
     assert!(asked(&fx).is_empty(), "a PostgreSQL promotion is not a Kubernetes question");
+}
+
+#[test]
+fn keys_typed_while_asking_are_dropped_and_the_opened_dialog_takes_keys_again() {
+    let (mut s, id, _) = proposed();
+    // Running it again while the question is out opens no dialog: what is typed next is dropped.
+    update(&mut s, Action::Command(Command::StepRun), t0());
+    assert!(s.view.swallow.is_some(), "keys typed before the dialog opens are dropped");
+    let answers = vec![AccessAnswer::Allowed { user: "ops".into() }];
+    update(&mut s, Action::AccessChecked { step: id, answers }, t0());
+    assert!(matches!(s.view.modal, Some(Modal::Confirm { step, .. }) if step == id));
+    assert!(s.view.swallow.is_none(), "the dialog takes keys");
 }

@@ -100,7 +100,9 @@ impl Operation {
                 vec![R::new(context, "patch", "", "pods", namespace).named(pod)]
             }
             Operation::ScaleDeployment { context, namespace, deployment, .. } => {
-                vec![R::new(context, "patch", "apps", "deployments", namespace).named(deployment).sub("scale")]
+                vec![
+                    R::new(context, "patch", "apps", "deployments", namespace).named(deployment).sub("scale"),
+                ]
             }
             // `kubectl rollout undo`: read the Deployment, list its ReplicaSets, patch the template.
             Operation::RollbackDeployment { context, namespace, deployment } => vec![
@@ -140,7 +142,10 @@ mod tests {
             pod: "postgresql-1".into(),
         };
         let r = &op.access_requests()[0];
-        assert_eq!((r.action(), r.target()), ("patch services in database".into(), "postgresql in us-east-1".into()));
+        assert_eq!(
+            (r.action(), r.target()),
+            ("patch services in database".into(), "postgresql in us-east-1".into())
+        );
         let op = Operation::ScaleDeployment {
             context: "c".into(),
             namespace: "default".into(),
@@ -149,17 +154,24 @@ mod tests {
         };
         let r = &op.access_requests()[0];
         assert_eq!((r.group.as_str(), r.action()), ("apps", "patch deployments/scale in default".into()));
-        let op = Operation::RollbackDeployment { context: "c".into(), namespace: "n".into(), deployment: "api".into() };
+        let op = Operation::RollbackDeployment {
+            context: "c".into(),
+            namespace: "n".into(),
+            deployment: "api".into(),
+        };
         let actions: Vec<String> = op.access_requests().iter().map(AccessRequest::action).collect();
         assert_eq!(actions, ["get deployments in n", "list replicasets in n", "patch deployments in n"]);
         assert!(Operation::CheckPrimary.access_requests().is_empty());
-        for op in [op, Operation::LabelPod {
-            context: "c".into(),
-            namespace: "n".into(),
-            pod: "p".into(),
-            key: "role".into(),
-            value: "primary".into(),
-        }] {
+        for op in [
+            op,
+            Operation::LabelPod {
+                context: "c".into(),
+                namespace: "n".into(),
+                pod: "p".into(),
+                key: "role".into(),
+                value: "primary".into(),
+            },
+        ] {
             assert!(op.is_mutating() && !op.access_requests().is_empty(), "{op:?}");
         }
     }

@@ -57,7 +57,8 @@ pub fn describe_auth(e: &(dyn std::error::Error + 'static)) -> Option<String> {
                 kube::client::AuthError::AuthExecRun { cmd, out } => {
                     let stderr = String::from_utf8_lossy(&out.stderr);
                     let said: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-                    let said = if said.is_empty() { "no message on stderr".to_string() } else { said.join(" / ") };
+                    let said =
+                        if said.is_empty() { "no message on stderr".to_string() } else { said.join(" / ") };
                     format!("exec credential plugin {} failed ({}): {said}", program_of(cmd), out.status)
                 }
                 other => format!("credentials: {other}"),

@@ -480,7 +480,8 @@ where
                         tracing::warn!(context = %sc.context, "{}: {e}", sc.label);
                         sc.shared.update(|s| {
                             let st = s.contexts.entry(sc.context.clone()).or_default();
-                            st.streams.entry(sc.label.clone()).or_default().error = Some(super::clients::describe_watch(&e));
+                            st.streams.entry(sc.label.clone()).or_default().error =
+                                Some(super::clients::describe_watch(&e));
                         });
                         break;
                     }

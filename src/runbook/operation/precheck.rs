@@ -208,7 +208,10 @@ mod access_tests {
         assert!(c.detail.starts_with("you (viewer) may not patch deployments/scale in default"), "{c:?}");
         let unknown = [AccessAnswer::Unknown { error: "connection refused".into() }];
         let c = &access_checks(&reqs, Some(&unknown))[0];
-        assert!(!c.ok && c.detail.contains("could not check") && c.detail.contains("connection refused"), "{c:?}");
+        assert!(
+            !c.ok && c.detail.contains("could not check") && c.detail.contains("connection refused"),
+            "{c:?}"
+        );
         for answers in [None, Some(&[][..])] {
             let c = &access_checks(&reqs, answers)[0];
             assert!(!c.ok && c.detail.starts_with("not checked yet"), "{c:?}");

@@ -39,7 +39,8 @@ pub fn expiring_token(expires: i64, nonce: u64) -> String {
 pub fn expiring_token_review(seen: &Seen) -> Reply {
     let review: Value = serde_json::from_str(&seen.body).unwrap_or(Value::Null);
     let token = review["spec"]["token"].as_str().unwrap_or_default();
-    let expires = token.strip_prefix("expiring-").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<i64>().ok());
+    let expires =
+        token.strip_prefix("expiring-").and_then(|r| r.split('-').next()).and_then(|s| s.parse::<i64>().ok());
     let now = chrono::Utc::now().timestamp();
     let status = match expires {
         Some(at) if at > now => json!({

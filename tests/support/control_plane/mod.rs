@@ -141,7 +141,8 @@ impl ControlPlane {
         let etcd = etcd::Etcd::start(&bin, dir.path()).await;
         let mut clusters = BTreeMap::new();
         for (i, context) in CONTEXTS.iter().enumerate() {
-            let cluster = Cluster::start(&bin, dir.path(), &pki, &tokens, &etcd, (context, i), apiserver_args).await;
+            let cluster =
+                Cluster::start(&bin, dir.path(), &pki, &tokens, &etcd, (context, i), apiserver_args).await;
             clusters.insert(context.to_string(), cluster);
         }
         let kubeconfig = dir.path().join("kubeconfig");

@@ -81,7 +81,8 @@ pub async fn handle(
         // API server (tests/kube_rbac.rs).
         ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] if method == Method::POST => {
             let mut review = serde_json::from_slice::<Value>(&body).unwrap_or_default();
-            review["status"] = serde_json::json!({ "allowed": true, "reason": "the test server has no RBAC" });
+            review["status"] =
+                serde_json::json!({ "allowed": true, "reason": "the test server has no RBAC" });
             return json_response(201, &review);
         }
         ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"] if method == Method::POST => {
