@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod access;
 pub mod assertion;
 pub mod exec;
 pub mod kind;

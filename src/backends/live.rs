@@ -20,6 +20,7 @@ use super::traffic::{TrafficObserver, TrafficTimeouts};
 use super::{Freshness, Operate, Snapshot};
 use crate::config::Config;
 use crate::operation::Operation;
+use crate::operation::access::{AccessAnswer, AccessRequest};
 
 /// Sources and the operator of the live estate.
 pub struct LiveEstate {
@@ -78,6 +79,18 @@ impl Operate for LiveOperator {
                 Some(o) => o.execute(op),
                 None => not_configured("[route53]"),
             },
+        }
+    }
+
+    /// Every access question is a Kubernetes one today.
+    fn check_access(&self, requests: &[AccessRequest]) -> BoxFuture<'_, Vec<AccessAnswer>> {
+        match &self.kube {
+            Some(o) => Operate::check_access(o, requests),
+            None => {
+                let error = "Kubernetes is not configured: nothing to ask".to_string();
+                let n = requests.len();
+                Box::pin(async move { vec![AccessAnswer::Unknown { error }; n] })
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ mod repoint;
 mod rollback;
 mod verify;
 
+pub use precheck::{ACCESS_CHECK, access_checks};
 pub(crate) use repoint::pod_label;
 
 pub(crate) fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {

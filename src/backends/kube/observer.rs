@@ -503,7 +503,8 @@ where
                         tracing::warn!(context = %sc.context, "{}: {e}", sc.label);
                         sc.shared.update(|s| {
                             let st = s.contexts.entry(sc.context.clone()).or_default();
-                            st.streams.entry(sc.label.clone()).or_default().error = Some(e.to_string());
+                            st.streams.entry(sc.label.clone()).or_default().error =
+                                Some(super::clients::describe_watch(&e));
                         });
                         break;
                     }
@@ -588,7 +589,7 @@ fn spawn_heartbeat(
         loop {
             let result = match tokio::time::timeout(timeout, client.apiserver_version()).await {
                 Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(format!("API server check failed: {e}")),
+                Ok(Err(e)) => Some(format!("API server check failed: {}", super::operator::describe(&e))),
                 Err(_) => Some(format!("API server did not answer within {} ms", timeout.as_millis())),
             };
             let changed = {
