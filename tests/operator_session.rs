@@ -17,6 +17,7 @@ mod support {
     pub mod ansi;
     pub mod control_plane;
     pub mod headless;
+    pub mod http_fake;
     pub mod lab;
     pub mod moto;
     pub mod screen;

@@ -124,6 +124,7 @@ impl Operation {
             | Operation::ShiftTraffic { .. }
             | Operation::Assert { .. }
             | Operation::VerifyWrites { .. }
+            | Operation::VerifyDns { .. }
             | Operation::Manual { .. } => vec![],
         }
     }

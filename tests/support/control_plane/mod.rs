@@ -13,8 +13,8 @@
 //! restart or break it.
 #![allow(dead_code)]
 
-pub mod endpoints;
 pub mod auth;
+pub mod endpoints;
 pub mod etcd;
 pub mod kubelet;
 pub mod objects;
