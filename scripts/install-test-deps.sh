@@ -14,6 +14,7 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # the control plane'
 command -v flock >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)   # the fsync-before-return check of the incident log
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt+=(faketime)   # wall-clock steps (tests/fault_clock.rs)
+command -v knotd >/dev/null 2>&1 || need_apt+=(knot)   # authoritative DNS for the DNS verification (tests/dns_*.rs)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
@@ -24,7 +25,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Debian starts the packaged services on install on some machines: the tests start their own.
-for svc in redis-server redis-sentinel postgresql; do
+for svc in redis-server redis-sentinel postgresql knot; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
 done
 

@@ -29,4 +29,6 @@ pub use step::{StepRun, StepStatus};
 pub use update::update;
 
 #[cfg(test)]
+mod access_tests;
+#[cfg(test)]
 pub(crate) mod tests;

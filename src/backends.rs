@@ -5,6 +5,7 @@
 //! `tokio::sync::watch` channel. Mutating steps go through [`Operate`]. Backends never touch
 //! the app's `State`.
 
+pub mod dns;
 pub mod drill;
 pub mod gate;
 pub mod http;
@@ -138,6 +139,19 @@ pub trait Operate: Send + Sync + 'static {
     /// Execute `op` once. Returns a one-line human summary of what happened. The caller
     /// applies the step timeout and verifies the postcondition through the observe side.
     fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>>;
+
+    /// Ask the system whether the user this console acts as may do each of `requests`
+    /// (one answer per request, in order). Backends without access control answer `Unknown`.
+    fn check_access(
+        &self,
+        requests: &[crate::operation::access::AccessRequest],
+    ) -> BoxFuture<'_, Vec<crate::operation::access::AccessAnswer>> {
+        let n = requests.len();
+        Box::pin(async move {
+            let error = "this backend cannot review access".to_string();
+            vec![crate::operation::access::AccessAnswer::Unknown { error }; n]
+        })
+    }
 }
 
 /// Snapshots of all four live layers, as the app core sees them (cheap `Arc` clones).

@@ -225,7 +225,9 @@ impl Driver {
         for effect in effects {
             out.emitted(&effect);
             match effect {
-                Effect::Log(_) | Effect::Execute { .. } => self.runner.dispatch([effect]),
+                Effect::Log(_) | Effect::Execute { .. } | Effect::CheckAccess { .. } => {
+                    self.runner.dispatch([effect])
+                }
                 Effect::Bell => out.bell(),
                 Effect::Copy(text) => out.copy(&crate::text::redact(&text)),
                 Effect::Commander(req) => {

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod access;
 pub mod assertion;
 pub mod exec;
 pub mod kind;
@@ -174,6 +175,29 @@ pub enum Operation {
         /// The node's pod, when configured.
         pod: Option<String>,
     },
+    /// Read-only: ask each authoritative name server of the zone directly (non-recursive, see
+    /// `backends::dns`) what it answers for the record, against the record sets Route 53 holds.
+    /// Fails naming every server that does not agree in time, or, as the drift re-check, every
+    /// server that no longer agrees.
+    VerifyDns {
+        /// Hosted zone.
+        zone: String,
+        /// Record name.
+        record: String,
+        /// Route 53 endpoint the record sets are read from.
+        endpoint: String,
+        /// Weight per region the answers must reflect (what a change just wrote); empty: the
+        /// weights Route 53 holds now.
+        #[serde(default)]
+        weights: Vec<(String, u8)>,
+        /// How long servers that do not agree yet are asked again.
+        #[serde(default)]
+        sync_timeout_secs: u64,
+        /// 0: ask until every server agrees. Otherwise the drift re-check: wait this long, then
+        /// ask every server once.
+        #[serde(default)]
+        recheck_after_secs: u64,
+    },
     /// A step the console cannot perform: shown, ticked by the operator with a note.
     Manual {
         /// What to do.
@@ -255,6 +279,11 @@ impl Operation {
     pub fn min_timeout_secs(&self) -> Option<u64> {
         match self {
             Operation::SetRoute53Weights { .. } => Some(traffic::INSYNC_ALLOWANCE_SECS),
+            Operation::VerifyDns { sync_timeout_secs, recheck_after_secs, .. } => Some(
+                sync_timeout_secs
+                    .saturating_add(*recheck_after_secs)
+                    .saturating_add(traffic::INSYNC_ALLOWANCE_SECS),
+            ),
             Operation::ShiftTraffic { stages, hold_secs, .. } => Some(
                 (stages.len() as u64)
                     .max(1)
@@ -279,7 +308,10 @@ impl Operation {
             Operation::ScaleDeployment { deployment, .. }
             | Operation::RollbackDeployment { deployment, .. } => deployment.clone(),
             Operation::VerifyWrites { node, .. } => node.clone(),
-            Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => "yes".into(),
+            Operation::CheckPrimary
+            | Operation::Manual { .. }
+            | Operation::Assert { .. }
+            | Operation::VerifyDns { .. } => "yes".into(),
         }
     }
 }

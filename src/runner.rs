@@ -15,6 +15,7 @@ use crate::app::{Action, Effect};
 use crate::backends::Operate;
 use crate::incident::entry::LogIntent;
 use crate::incident::entry::LogLine;
+use crate::operation::access::{AccessAnswer, AccessRequest};
 
 /// Where log intents go. Implementations must make the entry durable before returning.
 pub trait LogSink: Send + Sync + 'static {
@@ -54,6 +55,14 @@ impl LogSink for MemoryLog {
         lines.push((intent.clone(), line.clone()));
         Ok(line)
     }
+}
+
+/// How long a step's access questions may take, all together: never frozen waiting.
+const ACCESS_LIMIT: Duration = Duration::from_secs(10);
+
+/// Every request answered "could not be checked" with `why`.
+fn unknown(requests: &[AccessRequest], why: &str) -> Vec<AccessAnswer> {
+    vec![AccessAnswer::Unknown { error: why.to_string() }; requests.len()]
 }
 
 /// What the runner task receives: effects in order, or a flush request.
@@ -116,6 +125,23 @@ impl Runner {
                                 )),
                             };
                             let _ = actions.send(Action::StepExecuted { step, result });
+                        });
+                    }
+                    Effect::CheckAccess { step, requests } => {
+                        let operator = operator.clone();
+                        let actions = actions.clone();
+                        tokio::spawn(async move {
+                            let answers =
+                                match tokio::time::timeout(ACCESS_LIMIT, operator.check_access(&requests))
+                                    .await
+                                {
+                                    Ok(a) if a.len() == requests.len() => a,
+                                    Ok(_) => {
+                                        unknown(&requests, "the backend gave the wrong number of answers")
+                                    }
+                                    Err(_) => unknown(&requests, "no answer within 10 s"),
+                                };
+                            let _ = actions.send(Action::AccessChecked { step, answers });
                         });
                     }
                     // Not the runner's: the driver hands these to the output or the lock task.

@@ -1,6 +1,8 @@
-//! The commander lock as a Kubernetes Lease, against the Kubernetes API test server (built
-//! through `[commander]` and the kubeconfig, with the explicit context), and checked with the
-//! real `kubectl`.
+//! The commander lock as a Kubernetes Lease, against the REAL control plane
+//! (tests/support/control_plane: kube-apiserver on etcd, RBAC, TLS), built through `[commander]`
+//! and the kubeconfig with the explicit context, and checked with the real `kubectl`. The
+//! resourceVersion conflicts here are the API server's own optimistic concurrency: two consoles
+//! (two locks, two clients) racing for one Lease.
 
 mod support;
 
@@ -9,53 +11,74 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
 use serde_json::Value;
-use support::kube_server::KubeLab;
+use support::control_plane::ControlPlane;
+use support::control_plane::objects::unique_namespace;
+use warroom::backends::kube::lease::{LeaseClient, LeaseError, LeaseRecord};
 use warroom::config::Config;
 use warroom::config::model::{CommanderConfig, KubernetesConfig};
 use warroom::incident::commander::{CommanderLock, LockState, acquire_for_exec, open_lock};
 
 const ID: &str = "INC-20261126-120000";
 const LEASE: &str = "warroom-inc-20261126-120000";
-const CTX: &str = "us-west-2";
+/// The commander's context. The kubeconfig's current-context (the decoy) points at the OTHER
+/// cluster (us-west-2), so a lock that ignored the explicit context would write there.
+const CTX: &str = "us-east-1";
+const OTHER: &str = "us-west-2";
 
-fn config(lab: &KubeLab, ttl_secs: u64) -> Config {
+/// A namespace of this test in both clusters (the Lease lives in `CTX`'s; the other one exists
+/// so that a write to the wrong cluster would succeed there and be seen).
+async fn ops_namespace(cp: &ControlPlane) -> String {
+    let ns = unique_namespace("ops");
+    cp.namespace(CTX, &ns).await;
+    cp.namespace(OTHER, &ns).await;
+    ns
+}
+
+fn config(cp: &ControlPlane, ns: &str, ttl_secs: u64) -> Config {
     Config {
         kubernetes: Some(KubernetesConfig {
-            kubeconfig: Some(lab.kubeconfig.to_string_lossy().into_owned()),
+            kubeconfig: Some(cp.kubeconfig.to_string_lossy().into_owned()),
             namespaces: vec![],
         }),
-        commander: Some(CommanderConfig {
-            context: Some(CTX.into()),
-            namespace: Some("ops".into()),
-            ttl_secs,
-        }),
+        commander: Some(CommanderConfig { context: Some(CTX.into()), namespace: Some(ns.into()), ttl_secs }),
         ..Config::default()
     }
 }
 
-async fn lease_lock(lab: &KubeLab, ttl_secs: u64) -> Arc<dyn CommanderLock> {
-    let dir = lab.dir.path();
-    open_lock(&config(lab, ttl_secs), dir, ID, false).await.expect("lease lock")
+/// One console's lock (each call builds its own client, as a second console would).
+async fn lease_lock(cp: &ControlPlane, ns: &str, ttl_secs: u64) -> Arc<dyn CommanderLock> {
+    open_lock(&config(cp, ns, ttl_secs), cp.dir.path(), ID, false).await.expect("lease lock")
 }
 
-fn lease(lab: &KubeLab) -> Value {
-    lab.server(CTX).get("Lease", "ops", LEASE).expect("the Lease exists")
+async fn lease_in(cp: &ControlPlane, context: &str, ns: &str) -> Option<Value> {
+    let api: Api<Lease> = Api::namespaced(cp.client(context).await, ns);
+    let l = api.get_opt(LEASE).await.expect("read the Lease");
+    l.map(|l| serde_json::to_value(l).expect("json"))
+}
+
+async fn lease(cp: &ControlPlane, ns: &str) -> Value {
+    lease_in(cp, CTX, ns).await.expect("the Lease exists")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acquire_renew_takeover_release_on_the_explicit_context() {
-    let lab = KubeLab::start(&["us-east-1", CTX]).await;
-    let lock = lease_lock(&lab, 30).await;
-    assert_eq!(lock.describe(), format!("Lease {CTX}/ops/{LEASE}"));
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let lock = lease_lock(cp, &ns, 30).await;
+    assert_eq!(lock.describe(), format!("Lease {CTX}/{ns}/{LEASE}"));
     assert_eq!(lock.status("alice").await.unwrap(), LockState::Free, "no Lease yet: free");
     let LockState::Mine(a) = lock.acquire("alice", false).await.unwrap() else { panic!("alice takes it") };
     // Written where configured, not through the kubeconfig's (decoy) current context.
-    assert!(lab.server("us-east-1").get("Lease", "ops", LEASE).is_none(), "written to the decoy cluster");
-    let l = lease(&lab);
+    assert!(lease_in(cp, OTHER, &ns).await.is_none(), "written to the other cluster");
+    assert!(lease_in(cp, OTHER, "decoy").await.is_none(), "written to the decoy context's namespace");
+    let l = lease(cp, &ns).await;
     assert_eq!(l["spec"]["holderIdentity"], "alice");
     assert_eq!(l["spec"]["leaseDurationSeconds"], 30);
     assert_eq!(l["spec"]["leaseTransitions"], 0);
+    assert_eq!(l["metadata"]["labels"]["app.kubernetes.io/managed-by"], "warroom");
     let rv1 = l["metadata"]["resourceVersion"].as_str().unwrap().to_string();
 
     // Someone else sees alice; a non-forced acquire changes nothing.
@@ -66,46 +89,50 @@ async fn acquire_renew_takeover_release_on_the_explicit_context() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(lease(&lab)["metadata"]["resourceVersion"], rv1.as_str());
+    assert_eq!(lease(cp, &ns).await["metadata"]["resourceVersion"], rv1.as_str());
 
-    // Renewal: renewTime moves, acquireTime and transitions stay.
+    // Renewal: renewTime moves, acquireTime and transitions stay; etcd gives a new revision.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let LockState::Mine(a2) = lock.renew("alice").await.unwrap() else { panic!("renewed") };
     assert_eq!(a2.acquired_at, a.acquired_at);
     assert!(a2.renewed_at > a.renewed_at);
-    assert_eq!(lease(&lab)["spec"]["leaseTransitions"], 0);
-    assert_ne!(lease(&lab)["metadata"]["resourceVersion"], rv1.as_str());
+    assert_eq!(lease(cp, &ns).await["spec"]["leaseTransitions"], 0);
+    assert_ne!(lease(cp, &ns).await["metadata"]["resourceVersion"], rv1.as_str());
 
     // Bob cannot renew or release alice's Lease.
     assert!(matches!(lock.renew("bob").await.unwrap(), LockState::Theirs(_)));
     assert!(matches!(lock.release("bob").await.unwrap(), LockState::Theirs(_)));
-    assert_eq!(lease(&lab)["spec"]["holderIdentity"], "alice");
+    assert_eq!(lease(cp, &ns).await["spec"]["holderIdentity"], "alice");
 
     // Explicit takeover: bob holds it, one more transition; alice's renewal reports the loss.
     assert!(matches!(lock.acquire("bob", true).await.unwrap(), LockState::Mine(_)));
-    assert_eq!(lease(&lab)["spec"]["holderIdentity"], "bob");
-    assert_eq!(lease(&lab)["spec"]["leaseTransitions"], 1);
+    assert_eq!(lease(cp, &ns).await["spec"]["holderIdentity"], "bob");
+    assert_eq!(lease(cp, &ns).await["spec"]["leaseTransitions"], 1);
     match lock.renew("alice").await.unwrap() {
         LockState::Theirs(h) => assert_eq!(h.identity, "bob"),
         other => panic!("alice must see bob: {other:?}"),
     }
 
-    // Release clears the holder; alice takes it without force.
+    // Release clears the holder (the real API server drops the emptied field); alice takes it
+    // without force.
     assert_eq!(lock.release("bob").await.unwrap(), LockState::Free);
-    assert!(lease(&lab)["spec"].get("holderIdentity").is_none_or(Value::is_null), "{}", lease(&lab));
+    let l = lease(cp, &ns).await;
+    assert!(l["spec"].get("holderIdentity").is_none_or(Value::is_null), "{l}");
     assert!(matches!(lock.acquire("alice", false).await.unwrap(), LockState::Mine(_)));
-    assert_eq!(lease(&lab)["spec"]["leaseTransitions"], 2);
+    assert_eq!(lease(cp, &ns).await["spec"]["leaseTransitions"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unrenewed_lease_expires_and_not_before() {
-    let lab = KubeLab::start(&[CTX]).await;
-    let lock = lease_lock(&lab, 3).await;
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let lock = lease_lock(cp, &ns, 3).await;
     let LockState::Mine(a) = lock.acquire("crashed", false).await.unwrap() else { panic!() };
     // "crashed" never renews. Before the expiry, bob is refused; after it, he takes it.
+    let bob = lease_lock(cp, &ns, 3).await;
     loop {
         let now = Utc::now();
-        let r = lock.acquire("bob", false).await.unwrap();
+        let r = bob.acquire("bob", false).await.unwrap();
         if now < a.expires_at - chrono::Duration::milliseconds(100) {
             assert!(matches!(r, LockState::Theirs(_)), "taken before the expiry at {}: {r:?}", a.expires_at);
         } else if matches!(r, LockState::Mine(_)) {
@@ -115,20 +142,55 @@ async fn an_unrenewed_lease_expires_and_not_before() {
         assert!(now < a.expires_at + chrono::Duration::seconds(2), "not free 2 s after the expiry");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(lease(&lab)["spec"]["holderIdentity"], "bob");
-    assert_eq!(lease(&lab)["spec"]["leaseTransitions"], 1);
+    assert_eq!(lease(cp, &ns).await["spec"]["holderIdentity"], "bob");
+    assert_eq!(lease(cp, &ns).await["spec"]["leaseTransitions"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_resource_version_is_a_conflict_from_the_real_api_server() {
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let (one, two) = (
+        LeaseClient::new(cp.client(CTX).await, &ns, LEASE),
+        LeaseClient::new(cp.client(CTX).await, &ns, LEASE),
+    );
+    let record = |holder: &str| LeaseRecord {
+        holder: Some(holder.into()),
+        acquired_at: Some(Utc::now()),
+        renewed_at: Some(Utc::now()),
+        duration_secs: Some(30),
+        transitions: Some(0),
+    };
+    one.create(&record("one")).await.expect("created");
+    assert_eq!(two.create(&record("two")).await.unwrap_err(), LeaseError::Conflict, "AlreadyExists");
+    // Both consoles read the same resourceVersion; the first replace wins, the second is the
+    // API server's 409 Conflict and writes nothing.
+    let (r1, r2) = (one.read().await.unwrap().unwrap(), two.read().await.unwrap().unwrap());
+    one.replace(&r1, &record("one-renewed")).await.expect("first replace");
+    assert_eq!(two.replace(&r2, &record("two")).await.unwrap_err(), LeaseError::Conflict);
+    let now = two.read().await.unwrap().unwrap();
+    assert_eq!(now.record.holder.as_deref(), Some("one-renewed"));
+    two.replace(&now, &record("two")).await.expect("a fresh read replaces");
+    assert_eq!(lease(cp, &ns).await["spec"]["holderIdentity"], "two");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_consoles_conflict_and_exactly_one_wins() {
-    let lab = KubeLab::start(&[CTX]).await;
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let mut uids = Vec::new();
     for round in 0..2 {
         // Round 0 races on create (AlreadyExists), round 1 on replace (409 Conflict on the
-        // resourceVersion read), after the round-0 winner's Lease expired.
-        let lock = lease_lock(&lab, 1).await;
-        let tasks: Vec<_> = (0..6)
-            .map(|i| {
-                let lock = lock.clone();
+        // resourceVersion read), after the round-0 winner's Lease expired. Every contender is
+        // its own console: its own lock and client.
+        let mut locks = Vec::new();
+        for _ in 0..6 {
+            locks.push(lease_lock(cp, &ns, 1).await);
+        }
+        let tasks: Vec<_> = locks
+            .into_iter()
+            .enumerate()
+            .map(|(i, lock)| {
                 tokio::spawn(async move { lock.acquire(&format!("r{round}-c{i}"), false).await.unwrap() })
             })
             .collect();
@@ -147,43 +209,51 @@ async fn racing_consoles_conflict_and_exactly_one_wins() {
                 assert_eq!(h.identity, winners[0]);
             }
         }
-        assert_eq!(lease(&lab)["spec"]["holderIdentity"], winners[0].as_str());
+        let l = lease(cp, &ns).await;
+        assert_eq!(l["spec"]["holderIdentity"], winners[0].as_str());
+        assert_eq!(l["spec"]["leaseTransitions"], round, "one transition per round");
+        uids.push(l["metadata"]["uid"].clone());
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    let puts = lab.server(CTX).writes().iter().filter(|w| w.starts_with("PUT ")).count();
-    assert!(puts >= 1, "round 1 replaced the Lease");
+    // The real server keeps the object's uid across a replace: round 1 replaced the Lease
+    // (PUT), it did not delete and create it again.
+    assert_eq!(uids[0], uids[1], "round 1 replaced the Lease");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_guard_uses_the_lease() {
-    let lab = KubeLab::start(&[CTX]).await;
-    let cfg = config(&lab, 30);
-    let g = acquire_for_exec(&cfg, lab.dir.path(), ID, "exec pid 1").await.expect("free");
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let cfg = config(cp, &ns, 30);
+    let g = acquire_for_exec(&cfg, cp.dir.path(), ID, "exec pid 1").await.expect("free");
     assert!(g.describe().starts_with("Lease "));
-    let err = acquire_for_exec(&cfg, lab.dir.path(), ID, "exec pid 2").await.err().expect("held");
-    assert!(err.starts_with("exec pid 1 holds the commander lock (Lease us-west-2/ops/"), "{err}");
+    let err = acquire_for_exec(&cfg, cp.dir.path(), ID, "exec pid 2").await.err().expect("held");
+    let expected = format!("exec pid 1 holds the commander lock (Lease {CTX}/{ns}/");
+    assert!(err.starts_with(&expected), "{err}");
     g.release().await.expect("released");
-    assert!(lease(&lab)["spec"].get("holderIdentity").is_none_or(Value::is_null));
+    assert!(lease(cp, &ns).await["spec"].get("holderIdentity").is_none_or(Value::is_null));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_reads_the_commander_lease() {
-    let lab = KubeLab::start(&[CTX]).await;
-    let lock = lease_lock(&lab, 30).await;
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
+    let lock = lease_lock(cp, &ns, 30).await;
     lock.acquire("alice@ops1 pid 7", false).await.unwrap();
+    let cache = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new("/usr/bin/kubectl");
-    cmd.env("KUBECONFIG", &lab.kubeconfig)
-        .env("KUBECACHEDIR", lab.dir.path().join("cache"))
+    cmd.env("KUBECONFIG", &cp.kubeconfig)
+        .env("KUBECACHEDIR", cache.path())
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
-        .args(["--context", CTX, "-n", "ops", "get", "lease", LEASE, "-o", "json"]);
+        .args(["--context", CTX, "-n", &ns, "get", "lease", LEASE, "-o", "json"]);
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("kubectl");
     assert!(out.status.success(), "kubectl: {}", String::from_utf8_lossy(&out.stderr));
     let l: Value = serde_json::from_slice(&out.stdout).expect("kubectl printed JSON");
     assert_eq!(l["apiVersion"], "coordination.k8s.io/v1");
     assert_eq!(l["kind"], "Lease");
     assert_eq!(l["metadata"]["name"], LEASE);
-    assert_eq!(l["metadata"]["namespace"], "ops");
+    assert_eq!(l["metadata"]["namespace"], ns.as_str());
     assert_eq!(l["spec"]["holderIdentity"], "alice@ops1 pid 7");
     assert_eq!(l["spec"]["leaseDurationSeconds"], 30);
     assert_eq!(l["spec"]["leaseTransitions"], 0);
@@ -199,9 +269,11 @@ async fn kubectl_reads_the_commander_lease() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_takeover_of_the_lease_reaches_the_old_holder_within_a_second() {
     use warroom::incident::commander::{CommanderView, LockRequest, spawn};
-    let lab = KubeLab::start(&[CTX]).await;
+    let cp = ControlPlane::shared();
+    let ns = ops_namespace(cp).await;
     // The default ttl: renewals every 10 s, so only the between-renewal look can see a takeover.
-    let lock = lease_lock(&lab, 30).await;
+    // Two consoles, each with its own lock.
+    let (old_lock, new_lock) = (lease_lock(cp, &ns, 30).await, lease_lock(cp, &ns, 30).await);
     let wait = |mut rx: tokio::sync::watch::Receiver<CommanderView>,
                 what: &'static str,
                 pred: fn(&CommanderView) -> bool| async move {
@@ -211,9 +283,9 @@ async fn a_takeover_of_the_lease_reaches_the_old_holder_within_a_second() {
             .expect("task alive")
             .clone()
     };
-    let (old, old_req) = spawn(lock.clone(), "old pid 1".into(), true);
+    let (old, old_req) = spawn(old_lock, "old pid 1".into(), true);
     wait(old.clone(), "the old holder", |v| matches!(v, CommanderView::Mine { .. })).await;
-    let (new, new_req) = spawn(lock.clone(), "new pid 2".into(), false);
+    let (new, new_req) = spawn(new_lock, "new pid 2".into(), false);
     wait(new.clone(), "the new console to see it", |v| matches!(v, CommanderView::Theirs { .. })).await;
     new_req.send(LockRequest::Take { force: true }).await.unwrap();
     wait(new.clone(), "the new holder", |v| matches!(v, CommanderView::Mine { .. })).await;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use support::dns::{Knot, follow_route53};
 use support::kube_server::KubeLab;
 use support::lab::postgres::{NODES, PgLab};
 use support::lab::redis::{MASTER, RedisLab, query};
@@ -241,13 +242,23 @@ async fn redis_failover_moves_the_master_and_every_sentinel_agrees() {
 async fn dns_failover_puts_all_weight_on_the_secondary_in_route53() {
     let (_moto_guard, moto) = exclusive().await;
     let seeded = seed_weighted(moto, RECORD, &[(EAST, 100, "192.0.2.1"), (WEST, 0, "192.0.2.2")]).await;
+    // The zone's name servers: real Knot DNS servers that follow Route 53 as its own servers do
+    // (verify-dns after set-weights asks them).
+    let knots = std::sync::Arc::new(
+        (0..2).map(|_| Knot::start(&[("api", 60, "A", &["192.0.2.1"])])).collect::<Vec<_>>(),
+    );
+    let name_servers: Vec<String> = knots.iter().map(|k| format!("\"{}\"", k.addr)).collect();
+    let _follow = follow_route53(moto.client(), seeded.zone_id.clone(), "api", knots.clone());
     let home = Home::new();
     let config = home.write(
         "warroom.toml",
         &format!(
             "[[regions]]\nname = \"{EAST}\"\nrole = \"primary\"\n\n[[regions]]\nname = \"{WEST}\"\nrole = \"secondary\"\n\n\
-             [route53]\nhosted_zone_id = \"{}\"\nrecord = \"{RECORD}\"\ntype = \"A\"\nendpoint_url = \"{}\"\n\n{POLLING}",
-            seeded.zone_id, moto.endpoint
+             [route53]\nhosted_zone_id = \"{}\"\nrecord = \"{RECORD}\"\ntype = \"A\"\nendpoint_url = \"{}\"\n\
+             name_servers = [{}]\ndns_recheck_after_ms = 1000\n\n{POLLING}",
+            seeded.zone_id,
+            moto.endpoint,
+            name_servers.join(", ")
         ),
     );
     let (code, out, err) =
@@ -266,4 +277,11 @@ async fn dns_failover_puts_all_weight_on_the_secondary_in_route53() {
     };
     assert_eq!(weight(WEST), 100);
     assert_eq!(weight(EAST), 0);
+    let verified = finished_steps(&home.log());
+    assert!(
+        verified.iter().any(|(k, s)| k.contains("set-weights/verify-dns") && s == "done")
+            && verified.iter().any(|(k, s)| k.contains("set-weights/recheck-dns") && s == "done"),
+        "the DNS answers were verified and re-checked: {verified:?}\n{out}"
+    );
+    assert!(out.contains("all 2 name servers answer 192.0.2.2 (us-west-2)"), "{out}");
 }

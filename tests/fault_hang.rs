@@ -223,6 +223,7 @@ async fn moto_hung_behind_a_proxy_shows_a_control_plane_error_then_recovers() {
             record: "api.example.com.".into(),
             record_type: "A".into(),
             endpoint_url: Some(format!("http://{}", proxy.addr)),
+            ..Route53Config::default()
         }),
         ..Config::default()
     };

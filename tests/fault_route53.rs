@@ -58,6 +58,7 @@ async fn console(server: &FakeServer, options: Route53Options) -> Headless {
             record: RECORD.into(),
             record_type: "A".into(),
             endpoint_url: Some(server.url("")),
+            ..Route53Config::default()
         }),
         ..Config::default()
     };

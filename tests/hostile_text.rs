@@ -1,8 +1,11 @@
 //! Hostile text from backends (escape sequences, C1 controls, BEL, bidi overrides) never
 //! reaches the terminal bytes, the clipboard payload, the incident log file or the exported
 //! post-mortem; on screen it shows as visible escapes. Hostile text comes in through snapshots
-//! and through the real paths where cheap: a pod on the Kubernetes test server, a PostgreSQL
-//! DSN error, a Redis server answering with a hostile error.
+//! and through the real paths where cheap: pod statuses a REAL kube-apiserver accepts and
+//! returns (tests/support/control_plane), a PostgreSQL DSN error, a Redis server answering with
+//! a hostile error. Only what the real API server rejects (a 1 MiB annotation: it caps
+//! annotations at 256 KiB) stays on the Kubernetes test server, and the test proves the
+//! rejection.
 
 #[path = "support/ui_fixtures.rs"]
 mod ui_fixtures;
@@ -16,7 +19,9 @@ use std::process::Command as Process;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use warroom::app::state::PromptPurpose;
@@ -33,6 +38,8 @@ use warroom::incident::observations;
 use warroom::tui::output::osc52;
 
 use hostile_support::*;
+use support::control_plane::ControlPlane;
+use support::control_plane::objects::{behaviour, eventually, unique_namespace};
 use support::kube_server::{KubeLab, waiting_status};
 
 /// Sizes the hostile estate is drawn at.
@@ -279,36 +286,156 @@ async fn kube_until(
     }
 }
 
-#[tokio::test]
-async fn a_hostile_pod_on_the_kubernetes_test_server_is_drawn_safely() {
+fn observe_spec(context: &str, ns: &str) -> KubeObserveSpec {
+    KubeObserveSpec {
+        contexts: vec![context.into()],
+        namespaces: vec![ns.into()],
+        db_service: None,
+        heartbeat_every: Duration::from_millis(200),
+        heartbeat_timeout: Duration::from_secs(2),
+        backoff_min: Duration::from_millis(50),
+    }
+}
+
+/// A pod status as a misbehaving kubelet or runtime could write it: Pending (what the harness
+/// kubelet reports for the `pending` behaviour, so it leaves this status alone), the pod-level
+/// `reason`/`message` and the container's waiting and last-terminated reasons as given.
+fn hostile_status(pod_reason: Option<&str>, waiting: &str, last: &str) -> Value {
+    let mut status = json!({
+        "phase": "Pending",
+        "conditions": [{ "type": "Ready", "status": "False", "message": hostile("CM", 5) }],
+        "containerStatuses": [{
+            "name": "main", "ready": false, "restartCount": 0, "image": "example/app:1", "imageID": "",
+            "started": false,
+            "state": { "waiting": { "reason": waiting, "message": hostile("WM", 6) } },
+            "lastState": { "terminated": { "reason": last, "exitCode": 137, "message": hostile("TM", 1),
+                                           "startedAt": "2026-11-26T11:00:01Z", "finishedAt": "2026-11-26T11:00:09Z" } },
+        }],
+    });
+    if let Some(r) = pod_reason {
+        status["reason"] = json!(r);
+        status["message"] = json!(hostile("PM", 3));
+    }
+    status
+}
+
+/// Writes `status` on pod `name` once the harness kubelet reported it (so the kubelet's first
+/// report cannot overwrite ours), and returns what the real API server stored.
+async fn write_status(pods: &Api<Pod>, name: &str, status: Value) -> Pod {
+    eventually(&format!("{name} reported by the kubelet"), Duration::from_secs(20), || async {
+        let p = pods.get(name).await.map_err(|e| e.to_string())?;
+        let reported =
+            p.status.as_ref().and_then(|s| s.container_statuses.as_ref()).is_some_and(|c| !c.is_empty());
+        if reported { Ok(()) } else { Err("no container status yet".into()) }
+    })
+    .await;
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({ "status": status })))
+        .await
+        .unwrap_or_else(|e| panic!("the real API server refused {name}'s status: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pod_statuses_from_a_real_api_server_are_drawn_safely() {
+    let cp = ControlPlane::shared();
+    let ns = unique_namespace("hostile");
+    cp.namespace("us-east-1", &ns).await;
+    for name in ["api-1", "api-2", "api-3"] {
+        cp.pod("us-east-1", &ns, name, &[("app", "api"), behaviour("pending")]).await;
+    }
+    let pods: Api<Pod> = Api::namespaced(cp.client("us-east-1").await, &ns);
+    // Control characters and escape sequences in reasons and messages: the real API server
+    // accepts them and returns them as they were written.
+    let stored =
+        write_status(&pods, "api-1", hostile_status(None, &hostile("KR", 0), &hostile("LR", 4))).await;
+    let cs = &stored.status.as_ref().and_then(|s| s.container_statuses.clone()).expect("statuses")[0];
+    let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone());
+    assert_eq!(waiting, Some(hostile("KR", 0)), "stored unchanged");
+    // A 1 MiB reason with a hyperlink at its end.
+    write_status(&pods, "api-2", hostile_status(None, &format!("{}{LINK}", "R".repeat(1 << 20)), "x")).await;
+    // A pod-level reason (as for an eviction) wins over the container's.
+    write_status(&pods, "api-3", hostile_status(Some(&hostile("PR", 2)), "ContainerCreating", "y")).await;
+
+    let clients = KubeClients::from_kubeconfig(Some(&cp.kubeconfig.to_string_lossy()), &["us-east-1".into()])
+        .await
+        .expect("clients");
+    let obs = KubeObserver::start(&clients, observe_spec("us-east-1", &ns));
+    kube_until(&obs, "hostile reasons observed", |v| {
+        ["KR", "RRR", "PR"]
+            .iter()
+            .all(|tag| v.pods.iter().any(|p| p.reason.as_deref().is_some_and(|r| r.starts_with(tag))))
+    })
+    .await;
+    let view = obs.observe().await.expect("view");
+    let mut st = ui_fixtures::calm();
+    st.domain.observed.kube = Arc::new(Snapshot::fresh(view, ui_fixtures::now()));
+    let seen = draw_everywhere(&st);
+    assert!(
+        seen.contains("KR␛[2J"),
+        "hostile reason not shown as a visible escape:
+{seen}"
+    );
+    assert!(
+        seen.contains("PR␛]52;c;"),
+        "hostile pod-level reason not shown visibly:
+{seen}"
+    );
+    assert!(seen.contains("RRR") && seen.contains('…'));
+
+    // The same observations logged keep the log file clean.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (log, _) =
+        IncidentLog::declare(dir.path(), "t", "SEV1", true, "op", ui_fixtures::now()).expect("declare");
+    for i in observations::diff(&Observed::default(), &st.domain.observed, 0) {
+        log.append(&i.kind, &i.summary, i.details).expect("append");
+    }
+    assert_file_plain("log of hostile pod observations", &std::fs::read(log.path()).expect("read"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_real_api_server_rejects_is_tested_on_the_test_server() {
+    let big = json!({
+        "metadata": { "name": "api-2", "labels": { "app": "api" }, "annotations": { "note": "n".repeat(1 << 20) } },
+        "spec": { "containers": [{ "name": "main", "image": "example/app:1" }] },
+    });
+    // The real API server caps annotations at 256 KiB: this part cannot be served by it.
+    let cp = ControlPlane::shared();
+    let ns = unique_namespace("hostile-big");
+    cp.namespace("us-east-1", &ns).await;
+    let pods: Api<Pod> = Api::namespaced(cp.client("us-east-1").await, &ns);
+    let pod: Pod = serde_json::from_value(big.clone()).expect("pod");
+    match pods.create(&PostParams::default(), &pod).await {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 422, "{e:?}");
+            assert!(e.message.contains("annotations") && e.message.contains("Too long"), "{e:?}");
+        }
+        other => panic!("the real API server accepted a 1 MiB annotation: {other:?}"),
+    }
+    // Nor does it accept a control character in a label value: labels are never hostile there.
+    let labelled: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "api-3", "labels": { "app": format!("api{ERASE}") } },
+        "spec": { "containers": [{ "name": "main", "image": "example/app:1" }] },
+    }))
+    .expect("pod");
+    match pods.create(&PostParams::default(), &labelled).await {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 422, "{e:?}"),
+        other => panic!("the real API server accepted an escape in a label value: {other:?}"),
+    }
+
+    // On the test server: a hostile reason beside the 1 MiB annotation and a 1 MiB reason.
     let lab = KubeLab::start(&["us-east-1"]).await;
     let e = lab.server("us-east-1");
     e.add_pod("default", "api-1", &[("app", "api")]);
     e.set_pod_status("default", "api-1", waiting_status(&hostile("KR", 0), 3, &hostile("LR", 4)));
-    // A 1 MiB annotation and a 1 MiB reason on another pod.
-    e.create(
-        "Pod",
-        "default",
-        json!({
-            "metadata": { "name": "api-2", "labels": { "app": "api" }, "annotations": { "note": "n".repeat(1 << 20) } },
-            "spec": { "nodeName": "node-1", "containers": [{ "name": "main", "image": "example/app:1" }] },
-            "status": support::kube_server::ready_status(true)
-        }),
-    );
+    let mut big = big;
+    big["spec"]["nodeName"] = json!("node-1");
+    big["status"] = support::kube_server::ready_status(true);
+    e.create("Pod", "default", big);
     e.set_pod_status("default", "api-2", waiting_status(&format!("{}{LINK}", "R".repeat(1 << 20)), 1, "x"));
     let clients =
         KubeClients::from_kubeconfig(Some(&lab.kubeconfig.to_string_lossy()), &["us-east-1".into()])
             .await
             .expect("clients");
-    let spec = KubeObserveSpec {
-        contexts: vec!["us-east-1".into()],
-        namespaces: vec!["default".into()],
-        db_service: None,
-        heartbeat_every: Duration::from_millis(200),
-        heartbeat_timeout: Duration::from_secs(2),
-        backoff_min: Duration::from_millis(50),
-    };
-    let obs = KubeObserver::start(&clients, spec);
+    let obs = KubeObserver::start(&clients, observe_spec("us-east-1", "default"));
     kube_until(&obs, "hostile reasons observed", |v| {
         v.pods.iter().any(|p| p.reason.as_deref().is_some_and(|r| r.starts_with("KR")))
             && v.pods.iter().any(|p| p.reason.as_deref().is_some_and(|r| r.starts_with("RRR")))
@@ -318,7 +445,11 @@ async fn a_hostile_pod_on_the_kubernetes_test_server_is_drawn_safely() {
     let mut st = ui_fixtures::calm();
     st.domain.observed.kube = Arc::new(Snapshot::fresh(view, ui_fixtures::now()));
     let seen = draw_everywhere(&st);
-    assert!(seen.contains("KR␛[2J"), "hostile reason not shown as a visible escape:\n{seen}");
+    assert!(
+        seen.contains("KR␛[2J"),
+        "hostile reason not shown as a visible escape:
+{seen}"
+    );
     assert!(seen.contains("RRR") && seen.contains('…'));
 }
 

@@ -141,6 +141,30 @@ async fn kubectl_patch_service_merge_and_strategic() {
     let ep = s.get("Endpoints", "database", "postgresql").expect("endpoints");
     assert_eq!(ep["subsets"][0]["addresses"][0]["targetRef"]["name"], "postgresql-1");
     assert_eq!(ep["subsets"][0]["addresses"].as_array().map(Vec::len), Some(1));
+    // The EndpointSlice follows too, and kubectl lists it by the service-name label.
+    let (ok, out, err) = kubectl(
+        &lab,
+        &[
+            "--context",
+            "us-east-1",
+            "-n",
+            "database",
+            "get",
+            "endpointslices.discovery.k8s.io",
+            "-l",
+            "kubernetes.io/service-name=postgresql",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert!(ok, "kubectl get endpointslices failed: {err}");
+    let list: serde_json::Value = serde_json::from_str(&out).expect("kubectl json");
+    let eps = &list["items"][0]["endpoints"];
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{out}");
+    assert_eq!(eps.as_array().map(Vec::len), Some(1), "{out}");
+    assert_eq!(eps[0]["targetRef"]["name"], "postgresql-1");
+    assert_eq!(eps[0]["conditions"], json!({"ready": true, "serving": true, "terminating": false}));
 
     // kubectl's default patch type is strategic merge; null removes a key.
     let (ok, _, err) = kubectl(

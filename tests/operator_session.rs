@@ -1,17 +1,23 @@
 //! One full operator session against the real lab, in tmux, as a person would run it at 3 a.m.:
 //! the live console (PostgreSQL primary + replica, Redis + 3 Sentinels, Route 53 on moto, the
-//! Kubernetes API test server holding the database pods and Service) declared with `--new`;
+//! REAL Kubernetes control plane holding the database pods and Service: the runbook's label and
+//! repoint steps go through a real kube-apiserver, and the endpoint controllers move the
+//! Service's endpoints) declared with `--new`;
 //! `kill -9` of the PostgreSQL primary; the Database pane turns red; `b` opens the runbook
 //! picker, `db-failover` runs step by step (typing the node's name where the dialog asks); the
 //! panes turn healthy; then `warroom log export --format md` must tell the story: the runbook's
 //! steps, the typed confirmations and the verified results.
 //!
 //! Timings are printed as `FIGURE` lines (kill -> pane red, each step confirm -> done, total).
+//! A second test scales a Deployment through the real driver and runner (headless) and checks
+//! the real controllers made and the harness kubelet readied the pods.
 
 #[allow(dead_code)] // each test binary uses a part of the shared support code
 mod support {
     pub mod ansi;
-    pub mod kube_server;
+    pub mod control_plane;
+    pub mod headless;
+    pub mod http_fake;
     pub mod lab;
     pub mod moto;
     pub mod screen;
@@ -19,16 +25,24 @@ mod support {
 }
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::{Pod, Service};
+use kube::api::Api;
 use support::ansi::{self, GREEN, RED};
-use support::kube_server::KubeLab;
+use support::control_plane::ControlPlane;
+use support::control_plane::objects::{pod_ready, unique_namespace};
+use support::headless::Headless;
 use support::lab::postgres::{NODES, PgLab};
 use support::lab::redis::RedisLab;
 use support::moto::{exclusive, seed_weighted};
 use support::screen::{confirm_word, dialog_step, line_with, start_runbook, step_row, wait_screen};
 use support::tmux::Tmux;
+use warroom::app::{Action, StepStatus};
+use warroom::command::Command;
+use warroom::config::Config;
+use warroom::config::model::{KubernetesConfig, PollingConfig, RegionConfig};
+use warroom::operation::{Operation, Risk};
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
@@ -39,7 +53,6 @@ fn pod_labels<'a>(pod: &'a str, role: &'a str) -> [(&'a str, &'a str); 3] {
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
 const RECORD: &str = "api.example.com.";
-const DB_NS: &str = "database";
 const SERVICE: &str = "postgresql";
 /// The step keys of the built-in `db-failover` runbook, in order.
 const KEYS: [&str; 6] = ["confirm-down", "promote", "fence", "label", "repoint", "verify-writes"];
@@ -48,25 +61,41 @@ const KEYS: [&str; 6] = ["confirm-down", "promote", "fence", "label", "repoint",
 struct Lab {
     pg: PgLab,
     redis: RedisLab,
-    kube: Arc<KubeLab>,
+    kube: KubeEstate,
     zone: String,
     moto: String,
 }
 
+/// The Kubernetes side on the shared real control plane, in namespaces of this test.
+struct KubeEstate {
+    cp: &'static ControlPlane,
+    /// The database pods' and Service's namespace.
+    db: String,
+    /// The api Deployments' namespace.
+    app: String,
+}
+
 /// The Kubernetes side: the database pods (the Service selects the primary by its `role`
-/// label, as the failover plan's selector does) and an api deployment per region.
-async fn kube_lab() -> KubeLab {
-    let lab = KubeLab::start(&[EAST, WEST]).await;
-    let e = lab.server(EAST);
-    e.add_pod(DB_NS, NODES[0], &pod_labels(NODES[0], "primary"));
-    e.add_pod(DB_NS, NODES[1], &pod_labels(NODES[1], "replica"));
-    e.add_service(DB_NS, SERVICE, &[("app", "postgresql"), ("role", "primary")]);
-    e.add_pod("default", "api-1", &[("app", "api")]);
-    e.add_deployment("default", "api", 1);
-    let w = lab.server(WEST);
-    w.add_pod("default", "api-w1", &[("app", "api")]);
-    w.add_deployment("default", "api", 1);
-    lab
+/// label, as the failover plan's selector does; the endpoint controllers fill its endpoints
+/// once the harness kubelet reports the pods Ready) and an api Deployment per region.
+async fn kube_lab() -> KubeEstate {
+    // Started off this task: the other labs start meanwhile.
+    let cp = tokio::task::spawn_blocking(ControlPlane::shared).await.expect("control plane");
+    let (db, app) = (unique_namespace("database"), unique_namespace("app"));
+    for ctx in [EAST, WEST] {
+        cp.namespace(ctx, &db).await;
+        cp.namespace(ctx, &app).await;
+        cp.deployment(ctx, &app, "api", 1, &[]).await;
+    }
+    cp.pod(EAST, &db, NODES[0], &pod_labels(NODES[0], "primary")).await;
+    cp.pod(EAST, &db, NODES[1], &pod_labels(NODES[1], "replica")).await;
+    cp.service(EAST, &db, SERVICE, &[("app", "postgresql"), ("role", "primary")]).await;
+    cp.wait_pods_ready(EAST, &db, "app=postgresql", 2).await;
+    cp.wait_service_endpoints(EAST, &db, SERVICE, &[NODES[0]]).await;
+    for ctx in [EAST, WEST] {
+        cp.wait_deployment_available(ctx, &app, "api", 1).await;
+    }
+    KubeEstate { cp, db, app }
 }
 
 fn config_text(lab: &Lab) -> String {
@@ -75,10 +104,11 @@ fn config_text(lab: &Lab) -> String {
         format!(
             "[[postgres.nodes]]\nname = \"{}\"\nregion = \"{}\"\n\
              dsn = \"host=127.0.0.1 port={} user=postgres dbname=postgres\"\n\
-             pod = {{ context = \"{EAST}\", namespace = \"{DB_NS}\", name = \"{}\" }}\n\n",
+             pod = {{ context = \"{EAST}\", namespace = \"{}\", name = \"{}\" }}\n\n",
             n.name,
             if i == 0 { EAST } else { WEST },
             n.port,
+            lab.kube.db,
             n.name
         )
     };
@@ -99,11 +129,11 @@ deployments = ["api"]
 
 [kubernetes]
 kubeconfig = "{kubeconfig}"
-namespaces = ["default", "{DB_NS}"]
+namespaces = ["{app}", "{db}"]
 
 [postgres]
 max_lag_bytes = 1048576
-service = {{ context = "{EAST}", namespace = "{DB_NS}", name = "{SERVICE}" }}
+service = {{ context = "{EAST}", namespace = "{db}", name = "{SERVICE}" }}
 
 {nodes}[sentinel]
 master = "mymaster"
@@ -120,7 +150,9 @@ interval_ms = 500
 timeout_ms = 1500
 verify_timeout_ms = 20000
 "#,
-        kubeconfig = lab.kube.kubeconfig.display(),
+        kubeconfig = lab.kube.cp.kubeconfig.display(),
+        app = lab.kube.app,
+        db = lab.kube.db,
         nodes = node(0) + &node(1),
         sentinels = sentinels.join(", "),
         zone = lab.zone,
@@ -216,9 +248,9 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
     let seeded = seed_weighted(moto, RECORD, &[(EAST, 100, "192.0.2.1"), (WEST, 0, "192.0.2.2")]).await;
     // Ports come from a per-process counter (lab::free_port) or the kernel: safe to start at once.
     let (pg, redis, kube) = tokio::join!(PgLab::start(), RedisLab::start(), kube_lab());
-    let lab = Lab { pg, redis, kube: Arc::new(kube), zone: seeded.zone_id, moto: moto.endpoint.clone() };
+    let lab = Lab { pg, redis, kube, zone: seeded.zone_id, moto: moto.endpoint.clone() };
     eprintln!(
-        "FIGURE lab start (moto, PostgreSQL pair, Redis + 3 Sentinels, 2 kube servers): {:?}",
+        "FIGURE lab start (moto, PostgreSQL pair, Redis + 3 Sentinels, real control plane): {:?}",
         t_lab.elapsed()
     );
     // No labeller runs in this lab (no Patroni): the runbook's `label` step relabels the pod.
@@ -324,10 +356,15 @@ async fn operator_fails_the_database_over_in_tmux_and_exports_the_post_mortem() 
 
     // Ground truth, read from the services themselves.
     assert!(!lab.pg.in_recovery(NODES[1]).await, "postgresql-1 left recovery");
-    let pod = lab.kube.server(EAST).get("Pod", DB_NS, NODES[1]).expect("pod");
-    assert_eq!(pod["metadata"]["labels"]["role"], "primary", "{pod:#}");
-    let svc = lab.kube.server(EAST).get("Service", DB_NS, SERVICE).expect("service");
-    assert_eq!(svc["spec"]["selector"]["statefulset.kubernetes.io/pod-name"], NODES[1], "{svc:#}");
+    let client = lab.kube.cp.client(EAST).await;
+    let pod = Api::<Pod>::namespaced(client.clone(), &lab.kube.db).get(NODES[1]).await.expect("pod");
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("role").map(String::as_str), Some("primary"), "{pod:#?}");
+    let svc = Api::<Service>::namespaced(client, &lab.kube.db).get(SERVICE).await.expect("service");
+    let selector = svc.spec.and_then(|s| s.selector).unwrap_or_default();
+    assert_eq!(selector.get("statefulset.kubernetes.io/pod-name").map(String::as_str), Some(NODES[1]));
+    // And the real endpoint controllers moved the Service's endpoints to the new primary.
+    lab.kube.cp.wait_service_endpoints(EAST, &lab.kube.db, SERVICE, &[NODES[1]]).await;
 
     // The last `N` found the runbook finished: keys typed right after it are dropped until Esc.
     t.keys(&["Escape"]);
@@ -387,5 +424,87 @@ fn check_post_mortem(md: &str, done: &[Done], fence_id: u64) {
         let report = &md[md.find("## Recovery report").unwrap()..];
         assert!(report.contains("- RTO"), "{report}");
         assert!(report.contains("postgresql-0"), "{report}");
+    }
+}
+
+/// `api`'s row in the console's Kubernetes view: (desired, ready).
+fn api_row(h: &Headless, ns: &str) -> Option<(u32, u32)> {
+    let k = h.state.domain.observed.kube.value.as_ref()?;
+    let d = k.deployments.iter().find(|d| d.context == EAST && d.namespace == ns && d.name == "api")?;
+    Some((d.desired, d.ready))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scale_step_through_the_runner_gets_its_pods_from_the_real_controllers() {
+    let cp = ControlPlane::shared();
+    let app = unique_namespace("scale");
+    cp.namespace(EAST, &app).await;
+    cp.deployment(EAST, &app, "api", 1, &[]).await;
+    cp.wait_deployment_available(EAST, &app, "api", 1).await;
+    let cfg = Config {
+        kubernetes: Some(KubernetesConfig {
+            kubeconfig: Some(cp.kubeconfig.to_string_lossy().into_owned()),
+            namespaces: vec![app.clone()],
+        }),
+        regions: vec![RegionConfig {
+            name: EAST.into(),
+            role: "primary".into(),
+            kube_context: Some(EAST.into()),
+            deployments: vec!["api".into()],
+            ..RegionConfig::default()
+        }],
+        polling: PollingConfig {
+            interval_ms: 300,
+            timeout_ms: 1500,
+            verify_timeout_ms: 30_000,
+            ..PollingConfig::default()
+        },
+        ..Config::default()
+    };
+    let mut h = Headless::start(cfg).await;
+    h.until("api seen at 1/1", Duration::from_secs(15), |s| {
+        s.domain.observed.kube.value.as_ref().is_some_and(|k| {
+            k.deployments
+                .iter()
+                .any(|d| d.namespace == app && d.name == "api" && d.desired == 1 && d.ready == 1)
+        })
+    })
+    .await;
+
+    let op = Operation::ScaleDeployment {
+        context: EAST.into(),
+        namespace: app.clone(),
+        deployment: "api".into(),
+        replicas: 3,
+    };
+    let id = h.propose(op.clone(), "more capacity for the failover");
+    if h.step_run(id).risk() == Risk::High {
+        h.type_confirm(&op.confirm_word());
+    } else {
+        h.apply(Action::Command(Command::ConfirmYes));
+    }
+    // The runner patches the scale subresource; the ReplicaSet controller creates two pods,
+    // the harness kubelet makes them Ready, the Deployment controller counts them, and the
+    // console's verification sees 3/3.
+    h.until("the scale step verified", Duration::from_secs(40), |s| {
+        s.domain.step(id).is_some_and(|r| !matches!(r.status, StepStatus::Executing | StepStatus::Verifying))
+    })
+    .await;
+    assert_eq!(h.status(id), StepStatus::Done, "step #{id}: {:?}", h.step_run(id));
+    // The runner writes asynchronously: wait for the verified entry before reading the log.
+    h.until_logged(id, "step-verified", Duration::from_secs(5)).await;
+    let kinds = h.step_kinds(id);
+    for k in ["step-confirmed", "step-executing", "step-verified"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} missing: {kinds:?}");
+    }
+    assert_eq!(api_row(&h, &app), Some((3, 3)));
+
+    // Ground truth from the API server: three Ready pods owned by the Deployment's ReplicaSet.
+    cp.wait_deployment_available(EAST, &app, "api", 3).await;
+    let pods = cp.wait_pods_ready(EAST, &app, "app=api", 3).await;
+    for p in &pods {
+        let owner = &p.metadata.owner_references.as_ref().expect("owned")[0];
+        assert_eq!(owner.kind, "ReplicaSet", "{p:?}");
+        assert!(pod_ready(p));
     }
 }

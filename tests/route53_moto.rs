@@ -34,6 +34,7 @@ fn config(endpoint: &str, zone: &str) -> Config {
             record: RECORD.into(),
             record_type: "A".into(),
             endpoint_url: Some(endpoint.into()),
+            ..Route53Config::default()
         }),
         ..Config::default()
     }

@@ -85,6 +85,7 @@ async fn rig(east_health: &[&str], fail_from: i64, options: Route53Options) -> R
             record: RECORD.into(),
             record_type: "A".into(),
             endpoint_url: Some(r53.url("")),
+            ..Route53Config::default()
         }),
         ..Config::default()
     };

@@ -1,6 +1,8 @@
 //! `warroom status --json` (the real binary) against the whole lab: PostgreSQL primary +
-//! replica, Redis + 3 Sentinels, moto (Route 53), two Kubernetes API test servers and an HTTP
-//! health server. The JSON must report what the services themselves say, in the contract's
+//! replica, Redis + 3 Sentinels, moto (Route 53), the REAL Kubernetes control plane (two
+//! kube-apiservers with their controller managers; pods made by the Deployment controller, the
+//! database Service's endpoints by the endpoint controllers, statuses by the harness kubelet)
+//! and an HTTP health server. The JSON must report what the services themselves say, in the contract's
 //! shape (docs/architecture.md, "Contracts"; docs/status.schema.json); a dead node or cluster is reported, not fatal.
 
 mod support;
@@ -10,10 +12,15 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
 use serde_json::Value;
 
+use support::control_plane::ControlPlane;
+use support::control_plane::kubelet::Behaviour;
+use support::control_plane::objects::{eventually, unique_namespace};
 use support::http_fake::{FakeServer, Mode, Reply};
-use support::kube_server::{KubeLab, waiting_status};
 use support::lab::postgres::{NODES, PgLab};
 use support::lab::redis::RedisLab;
 use support::moto::{exclusive, seed_weighted};
@@ -75,32 +82,67 @@ async fn status_json(home: &Home, config: &Path) -> Value {
 struct Estate {
     pg: PgLab,
     redis: RedisLab,
-    kube: KubeLab,
+    kube: KubeCluster,
     zone: String,
     moto_endpoint: String,
     health: FakeServer,
 }
 
-async fn kube_lab() -> KubeLab {
-    let lab = KubeLab::start(&[EAST, WEST]).await;
-    let e = lab.server(EAST);
-    e.add_pod("default", "api-1", &[("app", "api")]);
-    e.add_pod("default", "api-2", &[("app", "api")]);
-    e.add_pod("kube-system", "coredns", &[("app", "dns")]);
-    e.add_deployment("default", "api", 2);
+/// The Kubernetes part of the estate on a private control plane (the test stops an API
+/// server): the watched namespaces `app` and `db`, and what the test will look for.
+struct KubeCluster {
+    cp: ControlPlane,
+    app: String,
+    db: String,
+    /// East's `api` pods (Ready), made by the Deployment and ReplicaSet controllers.
+    east_api: Vec<String>,
+    /// West's `api` pod the kubelet OOM-kills over and over.
+    west_crashing: String,
+}
+
+async fn kube_lab() -> KubeCluster {
+    let cp = ControlPlane::start();
+    let (app, db, other) = (unique_namespace("app"), unique_namespace("database"), unique_namespace("sys"));
+    for ctx in [EAST, WEST] {
+        for ns in [&app, &db, &other] {
+            cp.namespace(ctx, ns).await;
+        }
+    }
+    cp.deployment(EAST, &app, "api", 2, &[]).await;
+    // Not watched: must not be listed.
+    cp.pod(EAST, &other, "coredns", &[("app", "dns")]).await;
     let pg = |n: &'static str, role: &'static str| {
         [("app", "postgresql"), ("role", role), ("statefulset.kubernetes.io/pod-name", n)]
     };
-    e.add_pod("database", NODES[0], &pg(NODES[0], "primary"));
-    e.add_pod("database", NODES[1], &pg(NODES[1], "replica"));
-    e.add_service("database", "postgresql", &[("app", "postgresql"), ("role", "primary")]);
-    let w = lab.server(WEST);
-    w.add_pod("default", "api-w1", &[("app", "api")]);
-    w.add_pod("default", "api-w2", &[("app", "api")]);
-    w.set_pod_status("default", "api-w2", waiting_status("CrashLoopBackOff", 5, "OOMKilled"));
-    w.add_deployment("default", "api", 2);
-    w.set_deployment_ready("default", "api", 1);
-    lab
+    cp.pod(EAST, &db, NODES[0], &pg(NODES[0], "primary")).await;
+    cp.pod(EAST, &db, NODES[1], &pg(NODES[1], "replica")).await;
+    cp.service(EAST, &db, "postgresql", &[("app", "postgresql"), ("role", "primary")]).await;
+    cp.deployment(WEST, &app, "api", 2, &[]).await;
+    let east_api = cp.wait_pods_ready(EAST, &app, "app=api", 2).await;
+    let west_api = cp.wait_pods_ready(WEST, &app, "app=api", 2).await;
+    let west_crashing = west_api[1].metadata.name.clone().expect("pod name");
+    cp.cluster(WEST).kubelet.set(&app, &west_crashing, Behaviour::Oom).await;
+    cp.wait_pods_ready(EAST, &db, "app=postgresql", 2).await;
+    cp.wait_service_endpoints(EAST, &db, "postgresql", &[NODES[0]]).await;
+    // The Deployment controller's view of west: 2 desired, 1 ready.
+    let deployments: Api<Deployment> = Api::namespaced(cp.client(WEST).await, &app);
+    eventually("west api with 1 of 2 ready", Duration::from_secs(30), || async {
+        let st = deployments.get("api").await.map_err(|e| e.to_string())?.status.unwrap_or_default();
+        if st.ready_replicas == Some(1) && st.replicas == Some(2) { Ok(()) } else { Err(format!("{st:?}")) }
+    })
+    .await;
+    let east_api = east_api.iter().map(|p| p.metadata.name.clone().expect("name")).collect();
+    KubeCluster { cp, app, db, east_api, west_crashing }
+}
+
+/// The restart count the API server holds for `ctx`/`ns`/`name`'s first container.
+async fn restarts(cp: &ControlPlane, ctx: &str, ns: &str, name: &str) -> i64 {
+    let pods: Api<Pod> = Api::namespaced(cp.client(ctx).await, ns);
+    let p = pods.get(name).await.expect("pod");
+    p.status
+        .and_then(|s| s.container_statuses)
+        .and_then(|c| c.first().map(|c| c.restart_count))
+        .map_or(0, i64::from)
 }
 
 /// West's readiness fails (503); everything else answers 200.
@@ -120,8 +162,8 @@ fn config_text(e: &Estate) -> String {
         format!(
             "[[postgres.nodes]]\nname = \"{}\"\nregion = \"{region}\"\n\
              dsn = \"host=127.0.0.1 port={} user=postgres dbname=postgres\"\n\
-             pod = {{ context = \"{EAST}\", namespace = \"database\", name = \"{}\" }}\n\n",
-            n.name, n.port, n.name
+             pod = {{ context = \"{EAST}\", namespace = \"{}\", name = \"{}\" }}\n\n",
+            n.name, n.port, e.kube.db, n.name
         )
     };
     let sentinels: Vec<String> = e.redis.sentinels.iter().map(|s| format!("\"{}\"", s.addr())).collect();
@@ -148,11 +190,11 @@ deployments = ["api"]
 
 [kubernetes]
 kubeconfig = "{kubeconfig}"
-namespaces = ["default", "database"]
+namespaces = ["{app}", "{db}"]
 
 [postgres]
 max_lag_bytes = 0
-service = {{ context = "{EAST}", namespace = "database", name = "postgresql" }}
+service = {{ context = "{EAST}", namespace = "{db}", name = "postgresql" }}
 
 {nodes}[sentinel]
 master = "mymaster"
@@ -168,7 +210,9 @@ endpoint_url = "{moto}"
 interval_ms = 500
 timeout_ms = 2000
 "#,
-        kubeconfig = e.kube.kubeconfig.display(),
+        kubeconfig = e.kube.cp.kubeconfig.display(),
+        app = e.kube.app,
+        db = e.kube.db,
         nodes = node(0) + &node(1),
         sentinels = sentinels.join(", "),
         zone = e.zone,
@@ -213,7 +257,7 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     let pg = PgLab::start().await;
     let redis = RedisLab::start().await;
     let health = FakeServer::start(Mode::Answer(Arc::new(health_handler))).await;
-    let estate = Estate {
+    let mut estate = Estate {
         pg,
         redis,
         kube,
@@ -224,6 +268,7 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     let home = Home::new();
     let config = home.write("warroom.toml", &config_text(&estate));
 
+    let restarts_before = restarts(&estate.kube.cp, WEST, &estate.kube.app, &estate.kube.west_crashing).await;
     let v = status_json(&home, &config).await;
     assert_eq!(v["mode"], "live");
     assert!(v["taken_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{v:#}");
@@ -262,18 +307,24 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
 
     // Kubernetes: pods with ready/phase/restarts/reason, the database Service, both contexts.
     let k = &v["kubernetes"];
-    let api1 = pod(k, EAST, "default", "api-1");
+    let (app, db) = (estate.kube.app.clone(), estate.kube.db.clone());
+    let api1 = pod(k, EAST, &app, &estate.kube.east_api[0]);
     assert_eq!(
         (&api1["ready"], &api1["phase"], &api1["restarts"]),
         (&"1/1".into(), &"Running".into(), &0.into())
     );
     assert!(api1["reason"].is_null());
-    let crash = pod(k, WEST, "default", "api-w2");
+    let crash = pod(k, WEST, &app, &estate.kube.west_crashing);
     assert_eq!(crash["ready"], "0/1");
     assert_eq!(crash["phase"], "Running");
-    assert_eq!(crash["restarts"], 5);
+    // A real crash loop's restarts keep growing: the figure shown lies between what the API
+    // server held before and after the status was taken.
+    let after = restarts(&estate.kube.cp, WEST, &app, &estate.kube.west_crashing).await;
+    let shown = crash["restarts"].as_i64().expect("restarts");
+    assert!((restarts_before..=after).contains(&shown), "{restarts_before} <= {shown} <= {after}");
+    assert!(shown >= 1, "{crash:#}");
     assert_eq!(crash["reason"], "CrashLoopBackOff");
-    pod(k, EAST, "database", NODES[0]);
+    pod(k, EAST, &db, NODES[0]);
     assert_eq!(k["pods"].as_array().unwrap().len(), 6, "only the watched namespaces: {k:#}");
     assert_eq!(k["db_service"]["endpoint_pods"], serde_json::json!([NODES[0]]));
     let dep = k["deployments"].as_array().unwrap().iter().find(|d| d["context"] == WEST).expect("west api");
@@ -298,7 +349,7 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
 
     // The primary dies and one cluster's API server goes away: still exit 0, both reported.
     estate.pg.kill9(NODES[0]);
-    estate.kube.server(WEST).stop().await;
+    estate.kube.cp.clusters.get_mut(WEST).expect("west").apiserver.kill();
     let v = status_json(&home, &config).await;
     let pgj = &v["postgres"];
     assert_eq!(pgj["freshness"], "fresh", "{pgj:#}");
@@ -312,7 +363,7 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     let west_error =
         context(k, WEST)["error"].as_str().unwrap_or_else(|| panic!("no error for {WEST}: {k:#}"));
     assert!(!west_error.is_empty());
-    pod(k, EAST, "default", "api-1");
+    pod(k, EAST, &app, &estate.kube.east_api[0]);
     assert_eq!(v["sentinel"]["freshness"], "fresh");
     assert_eq!(v["traffic"]["freshness"], "fresh");
     // Nothing the operator did not configure leaks (no password was configured; none invented).

@@ -34,6 +34,13 @@ pub enum Action {
         /// Summary, or the error (including a timeout).
         result: Result<String, String>,
     },
+    /// The API server's answers to a step's [`super::Effect::CheckAccess`], in request order.
+    AccessChecked {
+        /// Step id.
+        step: u64,
+        /// One answer per request.
+        answers: Vec<crate::operation::access::AccessAnswer>,
+    },
     /// An incident-log entry was durably written; now it may be shown.
     Logged(LogLine),
     /// An entry another console appended to the incident (seen by the log follower): shown

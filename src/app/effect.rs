@@ -16,6 +16,14 @@ pub enum Effect {
         /// Timeout in seconds.
         timeout_secs: u64,
     },
+    /// Ask the API server whether this console's user may do what a step needs (before its
+    /// confirmation); the answers come back as `Action::AccessChecked`.
+    CheckAccess {
+        /// Step id.
+        step: u64,
+        /// The permissions, in the order the answers must come back.
+        requests: Vec<crate::operation::access::AccessRequest>,
+    },
     /// Append to the incident log.
     Log(LogIntent),
     /// Ring the terminal bell once.

@@ -62,6 +62,9 @@ pub fn propose(state: &mut State, op: Operation, why: String, fx: &mut Vec<Effec
 
 /// Run prechecks; on success move to AwaitingConfirm and open the dialog (unless read-only).
 pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    if ask_access(state, id, fx) {
+        return;
+    }
     if !precheck(state, id, fx) {
         return;
     }
@@ -79,12 +82,62 @@ pub fn open_confirm(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
     state.view.modal = Some(Modal::Confirm { step: id, typed: String::new() });
 }
 
+/// Before the first precheck of a Kubernetes step on a console that reviews access: ask the
+/// API server (the step waits, proposed, until [`access_checked`]). Returns whether it waits.
+fn ask_access(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
+    if !state.domain.access_reviews {
+        return false;
+    }
+    let Some(step) = state.domain.step_mut(id) else { return false };
+    let requests = step.op.as_ref().map(Operation::access_requests).unwrap_or_default();
+    if step.access.is_some() || requests.is_empty() {
+        return false;
+    }
+    step.status = StepStatus::Proposed;
+    step.checks.clear();
+    if step.asking_access {
+        return true;
+    }
+    step.asking_access = true;
+    let asked: Vec<String> = requests.iter().map(|r| r.action()).collect();
+    flash(state, format!("step #{id}: asking the API server whether you may {}", asked.join(", ")));
+    fx.push(Effect::CheckAccess { step: id, requests });
+    true
+}
+
+/// The API server answered a step's access questions: precheck it now (and open its
+/// confirmation unless another dialog is open or the step moved on meanwhile).
+pub fn access_checked(
+    state: &mut State,
+    id: u64,
+    answers: Vec<crate::operation::access::AccessAnswer>,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(step) = state.domain.step_mut(id) else { return };
+    step.access = Some(answers);
+    let waiting = std::mem::take(&mut step.asking_access) && step.status == StepStatus::Proposed;
+    if !waiting || step.remote {
+        return;
+    }
+    if state.view.modal.is_some() {
+        precheck(state, id, fx);
+    } else {
+        open_confirm(state, id, fx);
+        // The keys typed since the command that asked were dropped (`guard`: a dialog that did
+        // not open at once); now that it is open, keys go to it again.
+        if matches!(state.view.modal, Some(Modal::Confirm { step, .. }) if step == id) {
+            state.view.swallow = None;
+        }
+    }
+}
+
 /// Evaluate prechecks now. Returns whether all passed; a failure marks the step failed with the reason.
 fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
     let observed = state.domain.observed.clone();
     let overrides = state.domain.authority_overrides.clone();
     let now = state.domain.now;
     let config = state.domain.config.clone();
+    let access_reviews = state.domain.access_reviews;
     let Some(step) = state.domain.step_mut(id) else { return false };
     // A listed runbook step is built when it comes up; until then there is nothing to check.
     let op = step.op.clone();
@@ -93,6 +146,11 @@ fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
         return false;
     };
     step.checks = op.precheck(&observed);
+    if access_reviews {
+        let requests = op.access_requests();
+        let access = crate::runbook::operation::access_checks(&requests, step.access.as_deref());
+        step.checks.splice(0..0, access);
+    }
     if op.is_mutating() || matches!(op, Operation::VerifyWrites { .. }) {
         step.checks.insert(
             0,
@@ -319,6 +377,10 @@ pub fn retry(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
                 format!("step #{id} retry requested"),
                 json!({ "step": id }),
             );
+            // Permissions may have changed: ask again.
+            if let Some(step) = state.domain.step_mut(id) {
+                step.access = None;
+            }
             open_confirm(state, id, fx);
         }
         Some(s) => flash(state, format!("step #{id} is {}: nothing to retry", s.label())),

@@ -75,7 +75,26 @@ fn candidates(domain: &Domain) -> Vec<Proposal> {
         out.extend(shift_back_proposal(cfg, r53, primary, traffic));
     }
     out.extend(scale_proposals(cfg, domain));
+    if let Some(r53) = &cfg.route53 {
+        out.extend(verify_dns_proposal(domain, r53));
+    }
     out
+}
+
+/// After a Route 53 change done in this incident: ask the name servers whether they answer it
+/// (the runbooks add this step themselves; a change from this menu gets it offered here).
+fn verify_dns_proposal(domain: &Domain, r53: &crate::config::model::Route53Config) -> Option<Proposal> {
+    let (id, weights) = domain.steps.iter().rev().find_map(|s| match (&s.status, &s.op) {
+        (crate::app::StepStatus::Done, Some(Operation::SetRoute53Weights { weights, .. })) => {
+            Some((s.id, weights.clone()))
+        }
+        (crate::app::StepStatus::Done, Some(Operation::ShiftTraffic { stages, .. })) => {
+            Some((s.id, stages.last().cloned().unwrap_or_default()))
+        }
+        _ => None,
+    })?;
+    let op = crate::runbook::operation::dns::verify_dns_op(r53, weights, false);
+    Some(proposal(op, format!("do the name servers answer the Route 53 change of step #{id}?")))
 }
 
 /// PostgreSQL: look first; in a split brain, the fence; promote the healthiest replica (SQL, and

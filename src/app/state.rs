@@ -252,6 +252,9 @@ pub struct Domain {
     pub verdict: super::verdict::Verdict,
     /// The snapshots `verdict` was computed from (compared by pointer).
     pub verdict_of: Option<Observed>,
+    /// Ask the API server (SelfSubjectAccessReview) before confirming a Kubernetes step: set
+    /// for live consoles with Kubernetes configured ([`Domain::reviews_access`]).
+    pub access_reviews: bool,
 }
 
 /// What one operator's screen shows and is in the middle of: focus, zoom, selections, the modal
@@ -380,7 +383,14 @@ impl Domain {
             step_ids: None,
             verdict: Default::default(),
             verdict_of: None,
+            access_reviews: false,
         }
+    }
+
+    /// Whether a console of `mode` over `config` asks the API server for permission before a
+    /// Kubernetes step: live, with Kubernetes configured (a drill's estate has no RBAC).
+    pub fn reviews_access(mode: Mode, config: &Config) -> bool {
+        mode == Mode::Live && crate::backends::live::kube_configured(config)
     }
 
     /// A new step id: from the incident's shared allocator when there is one (no two consoles

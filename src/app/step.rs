@@ -123,6 +123,11 @@ pub struct StepRun {
     pub remote: bool,
     /// Verified with a warning: what is still wrong although the postcondition holds.
     pub warning: Option<String>,
+    /// The API server's answers to the operation's access requests (`None`: not asked yet,
+    /// or being asked); asked again on every retry.
+    pub access: Option<Vec<crate::operation::access::AccessAnswer>>,
+    /// The access questions are out: the step waits for the API server's answers.
+    pub asking_access: bool,
 }
 
 impl StepRun {
@@ -151,6 +156,8 @@ impl StepRun {
             timeout_secs: None,
             remote: false,
             warning: None,
+            access: None,
+            asking_access: false,
         }
     }
 

@@ -50,6 +50,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Sentinel(s) => observe(state, &mut fx, |o| o.sentinel = s),
         Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
+        Action::AccessChecked { step, answers } => pipeline::access_checked(state, step, answers, &mut fx),
         Action::Logged(line) => state.domain.push_log_line(line),
         Action::Mirrored(entry) => domain::mirrored(&mut state.domain, &entry),
         Action::LogFailed(error) => {

@@ -351,6 +351,15 @@ fn judge_database(
                     p.name
                 ),
             );
+        } else if svc.draining() {
+            f.add(
+                Kind::Failing,
+                format!(
+                    "database: Service {} has no ready endpoint; {} gets traffic only while terminating",
+                    svc.name,
+                    safe(&svc.endpoint_pods.join(", "))
+                ),
+            );
         }
     }
     let max_lag = config.postgres.as_ref().map_or(0, |p| p.max_lag_bytes);

@@ -10,6 +10,7 @@
 //! fault injection), `operate` (operations), `shift` (the staged `shift-traffic`), `rng` (seeded xorshift).
 
 mod database;
+mod dns;
 pub mod estate;
 mod failover;
 mod kube;
@@ -142,6 +143,12 @@ impl DrillEstate {
     /// drill or a test fail a shift's health gate during a hold.
     pub fn set_ready_fault(&self, fault: Option<ReadyFault>) {
         self.with(|s| s.traffic.ready_fault = fault);
+    }
+
+    /// Script (or with `None` clear) extra propagation lag of simulated name server `server`
+    /// (0-3) after each change: `f64::INFINITY` makes it never catch up (`verify-dns` fails).
+    pub fn lag_name_server(&self, server: usize, lag: Option<f64>) {
+        self.with(|s| s.traffic.dns.lag = lag.map(|l| (server.min(3), l)));
     }
 
     /// Advance the simulation by `dt` of sim time at once (a fast-forward key, tests).

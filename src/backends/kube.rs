@@ -5,14 +5,16 @@
 //! [`KubeOperator::new`]). Contexts are always named explicitly; the kubeconfig's
 //! `current-context` is never used. [`lease`] is the Lease API the commander lock uses.
 
+pub mod access;
 mod clients;
 mod exec;
 pub mod lease;
 mod observer;
 mod operator;
 pub mod rows;
+pub mod slices;
 
-pub use clients::{KubeClients, KubeError, configured_contexts};
+pub use clients::{KubeClients, KubeError, configured_contexts, describe_auth};
 pub use exec::{ExecOutput, exec_in_pod};
 pub use observer::{KubeObserveSpec, KubeObserver};
 pub use operator::{KubeOperator, scale_patch, selector_patch};

@@ -20,6 +20,7 @@ use super::traffic::{TrafficObserver, TrafficTimeouts};
 use super::{Freshness, Operate, Snapshot};
 use crate::config::Config;
 use crate::operation::Operation;
+use crate::operation::access::{AccessAnswer, AccessRequest};
 
 /// Watch events publish a Kubernetes snapshot at most this often: each copies and sorts every
 /// pod, and the core diffs and draws it, so a rollout storm (hundreds of pod events a second on
@@ -78,10 +79,24 @@ impl Operate for LiveOperator {
                 Some(o) => o.execute(op),
                 None => not_configured("Kubernetes"),
             },
-            Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. } => match &self.route53 {
+            Operation::SetRoute53Weights { .. }
+            | Operation::ShiftTraffic { .. }
+            | Operation::VerifyDns { .. } => match &self.route53 {
                 Some(o) => o.execute(op),
                 None => not_configured("[route53]"),
             },
+        }
+    }
+
+    /// Every access question is a Kubernetes one today.
+    fn check_access(&self, requests: &[AccessRequest]) -> BoxFuture<'_, Vec<AccessAnswer>> {
+        match &self.kube {
+            Some(o) => Operate::check_access(o, requests),
+            None => {
+                let error = "Kubernetes is not configured: nothing to ask".to_string();
+                let n = requests.len();
+                Box::pin(async move { vec![AccessAnswer::Unknown { error }; n] })
+            }
         }
     }
 }
@@ -151,11 +166,14 @@ pub async fn build(cfg: &Arc<Config>) -> LiveEstate {
         match TrafficObserver::new(cfg, TrafficTimeouts::from_polling(&cfg.polling)) {
             Ok(obs) => {
                 // shift-traffic's hold probes each region's /health/ready like the observer.
-                op.route53 = obs.operator().map(|o| match HealthGate::from_config(cfg, per_call) {
-                    Ok(gate) => o.with_health_gate(gate),
-                    Err(e) => {
-                        tracing::warn!("no health gate for shift-traffic (shifts will be refused): {e}");
-                        o
+                let dns = super::route53::DnsSettings::from_config(cfg);
+                op.route53 = obs.operator().map(|o| o.with_dns(dns)).map(|o| {
+                    match HealthGate::from_config(cfg, per_call) {
+                        Ok(gate) => o.with_health_gate(gate),
+                        Err(e) => {
+                            tracing::warn!("no health gate for shift-traffic (shifts will be refused): {e}");
+                            o
+                        }
                     }
                 });
                 poller::spawn(

@@ -92,8 +92,62 @@ pub struct ServiceView {
     pub name: String,
     /// Selector labels.
     pub selector: BTreeMap<String, String>,
-    /// Pod names behind the endpoints.
+    /// Pods that get traffic, sorted: the ready endpoints of the Service's EndpointSlices, or
+    /// when none is ready its serving terminating ones (as kube-proxy routes).
     pub endpoint_pods: Vec<String>,
+    /// Every endpoint the slices list, one per pod with its state, those without traffic
+    /// included (the pane shows them apart).
+    #[serde(default)]
+    pub endpoints: Vec<ServiceEndpoint>,
+}
+
+impl ServiceView {
+    /// Traffic goes only to terminating endpoints (none is ready): the Service is draining.
+    pub fn draining(&self) -> bool {
+        self.endpoints.iter().any(|e| e.traffic && e.state == EndpointState::ServingTerminating)
+    }
+
+    /// The listed endpoints that get no traffic.
+    pub fn idle_endpoints(&self) -> impl Iterator<Item = &ServiceEndpoint> {
+        self.endpoints.iter().filter(|e| !e.traffic)
+    }
+}
+
+/// One endpoint of the database Service (a pod, or an address when the slice names none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEndpoint {
+    /// Pod name (or address).
+    pub pod: String,
+    /// Its conditions.
+    pub state: EndpointState,
+    /// Whether it gets traffic.
+    pub traffic: bool,
+}
+
+/// An endpoint's conditions, as EndpointSlices state them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointState {
+    /// Ready: gets traffic.
+    Ready,
+    /// Terminating but still serving: gets traffic only when no endpoint is ready.
+    ServingTerminating,
+    /// Terminating and no longer serving.
+    Terminating,
+    /// Not ready, not terminating.
+    NotReady,
+}
+
+impl EndpointState {
+    /// How the pane names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointState::Ready => "ready",
+            EndpointState::ServingTerminating => "terminating, serving",
+            EndpointState::Terminating => "terminating",
+            EndpointState::NotReady => "not ready",
+        }
+    }
 }
 
 /// Per-context health of the Kubernetes source (a lost context turns only its rows stale).

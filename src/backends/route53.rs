@@ -8,6 +8,7 @@
 //! exponential backoff; every attempt has its own timeout so a hung control plane turns into
 //! an error instead of a hang.
 
+pub mod dns;
 pub mod shift;
 pub mod weights;
 
@@ -27,6 +28,7 @@ use tokio::sync::OnceCell;
 use crate::backends::model::HealthState;
 use crate::config::model::{Config, Route53Config};
 
+pub use dns::DnsSettings;
 pub use shift::{HealthGate, ShiftOutcome};
 pub use weights::{ChangeProgress, Route53Operator, SetWeightsOutcome, parse_weight_spec};
 

@@ -190,6 +190,7 @@ pub async fn launch_with(
     let now = Utc::now();
     let incident = IncidentInfo::from(&meta);
     let mut state = State::new(l.mode, incident, who, l.config.clone(), now);
+    state.domain.access_reviews = crate::app::Domain::reviews_access(l.mode, &state.domain.config);
     state.domain.read_only = l.read_only;
     state.domain.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (runbooks, runbook_errors) =

@@ -267,6 +267,7 @@ async fn run_with(
     progress(&format!("warroom exec: commander lock held ({})", guard.describe()));
     let incident = IncidentInfo::from(&meta);
     let mut state = State::new(mode, incident, who, config, Utc::now());
+    state.domain.access_reviews = crate::app::Domain::reviews_access(mode, &state.domain.config);
     state.domain.runbooks = Arc::new(catalog.clone());
     state.domain.warnings.extend(state.domain.checklist.apply_entries(&entries));
     resume::restore(&mut state.domain, &entries);

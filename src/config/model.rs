@@ -180,7 +180,22 @@ pub struct Route53Config {
     pub record_type: String,
     /// Endpoint override, for emulators.
     pub endpoint_url: Option<String>,
+    /// Authoritative name servers the DNS verification asks (`host` or `host:port`, port 53 by
+    /// default) instead of the hosted zone's delegation set: split-horizon DNS, tests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<String>,
+    /// How long the DNS verification re-asks servers that do not answer the change yet
+    /// (default [`DEFAULT_DNS_SYNC_TIMEOUT_MS`]).
+    pub dns_sync_timeout_ms: Option<u64>,
+    /// How long after the DNS verification the drift re-check asks again (default
+    /// [`DEFAULT_DNS_RECHECK_AFTER_MS`]).
+    pub dns_recheck_after_ms: Option<u64>,
 }
+
+/// Default `[route53] dns_sync_timeout_ms`: two minutes.
+pub const DEFAULT_DNS_SYNC_TIMEOUT_MS: u64 = 120_000;
+/// Default `[route53] dns_recheck_after_ms`: one minute.
+pub const DEFAULT_DNS_RECHECK_AFTER_MS: u64 = 60_000;
 
 fn default_record_type() -> String {
     "A".into()

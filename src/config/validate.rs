@@ -181,6 +181,48 @@ fn route53(c: &mut Checker<'_, '_>, config: &Config) {
     {
         c.err(&at("endpoint_url"), format!("`endpoint_url` {why}"));
     }
+    for (i, ns) in r.name_servers.iter().enumerate() {
+        if let Err(why) = name_server(ns) {
+            c.err(
+                &[Seg::Key("route53"), Seg::Key("name_servers"), Seg::Index(i)],
+                format!("name server {why}"),
+            );
+        }
+    }
+    for key in ["dns_sync_timeout_ms", "dns_recheck_after_ms"] {
+        let v = if key == "dns_sync_timeout_ms" { r.dns_sync_timeout_ms } else { r.dns_recheck_after_ms };
+        if v == Some(0) {
+            c.err(&at(key), format!("`{key}` is 0: expected a positive number of milliseconds"));
+        }
+    }
+}
+
+/// A `[route53] name_servers` entry: `host`, `host:port`, `[v6]:port` or an IP address (port
+/// 53 by default), as `(host, port)`.
+pub fn name_server(entry: &str) -> Result<(String, u16), String> {
+    let e = entry.trim();
+    if e.is_empty() {
+        return Err("is empty: expected host or host:port, e.g. ns1.example.net or 127.0.0.1:5301".into());
+    }
+    if let Ok(ip) = e.parse::<std::net::IpAddr>() {
+        return Ok((ip.to_string(), 53));
+    }
+    if let Ok(sa) = e.parse::<std::net::SocketAddr>() {
+        return Ok((sa.ip().to_string(), sa.port()));
+    }
+    let (host, port) = match e.rsplit_once(':') {
+        Some((h, p)) => match p.parse::<u16>() {
+            Ok(port) if port > 0 => (h, port),
+            _ => return Err(format!("`{e}`: port `{p}` is not a number 1-65535")),
+        },
+        None => (e, 53),
+    };
+    let label_ok =
+        |l: &str| l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if host.is_empty() || !host.trim_end_matches('.').split('.').all(|l| !l.is_empty() && label_ok(l)) {
+        return Err(format!("`{e}`: expected host or host:port, e.g. ns1.example.net or 127.0.0.1:5301"));
+    }
+    Ok((host.trim_end_matches('.').to_string(), port))
 }
 
 fn drill(c: &mut Checker<'_, '_>, config: &Config) {
@@ -431,6 +473,26 @@ mod tests {
         let ok = "[[regions]]\nname = \"r\"\nkube_context = \"ctx\"\n\
                   [postgres]\nservice = { context = \"ctx\", namespace = \"db\", name = \"pg\" }\n";
         assert!(problems(ok).is_empty());
+    }
+
+    #[test]
+    fn route53_name_servers_and_dns_timeouts_are_checked_in_place() {
+        let p = problems(
+            "[route53]\nhosted_zone_id = \"Z1\"\nrecord = \"api.\"\n\
+             name_servers = [\"127.0.0.1:5301\", \"ns1:99999\", \"bad host\"]\n\
+             dns_recheck_after_ms = 0\n",
+        );
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:4:35: name server `ns1:99999`: port"), "{p:#?}");
+        assert!(
+            p[1].starts_with("w.toml:4:48: name server `bad host`: expected host or host:port"),
+            "{p:#?}"
+        );
+        assert!(p[2].starts_with("w.toml:5:24: `dns_recheck_after_ms` is 0"), "{p:#?}");
+        assert_eq!(name_server("ns1.example.net").unwrap(), ("ns1.example.net".into(), 53));
+        assert_eq!(name_server("[::1]:5301").unwrap(), ("::1".into(), 5301));
+        assert_eq!(name_server("192.0.2.53").unwrap(), ("192.0.2.53".into(), 53));
+        assert!(name_server("").is_err() && name_server("http://x").is_err() && name_server("ns:0").is_err());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub enum OpKind {
     /// Roll `args.deployment` back to its previous revision (in `args.region`, default: the
     /// region where it is failing).
     RollbackDeployment,
+    /// Ask every authoritative name server what it answers for the Route 53 record
+    /// (read-only; `args.recheck_after_secs` makes it the drift re-check).
+    VerifyDns,
     /// Something the console cannot do: `args.instruction`, ticked with a note.
     Manual,
 }
@@ -53,15 +56,21 @@ impl OpKind {
 
     /// Whether the operation changes anything (read-only consoles may run the others).
     pub fn is_mutating(self) -> bool {
-        !matches!(self, OpKind::CheckPrimary | OpKind::Manual | OpKind::Assert | OpKind::VerifyWrites)
+        !matches!(
+            self,
+            OpKind::CheckPrimary | OpKind::Manual | OpKind::Assert | OpKind::VerifyWrites | OpKind::VerifyDns
+        )
     }
 
     /// How careful the confirmation must be (a runbook may raise it, never lower it).
     pub fn risk(self) -> Risk {
         match self {
-            OpKind::CheckPrimary | OpKind::Manual | OpKind::Assert | OpKind::VerifyWrites | OpKind::Scale => {
-                Risk::Low
-            }
+            OpKind::CheckPrimary
+            | OpKind::Manual
+            | OpKind::Assert
+            | OpKind::VerifyWrites
+            | OpKind::VerifyDns
+            | OpKind::Scale => Risk::Low,
             OpKind::Promote
             | OpKind::ExecPromote
             | OpKind::Fence
@@ -92,6 +101,7 @@ impl Operation {
             Operation::RollbackDeployment { .. } => OpKind::RollbackDeployment,
             Operation::Assert { .. } => OpKind::Assert,
             Operation::VerifyWrites { .. } => OpKind::VerifyWrites,
+            Operation::VerifyDns { .. } => OpKind::VerifyDns,
             Operation::Manual { .. } => OpKind::Manual,
         }
     }

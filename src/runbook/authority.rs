@@ -31,6 +31,7 @@ pub fn authority_layer(op: &Operation) -> Option<Layer> {
         Operation::SentinelFailover { .. } => Some(Layer::Sentinel),
         Operation::SetRoute53Weights { .. }
         | Operation::ShiftTraffic { .. }
+        | Operation::VerifyDns { .. }
         | Operation::ScaleDeployment { .. }
         | Operation::RollbackDeployment { .. }
         | Operation::Assert { .. }

@@ -36,6 +36,9 @@ pub fn coherence(op: &Operation, cfg: &Config, obs: &Observed) -> Result<(), Str
         Operation::SetRoute53Weights { zone, record, endpoint, weights } => {
             route53(cfg, zone, record, endpoint, weights.iter().map(|(r, _)| r.as_str()))
         }
+        Operation::VerifyDns { zone, record, endpoint, weights, .. } => {
+            route53(cfg, zone, record, endpoint, weights.iter().map(|(r, _)| r.as_str()))
+        }
         Operation::ShiftTraffic { zone, record, endpoint, stages, .. } => {
             route53(cfg, zone, record, endpoint, stages.iter().flatten().map(|(r, _)| r.as_str()))
         }

@@ -182,6 +182,7 @@ impl OpKind {
             OpKind::Scale => (&["region"], &["replicas"]),
             OpKind::RollbackDeployment => (&["deployment"], &["region"]),
             OpKind::Manual => (&["instruction"], &[]),
+            OpKind::VerifyDns => (&[], &["recheck_after_secs"]),
         }
     }
 }
@@ -214,7 +215,7 @@ mod tests {
         round_trip::<OpKind>(OpKind::VARIANTS, OpKind::as_str);
         round_trip::<ParamKind>(ParamKind::VARIANTS, ParamKind::as_str);
         round_trip::<ParamSource>(ParamSource::VARIANTS, ParamSource::as_str);
-        assert_eq!(OpKind::VARIANTS.len(), 14);
+        assert_eq!(OpKind::VARIANTS.len(), 15);
         assert_eq!(ParamSource::VARIANTS.len(), 8);
         assert_eq!(OpKind::ShiftTraffic.to_string(), "shift-traffic");
         assert!(OpKind::from_str("promte").is_err());

@@ -9,6 +9,7 @@ use crate::backends::{Freshness, Snapshot};
 
 use crate::operation::Check;
 
+pub mod dns;
 mod precheck;
 mod preview;
 mod promote;
@@ -16,6 +17,7 @@ mod repoint;
 mod rollback;
 mod verify;
 
+pub use precheck::{ACCESS_CHECK, access_checks};
 pub(crate) use repoint::pod_label;
 
 pub(crate) fn fresh_check<T>(what: &str, snap: &Snapshot<T>) -> Check {

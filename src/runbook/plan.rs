@@ -228,6 +228,10 @@ pub fn plan(rb: &Runbook, cfg: &Config, obs: &Observed, params: &[ResolvedParam]
                 Ok(deps) => deps.into_iter().map(Some).collect(),
                 Err(_) => vec![None],
             },
+            // Every Route 53 change is followed by the DNS verification and its drift re-check.
+            OpKind::SetWeights | OpKind::ShiftTraffic if cfg.route53.is_some() => {
+                vec![None, Some(DNS_VERIFY_PART.into()), Some(DNS_RECHECK_PART.into())]
+            }
             _ => vec![None],
         };
         for part in parts {
@@ -235,6 +239,15 @@ pub fn plan(rb: &Runbook, cfg: &Config, obs: &Observed, params: &[ResolvedParam]
         }
     }
     out
+}
+
+/// The part of a Route 53 change step that verifies the DNS answers after it.
+pub const DNS_VERIFY_PART: &str = "verify-dns";
+/// The part of a Route 53 change step that re-checks the DNS answers for drift.
+pub const DNS_RECHECK_PART: &str = "recheck-dns";
+
+fn is_dns_part(part: Option<&str>) -> bool {
+    matches!(part, Some(DNS_VERIFY_PART | DNS_RECHECK_PART))
 }
 
 /// Build one planned step (again, with the state at the time it starts).
@@ -253,20 +266,33 @@ pub fn planned(
         Some(p) => format!("{id}/{p}"),
         None => id.clone(),
     };
+    let dns = is_dns_part(part.as_deref());
     let title = match (&def.title, &op) {
+        (_, Ok(op)) if dns => op.preview().title,
         (Some(t), _) => substitute(t, params),
         (None, Ok(op)) => op.preview().title,
         (None, Err(_)) => format!("{} ({})", id, def.op.get_ref()),
+    };
+    let why = match part.as_deref() {
+        Some(DNS_VERIFY_PART) => {
+            format!(
+                "step {id} changed Route 53: do the name servers answer it (INSYNC is only Route 53's word)?"
+            )
+        }
+        Some(DNS_RECHECK_PART) => {
+            format!("after step {id}: did another controller change the answers back (drift)?")
+        }
+        _ => substitute(&def.why, params),
     };
     PlannedStep {
         key,
         def: def_index,
         part,
         title,
-        why: substitute(&def.why, params),
-        gate: def.gate.as_ref().and_then(|g| Gate::parse(&substitute(g.get_ref(), params))),
-        risk: def.risk,
-        timeout_secs: def.timeout_secs,
+        why,
+        gate: def.gate.as_ref().filter(|_| !dns).and_then(|g| Gate::parse(&substitute(g.get_ref(), params))),
+        risk: def.risk.filter(|_| !dns),
+        timeout_secs: def.timeout_secs.filter(|_| !dns),
         op,
     }
 }

@@ -36,7 +36,14 @@ pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
 /// finished. `None` for other steps, without a TTL, or once the TTL has run out.
 pub fn cache_secs_left(state: &State, s: &StepRun) -> Option<i64> {
     if s.status != StepStatus::Done
-        || !matches!(s.op, Some(Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. }))
+        || !matches!(
+            s.op,
+            Some(
+                Operation::SetRoute53Weights { .. }
+                    | Operation::ShiftTraffic { .. }
+                    | Operation::VerifyDns { recheck_after_secs: 0, .. }
+            )
+        )
     {
         return None;
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod control_plane;
+pub mod dns;
 pub mod fault_proxy;
 pub mod headless;
 pub mod home;

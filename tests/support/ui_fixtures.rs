@@ -225,6 +225,7 @@ fn kube_calm() -> KubeView {
             name: "postgresql".into(),
             selector: BTreeMap::from([("role".into(), "primary".into())]),
             endpoint_pods: vec!["postgresql-0".into()],
+            endpoints: vec![],
         }),
         contexts: vec![
             ContextHealth { context: "us-east-1".into(), error: None, last_ok: Some(now()) },

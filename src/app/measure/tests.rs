@@ -52,6 +52,7 @@ fn estate(nodes: &[(&str, PgRole, u64)], svc: &str, at: DateTime<Utc>) -> Observ
             name: "postgresql".into(),
             selector: BTreeMap::new(),
             endpoint_pods: vec![svc.to_string()],
+            endpoints: vec![],
         }),
         ..KubeView::default()
     };

@@ -323,6 +323,7 @@ fn drill_estate(nodes: &[(&str, PgRole)], svc: &str, at: DateTime<Utc>) -> crate
             name: "postgresql".into(),
             selector: Default::default(),
             endpoint_pods: vec![svc.to_string()],
+            endpoints: vec![],
         }),
         ..KubeView::default()
     };

@@ -120,6 +120,7 @@ impl Estate {
                 name: "postgresql".into(),
                 selector: BTreeMap::new(),
                 endpoint_pods: vec!["pg-0".into()],
+                endpoints: vec![],
             }),
             contexts: vec![ContextHealth { context: "us-east-1".into(), error: None, last_ok: None }],
         };
@@ -205,6 +206,30 @@ fn the_service_must_route_to_the_primary() {
     assert_eq!(v.level, Level::Failing);
     e.kube.db_service.as_mut().unwrap().endpoint_pods = vec!["pg-1".into()];
     assert_eq!(e.verdict().reasons, ["database: Service postgresql routes to pg-1, not to the primary pg-0"]);
+}
+
+/// A Service whose only traffic goes to a terminating primary (no endpoint ready) is failing,
+/// though it routes to the primary; a terminating or not-ready pod beside a ready primary is not.
+#[test]
+fn a_service_draining_to_a_terminating_primary_is_failing() {
+    use crate::backends::model::{EndpointState, ServiceEndpoint};
+    let ep = |pod: &str, state, traffic| ServiceEndpoint { pod: pod.into(), state, traffic };
+    let mut e = Estate::healthy();
+    let svc = e.kube.db_service.as_mut().unwrap();
+    svc.endpoints = vec![ep("pg-0", EndpointState::ServingTerminating, true)];
+    let v = e.verdict();
+    assert_eq!(v.level, Level::Failing);
+    assert_eq!(
+        v.reasons,
+        ["database: Service postgresql has no ready endpoint; pg-0 gets traffic only while terminating"]
+    );
+    let svc = e.kube.db_service.as_mut().unwrap();
+    svc.endpoints = vec![
+        ep("pg-0", EndpointState::Ready, true),
+        ep("pg-1", EndpointState::ServingTerminating, false),
+        ep("pg-2", EndpointState::NotReady, false),
+    ];
+    assert_eq!(e.verdict().level, Level::Healthy, "{:?}", e.verdict().reasons);
 }
 
 #[test]

@@ -153,6 +153,7 @@ pub fn config() -> Config {
             record: RECORD.into(),
             record_type: "A".into(),
             endpoint_url: Some(ROUTE53_ENDPOINT.into()),
+            ..Route53Config::default()
         }),
         ..Config::default()
     }

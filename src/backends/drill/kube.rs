@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use super::estate::{self, APP_NAMESPACE, DB_NAMESPACE, DEPLOYMENTS, PG_NODES, REDIS_NODES, REGIONS};
 use super::rng::Rng;
-use crate::backends::model::{ContextHealth, DeploymentRow, KubeView, PodRow, ServiceView};
+use crate::backends::model::{
+    ContextHealth, DeploymentRow, EndpointState, KubeView, PodRow, ServiceEndpoint, ServiceView,
+};
 
 /// Longest CrashLoopBackOff delay, as the kubelet caps it.
 const MAX_BACKOFF_S: f64 = 300.0;
@@ -407,12 +409,18 @@ impl Kube {
             })
             .collect();
         let s = &self.service;
+        let endpoint_pods = self.endpoints(out);
+        let endpoints = endpoint_pods
+            .iter()
+            .map(|p| ServiceEndpoint { pod: p.clone(), state: EndpointState::Ready, traffic: true })
+            .collect();
         let db_service = Some(ServiceView {
             context: s.context.clone(),
             namespace: s.namespace.clone(),
             name: s.name.clone(),
             selector: s.selector.clone(),
-            endpoint_pods: self.endpoints(out),
+            endpoint_pods,
+            endpoints,
         });
         let contexts = REGIONS
             .iter()

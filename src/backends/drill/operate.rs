@@ -38,6 +38,9 @@ impl Sim {
             // Run stage by stage by the drill operator (each stage is a set-weights).
             Operation::ShiftTraffic { .. } | Operation::Manual { .. } | Operation::Assert { .. } => 0.0,
             Operation::VerifyWrites { .. } => self.rng.range(0.004, 0.012),
+            Operation::VerifyDns { sync_timeout_secs, recheck_after_secs, .. } => {
+                self.dns_took(*sync_timeout_secs, *recheck_after_secs)
+            }
         };
         Ok(Duration::from_secs_f64(secs))
     }
@@ -100,6 +103,9 @@ impl Sim {
             Operation::VerifyWrites { node, .. } => {
                 format!("{node}: CREATE TEMP TABLE warroom_write_probe committed ({secs:.3} s)")
             }
+            Operation::VerifyDns { weights, recheck_after_secs, .. } => {
+                self.verify_dns(weights, *recheck_after_secs, secs)?
+            }
         })
     }
 
@@ -130,6 +136,7 @@ impl Sim {
 
     /// One Route 53 change batch.
     fn set_weights(&mut self, weights: &[(String, u8)], secs: f64) -> String {
+        self.dns_changed(self.traffic.regions.iter().map(|r| r.weight).collect());
         for (region, w) in weights {
             if let Some(r) = self.traffic.regions.iter_mut().find(|r| r.name == *region) {
                 r.weight = *w;

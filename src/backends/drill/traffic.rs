@@ -59,6 +59,8 @@ pub struct Traffic {
     pub changes: u32,
     /// Seed for probe jitter.
     pub seed: u64,
+    /// The authoritative name servers' view of the last change (`verify-dns`).
+    pub dns: super::dns::NameServers,
 }
 
 impl Traffic {
@@ -77,7 +79,7 @@ impl Traffic {
                 base_latency_ms,
             })
             .collect();
-        Traffic { regions, ready_fault: None, changes: 0, seed: rng.next_u64() }
+        Traffic { regions, ready_fault: None, changes: 0, seed: rng.next_u64(), dns: Default::default() }
     }
 
     /// Move health checkers towards what `/health/live` answers.

@@ -2,10 +2,15 @@
 //! `observe()` assembles without touching the network.
 //!
 //! Per context and namespace there is one pod watch and one deployment watch; the database
-//! Service and its Endpoints are watched by name in their context. A failing watch marks its
-//! context's [`ContextHealth::error`] and keeps its rows (stale); it is rebuilt after an
-//! exponential backoff, re-listing so that nothing missed while away survives. A `410 Gone`
-//! is handled by the watcher itself (it re-lists at once). A small heartbeat (`GET /version`)
+//! Service is watched by name in its context, its endpoints through every EndpointSlice
+//! labelled `kubernetes.io/service-name=<name>` there (see [`super::slices`]).
+//!
+//! A failing watch marks its context's [`ContextHealth::error`] and keeps its rows (stale); it
+//! is rebuilt after an exponential backoff, re-listing so that nothing missed while away
+//! survives. A live watch whose connection drops first resumes from the last resourceVersion
+//! it saw (the API server replays what was missed; no re-list of every pod). When that history
+//! is gone (`410 Gone`: etcd compacted, the API server's watch cache restarted) it re-lists at
+//! once and counts it ([`KubeObserver::relists_after_gone`]). A small heartbeat (`GET /version`)
 //! per context also notices an API server that hangs without closing the connections.
 
 use std::collections::BTreeMap;
@@ -16,7 +21,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
@@ -25,6 +31,7 @@ use tokio::task::AbortHandle;
 
 use super::clients::{KubeClients, configured_contexts};
 use super::rows::{self, KeepLabels};
+use super::slices::{self, SliceEndpoint};
 use crate::backends::Observe;
 use crate::backends::model::{ContextHealth, DeploymentRow, KubeView, PodRow, ServiceView};
 use crate::config::model::{Config, ObjectRef};
@@ -112,8 +119,11 @@ struct Stores {
     generation: u64,
     deployments: Vec<BTreeMap<String, DeploymentRow>>,
     service: BTreeMap<String, BTreeMap<String, String>>,
-    endpoints: BTreeMap<String, Vec<String>>,
+    /// The database Service's EndpointSlices by `namespace/name`.
+    slices: BTreeMap<String, Vec<SliceEndpoint>>,
     contexts: BTreeMap<String, CtxState>,
+    /// Re-lists forced by `410 Gone`.
+    gone: u64,
 }
 
 struct Shared {
@@ -205,6 +215,11 @@ impl KubeObserver {
         self.shared.notify.clone()
     }
 
+    /// How many times a watch found its history gone (`410 Gone`) and re-listed.
+    pub fn relists_after_gone(&self) -> u64 {
+        self.shared.stores.lock().unwrap_or_else(|e| e.into_inner()).gone
+    }
+
     /// Whether every context has answered at least once: its first list, or an error.
     fn every_context_answered(&self) -> bool {
         let s = self.shared.stores.lock().unwrap_or_else(|e| e.into_inner());
@@ -249,12 +264,14 @@ impl KubeObserver {
         let db_service = self.spec.db_service.as_ref().and_then(|db| {
             let key = format!("{}/{}", db.namespace, db.name);
             let selector = s.service.get(&key)?.clone();
+            let endpoints = slices::service_endpoints(s.slices.values().map(Vec::as_slice));
             Some(ServiceView {
                 context: db.context.clone(),
                 namespace: db.namespace.clone(),
                 name: db.name.clone(),
                 selector,
-                endpoint_pods: s.endpoints.get(&key).cloned().unwrap_or_default(),
+                endpoint_pods: endpoints.iter().filter(|e| e.traffic).map(|e| e.pod.clone()).collect(),
+                endpoints,
             })
         });
         Ok(KubeView { pods, deployments, db_service, contexts })
@@ -373,26 +390,28 @@ impl ContextWatches<'_> {
         )
     }
 
-    /// The database Service's selector and its Endpoints, watched by name.
+    /// The database Service's selector (watched by name) and its EndpointSlices (by label).
     fn db_service(&self, db: &ObjectRef) -> [AbortHandle; 2] {
         let by_name = watcher::Config::default().fields(&format!("metadata.name={}", db.name));
+        let by_service =
+            watcher::Config::default().labels(&format!("kubernetes.io/service-name={}", db.name));
         let svc: Api<Service> = Api::namespaced(self.client.clone(), &db.namespace);
         let service = spawn_watch(
             self.stream(format!("service {}/{}", db.namespace, db.name)),
             svc,
-            by_name.clone(),
+            by_name,
             0,
             |s, _| &mut s.service,
             |svc: &Service| svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default(),
         );
-        let eps: Api<Endpoints> = Api::namespaced(self.client.clone(), &db.namespace);
+        let eps: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &db.namespace);
         let endpoints = spawn_watch(
-            self.stream(format!("endpoints {}/{}", db.namespace, db.name)),
+            self.stream(format!("endpointslices {}/{}", db.namespace, db.name)),
             eps,
-            by_name,
+            by_service,
             0,
-            |s, _| &mut s.endpoints,
-            rows::endpoint_pods,
+            |s, _| &mut s.slices,
+            slices::slice_endpoints,
         );
         [service, endpoints]
     }
@@ -414,8 +433,20 @@ fn key_of<K: kube::Resource>(k: &K) -> String {
     format!("{}/{}", m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
 }
 
-fn is_gone(e: &watcher::Error) -> bool {
-    matches!(e, watcher::Error::WatchError(s) if s.code == 410)
+/// `410 Gone` as a watch event (the watcher re-lists by itself) or as the answer to resuming a
+/// watch (the watcher would retry the same resourceVersion forever: rebuild it).
+fn gone(e: &watcher::Error) -> Option<Rebuild> {
+    match e {
+        watcher::Error::WatchError(s) if s.code == 410 => Some(Rebuild::No),
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410 => Some(Rebuild::Yes),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rebuild {
+    Yes,
+    No,
 }
 
 /// Run one watch forever: fold its events into `slot`, mark health, rebuild after errors.
@@ -443,44 +474,37 @@ where
         loop {
             let mut stream = watcher::watcher(api.clone(), wc.clone()).boxed();
             let mut buffer: BTreeMap<String, R> = BTreeMap::new();
+            // A live watch broke and is being resumed (no event since).
+            let mut resuming = false;
             while let Some(ev) = stream.next().await {
-                match ev {
-                    Ok(Event::Init) => buffer.clear(),
-                    Ok(Event::InitApply(k)) => {
-                        buffer.insert(key_of(&k), convert(&k));
+                let e = match ev {
+                    Ok(ev) => {
+                        (delay, resuming) = (sc.backoff_min, false);
+                        fold(&sc, index, slot, &convert, &mut buffer, ev);
+                        continue;
                     }
-                    Ok(Event::InitDone) => {
-                        let rows = std::mem::take(&mut buffer);
-                        sc.shared.apply(|s| {
-                            let store = slot(s, index);
-                            let changed = *store != rows;
-                            *store = rows;
-                            changed_rows(s, changed) | mark_ok(s, &sc, true)
-                        });
-                        delay = sc.backoff_min;
+                    Err(e) => e,
+                };
+                match gone(&e) {
+                    Some(rebuild) => {
+                        tracing::info!(context = %sc.context, "{}: {e}; re-listing", sc.label);
+                        sc.shared.update(|s| s.gone += 1);
+                        if rebuild == Rebuild::Yes {
+                            break;
+                        }
                     }
-                    Ok(Event::Apply(k)) => {
-                        let (key, row) = (key_of(&k), convert(&k));
-                        sc.shared.apply(|s| {
-                            let store = slot(s, index);
-                            let changed = store.get(&key) != Some(&row);
-                            if changed {
-                                store.insert(key, row);
-                            }
-                            changed_rows(s, changed) | mark_ok(s, &sc, false)
-                        });
+                    // A dropped connection: the watcher resumes from the last resourceVersion
+                    // it saw; failing that, the error is shown and the watch rebuilt.
+                    None if matches!(e, watcher::Error::WatchFailed(_)) && !resuming => {
+                        tracing::debug!(context = %sc.context, "{}: {e}; resuming", sc.label);
+                        resuming = true;
                     }
-                    Ok(Event::Delete(k)) => sc.shared.apply(|s| {
-                        let changed = slot(s, index).remove(&key_of(&k)).is_some();
-                        changed_rows(s, changed) | mark_ok(s, &sc, false)
-                    }),
-                    // Compacted history: the watcher re-lists by itself (Init .. InitDone).
-                    Err(e) if is_gone(&e) => tracing::debug!(context = %sc.context, "{}: {e}", sc.label),
-                    Err(e) => {
+                    None => {
                         tracing::warn!(context = %sc.context, "{}: {e}", sc.label);
                         sc.shared.update(|s| {
                             let st = s.contexts.entry(sc.context.clone()).or_default();
-                            st.streams.entry(sc.label.clone()).or_default().error = Some(e.to_string());
+                            st.streams.entry(sc.label.clone()).or_default().error =
+                                Some(super::clients::describe_watch(&e));
                         });
                         break;
                     }
@@ -491,6 +515,47 @@ where
         }
     });
     task.abort_handle()
+}
+
+/// Fold one watch event into the stream's slot (a list is buffered until it is complete).
+fn fold<K: kube::Resource, R: PartialEq>(
+    sc: &StreamCtx,
+    index: usize,
+    slot: Slot<R>,
+    convert: &impl Fn(&K) -> R,
+    buffer: &mut BTreeMap<String, R>,
+    ev: Event<K>,
+) {
+    match ev {
+        Event::Init => buffer.clear(),
+        Event::InitApply(k) => {
+            buffer.insert(key_of(&k), convert(&k));
+        }
+        Event::InitDone => {
+            let rows = std::mem::take(buffer);
+            sc.shared.apply(|s| {
+                let store = slot(s, index);
+                let changed = *store != rows;
+                *store = rows;
+                changed_rows(s, changed) | mark_ok(s, sc, true)
+            });
+        }
+        Event::Apply(k) => {
+            let (key, row) = (key_of(&k), convert(&k));
+            sc.shared.apply(|s| {
+                let store = slot(s, index);
+                let changed = store.get(&key) != Some(&row);
+                if changed {
+                    store.insert(key, row);
+                }
+                changed_rows(s, changed) | mark_ok(s, sc, false)
+            });
+        }
+        Event::Delete(k) => sc.shared.apply(|s| {
+            let changed = slot(s, index).remove(&key_of(&k)).is_some();
+            changed_rows(s, changed) | mark_ok(s, sc, false)
+        }),
+    }
 }
 
 /// Count a change to a row store (the cached pod list is then rebuilt). Returns `changed`.
@@ -524,7 +589,7 @@ fn spawn_heartbeat(
         loop {
             let result = match tokio::time::timeout(timeout, client.apiserver_version()).await {
                 Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(format!("API server check failed: {e}")),
+                Ok(Err(e)) => Some(format!("API server check failed: {}", super::operator::describe(&e))),
                 Err(_) => Some(format!("API server did not answer within {} ms", timeout.as_millis())),
             };
             let changed = {

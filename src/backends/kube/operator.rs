@@ -38,11 +38,16 @@ pub fn scale_patch(replicas: u32) -> Value {
     json!({ "spec": { "replicas": replicas } })
 }
 
-/// An API error as `message (code reason)`, anything else as its text.
+/// An API error as one line `message (code reason)` (a 403 Forbidden reads as what the user
+/// may not do, never as a Status object), an exec credential plugin's failure with its stderr
+/// ([`super::clients::describe_auth`]), anything else as its text.
 pub(super) fn describe(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(s) => format!("{} ({} {})", s.message, s.code, s.reason),
-        other => other.to_string(),
+        kube::Error::Api(s) => {
+            let message = s.message.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{message} ({} {})", s.code, s.reason)
+        }
+        other => super::clients::describe_auth(other).unwrap_or_else(|| other.to_string()),
     }
 }
 
@@ -50,6 +55,11 @@ impl KubeOperator {
     /// An operator over these clients.
     pub fn new(clients: KubeClients) -> KubeOperator {
         KubeOperator { clients }
+    }
+
+    /// The clients it acts with.
+    pub fn clients(&self) -> &KubeClients {
+        &self.clients
     }
 
     /// Merge-patch a Service's `spec.selector` to point at one pod.
@@ -214,6 +224,14 @@ impl Operate for KubeOperator {
                 other => Err(format!("the Kubernetes backend cannot run {}", other.name())),
             }
         })
+    }
+
+    fn check_access(
+        &self,
+        requests: &[crate::operation::access::AccessRequest],
+    ) -> BoxFuture<'_, Vec<crate::operation::access::AccessAnswer>> {
+        let requests = requests.to_vec();
+        Box::pin(async move { KubeOperator::check_access(self, &requests).await })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ContainerStatus, Endpoints, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 use crate::backends::model::{DeploymentRow, PodRow};
 
@@ -96,22 +96,6 @@ pub fn deployment_row(context: &str, d: &Deployment) -> DeploymentRow {
     }
 }
 
-/// Names of the pods behind ready endpoint addresses, sorted and deduplicated.
-pub fn endpoint_pods(ep: &Endpoints) -> Vec<String> {
-    let mut pods: Vec<String> = ep
-        .subsets
-        .iter()
-        .flatten()
-        .flat_map(|s| s.addresses.iter().flatten())
-        .filter_map(|a| a.target_ref.as_ref())
-        .filter(|r| r.kind.as_deref().is_none_or(|k| k == "Pod"))
-        .filter_map(|r| r.name.clone())
-        .collect();
-    pods.sort();
-    pods.dedup();
-    pods
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,16 +163,5 @@ mod tests {
             .expect("deployment json");
         let r = deployment_row("c", &d);
         assert_eq!((r.desired, r.ready, r.available), (1, 1, 0));
-    }
-
-    #[test]
-    fn endpoints_list_ready_pods_only() {
-        let ep: Endpoints = serde_json::from_value(json!({"metadata": {"name": "postgresql"}, "subsets": [{
-            "addresses": [{"ip": "10.0.0.2", "targetRef": {"kind": "Pod", "name": "postgresql-1"}},
-                          {"ip": "10.0.0.1", "targetRef": {"kind": "Pod", "name": "postgresql-0"}}],
-            "notReadyAddresses": [{"ip": "10.0.0.3", "targetRef": {"kind": "Pod", "name": "postgresql-2"}}]
-        }]}))
-        .expect("endpoints json");
-        assert_eq!(endpoint_pods(&ep), vec!["postgresql-0", "postgresql-1"]);
     }
 }

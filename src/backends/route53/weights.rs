@@ -329,18 +329,25 @@ fn record_set_json(rrs: &ResourceRecordSet) -> Value {
 pub struct Route53Operator {
     api: Arc<Route53Api>,
     gate: Option<Arc<super::shift::HealthGate>>,
+    pub(super) dns: super::DnsSettings,
 }
 
 impl Route53Operator {
     /// An operator sharing `api` (and its last observation) with the traffic observer.
     pub fn new(api: Arc<Route53Api>) -> Route53Operator {
-        Route53Operator { api, gate: None }
+        Route53Operator { api, gate: None, dns: super::DnsSettings::default() }
     }
 
     /// The same operator with the health gate `shift-traffic` checks during each hold (without
     /// one, shifts are refused).
     pub fn with_health_gate(mut self, gate: super::shift::HealthGate) -> Route53Operator {
         self.gate = Some(Arc::new(gate));
+        self
+    }
+
+    /// The same operator asking the name servers as `dns` says (`verify-dns`).
+    pub fn with_dns(mut self, dns: super::DnsSettings) -> Route53Operator {
+        self.dns = dns;
         self
     }
 
@@ -394,6 +401,19 @@ impl Operate for Route53Operator {
                 self.check_target(zone, record, endpoint).map_err(|e| e.to_string())?;
                 let hold = Duration::from_secs(*hold_secs);
                 return self.shift_traffic(target, stages, hold).await.map(|o| o.summary());
+            }
+            if let Operation::VerifyDns {
+                zone,
+                record,
+                endpoint,
+                weights,
+                sync_timeout_secs,
+                recheck_after_secs,
+            } = &op
+            {
+                self.check_target(zone, record, endpoint).map_err(|e| e.to_string())?;
+                let sync = Duration::from_secs(*sync_timeout_secs);
+                return self.verify_dns(weights, sync, Duration::from_secs(*recheck_after_secs)).await;
             }
             let Operation::SetRoute53Weights { zone, record, endpoint, weights } = &op else {
                 return Err(format!("the Route 53 operator cannot run '{}'", op.name()));

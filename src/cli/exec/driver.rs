@@ -250,9 +250,18 @@ impl Exec {
                     return Outcome::Failed(key, "outcome unknown: verify before continuing".into());
                 }
                 Some((_, _, StepStatus::Executing | StepStatus::Verifying)) | None => self.step().await,
+                // The API server is being asked whether this step is allowed.
+                Some((sid, _, StepStatus::Proposed))
+                    if self.driver.state.domain.step(sid).is_some_and(|s| s.asking_access) =>
+                {
+                    self.step().await
+                }
                 Some((sid, key, status)) => {
                     self.apply(Action::Command(Command::RunbookNext));
+                    // A step that now waits for the API server's answer is not stuck.
+                    let asking = self.driver.state.domain.step(sid).is_some_and(|s| s.asking_access);
                     let stuck = self.driver.state.view.modal.is_none()
+                        && !asking
                         && self.current().is_some_and(|(s, _, st)| s == sid && st == status);
                     if stuck {
                         let why =

@@ -5,6 +5,7 @@
 use super::{disagreement, fresh_check, promote, repoint, rollback};
 use crate::backends::model::{PgRole, SentinelView};
 use crate::backends::{Layer, Observed};
+use crate::operation::access::{AccessAnswer, AccessRequest};
 use crate::operation::{Check, Operation};
 use crate::runbook::{authority, traffic};
 
@@ -21,6 +22,7 @@ impl Operation {
     fn layer_prechecks(&self, obs: &Observed) -> Vec<Check> {
         match self {
             Operation::CheckPrimary | Operation::Manual { .. } => vec![],
+            Operation::VerifyDns { .. } => vec![],
             Operation::Assert { check } => check.precheck(obs),
             Operation::VerifyWrites { .. } => vec![fresh_check("database data", &obs.database)],
             Operation::PromotePostgres { node, max_lag_bytes, accept_data_loss, .. }
@@ -145,4 +147,75 @@ fn replica_check(s: &SentinelView) -> Check {
             format!("{healthy} replica(s) with link up")
         },
     )
+}
+
+/// Name of the permission precheck.
+pub const ACCESS_CHECK: &str = "permission";
+
+/// The permission prechecks of a Kubernetes operation: one per [`AccessRequest`], from the
+/// API server's answers (`None`: not asked yet). Only "allowed" passes: a denial names the
+/// user and what they may not do, and a question that could not be asked fails as unchecked
+/// (retry the step once the API server answers).
+pub fn access_checks(requests: &[AccessRequest], answers: Option<&[AccessAnswer]>) -> Vec<Check> {
+    requests
+        .iter()
+        .enumerate()
+        .map(|(i, req)| {
+            let (action, target) = (req.action(), req.target());
+            match answers.and_then(|a| a.get(i)) {
+                None => Check::new(ACCESS_CHECK, false, format!("not checked yet whether you may {action}")),
+                Some(AccessAnswer::Allowed { user }) => {
+                    Check::new(ACCESS_CHECK, true, format!("you ({user}) may {action} ({target})"))
+                }
+                Some(AccessAnswer::Denied { user, reason }) => {
+                    let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                    Check::new(ACCESS_CHECK, false, format!("you ({user}) may not {action} ({target}){why}"))
+                }
+                Some(AccessAnswer::Unknown { error }) => Check::new(
+                    ACCESS_CHECK,
+                    false,
+                    format!(
+                        "could not check whether you may {action} ({target}): {error}; retry the step when the API server answers"
+                    ),
+                ),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    fn scale() -> Operation {
+        Operation::ScaleDeployment {
+            context: "us-east-1".into(),
+            namespace: "default".into(),
+            deployment: "api".into(),
+            replicas: 3,
+        }
+    }
+
+    #[test]
+    fn only_an_allowed_answer_passes() {
+        let reqs = scale().access_requests();
+        let allowed = [AccessAnswer::Allowed { user: "ops".into() }];
+        let c = &access_checks(&reqs, Some(&allowed))[0];
+        assert!(c.ok && !c.warning, "{c:?}");
+        assert_eq!(c.detail, "you (ops) may patch deployments/scale in default (api in us-east-1)");
+        let denied = [AccessAnswer::Denied { user: "viewer".into(), reason: String::new() }];
+        let c = &access_checks(&reqs, Some(&denied))[0];
+        assert!(!c.ok);
+        assert!(c.detail.starts_with("you (viewer) may not patch deployments/scale in default"), "{c:?}");
+        let unknown = [AccessAnswer::Unknown { error: "connection refused".into() }];
+        let c = &access_checks(&reqs, Some(&unknown))[0];
+        assert!(
+            !c.ok && c.detail.contains("could not check") && c.detail.contains("connection refused"),
+            "{c:?}"
+        );
+        for answers in [None, Some(&[][..])] {
+            let c = &access_checks(&reqs, answers)[0];
+            assert!(!c.ok && c.detail.starts_with("not checked yet"), "{c:?}");
+        }
+    }
 }

@@ -70,6 +70,16 @@ impl Operation {
             Operation::VerifyWrites { node, endpoint, service, pod } => {
                 verify_writes_preview(node, endpoint, service.as_deref(), pod.as_deref())
             }
+            Operation::VerifyDns {
+                zone,
+                record,
+                endpoint,
+                weights,
+                sync_timeout_secs,
+                recheck_after_secs,
+            } => {
+                super::dns::preview(zone, record, endpoint, weights, *sync_timeout_secs, *recheck_after_secs)
+            }
             Operation::Manual { instruction } => Preview {
                 title: "Manual step".into(),
                 target: "the operator".into(),

@@ -61,14 +61,19 @@ pub(super) fn checks(obs: &Observed, context: &str, namespace: &str, service: &s
     checks
 }
 
-/// Holds when the Service's endpoints are exactly the pod.
+/// Holds when the Service's endpoints are exactly the pod, ready (not a terminating pod that
+/// gets traffic only because nothing else is ready).
 pub(super) fn verify(obs: &Observed, context: &str, namespace: &str, pod: &str) -> Verify {
     let kube = obs.kube.fresh_value();
     let Some(service) = kube.and_then(|k| k.db_service.as_ref()) else {
         return Verify::NotYet("no fresh Service data".into());
     };
-    if service.endpoint_pods == [pod] {
+    if service.endpoint_pods == [pod] && !service.draining() {
         return Verify::Holds(format!("endpoints contain only {pod}"));
+    }
+    if service.draining() {
+        let pods = service.endpoint_pods.join(", ");
+        return Verify::NotYet(format!("endpoints: {pods}, terminating (no endpoint is ready)"));
     }
     let endpoints =
         if service.endpoint_pods.is_empty() { "none".into() } else { service.endpoint_pods.join(", ") };
@@ -173,6 +178,7 @@ mod tests {
                 name: "postgresql".into(),
                 selector: BTreeMap::new(),
                 endpoint_pods: endpoints.iter().map(|e| e.to_string()).collect(),
+                endpoints: vec![],
             }),
             ..KubeView::default()
         };
@@ -201,6 +207,25 @@ mod tests {
             verify_pg1(&observed("primary", &["postgresql-0", "postgresql-1"])),
             Verify::NotYet(_)
         ));
+    }
+
+    /// A pod that gets traffic only because it is terminating and nothing is ready is no
+    /// successful repoint.
+    #[test]
+    fn a_terminating_endpoint_does_not_verify_a_repoint() {
+        use crate::backends::model::{EndpointState, ServiceEndpoint};
+        let mut obs = observed("primary", &["postgresql-1"]);
+        let mut view = obs.kube.value.clone().expect("view");
+        view.db_service.as_mut().expect("svc").endpoints = vec![ServiceEndpoint {
+            pod: "postgresql-1".into(),
+            state: EndpointState::ServingTerminating,
+            traffic: true,
+        }];
+        obs.kube = Arc::new(Snapshot::fresh(view, chrono::Utc::now()));
+        assert_eq!(
+            verify_pg1(&obs),
+            Verify::NotYet("endpoints: postgresql-1, terminating (no endpoint is ready)".into())
+        );
     }
 
     #[test]

@@ -29,6 +29,11 @@ impl Operation {
                 None => Verify::NotYet("no single writable primary".into()),
             },
             Operation::Manual { .. } => Verify::Holds("ticked by the operator".into()),
+            // The execution itself asked the name servers: it fails unless every one agreed.
+            Operation::VerifyDns { recheck_after_secs: 0, .. } => {
+                Verify::Holds("every name server answered the change (see the result)".into())
+            }
+            Operation::VerifyDns { .. } => Verify::Holds("no name server drifted (see the result)".into()),
             Operation::Assert { check } => check.verify(obs),
             Operation::VerifyWrites { node, service, pod, .. } => {
                 writes_verify(obs, node, service.as_deref(), pod.as_deref())
@@ -75,12 +80,13 @@ fn writes_verify(obs: &Observed, node: &str, service: Option<&str>, pod: Option<
     };
     if let (Some(_), Some(pod)) = (service, pod) {
         match obs.kube.fresh_value().and_then(|k| k.db_service.as_ref()) {
-            Some(s) if s.endpoint_pods == [pod] => {}
+            Some(s) if s.endpoint_pods == [pod] && !s.draining() => {}
             Some(s) => {
                 return Verify::NotYet(format!(
-                    "Service {} endpoints: {}",
+                    "Service {} endpoints: {}{}",
                     s.name,
-                    if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") }
+                    if s.endpoint_pods.is_empty() { "none".into() } else { s.endpoint_pods.join(", ") },
+                    if s.draining() { ", terminating (no endpoint is ready)" } else { "" }
                 ));
             }
             None => return Verify::NotYet("no fresh Service data".into()),

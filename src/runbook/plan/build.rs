@@ -31,6 +31,11 @@ pub(super) fn build(
 ) -> Built {
     check_references(def, params)?;
     let b = Builder { def, cfg, obs, params };
+    if let Some(p @ (super::DNS_VERIFY_PART | super::DNS_RECHECK_PART)) = part {
+        // Against what Route 53 holds when it runs: right also when the change was skipped.
+        let recheck = p == super::DNS_RECHECK_PART;
+        return Ok(crate::runbook::operation::dns::verify_dns_op(b.r53()?, Vec::new(), recheck));
+    }
     match *def.op.get_ref() {
         OpKind::CheckPrimary => b.pg().map(|_| Operation::CheckPrimary),
         OpKind::Assert => b.assert(),
@@ -45,6 +50,7 @@ pub(super) fn build(
         OpKind::SentinelFailover => b.sentinel_failover(),
         OpKind::SetWeights => b.set_weights(),
         OpKind::ShiftTraffic => b.shift_traffic(),
+        OpKind::VerifyDns => b.verify_dns(),
         OpKind::Manual => Ok(Operation::Manual { instruction: b.arg("instruction").unwrap_or_default() }),
     }
 }
@@ -325,6 +331,17 @@ impl<'a> Builder<'a> {
                 .map(|x| (x.name.clone(), if x.name == target { 100 } else { 0 }))
                 .collect(),
         })
+    }
+
+    /// `verify-dns` named in a runbook: against the weights Route 53 holds when it runs.
+    fn verify_dns(&self) -> Built {
+        let recheck = self.number("recheck_after_secs")?;
+        let mut op =
+            crate::runbook::operation::dns::verify_dns_op(self.r53()?, Vec::new(), recheck.is_some());
+        if let (Operation::VerifyDns { recheck_after_secs, .. }, Some(secs)) = (&mut op, recheck) {
+            *recheck_after_secs = secs.max(1);
+        }
+        Ok(op)
     }
 
     fn shift_traffic(&self) -> Built {

@@ -126,6 +126,7 @@ mod tests {
                 name: "postgresql".into(),
                 selector: BTreeMap::new(),
                 endpoint_pods: vec![p.to_string()],
+                endpoints: vec![],
             }),
             ..KubeView::default()
         };
@@ -265,6 +266,7 @@ mod gate_tests {
                 name: "postgresql".into(),
                 selector: BTreeMap::new(),
                 endpoint_pods: vec![],
+                endpoints: vec![],
             }),
             ..KubeView::default()
         };

@@ -65,10 +65,15 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
         return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDegraded)));
     };
     let name = clean(&svc.name, 30);
+    // Endpoints the slices list that get no traffic, shown apart: "no traffic: pg-1 (not ready)".
+    let idle: Vec<String> =
+        svc.idle_endpoints().map(|e| format!("{} ({})", e.pod, e.state.as_str())).collect();
+    let idle = if idle.is_empty() { String::new() } else { format!("; no traffic: {}", idle.join(", ")) };
     if svc.endpoint_pods.is_empty() {
-        let text = format!("✗ Service {name} → no ready endpoint");
+        let text = format!("✗ Service {name} → no ready endpoint{idle}");
         return Some(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
+    let terminating = if svc.draining() { " [terminating: no endpoint is ready]" } else { "" };
     let targets: Vec<String> = svc
         .endpoint_pods
         .iter()
@@ -80,12 +85,13 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
         })
         .collect();
     let good = svc.endpoint_pods.len() == 1
+        && !svc.draining()
         && db
             .nodes
             .iter()
             .any(|n| n.pod.as_deref() == Some(svc.endpoint_pods[0].as_str()) && n.is_writable_primary());
     let (sym, slot) = if good { ("●", Slot::StatusHealthy) } else { ("✗", Slot::StatusDown) };
-    let text = format!("{sym} Service {name} → {}", targets.join(", "));
+    let text = format!("{sym} Service {name} → {}{terminating}{idle}", targets.join(", "));
     Some(Line::styled(clean(&text, w), theme.style(slot)))
 }
 
@@ -247,6 +253,43 @@ mod tests {
             last.contains(&format!("fence {}", plan.fence[0])) && last.contains("no application write stops"),
             "{last}"
         );
+    }
+
+    /// The Service line names the pods that get traffic, then the listed ones that get none
+    /// with their state; traffic only to terminating endpoints is never drawn healthy.
+    #[test]
+    fn the_service_line_shows_endpoints_without_traffic_apart() {
+        use crate::backends::model::{EndpointState, ServiceEndpoint};
+        let mut s = crate::app::State::from(crate::app::safety::tests::domain_of(
+            &crate::app::safety::tests::sim_at("split-brain", 15),
+        ));
+        let db = s.domain.observed.database.value.clone().expect("db");
+        let (theme, keymap) = (Theme::fallback(), crate::config::keymap::Keymap::fallback());
+        let ep = |pod: &str, state, traffic| ServiceEndpoint { pod: pod.into(), state, traffic };
+        let mut line_with = |endpoints: Vec<ServiceEndpoint>| {
+            let mut kube = (*s.domain.observed.kube).clone();
+            let svc = kube.value.as_mut().and_then(|k| k.db_service.as_mut()).expect("service");
+            svc.endpoint_pods = endpoints.iter().filter(|e| e.traffic).map(|e| e.pod.clone()).collect();
+            svc.endpoints = endpoints;
+            s.domain.observed.kube = std::sync::Arc::new(kube);
+            let cx = PaneCtx { state: &s, theme: &theme, keymap: &keymap, focused: false, compact: false };
+            let line = service_line(&cx, &db, 200).expect("a Service line");
+            line.spans.iter().map(|sp| sp.content.to_string()).collect::<String>()
+        };
+        let text = line_with(vec![
+            ep("postgresql-0", EndpointState::Ready, true),
+            ep("postgresql-1", EndpointState::NotReady, false),
+            ep("postgresql-2", EndpointState::Terminating, false),
+        ]);
+        assert!(text.contains("→ postgresql-0 ("), "{text}");
+        assert!(
+            text.ends_with("; no traffic: postgresql-1 (not ready), postgresql-2 (terminating)"),
+            "{text}"
+        );
+        let text = line_with(vec![ep("postgresql-0", EndpointState::ServingTerminating, true)]);
+        assert!(text.starts_with("✗") && text.contains("[terminating: no endpoint is ready]"), "{text}");
+        let text = line_with(vec![ep("postgresql-1", EndpointState::NotReady, false)]);
+        assert!(text.contains("no ready endpoint; no traffic: postgresql-1 (not ready)"), "{text}");
     }
 
     #[test]

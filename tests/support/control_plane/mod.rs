@@ -13,6 +13,8 @@
 //! restart or break it.
 #![allow(dead_code)]
 
+pub mod auth;
+pub mod endpoints;
 pub mod etcd;
 pub mod kubelet;
 pub mod objects;
@@ -118,12 +120,18 @@ impl ControlPlane {
 
     /// A private control plane (torn down on drop). Blocks while it starts (~2-4 s).
     pub fn start() -> ControlPlane {
+        ControlPlane::start_with(&[])
+    }
+
+    /// A private control plane whose API servers get `apiserver_args` too (e.g. a token
+    /// webhook: [`auth::token_webhook_args`]).
+    pub fn start_with(apiserver_args: &[String]) -> ControlPlane {
         // Run start-up on a plain thread: the caller may be inside a runtime.
-        std::thread::scope(|s| s.spawn(|| runtime().block_on(ControlPlane::boot())).join())
+        std::thread::scope(|s| s.spawn(|| runtime().block_on(ControlPlane::boot(apiserver_args))).join())
             .unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
 
-    async fn boot() -> ControlPlane {
+    async fn boot(apiserver_args: &[String]) -> ControlPlane {
         let started = Instant::now();
         let bin = binaries();
         let dir = tempfile::Builder::new().prefix("warroom-cp-").tempdir().expect("tempdir");
@@ -134,7 +142,8 @@ impl ControlPlane {
         let etcd = etcd::Etcd::start(&bin, dir.path()).await;
         let mut clusters = BTreeMap::new();
         for (i, context) in CONTEXTS.iter().enumerate() {
-            let cluster = Cluster::start(&bin, dir.path(), &pki, &tokens, &etcd, context, i).await;
+            let cluster =
+                Cluster::start(&bin, dir.path(), &pki, &tokens, &etcd, (context, i), apiserver_args).await;
             clusters.insert(context.to_string(), cluster);
         }
         let kubeconfig = dir.path().join("kubeconfig");
@@ -216,13 +225,13 @@ impl Cluster {
         pki: &Pki,
         tokens: &Path,
         etcd: &etcd::Etcd,
-        context: &str,
-        index: usize,
+        (context, index): (&str, usize),
+        extra: &[String],
     ) -> Cluster {
         let port = crate::support::lab::free_port();
         let url = format!("https://127.0.0.1:{port}");
         let s = |p: &Path| p.to_string_lossy().into_owned();
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             format!("--etcd-servers={}", etcd.url),
             format!("--etcd-prefix=/{context}/registry"),
             format!("--secure-port={port}"),
@@ -241,6 +250,7 @@ impl Cluster {
             "--profiling=false".into(),
             "--v=0".into(),
         ];
+        args.extend(extra.iter().cloned());
         let apiserver = Proc::start(
             &format!("kube-apiserver {context}"),
             &bin.join("kube-apiserver"),
@@ -266,7 +276,8 @@ impl Cluster {
             format!("--kubeconfig={}", s(&kcm_kubeconfig)),
             "--secure-port=0".into(),
             "--leader-elect=false".into(),
-            "--controllers=deployment,replicaset,endpoint,endpointslice,serviceaccount".into(),
+            // clusterrole-aggregation fills the built-in `view`, `edit` and `admin` roles.
+            "--controllers=deployment,replicaset,endpoint,endpointslice,serviceaccount,clusterrole-aggregation".into(),
             "--kube-api-qps=200".into(),
             "--kube-api-burst=400".into(),
             "--concurrent-replicaset-syncs=10".into(),

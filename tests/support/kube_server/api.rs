@@ -76,6 +76,23 @@ pub async fn handle(
     };
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["version"] => return json_response(200, &resources::version()),
+        // No RBAC here (as `--authorization-mode=AlwaysAllow`): every access review is allowed,
+        // and the user is the one the kubeconfig's token names. RBAC is tested on the real
+        // API server (tests/kube_rbac.rs).
+        ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] if method == Method::POST => {
+            let mut review = serde_json::from_slice::<Value>(&body).unwrap_or_default();
+            review["status"] =
+                serde_json::json!({ "allowed": true, "reason": "the test server has no RBAC" });
+            return json_response(201, &review);
+        }
+        ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"] if method == Method::POST => {
+            let user = serde_json::json!({ "username": "kube-test-server-user", "groups": ["system:authenticated"] });
+            let review = serde_json::json!({
+                "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                "metadata": {}, "status": { "userInfo": user },
+            });
+            return json_response(201, &review);
+        }
         ["api"] => return json_response(200, &resources::core_versions(&shared.addr)),
         ["apis"] => return json_response(200, &resources::group_list()),
         ["apis", g] => return resources::group(g).map_or_else(not_found, |v| json_response(200, &v)),

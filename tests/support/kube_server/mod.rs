@@ -12,6 +12,7 @@ pub mod exec;
 pub mod patch;
 pub mod resources;
 pub mod selector;
+pub mod slices;
 pub mod store;
 
 use std::collections::BTreeMap;

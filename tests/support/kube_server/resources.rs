@@ -100,6 +100,15 @@ pub const TYPES: &[ResourceType] = &[
         namespaced: true,
     },
     ResourceType {
+        group: "discovery.k8s.io",
+        version: "v1",
+        plural: "endpointslices",
+        singular: "endpointslice",
+        kind: "EndpointSlice",
+        short_names: &[],
+        namespaced: true,
+    },
+    ResourceType {
         group: "coordination.k8s.io",
         version: "v1",
         plural: "leases",

@@ -1,7 +1,7 @@
 //! The in-memory object store: one resourceVersion counter bumped on every write, a change
 //! history that watches resume from (until [`Store::compact`]), and two tiny controllers: the
-//! endpoints controller (Endpoints follow ready pods matching each Service's selector) and a
-//! deployment controller (status follows `spec.replicas` when enabled).
+//! endpoints controller (Endpoints and an EndpointSlice follow the pods matching each Service's
+//! selector) and a deployment controller (status follows `spec.replicas` when enabled).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use super::patch::{self, PatchKind};
 use super::resources::{self, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
+use super::slices;
 
 /// An API error, rendered as a `Status` object.
 #[derive(Debug, Clone, PartialEq)]
@@ -394,6 +395,11 @@ impl Store {
             if self.objects.contains_key(&Store::key(ep, ns, name)) {
                 self.write(ep, ns, name, None);
             }
+            let es = resources::by_kind("EndpointSlice");
+            let slice = slices::slice_name(name);
+            if self.objects.contains_key(&Store::key(es, ns, &slice)) {
+                self.write(es, ns, &slice, None);
+            }
         }
         self.reconcile(rt, ns, name);
         Ok(current)
@@ -505,13 +511,14 @@ impl Store {
             };
             let sel = LabelSelector::from_map(sel);
             let name = name_of(&svc).to_string();
-            let (mut ready, mut not_ready) = (vec![], vec![]);
+            let (mut ready, mut not_ready, mut selected) = (vec![], vec![], vec![]);
             for ((_, _, pname), p) in
                 self.objects.iter().filter(|((pl, n, _), _)| *pl == pod_rt.plural && n == ns)
             {
                 if !sel.matches(p) {
                     continue;
                 }
+                selected.push(p);
                 let addr = json!({
                     "ip": p.pointer("/status/podIP").cloned().unwrap_or(json!("")),
                     "nodeName": p.pointer("/spec/nodeName").cloned().unwrap_or(Value::Null),
@@ -538,7 +545,9 @@ impl Store {
             if !not_ready.is_empty() {
                 subset["notReadyAddresses"] = json!(not_ready);
             }
+            let slice_endpoints = slices::endpoints(ns, &selected);
             let subsets = if ready.is_empty() && not_ready.is_empty() { json!([]) } else { json!([subset]) };
+            self.reconcile_slice(ns, &svc, slice_endpoints, &subset["ports"]);
             match self.get(ep_rt, ns, &name) {
                 Ok(mut ep) if ep["subsets"] != subsets => {
                     ep["subsets"] = subsets;
@@ -552,6 +561,24 @@ impl Store {
                     });
                     let _ = self.create(ep_rt, ns, ep);
                 }
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Keep the Service's EndpointSlice listing `endpoints` (writes only on a change).
+    fn reconcile_slice(&mut self, ns: &str, svc: &Value, endpoints: Value, ports: &Value) {
+        let rt = resources::by_kind("EndpointSlice");
+        let name = slices::slice_name(name_of(svc));
+        match self.get(rt, ns, &name) {
+            Ok(mut es) if es["endpoints"] != endpoints => {
+                es["endpoints"] = endpoints;
+                self.write(rt, ns, &name, Some(es));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = self.create(rt, ns, slices::new_slice(svc, endpoints, ports.clone()));
             }
         }
     }

@@ -17,6 +17,7 @@ impl Sim {
     pub(super) fn check(&self, op: &Operation) -> Result<(), String> {
         match op {
             Operation::CheckPrimary | Operation::Manual { .. } | Operation::Assert { .. } => Ok(()),
+            Operation::VerifyDns { zone, record, .. } => self.check_dns_target(zone, record),
             Operation::VerifyWrites { node, endpoint, .. } => self.check_writable(node, endpoint),
             Operation::PromotePostgres { node, endpoint, max_lag_bytes, accept_data_loss } => {
                 self.check_promote(node, endpoint, *max_lag_bytes, *accept_data_loss)
@@ -168,6 +169,19 @@ impl Sim {
     }
 
     /// One Route 53 change batch: the drill's endpoint, zone and record, each known region once.
+    /// `verify-dns` asks about the drill's zone and record.
+    fn check_dns_target(&self, zone: &str, record: &str) -> Result<(), String> {
+        if zone != ZONE {
+            return Err(format!("NoSuchHostedZone: No hosted zone found with ID: {zone}"));
+        }
+        if record != RECORD {
+            return Err(format!(
+                "no record {record} in zone {zone}: the drill's name servers answer {RECORD}"
+            ));
+        }
+        Ok(())
+    }
+
     fn check_set_weights(
         &self,
         zone: &str,
