@@ -78,6 +78,34 @@ pub struct ControlPlane {
     bin: PathBuf,
 }
 
+/// Temp directories of control planes start with this, then the owning process id.
+const DIR_PREFIX: &str = "warroom-cp-";
+
+static SHARED_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_shared_dir() {
+    if let Some(dir) = SHARED_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Remove control-plane directories left by test processes that are gone (killed before they
+/// could clean up): `warroom-cp-<pid>-*` whose pid no longer runs.
+fn sweep_stale_dirs() {
+    let tmp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&tmp) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(DIR_PREFIX).and_then(|r| r.split('-').next()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !crate::support::lab::alive(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// The directory holding `kube-apiserver`, `kube-controller-manager` and `etcd`, built by
 /// `scripts/build-control-plane.sh` if not cached yet.
 pub fn binaries() -> PathBuf {
@@ -115,7 +143,15 @@ impl ControlPlane {
     /// The control plane of this test binary, started on first use.
     pub fn shared() -> &'static ControlPlane {
         static SHARED: OnceLock<ControlPlane> = OnceLock::new();
-        SHARED.get_or_init(ControlPlane::start)
+        SHARED.get_or_init(|| {
+            let cp = ControlPlane::start();
+            // A static is never dropped: remove its directory (etcd's WAL alone is 64 MB) when
+            // the test binary exits; the processes die with it (see `process`).
+            let _ = SHARED_DIR.set(cp.dir.path().to_path_buf());
+            // SAFETY: registers a plain `extern "C" fn` with no captured state.
+            unsafe { libc::atexit(remove_shared_dir) };
+            cp
+        })
     }
 
     /// A private control plane (torn down on drop). Blocks while it starts (~2-4 s).
@@ -134,7 +170,9 @@ impl ControlPlane {
     async fn boot(apiserver_args: &[String]) -> ControlPlane {
         let started = Instant::now();
         let bin = binaries();
-        let dir = tempfile::Builder::new().prefix("warroom-cp-").tempdir().expect("tempdir");
+        sweep_stale_dirs();
+        let prefix = format!("{DIR_PREFIX}{}-", std::process::id());
+        let dir = tempfile::Builder::new().prefix(&prefix).tempdir().expect("tempdir");
         let pki = Pki::create(&dir.path().join("pki"));
         let tokens = dir.path().join("tokens.csv");
         let lines: Vec<String> = TOKEN_USERS.iter().map(|(t, u, g)| format!("{t},{u},{u},\"{g}\"")).collect();
