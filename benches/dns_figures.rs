@@ -65,7 +65,7 @@ async fn main() {
         name: NAME.into(),
         rtype: RecordType::A,
         query_timeout: Duration::from_secs(1),
-        samples: 8,
+        samples: warroom::backends::dns::check::DEFAULT_SAMPLES,
         retry_interval: Duration::from_millis(100),
     };
     let mut t = Vec::with_capacity(rounds);
@@ -78,7 +78,8 @@ async fn main() {
     t.sort();
     let p99 = pct(&t, 0.99);
     println!(
-        "verify-dns round, 3 servers x 8 queries (weighted): p50 {:.2} ms, p99 {p99:.2} ms, max {:.2} ms (n={rounds})",
+        "verify-dns round, 3 servers x {} queries (weighted): p50 {:.2} ms, p99 {p99:.2} ms, max {:.2} ms (n={rounds})",
+        warroom::backends::dns::check::DEFAULT_SAMPLES,
         pct(&t, 0.5),
         pct(&t, 1.0)
     );
