@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::kube_view::wait_until;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,29 +96,6 @@ fn spec(n: &Names) -> KubeObserveSpec {
 async fn clients(kubeconfig: &std::path::Path) -> KubeClients {
     let path = kubeconfig.to_string_lossy().to_string();
     KubeClients::from_kubeconfig(Some(&path), &[EAST.into(), WEST.into()]).await.expect("clients")
-}
-
-/// Wait (on the notify handle, re-checking every 20 ms) until `cond` holds for the view.
-async fn wait_until(
-    obs: &KubeObserver,
-    within: Duration,
-    what: &str,
-    cond: impl Fn(&KubeView) -> bool,
-) -> KubeView {
-    let notify = obs.notify_handle();
-    let end = Instant::now() + within;
-    loop {
-        let view = obs.observe().await;
-        if let Ok(v) = &view
-            && cond(v)
-        {
-            return v.clone();
-        }
-        if Instant::now() >= end {
-            panic!("not within {within:?}: {what}; last view: {view:#?}");
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(20), notify.notified()).await;
-    }
 }
 
 fn east_last_ok(v: &KubeView) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::kube_view::wait_until;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,29 +61,6 @@ fn spec() -> KubeObserveSpec {
 async fn clients(lab: &KubeLab) -> KubeClients {
     let path = lab.kubeconfig.to_string_lossy().to_string();
     KubeClients::from_kubeconfig(Some(&path), &[EAST.into(), WEST.into()]).await.expect("clients")
-}
-
-/// Wait (on the notify handle, re-checking every 20 ms) until `cond` holds for the view.
-async fn wait_until(
-    obs: &KubeObserver,
-    within: Duration,
-    what: &str,
-    cond: impl Fn(&KubeView) -> bool,
-) -> KubeView {
-    let notify = obs.notify_handle();
-    let end = Instant::now() + within;
-    loop {
-        let view = obs.observe().await;
-        if let Ok(v) = &view
-            && cond(v)
-        {
-            return v.clone();
-        }
-        if Instant::now() >= end {
-            panic!("not within {within:?}: {what}; last view: {view:#?}");
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(20), notify.notified()).await;
-    }
 }
 
 /// Poll `cond` every 10 ms until it holds (a condition on the test server, not the view).

@@ -4,14 +4,16 @@
 
 mod support;
 
+use support::kube_view::wait_until;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use warroom::backends::kube::{KubeClients, KubeObserveSpec, KubeObserver};
 use warroom::backends::model::{EndpointState, KubeView, ServiceView};
-use warroom::backends::{Observe, Observed, Snapshot};
+use warroom::backends::{Observed, Snapshot};
 use warroom::config::model::ObjectRef;
 use warroom::operation::{Operation, Verify};
 
@@ -20,29 +22,6 @@ use support::control_plane::objects::unique_namespace;
 
 const EAST: &str = "us-east-1";
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// Wait (on the notify handle, re-checking every 20 ms) until `cond` holds for the view.
-async fn wait_until(
-    obs: &KubeObserver,
-    within: Duration,
-    what: &str,
-    cond: impl Fn(&KubeView) -> bool,
-) -> KubeView {
-    let notify = obs.notify_handle();
-    let end = Instant::now() + within;
-    loop {
-        let view = obs.observe().await;
-        if let Ok(v) = &view
-            && cond(v)
-        {
-            return v.clone();
-        }
-        if Instant::now() >= end {
-            panic!("not within {within:?}: {what}; last view: {view:#?}");
-        }
-        let _ = tokio::time::timeout(Duration::from_millis(20), notify.notified()).await;
-    }
-}
 
 fn svc(v: &KubeView) -> &ServiceView {
     v.db_service.as_ref().expect("database Service observed")

@@ -10,6 +10,7 @@ pub mod headless;
 pub mod home;
 pub mod http_fake;
 pub mod kube_server;
+pub mod kube_view;
 pub mod lab;
 pub mod moto;
 pub mod tmux;
