@@ -154,7 +154,7 @@ impl ControlPlane {
         })
     }
 
-    /// A private control plane (torn down on drop). Blocks while it starts (~2-4 s).
+    /// A private control plane (torn down on drop). Blocks while it starts (~5 s).
     pub fn start() -> ControlPlane {
         ControlPlane::start_with(&[])
     }
