@@ -18,6 +18,7 @@ mod operate;
 pub mod remote;
 mod replay;
 mod rng;
+pub mod scenario;
 mod scenarios;
 mod sentinel;
 mod shift;

@@ -94,6 +94,11 @@ impl Keymap {
         self.bindings(layer).iter().find(|b| b.command == command).map(Binding::keys_text)
     }
 
+    /// Whether any binding of any layer uses `key`.
+    pub fn binds(&self, key: &Key) -> bool {
+        self.layers.iter().flat_map(|(_, b)| b).any(|b| b.keys.contains(key))
+    }
+
     /// Look up the keys typed so far in the active layers, most specific first. A layer that
     /// matches exactly or holds a chord starting with `typed` decides (`Matched` / `Pending`);
     /// only otherwise is the next layer asked, so a chord in a specific layer is not cut short

@@ -11,7 +11,7 @@ use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use super::keys::{ChordBuffer, key_to_action};
+use super::keys::{ChordBuffer, key_to_action, split_meta};
 use super::output::{QuietBackend, SizeSource};
 use super::terminal::TerminalGuard;
 use crate::app::{Action, State};
@@ -94,6 +94,8 @@ struct TerminalInputs<'a> {
     sighup: Signal,
     ctx: &'a UiContext,
     chord: ChordBuffer,
+    /// The second half of a key split by [`split_meta`], read before the terminal's next event.
+    pending: Option<Event>,
 }
 
 impl TerminalInputs<'_> {
@@ -104,7 +106,19 @@ impl TerminalInputs<'_> {
             sighup: signal(SignalKind::hangup())?,
             ctx,
             chord: ChordBuffer::default(),
+            pending: None,
         })
+    }
+
+    /// An event as read, or its first half when it is an unbound Alt key (the second waits).
+    fn split(&mut self, ev: Event) -> Event {
+        if let Event::Key(k) = &ev
+            && let Some([esc, key]) = split_meta(k, &self.ctx.keymap)
+        {
+            self.pending = Some(Event::Key(key));
+            return Event::Key(esc);
+        }
+        ev
     }
 }
 
@@ -112,9 +126,12 @@ impl Inputs for TerminalInputs<'_> {
     type Event = Event;
 
     async fn next(&mut self) -> Queued<Event> {
+        if let Some(ev) = self.pending.take() {
+            return Queued::Event(ev);
+        }
         tokio::select! {
             ev = self.events.next() => match ev {
-                Some(Ok(ev)) => Queued::Event(ev),
+                Some(Ok(ev)) => Queued::Event(self.split(ev)),
                 // EOF or EIO on the tty: the terminal is gone (SSH dropped, tmux killed).
                 Some(Err(_)) | None => Queued::Action(Action::Shutdown),
             },
@@ -130,8 +147,11 @@ impl Inputs for TerminalInputs<'_> {
     }
 
     fn ready(&mut self) -> Option<Event> {
+        if let Some(ev) = self.pending.take() {
+            return Some(ev);
+        }
         match self.events.next().now_or_never() {
-            Some(Some(Ok(ev))) => Some(ev),
+            Some(Some(Ok(ev))) => Some(self.split(ev)),
             _ => None,
         }
     }

@@ -114,6 +114,24 @@ pub fn key_to_action(
     }
 }
 
+/// An Alt-modified key that no binding uses, read as what it almost always is: Esc followed by
+/// the key. A terminal sends Alt-x as ESC x, and an Esc typed just before x arrives as the same
+/// two bytes when both land in one read (a slow SSH link, a busy host, tmux `send-keys`);
+/// without this, the Esc that was meant to close a dialog and the key after it are both lost.
+/// `None` when the key is not Alt-modified or the keymap binds it.
+pub fn split_meta(ev: &KeyEvent, keymap: &Keymap) -> Option<[KeyEvent; 2]> {
+    let mods = ev.modifiers;
+    if !mods.contains(KeyModifiers::ALT) || mods.contains(KeyModifiers::CONTROL) {
+        return None;
+    }
+    if Key::from_event(ev).is_some_and(|k| keymap.binds(&k)) {
+        return None;
+    }
+    let esc = KeyEvent::new_with_kind(KeyCode::Esc, KeyModifiers::NONE, ev.kind);
+    let key = KeyEvent::new_with_kind(ev.code, mods - KeyModifiers::ALT, ev.kind);
+    Some([esc, key])
+}
+
 fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
     match ev.code {
         KeyCode::Enter => Some(TextEdit::Submit),

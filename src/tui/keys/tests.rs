@@ -372,3 +372,24 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
     let fx = keys(&mut s, "Rdone\ry", t0());
     assert_eq!(kinds(&fx), [Did::Log(EntryKind::Resolved)]);
 }
+
+/// Esc then `T` arriving in one read is Alt-T to crossterm: read back as Esc, then `T`, so the
+/// Esc closes what it was meant to close and the `T` takes command.
+#[test]
+fn an_unbound_alt_key_is_an_esc_followed_by_the_key() {
+    let km = keymap();
+    let alt_t = KeyEvent::new(KeyCode::Char('T'), KeyModifiers::ALT | KeyModifiers::SHIFT);
+    let [esc, key] = super::split_meta(&alt_t, &km).expect("split");
+    assert_eq!((esc.code, esc.modifiers), (KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!((key.code, key.modifiers), (KeyCode::Char('T'), KeyModifiers::SHIFT));
+    // Plain keys and Ctrl-Alt combinations are left alone.
+    assert!(super::split_meta(&KeyEvent::new(KeyCode::Char('T'), KeyModifiers::SHIFT), &km).is_none());
+    let ctrl_alt = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT | KeyModifiers::CONTROL);
+    assert!(super::split_meta(&ctrl_alt, &km).is_none());
+    // A keymap that binds the Alt key keeps it whole.
+    let text = "global = [ { on = \"alt-t\", run = \"quit\" } ]\n";
+    let bound = Keymap::from_toml(text, std::path::Path::new("k.toml"), None).expect("keymap");
+    let alt_lower = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::ALT);
+    assert!(super::split_meta(&alt_lower, &bound).is_none());
+    assert!(super::split_meta(&alt_lower, &km).is_some());
+}
