@@ -14,4 +14,4 @@ scripts/install-test-deps.sh
 scripts/build-control-plane.sh >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --all-targets --locked
+cargo test --all-targets --locked --no-fail-fast
