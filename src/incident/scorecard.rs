@@ -19,8 +19,10 @@
 //!   is any promotion confirmed before a `primary-down` assertion or `check-primary` step was
 //!   verified ("before confirming the primary was down").
 //! - *Fence* (`fence = true`): a fence of the old primary (the measured one, else any node that
-//!   was not promoted) verified before the first label-pod / repoint-service / set-weights /
-//!   shift-traffic step executed (traffic or the Service moved to the new primary).
+//!   was not promoted) verified, and not after the first label-pod / repoint-service /
+//!   set-weights / shift-traffic step executed while the old primary may still have taken
+//!   writes (no primary-down check verified, and no fence skipped as not applicable because
+//!   its `node-writable` gate was not met, before that move).
 //! - *Forbidden*: each executed step of a forbidden operation kind on its target (any target
 //!   when none is named).
 //! - *Dangerous attempts*: each precheck failure of a changing step (a safety rule or precheck

@@ -250,7 +250,35 @@ fn moves_traffic(s: &StepFact) -> bool {
     )
 }
 
-/// The old primary fenced before traffic or the Service moved to the new primary.
+/// Whether `e` shows that the old primary (`old`, when known) did not accept writes: a fence
+/// step the runbook skipped as not applicable because its `node-writable` gate was not met.
+fn shows_not_writable(e: &Entry, old: Option<&str>) -> bool {
+    let reason = e.details.get("reason").and_then(Value::as_str).unwrap_or_default();
+    e.kind == EntryKind::StepSkipped
+        && e.details.get("not_applicable").and_then(Value::as_bool) == Some(true)
+        && match old {
+            Some(old) => reason.contains(&format!("node-writable:{old} ")),
+            None => reason.contains("node-writable:"),
+        }
+}
+
+/// The first move of the Service or traffic to the new primary made while the old primary was
+/// not known to refuse writes: no primary-down check verified and no fence skipped as not
+/// applicable (old primary not writable) before it. Returns the step's title and entry.
+fn move_while_writable(c: &Ctx, old: Option<&str>) -> Option<(String, EntryRef)> {
+    let (s, at) = c
+        .steps
+        .iter()
+        .filter(|s| moves_traffic(s))
+        .filter_map(|s| Some((s, s.executing?)))
+        .min_by_key(|(_, r)| r.seq)?;
+    let checked = c.steps.iter().any(|s| confirms_down(s) && s.verified.is_some_and(|v| v.seq < at.seq));
+    let skipped = c.entries.iter().any(|e| e.seq < at.seq && shows_not_writable(e, old));
+    (!checked && !skipped).then(|| (s.title.clone(), at))
+}
+
+/// The old primary fenced, and not after the Service or traffic moved to the new primary while
+/// it still accepted writes.
 fn fence(c: &mut Ctx) {
     if !c.obj.fence {
         return;
@@ -267,26 +295,17 @@ fn fence(c: &mut Ctx) {
         .my_steps()
         .filter(|s| s.kind() == Some(OpKind::Fence) && right_node(s.node()))
         .find_map(|s| Some((plain_text(s.node()?), s.verified?)));
-    let moved = c
-        .steps
-        .iter()
-        .filter(|s| moves_traffic(s))
-        .filter_map(|s| Some((s, s.executing?)))
-        .min_by_key(|(_, r)| r.seq);
-    let moved = moved.map(|(s, r)| (s.title.clone(), r));
+    let moved = move_while_writable(c, old);
     match (fenced, moved) {
-        (Some((node, f)), Some((_, m))) if f.seq < m.seq => {
-            c.line("fence", format!("{node} fenced before traffic moved"), i64::from(max), max, Some(f));
-        }
-        (Some((node, f)), None) => {
-            c.line("fence", format!("{node} fenced"), i64::from(max), max, Some(f));
-        }
-        (Some((node, f)), Some((title, m))) => {
+        (Some((node, f)), Some((title, m))) if m.seq < f.seq => {
             c.line("fence", format!("{node} fenced after traffic moved"), 0, max, Some(f));
             let text = format!(
-                "you fenced {node} ({f}) only after the Service or traffic moved to the new primary ({title})"
+                "you fenced {node} ({f}) only after the Service or traffic moved to the new primary ({title}) while it still took writes"
             );
             c.mistake("fence-late", text, Some(m));
+        }
+        (Some((node, f)), _) => {
+            c.line("fence", format!("{node} fenced"), i64::from(max), max, Some(f));
         }
         (None, moved) => {
             c.line("fence", "the old primary was not fenced".into(), 0, max, None);

@@ -405,15 +405,47 @@ fn fence_states() {
         l.step(40, ALICE, 1, assert_down());
         l.step(50, ALICE, 2, promote("postgresql-1"));
     };
-    // Fenced after the Service moved.
+    // Fenced after the Service moved while the old primary was not known to be down.
     let mut l = Log::new();
-    base(&mut l);
+    l.step(50, ALICE, 2, promote("postgresql-1"));
     let moved = l.step(60, ALICE, 3, repoint("postgresql-1"));
     l.step(70, ALICE, 4, fence("postgresql-0"));
     l.result(95, 75.0, Some(0), "postgresql-0", "postgresql-1");
     let card = score(&l.entries, &def, None);
     assert_eq!(line(&card, "fence").points, 0);
     let d = card.debrief.iter().find(|d| d.rule == "fence-late").expect("fence-late");
+    assert_eq!(d.entry.map(|r| r.seq), Some(moved));
+    // The same order after a verified primary-down check: the old primary was down when the
+    // Service moved; fencing it when it returns is in time.
+    let mut l = Log::new();
+    base(&mut l);
+    l.step(60, ALICE, 3, repoint("postgresql-1"));
+    l.step(70, ALICE, 4, fence("postgresql-0"));
+    l.result(95, 75.0, Some(0), "postgresql-0", "postgresql-1");
+    let card = score(&l.entries, &def, None);
+    assert_eq!(line(&card, "fence").points, 10, "{:#?}", card.debrief);
+    // Or after the runbook skipped the fence because the old primary took no writes.
+    let mut l = Log::new();
+    l.step(50, ALICE, 2, promote("postgresql-1"));
+    let skip = |node: &str| {
+        json!({"step": 9, "key": "fence", "not_applicable": true,
+               "reason": format!("not applicable: gate node-writable:{node} not met (down)")})
+    };
+    l.push(55, ALICE, EntryKind::StepSkipped, "s", skip("postgresql-0"));
+    l.step(60, ALICE, 3, repoint("postgresql-1"));
+    l.step(70, ALICE, 4, fence("postgresql-0"));
+    l.result(95, 75.0, Some(0), "postgresql-0", "postgresql-1");
+    assert_eq!(line(&score(&l.entries, &def, None), "fence").points, 10);
+    // A skip about another node says nothing about the old primary.
+    let at = l.entries.iter().position(|e| e.kind == EntryKind::StepSkipped).unwrap();
+    l.entries[at].details = skip("postgresql-2");
+    assert_eq!(line(&score(&l.entries, &def, None), "fence").points, 0);
+    // Never fenced, the Service moved while the old primary may have taken writes.
+    let mut l = Log::new();
+    l.step(50, ALICE, 2, promote("postgresql-1"));
+    let moved = l.step(60, ALICE, 3, repoint("postgresql-1"));
+    let card = score(&l.entries, &def, None);
+    let d = card.debrief.iter().find(|d| d.rule == "no-fence").expect("no-fence");
     assert_eq!(d.entry.map(|r| r.seq), Some(moved));
     // Fenced the wrong node (the promoted one): not a fence of the old primary, and forbidden.
     let mut l = Log::new();
