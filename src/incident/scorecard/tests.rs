@@ -596,3 +596,48 @@ fn backend_text_in_the_log_reaches_the_card_plain_and_redacted() {
     let text = render_text(&card).join("\n");
     assert!(!text.contains('\u{1b}') && !text.contains("hunter2"), "{text}");
 }
+
+fn export_meta(drill: bool) -> crate::incident::export::ExportMeta {
+    crate::incident::export::ExportMeta {
+        id: "INC-20261206-030000".into(),
+        title: "Drill: primary-db-down".into(),
+        severity: "SEV2".into(),
+        drill,
+        declared_at: t0(),
+        resolved_at: None,
+    }
+}
+
+#[test]
+fn the_export_has_a_scorecard_section_per_trainee_in_markdown_and_json() {
+    use crate::incident::export::{export_json_scored, export_markdown, export_markdown_scored};
+    let (l, _) = bad_run();
+    let def = primary_db_down();
+    let md = export_markdown_scored(&export_meta(true), &l.entries, Some(&def));
+    assert!(md.contains("## Scorecard\n"), "{md}");
+    assert!(md.contains("Scored against the objectives of scenario `primary-db-down`"), "{md}");
+    assert!(md.contains("### `alice@lab`: -10 / 85\n"), "{md}");
+    assert!(md.contains("| RTO | 895.0 s, target 600 s: missed | +0 / 30 | #17 03:15:00 |"), "{md}");
+    assert!(md.contains("| dangerous attempt | override taken | -5 | #5 03:00:25 |"), "{md}");
+    assert!(
+        md.contains("- you promoted postgresql-2; the safe candidate was postgresql-1 (\\#8 at 03:00:27)"),
+        "{md}"
+    );
+    // Before the generic closing sections.
+    assert!(md.find("## Scorecard").unwrap() < md.find("## Root cause").unwrap());
+    // No scenario, or a live incident: no section.
+    assert!(!export_markdown(&export_meta(true), &l.entries).contains("## Scorecard"));
+    assert!(!export_markdown_scored(&export_meta(false), &l.entries, Some(&def)).contains("## Scorecard"));
+
+    let json: Value =
+        serde_json::from_str(&export_json_scored(&export_meta(true), &l.entries, Some(&def))).unwrap();
+    let cards = json["scorecards"].as_array().expect("scorecards");
+    assert_eq!(cards.len(), 1);
+    assert_eq!((cards[0]["total"].as_i64(), cards[0]["max"].as_u64()), (Some(-10), Some(85)));
+    assert_eq!(cards[0]["operator"], ALICE);
+    assert_eq!(cards[0]["debrief"].as_array().map(Vec::len), Some(9));
+    assert_eq!(cards[0]["debrief"][0]["rule"], "precheck-refused");
+    assert_eq!(cards[0]["debrief"][0]["entry"]["seq"], 4);
+    assert_eq!(cards[0]["checklist"][0]["status"], json!({"late": 100}));
+    assert_eq!(cards[0]["lines"][0]["objective"], "RTO");
+}
