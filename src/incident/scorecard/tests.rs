@@ -641,3 +641,65 @@ fn the_export_has_a_scorecard_section_per_trainee_in_markdown_and_json() {
     assert_eq!(cards[0]["checklist"][0]["status"], json!({"late": 100}));
     assert_eq!(cards[0]["lines"][0]["objective"], "RTO");
 }
+
+/// Write `l`'s entries after its `declared` one into a new drill incident declared by `who`
+/// `ago` seconds ago (each writer's entries written as that writer). Returns the incident id.
+fn write_incident(data: &std::path::Path, who: &str, ago: i64, l: &Log) -> String {
+    use crate::incident::log::{IncidentLog, LogMode};
+    let at = Utc::now() - Duration::seconds(ago);
+    let (_, meta) = IncidentLog::declare(data, "Drill: primary-db-down", "SEV2", true, who, at).unwrap();
+    for e in l.entries.iter().filter(|e| e.kind != EntryKind::Declared) {
+        let writer = if e.operator == ALICE { who } else { e.operator.as_str() };
+        let (log, _, _) = IncidentLog::open_as(data, &meta.id, writer, LogMode::Drill).unwrap();
+        log.append(&e.kind, &e.summary, e.details.clone()).unwrap();
+    }
+    meta.id
+}
+
+#[test]
+fn drill_history_shows_each_operators_score_and_rto_trend_per_scenario() {
+    use crate::incident::history::{drill_history, drill_history_scored, render_text};
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    // Alice: a good run, then a bad one; Bob: a good one. Ticks land right after the
+    // declaration, so every tick is on time; the bad run still misses notify-stakeholders.
+    let a1 = write_incident(&data, ALICE, 30, &good_run());
+    let a2 = write_incident(&data, ALICE, 20, &bad_run().0);
+    let b1 = write_incident(&data, BOB, 10, &good_run());
+    let h = drill_history_scored(&data, &|entries| {
+        assert_eq!(scenario_id(entries).as_deref(), Some("primary-db-down"));
+        Some(primary_db_down())
+    })
+    .unwrap();
+    assert_eq!(h.runs.len(), 3);
+    let who: Vec<(&str, &str)> =
+        h.trends.iter().map(|t| (t.scenario.as_str(), t.operator.as_str())).collect();
+    assert_eq!(who, vec![("primary-db-down", ALICE), ("primary-db-down", BOB)]);
+    let alice = &h.trends[0];
+    let runs: Vec<(&str, Option<i64>, Option<f64>)> =
+        alice.runs.iter().map(|r| (r.incident.as_str(), r.score, r.rto_secs)).collect();
+    assert_eq!(runs, vec![(a1.as_str(), Some(85), Some(75.0)), (a2.as_str(), Some(-5), Some(895.0))]);
+    let score = alice.score.unwrap();
+    assert_eq!((score.best, score.median, score.last), (85.0, 40.0, Some(-5.0)));
+    let rto = alice.rto_secs.unwrap();
+    assert_eq!((rto.best, rto.median, rto.last), (75.0, 485.0, Some(895.0)));
+    assert_eq!(h.trends[1].runs[0].incident, b1);
+
+    let text = render_text(&h);
+    assert!(text.contains("Trend per operator and scenario (oldest first):\n"), "{text}");
+    assert!(
+        text.contains(
+            "primary-db-down  alice@lab  2 drill(s): score 85/85 → -5/85 (best 85, median 40.0, last -5); RTO 75.0 s → 895.0 s (best 75.0 s, median 485.0 s, last 895.0 s)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("primary-db-down  bob@lab  1 drill(s): score 85/85 (best 85"), "{text}");
+    let json = serde_json::to_value(&h).unwrap();
+    assert_eq!(json["trends"][0]["score"]["median"], 40.0);
+    assert_eq!(json["trends"][0]["runs"][1]["score"], -5);
+
+    // Without the scenario's objectives: RTO trends only, by the result's operator.
+    let plain = drill_history(&data).unwrap();
+    assert!(plain.trends.iter().all(|t| t.score.is_none()));
+    assert!(render_text(&plain).contains("primary-db-down  alice@lab  2 drill(s); RTO 75.0 s → 895.0 s"));
+}
