@@ -225,3 +225,24 @@ pub fn scenario_for(entries: &[Entry], user_dir: Option<&Path>) -> Option<Scenar
     let _ = user_dir;
     None
 }
+
+/// Whether a drill is over as far as scoring goes: resolved, or recovered (a counted result).
+pub fn ended(entries: &[Entry]) -> bool {
+    entries.iter().any(|e| e.kind == EntryKind::Resolved) || facts::result(entries).is_some()
+}
+
+/// What the console's scorecard overlay shows when it leaves a drill: every trainee's card (a
+/// blank line between them) scored against `def`; `None` while the drill is not over.
+pub fn overlay_lines(entries: &[Entry], def: &ScenarioDef) -> Option<Vec<String>> {
+    if !ended(entries) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for card in scorecards(entries, def) {
+        if !out.is_empty() {
+            out.push(String::new());
+        }
+        out.extend(render_text(&card));
+    }
+    Some(out)
+}

@@ -703,3 +703,23 @@ fn drill_history_shows_each_operators_score_and_rto_trend_per_scenario() {
     assert!(plain.trends.iter().all(|t| t.score.is_none()));
     assert!(render_text(&plain).contains("primary-db-down  alice@lab  2 drill(s); RTO 75.0 s → 895.0 s"));
 }
+
+#[test]
+fn the_overlay_shows_every_trainees_card_once_the_drill_is_over() {
+    let def = primary_db_down();
+    let mut l = Log::new();
+    l.step(40, BOB, 1, assert_down());
+    l.step(50, ALICE, 2, promote("postgresql-1"));
+    assert_eq!(overlay_lines(&l.entries, &def), None, "not over: no result, not resolved");
+    l.push(60, ALICE, EntryKind::Resolved, "resolved", json!({"summary": "done"}));
+    let lines = overlay_lines(&l.entries, &def).expect("resolved");
+    let heads: Vec<&String> = lines.iter().filter(|l| l.starts_with("Scorecard: ")).collect();
+    assert_eq!(heads.len(), 2, "{lines:#?}");
+    assert!(heads[0].contains(BOB) && heads[1].contains(ALICE));
+    assert!(lines.contains(&String::new()), "a blank line between cards");
+    // Recovered and not resolved: over too; withdrawn: not.
+    let mut l = good_run();
+    assert!(ended(&l.entries));
+    l.push(200, ALICE, EntryKind::MitigationWithdrawn, "w", json!({}));
+    assert!(!ended(&l.entries));
+}
