@@ -41,6 +41,9 @@ pub struct Launch {
     pub sources: Sources,
     /// Executes confirmed steps.
     pub operator: Arc<dyn Operate>,
+    /// The identity recorded in every entry this console writes (`--operator`); `None`:
+    /// `$USER@host`.
+    pub who: Option<String>,
 }
 
 /// The durable incident log as the runner's sink.
@@ -187,7 +190,7 @@ pub async fn launch_with(
         );
         return Ok(2);
     }
-    let who = operator_identity();
+    let who = l.who.clone().unwrap_or_else(operator_identity);
     let data_dir: PathBuf = loaded.paths.data_dir.clone();
     if l.read_only && declares(&l, &data_dir)? {
         eprintln!(

@@ -49,6 +49,10 @@ pub struct DrillArgs {
     /// console hosts it any more, this one does.
     #[arg(long, value_name = "ID")]
     pub incident: Option<String>,
+    /// The trainee's name, recorded in every entry this console writes, shown in the header and
+    /// on the scorecard (default: `$USER@host`; 1 to 64 printable characters).
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
 }
 
 /// Pollers over the drill estate (the same poller as live sources).
