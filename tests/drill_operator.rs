@@ -48,9 +48,8 @@ fn the_operator_name_is_in_the_header_and_every_entry_the_console_writes() {
     let data = tempfile::tempdir().unwrap();
     let cmd = [BIN, "drill", "--scenario", "calm", "--operator", "trainee-7"];
     let t = Tmux::start(140, 45, &cmd, &[("WARROOM_DATA_DIR", data.path()), ("HOME", data.path())]);
-    let screen = t.wait_for("the console to hold the lock", Duration::from_secs(20), |s| {
-        s.contains("COMMANDER: you")
-    });
+    let screen =
+        t.wait_for("the console to hold the lock", Duration::from_secs(20), |s| s.contains("COMMANDER: you"));
     let header = screen.lines().next().unwrap_or_default();
     assert!(header.contains("trainee-7"), "{screen}");
     // A note, so the console writes an entry on the operator's behalf.

@@ -149,7 +149,9 @@ pub struct PostMortem {
     pub steps: Vec<StepReport>,
     /// Drill measurements (drills, and live incidents with a `recovery-result` entry).
     pub drill: Option<DrillReport>,
-    /// One scorecard per trainee (drills scored against their scenario; empty otherwise).
+    /// One scorecard per trainee (drills scored against their scenario); left out of the JSON
+    /// when empty, so unscored exports read exactly as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scorecards: Vec<Scorecard>,
 }
 
