@@ -181,17 +181,21 @@ pub fn score(entries: &[Entry], def: &ScenarioDef, operator: Option<&str>) -> Sc
 }
 
 /// One scorecard per trainee: every operator who wrote an action (a step previewed or
-/// confirmed, a runbook started, a checklist tick, a note, a status update, an override), in
-/// order of first appearance; a drill where nobody acted gets one for whoever declared it.
+/// confirmed, a runbook started, a checklist tick, a note, a status update, an override) and
+/// no `facilitator` entry, in order of first appearance; a drill where nobody acted gets one
+/// for whoever declared it.
 pub fn scorecards(entries: &[Entry], def: &ScenarioDef) -> Vec<Scorecard> {
     operators(entries).iter().map(|op| score(entries, def, Some(op))).collect()
 }
 
 /// The trainees of a drill, as [`scorecards`] finds them.
 pub fn operators(entries: &[Entry]) -> Vec<String> {
+    // Whoever facilitates (writes `facilitator` entries) is not scored.
+    let facilitators: Vec<&str> =
+        entries.iter().filter(|e| e.kind.as_str() == "facilitator").map(|e| e.operator.as_str()).collect();
     let mut out: Vec<String> = Vec::new();
     for e in entries.iter().filter(|e| facts::is_action(&e.kind)) {
-        if !out.contains(&e.operator) {
+        if !out.contains(&e.operator) && !facilitators.contains(&e.operator.as_str()) {
             out.push(e.operator.clone());
         }
     }

@@ -529,6 +529,9 @@ fn hints_count_kind_hint_and_facilitator_entries_with_a_hint() {
         card.lines.iter().filter(|l| l.objective == "hint").map(|l| l.detail.as_str()).collect();
     assert_eq!(hints, vec!["Which replica lags least?", "Fence first."]);
     assert_eq!(operators(&l.entries), vec![ALICE], "the facilitator is no trainee");
+    // Not even when the facilitator writes a note.
+    l.push(130, "trainer@lab", EntryKind::Note, "watching", json!({"text": "watching"}));
+    assert_eq!(operators(&l.entries), vec![ALICE]);
 }
 
 #[test]
