@@ -8,4 +8,4 @@ pub mod output;
 pub mod terminal;
 
 pub use crate::backends::Sources;
-pub use event_loop::run;
+pub use event_loop::{Epilogue, run, run_with};

@@ -17,6 +17,7 @@ pub mod log;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
+pub mod scorecard;
 pub mod steps;
 pub mod table;
 pub mod verdict;

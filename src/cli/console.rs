@@ -41,6 +41,9 @@ pub struct Launch {
     pub sources: Sources,
     /// Executes confirmed steps.
     pub operator: Arc<dyn Operate>,
+    /// The identity recorded in every entry this console writes (`--operator`); `None`:
+    /// `$USER@host`.
+    pub who: Option<String>,
 }
 
 /// The durable incident log as the runner's sink.
@@ -153,6 +156,15 @@ async fn commander_link(
     }
 }
 
+/// The scorecard overlay of the drill logged at `path`, once it is over (resolved or
+/// recovered) and its scenario is known.
+fn drill_scorecard(path: &std::path::Path) -> Option<Vec<String>> {
+    use crate::incident::scorecard::{overlay_lines, scenario_for};
+    let entries = crate::incident::log::read_log(path).ok()?;
+    let def = scenario_for(&entries, super::log::scenarios_dir().as_deref())?;
+    overlay_lines(&entries, &def)
+}
+
 /// Declare or resume the incident and run the console. Returns the exit code.
 pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
     launch_with(l, loaded, |_| {}).await
@@ -178,7 +190,7 @@ pub async fn launch_with(
         );
         return Ok(2);
     }
-    let who = operator_identity();
+    let who = l.who.clone().unwrap_or_else(operator_identity);
     let data_dir: PathBuf = loaded.paths.data_dir.clone();
     if l.read_only && declares(&l, &data_dir)? {
         eprintln!(
@@ -211,7 +223,11 @@ pub async fn launch_with(
         driver = driver.with_commander(link);
     }
     let ctx = UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() };
-    let end = tui::run(driver, ctx).await?;
+    let epilogue = (l.mode == Mode::Drill).then(|| {
+        let path = path.clone();
+        Box::new(move || drill_scorecard(&path)) as tui::Epilogue
+    });
+    let end = tui::run_with(driver, ctx, epilogue).await?;
     // The terminal may be gone (SSH dropped): println! would panic on EIO.
     let _ = writeln!(
         std::io::stdout(),

@@ -11,7 +11,8 @@ use crate::backends::Sources;
 use crate::backends::drill::{DrillEstate, scenarios};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
-use crate::incident::history::{drill_history, render_text};
+use crate::incident::history::{drill_history_scored, render_text};
+use crate::incident::scorecard::scenario_for;
 
 /// Options of `warroom drill`.
 #[derive(Debug, Clone, Args)]
@@ -48,6 +49,10 @@ pub struct DrillArgs {
     /// console hosts it any more, this one does.
     #[arg(long, value_name = "ID")]
     pub incident: Option<String>,
+    /// The trainee's name, recorded in every entry this console writes, shown in the header and
+    /// on the scorecard (default: `$USER@host`; 1 to 64 printable characters).
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
 }
 
 /// Pollers over the drill estate (the same poller as live sources).
@@ -125,7 +130,8 @@ async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Res
 
 /// `warroom drill --history [--json]`.
 fn history(data_dir: &std::path::Path, json: bool) -> color_eyre::Result<i32> {
-    let h = match drill_history(data_dir) {
+    let dir = super::log::scenarios_dir();
+    let h = match drill_history_scored(data_dir, &|entries| scenario_for(entries, dir.as_deref())) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("warroom drill --history: {e}");

@@ -23,7 +23,7 @@ use crate::config::load::Loaded;
 use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
 use crate::incident::log::{IncidentLog, read_log};
-use crate::incident::operator::operator_identity;
+use crate::incident::operator::operator_for;
 use crate::incident::store;
 use crate::operation::Operation;
 
@@ -172,7 +172,13 @@ struct Opened {
 /// Declare a new drill or join one: one estate per drill incident (see `backends::drill::remote`).
 pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
     let data_dir = loaded.paths.data_dir.clone();
-    let who = operator_identity();
+    let who = match operator_for(args.operator.as_deref()) {
+        Ok(who) => who,
+        Err(e) => {
+            eprintln!("warroom: {e}");
+            return Ok(2);
+        }
+    };
     let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed: args.seed };
     let mut warnings = Vec::new();
     let opened = match &args.incident {
@@ -207,6 +213,7 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         config: Arc::new(config),
         sources: estate.sources,
         operator: estate.operator,
+        who: Some(who),
     };
     let _host = estate.host;
     console::launch_with(launch, loaded, move |state| {

@@ -60,6 +60,7 @@ pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
         config,
         sources: estate.sources,
         operator: estate.operator,
+        who: None,
     };
     console::launch(launch, loaded).await
 }

@@ -8,9 +8,10 @@ use color_eyre::eyre::{WrapErr, bail, eyre};
 use serde_json::Value;
 
 use crate::incident::entry::EntryKind;
-use crate::incident::export::{ExportMeta, export_json, export_markdown};
+use crate::incident::export::{ExportMeta, export_json_scored, export_markdown_scored};
 use crate::incident::log::{IncidentLog, LogError, read_log, verify};
 use crate::incident::operator::operator_identity;
+use crate::incident::scorecard::scenario_for;
 use crate::incident::store::{self, list_incidents};
 
 /// Subcommands of `warroom log`.
@@ -119,6 +120,11 @@ fn append(
     Ok(0)
 }
 
+/// The config dir's `scenarios/` (user scenario files that add to or replace the built-in ones).
+pub(crate) fn scenarios_dir() -> Option<std::path::PathBuf> {
+    crate::config::paths::Environment::from_process().config_dir.map(|d| d.join("scenarios"))
+}
+
 fn export(out: &mut impl Write, data_dir: &Path, id: &str, format: ExportFormat) -> color_eyre::Result<i32> {
     let path = store::log_path(data_dir, id)?;
     let entries = read_log(&path)?;
@@ -131,9 +137,10 @@ fn export(out: &mut impl Write, data_dir: &Path, id: &str, format: ExportFormat)
         declared_at: meta.declared_at,
         resolved_at: meta.resolved_at,
     };
+    let scenario = if meta.drill { scenario_for(&entries, scenarios_dir().as_deref()) } else { None };
     let text = match format {
-        ExportFormat::Markdown => export_markdown(&export_meta, &entries),
-        ExportFormat::Json => export_json(&export_meta, &entries),
+        ExportFormat::Markdown => export_markdown_scored(&export_meta, &entries, scenario.as_ref()),
+        ExportFormat::Json => export_json_scored(&export_meta, &entries, scenario.as_ref()),
     };
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {

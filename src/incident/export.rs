@@ -15,6 +15,7 @@
 
 mod drill;
 mod markdown;
+mod scorecard;
 
 pub use drill::{DrillReport, DrillStep, LateItem, PgFigures, Withdrawal};
 
@@ -28,6 +29,8 @@ use crate::text::redact::redact;
 
 use super::checklist::{Checklist, DECLARED_ITEM, Due, FIRST_STATUS_UPDATE_ITEM};
 use super::entry::{Entry, EntryKind};
+use super::scorecard::{Scorecard, scorecards};
+use crate::backends::drill::scenario::ScenarioDef;
 
 /// What the export needs to know about the incident besides its log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,17 +149,36 @@ pub struct PostMortem {
     pub steps: Vec<StepReport>,
     /// Drill measurements (drills, and live incidents with a `recovery-result` entry).
     pub drill: Option<DrillReport>,
+    /// One scorecard per trainee (drills scored against their scenario); left out of the JSON
+    /// when empty, so unscored exports read exactly as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scorecards: Vec<Scorecard>,
 }
 
 /// The post-mortem skeleton in Markdown, with lateness measured against the built-in
 /// communication checklist.
 pub fn export_markdown(meta: &ExportMeta, entries: &[Entry]) -> String {
-    markdown::render(&PostMortem::build(meta, entries, &Checklist::communication()))
+    export_markdown_scored(meta, entries, None)
 }
 
 /// The same content as [`export_markdown`], as pretty-printed JSON.
 pub fn export_json(meta: &ExportMeta, entries: &[Entry]) -> String {
-    let pm = PostMortem::build(meta, entries, &Checklist::communication());
+    export_json_scored(meta, entries, None)
+}
+
+/// [`export_markdown`] with a "Scorecard" section per trainee when `scenario` (the drill's
+/// scenario definition) is given.
+pub fn export_markdown_scored(
+    meta: &ExportMeta,
+    entries: &[Entry],
+    scenario: Option<&ScenarioDef>,
+) -> String {
+    markdown::render(&PostMortem::build(meta, entries, &Checklist::communication()).scored(entries, scenario))
+}
+
+/// [`export_json`] with the trainees' scorecards (`scorecards`) when `scenario` is given.
+pub fn export_json_scored(meta: &ExportMeta, entries: &[Entry], scenario: Option<&ScenarioDef>) -> String {
+    let pm = PostMortem::build(meta, entries, &Checklist::communication()).scored(entries, scenario);
     // Serializing plain structs with string keys cannot fail.
     serde_json::to_string_pretty(&pm).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
@@ -225,8 +247,18 @@ impl PostMortem {
             checklist: checklist_rows(checklist, t0, end, entries),
             steps: step_reports(entries, &row),
             drill: (meta.drill || drill::has_result(entries)).then(|| drill::drill_report(entries)),
+            scorecards: Vec::new(),
             meta,
         }
+    }
+
+    /// With one scorecard per trainee of a drill scored against `scenario` (none for a live
+    /// incident or without a scenario).
+    pub fn scored(mut self, entries: &[Entry], scenario: Option<&ScenarioDef>) -> PostMortem {
+        if let Some(def) = scenario.filter(|_| self.meta.drill) {
+            self.scorecards = scorecards(entries, def);
+        }
+        self
     }
 }
 

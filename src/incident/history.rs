@@ -7,6 +7,10 @@
 //! not: "not mitigated: still unhealthy: REASON" from the last known verdict (the latest
 //! `verdict` or `mitigation-withdrawn` entry, when it lists reasons), else "abandoned".
 
+mod trend;
+
+pub use trend::{Figures, Trend, TrendRun};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -19,6 +23,7 @@ use super::entry::{Entry, EntryKind};
 use super::export::plain_text;
 use super::log::{LogError, read_log};
 use super::store::{IncidentMeta, list_incidents};
+use crate::backends::drill::scenario::ScenarioDef;
 
 /// One drill incident.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,13 +85,25 @@ pub struct DrillHistory {
     pub runs: Vec<DrillRun>,
     /// Per-scenario statistics, by scenario name.
     pub scenarios: Vec<ScenarioStats>,
+    /// Each operator's trend per scenario (scores when the scenario's objectives are known).
+    pub trends: Vec<Trend>,
     /// Incident logs that could not be read, with the reason (the others are still listed).
     pub unreadable: Vec<String>,
 }
 
-/// Scan `<data_dir>/incidents` for drill incidents.
+/// Scan `<data_dir>/incidents` for drill incidents (unscored: RTO trends only).
 pub fn drill_history(data_dir: &Path) -> Result<DrillHistory, LogError> {
+    drill_history_scored(data_dir, &|_| None)
+}
+
+/// Scan `<data_dir>/incidents` for drill incidents; `scenario_of` gives a drill's scenario
+/// definition (from its log), so each operator's runs are scored against its objectives.
+pub fn drill_history_scored(
+    data_dir: &Path,
+    scenario_of: &dyn Fn(&[Entry]) -> Option<ScenarioDef>,
+) -> Result<DrillHistory, LogError> {
     let mut runs = Vec::new();
+    let mut trend_runs = Vec::new();
     let mut unreadable = Vec::new();
     for meta in list_incidents(data_dir)? {
         let meta = match meta {
@@ -98,7 +115,15 @@ pub fn drill_history(data_dir: &Path) -> Result<DrillHistory, LogError> {
             }
         };
         match read_log(&meta.path) {
-            Ok(entries) => runs.push(run_of(&meta, &entries)),
+            Ok(entries) => {
+                let run = run_of(&meta, &entries);
+                let scenario = run.scenario.clone().unwrap_or_else(|| "?".into());
+                let rto = run.rto_secs.filter(|_| run.mitigated);
+                let def = scenario_of(&entries);
+                let at = (run.date, run.incident.as_str(), rto);
+                trend_runs.extend(trend::runs_of(&entries, def.as_ref(), &scenario, &run.operator, at));
+                runs.push(run);
+            }
             Err(e) => unreadable.push(plain_text(&e.to_string())),
         }
     }
@@ -109,7 +134,7 @@ pub fn drill_history(data_dir: &Path) -> Result<DrillHistory, LogError> {
         groups.entry(key(r)).or_default().push(r);
     }
     let scenarios = groups.into_iter().map(|(scenario, runs)| stats(scenario, &runs)).collect();
-    Ok(DrillHistory { runs, scenarios, unreadable })
+    Ok(DrillHistory { runs, scenarios, trends: trend::trends(trend_runs), unreadable })
 }
 
 fn stats(scenario: String, runs: &[&DrillRun]) -> ScenarioStats {
@@ -234,6 +259,7 @@ pub fn render_text(h: &DrillHistory) -> String {
             }
             out.push('\n');
         }
+        trend::render(&mut out, &h.trends);
     }
     for u in &h.unreadable {
         let _ = writeln!(out, "warning: skipped an unreadable incident log: {u}");

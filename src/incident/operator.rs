@@ -11,6 +11,40 @@ pub fn operator_identity() -> String {
     identity_from(user.as_deref(), host.as_deref(), ssh.as_deref(), uid)
 }
 
+/// Longest name `--operator` accepts, in characters.
+pub const MAX_OPERATOR_CHARS: usize = 64;
+
+/// The identity a console records: `--operator NAME` when given (validated by
+/// [`validate_operator`]), else [`operator_identity`] (`$USER@host`).
+pub fn operator_for(flag: Option<&str>) -> Result<String, String> {
+    flag.map_or_else(|| Ok(operator_identity()), validate_operator)
+}
+
+/// `--operator NAME`: 1 to [`MAX_OPERATOR_CHARS`] printable characters (no control or bidi
+/// characters), surrounding spaces trimmed. The error is one line naming what is wrong.
+pub fn validate_operator(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let shown = || format!("{:?}", name.chars().take(MAX_OPERATOR_CHARS).collect::<String>());
+    let count = name.chars().count();
+    if count == 0 {
+        return Err("--operator: the name is empty: give the trainee's name, e.g. --operator alice".into());
+    }
+    if count > MAX_OPERATOR_CHARS {
+        return Err(format!(
+            "--operator: the name is {count} characters long, at most {MAX_OPERATOR_CHARS} are allowed: {}...",
+            shown()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control() || crate::text::is_unsafe(*c)) {
+        return Err(format!(
+            "--operator: {} contains the non-printable character U+{:04X}: use printable characters only",
+            shown(),
+            u32::from(c)
+        ));
+    }
+    Ok(name.to_string())
+}
+
 /// Builds the identity from its parts (pure, for tests). A missing user falls back to `uid<N>`,
 /// a missing host to `unknown-host`; control characters and spaces are dropped from each part.
 pub fn identity_from(
@@ -46,6 +80,29 @@ mod tests {
         );
         assert_eq!(identity_from(None, None, Some(""), 1000), "uid1000@unknown-host");
         assert_eq!(identity_from(Some("a\u{1b}[31mb"), Some("h"), None, 0), "a[31mb@h");
+    }
+
+    #[test]
+    fn operator_names_are_printable_and_at_most_64_characters() {
+        assert_eq!(validate_operator("alice"), Ok("alice".into()));
+        assert_eq!(validate_operator("  Alice Martin (trainee) "), Ok("Alice Martin (trainee)".into()));
+        assert_eq!(validate_operator("ünïcødé-✓"), Ok("ünïcødé-✓".into()));
+        let max = "a".repeat(64);
+        assert_eq!(validate_operator(&max), Ok(max.clone()));
+        for (bad, why) in [
+            ("", "is empty"),
+            ("   ", "is empty"),
+            (&*"b".repeat(65), "65 characters long, at most 64"),
+            ("al\u{1b}[2Jice", "non-printable character U+001B"),
+            ("a\tb", "non-printable character U+0009"),
+            ("evil\u{202e}gnp", "non-printable character U+202E"),
+        ] {
+            let e = validate_operator(bad).expect_err(bad);
+            assert!(e.starts_with("--operator: ") && e.contains(why), "{bad:?}: {e}");
+            assert!(!e.contains('\n') && !e.contains('\u{1b}') && !e.contains('\u{202e}'), "{e:?}");
+        }
+        assert_eq!(operator_for(Some("bob")), Ok("bob".into()));
+        assert_eq!(operator_for(None), Ok(operator_identity()));
     }
 
     #[test]

@@ -21,8 +21,22 @@ use crate::ui::{self, UiContext};
 /// Minimum time between two frames.
 const FRAME_BUDGET: Duration = Duration::from_millis(16);
 
+/// What a console shows when the operator quits, before the terminal is restored: the lines of
+/// an overlay (a drill's scorecard), computed then, or `None` for nothing.
+pub type Epilogue = Box<dyn FnOnce() -> Option<Vec<String>>>;
+
 /// Run the console until quit, SIGTERM/SIGHUP or the terminal goes away. Returns the final state.
-pub async fn run(mut driver: Driver, ctx: UiContext) -> color_eyre::Result<State> {
+pub async fn run(driver: Driver, ctx: UiContext) -> color_eyre::Result<State> {
+    run_with(driver, ctx, None).await
+}
+
+/// [`run`]; when the operator quits (not on a signal or a lost terminal), after every queued
+/// entry is written, the `epilogue`'s overlay is shown until a key other than a scroll key.
+pub async fn run_with(
+    mut driver: Driver,
+    ctx: UiContext,
+    epilogue: Option<Epilogue>,
+) -> color_eyre::Result<State> {
     let guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(QuietBackend::new(io::stdout(), SizeSource::Terminal))?;
     terminal.clear()?;
@@ -37,6 +51,7 @@ pub async fn run(mut driver: Driver, ctx: UiContext) -> color_eyre::Result<State
                 // EIO: the terminal is gone (SSH dropped, tmux killed). Leave through the normal
                 // path so queued log entries are still written.
                 tracing::warn!("cannot draw, the terminal is gone: {e}");
+                inputs.gone = true;
                 break;
             }
             frames.drawn(&driver.state);
@@ -47,12 +62,57 @@ pub async fn run(mut driver: Driver, ctx: UiContext) -> color_eyre::Result<State
     tracing::info!("console loop ended");
     // Give the commander lock up and never lose a line: every entry queued is written.
     driver.shut_down(terminal.backend_mut()).await;
+    if !inputs.gone
+        && let Some(lines) = epilogue.and_then(|f| f())
+    {
+        show_epilogue(&mut terminal, &driver.state, &ctx, &mut inputs, &lines).await;
+    }
     // crossterm's reader thread may be spinning on a dead tty (EOF after SSH drops); dropping the
     // stream would wait for it. The process exits right after this, which ends that thread.
     std::mem::forget(inputs.events);
     drop(terminal);
     drop(guard);
     Ok(driver.state)
+}
+
+/// Show `lines` over the last frame until a key other than a scroll key, a signal or the end
+/// of the terminal.
+async fn show_epilogue<B: ratatui::backend::Backend>(
+    terminal: &mut Terminal<B>,
+    state: &State,
+    ctx: &UiContext,
+    inputs: &mut TerminalInputs<'_>,
+    lines: &[String],
+) {
+    use crossterm::event::{KeyCode, KeyEventKind};
+    let mut scroll: u16 = 0;
+    let last = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_sub(1);
+    loop {
+        let drawn = terminal.draw(|f| {
+            ui::draw(f, state, ctx);
+            ui::scorecard::draw(f, f.area(), &ctx.theme, lines, scroll);
+        });
+        if drawn.is_err() {
+            return;
+        }
+        let ev = tokio::select! {
+            ev = inputs.events.next() => ev,
+            _ = inputs.sigterm.recv() => return,
+            _ = inputs.sighup.recv() => return,
+        };
+        match ev {
+            Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Press => {}
+            Some(Ok(Event::Key(k))) => match k.code {
+                KeyCode::Up => scroll = scroll.saturating_sub(1),
+                KeyCode::Down => scroll = (scroll + 1).min(last),
+                KeyCode::PageUp => scroll = scroll.saturating_sub(10),
+                KeyCode::PageDown => scroll = (scroll + 10).min(last),
+                _ => return,
+            },
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return,
+        }
+    }
 }
 
 /// When to draw: after a batch that may have changed the screen, and when the second shown
@@ -96,6 +156,8 @@ struct TerminalInputs<'a> {
     chord: ChordBuffer,
     /// The second half of a key split by [`split_meta`], read before the terminal's next event.
     pending: Option<Event>,
+    /// The loop ended on a signal or because the terminal went away (no epilogue then).
+    gone: bool,
 }
 
 impl TerminalInputs<'_> {
@@ -107,6 +169,7 @@ impl TerminalInputs<'_> {
             ctx,
             chord: ChordBuffer::default(),
             pending: None,
+            gone: false,
         })
     }
 
@@ -133,14 +196,19 @@ impl Inputs for TerminalInputs<'_> {
             ev = self.events.next() => match ev {
                 Some(Ok(ev)) => Queued::Event(self.split(ev)),
                 // EOF or EIO on the tty: the terminal is gone (SSH dropped, tmux killed).
-                Some(Err(_)) | None => Queued::Action(Action::Shutdown),
+                Some(Err(_)) | None => {
+                    self.gone = true;
+                    Queued::Action(Action::Shutdown)
+                }
             },
             _ = self.sigterm.recv() => {
                 tracing::info!("SIGTERM: shutting down");
+                self.gone = true;
                 Queued::Action(Action::Shutdown)
             }
             _ = self.sighup.recv() => {
                 tracing::info!("SIGHUP (terminal gone): shutting down");
+                self.gone = true;
                 Queued::Action(Action::Shutdown)
             }
         }

@@ -16,6 +16,7 @@ pub(super) fn render(pm: &PostMortem) -> String {
     checklist(&mut md, pm);
     steps(&mut md, pm);
     super::drill::render(&mut md, pm);
+    super::scorecard::render(&mut md, pm);
     md.push_str("## Root cause\n\n_To be written._\n\n");
     md.push_str("## Contributing factors\n\n_To be written._\n\n");
     md.push_str("## Action items\n\n- [ ] _To be written._\n");
