@@ -46,7 +46,15 @@ mod tests {
         let names: Vec<&str> = scenarios().iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["calm", "primary-db-down", "redis-master-down", "region-outage", "crashloop", "split-brain", "replica-lag"]
+            [
+                "calm",
+                "primary-db-down",
+                "redis-master-down",
+                "region-outage",
+                "crashloop",
+                "split-brain",
+                "replica-lag"
+            ]
         );
         for s in scenarios() {
             let def = find(s.name, None).unwrap();

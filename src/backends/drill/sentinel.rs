@@ -148,8 +148,7 @@ impl Redis {
 
     /// Whether Sentinel `s` can talk to Sentinel `p` (both up, neither partitioned).
     pub(super) fn sees(&self, s: usize, p: usize, out: &Outage) -> bool {
-        s == p
-            || (self.sentinel_up(p, out) && !self.partitioned(s, out) && !self.partitioned(p, out))
+        s == p || (self.sentinel_up(p, out) && !self.partitioned(s, out) && !self.partitioned(p, out))
     }
 
     /// Sentinel by address.
@@ -296,7 +295,10 @@ impl Redis {
             }
             let agree = (0..self.sentinels.len())
                 .filter(|&o| {
-                    sentinel_up[o] && self.sees(s, o, out) && self.sentinels[o].master == m && self.sentinels[o].sdown[m]
+                    sentinel_up[o]
+                        && self.sees(s, o, out)
+                        && self.sentinels[o].master == m
+                        && self.sentinels[o].sdown[m]
                 })
                 .count();
             if agree >= QUORUM {

@@ -69,10 +69,8 @@ impl Sim {
         let def = self.timeline.def(i).clone();
         let target = def.target.clone().unwrap_or_default();
         match def.kind {
-            FaultKind::NodeCrash
-            | FaultKind::CrashloopRollout
-            | FaultKind::Oom
-            | FaultKind::RoguePromote => {}
+            FaultKind::NodeCrash | FaultKind::CrashloopRollout | FaultKind::Oom | FaultKind::RoguePromote => {
+            }
             FaultKind::Hang => {
                 self.out.hung.remove(&target);
             }
@@ -102,8 +100,13 @@ impl Sim {
 
     /// Flip flapping health checks whose phase ended by `now`.
     pub(super) fn flap(&mut self, now: f64) {
-        let due: Vec<String> =
-            self.traffic.flapping.iter().filter(|(_, f)| now >= f.next_flip).map(|(r, _)| r.clone()).collect();
+        let due: Vec<String> = self
+            .traffic
+            .flapping
+            .iter()
+            .filter(|(_, f)| now >= f.next_flip)
+            .map(|(r, _)| r.clone())
+            .collect();
         for region in due {
             let next_flip = now + self.rng.range(FLAP_S.0, FLAP_S.1);
             if let Some(f) = self.traffic.flapping.get_mut(&region) {
@@ -133,8 +136,7 @@ impl Sim {
             Doom { reason: "Error", run_for: (3.0, 8.0), until: None }
         };
         let hash = format!("{}{}", self.rng.int(5, 9), self.rng.suffix(8));
-        let Some(d) =
-            self.kube.deployments.iter_mut().find(|d| d.context == region && d.name == deployment)
+        let Some(d) = self.kube.deployments.iter_mut().find(|d| d.context == region && d.name == deployment)
         else {
             return;
         };
@@ -155,10 +157,14 @@ impl Sim {
             })
         };
         match op {
-            Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. } if self.traffic.throttled => {
+            Operation::SetRoute53Weights { .. } | Operation::ShiftTraffic { .. }
+                if self.traffic.throttled =>
+            {
                 Some("Throttling: Rate exceeded (ChangeResourceRecordSets)".into())
             }
-            Operation::PatchServiceSelector { context, service, .. } => api(context, &format!("patch service {service}")),
+            Operation::PatchServiceSelector { context, service, .. } => {
+                api(context, &format!("patch service {service}"))
+            }
             Operation::LabelPod { context, pod, .. } => api(context, &format!("label pod {pod}")),
             Operation::ScaleDeployment { context, deployment, .. } => {
                 api(context, &format!("scale deployment {deployment}"))
