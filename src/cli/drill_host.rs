@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::console::{self, Launch};
-use super::drill::{DrillArgs, sources};
+use super::drill::{DrillArgs, scenario_def, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
 use crate::backends::Sources;
@@ -126,8 +126,10 @@ fn host(
     origin: DateTime<Utc>,
     ops: &[(DateTime<Utc>, Operation)],
     who: &str,
+    scenarios_dir: Option<&Path>,
 ) -> Result<(Estate, Vec<String>), String> {
-    let (estate, refused) = DrillEstate::replay(&p.scenario, p.speed, p.seed, origin, ops)?;
+    let def = scenario_def(&p.scenario, scenarios_dir)?;
+    let (estate, refused) = DrillEstate::replay_def(def, p.speed, p.seed, origin, ops)?;
     let srcs = sources(&estate, Duration::from_millis(500));
     let layers = remote::Layers {
         kube: srcs.kube.clone(),
@@ -173,7 +175,9 @@ struct Opened {
 pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
     let data_dir = loaded.paths.data_dir.clone();
     let who = operator_identity();
-    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed: args.seed };
+    let seed = args.seed.unwrap_or(super::drill::DEFAULT_SEED);
+    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed };
+    let scenarios_dir = loaded.paths.scenarios_dir();
     let mut warnings = Vec::new();
     let opened = match &args.incident {
         Some(id) => joined(&data_dir, id, own, &mut warnings),
@@ -187,7 +191,9 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         Ok(o) => o,
         Err(r) => return Ok(r.report()),
     };
-    let estate = match estate(&data_dir, &opened, args.incident.is_none(), &who, &mut warnings).await? {
+    let estate = match estate(&data_dir, &opened, args.incident.is_none(), &who, scenarios_dir.as_deref(), &mut warnings)
+        .await?
+    {
         Ok(e) => e,
         Err(r) => return Ok(r.report()),
     };
@@ -253,6 +259,7 @@ async fn estate(
     opened: &Opened,
     declared: bool,
     who: &str,
+    scenarios_dir: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> color_eyre::Result<Result<Estate, Refused>> {
     let dir = store::incidents_dir(data_dir);
@@ -280,7 +287,7 @@ async fn estate(
             Err(e) => return Ok(Err(Refused::new(1, e))),
         },
     };
-    Ok(match host(lock, &opened.params, origin, &opened.ops, who) {
+    Ok(match host(lock, &opened.params, origin, &opened.ops, who, scenarios_dir) {
         Ok((e, refused)) => {
             warnings.extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
             Ok(e)
