@@ -65,7 +65,10 @@ fn list_shows_built_in_and_user_scenarios_and_a_broken_file_as_an_error_line() {
     let bad = dir.join("bad.toml");
     assert_eq!(
         lines[8],
-        format!("error: {}:8:10: fault `hang` cannot target `postgresql-9`; did you mean `postgresql-0`?", bad.display())
+        format!(
+            "error: {}:8:10: fault `hang` cannot target `postgresql-9`; did you mean `postgresql-0`?",
+            bad.display()
+        )
     );
 }
 
@@ -78,8 +81,14 @@ fn check_reports_every_problem_of_every_scenario_file_with_its_position() {
     let bad = dir.join("bad.toml");
     let problems: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with(bad.to_str().unwrap())).collect();
     assert_eq!(problems.len(), 2, "{out:?}");
-    assert!(problems[0].starts_with(&format!("{}:8:10: fault `hang` cannot target", bad.display())), "{out:?}");
-    assert!(problems[1].starts_with(&format!("{}:4:13: unknown runbook `no-such-runbook`", bad.display())), "{out:?}");
+    assert!(
+        problems[0].starts_with(&format!("{}:8:10: fault `hang` cannot target", bad.display())),
+        "{out:?}"
+    );
+    assert!(
+        problems[1].starts_with(&format!("{}:4:13: unknown runbook `no-such-runbook`", bad.display())),
+        "{out:?}"
+    );
     assert!(out.stderr.contains("warroom check: 2 problem(s)"), "only the bad file: {out:?}");
 
     std::fs::remove_file(&bad).unwrap();
@@ -94,7 +103,10 @@ fn scenario_takes_a_user_id_or_a_path() {
     for spec in ["primary-hangs".to_string(), dir.join("good.toml").display().to_string()] {
         let out = home.run(&["drill", "--status", "--json", "--at", "10s", "--scenario", &spec]);
         assert_eq!(out.code, Some(0), "{out:?}");
-        assert!(out.stdout.contains("10.0.0.10:5432 failed: timeout expired"), "{spec}: the hang shows: {out:?}");
+        assert!(
+            out.stdout.contains("10.0.0.10:5432 failed: timeout expired"),
+            "{spec}: the hang shows: {out:?}"
+        );
     }
     let out = home.run(&["drill", "--status", "--scenario", dir.join("bad.toml").to_str().unwrap()]);
     assert_eq!(out.code, Some(2), "{out:?}");

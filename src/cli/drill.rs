@@ -125,10 +125,13 @@ pub fn list(scenarios_dir: Option<&Path>) -> String {
     for l in &all {
         let source = match &l.source {
             Source::BuiltIn => "built-in".to_string(),
-            Source::File(p) => p.file_name().map_or_else(|| p.display().to_string(), |f| format!("user: {}", f.to_string_lossy())),
+            Source::File(p) => p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |f| format!("user: {}", f.to_string_lossy())),
         };
         let desc = crate::text::sanitize(&l.def.description);
-        let _ = writeln!(out, "{:<20} {:<32} [{source}] {desc}", l.def.id, crate::text::sanitize(&l.def.title));
+        let _ =
+            writeln!(out, "{:<20} {:<32} [{source}] {desc}", l.def.id, crate::text::sanitize(&l.def.title));
     }
     for p in &problems {
         let _ = writeln!(out, "error: {}", crate::text::sanitize(&p.to_string()));

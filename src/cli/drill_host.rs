@@ -191,8 +191,15 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         Ok(o) => o,
         Err(r) => return Ok(r.report()),
     };
-    let estate = match estate(&data_dir, &opened, args.incident.is_none(), &who, scenarios_dir.as_deref(), &mut warnings)
-        .await?
+    let estate = match estate(
+        &data_dir,
+        &opened,
+        args.incident.is_none(),
+        &who,
+        scenarios_dir.as_deref(),
+        &mut warnings,
+    )
+    .await?
     {
         Ok(e) => e,
         Err(r) => return Ok(r.report()),

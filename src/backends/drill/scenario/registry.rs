@@ -160,6 +160,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../../README.md");
+        let section = readme.split("### Scenario files").nth(1).expect("README section");
+        let example = section.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).expect("example");
+        let def = parse(example, Path::new("README.md"), Some(&["db-failover", "dns-failover"]))
+            .unwrap_or_else(|e| panic!("{e:#?}"));
+        assert_eq!(def.faults.len(), 2);
+        assert_eq!(def.estate.pods, Some(2000));
+    }
+
+    #[test]
     fn user_files_add_and_replace_and_broken_ones_are_problems() {
         let dir = tempfile::tempdir().unwrap();
         let calm = "id = \"calm\"\ntitle = \"Mine\"\ndescription = \"d\"\n";
