@@ -43,7 +43,7 @@ fn scenarios(home: &Home) -> PathBuf {
     let dir = home.path().join("xdg-config/warroom/scenarios");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, text) in [("good.toml", GOOD), ("calm.toml", CALM), ("bad.toml", BAD)] {
-        std::fs::write(dir.join(name), text).unwrap();
+        home.write(&format!("xdg-config/warroom/scenarios/{name}"), text);
     }
     dir
 }
