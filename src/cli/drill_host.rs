@@ -19,6 +19,7 @@ use crate::app::measure::Recovery;
 use crate::backends::Sources;
 use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
+use crate::backends::drill::scenario::registry;
 use crate::config::load::Loaded;
 use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
@@ -103,7 +104,7 @@ fn record(
         ),
     };
     let details = json!({
-        "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "host": who,
+        "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "scenario_hash": p.scenario_hash, "host": who,
         "restart": resumed.is_some(), "reapplied": resumed, "drill": true,
     });
     log.append(&EntryKind::DrillEstate, &summary, details).map(|e| e.ts).map_err(|e| e.to_string())
@@ -129,6 +130,17 @@ fn host(
     scenarios_dir: Option<&Path>,
 ) -> Result<(Estate, Vec<String>), String> {
     let def = scenario_def(&p.scenario, scenarios_dir)?;
+    let here = registry::user_hash(&p.scenario, scenarios_dir);
+    if here != p.scenario_hash {
+        let what =
+            |h: &Option<String>| h.as_deref().map_or("the built-in".to_string(), |h| format!("file {h}"));
+        return Err(format!(
+            "scenario {} resolves here to {}, but the drill was declared with {}: refusing to host a different drill",
+            p.scenario,
+            what(&here),
+            what(&p.scenario_hash)
+        ));
+    }
     let (estate, refused) = DrillEstate::replay_def(def, p.speed, p.seed, origin, ops)?;
     let srcs = sources(&estate, Duration::from_millis(500));
     let layers = remote::Layers {
@@ -176,8 +188,9 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     let data_dir = loaded.paths.data_dir.clone();
     let who = operator_identity();
     let seed = args.seed.unwrap_or(super::drill::DEFAULT_SEED);
-    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed };
     let scenarios_dir = loaded.paths.scenarios_dir();
+    let scenario_hash = registry::user_hash(&args.scenario, scenarios_dir.as_deref());
+    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed, scenario_hash };
     let mut warnings = Vec::new();
     let opened = match &args.incident {
         Some(id) => joined(&data_dir, id, own, &mut warnings),

@@ -124,6 +124,20 @@ pub fn find(spec: &str, user_dir: Option<&Path>) -> Result<ScenarioDef, String> 
     Err(format!("unknown drill scenario {spec:?}; known scenarios: {}", known.join(", ")))
 }
 
+/// The [`text_hash`] of the user file `spec` resolves to (by path, or by id in `user_dir`);
+/// `None` for a built-in (the binary fixes its text) or an unreadable file.
+pub fn user_hash(spec: &str, user_dir: Option<&Path>) -> Option<String> {
+    let path = if is_path_spec(spec) {
+        PathBuf::from(spec)
+    } else {
+        match load_all(user_dir).0.into_iter().find(|l| l.def.id == spec)?.source {
+            Source::File(p) => p,
+            Source::BuiltIn => return None,
+        }
+    };
+    std::fs::read_to_string(path).ok().map(|t| text_hash(&t))
+}
+
 /// A stable hash of a scenario file's text (FNV-1a, hex), recorded with a drill so a joined
 /// console can tell it resolved the same file.
 pub fn text_hash(text: &str) -> String {
@@ -195,5 +209,10 @@ mod tests {
         );
         let path = dir.path().join("b.toml");
         assert_eq!(find(path.to_str().unwrap(), None).unwrap().id, "new-one");
+        let hash = user_hash("new-one", Some(dir.path())).expect("a user file");
+        assert_eq!(user_hash(path.to_str().unwrap(), None), Some(hash.clone()));
+        assert_eq!(user_hash("split-brain", Some(dir.path())), None, "built-in");
+        std::fs::write(&path, "id = \"new-one\"\ntitle = \"Changed\"\ndescription = \"d\"\n").unwrap();
+        assert_ne!(user_hash("new-one", Some(dir.path())), Some(hash), "an edited file is told apart");
     }
 }
