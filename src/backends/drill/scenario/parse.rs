@@ -226,6 +226,17 @@ fn check_target(
             }
         }
     }
+    if f.returns_after.is_some()
+        && matches!(f.kind, FaultKind::RoguePromote | FaultKind::CrashloopRollout | FaultKind::Oom)
+    {
+        report(
+            &at("returns-after"),
+            format!(
+                "`{}` does not clear with time (a promotion or a rollout stays): drop `returns-after`",
+                f.kind
+            ),
+        );
+    }
     match (&f.region, kind) {
         (Some(r), TargetKind::Deployment) if !regions().contains(&r.as_str()) => {
             report(&at("region"), format!("unknown region `{r}`{}", suggest(r, &regions())));

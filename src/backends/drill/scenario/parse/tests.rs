@@ -35,6 +35,7 @@ fn every_trigger_mistake_is_reported_at_its_value() {
             "21:9: `delay` goes with",
             "26:15: after-fault `third` names no earlier fault",
             "31:14: unknown region `us-west-3`; did you mean `us-west-2`?",
+            "32:17: `oom` does not clear with time",
         ],
     );
 }
