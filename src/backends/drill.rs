@@ -6,8 +6,9 @@
 //! handles on the same estate.
 //!
 //! Layout: `estate` (names, addresses, the `warroom.toml` it matches), `kube`, `database`,
-//! `sentinel` + `failover`, `traffic` (one simulated system each), `scenarios` (faults), `sim` (clock and
-//! fault injection), `operate` (operations), `shift` (the staged `shift-traffic`), `rng` (seeded xorshift).
+//! `sentinel` + `failover`, `traffic` (one simulated system each), `scenario` (scenario files:
+//! model, parser, registry), `scenarios` (their listing), `sim` (clock; `sim/timeline` strikes
+//! each fault when its trigger holds, `sim/faults` carries each kind out), `operate` (operations), `shift` (the staged `shift-traffic`), `rng` (seeded xorshift).
 
 mod database;
 mod dns;
@@ -32,9 +33,11 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
-pub use scenarios::{Scenario, ScenarioInfo, scenarios};
+pub use scenarios::{ScenarioInfo, scenarios};
 pub use sim::Sim;
 pub use traffic::ReadyFault;
+
+use scenario::{FaultDef, ScenarioDef};
 
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Observe, Operate};
@@ -63,8 +66,23 @@ impl DrillEstate {
     /// Start `scenario` at `speed` times real time, seeded by `seed`. Unknown scenarios and
     /// speeds outside (0, 1000] are errors that say what is accepted.
     pub fn new(scenario: &str, speed: f64, seed: u64) -> Result<DrillEstate, String> {
-        let sim = Sim::new(scenario, seed, Utc::now(), speed)?;
+        DrillEstate::from_def(scenario::registry::find(scenario, None)?, speed, seed)
+    }
+
+    /// Start the scenario `def` (a built-in or a user file) at `speed`, seeded by `seed`.
+    pub fn from_def(def: ScenarioDef, speed: f64, seed: u64) -> Result<DrillEstate, String> {
+        let sim = Sim::from_def(def, seed, Utc::now(), speed)?;
         Ok(DrillEstate { inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now() })), speed })
+    }
+
+    /// The running scenario, as its file says.
+    pub fn scenario_def(&self) -> ScenarioDef {
+        self.with(|s| s.scenario_def().clone())
+    }
+
+    /// Strike `fault` now, whatever its trigger says (a facilitator's injection).
+    pub fn inject(&self, fault: &FaultDef) {
+        self.with(|s| s.inject(fault));
     }
 
     /// Lock the sim after advancing it to the present (a poisoned lock is recovered: the
@@ -122,7 +140,7 @@ impl DrillEstate {
     /// `None` in `calm`. The sim injects it on its first 0.1 s tick at or after this instant,
     /// which [`Self::fault_injected_at`] reports once it happened.
     pub fn fault_scheduled_at(&self) -> Option<DateTime<Utc>> {
-        self.with(|s| s.scenario().fault_at().map(|t| s.wall(t)))
+        self.with(|s| s.fault_scheduled().map(|t| s.wall(t)))
     }
 
     /// One line describing the scenario's fault, `None` in `calm`.
@@ -130,9 +148,9 @@ impl DrillEstate {
         self.with(|s| s.fault_description())
     }
 
-    /// The running scenario.
+    /// The running scenario's id and description.
     pub fn scenario(&self) -> &'static ScenarioInfo {
-        self.with(|s| s.scenario().info())
+        self.with(|s| s.scenario())
     }
 
     /// Simulated time since the drill started.

@@ -3,7 +3,12 @@
 //! The configuration checks its own files (config, themes, keymaps); the runbook catalogue is
 //! checked here, beside it, so that `config` never depends on `runbook`.
 
+use std::path::Path;
+
+use crate::backends::drill::scenario::parse::parse;
+use crate::backends::drill::scenario::registry;
 use crate::config::ConfigError;
+use crate::config::error::read_file;
 use crate::config::load::{LoadOptions, check_in, load_in};
 use crate::config::paths::Environment;
 use crate::runbook::catalog::Catalog;
@@ -12,7 +17,7 @@ use crate::runbook::catalog::Catalog;
 pub fn run(opts: &LoadOptions) -> i32 {
     let problems = problems(opts, &Environment::from_process());
     if problems.is_empty() {
-        println!("warroom check: configuration, theme, keymap and runbooks are valid");
+        println!("warroom check: configuration, theme, keymap, runbooks and scenarios are valid");
         0
     } else {
         for p in &problems {
@@ -27,12 +32,37 @@ pub fn run(opts: &LoadOptions) -> i32 {
 /// user theme and keymap dirs), then every user runbook file's, each reported once.
 pub fn problems(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
     let mut problems = check_in(opts, env);
-    let runbooks = load_in(opts, env).paths.runbooks_dir();
-    for e in Catalog::check(runbooks.as_deref()) {
+    let paths = load_in(opts, env).paths;
+    let runbooks = paths.runbooks_dir();
+    let scenarios = scenario_problems(paths.scenarios_dir().as_deref(), runbooks.as_deref());
+    for e in Catalog::check(runbooks.as_deref()).into_iter().chain(scenarios) {
         if !problems.contains(&e) {
             problems.push(e);
         }
     }
+    problems
+}
+
+/// Every problem of every scenario file in `dir`, its runbooks judged against the built-in
+/// runbooks and those of `runbooks_dir`; and two files with one id.
+pub fn scenario_problems(dir: Option<&Path>, runbooks_dir: Option<&Path>) -> Vec<ConfigError> {
+    let Some(dir) = dir else { return vec![] };
+    let (catalog, _) = Catalog::load(runbooks_dir);
+    let ids = catalog.ids();
+    let mut problems = Vec::new();
+    for path in registry::user_files(dir) {
+        match read_file(&path) {
+            Ok(text) => {
+                if let Err(e) = parse(&text, &path, Some(&ids)) {
+                    problems.extend(e);
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    // Duplicate ids between user files (parse problems are reported above already).
+    let (_, loaded) = registry::load_all(Some(dir));
+    problems.extend(loaded.into_iter().filter(|e| e.line == 0 && e.message.contains("is also defined")));
     problems
 }
 

@@ -1,5 +1,7 @@
 //! `warroom drill`: the same console against the simulated estate.
 
+use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -8,7 +10,9 @@ use clap::Args;
 use super::status;
 use crate::app::Mode;
 use crate::backends::Sources;
-use crate::backends::drill::{DrillEstate, scenarios};
+use crate::backends::drill::DrillEstate;
+use crate::backends::drill::scenario::ScenarioDef;
+use crate::backends::drill::scenario::registry::{self, Source};
 use crate::backends::poller::{self, PollerConfig};
 use crate::config::load::Loaded;
 use crate::incident::history::{drill_history_scored, render_text};
@@ -17,16 +21,17 @@ use crate::incident::scorecard::scenario_for;
 /// Options of `warroom drill`.
 #[derive(Debug, Clone, Args)]
 pub struct DrillArgs {
-    /// Fault scenario (see --list).
+    /// Fault scenario: an id (see --list) or a scenario file (a path with `/` or ending in .toml).
     #[arg(long, default_value = "primary-db-down")]
     pub scenario: String,
     /// Simulation speed (2 = faults evolve twice as fast).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
-    /// Seed of the simulation (same seed, same drill).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// List the scenarios and exit.
+    /// Seed of the simulation (same seed, same drill; default: the scenario's `[estate] seed`,
+    /// else 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// List the scenarios (built-in and the config dir's `scenarios/`) and exit.
     #[arg(long)]
     pub list: bool,
     /// Print one snapshot of the drill estate and exit (like `warroom status`).
@@ -72,11 +77,9 @@ pub fn sources(estate: &DrillEstate, interval: Duration) -> Sources {
 }
 
 /// Run `warroom drill`. Returns the exit code.
-pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
+pub async fn run(mut args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
     if args.list {
-        for s in scenarios() {
-            println!("{:<20} {}", s.name, s.description);
-        }
+        print!("{}", list(loaded.paths.scenarios_dir().as_deref()));
         return Ok(0);
     }
     if args.history {
@@ -92,7 +95,10 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
         eprintln!("warroom drill: {why}");
         return Ok(2);
     }
-    let estate = match DrillEstate::new(&args.scenario, args.speed, args.seed) {
+    let estate = match scenario_def(&args.scenario, loaded.paths.scenarios_dir().as_deref()).and_then(|def| {
+        args.seed = Some(args.seed.or(def.estate.seed).unwrap_or(DEFAULT_SEED));
+        DrillEstate::from_def(def, args.speed, args.seed.unwrap_or(DEFAULT_SEED))
+    }) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("warroom drill: {e}");
@@ -105,6 +111,37 @@ pub async fn run(args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre
     // The flags are valid; the console's estate is built (or joined) once the incident is known.
     drop(estate);
     super::drill_host::console(args, loaded, read_only).await
+}
+
+/// Seed of a drill when neither `--seed` nor the scenario's `[estate] seed` gives one.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// The scenario `spec` names: an id (a user file in `scenarios_dir` replaces the built-in of
+/// that id) or a path to a scenario file.
+pub fn scenario_def(spec: &str, scenarios_dir: Option<&Path>) -> Result<ScenarioDef, String> {
+    registry::find(spec, scenarios_dir)
+}
+
+/// `drill --list`: every scenario (id, title, source, description), then one line per
+/// problem of a user file that does not parse (file:line:col: message).
+pub fn list(scenarios_dir: Option<&Path>) -> String {
+    let (all, problems) = registry::load_all(scenarios_dir);
+    let mut out = String::new();
+    for l in &all {
+        let source = match &l.source {
+            Source::BuiltIn => "built-in".to_string(),
+            Source::File(p) => p
+                .file_name()
+                .map_or_else(|| p.display().to_string(), |f| format!("user: {}", f.to_string_lossy())),
+        };
+        let desc = crate::text::sanitize(&l.def.description);
+        let _ =
+            writeln!(out, "{:<20} {:<32} [{source}] {desc}", l.def.id, crate::text::sanitize(&l.def.title));
+    }
+    for p in &problems {
+        let _ = writeln!(out, "error: {}", crate::text::sanitize(&p.to_string()));
+    }
+    out
 }
 
 /// Where `drill --status` looks by default: 30 s into the drill. Every scenario's fault has

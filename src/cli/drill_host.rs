@@ -13,12 +13,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::console::{self, Launch};
-use super::drill::{DrillArgs, sources};
+use super::drill::{DrillArgs, scenario_def, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
 use crate::backends::Sources;
 use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
+use crate::backends::drill::scenario::registry;
 use crate::config::load::Loaded;
 use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
@@ -103,7 +104,7 @@ fn record(
         ),
     };
     let details = json!({
-        "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "host": who,
+        "scenario": p.scenario, "speed": p.speed, "seed": p.seed, "scenario_hash": p.scenario_hash, "host": who,
         "restart": resumed.is_some(), "reapplied": resumed, "drill": true,
     });
     log.append(&EntryKind::DrillEstate, &summary, details).map(|e| e.ts).map_err(|e| e.to_string())
@@ -126,8 +127,21 @@ fn host(
     origin: DateTime<Utc>,
     ops: &[(DateTime<Utc>, Operation)],
     who: &str,
+    scenarios_dir: Option<&Path>,
 ) -> Result<(Estate, Vec<String>), String> {
-    let (estate, refused) = DrillEstate::replay(&p.scenario, p.speed, p.seed, origin, ops)?;
+    let def = scenario_def(&p.scenario, scenarios_dir)?;
+    let here = registry::user_hash(&p.scenario, scenarios_dir);
+    if here != p.scenario_hash {
+        let what =
+            |h: &Option<String>| h.as_deref().map_or("the built-in".to_string(), |h| format!("file {h}"));
+        return Err(format!(
+            "scenario {} resolves here to {}, but the drill was declared with {}: refusing to host a different drill",
+            p.scenario,
+            what(&here),
+            what(&p.scenario_hash)
+        ));
+    }
+    let (estate, refused) = DrillEstate::replay_def(def, p.speed, p.seed, origin, ops)?;
     let srcs = sources(&estate, Duration::from_millis(500));
     let layers = remote::Layers {
         kube: srcs.kube.clone(),
@@ -179,7 +193,10 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
             return Ok(2);
         }
     };
-    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed: args.seed };
+    let seed = args.seed.unwrap_or(super::drill::DEFAULT_SEED);
+    let scenarios_dir = loaded.paths.scenarios_dir();
+    let scenario_hash = registry::user_hash(&args.scenario, scenarios_dir.as_deref());
+    let own = DrillParams { scenario: args.scenario.clone(), speed: args.speed, seed, scenario_hash };
     let mut warnings = Vec::new();
     let opened = match &args.incident {
         Some(id) => joined(&data_dir, id, own, &mut warnings),
@@ -193,7 +210,16 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         Ok(o) => o,
         Err(r) => return Ok(r.report()),
     };
-    let estate = match estate(&data_dir, &opened, args.incident.is_none(), &who, &mut warnings).await? {
+    let estate = match estate(
+        &data_dir,
+        &opened,
+        args.incident.is_none(),
+        &who,
+        scenarios_dir.as_deref(),
+        &mut warnings,
+    )
+    .await?
+    {
         Ok(e) => e,
         Err(r) => return Ok(r.report()),
     };
@@ -260,6 +286,7 @@ async fn estate(
     opened: &Opened,
     declared: bool,
     who: &str,
+    scenarios_dir: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> color_eyre::Result<Result<Estate, Refused>> {
     let dir = store::incidents_dir(data_dir);
@@ -287,7 +314,7 @@ async fn estate(
             Err(e) => return Ok(Err(Refused::new(1, e))),
         },
     };
-    Ok(match host(lock, &opened.params, origin, &opened.ops, who) {
+    Ok(match host(lock, &opened.params, origin, &opened.ops, who, scenarios_dir) {
         Ok((e, refused)) => {
             warnings.extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
             Ok(e)

@@ -103,7 +103,8 @@ impl Default for DrillClock {
 /// When `scenario`'s (first) fault strikes, in simulated time since the start (`None`: calm
 /// or unknown).
 pub fn fault_time(scenario: &str) -> Option<Duration> {
-    crate::backends::drill::Scenario::parse(scenario).ok()?.fault_at().map(Duration::from_secs_f64)
+    let def = crate::backends::drill::scenario::registry::find(scenario, None).ok()?;
+    def.faults.iter().filter_map(|f| f.at).min()
 }
 
 /// The drill estate of `scenario` advanced to `at` of simulated time, faults included.

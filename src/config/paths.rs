@@ -110,6 +110,11 @@ impl Paths {
     pub fn runbooks_dir(&self) -> Option<PathBuf> {
         self.config_dir.as_ref().map(|d| d.join("runbooks"))
     }
+
+    /// User drill scenarios: `<config dir>/scenarios`.
+    pub fn scenarios_dir(&self) -> Option<PathBuf> {
+        self.config_dir.as_ref().map(|d| d.join("scenarios"))
+    }
 }
 
 /// Where the config file comes from: `--config`, else `$WARROOM_CONFIG`, else

@@ -218,16 +218,11 @@ pub fn scenario_id(entries: &[Entry]) -> Option<String> {
     from(estate, "scenario").or_else(|| from(result, "fault"))
 }
 
-/// The scenario definition a drill is scored against, looked up by [`scenario_id`] among the
-/// built-in scenarios and the files in `user_dir` (the config dir's `scenarios/`).
-///
-/// The one place the scenario registry is consulted. Until `scenario::registry` lands this
-/// finds nothing, so consoles, exports and the history show no scorecard; at merge it becomes
-/// `registry::find(&id, user_dir)`.
+/// The scenario a drill ran, as recorded in its `drill-estate` entry, looked up in the registry
+/// (built-ins and the files in `user_dir`, the config dir's `scenarios/`). `None` for a live incident or a scenario that no longer resolves.
 pub fn scenario_for(entries: &[Entry], user_dir: Option<&Path>) -> Option<ScenarioDef> {
-    let _id = scenario_id(entries)?;
-    let _ = user_dir;
-    None
+    let id = scenario_id(entries)?;
+    crate::backends::drill::scenario::registry::find(&id, user_dir).ok()
 }
 
 /// Whether a drill is over as far as scoring goes: resolved, or recovered (a counted result).

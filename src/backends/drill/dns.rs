@@ -29,11 +29,23 @@ pub struct NameServers {
     delays: [f64; 4],
     /// Scripted extra lag: (server index, seconds; infinite: it never catches up).
     pub lag: Option<(usize, f64)>,
+    /// Route 53 keeps the change PENDING: no server gets it until this clears.
+    pub pending: bool,
 }
 
 impl NameServers {
+    /// A change Route 53 held PENDING is released at `now`: the servers take it from then.
+    pub fn release(&mut self, now: f64) {
+        if std::mem::take(&mut self.pending) {
+            self.changed_at = now;
+        }
+    }
+
     /// Sim time at which server `i` answers the last change.
     fn in_sync_at(&self, i: usize) -> f64 {
+        if self.pending {
+            return f64::INFINITY;
+        }
         let extra = self.lag.filter(|(s, _)| *s == i).map_or(0.0, |(_, l)| l);
         self.changed_at + self.delays[i] + extra
     }
@@ -48,8 +60,8 @@ impl Sim {
     /// A change batch was applied at the current sim time; `previous`: the weights before it.
     pub(super) fn dns_changed(&mut self, previous: Vec<u8>) {
         let delays = [0; 4].map(|_| self.rng.range(0.2, 1.5));
-        let lag = self.traffic.dns.lag;
-        self.traffic.dns = NameServers { changed_at: self.t, previous, delays, lag };
+        let (lag, pending) = (self.traffic.dns.lag, self.traffic.pending);
+        self.traffic.dns = NameServers { changed_at: self.t, previous, delays, lag, pending };
     }
 
     /// Sim seconds `verify-dns` takes: until every server has the change (at most

@@ -97,7 +97,7 @@ impl Redis {
         let voters: Vec<usize> = if f.manual {
             vec![l]
         } else {
-            (0..self.sentinels.len()).filter(|&s| self.sentinel_up(s, out)).collect()
+            (0..self.sentinels.len()).filter(|&s| self.sees(l, s, out)).collect()
         };
         for v in voters {
             let detail = format!("{} {}", self.sentinels[l].id, self.epoch);
@@ -153,7 +153,7 @@ impl Redis {
         let from_text = self.master_text(f.from);
         self.emit(at, l, "+failover-end", from_text);
         for s in 0..self.sentinels.len() {
-            if self.sentinel_up(s, out) {
+            if self.sees(l, s, out) {
                 let delay = if s == l { 0.0 } else { rng.range(PROPAGATE_S.0, PROPAGATE_S.1) };
                 f.switch_at[s] = Some(at + delay);
             }

@@ -17,8 +17,46 @@ const MAX_BACKOFF_S: f64 = 300.0;
 /// waiting reason becomes `CrashLoopBackOff`.
 const SHOW_TERMINATION_S: f64 = 2.0;
 
-/// Contexts (= regions) that are currently lost.
-pub type Outage = BTreeSet<String>;
+/// What cannot be reached right now: lost regions, hung nodes, partitioned Sentinels and
+/// Kubernetes API servers that stopped answering (each with the sim time it started).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outage {
+    /// Lost regions (= contexts).
+    regions: BTreeMap<String, f64>,
+    /// Pods or Sentinels that hang: connections to them time out.
+    pub hung: BTreeSet<String>,
+    /// Sentinels cut off from the other Sentinels and from Redis.
+    pub partitioned: BTreeSet<String>,
+    /// Contexts whose API server does not answer (the workloads keep running).
+    pub api_down: BTreeMap<String, f64>,
+}
+
+impl Outage {
+    /// Nothing lost.
+    pub fn new() -> Outage {
+        Outage::default()
+    }
+
+    /// Whether region (= context) `region` is lost.
+    pub fn contains(&self, region: &str) -> bool {
+        self.regions.contains_key(region)
+    }
+
+    /// Lose `region` from sim time `since`.
+    pub fn insert(&mut self, region: String, since: f64) {
+        self.regions.entry(region).or_insert(since);
+    }
+
+    /// The region comes back.
+    pub fn remove(&mut self, region: &str) {
+        self.regions.remove(region);
+    }
+
+    /// Since when `context`'s API server has not answered (region lost or API down).
+    pub fn api_silent_since(&self, context: &str) -> Option<f64> {
+        self.regions.get(context).or_else(|| self.api_down.get(context)).copied()
+    }
+}
 
 /// The lifecycle of a pod's (single) container.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +309,39 @@ impl Kube {
         }
     }
 
+    /// Add `extra` pods as replicas of a `batch` deployment, spread over the regions (the
+    /// first regions take the remainder): a scenario's `estate.pods` beyond the base estate.
+    pub fn add_batch(&mut self, rng: &mut Rng, extra: u32) {
+        let n = REGIONS.len() as u32;
+        for (i, (region, _)) in REGIONS.iter().enumerate() {
+            let replicas = extra / n + u32::from((i as u32) < extra % n);
+            let hash = format!("{}{}", rng.int(5, 9), rng.suffix(8));
+            let created = -rng.range(1.0, 3.0) * 86_400.0;
+            for _ in 0..replicas {
+                let name = format!("batch-{hash}-{}", rng.suffix(5));
+                let mut pod = new_pod(rng, region, APP_NAMESPACE, &name);
+                pod.created = created + rng.range(0.0, 600.0);
+                pod.container = Container::Running { crash_at: None };
+                pod.labels.insert("app".into(), "batch".into());
+                pod.labels.insert("pod-template-hash".into(), hash.clone());
+                pod.owner = Some(("batch".into(), hash.clone()));
+                self.pods.push(pod);
+            }
+            self.deployments.push(Deployment {
+                context: region.to_string(),
+                namespace: APP_NAMESPACE.into(),
+                name: "batch".into(),
+                desired: replicas,
+                sets: vec![ReplicaSet {
+                    revision: u64::from(hash.as_bytes()[0] - b'0'),
+                    hash,
+                    replicas,
+                    doom: None,
+                }],
+            });
+        }
+    }
+
     /// Pod by context and name.
     pub fn pod(&self, context: &str, name: &str) -> Option<&Pod> {
         self.pods.iter().find(|p| p.context == context && p.name == name)
@@ -283,7 +354,7 @@ impl Kube {
 
     /// How the process in a pod can be reached right now.
     pub fn reach(&self, context: &str, name: &str, out: &Outage) -> Reach {
-        if out.contains(context) {
+        if out.contains(context) || out.hung.contains(name) {
             return Reach::Timeout;
         }
         match self.pod(context, name).map(|p| &p.container) {
@@ -593,7 +664,8 @@ mod tests {
     fn lost_region_makes_pods_not_ready_and_new_pods_unschedulable() {
         let mut rng = Rng::new(4);
         let mut k = Kube::new(&mut rng);
-        let out: Outage = ["us-east-1".to_string()].into();
+        let mut out = Outage::new();
+        out.insert("us-east-1".to_string(), 0.0);
         let d = k.deployments.iter().position(|d| d.context == "us-east-1" && d.name == "api").unwrap();
         k.deployments[d].desired = 4;
         k.deployments[d].sets[0].replicas = 4;

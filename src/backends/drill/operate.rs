@@ -21,7 +21,14 @@ const CONTAINER: &str = "postgres";
 impl Sim {
     /// Validate `op` and return how long it plausibly takes, in sim time.
     pub fn begin(&mut self, op: &Operation) -> Result<Duration, String> {
+        if let Some(why) = self.fault_refusal(op) {
+            return Err(why);
+        }
         self.check(op)?;
+        if let Operation::ShiftTraffic { .. } = op {
+            // Carried out stage by stage (set-weights each): it counts from its start.
+            self.note_op(op.kind());
+        }
         let secs = match op {
             Operation::CheckPrimary => 0.03 * self.db.nodes.len() as f64,
             Operation::PromotePostgres { .. } => self.rng.range(0.18, 0.26),
@@ -45,8 +52,25 @@ impl Sim {
         Ok(Duration::from_secs_f64(secs))
     }
 
-    /// Carry out `op`, which took `took`; returns a one-line summary of what was done.
+    /// Carry out `op`, which took `took`; returns a one-line summary of what was done. A
+    /// fault may refuse it first; a Route 53 change made while changes stay PENDING is applied
+    /// but fails for want of INSYNC.
     pub fn apply(&mut self, op: &Operation, took: Duration) -> Result<String, String> {
+        if let Some(why) = self.fault_refusal(op) {
+            return Err(why);
+        }
+        let done = self.apply_op(op, took)?;
+        if let (Operation::SetRoute53Weights { .. }, true) = (op, self.traffic.pending) {
+            return Err(format!(
+                "change /change/CDRILL{:06} is still PENDING: Route 53 accepted it but reports no INSYNC",
+                self.traffic.changes
+            ));
+        }
+        self.note_op(op.kind());
+        Ok(done)
+    }
+
+    fn apply_op(&mut self, op: &Operation, took: Duration) -> Result<String, String> {
         self.check(op)?;
         let secs = took.as_secs_f64();
         Ok(match op {

@@ -74,6 +74,10 @@ pub struct DrillParams {
     pub speed: f64,
     /// Seed.
     pub seed: u64,
+    /// Hash of the scenario file's text when the scenario is a user file (`None`: built-in);
+    /// a console that re-hosts the drill refuses a file that differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_hash: Option<String>,
 }
 
 /// The first line a host sends.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
+use super::scenario::ScenarioDef;
 use super::{Clocked, DrillEstate, Sim};
 use crate::operation::Operation;
 
@@ -22,7 +23,19 @@ impl DrillEstate {
         origin: DateTime<Utc>,
         ops: &[(DateTime<Utc>, Operation)],
     ) -> Result<(DrillEstate, Vec<String>), String> {
-        let mut sim = Sim::new(scenario, seed, origin, speed)?;
+        let def = super::scenario::registry::find(scenario, None)?;
+        DrillEstate::replay_def(def, speed, seed, origin, ops)
+    }
+
+    /// [`DrillEstate::replay`] of the scenario `def` (a built-in or a user file).
+    pub fn replay_def(
+        def: ScenarioDef,
+        speed: f64,
+        seed: u64,
+        origin: DateTime<Utc>,
+        ops: &[(DateTime<Utc>, Operation)],
+    ) -> Result<(DrillEstate, Vec<String>), String> {
+        let mut sim = Sim::from_def(def, seed, origin, speed)?;
         let sim_at = |at: DateTime<Utc>| ((at - origin).num_milliseconds().max(0) as f64 / 1000.0) * speed;
         let mut refused = Vec::new();
         for (at, op) in ops {

@@ -137,7 +137,18 @@ impl Redis {
 
     /// Whether a Sentinel answers (Sentinels run on VMs in their region).
     pub fn sentinel_up(&self, s: usize, out: &Outage) -> bool {
-        !out.contains(self.sentinels[s].spec.region)
+        let spec = &self.sentinels[s].spec;
+        !out.contains(spec.region) && !out.hung.contains(spec.name)
+    }
+
+    /// Whether Sentinel `s` is cut off from the others and from Redis.
+    fn partitioned(&self, s: usize, out: &Outage) -> bool {
+        out.partitioned.contains(self.sentinels[s].spec.name)
+    }
+
+    /// Whether Sentinel `s` can talk to Sentinel `p` (both up, neither partitioned).
+    pub(super) fn sees(&self, s: usize, p: usize, out: &Outage) -> bool {
+        s == p || (self.sentinel_up(p, out) && !self.partitioned(s, out) && !self.partitioned(p, out))
     }
 
     /// Sentinel by address.
@@ -230,10 +241,11 @@ impl Redis {
                 continue;
             }
             let m = self.sentinels[s].master;
+            let cut_off = self.partitioned(s, out);
             for n in 0..self.nodes.len() {
                 let text = if n == m { self.master_text(n) } else { self.slave_text(n, m) };
                 let st = &mut self.sentinels[s];
-                if up[n] {
+                if up[n] && !cut_off {
                     st.down_since[n] = None;
                     if std::mem::take(&mut st.sdown[n]) {
                         if n == m && std::mem::take(&mut st.odown) {
@@ -261,8 +273,9 @@ impl Redis {
                     ps.port,
                     self.master_text(m).trim_start_matches("master ")
                 );
+                let seen = self.sees(s, p, out);
                 let st = &mut self.sentinels[s];
-                if sentinel_up[p] {
+                if seen {
                     if std::mem::take(&mut st.peer_down[p]).1 {
                         self.emit(now, s, "-sdown", text);
                     }
@@ -281,7 +294,12 @@ impl Redis {
                 continue;
             }
             let agree = (0..self.sentinels.len())
-                .filter(|&o| sentinel_up[o] && self.sentinels[o].master == m && self.sentinels[o].sdown[m])
+                .filter(|&o| {
+                    sentinel_up[o]
+                        && self.sees(s, o, out)
+                        && self.sentinels[o].master == m
+                        && self.sentinels[o].sdown[m]
+                })
                 .count();
             if agree >= QUORUM {
                 self.sentinels[s].odown = true;

@@ -1,30 +1,32 @@
 //! The deterministic simulation core: a seeded estate advanced by [`Sim::advance`], with the
-//! scenario's faults injected on the sim clock. No wall clock, no I/O: fully unit-testable.
+//! scenario's faults struck on the sim clock when their triggers hold (`timeline`) and carried
+//! out layer by layer (`faults`). No wall clock, no I/O: fully unit-testable.
 
+mod faults;
+mod timeline;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::database::Database;
 use super::estate::REGIONS;
-use super::kube::{Doom, Kube, Outage, ReplicaSet};
+use super::kube::{Kube, Outage};
 use super::rng::Rng;
-use super::scenarios::Scenario;
+use super::scenario::parse::BASE_PODS;
+use super::scenario::registry::find;
+use super::scenario::{FaultDef, ScenarioDef};
+use super::scenarios::{ScenarioInfo, info};
 use super::sentinel::Redis;
 use super::traffic::Traffic;
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
+use timeline::Timeline;
 
 /// Simulation step: long advances are cut into ticks of this many seconds.
 const TICK_S: f64 = 0.1;
 /// Most ticks one `advance` runs (a laptop waking up after hours must not stall the UI).
 const MAX_TICKS: f64 = 200_000.0;
-/// In `primary-db-down`, the crashed primary's cause clears this long after the crash.
-pub const PRIMARY_RETURNS_AFTER_S: f64 = 150.0;
-/// In `redis-master-down`, the dead master's cause clears this long after the crash (it comes
-/// back with the first restart after that, and Sentinel converts it into a replica).
-pub const REDIS_MASTER_RETURNS_AFTER_S: f64 = 60.0;
-/// In `replica-lag`, when the primary dies.
-pub const REPLICA_LAG_PRIMARY_DIES_AT_S: f64 = 60.0;
 
 /// The simulated estate: Kubernetes, PostgreSQL, Redis/Sentinel and traffic, on one clock.
 #[derive(Debug, Clone)]
@@ -33,9 +35,8 @@ pub struct Sim {
     origin: DateTime<Utc>,
     speed: f64,
     pub(crate) rng: Rng,
-    scenario: Scenario,
-    fault_at: Option<f64>,
-    stage: u8,
+    def: Arc<ScenarioDef>,
+    timeline: Timeline,
     pub(crate) out: Outage,
     pub(crate) kube: Kube,
     pub(crate) db: Database,
@@ -44,27 +45,34 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A new estate running `scenario`, seeded by `seed`. Sim time 0 is wall time `origin`;
-    /// later sim instants map to `origin + t / speed` (the drill runs `speed` times faster
-    /// than the wall clock), earlier ones (pod creation days ago) to `origin + t`.
+    /// A new estate running the built-in scenario `scenario` (or a scenario file, given as a
+    /// path), seeded by `seed`. Sim time 0 is wall time `origin`; later sim instants map to
+    /// `origin + t / speed` (the drill runs `speed` times faster than the wall clock), earlier
+    /// ones (pod creation days ago) to `origin + t`.
     pub fn new(scenario: &str, seed: u64, origin: DateTime<Utc>, speed: f64) -> Result<Sim, String> {
-        let scenario = Scenario::parse(scenario)?;
+        Sim::from_def(find(scenario, None)?, seed, origin, speed)
+    }
+
+    /// A new estate running `def` (see [`Sim::new`]).
+    pub fn from_def(def: ScenarioDef, seed: u64, origin: DateTime<Utc>, speed: f64) -> Result<Sim, String> {
         if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
             return Err(format!("drill speed must be a number in (0, 1000], got {speed}"));
         }
         let mut rng = Rng::new(seed);
-        let kube = Kube::new(&mut rng);
+        let mut kube = Kube::new(&mut rng);
         let db = Database::new(&mut rng);
         let redis = Redis::new(&mut rng);
         let traffic = Traffic::new(&mut rng);
+        if let Some(pods) = def.estate.pods.filter(|p| *p > BASE_PODS) {
+            kube.add_batch(&mut rng, pods - BASE_PODS);
+        }
         Ok(Sim {
             t: 0.0,
             origin,
             speed,
             rng,
-            scenario,
-            fault_at: None,
-            stage: 0,
+            timeline: Timeline::new(&def.faults),
+            def: Arc::new(def),
             out: Outage::new(),
             kube,
             db,
@@ -74,8 +82,13 @@ impl Sim {
     }
 
     /// The running scenario.
-    pub fn scenario(&self) -> Scenario {
-        self.scenario
+    pub fn scenario_def(&self) -> &ScenarioDef {
+        &self.def
+    }
+
+    /// The running scenario's listing entry.
+    pub fn scenario(&self) -> &'static ScenarioInfo {
+        info(&self.def)
     }
 
     /// Simulated time since the start.
@@ -99,14 +112,27 @@ impl Sim {
         self.wall(self.t)
     }
 
-    /// When the scenario's fault struck (wall clock), `None` before it or in `calm`.
-    pub fn fault_injected_at(&self) -> Option<DateTime<Utc>> {
-        self.fault_at.map(|t| self.wall(t))
+    /// Sim time of the first fault with a time trigger (`at`), known from the start; `None`
+    /// when no fault has one (a calm estate, or only conditional faults).
+    pub fn fault_scheduled(&self) -> Option<f64> {
+        self.def.faults.iter().filter_map(|f| f.at).map(|d| d.as_secs_f64()).reduce(f64::min)
     }
 
-    /// One line describing the fault, `None` in `calm`.
+    /// When the first fault struck (wall clock), `None` before it.
+    pub fn fault_injected_at(&self) -> Option<DateTime<Utc>> {
+        self.timeline.first_struck().map(|t| self.wall(t))
+    }
+
+    /// One line describing the scenario's faults, `None` when it has none.
     pub fn fault_description(&self) -> Option<&'static str> {
-        self.scenario.fault_at().map(|_| self.scenario.info().description)
+        (!self.def.faults.is_empty()).then(|| self.scenario().description)
+    }
+
+    /// Strike `fault` now, whatever its trigger (a facilitator's injection).
+    pub fn inject(&mut self, fault: &FaultDef) {
+        let i = self.timeline.push(fault.clone());
+        self.mark_struck(i, self.t);
+        self.strike(i, self.t);
     }
 
     /// Advance the simulation by `dt` of sim time (in ticks of 0.1 s).
@@ -125,6 +151,7 @@ impl Sim {
         self.t += dt;
         let now = self.t;
         self.faults(now);
+        self.flap(now);
         let before = self.db.streams(&self.kube, &self.out);
         self.kube.tick(now, &mut self.rng, &self.out);
         let endpoints = self.kube.endpoints(&self.out);
@@ -134,86 +161,21 @@ impl Sim {
         self.traffic.tick(dt, &self.kube, &self.out);
     }
 
-    fn faults(&mut self, now: f64) {
-        let Some(at) = self.scenario.fault_at() else { return };
-        if self.stage == 0 && now >= at {
-            self.stage = 1;
-            self.fault_at = Some(now);
-            self.inject(now);
-        }
-        if self.stage == 1 && self.scenario == Scenario::ReplicaLag && now >= REPLICA_LAG_PRIMARY_DIES_AT_S {
-            self.stage = 2;
-            self.kill_pod("us-east-1", "postgresql-0", "Error", None, now);
-        }
-    }
-
-    /// Kill a database pod's process; restarted containers die again during start-up (before
-    /// readiness) until `until`.
-    fn kill_pod(&mut self, ctx: &str, name: &str, reason: &'static str, until: Option<f64>, now: f64) {
-        if let Some(p) = self.kube.pod_mut(ctx, name) {
-            p.doom = Some(Doom { reason, run_for: (0.5, 1.4), until });
-        }
-        self.kube.crash(ctx, name, reason, now);
-    }
-
-    fn inject(&mut self, now: f64) {
-        match self.scenario {
-            Scenario::Calm => {}
-            Scenario::PrimaryDbDown => {
-                self.kill_pod("us-east-1", "postgresql-0", "Error", Some(now + PRIMARY_RETURNS_AFTER_S), now)
-            }
-            Scenario::RedisMasterDown => {
-                self.kill_pod("us-east-1", "redis-0", "Error", Some(now + REDIS_MASTER_RETURNS_AFTER_S), now)
-            }
-            Scenario::RegionOutage => {
-                self.out.insert(REGIONS[0].0.to_string());
-            }
-            Scenario::Crashloop => self.bad_rollout(now),
-            Scenario::SplitBrain => {
-                self.db.promote(1, now);
-                if let Some(p) = self.kube.pod_mut("us-east-1", "postgresql-1") {
-                    p.labels.insert("role".into(), "primary".into());
-                }
-            }
-            Scenario::ReplicaLag => self.db.nodes[1].replay_stalled = true,
-        }
-    }
-
-    /// `api` in us-east-1 rolls out a crashing revision (maxSurge 1, maxUnavailable 1: two
-    /// old pods stay, two new ones crash-loop); `worker` rolls out a revision that passes
-    /// readiness, completes its rollout, then gets OOMKilled. Both keep their previous, good
-    /// ReplicaSet (revision history), so `rollback-deployment` recovers them.
-    fn bad_rollout(&mut self, _now: f64) {
-        let region = REGIONS[0].0;
-        let crash = Doom { reason: "Error", run_for: (3.0, 8.0), until: None };
-        let oom = Doom { reason: "OOMKilled", run_for: (20.0, 45.0), until: None };
-        for (name, doom, completes) in [("api", crash, false), ("worker", oom, true)] {
-            let hash = format!("{}{}", self.rng.int(5, 9), self.rng.suffix(8));
-            let Some(d) = self.kube.deployments.iter_mut().find(|d| d.context == region && d.name == name)
-            else {
-                continue;
-            };
-            let revision = d.revision() + 1;
-            let new = if completes { d.desired } else { 2 };
-            if let Some(old) = d.sets.last_mut() {
-                old.replicas = if completes { 0 } else { d.desired.saturating_sub(1) };
-            }
-            d.sets.push(ReplicaSet { hash, revision, replicas: new, doom: Some(doom) });
-        }
-    }
-
-    /// What the Pods pane shows. A lost region's API server does not answer: its context
-    /// reports the error, and the database Service in it cannot be read (no Service view).
+    /// What the Pods pane shows. A context whose API server does not answer (region lost or
+    /// API down) reports the error with the last time it answered; the database Service in it
+    /// cannot be read (no Service view).
     pub fn kube_view(&self) -> KubeView {
         let mut view = self.kube.view(self.t, &self.out, &|t| self.wall(t));
-        for c in view.contexts.iter_mut().filter(|c| self.out.contains(&c.context)) {
-            c.error = Some(format!(
-                "Get \"https://api.{}.eks.example.com/api/v1/pods\": dial tcp: i/o timeout",
-                c.context
-            ));
-            c.last_ok = self.fault_at.map(|t| self.wall(t));
+        for c in &mut view.contexts {
+            if let Some(since) = self.out.api_silent_since(&c.context) {
+                c.error = Some(format!(
+                    "Get \"https://api.{}.eks.example.com/api/v1/pods\": dial tcp: i/o timeout",
+                    c.context
+                ));
+                c.last_ok = Some(self.wall(since));
+            }
         }
-        if view.db_service.as_ref().is_some_and(|s| self.out.contains(&s.context)) {
+        if view.db_service.as_ref().is_some_and(|s| self.out.api_silent_since(&s.context).is_some()) {
             view.db_service = None;
         }
         view
@@ -240,3 +202,6 @@ impl Sim {
         REGIONS.iter().any(|(r, _)| *r == context)
     }
 }
+
+#[cfg(test)]
+mod tests;

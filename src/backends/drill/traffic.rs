@@ -61,6 +61,21 @@ pub struct Traffic {
     pub seed: u64,
     /// The authoritative name servers' view of the last change (`verify-dns`).
     pub dns: super::dns::NameServers,
+    /// Regions whose health check flaps (fault `health-check-flapping`).
+    pub flapping: std::collections::BTreeMap<String, Flap>,
+    /// Route 53 changes stay PENDING (fault `route53-pending`).
+    pub pending: bool,
+    /// Route 53 throttles every change (fault `route53-throttled`).
+    pub throttled: bool,
+}
+
+/// A flapping health check: its current phase and when it flips next (sim time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flap {
+    /// Unhealthy in this phase.
+    pub unhealthy: bool,
+    /// When the phase ends.
+    pub next_flip: f64,
 }
 
 impl Traffic {
@@ -79,12 +94,25 @@ impl Traffic {
                 base_latency_ms,
             })
             .collect();
-        Traffic { regions, ready_fault: None, changes: 0, seed: rng.next_u64(), dns: Default::default() }
+        Traffic {
+            regions,
+            ready_fault: None,
+            changes: 0,
+            seed: rng.next_u64(),
+            dns: Default::default(),
+            flapping: Default::default(),
+            pending: false,
+            throttled: false,
+        }
     }
 
     /// Move health checkers towards what `/health/live` answers.
     pub fn tick(&mut self, dt: f64, kube: &Kube, out: &Outage) {
         for r in &mut self.regions {
+            if let Some(f) = self.flapping.get(r.name) {
+                r.healthy_checkers = if f.unhealthy { 0.0 } else { CHECKERS };
+                continue;
+            }
             let target = if live_ok(r.name, kube, out) { CHECKERS } else { 0.0 };
             let step = CHECKERS / FLIP_S * dt;
             r.healthy_checkers = if target > r.healthy_checkers {

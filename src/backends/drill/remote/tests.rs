@@ -8,7 +8,7 @@ use crate::backends::drill::DrillEstate;
 use crate::backends::model::PgRole;
 
 fn params() -> DrillParams {
-    DrillParams { scenario: "calm".into(), speed: 1.0, seed: 3 }
+    DrillParams { scenario: "calm".into(), speed: 1.0, seed: 3, scenario_hash: None }
 }
 
 fn hello() -> Hello {
