@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use warroom::backends::drill::Sim;
-use warroom::backends::drill::scenario::parse::parse;
+use warroom::backends::drill::scenario::parse::{Known, parse};
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -24,7 +24,7 @@ fn sim(pods: u32) -> Sim {
         "id = \"bench\"\ntitle = \"Bench\"\ndescription = \"d\"\n[estate]\npods = {pods}\n\
          [[fault]]\nkind = \"node-crash\"\ntarget = \"postgresql-0\"\nat = 5\n"
     );
-    let def = parse(&text, Path::new("bench.toml"), None).expect("bench scenario");
+    let def = parse(&text, Path::new("bench.toml"), &Known::default()).expect("bench scenario");
     Sim::from_def(def, 1, Utc::now(), 1.0).expect("sim")
 }
 

@@ -5,12 +5,13 @@
 
 use std::path::Path;
 
-use crate::backends::drill::scenario::parse::parse;
+use crate::backends::drill::scenario::parse::{Known, parse};
 use crate::backends::drill::scenario::registry;
 use crate::config::ConfigError;
 use crate::config::error::read_file;
 use crate::config::load::{LoadOptions, check_in, load_in};
 use crate::config::paths::Environment;
+use crate::incident::checklist::Checklist;
 use crate::runbook::catalog::Catalog;
 
 /// Print problems; return the exit code (0 ok, 1 problems).
@@ -44,16 +45,20 @@ pub fn problems(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
 }
 
 /// Every problem of every scenario file in `dir`, its runbooks judged against the built-in
-/// runbooks and those of `runbooks_dir`; and two files with one id.
+/// runbooks and those of `runbooks_dir`, its checklist items against the communication
+/// checklist the console runs; and two files with one id.
 pub fn scenario_problems(dir: Option<&Path>, runbooks_dir: Option<&Path>) -> Vec<ConfigError> {
     let Some(dir) = dir else { return vec![] };
     let (catalog, _) = Catalog::load(runbooks_dir);
     let ids = catalog.ids();
+    let checklist = Checklist::communication();
+    let items: Vec<&str> = checklist.items.iter().map(|i| i.id.as_str()).collect();
+    let known = Known { runbooks: Some(&ids), checklist: Some(&items) };
     let mut problems = Vec::new();
     for path in registry::user_files(dir) {
         match read_file(&path) {
             Ok(text) => {
-                if let Err(e) = parse(&text, &path, Some(&ids)) {
+                if let Err(e) = parse(&text, &path, &known) {
                     problems.extend(e);
                 }
             }
@@ -84,6 +89,29 @@ mod tests {
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
+    }
+
+    /// The built-in scenarios name only runbooks and checklist items that exist (the backends
+    /// layer that embeds them knows neither catalogue, so this is checked here).
+    #[test]
+    fn built_in_scenarios_name_existing_runbooks_and_checklist_items() {
+        let (catalog, _) = Catalog::load(None);
+        let ids = catalog.ids();
+        let checklist = Checklist::communication();
+        let items: Vec<&str> = checklist.items.iter().map(|i| i.id.as_str()).collect();
+        let known = Known { runbooks: Some(&ids), checklist: Some(&items) };
+        for (path, text) in registry::BUILT_IN {
+            if let Err(e) = parse(text, Path::new(path), &known) {
+                panic!("{path}: {e:#?}");
+            }
+        }
+        // And an unknown item is reported where it is written.
+        let text = "id = \"x\"\ntitle = \"X\"\ndescription = \"d\"\n[objectives]\nchecklist-on-time = [\"alert-oncal\"]\n";
+        let e = parse(text, Path::new("x.toml"), &known).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!((e[0].line, e[0].column), (5, 22), "{e:#?}");
+        assert!(e[0].message.contains("unknown checklist item `alert-oncal`"), "{}", e[0].message);
+        assert!(e[0].message.contains("alert-oncall"), "did you mean: {}", e[0].message);
     }
 
     #[test]

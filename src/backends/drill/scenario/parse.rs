@@ -34,9 +34,18 @@ const INITIAL_PRIMARY: &str = "postgresql-0";
 /// The four triggers, as written in files.
 const TRIGGERS: [&str; 4] = ["at", "after-op", "after-fault", "traffic-to"];
 
-/// Parse a scenario file. `runbooks`: the runbook ids that exist (built-in and the user's);
-/// `None` skips that check (the backends layer does not know the runbook catalogue).
-pub fn parse(text: &str, file: &Path, runbooks: Option<&[&str]>) -> Result<ScenarioDef, Vec<ConfigError>> {
+/// Names a scenario may refer to that this layer does not know: each `None` skips its check
+/// (`warroom check` fills both; the backends layer knows neither catalogue).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    /// The runbook ids that exist (built-in and the user's).
+    pub runbooks: Option<&'a [&'a str]>,
+    /// The checklist item ids that exist.
+    pub checklist: Option<&'a [&'a str]>,
+}
+
+/// Parse a scenario file, checking its references against `known`.
+pub fn parse(text: &str, file: &Path, known: &Known<'_>) -> Result<ScenarioDef, Vec<ConfigError>> {
     let doc = SpannedDoc::parse(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
     let err = |span: Range<usize>, msg: String| ConfigError::at(file, text, span.start, msg);
     let kinds = unknown_kinds(&doc, &err);
@@ -46,7 +55,7 @@ pub fn parse(text: &str, file: &Path, runbooks: Option<&[&str]>) -> Result<Scena
     let def: ScenarioDef = toml::from_str(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
     let mut problems = Vec::new();
     let mut report = |path: &[Seg<'_>], msg: String| problems.push(err(doc.locate(path), msg));
-    check(&def, runbooks, &mut report);
+    check(&def, known, &mut report);
     if problems.is_empty() { Ok(def) } else { Err(problems) }
 }
 
@@ -112,7 +121,7 @@ fn regions() -> Vec<&'static str> {
 }
 
 /// The semantic checks; `report(path, message)` once per problem.
-fn check(def: &ScenarioDef, runbooks: Option<&[&str]>, report: &mut dyn FnMut(&[Seg<'_>], String)) {
+fn check(def: &ScenarioDef, known: &Known<'_>, report: &mut dyn FnMut(&[Seg<'_>], String)) {
     if !is_kebab(&def.id) {
         report(&[Seg::Key("id")], format!("id `{}` must be kebab-case (e.g. `primary-db-down`)", def.id));
     }
@@ -141,12 +150,22 @@ fn check(def: &ScenarioDef, runbooks: Option<&[&str]>, report: &mut dyn FnMut(&[
     }
     check_objectives(def, batch, report);
     for (i, r) in def.runbooks.iter().enumerate() {
-        if let Some(known) = runbooks
-            && !known.contains(&r.as_str())
+        if let Some(runbooks) = known.runbooks
+            && !runbooks.contains(&r.as_str())
         {
             report(
                 &[Seg::Key("runbooks"), Seg::Index(i)],
-                format!("unknown runbook `{r}`{}", suggest(r, known)),
+                format!("unknown runbook `{r}`{}", suggest(r, runbooks)),
+            );
+        }
+    }
+    for (i, item) in def.objectives.checklist_on_time.iter().enumerate() {
+        if let Some(items) = known.checklist
+            && !items.contains(&item.as_str())
+        {
+            report(
+                &[Seg::Key("objectives"), Seg::Key("checklist-on-time"), Seg::Index(i)],
+                format!("unknown checklist item `{item}`{}", suggest(item, items)),
             );
         }
     }

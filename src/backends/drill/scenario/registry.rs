@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::model::ScenarioDef;
-use super::parse::parse;
+use super::parse::{Known, parse};
 use crate::config::error::{ConfigError, is_path_spec, read_file};
 
 /// The built-in scenarios: (path in the source tree, text), in listing order.
@@ -50,7 +50,10 @@ pub struct Loaded {
 pub fn built_ins() -> Vec<ScenarioDef> {
     static DEFS: std::sync::OnceLock<Vec<ScenarioDef>> = std::sync::OnceLock::new();
     DEFS.get_or_init(|| {
-        BUILT_IN.iter().filter_map(|(path, text)| parse(text, Path::new(path), None).ok()).collect()
+        BUILT_IN
+            .iter()
+            .filter_map(|(path, text)| parse(text, Path::new(path), &Known::default()).ok())
+            .collect()
     })
     .clone()
 }
@@ -58,7 +61,7 @@ pub fn built_ins() -> Vec<ScenarioDef> {
 /// Parse one scenario file (runbook names are not checked here: see `warroom check`).
 pub fn load_file(path: &Path) -> Result<ScenarioDef, Vec<ConfigError>> {
     let text = read_file(path).map_err(|e| vec![e])?;
-    parse(&text, path, None)
+    parse(&text, path, &Known::default())
 }
 
 /// The `*.toml` files of `dir`, sorted by name (none when it does not exist).
@@ -166,7 +169,8 @@ mod tests {
             "rollback",
         ];
         for (path, text) in BUILT_IN {
-            let def = parse(text, Path::new(path), Some(&runbooks)).unwrap_or_else(|e| panic!("{e:#?}"));
+            let def = parse(text, Path::new(path), &Known { runbooks: Some(&runbooks), checklist: None })
+                .unwrap_or_else(|e| panic!("{e:#?}"));
             assert_eq!(format!("scenarios/{}.toml", def.id), path);
             assert!(def.hints.len() >= 2, "{path}: staged hints");
         }
@@ -178,8 +182,12 @@ mod tests {
         let readme = include_str!("../../../../README.md");
         let section = readme.split("### Scenario files").nth(1).expect("README section");
         let example = section.split("```toml\n").nth(1).and_then(|s| s.split("```").next()).expect("example");
-        let def = parse(example, Path::new("README.md"), Some(&["db-failover", "dns-failover"]))
-            .unwrap_or_else(|e| panic!("{e:#?}"));
+        let def = parse(
+            example,
+            Path::new("README.md"),
+            &Known { runbooks: Some(&["db-failover", "dns-failover"]), checklist: None },
+        )
+        .unwrap_or_else(|e| panic!("{e:#?}"));
         assert_eq!(def.faults.len(), 2);
         assert_eq!(def.estate.pods, Some(2000));
     }

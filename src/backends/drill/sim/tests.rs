@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::Sim;
 use crate::backends::drill::estate::{RECORD, ROUTE53_ENDPOINT, ZONE};
-use crate::backends::drill::scenario::parse::parse;
+use crate::backends::drill::scenario::parse::{Known, parse};
 use crate::backends::model::{HealthState, PgRole};
 use crate::operation::Operation;
 
@@ -19,7 +19,7 @@ fn origin() -> DateTime<Utc> {
 /// A scenario with `body` (its `[[fault]]` tables and `[estate]`).
 fn sim(body: &str) -> Sim {
     let text = format!("id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\n{body}");
-    let def = parse(&text, Path::new("t.toml"), None).unwrap_or_else(|e| panic!("{e:#?}"));
+    let def = parse(&text, Path::new("t.toml"), &Known::default()).unwrap_or_else(|e| panic!("{e:#?}"));
     Sim::from_def(def, 42, origin(), 1.0).unwrap()
 }
 
@@ -319,7 +319,7 @@ fn inject_strikes_now_whatever_the_trigger() {
     let fault = parse(
         "id = \"x\"\ntitle = \"x\"\ndescription = \"x\"\n[[fault]]\nkind = \"region-loss\"\ntarget = \"us-west-2\"\nat = \"1h\"\n",
         Path::new("x.toml"),
-        None,
+        &Known::default(),
     )
     .unwrap()
     .faults

@@ -11,7 +11,7 @@ fn fixture(name: &str) -> (PathBuf, String) {
 /// Every problem of a bad fixture as `line:col: message`.
 fn problems(name: &str, runbooks: Option<&[&str]>) -> Vec<String> {
     let (path, text) = fixture(name);
-    let errors = parse(&text, &path, runbooks).expect_err("a bad fixture");
+    let errors = parse(&text, &path, &Known { runbooks, checklist: None }).expect_err("a bad fixture");
     for e in &errors {
         assert_eq!(e.file, path);
     }
@@ -110,7 +110,7 @@ kind = "health-check-flapping"
 target = "us-west-2"
 traffic-to = "us-west-2"
 "#;
-    let def = parse(text, Path::new("mixed.toml"), Some(&[])).unwrap();
+    let def = parse(text, Path::new("mixed.toml"), &Known { runbooks: Some(&[]), checklist: None }).unwrap();
     assert_eq!(def.faults.len(), 4);
     assert_eq!(def.faults[0].returns_after, Some(std::time::Duration::from_secs(60)));
     assert_eq!(def.estate.pods, Some(500));
