@@ -229,10 +229,13 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     if let Some(user) = &loaded.config {
         config.drill = user.drill.clone();
     }
-    let recovery = Recovery::drill(&opened.params.scenario, estate.fault_at);
+    // A scenario given as a path is measured and shown under its id (`drill --history` groups by it).
+    let name = scenario_def(&opened.params.scenario, scenarios_dir.as_deref())
+        .map_or_else(|_| opened.params.scenario.clone(), |d| d.id);
+    let recovery = Recovery::drill(&name, estate.fault_at);
     let launch = Launch {
         mode: Mode::Drill,
-        title: format!("Drill: {}", opened.params.scenario),
+        title: format!("Drill: {name}"),
         severity: "SEV2".into(),
         resume: Some(Some(opened.id)),
         read_only,
