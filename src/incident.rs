@@ -8,4 +8,5 @@ pub mod history;
 pub mod log;
 pub mod observations;
 pub mod operator;
+pub mod recorder;
 pub mod store;

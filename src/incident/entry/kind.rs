@@ -104,6 +104,8 @@ entry_kinds! {
     RecoveryResult = "recovery-result",
     /// The latest mitigation no longer holds (the estate failed again): `{reasons, level, ...}`.
     MitigationWithdrawn = "mitigation-withdrawn",
+    /// A flight-recorder segment closed: `{console, segment, bytes, records, sha256, from, to}`.
+    Recording = "recording",
 }
 
 impl EntryKind {
@@ -198,6 +200,7 @@ mod tests {
         (DrillResult, "drill-result"),
         (RecoveryResult, "recovery-result"),
         (MitigationWithdrawn, "mitigation-withdrawn"),
+        (Recording, "recording"),
     ];
 
     #[test]
