@@ -43,7 +43,8 @@ pub const MAGIC: &[u8] = b"WARROOM-REC 1\n";
 /// When a segment closes and when records are fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Close a segment once this many compressed bytes were written.
+    /// Close a segment once the compressor put out this many bytes (it holds tens of KiB
+    /// back between flushes, so a segment ends up to one flush interval past it).
     pub max_bytes: u64,
     /// Close a segment this long after it opened.
     pub max_age: Duration,
@@ -156,17 +157,16 @@ pub fn recordings_dir(data_dir: &Path, id: &str) -> Option<PathBuf> {
     Some(log.with_file_name(format!("{id}.rec")))
 }
 
-/// Every console recording of incident `id`, ordered by console id (which starts with the
-/// console's start time). None when nothing was recorded or the id is invalid.
-pub fn consoles(data_dir: &Path, id: &str) -> Vec<ConsoleRecording> {
-    let Some(root) = recordings_dir(data_dir, id) else { return Vec::new() };
-    let mut out: Vec<ConsoleRecording> = sorted_entries(&root)
+/// The console recordings under a recording directory `root` (`<ID>.rec`).
+pub fn consoles_in(root: &Path) -> Vec<ConsoleRecording> {
+    let incident = root.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let mut out: Vec<ConsoleRecording> = sorted_entries(root)
         .into_iter()
         .filter(|p| p.is_dir())
         .filter_map(|dir| {
             let console = dir.file_name()?.to_str()?.to_string();
             valid_console_id(&console).then(|| ConsoleRecording {
-                incident: id.to_string(),
+                incident: incident.clone(),
                 segments: segment_files(&dir),
                 console,
                 dir,
@@ -175,6 +175,12 @@ pub fn consoles(data_dir: &Path, id: &str) -> Vec<ConsoleRecording> {
         .collect();
     out.retain(|c| !c.segments.is_empty());
     out
+}
+
+/// Every console recording of incident `id`, ordered by console id (which starts with the
+/// console's start time). None when nothing was recorded or the id is invalid.
+pub fn consoles(data_dir: &Path, id: &str) -> Vec<ConsoleRecording> {
+    recordings_dir(data_dir, id).map(|root| consoles_in(&root)).unwrap_or_default()
 }
 
 /// The `NNNNNN.seg` files of a console directory, in order.

@@ -151,7 +151,7 @@ impl EncLayer<KubeView> {
         let prev = self.prev.as_ref().and_then(|p| p.value.as_ref());
         let v = match (&s.value, prev) {
             (None, _) => KubeVal::None,
-            (Some(cur), Some(old)) if self.since_key < every => match patch(old, cur) {
+            (Some(cur), Some(old)) if self.since_key + 1 < every => match patch(old, cur) {
                 Some(p) if p.is_empty() => KubeVal::Same,
                 Some(p) => KubeVal::Delta(p),
                 None => KubeVal::Key(cur.clone()),

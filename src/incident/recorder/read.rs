@@ -74,7 +74,11 @@ pub fn read_segment(path: &Path) -> Result<RawSegment, RecError> {
     let closed = stream_error.is_none() && is_finished(stream);
     let (records, partial) = split_records(&plain);
     let name = path.display();
+    // An open segment (a running console's) stops at a sync flush, which ends with the
+    // empty stored block `00 00 ff ff`: not torn, only not finished.
+    let at_flush = stream.ends_with(&[0, 0, 0xff, 0xff]);
     let torn = match (stream_error, partial) {
+        (Some(_), None) if at_flush => None,
         (Some(e), _) => Some(format!(
             "{name}: torn after {} whole record(s) (compressed stream unreadable at byte {consumed}: {e})",
             records.len()

@@ -143,7 +143,7 @@ impl SegmentWriter {
 
     fn rotate_if_due(&mut self) -> io::Result<()> {
         let due = self.open.as_ref().is_some_and(|seg| {
-            seg.enc.get_ref().bytes >= self.limits.max_bytes || seg.opened.elapsed() >= self.limits.max_age
+            seg.enc.total_out() >= self.limits.max_bytes || seg.opened.elapsed() >= self.limits.max_age
         });
         if due {
             self.close()?;
