@@ -127,9 +127,11 @@ fn run(
     gap: &AtomicU64,
 ) {
     w.write(vec![encoder.genesis(genesis)]);
+    let mut last = genesis.started_at;
     loop {
         match rx.recv_timeout(w.writer.next_due()) {
             Ok((ts, action)) => {
+                last = ts;
                 let lost = gap.swap(0, Ordering::Relaxed);
                 if lost > 0 {
                     let records = encoder.gap(ts, lost);
@@ -148,9 +150,60 @@ fn run(
             w.failed = true;
         }
     }
+    // Actions dropped after the last one queued are counted too.
+    let lost = gap.swap(0, Ordering::Relaxed);
+    if lost > 0 {
+        let records = encoder.gap(last, lost);
+        w.write(records);
+    }
     let rest = encoder.flush();
     w.write(rest);
     if let Err(e) = w.writer.close() {
         tracing::error!("flight recorder: closing the last segment: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::app::recording::{self, Genesis};
+    use crate::incident::log::IncidentLog;
+    use crate::incident::recorder::{Limits, SegmentLog, recordings_dir};
+
+    /// Every action handed to the recorder is in the recording, or counted in a gap that is
+    /// itself recorded: a full queue never blocks and never loses count.
+    #[test]
+    fn every_action_is_recorded_or_counted_as_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, meta) =
+            IncidentLog::declare(dir.path(), "t", "SEV2", true, "ana@host", Utc::now()).unwrap();
+        let log: Arc<dyn SegmentLog> = Arc::new(log);
+        let root = recordings_dir(dir.path(), &meta.id).unwrap();
+        let writer = SegmentWriter::create(&root, "c1", Limits::default(), log).unwrap();
+        let state = crate::app::State::new(
+            crate::app::Mode::Drill,
+            (&meta).into(),
+            "ana@host".into(),
+            Arc::new(crate::config::Config::default()),
+            Utc::now(),
+        );
+        let genesis = Genesis::capture("c1", &state, &[], vec![], (80, 24));
+        let mut r = Recorder::start_with(genesis, writer, Encoder::default(), 2).unwrap();
+        let n = 5_000u64;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let action = if i % 2 == 0 { Action::Tick } else { Action::Resize(80, 24) };
+            r.record(Utc::now(), &action);
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "never blocks: {:?}", start.elapsed());
+        let dropped = r.dropped();
+        assert!(r.finish(Duration::from_secs(10)), "finished");
+        let rec = &recording::consoles(dir.path(), &meta.id)[0];
+        let back = recording::read(rec).unwrap();
+        assert_eq!(back.dropped, dropped, "the gaps recorded add up to what was dropped");
+        assert_eq!(back.actions.len() as u64 + back.dropped, n);
+        assert!(!back.open && back.torn.is_none());
     }
 }
