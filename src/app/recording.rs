@@ -130,8 +130,14 @@ fn encoded((ts, rec): (DateTime<Utc>, Rec)) -> Encoded {
     Encoded { ts, bytes: to_bytes(&rec), urgent }
 }
 
-/// A record as redacted JSON.
+/// A record as redacted JSON. Most records hold nothing to hide: one scan of the JSON text
+/// tells ([`crate::text::redact::may_hold_secret`]); only the others are walked string by string.
 fn to_bytes(rec: &Rec) -> Vec<u8> {
+    if let Ok(text) = serde_json::to_string(rec)
+        && !crate::text::redact::may_hold_secret(&text)
+    {
+        return text.into_bytes();
+    }
     let value = serde_json::to_value(rec).unwrap_or_else(|e| {
         tracing::error!("recording: cannot encode a record: {e}");
         Value::Null

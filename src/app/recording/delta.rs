@@ -178,7 +178,7 @@ fn owned((c, n, p): Key<'_>) -> (String, String, String) {
 /// half the value, or a pod list is not sorted by key).
 fn patch(old: &KubeView, new: &KubeView) -> Option<KubePatch> {
     let mut p = KubePatch::default();
-    if !Arc::ptr_eq(&old.pods, &new.pods) && old.pods != new.pods {
+    if !Arc::ptr_eq(&old.pods, &new.pods) {
         diff_pods(&old.pods, &new.pods, &mut p)?;
         if p.gone.len() + p.pods.len() > new.pods.len() / 2 + 1 {
             return None;

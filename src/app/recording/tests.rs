@@ -463,3 +463,20 @@ fn genesis_rebuilds_the_console_state() {
     assert_eq!(a.runbooks.ids(), b.runbooks.ids());
     assert_eq!(g.size, (100, 30));
 }
+
+#[test]
+fn the_fast_path_never_skips_what_the_walk_would_hide() {
+    // Clean records skip the walk; each of these must not.
+    let mut p = pod("prod", "api-1", 0);
+    p.labels.insert("db-password".into(), "plainvalue1".into());
+    p.reason = Some("failed:\ntoken: multilinesecret".into());
+    let mut q = pod("prod", "api-2", 0);
+    q.reason = Some("AUTH default redispass9".into());
+    let snap = Arc::new(Snapshot::fresh(kube(vec![p, q]), t0()));
+    let bytes = Encoder::default().encode(t0(), &Action::Kube(snap)).remove(0).bytes;
+    let text = String::from_utf8(bytes).unwrap();
+    for secret in ["plainvalue1", "multilinesecret", "redispass9"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(!crate::text::redact::may_hold_secret(r#"{"A":{"Kube":{"h":{"a":5,"f":"Fresh"},"v":"Same"}}}"#));
+}
