@@ -203,7 +203,7 @@ fn second(
     for q in 0..4 {
         out.push((ms(q * 250 + 100 + (rng.next() % 7) as i64), Action::Tick));
     }
-    if s % 30 == 0 {
+    if s.is_multiple_of(30) {
         out.push((ms(900), Action::Command(Command::FocusNext)));
     }
     out.sort_by_key(|(t, _)| *t);

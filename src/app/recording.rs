@@ -33,6 +33,8 @@ pub use action::ActionRec;
 pub use genesis::{FORMAT, Genesis, genesis_state};
 
 /// One record's payload.
+// Built and serialized one at a time, never stored in bulk: boxing the action buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Rec {
     /// The first record: what built the initial state.

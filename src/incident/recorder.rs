@@ -33,7 +33,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use read::{RawRecording, RawSegment, read_raw, read_segment};
+pub use read::{RawRecording, RawSegment, Records, read_raw, read_segment};
 pub use verify::{RecVerify, verify};
 pub use write::SegmentWriter;
 

@@ -86,11 +86,7 @@ fn simulate(edits: &[TextRec]) -> (String, usize) {
     for t in edits {
         match t {
             TextRec::Char(c) => s.push(*c),
-            TextRec::Backspace => {
-                if s.pop().is_none() {
-                    before += 1;
-                }
-            }
+            TextRec::Backspace => before += usize::from(s.pop().is_none()),
             _ => {}
         }
     }

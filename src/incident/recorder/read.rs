@@ -8,13 +8,16 @@ use flate2::read::DeflateDecoder;
 
 use super::{ConsoleRecording, MAGIC, RecError};
 
+/// Records with their times, in order.
+pub type Records = Vec<(DateTime<Utc>, Vec<u8>)>;
+
 /// One segment's records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawSegment {
     /// The file.
     pub path: PathBuf,
     /// Its whole records, in order.
-    pub records: Vec<(DateTime<Utc>, Vec<u8>)>,
+    pub records: Records,
     /// The stream was finished (the segment was closed).
     pub closed: bool,
     /// Why the records end early: a crash mid-write (the bytes after the last whole record
@@ -26,7 +29,7 @@ pub struct RawSegment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecording {
     /// Every whole record, in order.
-    pub records: Vec<(DateTime<Utc>, Vec<u8>)>,
+    pub records: Records,
     /// Where it ends early and why (a torn segment; later segments are not read).
     pub torn: Option<String>,
     /// The last segment was not closed: the console is running, or it stopped without
@@ -114,7 +117,7 @@ fn is_finished(stream: &[u8]) -> bool {
 }
 
 /// Split decoded bytes into records; `Some(n)`: `n` trailing bytes of a record cut short.
-fn split_records(mut b: &[u8]) -> (Vec<(DateTime<Utc>, Vec<u8>)>, Option<usize>) {
+fn split_records(mut b: &[u8]) -> (Records, Option<usize>) {
     let mut out = Vec::new();
     let mut prev: i64 = 0;
     while !b.is_empty() {
