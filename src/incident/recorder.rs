@@ -94,7 +94,13 @@ impl SegmentLog for super::log::IncidentLog {
             "recording segment {}/{} closed: {} records, {} bytes",
             info.console, info.segment, info.records, info.bytes
         );
-        let details = serde_json::to_value(info).map_err(|e| e.to_string())?;
+        let mut details = serde_json::to_value(info).map_err(|e| e.to_string())?;
+        // Every line of a drill's log says so, as the core's entries do.
+        if self.mode().is_drill()
+            && let Some(map) = details.as_object_mut()
+        {
+            map.insert("drill".into(), true.into());
+        }
         self.append(&super::entry::EntryKind::Recording, &summary, details)
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -53,7 +53,8 @@ entry_kinds! {
     Reopened = "reopened",
     /// An unreadable (torn) tail left by a crash, recorded by the next writer (see `log`).
     TornTail = "torn-tail",
-    /// A free-text note: `{text}`. The only kind a read-only console writes.
+    /// A free-text note: `{text}`. The only kind a read-only console's keys write (its exit
+    /// also logs its flight-recorder segment: `recording`).
     Note = "note",
     /// A note attached to a step: `{step, note}`.
     StepNote = "step-note",
