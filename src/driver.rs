@@ -142,7 +142,11 @@ impl Driver {
     }
 
     /// Record every action applied from now on (the flight recorder; see [`recorder`]).
+    /// Step ids the incident's allocator hands out are recorded too (a replay reuses them).
     pub fn with_recorder(mut self, recorder: Recorder) -> Driver {
+        if let Some(ids) = self.state.domain.step_ids.take() {
+            self.state.domain.step_ids = Some(recorder.tee(ids));
+        }
         self.recorder = Some(recorder);
         self
     }

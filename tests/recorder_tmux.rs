@@ -90,7 +90,8 @@ fn a_drill_console_records_a_verified_replayable_recording() {
         rec.actions.iter().any(|(_, a)| matches!(a, Action::Command(warroom::command::Command::Quit))),
         "the quit key is recorded"
     );
-    let mut state = genesis_state(&rec.genesis);
+    assert_eq!(genesis_state(&rec.genesis).domain.incident.id, id);
+    let mut state = rec.initial_state();
     for (now, action) in rec.actions.iter().cloned() {
         let _ = warroom::app::update(&mut state, action, now);
     }

@@ -43,6 +43,9 @@ pub enum Rec {
     A(ActionRec),
     /// This many actions were applied but not recorded (the recorder fell behind).
     Gap(u64),
+    /// The incident's shared allocator handed out this step id (while the action before it
+    /// was applied): a replay hands out the same ([`Recording::initial_state`]).
+    StepId(u64),
 }
 
 /// An encoded record, ready for the segment writer.
@@ -99,6 +102,11 @@ impl Encoder {
     /// A gap of `n` unrecorded actions before `ts`.
     pub fn gap(&mut self, ts: DateTime<Utc>, n: u64) -> Vec<Encoded> {
         self.typing.push(ts, Rec::Gap(n)).into_iter().map(encoded).collect()
+    }
+
+    /// A step id the shared allocator handed out at `ts`.
+    pub fn step_id(&mut self, ts: DateTime<Utc>, id: u64) -> Vec<Encoded> {
+        self.typing.push(ts, Rec::StepId(id)).into_iter().map(encoded).collect()
     }
 
     /// The records for `action` applied at `now`: usually one; none while a prompt's typing
@@ -191,6 +199,8 @@ pub enum Decoded {
     Action(Action),
     /// Unrecorded actions.
     Gap(u64),
+    /// A step id handed out.
+    StepId(u64),
 }
 
 impl Decoder {
@@ -200,6 +210,7 @@ impl Decoder {
         Ok(match rec {
             Rec::Genesis(g) => Decoded::Genesis(g),
             Rec::Gap(n) => Decoded::Gap(n),
+            Rec::StepId(id) => Decoded::StepId(id),
             Rec::A(a) => Decoded::Action(self.action(a, ts)?),
         })
     }
@@ -236,8 +247,35 @@ pub struct Recording {
     pub torn: Option<String>,
     /// The last segment is not closed (the console is running, or it crashed).
     pub open: bool,
-    /// Actions applied but not recorded (the recorder fell behind), in total.
+    /// Actions (and step ids) not recorded because the recorder fell behind, in total.
     pub dropped: u64,
+    /// The step ids the incident's shared allocator handed out, in order.
+    pub step_ids: Vec<u64>,
+}
+
+impl Recording {
+    /// The console's initial state ([`genesis_state`]) with an allocator that hands out the
+    /// recorded step ids in order, so replayed steps get the ids the console gave them.
+    pub fn initial_state(&self) -> crate::app::State {
+        let mut state = genesis_state(&self.genesis);
+        if !self.step_ids.is_empty() {
+            state.domain.step_ids = Some(std::sync::Arc::new(ReplayIds(std::sync::Mutex::new(
+                self.step_ids.iter().copied().collect(),
+            ))));
+        }
+        state
+    }
+}
+
+/// Hands out recorded step ids in order (then `at_least`).
+#[derive(Debug)]
+struct ReplayIds(std::sync::Mutex<std::collections::VecDeque<u64>>);
+
+impl crate::app::mirror::StepIds for ReplayIds {
+    fn allocate(&self, at_least: u64) -> Result<u64, String> {
+        let next = self.0.lock().map_err(|_| "replay step ids poisoned".to_string())?.pop_front();
+        Ok(next.unwrap_or(at_least))
+    }
 }
 
 /// Read and decode a console's recording.
@@ -253,11 +291,19 @@ pub fn read(rec: &ConsoleRecording) -> Result<Recording, RecError> {
         },
         None => return Err(RecError::Empty { path: rec.dir.clone() }),
     };
-    let mut out = Recording { genesis, actions: Vec::new(), torn: raw.torn, open: raw.open, dropped: 0 };
+    let mut out = Recording {
+        genesis,
+        actions: Vec::new(),
+        torn: raw.torn,
+        open: raw.open,
+        dropped: 0,
+        step_ids: Vec::new(),
+    };
     for (i, (ts, bytes)) in records {
         match decoder.decode(ts, &bytes).map_err(|m| err(i, m))? {
             Decoded::Action(a) => out.actions.push((ts, a)),
             Decoded::Gap(n) => out.dropped += n,
+            Decoded::StepId(id) => out.step_ids.push(id),
             Decoded::Genesis(_) => return Err(err(i, "a second genesis record".into())),
         }
     }

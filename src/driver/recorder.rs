@@ -7,16 +7,29 @@
 //!
 //! [`Driver::apply`]: super::Driver::apply
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::app::Action;
+use crate::app::mirror::StepIds;
 use crate::app::recording::{Encoded, Encoder, Genesis};
 use crate::incident::recorder::SegmentWriter;
+
+/// What the console hands the recorder thread.
+enum Msg {
+    /// An action applied at a time.
+    Action(DateTime<Utc>, Action),
+    /// A step id the shared allocator handed out at a time.
+    StepId(DateTime<Utc>, u64),
+}
+
+/// The sending side, shared by the recorder and its step-id tee: taking it out ends the
+/// recording even while a tee lives on in the state.
+type Queue = Arc<Mutex<Option<SyncSender<Msg>>>>;
 
 /// How many actions may wait for the recorder thread (minutes of a busy estate).
 pub const QUEUE: usize = 4096;
@@ -24,7 +37,8 @@ pub const QUEUE: usize = 4096;
 /// The recording of one console. Dropping it ends the recording in the background; prefer
 /// [`Recorder::finish`], which waits for the last segment to be closed and logged.
 pub struct Recorder {
-    queue: Option<SyncSender<(DateTime<Utc>, Action)>>,
+    /// Shared with the step-id tee; `None` once finished (the thread then sees the end).
+    queue: Queue,
     /// Dropped since the thread last looked (it records them as a gap).
     pending_gap: Arc<AtomicU64>,
     dropped: u64,
@@ -59,28 +73,19 @@ impl Recorder {
             run(&mut w, encoder, &genesis, &rx, &gap);
             let _ = done_tx.send(());
         })?;
-        Ok(Recorder { queue: Some(tx), pending_gap, dropped: 0, done })
+        Ok(Recorder { queue: Arc::new(Mutex::new(Some(tx))), pending_gap, dropped: 0, done })
     }
 
     /// Queue `action`, applied at `now`, for the recording. Never blocks: a full queue drops it.
     pub fn record(&mut self, now: DateTime<Utc>, action: &Action) {
-        let Some(queue) = &self.queue else { return };
-        match queue.try_send((now, action.clone())) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.dropped += 1;
-                if self.pending_gap.fetch_add(1, Ordering::Relaxed) == 0 {
-                    tracing::warn!(
-                        "flight recorder queue full ({QUEUE}): an action was not recorded ({} so far)",
-                        self.dropped
-                    );
-                }
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                tracing::error!("flight recorder thread is gone: recording stopped");
-                self.queue = None;
-            }
+        if send(&self.queue, &self.pending_gap, Msg::Action(now, action.clone())) == Sent::Dropped {
+            self.dropped += 1;
         }
+    }
+
+    /// `ids`, with every id it hands out recorded (a replay hands out the same ones).
+    pub fn tee(&self, ids: Arc<dyn StepIds>) -> Arc<dyn StepIds> {
+        Arc::new(Tee { inner: ids, queue: self.queue.clone(), gap: self.pending_gap.clone() })
     }
 
     /// Actions not recorded because the queue was full, since the start.
@@ -90,9 +95,72 @@ impl Recorder {
 
     /// End the recording: everything queued is written, the last segment closed and logged.
     /// Waits up to `limit`; returns whether it finished.
-    pub fn finish(mut self, limit: Duration) -> bool {
-        self.queue = None;
+    pub fn finish(self, limit: Duration) -> bool {
+        self.close();
         self.done.recv_timeout(limit).is_ok()
+    }
+
+    fn close(&self) {
+        if let Ok(mut q) = self.queue.lock() {
+            *q = None;
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum Sent {
+    Ok,
+    Dropped,
+    Gone,
+}
+
+/// Queue `msg` without blocking: a full queue drops it (counted for the gap record, logged
+/// once per run of drops).
+fn send(queue: &Queue, gap: &AtomicU64, msg: Msg) -> Sent {
+    let Ok(mut guard) = queue.lock() else { return Sent::Gone };
+    let Some(tx) = guard.as_ref() else { return Sent::Gone };
+    match tx.try_send(msg) {
+        Ok(()) => Sent::Ok,
+        Err(TrySendError::Full(_)) => {
+            let before = gap.fetch_add(1, Ordering::Relaxed);
+            if before == 0 {
+                tracing::warn!("flight recorder queue full ({QUEUE}): an action was not recorded");
+            }
+            Sent::Dropped
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            tracing::error!("flight recorder thread is gone: recording stopped");
+            *guard = None;
+            Sent::Gone
+        }
+    }
+}
+
+/// The incident's step-id allocator, recording what it hands out.
+struct Tee {
+    inner: Arc<dyn StepIds>,
+    queue: Queue,
+    gap: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Tee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tee({:?})", self.inner)
+    }
+}
+
+impl StepIds for Tee {
+    fn allocate(&self, at_least: u64) -> Result<u64, String> {
+        let id = self.inner.allocate(at_least)?;
+        send(&self.queue, &self.gap, Msg::StepId(crate::clock::now(), id));
+        Ok(id)
+    }
+}
+
+impl Drop for Recorder {
+    /// Ends the recording in the background (the thread closes the last segment).
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -119,25 +187,25 @@ impl Writing {
     }
 }
 
-fn run(
-    w: &mut Writing,
-    mut encoder: Encoder,
-    genesis: &Genesis,
-    rx: &mpsc::Receiver<(DateTime<Utc>, Action)>,
-    gap: &AtomicU64,
-) {
+fn run(w: &mut Writing, mut encoder: Encoder, genesis: &Genesis, rx: &mpsc::Receiver<Msg>, gap: &AtomicU64) {
     w.write(vec![encoder.genesis(genesis)]);
     let mut last = genesis.started_at;
     loop {
         match rx.recv_timeout(w.writer.next_due()) {
-            Ok((ts, action)) => {
+            Ok(msg) => {
+                let ts = match &msg {
+                    Msg::Action(ts, _) | Msg::StepId(ts, _) => *ts,
+                };
                 last = ts;
                 let lost = gap.swap(0, Ordering::Relaxed);
                 if lost > 0 {
                     let records = encoder.gap(ts, lost);
                     w.write(records);
                 }
-                let records = encoder.encode(ts, &action);
+                let records = match msg {
+                    Msg::Action(ts, action) => encoder.encode(ts, &action),
+                    Msg::StepId(ts, id) => encoder.step_id(ts, id),
+                };
                 w.write(records);
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -168,6 +236,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::app::mirror::StepIds;
     use crate::app::recording::{self, Genesis};
     use crate::incident::log::IncidentLog;
     use crate::incident::recorder::{Limits, SegmentLog, recordings_dir};
@@ -205,5 +274,49 @@ mod tests {
         assert_eq!(back.dropped, dropped, "the gaps recorded add up to what was dropped");
         assert_eq!(back.actions.len() as u64 + back.dropped, n);
         assert!(!back.open && back.torn.is_none());
+    }
+
+    /// Ids handed out by a shared allocator (another console takes some in between).
+    #[derive(Debug)]
+    struct Shared(std::sync::Mutex<u64>);
+
+    impl StepIds for Shared {
+        fn allocate(&self, at_least: u64) -> Result<u64, String> {
+            let mut next = self.0.lock().unwrap();
+            let id = (*next).max(at_least);
+            *next = id + 3;
+            Ok(id)
+        }
+    }
+
+    /// The ids the incident's allocator handed out come back, in order, in a replay.
+    #[test]
+    fn a_replay_hands_out_the_step_ids_the_console_got() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, meta) =
+            IncidentLog::declare(dir.path(), "t", "SEV2", true, "ana@host", Utc::now()).unwrap();
+        let log: Arc<dyn SegmentLog> = Arc::new(log);
+        let root = recordings_dir(dir.path(), &meta.id).unwrap();
+        let writer = SegmentWriter::create(&root, "c1", Limits::default(), log).unwrap();
+        let state = crate::app::State::new(
+            crate::app::Mode::Drill,
+            (&meta).into(),
+            "ana@host".into(),
+            Arc::new(crate::config::Config::default()),
+            Utc::now(),
+        );
+        let genesis = Genesis::capture("c1", &state, &[], vec![], (80, 24));
+        let mut r = Recorder::start(genesis, writer).unwrap();
+        let ids = r.tee(Arc::new(Shared(std::sync::Mutex::new(7))));
+        r.record(Utc::now(), &Action::Tick);
+        let got: Vec<u64> = (0..3).map(|_| ids.allocate(1).unwrap()).collect();
+        assert_eq!(got, [7, 10, 13]);
+        assert!(r.finish(Duration::from_secs(10)));
+        let back = recording::read(&recording::consoles(dir.path(), &meta.id)[0]).unwrap();
+        assert_eq!(back.step_ids, got);
+        let mut replayed = back.initial_state();
+        let again: Vec<u64> = (0..3).map(|_| replayed.domain.alloc_step_id()).collect();
+        assert_eq!(again, got, "the replay numbers steps as the console did");
+        assert_eq!(replayed.domain.alloc_step_id(), 14, "then from the state itself");
     }
 }
