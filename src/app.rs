@@ -13,6 +13,7 @@ pub mod mirror;
 pub mod pipeline;
 pub mod propose;
 pub mod recommend;
+pub mod recording;
 pub mod resume;
 pub mod runbook_flow;
 pub mod safety;

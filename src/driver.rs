@@ -18,6 +18,10 @@ use crate::incident::commander::{CommanderView, LockRequest};
 use crate::incident::log::LogFollower;
 use crate::runner::{LogSink, Runner};
 
+pub mod recorder;
+
+pub use recorder::Recorder;
+
 /// Where the effects that are neither the runner's nor the lock's go: the bell and the
 /// clipboard. The console writes them through its terminal backend; tests record them.
 pub trait Output {
@@ -90,6 +94,8 @@ pub struct Driver {
     actions: mpsc::UnboundedReceiver<Action>,
     lock_requests: Option<mpsc::Sender<LockRequest>>,
     tick: tokio::time::Interval,
+    /// The flight recorder, when this console records ([`Driver::with_recorder`]).
+    recorder: Option<Recorder>,
 }
 
 impl Driver {
@@ -116,7 +122,7 @@ impl Driver {
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Driver { state, sources, runner, sender, actions, lock_requests: None, tick }
+        Driver { state, sources, runner, sender, actions, lock_requests: None, tick, recorder: None }
     }
 
     /// Follow the commander lock: its current view is queued now, every change after it.
@@ -132,6 +138,16 @@ impl Driver {
             }
         });
         self.lock_requests = requests;
+        self
+    }
+
+    /// Record every action applied from now on (the flight recorder; see [`recorder`]).
+    /// Step ids the incident's allocator hands out are recorded too (a replay reuses them).
+    pub fn with_recorder(mut self, recorder: Recorder) -> Driver {
+        if let Some(ids) = self.state.domain.step_ids.take() {
+            self.state.domain.step_ids = Some(recorder.tee(ids));
+        }
+        self.recorder = Some(recorder);
         self
     }
 
@@ -211,7 +227,11 @@ impl Driver {
     pub fn apply(&mut self, action: Action, out: &mut dyn Output) -> bool {
         let visible = action.may_change_screen(&self.state);
         // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
-        let effects = update(&mut self.state, action, crate::clock::now());
+        let now = crate::clock::now();
+        if let Some(r) = &mut self.recorder {
+            r.record(now, &action);
+        }
+        let effects = update(&mut self.state, action, now);
         let changed = visible || !effects.is_empty();
         self.carry_out(effects, out);
         changed
@@ -259,6 +279,16 @@ impl Driver {
         self.release_commander(out).await;
         if !self.runner.flush(Duration::from_secs(5)).await {
             tracing::error!("incident log entries still queued after 5 s at exit");
+        }
+        self.finish_recording().await;
+    }
+
+    /// End the flight recording: its last segment closed and logged (waiting up to 5 s).
+    pub async fn finish_recording(&mut self) {
+        let Some(recorder) = self.recorder.take() else { return };
+        let finished = tokio::task::spawn_blocking(move || recorder.finish(Duration::from_secs(5))).await;
+        if !matches!(finished, Ok(true)) {
+            tracing::error!("flight recorder still writing after 5 s at exit");
         }
     }
 

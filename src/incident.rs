@@ -9,4 +9,5 @@ pub mod log;
 pub mod observations;
 pub mod operator;
 pub mod scorecard;
+pub mod recorder;
 pub mod store;

@@ -423,7 +423,8 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
 
 /// The fixture logs (written before entry kinds were an enum: every kind, an unknown
 /// `pager-escalated`, a torn tail; a live incident and a drill) export to exactly the Markdown
-/// and JSON they exported to then.
+/// and JSON they exported to then (the drill's goldens gained the `recording` entry appended
+/// to it when that kind was added).
 #[test]
 fn fixture_logs_export_exactly_as_before_unknown_kinds_included() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");

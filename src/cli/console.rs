@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::app::recording::Genesis;
 use crate::app::state::IncidentInfo;
 use crate::app::{Mode, State, resume};
 use crate::backends::Operate;
 use crate::config::Config;
 use crate::config::load::Loaded;
-use crate::driver::{CommanderLink, Driver};
+use crate::driver::{CommanderLink, Driver, Recorder};
 use crate::incident::commander::{self, CommanderView, holder_identity, open_lock};
 use crate::incident::entry::Entry;
 use crate::incident::entry::{LogIntent, LogLine};
@@ -165,6 +166,37 @@ fn drill_scorecard(path: &std::path::Path) -> Option<Vec<String>> {
     overlay_lines(&entries, &def)
 }
 
+/// Start this console's flight recording (`<ID>.rec/<console-id>/`) from the state it is
+/// about to run with. A recording that cannot start is a warning on screen, never fatal.
+fn start_recorder(
+    data_dir: &std::path::Path,
+    log: &Arc<IncidentLog>,
+    state: &mut State,
+    entries: &[Entry],
+    runbooks: Vec<(PathBuf, String)>,
+) -> Option<Recorder> {
+    use crate::incident::recorder::{Limits, SegmentLog, SegmentWriter, new_console_id, recordings_dir};
+    let console = new_console_id(Utc::now());
+    let started = recordings_dir(data_dir, &state.domain.incident.id)
+        .ok_or_else(|| std::io::Error::other("invalid incident id"))
+        .and_then(|root| {
+            let sink: Arc<dyn SegmentLog> = log.clone();
+            SegmentWriter::create(&root, &console, Limits::default(), sink)
+        })
+        .and_then(|writer| {
+            let size = crossterm::terminal::size().unwrap_or((80, 24));
+            let genesis = Genesis::capture(&console, state, entries, runbooks, size);
+            Recorder::start(genesis, writer)
+        });
+    match started {
+        Ok(r) => Some(r),
+        Err(e) => {
+            state.domain.warnings.push(format!("flight recorder not started: {e}"));
+            None
+        }
+    }
+}
+
 /// Declare or resume the incident and run the console. Returns the exit code.
 pub async fn launch(l: Launch, loaded: Loaded) -> color_eyre::Result<i32> {
     launch_with(l, loaded, |_| {}).await
@@ -217,10 +249,16 @@ pub async fn launch_with(
     let path = log.path().to_path_buf();
     let follower = log.follower();
     let commander = commander_link(&l, &loaded, &data_dir, &mut state).await;
+    let runbook_sources =
+        crate::runbook::catalog::Catalog::user_sources(loaded.paths.runbooks_dir().as_deref());
+    let recorder = start_recorder(&data_dir, &log, &mut state, &entries, runbook_sources);
     let mut driver =
         Driver::start(state, l.sources, l.operator, Arc::new(IncidentSink(log))).with_follower(follower);
     if let Some(link) = commander {
         driver = driver.with_commander(link);
+    }
+    if let Some(r) = recorder {
+        driver = driver.with_recorder(r);
     }
     let ctx = UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() };
     let epilogue = (l.mode == Mode::Drill).then(|| {

@@ -12,6 +12,7 @@ use crate::incident::export::{ExportMeta, export_json_scored, export_markdown_sc
 use crate::incident::log::{IncidentLog, LogError, read_log, verify};
 use crate::incident::operator::operator_identity;
 use crate::incident::scorecard::scenario_for;
+use crate::incident::recorder;
 use crate::incident::store::{self, list_incidents};
 
 /// Subcommands of `warroom log`.
@@ -212,11 +213,30 @@ fn verify_cmd(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Re
         writeln!(out, "({} entries verified before it)", report.entries)?;
         return Ok(1);
     }
+    let rec = recorder::verify(data_dir, id, &read_log(&path)?);
+    for p in &rec.problems {
+        writeln!(out, "TAMPERED OR DAMAGED: {p}")?;
+    }
+    if !rec.is_intact() {
+        writeln!(
+            out,
+            "(log: {} entries verified; {} recording segment(s) verified)",
+            report.entries, rec.verified
+        )?;
+        return Ok(1);
+    }
     writeln!(
         out,
-        "OK: {} entries, hash chain intact, {} torn line(s) recorded",
-        report.entries, report.recorded_torn
+        "OK: {} entries, hash chain intact, {} torn line(s) recorded; {} recording segment(s) verified",
+        report.entries, report.recorded_torn, rec.verified
     )?;
+    for open in &rec.open {
+        writeln!(
+            out,
+            "open: recording segment {} (its console is running, or stopped without closing it)",
+            open.display()
+        )?;
+    }
     if let Some(t) = &report.pending_torn {
         writeln!(
             out,

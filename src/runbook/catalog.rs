@@ -72,6 +72,25 @@ impl Catalog {
         (cat, errors)
     }
 
+    /// The user's runbook files as (path, text), in load order (a recording keeps them);
+    /// unreadable files are left out ([`Catalog::load`] reports them).
+    pub fn user_sources(dir: Option<&Path>) -> Vec<(PathBuf, String)> {
+        toml_files(dir).into_iter().filter_map(|f| read_file(&f).ok().map(|text| (f, text))).collect()
+    }
+
+    /// Built-ins plus the user's runbooks from already-read `sources` (a recording's).
+    pub fn from_sources(sources: &[(PathBuf, String)]) -> (Catalog, Vec<ConfigError>) {
+        let mut cat = Catalog::builtin();
+        let mut errors = Vec::new();
+        for (file, text) in sources {
+            match parse(text, file).map_err(first) {
+                Ok(rb) => cat.insert(Entry { runbook: Arc::new(rb), origin: Origin::User(file.clone()) }),
+                Err(e) => errors.push(e),
+            }
+        }
+        (cat, errors)
+    }
+
     /// Every problem in the user's runbook files (all of them, not only the first per file).
     pub fn check(dir: Option<&Path>) -> Vec<ConfigError> {
         let mut errors = Vec::new();

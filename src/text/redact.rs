@@ -91,6 +91,17 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     out
 }
 
+static SECRET_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(SECRET_KEY).unwrap_or_else(|e| panic!("secret word rule: {e}")));
+
+/// Whether [`redact`] or a secret-looking key could change any part of `text`. `false` for a
+/// text without a backslash (JSON with no escapes) means no string in it, nor any key, holds
+/// anything to hide: every rule's match in a piece of it is also a match in the whole, and
+/// the one line-anchored rule needs a secret key word. One scan for a clean text.
+pub fn may_hold_secret(text: &str) -> bool {
+    text.contains('\\') || ANY_RULE.is_match(text) || SECRET_WORD.is_match(text)
+}
+
 /// Whether a JSON object key names a secret (`password`, `aws_secret_access_key`, `token`, ...).
 pub fn is_secret_key(key: &str) -> bool {
     SECRET_KEY_NAME.is_match(key)

@@ -53,7 +53,8 @@ entry_kinds! {
     Reopened = "reopened",
     /// An unreadable (torn) tail left by a crash, recorded by the next writer (see `log`).
     TornTail = "torn-tail",
-    /// A free-text note: `{text}`. The only kind a read-only console writes.
+    /// A free-text note: `{text}`. The only kind a read-only console's keys write (its exit
+    /// also logs its flight-recorder segment: `recording`).
     Note = "note",
     /// A note attached to a step: `{step, note}`.
     StepNote = "step-note",
@@ -104,6 +105,8 @@ entry_kinds! {
     RecoveryResult = "recovery-result",
     /// The latest mitigation no longer holds (the estate failed again): `{reasons, level, ...}`.
     MitigationWithdrawn = "mitigation-withdrawn",
+    /// A flight-recorder segment closed: `{console, segment, bytes, records, sha256, from, to}`.
+    Recording = "recording",
 }
 
 impl EntryKind {
@@ -198,6 +201,7 @@ mod tests {
         (DrillResult, "drill-result"),
         (RecoveryResult, "recovery-result"),
         (MitigationWithdrawn, "mitigation-withdrawn"),
+        (Recording, "recording"),
     ];
 
     #[test]

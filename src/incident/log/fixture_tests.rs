@@ -1,6 +1,7 @@
 //! Logs written before entry kinds were an enum (`tests/fixtures/logs`, one live incident with
-//! every kind, an unknown kind and a recorded torn tail; one drill) still verify, read back and
-//! encode to the very bytes they were written with.
+//! every kind, an unknown kind and a recorded torn tail; one drill, to which a `recording` entry
+//! was appended by `warroom log append`) still verify, read back and encode to the very bytes
+//! they were written with.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ const DRILL: &str = "INC-20261205-231413-DRILL.jsonl";
 
 #[test]
 fn fixture_logs_verify_unchanged() {
-    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 11, 0)] {
+    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 12, 0)] {
         let report = verify(&fixture(name)).expect("readable fixture");
         assert!(report.is_intact(), "{name}: {:?}", report.problem);
         assert_eq!((report.entries, report.recorded_torn), (entries, torn), "{name}");
