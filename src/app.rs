@@ -13,6 +13,7 @@ pub mod mirror;
 pub mod pipeline;
 pub mod propose;
 pub mod recommend;
+pub mod replay;
 pub mod resume;
 pub mod runbook_flow;
 pub mod safety;

@@ -90,7 +90,13 @@ pub struct Driver {
     actions: mpsc::UnboundedReceiver<Action>,
     lock_requests: Option<mpsc::Sender<LockRequest>>,
     tick: tokio::time::Interval,
+    /// Sees every action applied, with its `now` (see [`Driver::with_tap`]).
+    tap: Option<Tap>,
 }
+
+/// Sees each action [`Driver::apply`] hands to `update`, with the `now` it is applied at, before
+/// it is applied: the journal replay rebuilds the screen from (tests capture it).
+pub type Tap = Box<dyn FnMut(chrono::DateTime<chrono::Utc>, &Action) + Send>;
 
 impl Driver {
     /// Start the runner (executing with `operator`, logging to `log`) around `state`. The
@@ -116,7 +122,7 @@ impl Driver {
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Driver { state, sources, runner, sender, actions, lock_requests: None, tick }
+        Driver { state, sources, runner, sender, actions, lock_requests: None, tick, tap: None }
     }
 
     /// Follow the commander lock: its current view is queued now, every change after it.
@@ -132,6 +138,12 @@ impl Driver {
             }
         });
         self.lock_requests = requests;
+        self
+    }
+
+    /// Show every applied action, with its `now`, to `tap` (in the order applied).
+    pub fn with_tap(mut self, tap: Tap) -> Driver {
+        self.tap = Some(tap);
         self
     }
 
@@ -211,7 +223,11 @@ impl Driver {
     pub fn apply(&mut self, action: Action, out: &mut dyn Output) -> bool {
         let visible = action.may_change_screen(&self.state);
         // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
-        let effects = update(&mut self.state, action, crate::clock::now());
+        let now = crate::clock::now();
+        if let Some(tap) = &mut self.tap {
+            tap(now, &action);
+        }
+        let effects = update(&mut self.state, action, now);
         let changed = visible || !effects.is_empty();
         self.carry_out(effects, out);
         changed
