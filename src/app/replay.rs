@@ -142,6 +142,15 @@ impl Timeline {
         state
     }
 
+    /// Move `state`, the state after the first `from` actions, to the state after the first
+    /// `to` (`to >= from`; clamped to the recording): playing forward without a clone.
+    pub fn forward(&self, state: &mut State, from: usize, to: usize) {
+        let to = to.min(self.actions.len());
+        for recorded in self.actions.get(from..to).unwrap_or_default() {
+            replay(state, recorded);
+        }
+    }
+
     /// How many checkpoints are kept.
     pub fn checkpoints(&self) -> usize {
         self.checkpoints.len()
