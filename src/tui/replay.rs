@@ -14,7 +14,7 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use tokio::signal::unix::{SignalKind, signal};
 
-use self::player::{Player, replay_key};
+use self::player::{Player, replay_keys};
 use super::output::{QuietBackend, SizeSource};
 use super::terminal::TerminalGuard;
 use crate::app::State;
@@ -107,7 +107,7 @@ pub async fn run(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => {
-                    if let Some(key) = replay_key(&k) {
+                    for key in replay_keys(&k) {
                         player.key(key, tl);
                     }
                 }

@@ -2,12 +2,16 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::app::action::Action;
 use crate::app::state::State;
 use crate::app::verdict::Level;
 use crate::incident::entry::{EntryKind, LogLine};
+
+/// A declaration at most this long before the recording starts is its first milestone (the
+/// console that declares an incident starts recording right after).
+const DECLARED_SLACK_SECS: i64 = 10;
 
 /// A log entry as the console showed it: when it appeared, its kind and summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,9 +140,22 @@ impl Collector {
     /// entry was not seen, the drill's fault) count when they fall inside the recording.
     pub(super) fn finish(mut self, end: Option<DateTime<Utc>>) -> (Vec<Mark>, Vec<Milestone>) {
         let inside = |t: DateTime<Utc>| self.start.zip(end).is_some_and(|(s, e)| s <= t && t <= e);
-        if !self.milestones.iter().any(|m| m.kind == MilestoneKind::Declared) && inside(self.declared_at) {
-            let text = "incident declared".to_string();
-            self.milestones.push(Milestone { at: self.declared_at, kind: MilestoneKind::Declared, text });
+        if !self.milestones.iter().any(|m| m.kind == MilestoneKind::Declared) {
+            let declared = self.declared_at;
+            match self.start {
+                _ if inside(declared) => {
+                    let text = "incident declared".to_string();
+                    self.milestones.push(Milestone { at: declared, kind: MilestoneKind::Declared, text });
+                }
+                // The console that declared it started recording a moment later.
+                Some(start)
+                    if declared <= start && start - declared <= Duration::seconds(DECLARED_SLACK_SECS) =>
+                {
+                    let text = format!("incident declared at {}Z", declared.format("%H:%M:%S"));
+                    self.milestones.push(Milestone { at: start, kind: MilestoneKind::Declared, text });
+                }
+                _ => {}
+            }
         }
         if let Some(at) = self.fault_at.filter(|t| inside(*t)) {
             let text = "the drill's fault struck".to_string();

@@ -284,6 +284,20 @@ fn a_failing_verdict_already_shown_at_the_start_is_not_a_milestone() {
 }
 
 #[test]
+fn a_declaration_just_before_the_recording_is_its_first_milestone() {
+    let (mut initial, actions) = recording();
+    initial.domain.incident.declared_at = t0() - Duration::milliseconds(800);
+    let tl = Timeline::new(initial.clone(), actions.clone());
+    let first = &tl.milestones()[0];
+    assert_eq!((first.kind, first.at), (MilestoneKind::Declared, tl.start()));
+    assert_eq!(first.text, "incident declared at 02:59:59Z");
+    // Declared long before (a resumed incident): not a milestone of this recording.
+    initial.domain.incident.declared_at = t0() - Duration::hours(2);
+    let tl = Timeline::new(initial, actions);
+    assert!(tl.milestones().iter().all(|m| m.kind != MilestoneKind::Declared), "{:?}", tl.milestones());
+}
+
+#[test]
 fn checkpoints_stay_bounded_and_thinning_keeps_the_first() {
     let mut cps: Vec<Checkpoint> =
         (0..10).map(|i| Checkpoint { applied: i * 3, state: primary_down_state() }).collect();

@@ -92,6 +92,16 @@ pub fn replay_key(ev: &KeyEvent) -> Option<ReplayKey> {
     })
 }
 
+/// The replay keys of one terminal key event: usually one; an Alt key is Esc then the key (Esc
+/// and the next key read together arrive as Alt-key: over a slow link, or typed quickly).
+pub fn replay_keys(ev: &KeyEvent) -> Vec<ReplayKey> {
+    if ev.modifiers.contains(KeyModifiers::ALT) && ev.kind != KeyEventKind::Release {
+        let key = KeyEvent { modifiers: ev.modifiers - KeyModifiers::ALT, ..*ev };
+        return std::iter::once(ReplayKey::Close).chain(replay_key(&key)).collect();
+    }
+    replay_key(ev).into_iter().collect()
+}
+
 /// What is drawn over the replayed frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {

@@ -4,7 +4,7 @@ use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 
-use super::player::{Overlay, Player, ReplayKey, SPEEDS, replay_key};
+use super::player::{Overlay, Player, ReplayKey, SPEEDS, replay_key, replay_keys};
 use super::*;
 use crate::app::Action;
 use crate::app::replay::{MilestoneKind, Recorded};
@@ -65,6 +65,12 @@ fn the_fixed_key_map() {
     for c in ['a', 'y', 'n', 'b', 'x'] {
         assert_eq!(key(KeyCode::Char(c), none), None, "{c}");
     }
+    // Esc and `?` read together arrive as Alt-?: the picker closes, then the help opens.
+    let alt = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT);
+    assert_eq!(replay_keys(&alt), [ReplayKey::Close, ReplayKey::Help]);
+    let alt_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT);
+    assert_eq!(replay_keys(&alt_x), [ReplayKey::Close]);
+    assert_eq!(replay_keys(&KeyEvent::new(KeyCode::Char('m'), none)), [ReplayKey::NextMilestone]);
     for (k, _) in super::player::HELP {
         assert!(!k.is_empty());
     }
