@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod propose;
 pub mod recommend;
 pub mod recording;
+pub mod replay;
 pub mod resume;
 pub mod runbook_flow;
 pub mod safety;

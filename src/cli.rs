@@ -1,4 +1,5 @@
-//! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`.
+//! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`,
+//! `replay`.
 
 pub mod check;
 pub mod console;
@@ -8,6 +9,7 @@ pub mod exec;
 pub mod live;
 pub mod log;
 pub mod plan;
+pub mod replay;
 pub mod status;
 
 use std::path::PathBuf;
@@ -78,4 +80,7 @@ pub enum Cmd {
         #[command(subcommand)]
         command: log::LogCommand,
     },
+    /// Replay a recorded console, read-only, as it was (space pause, +/- speed, arrows seek,
+    /// [ ] log entries, m milestones, ? help).
+    Replay(replay::ReplayArgs),
 }

@@ -96,7 +96,13 @@ pub struct Driver {
     tick: tokio::time::Interval,
     /// The flight recorder, when this console records ([`Driver::with_recorder`]).
     recorder: Option<Recorder>,
+    /// Sees every action applied, with its `now` (see [`Driver::with_tap`]).
+    tap: Option<Tap>,
 }
+
+/// Sees each action [`Driver::apply`] hands to `update`, with the `now` it is applied at, before
+/// it is applied: the journal replay rebuilds the screen from (tests capture it).
+pub type Tap = Box<dyn FnMut(chrono::DateTime<chrono::Utc>, &Action) + Send>;
 
 impl Driver {
     /// Start the runner (executing with `operator`, logging to `log`) around `state`. The
@@ -122,7 +128,17 @@ impl Driver {
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        Driver { state, sources, runner, sender, actions, lock_requests: None, tick, recorder: None }
+        Driver {
+            state,
+            sources,
+            runner,
+            sender,
+            actions,
+            lock_requests: None,
+            tick,
+            recorder: None,
+            tap: None,
+        }
     }
 
     /// Follow the commander lock: its current view is queued now, every change after it.
@@ -148,6 +164,12 @@ impl Driver {
             self.state.domain.step_ids = Some(recorder.tee(ids));
         }
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// Show every applied action, with its `now`, to `tap` (in the order applied).
+    pub fn with_tap(mut self, tap: Tap) -> Driver {
+        self.tap = Some(tap);
         self
     }
 
@@ -228,6 +250,9 @@ impl Driver {
         let visible = action.may_change_screen(&self.state);
         // Monotonic-anchored: a stepped wall clock neither fires timers early nor late.
         let now = crate::clock::now();
+        if let Some(tap) = &mut self.tap {
+            tap(now, &action);
+        }
         if let Some(r) = &mut self.recorder {
             r.record(now, &action);
         }

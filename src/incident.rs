@@ -8,6 +8,6 @@ pub mod history;
 pub mod log;
 pub mod observations;
 pub mod operator;
-pub mod scorecard;
 pub mod recorder;
+pub mod scorecard;
 pub mod store;

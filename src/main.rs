@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             Some(Cmd::Status { json }) => cli::status::run(json, loaded).await,
             Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
             Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
+            Some(Cmd::Replay(ref args)) => cli::replay::run(args.clone(), loaded).await,
             // A read-only console writes notes and nothing else, from the command line too.
             Some(Cmd::Log { command: cli::log::LogCommand::Append { ref kind, .. } })
                 if cli.common.read_only && !READ_ONLY_KINDS.contains(kind) =>

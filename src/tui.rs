@@ -5,6 +5,7 @@ pub use crate::clock;
 pub mod event_loop;
 pub mod keys;
 pub mod output;
+pub mod replay;
 pub mod terminal;
 
 pub use crate::backends::Sources;

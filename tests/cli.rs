@@ -22,7 +22,7 @@ fn help_lists_every_subcommand_and_each_has_its_own_help() {
     let home = Home::new();
     let top = home.run(&["--help"]);
     assert_eq!(top.code, Some(0), "{top:?}");
-    for sub in ["drill", "status", "check", "log"] {
+    for sub in ["drill", "status", "check", "log", "replay"] {
         assert!(top.stdout.lines().any(|l| l.trim_start().starts_with(sub)), "{sub} missing: {top:?}");
     }
     assert!(top.stdout.contains("--config"), "{top:?}");
@@ -34,6 +34,7 @@ fn help_lists_every_subcommand_and_each_has_its_own_help() {
         (&["log", "--help"], &["list", "show", "verify", "append", "export"]),
         (&["log", "export", "--help"], &["--format", "markdown", "json"]),
         (&["log", "append", "--help"], &["--kind", "--summary", "--details", "--count"]),
+        (&["replay", "--help"], &["ID", "--speed", "--from", "--console"]),
     ];
     for (args, wanted) in cases {
         let out = home.run(args);
@@ -46,6 +47,25 @@ fn help_lists_every_subcommand_and_each_has_its_own_help() {
     let version = home.run(&["--version"]);
     assert_eq!(version.code, Some(0));
     assert!(version.stdout.starts_with("warroom "), "{version:?}");
+}
+
+#[test]
+fn replay_refuses_bad_arguments_in_one_line() {
+    let home = Home::new();
+    for (args, wanted) in [
+        (&["replay", "INC-1", "--speed", "100"][..], "--speed must be between 0.25 and 64, got 100"),
+        (&["replay", "INC-1", "--speed", "0.1"][..], "--speed must be between 0.25 and 64, got 0.1"),
+        (&["replay", "INC-1", "--from", "12"][..], "expected T+mm:ss or T+h:mm:ss"),
+        (&["replay", "INC-NONE"][..], "INC-NONE"),
+    ] {
+        let out = home.run(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.starts_with("warroom replay: ") && out.stderr.contains(wanted),
+            "{args:?}: {out:?}"
+        );
+    }
 }
 
 #[test]

@@ -280,6 +280,8 @@ pub struct View {
     pub help_scroll: usize,
     /// Keys typed right after a dialog failed to open are dropped while this is set.
     pub swallow: Option<super::guard::Swallow>,
+    /// This screen replays a recording (`warroom replay`): the header's REPLAY badge.
+    pub replay: Option<super::replay::ReplayBadge>,
 }
 
 impl Default for View {
@@ -295,6 +297,7 @@ impl Default for View {
             quit_armed: false,
             help_scroll: 0,
             swallow: None,
+            replay: None,
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::incident::entry::EntryKind;
 use crate::incident::export::{ExportMeta, export_json_scored, export_markdown_scored};
 use crate::incident::log::{IncidentLog, LogError, read_log, verify};
 use crate::incident::operator::operator_identity;
-use crate::incident::scorecard::scenario_for;
 use crate::incident::recorder;
+use crate::incident::scorecard::scenario_for;
 use crate::incident::store::{self, list_incidents};
 
 /// Subcommands of `warroom log`.

@@ -37,6 +37,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     // Essentials that must always fit: clock, mode, read-only, alarms.
     let mut essentials = vec![Span::styled(state.domain.clock_text(), header), Span::raw(" "), mode];
+    if let Some(replay) = &state.view.replay {
+        essentials.push(Span::raw(" "));
+        let text = clean(&replay.text(), avail.saturating_sub(30).max(12));
+        essentials.push(Span::styled(format!(" {text} "), theme.style(Slot::BadgeReadOnly)));
+    }
     if state.domain.read_only {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(" READ-ONLY ", theme.style(Slot::BadgeReadOnly)));

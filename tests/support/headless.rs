@@ -134,6 +134,12 @@ impl Headless {
         Headless { driver, log, out: Recorded::default() }
     }
 
+    /// The same console with `tap` seeing every action the driver applies, with its `now` (what
+    /// a flight recorder journals).
+    pub fn with_tap(self, tap: warroom::driver::Tap) -> Headless {
+        Headless { driver: self.driver.with_tap(tap), ..self }
+    }
+
     /// Start runbook `id` with `--param` overrides (its first step's confirmation opens).
     pub fn start_runbook(&mut self, id: &str, params: &[(&str, &str)]) {
         let params: Vec<(String, String)> =
