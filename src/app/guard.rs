@@ -44,6 +44,8 @@ pub enum KeyAction {
     },
     /// Give the commander lock up.
     ReleaseCommand,
+    /// End the drill (facilitator).
+    EndDrill,
 }
 
 /// Keys are being dropped: a dialog was expected and did not open.
@@ -66,6 +68,8 @@ pub enum Need {
     Write,
     /// The commander (steps, runbooks, resolve, status posts, overrides).
     Commander,
+    /// The drill's facilitator (pause, inject, hints, end).
+    Facilitator,
 }
 
 /// What `c` needs, and the words for a refusal ("cannot {what}"), with `modal` open.
@@ -88,14 +92,26 @@ pub fn need(c: Command, modal: Option<&Modal>) -> (Need, &'static str) {
         C::Resolve => (Need::Commander, "resolve"),
         C::ChecklistTick => (Need::Write, "tick checklist items"),
         C::TakeCommand => (Need::Write, "take the commander lock"),
+        C::FacilitatorPause => (Need::Facilitator, "pause the drill"),
+        C::FacilitatorInject => (Need::Facilitator, "inject faults"),
+        C::FacilitatorHint | C::FacilitatorHintText => (Need::Facilitator, "give hints"),
+        C::FacilitatorEnd => (Need::Facilitator, "end the drill"),
         _ => (Need::Anyone, ""),
     }
 }
 
 /// Why this console may not do what needs `need` ("cannot {what}"), naming its role.
 pub fn refusal(state: &State, need: Need, what: &str) -> Option<String> {
+    let facilitator = state.domain.facilitation.facilitator;
     match need {
         Need::Anyone => None,
+        Need::Facilitator if facilitator => None,
+        Need::Facilitator => {
+            Some(format!("not the facilitator: cannot {what} (only `warroom drill --facilitate` can)"))
+        }
+        _ if facilitator => Some(format!(
+            "FACILITATOR console: cannot {what}; the trainees act, you pause, inject, hint and end"
+        )),
         _ if state.domain.read_only => Some(format!("READ-ONLY console: cannot {what}")),
         Need::Write => None,
         Need::Commander => super::commander::refusal(state).map(|_| {
@@ -197,6 +213,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::AbortRunbook => (Need::Commander, "abort the runbook"),
         KeyAction::AbortStep(_) => (Need::Commander, "abort steps"),
         KeyAction::SkipStep { .. } => (Need::Commander, "skip steps"),
+        KeyAction::EndDrill => (Need::Facilitator, "end the drill"),
     };
     if let Some(why) = refusal(state, need, what) {
         return flash(state, why);
@@ -210,6 +227,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::SkipStep { step, reason } => pipeline::skip(state, step, reason, fx),
         KeyAction::Resolve { summary } => super::update::resolve(state, summary, fx),
         KeyAction::ReleaseCommand => super::commander::release(state, fx),
+        KeyAction::EndDrill => super::facilitator::end(state, fx),
     }
 }
 
@@ -238,6 +256,13 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
             None => Ok(format!(
                 "Resolve incident {} at {}: the log records it resolved with \"{summary}\"; checklist reminders stop.",
                 state.domain.incident.id,
+                state.domain.clock_text()
+            )),
+        },
+        KeyAction::EndDrill => match state.domain.resolved {
+            Some(_) => Err("the drill has already ended".into()),
+            None => Ok(format!(
+                "End the drill at {}: logged, the incident is resolved and every console shows its scorecard.",
                 state.domain.clock_text()
             )),
         },

@@ -104,6 +104,9 @@ entry_kinds! {
     RecoveryResult = "recovery-result",
     /// The latest mitigation no longer holds (the estate failed again): `{reasons, level, ...}`.
     MitigationWithdrawn = "mitigation-withdrawn",
+    /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
+    /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
+    Facilitator = "facilitator",
 }
 
 impl EntryKind {
@@ -198,6 +201,7 @@ mod tests {
         (DrillResult, "drill-result"),
         (RecoveryResult, "recovery-result"),
         (MitigationWithdrawn, "mitigation-withdrawn"),
+        (Facilitator, "facilitator"),
     ];
 
     #[test]
