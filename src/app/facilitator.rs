@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use super::effect::Effect;
 use super::pipeline::{flash, log};
 use super::state::{Modal, PromptPurpose, State};
+use crate::backends::drill::DrillControl;
 use crate::backends::drill::scenario::FaultKind;
 use crate::backends::drill::scenario::model::TargetKind;
-use strum::IntoEnumIterator;
-use crate::backends::drill::DrillControl;
 use crate::backends::drill::scenario::{FaultDef, HintDef};
 use crate::incident::drill_clock::DrillClock;
 use crate::incident::entry::{Entry, EntryKind};
+use strum::IntoEnumIterator;
 
 /// A hint the trainees were given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,9 +155,10 @@ pub fn inject(state: &mut State, fault: FaultDef, fx: &mut Vec<Effect>) {
 /// The targets the drill estate offers for a fault of `kind` (`(target, region)`).
 pub fn targets(kind: FaultKind) -> Vec<(Option<String>, Option<String>)> {
     use crate::backends::drill::estate::{DEPLOYMENTS, PG_NODES, REDIS_NODES, REGIONS, SENTINELS};
-    let names = |specs: &[&[crate::backends::drill::estate::PgSpec]]| -> Vec<(Option<String>, Option<String>)> {
-        specs.iter().flat_map(|s| s.iter()).map(|n| (Some(n.name.to_string()), None)).collect()
-    };
+    let names =
+        |specs: &[&[crate::backends::drill::estate::PgSpec]]| -> Vec<(Option<String>, Option<String>)> {
+            specs.iter().flat_map(|s| s.iter()).map(|n| (Some(n.name.to_string()), None)).collect()
+        };
     match kind.target() {
         TargetKind::None => vec![(None, None)],
         TargetKind::DataPod => names(&[&PG_NODES, &REDIS_NODES]),
@@ -167,7 +168,9 @@ pub fn targets(kind: FaultKind) -> Vec<(Option<String>, Option<String>)> {
         TargetKind::Region => REGIONS.iter().map(|(r, _)| (Some(r.to_string()), None)).collect(),
         TargetKind::Deployment => REGIONS
             .iter()
-            .flat_map(|(r, _)| DEPLOYMENTS.iter().map(move |(d, _)| (Some(d.to_string()), Some(r.to_string()))))
+            .flat_map(|(r, _)| {
+                DEPLOYMENTS.iter().map(move |(d, _)| (Some(d.to_string()), Some(r.to_string())))
+            })
             .collect(),
     }
 }
@@ -193,7 +196,11 @@ pub fn parse_inject(text: &str) -> Result<FaultDef, String> {
     let (target, region) = if kind.target() == TargetKind::None {
         (None, None)
     } else {
-        let t = if rest.is_empty() { return Err(format!("{kind} needs a target: {}", list(&valid))) } else { rest.remove(0) };
+        let t = if rest.is_empty() {
+            return Err(format!("{kind} needs a target: {}", list(&valid)));
+        } else {
+            rest.remove(0)
+        };
         let (name, region) = match t.split_once('@') {
             Some((n, r)) => (n, Some(r.to_string())),
             None if kind.target() == TargetKind::Deployment => (t, Some("us-east-1".to_string())),
@@ -259,7 +266,13 @@ pub fn end(state: &mut State, fx: &mut Vec<Effect>) {
         toggle_pause(state, fx);
     }
     state.domain.facilitation.ended = true;
-    log(state, fx, EntryKind::Facilitator, "drill ended by the facilitator".into(), json!({ "action": "end" }));
+    log(
+        state,
+        fx,
+        EntryKind::Facilitator,
+        "drill ended by the facilitator".into(),
+        json!({ "action": "end" }),
+    );
     if state.domain.resolved.is_none() {
         super::update::resolve(state, "drill ended by the facilitator".into(), fx);
     }
@@ -281,4 +294,3 @@ pub fn tick(state: &mut State, fx: &mut Vec<Effect>) {
 pub fn shown_to(facilitator: bool, kind: &EntryKind, summary: &str) -> bool {
     facilitator || *kind != EntryKind::Facilitator || summary.starts_with("hint ")
 }
-

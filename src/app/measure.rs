@@ -376,7 +376,11 @@ impl Recovery {
                     secs: s.elapsed_secs(at),
                 })
                 .collect(),
-            checklist: lateness(checklist, ctx.declared_at + self.clock.paused_between(ctx.declared_at, at), at),
+            checklist: lateness(
+                checklist,
+                ctx.declared_at + self.clock.paused_between(ctx.declared_at, at),
+                at,
+            ),
         }
     }
 }

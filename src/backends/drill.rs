@@ -74,7 +74,10 @@ impl DrillEstate {
     /// Start the scenario `def` (a built-in or a user file) at `speed`, seeded by `seed`.
     pub fn from_def(def: ScenarioDef, speed: f64, seed: u64) -> Result<DrillEstate, String> {
         let sim = Sim::from_def(def, seed, Utc::now(), speed)?;
-        Ok(DrillEstate { inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now(), paused: None })), speed })
+        Ok(DrillEstate {
+            inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now(), paused: None })),
+            speed,
+        })
     }
 
     /// The running scenario, as its file says.

@@ -230,6 +230,9 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
         config.drill = user.drill.clone();
     }
     let recovery = Recovery::drill(&opened.params.scenario, estate.fault_at);
+    let staged =
+        scenario_def(&opened.params.scenario, scenarios_dir.as_deref()).map(|d| d.hints).unwrap_or_default();
+    let facilitate = args.facilitate;
     let launch = Launch {
         mode: Mode::Drill,
         title: format!("Drill: {}", opened.params.scenario),
@@ -245,6 +248,10 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     console::launch_with(launch, loaded, move |state| {
         state.domain.recovery = recovery;
         state.domain.records_observations = records;
+        // The facilitator's role is set before the log is restored (it decides what is shown).
+        state.domain.facilitation.staged = staged;
+        state.domain.facilitation.auto_hints = records;
+        state.domain.facilitation.facilitator = facilitate;
         state.domain.warnings.extend(warnings);
     })
     .await

@@ -80,9 +80,12 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
         Command::FacilitatorPause => crate::app::facilitator::toggle_pause(state, fx),
         Command::FacilitatorInject => crate::app::facilitator::open_inject(state),
         Command::FacilitatorHint => crate::app::facilitator::release_staged(state, "facilitator", fx),
-        Command::FacilitatorHintText => {
-            open_prompt(state, PromptPurpose::Hint, "Hint for the trainees (logged, shown in their hint box)".into(), "")
-        }
+        Command::FacilitatorHintText => open_prompt(
+            state,
+            PromptPurpose::Hint,
+            "Hint for the trainees (logged, shown in their hint box)".into(),
+            "",
+        ),
         Command::FacilitatorEnd => guard::ask(state, KeyAction::EndDrill),
     }
 }

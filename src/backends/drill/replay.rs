@@ -52,7 +52,8 @@ impl DrillEstate {
         if dt > 0.0 {
             sim.advance(Duration::from_secs_f64(dt));
         }
-        let inner = std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced: Instant::now(), paused: None }));
+        let inner =
+            std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced: Instant::now(), paused: None }));
         Ok((DrillEstate { inner, speed }, refused))
     }
 }
