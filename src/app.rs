@@ -32,4 +32,6 @@ pub use update::update;
 #[cfg(test)]
 mod access_tests;
 #[cfg(test)]
+mod facilitator_tests;
+#[cfg(test)]
 pub(crate) mod tests;

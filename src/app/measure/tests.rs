@@ -568,3 +568,19 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
         assert!(!kinds.contains(&EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }
+
+#[test]
+fn drill_rto_excludes_the_time_the_facilitator_paused() {
+    let c = ctx(Mode::Drill, Some(30));
+    let mut r = Recovery::drill("primary-db-down", Some(t(10)));
+    // Paused from 14 to 114 (100 s), and again from 200 on (never resumed before mitigation).
+    r.clock.pause(t(14));
+    r.clock.resume(t(114));
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 11_200)], "pg-0", t(12));
+    assert_eq!(feed(&mut r, &down, &[], &c, 12), None);
+    let repointed = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 15_000)], "pg-1", t(131));
+    let done = [step(1, StepStatus::Done, 120, Some(131))];
+    let res = feed(&mut r, &repointed, &done, &c, 131).expect("mitigated");
+    assert_eq!(res.rto_secs, 21.0, "121 s of wall time, 100 s of it paused");
+    assert_eq!((res.rto_target_secs, res.target_met), (Some(30), Some(true)));
+}

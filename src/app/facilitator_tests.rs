@@ -1,0 +1,161 @@
+//! The facilitator's keys, its role, the drill clock in the console, hint timers.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::effect::Effect;
+use super::state::{IncidentInfo, Mode, State};
+use super::tests::t0;
+use super::{Action, update};
+use crate::backends::drill::DrillControl;
+use crate::backends::drill::scenario::HintDef;
+use crate::command::Command;
+use crate::incident::entry::EntryKind;
+
+fn at(s: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(s)
+}
+
+fn drill(facilitator: bool) -> State {
+    let incident = IncidentInfo {
+        id: "INC-DRILL".into(),
+        title: "Drill".into(),
+        severity: "SEV2".into(),
+        declared_at: t0(),
+        drill: true,
+    };
+    let config = Arc::new(crate::backends::drill::estate::config());
+    let mut s = State::new(Mode::Drill, incident, "trainer@lab".into(), config, t0());
+    s.domain.facilitation.facilitator = facilitator;
+    s
+}
+
+fn logged_facilitator(fx: &[Effect]) -> Vec<serde_json::Value> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Log(i) if i.kind == EntryKind::Facilitator => Some(i.details.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn flash(s: &State) -> String {
+    s.view.flash.as_ref().map(|(f, _)| f.clone()).unwrap_or_default()
+}
+
+#[test]
+fn the_facilitator_console_cannot_run_steps_take_command_or_propose() {
+    for c in [Command::StepRun, Command::TakeCommand, Command::Resolve, Command::ChecklistTick] {
+        let mut s = drill(true);
+        let fx = update(&mut s, Action::Command(c), at(1));
+        assert!(flash(&s).starts_with("FACILITATOR console: cannot"), "{c:?}: {}", flash(&s));
+        assert!(
+            fx.iter().all(|e| !matches!(e, Effect::Log(_) | Effect::Execute { .. } | Effect::Commander(_)))
+        );
+    }
+}
+
+#[test]
+fn a_trainee_cannot_pause_inject_hint_or_end() {
+    for c in [
+        Command::FacilitatorPause,
+        Command::FacilitatorInject,
+        Command::FacilitatorHint,
+        Command::FacilitatorHintText,
+        Command::FacilitatorEnd,
+    ] {
+        let mut s = drill(false);
+        let fx = update(&mut s, Action::Command(c), at(1));
+        assert!(flash(&s).starts_with("not the facilitator: cannot"), "{c:?}: {}", flash(&s));
+        assert!(fx.is_empty(), "{c:?}: {fx:?}");
+        assert!(s.view.modal.is_none());
+    }
+}
+
+#[test]
+fn pause_freezes_t_plus_and_the_checklist_and_resume_continues_without_the_pause() {
+    let mut s = drill(true);
+    update(&mut s, Action::Tick, at(30));
+    let fx = update(&mut s, Action::Command(Command::FacilitatorPause), at(30));
+    assert!(fx.contains(&Effect::Drill(DrillControl::Pause)));
+    assert_eq!(logged_facilitator(&fx), [serde_json::json!({ "action": "pause", "drill": true })]);
+    let countdown = |s: &State| {
+        s.domain
+            .checklist
+            .items
+            .iter()
+            .map(|i| i.status(s.domain.checklist_t0(), s.domain.now))
+            .collect::<Vec<_>>()
+    };
+    let frozen = (s.domain.clock_text(), countdown(&s));
+    for now in [31, 45, 200] {
+        update(&mut s, Action::Tick, at(now));
+        assert_eq!((s.domain.clock_text(), countdown(&s)), frozen, "at {now}");
+    }
+    assert_eq!(s.domain.clock_text(), "T+00:30");
+    let fx = update(&mut s, Action::Command(Command::FacilitatorPause), at(200));
+    assert!(fx.contains(&Effect::Drill(DrillControl::Resume)));
+    update(&mut s, Action::Tick, at(210));
+    assert_eq!(s.domain.clock_text(), "T+00:40", "170 s paused are not counted");
+    assert_ne!(countdown(&s), frozen.1, "countdowns move again");
+}
+
+fn staged(afters: &[Option<u64>]) -> Vec<HintDef> {
+    afters
+        .iter()
+        .enumerate()
+        .map(|(i, a)| HintDef { after: a.map(StdDuration::from_secs), text: format!("hint number {i}") })
+        .collect()
+}
+
+#[test]
+fn staged_hints_release_on_their_timer_without_progress_pauses_excluded() {
+    let mut s = drill(false);
+    s.domain.facilitation.auto_hints = true;
+    s.domain.facilitation.staged = staged(&[Some(60), Some(30), None]);
+    assert!(logged_facilitator(&update(&mut s, Action::Tick, at(59))).is_empty(), "59 s: not yet");
+    let fx = update(&mut s, Action::Tick, at(60));
+    let d = logged_facilitator(&fx);
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0]["action"].as_str(), d[0]["by"].as_str(), d[0]["n"].as_u64()),
+        (Some("hint"), Some("timer"), Some(1))
+    );
+    assert_eq!(s.domain.facilitation.hints.len(), 1);
+    // Progress at 70 restarts the second hint's 30 s.
+    s.domain.facilitation.note_kind(&EntryKind::Checklist, at(70));
+    assert!(logged_facilitator(&update(&mut s, Action::Tick, at(99))).is_empty(), "29 s after progress");
+    // A pause of 50 s from 80 does not count.
+    s.domain.facilitation.clock.pause(at(80));
+    s.domain.facilitation.clock.resume(at(130));
+    assert!(logged_facilitator(&update(&mut s, Action::Tick, at(149))).is_empty(), "29 s of drill time");
+    assert_eq!(logged_facilitator(&update(&mut s, Action::Tick, at(150))).len(), 1, "30 s of drill time");
+    // The third hint has no timer: only the facilitator releases it.
+    assert!(logged_facilitator(&update(&mut s, Action::Tick, at(5000))).is_empty());
+    assert_eq!(s.domain.facilitation.next_staged(), Some(2));
+}
+
+#[test]
+fn a_console_that_does_not_host_never_releases_hints_itself() {
+    let mut s = drill(false);
+    s.domain.facilitation.staged = staged(&[Some(10)]);
+    assert!(logged_facilitator(&update(&mut s, Action::Tick, at(1000))).is_empty());
+}
+
+#[test]
+fn inject_checks_the_target_against_the_estate() {
+    use super::facilitator::parse_inject;
+    let f = parse_inject("node-crash postgresql-0 90s").unwrap();
+    assert_eq!(
+        (f.target.as_deref(), f.returns_after),
+        (Some("postgresql-0"), Some(StdDuration::from_secs(90)))
+    );
+    assert!(parse_inject("node-crash us-east-1").unwrap_err().contains("cannot target"));
+    assert!(parse_inject("region-loss").unwrap_err().contains("needs a target"));
+    assert!(parse_inject("meteor us-east-1").unwrap_err().contains("unknown fault kind"));
+    let d = parse_inject("oom api@us-west-2").unwrap();
+    assert_eq!((d.target.as_deref(), d.region.as_deref()), (Some("api"), Some("us-west-2")));
+    assert!(parse_inject("route53-pending").unwrap().target.is_none());
+}
