@@ -168,6 +168,10 @@ fn a_facilitator_pauses_injects_hints_and_ends_a_drill_two_trainees_see_it() {
         assert!(Instant::now() < deadline, "no end and resolved entries: {e:#?}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Every console leaves for the scorecard overlay.
+    for t in &all {
+        t.wait_for("the scorecard", Duration::from_secs(10), |s| s.contains("SCORECARD"));
+    }
     let e = entries(&log);
     let actions: Vec<&str> = e
         .iter()

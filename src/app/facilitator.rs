@@ -276,6 +276,16 @@ pub fn end(state: &mut State, fx: &mut Vec<Effect>) {
     if state.domain.resolved.is_none() {
         super::update::resolve(state, "drill ended by the facilitator".into(), fx);
     }
+    drill_over(state, fx);
+}
+
+/// The facilitator ended the drill and the incident is resolved: this console leaves its loop,
+/// and a drill console then shows the scorecard overlay (the console's epilogue).
+pub fn drill_over(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.domain.facilitation.ended && !state.view.quit {
+        state.view.quit = true;
+        fx.push(Effect::Quit);
+    }
 }
 
 /// On the clock tick of the hosting console: release a staged hint whose timer ran out.

@@ -159,3 +159,56 @@ fn inject_checks_the_target_against_the_estate() {
     assert_eq!((d.target.as_deref(), d.region.as_deref()), (Some("api"), Some("us-west-2")));
     assert!(parse_inject("route53-pending").unwrap().target.is_none());
 }
+
+fn entry(seq: u64, s: i64, kind: EntryKind, details: serde_json::Value) -> crate::incident::entry::Entry {
+    crate::incident::entry::Entry {
+        seq,
+        ts: at(s),
+        mono_ms: 0,
+        operator: "trainer@lab".into(),
+        kind,
+        summary: "x".into(),
+        details,
+        prev: String::new(),
+    }
+}
+
+#[test]
+fn end_asks_first_then_logs_resolves_and_leaves_for_the_scorecard() {
+    let mut s = drill(true);
+    let fx = update(&mut s, Action::Command(Command::FacilitatorEnd), at(5));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(matches!(s.view.modal, Some(super::Modal::ConfirmKey { .. })));
+    let fx = update(&mut s, Action::Command(Command::ConfirmYes), at(6));
+    let kinds: Vec<EntryKind> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Log(i) => Some(i.kind.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, [EntryKind::Facilitator, EntryKind::Resolved]);
+    assert!(fx.contains(&Effect::Quit));
+}
+
+#[test]
+fn a_trainee_learns_pauses_and_the_end_from_the_log_and_sees_only_hints() {
+    let mut s = drill(false);
+    let mirror = |s: &mut State, e| update(s, Action::Mirrored(Box::new(e)), at(40));
+    mirror(&mut s, entry(2, 10, EntryKind::Facilitator, serde_json::json!({ "action": "pause" })));
+    assert_eq!(s.domain.facilitation.clock.paused_since(), Some(at(10)));
+    assert_eq!(s.domain.clock_text(), "T+00:10", "the pause started at 10 s");
+    mirror(&mut s, entry(3, 30, EntryKind::Facilitator, serde_json::json!({ "action": "resume" })));
+    update(&mut s, Action::Tick, at(40));
+    assert_eq!(s.domain.clock_text(), "T+00:20");
+    let hint = serde_json::json!({ "action": "hint", "n": 1, "text": "Look at lag", "by": "facilitator" });
+    let mut h = entry(4, 35, EntryKind::Facilitator, hint);
+    h.summary = "hint 1: Look at lag".into();
+    mirror(&mut s, h);
+    assert_eq!(s.domain.facilitation.hints.len(), 1);
+    let shown: Vec<u64> = s.domain.log_tail.iter().map(|l| l.seq).collect();
+    assert_eq!(shown, [4], "pause and resume are not in a trainee's Log pane; the hint is");
+    mirror(&mut s, entry(5, 36, EntryKind::Facilitator, serde_json::json!({ "action": "end" })));
+    let fx = mirror(&mut s, entry(6, 36, EntryKind::Resolved, serde_json::json!({ "summary": "over" })));
+    assert!(fx.contains(&Effect::Quit), "the drill is over: the console leaves for its scorecard");
+}

@@ -58,7 +58,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Mirrored(entry) => {
             state.domain.facilitation.apply(&entry);
             state.domain.now = state.domain.facilitation.clock.frozen(now);
-            domain::mirrored(&mut state.domain, &entry)
+            domain::mirrored(&mut state.domain, &entry);
+            if entry.kind == EntryKind::Resolved {
+                super::facilitator::drill_over(state, &mut fx);
+            }
         }
         Action::LogFailed(error) => {
             let msg = format!("INCIDENT LOG WRITE FAILED: {error}");
