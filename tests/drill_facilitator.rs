@@ -128,8 +128,11 @@ fn a_facilitator_pauses_injects_hints_and_ends_a_drill_two_trainees_see_it() {
 
     // Inject a fault: both trainees see postgresql-2 down within 1 s.
     fac.keys(&["I"]);
-    fac.wait_for("the inject prompt", Duration::from_secs(5), |s| s.contains("Inject: KIND"));
-    fac.type_text("node-crash postgresql-2");
+    fac.wait_for("the kind menu", Duration::from_secs(5), |s| s.contains("Inject a fault: kind"));
+    fac.keys(&["Enter"]);
+    fac.wait_for("the target menu", Duration::from_secs(5), |s| s.contains("Inject node-crash: target"));
+    fac.keys(&["Down", "Down", "Enter"]);
+    fac.wait_for("the returns menu", Duration::from_secs(5), |s| s.contains("on postgresql-2: returns"));
     fac.keys(&["Enter"]);
     let sent = Instant::now();
     let down = |s: &str| s.lines().any(|l| l.contains("postgresql-2") && l.contains("DOWN"));

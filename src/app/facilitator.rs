@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::effect::Effect;
 use super::pipeline::{flash, log};
-use super::state::{Modal, PromptPurpose, State};
+use super::state::{Modal, State};
 use crate::backends::drill::DrillControl;
 use crate::backends::drill::scenario::FaultKind;
 use crate::backends::drill::scenario::model::TargetKind;
@@ -175,69 +175,100 @@ pub fn targets(kind: FaultKind) -> Vec<(Option<String>, Option<String>)> {
     }
 }
 
-/// Open the injection prompt: `KIND [TARGET[@REGION]] [RETURNS-AFTER]`, every kind listed.
-pub fn open_inject(state: &mut State) {
-    let kinds: Vec<&str> = FaultKind::iter().map(FaultKind::as_str).collect();
-    state.view.modal = Some(Modal::Prompt {
-        purpose: PromptPurpose::Inject,
-        label: format!("Inject: KIND TARGET[@REGION] [RETURNS e.g. 90s] — kinds: {}", kinds.join(" ")),
-        text: String::new(),
-    });
+/// Where the injection menu is: fault kind, then target, then when the fault returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InjectStage {
+    /// Choosing the fault kind.
+    Kind,
+    /// Choosing the target of `kind` (only the estate's valid ones are listed).
+    Target {
+        /// The kind chosen.
+        kind: FaultKind,
+    },
+    /// Choosing when the fault's cause clears.
+    Returns {
+        /// The kind chosen.
+        kind: FaultKind,
+        /// The target chosen (`None`: the kind takes none).
+        target: Option<String>,
+        /// The deployment's region.
+        region: Option<String>,
+    },
 }
 
-/// The fault a typed injection names, or why not (unknown kind, a target the estate has no
-/// such thing for, a bad duration).
-pub fn parse_inject(text: &str) -> Result<FaultDef, String> {
-    let mut words = text.split_whitespace();
-    let kind_s = words.next().ok_or("type a fault kind")?;
-    let kind: FaultKind = kind_s.parse().map_err(|_| format!("unknown fault kind '{kind_s}'"))?;
-    let valid = targets(kind);
-    let mut rest: Vec<&str> = words.collect();
-    let (target, region) = if kind.target() == TargetKind::None {
-        (None, None)
-    } else {
-        let t = if rest.is_empty() {
-            return Err(format!("{kind} needs a target: {}", list(&valid)));
-        } else {
-            rest.remove(0)
-        };
-        let (name, region) = match t.split_once('@') {
-            Some((n, r)) => (n, Some(r.to_string())),
-            None if kind.target() == TargetKind::Deployment => (t, Some("us-east-1".to_string())),
-            None => (t, None),
-        };
-        let pick = (Some(name.to_string()), region);
-        if !valid.contains(&pick) {
-            return Err(format!("{kind} cannot target '{t}': one of {}", list(&valid)));
+/// Returns-after choices of the menu's last stage (`None`: never, within the drill).
+pub const RETURNS: [Option<u64>; 5] = [None, Some(30), Some(60), Some(120), Some(300)];
+
+/// The rows of the injection menu at `stage`.
+pub fn inject_items(stage: &InjectStage) -> Vec<String> {
+    match stage {
+        InjectStage::Kind => FaultKind::iter().map(|k| k.as_str().to_string()).collect(),
+        InjectStage::Target { kind } => targets(*kind).iter().map(target_label).collect(),
+        InjectStage::Returns { .. } => RETURNS
+            .iter()
+            .map(|r| {
+                r.map_or("never returns (within the drill)".to_string(), |s| format!("returns after {s} s"))
+            })
+            .collect(),
+    }
+}
+
+/// The menu's title at `stage`.
+pub fn inject_title(stage: &InjectStage) -> String {
+    match stage {
+        InjectStage::Kind => " Inject a fault: kind ".into(),
+        InjectStage::Target { kind } => format!(" Inject {kind}: target "),
+        InjectStage::Returns { kind, target, region } => {
+            format!(" Inject {kind} on {}: returns ", target_label(&(target.clone(), region.clone())))
         }
-        pick
-    };
-    let returns_after = match rest.as_slice() {
-        [] => None,
-        [d] => Some(humantime::parse_duration(d).map_err(|e| format!("returns-after '{d}': {e}"))?),
-        _ => return Err("too many words: KIND TARGET[@REGION] [RETURNS]".into()),
-    };
-    Ok(FaultDef {
-        id: None,
-        kind,
-        target,
-        region,
-        at: None,
-        after_op: None,
-        after_fault: None,
-        traffic_to: None,
-        delay: None,
-        returns_after,
-    })
+    }
 }
 
-fn list(valid: &[(Option<String>, Option<String>)]) -> String {
-    let one = |(t, r): &(Option<String>, Option<String>)| match (t, r) {
-        (Some(t), Some(r)) => format!("{t}@{r}"),
-        (Some(t), None) => t.clone(),
-        _ => "-".into(),
+/// Open the injection menu at its first stage.
+pub fn open_inject(state: &mut State) {
+    state.view.modal = Some(Modal::Inject { stage: InjectStage::Kind, selected: 0 });
+}
+
+/// Enter in the injection menu: the next stage, or (after the returns-after) the injection.
+pub fn inject_select(state: &mut State, stage: InjectStage, selected: usize, fx: &mut Vec<Effect>) {
+    let next = match stage {
+        InjectStage::Kind => {
+            let Some(kind) = FaultKind::iter().nth(selected) else { return };
+            match kind.target() {
+                TargetKind::None => InjectStage::Returns { kind, target: None, region: None },
+                _ => InjectStage::Target { kind },
+            }
+        }
+        InjectStage::Target { kind } => {
+            let Some((target, region)) = targets(kind).into_iter().nth(selected) else { return };
+            InjectStage::Returns { kind, target, region }
+        }
+        InjectStage::Returns { kind, target, region } => {
+            let returns_after = RETURNS.get(selected).copied().flatten().map(std::time::Duration::from_secs);
+            let fault = FaultDef {
+                id: None,
+                kind,
+                target,
+                region,
+                at: None,
+                after_op: None,
+                after_fault: None,
+                traffic_to: None,
+                delay: None,
+                returns_after,
+            };
+            return inject(state, fault, fx);
+        }
     };
-    valid.iter().map(one).collect::<Vec<_>>().join(" ")
+    state.view.modal = Some(Modal::Inject { stage: next, selected: 0 });
+}
+
+fn target_label((t, r): &(Option<String>, Option<String>)) -> String {
+    match (t, r) {
+        (Some(t), Some(r)) => format!("{t} in {r}"),
+        (Some(t), None) => t.clone(),
+        _ => "(no target)".into(),
+    }
 }
 
 /// Release the next staged hint (`by`: `facilitator` or `timer`).

@@ -145,19 +145,78 @@ fn a_console_that_does_not_host_never_releases_hints_itself() {
 }
 
 #[test]
-fn inject_checks_the_target_against_the_estate() {
-    use super::facilitator::parse_inject;
-    let f = parse_inject("node-crash postgresql-0 90s").unwrap();
+fn the_inject_menu_offers_each_kind_then_only_its_valid_targets_then_when_it_returns() {
+    use super::facilitator::{InjectStage, inject_items};
+    use crate::backends::drill::scenario::{FaultDef, FaultKind};
+    let mut s = drill(true);
+    update(&mut s, Action::Command(Command::FacilitatorInject), at(1));
+    let stage = |s: &State| match &s.view.modal {
+        Some(super::Modal::Inject { stage, selected }) => (stage.clone(), *selected),
+        other => panic!("no inject menu: {other:?}"),
+    };
+    assert_eq!(stage(&s), (InjectStage::Kind, 0));
+    {
+        use strum::VariantNames;
+        assert_eq!(
+            inject_items(&InjectStage::Kind),
+            FaultKind::VARIANTS,
+            "every fault kind, as files name it"
+        );
+    }
+    let pods = inject_items(&InjectStage::Target { kind: FaultKind::NodeCrash });
+    assert_eq!(pods, ["postgresql-0", "postgresql-1", "postgresql-2", "redis-0", "redis-1", "redis-2"]);
     assert_eq!(
-        (f.target.as_deref(), f.returns_after),
-        (Some("postgresql-0"), Some(StdDuration::from_secs(90)))
+        inject_items(&InjectStage::Target { kind: FaultKind::SentinelPartition }),
+        ["sentinel-a", "sentinel-b", "sentinel-c"]
     );
-    assert!(parse_inject("node-crash us-east-1").unwrap_err().contains("cannot target"));
-    assert!(parse_inject("region-loss").unwrap_err().contains("needs a target"));
-    assert!(parse_inject("meteor us-east-1").unwrap_err().contains("unknown fault kind"));
-    let d = parse_inject("oom api@us-west-2").unwrap();
-    assert_eq!((d.target.as_deref(), d.region.as_deref()), (Some("api"), Some("us-west-2")));
-    assert!(parse_inject("route53-pending").unwrap().target.is_none());
+    let deps = inject_items(&InjectStage::Target { kind: FaultKind::Oom });
+    assert!(deps.contains(&"api in us-west-2".to_string()), "{deps:?}");
+    // node-crash (first kind), postgresql-2 (third target), returns after 60 s (third row).
+    update(&mut s, Action::Command(Command::Select), at(2));
+    assert_eq!(stage(&s), (InjectStage::Target { kind: FaultKind::NodeCrash }, 0));
+    for _ in 0..2 {
+        update(&mut s, Action::Command(Command::ScrollDown), at(2));
+    }
+    update(&mut s, Action::Command(Command::Select), at(3));
+    let returns = InjectStage::Returns {
+        kind: FaultKind::NodeCrash,
+        target: Some("postgresql-2".into()),
+        region: None,
+    };
+    assert_eq!(stage(&s), (returns, 0));
+    for _ in 0..2 {
+        update(&mut s, Action::Command(Command::ScrollDown), at(3));
+    }
+    let fx = update(&mut s, Action::Command(Command::Select), at(4));
+    assert!(s.view.modal.is_none());
+    let injected: Vec<&FaultDef> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Drill(DrillControl::Inject(f)) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(injected.len(), 1, "{fx:?}");
+    assert_eq!(
+        (injected[0].kind, injected[0].target.as_deref()),
+        (FaultKind::NodeCrash, Some("postgresql-2"))
+    );
+    assert_eq!(injected[0].returns_after, Some(StdDuration::from_secs(60)));
+    let d = logged_facilitator(&fx);
+    assert_eq!(d[0]["action"], "inject");
+    assert_eq!(d[0]["fault"]["target"], "postgresql-2");
+    // A kind without a target goes straight to when it returns.
+    let mut s = drill(true);
+    update(&mut s, Action::Command(Command::FacilitatorInject), at(1));
+    let at_kind = {
+        use strum::IntoEnumIterator;
+        FaultKind::iter().position(|k| k == FaultKind::Route53Pending).unwrap()
+    };
+    for _ in 0..at_kind {
+        update(&mut s, Action::Command(Command::ScrollDown), at(1));
+    }
+    update(&mut s, Action::Command(Command::Select), at(2));
+    assert!(matches!(stage(&s).0, InjectStage::Returns { target: None, .. }), "{:?}", stage(&s));
 }
 
 fn entry(seq: u64, s: i64, kind: EntryKind, details: serde_json::Value) -> crate::incident::entry::Entry {

@@ -79,6 +79,7 @@ pub fn need(c: Command, modal: Option<&Modal>) -> (Need, &'static str) {
         C::Select => match modal {
             Some(Modal::Actions { .. }) => (Need::Commander, "propose steps"),
             Some(Modal::Runbooks { .. }) => (Need::Commander, "start runbooks"),
+            Some(Modal::Inject { .. }) => (Need::Facilitator, "inject faults"),
             _ => (Need::Anyone, ""),
         },
         C::RunbookNext => (Need::Commander, "run runbook steps"),
@@ -161,11 +162,11 @@ pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>
     let acted = fx.iter().any(|e| matches!(e, Effect::Commander(_) | Effect::Execute { .. }));
     if opens_dialog(c, modal_before) && state.view.modal.is_none() && !acted {
         let reason = match &state.view.flash {
-            Some((text, at)) if *at == state.domain.now => text.clone(),
+            Some((text, at)) if *at == state.domain.wall() => text.clone(),
             _ => format!("{} did not open a dialog", c.name()),
         };
         state.view.swallow = Some(Swallow {
-            until: state.domain.now + Duration::milliseconds(SWALLOW_MS),
+            until: state.domain.wall() + Duration::milliseconds(SWALLOW_MS),
             reason,
             dropped: 0,
         });
@@ -174,7 +175,7 @@ pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>
 
 /// A key typed while swallowing: dropped (one flash naming why); Esc ends the swallow.
 pub fn swallowed(state: &mut State, edit: TextEdit) {
-    let now = state.domain.now;
+    let now = state.domain.wall();
     let Some(sw) = state.view.swallow.as_mut() else { return };
     if edit == TextEdit::Cancel {
         state.view.swallow = None;
@@ -191,7 +192,7 @@ pub fn swallowed(state: &mut State, edit: TextEdit) {
 
 /// The tick: a swallow ends [`SWALLOW_MS`] after the last dropped key.
 pub fn expire(state: &mut State) {
-    if state.view.swallow.as_ref().is_some_and(|s| state.domain.now >= s.until) {
+    if state.view.swallow.as_ref().is_some_and(|s| state.domain.wall() >= s.until) {
         state.view.swallow = None;
     }
 }

@@ -134,8 +134,6 @@ pub enum PromptPurpose {
     ManualNote(u64),
     /// A free-text hint for the trainees (facilitator).
     Hint,
-    /// A fault to inject (facilitator): `KIND TARGET[@REGION] [RETURNS]`.
-    Inject,
     /// The reason for overriding the single-authority check on a layer.
     AuthorityOverride(crate::backends::Layer),
 }
@@ -180,6 +178,13 @@ pub enum Modal {
         what: String,
         /// The action `y` performs.
         action: super::guard::KeyAction,
+    },
+    /// The facilitator's injection menu (kind, target, returns-after).
+    Inject {
+        /// Which choice is being made.
+        stage: super::facilitator::InjectStage,
+        /// Highlighted row.
+        selected: usize,
     },
     /// A one-line text prompt.
     Prompt {
@@ -429,6 +434,12 @@ impl Domain {
     /// Incident clock: seconds since T+0 (never negative).
     pub fn elapsed_secs(&self) -> i64 {
         self.facilitation.clock.elapsed(self.incident.declared_at, self.now).num_seconds().max(0)
+    }
+
+    /// The wall clock as of the last action: `now` moves on while a drill is paused (transient
+    /// things of one screen, flashes and dropped keys, still expire then).
+    pub fn wall(&self) -> DateTime<Utc> {
+        self.facilitation.wall.max(self.now)
     }
 
     /// T+0 as the checklist counts it: the declaration moved later by the drill's pauses up to

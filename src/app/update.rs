@@ -119,7 +119,10 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
     let flash_before = state.view.flash.clone();
     let (need, what) = guard::need(c, modal_before.as_ref());
     if let Some(why) = guard::refusal(state, need, what) {
-        if matches!(state.view.modal, Some(Modal::Actions { .. } | Modal::Runbooks { .. })) {
+        if matches!(
+            state.view.modal,
+            Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. })
+        ) {
             state.view.modal = None;
         }
         state.view.quit_armed = false;

@@ -32,7 +32,7 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Help) => {
             (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
         }
-        Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => (
+        Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => (
             KeyLayer::Actions,
             &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
             false,

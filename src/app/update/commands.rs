@@ -120,6 +120,9 @@ fn open_actions(state: &mut State) {
 /// Enter in a list: propose the highlighted operation, or start the highlighted runbook.
 fn select(state: &mut State, fx: &mut Vec<Effect>) {
     match state.view.modal.take() {
+        Some(Modal::Inject { stage, selected }) => {
+            crate::app::facilitator::inject_select(state, stage, selected, fx)
+        }
         Some(Modal::Actions { items, selected }) => match items.get(selected).cloned() {
             Some(Proposal { blocked: Some(why), .. }) => {
                 flash(state, format!("not offered now: {why}"));

@@ -61,7 +61,6 @@ fn need(purpose: &PromptPurpose) -> (Need, &'static str) {
     match purpose {
         PromptPurpose::Note | PromptPurpose::StatusUpdate => (Need::Anyone, ""),
         PromptPurpose::Hint => (Need::Facilitator, "give hints"),
-        PromptPurpose::Inject => (Need::Facilitator, "inject faults"),
         PromptPurpose::ChecklistNote(_) => (Need::Write, "tick checklist items"),
         PromptPurpose::SkipReason(_) => (Need::Commander, "skip steps"),
         PromptPurpose::Resolve => (Need::Commander, "resolve"),
@@ -96,13 +95,6 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
         }
         PromptPurpose::Hint if p.text.trim().is_empty() => flash(state, "an empty hint is not given"),
         PromptPurpose::Hint => crate::app::facilitator::give_hint(state, p.text, None, "facilitator", fx),
-        PromptPurpose::Inject => match crate::app::facilitator::parse_inject(&p.text) {
-            Ok(fault) => crate::app::facilitator::inject(state, fault, fx),
-            Err(e) => {
-                flash(state, format!("nothing injected: {e}"));
-                p.reopen(state);
-            }
-        },
         PromptPurpose::ChecklistNote(id) => checklist_note(state, &id, p.text, fx),
         PromptPurpose::StatusUpdate => status_update(state, p.text, fx),
         PromptPurpose::AcceptDataLoss(id) => match p.text.parse::<u64>() {
