@@ -75,7 +75,7 @@ fn a_facilitator_pauses_injects_hints_and_ends_a_drill_two_trainees_see_it() {
         .collect();
     for t in &trainees {
         t.wait_for("the trainee's panes", Duration::from_secs(30), |s| {
-            s.lines().any(|l| l.contains("postgresql-2")) && t_plus(s) >= "T+00:03".to_string()
+            s.lines().any(|l| l.contains("postgresql-2")) && t_plus(s).as_str() >= "T+00:03"
         });
     }
 

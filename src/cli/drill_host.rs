@@ -17,10 +17,11 @@ use super::drill::{DrillArgs, scenario_def, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
 use crate::backends::Sources;
-use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
 use crate::backends::drill::scenario::registry;
+use crate::backends::drill::{DrillEstate, Pauses};
 use crate::config::load::Loaded;
+use crate::incident::drill_clock::DrillClock;
 use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
 use crate::incident::log::{IncidentLog, read_log};
@@ -43,7 +44,7 @@ fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {
         .and_then(|e| serde_json::from_value::<DrillParams>(e.details.clone()).ok());
     // Sim time 0 of every host's estate: the first record of it.
     let origin = entries.iter().find(|e| e.kind == EntryKind::DrillEstate).map(|e| e.ts);
-    Ok(Recorded { params, origin, ops: executed(&entries) })
+    Ok(Recorded { params, origin, ops: executed(&entries), clock: DrillClock::from_entries(&entries) })
 }
 
 /// What a drill incident's log says about its estate.
@@ -55,6 +56,8 @@ struct Recorded {
     origin: Option<DateTime<Utc>>,
     /// Operations that executed successfully, with when they took effect (their result entry).
     ops: Vec<(DateTime<Utc>, Operation)>,
+    /// The drill clock: the facilitator's pauses.
+    clock: DrillClock,
 }
 
 /// Operations that executed successfully, in order, with the time of their `step-result`.
@@ -126,6 +129,7 @@ fn host(
     p: &DrillParams,
     origin: DateTime<Utc>,
     ops: &[(DateTime<Utc>, Operation)],
+    clock: &DrillClock,
     who: &str,
     scenarios_dir: Option<&Path>,
 ) -> Result<(Estate, Vec<String>), String> {
@@ -141,7 +145,9 @@ fn host(
             what(&p.scenario_hash)
         ));
     }
-    let (estate, refused) = DrillEstate::replay_def(def, p.speed, p.seed, origin, ops)?;
+    let drill_time = |t: DateTime<Utc>| clock.drill_time(t);
+    let pauses = Pauses { drill_time: &drill_time, paused_since: clock.paused_since() };
+    let (estate, refused) = DrillEstate::replay_paused(def, p.speed, p.seed, origin, ops, &pauses)?;
     let srcs = sources(&estate, Duration::from_millis(500));
     let layers = remote::Layers {
         kube: srcs.kube.clone(),
@@ -181,6 +187,7 @@ struct Opened {
     params: DrillParams,
     origin: Option<DateTime<Utc>>,
     ops: Vec<(DateTime<Utc>, Operation)>,
+    clock: DrillClock,
 }
 
 /// Declare a new drill or join one: one estate per drill incident (see `backends::drill::remote`).
@@ -273,7 +280,7 @@ fn joined(
         ));
         own
     });
-    Ok(Opened { id: id.to_string(), params, origin: r.origin, ops: r.ops })
+    Ok(Opened { id: id.to_string(), params, origin: r.origin, ops: r.ops, clock: r.clock })
 }
 
 /// Declare a new drill incident with this console's parameters, recorded in its log.
@@ -281,7 +288,13 @@ fn declared(data_dir: &Path, who: &str, own: DrillParams) -> color_eyre::Result<
     let title = format!("Drill: {}", own.scenario);
     let (_, meta) = IncidentLog::declare(data_dir, &title, "SEV2", true, who, Utc::now())?;
     Ok(match record(data_dir, &meta.id, who, &own, None) {
-        Ok(at) => Ok(Opened { id: meta.id, params: own, origin: Some(at), ops: Vec::new() }),
+        Ok(at) => Ok(Opened {
+            id: meta.id,
+            params: own,
+            origin: Some(at),
+            ops: Vec::new(),
+            clock: DrillClock::default(),
+        }),
         Err(e) => Err(Refused::new(1, e)),
     })
 }
@@ -321,7 +334,7 @@ async fn estate(
             Err(e) => return Ok(Err(Refused::new(1, e))),
         },
     };
-    Ok(match host(lock, &opened.params, origin, &opened.ops, who, scenarios_dir) {
+    Ok(match host(lock, &opened.params, origin, &opened.ops, &opened.clock, who, scenarios_dir) {
         Ok((e, refused)) => {
             warnings.extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
             Ok(e)
