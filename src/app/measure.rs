@@ -347,7 +347,11 @@ impl Recovery {
         let (detected_at, detected_because) = self.detected.clone().unwrap_or((start, Vec::new()));
         let from_fault = ctx.mode == Mode::Drill && self.fault_injected_at.is_some();
         let origin = if from_fault { start } else { detected_at };
-        let rto_secs = self.clock.elapsed(origin, at).num_milliseconds() as f64 / 1000.0;
+        // A drill's fault time is a drill instant (scheduled from the start): count to the drill
+        // instant of mitigation, whatever was paused before or after the fault.
+        let rto =
+            if from_fault { self.clock.drill_time(at) - origin } else { self.clock.elapsed(origin, at) };
+        let rto_secs = rto.num_milliseconds() as f64 / 1000.0;
         RecoveryResult {
             fault: self.fault.clone(),
             fault_injected_at: self.fault_injected_at.map(rfc3339),
