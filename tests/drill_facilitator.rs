@@ -183,3 +183,42 @@ fn a_facilitator_pauses_injects_hints_and_ends_a_drill_two_trainees_see_it() {
         .collect();
     assert_eq!(actions, ["pause", "resume", "inject", "hint", "end"]);
 }
+
+#[test]
+fn a_facilitator_that_joins_a_drill_hosted_elsewhere_pauses_its_estate() {
+    let data = tempfile::tempdir().unwrap();
+    let host = start(data.path(), &["drill", "--scenario", "calm", "--operator", "ann"]);
+    host.wait_for("the host's panes", Duration::from_secs(30), |s| {
+        s.lines().any(|l| l.contains("postgresql-2"))
+    });
+    let (id, log) = incident(data.path());
+    let fac = start(data.path(), &["drill", "--facilitate", "--incident", &id]);
+    fac.wait_for("the facilitator console", Duration::from_secs(20), |s| s.contains("FACILITATOR"));
+    fac.keys(&["P"]);
+    host.wait_for("PAUSED on the host", Duration::from_secs(3), |s| s.contains(" PAUSED "));
+    // The host's estate itself stopped: its Database pane and clocks stand still for 2 s.
+    let reference = clocks(&host.capture());
+    let start = Instant::now();
+    let mut last = reference.clone();
+    let mut settled = false;
+    while start.elapsed() < Duration::from_secs(4) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = clocks(&host.capture());
+        if now != last {
+            assert!(start.elapsed() < Duration::from_secs(1), "the host's screen moved while paused");
+            last = now;
+            continue;
+        }
+        settled = true;
+    }
+    assert!(settled, "the host's screen never settled");
+    fac.keys(&["P"]);
+    host.wait_for("the resume", Duration::from_secs(3), |s| !s.contains(" PAUSED "));
+    let e = entries(&log);
+    let by_facilitator: Vec<&str> = e
+        .iter()
+        .filter(|e| e["kind"] == "facilitator")
+        .filter_map(|e| e["details"]["action"].as_str())
+        .collect();
+    assert_eq!(by_facilitator, ["pause", "resume"]);
+}

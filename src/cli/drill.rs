@@ -58,10 +58,10 @@ pub struct DrillArgs {
     /// on the scorecard (default: `$USER@host`; 1 to 64 printable characters).
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
-    /// Declare and host the drill as its facilitator: trainees join with `--incident ID`; this
-    /// console pauses and resumes the drill clock, injects faults, gives hints and ends the
-    /// drill, and never confirms steps itself.
-    #[arg(long, conflicts_with_all = ["incident", "list", "status", "history"])]
+    /// Facilitate the drill: declare and host it (trainees join with `--incident ID`), or with
+    /// `--incident ID` facilitate one hosted by another console. This console pauses and resumes
+    /// the drill clock, injects faults, gives hints and ends the drill, and never confirms steps.
+    #[arg(long, conflicts_with_all = ["list", "status", "history"])]
     pub facilitate: bool,
 }
 
