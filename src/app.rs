@@ -7,6 +7,7 @@ pub mod action;
 pub mod authority;
 pub mod commander;
 pub mod effect;
+pub mod facilitator;
 pub mod guard;
 pub mod measure;
 pub mod mirror;
@@ -32,5 +33,7 @@ pub use update::update;
 
 #[cfg(test)]
 mod access_tests;
+#[cfg(test)]
+mod facilitator_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -152,6 +152,12 @@ pub trait Operate: Send + Sync + 'static {
             vec![crate::operation::access::AccessAnswer::Unknown { error }; n]
         })
     }
+
+    /// A facilitator's control of a drill estate (pause, resume, inject). Only the console that
+    /// hosts a drill's estate can; every other backend refuses.
+    fn control(&self, _c: &drill::DrillControl) -> Result<String, String> {
+        Err("refused: this console does not host a drill estate".into())
+    }
 }
 
 /// Snapshots of all four live layers, as the app core sees them (cheap `Arc` clones).

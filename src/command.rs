@@ -72,4 +72,9 @@ commands! {
     TakeCommand = "take-command": "Take the commander lock (explicit handover, logged)",
     ReleaseCommand = "release-command": "Release the commander lock (asks y/n first; logged)",
     Verdict = "verdict": "Show the estate verdict: every reason, what is expected down, mitigation",
+    FacilitatorPause = "facilitator-pause": "Facilitator: pause or resume the drill clock (logged; every console shows PAUSED)",
+    FacilitatorInject = "facilitator-inject": "Facilitator: inject a fault now (kind, then target, then when it returns)",
+    FacilitatorHint = "facilitator-hint": "Facilitator: release the scenario's next staged hint to the trainees",
+    FacilitatorHintText = "facilitator-hint-text": "Facilitator: write a free-text hint for the trainees",
+    FacilitatorEnd = "facilitator-end": "Facilitator: end the drill (asks y/n; logged; resolves the incident)",
 }

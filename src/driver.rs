@@ -270,7 +270,7 @@ impl Driver {
         for effect in effects {
             out.emitted(&effect);
             match effect {
-                Effect::Log(_) | Effect::Execute { .. } | Effect::CheckAccess { .. } => {
+                Effect::Log(_) | Effect::Execute { .. } | Effect::CheckAccess { .. } | Effect::Drill(_) => {
                     self.runner.dispatch([effect])
                 }
                 Effect::Bell => out.bell(),

@@ -2,6 +2,7 @@
 
 pub mod checklist;
 pub mod commander;
+pub mod drill_clock;
 pub mod entry;
 pub mod export;
 pub mod history;

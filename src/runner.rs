@@ -144,6 +144,11 @@ impl Runner {
                             let _ = actions.send(Action::AccessChecked { step, answers });
                         });
                     }
+                    Effect::Drill(c) => {
+                        if let Err(e) = operator.control(&c) {
+                            let _ = actions.send(Action::LogFailed(format!("drill control: {e}")));
+                        }
+                    }
                     // Not the runner's: the driver hands these to the output or the lock task.
                     Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Commander(_) => {}
                 }

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod checklist;
 pub mod commander;
 pub mod confirm;
+pub mod facilitator;
 pub mod footer;
 pub mod header;
 pub mod help;
@@ -70,6 +71,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
         Some(Modal::Verdict) => verdict::draw(frame, area, state, theme),
         Some(Modal::Actions { items, selected }) => actions::draw(frame, area, theme, items, *selected),
         Some(Modal::Runbooks { selected }) => runbooks::draw(frame, area, theme, state, selected),
+        Some(Modal::Inject { stage, selected }) => {
+            facilitator::draw_inject(frame, area, theme, stage, *selected)
+        }
         Some(Modal::Confirm { step, typed }) => {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }

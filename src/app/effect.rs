@@ -32,6 +32,9 @@ pub enum Effect {
     Copy(String),
     /// Leave the event loop.
     Quit,
+    /// A facilitator's control of the hosted drill estate (pause, resume, inject); a failure
+    /// comes back as a flash.
+    Drill(crate::backends::drill::DrillControl),
     /// Ask the commander lock task to take or release the lock.
     Commander(crate::incident::commander::LockRequest),
 }

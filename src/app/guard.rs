@@ -44,6 +44,8 @@ pub enum KeyAction {
     },
     /// Give the commander lock up.
     ReleaseCommand,
+    /// End the drill (facilitator).
+    EndDrill,
 }
 
 /// Keys are being dropped: a dialog was expected and did not open.
@@ -66,6 +68,8 @@ pub enum Need {
     Write,
     /// The commander (steps, runbooks, resolve, status posts, overrides).
     Commander,
+    /// The drill's facilitator (pause, inject, hints, end).
+    Facilitator,
 }
 
 /// What `c` needs, and the words for a refusal ("cannot {what}"), with `modal` open.
@@ -75,6 +79,7 @@ pub fn need(c: Command, modal: Option<&Modal>) -> (Need, &'static str) {
         C::Select => match modal {
             Some(Modal::Actions { .. }) => (Need::Commander, "propose steps"),
             Some(Modal::Runbooks { .. }) => (Need::Commander, "start runbooks"),
+            Some(Modal::Inject { .. }) => (Need::Facilitator, "inject faults"),
             _ => (Need::Anyone, ""),
         },
         C::RunbookNext => (Need::Commander, "run runbook steps"),
@@ -88,14 +93,26 @@ pub fn need(c: Command, modal: Option<&Modal>) -> (Need, &'static str) {
         C::Resolve => (Need::Commander, "resolve"),
         C::ChecklistTick => (Need::Write, "tick checklist items"),
         C::TakeCommand => (Need::Write, "take the commander lock"),
+        C::FacilitatorPause => (Need::Facilitator, "pause the drill"),
+        C::FacilitatorInject => (Need::Facilitator, "inject faults"),
+        C::FacilitatorHint | C::FacilitatorHintText => (Need::Facilitator, "give hints"),
+        C::FacilitatorEnd => (Need::Facilitator, "end the drill"),
         _ => (Need::Anyone, ""),
     }
 }
 
 /// Why this console may not do what needs `need` ("cannot {what}"), naming its role.
 pub fn refusal(state: &State, need: Need, what: &str) -> Option<String> {
+    let facilitator = state.domain.facilitation.facilitator;
     match need {
         Need::Anyone => None,
+        Need::Facilitator if facilitator => None,
+        Need::Facilitator => {
+            Some(format!("not the facilitator: cannot {what} (only `warroom drill --facilitate` can)"))
+        }
+        _ if facilitator => Some(format!(
+            "FACILITATOR console: cannot {what}; the trainees act, you pause, inject, hint and end"
+        )),
         _ if state.domain.read_only => Some(format!("READ-ONLY console: cannot {what}")),
         Need::Write => None,
         Need::Commander => super::commander::refusal(state).map(|_| {
@@ -145,11 +162,11 @@ pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>
     let acted = fx.iter().any(|e| matches!(e, Effect::Commander(_) | Effect::Execute { .. }));
     if opens_dialog(c, modal_before) && state.view.modal.is_none() && !acted {
         let reason = match &state.view.flash {
-            Some((text, at)) if *at == state.domain.now => text.clone(),
+            Some((text, at)) if *at == state.domain.wall() => text.clone(),
             _ => format!("{} did not open a dialog", c.name()),
         };
         state.view.swallow = Some(Swallow {
-            until: state.domain.now + Duration::milliseconds(SWALLOW_MS),
+            until: state.domain.wall() + Duration::milliseconds(SWALLOW_MS),
             reason,
             dropped: 0,
         });
@@ -158,7 +175,7 @@ pub fn after_command(state: &mut State, c: Command, modal_before: Option<&Modal>
 
 /// A key typed while swallowing: dropped (one flash naming why); Esc ends the swallow.
 pub fn swallowed(state: &mut State, edit: TextEdit) {
-    let now = state.domain.now;
+    let now = state.domain.wall();
     let Some(sw) = state.view.swallow.as_mut() else { return };
     if edit == TextEdit::Cancel {
         state.view.swallow = None;
@@ -175,7 +192,7 @@ pub fn swallowed(state: &mut State, edit: TextEdit) {
 
 /// The tick: a swallow ends [`SWALLOW_MS`] after the last dropped key.
 pub fn expire(state: &mut State) {
-    if state.view.swallow.as_ref().is_some_and(|s| state.domain.now >= s.until) {
+    if state.view.swallow.as_ref().is_some_and(|s| state.domain.wall() >= s.until) {
         state.view.swallow = None;
     }
 }
@@ -197,6 +214,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::AbortRunbook => (Need::Commander, "abort the runbook"),
         KeyAction::AbortStep(_) => (Need::Commander, "abort steps"),
         KeyAction::SkipStep { .. } => (Need::Commander, "skip steps"),
+        KeyAction::EndDrill => (Need::Facilitator, "end the drill"),
     };
     if let Some(why) = refusal(state, need, what) {
         return flash(state, why);
@@ -210,6 +228,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::SkipStep { step, reason } => pipeline::skip(state, step, reason, fx),
         KeyAction::Resolve { summary } => super::update::resolve(state, summary, fx),
         KeyAction::ReleaseCommand => super::commander::release(state, fx),
+        KeyAction::EndDrill => super::facilitator::end(state, fx),
     }
 }
 
@@ -238,6 +257,13 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
             None => Ok(format!(
                 "Resolve incident {} at {}: the log records it resolved with \"{summary}\"; checklist reminders stop.",
                 state.domain.incident.id,
+                state.domain.clock_text()
+            )),
+        },
+        KeyAction::EndDrill => match state.domain.resolved {
+            Some(_) => Err("the drill has already ended".into()),
+            None => Ok(format!(
+                "End the drill at {}: logged, the incident is resolved and every console shows its scorecard.",
                 state.domain.clock_text()
             )),
         },

@@ -198,6 +198,8 @@ pub struct Recovery {
     pub result: Option<RecoveryResult>,
     /// The verdict level last logged (`verdict` entries are written on change).
     pub logged_level: Option<Level>,
+    /// The drill clock: the RTO excludes the paused intervals.
+    pub clock: crate::incident::drill_clock::DrillClock,
     pg: PgTrack,
     redis_master: Option<String>,
     redis_lag: BTreeMap<String, u64>,
@@ -345,7 +347,11 @@ impl Recovery {
         let (detected_at, detected_because) = self.detected.clone().unwrap_or((start, Vec::new()));
         let from_fault = ctx.mode == Mode::Drill && self.fault_injected_at.is_some();
         let origin = if from_fault { start } else { detected_at };
-        let rto_secs = (at - origin).num_milliseconds() as f64 / 1000.0;
+        // A drill's fault time is a drill instant (scheduled from the start): count to the drill
+        // instant of mitigation, whatever was paused before or after the fault.
+        let rto =
+            if from_fault { self.clock.drill_time(at) - origin } else { self.clock.elapsed(origin, at) };
+        let rto_secs = rto.num_milliseconds() as f64 / 1000.0;
         RecoveryResult {
             fault: self.fault.clone(),
             fault_injected_at: self.fault_injected_at.map(rfc3339),
@@ -374,7 +380,11 @@ impl Recovery {
                     secs: s.elapsed_secs(at),
                 })
                 .collect(),
-            checklist: lateness(checklist, ctx.declared_at, at),
+            checklist: lateness(
+                checklist,
+                ctx.declared_at + self.clock.paused_between(ctx.declared_at, at),
+                at,
+            ),
         }
     }
 }
@@ -452,6 +462,9 @@ pub fn refresh_verdict(domain: &mut Domain) {
 pub fn track(domain: &mut Domain, fx: &mut Vec<Effect>) {
     refresh_verdict(domain);
     log_level_change(domain, fx);
+    if domain.recovery.clock != domain.facilitation.clock {
+        domain.recovery.clock = domain.facilitation.clock.clone();
+    }
     let ctx = MeasureContext {
         mode: domain.mode,
         declared_at: domain.incident.declared_at,

@@ -39,7 +39,7 @@ pub fn log(
 
 /// Show a transient message in the footer.
 pub fn flash(state: &mut State, text: impl Into<String>) {
-    state.view.flash = Some((text.into(), state.domain.now));
+    state.view.flash = Some((text.into(), state.domain.wall()));
 }
 
 /// Create a step for `op`, log its preview, run prechecks and open the confirmation if they pass.

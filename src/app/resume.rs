@@ -70,6 +70,9 @@ fn restore_runbook(domain: &mut Domain, e: &Entry, how: Replay) {
 /// Restore steps and the log tail from `entries`.
 pub fn restore(domain: &mut Domain, entries: &[Entry]) {
     for e in entries {
+        domain.facilitation.apply(e);
+    }
+    for e in entries {
         apply_entry(domain, e, Replay::Resume);
     }
     // A step that was verifying when the console stopped is verified again from live data.
@@ -85,7 +88,12 @@ pub fn restore(domain: &mut Domain, entries: &[Entry]) {
         );
     }
     let start = entries.len().saturating_sub(LOG_TAIL_MAX);
-    domain.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
+    let facilitator = domain.facilitation.facilitator;
+    domain.log_tail = entries[start..]
+        .iter()
+        .map(Entry::to_log_line)
+        .filter(|l| super::facilitator::shown_to(facilitator, &l.kind, &l.summary))
+        .collect();
     if let Some(e) = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved) {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         domain.resolved = Some((e.ts, summary));

@@ -132,6 +132,8 @@ pub enum PromptPurpose {
     AcceptDataLoss(u64),
     /// What the operator did for a manual step (step id); logged when it is ticked.
     ManualNote(u64),
+    /// A free-text hint for the trainees (facilitator).
+    Hint,
     /// The reason for overriding the single-authority check on a layer.
     AuthorityOverride(crate::backends::Layer),
 }
@@ -176,6 +178,13 @@ pub enum Modal {
         what: String,
         /// The action `y` performs.
         action: super::guard::KeyAction,
+    },
+    /// The facilitator's injection menu (kind, target, returns-after).
+    Inject {
+        /// Which choice is being made.
+        stage: super::facilitator::InjectStage,
+        /// Highlighted row.
+        selected: usize,
     },
     /// A one-line text prompt.
     Prompt {
@@ -255,6 +264,8 @@ pub struct Domain {
     /// Ask the API server (SelfSubjectAccessReview) before confirming a Kubernetes step: set
     /// for live consoles with Kubernetes configured ([`Domain::reviews_access`]).
     pub access_reviews: bool,
+    /// A drill's facilitation: the drill clock (paused intervals), hints, this console's role.
+    pub facilitation: super::facilitator::Facilitation,
 }
 
 /// What one operator's screen shows and is in the middle of: focus, zoom, selections, the modal
@@ -387,6 +398,7 @@ impl Domain {
             verdict: Default::default(),
             verdict_of: None,
             access_reviews: false,
+            facilitation: Default::default(),
         }
     }
 
@@ -424,7 +436,20 @@ impl Domain {
 
     /// Incident clock: seconds since T+0 (never negative).
     pub fn elapsed_secs(&self) -> i64 {
-        (self.now - self.incident.declared_at).num_seconds().max(0)
+        self.facilitation.clock.elapsed(self.incident.declared_at, self.now).num_seconds().max(0)
+    }
+
+    /// The wall clock as of the last action: `now` moves on while a drill is paused (transient
+    /// things of one screen, flashes and dropped keys, still expire then).
+    pub fn wall(&self) -> DateTime<Utc> {
+        self.facilitation.wall.max(self.now)
+    }
+
+    /// T+0 as the checklist counts it: the declaration moved later by the drill's pauses up to
+    /// now, so due times and countdowns stand still while a drill is paused.
+    pub fn checklist_t0(&self) -> DateTime<Utc> {
+        let t0 = self.incident.declared_at;
+        t0 + self.facilitation.clock.paused_between(t0, self.now)
     }
 
     /// `T+mm:ss` (hours roll into minutes past 99: `T+1h02:03`).
@@ -441,6 +466,10 @@ impl Domain {
     /// follower (which also sees other consoles' entries), so the tail is kept ordered by seq,
     /// without duplicates, and bounded by [`LOG_TAIL_MAX`].
     pub fn push_log_line(&mut self, line: LogLine) {
+        self.facilitation.note_kind(&line.kind, line.at);
+        if !super::facilitator::shown_to(self.facilitation.facilitator, &line.kind, &line.summary) {
+            return;
+        }
         match self.log_tail.back() {
             None => self.log_tail.push_back(line),
             Some(last) if line.seq > last.seq => self.log_tail.push_back(line),

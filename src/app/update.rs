@@ -28,7 +28,9 @@ const FLASH_SECS: i64 = 6;
 /// Apply one action to the state; return the effects it asks for.
 pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effect> {
     let prev_now = state.domain.now;
-    state.domain.now = now;
+    // A paused drill stands still: every clock the console shows reads the pause's start.
+    state.domain.facilitation.wall = now;
+    state.domain.now = state.domain.facilitation.clock.frozen(now);
     let mut fx = Vec::new();
     match action {
         Action::Tick => {
@@ -36,6 +38,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
                 state.view.flash = None;
             }
             guard::expire(state);
+            super::facilitator::tick(state, &mut fx);
             pipeline::verify_all(state, &mut fx);
             if let Some(overdue) = domain::newly_overdue(&state.domain, prev_now) {
                 flash(state, format!("OVERDUE: {overdue}"));
@@ -52,7 +55,14 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
         Action::AccessChecked { step, answers } => pipeline::access_checked(state, step, answers, &mut fx),
         Action::Logged(line) => state.domain.push_log_line(line),
-        Action::Mirrored(entry) => domain::mirrored(&mut state.domain, &entry),
+        Action::Mirrored(entry) => {
+            state.domain.facilitation.apply(&entry);
+            state.domain.now = state.domain.facilitation.clock.frozen(now);
+            domain::mirrored(&mut state.domain, &entry);
+            if entry.kind == EntryKind::Resolved {
+                super::facilitator::drill_over(state, &mut fx);
+            }
+        }
         Action::LogFailed(error) => {
             let msg = format!("INCIDENT LOG WRITE FAILED: {error}");
             flash(state, msg.clone());
@@ -109,7 +119,10 @@ fn command(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
     let flash_before = state.view.flash.clone();
     let (need, what) = guard::need(c, modal_before.as_ref());
     if let Some(why) = guard::refusal(state, need, what) {
-        if matches!(state.view.modal, Some(Modal::Actions { .. } | Modal::Runbooks { .. })) {
+        if matches!(
+            state.view.modal,
+            Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. })
+        ) {
             state.view.modal = None;
         }
         state.view.quit_armed = false;

@@ -33,6 +33,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
+pub use replay::Pauses;
 pub use scenarios::{ScenarioInfo, scenarios};
 pub use sim::Sim;
 pub use traffic::ReadyFault;
@@ -47,6 +48,8 @@ use crate::operation::Operation;
 struct Clocked {
     sim: Sim,
     synced: Instant,
+    /// Paused by a facilitator since then: nothing advances.
+    paused: Option<Instant>,
 }
 
 /// A running drill: the simulated estate on a real (speed-scaled) clock. Cheap to clone.
@@ -72,7 +75,10 @@ impl DrillEstate {
     /// Start the scenario `def` (a built-in or a user file) at `speed`, seeded by `seed`.
     pub fn from_def(def: ScenarioDef, speed: f64, seed: u64) -> Result<DrillEstate, String> {
         let sim = Sim::from_def(def, seed, Utc::now(), speed)?;
-        Ok(DrillEstate { inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now() })), speed })
+        Ok(DrillEstate {
+            inner: Arc::new(Mutex::new(Clocked { sim, synced: Instant::now(), paused: None })),
+            speed,
+        })
     }
 
     /// The running scenario, as its file says.
@@ -92,8 +98,35 @@ impl DrillEstate {
         let now = Instant::now();
         let real = now.saturating_duration_since(g.synced);
         g.synced = now;
-        g.sim.advance(real.mul_f64(self.speed));
+        if g.paused.is_none() {
+            g.sim.advance(real.mul_f64(self.speed));
+        }
         g
+    }
+
+    /// Pause the drill clock (a facilitator's key): the sim stops advancing until
+    /// [`Self::resume`]. Pausing a paused estate changes nothing.
+    pub fn pause(&self) {
+        let mut g = self.synced();
+        if g.paused.is_none() {
+            g.paused = Some(g.synced);
+        }
+    }
+
+    /// Resume the drill clock: the sim advances again from where it stopped, its wall mapping
+    /// shifted by the paused length (timestamps it shows stay consistent with drill time).
+    /// Returns how long it was paused (`None`: it was running).
+    pub fn resume(&self) -> Option<Duration> {
+        let mut g = self.synced();
+        let since = g.paused.take()?;
+        let paused = g.synced.saturating_duration_since(since);
+        g.sim.shift_wall(chrono::Duration::from_std(paused).unwrap_or_default());
+        Some(paused)
+    }
+
+    /// Whether the drill clock is paused.
+    pub fn is_paused(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).paused.is_some()
     }
 
     /// Run `f` on the up-to-date sim.
@@ -220,7 +253,35 @@ observer!(DrillDatabase, DatabaseView, "postgres", database_view);
 observer!(DrillSentinel, SentinelView, "sentinel", sentinel_view);
 observer!(DrillTraffic, TrafficView, "traffic", traffic_view);
 
+/// What a facilitator asks of the hosted estate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrillControl {
+    /// Stop the drill clock.
+    Pause,
+    /// Start it again.
+    Resume,
+    /// Strike this fault now.
+    Inject(FaultDef),
+}
+
 impl Operate for DrillOperator {
+    fn control(&self, c: &DrillControl) -> Result<String, String> {
+        match c {
+            DrillControl::Pause => {
+                self.0.pause();
+                Ok("drill clock paused".into())
+            }
+            DrillControl::Resume => Ok(match self.0.resume() {
+                Some(d) => format!("drill clock resumed after {} s", d.as_secs()),
+                None => "drill clock was running".into(),
+            }),
+            DrillControl::Inject(f) => {
+                self.0.inject(f);
+                Ok(format!("injected {}", f.kind))
+            }
+        }
+    }
+
     fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>> {
         let op = op.clone();
         Box::pin(async move {
@@ -231,5 +292,32 @@ impl Operate for DrillOperator {
             tokio::time::sleep(took.div_f64(self.0.speed)).await;
             self.0.with(|s| s.apply(&op, took))
         })
+    }
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::DrillEstate;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_estate_does_not_advance_and_resume_shifts_its_wall_clock() {
+        let e = DrillEstate::new("primary-db-down", 1.0, 1).unwrap();
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let before = e.sim_elapsed();
+        let wall_before = e.with(|s| s.now());
+        e.pause();
+        assert!(e.is_paused());
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(e.sim_elapsed(), before, "nothing advances while paused");
+        assert_eq!(e.with(|s| s.now()), wall_before, "the sim's present maps to the same wall instant");
+        assert_eq!(e.resume(), Some(Duration::from_secs(20)));
+        assert!(!e.is_paused());
+        assert_eq!(e.resume(), None, "resuming a running estate changes nothing");
+        let shifted = e.with(|s| s.now());
+        assert_eq!(shifted - wall_before, chrono::Duration::seconds(20), "wall mapping shifted by the pause");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let after = e.sim_elapsed().as_secs_f64() - before.as_secs_f64();
+        assert!((after - 2.0).abs() < 0.11, "advances again after resume: {after}");
     }
 }

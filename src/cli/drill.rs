@@ -58,6 +58,11 @@ pub struct DrillArgs {
     /// on the scorecard (default: `$USER@host`; 1 to 64 printable characters).
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
+    /// Facilitate the drill: declare and host it (trainees join with `--incident ID`), or with
+    /// `--incident ID` facilitate one hosted by another console. This console pauses and resumes
+    /// the drill clock, injects faults, gives hints and ends the drill, and never confirms steps.
+    #[arg(long, conflicts_with_all = ["list", "status", "history"])]
+    pub facilitate: bool,
 }
 
 /// Pollers over the drill estate (the same poller as live sources).

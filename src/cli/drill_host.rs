@@ -17,10 +17,11 @@ use super::drill::{DrillArgs, scenario_def, sources};
 use crate::app::Mode;
 use crate::app::measure::Recovery;
 use crate::backends::Sources;
-use crate::backends::drill::DrillEstate;
 use crate::backends::drill::remote::{self, DrillParams};
 use crate::backends::drill::scenario::registry;
+use crate::backends::drill::{DrillEstate, Pauses};
 use crate::config::load::Loaded;
+use crate::incident::drill_clock::DrillClock;
 use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::log::LogMode;
 use crate::incident::log::{IncidentLog, read_log};
@@ -43,7 +44,7 @@ fn recorded(data_dir: &Path, id: &str) -> Result<Recorded, String> {
         .and_then(|e| serde_json::from_value::<DrillParams>(e.details.clone()).ok());
     // Sim time 0 of every host's estate: the first record of it.
     let origin = entries.iter().find(|e| e.kind == EntryKind::DrillEstate).map(|e| e.ts);
-    Ok(Recorded { params, origin, ops: executed(&entries) })
+    Ok(Recorded { params, origin, ops: executed(&entries), clock: DrillClock::from_entries(&entries) })
 }
 
 /// What a drill incident's log says about its estate.
@@ -55,6 +56,8 @@ struct Recorded {
     origin: Option<DateTime<Utc>>,
     /// Operations that executed successfully, with when they took effect (their result entry).
     ops: Vec<(DateTime<Utc>, Operation)>,
+    /// The drill clock: the facilitator's pauses.
+    clock: DrillClock,
 }
 
 /// Operations that executed successfully, in order, with the time of their `step-result`.
@@ -126,6 +129,7 @@ fn host(
     p: &DrillParams,
     origin: DateTime<Utc>,
     ops: &[(DateTime<Utc>, Operation)],
+    clock: &DrillClock,
     who: &str,
     scenarios_dir: Option<&Path>,
 ) -> Result<(Estate, Vec<String>), String> {
@@ -141,7 +145,9 @@ fn host(
             what(&p.scenario_hash)
         ));
     }
-    let (estate, refused) = DrillEstate::replay_def(def, p.speed, p.seed, origin, ops)?;
+    let drill_time = |t: DateTime<Utc>| clock.drill_time(t);
+    let pauses = Pauses { drill_time: &drill_time, paused_since: clock.paused_since() };
+    let (estate, refused) = DrillEstate::replay_paused(def, p.speed, p.seed, origin, ops, &pauses)?;
     let srcs = sources(&estate, Duration::from_millis(500));
     let layers = remote::Layers {
         kube: srcs.kube.clone(),
@@ -181,6 +187,7 @@ struct Opened {
     params: DrillParams,
     origin: Option<DateTime<Utc>>,
     ops: Vec<(DateTime<Utc>, Operation)>,
+    clock: DrillClock,
 }
 
 /// Declare a new drill or join one: one estate per drill incident (see `backends::drill::remote`).
@@ -233,6 +240,9 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     let name = scenario_def(&opened.params.scenario, scenarios_dir.as_deref())
         .map_or_else(|_| opened.params.scenario.clone(), |d| d.id);
     let recovery = Recovery::drill(&name, estate.fault_at);
+    let staged =
+        scenario_def(&opened.params.scenario, scenarios_dir.as_deref()).map(|d| d.hints).unwrap_or_default();
+    let facilitate = args.facilitate;
     let launch = Launch {
         mode: Mode::Drill,
         title: format!("Drill: {name}"),
@@ -248,6 +258,10 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     console::launch_with(launch, loaded, move |state| {
         state.domain.recovery = recovery;
         state.domain.records_observations = records;
+        // The facilitator's role is set before the log is restored (it decides what is shown).
+        state.domain.facilitation.staged = staged;
+        state.domain.facilitation.auto_hints = records;
+        state.domain.facilitation.facilitator = facilitate;
         state.domain.warnings.extend(warnings);
     })
     .await
@@ -269,7 +283,7 @@ fn joined(
         ));
         own
     });
-    Ok(Opened { id: id.to_string(), params, origin: r.origin, ops: r.ops })
+    Ok(Opened { id: id.to_string(), params, origin: r.origin, ops: r.ops, clock: r.clock })
 }
 
 /// Declare a new drill incident with this console's parameters, recorded in its log.
@@ -277,7 +291,13 @@ fn declared(data_dir: &Path, who: &str, own: DrillParams) -> color_eyre::Result<
     let title = format!("Drill: {}", own.scenario);
     let (_, meta) = IncidentLog::declare(data_dir, &title, "SEV2", true, who, Utc::now())?;
     Ok(match record(data_dir, &meta.id, who, &own, None) {
-        Ok(at) => Ok(Opened { id: meta.id, params: own, origin: Some(at), ops: Vec::new() }),
+        Ok(at) => Ok(Opened {
+            id: meta.id,
+            params: own,
+            origin: Some(at),
+            ops: Vec::new(),
+            clock: DrillClock::default(),
+        }),
         Err(e) => Err(Refused::new(1, e)),
     })
 }
@@ -317,7 +337,7 @@ async fn estate(
             Err(e) => return Ok(Err(Refused::new(1, e))),
         },
     };
-    Ok(match host(lock, &opened.params, origin, &opened.ops, who, scenarios_dir) {
+    Ok(match host(lock, &opened.params, origin, &opened.ops, &opened.clock, who, scenarios_dir) {
         Ok((e, refused)) => {
             warnings.extend(refused.into_iter().map(|r| format!("drill estate resumed without: {r}")));
             Ok(e)

@@ -192,7 +192,7 @@ pub fn scorecards(entries: &[Entry], def: &ScenarioDef) -> Vec<Scorecard> {
 pub fn operators(entries: &[Entry]) -> Vec<String> {
     // Whoever facilitates (writes `facilitator` entries) is not scored.
     let facilitators: Vec<&str> =
-        entries.iter().filter(|e| e.kind.as_str() == "facilitator").map(|e| e.operator.as_str()).collect();
+        entries.iter().filter(|e| e.kind == EntryKind::Facilitator).map(|e| e.operator.as_str()).collect();
     let mut out: Vec<String> = Vec::new();
     for e in entries.iter().filter(|e| facts::is_action(&e.kind)) {
         if !out.contains(&e.operator) && !facilitators.contains(&e.operator.as_str()) {

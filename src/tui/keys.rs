@@ -26,7 +26,9 @@ impl ChordBuffer {
 pub fn active_layers(state: &State) -> Vec<KeyLayer> {
     match &state.view.modal {
         Some(Modal::Help | Modal::Verdict) => vec![KeyLayer::Help],
-        Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => vec![KeyLayer::Actions],
+        Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => {
+            vec![KeyLayer::Actions]
+        }
         Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
             vec![KeyLayer::Confirm]
         }

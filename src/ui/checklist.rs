@@ -66,7 +66,7 @@ fn title_suffix(cx: &PaneCtx<'_>) -> Span<'static> {
     let items = &st.domain.checklist.items;
     let overdue = items
         .iter()
-        .filter(|i| Checklist::due_at(i, st.domain.incident.declared_at).is_some_and(|d| d < st.domain.now))
+        .filter(|i| Checklist::due_at(i, st.domain.checklist_t0()).is_some_and(|d| d < st.domain.now))
         .count();
     if overdue > 0 {
         Span::styled(format!("✗ {overdue} overdue"), cx.theme.style(Slot::StatusDown))
@@ -81,7 +81,7 @@ fn most_urgent(cx: &PaneCtx<'_>) -> Option<usize> {
     let st = cx.state;
     let items = st.domain.checklist.items.iter().enumerate();
     items
-        .filter_map(|(i, it)| Checklist::due_at(it, st.domain.incident.declared_at).map(|d| (d, i)))
+        .filter_map(|(i, it)| Checklist::due_at(it, st.domain.checklist_t0()).map(|d| (d, i)))
         .min()
         .map(|(_, i)| i)
 }
@@ -123,7 +123,7 @@ fn item_line(cx: &PaneCtx<'_>, item: &ChecklistItem, w: usize) -> Line<'static> 
     let (st, theme) = (cx.state, cx.theme);
     let done = item.done.is_some();
     let check = if done { "[x] " } else { "[ ] " };
-    let due = due_text(item, st.domain.incident.declared_at, st.domain.now, theme);
+    let due = due_text(item, st.domain.checklist_t0(), st.domain.now, theme);
     let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
     let room = w.saturating_sub(4 + due_w);
     let text = clean(&item.text, room);

@@ -32,7 +32,7 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Help) => {
             (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
         }
-        Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => (
+        Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => (
             KeyLayer::Actions,
             &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
             false,
@@ -57,6 +57,20 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::TakeCommand { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "take over"), (Command::ConfirmNo, "cancel")], false)
         }
+        None if state.domain.facilitation.facilitator => (
+            KeyLayer::Global,
+            &[
+                (Command::Help, "help"),
+                (Command::FacilitatorPause, "pause/resume"),
+                (Command::FacilitatorInject, "inject"),
+                (Command::FacilitatorHint, "next hint"),
+                (Command::FacilitatorHintText, "write hint"),
+                (Command::FacilitatorEnd, "end drill"),
+                (Command::FocusNext, "next pane"),
+                (Command::Quit, "quit"),
+            ],
+            true,
+        ),
         None => {
             let layer = pane_layer(state.view.focus);
             let wanted: &[(Command, &'static str)] = match layer {
@@ -93,6 +107,7 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
     // Someone else (or nobody) holds the commander lock: say how to take it, first.
     let take = (state.view.modal.is_none()
         && !state.domain.read_only
+        && !state.domain.facilitation.facilitator
         && !state.domain.commander.held_by_me(state.domain.now)
         && state.domain.commander.is_wired())
     .then(|| keymap.key_for(KeyLayer::Global, Command::TakeCommand).map(|k| (k, "take command")))
@@ -145,8 +160,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     frame.render_widget(Paragraph::new(Line::from(left)), area);
 }
 
-/// Draw the first warning in full (sanitized), with how many more there are.
+/// Hints the trainees' hint box shows: the latest two.
+const HINT_ROWS: usize = 2;
+
+/// Rows of the hint box (0 before the first hint).
+pub fn hint_rows(state: &State) -> u16 {
+    state.domain.facilitation.hints.len().min(HINT_ROWS) as u16
+}
+
+/// Draw the hint box (latest hints, one row each) and the first warning in full (sanitized),
+/// with how many more there are.
 pub fn draw_warning(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let hints = &state.domain.facilitation.hints;
+    let n = usize::from(hint_rows(state));
+    for (row, h) in hints[hints.len() - n..].iter().enumerate() {
+        let r = Rect { y: area.y + row as u16, height: 1, ..area };
+        let text = clean(&h.text, usize::from(area.width).saturating_sub(12));
+        let line = Line::from(vec![
+            Span::styled(format!(" HINT {} ", h.n), theme.style(Slot::Alarm)),
+            Span::raw(" "),
+            Span::styled(text, theme.style(Slot::Warning)),
+        ]);
+        frame.render_widget(Paragraph::new(line), r);
+    }
+    let area = Rect { y: area.y + n as u16, height: area.height.saturating_sub(n as u16), ..area };
     let Some(first) = state.domain.warnings.first() else { return };
     let more = state.domain.warnings.len() - 1;
     let suffix = if more > 0 { format!(" (+{more} more)") } else { String::new() };

@@ -46,6 +46,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(" READ-ONLY ", theme.style(Slot::BadgeReadOnly)));
     }
+    if let Some(since) = state.domain.facilitation.clock.paused_since() {
+        let secs = (state.domain.facilitation.wall - since).num_seconds().max(0);
+        essentials.push(Span::raw(" "));
+        essentials
+            .push(Span::styled(format!(" PAUSED {}:{:02} ", secs / 60, secs % 60), theme.style(Slot::Alarm)));
+    }
+    if state.domain.facilitation.facilitator {
+        essentials.push(Span::raw(" "));
+        essentials.push(Span::styled(" FACILITATOR ", theme.style(Slot::BadgeReadOnly)));
+    }
     essentials.extend(verdict_badges(state, theme));
     for alarm in alarms(state) {
         essentials.push(Span::raw(" "));

@@ -82,8 +82,13 @@ pub fn screen(area: Rect, state: &State) -> Screen {
     Screen { kind, header, panes, warning, footer }
 }
 
-/// Rows the warning line needs to show the first warning in full (at most 3).
+/// Rows the warning line needs: the hint box, then the first warning in full (at most 3).
 fn warning_rows(state: &State, width: u16) -> u16 {
+    super::footer::hint_rows(state) + first_warning_rows(state, width)
+}
+
+/// Rows of the first warning (0 without one).
+fn first_warning_rows(state: &State, width: u16) -> u16 {
     let Some(first) = state.domain.warnings.first() else { return 0 };
     let text_w = sanitize(first).width() + 16; // "! " and "(+N more)"
     let rows = text_w.div_ceil(usize::from(width.max(1)));

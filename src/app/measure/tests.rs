@@ -568,3 +568,34 @@ fn read_only_and_live_consoles_log_no_verdict_entries() {
         assert!(!kinds.contains(&EntryKind::Verdict), "{mode:?} read-only {read_only}: {kinds:?}");
     }
 }
+
+#[test]
+fn drill_rto_excludes_the_time_the_facilitator_paused() {
+    let c = ctx(Mode::Drill, Some(30));
+    let mut r = Recovery::drill("primary-db-down", Some(t(10)));
+    // Paused from 14 to 114 (100 s), and again from 200 on (never resumed before mitigation).
+    r.clock.pause(t(14));
+    r.clock.resume(t(114));
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 11_200)], "pg-0", t(12));
+    assert_eq!(feed(&mut r, &down, &[], &c, 12), None);
+    let repointed = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 15_000)], "pg-1", t(131));
+    let done = [step(1, StepStatus::Done, 120, Some(131))];
+    let res = feed(&mut r, &repointed, &done, &c, 131).expect("mitigated");
+    assert_eq!(res.rto_secs, 21.0, "121 s of wall time, 100 s of it paused");
+    assert_eq!((res.rto_target_secs, res.target_met), (Some(30), Some(true)));
+}
+
+#[test]
+fn a_pause_before_the_fault_struck_does_not_count_either() {
+    // The fault is scheduled at drill time 10 s; a pause from 2 s to 52 s delays it to wall 60 s.
+    let c = ctx(Mode::Drill, Some(30));
+    let mut r = Recovery::drill("primary-db-down", Some(t(10)));
+    r.clock.pause(t(2));
+    r.clock.resume(t(52));
+    let down = estate(&[("pg-0", Down, 0), ("pg-1", Replica, 11_200)], "pg-0", t(62));
+    assert_eq!(feed(&mut r, &down, &[], &c, 62), None);
+    let repointed = estate(&[("pg-0", Down, 0), ("pg-1", Primary, 15_000)], "pg-1", t(75));
+    let done = [step(1, StepStatus::Done, 70, Some(75))];
+    let res = feed(&mut r, &repointed, &done, &c, 75).expect("mitigated");
+    assert_eq!(res.rto_secs, 15.0, "struck at wall 60 s (drill 10 s), mitigated at wall 75 s (drill 25 s)");
+}

@@ -77,6 +77,16 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
         }
         Command::OverrideAuthority => crate::app::authority::open_prompt(state),
         Command::Note => open_prompt(state, PromptPurpose::Note, "Note for the incident log".into(), ""),
+        Command::FacilitatorPause => crate::app::facilitator::toggle_pause(state, fx),
+        Command::FacilitatorInject => crate::app::facilitator::open_inject(state),
+        Command::FacilitatorHint => crate::app::facilitator::release_staged(state, "facilitator", fx),
+        Command::FacilitatorHintText => open_prompt(
+            state,
+            PromptPurpose::Hint,
+            "Hint for the trainees (logged, shown in their hint box)".into(),
+            "",
+        ),
+        Command::FacilitatorEnd => guard::ask(state, KeyAction::EndDrill),
     }
 }
 
@@ -110,6 +120,9 @@ fn open_actions(state: &mut State) {
 /// Enter in a list: propose the highlighted operation, or start the highlighted runbook.
 fn select(state: &mut State, fx: &mut Vec<Effect>) {
     match state.view.modal.take() {
+        Some(Modal::Inject { stage, selected }) => {
+            crate::app::facilitator::inject_select(state, stage, selected, fx)
+        }
         Some(Modal::Actions { items, selected }) => match items.get(selected).cloned() {
             Some(Proposal { blocked: Some(why), .. }) => {
                 flash(state, format!("not offered now: {why}"));
@@ -223,7 +236,7 @@ fn draft_status_update(state: &mut State) {
         .items
         .iter()
         .filter(|i| i.is_recurring())
-        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, d.incident.declared_at))
+        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, d.checklist_t0()))
         .min();
     let draft = status_update::compose(&d.incident, &d.observed, &d.steps, d.now, next);
     let label = match guard::refusal(state, Need::Commander, "post status updates") {

@@ -35,7 +35,7 @@ pub(super) fn newly_overdue(domain: &Domain, prev_now: DateTime<Utc>) -> Option<
     if prev_now >= domain.now || domain.resolved.is_some() {
         return None;
     }
-    let due = domain.checklist.newly_overdue(domain.incident.declared_at, prev_now, domain.now);
+    let due = domain.checklist.newly_overdue(domain.checklist_t0(), prev_now, domain.now);
     let names: Vec<String> =
         due.iter().filter_map(|id| domain.checklist.item(id)).map(|i| i.text.clone()).collect();
     (!due.is_empty()).then(|| names.join("; "))

@@ -87,6 +87,9 @@ fn scroll(state: &mut State, delta: i64) {
         Some(Modal::Actions { items, selected }) => {
             *selected = clamp_add(*selected, delta, items.len());
         }
+        Some(Modal::Inject { stage, selected }) => {
+            *selected = clamp_add(*selected, delta, crate::app::facilitator::inject_items(stage).len());
+        }
         Some(Modal::Help) => state.view.help_scroll = clamp_add(state.view.help_scroll, delta, 500),
         Some(_) => {}
         None => {

@@ -60,6 +60,7 @@ impl Prompt {
 fn need(purpose: &PromptPurpose) -> (Need, &'static str) {
     match purpose {
         PromptPurpose::Note | PromptPurpose::StatusUpdate => (Need::Anyone, ""),
+        PromptPurpose::Hint => (Need::Facilitator, "give hints"),
         PromptPurpose::ChecklistNote(_) => (Need::Write, "tick checklist items"),
         PromptPurpose::SkipReason(_) => (Need::Commander, "skip steps"),
         PromptPurpose::Resolve => (Need::Commander, "resolve"),
@@ -92,6 +93,8 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
                 log(state, fx, EntryKind::Note, p.text.clone(), json!({ "text": p.text }));
             }
         }
+        PromptPurpose::Hint if p.text.trim().is_empty() => flash(state, "an empty hint is not given"),
+        PromptPurpose::Hint => crate::app::facilitator::give_hint(state, p.text, None, "facilitator", fx),
         PromptPurpose::ChecklistNote(id) => checklist_note(state, &id, p.text, fx),
         PromptPurpose::StatusUpdate => status_update(state, p.text, fx),
         PromptPurpose::AcceptDataLoss(id) => match p.text.parse::<u64>() {

@@ -241,9 +241,17 @@ async fn connection(stream: UnixStream, layers: Arc<Layers>, operator: Arc<dyn O
             },
             l = lines.next_line() => {
                 let Ok(Some(l)) = l else { return };
-                let Ok(ClientMsg::Exec { id, op }) = serde_json::from_str::<ClientMsg>(&l) else {
-                    tracing::warn!("drill host: ignoring a malformed request from a joined console");
-                    continue;
+                let (id, op) = match serde_json::from_str::<ClientMsg>(&l) {
+                    Ok(ClientMsg::Exec { id, op }) => (id, op),
+                    Ok(ClientMsg::Control { id, control }) => {
+                        let result = operator.control(&control.into());
+                        let _ = out.send(line(&HostMsg::Done { id, result }));
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::warn!("drill host: ignoring a malformed request from a joined console");
+                        continue;
+                    }
                 };
                 let (operator, out) = (operator.clone(), out.clone());
                 tokio::spawn(async move {
@@ -336,6 +344,19 @@ pub struct RemoteOperator {
 }
 
 impl Operate for RemoteOperator {
+    /// Sent to the host, which carries it out on the one estate (the answer is not awaited:
+    /// the facilitator's entry in the log is what every console follows).
+    fn control(&self, c: &super::DrillControl) -> Result<String, String> {
+        let id = self.link.next.fetch_add(1, Ordering::Relaxed);
+        let requests = self.link.requests.lock().unwrap_or_else(|e| e.into_inner());
+        match requests.as_ref() {
+            Some(out) if out.send(line(&ClientMsg::Control { id, control: c.into() })).is_ok() => {
+                Ok("sent to the drill host".into())
+            }
+            _ => Err(format!("refused: {}", self.gone)),
+        }
+    }
+
     fn execute(&self, op: &Operation) -> BoxFuture<'_, Result<String, String>> {
         let id = self.link.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();

@@ -35,8 +35,23 @@ impl DrillEstate {
         origin: DateTime<Utc>,
         ops: &[(DateTime<Utc>, Operation)],
     ) -> Result<(DrillEstate, Vec<String>), String> {
+        DrillEstate::replay_paused(def, speed, seed, origin, ops, &Pauses::none())
+    }
+
+    /// [`DrillEstate::replay_def`] of a drill a facilitator paused: sim time counts drill time
+    /// only, the wall mapping is shifted by the pauses, and an estate paused now stays paused.
+    pub fn replay_paused(
+        def: ScenarioDef,
+        speed: f64,
+        seed: u64,
+        origin: DateTime<Utc>,
+        ops: &[(DateTime<Utc>, Operation)],
+        pauses: &Pauses<'_>,
+    ) -> Result<(DrillEstate, Vec<String>), String> {
         let mut sim = Sim::from_def(def, seed, origin, speed)?;
-        let sim_at = |at: DateTime<Utc>| ((at - origin).num_milliseconds().max(0) as f64 / 1000.0) * speed;
+        let drill = |at: DateTime<Utc>| (pauses.drill_time)(at);
+        let sim_at =
+            |at: DateTime<Utc>| ((drill(at) - origin).num_milliseconds().max(0) as f64 / 1000.0) * speed;
         let mut refused = Vec::new();
         for (at, op) in ops {
             let dt = sim_at(*at) - sim.elapsed().as_secs_f64();
@@ -48,12 +63,36 @@ impl DrillEstate {
                 refused.push(format!("{}: {e}", op.preview().title));
             }
         }
-        let dt = sim_at(Utc::now()) - sim.elapsed().as_secs_f64();
+        let now = Utc::now();
+        let dt = sim_at(now) - sim.elapsed().as_secs_f64();
         if dt > 0.0 {
             sim.advance(Duration::from_secs_f64(dt));
         }
-        let inner = std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced: Instant::now() }));
+        // Closed pauses shift the wall mapping now; an open one shifts it on resume.
+        let until = pauses.paused_since.unwrap_or(now).min(now);
+        sim.shift_wall(until - drill(until));
+        let synced = Instant::now();
+        let paused = pauses.paused_since.map(|p| {
+            let ago = (now - p).to_std().unwrap_or_default();
+            synced.checked_sub(ago).unwrap_or(synced)
+        });
+        let inner = std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced, paused }));
         Ok((DrillEstate { inner, speed }, refused))
+    }
+}
+
+/// The pauses of a drill, as a re-hosting console knows them from its log.
+pub struct Pauses<'a> {
+    /// Wall instant to drill instant (minus every pause before it).
+    pub drill_time: &'a dyn Fn(DateTime<Utc>) -> DateTime<Utc>,
+    /// Paused since then, and not resumed.
+    pub paused_since: Option<DateTime<Utc>>,
+}
+
+impl Pauses<'_> {
+    /// A drill never paused.
+    pub fn none() -> Pauses<'static> {
+        Pauses { drill_time: &|t| t, paused_since: None }
     }
 }
 
@@ -74,6 +113,36 @@ fn final_state(op: &Operation) -> Operation {
 mod tests {
     use super::*;
     use crate::backends::model::PgRole;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replayed_paused_drill_counts_drill_time_only_and_stays_paused() {
+        let origin = Utc::now() - chrono::Duration::seconds(100);
+        let pause = origin + chrono::Duration::seconds(20);
+        let def = || crate::backends::drill::scenario::registry::find("calm", None).unwrap();
+        // Paused from 20 s to 60 s, then again from 90 s on: 50 s of drill time so far.
+        let resumed = origin + chrono::Duration::seconds(60);
+        let again = origin + chrono::Duration::seconds(90);
+        let drill_time = move |t: DateTime<Utc>| {
+            let closed = (t.min(resumed) - t.min(pause)).max(chrono::Duration::zero());
+            let open = (t - t.min(again)).max(chrono::Duration::zero());
+            t - closed - open
+        };
+        let pauses = Pauses { drill_time: &drill_time, paused_since: Some(again) };
+        let (e, _) = DrillEstate::replay_paused(def(), 1.0, 1, origin, &[], &pauses).unwrap();
+        let t = e.sim_elapsed().as_secs_f64();
+        assert!((t - 50.0).abs() < 0.2, "sim time is drill time: {t}");
+        assert!(e.is_paused(), "the drill is still paused");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(e.sim_elapsed().as_secs_f64(), t, "nothing advances while paused");
+        let now_wall = e.with(|s| s.now());
+        let shift = (now_wall - (origin + chrono::Duration::milliseconds((t * 1000.0) as i64))).num_seconds();
+        assert_eq!(shift, 40, "the closed pause shifts the wall mapping");
+        let paused_for = e.resume().expect("was paused");
+        assert!(
+            paused_for >= Duration::from_secs(14),
+            "the open pause counts from when it began: {paused_for:?}"
+        );
+    }
 
     #[test]
     fn a_replayed_primary_db_down_drill_keeps_its_fault_time_and_the_promotion() {

@@ -107,6 +107,12 @@ impl Sim {
         self.origin + chrono::Duration::microseconds((secs * 1e6) as i64)
     }
 
+    /// Shift the wall mapping by `d` (a resumed pause: every sim instant maps `d` later, so
+    /// ages and timers read as if the paused time never passed).
+    pub fn shift_wall(&mut self, d: chrono::Duration) {
+        self.origin += d;
+    }
+
     /// Wall-clock time of the sim's present.
     pub fn now(&self) -> DateTime<Utc> {
         self.wall(self.t)

@@ -107,6 +107,9 @@ entry_kinds! {
     MitigationWithdrawn = "mitigation-withdrawn",
     /// A flight-recorder segment closed: `{console, segment, bytes, records, sha256, from, to}`.
     Recording = "recording",
+    /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
+    /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
+    Facilitator = "facilitator",
 }
 
 impl EntryKind {
@@ -202,6 +205,7 @@ mod tests {
         (RecoveryResult, "recovery-result"),
         (MitigationWithdrawn, "mitigation-withdrawn"),
         (Recording, "recording"),
+        (Facilitator, "facilitator"),
     ];
 
     #[test]

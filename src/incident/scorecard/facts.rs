@@ -149,9 +149,9 @@ pub(super) fn fault_at(entries: &[Entry]) -> Option<DateTime<Utc>> {
 /// Whether an entry is a hint the trainees saw: kind `hint`, or kind `facilitator` with
 /// `details.hint` (the facilitator console's release of a hint).
 pub(super) fn is_hint(e: &Entry) -> bool {
-    match e.kind.as_str() {
-        "hint" => true,
-        "facilitator" => e.details.get("hint").is_some_and(|h| !h.is_null()),
+    match &e.kind {
+        EntryKind::Other(k) if k == "hint" => true,
+        EntryKind::Facilitator => e.details.get("hint").is_some_and(|h| !h.is_null()),
         _ => false,
     }
 }

@@ -235,7 +235,7 @@ fn in_a_typed_confirmation_every_printable_key_is_text_and_esc_cancels() {
 fn answer(s: &mut State, fx: &mut Vec<Effect>) {
     for _ in 0..4 {
         match s.view.modal.clone() {
-            Some(Modal::Actions { .. } | Modal::Runbooks { .. }) => {
+            Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => {
                 fx.extend(update(s, Action::Command(Command::Select), t0()))
             }
             Some(Modal::Prompt { .. }) => fx.extend(keys(s, "pg-1 done 12\r", t0())),

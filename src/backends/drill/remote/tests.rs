@@ -236,3 +236,47 @@ async fn joining_before_any_host_shows_why_and_follows_the_host_that_comes() {
         }
     }
 }
+
+// Multi-threaded: the checks below block their thread while the host's tasks run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joined_facilitator_pauses_resumes_and_injects_on_the_hosts_estate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let estate = DrillEstate::new("calm", 1.0, 3).expect("estate");
+    let (_fed, layers) = hand_fed();
+    let host = host_in(dir.path(), layers, Arc::new(estate.operator()));
+    let remote = join(host.socket(), "INC-20261205-200000-DRILL", Duration::from_secs(2)).await;
+    let until = |what: &str, cond: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !cond() {
+            assert!(start.elapsed() < Duration::from_secs(5), "{what} did not happen on the host");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    remote.operator.control(&crate::backends::drill::DrillControl::Pause).expect("sent");
+    until("the pause", &|| estate.is_paused());
+    remote.operator.control(&crate::backends::drill::DrillControl::Resume).expect("sent");
+    until("the resume", &|| !estate.is_paused());
+    let fault = crate::backends::drill::scenario::FaultDef {
+        id: None,
+        kind: crate::backends::drill::scenario::FaultKind::NodeCrash,
+        target: Some("postgresql-2".into()),
+        region: None,
+        at: None,
+        after_op: None,
+        after_fault: None,
+        traffic_to: None,
+        delay: None,
+        returns_after: None,
+    };
+    remote.operator.control(&crate::backends::drill::DrillControl::Inject(fault)).expect("sent");
+    until("the injection", &|| {
+        estate.with(|s| s.database_view()).node("postgresql-2").is_some_and(|n| n.role == PgRole::Down)
+    });
+    drop(host);
+    // The host is gone: the control is refused, not lost silently.
+    let start = Instant::now();
+    while remote.operator.control(&crate::backends::drill::DrillControl::Pause).is_ok() {
+        assert!(start.elapsed() < Duration::from_secs(5), "a control to a gone host must be refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

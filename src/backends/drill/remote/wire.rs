@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Hello;
+use crate::backends::drill::DrillControl;
+use crate::backends::drill::scenario::{FaultDef, FaultKind};
 use crate::backends::model::{DatabaseView, KubeView, SentinelView, TrafficView};
 use crate::backends::{Freshness, Snapshot};
 use crate::operation::Operation;
@@ -82,7 +84,62 @@ pub(super) enum HostMsg {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "kebab-case")]
 pub(super) enum ClientMsg {
-    Exec { id: u64, op: Operation },
+    Exec {
+        id: u64,
+        op: Operation,
+    },
+    /// A facilitator's control of the estate (a facilitator console that joined).
+    Control {
+        id: u64,
+        control: WireControl,
+    },
+}
+
+/// [`DrillControl`] on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case")]
+pub(super) enum WireControl {
+    Pause,
+    Resume,
+    Inject { kind: FaultKind, target: Option<String>, region: Option<String>, returns_after_ms: Option<u64> },
+}
+
+impl From<&DrillControl> for WireControl {
+    fn from(c: &DrillControl) -> Self {
+        match c {
+            DrillControl::Pause => WireControl::Pause,
+            DrillControl::Resume => WireControl::Resume,
+            DrillControl::Inject(f) => WireControl::Inject {
+                kind: f.kind,
+                target: f.target.clone(),
+                region: f.region.clone(),
+                returns_after_ms: f.returns_after.map(|d| d.as_millis() as u64),
+            },
+        }
+    }
+}
+
+impl From<WireControl> for DrillControl {
+    fn from(c: WireControl) -> Self {
+        match c {
+            WireControl::Pause => DrillControl::Pause,
+            WireControl::Resume => DrillControl::Resume,
+            WireControl::Inject { kind, target, region, returns_after_ms } => {
+                DrillControl::Inject(FaultDef {
+                    id: None,
+                    kind,
+                    target,
+                    region,
+                    at: None,
+                    after_op: None,
+                    after_fault: None,
+                    traffic_to: None,
+                    delay: None,
+                    returns_after: returns_after_ms.map(std::time::Duration::from_millis),
+                })
+            }
+        }
+    }
 }
 
 pub(super) fn line<T: Serialize>(msg: &T) -> String {
