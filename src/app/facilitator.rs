@@ -134,8 +134,9 @@ pub fn toggle_pause(state: &mut State, fx: &mut Vec<Effect>) {
             ("pause", DrillControl::Pause, "drill PAUSED by the facilitator".to_string())
         }
     };
-    fx.push(Effect::Drill(control));
+    // The log first, then the estate (the rule for everything that changes it).
     log(state, fx, EntryKind::Facilitator, summary, json!({ "action": action }));
+    fx.push(Effect::Drill(control));
 }
 
 /// Strike `fault` now on the hosted estate, logged with what it is.
@@ -148,8 +149,8 @@ pub fn inject(state: &mut State, fault: FaultDef, fx: &mut Vec<Effect>) {
     });
     let on = fault.target.as_deref().map(|t| format!(" on {t}")).unwrap_or_default();
     let summary = format!("facilitator injected {}{on}", fault.kind);
-    fx.push(Effect::Drill(DrillControl::Inject(fault)));
     log(state, fx, EntryKind::Facilitator, summary, json!({ "action": "inject", "fault": d }));
+    fx.push(Effect::Drill(DrillControl::Inject(fault)));
 }
 
 /// The targets the drill estate offers for a fault of `kind` (`(target, region)`).

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
-pub use replay::Pauses;
+pub use replay::{Pauses, Replayed};
 pub use scenarios::{ScenarioInfo, scenarios};
 pub use sim::Sim;
 pub use traffic::ReadyFault;

@@ -19,7 +19,8 @@ use crate::app::measure::Recovery;
 use crate::backends::Sources;
 use crate::backends::drill::remote::{self, DrillParams};
 use crate::backends::drill::scenario::registry;
-use crate::backends::drill::{DrillEstate, Pauses};
+use crate::backends::drill::scenario::{FaultDef, FaultKind};
+use crate::backends::drill::{DrillEstate, Pauses, Replayed};
 use crate::config::load::Loaded;
 use crate::incident::drill_clock::DrillClock;
 use crate::incident::entry::{Entry, EntryKind};
@@ -55,16 +56,22 @@ struct Recorded {
     /// When the drill's estate started.
     origin: Option<DateTime<Utc>>,
     /// Operations that executed successfully, with when they took effect (their result entry).
-    ops: Vec<(DateTime<Utc>, Operation)>,
+    ops: Vec<(DateTime<Utc>, Replayed)>,
     /// The drill clock: the facilitator's pauses.
     clock: DrillClock,
 }
 
 /// Operations that executed successfully, in order, with the time of their `step-result`.
-fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Operation)> {
+fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Replayed)> {
     let mut running: HashMap<u64, Operation> = HashMap::new();
     let mut out = Vec::new();
     for e in entries {
+        if e.kind == EntryKind::Facilitator {
+            if let Some(fault) = injected(e) {
+                out.push((e.ts, Replayed::Fault(fault)));
+            }
+            continue;
+        }
         let Some(step) = e.details.get("step").and_then(|v| v.as_u64()) else { continue };
         match e.kind {
             EntryKind::StepExecuting => {
@@ -74,7 +81,7 @@ fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Operation)> {
             }
             EntryKind::StepResult if e.details.get("ok").and_then(|v| v.as_bool()) == Some(true) => {
                 if let Some(op) = running.remove(&step) {
-                    out.push((e.ts, op));
+                    out.push((e.ts, Replayed::Op(op)));
                 }
             }
             EntryKind::StepFailed => {
@@ -84,6 +91,28 @@ fn executed(entries: &[Entry]) -> Vec<(DateTime<Utc>, Operation)> {
         }
     }
     out
+}
+
+/// The fault of a facilitator's `inject` entry (`{action: "inject", fault: {kind, target,
+/// region, returns_after_secs}}`).
+fn injected(e: &Entry) -> Option<FaultDef> {
+    if e.details.get("action").and_then(|v| v.as_str()) != Some("inject") {
+        return None;
+    }
+    let f = e.details.get("fault")?;
+    let text = |k: &str| f.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Some(FaultDef {
+        id: None,
+        kind: text("kind")?.parse::<FaultKind>().ok()?,
+        target: text("target"),
+        region: text("region"),
+        at: None,
+        after_op: None,
+        after_fault: None,
+        traffic_to: None,
+        delay: None,
+        returns_after: f.get("returns_after_secs").and_then(|v| v.as_u64()).map(Duration::from_secs),
+    })
 }
 
 /// Record the drill's parameters in its log: the first host (`resumed`: `None`), or a new host
@@ -128,7 +157,7 @@ fn host(
     lock: remote::HostLock,
     p: &DrillParams,
     origin: DateTime<Utc>,
-    ops: &[(DateTime<Utc>, Operation)],
+    ops: &[(DateTime<Utc>, Replayed)],
     clock: &DrillClock,
     who: &str,
     scenarios_dir: Option<&Path>,
@@ -186,7 +215,7 @@ struct Opened {
     id: String,
     params: DrillParams,
     origin: Option<DateTime<Utc>>,
-    ops: Vec<(DateTime<Utc>, Operation)>,
+    ops: Vec<(DateTime<Utc>, Replayed)>,
     clock: DrillClock,
 }
 

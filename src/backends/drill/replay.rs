@@ -1,14 +1,15 @@
 //! A drill estate rebuilt after its host exited: the scenario from its original start, with the
 //! operations that succeeded applied again at the moments they took effect, brought up to now.
 //! Not bit-identical to the lost estate (the random draws differ), but the same story: the fault
-//! struck when it did, a promoted replica is still the primary, moved traffic stays moved.
+//! struck when it did, a fault a facilitator injected strikes again when it did, a promoted
+//! replica is still the primary, moved traffic stays moved.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::scenario::ScenarioDef;
+use super::scenario::{FaultDef, ScenarioDef};
 use super::{Clocked, DrillEstate, Sim};
 use crate::operation::Operation;
 
@@ -35,17 +36,21 @@ impl DrillEstate {
         origin: DateTime<Utc>,
         ops: &[(DateTime<Utc>, Operation)],
     ) -> Result<(DrillEstate, Vec<String>), String> {
-        DrillEstate::replay_paused(def, speed, seed, origin, ops, &Pauses::none())
+        let events: Vec<(DateTime<Utc>, Replayed)> =
+            ops.iter().map(|(at, op)| (*at, Replayed::Op(op.clone()))).collect();
+        DrillEstate::replay_paused(def, speed, seed, origin, &events, &Pauses::none())
     }
 
-    /// [`DrillEstate::replay_def`] of a drill a facilitator paused: sim time counts drill time
-    /// only, the wall mapping is shifted by the pauses, and an estate paused now stays paused.
+    /// [`DrillEstate::replay_def`] of a drill a facilitator may have paused and struck: sim time
+    /// counts drill time only, the wall mapping is shifted by the pauses, an estate paused now
+    /// stays paused, and `events` (operations that took effect, faults injected; in time order)
+    /// happen again at their moments.
     pub fn replay_paused(
         def: ScenarioDef,
         speed: f64,
         seed: u64,
         origin: DateTime<Utc>,
-        ops: &[(DateTime<Utc>, Operation)],
+        events: &[(DateTime<Utc>, Replayed)],
         pauses: &Pauses<'_>,
     ) -> Result<(DrillEstate, Vec<String>), String> {
         let mut sim = Sim::from_def(def, seed, origin, speed)?;
@@ -53,12 +58,18 @@ impl DrillEstate {
         let sim_at =
             |at: DateTime<Utc>| ((drill(at) - origin).num_milliseconds().max(0) as f64 / 1000.0) * speed;
         let mut refused = Vec::new();
-        for (at, op) in ops {
+        for (at, event) in events {
             let dt = sim_at(*at) - sim.elapsed().as_secs_f64();
             if dt > 0.0 {
                 sim.advance(Duration::from_secs_f64(dt));
             }
-            let op = final_state(op);
+            let op = match event {
+                Replayed::Op(op) => final_state(op),
+                Replayed::Fault(fault) => {
+                    sim.inject(fault);
+                    continue;
+                }
+            };
             if let Err(e) = sim.begin(&op).and_then(|took| sim.apply(&op, took)) {
                 refused.push(format!("{}: {e}", op.preview().title));
             }
@@ -79,6 +90,15 @@ impl DrillEstate {
         let inner = std::sync::Arc::new(std::sync::Mutex::new(Clocked { sim, synced, paused }));
         Ok((DrillEstate { inner, speed }, refused))
     }
+}
+
+/// Something that happened to a drill estate and happens again when it is re-hosted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replayed {
+    /// An operation that took effect.
+    Op(Operation),
+    /// A fault the facilitator injected.
+    Fault(FaultDef),
 }
 
 /// The pauses of a drill, as a re-hosting console knows them from its log.
@@ -175,5 +195,35 @@ mod tests {
         .expect("estate");
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert!(refused[0].contains("already a primary"), "{refused:?}");
+    }
+
+    /// A fault the facilitator injected strikes the re-hosted estate again, at its moment.
+    #[test]
+    fn a_replayed_drill_strikes_the_injected_fault_again() {
+        let origin = Utc::now() - chrono::Duration::seconds(60);
+        let def = || crate::backends::drill::scenario::registry::find("calm", None).unwrap();
+        let fault = FaultDef {
+            id: None,
+            kind: crate::backends::drill::scenario::FaultKind::NodeCrash,
+            target: Some("postgresql-0".into()),
+            region: None,
+            at: None,
+            after_op: None,
+            after_fault: None,
+            traffic_to: None,
+            delay: None,
+            returns_after: None,
+        };
+        let role = |e: &DrillEstate| e.with(|s| s.database_view()).node("postgresql-0").map(|n| n.role);
+        let at = origin + chrono::Duration::seconds(30);
+        let (calm, _) = DrillEstate::replay_paused(def(), 1.0, 1, origin, &[], &Pauses::none()).unwrap();
+        assert_eq!(role(&calm), Some(PgRole::Primary), "calm has a healthy primary");
+        let events = [(at, Replayed::Fault(fault))];
+        let (struck, refused) =
+            DrillEstate::replay_paused(def(), 1.0, 1, origin, &events, &Pauses::none()).unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        assert_eq!(role(&struck), Some(PgRole::Down), "the injected crash strikes again");
+        let when = struck.fault_injected_at().expect("the fault is known to the estate");
+        assert!((when - at).num_milliseconds().abs() <= 200, "at its moment: {when} vs {at}");
     }
 }
