@@ -78,6 +78,19 @@ fn a_facilitator_pauses_injects_hints_and_ends_a_drill_two_trainees_see_it() {
             s.lines().any(|l| l.contains("postgresql-2")) && t_plus(s).as_str() >= "T+00:03"
         });
     }
+    // The facilitator never takes command (it confirms no step): a trainee does, on joining.
+    let holder = |s: &str| {
+        s.lines()
+            .next()
+            .and_then(|l| l.split("COMMANDER: ").nth(1))
+            .map(|r| r.split(' ').next().unwrap_or("").to_string())
+    };
+    let held = fac.wait_for("a trainee to hold command", Duration::from_secs(10), |s| {
+        holder(s).is_some_and(|h| h == "ann" || h == "bob")
+    });
+    let who = holder(&held).expect("a holder");
+    let commander = &trainees[if who == "ann" { 0 } else { 1 }];
+    commander.wait_for("command on the trainee", Duration::from_secs(5), |s| s.contains("COMMANDER: you"));
 
     // A trainee cannot pause.
     trainees[0].keys(&["P"]);

@@ -144,8 +144,9 @@ async fn commander_link(
     match open_lock(&cfg, &dir, &state.domain.incident.id, drill).await {
         Ok(lock) => {
             tracing::info!("commander lock: {}", lock.describe());
-            let (view, requests) =
-                commander::spawn(lock, holder_identity(&state.domain.operator), !state.domain.read_only);
+            // Observers and a drill's facilitator never take command: they confirm no step.
+            let takes = !state.domain.read_only && !state.domain.facilitation.facilitator;
+            let (view, requests) = commander::spawn(lock, holder_identity(&state.domain.operator), takes);
             state.domain.commander = CommanderView::Pending;
             Some(CommanderLink { view, requests: Some(requests) })
         }
