@@ -7,6 +7,7 @@ pub mod action;
 pub mod authority;
 pub mod commander;
 pub mod effect;
+pub mod ghost;
 pub mod guard;
 pub mod measure;
 pub mod mirror;
