@@ -91,24 +91,29 @@ pub fn decision_points(timeline: &Timeline, runbooks: &[String]) -> Vec<Decision
 }
 
 /// The next step the runbook's plan would propose in `state`: the running runbook's first step
-/// not done nor in flight, else the first buildable step of the first of `runbooks` that has
+/// not done nor in flight whose gate holds, else the first buildable step of the first of `runbooks` that has
 /// not run yet.
 pub fn expected(state: &State, runbooks: &[String]) -> Option<Operation> {
     let d = &state.domain;
+    // A step whose gate does not hold now would be skipped by the runbook: the next one is expected.
+    let gate_holds = |p: &plan::PlannedStep| p.gate.as_ref().is_none_or(|g| g.check(&d.observed).is_ok());
     if let Some(run) = d.runbook.as_ref().filter(|r| r.active()) {
-        let (sid, def, part) = run.steps.iter().find(|(sid, _, _)| {
-            d.step(*sid).is_none_or(|s| !s.status.is_terminal() && !s.status.is_active())
-        })?;
-        if let Some(op) = d.step(*sid).and_then(|s| s.op.clone()) {
-            return Some(op);
+        for (sid, def, part) in &run.steps {
+            if d.step(*sid).is_some_and(|s| s.status.is_terminal() || s.status.is_active()) {
+                continue;
+            }
+            let p = plan::planned(&run.runbook, *def, part.clone(), &d.config, &d.observed, &run.params);
+            if gate_holds(&p) {
+                return p.op.ok().or_else(|| d.step(*sid).and_then(|s| s.op.clone()));
+            }
         }
-        return plan::planned(&run.runbook, *def, part.clone(), &d.config, &d.observed, &run.params).op.ok();
+        return None;
     }
     let ran = d.runbook.as_ref().map(|r| r.runbook.id().to_string());
     runbooks.iter().filter(|id| ran.as_deref() != Some(id.as_str())).find_map(|id| {
         let rb = d.runbooks.get(id)?;
         let params = plan::resolve_params(rb, &d.config, &d.observed, &[]).ok()?;
-        plan::plan(rb, &d.config, &d.observed, &params).into_iter().find_map(|p| p.op.ok())
+        plan::plan(rb, &d.config, &d.observed, &params).into_iter().filter(gate_holds).find_map(|p| p.op.ok())
     })
 }
 

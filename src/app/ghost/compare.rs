@@ -44,7 +44,8 @@ pub fn target(op: &Operation) -> String {
         }
         Operation::LabelPod { namespace, pod, key, value, .. } => format!("{namespace}/{pod} {key}={value}"),
         Operation::SentinelFailover { master, .. } => master.clone(),
-        Operation::SetRoute53Weights { record, weights, .. } | Operation::VerifyDns { record, weights, .. } => {
+        Operation::SetRoute53Weights { record, weights, .. }
+        | Operation::VerifyDns { record, weights, .. } => {
             let w: Vec<String> = weights.iter().map(|(r, w)| format!("{r}={w}")).collect();
             format!("{record} {}", w.join(","))
         }
