@@ -11,13 +11,17 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::headless::Headless;
-use warroom::app::ghost::{Ghost, Match, Turn, decision_points};
+use warroom::app::ghost::{Ghost, GhostCard, Match, Turn, decision_points};
 use warroom::app::replay::{Recorded, Timeline};
 use warroom::app::state::Modal;
 use warroom::app::{Action, State, StepStatus};
 use warroom::backends::model::PgRole;
+use warroom::cli::replay::ghost::write_card;
 use warroom::command::Command;
 use warroom::config::Keymap;
+use warroom::incident::entry::EntryKind;
+use warroom::incident::log::IncidentLog;
+use warroom::incident::recorder::{consoles, recordings_dir};
 use warroom::operation::{Operation, Risk};
 use warroom::tui::keys::{ChordBuffer, key_to_action};
 
@@ -241,4 +245,28 @@ async fn a_trainee_is_scored_against_the_recorded_failover() {
     let card = ghost.card("INC-DRILLTEST", "drill", "alice@lab", "tester@lab");
     assert_eq!((card.total, card.matched()), (0, 0), "{card:#?}");
     assert_eq!(card.decisions.len(), 2);
+    card_is_written_beside_the_log_untouched(card);
+}
+
+/// The card goes next to the recording; the incident log stays byte-identical.
+fn card_is_written_beside_the_log_untouched(card: GhostCard) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let now = chrono::Utc::now();
+    let (log, meta) =
+        IncidentLog::declare(data.path(), "primary down", "SEV2", true, "tester@lab", now).expect("declare");
+    log.append(&EntryKind::Note, "the operator's note", serde_json::json!({})).expect("append");
+    let before = std::fs::read(&meta.path).expect("log bytes");
+    let card = GhostCard { incident: meta.id.clone(), ..card };
+    let path = write_card(data.path(), &card, now).expect("written");
+    let again = write_card(data.path(), &card, now).expect("a second card");
+    assert_ne!(path, again, "a second card never replaces the first");
+    assert_eq!(std::fs::read(&meta.path).expect("log bytes"), before, "the incident log is byte-identical");
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    assert!(name.starts_with("ghost-alice@lab-") && name.ends_with(".json"), "{name}");
+    assert_eq!(path.parent(), recordings_dir(data.path(), &meta.id).as_deref());
+    let back: GhostCard = serde_json::from_slice(&std::fs::read(&path).expect("card")).expect("json");
+    assert_eq!(back, card);
+    assert!(consoles(data.path(), &meta.id).is_empty(), "a card is not a console recording");
+    let (_, _, entries) = IncidentLog::open(data.path(), &meta.id, "tester@lab").expect("open");
+    assert_eq!(entries.len(), 2, "declared and the note: nothing from the training replay");
 }
