@@ -176,3 +176,6 @@ fn draw_box(f: &mut ratatui::Frame, lines: &[String]) {
         rect,
     );
 }
+
+#[cfg(test)]
+mod tests;
