@@ -164,11 +164,14 @@ impl Ghost {
     }
 
     /// Stop at the next decision point: fork the replayed state there (its step ids allocated
-    /// on the fork alone). Returns the fork, or `None` when no decision is left.
+    /// on the fork alone; no API server is asked for access reviews, since nothing the fork
+    /// confirms is executed and no answer would come). Returns the fork, or `None` when no
+    /// decision is left.
     pub fn stop(&mut self, timeline: &Timeline) -> Option<&State> {
         let p = self.next_point()?;
         let mut fork = timeline.state_after(p.applied);
         fork.domain.step_ids = None;
+        fork.domain.access_reviews = false;
         fork.view.flash = None;
         self.fork = Some(fork);
         self.fork.as_ref()

@@ -122,9 +122,15 @@ fn f9_passes_and_the_pass_scores_nothing() {
 
 #[test]
 fn the_question_is_drawn_over_the_fork() {
-    let tl = timeline();
+    // A console that reviewed access with the API server.
+    let plain = timeline();
+    let mut initial = plain.state_after(0);
+    initial.domain.access_reviews = true;
+    let tl = Timeline::new(initial, plain.actions().to_vec());
     let mut ghost = Ghost::new(&tl, &[]);
+    assert!(tl.state_after(ghost.points()[0].applied).domain.access_reviews);
     let fork = ghost.stop(&tl).expect("a stop").clone();
+    assert!(!fork.domain.access_reviews, "a fork never waits for an API server's answers");
     let ctx = UiContext { theme: Theme::fallback(), keymap: Keymap::fallback() };
     let mut term = Terminal::new(TestBackend::new(160, 40)).expect("terminal");
     term.draw(|f| {
