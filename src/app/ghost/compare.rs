@@ -55,9 +55,18 @@ pub fn target(op: &Operation) -> String {
         }
         Operation::RollbackDeployment { namespace, deployment, .. } => format!("{namespace}/{deployment}"),
         Operation::CheckPrimary => String::new(),
-        Operation::Assert { .. } | Operation::Manual { .. } => {
-            serde_json::to_string(op).unwrap_or_else(|_| op.name().to_string())
+        // `primary-down`, `region-down us-east-1`: the check and its argument.
+        Operation::Assert { check } => {
+            let mut parts = vec![check.name().to_string()];
+            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(check) {
+                parts.extend(fields.iter().filter(|(k, _)| k.as_str() != "check").map(|(_, v)| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }));
+            }
+            parts.join(" ")
         }
+        Operation::Manual { instruction } => instruction.clone(),
     }
 }
 

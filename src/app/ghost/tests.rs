@@ -29,6 +29,13 @@ fn same_kind_and_target_match_and_anything_else_differs() {
     assert_eq!(compare(Some(&lagged), &promote("postgresql-1")), Match::Same);
     assert_eq!(describe(&promote("postgresql-1")), "promote postgresql-1");
     assert_eq!(describe(&Operation::CheckPrimary), "check-primary");
+    use crate::operation::assertion::Assertion;
+    let down = Operation::Assert { check: Assertion::PrimaryDown };
+    assert_eq!(describe(&down), "assert primary-down");
+    let region = |r: &str| Operation::Assert { check: Assertion::RegionDown { region: r.into() } };
+    assert_eq!(describe(&region("us-east-1")), "assert region-down us-east-1");
+    assert_eq!(compare(Some(&region("us-west-2")), &region("us-east-1")), Match::DifferentTarget);
+    assert_eq!(compare(Some(&down), &region("us-east-1")), Match::DifferentTarget, "both assert");
 }
 
 #[test]
