@@ -8,6 +8,7 @@ pub mod authority;
 pub mod commander;
 pub mod effect;
 pub mod facilitator;
+pub mod ghost;
 pub mod guard;
 pub mod measure;
 pub mod mirror;

@@ -3,6 +3,7 @@
 
 pub use crate::clock;
 pub mod event_loop;
+pub mod ghost;
 pub mod keys;
 pub mod output;
 pub mod replay;

@@ -25,6 +25,13 @@ pub struct ReplayArgs {
     /// The console whose recording to replay (needed when several consoles recorded the incident).
     #[arg(long, value_name = "NAME")]
     pub console: Option<String>,
+    /// Ghost mode: stop before each step the original operator confirmed and let the trainee
+    /// choose on a fork of the replayed console; scored on exit.
+    #[arg(long, conflicts_with = "from")]
+    pub as_trainee: bool,
+    /// The trainee's name with --as-trainee (default `$USER@host`).
+    #[arg(long, value_name = "NAME", requires = "as_trainee")]
+    pub operator: Option<String>,
 }
 
 /// A console's recording, ready to replay.
@@ -59,6 +66,9 @@ pub async fn run(args: ReplayArgs, loaded: Loaded) -> color_eyre::Result<i32> {
         Ok(rec) => rec,
         Err(e) => return usage(e),
     };
+    if args.as_trainee {
+        return ghost::run(&args, &loaded, rec).await;
+    }
     let declared_at = rec.initial.domain.incident.declared_at;
     let timeline = Timeline::new(rec.initial, rec.actions);
     let mut player = Player::new(&timeline, from.map(|d| declared_at + d), args.speed);
@@ -110,6 +120,7 @@ pub fn choose(id: &str, names: &[&str], wanted: Option<&str>) -> Result<usize, S
     }
 }
 
+pub mod ghost;
 mod load;
 use load::load;
 
