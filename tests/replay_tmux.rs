@@ -260,6 +260,24 @@ async fn assert_replayed(data: &Path, size: (u16, u16), moments: &[Moment]) {
     }
     let out = Command::new(BIN).args(["log", "verify", &id]).env("WARROOM_DATA_DIR", data).output().unwrap();
     assert!(out.status.success(), "log verify: {}", String::from_utf8_lossy(&out.stdout));
+    recordings_listed_apart(data, &id);
+}
+
+/// The console's closed segments: `log show` lists their `recording` entries; the export lists
+/// them under "Recordings" (segment, bytes, hash), not in its timeline.
+fn recordings_listed_apart(data: &Path, id: &str) {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).env("WARROOM_DATA_DIR", data).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let show = run(&["log", "show", id]);
+    assert!(show.contains("recording  recording segment"), "log show keeps recording entries:\n{show}");
+    let md = run(&["log", "export", id, "--format", "md"]);
+    let timeline = &md[md.find("## Timeline").unwrap()..md.find("## Checklist").unwrap()];
+    assert!(!timeline.contains("`recording`"), "{timeline}");
+    let recordings = &md[md.find("## Recordings").expect("a Recordings section")..];
+    assert!(recordings.contains(".seg`"), "{recordings}");
 }
 
 /// The characters of a `capture-pane -e -p` screen.

@@ -84,8 +84,9 @@ pub fn restore(domain: &mut Domain, entries: &[Entry]) {
                 .into(),
         );
     }
-    let start = entries.len().saturating_sub(LOG_TAIL_MAX);
-    domain.log_tail = entries[start..].iter().map(Entry::to_log_line).collect();
+    let shown: Vec<&Entry> = entries.iter().filter(|e| !e.kind.is_bookkeeping()).collect();
+    let start = shown.len().saturating_sub(LOG_TAIL_MAX);
+    domain.log_tail = shown[start..].iter().map(|e| e.to_log_line()).collect();
     if let Some(e) = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved) {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         domain.resolved = Some((e.ts, summary));

@@ -439,8 +439,12 @@ impl Domain {
 
     /// Keep a log line in the tail: entries arrive from this console's writer and from the
     /// follower (which also sees other consoles' entries), so the tail is kept ordered by seq,
-    /// without duplicates, and bounded by [`LOG_TAIL_MAX`].
+    /// without duplicates, and bounded by [`LOG_TAIL_MAX`]. Bookkeeping entries (a recording
+    /// segment closed) are not shown: see [`crate::incident::entry::EntryKind::is_bookkeeping`].
     pub fn push_log_line(&mut self, line: LogLine) {
+        if line.kind.is_bookkeeping() {
+            return;
+        }
         match self.log_tail.back() {
             None => self.log_tail.push_back(line),
             Some(last) if line.seq > last.seq => self.log_tail.push_back(line),
