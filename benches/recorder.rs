@@ -13,6 +13,11 @@
 //! the probes' latency changing every poll, a 50-pod rollout every 10 minutes, an operator
 //! command every 30 s. Under `cargo test --all-targets` (no `--bench`) a quick smoke version
 //! runs (500 pods, 2 minutes).
+//!
+//! A second run records the drill estate itself: the built-in `calm` scenario with
+//! `[estate] pods = 5000` (`ScenarioDef.estate.pods`, as a scenario file sets it), its sim
+//! advanced one second per poll and every layer's view taken from it, as the drill console
+//! polls at 1 s.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -219,11 +224,57 @@ impl SegmentLog for Logged {
     }
 }
 
+/// One second of the drill estate's actions at `t`: the sim advanced a second, every layer
+/// polled from it, four ticks, an operator command every 30 s.
+fn drill_second(
+    sim: &mut warroom::backends::drill::Sim,
+    s: u64,
+    t: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, Action)> {
+    sim.advance(Duration::from_secs(1));
+    let ms = |m: i64| t + chrono::Duration::milliseconds(m);
+    let mut out = vec![
+        (ms(10), Action::Kube(Arc::new(Snapshot::fresh(sim.kube_view(), ms(5))))),
+        (ms(20), Action::Database(Arc::new(Snapshot::fresh(sim.database_view(), ms(15))))),
+        (ms(30), Action::Sentinel(Arc::new(Snapshot::fresh(sim.sentinel_view(), ms(25))))),
+        (ms(40), Action::Traffic(Arc::new(Snapshot::fresh(sim.traffic_view(), ms(35))))),
+    ];
+    for q in 0..4 {
+        out.push((ms(q * 250 + 100), Action::Tick));
+    }
+    if s.is_multiple_of(30) {
+        out.push((ms(900), Action::Command(Command::FocusNext)));
+    }
+    out
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (n_pods, secs) = if full { (5_000, 3_600u64) } else { (500, 120u64) };
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 5, 0, 0).unwrap();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut pods = Arc::new(estate_pods(n_pods, t0));
+    measure(&format!("hand-built pods, {n_pods} pods"), secs, full, |s, t| {
+        second(s, t, &mut pods, &mut rng, t0)
+    });
+    let mut def = warroom::backends::drill::scenario::registry::find("calm", None).expect("built-in calm");
+    def.estate.pods = Some(n_pods as u32);
+    let mut sim = warroom::backends::drill::Sim::from_def(def, 7, t0, 1.0).expect("the drill estate");
+    measure(&format!("drill estate (calm, [estate] pods = {n_pods})"), secs, full, |s, t| {
+        drill_second(&mut sim, s, t)
+    });
+}
+
+/// Record `secs` seconds of `second`'s actions and print the figures, labelled `label`.
+fn measure(
+    label: &str,
+    secs: u64,
+    full: bool,
+    mut second: impl FnMut(u64, DateTime<Utc>) -> Vec<(DateTime<Utc>, Action)>,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let t0 = Utc.with_ymd_and_hms(2026, 12, 6, 5, 0, 0).unwrap();
+    println!("recorder: {label}");
     let (log, meta) = IncidentLog::declare(dir.path(), "bench", "SEV2", true, "bench@host", t0).unwrap();
     let root = recordings_dir(dir.path(), &meta.id).unwrap();
     let sink: Arc<dyn SegmentLog> = Arc::new(Logged(log));
@@ -237,8 +288,6 @@ fn main() {
     );
     let genesis = Genesis::capture("bench", &state, &[], vec![], (200, 60));
     let mut encoder = Encoder::default();
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
-    let mut pods = Arc::new(estate_pods(n_pods, t0));
 
     let g = encoder.genesis(&genesis);
     writer.write(g.ts, &g.bytes, true).unwrap();
@@ -247,7 +296,7 @@ fn main() {
     let mut shown: Vec<(DateTime<Utc>, Action)> = Vec::new();
     for s in 0..secs {
         let t = t0 + chrono::Duration::seconds(s as i64);
-        let actions = second(s, t, &mut pods, &mut rng, t0);
+        let actions = second(s, t);
         // The console's state holds the snapshots too and frees the old ones on its own thread
         // (it would without a recorder): held here, freed outside the measured time.
         let console = std::mem::replace(&mut shown, actions.clone());
@@ -278,7 +327,7 @@ fn main() {
     let per_hour = on_disk as f64 * 3600.0 / secs as f64;
     let cpu_per_s = cpu.as_secs_f64() * 1e6 / secs as f64;
     println!(
-        "recorder: {n_pods} pods, {secs} s simulated, {records} records ({raw_bytes} B of JSON), {} segments",
+        "recorder: {secs} s simulated, {records} records ({raw_bytes} B of JSON), {} segments",
         recs[0].segments.len()
     );
     println!(

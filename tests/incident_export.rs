@@ -424,7 +424,7 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
 /// The fixture logs (written before entry kinds were an enum: every kind, an unknown
 /// `pager-escalated`, a torn tail; a live incident and a drill) export to exactly the Markdown
 /// and JSON they exported to then (the drill's goldens gained the `recording` entry appended
-/// to it when that kind was added).
+/// to it when that kind was added; it moved from the timeline to the "Recordings" section).
 #[test]
 fn fixture_logs_export_exactly_as_before_unknown_kinds_included() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
@@ -454,4 +454,46 @@ fn fixture_logs_export_exactly_as_before_unknown_kinds_included() {
             assert!(kinds.contains(&"pager-escalated") && kinds.contains(&"torn-tail"), "{kinds:?}");
         }
     }
+}
+
+/// A `recording` entry (a flight-recorder segment closed) is bookkeeping: the export's timeline
+/// leaves it out and its "Recordings" section lists the segment, its size and hash.
+#[test]
+fn recording_entries_are_listed_under_recordings_not_in_the_timeline() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
+    let path = dir.join("INC-20261205-231413-DRILL.jsonl");
+    let entries = warroom::incident::log::read_log(&path).expect("fixture reads");
+    assert!(entries.iter().any(|e| e.kind == EntryKind::Recording), "the fixture has a recording entry");
+    let m = warroom::incident::store::meta_from_entries(&path, &entries).expect("an incident");
+    let meta = ExportMeta {
+        id: m.id,
+        title: m.title,
+        severity: m.severity,
+        drill: m.drill,
+        declared_at: m.declared_at,
+        resolved_at: m.resolved_at,
+    };
+    let sha = "5d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let md = export_markdown(&meta, &entries);
+    let timeline = &md[md.find("## Timeline").unwrap()..md.find("## Checklist").unwrap()];
+    assert!(!timeline.contains("recording"), "{timeline}");
+    let recordings = &md[md.find("## Recordings").expect("a Recordings section")..];
+    assert!(
+        recordings.contains(&format!(
+            "| 12 | 06:19:21 | `20261205T231413.100Z-4242` | `000001.seg` | 2048 | `{sha}` |"
+        )),
+        "{recordings}"
+    );
+    let doc: Value = serde_json::from_str(&export_json(&meta, &entries)).unwrap();
+    let kinds: Vec<&str> =
+        doc["timeline"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert!(!kinds.contains(&"recording") && kinds.contains(&"resolved"), "{kinds:?}");
+    assert_eq!(doc["recordings"][0]["segment"], "000001.seg");
+    assert_eq!(doc["recordings"][0]["bytes"], 2048);
+    assert_eq!(doc["recordings"][0]["sha256"], sha);
+    // A log without recordings has no such section, and its JSON no such key.
+    let plain: Vec<_> = entries.iter().filter(|e| e.kind != EntryKind::Recording).cloned().collect();
+    assert!(!export_markdown(&meta, &plain).contains("## Recordings"));
+    let doc: Value = serde_json::from_str(&export_json(&meta, &plain)).unwrap();
+    assert!(doc.get("recordings").is_none(), "{doc}");
 }

@@ -87,13 +87,14 @@ pub fn restore(domain: &mut Domain, entries: &[Entry]) {
                 .into(),
         );
     }
-    let start = entries.len().saturating_sub(LOG_TAIL_MAX);
     let facilitator = domain.facilitation.facilitator;
-    domain.log_tail = entries[start..]
+    let shown: Vec<&Entry> = entries
         .iter()
-        .map(Entry::to_log_line)
-        .filter(|l| super::facilitator::shown_to(facilitator, &l.kind, &l.summary))
+        .filter(|e| !e.kind.is_bookkeeping())
+        .filter(|e| super::facilitator::shown_to(facilitator, &e.kind, &e.summary))
         .collect();
+    let start = shown.len().saturating_sub(LOG_TAIL_MAX);
+    domain.log_tail = shown[start..].iter().map(|e| e.to_log_line()).collect();
     if let Some(e) = entries.iter().rev().find(|e| e.kind == EntryKind::Resolved) {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         domain.resolved = Some((e.ts, summary));

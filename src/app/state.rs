@@ -464,10 +464,13 @@ impl Domain {
 
     /// Keep a log line in the tail: entries arrive from this console's writer and from the
     /// follower (which also sees other consoles' entries), so the tail is kept ordered by seq,
-    /// without duplicates, and bounded by [`LOG_TAIL_MAX`].
+    /// without duplicates, and bounded by [`LOG_TAIL_MAX`]. Bookkeeping entries (a recording
+    /// segment closed) are not shown: see [`crate::incident::entry::EntryKind::is_bookkeeping`].
     pub fn push_log_line(&mut self, line: LogLine) {
         self.facilitation.note_kind(&line.kind, line.at);
-        if !super::facilitator::shown_to(self.facilitation.facilitator, &line.kind, &line.summary) {
+        if line.kind.is_bookkeeping()
+            || !super::facilitator::shown_to(self.facilitation.facilitator, &line.kind, &line.summary)
+        {
             return;
         }
         match self.log_tail.back() {

@@ -452,6 +452,24 @@ fn drill_log_entries_say_drill() {
 }
 
 #[test]
+fn recording_entries_are_not_shown_in_the_log_pane() {
+    let mut s = primary_down_state();
+    let at = s.domain.now;
+    let line = |seq, kind: EntryKind| crate::incident::entry::LogLine {
+        seq,
+        at,
+        operator: "me".into(),
+        kind,
+        summary: format!("entry {seq}"),
+    };
+    let _ = update(&mut s, Action::Logged(line(1, EntryKind::Note)), at);
+    let _ = update(&mut s, Action::Logged(line(2, EntryKind::Recording)), at);
+    let _ = update(&mut s, Action::Logged(line(3, EntryKind::Note)), at);
+    let seqs: Vec<u64> = s.domain.log_tail.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, [1, 3], "the Log pane leaves the recording entry out");
+}
+
+#[test]
 fn focus_zoom_and_scroll() {
     let mut s = primary_down_state();
     s.view.focus = PaneId::Pods;

@@ -81,6 +81,38 @@ pub struct TimelineRow {
     pub summary: String,
 }
 
+/// One flight-recorder segment the log records (a `recording` entry): listed apart from the
+/// timeline, which it would clutter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordingRow {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// When the segment closed.
+    pub ts: DateTime<Utc>,
+    /// The recording console.
+    pub console: String,
+    /// The segment file (under the console's recording directory).
+    pub segment: String,
+    /// Its size.
+    pub bytes: Option<u64>,
+    /// Its SHA-256 (hex), as `log verify` checks it.
+    pub sha256: String,
+}
+
+impl RecordingRow {
+    fn of(e: &Entry) -> RecordingRow {
+        let s = |k: &str| plain_text(e.details.get(k).and_then(|v| v.as_str()).unwrap_or("?"));
+        RecordingRow {
+            seq: e.seq,
+            ts: e.ts,
+            console: s("console"),
+            segment: s("segment"),
+            bytes: e.details.get("bytes").and_then(|v| v.as_u64()),
+            sha256: s("sha256"),
+        }
+    }
+}
+
 /// One checklist completion (or a missing one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChecklistRow {
@@ -141,8 +173,12 @@ pub struct PostMortem {
     pub time_to_mitigate_secs: Option<i64>,
     /// Declared to resolved.
     pub time_to_resolve_secs: Option<i64>,
-    /// Every entry.
+    /// Every entry but bookkeeping (see [`EntryKind::is_bookkeeping`]).
     pub timeline: Vec<TimelineRow>,
+    /// The flight-recorder segments the log records (`recording` entries); left out of the
+    /// JSON when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recordings: Vec<RecordingRow>,
     /// Checklist completion with lateness.
     pub checklist: Vec<ChecklistRow>,
     /// Steps in order of first appearance.
@@ -243,7 +279,12 @@ impl PostMortem {
             time_to_mitigate_secs: since_t0("mitigated"),
             time_to_resolve_secs: resolved_at.map(|r| (r - t0).num_seconds()),
             milestones,
-            timeline: entries.iter().map(row).collect(),
+            timeline: entries.iter().filter(|e| !e.kind.is_bookkeeping()).map(row).collect(),
+            recordings: entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Recording)
+                .map(RecordingRow::of)
+                .collect(),
             checklist: checklist_rows(checklist, t0, end, entries),
             steps: step_reports(entries, &row),
             drill: (meta.drill || drill::has_result(entries)).then(|| drill::drill_report(entries)),

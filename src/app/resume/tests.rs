@@ -90,3 +90,30 @@ fn a_replayed_log_rebuilds_the_domain_and_is_judged_without_a_view() {
     let recs = recommended(&domain);
     assert_eq!(recs.iter().map(|r| r.runbook.as_str()).collect::<Vec<_>>(), ["db-failover"]);
 }
+
+#[test]
+fn recording_entries_stay_out_of_the_log_pane_of_a_resumed_console() {
+    let log = [
+        line(1, 0, "declared", "incident declared", json!({ "title": "db down" })),
+        line(
+            2,
+            300,
+            "recording",
+            "recording segment c/000001.seg closed",
+            json!({ "segment": "000001.seg" }),
+        ),
+        line(3, 301, "note", "still looking", json!({})),
+    ];
+    let incident = IncidentInfo {
+        id: "INC-T".into(),
+        title: "db down".into(),
+        severity: "SEV1".into(),
+        declared_at: origin(),
+        drill: true,
+    };
+    let mut domain =
+        Domain::new(Mode::Drill, incident, "bob@host".into(), Arc::new(estate::config()), origin());
+    restore(&mut domain, &log);
+    let seqs: Vec<u64> = domain.log_tail.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, [1, 3], "the recording entry is not in the Log pane");
+}

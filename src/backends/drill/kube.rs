@@ -463,7 +463,12 @@ impl Kube {
         out: &Outage,
         wall: &dyn Fn(f64) -> chrono::DateTime<chrono::Utc>,
     ) -> KubeView {
-        let pods = Arc::new(self.pods.iter().map(|p| pod_row(p, now, out, wall)).collect());
+        let mut rows: Vec<PodRow> = self.pods.iter().map(|p| pod_row(p, now, out, wall)).collect();
+        // By place (context, namespace, name), as the real backend delivers them: the Pods pane
+        // then sorts nothing, and the flight recorder records changed pods only (it diffs
+        // key-sorted lists; an unsorted one is recorded whole every poll).
+        rows.sort_by(|a, b| (&a.context, &a.namespace, &a.name).cmp(&(&b.context, &b.namespace, &b.name)));
+        let pods = Arc::new(rows);
         let deployments = self
             .deployments
             .iter()

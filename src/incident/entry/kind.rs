@@ -118,6 +118,13 @@ impl EntryKind {
         self.as_str().starts_with("step-")
     }
 
+    /// Bookkeeping that clutters the Log pane and the post-mortem timeline: a `recording`
+    /// entry (one per flight-recorder segment per console, every few minutes). `log show`
+    /// lists it; the export lists it under its own "Recordings" section.
+    pub fn is_bookkeeping(&self) -> bool {
+        matches!(self, EntryKind::Recording)
+    }
+
     /// A measured result of a drill or of a live recovery.
     pub fn is_result(&self) -> bool {
         matches!(self, EntryKind::DrillResult | EntryKind::RecoveryResult)
@@ -235,6 +242,8 @@ mod tests {
         assert!(!EntryKind::Note.is_step() && StepCancelled.is_step());
         assert!(StepFailed.is_failure() && !StepVerified.is_failure());
         assert!(DrillResult.is_result() && RecoveryResult.is_result() && !Verdict.is_result());
+        assert!(Recording.is_bookkeeping() && !Note.is_bookkeeping());
+        assert!(!EntryKind::from("recording-note").is_bookkeeping(), "only the recorder's own kind");
     }
 
     #[test]

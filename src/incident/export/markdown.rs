@@ -17,6 +17,7 @@ pub(super) fn render(pm: &PostMortem) -> String {
     steps(&mut md, pm);
     super::drill::render(&mut md, pm);
     super::scorecard::render(&mut md, pm);
+    recordings(&mut md, pm);
     md.push_str("## Root cause\n\n_To be written._\n\n");
     md.push_str("## Contributing factors\n\n_To be written._\n\n");
     md.push_str("## Action items\n\n- [ ] _To be written._\n");
@@ -90,6 +91,37 @@ fn timeline(md: &mut String, pm: &PostMortem) {
             code(&r.operator, true),
             code(&r.kind, true),
             text(&r.summary)
+        );
+    }
+    md.push('\n');
+}
+
+/// The flight-recorder segments (`warroom log verify` checks each hash; `warroom replay`
+/// shows them); nothing when none were recorded.
+fn recordings(md: &mut String, pm: &PostMortem) {
+    if pm.recordings.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Recordings
+
+| # | Closed (UTC) | Console | Segment | Bytes | SHA-256 |
+",
+    );
+    md.push_str(
+        "| --- | --- | --- | --- | --- | --- |
+",
+    );
+    for r in &pm.recordings {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.seq,
+            r.ts.format("%H:%M:%S"),
+            code(&r.console, true),
+            code(&r.segment, true),
+            r.bytes.map_or("?".into(), |b| b.to_string()),
+            code(&r.sha256, true)
         );
     }
     md.push('\n');
