@@ -188,23 +188,24 @@ pub fn scorecards(entries: &[Entry], def: &ScenarioDef) -> Vec<Scorecard> {
     operators(entries).iter().map(|op| score(entries, def, Some(op))).collect()
 }
 
-/// The trainees of a drill, as [`scorecards`] finds them.
+/// The trainees of a drill, as [`scorecards`] finds them: whoever took an action; else whoever
+/// wrote anything (a trainee who joined and took command but did nothing is still scored);
+/// never whoever facilitates (writes `facilitator` entries). Empty when nobody but a
+/// facilitator was there.
 pub fn operators(entries: &[Entry]) -> Vec<String> {
-    // Whoever facilitates (writes `facilitator` entries) is not scored.
     let facilitators: Vec<&str> =
         entries.iter().filter(|e| e.kind == EntryKind::Facilitator).map(|e| e.operator.as_str()).collect();
-    let mut out: Vec<String> = Vec::new();
-    for e in entries.iter().filter(|e| facts::is_action(&e.kind)) {
-        if !out.contains(&e.operator) && !facilitators.contains(&e.operator.as_str()) {
-            out.push(e.operator.clone());
+    let collect = |keep: &dyn Fn(&Entry) -> bool| {
+        let mut out: Vec<String> = Vec::new();
+        for e in entries.iter().filter(|e| keep(e)) {
+            if !out.contains(&e.operator) && !facilitators.contains(&e.operator.as_str()) {
+                out.push(e.operator.clone());
+            }
         }
-    }
-    if out.is_empty()
-        && let Some(e) = entries.iter().find(|e| e.kind == EntryKind::Declared).or(entries.first())
-    {
-        out.push(e.operator.clone());
-    }
-    out
+        out
+    };
+    let acted = collect(&|e| facts::is_action(&e.kind));
+    if acted.is_empty() { collect(&|_| true) } else { acted }
 }
 
 /// The scenario id a drill ran: its first `drill-estate` entry's `details.scenario`, else the
@@ -236,8 +237,12 @@ pub fn overlay_lines(entries: &[Entry], def: &ScenarioDef) -> Option<Vec<String>
     if !ended(entries) {
         return None;
     }
+    let cards = scorecards(entries, def);
+    if cards.is_empty() {
+        return None;
+    }
     let mut out = Vec::new();
-    for card in scorecards(entries, def) {
+    for card in cards {
         if !out.is_empty() {
             out.push(String::new());
         }

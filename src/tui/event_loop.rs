@@ -7,7 +7,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::Terminal;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -218,8 +218,12 @@ impl Inputs for TerminalInputs<'_> {
         if let Some(ev) = self.pending.take() {
             return Some(ev);
         }
-        match self.events.next().now_or_never() {
-            Some(Some(Ok(ev))) => Some(self.split(ev)),
+        // Not `self.events.next().now_or_never()`: polling the EventStream with a no-op waker
+        // leaves its wake task registered to that waker, so the next real await is never woken
+        // by a key (the main loop's tick hid it, up to 250 ms late; the scorecard overlay,
+        // which has no tick, waited forever). crossterm's poll/read share the stream's reader.
+        match crossterm::event::poll(Duration::ZERO) {
+            Ok(true) => crossterm::event::read().ok().map(|ev| self.split(ev)),
             _ => None,
         }
     }

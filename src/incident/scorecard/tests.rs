@@ -601,3 +601,22 @@ fn backend_text_in_the_log_reaches_the_card_plain_and_redacted() {
     let text = render_text(&card).join("\n");
     assert!(!text.contains('\u{1b}') && !text.contains("hunter2"), "{text}");
 }
+
+/// A facilitated drill: the facilitator declares it; a trainee who only joined and took command
+/// is scored, the facilitator never; with no trainee at all there is no card.
+#[test]
+fn a_facilitated_drill_scores_the_trainees_who_joined_never_the_facilitator() {
+    let def = primary_db_down();
+    let mut l = Log { entries: Vec::new() };
+    l.push(0, "trainer@lab", EntryKind::Declared, "declared", json!({"drill": true}));
+    l.push(0, "trainer@lab", EntryKind::DrillEstate, "estate", json!({"scenario": "primary-db-down"}));
+    l.push(1, "trainer@lab", EntryKind::Facilitator, "drill PAUSED", json!({"action": "pause"}));
+    assert!(operators(&l.entries).is_empty(), "the facilitator alone is no trainee");
+    assert!(scorecards(&l.entries, &def).is_empty());
+    l.push(5, "bob", EntryKind::Commander, "bob took the commander lock", json!({"event": "took"}));
+    assert_eq!(operators(&l.entries), vec!["bob"]);
+    l.push(9, "bob", EntryKind::Resolved, "resolved", json!({}));
+    let lines = overlay_lines(&l.entries, &def).expect("the drill is over");
+    assert!(lines[0].contains("bob"), "{lines:#?}");
+    assert!(!lines.iter().any(|x| x.contains("Scorecard: trainer@lab")), "{lines:#?}");
+}
