@@ -54,7 +54,9 @@ fn a_trainee_replays_a_recorded_promotion_and_gets_a_card() {
     // The scenario's plan (db-failover) would first confirm that the primary is down.
     assert!(shown.contains("the runbook's plan expected assert primary-down: different op"), "{shown}");
     t.keys(&["C-c"]);
-    let out = t.wait_for("the card", Duration::from_secs(10), |s| t.pane_dead() && s.contains("SCORE"));
+    // Dead first, then read the screen: a screen captured before the exit may lack the last lines.
+    t.wait_for("the replay to exit", Duration::from_secs(10), |_| t.pane_dead());
+    let out = t.capture();
     // (The card's first line may scroll off the visible pane when tmux adds "Pane is dead".)
     assert!(out.contains("SCORE 10 / 10"), "{out}");
     assert!(out.contains("Card written to"), "{out}");
