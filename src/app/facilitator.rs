@@ -246,18 +246,7 @@ pub fn inject_select(state: &mut State, stage: InjectStage, selected: usize, fx:
         }
         InjectStage::Returns { kind, target, region } => {
             let returns_after = RETURNS.get(selected).copied().flatten().map(std::time::Duration::from_secs);
-            let fault = FaultDef {
-                id: None,
-                kind,
-                target,
-                region,
-                at: None,
-                after_op: None,
-                after_fault: None,
-                traffic_to: None,
-                delay: None,
-                returns_after,
-            };
+            let fault = FaultDef::now(kind, target, region, returns_after);
             return inject(state, fault, fx);
         }
     };

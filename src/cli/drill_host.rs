@@ -101,18 +101,12 @@ fn injected(e: &Entry) -> Option<FaultDef> {
     }
     let f = e.details.get("fault")?;
     let text = |k: &str| f.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    Some(FaultDef {
-        id: None,
-        kind: text("kind")?.parse::<FaultKind>().ok()?,
-        target: text("target"),
-        region: text("region"),
-        at: None,
-        after_op: None,
-        after_fault: None,
-        traffic_to: None,
-        delay: None,
-        returns_after: f.get("returns_after_secs").and_then(|v| v.as_u64()).map(Duration::from_secs),
-    })
+    Some(FaultDef::now(
+        text("kind")?.parse::<FaultKind>().ok()?,
+        text("target"),
+        text("region"),
+        f.get("returns_after_secs").and_then(|v| v.as_u64()).map(Duration::from_secs),
+    ))
 }
 
 /// Record the drill's parameters in its log: the first host (`resumed`: `None`), or a new host

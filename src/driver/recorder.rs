@@ -241,10 +241,9 @@ mod tests {
     use crate::incident::log::IncidentLog;
     use crate::incident::recorder::{Limits, SegmentLog, recordings_dir};
 
-    /// Every action handed to the recorder is in the recording, or counted in a gap that is
-    /// itself recorded: a full queue never blocks and never loses count.
-    #[test]
-    fn every_action_is_recorded_or_counted_as_a_gap() {
+    /// A drill incident in a temporary data dir and a segment writer with the genesis of a
+    /// console `c1` on it: (data dir, incident id, writer, genesis).
+    fn drill_console() -> (tempfile::TempDir, String, SegmentWriter, Genesis) {
         let dir = tempfile::tempdir().unwrap();
         let (log, meta) =
             IncidentLog::declare(dir.path(), "t", "SEV2", true, "ana@host", Utc::now()).unwrap();
@@ -258,7 +257,14 @@ mod tests {
             Arc::new(crate::config::Config::default()),
             Utc::now(),
         );
-        let genesis = Genesis::capture("c1", &state, &[], vec![], (80, 24));
+        (dir, meta.id, writer, Genesis::capture("c1", &state, &[], vec![], (80, 24)))
+    }
+
+    /// Every action handed to the recorder is in the recording, or counted in a gap that is
+    /// itself recorded: a full queue never blocks and never loses count.
+    #[test]
+    fn every_action_is_recorded_or_counted_as_a_gap() {
+        let (dir, id, writer, genesis) = drill_console();
         let mut r = Recorder::start_with(genesis, writer, Encoder::default(), 2).unwrap();
         let n = 5_000u64;
         let start = std::time::Instant::now();
@@ -269,7 +275,7 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(2), "never blocks: {:?}", start.elapsed());
         let dropped = r.dropped();
         assert!(r.finish(Duration::from_secs(10)), "finished");
-        let rec = &recording::consoles(dir.path(), &meta.id)[0];
+        let rec = &recording::consoles(dir.path(), &id)[0];
         let back = recording::read(rec).unwrap();
         assert_eq!(back.dropped, dropped, "the gaps recorded add up to what was dropped");
         assert_eq!(back.actions.len() as u64 + back.dropped, n);
@@ -292,27 +298,14 @@ mod tests {
     /// The ids the incident's allocator handed out come back, in order, in a replay.
     #[test]
     fn a_replay_hands_out_the_step_ids_the_console_got() {
-        let dir = tempfile::tempdir().unwrap();
-        let (log, meta) =
-            IncidentLog::declare(dir.path(), "t", "SEV2", true, "ana@host", Utc::now()).unwrap();
-        let log: Arc<dyn SegmentLog> = Arc::new(log);
-        let root = recordings_dir(dir.path(), &meta.id).unwrap();
-        let writer = SegmentWriter::create(&root, "c1", Limits::default(), log).unwrap();
-        let state = crate::app::State::new(
-            crate::app::Mode::Drill,
-            (&meta).into(),
-            "ana@host".into(),
-            Arc::new(crate::config::Config::default()),
-            Utc::now(),
-        );
-        let genesis = Genesis::capture("c1", &state, &[], vec![], (80, 24));
+        let (dir, id, writer, genesis) = drill_console();
         let mut r = Recorder::start(genesis, writer).unwrap();
         let ids = r.tee(Arc::new(Shared(std::sync::Mutex::new(7))));
         r.record(Utc::now(), &Action::Tick);
         let got: Vec<u64> = (0..3).map(|_| ids.allocate(1).unwrap()).collect();
         assert_eq!(got, [7, 10, 13]);
         assert!(r.finish(Duration::from_secs(10)));
-        let back = recording::read(&recording::consoles(dir.path(), &meta.id)[0]).unwrap();
+        let back = recording::read(&recording::consoles(dir.path(), &id)[0]).unwrap();
         assert_eq!(back.step_ids, got);
         let mut replayed = back.initial_state();
         let again: Vec<u64> = (0..3).map(|_| replayed.domain.alloc_step_id()).collect();

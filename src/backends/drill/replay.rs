@@ -202,18 +202,8 @@ mod tests {
     fn a_replayed_drill_strikes_the_injected_fault_again() {
         let origin = Utc::now() - chrono::Duration::seconds(60);
         let def = || crate::backends::drill::scenario::registry::find("calm", None).unwrap();
-        let fault = FaultDef {
-            id: None,
-            kind: crate::backends::drill::scenario::FaultKind::NodeCrash,
-            target: Some("postgresql-0".into()),
-            region: None,
-            at: None,
-            after_op: None,
-            after_fault: None,
-            traffic_to: None,
-            delay: None,
-            returns_after: None,
-        };
+        let kind = crate::backends::drill::scenario::FaultKind::NodeCrash;
+        let fault = FaultDef::now(kind, Some("postgresql-0".into()), None, None);
         let role = |e: &DrillEstate| e.with(|s| s.database_view()).node("postgresql-0").map(|n| n.role);
         let at = origin + chrono::Duration::seconds(30);
         let (calm, _) = DrillEstate::replay_paused(def(), 1.0, 1, origin, &[], &Pauses::none()).unwrap();

@@ -256,18 +256,8 @@ async fn a_joined_facilitator_pauses_resumes_and_injects_on_the_hosts_estate() {
     until("the pause", &|| estate.is_paused());
     remote.operator.control(&crate::backends::drill::DrillControl::Resume).expect("sent");
     until("the resume", &|| !estate.is_paused());
-    let fault = crate::backends::drill::scenario::FaultDef {
-        id: None,
-        kind: crate::backends::drill::scenario::FaultKind::NodeCrash,
-        target: Some("postgresql-2".into()),
-        region: None,
-        at: None,
-        after_op: None,
-        after_fault: None,
-        traffic_to: None,
-        delay: None,
-        returns_after: None,
-    };
+    use crate::backends::drill::scenario::{FaultDef, FaultKind};
+    let fault = FaultDef::now(FaultKind::NodeCrash, Some("postgresql-2".into()), None, None);
     remote.operator.control(&crate::backends::drill::DrillControl::Inject(fault)).expect("sent");
     until("the injection", &|| {
         estate.with(|s| s.database_view()).node("postgresql-2").is_some_and(|n| n.role == PgRole::Down)

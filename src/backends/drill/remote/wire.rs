@@ -124,20 +124,9 @@ impl From<WireControl> for DrillControl {
         match c {
             WireControl::Pause => DrillControl::Pause,
             WireControl::Resume => DrillControl::Resume,
-            WireControl::Inject { kind, target, region, returns_after_ms } => {
-                DrillControl::Inject(FaultDef {
-                    id: None,
-                    kind,
-                    target,
-                    region,
-                    at: None,
-                    after_op: None,
-                    after_fault: None,
-                    traffic_to: None,
-                    delay: None,
-                    returns_after: returns_after_ms.map(std::time::Duration::from_millis),
-                })
-            }
+            WireControl::Inject { kind, target, region, returns_after_ms } => DrillControl::Inject(
+                FaultDef::now(kind, target, region, returns_after_ms.map(std::time::Duration::from_millis)),
+            ),
         }
     }
 }

@@ -114,6 +114,30 @@ pub struct FaultDef {
     pub returns_after: Option<Duration>,
 }
 
+impl FaultDef {
+    /// A fault that strikes when injected (a facilitator's, or one replayed on re-hosting):
+    /// no id and no trigger, clearing after `returns_after` if given.
+    pub fn now(
+        kind: FaultKind,
+        target: Option<String>,
+        region: Option<String>,
+        returns_after: Option<Duration>,
+    ) -> FaultDef {
+        FaultDef {
+            id: None,
+            kind,
+            target,
+            region,
+            at: None,
+            after_op: None,
+            after_fault: None,
+            traffic_to: None,
+            delay: None,
+            returns_after,
+        }
+    }
+}
+
 /// The kinds of fault a scenario (or a facilitator) can inject, one per way each layer fails.
 #[derive(
     Debug,
