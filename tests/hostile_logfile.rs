@@ -128,7 +128,7 @@ fn console_refusal(home: &Path, data: &Path, args: &[&str]) -> String {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(t.pane_dead(), "the console kept running on an unsafe log:\n{screen}");
-    t.capture().lines().map(str::trim_end).collect::<Vec<_>>().join("")
+    t.capture_with_history().lines().map(str::trim_end).collect::<Vec<_>>().join("")
 }
 
 #[test]

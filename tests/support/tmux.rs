@@ -16,8 +16,13 @@ impl Tmux {
     pub fn start(width: u16, height: u16, cmd: &[&str], env: &[(&str, &Path)]) -> Tmux {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("tmux.sock");
+        // remain-on-exit comes from the server's config, read before the pane starts: set after
+        // `new-session`, a command that exits at once (a refusal) took the session and its screen
+        // with it, and the test saw a blank pane.
+        let conf = dir.path().join("tmux.conf");
+        std::fs::write(&conf, "set-option -g remain-on-exit on\n").expect("write tmux.conf");
         let mut c = Command::new("tmux");
-        c.arg("-S").arg(&socket).args(["-f", "/dev/null", "new-session", "-d", "-x"]);
+        c.arg("-S").arg(&socket).arg("-f").arg(&conf).args(["new-session", "-d", "-x"]);
         c.arg(width.to_string()).arg("-y").arg(height.to_string());
         for (k, v) in env {
             c.arg("-e").arg(format!("{k}={}", v.display()));
@@ -26,9 +31,7 @@ impl Tmux {
         c.args(cmd);
         let out = c.output().expect("tmux is installed (scripts/install-test-deps.sh installs it)");
         assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
-        let t = Tmux { socket, _dir: dir };
-        t.run(&["set-option", "-g", "remain-on-exit", "on"]);
-        t
+        Tmux { socket, _dir: dir }
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -39,6 +42,13 @@ impl Tmux {
     /// The visible screen as text.
     pub fn capture(&self) -> String {
         self.run(&["capture-pane", "-p"])
+    }
+
+    /// The visible screen and the scrollback above it: once a pane dies, tmux writes "Pane is
+    /// dead" on a new last line, which scrolls the first line off the visible screen.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn capture_with_history(&self) -> String {
+        self.run(&["capture-pane", "-p", "-S", "-"])
     }
 
     /// The visible screen with its SGR escape sequences (`capture-pane -e`): colours and
