@@ -164,7 +164,7 @@ async fn init_finds_the_estate_and_check_and_status_run_on_what_it_wrote() {
         (seeded.zone_id.as_str(), "api.example.com.", "A")
     );
     assert_eq!(r53.endpoint_url.as_deref(), Some(moto.endpoint.as_str()));
-    assert_eq!(cfg.kubernetes.as_ref().unwrap().namespaces, [ns.clone()]);
+    assert_eq!(cfg.kubernetes.as_ref().unwrap().namespaces, std::slice::from_ref(&ns));
 
     let pg = cfg.postgres.as_ref().expect("[postgres]");
     let svc = pg.service.as_ref().expect("service");
