@@ -333,3 +333,71 @@ fn the_man_page_renders() {
         assert!(text.contains(".TH"), "{page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_init_cannot_read_or_find_is_written_as_comments_and_the_file_stays_valid() {
+    let cp = ControlPlane::shared();
+    let ns = unique_namespace("init-forbidden");
+    cp.namespace("us-east-1", &ns).await;
+    cp.apply("us-east-1", &ns, pg_pod("postgresql-0", &ns, false)).await;
+    let home = Home::new();
+    // The viewer has no binding: every list is forbidden.
+    let kubeconfig = home.path().join("viewer-kubeconfig");
+    cp.write_kubeconfig(&kubeconfig, json!({ "token": TOKEN_USERS[2].0 }));
+    let (_moto_guard, moto) = exclusive().await;
+    let out = home.path().join("warroom.toml");
+    let (kc, out_s) = (kubeconfig.to_string_lossy().into_owned(), out.to_string_lossy().into_owned());
+    let args = [
+        "init",
+        "--kubeconfig",
+        &kc,
+        "--region",
+        "us-east-1=east",
+        "--namespace",
+        &ns,
+        "--record",
+        "api.nowhere.test",
+        "--route53-endpoint",
+        &moto.endpoint,
+        "--output",
+        &out_s,
+    ];
+    let run = tokio::task::block_in_place(|| home.run(&args));
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let text = std::fs::read_to_string(&out).expect("written");
+    let line = text
+        .lines()
+        .find(|l| l.contains("cannot list pods in us-east-1/"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("# could not read:") && line.contains("forbidden"), "{line}");
+    assert!(text.contains(&format!("# not found: PostgreSQL pods in us-east-1/{ns}")), "{text}");
+    assert!(text.contains("# not found: no hosted zone whose name api.nowhere.test. ends with"), "{text}");
+    assert!(text.contains("# not found: Redis Sentinel pods"), "{text}");
+    for secret in [TOKEN_USERS[2].0, PG_PASSWORD] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    let cfg = parse_config_all(&text, &out).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    assert!(cfg.postgres.is_none() && cfg.sentinel.is_none() && cfg.route53.is_none());
+    let check = home.run(&["check", "--config", &out_s]);
+    assert_eq!(check.code, Some(0), "{check:?}");
+
+    // Usage errors are one line and write nothing.
+    let other = home.path().join("other.toml");
+    let other_s = other.to_string_lossy().into_owned();
+    for (bad, says) in [
+        (vec!["init", "--kubeconfig", &kc, "--output", &other_s], "--region CONTEXT=REGION"),
+        (
+            vec!["init", "--kubeconfig", &kc, "--region", "nope=east", "--output", &other_s],
+            "no context `nope`",
+        ),
+        (
+            vec!["init", "--kubeconfig", "/nonexistent/kubeconfig", "--region", "a=b", "--output", &other_s],
+            "cannot read the kubeconfig",
+        ),
+    ] {
+        let r = home.run(&bad);
+        assert_eq!(r.code, Some(2), "{bad:?}: {r:?}");
+        assert!(r.stderr.contains(says) && r.stderr.trim().lines().count() == 1, "{bad:?}: {r:?}");
+        assert!(!other.exists(), "{bad:?} wrote a file");
+    }
+}

@@ -112,15 +112,16 @@ pub struct KubeFindings {
 /// Search every chosen context and namespace.
 pub async fn discover(choices: &Choices) -> KubeFindings {
     let mut found = KubeFindings::default();
-    let contexts: Vec<String> = choices.regions.iter().map(|r| r.context.clone()).collect();
-    let clients = match KubeClients::from_kubeconfig(choices.kubeconfig.as_deref(), &contexts).await {
-        Ok(c) => c,
-        Err(e) => {
-            found.errors.push(clean(&e.to_string()));
-            return found;
-        }
-    };
     for region in &choices.regions {
+        // One context at a time: a context whose credentials fail hides none of the others.
+        let one = std::slice::from_ref(&region.context);
+        let clients = match KubeClients::from_kubeconfig(choices.kubeconfig.as_deref(), one).await {
+            Ok(c) => c,
+            Err(e) => {
+                found.errors.push(clean(&e.to_string()));
+                continue;
+            }
+        };
         let Ok(client) = clients.get(&region.context) else { continue };
         for ns in &choices.namespaces {
             search(client.clone(), region, ns, &mut found).await;
@@ -227,6 +228,15 @@ fn image_name(image: &str) -> &str {
     last.split(':').next().unwrap_or(last)
 }
 
+/// Images named like a database but not one: exporters, operators, poolers, admin UIs.
+const NOT_A_DATABASE: &[&str] = &["exporter", "operator", "pgbouncer", "pgpool", "pgadmin", "backup"];
+
+/// The lower-case image name of a container, `None` for a known non-database image.
+fn db_image(c: &Container) -> Option<String> {
+    let image = image_name(c.image.as_deref().unwrap_or_default()).to_ascii_lowercase();
+    (!NOT_A_DATABASE.iter().any(|w| image.contains(w))).then_some(image)
+}
+
 const PG_IMAGES: &[&str] = &["postgres", "postgresql", "postgis", "spilo", "timescaledb", "patroni"];
 const PG_LABELS: &[&str] = &["postgres", "postgresql", "patroni", "spilo", "cloudnative-pg"];
 const NAME_LABELS: &[&str] = &["app.kubernetes.io/name", "app", "application", "k8s-app"];
@@ -241,7 +251,7 @@ pub fn classify(pod: &Pod) -> Kind {
     let labels = pod.metadata.labels.clone().unwrap_or_default();
     let containers: &[Container] = pod.spec.as_ref().map_or(&[], |s| s.containers.as_slice());
     for c in containers {
-        let image = image_name(c.image.as_deref().unwrap_or_default()).to_ascii_lowercase();
+        let Some(image) = db_image(c) else { continue };
         if kind.postgres.is_none() && PG_IMAGES.iter().any(|p| image.starts_with(p)) {
             kind.postgres = Some(format!("image {}", c.image.as_deref().unwrap_or_default()));
         }
@@ -291,8 +301,9 @@ fn pg_container(pod: &Pod) -> Option<&Container> {
     let cs = &pod.spec.as_ref()?.containers;
     cs.iter()
         .find(|c| {
-            let image = image_name(c.image.as_deref().unwrap_or_default()).to_ascii_lowercase();
-            PG_IMAGES.iter().any(|p| image.starts_with(p)) || ports(c).any(|p| p == PG_PORT)
+            db_image(c).is_some_and(|image| {
+                PG_IMAGES.iter().any(|p| image.starts_with(p)) || ports(c).any(|p| p == PG_PORT)
+            })
         })
         .or(cs.first())
 }
@@ -437,6 +448,10 @@ mod tests {
             json!({"metadata": {"name": "w", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "x", "image": "nginx:1", "ports": [{"containerPort": 80}]}]}}),
         );
         assert_eq!(classify(&web), Kind::default());
+        let exporters = pod(json!({"metadata": {"name": "m"}, "spec": {"containers": [
+            {"name": "x", "image": "quay.io/prometheuscommunity/postgres-exporter:v0.15", "ports": [{"containerPort": 9187}]},
+            {"name": "y", "image": "oliver006/redis_exporter:v1", "ports": [{"containerPort": 9121}]}]}}));
+        assert_eq!(classify(&exporters), Kind::default(), "exporters are not databases");
     }
 
     #[test]

@@ -258,8 +258,12 @@ fn sentinel(o: &mut Out, kube: &KubeFindings) {
         return;
     }
     let addrs: Vec<String> = kube.sentinels.iter().filter_map(|s| s.addr.clone()).collect();
-    let mut masters: Vec<&str> = kube.sentinels.iter().filter_map(|s| s.master.as_deref()).collect();
-    masters.dedup();
+    let mut masters: Vec<&str> = Vec::new();
+    for m in kube.sentinels.iter().filter_map(|s| s.master.as_deref()) {
+        if !masters.contains(&m) {
+            masters.push(m);
+        }
+    }
     let pods: Vec<String> =
         kube.sentinels.iter().map(|s| format!("{}/{}", s.at.context, s.at.name)).collect();
     let commented = addrs.is_empty() || masters.is_empty();
