@@ -240,7 +240,11 @@ fn choose(args: &InitArgs, contexts: &[String], interactive: bool) -> Result<Cho
     }
     let skipped = contexts.iter().filter(|c| !regions.iter().any(|r| r.context == **c)).cloned().collect();
     Ok(Choices {
-        kubeconfig: args.kubeconfig.as_ref().map(|p| p.display().to_string()),
+        // Absolute: the console may start from another directory.
+        kubeconfig: args
+            .kubeconfig
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string()),
         regions,
         skipped,
         namespaces,
@@ -275,6 +279,11 @@ mod tests {
         assert_eq!(c.skipped, ["decoy"]);
         assert_eq!(c.namespaces, ["default"]);
         assert!(c.namespaces_defaulted);
+        let mut relative = args(&[("east", "us-east-1")]);
+        relative.kubeconfig = Some("kube/config".into());
+        let c = choose(&relative, &contexts, false).unwrap();
+        let written = PathBuf::from(c.kubeconfig.unwrap());
+        assert!(written.is_absolute() && written.ends_with("kube/config"), "{written:?}");
     }
 
     #[test]
