@@ -1,11 +1,13 @@
 //! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`,
-//! `replay`.
+//! `replay`, `init`, `completions`, `manpage`.
 
 pub mod check;
+pub mod completions;
 pub mod console;
 pub mod drill;
 mod drill_host;
 pub mod exec;
+pub mod init;
 pub mod live;
 pub mod log;
 pub mod plan;
@@ -83,4 +85,15 @@ pub enum Cmd {
     /// Replay a recorded console, read-only, as it was (space pause, +/- speed, arrows seek,
     /// [ ] log entries, m milestones, ? help).
     Replay(replay::ReplayArgs),
+    /// Write a commented warroom.toml from the kubeconfig's contexts, the PostgreSQL and Redis
+    /// Sentinel pods found in Kubernetes and a Route 53 record's weighted records.
+    Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: completions::Shell,
+    },
+    /// Print the man page (roff), or write one per subcommand with --dir.
+    Manpage(completions::ManpageArgs),
 }

@@ -22,6 +22,16 @@ fn main() -> ExitCode {
     if let Some(Cmd::Check) = cli.command {
         return ExitCode::from(cli::check::run(&opts) as u8);
     }
+    match cli.command {
+        Some(Cmd::Init(ref args)) => {
+            return ExitCode::from(cli::init::main(args, opts.config.as_deref()) as u8);
+        }
+        Some(Cmd::Completions { shell }) => {
+            return ExitCode::from(cli::completions::run_completions(shell) as u8);
+        }
+        Some(Cmd::Manpage(ref args)) => return ExitCode::from(cli::completions::run_manpage(args) as u8),
+        _ => {}
+    }
     let loaded = load::load(&opts);
     let _log_guard = warroom::diagnostics::init(&loaded.paths.state_dir);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -52,7 +62,9 @@ fn main() -> ExitCode {
             Some(Cmd::Log { ref command }) => {
                 cli::log::run(command.clone(), &loaded.paths.data_dir)
             }
-            Some(Cmd::Check) => unreachable!("handled above"),
+            Some(Cmd::Check | Cmd::Init(_) | Cmd::Completions { .. } | Cmd::Manpage(_)) => {
+                unreachable!("handled above")
+            }
             None => cli::live::run(&cli, loaded).await,
         }
     });

@@ -35,6 +35,12 @@ fn help_lists_every_subcommand_and_each_has_its_own_help() {
         (&["log", "export", "--help"], &["--format", "markdown", "json"]),
         (&["log", "append", "--help"], &["--kind", "--summary", "--details", "--count"]),
         (&["replay", "--help"], &["ID", "--speed", "--from", "--console"]),
+        (
+            &["init", "--help"],
+            &["--region", "--namespace", "--record", "--output", "--force", "--kubeconfig"],
+        ),
+        (&["completions", "--help"], &["bash", "zsh", "fish"]),
+        (&["manpage", "--help"], &["--dir"]),
     ];
     for (args, wanted) in cases {
         let out = home.run(args);
