@@ -7,7 +7,7 @@ use serde_json::json;
 use super::effect::Effect;
 use super::pipeline::{flash, log};
 use super::state::{Domain, Modal, State};
-use crate::incident::commander::{CommanderView, LockRequest};
+use crate::incident::commander::{CommanderView, LockRequest, skew};
 use crate::incident::entry::EntryKind;
 
 impl Domain {
@@ -93,6 +93,19 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
                 _ => "released elsewhere".to_string(),
             };
             lost(state, fx, &reason);
+        }
+        CommanderView::Theirs { holder } if skew::waiting(&holder) => {
+            let before = match &prev {
+                CommanderView::Theirs { holder } => holder.clock.clone(),
+                _ => None,
+            };
+            let reason = holder.clock.clone().unwrap_or_default();
+            if before.as_ref() != Some(&reason) {
+                flash(state, format!("commander lock: {reason}"));
+                let details =
+                    json!({ "event": "waiting-for-clock", "holder": holder.identity, "reason": reason });
+                log(state, fx, EntryKind::Commander, format!("commander lock not taken: {reason}"), details);
+            }
         }
         _ => {}
     }
