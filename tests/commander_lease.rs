@@ -223,7 +223,6 @@ async fn racing_consoles_conflict_and_exactly_one_wins() {
         assert_eq!(l["spec"]["holderIdentity"], winners[0].as_str());
         assert_eq!(l["spec"]["leaseTransitions"], round, "one transition per round");
         uids.push(l["metadata"]["uid"].clone());
-
     }
     // The real server keeps the object's uid across a replace: round 1 replaced the Lease
     // (PUT), it did not delete and create it again.

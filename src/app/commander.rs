@@ -221,6 +221,28 @@ mod tests {
     }
 
     #[test]
+    fn a_takeover_waiting_out_the_clock_skew_is_shown_and_logged_once() {
+        let mut s = state();
+        let mut bob = holder(&s, "bob");
+        bob.clock = Some("holder's lease expires 12:00:30; clocks may differ by up to 2.4 s: waiting".into());
+        let mut fx = Vec::new();
+        observe(&mut s, CommanderView::Theirs { holder: bob.clone() }, &mut fx);
+        let logged = logs(&fx);
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert_eq!(
+            logged[0].0,
+            "commander lock not taken: holder's lease expires 12:00:30; clocks may differ by up to 2.4 s: waiting"
+        );
+        assert_eq!(logged[0].1["event"], "waiting-for-clock");
+        // The same view again (the next poll) logs nothing more; a plain live holder neither.
+        let mut fx = Vec::new();
+        observe(&mut s, CommanderView::Theirs { holder: bob.clone() }, &mut fx);
+        bob.clock = None;
+        observe(&mut s, CommanderView::Theirs { holder: bob }, &mut fx);
+        assert!(logs(&fx).is_empty(), "{:?}", logs(&fx));
+    }
+
+    #[test]
     fn refusals_by_state() {
         let mut s = state();
         assert_eq!(refusal(&s), None, "no lock wired: not restricted");

@@ -129,6 +129,19 @@ mod tests {
     }
 
     #[test]
+    fn header_shows_the_clock_note_of_the_lease() {
+        let mut s = state(CommanderView::Pending);
+        let mut h = bob(&s);
+        h.clock = Some("this host's clock is 2.4 s behind the API server's".into());
+        s.domain.commander = CommanderView::Theirs { holder: h };
+        let line = header(&s, 200);
+        assert!(
+            line.contains("COMMANDER: bob@host pid 42 (expires in 25s) · this host's clock is 2.4 s behind"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn header_names_the_other_holder_and_the_expiry() {
         let mut s = state(CommanderView::Pending);
         s.domain.commander = CommanderView::Theirs { holder: bob(&s) };
