@@ -181,3 +181,15 @@ fn a_head_from_an_export_is_found_or_its_absence_explained() {
         assert!(bad.parse::<ExpectedHead>().is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn a_world_writable_anchors_dir_is_refused_and_the_append_still_succeeds() {
+    let (data, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let dir = state.path().join("anchors");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (log, id) = anchored_log(data.path(), state.path(), 2);
+    assert_eq!(lines(log.path()).len(), 3, "the log is the primary record");
+    assert_eq!(read_anchor(state.path(), &id).unwrap(), None, "nothing written in an unsafe dir");
+    assert_eq!(verify_anchor(state.path(), &id, log.path()).unwrap(), AnchorVerdict::Missing);
+}
