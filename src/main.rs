@@ -60,7 +60,7 @@ fn main() -> ExitCode {
                 Ok(3)
             }
             Some(Cmd::Log { ref command }) => {
-                cli::log::run(command.clone(), &loaded.paths.data_dir)
+                cli::log::run(command.clone(), &loaded.paths.data_dir, &loaded.paths.state_dir)
             }
             Some(Cmd::Check | Cmd::Init(_) | Cmd::Completions { .. } | Cmd::Manpage(_)) => {
                 unreachable!("handled above")

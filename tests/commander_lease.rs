@@ -187,6 +187,16 @@ async fn racing_consoles_conflict_and_exactly_one_wins() {
         for _ in 0..6 {
             locks.push(lease_lock(cp, &ns, 1).await);
         }
+        // Round 0's winner's Lease expires after 1 s; a console takes it over only once it has
+        // expired by more than its clock-skew bound (measured by each console, about 1 s more):
+        // wait until every contender sees it free.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        for lock in &locks {
+            while lock.status("probe").await.unwrap() != LockState::Free {
+                assert!(std::time::Instant::now() < deadline, "the round-0 Lease never became free");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         let tasks: Vec<_> = locks
             .into_iter()
             .enumerate()
@@ -213,7 +223,6 @@ async fn racing_consoles_conflict_and_exactly_one_wins() {
         assert_eq!(l["spec"]["holderIdentity"], winners[0].as_str());
         assert_eq!(l["spec"]["leaseTransitions"], round, "one transition per round");
         uids.push(l["metadata"]["uid"].clone());
-        tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     // The real server keeps the object's uid across a replace: round 1 replaced the Lease
     // (PUT), it did not delete and create it again.

@@ -414,13 +414,25 @@ fn every_append_is_fsynced_before_the_next() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let trace = std::fs::read_to_string(trace).unwrap();
-    // Keep only entry writes (they start with {"seq") and syncs, in order.
+    // Keep only entry writes (they start with {"seq") and syncs of the log's file descriptor,
+    // in order (the anchored head in the state dir is another file, synced on its own).
+    let fd_of = |l: &str, call: &str| {
+        l.split_once(call).and_then(|(_, rest)| rest.split([',', ')']).next()).map(str::to_string)
+    };
+    let log_fd = trace
+        .lines()
+        .find(|l| l.contains("write(") && l.contains("{\\\"seq\\\""))
+        .and_then(|l| fd_of(l, "write("))
+        .expect("an entry write in the trace");
     let events: Vec<&str> = trace
         .lines()
         .filter_map(|l| {
             if l.contains("write(") && l.contains("{\\\"seq\\\"") {
+                assert_eq!(fd_of(l, "write(").as_deref(), Some(log_fd.as_str()), "{l}");
                 Some("write")
-            } else if l.contains("fdatasync(") || l.contains("fsync(") {
+            } else if (l.contains("fdatasync(") || l.contains("fsync("))
+                && [fd_of(l, "fdatasync("), fd_of(l, "fsync(")].contains(&Some(log_fd.clone()))
+            {
                 Some("sync")
             } else {
                 None

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::effect::Effect;
 use super::pipeline::{flash, log};
 use super::state::{Domain, Modal, State};
-use crate::incident::commander::{CommanderView, LockRequest};
+use crate::incident::commander::{CommanderView, LockRequest, skew};
 use crate::incident::entry::EntryKind;
 
 impl Domain {
@@ -93,6 +93,19 @@ pub fn observe(state: &mut State, view: CommanderView, fx: &mut Vec<Effect>) {
                 _ => "released elsewhere".to_string(),
             };
             lost(state, fx, &reason);
+        }
+        CommanderView::Theirs { holder } if skew::waiting(&holder) => {
+            let before = match &prev {
+                CommanderView::Theirs { holder } => holder.clock.clone(),
+                _ => None,
+            };
+            let reason = holder.clock.clone().unwrap_or_default();
+            if before.as_ref() != Some(&reason) {
+                flash(state, format!("commander lock: {reason}"));
+                let details =
+                    json!({ "event": "waiting-for-clock", "holder": holder.identity, "reason": reason });
+                log(state, fx, EntryKind::Commander, format!("commander lock not taken: {reason}"), details);
+            }
         }
         _ => {}
     }
@@ -205,6 +218,28 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_takeover_waiting_out_the_clock_skew_is_shown_and_logged_once() {
+        let mut s = state();
+        let mut bob = holder(&s, "bob");
+        bob.clock = Some("holder's lease expires 12:00:30; clocks may differ by up to 2.4 s: waiting".into());
+        let mut fx = Vec::new();
+        observe(&mut s, CommanderView::Theirs { holder: bob.clone() }, &mut fx);
+        let logged = logs(&fx);
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert_eq!(
+            logged[0].0,
+            "commander lock not taken: holder's lease expires 12:00:30; clocks may differ by up to 2.4 s: waiting"
+        );
+        assert_eq!(logged[0].1["event"], "waiting-for-clock");
+        // The same view again (the next poll) logs nothing more; a plain live holder neither.
+        let mut fx = Vec::new();
+        observe(&mut s, CommanderView::Theirs { holder: bob.clone() }, &mut fx);
+        bob.clock = None;
+        observe(&mut s, CommanderView::Theirs { holder: bob }, &mut fx);
+        assert!(logs(&fx).is_empty(), "{:?}", logs(&fx));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod lease;
 mod observer;
 mod operator;
 pub mod rows;
+pub mod server_clock;
 pub mod slices;
 
 pub use clients::{KubeClients, KubeError, configured_contexts, describe_auth};

@@ -232,6 +232,7 @@ pub async fn launch_with(
         return Ok(2);
     }
     let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
+    let log = log.anchored(&loaded.paths.state_dir)?;
     let now = Utc::now();
     let incident = IncidentInfo::from(&meta);
     let mut state = State::new(l.mode, incident, who, l.config.clone(), now);

@@ -245,6 +245,7 @@ async fn run_with(
     let who = operator_identity();
     let data_dir = loaded.paths.data_dir.clone();
     let (log, meta, entries) = open_or_declare(&args, mode, &data_dir, &who)?;
+    let log = log.anchored(&loaded.paths.state_dir).map_err(|e| Exit::usage(e.to_string()))?;
     let path = log.path().to_path_buf();
     progress(&format!(
         "warroom exec: incident {} ({}) log: {}",

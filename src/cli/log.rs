@@ -9,11 +9,14 @@ use serde_json::Value;
 
 use crate::incident::entry::EntryKind;
 use crate::incident::export::{ExportMeta, export_json_scored, export_markdown_scored};
+use crate::incident::log::anchor::ExpectedHead;
 use crate::incident::log::{IncidentLog, LogError, read_log, verify};
 use crate::incident::operator::operator_identity;
 use crate::incident::recorder;
 use crate::incident::scorecard::scenario_for;
 use crate::incident::store::{self, list_incidents};
+
+mod head;
 
 /// Subcommands of `warroom log`.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -25,10 +28,14 @@ pub enum LogCommand {
         /// Incident id, e.g. INC-20261126-120301.
         id: String,
     },
-    /// Check the hash chain; exit 1 if anything was edited, deleted, reordered or forged.
+    /// Check the hash chain and the head anchored in the state dir; exit 1 if anything was
+    /// edited, deleted, reordered, forged or cut off.
     Verify {
         /// Incident id.
         id: String,
+        /// Also check the log holds this head (`SEQ:HASH` or `HASH`, as an export prints it).
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<ExpectedHead>,
     },
     /// Append entries (for scripts and tests); records a torn tail first if there is one.
     Append {
@@ -68,17 +75,17 @@ pub enum ExportFormat {
     Json,
 }
 
-/// Runs a `warroom log` subcommand against `data_dir`; returns the process exit code
-/// (`verify`: 0 intact, 1 tampered or damaged).
-pub fn run(cmd: LogCommand, data_dir: &Path) -> color_eyre::Result<i32> {
+/// Runs a `warroom log` subcommand against `data_dir` (heads anchored in `state_dir`); returns
+/// the process exit code (`verify`: 0 intact, 1 tampered or damaged).
+pub fn run(cmd: LogCommand, data_dir: &Path, state_dir: &Path) -> color_eyre::Result<i32> {
     let mut out = std::io::stdout().lock();
     match cmd {
         LogCommand::List => list(&mut out, data_dir),
         LogCommand::Show { id } => show(&mut out, data_dir, &id),
-        LogCommand::Verify { id } => verify_cmd(&mut out, data_dir, &id),
+        LogCommand::Verify { id, head } => verify_cmd(&mut out, data_dir, state_dir, &id, head.as_ref()),
         LogCommand::Append { id, kind, summary, details, count } => {
             let details = details_object(details.as_deref())?;
-            append(&mut out, data_dir, &id, &kind, &summary, &details, count)
+            append(&mut out, (data_dir, state_dir), &id, &kind, &summary, &details, count)
         }
         LogCommand::Export { id, format } => export(&mut out, data_dir, &id, format),
     }
@@ -98,7 +105,7 @@ fn details_object(text: Option<&str>) -> color_eyre::Result<Value> {
 /// know), one fsync each.
 fn append(
     out: &mut impl Write,
-    data_dir: &Path,
+    (data_dir, state_dir): (&Path, &Path),
     id: &str,
     kind: &EntryKind,
     summary: &str,
@@ -106,6 +113,7 @@ fn append(
     count: u64,
 ) -> color_eyre::Result<i32> {
     let (log, _meta, _entries) = IncidentLog::open(data_dir, id, &operator_identity())?;
+    let log = log.anchored(state_dir)?;
     let mut last = None;
     for i in 1..=count {
         let text = if count > 1 { format!("{summary} #{i}") } else { summary.to_string() };
@@ -143,6 +151,7 @@ fn export(out: &mut impl Write, data_dir: &Path, id: &str, format: ExportFormat)
         ExportFormat::Markdown => export_markdown_scored(&export_meta, &entries, scenario.as_ref()),
         ExportFormat::Json => export_json_scored(&export_meta, &entries, scenario.as_ref()),
     };
+    let text = head::with_head(&text, format, &path, id)?;
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
         writeln!(out)?;
@@ -205,12 +214,26 @@ fn show(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i
     Ok(0)
 }
 
-fn verify_cmd(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Result<i32> {
+fn verify_cmd(
+    out: &mut impl Write,
+    data_dir: &Path,
+    state_dir: &Path,
+    id: &str,
+    expected: Option<&ExpectedHead>,
+) -> color_eyre::Result<i32> {
     let path = existing_log(data_dir, id)?;
     let report = verify(&path)?;
     if let Some(p) = &report.problem {
         writeln!(out, "TAMPERED OR DAMAGED: {}: line {}: {}", path.display(), p.line, p.message)?;
         writeln!(out, "({} entries verified before it)", report.entries)?;
+        return Ok(1);
+    }
+    let heads = head::check_heads(state_dir, id, &path, expected)?;
+    for f in &heads.failures {
+        writeln!(out, "{f}")?;
+    }
+    if !heads.failures.is_empty() {
+        writeln!(out, "({} entries verified, hash chain intact up to the end of the file)", report.entries)?;
         return Ok(1);
     }
     let rec = recorder::verify(data_dir, id, &read_log(&path)?);
@@ -230,6 +253,9 @@ fn verify_cmd(out: &mut impl Write, data_dir: &Path, id: &str) -> color_eyre::Re
         "OK: {} entries, hash chain intact, {} torn line(s) recorded; {} recording segment(s) verified",
         report.entries, report.recorded_torn, rec.verified
     )?;
+    for note in &heads.notes {
+        writeln!(out, "{note}")?;
+    }
     for open in &rec.open {
         writeln!(
             out,

@@ -9,6 +9,7 @@
 
 mod file;
 mod lease;
+pub mod skew;
 mod task;
 mod view;
 
@@ -37,6 +38,10 @@ pub struct Holder {
     pub renewed_at: DateTime<Utc>,
     /// When the lock is free unless renewed.
     pub expires_at: DateTime<Utc>,
+    /// A note on clocks across hosts (a Lease only): the measured skew when it exceeds 1 s, or
+    /// why an expired-looking lease is not taken yet (see [`skew`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
 }
 
 impl Holder {
@@ -47,6 +52,7 @@ impl Holder {
             acquired_at,
             renewed_at: now,
             expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX),
+            clock: None,
         }
     }
 

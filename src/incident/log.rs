@@ -12,6 +12,7 @@
 //! whose details record each torn line (`offset`, `len`, `sha256`, sanitized `excerpt`) plus
 //! `chain_prev`, the hash of the last good line before them, so the chain stays checkable.
 
+pub mod anchor;
 mod encode;
 #[cfg(test)]
 mod fixture_tests;
@@ -189,6 +190,8 @@ pub struct IncidentLog {
     /// Sequence numbers this handle wrote and its follower has not yet returned: the follower
     /// tells this console's entries from other consoles'.
     own: Arc<Mutex<HashSet<u64>>>,
+    /// Where the head is anchored after every append (see [`anchor`]); `None`: not anchored.
+    anchor: Option<anchor::Anchor>,
 }
 
 impl IncidentLog {
@@ -287,6 +290,22 @@ impl IncidentLog {
         self.write(kind, summary, details, Utc::now())
     }
 
+    /// Anchors the chain's head in `<state_dir>/anchors/<ID>.head` after every append from now
+    /// on (see [`anchor`]); writes the current head there when there is no anchor yet.
+    pub fn anchored(mut self, state_dir: &Path) -> Result<IncidentLog, LogError> {
+        let id = self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let a = anchor::Anchor::new(state_dir, &id, &self.path)?;
+        {
+            let guard = self.lock_writer();
+            let _lock = Locked::acquire(&guard.file, &self.path)?;
+            if let Some(head) = anchor::head_of(&self.path)? {
+                a.record_if_absent(&head);
+            }
+        }
+        self.anchor = Some(a);
+        Ok(self)
+    }
+
     /// The log file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -351,6 +370,7 @@ impl IncidentLog {
             writer: Mutex::new(Writer { file, cache: None }),
             follow_from: 0,
             own: Arc::default(),
+            anchor: None,
         }
     }
 
@@ -453,6 +473,9 @@ impl IncidentLog {
         if let Err(e) = written {
             self.own.lock().unwrap_or_else(|e| e.into_inner()).remove(&entry.seq);
             return Err(e);
+        }
+        if let Some(anchor) = &self.anchor {
+            anchor.record(entry, &line, len + buf.len() as u64);
         }
         Ok(TailState { len: len + buf.len() as u64, last_seq: entry.seq, last_hash: line_hash(&line) })
     }

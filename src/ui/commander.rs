@@ -23,7 +23,7 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
         CommanderView::Unknown => return None,
         CommanderView::Pending => ("COMMANDER: ?".to_string(), Slot::Dim),
         CommanderView::Mine { holder, warning, .. } if !holder.expired(now) => match warning {
-            None => ("COMMANDER: you".to_string(), Slot::BadgeLive),
+            None => (format!("COMMANDER: you{}", clock_note(holder)), Slot::BadgeLive),
             Some(_) => (
                 format!("COMMANDER: you, RENEWAL FAILING (expires in {}s)", holder.expires_in_secs(now)),
                 Slot::Alarm,
@@ -33,9 +33,10 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
         CommanderView::Free { .. } => ("COMMANDER: free".to_string(), Slot::BadgeReadOnly),
         CommanderView::Theirs { holder } => (
             format!(
-                "COMMANDER: {} (expires in {}s)",
+                "COMMANDER: {} (expires in {}s){}",
                 clean(&holder.identity, 48),
-                holder.expires_in_secs(now)
+                holder.expires_in_secs(now),
+                clock_note(holder)
             ),
             Slot::BadgeReadOnly,
         ),
@@ -43,6 +44,11 @@ pub fn badge(state: &State) -> Option<(String, Slot)> {
         CommanderView::Unavailable { .. } => ("COMMANDER: unavailable".to_string(), Slot::Alarm),
     };
     Some((text, slot))
+}
+
+/// ` · <note>` when the Lease reports clocks across hosts (a skew over 1 s, or a wait).
+fn clock_note(holder: &crate::incident::commander::Holder) -> String {
+    holder.clock.as_deref().map(|n| format!(" · {}", clean(n, 96))).unwrap_or_default()
 }
 
 /// The header banner when another console took command from this one:
@@ -112,6 +118,7 @@ mod tests {
             acquired_at: s.domain.now - Duration::seconds(5),
             renewed_at: s.domain.now - Duration::seconds(5),
             expires_at: s.domain.now + Duration::seconds(25),
+            clock: None,
         }
     }
 
@@ -119,6 +126,19 @@ mod tests {
         let mut t = Terminal::new(TestBackend::new(w, 1)).unwrap();
         t.draw(|f| crate::ui::header::draw(f, f.area(), state, &Theme::fallback())).unwrap();
         t.backend().buffer().content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn header_shows_the_clock_note_of_the_lease() {
+        let mut s = state(CommanderView::Pending);
+        let mut h = bob(&s);
+        h.clock = Some("this host's clock is 2.4 s behind the API server's".into());
+        s.domain.commander = CommanderView::Theirs { holder: h };
+        let line = header(&s, 200);
+        assert!(
+            line.contains("COMMANDER: bob@host pid 42 (expires in 25s) · this host's clock is 2.4 s behind"),
+            "{line}"
+        );
     }
 
     #[test]

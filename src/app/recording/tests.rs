@@ -57,7 +57,13 @@ fn many(n: usize) -> Vec<PodRow> {
 }
 
 fn holder() -> Holder {
-    Holder { identity: "ana@host pid 1".into(), acquired_at: t0(), renewed_at: t0(), expires_at: t0() }
+    Holder {
+        identity: "ana@host pid 1".into(),
+        acquired_at: t0(),
+        renewed_at: t0(),
+        expires_at: t0(),
+        clock: None,
+    }
 }
 
 fn entry(seq: u64, kind: EntryKind, summary: &str) -> Entry {

@@ -2,24 +2,38 @@
 //! context and namespace. Writes replace the Lease with the resourceVersion that was read
 //! (optimistic concurrency, [`crate::backends::kube::lease`]): a Conflict means another console
 //! won the race, so the Lease is read again and its holder reported.
+//!
+//! Clocks across hosts: the skew against the API server's clock is measured (once a minute)
+//! and a lease is taken over only once it has expired by more than the bound (see [`super::skew`]).
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 use crate::backends::kube::lease::{LeaseClient, LeaseError, LeaseRecord, StoredLease};
+use crate::backends::kube::server_clock;
 
+use super::skew::{self, ClockBound};
 use super::{CommanderLock, Holder, LockState};
+
+/// How long a skew measurement is used before it is taken again.
+const REMEASURE: Duration = Duration::from_secs(60);
 
 /// The commander lock as a Kubernetes Lease.
 #[derive(Clone)]
 pub struct LeaseLock {
     client: LeaseClient,
+    kube: kube::Client,
     context: String,
     namespace: String,
     name: String,
     ttl: Duration,
+    /// Added to the system clock: a test's skewed host (zero otherwise).
+    offset: chrono::Duration,
+    /// The last skew measurement and when it was taken.
+    clock: Arc<Mutex<Option<(Instant, ClockBound)>>>,
 }
 
 impl std::fmt::Debug for LeaseLock {
@@ -45,6 +59,7 @@ pub fn holder_of(record: &LeaseRecord) -> Option<Holder> {
         acquired_at,
         renewed_at,
         expires_at: renewed_at + chrono::Duration::seconds(secs),
+        clock: None,
     })
 }
 
@@ -59,12 +74,56 @@ impl LeaseLock {
     ) -> LeaseLock {
         let name = lease_name(incident_id);
         LeaseLock {
-            client: LeaseClient::new(client, namespace, &name),
+            client: LeaseClient::new(client.clone(), namespace, &name),
+            kube: client,
             context: context.to_string(),
             namespace: namespace.to_string(),
             name,
             ttl,
+            offset: chrono::Duration::zero(),
+            clock: Arc::default(),
         }
+    }
+
+    /// This lock on a host whose clock is `offset` away from the system clock (tests of clock
+    /// skew: every time it writes and every comparison it makes use the skewed clock).
+    pub fn with_clock_offset(mut self, offset: chrono::Duration) -> LeaseLock {
+        self.offset = offset;
+        self
+    }
+
+    /// Our clock (the system clock plus the test offset).
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+
+    /// How far our clock may be from the API server's: measured with `GET /version` at most
+    /// once a minute; a failed measurement keeps the last good one, else waits a default margin.
+    pub async fn clock_bound(&self) -> ClockBound {
+        let cached = self.clock.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, bound)) = &cached
+            && at.elapsed() < REMEASURE
+        {
+            return bound.clone();
+        }
+        let offset = self.offset;
+        let bound = match server_clock::measure(&self.kube, || Utc::now() + offset).await {
+            Ok(s) => ClockBound::measured(s.skew, s.bound()),
+            Err(e) => match cached {
+                Some((_, last)) => return last,
+                None => ClockBound::unknown(&e),
+            },
+        };
+        if bound.skew.is_some() {
+            *self.clock.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), bound.clone()));
+        }
+        bound
+    }
+
+    /// Classify a Lease for `me` now, with the clock bound.
+    async fn classify(&self, record: Option<&LeaseRecord>, me: &str) -> LockState {
+        let bound = self.clock_bound().await;
+        skew::classify(record.and_then(holder_of), me, self.now(), &bound)
     }
 
     /// The Lease name.
@@ -86,13 +145,13 @@ impl LeaseLock {
 
     async fn classify_now(&self, me: &str) -> Result<LockState, String> {
         let lease = self.read().await?;
-        Ok(LockState::classify(lease.as_ref().and_then(|l| holder_of(&l.record)), me, Utc::now()))
+        Ok(self.classify(lease.as_ref().map(|l| &l.record), me).await)
     }
 
     /// What a write returned, as seen by `me`; a Conflict (another console won) re-reads.
     async fn outcome(&self, written: Result<StoredLease, LeaseError>, me: &str) -> Result<LockState, String> {
         match written {
-            Ok(lease) => Ok(LockState::classify(holder_of(&lease.record), me, Utc::now())),
+            Ok(lease) => Ok(self.classify(Some(&lease.record), me).await),
             Err(LeaseError::Conflict) => {
                 tracing::info!("{}: conflict on write: another console won", self.describe());
                 self.classify_now(me).await
@@ -107,7 +166,7 @@ impl LeaseLock {
     }
 
     async fn acquire_async(&self, me: &str, force: bool) -> Result<LockState, String> {
-        let now = Utc::now();
+        let now = self.now();
         let Some(lease) = self.read().await? else {
             let record = LeaseRecord {
                 holder: Some(me.to_string()),
@@ -118,10 +177,13 @@ impl LeaseLock {
             };
             return self.outcome(self.client.create(&record).await, me).await;
         };
-        let current = LockState::classify(holder_of(&lease.record), me, now);
+        let current = self.classify(Some(&lease.record), me).await;
         if let LockState::Theirs(h) = &current
             && !force
         {
+            if skew::waiting(h) {
+                tracing::info!("{}: {}", self.describe(), h.clock.as_deref().unwrap_or_default());
+            }
             return Ok(LockState::Theirs(h.clone()));
         }
         let old = &lease.record;
@@ -143,10 +205,10 @@ impl LeaseLock {
 
     async fn renew_async(&self, me: &str) -> Result<LockState, String> {
         let Some(lease) = self.read().await? else { return Ok(LockState::Free) };
-        match LockState::classify(holder_of(&lease.record), me, Utc::now()) {
+        match self.classify(Some(&lease.record), me).await {
             LockState::Mine(_) => {
                 let record = LeaseRecord {
-                    renewed_at: Some(Utc::now()),
+                    renewed_at: Some(self.now()),
                     duration_secs: Some(self.duration_secs()),
                     ..lease.record.clone()
                 };
@@ -158,10 +220,10 @@ impl LeaseLock {
 
     async fn release_async(&self, me: &str) -> Result<LockState, String> {
         let Some(lease) = self.read().await? else { return Ok(LockState::Free) };
-        match LockState::classify(holder_of(&lease.record), me, Utc::now()) {
+        match self.classify(Some(&lease.record), me).await {
             LockState::Mine(_) => {
                 let record =
-                    LeaseRecord { holder: None, renewed_at: Some(Utc::now()), ..lease.record.clone() };
+                    LeaseRecord { holder: None, renewed_at: Some(self.now()), ..lease.record.clone() };
                 self.write(&lease, record, me).await
             }
             other => Ok(other),
