@@ -37,7 +37,8 @@ fn current(observed: &Observed, known: &SampleLog) -> Vec<(String, &'static str,
     let db = &observed.database;
     let fresh_db = db.fresh_value();
     if let Some(v) = db.value.as_ref() {
-        for n in v.nodes.iter().filter(|n| n.role == PgRole::Replica || known.has(&format!("lag/{}", n.name))) {
+        for n in v.nodes.iter().filter(|n| n.role == PgRole::Replica || known.has(&format!("lag/{}", n.name)))
+        {
             let fresh = fresh_db.is_some() && n.role == PgRole::Replica && n.error.is_none();
             let value = match n.replay_lag_bytes.filter(|_| fresh) {
                 Some(b) => json!({ "bytes": b, "seconds": n.replay_lag_seconds }),
@@ -51,7 +52,9 @@ fn current(observed: &Observed, known: &SampleLog) -> Vec<(String, &'static str,
         let fresh = t.fresh_value().is_some();
         for r in &v.regions {
             let value = match v.share(&r.name).filter(|_| fresh) {
-                Some(s) => json!({ "share_pct": (s * 1000.0).round() / 10.0, "health": r.health_check.as_str() }),
+                Some(s) => {
+                    json!({ "share_pct": (s * 1000.0).round() / 10.0, "health": r.health_check.as_str() })
+                }
                 None if fresh => json!({ "share_pct": Value::Null, "health": r.health_check.as_str() }),
                 None => Value::Null,
             };
@@ -76,8 +79,7 @@ impl SampleLog {
             if !self.has(&key) && self.series.len() >= 2 * super::MAX_SERIES {
                 continue;
             }
-            let entry =
-                self.series.entry(key).or_insert(Logged { at: None, value: Value::Null, peak: None });
+            let entry = self.series.entry(key).or_insert(Logged { at: None, value: Value::Null, peak: None });
             let bytes = value.get("bytes").and_then(Value::as_u64);
             entry.peak = match (entry.peak, bytes) {
                 (Some(p), Some(b)) => Some(p.max(b)),
