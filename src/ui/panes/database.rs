@@ -12,7 +12,7 @@ use crate::config::theme::Slot;
 
 use super::{PaneCtx, trend};
 use crate::text::clean;
-use crate::ui::widgets::{Col, age_text, bytes_text, fit_columns, fitted_table, no_value_lines, width};
+use crate::ui::widgets::{Col, age_text, bytes_text, fitted_table, no_value_lines, width};
 
 const HOW_TO_CONFIGURE: &str = "Add a [postgres] section with [[postgres.nodes]] to warroom.toml.";
 
@@ -228,7 +228,8 @@ fn node_table(
         Col::fixed("STATE", 10, 2),
         Col::fixed("SVC", 5, 8),
     ];
-    let kept = fit_columns(&cols, avail);
+    let show = db.nodes.iter().any(|n| cx.state.domain.trends.lag_bytes.contains_key(&n.name));
+    let kept = trend::fit(&cols, TREND_COL, show, avail);
     let rows = db
         .nodes
         .iter()

@@ -12,7 +12,7 @@ use crate::config::theme::Slot;
 
 use super::{PaneCtx, trend};
 use crate::text::clean;
-use crate::ui::widgets::{Col, fit_columns, fitted_table, no_value_lines, width};
+use crate::ui::widgets::{Col, fitted_table, no_value_lines, width};
 
 const HOW_TO_CONFIGURE: &str =
     "Add a [route53] section and health_live / health_ready to [[regions]] in warroom.toml.";
@@ -132,7 +132,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         Col::fixed("READY", 11, 5),
         Col::fixed("PODS", 5, 4),
     ];
-    let kept = fit_columns(&cols, inner.width);
+    let show = t.regions.iter().any(|r| cx.state.domain.trends.health.contains_key(&r.name));
+    let kept = trend::fit(&cols, TREND_COL, show, inner.width);
     let rows = t.regions.iter().map(|r| (region_row(t, r, name_w, short, theme), None)).collect();
     let table_h = (t.regions.len() as u16 + 1).min(inner.height);
     let [table_area, notes_area] =

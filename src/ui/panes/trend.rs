@@ -2,7 +2,7 @@
 //! replica's replay lag in the Database pane, a region's traffic share (bar height) and health
 //! (bar colour) in the Traffic pane. The column header names the span covered; a cell without
 //! fresh data is a dim `·`, never a bar. The column is a fill column that the table drops
-//! before any figure when the pane is narrow.
+//! before any other column when the pane is narrow, and leaves out while there is no history.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -13,17 +13,29 @@ use ratatui::widgets::{Paragraph, Sparkline, SparklineBar};
 use crate::app::trend::{SPAN_LABEL, Series};
 use crate::config::Theme;
 use crate::config::theme::Slot;
-use crate::ui::widgets::{Col, width};
+use crate::ui::widgets::{Col, fit_columns, width};
 
 /// Bar levels: a present value is at least one eighth high (so a zero is still seen as data).
 const LEVELS: u64 = 8;
 /// What a cell without fresh data shows.
 const GAP: &str = "·";
 
-/// The trend column of a table: fills what the other columns leave, at least 6 wide, dropped
-/// (keep 2) before the figures it charts.
+/// The trend column of a table: fills what the other columns leave, at least 6 wide; placed
+/// after the other keep-1 columns, it is the first one dropped.
 pub const fn column() -> Col {
-    Col::fill("", 6, 2)
+    Col::fill("", 6, 1)
+}
+
+/// Which columns fit into `avail` ([`fit_columns`]); the trend column `idx` only when `show`
+/// (there is a history to draw), else the others fit as if it were not there.
+pub fn fit(cols: &[Col], idx: usize, show: bool, avail: u16) -> Vec<bool> {
+    if show {
+        return fit_columns(cols, avail);
+    }
+    let others: Vec<Col> = cols.iter().enumerate().filter(|(i, _)| *i != idx).map(|(_, c)| *c).collect();
+    let mut kept = fit_columns(&others, avail);
+    kept.insert(idx.min(kept.len()), false);
+    kept
 }
 
 /// The header for a trend column `w` wide: the longest of `labels` that fits.
