@@ -65,13 +65,10 @@ impl Series {
         if idx > self.newest {
             let skipped = (idx - self.newest - 1).min(BUCKETS as i64) as usize;
             for _ in 0..skipped {
-                self.ring.push_back(None);
+                self.push(None);
             }
-            self.ring.push_back(Some(value));
+            self.push(Some(value));
             self.newest = idx;
-            while self.ring.len() > BUCKETS {
-                self.ring.pop_front();
-            }
             return;
         }
         let back = (self.newest - idx) as usize;
@@ -86,6 +83,14 @@ impl Series {
             (Some(v), Fold::Max) => v.max(value),
             (Some(v), Fold::Min) => v.min(value),
         });
+    }
+
+    /// Append a bucket, dropping the oldest first when full (the ring never reallocates).
+    fn push(&mut self, v: Option<f64>) {
+        if self.ring.len() >= BUCKETS {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(v);
     }
 
     /// The last [`BUCKETS`] buckets ending with the bucket of `now`, oldest first: a bucket after
