@@ -602,7 +602,7 @@ fn the_post_mortem_draws_the_timeline_and_the_trends() {
     let lag_row = charts.lines().find(|l| l.contains("max 6.0 MiB")).expect("the lag row");
     assert!(lag_row.contains('█') && lag_row.contains('·'), "peak and the stale gap: {lag_row}");
     assert!(charts.contains("us-east-1 traffic share and health"), "{charts}");
-    let health = charts.lines().filter(|l| l.contains("health ┤")).next().expect("a health row");
+    let health = charts.lines().find(|l| l.contains("health ┤")).expect("a health row");
     assert!(health.contains('H') && health.contains('U'), "{health}");
     assert!(!md.contains("| `trend-sample` |"), "trend samples are not timeline rows");
 }

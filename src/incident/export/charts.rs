@@ -125,11 +125,11 @@ const WIDTH: i64 = 60;
 
 /// Per column of `[from, to)`: the state in force (the last sample at or before the column's
 /// end, or the largest sample inside it), `None` before the first sample or after "no data".
-fn columns<'a>(
-    points: &'a [TrendPoint],
+fn columns(
+    points: &[TrendPoint],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<Option<&'a TrendPoint>> {
+) -> Vec<Option<&TrendPoint>> {
     let span = (to - from).num_seconds().max(1);
     let n = span.min(WIDTH);
     (0..n)
