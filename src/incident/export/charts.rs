@@ -125,11 +125,7 @@ const WIDTH: i64 = 60;
 
 /// Per column of `[from, to)`: the state in force (the last sample at or before the column's
 /// end, or the largest sample inside it), `None` before the first sample or after "no data".
-fn columns(
-    points: &[TrendPoint],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<Option<&TrendPoint>> {
+fn columns(points: &[TrendPoint], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Option<&TrendPoint>> {
     let span = (to - from).num_seconds().max(1);
     let n = span.min(WIDTH);
     (0..n)
