@@ -23,6 +23,7 @@ pub mod safety;
 pub mod state;
 pub mod status_update;
 pub mod step;
+pub mod trend;
 pub mod update;
 pub mod verdict;
 

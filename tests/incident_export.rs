@@ -424,7 +424,8 @@ fn milestones_and_drill_report_agree_on_mitigation_and_its_withdrawal() {
 /// The fixture logs (written before entry kinds were an enum: every kind, an unknown
 /// `pager-escalated`, a torn tail; a live incident and a drill) export to exactly the Markdown
 /// and JSON they exported to then (the drill's goldens gained the `recording` entry appended
-/// to it when that kind was added; it moved from the timeline to the "Recordings" section).
+/// to it when that kind was added; it moved from the timeline to the "Recordings" section;
+/// both Markdown goldens gained the "Timeline chart" Mermaid section when it was added).
 #[test]
 fn fixture_logs_export_exactly_as_before_unknown_kinds_included() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
@@ -496,4 +497,135 @@ fn recording_entries_are_listed_under_recordings_not_in_the_timeline() {
     assert!(!export_markdown(&meta, &plain).contains("## Recordings"));
     let doc: Value = serde_json::from_str(&export_json(&meta, &plain)).unwrap();
     assert!(doc.get("recordings").is_none(), "{doc}");
+}
+
+// ------------------------------------------------------------------ pictures: Mermaid and charts
+
+/// One line of the Mermaid gantt this export emits, by the grammar it follows: the header, a
+/// title, the date and axis formats, a section, or a task / milestone with its tag, id, start and
+/// end (or `0d`). No `:` `;` `#` `%` inside a name or title, so no text can end a statement.
+fn gantt_line_ok(line: &str) -> bool {
+    let date = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
+    let patterns = [
+        "^gantt$".to_string(),
+        r"^    title [^:;#%`\n]+$".to_string(),
+        r"^    dateFormat YYYY-MM-DD HH:mm:ss$".to_string(),
+        r"^    axisFormat %H:%M$".to_string(),
+        r"^    section (Incident|Steps|Recovery)$".to_string(),
+        format!(
+            r"^    [^:;#%`\s][^:;#%`]* : (crit, |done, |milestone, )?[a-z][a-z0-9_]*, {date}, ({date}|0d)$"
+        ),
+    ];
+    patterns.iter().any(|p| regex::Regex::new(p).expect("pattern").is_match(line))
+}
+
+fn mermaid_block(md: &str) -> Vec<&str> {
+    let start = md.find("```mermaid\n").expect("a mermaid block") + "```mermaid\n".len();
+    let len = md[start..].find("```").expect("the block ends");
+    md[start..start + len].lines().collect()
+}
+
+fn trend_sample(l: &mut Log, ts: DateTime<Utc>, samples: Value) {
+    l.add(
+        ts,
+        "alice@bastion",
+        EntryKind::TrendSample,
+        "DRILL trend",
+        json!({ "drill": true, "samples": samples }),
+    );
+}
+
+/// The recorded drill with the console's trend samples: postgresql-1's lag rises to a 6 MiB peak
+/// (logged as `peak_bytes` of a later sample), the database goes stale for a while, traffic
+/// moves from us-east-1 (turning unhealthy) to us-west-2.
+fn drill_log_with_trends() -> Vec<Entry> {
+    let mut l = Log(drill_log());
+    let lag = |b: u64, peak: u64| json!({"series": "lag", "name": "postgresql-1", "bytes": b, "seconds": 0.5, "peak_bytes": peak});
+    let traffic = |name: &str, share: f64, health: &str| json!({"series": "traffic", "name": name, "share_pct": share, "health": health});
+    trend_sample(
+        &mut l,
+        at(0, 1),
+        json!([
+            lag(1024, 1024),
+            traffic("us-east-1", 100.0, "healthy"),
+            traffic("us-west-2", 0.0, "healthy")
+        ]),
+    );
+    trend_sample(&mut l, at(1, 1), json!([lag(4 << 20, 4 << 20), traffic("us-east-1", 100.0, "unhealthy")]));
+    trend_sample(&mut l, at(2, 5), json!([lag(2 << 20, 6 << 20)]));
+    trend_sample(&mut l, at(3, 10), json!([{"series": "lag", "name": "postgresql-1", "stale": true}]));
+    trend_sample(
+        &mut l,
+        at(4, 30),
+        json!([
+            lag(2048, 2048),
+            traffic("us-east-1", 0.0, "unhealthy"),
+            traffic("us-west-2", 100.0, "healthy")
+        ]),
+    );
+    l.0.sort_by_key(|e| e.ts);
+    for (i, e) in l.0.iter_mut().enumerate() {
+        e.seq = i as u64 + 1;
+    }
+    l.0
+}
+
+/// The Markdown carries a Mermaid gantt whose every line follows the grammar, with every step
+/// (the failed one `crit`) and the milestones; and text charts of the lag (its peak, its stale
+/// gap) and the traffic (share and health per region). The trend samples stay out of the
+/// timeline table.
+#[test]
+fn the_post_mortem_draws_the_timeline_and_the_trends() {
+    let entries = drill_log_with_trends();
+    let pm = PostMortem::build(&drill_meta(), &entries, &Checklist::communication());
+    let md = export_markdown(&drill_meta(), &entries);
+    let block = mermaid_block(&md);
+    for line in &block {
+        assert!(gantt_line_ok(line), "not gantt grammar: {line:?}\n{md}");
+    }
+    assert!(!pm.steps.is_empty());
+    for (i, s) in pm.steps.iter().enumerate() {
+        let task = block
+            .iter()
+            .find(|l| l.contains(&format!(" s{}, ", i + 1)))
+            .unwrap_or_else(|| panic!("step {} missing:\n{}", s.id, block.join("\n")));
+        assert!(task.trim_start().starts_with(&format!("Step {} ", s.id)), "{task}");
+        let crit = matches!(s.outcome, "failed" | "aborted");
+        assert_eq!(task.contains(": crit, "), crit, "{task}");
+    }
+    for m in ["m_declared", "m_detected", "m_resolved"] {
+        assert!(block.iter().any(|l| l.contains(&format!("milestone, {m}, "))), "{m}:\n{}", block.join("\n"));
+    }
+    let charts = md.split("## Lag and traffic").nth(1).expect("the charts section");
+    assert!(charts.contains("postgresql-1 replay lag"), "{charts}");
+    assert!(charts.contains("max 6.0 MiB") && charts.contains("peak 6.0 MiB logged at T+02:05"), "{charts}");
+    let lag_row = charts.lines().find(|l| l.contains("max 6.0 MiB")).expect("the lag row");
+    assert!(lag_row.contains('█') && lag_row.contains('·'), "peak and the stale gap: {lag_row}");
+    assert!(charts.contains("us-east-1 traffic share and health"), "{charts}");
+    let health = charts.lines().find(|l| l.contains("health ┤")).expect("a health row");
+    assert!(health.contains('H') && health.contains('U'), "{health}");
+    assert!(!md.contains("| `trend-sample` |"), "trend samples are not timeline rows");
+}
+
+/// A hostile incident title and step title (Mermaid's `:` `;` `#` `%%`, a line break, HTML, a
+/// code fence) cannot break the diagram: every line still parses and the text survives as words.
+#[test]
+fn hostile_titles_cannot_break_the_mermaid_diagram() {
+    let hostile = "evil: title; #x %%{init: {'theme':'dark'}}%%\nsection pwned <script>alert(1)</script> ```";
+    let mut entries = drill_log_with_trends();
+    for e in &mut entries {
+        if let Some(p) = e.details.get_mut("preview") {
+            p["title"] = json!(hostile);
+        }
+    }
+    let meta = ExportMeta { title: hostile.into(), ..drill_meta() };
+    let md = export_markdown(&meta, &entries);
+    let block = mermaid_block(&md);
+    for line in &block {
+        assert!(gantt_line_ok(line), "hostile text broke the diagram: {line:?}\n{}", block.join("\n"));
+    }
+    assert!(!block.iter().any(|l| l.trim_start().starts_with("section pwned")), "{}", block.join("\n"));
+    let title = block.iter().find(|l| l.trim_start().starts_with("title ")).expect("title");
+    assert!(title.contains("evil title x") && !title.contains('<'), "{title}");
+    assert!(block.iter().any(|l| l.contains("Step 1 evil title")), "{}", block.join("\n"));
 }

@@ -402,3 +402,51 @@ fn not_configured_panes_say_how_to_configure() {
     assert!(text.contains("Sentinel – not configured"), "{text}");
     assert!(text.contains("Add a [sentinel] section"), "{text}");
 }
+
+// ------------------------------------------------------------------ trends (sparklines)
+
+/// The Database pane draws each replica's lag sparkline beside its lag, with the span labelled;
+/// the stale minutes of the database are a gap (`·`), never bars. The Traffic pane's table is
+/// full at 160x48 (its trend would push out the LIVE probe), so its sparklines show zoomed.
+#[test]
+fn trends_160x48() {
+    let mut st = ui_fixtures::calm_with_trends();
+    let text = screen(&st, 160, 48);
+    assert!(text.contains("15 min"), "{text}");
+    let replica = text.lines().find(|l| l.contains("postgresql-1 ● replica")).expect("the replica row");
+    assert!(replica.contains('·') && replica.contains('█'), "a gap and the peak: {replica}");
+    assert!(text.contains("✓ 200 12ms"), "the LIVE probe stays: {text}");
+    insta::assert_snapshot!(text);
+    st.view.focus = PaneId::Traffic;
+    st.view.zoomed = true;
+    let zoomed = screen(&st, 160, 48);
+    assert!(zoomed.contains("share·health, last 15 min"), "{zoomed}");
+    let east = zoomed.lines().find(|l| l.contains("us-east-1    primary")).expect("us-east-1 row");
+    assert!(east.contains('█') && east.contains('▅'), "full share, then half: {east}");
+    insta::assert_snapshot!("trends_160x48_traffic_zoomed", zoomed);
+}
+
+/// At 80x24 the trend column goes before any figure is cut: the lag and the share stay whole.
+#[test]
+fn trends_80x24() {
+    let text = screen(&ui_fixtures::calm_with_trends(), 80, 24);
+    let calm = screen(&calm(), 80, 24);
+    assert_eq!(text, calm, "no sparkline squeezes the figures at 80x24");
+    insta::assert_snapshot!(text);
+}
+
+/// Stale data never draws as a flat healthy line: a source that stopped answering leaves gaps
+/// up to now, in the healthy colour nowhere.
+#[test]
+fn stale_trends_draw_gaps_not_bars() {
+    let mut st = ui_fixtures::calm_with_trends();
+    // Three minutes later with nothing fresh since: the newest cells are gaps.
+    st.domain.now = now() + chrono::Duration::minutes(3);
+    let term = render(&st, 160, 48);
+    let buf = term.backend().buffer();
+    let text = term.backend().to_string();
+    let row = text.lines().position(|l| l.contains("postgresql-1 ● replica")).expect("replica row") as u16;
+    let svc = find_all(buf, "streaming").into_iter().find(|(_, y)| *y == row).expect("state cell");
+    // The cell just left of STATE (after the column space) is the newest trend cell.
+    assert_eq!(buf[(svc.0 - 2, row)].symbol(), "·", "{text}");
+}

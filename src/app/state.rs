@@ -266,6 +266,8 @@ pub struct Domain {
     pub access_reviews: bool,
     /// A drill's facilitation: the drill clock (paused intervals), hints, this console's role.
     pub facilitation: super::facilitator::Facilitation,
+    /// Bounded histories of replica lag and region share/health (the panes' sparklines).
+    pub trends: super::trend::Trends,
 }
 
 /// What one operator's screen shows and is in the middle of: focus, zoom, selections, the modal
@@ -399,6 +401,7 @@ impl Domain {
             verdict_of: None,
             access_reviews: false,
             facilitation: Default::default(),
+            trends: Default::default(),
         }
     }
 

@@ -13,10 +13,12 @@
 //! tracker (`app::measure`) logs: `detected_at`, `first_action_at`, `mitigated_at`, `rto_from`,
 //! `rto_target_secs`, `target_met`, `redis_offset_loss`, `postgres`, `steps`, `checklist`.
 
+mod charts;
 mod drill;
 mod markdown;
 mod scorecard;
 
+pub use charts::{TrendChart, TrendPoint, trend_charts};
 pub use drill::{DrillReport, DrillStep, LateItem, PgFigures, Withdrawal};
 
 use chrono::{DateTime, Utc};
@@ -189,6 +191,10 @@ pub struct PostMortem {
     /// when empty, so unscored exports read exactly as before.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scorecards: Vec<Scorecard>,
+    /// Replica lag and region traffic from the `trend-sample` entries (charted in the
+    /// Markdown); left out of the JSON when the log has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trends: Vec<TrendChart>,
 }
 
 /// The post-mortem skeleton in Markdown, with lateness measured against the built-in
@@ -289,6 +295,7 @@ impl PostMortem {
             steps: step_reports(entries, &row),
             drill: (meta.drill || drill::has_result(entries)).then(|| drill::drill_report(entries)),
             scorecards: Vec::new(),
+            trends: trend_charts(entries),
             meta,
         }
     }

@@ -4,6 +4,7 @@ pub mod database;
 pub mod pods;
 pub mod sentinel;
 pub mod traffic;
+pub mod trend;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

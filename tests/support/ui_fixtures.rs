@@ -583,3 +583,46 @@ pub fn many_pods(n: usize) -> KubeView {
         .collect::<Vec<_>>();
     KubeView { pods: pods.into(), ..KubeView::default() }
 }
+
+/// The calm console with 15 minutes of trends behind it: postgresql-1's lag climbs to 6 MiB and
+/// recovers, the database source was stale for five minutes (a gap), us-east-1 failed its health
+/// check for three minutes while traffic moved half to us-west-2 and back.
+#[allow(dead_code)]
+pub fn calm_with_trends() -> State {
+    let mut st = calm();
+    for i in (-900_i64..=0).step_by(10) {
+        let at = now() + chrono::Duration::seconds(i);
+        let m = (i + 900) / 60; // minutes into the window
+        let lag = match m {
+            0..=3 => 1024,
+            4..=7 => (m as u64 - 3) * 1536 * 1024,
+            _ => 2048,
+        };
+        let db = DatabaseView {
+            nodes: vec![
+                pg("postgresql-0", PgRole::Primary, 0x3_0000_0060, None, None),
+                pg("postgresql-1", PgRole::Replica, 0x3_0000_0060, Some(lag), None),
+            ],
+        };
+        let mut traffic = traffic_calm();
+        if (5..8).contains(&m) {
+            traffic.regions[0].health_check = HealthState::Unhealthy;
+            traffic.regions[0].weight = Some(50);
+            traffic.regions[1].weight = Some(50);
+        }
+        let observed = Observed {
+            database: Arc::new(if (9..14).contains(&m) {
+                Snapshot {
+                    freshness: warroom::backends::Freshness::Stale { since: at, error: "timeout".into() },
+                    ..Snapshot::fresh(db, at)
+                }
+            } else {
+                Snapshot::fresh(db, at)
+            }),
+            traffic: Arc::new(Snapshot::fresh(traffic, at)),
+            ..st.domain.observed.clone()
+        };
+        st.domain.trends.sample(&observed);
+    }
+    st
+}

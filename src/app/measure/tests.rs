@@ -512,6 +512,7 @@ fn a_drill_logs_verdict_changes_and_the_withdrawal() {
             for e in update(state, a, t(s)) {
                 if let Effect::Log(l) = e
                     && l.kind != EntryKind::Observation
+                    && l.kind != EntryKind::TrendSample
                 {
                     kinds.push((l.kind, l.summary));
                 }

@@ -118,6 +118,9 @@ fn recording() -> (State, Vec<Recorded>) {
                 c.apply(now, Action::Text(TextEdit::Submit));
             }
             60_000 => {
+                // After this console's own entry of that moment (the minute's trend sample,
+                // written at 60.001 s) has come back from the runner: seq order = arrival order.
+                let now = now + Duration::milliseconds(10);
                 c.seq += 1;
                 let e = mirrored(c.seq, EntryKind::Note, "bob: paging the DBA");
                 c.apply(now, Action::Mirrored(Box::new(e.clone())));
@@ -220,7 +223,7 @@ fn entries_are_listed_once_each_and_navigation_finds_them() {
     assert_eq!(seqs, unique, "the follower's repeat of an entry is not a second entry");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     let note = tl.entries().iter().find(|m| m.kind == EntryKind::Note).expect("the mirrored note");
-    assert_eq!(note.at, t0() + Duration::milliseconds(60_002));
+    assert_eq!(note.at, t0() + Duration::milliseconds(60_012));
 
     // `]` from just before the note lands on it; `[` from just after it too.
     let next = tl.next_entry(note.at - Duration::milliseconds(1)).expect("next");

@@ -7,11 +7,12 @@ use crate::app::effect::Effect;
 use crate::app::pipeline::log;
 use crate::app::state::Domain;
 use crate::backends::Observed;
-use crate::incident::entry::Entry;
+use crate::incident::entry::{Entry, EntryKind};
 use crate::incident::observations;
 
-/// Replace one snapshot and log what changed (deduplicated observations). A console that joined
-/// a drill shows the host's estate; only the host records it.
+/// Replace one snapshot and log what changed (deduplicated observations), then sample the
+/// trends (and log a `trend-sample` when one is due). A console that joined a drill shows the
+/// host's estate; only the host records it.
 pub(super) fn observe(domain: &mut Domain, fx: &mut Vec<Effect>, set: impl FnOnce(&mut Observed)) {
     let prev = domain.observed.clone();
     set(&mut domain.observed);
@@ -20,6 +21,12 @@ pub(super) fn observe(domain: &mut Domain, fx: &mut Vec<Effect>, set: impl FnOnc
         for o in observations::diff(&prev, &domain.observed, max_lag) {
             log(domain, fx, o.kind, o.summary, o.details);
         }
+    }
+    domain.trends.sample(&domain.observed);
+    if domain.records_observations
+        && let Some((summary, details)) = domain.trends.logged.due(&domain.observed, domain.now)
+    {
+        log(domain, fx, EntryKind::TrendSample, summary, details);
     }
 }
 

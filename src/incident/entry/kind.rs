@@ -110,6 +110,11 @@ entry_kinds! {
     /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
     /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
     Facilitator = "facilitator",
+    /// Trend samples the console logs for the post-mortem's charts (`app::trend`), one per series
+    /// at most once a minute and only on change: `{samples: [{series: "lag", name, bytes,
+    /// seconds, peak_bytes} | {series: "traffic", name, share_pct, health} | {series, name,
+    /// stale: true}]}`.
+    TrendSample = "trend-sample",
 }
 
 impl EntryKind {
@@ -120,9 +125,10 @@ impl EntryKind {
 
     /// Bookkeeping that clutters the Log pane and the post-mortem timeline: a `recording`
     /// entry (one per flight-recorder segment per console, every few minutes). `log show`
-    /// lists it; the export lists it under its own "Recordings" section.
+    /// lists it; the export lists it under its own "Recordings" section. Also `trend-sample`
+    /// (charted by the export, not listed in the Log pane or the timeline).
     pub fn is_bookkeeping(&self) -> bool {
-        matches!(self, EntryKind::Recording)
+        matches!(self, EntryKind::Recording | EntryKind::TrendSample)
     }
 
     /// A measured result of a drill or of a live recovery.
@@ -213,6 +219,7 @@ mod tests {
         (MitigationWithdrawn, "mitigation-withdrawn"),
         (Recording, "recording"),
         (Facilitator, "facilitator"),
+        (TrendSample, "trend-sample"),
     ];
 
     #[test]

@@ -12,6 +12,10 @@ pub(super) fn render(pm: &PostMortem) -> String {
     let mut md = String::new();
     summary(&mut md, pm);
     milestones(&mut md, pm);
+    super::charts::render_timeline(&mut md, pm);
+    let last = pm.timeline.last().map(|r| r.ts);
+    let last_sample = pm.trends.iter().filter_map(|c| c.points.last()).map(|p| p.ts).max();
+    super::charts::render_trends(&mut md, pm, last.max(last_sample).unwrap_or(pm.meta.declared_at));
     timeline(&mut md, pm);
     checklist(&mut md, pm);
     steps(&mut md, pm);

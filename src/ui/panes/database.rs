@@ -10,9 +10,9 @@ use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Theme;
 use crate::config::theme::Slot;
 
-use super::PaneCtx;
+use super::{PaneCtx, trend};
 use crate::text::clean;
-use crate::ui::widgets::{Col, age_text, bytes_text, fit_columns, fitted_table, no_value_lines, width};
+use crate::ui::widgets::{Col, age_text, bytes_text, fitted_table, no_value_lines, width};
 
 const HOW_TO_CONFIGURE: &str = "Add a [postgres] section with [[postgres.nodes]] to warroom.toml.";
 
@@ -164,8 +164,30 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         Constraint::Fill(1),
     ]));
     frame.render_widget(Paragraph::new(top), top_area);
-    frame.render_widget(node_table(cx, db, split, inner.width, theme), table_area);
+    let (table, cols, kept) = node_table(cx, db, split, inner.width, theme);
+    frame.render_widget(table, table_area);
+    lag_trends(frame, table_area, (&cols, &kept), cx, db);
     frame.render_widget(Paragraph::new(bottom), bottom_area);
+}
+
+/// Index of the lag trend column in [`node_table`]'s columns.
+const TREND_COL: usize = 5;
+
+/// Each node's lag sparkline in the trend column (nodes without a lag history get none).
+fn lag_trends(
+    frame: &mut Frame,
+    area: Rect,
+    (cols, kept): (&[Col], &[bool]),
+    cx: &PaneCtx<'_>,
+    db: &DatabaseView,
+) {
+    let d = &cx.state.domain;
+    let max_lag = d.config.postgres.as_ref().map_or(u64::MAX, |p| p.max_lag_bytes);
+    let col = (cols, kept, TREND_COL);
+    trend::draw_column(frame, area, col, "lag", db.nodes.len(), cx.theme, |i, w| {
+        let series = d.trends.lag_bytes.get(&db.nodes.get(i)?.name)?;
+        Some(trend::lag_bars(series, d.now, w, max_lag, cx.theme))
+    });
 }
 
 fn node_table(
@@ -174,7 +196,7 @@ fn node_table(
     split: bool,
     avail: u16,
     theme: &Theme,
-) -> ratatui::widgets::Table<'static> {
+) -> (ratatui::widgets::Table<'static>, [Col; 8], Vec<bool>) {
     let name_w = db.nodes.iter().map(|n| width(&n.name)).max().unwrap_or(4).clamp(4, 16) as u16;
     let endpoints: &[String] = cx
         .state
@@ -202,10 +224,12 @@ fn node_table(
         Col::fixed("TL", 2, 3),
         Col::fixed("LSN", 10, 1),
         Col::fixed("LAG", if roomy { 13 } else { 8 }, 6),
+        trend::column(),
         Col::fixed("STATE", 10, 2),
         Col::fixed("SVC", 5, 8),
     ];
-    let kept = fit_columns(&cols, avail);
+    let show = db.nodes.iter().any(|n| cx.state.domain.trends.lag_bytes.contains_key(&n.name));
+    let kept = trend::fit(&cols, TREND_COL, show, avail);
     let rows = db
         .nodes
         .iter()
@@ -218,13 +242,14 @@ fn node_table(
                 Span::raw(n.timeline.map_or("-".into(), |t| t.to_string())),
                 Span::raw(n.lsn.map_or("-".into(), lsn_text)),
                 Span::raw(lag_text(n, roomy)),
+                Span::raw(""),
                 Span::raw(clean(&state_text(n), 10)),
                 Span::styled(if svc { "◀ svc" } else { "" }, theme.style(Slot::PaneTitle)),
             ];
             (cells, None)
         })
         .collect();
-    fitted_table(&cols, &kept, rows, theme)
+    (fitted_table(&cols, &kept, rows, theme), cols, kept)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use crate::backends::model::{HealthState, Probe, RegionTraffic, TrafficView};
 use crate::config::Theme;
 use crate::config::theme::Slot;
 
-use super::PaneCtx;
+use super::{PaneCtx, trend};
 use crate::text::clean;
-use crate::ui::widgets::{Col, fit_columns, fitted_table, no_value_lines, width};
+use crate::ui::widgets::{Col, fitted_table, no_value_lines, width};
 
 const HOW_TO_CONFIGURE: &str =
     "Add a [route53] section and health_live / health_ready to [[regions]] in warroom.toml.";
@@ -81,12 +81,16 @@ fn region_row(
         Span::raw(clean(&r.role, 9)),
         weight,
         Span::raw(share),
+        Span::raw(""),
         health_cell(r, short, theme),
         probe_cell(r.live.as_ref(), 11, theme),
         probe_cell(r.ready.as_ref(), 11, theme),
         pods,
     ]
 }
+
+/// Index of the share/health trend column in the region table.
+const TREND_COL: usize = 4;
 
 /// Draw the Traffic pane.
 pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
@@ -118,6 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         Col::fixed("ROLE", 9, 1),
         Col::fixed(if failover { "FAILOVER" } else { "WEIGHT" }, if failover { 9 } else { 6 }, u8::MAX),
         Col::fixed("SHARE", 5, 3),
+        trend::column(),
         Col::fixed(
             if short { "HC" } else { "HEALTH-CHECK" },
             health_w.max(if short { 2 } else { 12 }) as u16,
@@ -127,11 +132,19 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         Col::fixed("READY", 11, 5),
         Col::fixed("PODS", 5, 4),
     ];
-    let kept = fit_columns(&cols, inner.width);
+    let show = t.regions.iter().any(|r| cx.state.domain.trends.health.contains_key(&r.name));
+    let kept = trend::fit(&cols, TREND_COL, show, inner.width);
     let rows = t.regions.iter().map(|r| (region_row(t, r, name_w, short, theme), None)).collect();
     let table_h = (t.regions.len() as u16 + 1).min(inner.height);
     let [table_area, notes_area] =
         inner.layout(&Layout::vertical([Constraint::Length(table_h), Constraint::Fill(1)]));
     frame.render_widget(fitted_table(&cols, &kept, rows, theme), table_area);
+    let d = &cx.state.domain;
+    let col = (&cols[..], &kept[..], TREND_COL);
+    trend::draw_column(frame, table_area, col, "share·health", t.regions.len(), theme, |i, w| {
+        let name = &t.regions.get(i)?.name;
+        let health = d.trends.health.get(name)?;
+        Some(trend::traffic_bars(d.trends.share.get(name), health, d.now, w, theme))
+    });
     frame.render_widget(Paragraph::new(notes), notes_area);
 }
