@@ -5,9 +5,11 @@ pub mod check;
 pub mod console;
 pub mod drill;
 mod drill_host;
+pub mod error;
 pub mod exec;
 pub mod live;
 pub mod log;
+pub mod out;
 pub mod plan;
 pub mod replay;
 pub mod status;
@@ -15,6 +17,8 @@ pub mod status;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use error::UserError;
 
 /// Full-screen terminal incident console: live Kubernetes, PostgreSQL, Redis Sentinel and traffic
 /// panes, a timed communication checklist, confirmed failover steps and a durable incident log.
