@@ -64,7 +64,8 @@ pub struct CommonArgs {
 pub enum Cmd {
     /// Run the console against a simulated estate with injected faults (no services needed).
     Drill(drill::DrillArgs),
-    /// Print one snapshot of every layer and exit (exit 2 on a bad config).
+    /// Print one snapshot of every layer and exit: a health check (exit 0 all answered, 4 a
+    /// configured layer could not be read, 2 a bad config).
     Status {
         /// Print JSON (the shape is a stable contract).
         #[arg(long)]
@@ -76,7 +77,8 @@ pub enum Cmd {
     /// Run a runbook without a terminal through the console's pipeline, lock and log (exit 0
     /// completed, 1 failed at a step, 2 usage/config, 3 refused, 130 interrupted).
     Exec(exec::ExecArgs),
-    /// Validate the config, theme and keymap files; exit non-zero on any problem.
+    /// Validate the config, theme, keymap, runbook and scenario files: every problem in one run
+    /// (exit 1), no configuration at all (exit 2).
     Check,
     /// Incident logs: list, show, verify, export.
     Log {
