@@ -246,6 +246,9 @@ fn status_is_a_health_check_4_when_a_layer_cannot_be_read_0_when_all_answer() {
         let out = home.run(&args);
         assert_eq!(out.code, Some(0), "every configured layer answered: {out:?}");
         assert!(out.stderr.is_empty(), "{out:?}");
+        // `status | head` with the reader gone before it prints: quiet.
+        let (code, stderr) = closed_after(&home, &args, 0);
+        assert_eq!((code, stderr.as_str()), (Some(141), ""), "{args:?}");
     }
 
     let down = closed_port();
