@@ -63,10 +63,20 @@ impl fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
-/// The user-facing form of an incident log error, when the user caused it (a bad or unknown
-/// id, a drill/live mix-up); `None` for real failures (I/O, corruption).
+/// The user-facing form of an incident log error, when the user can act on it (a bad or
+/// unknown id, a drill/live mix-up, a file or directory they cannot read or that others may
+/// write, a damaged log: exit 1, problems found); `None` for other failures (a report).
 pub fn from_log_error(e: &LogError) -> Option<UserError> {
     match e {
+        LogError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            Some(UserError::usage(e.to_string()).hint("check the file's owner and permissions"))
+        }
+        LogError::Insecure { .. } => Some(UserError::usage(e.to_string())),
+        LogError::Corrupt { .. } | LogError::NotAnIncident { .. } => Some(UserError {
+            code: exit::PROBLEMS,
+            message: e.to_string(),
+            hint: Some("`warroom log verify ID` checks the whole log".into()),
+        }),
         LogError::BadId { .. } => {
             Some(UserError::usage(e.to_string()).hint("`warroom log list` lists the incidents"))
         }
@@ -226,6 +236,8 @@ mod tests {
         assert!(is_closed_pipe(&e) && user_error(&e).is_none());
         let e = Report::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         assert!(!is_closed_pipe(&e) && user_error(&e).is_none(), "an internal error stays one");
+        let corrupt = LogError::Corrupt { path: "x.jsonl".into(), line: 3, column: 1, message: "bad".into() };
+        assert_eq!(user_error(&Report::new(corrupt)).map(|u| u.code), Some(exit::PROBLEMS));
         let e = Report::new(UserError::usage("bad").hint("h"));
         assert_eq!(
             user_error(&e),
