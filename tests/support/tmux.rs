@@ -41,6 +41,14 @@ impl Tmux {
         self.run(&["capture-pane", "-p"])
     }
 
+    /// The screen and the pane's history above it. A pane that has died keeps what it printed
+    /// only there: tmux 3.3 scrolls the screen into the history when it writes "Pane is dead",
+    /// so a short message from a command that exits at once is no longer on the screen.
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub fn capture_with_history(&self) -> String {
+        self.run(&["capture-pane", "-p", "-S", "-"])
+    }
+
     /// The visible screen with its SGR escape sequences (`capture-pane -e`): colours and
     /// attributes, to be read with `support::ansi`.
     #[allow(dead_code)] // not every test binary that includes this module uses it
