@@ -6,10 +6,12 @@ pub mod completions;
 pub mod console;
 pub mod drill;
 mod drill_host;
+pub mod error;
 pub mod exec;
 pub mod init;
 pub mod live;
 pub mod log;
+pub mod out;
 pub mod plan;
 pub mod replay;
 pub mod status;
@@ -17,6 +19,8 @@ pub mod status;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use error::UserError;
 
 /// Full-screen terminal incident console: live Kubernetes, PostgreSQL, Redis Sentinel and traffic
 /// panes, a timed communication checklist, confirmed failover steps and a durable incident log.
@@ -62,7 +66,8 @@ pub struct CommonArgs {
 pub enum Cmd {
     /// Run the console against a simulated estate with injected faults (no services needed).
     Drill(drill::DrillArgs),
-    /// Print one snapshot of every layer and exit (exit 2 on a bad config).
+    /// Print one snapshot of every layer and exit: a health check (exit 0 all answered, 4 a
+    /// configured layer could not be read, 2 a bad config).
     Status {
         /// Print JSON (the shape is a stable contract).
         #[arg(long)]
@@ -74,7 +79,8 @@ pub enum Cmd {
     /// Run a runbook without a terminal through the console's pipeline, lock and log (exit 0
     /// completed, 1 failed at a step, 2 usage/config, 3 refused, 130 interrupted).
     Exec(exec::ExecArgs),
-    /// Validate the config, theme and keymap files; exit non-zero on any problem.
+    /// Validate the config, theme, keymap, runbook and scenario files: every problem in one run
+    /// (exit 1), no configuration at all (exit 2).
     Check,
     /// Incident logs: list, show, verify, export.
     Log {

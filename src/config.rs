@@ -10,6 +10,7 @@ pub mod keymap_parse;
 pub mod load;
 pub mod model;
 pub mod paths;
+pub mod recover;
 pub mod theme;
 pub mod theme_parse;
 pub mod validate;

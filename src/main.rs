@@ -4,16 +4,17 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Parser as _;
 use warroom::app::pipeline::READ_ONLY_KINDS;
 use warroom::cli::{self, Cli, Cmd};
 use warroom::config::load::{self, LoadOptions};
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
-        eprintln!("warroom: cannot install the error handler: {e}");
-    }
-    let cli = Cli::parse();
+    cli::error::install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(cli::error::clap_exit(&e)),
+    };
     let opts = LoadOptions {
         config: cli.common.config.clone(),
         theme: cli.common.theme.clone(),
@@ -73,11 +74,8 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(100));
     let code = match result {
         Ok(code) => code.clamp(0, 255),
-        Err(e) => {
-            // Not eprintln!: after SSH drops, stderr is a dead tty and eprintln! would panic.
-            let _ = writeln!(std::io::stderr(), "warroom: {e:?}");
-            1
-        }
+        // One line for a user's mistake, quiet for a closed pipe, a report for a real fault.
+        Err(e) => cli::error::report(&e),
     };
     drop(_log_guard);
     std::process::exit(code)

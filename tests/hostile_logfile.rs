@@ -123,6 +123,7 @@ fn console_refusal(home: &Path, data: &Path, args: &[&str]) -> String {
     let screen = t.wait_for("the console to refuse and exit", Duration::from_secs(20), |s| {
         s.contains("refusing to use it") || s.contains("Pane is dead")
     });
+    // The refusal is one line and the console exits at once: read it from the history too.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !t.pane_dead() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

@@ -346,7 +346,9 @@ endpoint_url = "http://{redis}"
     let (out, home) = out;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "status failed: {stderr}");
+    // Exit 4: layers that could not be read (here the passwords are refused); never a crash.
+    assert_eq!(out.status.code(), Some(4), "status: {stderr}");
+    assert!(stderr.starts_with("warroom status: could not read "), "{stderr}");
     assert!(stdout.contains("\"sentinel\""), "{stdout}");
     // The password was really sent (and the answer kept it out of the message).
     assert!(stdout.contains("authentication"), "{stdout}");

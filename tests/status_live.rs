@@ -69,10 +69,16 @@ fn assert_schema(v: &Value) {
     assert!(errors.is_empty(), "{errors:#?}\n{v:#}");
 }
 
-async fn status_json(home: &Home, config: &Path) -> Value {
-    let (code, out, err) =
+/// `status --json`, which must exit `code` (0 every configured layer answered, 4 something
+/// configured could not be read, named in one line on stderr).
+async fn status_json(home: &Home, config: &Path, code: i32) -> Value {
+    let (got, out, err) =
         run(home.warroom(&["status", "--json", "--config", config.to_str().unwrap()])).await;
-    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert_eq!(got, Some(code), "stdout: {out}\nstderr: {err}");
+    match code {
+        0 => assert!(err.is_empty(), "{err}"),
+        _ => assert!(err.starts_with("warroom status: could not read ") && err.lines().count() == 1, "{err}"),
+    }
     let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {out}"));
     assert_schema(&v);
     v
@@ -269,7 +275,7 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     let config = home.write("warroom.toml", &config_text(&estate));
 
     let restarts_before = restarts(&estate.kube.cp, WEST, &estate.kube.app, &estate.kube.west_crashing).await;
-    let v = status_json(&home, &config).await;
+    let v = status_json(&home, &config, 0).await;
     assert_eq!(v["mode"], "live");
     assert!(v["taken_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{v:#}");
     for layer in ["postgres", "sentinel", "kubernetes", "traffic"] {
@@ -347,10 +353,11 @@ async fn status_json_reports_the_truth_of_every_layer_and_survives_failures() {
     assert_eq!((&e["live"]["status"], &e["ready"]["status"]), (&200.into(), &200.into()));
     assert_eq!((&w["live"]["status"], &w["ready"]["status"]), (&200.into(), &503.into()));
 
-    // The primary dies and one cluster's API server goes away: still exit 0, both reported.
+    // The primary dies and one cluster's API server goes away: both reported, and the exit
+    // is 4 (a configured node and context could not be read: status is a health check).
     estate.pg.kill9(NODES[0]);
     estate.kube.cp.clusters.get_mut(WEST).expect("west").apiserver.kill();
-    let v = status_json(&home, &config).await;
+    let v = status_json(&home, &config, 4).await;
     let pgj = &v["postgres"];
     assert_eq!(pgj["freshness"], "fresh", "{pgj:#}");
     assert_eq!(pgj["nodes"][0]["role"], "down", "{pgj:#}");

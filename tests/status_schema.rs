@@ -313,7 +313,10 @@ fn live_status_with_every_postgres_node_down_names_each_node_and_why() {
         ),
     );
     let out = home.run(&["status", "--json", "--config", cfg.to_str().unwrap()]);
-    assert_eq!(out.code, Some(0), "{out:?}");
+    // Exit 4: a configured layer could not be read (one line naming it); the JSON is printed.
+    assert_eq!(out.code, Some(4), "{out:?}");
+    assert!(out.stderr.starts_with("warroom status: could not read postgres (failed"), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_valid(&v, "live, every node down");
     let pg = &v["postgres"];

@@ -3,29 +3,49 @@
 //! The configuration checks its own files (config, themes, keymaps); the runbook catalogue is
 //! checked here, beside it, so that `config` never depends on `runbook`.
 
+use std::io::Write as _;
 use std::path::Path;
+
+use super::error::{exit, print_user_error};
+use super::live::no_config;
 
 use crate::backends::drill::scenario::parse::{Known, parse};
 use crate::backends::drill::scenario::registry;
 use crate::config::ConfigError;
 use crate::config::error::read_file;
 use crate::config::load::{LoadOptions, check_in, load_in};
-use crate::config::paths::Environment;
+use crate::config::paths::{Environment, find_config_file};
 use crate::incident::checklist::Checklist;
 use crate::runbook::catalog::Catalog;
 
-/// Print problems; return the exit code (0 ok, 1 problems).
+/// Print every problem (stderr, one a line) and the warnings; return the exit code: 0 valid,
+/// 1 problems found, 2 no configuration at all (it says where it looked).
 pub fn run(opts: &LoadOptions) -> i32 {
-    let problems = problems(opts, &Environment::from_process());
-    if problems.is_empty() {
-        println!("warroom check: configuration, theme, keymap, runbooks and scenarios are valid");
-        0
-    } else {
-        for p in &problems {
-            eprintln!("{p}");
-        }
-        eprintln!("warroom check: {} problem(s)", problems.len());
-        1
+    let env = Environment::from_process();
+    let problems = problems(opts, &env);
+    let mut err = std::io::stderr().lock();
+    for p in &problems {
+        let _ = writeln!(err, "{}", crate::text::sanitize(&p.to_string()));
+    }
+    if let Some(w) = crate::backends::postgres::pgpass::ignored_warning() {
+        let _ = writeln!(err, "warning: {}", crate::text::sanitize(&w));
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(err, "warroom check: {} problem(s)", problems.len());
+    }
+    drop(err);
+    let configured = find_config_file(opts.config.as_deref(), &env).is_some();
+    if !configured {
+        print_user_error(&no_config(&load_in(opts, &env).paths));
+    }
+    match (problems.is_empty(), configured) {
+        (false, _) => return exit::PROBLEMS,
+        (true, false) => return exit::USAGE,
+        (true, true) => {}
+    }
+    match super::out::line("warroom check: configuration, theme, keymap, runbooks and scenarios are valid") {
+        Ok(()) => exit::OK,
+        Err(_) => exit::CLOSED_PIPE,
     }
 }
 

@@ -239,6 +239,12 @@ pub async fn launch_with(
     state.domain.access_reviews = crate::app::Domain::reviews_access(l.mode, &state.domain.config);
     state.domain.read_only = l.read_only;
     state.domain.warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    if l.mode == Mode::Live
+        && l.config.postgres.is_some()
+        && let Some(w) = crate::backends::postgres::pgpass::ignored_warning()
+    {
+        state.domain.warnings.push(w);
+    }
     let (runbooks, runbook_errors) =
         crate::runbook::catalog::Catalog::load(loaded.paths.runbooks_dir().as_deref());
     state.domain.runbooks = std::sync::Arc::new(runbooks);

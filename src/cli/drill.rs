@@ -84,7 +84,7 @@ pub fn sources(estate: &DrillEstate, interval: Duration) -> Sources {
 /// Run `warroom drill`. Returns the exit code.
 pub async fn run(mut args: DrillArgs, loaded: Loaded, read_only: bool) -> color_eyre::Result<i32> {
     if args.list {
-        print!("{}", list(loaded.paths.scenarios_dir().as_deref()));
+        super::out::write_str(&list(loaded.paths.scenarios_dir().as_deref()))?;
         return Ok(0);
     }
     if args.history {
@@ -163,9 +163,9 @@ async fn drill_status(args: &DrillArgs, estate: &DrillEstate) -> color_eyre::Res
     let now = Utc::now();
     let v = status::json::status_json_for(&observed, Some(&estate.config()), Mode::Drill, now);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::out::line(&serde_json::to_string_pretty(&v)?)?;
     } else {
-        print!("{}", status::text_of(&v, now));
+        super::out::write_str(&status::text_of(&v, now))?;
     }
     Ok(0)
 }
@@ -181,9 +181,9 @@ fn history(data_dir: &std::path::Path, json: bool) -> color_eyre::Result<i32> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&h)?);
+        super::out::line(&serde_json::to_string_pretty(&h)?)?;
     } else {
-        print!("{}", render_text(&h));
+        super::out::write_str(&render_text(&h))?;
     }
     Ok(0)
 }

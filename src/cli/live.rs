@@ -2,31 +2,52 @@
 
 use std::sync::Arc;
 
+use super::UserError;
 use super::console::{self, Launch};
 use crate::app::Mode;
 use crate::backends::live;
+use crate::config::Paths;
 use crate::config::load::Loaded;
 use crate::incident::store::last_open_incident;
 
-/// What `warroom` and `warroom status` say when there is no configuration.
-pub(super) const NO_CONFIG: &str = "warroom: no configuration found.
+/// What `warroom`, `warroom status` and `warroom check` say when there is no configuration:
+/// where it was looked for, and how to write one or try a drill.
+pub fn no_config(paths: &Paths) -> UserError {
+    let default = paths
+        .default_config_file()
+        .map_or_else(|| "(no config directory on this platform)".to_string(), |p| p.display().to_string());
+    UserError::usage(format!(
+        "no configuration found: looked for --config FILE, then $WARROOM_CONFIG (unset), then {default}"
+    ))
+    .hint(
+        "start from examples/warroom.toml (see docs/configuration.md) and pass --config FILE or save it \
+         there, or try `warroom drill` (no services needed; `warroom drill --list` lists the scenarios)",
+    )
+}
 
-warroom looks for --config FILE, then $WARROOM_CONFIG, then warroom.toml in the config directory.
-Start from the commented example (examples/warroom.toml in the source tree, or see
-docs/configuration.md), or try the console on a simulated estate first:
-
-    warroom drill            # no services needed
-    warroom drill --list     # fault scenarios
-";
+/// Prints the first problem of a configuration that could not be used (one line: file, line,
+/// column, message; `check` lists them all) or, with none, [`no_config`]. Returns exit 2.
+pub fn unusable_config(loaded: &Loaded) -> i32 {
+    match loaded.warnings.first() {
+        Some(w) => {
+            let more = loaded.warnings.len() - 1;
+            let u = UserError::usage(w.to_string());
+            let u = if more > 0 {
+                u.hint(format!("{more} more problem(s): `warroom check` lists every one"))
+            } else {
+                u
+            };
+            super::error::print_user_error(&u);
+        }
+        None => super::error::print_user_error(&no_config(&loaded.paths)),
+    }
+    super::error::exit::USAGE
+}
 
 /// Run the live console. Returns the exit code.
 pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
     let Some(config) = loaded.config.clone() else {
-        for w in &loaded.warnings {
-            eprintln!("{w}");
-        }
-        eprint!("{NO_CONFIG}");
-        return Ok(2);
+        return Ok(unusable_config(&loaded));
     };
     if let Some(id) = &cli.incident
         && let Some(why) = console::kind_mismatch(&loaded.paths.data_dir, id, Mode::Live)

@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::Path;
 
 use clap::{Subcommand, ValueEnum};
-use color_eyre::eyre::{WrapErr, bail, eyre};
+use color_eyre::eyre::{WrapErr, eyre};
 use serde_json::Value;
 
+use super::UserError;
 use crate::incident::entry::EntryKind;
 use crate::incident::export::{ExportMeta, export_json_scored, export_markdown_scored};
 use crate::incident::log::anchor::ExpectedHead;
@@ -96,8 +97,13 @@ fn details_object(text: Option<&str>) -> color_eyre::Result<Value> {
     let Some(text) = text else { return Ok(Value::Object(Default::default())) };
     match serde_json::from_str(text) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => bail!("--details: expected a JSON object ({{...}})"),
-        Err(e) => bail!("--details: line {}, column {}: expected a JSON object: {e}", e.line(), e.column()),
+        Ok(_) => Err(UserError::usage("--details: expected a JSON object ({...})").into()),
+        Err(e) => Err(UserError::usage(format!(
+            "--details: line {}, column {}: expected a JSON object: {e}",
+            e.line(),
+            e.column()
+        ))
+        .into()),
     }
 }
 
@@ -135,7 +141,7 @@ pub(crate) fn scenarios_dir() -> Option<std::path::PathBuf> {
 }
 
 fn export(out: &mut impl Write, data_dir: &Path, id: &str, format: ExportFormat) -> color_eyre::Result<i32> {
-    let path = store::log_path(data_dir, id)?;
+    let path = existing_log(data_dir, id)?;
     let entries = read_log(&path)?;
     let meta = store::meta_from_entries(&path, &entries)?;
     let export_meta = ExportMeta {

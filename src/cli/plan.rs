@@ -440,7 +440,7 @@ pub fn plan_text(
 pub async fn run(args: PlanArgs, loaded: Loaded) -> color_eyre::Result<i32> {
     match plan_cmd(&args, &loaded).await {
         Ok(text) => {
-            print!("{text}");
+            super::out::write_str(&text)?;
             Ok(0)
         }
         Err(e) => {

@@ -6,27 +6,27 @@
 pub mod json;
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::live::NO_CONFIG;
 use crate::app::Mode;
 use crate::backends::Sources;
 use crate::backends::{Freshness, Observed, Snapshot, live};
 use crate::config::load::Loaded;
 
-/// `warroom status [--json]`: exit 0 when every configured layer could be asked, 2 on a bad config.
+/// `warroom status [--json]`: exit 0 when every configured layer (and every node, Sentinel,
+/// context and health URL in it) answered, 4 when something configured could not be read
+/// (named in one line on stderr; the snapshot is printed all the same), 2 on a bad config.
 pub async fn run(as_json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
-    if let Some(w) = loaded.warnings.first() {
-        eprintln!("{w}");
-        return Ok(2);
+    if !loaded.warnings.is_empty() {
+        return Ok(super::live::unusable_config(&loaded));
     }
     let Some(config) = loaded.config else {
-        eprint!("{NO_CONFIG}");
-        return Ok(2);
+        return Ok(super::live::unusable_config(&loaded));
     };
     let config = Arc::new(config);
     let estate = live::build(&config).await;
@@ -34,11 +34,65 @@ pub async fn run(as_json: bool, loaded: Loaded) -> color_eyre::Result<i32> {
     let now = Utc::now();
     let v = json::status_json_for(&observed, Some(&config), Mode::Live, now);
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::out::line(&serde_json::to_string_pretty(&v)?)?;
     } else {
-        print!("{}", text_of(&v, now));
+        super::out::write_str(&text_of(&v, now))?;
     }
-    Ok(0)
+    let unread = unread(&v);
+    if unread.is_empty() {
+        return Ok(super::error::exit::OK);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "warroom status: could not read {}",
+        crate::text::sanitize(&crate::text::redact(&unread.join("; ")))
+    );
+    Ok(super::error::exit::UNREADABLE)
+}
+
+/// What a `status --json` object could not read: each configured layer that is not fresh
+/// (failed, stale, breaker open, still pending) with its error, and in a fresh layer each
+/// PostgreSQL node, Sentinel and Kubernetes context with an error, a Route 53 control-plane
+/// error, and each region health URL that gave no HTTP answer. An answer that reports trouble
+/// (a 503, a replica that is down but answers) was read. Empty: everything configured answered.
+pub fn unread(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let err = |x: &Value| x["error"].as_str().map(str::to_string);
+    for (layer, rows, name) in [
+        ("postgres", "nodes", "name"),
+        ("sentinel", "sentinels", "addr"),
+        ("kubernetes", "contexts", "context"),
+        ("traffic", "regions", "name"),
+    ] {
+        let l = &v[layer];
+        match l["freshness"].as_str() {
+            Some("not_configured") => continue,
+            Some("fresh") => {}
+            other => {
+                let why = err(l).unwrap_or_else(|| "no answer".into());
+                out.push(format!("{layer} ({}: {why})", other.unwrap_or("?")));
+                continue;
+            }
+        }
+        if let Some(e) = l["control_plane_error"].as_str() {
+            out.push(format!("traffic Route 53 ({e})"));
+        }
+        for row in l[rows].as_array().into_iter().flatten() {
+            let id = row[name].as_str().unwrap_or("?");
+            if layer == "traffic" {
+                for probe in ["live", "ready"] {
+                    let p = &row[probe];
+                    if p.is_object() && p["status"].is_null() {
+                        let why = err(p).unwrap_or_else(|| "no answer".into());
+                        out.push(format!("traffic {id} {probe} probe ({why})"));
+                    }
+                }
+            } else if let Some(e) = err(row) {
+                out.push(format!("{layer} {id} ({e})"));
+            }
+        }
+    }
+    out
 }
 
 /// Wait until every source has answered once (or `limit` passed), then return the snapshots.

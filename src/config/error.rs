@@ -54,11 +54,29 @@ impl ConfigError {
             "missing key",
             1,
         );
+        let message = with_suggestion(message);
         match err.span() {
             Some(span) => ConfigError::at(file, text, span.start, message),
             None => ConfigError::whole_file(file, message),
         }
     }
+}
+
+/// serde's "unknown key `x`, expected one of `a`, `b`" (or "unknown variant") with a "did you
+/// mean" added when one of the expected names is close to `x`.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = ["unknown key `", "unknown variant `"].iter().find_map(|p| message.strip_prefix(p))
+    else {
+        return message;
+    };
+    let Some((name, tail)) = rest.split_once('`') else { return message };
+    let Some((_, expected)) = tail.split_once("expected") else { return message };
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let near = closest(name, names.iter().copied());
+    if near.is_empty() || near.contains(&name) {
+        return message;
+    }
+    format!("{message}; did you mean {}?", one_of(&near))
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`. Offsets past the end
@@ -226,6 +244,17 @@ mod tests {
         assert_eq!((span.start, &text[span.clone()]), (30, "[[postgres.nodes]]"));
         let key = doc.locate_key(&[Seg::Key("postgres"), Seg::Key("nodes")]).unwrap();
         assert_eq!(&text[key], "nodes");
+    }
+
+    #[test]
+    fn unknown_keys_and_variants_get_a_did_you_mean() {
+        let m = with_suggestion("unknown key `pasword_env`, expected one of `master`, `password_env`".into());
+        assert!(m.ends_with("; did you mean `password_env`?"), "{m}");
+        let m = with_suggestion("unknown variant `promte`, expected `promote` or `fence`".into());
+        assert!(m.ends_with("; did you mean `promote`?"), "{m}");
+        let far = "unknown key `zzzz`, expected `master` or `addrs`";
+        assert_eq!(with_suggestion(far.into()), far);
+        assert_eq!(with_suggestion("invalid type: integer `5`".into()), "invalid type: integer `5`");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::command::Command;
 
 use super::error::{ConfigError, SelectError, is_path_spec, one_of, read_file};
 use super::key::Key;
-use super::keymap_parse::{KeymapFile, parse_keymap_file};
+use super::keymap_parse::{KeymapFile, parse_keymap_file, parse_keymap_file_all};
 
 /// A keymap layer, active depending on focus and modal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -177,6 +177,15 @@ impl Keymap {
     /// Parses a keymap file's text and merges it over its base (for `warroom check` and tests).
     pub fn from_toml(text: &str, file: &Path, user_dir: Option<&Path>) -> Result<Keymap, ConfigError> {
         resolve(parse_keymap_file(text, file, &stem(file), false)?, user_dir)
+    }
+
+    /// Every problem of a keymap file's text (for `warroom check`): each in the file itself,
+    /// or, when it parses, the one in resolving its `inherits`.
+    pub fn check_toml(text: &str, file: &Path, user_dir: Option<&Path>) -> Vec<ConfigError> {
+        match parse_keymap_file_all(text, file, &stem(file), false) {
+            Err(all) => all,
+            Ok(parsed) => resolve(parsed, user_dir).err().into_iter().collect(),
+        }
     }
 
     /// Applies `file`'s entries over this keymap: same layer and keys replace, new keys add

@@ -92,52 +92,80 @@ impl Parser<'_> {
         Err(self.err(value.span().start, format!("unknown action `{name}`: {hint}")))
     }
 
-    fn entry(&self, layer: &str, value: &Spanned<DeValue<'_>>) -> Result<(KeymapEntry, usize), ConfigError> {
+    /// One entry; on error, each of its problems (an unknown key, bad keys, an unknown action).
+    fn entry(
+        &self,
+        layer: &str,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Result<(KeymapEntry, usize), Vec<ConfigError>> {
         let Some(table) = value.get_ref().as_table() else {
-            return Err(self.err(
+            return Err(vec![self.err(
                 value.span().start,
                 format!("entries of `{layer}` must be tables like {{ on = \"q\", run = \"quit\" }}"),
-            ));
+            )]);
         };
+        let mut errors = Vec::new();
         for (k, _) in table.iter() {
             if !ENTRY_KEYS.contains(&&**k.get_ref()) {
-                return Err(self.err(
-                    k.span().start,
-                    format!(
-                        "unknown key `{}` in a keymap entry: expected {}",
-                        k.get_ref(),
-                        one_of(ENTRY_KEYS)
+                let near = closest(k.get_ref(), ENTRY_KEYS.iter().copied());
+                let hint = if near.is_empty() {
+                    format!("expected {}", one_of(ENTRY_KEYS))
+                } else {
+                    format!("did you mean {}? (expected {})", one_of(&near), one_of(ENTRY_KEYS))
+                };
+                errors.push(
+                    self.err(
+                        k.span().start,
+                        format!("unknown key `{}` in a keymap entry: {hint}", k.get_ref()),
                     ),
-                ));
+                );
             }
         }
         let (Some(on), Some(run)) = (table.get("on"), table.get("run")) else {
-            return Err(
-                self.err(value.span().start, "keymap entry needs both `on` (keys) and `run` (an action)")
+            errors.push(
+                self.err(value.span().start, "keymap entry needs both `on` (keys) and `run` (an action)"),
             );
+            return Err(errors);
         };
-        let desc = match table.get("desc") {
+        let desc = match table.get("desc").map(|d| (d, d.get_ref().as_str())) {
             None => None,
-            Some(d) => Some(
-                d.get_ref()
-                    .as_str()
-                    .ok_or_else(|| self.err(d.span().start, "`desc` must be a string"))?
-                    .to_string(),
-            ),
+            Some((_, Some(text))) => Some(text.to_string()),
+            Some((d, None)) => {
+                errors.push(self.err(d.span().start, "`desc` must be a string"));
+                None
+            }
         };
-        let entry = KeymapEntry { keys: self.keys(on)?, command: self.command(run)?, desc };
-        Ok((entry, on.span().start))
+        let keys = self.keys(on).map_err(|e| errors.push(e));
+        let command = self.command(run).map_err(|e| errors.push(e));
+        match (keys, command) {
+            (Ok(keys), Ok(command)) if errors.is_empty() => {
+                Ok((KeymapEntry { keys, command, desc }, on.span().start))
+            }
+            _ => Err(errors),
+        }
     }
 }
 
-/// Parses one keymap file. `name` is the keymap's name (preset name or file stem).
+/// Parses one keymap file. `name` is the keymap's name (preset name or file stem). The error
+/// is the first problem by position ([`parse_keymap_file_all`] has them all).
 pub fn parse_keymap_file(
     text: &str,
     file: &Path,
     name: &str,
     preset: bool,
 ) -> Result<KeymapFile, ConfigError> {
-    let doc = SpannedDoc::parse(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+    parse_keymap_file_all(text, file, name, preset).map_err(|mut all| all.swap_remove(0))
+}
+
+/// Parses one keymap file; on error, every problem in it (at least one), sorted by position.
+pub fn parse_keymap_file_all(
+    text: &str,
+    file: &Path,
+    name: &str,
+    preset: bool,
+) -> Result<KeymapFile, Vec<ConfigError>> {
+    let doc = SpannedDoc::parse(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
+    let mut errors: Vec<ConfigError> = Vec::new();
     let p = Parser { file, text };
     let mut out = KeymapFile {
         name: name.to_string(),
@@ -150,9 +178,10 @@ pub fn parse_keymap_file(
         let key_name: &str = key.get_ref();
         if key_name == "inherits" {
             let Some(parent) = value.get_ref().as_str() else {
-                return Err(
-                    p.err(value.span().start, "`inherits` must be a string: the name of another keymap")
+                errors.push(
+                    p.err(value.span().start, "`inherits` must be a string: the name of another keymap"),
                 );
+                continue;
             };
             let (line, column) = line_col(text, value.span().start);
             out.inherits = Some((parent.to_string(), line, column));
@@ -161,20 +190,31 @@ pub fn parse_keymap_file(
         let Some((layer, _)) = KeyLayer::ALL.iter().find(|(_, n)| *n == key_name) else {
             let mut allowed = vec!["inherits"];
             allowed.extend(KeyLayer::ALL.iter().map(|(_, n)| *n));
-            return Err(p.err(
-                key.span().start,
-                format!("unknown keymap section `{key_name}`: expected {}", one_of(&allowed)),
-            ));
+            let near = closest(key_name, allowed.iter().copied());
+            let hint = if near.is_empty() {
+                format!("expected {}", one_of(&allowed))
+            } else {
+                format!("did you mean {}? (expected {})", one_of(&near), one_of(&allowed))
+            };
+            errors.push(p.err(key.span().start, format!("unknown keymap section `{key_name}`: {hint}")));
+            continue;
         };
         let Some(items) = value.get_ref().as_array() else {
-            return Err(p.err(
+            errors.push(p.err(
                 value.span().start,
                 format!("`{key_name}` must be a list of entries: {key_name} = [ {{ on = \"q\", run = \"quit\" }} ]"),
             ));
+            continue;
         };
         let mut entries: Vec<KeymapEntry> = Vec::new();
         for item in items.iter() {
-            let (entry, at) = p.entry(key_name, item)?;
+            let (entry, at) = match p.entry(key_name, item) {
+                Ok(found) => found,
+                Err(e) => {
+                    errors.extend(e);
+                    continue;
+                }
+            };
             if let Some(prev) = entries.iter().find(|e| {
                 e.keys == entry.keys || is_prefix(&e.keys, &entry.keys) || is_prefix(&entry.keys, &e.keys)
             }) {
@@ -188,11 +228,16 @@ pub fn parse_keymap_file(
                         keys(&entry.keys)
                     )
                 };
-                return Err(p.err(at, message));
+                errors.push(p.err(at, message));
+                continue;
             }
             entries.push(entry);
         }
         out.layers.push((*layer, entries));
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(errors);
     }
     out.layers.sort_by_key(|(l, _)| *l);
     Ok(out)

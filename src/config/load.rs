@@ -48,12 +48,26 @@ pub fn parse_config(text: &str, file: &Path) -> Result<Config, ConfigError> {
     })
 }
 
-/// Like [`parse_config`] but returns every semantic problem (at least one on error).
+/// Like [`parse_config`] but returns every problem (at least one on error), sorted by
+/// position: unknown keys, wrong types and missing keys (see [`super::recover`]), and the
+/// semantic problems of everything else in the file.
 pub fn parse_config_all(text: &str, file: &Path) -> Result<Config, Vec<ConfigError>> {
     let doc = SpannedDoc::parse(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
-    let config: Config = toml::from_str(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
-    let errors = validate(&config, &doc, file, text);
-    if errors.is_empty() { Ok(config) } else { Err(errors) }
+    if let Ok(config) = toml::from_str::<Config>(text) {
+        let errors = validate(&config, &doc, file, text);
+        return if errors.is_empty() { Ok(config) } else { Err(errors) };
+    }
+    let recovered = super::recover::recover::<Config>(text, file);
+    let mut errors = recovered.problems;
+    if let Some((rest, rest_text)) = recovered.rest
+        && let Ok(rest_doc) = SpannedDoc::parse(&rest_text)
+    {
+        // The rest keeps every position of the original (blanked entries are spaces).
+        errors.extend(validate(&rest, &rest_doc, file, text));
+    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors.dedup();
+    Err(errors)
 }
 
 /// Loads configuration from the real environment. See [`load_in`].
@@ -202,22 +216,37 @@ pub fn check_in(opts: &LoadOptions, env: &Environment) -> Vec<ConfigError> {
     let config = src.as_ref().and_then(|s| s.result.as_ref().ok());
     let paths = Paths::resolve(env, config, src.as_ref().map(|s| s.path.as_path()));
 
-    if let Some(c) = choice(opts.theme.as_deref(), "theme", src.as_ref()) {
-        errors.extend(select_theme(&c, &paths).err());
-    }
+    // A broken file chosen by name or path is checked whole (every problem in it, not the
+    // first); the user theme and keymap dirs are checked file by file below.
+    let config_file = src.as_ref().map(|s| s.path.clone());
+    // The problem is in a theme or keymap file (not a name in the config or on the flag).
+    let in_own_file =
+        |e: &ConfigError| e.line > 0 && e.file.is_file() && Some(&e.file) != config_file.as_ref();
     let themes_dir = paths.themes_dir();
-    for file in toml_files(themes_dir.as_deref()) {
-        let result = read_file(&file).and_then(|text| Theme::from_toml(&text, &file, themes_dir.as_deref()));
-        errors.extend(result.err());
+    let whole_theme = |f: &Path| match read_file(f) {
+        Ok(text) => Theme::check_toml(&text, f, themes_dir.as_deref()),
+        Err(e) => vec![e],
+    };
+    if let Some(c) = choice(opts.theme.as_deref(), "theme", src.as_ref())
+        && let Err(e) = select_theme(&c, &paths)
+    {
+        if in_own_file(&e) { errors.extend(whole_theme(&e.file)) } else { errors.push(e) }
     }
-    if let Some(c) = choice(opts.keymap.as_deref(), "keymap", src.as_ref()) {
-        errors.extend(select_keymap(&c, &paths).err());
+    for file in toml_files(themes_dir.as_deref()) {
+        errors.extend(whole_theme(&file));
     }
     let keymaps_dir = paths.keymaps_dir();
+    let whole_keymap = |f: &Path| match read_file(f) {
+        Ok(text) => Keymap::check_toml(&text, f, keymaps_dir.as_deref()),
+        Err(e) => vec![e],
+    };
+    if let Some(c) = choice(opts.keymap.as_deref(), "keymap", src.as_ref())
+        && let Err(e) = select_keymap(&c, &paths)
+    {
+        if in_own_file(&e) { errors.extend(whole_keymap(&e.file)) } else { errors.push(e) }
+    }
     for file in toml_files(keymaps_dir.as_deref()) {
-        let result =
-            read_file(&file).and_then(|text| Keymap::from_toml(&text, &file, keymaps_dir.as_deref()));
-        errors.extend(result.err());
+        errors.extend(whole_keymap(&file));
     }
     let mut unique: Vec<ConfigError> = Vec::new();
     for e in errors {

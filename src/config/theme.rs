@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use ratatui::style::{Color, Modifier, Style};
 
 use super::error::{ConfigError, SelectError, is_path_spec, one_of, read_file};
-use super::theme_parse::{COLOUR_FORMS, ColorRef, StyleSpec, ThemeFile, parse_colour, parse_theme_file};
+use super::theme_parse::{
+    COLOUR_FORMS, ColorRef, StyleSpec, ThemeFile, parse_colour, parse_theme_file, parse_theme_file_all,
+};
 
 /// A semantic place that gets a style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,6 +181,16 @@ impl Theme {
         let name = file.file_stem().map_or_else(|| "theme".into(), |s| s.to_string_lossy().into_owned());
         resolve_chain(parse_theme_file(text, file, &name)?, user_dir)
     }
+
+    /// Every problem of a theme file's text (for `warroom check`): each in the file itself,
+    /// or, when it parses, each in resolving it (its `inherits`, colour references).
+    pub fn check_toml(text: &str, file: &Path, user_dir: Option<&Path>) -> Vec<ConfigError> {
+        let name = file.file_stem().map_or_else(|| "theme".into(), |s| s.to_string_lossy().into_owned());
+        match parse_theme_file_all(text, file, &name) {
+            Err(all) => all,
+            Ok(parsed) => resolve_chain_all(parsed, user_dir).err().unwrap_or_default(),
+        }
+    }
 }
 
 /// Where a theme file came from (for inheritance cycles and self-overrides).
@@ -237,16 +249,22 @@ fn known_names(user_dir: Option<&Path>) -> Vec<String> {
     names
 }
 
-/// Follows `inherits` (explicit, or implicitly the `default` preset) up to the root, merges
-/// palettes and slots root-first, and resolves colours.
+/// [`resolve_chain_all`], its first problem.
 fn resolve_chain(leaf: ThemeFile, user_dir: Option<&Path>) -> Result<Theme, ConfigError> {
+    resolve_chain_all(leaf, user_dir).map_err(|mut all| all.swap_remove(0))
+}
+
+/// Follows `inherits` (explicit, or implicitly the `default` preset) up to the root, merges
+/// palettes and slots root-first, and resolves colours. On error: every unknown colour, or
+/// the one problem of the inheritance chain.
+fn resolve_chain_all(leaf: ThemeFile, user_dir: Option<&Path>) -> Result<Theme, Vec<ConfigError>> {
     let mut visited = vec![origin_of(&leaf)];
     let mut chain = vec![leaf];
     loop {
         let cur = chain.last().expect("chain starts non-empty");
         let parent = match &cur.inherits {
             Some((name, line, column)) => match lookup(name, user_dir, &visited) {
-                Some(found) => found?,
+                Some(found) => found.map_err(|e| vec![e])?,
                 None => {
                     let known = known_names(user_dir);
                     let known: Vec<&str> = known.iter().map(String::as_str).collect();
@@ -256,16 +274,16 @@ fn resolve_chain(leaf: ThemeFile, user_dir: Option<&Path>) -> Result<Theme, Conf
                     } else {
                         format!("unknown theme `{name}` in `inherits`: expected {}", one_of(&known))
                     };
-                    return Err(ConfigError {
+                    return Err(vec![ConfigError {
                         file: cur.file.clone(),
                         line: *line,
                         column: *column,
                         message,
-                    });
+                    }]);
                 }
             },
             None if visited.contains(&Origin::Preset("default".into())) => break,
-            None => preset_file("default").expect("default preset is embedded")?,
+            None => preset_file("default").expect("default preset is embedded").map_err(|e| vec![e])?,
         };
         visited.push(origin_of(&parent));
         chain.push(parent);
@@ -278,10 +296,12 @@ fn resolve_chain(leaf: ThemeFile, user_dir: Option<&Path>) -> Result<Theme, Conf
     }
     let leaf = &chain[0];
     let mut styles = Vec::with_capacity(Slot::ALL.len());
+    let mut errors = Vec::new();
     for (slot, key) in Slot::ALL {
         let Some((spec, file)) = slots.get(slot) else {
             let root = chain.last().map_or(leaf.file.as_path(), |f| f.file.as_path());
-            return Err(ConfigError::whole_file(root, format!("slot `{key}` is not defined")));
+            errors.push(ConfigError::whole_file(root, format!("slot `{key}` is not defined")));
+            continue;
         };
         let colour = |r: &Option<ColorRef>| -> Result<Option<Color>, ConfigError> {
             let Some(r) = r else { return Ok(None) };
@@ -301,13 +321,24 @@ fn resolve_chain(leaf: ThemeFile, user_dir: Option<&Path>) -> Result<Theme, Conf
                 ),
             })
         };
+        let mut resolved = |r: &Option<ColorRef>| {
+            colour(r).unwrap_or_else(|e| {
+                errors.push(e);
+                None
+            })
+        };
         styles.push(Style {
-            fg: colour(&spec.fg)?,
-            bg: colour(&spec.bg)?,
-            underline_color: colour(&spec.underline)?,
+            fg: resolved(&spec.fg),
+            bg: resolved(&spec.bg),
+            underline_color: resolved(&spec.underline),
             add_modifier: spec.modifiers,
             sub_modifier: Modifier::empty(),
         });
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.column));
+        errors.dedup();
+        return Err(errors);
     }
     Ok(Theme { name: leaf.name.clone(), styles })
 }

@@ -75,14 +75,21 @@ pub fn parse_colour(text: &str) -> Option<Color> {
     Color::from_str(text).ok()
 }
 
+/// Parses a theme file, collecting every problem rather than stopping at the first.
 struct Parser<'a> {
     file: &'a Path,
     text: &'a str,
+    errors: std::cell::RefCell<Vec<ConfigError>>,
 }
 
 impl Parser<'_> {
     fn err(&self, offset: usize, message: impl Into<String>) -> ConfigError {
         ConfigError::at(self.file, self.text, offset, message)
+    }
+
+    /// Records a problem and lets parsing go on.
+    fn push(&self, e: ConfigError) {
+        self.errors.borrow_mut().push(e);
     }
 
     fn colour_ref(&self, value: &Spanned<DeValue<'_>>, what: &str) -> Result<ColorRef, ConfigError> {
@@ -114,39 +121,51 @@ impl Parser<'_> {
             }
         };
         let mut spec = StyleSpec::default();
+        let mut first: Option<ConfigError> = None;
+        let mut fail = |e: ConfigError| match &first {
+            None => first = Some(e),
+            Some(_) => self.push(e),
+        };
         for (key, v) in table.iter() {
+            let colour = |what| self.colour_ref(v, what);
             match &**key.get_ref() {
-                "fg" => spec.fg = Some(self.colour_ref(v, "fg")?),
-                "bg" => spec.bg = Some(self.colour_ref(v, "bg")?),
-                "underline_color" => spec.underline = Some(self.colour_ref(v, "underline_color")?),
+                "fg" => colour("fg").map(|c| spec.fg = Some(c)).unwrap_or_else(&mut fail),
+                "bg" => colour("bg").map(|c| spec.bg = Some(c)).unwrap_or_else(&mut fail),
+                "underline_color" => {
+                    colour("underline_color").map(|c| spec.underline = Some(c)).unwrap_or_else(&mut fail)
+                }
                 k => {
                     let Some((_, m)) = MODIFIERS.iter().find(|(n, _)| *n == k) else {
-                        return Err(self.err(
+                        let near = closest(k, STYLE_KEYS.iter().copied());
+                        let hint = if near.is_empty() {
+                            format!("expected {}", one_of(STYLE_KEYS))
+                        } else {
+                            format!("did you mean {}? (expected {})", one_of(&near), one_of(STYLE_KEYS))
+                        };
+                        fail(self.err(
                             key.span().start,
-                            format!(
-                                "unknown style key `{k}` in slot `{slot}`: expected {}",
-                                one_of(STYLE_KEYS)
-                            ),
+                            format!("unknown style key `{k}` in slot `{slot}`: {hint}"),
                         ));
+                        continue;
                     };
                     match v.get_ref().as_bool() {
                         Some(true) => spec.modifiers |= *m,
                         Some(false) => {}
-                        None => return Err(self.err(v.span().start, format!("`{k}` must be true or false"))),
+                        None => fail(self.err(v.span().start, format!("`{k}` must be true or false"))),
                     }
                 }
             }
         }
-        Ok(spec)
+        // The first problem is returned (the slot is then skipped), the others recorded.
+        match first {
+            Some(e) => Err(e),
+            None => Ok(spec),
+        }
     }
 
-    /// Slots from a table whose keys are slot names or namespaces of them (`[status]` + `healthy`).
-    fn slots(
-        &self,
-        prefix: &str,
-        table: &DeTable<'_>,
-        out: &mut Vec<(Slot, StyleSpec)>,
-    ) -> Result<(), ConfigError> {
+    /// Slots from a table whose keys are slot names or namespaces of them (`[status]` + `healthy`);
+    /// each problem is recorded and the slot skipped.
+    fn slots(&self, prefix: &str, table: &DeTable<'_>, out: &mut Vec<(Slot, StyleSpec)>) {
         for (key, value) in table.iter() {
             let name = if prefix.is_empty() {
                 key.get_ref().to_string()
@@ -159,15 +178,19 @@ impl Parser<'_> {
                 .as_table()
                 .is_some_and(|t| t.iter().all(|(k, _)| STYLE_KEYS.contains(&&**k.get_ref())));
             match (slot, value.get_ref()) {
-                (Some(slot), DeValue::Table(_)) if is_style_table => {
-                    out.push((slot, self.style(&name, value)?))
-                }
+                (Some(slot), DeValue::Table(_)) if is_style_table => match self.style(&name, value) {
+                    Ok(spec) => out.push((slot, spec)),
+                    Err(e) => self.push(e),
+                },
                 (_, DeValue::Table(t))
                     if Slot::ALL.iter().any(|(_, k)| k.starts_with(&format!("{name}."))) =>
                 {
-                    self.slots(&name, t, out)?;
+                    self.slots(&name, t, out);
                 }
-                (Some(slot), _) => out.push((slot, self.style(&name, value)?)),
+                (Some(slot), _) => match self.style(&name, value) {
+                    Ok(spec) => out.push((slot, spec)),
+                    Err(e) => self.push(e),
+                },
                 (None, _) => {
                     let hints = closest(&name, Slot::ALL.iter().map(|(_, k)| *k));
                     let hint = if hints.is_empty() {
@@ -178,11 +201,10 @@ impl Parser<'_> {
                             one_of(&hints)
                         )
                     };
-                    return Err(self.err(key.span().start, format!("unknown theme slot `{name}`: {hint}")));
+                    self.push(self.err(key.span().start, format!("unknown theme slot `{name}`: {hint}")));
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -190,10 +212,16 @@ fn slot_names() -> Vec<&'static str> {
     Slot::ALL.iter().map(|(_, k)| *k).collect()
 }
 
-/// Parses one theme file. `name` is the theme's name (preset name or file stem).
+/// Parses one theme file. `name` is the theme's name (preset name or file stem). The error is
+/// the first problem by position ([`parse_theme_file_all`] has them all).
 pub fn parse_theme_file(text: &str, file: &Path, name: &str) -> Result<ThemeFile, ConfigError> {
-    let doc = SpannedDoc::parse(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
-    let p = Parser { file, text };
+    parse_theme_file_all(text, file, name).map_err(|mut all| all.swap_remove(0))
+}
+
+/// Parses one theme file; on error, every problem in it (at least one), sorted by position.
+pub fn parse_theme_file_all(text: &str, file: &Path, name: &str) -> Result<ThemeFile, Vec<ConfigError>> {
+    let doc = SpannedDoc::parse(text).map_err(|e| vec![ConfigError::from_toml(file, text, &e)])?;
+    let p = Parser { file, text, errors: std::cell::RefCell::new(Vec::new()) };
     let mut theme = ThemeFile {
         name: name.to_string(),
         file: file.to_path_buf(),
@@ -207,21 +235,23 @@ pub fn parse_theme_file(text: &str, file: &Path, name: &str) -> Result<ThemeFile
         match &**key.get_ref() {
             "inherits" => {
                 let Some(parent) = value.get_ref().as_str() else {
-                    return Err(
-                        p.err(value.span().start, "`inherits` must be a string: the name of another theme")
+                    p.push(
+                        p.err(value.span().start, "`inherits` must be a string: the name of another theme"),
                     );
+                    continue;
                 };
                 let (line, column) = super::error::line_col(text, value.span().start);
                 theme.inherits = Some((parent.to_string(), line, column));
             }
             "palette" => {
                 let Some(table) = value.get_ref().as_table() else {
-                    return Err(p.err(value.span().start, "`palette` must be a table of `name = \"colour\"`"));
+                    p.push(p.err(value.span().start, "`palette` must be a table of `name = \"colour\"`"));
+                    continue;
                 };
                 for (k, v) in table.iter() {
                     let is_slot = Slot::ALL.iter().any(|(_, s)| **s == **k.get_ref());
                     if is_slot || v.get_ref().is_table() {
-                        return Err(p.err(
+                        p.push(p.err(
                             k.span().start,
                             format!(
                                 "`{}` is inside [palette]: put slots before the [palette] header (in TOML, \
@@ -229,16 +259,18 @@ pub fn parse_theme_file(text: &str, file: &Path, name: &str) -> Result<ThemeFile
                                 k.get_ref()
                             ),
                         ));
+                        continue;
                     }
-                    let colour = v.get_ref().as_str().and_then(parse_colour).ok_or_else(|| {
-                        p.err(
+                    let Some(colour) = v.get_ref().as_str().and_then(parse_colour) else {
+                        p.push(p.err(
                             v.span().start,
                             format!(
                                 "bad colour for palette entry `{}`: expected {COLOUR_FORMS}",
                                 k.get_ref()
                             ),
-                        )
-                    })?;
+                        ));
+                        continue;
+                    };
                     theme.palette.push((k.get_ref().to_string(), colour));
                 }
             }
@@ -248,9 +280,14 @@ pub fn parse_theme_file(text: &str, file: &Path, name: &str) -> Result<ThemeFile
         }
     }
     let mut slots = Vec::new();
-    p.slots("", &slot_table, &mut slots)?;
+    p.slots("", &slot_table, &mut slots);
     theme.slots = slots;
-    Ok(theme)
+    let mut errors = p.errors.into_inner();
+    if errors.is_empty() {
+        return Ok(theme);
+    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(errors)
 }
 
 #[cfg(test)]

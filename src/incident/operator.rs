@@ -3,12 +3,41 @@
 /// The operator identity recorded in every entry this process writes: `$USER@hostname`, plus
 /// ` via <client ip>` when `SSH_CONNECTION` is set.
 pub fn operator_identity() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok();
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(account_name);
     let host = hostname::get().ok().map(|h| h.to_string_lossy().into_owned());
     let ssh = std::env::var("SSH_CONNECTION").ok();
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     identity_from(user.as_deref(), host.as_deref(), ssh.as_deref(), uid)
+}
+
+/// The account name of this process's real uid from the password database (`getpwuid_r`),
+/// for when `$USER` and `$LOGNAME` are unset (a service, `env -i`, some containers).
+pub fn account_name() -> Option<String> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: an all-zero passwd is a valid value of this plain C struct.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is valid for the call; buf outlives the use of pwd's strings.
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success pw_name points to a NUL-terminated string inside buf.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty());
+    }
 }
 
 /// Longest name `--operator` accepts, in characters.
@@ -103,6 +132,21 @@ mod tests {
         }
         assert_eq!(operator_for(Some("bob")), Ok("bob".into()));
         assert_eq!(operator_for(None), Ok(operator_identity()));
+    }
+
+    #[test]
+    fn the_account_name_comes_from_the_password_database() {
+        // The test runs as a real account (root in CI containers): its name, never `uid<N>`.
+        let name = account_name().expect("the running uid has a passwd entry");
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let listed = passwd.lines().any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() > 2 && f[0] == name && f[2] == uid.to_string()
+        });
+        assert!(listed || passwd.is_empty(), "{name} is not uid {uid} in /etc/passwd");
+        assert!(!name.starts_with("uid"), "{name}");
     }
 
     #[test]

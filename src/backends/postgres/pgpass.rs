@@ -8,11 +8,28 @@ use std::path::PathBuf;
 pub fn password_from_default_file(host: &str, port: u16, db: &str, user: &str) -> Option<String> {
     let path = default_path()?;
     if !private_enough(&path) {
-        tracing::warn!("password file {} has group or world access; ignored (chmod 0600 it)", path.display());
+        // Every poll of every node asks: say it once per process, not once a second.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| tracing::warn!("{}", ignored_message(&path)));
         return None;
     }
     let contents = std::fs::read_to_string(&path).ok()?;
     lookup(&contents, host, port, db, user)
+}
+
+/// Why the default password file is ignored, when it exists and group or others can read it
+/// (`warroom check` and the console say it once).
+pub fn ignored_warning() -> Option<String> {
+    let path = default_path()?;
+    (path.is_file() && !private_enough(&path)).then(|| ignored_message(&path))
+}
+
+fn ignored_message(path: &std::path::Path) -> String {
+    format!(
+        "password file {} is ignored: group or others can read it (as libpq does); run `chmod 0600 {}`",
+        path.display(),
+        path.display()
+    )
 }
 
 /// `PGPASSFILE`, else `$HOME/.pgpass`.

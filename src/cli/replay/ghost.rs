@@ -39,12 +39,13 @@ pub async fn run(args: &ReplayArgs, loaded: &Loaded, rec: Replayable) -> color_e
     let ctx = UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() };
     crate::tui::ghost::run(&timeline, &ctx, &mut ghost, args.speed).await?;
     let card = ghost.card(&args.id, &title, &operator, &original_operator);
+    // A closed stdout does not stop the card being written.
     for line in render_text(&card) {
-        println!("{line}");
+        let _ = crate::cli::out::line(&line);
     }
     match write_card(&loaded.paths.data_dir, &card, Utc::now()) {
         Ok(path) => {
-            println!("Card written to {}", path.display());
+            let _ = crate::cli::out::line(&format!("Card written to {}", path.display()));
             Ok(0)
         }
         Err(e) => {
