@@ -8,6 +8,7 @@
 pub mod access;
 mod clients;
 mod exec;
+pub mod entries;
 pub mod lease;
 mod observer;
 mod operator;

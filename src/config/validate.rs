@@ -36,6 +36,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     polling(&mut c, config);
     drill(&mut c, config);
     commander(&mut c, config);
+    war_room(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -306,6 +307,26 @@ fn commander(c: &mut Checker<'_, '_>, config: &Config) {
     let (lo, hi) = COMMANDER_TTL_SECS;
     if !(lo..=hi).contains(&cm.ttl_secs) {
         c.err(&at("ttl_secs"), format!("`ttl_secs` is {}: expected {lo} to {hi} seconds", cm.ttl_secs));
+    }
+}
+
+fn war_room(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(w) = &config.war_room else { return };
+    let at = |k| [Seg::Key("war_room"), Seg::Key(k)];
+    if w.context.trim().is_empty() {
+        c.err(&at("context"), "`context` is empty: expected a kube context name");
+    }
+    let ns = &w.namespace;
+    let dns_label = !ns.is_empty()
+        && ns.len() <= 63
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if !dns_label {
+        c.err(
+            &at("namespace"),
+            format!("namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"),
+        );
     }
 }
 

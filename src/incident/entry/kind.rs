@@ -110,6 +110,9 @@ entry_kinds! {
     /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
     /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
     Facilitator = "facilitator",
+    /// Two hosts appended while the shared store was unreachable: this host's entries were
+    /// re-chained after the store's: `{at_seq, rechained, store_head, saved, saved_sha256}`.
+    Fork = "fork",
 }
 
 impl EntryKind {
