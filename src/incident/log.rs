@@ -18,6 +18,8 @@ mod fixture_tests;
 mod follow;
 mod read;
 mod shared;
+#[cfg(test)]
+mod shared_tests;
 mod tail;
 #[cfg(test)]
 mod tests;
