@@ -10,6 +10,7 @@ pub mod live;
 pub mod log;
 pub mod plan;
 pub mod replay;
+pub mod shared;
 pub mod status;
 
 use std::path::PathBuf;
