@@ -265,8 +265,12 @@ pub async fn launch_with(
     let runbook_sources =
         crate::runbook::catalog::Catalog::user_sources(loaded.paths.runbooks_dir().as_deref());
     let recorder = start_recorder(&data_dir, &log, &mut state, &entries, runbook_sources);
+    let shared = log.shared_status().is_some().then(|| log.clone());
     let mut driver =
         Driver::start(state, l.sources, l.operator, Arc::new(IncidentSink(log))).with_follower(follower);
+    if let Some(log) = shared {
+        driver = driver.with_shared_store(log);
+    }
     if let Some(link) = commander {
         driver = driver.with_commander(link);
     }

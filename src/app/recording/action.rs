@@ -295,5 +295,7 @@ pub(super) fn plain(action: &Action) -> Option<ActionRec> {
         Action::Shutdown => ActionRec::Shutdown,
         Action::Commander(v) => ActionRec::Commander(v.into()),
         Action::Kube(_) | Action::Database(_) | Action::Sentinel(_) | Action::Traffic(_) => return None,
+        // The store's reachability is not replayed (the entries it brought are, as Mirrored).
+        Action::SharedStore(_) => return None,
     })
 }
