@@ -39,7 +39,8 @@ fn main() {
         namespace: ns,
         kubeconfig: Some(cp.kubeconfig.to_string_lossy().into_owned()),
     };
-    let store = |id: &str| -> Arc<dyn EntryStore> { Arc::new(KubeStore::connect(&w, None, id).expect("connect")) };
+    let store =
+        |id: &str| -> Arc<dyn EntryStore> { Arc::new(KubeStore::connect(&w, None, id).expect("connect")) };
 
     // Round trip A -> store -> B's file.
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

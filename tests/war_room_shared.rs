@@ -138,12 +138,20 @@ fn two_writers_racing_a_thousand_entries_each_make_one_gapless_chain() {
     assert_eq!(entries.len(), 2 * N + 1);
     assert!(entries.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1), "gapless");
     for who in ["ana@host-a", "bo@host-b"] {
-        assert_eq!(entries.iter().filter(|e| e.summary.starts_with(who)).count(), N, "{who}: every entry once");
+        assert_eq!(
+            entries.iter().filter(|e| e.summary.starts_with(who)).count(),
+            N,
+            "{who}: every entry once"
+        );
     }
     assert_eq!(std::fs::read(a.log.path()).unwrap(), std::fs::read(b.log.path()).unwrap(), "identical files");
     assert!(verify(a.log.path()).unwrap().is_intact());
     let s = store(&w, &id_of(&a));
-    assert_eq!(compare_with_store(a.log.path(), s.as_ref()).unwrap(), vec![], "the store holds the same chain");
+    assert_eq!(
+        compare_with_store(a.log.path(), s.as_ref()).unwrap(),
+        vec![],
+        "the store holds the same chain"
+    );
 }
 
 #[test]
@@ -188,7 +196,8 @@ fn a_two_mib_entry_is_split_across_objects_and_round_trips_byte_for_byte() {
     let a = declare(&w, "ana@host-a");
     let b = join(&w, &id_of(&a), "bo@host-b");
     let big: String = (0..2 * 1024 * 1024).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    let seq = a.log.append(&EntryKind::Note, "big detail", json!({ "blob": big, "tail": "é日" })).unwrap().seq;
+    let seq =
+        a.log.append(&EntryKind::Note, "big detail", json!({ "blob": big, "tail": "é日" })).unwrap().seq;
     wait_until("b has the big entry", Duration::from_secs(5), || has_summary(b.log.path(), "big detail"));
     assert_eq!(std::fs::read(a.log.path()).unwrap(), std::fs::read(b.log.path()).unwrap());
     let e = read_log(b.log.path()).unwrap().into_iter().find(|e| e.seq == seq).unwrap();

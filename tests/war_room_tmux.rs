@@ -17,7 +17,12 @@ fn console(home: &Path, config: &Path, who: &str, extra: &[&str]) -> Tmux {
     let mut cmd = vec![BIN, "--config", config.to_str().unwrap()];
     cmd.extend_from_slice(extra);
     // The operator identity is `$USER@host`: two users stand for two people.
-    Tmux::start(160, 45, &cmd, &[("WARROOM_DATA_DIR", &home.join("data")), ("HOME", home), ("USER", Path::new(who))])
+    Tmux::start(
+        160,
+        45,
+        &cmd,
+        &[("WARROOM_DATA_DIR", &home.join("data")), ("HOME", home), ("USER", Path::new(who))],
+    )
 }
 
 fn note(t: &Tmux, text: &str) {

@@ -7,8 +7,8 @@
 
 pub mod access;
 mod clients;
-mod exec;
 pub mod entries;
+mod exec;
 pub mod lease;
 mod observer;
 mod operator;

@@ -325,7 +325,9 @@ fn war_room(c: &mut Checker<'_, '_>, config: &Config) {
     if !dns_label {
         c.err(
             &at("namespace"),
-            format!("namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"),
+            format!(
+                "namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"
+            ),
         );
     }
 }

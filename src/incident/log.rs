@@ -448,13 +448,7 @@ impl IncidentLog {
     }
 
     /// Writes `prefix` + the entry's line + newline in one `write_all`, then `fsync`s.
-    fn write_line(
-        &self,
-        file: &File,
-        len: u64,
-        prefix: &[u8],
-        entry: &Entry,
-    ) -> Result<TailState, LogError> {
+    fn write_line(&self, file: &File, len: u64, prefix: &[u8], entry: &Entry) -> Result<TailState, LogError> {
         let line = shared::encode_sealed(entry, &self.path)?;
         self.write_raw(file, len, prefix, &line, entry.seq, true)
     }

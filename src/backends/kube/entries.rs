@@ -52,7 +52,8 @@ impl EntryObjects {
     /// The line bytes of entry `seq`, or `None` when no such object exists.
     pub async fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, String> {
         let name = self.object_name(seq);
-        let Some(cm) = self.api.get_opt(&name).await.map_err(|e| format!("get {name}: {}", describe(&e)))? else {
+        let Some(cm) = self.api.get_opt(&name).await.map_err(|e| format!("get {name}: {}", describe(&e)))?
+        else {
             return Ok(None);
         };
         self.assemble(&name, cm).await.map(Some)
@@ -76,9 +77,14 @@ impl EntryObjects {
             data.insert("parts".to_string(), parts.len().to_string());
             data.insert("sha256".to_string(), hash);
         }
-        let labels = [(INCIDENT_LABEL.to_string(), self.incident.clone()), (SEQ_LABEL.to_string(), seq.to_string())];
+        let labels =
+            [(INCIDENT_LABEL.to_string(), self.incident.clone()), (SEQ_LABEL.to_string(), seq.to_string())];
         let cm = ConfigMap {
-            metadata: ObjectMeta { name: Some(name.clone()), labels: Some(labels.into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(labels.into()),
+                ..Default::default()
+            },
             data: Some(data),
             ..Default::default()
         };
@@ -103,7 +109,11 @@ impl EntryObjects {
             ("warroom.dev/part-of".to_string(), seq.to_string()),
         ];
         let cm = ConfigMap {
-            metadata: ObjectMeta { name: Some(name.clone()), labels: Some(labels.into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some(labels.into()),
+                ..Default::default()
+            },
             data: Some([(format!("line.{n}"), part.to_string())].into()),
             ..Default::default()
         };
@@ -121,8 +131,10 @@ impl EntryObjects {
             return Ok(line.into_bytes());
         }
         let bad = |what: &str| format!("{name}: {what}");
-        let parts: usize = data.get("parts").and_then(|p| p.parse().ok()).ok_or_else(|| bad("no `line` nor `parts`"))?;
-        let hash = data.remove("sha256").filter(|h| h.len() == 64).ok_or_else(|| bad("no sha256 of its parts"))?;
+        let parts: usize =
+            data.get("parts").and_then(|p| p.parse().ok()).ok_or_else(|| bad("no `line` nor `parts`"))?;
+        let hash =
+            data.remove("sha256").filter(|h| h.len() == 64).ok_or_else(|| bad("no sha256 of its parts"))?;
         let mut line = data.remove("line.0").ok_or_else(|| bad("no `line.0`"))?.into_bytes();
         let seq = name.rsplit('-').next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| bad("no seq"))?;
         for n in 1..parts {

@@ -66,7 +66,9 @@ impl LogFollower {
 
     /// [`Self::poll_new`], returning I/O errors.
     pub fn try_poll_new(&mut self) -> Result<Vec<Entry>, LogError> {
-        if let Some(to) = self.rewind.as_ref().and_then(|r| r.lock().unwrap_or_else(|e| e.into_inner()).take()) {
+        if let Some(to) =
+            self.rewind.as_ref().and_then(|r| r.lock().unwrap_or_else(|e| e.into_inner()).take())
+        {
             self.offset = self.offset.min(to);
         }
         let file = match &self.file {

@@ -447,7 +447,11 @@ impl IncidentLog {
     /// Rebuilds incident `id`'s local log from `store` when this host lacks it (a console
     /// joining from another host): the store's chain is checked (seq, prev, seal) and written
     /// verbatim, fsynced. `Ok(false)`: the local log exists already, nothing done.
-    pub fn join_from_store(data_dir: &std::path::Path, id: &str, store: &dyn EntryStore) -> Result<bool, LogError> {
+    pub fn join_from_store(
+        data_dir: &std::path::Path,
+        id: &str,
+        store: &dyn EntryStore,
+    ) -> Result<bool, LogError> {
         let path = crate::incident::store::log_path(data_dir, id)?;
         if path.exists() {
             return Ok(false);

@@ -29,7 +29,11 @@ impl KubeStore {
     /// `kubeconfig`: `[war_room] kubeconfig`, else `[kubernetes] kubeconfig`, else standard.
     /// A bad kubeconfig or a missing context is an error; an unreachable API server is not
     /// (calls fail until it answers).
-    pub fn connect(w: &WarRoomConfig, fallback_kubeconfig: Option<&str>, incident_id: &str) -> Result<KubeStore, String> {
+    pub fn connect(
+        w: &WarRoomConfig,
+        fallback_kubeconfig: Option<&str>,
+        incident_id: &str,
+    ) -> Result<KubeStore, String> {
         let path = w.kubeconfig.clone().or(fallback_kubeconfig.map(str::to_string));
         let (context, namespace, id) = (w.context.clone(), w.namespace.clone(), incident_id.to_string());
         let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
@@ -45,13 +49,16 @@ impl KubeStore {
                     }
                 };
                 rt.block_on(async move {
-                    let clients = match KubeClients::from_kubeconfig(path.as_deref(), std::slice::from_ref(&context)).await {
-                        Ok(c) => c,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e.to_string()));
-                            return;
-                        }
-                    };
+                    let clients =
+                        match KubeClients::from_kubeconfig(path.as_deref(), std::slice::from_ref(&context))
+                            .await
+                        {
+                            Ok(c) => c,
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(e.to_string()));
+                                return;
+                            }
+                        };
                     let client = match clients.get(&context) {
                         Ok(c) => c.clone(),
                         Err(e) => {
@@ -72,7 +79,10 @@ impl KubeStore {
         Ok(KubeStore { requests: tx, describe: format!("ConfigMaps {}/{}", w.context, w.namespace) })
     }
 
-    fn call<T>(&self, make: impl FnOnce(std_mpsc::SyncSender<Result<T, String>>) -> Request) -> Result<T, String> {
+    fn call<T>(
+        &self,
+        make: impl FnOnce(std_mpsc::SyncSender<Result<T, String>>) -> Request,
+    ) -> Result<T, String> {
         let (tx, rx) = std_mpsc::sync_channel(1);
         self.requests.send(make(tx)).map_err(|_| "store thread ended".to_string())?;
         match rx.recv_timeout(CALL_TIMEOUT + std::time::Duration::from_millis(200)) {
@@ -86,11 +96,14 @@ async fn serve(objects: &EntryObjects, req: Request) {
     let late = || format!("no answer within {} s", CALL_TIMEOUT.as_secs());
     match req {
         Request::Get(seq, reply) => {
-            let r = tokio::time::timeout(CALL_TIMEOUT, objects.get(seq)).await.unwrap_or_else(|_| Err(late()));
+            let r =
+                tokio::time::timeout(CALL_TIMEOUT, objects.get(seq)).await.unwrap_or_else(|_| Err(late()));
             let _ = reply.send(r);
         }
         Request::Create(seq, line, reply) => {
-            let r = tokio::time::timeout(CALL_TIMEOUT, objects.create(seq, &line)).await.unwrap_or_else(|_| Err(late()));
+            let r = tokio::time::timeout(CALL_TIMEOUT, objects.create(seq, &line))
+                .await
+                .unwrap_or_else(|_| Err(late()));
             let _ = reply.send(r);
         }
     }

@@ -23,8 +23,8 @@ pub fn fetch_chain(store: &dyn EntryStore) -> Result<Vec<Vec<u8>>, String> {
     loop {
         let seq = lines.len() as u64 + 1;
         let Some(line) = store.get(seq)? else { return Ok(lines) };
-        let entry: Entry = serde_json::from_slice(&line)
-            .map_err(|e| format!("shared entry {seq} is not an entry: {e}"))?;
+        let entry: Entry =
+            serde_json::from_slice(&line).map_err(|e| format!("shared entry {seq} is not an entry: {e}"))?;
         if entry.seq != seq || entry.prev != prev {
             return Err(format!("shared entry {seq} does not chain onto entry {}", seq - 1));
         }
@@ -37,8 +37,7 @@ pub fn fetch_chain(store: &dyn EntryStore) -> Result<Vec<Vec<u8>>, String> {
 /// truncated file), entries whose bytes differ (rewritten), local entries the store lacks.
 pub fn compare_with_store(path: &Path, store: &dyn EntryStore) -> Result<Vec<StoreProblem>, String> {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let local: Vec<&[u8]> =
-        data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let local: Vec<&[u8]> = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     let mut problems = Vec::new();
     let mut seq = 0u64;
     loop {

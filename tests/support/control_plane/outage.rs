@@ -20,9 +20,15 @@ impl ControlPlane {
             &cluster.args,
             &cluster.apiserver.log.with_extension("after-outage.log"),
         );
-        let (url, log, kubeconfig, ctx) =
-            (cluster.url.clone(), cluster.apiserver.log.clone(), self.kubeconfig.clone(), context.to_string());
-        std::thread::scope(|s| s.spawn(|| runtime().block_on(wait_ready(&kubeconfig, &ctx, &url, &log))).join())
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let (url, log, kubeconfig, ctx) = (
+            cluster.url.clone(),
+            cluster.apiserver.log.clone(),
+            self.kubeconfig.clone(),
+            context.to_string(),
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| runtime().block_on(wait_ready(&kubeconfig, &ctx, &url, &log))).join()
+        })
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 }
