@@ -36,7 +36,7 @@ pub trait EntryStore: Send + Sync {
 }
 
 /// How the local log stands against the shared store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SharedStatus {
     /// Every local entry is in the store (as of `at`).
     Synced {
