@@ -165,10 +165,16 @@ impl IncidentLog {
         if !link.should_try() {
             return Ok(());
         }
-        let (synced, head) = {
+        let (mut synced, head) = {
             let st = link.st();
             (st.synced, st.head)
         };
+        if synced == 0 && head > 0 {
+            // The store was unreachable when the log was shared: find what it already holds
+            // rather than re-sending every entry.
+            self.find_synced();
+            synced = link.st().synced;
+        }
         if synced >= head {
             match link.store.get(head + 1) {
                 Ok(None) => {
