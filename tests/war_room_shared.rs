@@ -86,6 +86,27 @@ fn has_summary(path: &Path, s: &str) -> bool {
     std::fs::read_to_string(path).is_ok_and(|t| t.contains(&format!("\"summary\":\"{s}\"")))
 }
 
+/// `warroom --config <[war_room]> log verify ID` on the data dir holding `log`: (exit code, stdout).
+fn log_verify(w: &WarRoomConfig, log: &Path) -> (i32, String) {
+    let data = log.parent().unwrap().parent().unwrap();
+    let id = log.file_stem().unwrap().to_string_lossy().into_owned();
+    let config = data.join("warroom.toml");
+    let toml = format!(
+        "[war_room]\ncontext = \"{}\"\nnamespace = \"{}\"\nkubeconfig = \"{}\"\n",
+        w.context,
+        w.namespace,
+        w.kubeconfig.as_deref().unwrap()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(["--config", config.to_str().unwrap(), "log", "verify", &id])
+        .env("WARROOM_DATA_DIR", data)
+        .env("HOME", data)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -177,6 +198,9 @@ fn a_third_console_joins_from_an_empty_data_dir_and_verify_catches_truncation_an
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&path, lines[..9].join("\n") + "\n").unwrap();
     assert!(verify(&path).unwrap().is_intact(), "the chain alone cannot see a cut-off end");
+    let (code, out) = log_verify(&w, &path);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("OK: 9 entries") && out.contains("seq 10: seqs 10..12"), "{out}");
     let problems = compare_with_store(&path, s.as_ref()).unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].seq, 10);
@@ -187,6 +211,13 @@ fn a_third_console_joins_from_an_empty_data_dir_and_verify_catches_truncation_an
     let problems = compare_with_store(&path, s.as_ref()).unwrap();
     assert_eq!(problems.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![5]);
     assert!(problems[0].message.contains("rewritten"));
+    let (code, out) = log_verify(&w, &path);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("seq 5: local line 5 differs"), "{out}");
+    std::fs::write(&path, text).unwrap();
+    let (code, out) = log_verify(&w, &path);
+    assert_eq!(code, 0, "the restored file matches: {out}");
+    assert!(out.contains("matches the shared store"), "{out}");
 }
 
 #[test]

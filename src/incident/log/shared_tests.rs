@@ -117,4 +117,3 @@ fn verify_against_the_store_finds_truncation_and_rewrites() {
     assert_eq!(p.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![2]);
     assert!(p[0].message.contains("rewritten"));
 }
-
