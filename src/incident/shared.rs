@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::backends::kube::entries::Created;
 pub use bridge::KubeStore;
+pub(crate) use compare::RUN;
 pub use compare::{StoreProblem, compare_with_store, fetch_chain};
 
 /// How long one store call may take before the store counts as unreachable.
@@ -33,6 +34,18 @@ pub trait EntryStore: Send + Sync {
     fn create(&self, seq: u64, line: &[u8]) -> Result<Created, String>;
     /// Where the store is, for messages (`ConfigMaps ctx/ns`).
     fn describe(&self) -> String;
+    /// The lines of entries `from, from+1, ...` up to the first missing one, at most `max`
+    /// (a store may fetch them concurrently).
+    fn get_run(&self, from: u64, max: usize) -> Result<Vec<Vec<u8>>, String> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            match self.get(from + out.len() as u64)? {
+                Some(line) => out.push(line),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// How the local log stands against the shared store.

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::tail::{TailState, line_hash};
 use super::{IncidentLog, LogError, Writer, encode, one_line, one_line_kind};
 use crate::incident::entry::{Entry, EntryKind};
-use crate::incident::shared::{Created, EntryStore, POLL_EVERY, SharedStatus};
+use crate::incident::shared::{Created, EntryStore, POLL_EVERY, RUN, SharedStatus};
 use crate::text::redact::redact_json;
 
 /// How often an unreachable store is tried again.
@@ -239,30 +239,54 @@ impl IncidentLog {
                 }
             }
         }
-        loop {
-            let next = tail.last_seq + 1;
-            let Some(line) = link.store.get(next).map_err(SyncError::Store)? else { break };
-            tail = self.adopt(file, &tail, &line)?;
-            link.ok(Some(next));
-        }
+        tail = self.pull(file, tail, link)?;
         link.ok(None);
         *cache = Some(tail.clone());
         Ok(tail)
     }
 
-    /// Appends another host's line verbatim after checking it chains onto the local tail.
-    fn adopt(&self, file: &File, tail: &TailState, line: &[u8]) -> Result<TailState, SyncError> {
-        let next = tail.last_seq + 1;
-        let entry: Entry = serde_json::from_slice(line)
-            .map_err(|e| SyncError::Store(format!("shared entry {next} is not an entry: {e}")))?;
-        if entry.seq != next || entry.prev != tail.last_hash || encode::seal_ok(line) == Some(false) {
-            return Err(SyncError::Store(format!(
-                "shared entry {next} does not chain onto the local log (seq {}, prev {}): left alone",
-                entry.seq,
-                &entry.prev[..entry.prev.len().min(12)]
-            )));
+    /// Appends the store's entries after `tail` verbatim (each checked to chain onto the one
+    /// before: seq, prev, seal), fetched and written in runs (one write and fsync per run).
+    fn pull(&self, file: &File, mut tail: TailState, link: &Link) -> Result<TailState, SyncError> {
+        // Runs grow 1, 2, 4, ... RUN: an append finds at most a few new entries (one GET each),
+        // a host far behind fetches RUN at a time.
+        let mut want = 1;
+        loop {
+            let run = link.store.get_run(tail.last_seq + 1, want).map_err(SyncError::Store)?;
+            let (mut buf, mut next, mut bad) = (Vec::new(), tail.clone(), None);
+            for line in &run {
+                match chains_onto(&next, line) {
+                    Ok(seq) => {
+                        buf.extend_from_slice(line);
+                        buf.push(b'\n');
+                        next = TailState {
+                            len: next.len + line.len() as u64 + 1,
+                            last_seq: seq,
+                            last_hash: line_hash(line),
+                        };
+                    }
+                    Err(e) => {
+                        bad = Some(e);
+                        break;
+                    }
+                }
+            }
+            if !buf.is_empty() {
+                let mut w: &File = file;
+                w.write_all(&buf).map_err(LogError::io(&self.path, "append"))?;
+                w.sync_data().map_err(LogError::io(&self.path, "fsync"))?;
+                self.note_head(next.last_seq);
+                link.ok(Some(next.last_seq));
+                tail = next;
+            }
+            if let Some(e) = bad {
+                return Err(SyncError::Store(e));
+            }
+            if run.len() < want {
+                return Ok(tail);
+            }
+            want = (want * 2).min(RUN);
         }
-        Ok(self.write_raw(file, tail.len, &[], line, entry.seq, false)?)
     }
 
     /// An append of a shared log: CAS-create the entry `build` makes for the current tail, retrying
@@ -357,13 +381,8 @@ impl IncidentLog {
             .range(at..)
             .filter_map(|(_, l)| serde_json::from_slice::<Entry>(l).ok().map(|e| (e, line_hash(l))))
             .collect();
-        let mut tail = self.settle_tail(file, cache, Utc::now())?;
-        loop {
-            let next = tail.last_seq + 1;
-            let Some(line) = link.store.get(next).map_err(SyncError::Store)? else { break };
-            tail = self.adopt(file, &tail, &line)?;
-            link.ok(Some(next));
-        }
+        let tail = self.settle_tail(file, cache, Utc::now())?;
+        let tail = self.pull(file, tail, link)?;
         *cache = Some(tail.clone());
         let store_head = tail.last_seq;
         let mut first_new = None;
@@ -414,6 +433,21 @@ impl IncidentLog {
             link.st().head = seq;
         }
     }
+}
+
+/// The seq of `line` when it is the entry after `tail` (seq, prev and its own seal check).
+fn chains_onto(tail: &TailState, line: &[u8]) -> Result<u64, String> {
+    let next = tail.last_seq + 1;
+    let entry: Entry =
+        serde_json::from_slice(line).map_err(|e| format!("shared entry {next} is not an entry: {e}"))?;
+    if entry.seq != next || entry.prev != tail.last_hash || encode::seal_ok(line) == Some(false) {
+        return Err(format!(
+            "shared entry {next} does not chain onto the local log (seq {}, prev {}): left alone",
+            entry.seq,
+            &entry.prev[..entry.prev.len().min(12)]
+        ));
+    }
+    Ok(next)
 }
 
 /// A sealed line for `entry`.

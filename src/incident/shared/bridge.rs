@@ -121,4 +121,26 @@ impl EntryStore for KubeStore {
     fn describe(&self) -> String {
         self.describe.clone()
     }
+
+    /// All `max` GETs are sent at once (the store thread serves them concurrently).
+    fn get_run(&self, from: u64, max: usize) -> Result<Vec<Vec<u8>>, String> {
+        let mut replies = Vec::with_capacity(max);
+        for seq in from..from + max as u64 {
+            let (tx, rx) = std_mpsc::sync_channel(1);
+            self.requests.send(Request::Get(seq, tx)).map_err(|_| "store thread ended".to_string())?;
+            replies.push(rx);
+        }
+        let deadline = std::time::Instant::now() + CALL_TIMEOUT + std::time::Duration::from_millis(200);
+        let mut out = Vec::new();
+        for rx in replies {
+            let wait = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(wait) {
+                Ok(Ok(Some(line))) => out.push(line),
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => return Err(redact(&crate::text::sanitize(&e)).into_owned()),
+                Err(_) => return Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+            }
+        }
+        Ok(out)
+    }
 }

@@ -21,17 +21,25 @@ pub fn fetch_chain(store: &dyn EntryStore) -> Result<Vec<Vec<u8>>, String> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut prev = ZERO_HASH.to_string();
     loop {
-        let seq = lines.len() as u64 + 1;
-        let Some(line) = store.get(seq)? else { return Ok(lines) };
-        let entry: Entry =
-            serde_json::from_slice(&line).map_err(|e| format!("shared entry {seq} is not an entry: {e}"))?;
-        if entry.seq != seq || entry.prev != prev {
-            return Err(format!("shared entry {seq} does not chain onto entry {}", seq - 1));
+        let run = store.get_run(lines.len() as u64 + 1, RUN)?;
+        if run.is_empty() {
+            return Ok(lines);
         }
-        prev = line_hash(&line);
-        lines.push(line);
+        for line in run {
+            let seq = lines.len() as u64 + 1;
+            let entry: Entry = serde_json::from_slice(&line)
+                .map_err(|e| format!("shared entry {seq} is not an entry: {e}"))?;
+            if entry.seq != seq || entry.prev != prev {
+                return Err(format!("shared entry {seq} does not chain onto entry {}", seq - 1));
+            }
+            prev = line_hash(&line);
+            lines.push(line);
+        }
     }
 }
+
+/// Entries fetched per round trip when reading a run of them.
+pub(crate) const RUN: usize = 64;
 
 /// The local log at `path` against the store: store entries missing locally at its end (a
 /// truncated file), entries whose bytes differ (rewritten), local entries the store lacks.
