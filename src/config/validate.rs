@@ -560,6 +560,17 @@ mod tests {
     }
 
     #[test]
+    fn war_room_rules() {
+        let p = problems("[war_room]\ncontext = \" \"\nnamespace = \"War_Room\"\n");
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:2:11: `context` is empty"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:3:13: namespace `War_Room` is not a DNS label"), "{p:#?}");
+        let missing = problems("[war_room]\ncontext = \"mgmt\"\n");
+        assert_eq!(missing.len(), 1, "namespace is required: {missing:#?}");
+        assert!(problems("[war_room]\ncontext = \"mgmt\"\nnamespace = \"war-room\"\n").is_empty());
+    }
+
+    #[test]
     fn http_urls() {
         assert!(http_url("https://api.example.com/health/live").is_ok());
         assert!(http_url("http://127.0.0.1:8080/x").is_ok());
