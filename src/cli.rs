@@ -14,6 +14,7 @@ pub mod log;
 pub mod out;
 pub mod plan;
 pub mod replay;
+pub mod shared;
 pub mod status;
 
 use std::path::PathBuf;

@@ -196,6 +196,32 @@ impl Driver {
         self
     }
 
+    /// Watch a shared log's store (`[war_room]`) twice a second: each change of its status
+    /// (reachable, stale with the error, pending count) reaches the header.
+    pub fn with_shared_store(self, log: std::sync::Arc<crate::incident::log::IncidentLog>) -> Driver {
+        let actions = self.sender.clone();
+        tokio::spawn(async move {
+            let mut last: Option<crate::incident::shared::SharedStatus> = None;
+            loop {
+                let now = log.shared_status().map(|s| match s {
+                    // Only a change of state matters, not each successful poll's time.
+                    crate::incident::shared::SharedStatus::Synced { .. } => {
+                        crate::incident::shared::SharedStatus::Synced { at: chrono::DateTime::UNIX_EPOCH }
+                    }
+                    stale => stale,
+                });
+                if let Some(s) = now.filter(|s| Some(s) != last.as_ref()) {
+                    last = Some(s.clone());
+                    if actions.send(Action::SharedStore(s)).is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        self
+    }
+
     /// Wait for the next input of any kind, then apply it and everything already queued
     /// behind it, in order. Returns whether the screen may have changed. Cancel-safe while
     /// waiting; nothing is lost when a timeout drops it.

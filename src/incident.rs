@@ -11,4 +11,5 @@ pub mod observations;
 pub mod operator;
 pub mod recorder;
 pub mod scorecard;
+pub mod shared;
 pub mod store;

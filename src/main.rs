@@ -60,6 +60,15 @@ fn main() -> ExitCode {
                 );
                 Ok(3)
             }
+            Some(Cmd::Log { command: cli::log::LogCommand::Verify { ref id, ref head } })
+                if loaded.config.as_ref().is_some_and(|c| c.war_room.is_some()) =>
+            {
+                let verify = cli::log::LogCommand::Verify { id: id.clone(), head: head.clone() };
+                let local = cli::log::run(verify, &loaded.paths.data_dir, &loaded.paths.state_dir)?;
+                let cfg = loaded.config.clone().unwrap_or_default();
+                let shared = cli::shared::verify(&mut std::io::stdout(), &cfg, &loaded.paths.data_dir, id)?;
+                Ok(local.max(shared))
+            }
             Some(Cmd::Log { ref command }) => {
                 cli::log::run(command.clone(), &loaded.paths.data_dir, &loaded.paths.state_dir)
             }

@@ -52,6 +52,8 @@ pub enum Action {
     Shutdown,
     /// The commander lock changed (took, renewed, lost, someone else holds it).
     Commander(crate::incident::commander::CommanderView),
+    /// The shared store's status changed (reachable, or stale with its error and pending count).
+    SharedStore(crate::incident::shared::SharedStatus),
 }
 
 impl Action {

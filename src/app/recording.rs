@@ -232,6 +232,7 @@ impl Decoder {
             ActionRec::LogFailed(s) => Action::LogFailed(s),
             ActionRec::Shutdown => Action::Shutdown,
             ActionRec::Commander(v) => Action::Commander(v.into()),
+            ActionRec::SharedStore(s) => Action::SharedStore(s),
         })
     }
 }

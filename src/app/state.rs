@@ -250,6 +250,8 @@ pub struct Domain {
     pub authority_overrides: Vec<super::authority::AuthorityOverride>,
     /// The commander lock as last seen (default: no lock in this console).
     pub commander: crate::incident::commander::CommanderView,
+    /// The shared store (`[war_room]`) as last seen (`None`: not shared).
+    pub shared_store: Option<crate::incident::shared::SharedStatus>,
     /// Another console took command from this one: who, and when (the header's banner).
     pub command_taken: Option<(String, DateTime<Utc>)>,
     /// This console records what it observes (observation and measurement entries). False in
@@ -394,6 +396,7 @@ impl Domain {
             recovery: super::measure::Recovery::default(),
             authority_overrides: Vec::new(),
             commander: Default::default(),
+            shared_store: None,
             command_taken: None,
             records_observations: true,
             step_ids: None,

@@ -73,6 +73,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             fx.push(Effect::Quit);
         }
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
+        Action::SharedStore(status) => state.domain.shared_store = Some(status),
     }
     runbook_flow::sync(state, &mut fx);
     runbook_flow::revive_skipped(state, &mut fx);

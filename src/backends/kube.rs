@@ -7,6 +7,7 @@
 
 pub mod access;
 mod clients;
+pub mod entries;
 mod exec;
 pub mod lease;
 mod observer;

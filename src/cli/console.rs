@@ -231,6 +231,13 @@ pub async fn launch_with(
         );
         return Ok(2);
     }
+    // A live console joining an incident this host lacks rebuilds it from the shared store.
+    if let (Mode::Live, Some(Some(id))) = (l.mode, &l.resume)
+        && let Err(e) = super::shared::join_if_missing(&l.config, &data_dir, id)
+    {
+        eprintln!("warroom: {e}");
+        return Ok(2);
+    }
     let (log, meta, entries) = open_or_declare(&l, &data_dir, &who)?;
     let log = log.anchored(&loaded.paths.state_dir)?;
     let now = Utc::now();
@@ -252,6 +259,11 @@ pub async fn launch_with(
     state.domain.warnings.extend(state.domain.checklist.apply_entries(&entries));
     resume::restore(&mut state.domain, &entries);
     let log = Arc::new(log);
+    if l.mode == Mode::Live
+        && let Some(warning) = super::shared::share(&l.config, &log, &meta.id)
+    {
+        state.domain.warnings.push(warning);
+    }
     state.domain.step_ids = Some(Arc::new(LogStepIds(log.clone())));
     prepare(&mut state);
     let path = log.path().to_path_buf();
@@ -260,8 +272,12 @@ pub async fn launch_with(
     let runbook_sources =
         crate::runbook::catalog::Catalog::user_sources(loaded.paths.runbooks_dir().as_deref());
     let recorder = start_recorder(&data_dir, &log, &mut state, &entries, runbook_sources);
+    let shared = log.shared_status().is_some().then(|| log.clone());
     let mut driver =
         Driver::start(state, l.sources, l.operator, Arc::new(IncidentSink(log))).with_follower(follower);
+    if let Some(log) = shared {
+        driver = driver.with_shared_store(log);
+    }
     if let Some(link) = commander {
         driver = driver.with_commander(link);
     }

@@ -85,7 +85,7 @@ pub struct ExecArgs {
 
 /// The durable incident log as the runner's sink; every entry is printed once it is durable.
 struct PrintingSink {
-    log: IncidentLog,
+    log: Arc<IncidentLog>,
     out: Mutex<()>,
 }
 
@@ -244,8 +244,18 @@ async fn run_with(
 ) -> Result<i32, Exit> {
     let who = operator_identity();
     let data_dir = loaded.paths.data_dir.clone();
+    // A live exec on an incident this host lacks rebuilds it from the shared store first.
+    if let (Mode::Live, Some(id)) = (mode, &args.incident) {
+        crate::cli::shared::join_if_missing(&config, &data_dir, id).map_err(Exit::usage)?;
+    }
     let (log, meta, entries) = open_or_declare(&args, mode, &data_dir, &who)?;
     let log = log.anchored(&loaded.paths.state_dir).map_err(|e| Exit::usage(e.to_string()))?;
+    let log = Arc::new(log);
+    if mode == Mode::Live
+        && let Some(warning) = crate::cli::shared::share(&config, &log, &meta.id)
+    {
+        progress(&format!("warroom exec: {warning}"));
+    }
     let path = log.path().to_path_buf();
     progress(&format!(
         "warroom exec: incident {} ({}) log: {}",

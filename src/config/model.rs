@@ -31,6 +31,8 @@ pub struct Config {
     pub drill: DrillConfig,
     /// The commander lock (default: a file next to the incident log, ttl 30 s).
     pub commander: Option<CommanderConfig>,
+    /// The incident shared across hosts through Kubernetes (one ConfigMap per log entry).
+    pub war_room: Option<WarRoomConfig>,
 }
 
 /// `[drill]`: what recovery is measured against.
@@ -264,6 +266,19 @@ impl Default for CommanderConfig {
 
 fn default_commander_ttl() -> u64 {
     30
+}
+
+/// `[war_room]`: where the shared incident lives (one ConfigMap per log entry, and the
+/// commander Lease unless `[commander]` names its own place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarRoomConfig {
+    /// Kube context (explicit, never the current context).
+    pub context: String,
+    /// Namespace holding the entries.
+    pub namespace: String,
+    /// Kubeconfig path (default: `[kubernetes] kubeconfig`, then the standard resolution).
+    pub kubeconfig: Option<String>,
 }
 
 impl Config {

@@ -36,6 +36,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     polling(&mut c, config);
     drill(&mut c, config);
     commander(&mut c, config);
+    war_room(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -309,6 +310,28 @@ fn commander(c: &mut Checker<'_, '_>, config: &Config) {
     }
 }
 
+fn war_room(c: &mut Checker<'_, '_>, config: &Config) {
+    let Some(w) = &config.war_room else { return };
+    let at = |k| [Seg::Key("war_room"), Seg::Key(k)];
+    if w.context.trim().is_empty() {
+        c.err(&at("context"), "`context` is empty: expected a kube context name");
+    }
+    let ns = &w.namespace;
+    let dns_label = !ns.is_empty()
+        && ns.len() <= 63
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if !dns_label {
+        c.err(
+            &at("namespace"),
+            format!(
+                "namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"
+            ),
+        );
+    }
+}
+
 /// Checks an `http://` or `https://` URL with a host.
 pub fn http_url(text: &str) -> Result<url::Url, String> {
     // `url`'s messages never include the input, so credentials in a bad URL are not echoed.
@@ -534,6 +557,17 @@ mod tests {
                   [commander]\ncontext = \"ctx\"\nnamespace = \"ops\"\n";
         assert!(problems(ok).is_empty());
         assert!(problems("[commander]\nttl_secs = 10\n").is_empty());
+    }
+
+    #[test]
+    fn war_room_rules() {
+        let p = problems("[war_room]\ncontext = \" \"\nnamespace = \"War_Room\"\n");
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:2:11: `context` is empty"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:3:13: namespace `War_Room` is not a DNS label"), "{p:#?}");
+        let missing = problems("[war_room]\ncontext = \"mgmt\"\n");
+        assert_eq!(missing.len(), 1, "namespace is required: {missing:#?}");
+        assert!(problems("[war_room]\ncontext = \"mgmt\"\nnamespace = \"war-room\"\n").is_empty());
     }
 
     #[test]

@@ -18,6 +18,9 @@ mod encode;
 mod fixture_tests;
 mod follow;
 mod read;
+mod shared;
+#[cfg(test)]
+mod shared_tests;
 mod tail;
 #[cfg(test)]
 mod tests;
@@ -28,7 +31,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -192,6 +195,10 @@ pub struct IncidentLog {
     own: Arc<Mutex<HashSet<u64>>>,
     /// Where the head is anchored after every append (see [`anchor`]); `None`: not anchored.
     anchor: Option<anchor::Anchor>,
+    /// The shared store, once [`Self::share`]d.
+    link: OnceLock<shared::Link>,
+    /// Set when a fork resolution cut the file back to this length (the follower rewinds).
+    rewound: Arc<Mutex<Option<u64>>>,
 }
 
 impl IncidentLog {
@@ -324,7 +331,9 @@ impl IncidentLog {
     /// A follower that yields entries appended after `declare`/`open` returned (by any
     /// console, this one included: dedupe by `seq`).
     pub fn follower(&self) -> LogFollower {
-        LogFollower::new(&self.path, self.follow_from).with_own(self.own.clone())
+        LogFollower::new(&self.path, self.follow_from)
+            .with_own(self.own.clone())
+            .with_rewind(self.rewound.clone())
     }
 
     /// A step id no console of this incident has been given: one more than the highest id ever
@@ -371,6 +380,8 @@ impl IncidentLog {
             follow_from: 0,
             own: Arc::default(),
             anchor: None,
+            link: OnceLock::new(),
+            rewound: Arc::default(),
         }
     }
 
@@ -398,22 +409,26 @@ impl IncidentLog {
         let mut guard = self.lock_writer();
         let Writer { file, cache } = &mut *guard;
         let _lock = Locked::acquire(file, &self.path)?;
-        let tail = self.settle_tail(file, cache, now)?;
         let details = match details {
             Value::Object(_) => redact_json(details),
             Value::Null => json!({}),
             other => json!({ "value": redact_json(other) }),
         };
-        let entry = Entry {
+        let build = |tail: &TailState| Entry {
             seq: tail.last_seq + 1,
             ts: now.trunc_subsecs(3),
             mono_ms: self.mono_ms(),
             operator: self.operator.clone(),
             kind: one_line_kind(kind),
             summary: one_line(&redact(summary)),
-            details,
-            prev: tail.last_hash,
+            details: details.clone(),
+            prev: tail.last_hash.clone(),
         };
+        if let Some(link) = self.link.get() {
+            return self.append_shared(file, cache, link, &build);
+        }
+        let tail = self.settle_tail(file, cache, now)?;
+        let entry = build(&tail);
         *cache = Some(self.write_line(file, tail.len, &[], &entry)?);
         Ok(entry)
     }
@@ -453,31 +468,42 @@ impl IncidentLog {
     }
 
     /// Writes `prefix` + the entry's line + newline in one `write_all`, then `fsync`s.
-    fn write_line(
+    fn write_line(&self, file: &File, len: u64, prefix: &[u8], entry: &Entry) -> Result<TailState, LogError> {
+        let line = shared::encode_sealed(entry, &self.path)?;
+        self.write_raw(file, len, prefix, &line, entry, true)
+    }
+
+    /// Writes `prefix` + `line` + newline in one `write_all`, then `fsync`s. `own`: written by
+    /// this handle (the follower tells it from other consoles' and hosts' entries).
+    fn write_raw(
         &self,
         mut file: &File,
         len: u64,
         prefix: &[u8],
+        line: &[u8],
         entry: &Entry,
+        own: bool,
     ) -> Result<TailState, LogError> {
-        let line = encode::to_line(entry).map_err(|e| LogError::io(&self.path, "encode entry")(e.into()))?;
-        let line = encode::seal(line);
+        let seq = entry.seq;
         let mut buf = Vec::with_capacity(prefix.len() + line.len() + 1);
         buf.extend_from_slice(prefix);
-        buf.extend_from_slice(&line);
+        buf.extend_from_slice(line);
         buf.push(b'\n');
         // Known as ours before any reader can see it.
-        self.own.lock().unwrap_or_else(|e| e.into_inner()).insert(entry.seq);
+        if own {
+            self.own.lock().unwrap_or_else(|e| e.into_inner()).insert(seq);
+        }
         let written = file.write_all(&buf).map_err(LogError::io(&self.path, "append"));
         let written = written.and_then(|()| file.sync_data().map_err(LogError::io(&self.path, "fsync")));
         if let Err(e) = written {
-            self.own.lock().unwrap_or_else(|e| e.into_inner()).remove(&entry.seq);
+            self.own.lock().unwrap_or_else(|e| e.into_inner()).remove(&seq);
             return Err(e);
         }
         if let Some(anchor) = &self.anchor {
-            anchor.record(entry, &line, len + buf.len() as u64);
+            anchor.record(entry, line, len + buf.len() as u64);
         }
-        Ok(TailState { len: len + buf.len() as u64, last_seq: entry.seq, last_hash: line_hash(&line) })
+        self.note_head(seq);
+        Ok(TailState { len: len + buf.len() as u64, last_seq: seq, last_hash: line_hash(line) })
     }
 }
 

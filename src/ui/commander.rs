@@ -142,6 +142,21 @@ mod tests {
     }
 
     #[test]
+    fn header_shows_a_stale_shared_store_with_its_age_and_pending_count_and_nothing_when_synced() {
+        use crate::app::{Action, update};
+        use crate::incident::shared::SharedStatus;
+        let mut s = state(CommanderView::Free { note: None });
+        let now = s.domain.now;
+        let since = now - Duration::seconds(12);
+        let stale = SharedStatus::Unreachable { error: "connection refused".into(), since, pending: 3 };
+        update(&mut s, Action::SharedStore(stale), now);
+        let h = header(&s, 160);
+        assert!(h.contains("store STALE 12s (3 pending): connection refused"), "{h}");
+        update(&mut s, Action::SharedStore(SharedStatus::Synced { at: now }), now);
+        assert!(!header(&s, 160).contains("STALE"));
+    }
+
+    #[test]
     fn header_names_the_other_holder_and_the_expiry() {
         let mut s = state(CommanderView::Pending);
         s.domain.commander = CommanderView::Theirs { holder: bob(&s) };

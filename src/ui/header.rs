@@ -61,6 +61,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(format!(" {alarm} "), theme.style(Slot::Alarm)));
     }
+    if let Some(store) = state.domain.shared_store.as_ref().filter(|s| s.is_stale()) {
+        essentials.push(Span::raw(" "));
+        let text = clean(&store.line(state.domain.now), avail.saturating_sub(40).max(16));
+        essentials.push(Span::styled(format!(" {text} "), theme.style(Slot::Alarm)));
+    }
     if let Some(banner) = super::commander::takeover_banner(state) {
         essentials.push(Span::raw(" "));
         essentials.push(Span::styled(format!(" {banner} "), theme.style(Slot::Alarm)));

@@ -57,6 +57,8 @@ pub enum ActionRec {
     Shutdown,
     /// [`Action::Commander`].
     Commander(CommanderRec),
+    /// [`Action::SharedStore`].
+    SharedStore(crate::incident::shared::SharedStatus),
 }
 
 impl ActionRec {
@@ -71,6 +73,7 @@ impl ActionRec {
                 | ActionRec::Db(_)
                 | ActionRec::Sentinel(_)
                 | ActionRec::Traffic(_)
+                | ActionRec::SharedStore(_)
         )
     }
 }
@@ -295,5 +298,6 @@ pub(super) fn plain(action: &Action) -> Option<ActionRec> {
         Action::Shutdown => ActionRec::Shutdown,
         Action::Commander(v) => ActionRec::Commander(v.into()),
         Action::Kube(_) | Action::Database(_) | Action::Sentinel(_) | Action::Traffic(_) => return None,
+        Action::SharedStore(s) => ActionRec::SharedStore(s.clone()),
     })
 }

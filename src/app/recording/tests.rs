@@ -98,10 +98,11 @@ fn variant(a: &Action) -> &'static str {
         Action::LogFailed(_) => "LogFailed",
         Action::Shutdown => "Shutdown",
         Action::Commander(_) => "Commander",
+        Action::SharedStore(_) => "SharedStore",
     }
 }
 
-const VARIANTS: usize = 15;
+const VARIANTS: usize = 16;
 
 fn every_action() -> Vec<Action> {
     let db = DatabaseView {
@@ -201,6 +202,12 @@ fn every_action() -> Vec<Action> {
         Action::Commander(CommanderView::Unavailable { error: "io".into() }),
         Action::Commander(CommanderView::Pending),
         Action::Commander(CommanderView::Unknown),
+        Action::SharedStore(crate::incident::shared::SharedStatus::Synced { at }),
+        Action::SharedStore(crate::incident::shared::SharedStatus::Unreachable {
+            error: "connection refused".into(),
+            since: at,
+            pending: 3,
+        }),
         Action::Shutdown,
     ]
 }

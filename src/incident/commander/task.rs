@@ -211,11 +211,18 @@ pub async fn open_lock(
     incident_id: &str,
     file_only: bool,
 ) -> Result<Arc<dyn CommanderLock>, String> {
-    let c = cfg.commander.clone().unwrap_or_default();
+    let mut c = cfg.commander.clone().unwrap_or_default();
     let ttl = Duration::from_secs(if c.ttl_secs == 0 { DEFAULT_TTL_SECS } else { c.ttl_secs });
+    let mut path = cfg.kubernetes.as_ref().and_then(|k| k.kubeconfig.as_deref());
+    // A shared incident keeps its commander Lease beside its entries unless `[commander]`
+    // names another place.
+    if let Some(w) = cfg.war_room.as_ref().filter(|_| c.context.is_none() && c.namespace.is_none()) {
+        c.context = Some(w.context.clone());
+        c.namespace = Some(w.namespace.clone());
+        path = w.kubeconfig.as_deref().or(path);
+    }
     match (&c.context, &c.namespace) {
         (Some(context), Some(namespace)) if !file_only => {
-            let path = cfg.kubernetes.as_ref().and_then(|k| k.kubeconfig.as_deref());
             let clients = KubeClients::from_kubeconfig(path, std::slice::from_ref(context))
                 .await
                 .map_err(|e| format!("commander lock: {e}"))?;

@@ -115,6 +115,9 @@ entry_kinds! {
     /// seconds, peak_bytes} | {series: "traffic", name, share_pct, health} | {series, name,
     /// stale: true}]}`.
     TrendSample = "trend-sample",
+    /// Two hosts appended while the shared store was unreachable: this host's entries were
+    /// re-chained after the store's: `{at_seq, rechained, store_head, saved, saved_sha256}`.
+    Fork = "fork",
 }
 
 impl EntryKind {

@@ -132,6 +132,15 @@ impl Anchor {
         write_atomic(&self.file, &file).map_err(|e| e.to_string())
     }
 
+    /// Replaces the anchor with `head` whatever it held: only for a deliberate, logged cut of
+    /// the log (a shared incident's fork resolution, which saves the cut lines first).
+    pub(crate) fn replace(&self, head: &Head) {
+        let file = AnchorFile { id: self.id.clone(), log: self.log.clone(), head: head.clone() };
+        if let Err(e) = write_atomic(&self.file, &file) {
+            tracing::warn!("anchor {}: {e}", self.file.display());
+        }
+    }
+
     /// Writes `head` as the anchor when there is none yet (a new incident, or one from before
     /// anchors): an existing anchor is never replaced except by an append that continues it.
     pub(crate) fn record_if_absent(&self, head: &Head) {

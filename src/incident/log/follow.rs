@@ -21,17 +21,25 @@ pub struct LogFollower {
     offset: u64,
     /// Sequence numbers the console's own log handle wrote (see [`Self::take_own`]).
     own: Option<Arc<Mutex<HashSet<u64>>>>,
+    /// Set by the log when a fork resolution cut the file back (see `IncidentLog::share`).
+    rewind: Option<Arc<Mutex<Option<u64>>>>,
 }
 
 impl LogFollower {
     /// Follows `path` from byte `offset` (0 for the whole log).
     pub fn new(path: &Path, offset: u64) -> LogFollower {
-        LogFollower { path: path.to_path_buf(), file: None, offset, own: None }
+        LogFollower { path: path.to_path_buf(), file: None, offset, own: None, rewind: None }
     }
 
     /// Tell entries written through the log handle that shares `own` from other consoles'.
     pub(crate) fn with_own(mut self, own: Arc<Mutex<HashSet<u64>>>) -> LogFollower {
         self.own = Some(own);
+        self
+    }
+
+    /// Follow the cut-backs of the log handle sharing `rewind` (a resolved fork).
+    pub(crate) fn with_rewind(mut self, rewind: Arc<Mutex<Option<u64>>>) -> LogFollower {
+        self.rewind = Some(rewind);
         self
     }
 
@@ -58,6 +66,11 @@ impl LogFollower {
 
     /// [`Self::poll_new`], returning I/O errors.
     pub fn try_poll_new(&mut self) -> Result<Vec<Entry>, LogError> {
+        if let Some(to) =
+            self.rewind.as_ref().and_then(|r| r.lock().unwrap_or_else(|e| e.into_inner()).take())
+        {
+            self.offset = self.offset.min(to);
+        }
         let file = match &self.file {
             Some(f) => f,
             None => self.file.insert(File::open(&self.path).map_err(LogError::io(&self.path, "open"))?),

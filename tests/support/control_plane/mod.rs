@@ -18,6 +18,7 @@ pub mod endpoints;
 pub mod etcd;
 pub mod kubelet;
 pub mod objects;
+pub mod outage;
 pub mod pki;
 pub mod process;
 
