@@ -22,6 +22,7 @@ pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
         StepStatus::Proposed => ("○", Slot::Text),
         StepStatus::Prechecked => ("◇", Slot::Text),
         StepStatus::AwaitingConfirm => ("?", Slot::StatusDegraded),
+        StepStatus::AwaitingApproval { .. } => ("⧗", Slot::StatusDegraded),
         StepStatus::Executing | StepStatus::Verifying => ("…", Slot::StatusDegraded),
         StepStatus::Done => ("✓", Slot::StatusHealthy),
         StepStatus::Failed { .. } => ("✗", Slot::StatusDown),
@@ -148,6 +149,14 @@ fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
             (format!("next: {}{key}", next.preview.title), Slot::StatusDegraded)
         }
         StepStatus::AwaitingConfirm => (format!("confirm: {}", next.preview.title), Slot::StatusDegraded),
+        StepStatus::AwaitingApproval { .. } => (
+            format!(
+                "{}: {}",
+                crate::app::approval::describe(next, cx.state.domain.now).unwrap_or_default(),
+                next.preview.title
+            ),
+            Slot::StatusDegraded,
+        ),
         StepStatus::Executing | StepStatus::Verifying => {
             (format!("{}: {}", next.status.label(), next.preview.title), Slot::StatusDegraded)
         }

@@ -110,6 +110,11 @@ entry_kinds! {
     /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
     /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
     Facilitator = "facilitator",
+    /// Another person approved a confirmed step (two-person rule): `{step, digest, attempt}`;
+    /// the entry's operator is who approved.
+    StepApproved = "step-approved",
+    /// Another person rejected a confirmed step: `{step, digest, attempt, reason}`.
+    StepRejected = "step-rejected",
 }
 
 impl EntryKind {
