@@ -1,6 +1,7 @@
 //! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`,
 //! `replay`.
 
+pub mod approve;
 pub mod check;
 pub mod console;
 pub mod drill;
@@ -83,4 +84,7 @@ pub enum Cmd {
     /// Replay a recorded console, read-only, as it was (space pause, +/- speed, arrows seek,
     /// [ ] log entries, m milestones, ? help).
     Replay(replay::ReplayArgs),
+    /// Approve (or `--reject --reason`) another person's step awaiting approval, after seeing
+    /// its exact preview and digest (exit 0 written, 2 usage, 3 refused).
+    Approve(approve::ApproveArgs),
 }

@@ -226,6 +226,7 @@ impl Target {
                 let mut cfg = e.config();
                 if let Some(user) = &loaded.config {
                     cfg.drill = user.drill.clone();
+                    cfg.approvals = user.approvals.clone();
                 }
                 Arc::new(cfg)
             }
