@@ -218,6 +218,8 @@ mod tests {
         (MitigationWithdrawn, "mitigation-withdrawn"),
         (Recording, "recording"),
         (Facilitator, "facilitator"),
+        (StepApproved, "step-approved"),
+        (StepRejected, "step-rejected"),
     ];
 
     #[test]
