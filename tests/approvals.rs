@@ -29,9 +29,11 @@ fn home() -> Home {
 /// The only incident log: (id, entries), or `None` before exec declared it.
 fn log(home: &Home) -> Option<(String, Vec<Value>)> {
     let dir = home.data_dir().join("incidents");
-    let path = std::fs::read_dir(dir).ok()?.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-        p.extension().is_some_and(|x| x == "jsonl")
-    })?;
+    let path = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))?;
     let id = path.file_stem()?.to_string_lossy().into_owned();
     let text = std::fs::read_to_string(&path).ok()?;
     let entries = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
@@ -40,8 +42,16 @@ fn log(home: &Home) -> Option<(String, Vec<Value>)> {
 
 /// `exec db-failover --step promote` on the primary-db-down drill, in the background.
 fn exec(home: &Home, extra: &[&str]) -> Child {
-    let mut args =
-        vec!["exec", "db-failover", "--drill", "primary-db-down", "--step", "promote", "--confirm", "postgresql-1"];
+    let mut args = vec![
+        "exec",
+        "db-failover",
+        "--drill",
+        "primary-db-down",
+        "--step",
+        "promote",
+        "--confirm",
+        "postgresql-1",
+    ];
     args.extend_from_slice(extra);
     home.command(&args).spawn().expect("spawn exec")
 }
@@ -51,7 +61,9 @@ fn awaiting(home: &Home) -> (String, u64, String) {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some((id, entries)) = log(home)
-            && let Some(c) = entries.iter().find(|e| e["kind"] == "step-confirmed" && e["details"]["approvals_needed"] == 1)
+            && let Some(c) = entries
+                .iter()
+                .find(|e| e["kind"] == "step-confirmed" && e["details"]["approvals_needed"] == 1)
         {
             let step = c["details"]["step"].as_u64().expect("step id");
             return (id, step, c["details"]["digest"].as_str().expect("digest").to_string());
@@ -94,7 +106,16 @@ fn exec_waits_and_executes_after_warroom_approve_from_another_process() {
     assert_eq!(own.stderr.lines().count(), 1, "one line: {own:?}");
     // A digest that is not the step's: refused.
     let stale = "0".repeat(64);
-    let wrong = home.run(&["approve", &incident, &step.to_string(), "--yes", "--operator", "bob@ops2", "--digest", &stale]);
+    let wrong = home.run(&[
+        "approve",
+        &incident,
+        &step.to_string(),
+        "--yes",
+        "--operator",
+        "bob@ops2",
+        "--digest",
+        &stale,
+    ]);
     assert_eq!(wrong.code, Some(3), "{wrong:?}");
     assert!(wrong.stderr.contains("digest changed"), "{wrong:?}");
     // Without a terminal and without --yes: usage error, nothing written.
@@ -103,7 +124,16 @@ fn exec_waits_and_executes_after_warroom_approve_from_another_process() {
     assert!(asked.stderr.contains("pass --yes"), "{asked:?}");
 
     // bob approves with the digest he was shown: the step executes.
-    let ok = home.run(&["approve", &incident, &step.to_string(), "--yes", "--operator", "bob@ops2", "--digest", &digest]);
+    let ok = home.run(&[
+        "approve",
+        &incident,
+        &step.to_string(),
+        "--yes",
+        "--operator",
+        "bob@ops2",
+        "--digest",
+        &digest,
+    ]);
     assert_eq!(ok.code, Some(0), "{ok:?}");
     assert!(ok.stdout.contains("Promote") || ok.stdout.contains("promote"), "shows the preview: {ok:?}");
     assert!(ok.stdout.contains(&format!("digest: {digest}")), "{ok:?}");
@@ -131,10 +161,18 @@ fn a_rejection_refuses_the_step_with_the_reason_and_executes_nothing() {
     let home = home();
     let child = exec(&home, &[]);
     let (incident, step, _) = awaiting(&home);
-    let no_reason = home.run(&["approve", &incident, &step.to_string(), "--reject", "--yes", "--operator", "bob@ops2"]);
+    let no_reason =
+        home.run(&["approve", &incident, &step.to_string(), "--reject", "--yes", "--operator", "bob@ops2"]);
     assert_eq!(no_reason.code, Some(2), "{no_reason:?}");
     let out = home.run(&[
-        "approve", &incident, &step.to_string(), "--reject", "--reason", "pg-1 is behind", "--yes", "--operator",
+        "approve",
+        &incident,
+        &step.to_string(),
+        "--reject",
+        "--reason",
+        "pg-1 is behind",
+        "--yes",
+        "--operator",
         "bob@ops2",
     ]);
     assert_eq!(out.code, Some(0), "{out:?}");

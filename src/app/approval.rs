@@ -199,7 +199,9 @@ pub fn may_decide(
         return Err(format!("step #{id} is not awaiting approval (it is {})", step.status.label()));
     };
     if step.confirmed_by.as_deref().is_some_and(|c| same_person(c, who)) {
-        return Err(format!("step #{id}: you ({who}) confirmed it as commander: another person must approve"));
+        return Err(format!(
+            "step #{id}: you ({who}) confirmed it as commander: another person must approve"
+        ));
     }
     if read_only && !config.observers_may_approve {
         return Err(format!(
@@ -213,7 +215,10 @@ pub fn may_decide(
             short(seen_digest)
         ));
     }
-    if let Some(d) = step.decisions.iter().find(|d| d.attempt == *attempt && d.digest == *digest && same_person(&d.by, who))
+    if let Some(d) = step
+        .decisions
+        .iter()
+        .find(|d| d.attempt == *attempt && d.digest == *digest && same_person(&d.by, who))
     {
         let what = if d.approve { "approved" } else { "rejected" };
         return Err(format!("step #{id}: already decided: {} {what} it", d.by));
@@ -222,7 +227,11 @@ pub fn may_decide(
 }
 
 /// The log intent of a decision on a waiting step (checked with [`may_decide`] first).
-pub fn decision_intent(step: &StepRun, approve: bool, reason: Option<&str>) -> Option<(EntryKind, String, serde_json::Value)> {
+pub fn decision_intent(
+    step: &StepRun,
+    approve: bool,
+    reason: Option<&str>,
+) -> Option<(EntryKind, String, serde_json::Value)> {
     let StepStatus::AwaitingApproval { digest, attempt, .. } = &step.status else { return None };
     let id = step.id;
     let title = &step.preview.title;
@@ -253,7 +262,13 @@ pub fn ask(state: &mut State, id: u64, approve: bool, reason: Option<String>) {
 
 /// What approving or rejecting step `id` (as seen with `digest`) means, with the exact preview;
 /// or why this console may not.
-pub fn ask_text(state: &State, id: u64, approve: bool, reason: Option<&str>, digest: &str) -> Result<String, String> {
+pub fn ask_text(
+    state: &State,
+    id: u64,
+    approve: bool,
+    reason: Option<&str>,
+    digest: &str,
+) -> Result<String, String> {
     let step = state.domain.step(id).ok_or_else(|| format!("step #{id} no longer exists"))?;
     may_decide(step, &state.domain.operator, state.domain.read_only, &state.domain.config.approvals, digest)?;
     let by = step.confirmed_by.as_deref().unwrap_or("the commander");
@@ -274,7 +289,14 @@ pub fn ask_text(state: &State, id: u64, approve: bool, reason: Option<&str>, dig
 /// This console approves (or rejects, with `reason`) step `id`, whose preview it showed with
 /// `seen` as digest: refused with a flash unless [`may_decide`]; else logged and recorded here
 /// at once (this console's own entries come back as written, not as another console's).
-pub fn decide(state: &mut State, id: u64, approve: bool, reason: Option<String>, seen: &str, fx: &mut Vec<Effect>) {
+pub fn decide(
+    state: &mut State,
+    id: u64,
+    approve: bool,
+    reason: Option<String>,
+    seen: &str,
+    fx: &mut Vec<Effect>,
+) {
     let who = state.domain.operator.clone();
     let Some(step) = state.domain.step(id) else { return };
     if let Err(why) = may_decide(step, &who, state.domain.read_only, &state.domain.config.approvals, seen) {
@@ -314,7 +336,8 @@ pub fn settle(state: &mut State, fx: &mut Vec<Effect>) {
             continue;
         };
         if let Some(r) = counted(step).into_iter().find(|d| !d.approve) {
-            let reason = format!("rejected by {}: {}", r.by, r.reason.as_deref().unwrap_or("no reason given"));
+            let reason =
+                format!("rejected by {}: {}", r.by, r.reason.as_deref().unwrap_or("no reason given"));
             fail(state, id, reason, fx);
         } else if approvals >= needed {
             if state.domain.read_only || super::commander::refusal(state).is_some() {

@@ -221,7 +221,9 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
     // The name the operator typed belongs in the record (and the post-mortem), not only in details.
     let how = typed.as_deref().map(|w| format!(" (typed {w})")).unwrap_or_default();
     let mut details = json!({ "step": id, "typed": typed, "attempt": attempt });
-    if let (Some(d), serde_json::Value::Object(extra)) = (details.as_object_mut(), super::approval::confirmed_details(&wait)) {
+    if let (Some(d), serde_json::Value::Object(extra)) =
+        (details.as_object_mut(), super::approval::confirmed_details(&wait))
+    {
         d.extend(extra);
     }
     log(state, fx, EntryKind::StepConfirmed, format!("step #{id} confirmed: {title}{how}"), details);

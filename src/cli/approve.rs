@@ -76,9 +76,10 @@ fn approve(
     out: &mut impl std::io::Write,
 ) -> Result<(), Fail> {
     let who = operator_for(args.operator.as_deref()).map_err(|e| Fail(e, 2))?;
-    let id: u64 = args.step.trim_start_matches('#').parse().map_err(|_| {
-        Fail(format!("STEP must be a step number such as 5 or #5, got {:?}", args.step), 2)
-    })?;
+    let id: u64 =
+        args.step.trim_start_matches('#').parse().map_err(|_| {
+            Fail(format!("STEP must be a step number such as 5 or #5, got {:?}", args.step), 2)
+        })?;
     let reason = match (args.reject, args.reason.as_deref().map(str::trim)) {
         (true, None | Some("")) => return Err(Fail("--reject needs --reason TEXT (it is logged)".into(), 2)),
         (_, r) => r.map(str::to_string),
@@ -125,7 +126,8 @@ fn approve(
             d.insert("drill".into(), serde_json::json!(true));
         }
     }
-    let entry = log.append(&kind, &summary, details).map_err(|e| Fail(format!("cannot write the log: {e}"), 1))?;
+    let entry =
+        log.append(&kind, &summary, details).map_err(|e| Fail(format!("cannot write the log: {e}"), 1))?;
     let _ = writeln!(out, "{} (seq {}, digest {digest})", sanitize(&entry.summary), entry.seq);
     Ok(())
 }

@@ -59,7 +59,7 @@ pub struct ApprovalsConfig {
 pub const DEFAULT_APPROVAL_TIMEOUT_SECS: u64 = 600;
 
 /// The operation kinds `[approvals.kinds]` may name: `operation::kind::OpKind`'s names (the
-/// config layer sits below `operation`; a test there keeps the two lists equal).
+/// config layer sits below `operation`; a test in `app::approval` keeps the two lists equal).
 pub const OP_KIND_NAMES: &[&str] = &[
     "check-primary",
     "assert",

@@ -275,7 +275,10 @@ fn approvals(c: &mut Checker<'_, '_>, config: &Config) {
     for (kind, n) in &a.kinds {
         let at = [Seg::Key("approvals"), Seg::Key("kinds"), Seg::Key(kind)];
         if !super::model::OP_KIND_NAMES.contains(&kind.as_str()) {
-            c.err(&at, format!("unknown operation kind `{kind}`: expected {}", one_of(super::model::OP_KIND_NAMES)));
+            c.err(
+                &at,
+                format!("unknown operation kind `{kind}`: expected {}", one_of(super::model::OP_KIND_NAMES)),
+            );
         } else if !range(*n) {
             c.err(&at, format!("`{kind}` is {n}: {expected}"));
         }

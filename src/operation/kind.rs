@@ -111,13 +111,3 @@ impl Operation {
         self.kind().as_str()
     }
 }
-
-#[cfg(test)]
-mod approval_names {
-    use strum::VariantNames as _;
-
-    #[test]
-    fn config_knows_every_kind_name() {
-        assert_eq!(crate::config::model::OP_KIND_NAMES, super::OpKind::VARIANTS);
-    }
-}

@@ -186,7 +186,8 @@ pub fn draw(
 pub fn draw_key(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, what: &str) {
     let w = area.width.saturating_sub(4).min(80);
     // One line per line of `what` (an approval shows the preview's exact calls).
-    let what: Vec<Line> = what.lines().map(|l| Line::styled(clean(l, 1000), theme.style(Slot::Text))).collect();
+    let what: Vec<Line> =
+        what.lines().map(|l| Line::styled(clean(l, 1000), theme.style(Slot::Text))).collect();
     let keys = Line::from(vec![
         Span::styled(key(keymap, Command::ConfirmYes), theme.style(Slot::PaneTitle)),
         Span::styled(" do it · ", theme.style(Slot::Dim)),

@@ -187,14 +187,19 @@ fn people_needed_is_the_strictest_rule() {
     assert_eq!(people_needed(&none, &op, Risk::High, None), 1, "no rule: the commander alone");
     let cfg = ApprovalsConfig { high_risk: Some(2), ..ApprovalsConfig::default() };
     assert_eq!(people_needed(&cfg, &op, Risk::High, None), 2);
-    assert_eq!(people_needed(&cfg, &Operation::CheckPrimary, Risk::Low, None), 1, "high_risk only binds high risk");
+    assert_eq!(
+        people_needed(&cfg, &Operation::CheckPrimary, Risk::Low, None),
+        1,
+        "high_risk only binds high risk"
+    );
     let mut kinds = cfg.clone();
     kinds.kinds.insert("promote".into(), 3);
     assert_eq!(people_needed(&kinds, &op, Risk::High, None), 3, "the kind rule is stricter");
     assert_eq!(people_needed(&kinds, &op, Risk::High, Some(2)), 3, "a runbook cannot lower it");
     assert_eq!(people_needed(&kinds, &op, Risk::High, Some(4)), 4, "nor is it lowered by the others");
     assert_eq!(people_needed(&none, &Operation::CheckPrimary, Risk::Low, Some(2)), 2, "runbook step rule");
-    let mut step = crate::app::step::StepRun::new(1, Operation::Manual { instruction: "x".into() }, String::new(), t(0));
+    let mut step =
+        crate::app::step::StepRun::new(1, Operation::Manual { instruction: "x".into() }, String::new(), t(0));
     step.approvals_rule = Some(3);
     assert_eq!(approvals_needed(&kinds, &step), 0, "a manual step executes nothing");
 }
@@ -210,7 +215,8 @@ fn identities_compare_user_and_host_not_the_ssh_client() {
 fn a_confirmed_step_waits_and_its_confirmation_records_digest_and_deadline() {
     let cfg = config(two_person());
     let (alice, bob, log, id) = confirmed(&cfg);
-    let StepStatus::AwaitingApproval { needed, approvals, digest, deadline, attempt } = status(&alice, id) else {
+    let StepStatus::AwaitingApproval { needed, approvals, digest, deadline, attempt } = status(&alice, id)
+    else {
         panic!("{:?}", status(&alice, id))
     };
     assert_eq!((needed, approvals, attempt), (1, 0, 1));
@@ -283,7 +289,8 @@ fn approvals_for_another_preview_do_not_count_and_are_shown() {
     let other = promote("pg-2", 5434);
     let stale = crate::operation::digest::digest(&other, &other.preview());
     // bob saw another preview: refused where he is.
-    let err = may_decide(bob.domain.step(id).unwrap(), "bob@ops2", false, &cfg.approvals, &stale).unwrap_err();
+    let err =
+        may_decide(bob.domain.step(id).unwrap(), "bob@ops2", false, &cfg.approvals, &stale).unwrap_err();
     assert!(err.contains("digest changed"), "{err}");
     // An approval entry for the other preview arrives anyway: it does not count.
     let mut log = Log::default();
@@ -306,7 +313,11 @@ fn a_rebuilt_step_needs_new_approvals() {
     let (mut alice, mut bob, mut log, id) = confirmed(&cfg);
     // bob rejects; alice's step fails; she retries after the step is rebuilt for pg-2.
     let reject = decision_intent(bob.domain.step(id).unwrap(), false, Some("wrong node")).unwrap();
-    let new = log.write("bob@ops2", &[Effect::Log(crate::incident::entry::LogIntent::new(reject.0, reject.1, reject.2))], t(5));
+    let new = log.write(
+        "bob@ops2",
+        &[Effect::Log(crate::incident::entry::LogIntent::new(reject.0, reject.1, reject.2))],
+        t(5),
+    );
     mirror(&mut alice, &new, t(5));
     let old = step_digest(alice.domain.step(id).unwrap()).unwrap();
     {
@@ -317,7 +328,9 @@ fn a_rebuilt_step_needs_new_approvals() {
     update(&mut alice, Action::Command(Command::StepRetry), t(6));
     let fx = typed(&mut alice, "pg-2", t(7));
     assert!(!executes(&fx));
-    let StepStatus::AwaitingApproval { digest, attempt, approvals, .. } = status(&alice, id) else { panic!() };
+    let StepStatus::AwaitingApproval { digest, attempt, approvals, .. } = status(&alice, id) else {
+        panic!()
+    };
     assert_ne!(digest, old, "a rebuilt step has a new digest");
     assert_eq!((attempt, approvals), (2, 0), "bob's decision on the earlier attempt does not carry over");
     // bob's console, still showing the old preview, cannot approve the new one.
@@ -423,4 +436,10 @@ fn a_restarted_console_counts_approvals_given_while_it_was_down() {
     let new = log.write("carol@ops3", &[intent], t(30));
     let fx = mirror(&mut again, &new, t(30));
     assert!(executes(&fx), "{fx:?}");
+}
+
+#[test]
+fn the_config_knows_every_operation_kind_name() {
+    use strum::VariantNames as _;
+    assert_eq!(crate::config::model::OP_KIND_NAMES, crate::operation::kind::OpKind::VARIANTS);
 }

@@ -16,10 +16,13 @@ const LIVE: &str = "INC-20261205-231413.jsonl";
 const DRILL: &str = "INC-20261205-231413-DRILL.jsonl";
 /// A facilitated drill (pause, resume, a hint): written after kinds were an enum.
 const FACILITATED: &str = "INC-20261206-060000-FACILITATED.jsonl";
+/// A drill run by `warroom exec` under the two-person rule: a step rejected, then one approved
+/// (`warroom approve --operator bob@ops2`), with the `step-confirmed` details of the wait.
+const APPROVALS: &str = "INC-20261206-090630-DRILL.jsonl";
 
 #[test]
 fn fixture_logs_verify_unchanged() {
-    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 4, 0)] {
+    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 4, 0), (APPROVALS, 43, 0)] {
         let report = verify(&fixture(name)).expect("readable fixture");
         assert!(report.is_intact(), "{name}: {:?}", report.problem);
         assert_eq!((report.entries, report.recorded_torn), (entries, torn), "{name}");
@@ -29,7 +32,7 @@ fn fixture_logs_verify_unchanged() {
 
 #[test]
 fn every_entry_of_the_fixtures_encodes_to_the_bytes_it_was_written_with() {
-    for name in [LIVE, DRILL, FACILITATED] {
+    for name in [LIVE, DRILL, FACILITATED, APPROVALS] {
         let raw = std::fs::read(fixture(name)).expect("fixture");
         let entries = read_log(&fixture(name)).expect("fixture reads");
         let lines: Vec<&[u8]> = raw
@@ -48,7 +51,7 @@ fn every_entry_of_the_fixtures_encodes_to_the_bytes_it_was_written_with() {
 #[test]
 fn the_fixtures_hold_every_known_kind_and_an_unknown_one_kept_verbatim() {
     let mut kinds: Vec<EntryKind> = Vec::new();
-    for name in [LIVE, DRILL, FACILITATED] {
+    for name in [LIVE, DRILL, FACILITATED, APPROVALS] {
         kinds.extend(read_log(&fixture(name)).expect("fixture reads").into_iter().map(|e| e.kind));
     }
     for known in EntryKind::KNOWN {
