@@ -3,10 +3,13 @@
 //! another process (its own identity through `--operator`). Approval executes the step;
 //! rejection and the approval timeout refuse it (exit 3) without executing; the commander
 //! cannot approve their own step; a digest that is not the step's is refused; a decided step
-//! cannot be decided again.
+//! cannot be decided again. A second console (the real binary in tmux, joining the drill as
+//! another operator) approves with `A` after seeing the exact preview.
 
 mod support {
     pub mod home;
+    #[allow(dead_code)]
+    pub mod tmux;
 }
 
 use std::process::Child;
@@ -200,4 +203,51 @@ fn without_approval_exec_fails_the_step_at_its_approval_timeout() {
     assert!(of_step(&entries, step, "step-executing").is_empty(), "never executed without approval");
     let failed = of_step(&entries, step, "step-failed");
     assert!(failed[0]["details"]["reason"].as_str().unwrap().starts_with("approval timed out"), "{failed:?}");
+}
+
+#[test]
+fn approval_from_another_console_executes_the_step() {
+    let home = home();
+    let child = exec(&home, &[]);
+    let (incident, step, digest) = awaiting(&home);
+    let h = home.path();
+    let (cfg, state, data) = (h.join("xdg-config"), h.join("xdg-state"), home.data_dir());
+    let bin = env!("CARGO_BIN_EXE_warroom");
+    let env: [(&str, &std::path::Path); 5] = [
+        ("HOME", h),
+        ("XDG_CONFIG_HOME", &cfg),
+        ("XDG_STATE_HOME", &state),
+        ("WARROOM_DATA_DIR", &data),
+        ("USER", std::path::Path::new("bob")),
+    ];
+    let console = support::tmux::Tmux::start(
+        140,
+        45,
+        &[bin, "drill", "--incident", &incident, "--operator", "bob@ops2"],
+        &env,
+    );
+    console.wait_for("the step awaiting approval", Duration::from_secs(30), |s| {
+        s.contains("awaiting approval 0/1 (expires in") && s.contains("approval?")
+    });
+    // Steps pane, the promote step (second row), approve: the exact preview and digest first.
+    console.keys(&["5", "j", "A"]);
+    let dialog =
+        console.wait_for("the approval dialog", Duration::from_secs(10), |s| s.contains("Approve step"));
+    let title = format!("Approve step #{step}");
+    for needle in [title.as_str(), "SELECT pg_promote", &digest[..40]] {
+        assert!(dialog.contains(needle), "{needle} not shown:\n{dialog}");
+    }
+    let (_, entries) = log(&home).expect("log");
+    assert!(of_step(&entries, step, "step-approved").is_empty(), "nothing is written before y");
+    console.keys(&["y"]);
+    let out = finish(child);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let (_, entries) = log(&home).expect("log");
+    let approved = of_step(&entries, step, "step-approved");
+    assert_eq!(approved.len(), 1, "{approved:?}");
+    assert_eq!(approved[0]["operator"], "bob@ops2");
+    assert_eq!(of_step(&entries, step, "step-verified").len(), 1, "executed and verified after the approval");
+    console.wait_for("the step done on the approver's console", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.contains(&format!("#{step} promote")) && l.contains("done"))
+    });
 }
