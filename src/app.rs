@@ -4,6 +4,7 @@
 //! testable with plain `#[test]`s.
 
 pub mod action;
+pub mod approval;
 pub mod authority;
 pub mod commander;
 pub mod effect;

@@ -1,6 +1,7 @@
 //! The command line: `warroom` (live console), `drill`, `status`, `plan`, `exec`, `check`, `log`,
 //! `replay`, `init`, `completions`, `manpage`.
 
+pub mod approve;
 pub mod check;
 pub mod completions;
 pub mod console;
@@ -103,4 +104,7 @@ pub enum Cmd {
     },
     /// Print the man page (roff), or write one per subcommand with --dir.
     Manpage(completions::ManpageArgs),
+    /// Approve (or `--reject --reason`) another person's step awaiting approval, after seeing
+    /// its exact preview and digest (exit 0 written, 2 usage, 3 refused).
+    Approve(approve::ApproveArgs),
 }

@@ -77,4 +77,6 @@ commands! {
     FacilitatorHint = "facilitator-hint": "Facilitator: release the scenario's next staged hint to the trainees",
     FacilitatorHintText = "facilitator-hint-text": "Facilitator: write a free-text hint for the trainees",
     FacilitatorEnd = "facilitator-end": "Facilitator: end the drill (asks y/n; logged; resolves the incident)",
+    StepApprove = "step-approve": "Approve the selected step awaiting approval (another person's: shows its exact preview and digest, then y; logged)",
+    StepReject = "step-reject": "Reject the selected step awaiting approval (asks for a reason, shows its exact preview, then y; logged)",
 }

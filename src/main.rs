@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             Some(Cmd::Plan(ref args)) => cli::plan::run(args.clone(), loaded).await,
             Some(Cmd::Exec(ref args)) => cli::exec::run(args.clone(), loaded, cli.common.read_only).await,
             Some(Cmd::Replay(ref args)) => cli::replay::run(args.clone(), loaded).await,
+            Some(Cmd::Approve(ref args)) => cli::approve::run(args.clone(), loaded, cli.common.read_only),
             // A read-only console writes notes and nothing else, from the command line too.
             Some(Cmd::Log { command: cli::log::LogCommand::Append { ref kind, .. } })
                 if cli.common.read_only && !READ_ONLY_KINDS.contains(kind) =>

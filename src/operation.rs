@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod access;
 pub mod assertion;
+pub mod digest;
 pub mod exec;
 pub mod kind;
 pub mod rollback;

@@ -46,6 +46,17 @@ pub enum KeyAction {
     ReleaseCommand,
     /// End the drill (facilitator).
     EndDrill,
+    /// Approve or reject another person's step awaiting approval, as previewed (`digest`).
+    DecideStep {
+        /// Step id.
+        step: u64,
+        /// Approve (`true`) or reject.
+        approve: bool,
+        /// Why (rejections).
+        reason: Option<String>,
+        /// The digest of the preview shown when asked: a different one is refused.
+        digest: String,
+    },
 }
 
 /// Keys are being dropped: a dialog was expected and did not open.
@@ -145,6 +156,8 @@ pub fn opens_dialog(c: Command, modal: Option<&Modal>) -> bool {
         | C::StepSkip
         | C::StepAbort
         | C::StepOverride
+        | C::StepApprove
+        | C::StepReject
         | C::OverrideAuthority
         | C::Resolve
         | C::ChecklistTick
@@ -215,6 +228,8 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::AbortStep(_) => (Need::Commander, "abort steps"),
         KeyAction::SkipStep { .. } => (Need::Commander, "skip steps"),
         KeyAction::EndDrill => (Need::Facilitator, "end the drill"),
+        // Who may decide is `approval::may_decide`'s (read-only consoles included, if allowed).
+        KeyAction::DecideStep { .. } => (Need::Anyone, ""),
     };
     if let Some(why) = refusal(state, need, what) {
         return flash(state, why);
@@ -229,6 +244,9 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::Resolve { summary } => super::update::resolve(state, summary, fx),
         KeyAction::ReleaseCommand => super::commander::release(state, fx),
         KeyAction::EndDrill => super::facilitator::end(state, fx),
+        KeyAction::DecideStep { step, approve, reason, digest } => {
+            super::approval::decide(state, step, approve, reason, &digest, fx)
+        }
     }
 }
 
@@ -267,6 +285,9 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
                 state.domain.clock_text()
             )),
         },
+        KeyAction::DecideStep { step, approve, reason, digest } => {
+            super::approval::ask_text(state, *step, *approve, reason.as_deref(), digest)
+        }
         KeyAction::ReleaseCommand => {
             if !matches!(state.domain.commander, CommanderView::Mine { .. }) {
                 Err("you do not hold the commander lock".into())

@@ -1,5 +1,7 @@
 //! The step pipeline: Proposed -> Prechecked -> AwaitingConfirm -> Executing -> Verifying -> Done |
-//! Failed | Skipped | Aborted. Only [`confirm`] can emit [`Effect::Execute`].
+//! Failed | Skipped | Aborted (with AwaitingApproval between confirm and execute when the
+//! two-person rule applies, see `app::approval`). Only [`confirm`] and `approval::settle`, through
+//! [`execute`], emit [`Effect::Execute`].
 
 use chrono::Duration;
 use serde_json::json;
@@ -25,7 +27,10 @@ pub fn log(
     mut details: serde_json::Value,
 ) {
     let domain = domain.as_ref();
-    if domain.read_only && !READ_ONLY_KINDS.contains(&kind) {
+    // Observers may approve or reject when the config allows it (`app::approval`).
+    let decision = matches!(kind, EntryKind::StepApproved | EntryKind::StepRejected)
+        && domain.config.approvals.observers_may_approve;
+    if domain.read_only && !READ_ONLY_KINDS.contains(&kind) && !decision {
         return;
     }
     if domain.mode == Mode::Drill
@@ -132,7 +137,7 @@ pub fn access_checked(
 }
 
 /// Evaluate prechecks now. Returns whether all passed; a failure marks the step failed with the reason.
-fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
+pub(super) fn precheck(state: &mut State, id: u64, fx: &mut Vec<Effect>) -> bool {
     let observed = state.domain.observed.clone();
     let overrides = state.domain.authority_overrides.clone();
     let now = state.domain.now;
@@ -200,27 +205,28 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         return;
     }
     let now = state.domain.now;
-    // The configured execute timeout (30 s by default) is too short for some operations (a
-    // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
-    let configured = state.domain.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
-    let Some(step) = state.domain.step_mut(id) else { return };
+    let Some(step) = state.domain.step(id) else { return };
     // Prechecks passed just now, so the step is built.
     let Some(op) = step.op.clone() else { return };
-    let timeout_secs = step.timeout_secs.unwrap_or(configured).max(op.min_timeout_secs().unwrap_or(0));
+    let wait = super::approval::requirement(&state.domain, step);
+    let me = state.domain.operator.clone();
+    let Some(step) = state.domain.step_mut(id) else { return };
     step.attempts += 1;
     step.started_at = Some(now);
     step.finished_at = None;
+    step.confirmed_by = Some(me);
+    let Some(step) = state.domain.step(id) else { return };
     let title = step.preview.title.clone();
     let attempt = step.attempts;
     // The name the operator typed belongs in the record (and the post-mortem), not only in details.
     let how = typed.as_deref().map(|w| format!(" (typed {w})")).unwrap_or_default();
-    log(
-        state,
-        fx,
-        EntryKind::StepConfirmed,
-        format!("step #{id} confirmed: {title}{how}"),
-        json!({ "step": id, "typed": typed, "attempt": attempt }),
-    );
+    let mut details = json!({ "step": id, "typed": typed, "attempt": attempt });
+    if let (Some(d), serde_json::Value::Object(extra)) =
+        (details.as_object_mut(), super::approval::confirmed_details(&wait))
+    {
+        d.extend(extra);
+    }
+    log(state, fx, EntryKind::StepConfirmed, format!("step #{id} confirmed: {title}{how}"), details);
     if let Operation::Manual { .. } = op {
         let Some(step) = state.domain.step_mut(id) else { return };
         step.status = StepStatus::Done;
@@ -234,10 +240,31 @@ pub fn confirm(state: &mut State, id: u64, typed: Option<String>, fx: &mut Vec<E
         );
         return;
     }
-    if let Some(step) = state.domain.step_mut(id) {
-        step.status = StepStatus::Executing;
-        step.remote = false;
+    if let Some((needed, digest, deadline)) = wait {
+        let short = crate::operation::digest::short(&digest).to_string();
+        if let Some(step) = state.domain.step_mut(id) {
+            step.status = StepStatus::AwaitingApproval { needed, approvals: 0, digest, deadline, attempt };
+            step.remote = false;
+        }
+        let people = if needed == 1 { "1 approval" } else { "approvals" };
+        flash(state, format!("step #{id} waits for {needed} {people} from another person (digest {short})"));
+        return;
     }
+    execute(state, id, fx);
+}
+
+/// Execute a confirmed (and, if it needs them, approved) step: log `step-executing`, then ask
+/// the runner. Only [`confirm`] and `approval::settle` call it.
+pub(super) fn execute(state: &mut State, id: u64, fx: &mut Vec<Effect>) {
+    // The configured execute timeout (30 s by default) is too short for some operations (a
+    // Route 53 change can stay PENDING for minutes; a shift holds every stage): use the larger.
+    let configured = state.domain.config.polling.execute_timeout_ms.div_ceil(1000).max(1);
+    let Some(step) = state.domain.step_mut(id) else { return };
+    let Some(op) = step.op.clone() else { return };
+    let timeout_secs = step.timeout_secs.unwrap_or(configured).max(op.min_timeout_secs().unwrap_or(0));
+    let title = step.preview.title.clone();
+    step.status = StepStatus::Executing;
+    step.remote = false;
     log(
         state,
         fx,

@@ -57,6 +57,7 @@ fn restore_runbook(domain: &mut Domain, e: &Entry, how: Replay) {
         step.runbook_key = Some(key.to_string());
         step.risk_override = rb.steps[def].risk;
         step.timeout_secs = rb.steps[def].timeout_secs;
+        step.approvals_rule = rb.steps[def].approvals.as_ref().map(|n| *n.get_ref());
         step.remote = how == Replay::Live;
         if domain.step(sid).is_none() {
             domain.steps.push(step);
@@ -107,6 +108,8 @@ pub fn apply_entry(domain: &mut Domain, e: &Entry, how: Replay) {
         EntryKind::RunbookStarted => runbook_started(domain, e, how),
         EntryKind::RunbookFinished => runbook_finished(domain, e),
         EntryKind::StepPreviewed => step_previewed(domain, e, how),
+        // A decision on a step: recorded, never a takeover of the step (see `approval`).
+        EntryKind::StepApproved | EntryKind::StepRejected => super::approval::apply_decision(domain, e),
         kind if kind.is_step() => step_moved(domain, e, how),
         _ => {}
     }
@@ -170,6 +173,7 @@ fn step_moved(domain: &mut Domain, e: &Entry, how: Replay) {
     }
     let reason = || e.details.get("reason").and_then(|v| v.as_str()).unwrap_or_default().to_string();
     match e.kind {
+        EntryKind::StepConfirmed => super::approval::confirmed(step, e),
         EntryKind::StepExecuting if how == Replay::Live => {
             step.status = StepStatus::Executing;
             step.started_at = Some(e.ts);
@@ -212,6 +216,7 @@ fn failed_stage(e: &Entry) -> Stage {
     match e.details.get("stage").and_then(|v| v.as_str()) {
         Some("execute") => Stage::Execute,
         Some("verify") => Stage::Verify,
+        Some("approval") => Stage::Approval,
         _ => Stage::Precheck,
     }
 }

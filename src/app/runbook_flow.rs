@@ -120,6 +120,7 @@ pub fn start(
         step.runbook_key = Some(p.key.clone());
         step.risk_override = p.risk;
         step.timeout_secs = p.timeout_secs;
+        step.approvals_rule = p.approvals;
         listed.push(json!({ "step": sid, "key": p.key, "title": p.title, "not_applicable": na }));
         ids.push((sid, p.def, p.part.clone()));
         state.domain.steps.push(step);
@@ -175,6 +176,12 @@ pub fn next(state: &mut State, fx: &mut Vec<Effect>) {
             StepStatus::OutcomeUnknown => {
                 select(state, *sid);
                 return flash(state, format!("step {key}: outcome unknown: verify, then retry or skip"));
+            }
+            StepStatus::AwaitingApproval { .. } => {
+                select(state, *sid);
+                let Some(step) = state.domain.step(*sid) else { return };
+                let what = super::approval::describe(step, state.domain.now).unwrap_or_default();
+                return flash(state, format!("step {key}: {what}: another person approves with A"));
             }
             status @ (StepStatus::Executing | StepStatus::Verifying) => {
                 select(state, *sid);

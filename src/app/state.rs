@@ -136,6 +136,8 @@ pub enum PromptPurpose {
     Hint,
     /// The reason for overriding the single-authority check on a layer.
     AuthorityOverride(crate::backends::Layer),
+    /// Why another person's step awaiting approval is rejected (step id).
+    RejectReason(u64),
 }
 
 /// The layer on top of the panes.

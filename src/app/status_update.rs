@@ -153,6 +153,7 @@ fn actions(steps: &[StepRun]) -> Vec<String> {
             Some(match &st.status {
                 StepStatus::Done => format!("Done: {title}"),
                 StepStatus::Executing | StepStatus::Verifying => format!("In progress: {title}"),
+                StepStatus::AwaitingApproval { .. } => format!("Awaiting a second approval: {title}"),
                 StepStatus::Failed { stage, .. } => format!("Failed at {}: {title}", stage.as_str()),
                 StepStatus::Skipped(reason) => format!("Skipped: {title} ({})", plain_text(reason)),
                 StepStatus::Aborted => format!("Aborted: {title}"),

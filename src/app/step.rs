@@ -13,6 +13,8 @@ pub enum Stage {
     Execute,
     /// The postcondition did not hold before the verify deadline.
     Verify,
+    /// Waiting for approvals: rejected, or timed out (nothing was executed).
+    Approval,
 }
 
 impl Stage {
@@ -22,6 +24,7 @@ impl Stage {
             Stage::Precheck => "precheck",
             Stage::Execute => "execute",
             Stage::Verify => "verify",
+            Stage::Approval => "approval",
         }
     }
 }
@@ -35,6 +38,20 @@ pub enum StepStatus {
     Prechecked,
     /// The confirm dialog is open.
     AwaitingConfirm,
+    /// Confirmed by the commander; waits for other people's approvals of exactly this preview
+    /// (`digest`) and does not execute before enough arrive (see `app::approval`).
+    AwaitingApproval {
+        /// Approvals needed from people other than the commander.
+        needed: u32,
+        /// Approvals counted so far (same digest, this attempt, distinct people).
+        approvals: u32,
+        /// The digest of the confirmed preview (`operation::digest`).
+        digest: String,
+        /// When the step fails with "approval timed out".
+        deadline: DateTime<Utc>,
+        /// The confirmation (attempt) the approvals are for.
+        attempt: u32,
+    },
     /// The operation is running.
     Executing,
     /// Executed; polling the postcondition through the observe side.
@@ -63,6 +80,7 @@ impl StepStatus {
             StepStatus::Proposed => "proposed",
             StepStatus::Prechecked => "ready",
             StepStatus::AwaitingConfirm => "confirm?",
+            StepStatus::AwaitingApproval { .. } => "approval?",
             StepStatus::Executing => "executing",
             StepStatus::Verifying => "verifying",
             StepStatus::Done => "done",
@@ -128,6 +146,12 @@ pub struct StepRun {
     pub access: Option<Vec<crate::operation::access::AccessAnswer>>,
     /// The access questions are out: the step waits for the API server's answers.
     pub asking_access: bool,
+    /// People who must agree, from the runbook step (`approvals = N`, commander included).
+    pub approvals_rule: Option<u32>,
+    /// Who confirmed the current attempt (the commander, from `step-confirmed`).
+    pub confirmed_by: Option<String>,
+    /// Every approval or rejection logged for this step, any attempt or digest.
+    pub decisions: Vec<super::approval::Decision>,
 }
 
 impl StepRun {
@@ -158,6 +182,9 @@ impl StepRun {
             warning: None,
             access: None,
             asking_access: false,
+            approvals_rule: None,
+            confirmed_by: None,
+            decisions: Vec::new(),
         }
     }
 

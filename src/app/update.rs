@@ -40,6 +40,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             guard::expire(state);
             super::facilitator::tick(state, &mut fx);
             pipeline::verify_all(state, &mut fx);
+            super::approval::settle(state, &mut fx);
             if let Some(overdue) = domain::newly_overdue(&state.domain, prev_now) {
                 flash(state, format!("OVERDUE: {overdue}"));
                 fx.push(Effect::Bell);
@@ -59,6 +60,7 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             state.domain.facilitation.apply(&entry);
             state.domain.now = state.domain.facilitation.clock.frozen(now);
             domain::mirrored(&mut state.domain, &entry);
+            super::approval::settle(state, &mut fx);
             if entry.kind == EntryKind::Resolved {
                 super::facilitator::drill_over(state, &mut fx);
             }

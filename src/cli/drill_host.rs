@@ -258,6 +258,7 @@ pub(super) async fn console(args: DrillArgs, loaded: Loaded, read_only: bool) ->
     // The estate replaces the user's layers; the measurement settings still come from them.
     if let Some(user) = &loaded.config {
         config.drill = user.drill.clone();
+        config.approvals = user.approvals.clone();
     }
     // A scenario given as a path is measured and shown under its id (`drill --history` groups by it).
     let name = scenario_def(&opened.params.scenario, scenarios_dir.as_deref())

@@ -6,8 +6,14 @@
 //! runs only if its confirm word is among `--confirm`, a low-risk one needs `--yes-low-risk`, a
 //! manual one `--note`. Exit codes: 0 completed; 1 failed at a step; 2 usage or config error;
 //! 3 refused before executing (missing confirmation, lock held, read-only, unresolvable
-//! parameters, precheck refusal, the lag guard included); 130 interrupted (SIGINT / SIGTERM,
-//! after the executing step's result is logged).
+//! parameters, precheck refusal, the lag guard included, a step rejected by its approver or
+//! whose approvals did not arrive in time); 130 interrupted (SIGINT / SIGTERM, after the
+//! executing step's result is logged).
+//!
+//! A step that needs approvals (two-person rule, `app::approval`) is confirmed, then exec says
+//! it waits (the step, its digest, the `warroom approve` command) and follows the incident log
+//! until another person approves it (then it executes), rejects it, or `--approval-timeout`
+//! (default `[approvals] timeout_secs`) passes.
 //!
 //! Every refusal that can be known from the first snapshots is made before an incident is
 //! declared ([`preflight`]): a refused exec leaves no incident behind. A refusal that only shows
@@ -81,6 +87,10 @@ pub struct ExecArgs {
     #[arg(long, requires = "drill", value_name = "DURATION", value_parser = plan::parse_duration,
           default_value = "60s")]
     pub result_wait: std::time::Duration,
+    /// How long a step waits for other people's approvals (two-person rule) before it fails
+    /// (exit 3); default: `[approvals] timeout_secs` (600 s).
+    #[arg(long, value_name = "SECS")]
+    pub approval_timeout: Option<u64>,
 }
 
 /// The durable incident log as the runner's sink; every entry is printed once it is durable.
@@ -277,6 +287,14 @@ async fn run_with(
             .map_err(|e| Exit::refused(format!("refused: {e} (nothing was executed)")))?;
     progress(&format!("warroom exec: commander lock held ({})", guard.describe()));
     let incident = IncidentInfo::from(&meta);
+    let config = match args.approval_timeout {
+        Some(secs) => {
+            let mut c = (*config).clone();
+            c.approvals.timeout_secs = Some(secs.max(1));
+            Arc::new(c)
+        }
+        None => config,
+    };
     let mut state = State::new(mode, incident, who, config, Utc::now());
     state.domain.access_reviews = crate::app::Domain::reviews_access(mode, &state.domain.config);
     state.domain.runbooks = Arc::new(catalog.clone());
@@ -285,8 +303,10 @@ async fn run_with(
     if let Some(r) = recovery {
         state.domain.recovery = r;
     }
+    // Other people's entries (approvals of the steps it waits on) reach exec through the log.
+    let follower = log.follower();
     let sink = Arc::new(PrintingSink { log, out: Mutex::new(()) });
-    let mut d = driver::Exec::new(state, sources, operator, sink, guard.view());
+    let mut d = driver::Exec::new(state, sources, operator, sink, guard.view(), follower);
     let outcome = d.execute(&args.runbook, &args.params, args.step.as_deref(), &decisions).await;
     d.finish(&outcome).await;
     if mode == Mode::Drill && outcome == Outcome::Completed && !d.drill_result_logged() {

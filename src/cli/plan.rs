@@ -226,6 +226,7 @@ impl Target {
                 let mut cfg = e.config();
                 if let Some(user) = &loaded.config {
                     cfg.drill = user.drill.clone();
+                    cfg.approvals = user.approvals.clone();
                 }
                 Arc::new(cfg)
             }
@@ -326,6 +327,18 @@ fn layer_states(obs: &Observed) -> Vec<(&'static str, &'static str, Option<Strin
     ]
 }
 
+/// Approvals a planned step will wait for after its confirmation (two-person rule: people
+/// other than the commander; 0 for a manual step or one that cannot be built).
+pub fn approvals_needed(p: &PlannedStep, config: &crate::config::model::ApprovalsConfig) -> u32 {
+    match &p.op {
+        Ok(Operation::Manual { .. }) | Err(_) => 0,
+        Ok(op) => {
+            let risk = step_risk(p).unwrap_or(Risk::Low);
+            crate::app::approval::people_needed(config, op, risk, p.approvals) - 1
+        }
+    }
+}
+
 /// The plan as JSON (also the shape of `plan --json`).
 pub fn plan_json(
     rb: &Runbook,
@@ -333,6 +346,7 @@ pub fn plan_json(
     obs: &Observed,
     params: &[ResolvedParam],
     steps: &[PlannedStep],
+    approvals: &crate::config::model::ApprovalsConfig,
 ) -> Value {
     let layers: serde_json::Map<String, Value> = layer_states(obs)
         .into_iter()
@@ -355,6 +369,7 @@ pub fn plan_json(
                         "key": p.key, "title": p.title, "why": p.why, "gate": gate,
                         "risk": risk, "confirm_word": (risk == Risk::High).then(|| op.confirm_word()),
                         "manual": matches!(op, Operation::Manual { .. }),
+                        "approvals_needed": approvals_needed(p, approvals),
                         "op": op, "preview": op.preview(), "not_applicable": Value::Null,
                     })
                 }
@@ -380,6 +395,7 @@ pub fn plan_text(
     obs: &Observed,
     params: &[ResolvedParam],
     steps: &[PlannedStep],
+    approvals: &crate::config::model::ApprovalsConfig,
 ) -> String {
     let mut o = String::new();
     let s = |t: &str| sanitize(t).into_owned();
@@ -408,6 +424,15 @@ pub fn plan_text(
         match &p.op {
             Ok(op) => {
                 let _ = writeln!(o, "   risk: {}", confirmation(op, step_risk(p).unwrap_or(Risk::Low)));
+                match approvals_needed(p, approvals) {
+                    0 => {}
+                    n => {
+                        let _ = writeln!(
+                            o,
+                            "   approvals: {n} other person(s) after the commander's confirmation (two-person rule)"
+                        );
+                    }
+                }
             }
             Err(e) => {
                 let _ = writeln!(o, "   {}", s(&e.to_string()));
@@ -460,10 +485,10 @@ async fn plan_cmd(args: &PlanArgs, loaded: &Loaded) -> Result<String, Exit> {
     let steps = plan::plan(&rb, &cfg, &obs, &params);
     let estate = target.describe(loaded);
     Ok(if args.json {
-        let v = plan_json(&rb, &estate, &obs, &params, &steps);
+        let v = plan_json(&rb, &estate, &obs, &params, &steps, &cfg.approvals);
         serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     } else {
-        plan_text(&rb, &estate, &obs, &params, &steps)
+        plan_text(&rb, &estate, &obs, &params, &steps, &cfg.approvals)
     })
 }
 
@@ -477,18 +502,36 @@ mod tests {
         let cfg = crate::runbook::plan::tests::postgres_only();
         let obs = Observed::default();
         let steps = plan::plan(&rb, &cfg, &obs, &[]);
-        let text = plan_text(&rb, "test", &obs, &[], &steps);
+        let text = plan_text(&rb, "test", &obs, &[], &steps, &cfg.approvals);
         assert_eq!(text.matches("not applicable").count(), 1, "{text}");
         assert!(text.contains("\n   not applicable: Kubernetes is not configured\n"), "{text}");
         assert_eq!(text.matches("no PostgreSQL node named pg-9").count(), 1, "{text}");
         assert!(text.contains("\n   cannot be built: no PostgreSQL node named pg-9\n"), "{text}");
-        let json = plan_json(&rb, "test", &obs, &[], &steps);
+        let json = plan_json(&rb, "test", &obs, &[], &steps, &cfg.approvals);
         let step = |i: usize| &json["steps"][i];
         assert_eq!(step(0)["not_applicable"], "Kubernetes is not configured");
         assert!(step(0)["invalid"].is_null());
         assert_eq!(step(1)["invalid"], "no PostgreSQL node named pg-9");
         assert!(step(1)["not_applicable"].is_null());
         assert!(step(2)["not_applicable"].is_null() && step(2)["op"]["op"] == "promote-postgres");
+    }
+
+    #[test]
+    fn the_plan_shows_how_many_approvals_each_step_needs() {
+        let rb = crate::runbook::plan::tests::runbook();
+        let cfg = crate::runbook::plan::tests::postgres_only();
+        let obs = Observed::default();
+        let steps = plan::plan(&rb, &cfg, &obs, &[]);
+        let rules = crate::config::model::ApprovalsConfig { high_risk: Some(3), ..Default::default() };
+        let text = plan_text(&rb, "test", &obs, &[], &steps, &rules);
+        assert!(
+            text.contains("\n   approvals: 2 other person(s) after the commander's confirmation"),
+            "{text}"
+        );
+        let json = plan_json(&rb, "test", &obs, &[], &steps, &rules);
+        assert_eq!(json["steps"][2]["approvals_needed"], 2, "the promotion is high risk");
+        let none = plan_text(&rb, "test", &obs, &[], &steps, &Default::default());
+        assert!(!none.contains("approvals:"), "{none}");
     }
 
     #[test]

@@ -33,6 +33,61 @@ pub struct Config {
     pub commander: Option<CommanderConfig>,
     /// The incident shared across hosts through Kubernetes (one ConfigMap per log entry).
     pub war_room: Option<WarRoomConfig>,
+    /// The two-person rule (`[approvals]`): which steps wait for other people's approval.
+    #[serde(default)]
+    pub approvals: ApprovalsConfig,
+}
+
+/// `[approvals]`: how many people must agree before a step executes. Every count is the number
+/// of people INCLUDING the commander who confirms: `2` means one other person must approve,
+/// `1` (or unset) means the commander's confirmation alone. The strictest applicable rule wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    /// People who must agree on every high-risk step (incl. the commander).
+    pub high_risk: Option<u32>,
+    /// People who must agree per operation kind (`promote = 2`), incl. the commander.
+    #[serde(default)]
+    pub kinds: std::collections::BTreeMap<String, u32>,
+    /// How long a confirmed step waits for its approvals before it fails, in seconds.
+    /// Unset: [`DEFAULT_APPROVAL_TIMEOUT_SECS`].
+    pub timeout_secs: Option<u64>,
+    /// Whether read-only consoles may approve or reject (default: no).
+    #[serde(default)]
+    pub observers_may_approve: bool,
+}
+
+/// `[approvals] timeout_secs` when unset.
+pub const DEFAULT_APPROVAL_TIMEOUT_SECS: u64 = 600;
+
+/// The operation kinds `[approvals.kinds]` may name: `operation::kind::OpKind`'s names (the
+/// config layer sits below `operation`; a test in `app::approval` keeps the two lists equal).
+pub const OP_KIND_NAMES: &[&str] = &[
+    "check-primary",
+    "assert",
+    "promote",
+    "exec-promote",
+    "fence",
+    "repoint-service",
+    "label-pod",
+    "verify-writes",
+    "sentinel-failover",
+    "set-weights",
+    "shift-traffic",
+    "scale",
+    "rollback-deployment",
+    "verify-dns",
+    "manual",
+];
+
+/// Most people an approval rule may require (commander included).
+pub const MAX_APPROVAL_PEOPLE: u32 = 5;
+
+impl ApprovalsConfig {
+    /// The approval timeout in force.
+    pub fn timeout_secs(&self) -> u64 {
+        self.timeout_secs.unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECS)
+    }
 }
 
 /// `[drill]`: what recovery is measured against.

@@ -37,6 +37,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     drill(&mut c, config);
     commander(&mut c, config);
     war_room(&mut c, config);
+    approvals(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -257,6 +258,39 @@ fn polling(c: &mut Checker<'_, '_>, config: &Config) {
         if value == 0 {
             c.err(&[Seg::Key("polling"), Seg::Key(key)], format!("`{key}` is 0: expected a positive number"));
         }
+    }
+}
+
+/// `[approvals]`: counts 1 to [`MAX_APPROVAL_PEOPLE`], known operation kinds, a timeout of
+/// 1 s to 1 day.
+fn approvals(c: &mut Checker<'_, '_>, config: &Config) {
+    use super::model::MAX_APPROVAL_PEOPLE;
+    let a = &config.approvals;
+    let range = |n: u32| (1..=MAX_APPROVAL_PEOPLE).contains(&n);
+    let expected = format!("expected 1 to {MAX_APPROVAL_PEOPLE} people, the commander included");
+    if let Some(n) = a.high_risk
+        && !range(n)
+    {
+        c.err(&[Seg::Key("approvals"), Seg::Key("high_risk")], format!("`high_risk` is {n}: {expected}"));
+    }
+    for (kind, n) in &a.kinds {
+        let at = [Seg::Key("approvals"), Seg::Key("kinds"), Seg::Key(kind)];
+        if !super::model::OP_KIND_NAMES.contains(&kind.as_str()) {
+            c.err(
+                &at,
+                format!("unknown operation kind `{kind}`: expected {}", one_of(super::model::OP_KIND_NAMES)),
+            );
+        } else if !range(*n) {
+            c.err(&at, format!("`{kind}` is {n}: {expected}"));
+        }
+    }
+    if let Some(t) = a.timeout_secs
+        && !(1..=86_400).contains(&t)
+    {
+        c.err(
+            &[Seg::Key("approvals"), Seg::Key("timeout_secs")],
+            format!("`timeout_secs` is {t}: expected 1 to 86400 seconds"),
+        );
     }
 }
 
@@ -538,6 +572,23 @@ mod tests {
         assert!(problems("[drill]\nsettle_secs = 30\n").is_empty());
         let cfg: Config = toml::from_str("[drill]\nsettle_secs = 30\n").unwrap();
         assert_eq!((cfg.drill.settle_secs(), Config::default().drill.settle_secs()), (30, 10));
+    }
+
+    #[test]
+    fn approvals_rules() {
+        let p = problems(
+            "[approvals]\nhigh_risk = 0\ntimeout_secs = 0\n[approvals.kinds]\npromot = 2\nfence = 9\n",
+        );
+        assert_eq!(p.len(), 4, "{p:#?}");
+        assert!(p[0].starts_with("w.toml:2:13: `high_risk` is 0: expected 1 to 5 people"), "{p:#?}");
+        assert!(p[1].starts_with("w.toml:3:16: `timeout_secs` is 0"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:5:10: unknown operation kind `promot`"), "{p:#?}");
+        assert!(p[3].starts_with("w.toml:6:9: `fence` is 9"), "{p:#?}");
+        let ok = "[approvals]\nhigh_risk = 2\nobservers_may_approve = true\n[approvals.kinds]\npromote = 3\n";
+        assert!(problems(ok).is_empty());
+        let cfg: Config = toml::from_str(ok).unwrap();
+        assert_eq!(cfg.approvals.timeout_secs(), 600);
+        assert_eq!(cfg.approvals.kinds.get("promote"), Some(&3));
     }
 
     #[test]

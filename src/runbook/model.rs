@@ -164,6 +164,10 @@ pub struct StepDef {
     /// Only applicable when this holds (`name` or `name:{param}`).
     #[serde(default)]
     pub gate: Option<Spanned<String>>,
+    /// People who must agree before it executes, the commander included (`2`: one other
+    /// person approves); combined with `[approvals]`, the strictest rule wins.
+    #[serde(default)]
+    pub approvals: Option<Spanned<u32>>,
 }
 
 impl OpKind {

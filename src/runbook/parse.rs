@@ -171,6 +171,18 @@ fn validate_step(c: &mut Check<'_>, rb: &Runbook, step: &StepDef) {
             format!("step {sid:?}: risk = \"low\" would lower {kind}'s risk: only `high` may be set"),
         );
     }
+    if let Some(n) = &step.approvals
+        && !(1..=crate::config::model::MAX_APPROVAL_PEOPLE).contains(n.get_ref())
+    {
+        c.at(
+            n,
+            format!(
+                "step {sid:?}: approvals = {}: expected 1 to {} people, the commander included",
+                n.get_ref(),
+                crate::config::model::MAX_APPROVAL_PEOPLE
+            ),
+        );
+    }
     if let Some(gate) = &step.gate {
         let g = gate.get_ref();
         let (name, arg) = match g.split_once(':') {
@@ -285,6 +297,20 @@ mod tests {
             e[1]
         );
         assert!(e[1].contains("candidate"), "{}", e[1]);
+    }
+
+    #[test]
+    fn approvals_out_of_range_is_reported_where_it_is() {
+        let text = format!(
+            "{HEAD}[[steps]]\nid = \"a\"\nop = \"sentinel-failover\"\napprovals = 0\nwhy = \"w\"\n\n             [[steps]]\nid = \"b\"\nop = \"sentinel-failover\"\napprovals = 2\nwhy = \"w\"\n"
+        );
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("rb.toml:7:13: step \"a\": approvals = 0: expected 1 to 5 people"),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]

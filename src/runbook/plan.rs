@@ -46,6 +46,8 @@ pub struct PlannedStep {
     pub risk: Option<Risk>,
     /// Execution timeout.
     pub timeout_secs: Option<u64>,
+    /// People who must agree (`approvals = N` of the step, the commander included).
+    pub approvals: Option<u32>,
     /// The operation as built now, or why it cannot be.
     pub op: Result<Operation, BuildError>,
 }
@@ -293,6 +295,7 @@ pub fn planned(
         gate: def.gate.as_ref().filter(|_| !dns).and_then(|g| Gate::parse(&substitute(g.get_ref(), params))),
         risk: def.risk.filter(|_| !dns),
         timeout_secs: def.timeout_secs.filter(|_| !dns),
+        approvals: def.approvals.as_ref().map(|n| *n.get_ref()).filter(|_| !dns),
         op,
     }
 }

@@ -185,14 +185,16 @@ pub fn draw(
 /// Draw the y/n confirmation of an irreversible key: `what` happens on `y`.
 pub fn draw_key(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, what: &str) {
     let w = area.width.saturating_sub(4).min(80);
-    let what = Line::styled(clean(what, 1000), theme.style(Slot::Text));
+    // One line per line of `what` (an approval shows the preview's exact calls).
+    let what: Vec<Line> =
+        what.lines().map(|l| Line::styled(clean(l, 1000), theme.style(Slot::Text))).collect();
     let keys = Line::from(vec![
         Span::styled(key(keymap, Command::ConfirmYes), theme.style(Slot::PaneTitle)),
         Span::styled(" do it · ", theme.style(Slot::Dim)),
         Span::styled(key(keymap, Command::ConfirmNo), theme.style(Slot::PaneTitle)),
         Span::styled(" cancel (nothing happens)", theme.style(Slot::Dim)),
     ]);
-    let rows = wrapped_rows(std::slice::from_ref(&what), w.saturating_sub(2)) + 4;
+    let rows = wrapped_rows(&what, w.saturating_sub(2)) + 4;
     let rect = centered(area, w, rows.min(area.height));
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
@@ -200,6 +202,7 @@ pub fn draw_key(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, w
         .title(Span::styled(" Are you sure? ", theme.style(Slot::ConfirmDanger)));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let lines = vec![what, Line::raw(""), keys];
+    let mut lines = what;
+    lines.extend([Line::raw(""), keys]);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

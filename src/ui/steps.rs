@@ -22,6 +22,7 @@ pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
         StepStatus::Proposed => ("○", Slot::Text),
         StepStatus::Prechecked => ("◇", Slot::Text),
         StepStatus::AwaitingConfirm => ("?", Slot::StatusDegraded),
+        StepStatus::AwaitingApproval { .. } => ("⧗", Slot::StatusDegraded),
         StepStatus::Executing | StepStatus::Verifying => ("…", Slot::StatusDegraded),
         StepStatus::Done => ("✓", Slot::StatusHealthy),
         StepStatus::Failed { .. } => ("✗", Slot::StatusDown),
@@ -148,6 +149,14 @@ fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
             (format!("next: {}{key}", next.preview.title), Slot::StatusDegraded)
         }
         StepStatus::AwaitingConfirm => (format!("confirm: {}", next.preview.title), Slot::StatusDegraded),
+        StepStatus::AwaitingApproval { .. } => (
+            format!(
+                "{}: {}",
+                crate::app::approval::describe(next, cx.state.domain.now).unwrap_or_default(),
+                next.preview.title
+            ),
+            Slot::StatusDegraded,
+        ),
         StepStatus::Executing | StepStatus::Verifying => {
             (format!("{}: {}", next.status.label(), next.preview.title), Slot::StatusDegraded)
         }
@@ -219,6 +228,14 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
             "‽ outcome unknown: the console stopped while this step ran; verify before continuing".into(),
             Slot::StatusDown,
         )),
+        StepStatus::AwaitingApproval { .. } => {
+            let wait = crate::app::approval::describe(s, cx.state.domain.now).unwrap_or_default();
+            let by = s.confirmed_by.as_deref().unwrap_or("the commander");
+            out.push(line(format!("⧗ {wait}; confirmed by {by}"), Slot::StatusDegraded));
+            for d in crate::app::approval::counted(s).iter().filter(|d| d.approve) {
+                out.push(line(format!("  ✓ approved by {}", d.by), Slot::StatusHealthy));
+            }
+        }
         _ => {}
     }
     if let Some(n) = cache_secs_left(cx.state, s) {
@@ -229,7 +246,13 @@ fn detail_lines(cx: &PaneCtx<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
     }
     out.push(line(format!("why: {}", s.why), Slot::Text));
     out.push(line(format!("target: {}", s.preview.target), Slot::Dim));
-    if matches!(s.status, StepStatus::Proposed | StepStatus::Prechecked | StepStatus::AwaitingConfirm) {
+    if matches!(
+        s.status,
+        StepStatus::Proposed
+            | StepStatus::Prechecked
+            | StepStatus::AwaitingConfirm
+            | StepStatus::AwaitingApproval { .. }
+    ) {
         for l in &s.preview.lines {
             out.push(line(format!("  $ {l}"), Slot::Dim));
         }

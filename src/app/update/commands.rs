@@ -52,6 +52,12 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             with_selected_step(state, fx, |state, id, _| guard::ask(state, KeyAction::AbortStep(id)))
         }
         Command::StepOverride => override_lag(state, fx),
+        Command::StepApprove => {
+            with_selected_step(state, fx, |state, id, _| crate::app::approval::ask(state, id, true, None))
+        }
+        Command::StepReject => with_selected_step(state, fx, |state, id, _| {
+            open_prompt(state, PromptPurpose::RejectReason(id), format!("Why reject step #{id}?"), "")
+        }),
         Command::ConfirmYes => confirm_yes(state, fx),
         Command::ConfirmNo => match state.view.modal {
             Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),

@@ -63,6 +63,7 @@ fn need(purpose: &PromptPurpose) -> (Need, &'static str) {
         PromptPurpose::Hint => (Need::Facilitator, "give hints"),
         PromptPurpose::ChecklistNote(_) => (Need::Write, "tick checklist items"),
         PromptPurpose::SkipReason(_) => (Need::Commander, "skip steps"),
+        PromptPurpose::RejectReason(_) => (Need::Anyone, ""),
         PromptPurpose::Resolve => (Need::Commander, "resolve"),
         PromptPurpose::ManualNote(_) => (Need::Commander, "run steps"),
         PromptPurpose::AcceptDataLoss(_) => (Need::Commander, "override the lag guard"),
@@ -88,6 +89,11 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
             p.reopen(state);
         }
         PromptPurpose::SkipReason(id) => guard::ask(state, KeyAction::SkipStep { step: id, reason: p.text }),
+        PromptPurpose::RejectReason(_) if p.text.trim().is_empty() => {
+            flash(state, "a reason is required to reject a step");
+            p.reopen(state);
+        }
+        PromptPurpose::RejectReason(id) => crate::app::approval::ask(state, id, false, Some(p.text)),
         PromptPurpose::Note => {
             if !p.text.is_empty() {
                 log(state, fx, EntryKind::Note, p.text.clone(), json!({ "text": p.text }));

@@ -64,6 +64,8 @@ pub struct Exec {
     driver: Driver,
     signals: Signals,
     ran: Ran,
+    /// The step whose wait for approvals was announced (printed once).
+    waiting_for: Option<u64>,
 }
 
 /// SIGINT / SIGTERM: exec stops after the executing step's result is logged.
@@ -130,14 +132,16 @@ impl Exec {
         operator: Arc<dyn Operate>,
         sink: Arc<dyn LogSink>,
         commander: watch::Receiver<CommanderView>,
+        follower: crate::incident::log::LogFollower,
     ) -> Exec {
         let driver = Driver::start(state, sources, operator, sink)
-            .with_commander(CommanderLink { view: commander, requests: None });
+            .with_commander(CommanderLink { view: commander, requests: None })
+            .with_follower(follower);
         let both = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
             (Ok(i), Ok(t)) => Some((i, t)),
             _ => None,
         };
-        Exec { driver, signals: Signals { both, interrupted: false }, ran: Ran::default() }
+        Exec { driver, signals: Signals { both, interrupted: false }, ran: Ran::default(), waiting_for: None }
     }
 
     fn apply(&mut self, action: Action) {
@@ -240,6 +244,10 @@ impl Exec {
             }
             match self.current() {
                 Some((_, key, StepStatus::Failed { stage, reason })) => {
+                    // Rejected or timed out waiting for approval: nothing of it ran.
+                    if stage == Stage::Approval {
+                        return Outcome::Refused(format!("step {key}: {reason}"));
+                    }
                     return if stage == Stage::Precheck && !self.ran.executed_any {
                         Outcome::Refused(format!("step {key}: precheck failed: {reason}"))
                     } else {
@@ -250,6 +258,18 @@ impl Exec {
                     return Outcome::Failed(key, "outcome unknown: verify before continuing".into());
                 }
                 Some((_, _, StepStatus::Executing | StepStatus::Verifying)) | None => self.step().await,
+                Some((sid, key, StepStatus::AwaitingApproval { needed, digest, deadline, .. })) => {
+                    if self.waiting_for != Some(sid) {
+                        self.waiting_for = Some(sid);
+                        super::progress(&format!(
+                            "warroom exec: step {key} (#{sid}) waits for {needed} approval(s) from another person \
+                             until {}: warroom approve {} {sid} (digest {digest})",
+                            deadline.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            self.driver.state.domain.incident.id,
+                        ));
+                    }
+                    self.step().await
+                }
                 // The API server is being asked whether this step is allowed.
                 Some((sid, _, StepStatus::Proposed))
                     if self.driver.state.domain.step(sid).is_some_and(|s| s.asking_access) =>

@@ -118,6 +118,11 @@ entry_kinds! {
     /// Two hosts appended while the shared store was unreachable: this host's entries were
     /// re-chained after the store's: `{at_seq, rechained, store_head, saved, saved_sha256}`.
     Fork = "fork",
+    /// Another person approved a confirmed step (two-person rule): `{step, digest, attempt}`;
+    /// the entry's operator is who approved.
+    StepApproved = "step-approved",
+    /// Another person rejected a confirmed step: `{step, digest, attempt, reason}`.
+    StepRejected = "step-rejected",
 }
 
 impl EntryKind {
@@ -223,6 +228,8 @@ mod tests {
         (Recording, "recording"),
         (Facilitator, "facilitator"),
         (TrendSample, "trend-sample"),
+        (StepApproved, "step-approved"),
+        (StepRejected, "step-rejected"),
     ];
 
     #[test]

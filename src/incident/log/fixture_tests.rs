@@ -19,10 +19,13 @@ const DRILL: &str = "INC-20261205-231413-DRILL.jsonl";
 const FACILITATED: &str = "INC-20261206-060000-FACILITATED.jsonl";
 /// A shared incident whose host re-chained an entry after a fork (`fork`, `rechained_from`).
 const SHARED: &str = "INC-20261206-085921-SHARED.jsonl";
+/// A drill run by `warroom exec` under the two-person rule: a step rejected, then one approved
+/// (`warroom approve --operator bob@ops2`), with the `step-confirmed` details of the wait.
+const APPROVALS: &str = "INC-20261206-090630-DRILL.jsonl";
 
 #[test]
 fn fixture_logs_verify_unchanged() {
-    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 5, 0), (SHARED, 4, 0)] {
+    for (name, entries, torn) in [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 5, 0), (SHARED, 4, 0), (APPROVALS, 43, 0)] {
         let report = verify(&fixture(name)).expect("readable fixture");
         assert!(report.is_intact(), "{name}: {:?}", report.problem);
         assert_eq!((report.entries, report.recorded_torn), (entries, torn), "{name}");
@@ -32,7 +35,7 @@ fn fixture_logs_verify_unchanged() {
 
 #[test]
 fn every_entry_of_the_fixtures_encodes_to_the_bytes_it_was_written_with() {
-    for name in [LIVE, DRILL, FACILITATED, SHARED] {
+    for name in [LIVE, DRILL, FACILITATED, SHARED, APPROVALS] {
         let raw = std::fs::read(fixture(name)).expect("fixture");
         let entries = read_log(&fixture(name)).expect("fixture reads");
         let lines: Vec<&[u8]> = raw
@@ -51,7 +54,7 @@ fn every_entry_of_the_fixtures_encodes_to_the_bytes_it_was_written_with() {
 #[test]
 fn the_fixtures_hold_every_known_kind_and_an_unknown_one_kept_verbatim() {
     let mut kinds: Vec<EntryKind> = Vec::new();
-    for name in [LIVE, DRILL, FACILITATED, SHARED] {
+    for name in [LIVE, DRILL, FACILITATED, SHARED, APPROVALS] {
         kinds.extend(read_log(&fixture(name)).expect("fixture reads").into_iter().map(|e| e.kind));
     }
     for known in EntryKind::KNOWN {
