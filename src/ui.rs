@@ -11,6 +11,7 @@ pub mod commander;
 pub mod confirm;
 pub mod facilitator;
 pub mod footer;
+pub mod glyphs;
 pub mod header;
 pub mod help;
 pub mod layout;

@@ -16,7 +16,7 @@ use crate::config::theme::Slot;
 use crate::text::clean;
 
 /// Symbol marking the focused pane in its title (focus is never shown by colour alone).
-pub const FOCUS_MARK: &str = "▶";
+pub const FOCUS_MARK: &str = super::glyphs::FOCUS;
 
 /// Age as an operator reads it, coarse enough that it changes rarely on an idle screen:
 /// `<10s`, then whole tens of seconds `10s`..`50s`, minutes `1m`..`59m`, hours `1h`..`23h`,
