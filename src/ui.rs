@@ -50,7 +50,7 @@ pub struct UiContext {
 pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
     let area = frame.area();
     let theme = &ctx.theme;
-    let screen = layout::screen(area, state);
+    let screen = layout::screen(area, state, theme);
     if screen.kind == LayoutKind::TooSmall {
         too_small(frame, area, theme);
         return;

@@ -27,9 +27,22 @@ pub fn alarms(state: &State) -> Vec<&'static str> {
     out
 }
 
-/// Draw the header into a one-line area.
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let avail = usize::from(area.width);
+/// The parts of the header at a width: incident id and severity, the title's room on one
+/// line, the essentials (clock, mode, badges, alarms) and the operator.
+struct Parts {
+    /// Incident id and severity (each dropped when space runs out).
+    prefix: Vec<Span<'static>>,
+    /// The title, sanitized, uncut.
+    title: String,
+    /// Columns the title has when everything shares one line.
+    title_room: usize,
+    /// Clock, mode, badges, alarms, the first reason.
+    essentials: Vec<Span<'static>>,
+    /// The operator, when it fits.
+    operator: Option<Span<'static>>,
+}
+
+fn parts(state: &State, theme: &Theme, avail: usize) -> Parts {
     let header = theme.style(Slot::Header);
     let mode = match state.domain.mode {
         Mode::Drill => Span::styled(" DRILL ", theme.style(Slot::BadgeDrill)),
@@ -101,24 +114,67 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
     }
     let title_room = avail.saturating_sub(essentials_w + optional_w(show_operator, show_sev, show_id) + 1);
-
-    let mut spans = Vec::with_capacity(16);
+    let mut prefix = Vec::with_capacity(2);
     if show_id {
-        spans.push(Span::styled(format!("{id} "), header));
+        prefix.push(Span::styled(format!("{id} "), header));
     }
     if show_sev {
-        spans.push(Span::styled(format!("{sev} "), theme.style(Slot::StatusDown)));
+        prefix.push(Span::styled(format!("{sev} "), theme.style(Slot::StatusDown)));
     }
-    let title = clean(&state.domain.incident.title, title_room);
+    Parts {
+        prefix,
+        title: clean(&state.domain.incident.title, 400),
+        title_room,
+        essentials,
+        operator: show_operator.then(|| Span::styled(operator, theme.style(Slot::Dim))),
+    }
+}
+
+/// Rows the header takes in an area `w` x `h`: two when the title would be cut on one line
+/// and the terminal has the rows to spare (24 or more), so the title gets a line of its own.
+pub fn rows(state: &State, theme: &Theme, w: u16, h: u16) -> u16 {
+    if h < 24 {
+        return 1;
+    }
+    let p = parts(state, theme, usize::from(w));
+    if width(&p.title) <= p.title_room { 1 } else { 2 }
+}
+
+/// Draw the header into its area (one line, or two: the title on the first).
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let avail = usize::from(area.width);
+    let p = parts(state, theme, avail);
+    let two = area.height >= 2 && width(&p.title) > p.title_room;
+    let title_room = if two {
+        avail.saturating_sub(p.prefix.iter().map(|s| width(&s.content)).sum::<usize>())
+    } else {
+        p.title_room
+    };
+    let mut spans = Vec::with_capacity(16);
+    spans.extend(p.prefix);
+    let title = clean(&p.title, title_room);
     let pad = title_room.saturating_sub(width(&title));
     spans.push(Span::styled(title, theme.style(Slot::Text)));
-    spans.push(Span::raw(" ".repeat(pad + 1)));
-    spans.extend(essentials);
-    if show_operator {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(operator, theme.style(Slot::Dim)));
+    let mut rest = Vec::with_capacity(12);
+    if two {
+        let used: usize = p.essentials.iter().map(|s| width(&s.content)).sum::<usize>()
+            + p.operator.as_ref().map_or(0, |o| width(&o.content) + 2);
+        rest.push(Span::raw(" ".repeat(avail.saturating_sub(used))));
+    } else {
+        spans.push(Span::raw(" ".repeat(pad + 1)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    rest.extend(p.essentials);
+    if let Some(op) = p.operator {
+        rest.push(Span::raw("  "));
+        rest.push(op);
+    }
+    if two {
+        frame.render_widget(Paragraph::new(Line::from(spans)), Rect { height: 1, ..area });
+        frame.render_widget(Paragraph::new(Line::from(rest)), Rect { y: area.y + 1, height: 1, ..area });
+    } else {
+        spans.extend(rest);
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
 }
 
 /// The theme slot of a verdict level.
@@ -131,8 +187,8 @@ pub fn level_slot(level: Level) -> Slot {
     }
 }
 
-/// The verdict badge (` FAILING `), and ` MITIGATED ` while the incident or drill is
-/// mitigated (not once mitigation was withdrawn).
+/// The verdict badge (` FAILING `), then ` RESOLVED ` once the incident is resolved, else
+/// ` MITIGATED ` while the incident or drill is mitigated (not once mitigation was withdrawn).
 pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
     let badge = |text: &str, slot| {
         Span::styled(format!(" {text} "), theme.style(slot).add_modifier(Modifier::REVERSED | Modifier::BOLD))
@@ -141,7 +197,10 @@ pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
         Span::raw(" "),
         badge(state.domain.verdict.level.label(), level_slot(state.domain.verdict.level)),
     ];
-    if state.domain.recovery.mitigated_at.is_some() {
+    if state.domain.resolved.is_some() {
+        out.push(Span::raw(" "));
+        out.push(badge("RESOLVED", Slot::StatusHealthy));
+    } else if state.domain.recovery.mitigated_at.is_some() {
         out.push(Span::raw(" "));
         out.push(badge("MITIGATED", Slot::StatusHealthy));
     }

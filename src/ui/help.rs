@@ -127,7 +127,7 @@ fn key(keymap: &Keymap, layer: KeyLayer, cmd: Command) -> String {
     keymap
         .key_for(layer, cmd)
         .or_else(|| keymap.key_for(KeyLayer::Global, cmd))
-        .map_or_else(|| format!("(unbound: {})", cmd.name()), |k| clean(&k, 16))
+        .map_or_else(|| format!("\"{}\" (no key in this keymap)", cmd.name()), |k| clean(&k, 16))
 }
 
 /// Getting started, with the active keymap's keys.
@@ -235,6 +235,12 @@ pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
     wr.out
 }
 
+/// Number of lines the help has in an 80-column terminal.
+pub fn line_count(keymap: &Keymap) -> usize {
+    let inner = rect(Rect::new(0, 0, 80, 24)).width.saturating_sub(2);
+    lines(keymap, &Theme::fallback(), usize::from(inner)).len()
+}
+
 /// The overlay's rectangle in `area`.
 fn rect(area: Rect) -> Rect {
     let w = area.width.saturating_sub(4).min(96);
@@ -263,13 +269,9 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, scrol
         return;
     }
     let last = (scroll + visible).min(total);
-    let mut pos = format!(" lines {}-{last} of {total} ", scroll + 1);
-    if scroll > 0 {
-        pos = format!(" ▲{pos}");
-    }
-    if last < total {
-        pos.push_str("▼ j/k PgDn ");
-    }
+    let up = if scroll > 0 { " ▲" } else { "" };
+    let down = if last < total { ", ▼ more" } else { "" };
+    let pos = format!("{up} lines {}-{last} of {total}{down} ", scroll + 1);
     let bottom = Rect { y: rect.y + rect.height - 1, height: 1, ..rect };
     let pw = (width(&pos) as u16).min(bottom.width.saturating_sub(2));
     let r = Rect { x: bottom.x + bottom.width.saturating_sub(pw + 1), width: pw, ..bottom };

@@ -9,6 +9,7 @@ use crate::app::{PaneId, safety};
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Theme;
 use crate::config::theme::Slot;
+use crate::text::grammar::each_verb;
 
 use super::PaneCtx;
 use crate::text::clean;
@@ -100,7 +101,8 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
 pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<String> {
     let primaries = db.writable_primaries();
     let names: Vec<&str> = primaries.iter().map(|n| n.name.as_str()).collect();
-    let mut out = vec![format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "))];
+    let mut out =
+        vec![format!("!! SPLIT-BRAIN: {}", each_verb(&names, ", ", "accepts writes", "accept writes"))];
     for n in &primaries {
         let routed = if safety::routed(&state.domain, &n.name) {
             "Service routes here"
@@ -196,12 +198,14 @@ fn node_table(
         .max()
         .unwrap_or(4)
         .max(4) as u16;
+    // Sized from its widest value with its unit, so "2.8s" is never cut to "2.8".
+    let lag_w = db.nodes.iter().map(|n| width(&lag_text(n, roomy))).max().unwrap_or(3).max(3) as u16;
     let cols = [
         Col::fixed("NAME", name_w, u8::MAX),
         Col::fixed("ROLE", role_w, u8::MAX),
         Col::fixed("TL", 2, 3),
         Col::fixed("LSN", 10, 1),
-        Col::fixed("LAG", if roomy { 13 } else { 8 }, 6),
+        Col::fixed("LAG", lag_w, 6),
         Col::fixed("STATE", 10, 2),
         Col::fixed("SVC", 5, 8),
     ];
