@@ -19,6 +19,7 @@ pub mod log;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
+pub mod scroll;
 pub mod scorecard;
 pub mod steps;
 pub mod table;

@@ -57,7 +57,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let anchor = if cx.focused { sel } else { most_urgent(cx).unwrap_or(sel) };
     let (lines, at) = item_lines(cx, usize::from(inner.width), sel, anchor);
     let offset = scroll_offset(at, usize::from(inner.height), cx.focused);
+    let (above, below) = super::scroll::hidden(offset, usize::from(inner.height), lines.len());
     frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
+    super::scroll::draw_marks(frame, area, !cx.compact, above, below, theme);
 }
 
 /// `✗ 2 overdue` when items are overdue, else `3 open`; `resolved: 3 open` once resolved.

@@ -127,6 +127,15 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     if let Some(step) = steps.get(sel) {
         frame.render_widget(Paragraph::new(detail_lines(cx, step, w)), detail_area);
     }
+    // Steps hidden above on the pane's top edge, below on the rule under the list.
+    let (above, below) = super::scroll::hidden(offset, usize::from(list_h), steps.len());
+    let (bottom, edge) = if detail_area.height > 0 {
+        (detail_area.y, true)
+    } else {
+        (area.y + area.height - 1, !cx.compact)
+    };
+    let marks = Rect { height: bottom + 1 - area.y, ..area };
+    super::scroll::draw_marks(frame, marks, edge, above, below, theme);
 }
 
 /// The key bound to `c` (steps layer first, then global).
