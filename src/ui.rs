@@ -19,10 +19,11 @@ pub mod log;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
-pub mod scroll;
 pub mod scorecard;
+pub mod scroll;
 pub mod steps;
 pub mod table;
+pub mod tried;
 pub mod verdict;
 pub mod widgets;
 

@@ -34,7 +34,14 @@ pub fn hidden(offset: usize, shown: usize, len: usize) -> (usize, usize) {
 
 /// Draw the marks on the frame `outer` of a list: right-aligned on its top edge, and on its
 /// bottom edge when it has one.
-pub fn draw_marks(frame: &mut Frame, outer: Rect, bottom_edge: bool, above: usize, below: usize, theme: &Theme) {
+pub fn draw_marks(
+    frame: &mut Frame,
+    outer: Rect,
+    bottom_edge: bool,
+    above: usize,
+    below: usize,
+    theme: &Theme,
+) {
     if outer.height == 0 {
         return;
     }

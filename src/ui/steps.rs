@@ -129,11 +129,8 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     }
     // Steps hidden above on the pane's top edge, below on the rule under the list.
     let (above, below) = super::scroll::hidden(offset, usize::from(list_h), steps.len());
-    let (bottom, edge) = if detail_area.height > 0 {
-        (detail_area.y, true)
-    } else {
-        (area.y + area.height - 1, !cx.compact)
-    };
+    let (bottom, edge) =
+        if detail_area.height > 0 { (detail_area.y, true) } else { (area.y + area.height - 1, !cx.compact) };
     let marks = Rect { height: bottom + 1 - area.y, ..area };
     super::scroll::draw_marks(frame, marks, edge, above, below, theme);
 }

@@ -132,8 +132,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.domain.observed.database;
     let inner = cx.live_block(frame, area, PaneId::Database, snap);
     let theme = cx.theme;
-    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
-        frame.render_widget(Paragraph::new(lines), inner);
+    let tried = crate::ui::tried::database(&cx.state.domain.config);
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, tried, theme) {
+        crate::ui::widgets::message(frame, inner, lines);
         return;
     }
     let Some(db) = snap.value.as_ref() else { return };
@@ -155,7 +156,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             .last_ok
             .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
             .unwrap_or_default();
-        let text = format!("✗ {}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
+        let at = crate::ui::tried::node(&cx.state.domain.config, &n.name)
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let text = format!("✗ {}{at}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
         bottom.push(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
 
