@@ -131,7 +131,7 @@ fn parts(state: &State, theme: &Theme, avail: usize) -> Parts {
 }
 
 /// Rows the header takes in an area `w` x `h`: two when the title would be cut on one line
-/// and the terminal has the rows to spare (24 or more), so the title gets a line of its own.
+/// and the terminal has the rows to spare (24 or more): the title wraps onto the second.
 pub fn rows(state: &State, theme: &Theme, w: u16, h: u16) -> u16 {
     if h < 24 {
         return 1;
@@ -140,40 +140,37 @@ pub fn rows(state: &State, theme: &Theme, w: u16, h: u16) -> u16 {
     if width(&p.title) <= p.title_room { 1 } else { 2 }
 }
 
-/// Draw the header into its area (one line, or two: the title on the first).
+/// Draw the header into its area: one line; with two rows, a title that does not fit wraps
+/// at a word onto the second, under itself.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let avail = usize::from(area.width);
     let p = parts(state, theme, avail);
-    let two = area.height >= 2 && width(&p.title) > p.title_room;
-    let title_room = if two {
-        avail.saturating_sub(p.prefix.iter().map(|s| width(&s.content)).sum::<usize>())
+    let indent: usize = p.prefix.iter().map(|s| width(&s.content)).sum();
+    let wrapped = area.height >= 2 && width(&p.title) > p.title_room && p.title_room > 0;
+    let (first, rest) = if wrapped {
+        let lines = super::help::wrap(&p.title, p.title_room);
+        let rest = lines[1..].join(" ");
+        (lines.into_iter().next().unwrap_or_default(), Some(rest))
     } else {
-        p.title_room
+        (clean(&p.title, p.title_room), None)
     };
     let mut spans = Vec::with_capacity(16);
     spans.extend(p.prefix);
-    let title = clean(&p.title, title_room);
-    let pad = title_room.saturating_sub(width(&title));
-    spans.push(Span::styled(title, theme.style(Slot::Text)));
-    let mut rest = Vec::with_capacity(12);
-    if two {
-        let used: usize = p.essentials.iter().map(|s| width(&s.content)).sum::<usize>()
-            + p.operator.as_ref().map_or(0, |o| width(&o.content) + 2);
-        rest.push(Span::raw(" ".repeat(avail.saturating_sub(used))));
-    } else {
-        spans.push(Span::raw(" ".repeat(pad + 1)));
-    }
-    rest.extend(p.essentials);
+    let pad = p.title_room.saturating_sub(width(&first));
+    spans.push(Span::styled(first, theme.style(Slot::Text)));
+    spans.push(Span::raw(" ".repeat(pad + 1)));
+    spans.extend(p.essentials);
     if let Some(op) = p.operator {
-        rest.push(Span::raw("  "));
-        rest.push(op);
+        spans.push(Span::raw("  "));
+        spans.push(op);
     }
-    if two {
-        frame.render_widget(Paragraph::new(Line::from(spans)), Rect { height: 1, ..area });
-        frame.render_widget(Paragraph::new(Line::from(rest)), Rect { y: area.y + 1, height: 1, ..area });
-    } else {
-        spans.extend(rest);
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), Rect { height: 1, ..area });
+    if let Some(rest) = rest {
+        let line = Line::from(vec![
+            Span::raw(" ".repeat(indent)),
+            Span::styled(clean(&rest, avail.saturating_sub(indent)), theme.style(Slot::Text)),
+        ]);
+        frame.render_widget(Paragraph::new(line), Rect { y: area.y + 1, height: 1, ..area });
     }
 }
 
