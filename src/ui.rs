@@ -9,6 +9,7 @@ pub mod actions;
 pub mod checklist;
 pub mod commander;
 pub mod confirm;
+pub mod declare;
 pub mod facilitator;
 pub mod footer;
 pub mod glyphs;
