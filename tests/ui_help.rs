@@ -264,3 +264,23 @@ fn a_title_cut_at_80x24_wraps_onto_a_second_header_row() {
     }
     assert!(rows[0].contains("FAILING"), "{rows:?}");
 }
+
+// ------------------------------------------------------------------ live declare prompt
+
+#[test]
+fn the_declare_prompt_is_drawn_over_the_panes_at_80x24() {
+    use warroom::ui::declare::DeclareForm;
+    let form =
+        DeclareForm { title: "API 500s in us-east-1".into(), on_severity: true, ..DeclareForm::default() };
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+    term.draw(|f| {
+        draw(f, &calm(), &ui());
+        warroom::ui::declare::draw(f, f.area(), &Theme::fallback(), &form);
+    })
+    .expect("draw");
+    let s = term.backend().to_string();
+    assert!(s.contains("Declare an incident") && s.contains("Title:    API 500s in us-east-1"), "{s}");
+    assert!(s.contains("Pods") && s.contains("Log"), "the panes stay visible around it: {s}");
+    assert!(s.lines().last().is_some_and(|l| l.contains("Esc leaves, nothing is written")), "{s}");
+    insta::assert_snapshot!(s);
+}

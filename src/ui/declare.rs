@@ -76,4 +76,11 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, form: &DeclareForm) {
     }
     lines.push(Line::styled(help, theme.style(Slot::Dim)));
     frame.render_widget(Paragraph::new(lines), inner);
+    // The footer's console keys do not work yet: say what does.
+    if area.height > 0 {
+        let footer = Rect { y: area.y + area.height - 1, height: 1, ..area };
+        frame.render_widget(Clear, footer);
+        let text = "declaring an incident: keys go to the prompt · Esc leaves, nothing is written";
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.style(Slot::Dim))), footer);
+    }
 }
