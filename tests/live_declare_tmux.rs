@@ -3,6 +3,7 @@
 //! The real binary in tmux, with a configuration of one unreachable HTTP health endpoint.
 
 mod support {
+    #[allow(dead_code)] // this test uses part of the tmux driver
     pub mod tmux;
 }
 

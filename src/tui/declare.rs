@@ -68,10 +68,10 @@ pub fn on_key(form: &mut DeclareForm, key: KeyEvent) -> Outcome {
         KeyCode::Backspace if !form.on_severity => {
             form.title.pop();
         }
-        KeyCode::Char(c) if !form.on_severity && !ctrl && !c.is_control() => {
-            if form.title.chars().count() < MAX_TITLE {
-                form.title.push(c);
-            }
+        KeyCode::Char(c)
+            if !form.on_severity && !ctrl && !c.is_control() && form.title.chars().count() < MAX_TITLE =>
+        {
+            form.title.push(c);
         }
         _ => {}
     }
