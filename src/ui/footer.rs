@@ -30,9 +30,11 @@ pub fn pane_layer(pane: PaneId) -> KeyLayer {
 pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
     let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.view.modal {
         Some(Modal::Verdict) => (KeyLayer::Help, &[(Command::Close, "close")], false),
-        Some(Modal::Help) => {
-            (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
-        }
+        Some(Modal::Help) => (
+            KeyLayer::Help,
+            &[(Command::ScrollDown, "scroll"), (Command::PageDown, "page"), (Command::Close, "close")],
+            false,
+        ),
         Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => (
             KeyLayer::Actions,
             &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
