@@ -29,6 +29,7 @@ pub fn alarms(state: &State) -> Vec<&'static str> {
 
 /// The parts of the header at a width: incident id and severity, the title's room on one
 /// line, the essentials (clock, mode, badges, alarms) and the operator.
+#[derive(Clone)]
 struct Parts {
     /// Incident id and severity (each dropped when space runs out).
     prefix: Vec<Span<'static>>,
@@ -42,7 +43,9 @@ struct Parts {
     operator: Option<Span<'static>>,
 }
 
-fn parts(state: &State, theme: &Theme, avail: usize) -> Parts {
+/// `replay_badge`: include the REPLAY badge of a replayed screen (without it, the parts are
+/// those of the console that was recorded: the title wraps the same way in a replay).
+fn parts(state: &State, theme: &Theme, avail: usize, replay_badge: bool) -> Parts {
     let header = theme.style(Slot::Header);
     let mode = match state.domain.mode {
         Mode::Drill => Span::styled(" DRILL ", theme.style(Slot::BadgeDrill)),
@@ -50,7 +53,7 @@ fn parts(state: &State, theme: &Theme, avail: usize) -> Parts {
     };
     // Essentials that must always fit: clock, mode, read-only, alarms.
     let mut essentials = vec![Span::styled(state.domain.clock_text(), header), Span::raw(" "), mode];
-    if let Some(replay) = &state.view.replay {
+    if let Some(replay) = state.view.replay.as_ref().filter(|_| replay_badge) {
         essentials.push(Span::raw(" "));
         let text = clean(&replay.text(), avail.saturating_sub(30).max(12));
         essentials.push(Span::styled(format!(" {text} "), theme.style(Slot::BadgeReadOnly)));
@@ -136,7 +139,7 @@ pub fn rows(state: &State, theme: &Theme, w: u16, h: u16) -> u16 {
     if h < 24 {
         return 1;
     }
-    let p = parts(state, theme, usize::from(w));
+    let p = parts(state, theme, usize::from(w), false);
     if width(&p.title) <= p.title_room { 1 } else { 2 }
 }
 
@@ -144,13 +147,14 @@ pub fn rows(state: &State, theme: &Theme, w: u16, h: u16) -> u16 {
 /// at a word onto the second, under itself.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let avail = usize::from(area.width);
-    let p = parts(state, theme, avail);
-    let indent: usize = p.prefix.iter().map(|s| width(&s.content)).sum();
-    let wrapped = area.height >= 2 && width(&p.title) > p.title_room && p.title_room > 0;
+    let p = parts(state, theme, avail, true);
+    // The wrap is the recorded console's (no replay badge), so a replay's second row matches.
+    let console = if state.view.replay.is_some() { parts(state, theme, avail, false) } else { p.clone() };
+    let indent: usize = console.prefix.iter().map(|s| width(&s.content)).sum();
+    let wrapped = area.height >= 2 && width(&console.title) > console.title_room && console.title_room > 0;
     let (first, rest) = if wrapped {
-        let lines = super::help::wrap(&p.title, p.title_room);
-        let rest = lines[1..].join(" ");
-        (lines.into_iter().next().unwrap_or_default(), Some(rest))
+        let (first, rest) = split_title(&console.title, console.title_room);
+        (clean(first, p.title_room), Some(rest.to_string()))
     } else {
         (clean(&p.title, p.title_room), None)
     };
@@ -172,6 +176,30 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ]);
         frame.render_widget(Paragraph::new(line), Rect { y: area.y + 1, height: 1, ..area });
     }
+}
+
+/// `title` split where it wraps: at the last space within `room` columns, or (one long word)
+/// at `room` columns; the rest without its leading spaces.
+fn split_title(title: &str, room: usize) -> (&str, &str) {
+    let mut cut = 0;
+    let mut last_space = None;
+    for (i, c) in title.char_indices() {
+        if width(&title[..i + c.len_utf8()]) > room {
+            break;
+        }
+        cut = i + c.len_utf8();
+        if c == ' ' {
+            last_space = Some(i);
+        }
+    }
+    if cut >= title.len() {
+        return (title, "");
+    }
+    let at = match last_space {
+        Some(i) if i > 0 && !title[cut..].starts_with(' ') => i,
+        _ => cut,
+    };
+    (title[..at].trim_end(), title[at..].trim_start())
 }
 
 /// The theme slot of a verdict level.
@@ -213,5 +241,20 @@ fn push_first_reason(spans: &mut Vec<Span<'static>>, state: &State, theme: &Them
         spans.push(Span::raw(" "));
         spans
             .push(Span::styled(clean(reason, room - 1), theme.style(level_slot(state.domain.verdict.level))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_title;
+
+    #[test]
+    fn a_title_wraps_at_a_word_or_cuts_one_long_word_without_adding_spaces() {
+        assert_eq!(split_title("Primary database down", 30), ("Primary database down", ""));
+        assert_eq!(split_title("Primary database down", 12), ("Primary", "database down"));
+        assert_eq!(split_title("Primary database down", 16), ("Primary database", "down"));
+        assert_eq!(split_title("Primary database down", 17), ("Primary database", "down"));
+        assert_eq!(split_title("(primary-db-down)", 6), ("(prima", "ry-db-down)"));
+        assert_eq!(split_title("Drill: (primary-db-down)", 12), ("Drill:", "(primary-db-down)"));
     }
 }
