@@ -246,7 +246,7 @@ mod tests {
         ));
         let db = s.domain.observed.database.value.clone().expect("db");
         let lines = split_brain_lines(&s, &db);
-        assert!(lines[0].starts_with("!! SPLIT-BRAIN: postgresql-0, postgresql-1"), "{lines:?}");
+        assert_eq!(lines[0], "!! SPLIT-BRAIN: postgresql-0, postgresql-1 both accept writes", "{lines:?}");
         for n in db.writable_primaries() {
             let row =
                 lines.iter().find(|l| l.trim_start().starts_with(&format!("{}:", n.name))).expect("a row");
