@@ -5,6 +5,7 @@
 //! clipboard, and `U+202E` would reverse what they read. [`sanitize`] turns every such
 //! character into a visible escape; [`truncate`] cuts text to a display width with `…`.
 
+pub mod grammar;
 pub mod redact;
 
 pub use redact::redact;

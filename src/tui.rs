@@ -2,6 +2,7 @@
 //! quiet output backend (also the bell and clipboard output).
 
 pub use crate::clock;
+pub mod declare;
 pub mod event_loop;
 pub mod ghost;
 pub mod keys;

@@ -9,8 +9,10 @@ pub mod actions;
 pub mod checklist;
 pub mod commander;
 pub mod confirm;
+pub mod declare;
 pub mod facilitator;
 pub mod footer;
+pub mod glyphs;
 pub mod header;
 pub mod help;
 pub mod layout;
@@ -19,8 +21,10 @@ pub mod panes;
 pub mod prompt;
 pub mod runbooks;
 pub mod scorecard;
+pub mod scroll;
 pub mod steps;
 pub mod table;
+pub mod tried;
 pub mod verdict;
 pub mod widgets;
 
@@ -49,7 +53,7 @@ pub struct UiContext {
 pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
     let area = frame.area();
     let theme = &ctx.theme;
-    let screen = layout::screen(area, state);
+    let screen = layout::screen(area, state, theme);
     if screen.kind == LayoutKind::TooSmall {
         too_small(frame, area, theme);
         return;

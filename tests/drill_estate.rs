@@ -249,6 +249,7 @@ fn promoting_during_outage_then_old_primary_returns_is_split_brain_until_fenced(
     assert_eq!(db.node("postgresql-1").unwrap().timeline, Some(2));
     let check = run(&mut s, &Operation::CheckPrimary).unwrap();
     assert!(check.starts_with("SPLIT BRAIN"), "{check}");
+    assert!(check.contains(" both accept writes"), "two primaries read right: {check}");
     assert!(matches!(Operation::CheckPrimary.verify(&observed(&s)), Verify::NotYet(_)));
 
     let op = fence("postgresql-0", "10.0.0.10:5432");

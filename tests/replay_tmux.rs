@@ -377,10 +377,10 @@ async fn a_replayed_drill_shows_what_the_console_showed_at_80x24() {
     moments.push(settled(&t, "the runbook picker").await);
     t.keys(&["Escape"]);
     t.keys(&["?"]);
-    wait_screen(&t, "help", Duration::from_secs(10), |s| s.contains("Focus the next pane")).await;
+    wait_screen(&t, "help", Duration::from_secs(10), |s| s.contains("Getting started")).await;
     moments.push(settled(&t, "the help").await);
     t.keys(&["q"]);
-    wait_screen(&t, "help to close", Duration::from_secs(10), |s| !s.contains("Focus the next pane")).await;
+    wait_screen(&t, "help to close", Duration::from_secs(10), |s| !s.contains("Getting started")).await;
     quit(&t).await;
     drop(t);
     assert_replayed(data.path(), size, &moments).await;

@@ -4,11 +4,15 @@ use std::sync::Arc;
 
 use super::UserError;
 use super::console::{self, Launch};
-use crate::app::Mode;
+use chrono::Utc;
+
+use crate::app::state::IncidentInfo;
+use crate::app::{Mode, State};
 use crate::backends::live;
 use crate::config::Paths;
 use crate::config::load::Loaded;
 use crate::incident::store::last_open_incident;
+use crate::ui::UiContext;
 
 /// What `warroom`, `warroom status` and `warroom check` say when there is no configuration:
 /// where it was looked for, and how to write one or try a drill.
@@ -59,8 +63,10 @@ pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
     let mut title = cli.new.clone();
     let mut severity = cli.severity.clone();
     let resumable = last_open_incident(&loaded.paths.data_dir).ok().flatten().is_some_and(|m| !m.drill);
-    if title.is_none() && cli.incident.is_none() && !resumable {
-        match ask_declaration()? {
+    let estate = live::build(&config).await;
+    if title.is_none() && cli.incident.is_none() && !resumable && interactive() && !cli.common.read_only {
+        let ctx = UiContext { theme: loaded.theme.clone(), keymap: loaded.keymap.clone() };
+        match crate::tui::declare::ask(undeclared(&config), &estate.sources, &ctx).await? {
             Some((t, s)) => {
                 title = Some(t);
                 severity = s;
@@ -71,7 +77,6 @@ pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
             }
         }
     }
-    let estate = live::build(&config).await;
     let launch = Launch {
         mode: Mode::Live,
         title: title.clone().unwrap_or_else(|| "Untitled incident".into()),
@@ -86,32 +91,21 @@ pub async fn run(cli: &super::Cli, loaded: Loaded) -> color_eyre::Result<i32> {
     console::launch(launch, loaded).await
 }
 
-/// The first screen when there is nothing to resume: ask for a title and a severity.
-fn ask_declaration() -> color_eyre::Result<Option<(String, String)>> {
-    use std::io::{BufRead, Write};
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout();
-    writeln!(out, "warroom: no open incident. Declare one (empty title cancels).")?;
-    write!(out, "Title: ")?;
-    out.flush()?;
-    let mut title = String::new();
-    stdin.lock().read_line(&mut title)?;
-    let title = title.trim().to_string();
-    if title.is_empty() {
-        return Ok(None);
-    }
-    loop {
-        write!(out, "Severity SEV1-SEV4 [SEV2]: ")?;
-        out.flush()?;
-        let mut sev = String::new();
-        if stdin.lock().read_line(&mut sev)? == 0 {
-            return Ok(None);
-        }
-        let sev = sev.trim().to_uppercase();
-        let sev = if sev.is_empty() { "SEV2".to_string() } else { sev };
-        if ["SEV1", "SEV2", "SEV3", "SEV4"].contains(&sev.as_str()) {
-            return Ok(Some((title, sev)));
-        }
-        writeln!(out, "expected SEV1, SEV2, SEV3 or SEV4")?;
-    }
+/// Both ends are a terminal (otherwise the console refuses to start, saying why).
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// The state the declare prompt draws its panes from: live, no incident yet.
+fn undeclared(config: &Arc<crate::config::Config>) -> State {
+    let incident = IncidentInfo {
+        id: String::new(),
+        title: "no incident declared yet".into(),
+        severity: String::new(),
+        declared_at: Utc::now(),
+        drill: false,
+    };
+    let who = crate::incident::operator::operator_identity();
+    State::new(Mode::Live, incident, who, config.clone(), Utc::now())
 }

@@ -8,6 +8,7 @@ use crate::backends::model::PgRole;
 use crate::backends::{Freshness, Observed};
 use crate::operation::assertion::Assertion;
 use crate::operation::{Check, Verify};
+use crate::text::grammar::each_verb;
 
 impl Assertion {
     /// One-line title.
@@ -61,8 +62,13 @@ impl Assertion {
                         "primary down",
                         false,
                         format!(
-                            "the primary is not down: {} all answer as writable primaries (split brain)",
-                            many.join(", ")
+                            "the primary is not down: {} (split brain)",
+                            each_verb(
+                                many,
+                                ", ",
+                                "answers as a writable primary",
+                                "answer as writable primaries"
+                            )
                         ),
                     ),
                 }]
@@ -343,7 +349,7 @@ mod tests {
         );
         let split = db(&[("postgresql-0", PgRole::Primary), ("postgresql-1", PgRole::Primary)]);
         assert!(
-            failed(&split)[0].contains("postgresql-0, postgresql-1 all answer as writable"),
+            failed(&split)[0].contains("postgresql-0, postgresql-1 both answer as writable"),
             "{:?}",
             failed(&split)
         );

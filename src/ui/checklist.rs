@@ -57,13 +57,19 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let anchor = if cx.focused { sel } else { most_urgent(cx).unwrap_or(sel) };
     let (lines, at) = item_lines(cx, usize::from(inner.width), sel, anchor);
     let offset = scroll_offset(at, usize::from(inner.height), cx.focused);
+    let (above, below) = super::scroll::hidden(offset, usize::from(inner.height), lines.len());
     frame.render_widget(Paragraph::new(lines).scroll((offset.min(u16::MAX as usize) as u16, 0)), inner);
+    super::scroll::draw_marks(frame, area, !cx.compact, above, below, theme);
 }
 
-/// `✗ 2 overdue` when items are overdue, else `3 open`.
+/// `✗ 2 overdue` when items are overdue, else `3 open`; `resolved: 3 open` once resolved.
 fn title_suffix(cx: &PaneCtx<'_>) -> Span<'static> {
     let st = cx.state;
     let items = &st.domain.checklist.items;
+    if st.domain.resolved.is_some() {
+        let open = items.iter().filter(|i| i.done.is_none()).count();
+        return Span::styled(format!("resolved: {open} open"), cx.theme.style(Slot::Dim));
+    }
     let overdue = items
         .iter()
         .filter(|i| Checklist::due_at(i, st.domain.checklist_t0()).is_some_and(|d| d < st.domain.now))
@@ -123,7 +129,12 @@ fn item_line(cx: &PaneCtx<'_>, item: &ChecklistItem, w: usize) -> Line<'static> 
     let (st, theme) = (cx.state, cx.theme);
     let done = item.done.is_some();
     let check = if done { "[x] " } else { "[ ] " };
-    let due = due_text(item, st.domain.checklist_t0(), st.domain.now, theme);
+    // Resolved: the timers stop (nothing is due any more).
+    let due = if st.domain.resolved.is_some() {
+        None
+    } else {
+        due_text(item, st.domain.checklist_t0(), st.domain.now, theme)
+    };
     let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
     let room = w.saturating_sub(4 + due_w);
     let text = clean(&item.text, room);

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::app::step::StepStatus;
 use crate::app::{Modal, PaneId, State};
 use crate::command::Command;
 use crate::config::keymap::KeyLayer;
@@ -29,9 +30,11 @@ pub fn pane_layer(pane: PaneId) -> KeyLayer {
 pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
     let (layer, wanted, fallback): (KeyLayer, &[(Command, &'static str)], bool) = match &state.view.modal {
         Some(Modal::Verdict) => (KeyLayer::Help, &[(Command::Close, "close")], false),
-        Some(Modal::Help) => {
-            (KeyLayer::Help, &[(Command::ScrollDown, "scroll"), (Command::Close, "close")], false)
-        }
+        Some(Modal::Help) => (
+            KeyLayer::Help,
+            &[(Command::ScrollDown, "scroll"), (Command::PageDown, "page"), (Command::Close, "close")],
+            false,
+        ),
         Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => (
             KeyLayer::Actions,
             &[(Command::ScrollDown, "next"), (Command::Select, "choose"), (Command::Close, "close")],
@@ -112,6 +115,13 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         && state.domain.commander.is_wired())
     .then(|| keymap.key_for(KeyLayer::Global, Command::TakeCommand).map(|k| (k, "take command")))
     .flatten();
+    let forward =
+        if state.view.modal.is_none() && state.view.swallow.is_none() { forward(state) } else { Vec::new() };
+    let wanted: Vec<(Command, &'static str)> = forward
+        .iter()
+        .copied()
+        .chain(wanted.iter().copied().filter(|(c, _)| !forward.iter().any(|(f, _)| f == c)))
+        .collect();
     take.into_iter()
         .chain(wanted.iter().filter_map(|(cmd, what)| {
             let key = keymap
@@ -120,6 +130,28 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
             Some((key, *what))
         }))
         .collect()
+}
+
+/// The keys that move the incident forward now, most urgent first: start a runbook when none
+/// runs; bring up the next step of the running one (which also selects a failed step and says
+/// what to do); in the Steps pane, retry or skip its failed step. Nothing for
+/// a read-only console, the facilitator, or a resolved incident.
+pub fn forward(state: &State) -> Vec<(Command, &'static str)> {
+    let d = &state.domain;
+    if d.read_only || d.facilitation.facilitator || d.resolved.is_some() {
+        return Vec::new();
+    }
+    let Some(run) = d.runbook.as_ref().filter(|r| r.active()) else {
+        return vec![(Command::Runbooks, "runbooks")];
+    };
+    let current = run.steps.iter().find_map(|(sid, _, _)| d.step(*sid).filter(|s| !s.status.is_terminal()));
+    match current.map(|s| &s.status) {
+        Some(StepStatus::Executing | StepStatus::Verifying) => Vec::new(),
+        Some(StepStatus::Failed { .. } | StepStatus::OutcomeUnknown) if state.view.focus == PaneId::Steps => {
+            vec![(Command::StepRetry, "retry step"), (Command::StepSkip, "skip step")]
+        }
+        _ => vec![(Command::RunbookNext, "next step")],
+    }
 }
 
 /// Draw the footer: hints on the left, flash and warnings count on the right.

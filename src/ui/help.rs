@@ -1,17 +1,23 @@
-//! The help overlay, generated from the active keymap (every layer, keys and description).
+//! The help overlay: getting started (the panes, a runbook, a step from proposal to
+//! confirmation, the log and the checklist, with the active keymap's keys), the legend of every
+//! symbol ([`super::glyphs::LEGEND`]), and every key of the active keymap with its full
+//! description, wrapped. It scrolls (j/k, PgUp/PgDn) and says where it is.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::command::Command;
 use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 
+use super::glyphs::LEGEND;
 use super::layout::centered;
 use super::widgets::width;
-use crate::text::clean;
+use crate::text::{clean, sanitize};
 
 /// Section title of a layer.
 fn layer_title(layer: KeyLayer) -> &'static str {
@@ -26,79 +32,285 @@ fn layer_title(layer: KeyLayer) -> &'static str {
     }
 }
 
-/// Number of lines the help has for `keymap` (the core can clamp `help_scroll` with it).
-pub fn line_count(keymap: &Keymap) -> usize {
-    KeyLayer::ALL
-        .iter()
-        .map(|(l, _)| keymap.bindings(*l).len())
-        .filter(|n| *n > 0)
-        .map(|n| n + 2)
-        .sum::<usize>()
-        .max(1)
+/// Split `text` (sanitized) into lines at most `w` columns wide, breaking at spaces (a word
+/// longer than `w` is cut into pieces). Never drops a word.
+pub fn wrap(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in sanitize(text).split(' ').filter(|s| !s.is_empty()) {
+        let mut word = word.to_string();
+        loop {
+            let sep = usize::from(!line.is_empty());
+            if width(&line) + sep + width(&word) <= w {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word wider than the line: cut it.
+            let mut head = String::new();
+            let mut chars = word.chars().peekable();
+            while let Some(c) = chars.peek() {
+                if width(&head) + width(&c.to_string()) > w {
+                    break;
+                }
+                head.push(*c);
+                chars.next();
+            }
+            out.push(head);
+            word = chars.collect();
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
-fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
-    let key_w = KeyLayer::ALL
+/// The help's lines at inner width `w`.
+struct Writer<'a> {
+    out: Vec<Line<'static>>,
+    theme: &'a Theme,
+    w: usize,
+}
+
+impl Writer<'_> {
+    fn title(&mut self, text: &str) {
+        if !self.out.is_empty() {
+            self.out.push(Line::raw(""));
+        }
+        self.out.push(Line::styled(clean(text, self.w), self.theme.style(Slot::TableHeader)));
+    }
+
+    /// A paragraph, wrapped, each line after the first indented by `indent`.
+    fn para(&mut self, text: &str, indent: usize) {
+        for (i, l) in wrap(text, self.w.saturating_sub(indent)).into_iter().enumerate() {
+            let pad = if i == 0 { 0 } else { indent };
+            self.out.push(Line::raw(format!("{}{l}", " ".repeat(pad))));
+        }
+    }
+
+    /// A `label  text` row: the label in `label_style` in a column `col` wide, the text wrapped
+    /// beside it.
+    fn row(&mut self, label: &str, label_style: Style, col: usize, text: &str) {
+        let label = clean(label, col);
+        let pad = col.saturating_sub(width(&label));
+        let room = self.w.saturating_sub(col + 4);
+        for (i, l) in wrap(text, room).into_iter().enumerate() {
+            let head = if i == 0 {
+                vec![
+                    Span::raw("  "),
+                    Span::styled(label.clone(), label_style),
+                    Span::raw(" ".repeat(pad + 2)),
+                ]
+            } else {
+                vec![Span::raw(" ".repeat(col + 4))]
+            };
+            let mut spans = head;
+            spans.push(Span::raw(l));
+            self.out.push(Line::from(spans));
+        }
+    }
+}
+
+/// The key bound to `cmd` (its layer first, then everywhere), as the help names it.
+fn key(keymap: &Keymap, layer: KeyLayer, cmd: Command) -> String {
+    keymap
+        .key_for(layer, cmd)
+        .or_else(|| keymap.key_for(KeyLayer::Global, cmd))
+        .map_or_else(|| format!("\"{}\" (no key in this keymap)", cmd.name()), |k| clean(&k, 16))
+}
+
+/// Getting started, with the active keymap's keys.
+fn getting_started(wr: &mut Writer<'_>, keymap: &Keymap) {
+    let k = |layer, cmd| key(keymap, layer, cmd);
+    let g = KeyLayer::Global;
+    wr.title("Getting started");
+    let paras = [
+        format!(
+            "The header says what is wrong: the incident, the time since it began, LIVE or DRILL, the \
+             verdict (HEALTHY, DEGRADED, FAILING) and alarms; MITIGATED and RESOLVED when they are. \
+             {} shows the verdict's every reason.",
+            k(g, Command::Verdict)
+        ),
+        "Panes: Pods (Kubernetes, per region), Database (PostgreSQL roles, lag, which node the \
+         Service routes to), Sentinel (which master the Redis Sentinels agree on), Traffic (Route 53 \
+         weights and health checks); each shows the age of its data. Steps (what is proposed and \
+         done), Checklist (what is due when) and Log (the durable incident log) are below."
+            .to_string(),
+        format!(
+            "Move between panes with {} / {}; {} zooms the focused one.",
+            k(g, Command::FocusNext),
+            k(g, Command::FocusPrev),
+            k(KeyLayer::Pane, Command::Zoom)
+        ),
+        format!(
+            "To act: {} opens the runbooks (★ marks the ones recommended now; Enter starts one). A \
+             runbook proposes one step at a time: {} brings up its next step. {} lists single \
+             operations proposed from what is observed.",
+            k(g, Command::Runbooks),
+            k(g, Command::RunbookNext),
+            k(g, Command::Actions)
+        ),
+        format!(
+            "Every step opens a confirm dialog: the exact change (SQL, patch, command), what it \
+             targets, its blast radius and the prechecks. A low-risk step is confirmed with {}, a \
+             high-risk one by typing the target's name, then Enter; {} or Esc cancels. Nothing runs \
+             before that, and every step is logged before it runs; then it is verified.",
+            k(KeyLayer::Confirm, Command::ConfirmYes),
+            k(KeyLayer::Confirm, Command::ConfirmNo)
+        ),
+        format!(
+            "The Log pane shows the newest entries of the incident log (every step, observation and \
+             note); {} writes a note into it. The Checklist pane shows what is due when (OVERDUE in \
+             red); {} ticks the selected item. {} drafts a status update; {} resolves the incident.",
+            k(g, Command::Note),
+            k(KeyLayer::Checklist, Command::ChecklistTick),
+            k(g, Command::StatusUpdate),
+            k(g, Command::Resolve)
+        ),
+    ];
+    for (i, p) in paras.iter().enumerate() {
+        if i > 0 {
+            wr.out.push(Line::raw(""));
+        }
+        wr.para(p, 0);
+    }
+}
+
+/// The legend: every symbol, grouped.
+fn legend(wr: &mut Writer<'_>) {
+    let col = LEGEND.iter().flat_map(|(_, g)| g.iter()).map(|g| width(g.sym)).max().unwrap_or(1);
+    for (group, glyphs) in LEGEND {
+        wr.title(&format!("Symbols: {group}"));
+        for g in *glyphs {
+            wr.row(g.sym, wr.theme.style(Slot::PaneTitle), col, g.meaning);
+        }
+    }
+}
+
+/// Every key of every layer, with its full description.
+fn keys(wr: &mut Writer<'_>, keymap: &Keymap) {
+    let col = KeyLayer::ALL
         .iter()
         .flat_map(|(l, _)| keymap.bindings(*l))
         .map(|b| width(&b.keys_text()))
         .max()
         .unwrap_or(0)
         .clamp(3, 14);
-    let mut out = Vec::new();
+    let mut any = false;
     for (layer, _) in KeyLayer::ALL {
         let bindings = keymap.bindings(*layer);
         if bindings.is_empty() {
             continue;
         }
-        if !out.is_empty() {
-            out.push(Line::raw(""));
-        }
-        out.push(Line::styled(layer_title(*layer), theme.style(Slot::TableHeader)));
+        any = true;
+        wr.title(&format!("Keys: {}", layer_title(*layer)));
         for b in bindings {
-            let keys = clean(&b.keys_text(), key_w);
-            let pad = key_w.saturating_sub(width(&keys));
             let desc = if b.desc.is_empty() { b.command.description() } else { b.desc.as_str() };
-            out.push(Line::from(vec![
-                Span::raw("  "),
-                Span::styled(keys, theme.style(Slot::PaneTitle)),
-                Span::raw(" ".repeat(pad + 2)),
-                Span::raw(clean(desc, w.saturating_sub(key_w + 4))),
-            ]));
+            wr.row(&b.keys_text(), wr.theme.style(Slot::PaneTitle), col, desc);
         }
     }
-    if out.is_empty() {
-        out.push(Line::styled("The active keymap binds no keys.", theme.style(Slot::StatusDown)));
-    } else {
-        out.push(Line::raw(""));
+    if !any {
+        wr.title("Keys");
+        wr.out.push(Line::styled("The active keymap binds no keys.", wr.theme.style(Slot::StatusDown)));
     }
-    out
 }
 
-/// Draw the help overlay over `area`, starting at line `scroll` (clamped).
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, scroll: usize) {
-    let w = area.width.saturating_sub(4).min(84);
+/// Every line of the help at inner width `w`.
+pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
+    let mut wr = Writer { out: Vec::new(), theme, w };
+    getting_started(&mut wr, keymap);
+    legend(&mut wr);
+    keys(&mut wr, keymap);
+    wr.out
+}
+
+/// Number of lines the help has in an 80-column terminal.
+pub fn line_count(keymap: &Keymap) -> usize {
+    let inner = rect(Rect::new(0, 0, 80, 24)).width.saturating_sub(2);
+    lines(keymap, &Theme::fallback(), usize::from(inner)).len()
+}
+
+/// The overlay's rectangle in `area`.
+fn rect(area: Rect) -> Rect {
+    let w = area.width.saturating_sub(4).min(96);
     let h = area.height.saturating_sub(2);
-    let rect = centered(area, w, h);
+    centered(area, w, h)
+}
+
+/// Draw the help overlay over `area`, starting at line `scroll` (clamped to the last page).
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, scroll: usize) {
+    let rect = rect(area);
     frame.render_widget(Clear, rect);
     let name = if keymap.name.is_empty() { "keymap".to_string() } else { clean(&keymap.name, 30) };
     let block = Block::bordered()
         .border_style(theme.style(Slot::Confirm))
-        .title(Span::styled(format!(" Help: keys of {name} "), theme.style(Slot::PaneTitle)));
+        .title(Span::styled(format!(" Help (keymap {name}) "), theme.style(Slot::PaneTitle)));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let all = lines(keymap, theme, usize::from(inner.width));
     let visible = usize::from(inner.height);
     let max_scroll = all.len().saturating_sub(visible);
     let scroll = scroll.min(max_scroll);
-    let more =
-        if scroll < max_scroll { format!(" ↓ {} more ", max_scroll - scroll) } else { String::new() };
+    let total = all.len();
     let shown: Vec<Line<'static>> = all.into_iter().skip(scroll).take(visible).collect();
     frame.render_widget(Paragraph::new(shown), inner);
-    if !more.is_empty() && rect.height > 0 {
-        let bottom = Rect { y: rect.y + rect.height - 1, height: 1, ..rect };
-        let x = bottom.x + bottom.width.saturating_sub(width(&more) as u16 + 1);
-        let r = Rect { x, width: (width(&more) as u16).min(bottom.width), ..bottom };
-        frame.render_widget(Paragraph::new(Span::styled(more, theme.style(Slot::Dim))), r);
+    if rect.height == 0 {
+        return;
+    }
+    let last = (scroll + visible).min(total);
+    let up = if scroll > 0 { " ▲" } else { "" };
+    let down = if last < total { ", ▼ more" } else { "" };
+    let pos = format!("{up} lines {}-{last} of {total}{down} ", scroll + 1);
+    let bottom = Rect { y: rect.y + rect.height - 1, height: 1, ..rect };
+    let pw = (width(&pos) as u16).min(bottom.width.saturating_sub(2));
+    let r = Rect { x: bottom.x + bottom.width.saturating_sub(pw + 1), width: pw, ..bottom };
+    frame.render_widget(Paragraph::new(Span::styled(pos, theme.style(Slot::Dim))), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_every_word_within_the_width() {
+        let text = "Open the runbook picker (guided, confirmed procedures from the failover plan)";
+        let out = wrap(text, 20);
+        assert!(out.iter().all(|l| width(l) <= 20), "{out:?}");
+        assert_eq!(out.join(" "), text);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn every_bound_key_and_every_legend_symbol_is_in_the_help_at_80_columns() {
+        let keymap = Keymap::preset("default").expect("default keymap");
+        let theme = Theme::fallback();
+        let text: String = lines(&keymap, &theme, 74)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>() + "\n")
+            .collect();
+        assert!(text.lines().all(|l| width(l) <= 74), "a line wider than the help");
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (layer, _) in KeyLayer::ALL {
+            for b in keymap.bindings(*layer) {
+                let desc = if b.desc.is_empty() { b.command.description() } else { b.desc.as_str() };
+                assert!(flat.contains(desc), "description of {} cut: {desc}", b.command.name());
+            }
+        }
+        for g in LEGEND.iter().flat_map(|(_, g)| g.iter()) {
+            assert!(flat.contains(&format!("{} {}", g.sym, g.meaning)), "{} not explained", g.sym);
+        }
+        assert!(flat.contains("Getting started"));
     }
 }

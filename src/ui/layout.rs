@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::{PaneId, State};
+use crate::config::Theme;
 
 use crate::text::sanitize;
 
@@ -42,7 +43,7 @@ impl LayoutKind {
 pub struct Screen {
     /// Layout chosen.
     pub kind: LayoutKind,
-    /// Header line.
+    /// Header (one line, two when the title needs its own).
     pub header: Rect,
     /// Pane areas (only the panes drawn; one when zoomed).
     pub panes: Vec<(PaneId, Rect)>,
@@ -52,8 +53,8 @@ pub struct Screen {
     pub footer: Rect,
 }
 
-/// Split the terminal area for `state`.
-pub fn screen(area: Rect, state: &State) -> Screen {
+/// Split the terminal area for `state` (`theme` only to measure the header).
+pub fn screen(area: Rect, state: &State, theme: &Theme) -> Screen {
     let kind = LayoutKind::for_area(area);
     if kind == LayoutKind::TooSmall {
         return Screen {
@@ -65,8 +66,9 @@ pub fn screen(area: Rect, state: &State) -> Screen {
         };
     }
     let warn_rows = warning_rows(state, area.width);
+    let header_rows = super::header::rows(state, theme, area.width, area.height);
     let [header, body, warning, footer] = area.layout(&Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header_rows),
         Constraint::Fill(1),
         Constraint::Length(warn_rows),
         Constraint::Length(1),

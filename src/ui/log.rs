@@ -55,4 +55,6 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+    // Older entries scrolled off the top (the newest are always shown).
+    super::scroll::draw_marks(frame, area, !cx.compact, skip, 0, theme);
 }

@@ -31,6 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
     let iw = usize::from(inner.width);
     let sel = entries.iter().position(|e| e.id == selected).unwrap_or(0);
     let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut sel_line = 0;
     for (i, e) in entries.iter().enumerate() {
         let Some(rb) = state.domain.runbooks.get(&e.id) else { continue };
         let mark = match (i == sel, e.reason.is_some()) {
@@ -44,6 +45,9 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
             Span::raw(" "),
             Span::raw(clean(&rb.title, iw.saturating_sub(28))),
         ]);
+        if i == sel {
+            sel_line = lines.len();
+        }
         lines.push(if i == sel { line.style(theme.style(Slot::Selection)) } else { line });
         if let Some(reason) = &e.reason {
             let text = clean(&format!("    recommended: {reason}"), iw);
@@ -85,5 +89,10 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, state: &State, selecte
             }
         }
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    // Keep the highlighted runbook in view; say what is hidden above and below.
+    let h = usize::from(inner.height);
+    let offset = if sel_line < h { 0 } else { sel_line + 1 - h };
+    let (above, below) = super::scroll::hidden(offset, h, lines.len());
+    frame.render_widget(Paragraph::new(lines).scroll((offset.min(usize::from(u16::MAX)) as u16, 0)), inner);
+    super::scroll::draw_marks(frame, rect, true, above, below, theme);
 }

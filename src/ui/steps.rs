@@ -12,6 +12,7 @@ use crate::config::keymap::KeyLayer;
 use crate::config::theme::Slot;
 use crate::operation::Operation;
 
+use super::glyphs;
 use super::panes::PaneCtx;
 use super::widgets::{scroll_window, width};
 use crate::text::clean;
@@ -19,16 +20,16 @@ use crate::text::clean;
 /// Symbol and style slot of a step status (never colour alone).
 pub fn status_symbol(s: &StepStatus) -> (&'static str, Slot) {
     match s {
-        StepStatus::Proposed => ("○", Slot::Text),
-        StepStatus::Prechecked => ("◇", Slot::Text),
-        StepStatus::AwaitingConfirm => ("?", Slot::StatusDegraded),
-        StepStatus::AwaitingApproval { .. } => ("⧗", Slot::StatusDegraded),
-        StepStatus::Executing | StepStatus::Verifying => ("…", Slot::StatusDegraded),
-        StepStatus::Done => ("✓", Slot::StatusHealthy),
-        StepStatus::Failed { .. } => ("✗", Slot::StatusDown),
-        StepStatus::Skipped(_) => ("↷", Slot::Dim),
-        StepStatus::Aborted => ("⊘", Slot::Dim),
-        StepStatus::OutcomeUnknown => ("‽", Slot::StatusDown),
+        StepStatus::Proposed => (glyphs::PROPOSED, Slot::Text),
+        StepStatus::Prechecked => (glyphs::PRECHECKED, Slot::Text),
+        StepStatus::AwaitingConfirm => (glyphs::AWAITING, Slot::StatusDegraded),
+        StepStatus::AwaitingApproval { .. } => (glyphs::AWAITING_APPROVAL, Slot::StatusDegraded),
+        StepStatus::Executing | StepStatus::Verifying => (glyphs::PENDING, Slot::StatusDegraded),
+        StepStatus::Done => (glyphs::OK, Slot::StatusHealthy),
+        StepStatus::Failed { .. } => (glyphs::DOWN, Slot::StatusDown),
+        StepStatus::Skipped(_) => (glyphs::SKIPPED, Slot::Dim),
+        StepStatus::Aborted => (glyphs::BLOCKED, Slot::Dim),
+        StepStatus::OutcomeUnknown => (glyphs::UNKNOWN_OUTCOME, Slot::StatusDown),
     }
 }
 
@@ -127,6 +128,12 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     if let Some(step) = steps.get(sel) {
         frame.render_widget(Paragraph::new(detail_lines(cx, step, w)), detail_area);
     }
+    // Steps hidden above on the pane's top edge, below on the rule under the list.
+    let (above, below) = super::scroll::hidden(offset, usize::from(list_h), steps.len());
+    let (bottom, edge) =
+        if detail_area.height > 0 { (detail_area.y, true) } else { (area.y + area.height - 1, !cx.compact) };
+    let marks = Rect { height: bottom + 1 - area.y, ..area };
+    super::scroll::draw_marks(frame, marks, edge, above, below, theme);
 }
 
 /// The key bound to `c` (steps layer first, then global).
@@ -174,8 +181,11 @@ fn next_hint(cx: &PaneCtx<'_>, w: usize) -> Option<Line<'static>> {
 fn step_line(cx: &PaneCtx<'_>, s: &StepRun, selected: bool, w: usize) -> Line<'static> {
     let theme = cx.theme;
     // Verified with a warning is shown as such, never as a plain pass.
-    let (sym, slot) =
-        if s.verified_with_warning() { ("⚠", Slot::StatusDegraded) } else { status_symbol(&s.status) };
+    let (sym, slot) = if s.verified_with_warning() {
+        (glyphs::WARNING, Slot::StatusDegraded)
+    } else {
+        status_symbol(&s.status)
+    };
     let key_w = cx
         .state
         .domain

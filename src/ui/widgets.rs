@@ -16,7 +16,7 @@ use crate::config::theme::Slot;
 use crate::text::clean;
 
 /// Symbol marking the focused pane in its title (focus is never shown by colour alone).
-pub const FOCUS_MARK: &str = "▶";
+pub const FOCUS_MARK: &str = super::glyphs::FOCUS;
 
 /// Age as an operator reads it, coarse enough that it changes rarely on an idle screen:
 /// `<10s`, then whole tens of seconds `10s`..`50s`, minutes `1m`..`59m`, hours `1h`..`23h`,
@@ -192,10 +192,13 @@ pub fn text_span(s: &str, max: usize, style: Style) -> Span<'static> {
     Span::styled(clean(s, max), style)
 }
 
-/// Body text of a live pane that has no value to show, or `None` when there is a value.
+/// Body text of a live pane that has no value to show, or `None` when there is a value. A
+/// failed layer names where it connected (`tried`, see [`super::tried`]) under the error.
+/// Draw it with [`message`]: it wraps, so a hint is never cut off.
 pub fn no_value_lines<T>(
     snap: &Snapshot<T>,
     how_to_configure: &str,
+    tried: Option<String>,
     theme: &Theme,
 ) -> Option<Vec<Line<'static>>> {
     if snap.value.is_some() {
@@ -209,10 +212,14 @@ pub fn no_value_lines<T>(
         Freshness::Pending | Freshness::Fresh => {
             vec![Line::styled("… waiting for the first answer", theme.style(Slot::StatusDegraded))]
         }
-        f => vec![
-            Line::styled("✗ no data yet", theme.style(Slot::StatusDown)),
-            Line::styled(clean(f.error().unwrap_or("unknown error"), 500), theme.style(Slot::StatusDown)),
-        ],
+        f => {
+            let mut out = vec![
+                Line::styled("✗ no data yet", theme.style(Slot::StatusDown)),
+                Line::styled(clean(f.error().unwrap_or("unknown error"), 500), theme.style(Slot::StatusDown)),
+            ];
+            out.extend(tried.map(|t| Line::styled(clean(&t, 500), theme.style(Slot::Dim))));
+            out
+        }
     })
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::database::lsn_text;
 use super::sim::Sim;
 use crate::operation::Operation;
+use crate::text::grammar::each_verb;
 use check::no_history;
 
 /// The container of the drill's database pods.
@@ -230,7 +231,7 @@ impl Sim {
             }
             many => {
                 let names: Vec<String> = many.iter().map(|n| describe(n)).collect();
-                format!("SPLIT BRAIN: {} all accept writes", names.join(" and "))
+                format!("SPLIT BRAIN: {}", each_verb(&names, " and ", "accepts writes", "accept writes"))
             }
         }
     }

@@ -9,6 +9,7 @@ use super::conn::{NodeTarget, PgTimeouts, Session, human, is_read_only_refusal};
 use crate::backends::Operate;
 use crate::config::model::PostgresConfig;
 use crate::operation::Operation;
+use crate::text::grammar::each_verb;
 
 /// How long `pg_promote` may wait for the promotion to finish, in seconds.
 pub const PROMOTE_WAIT_SECONDS: i32 = 30;
@@ -102,7 +103,10 @@ impl PostgresOperator {
         match writable.as_slice() {
             [one] => Ok(format!("{one} is the writable primary ({}; {took})", parts.join(", "))),
             [] => Err(format!("no writable primary ({}; {took})", parts.join(", "))),
-            many => Err(format!("split brain: {} all accept writes ({took})", many.join(", "))),
+            many => Err(format!(
+                "split brain: {} ({took})",
+                each_verb(many, ", ", "accepts writes", "accept writes")
+            )),
         }
     }
 

@@ -228,6 +228,7 @@ mod tests {
         (Recording, "recording"),
         (Facilitator, "facilitator"),
         (TrendSample, "trend-sample"),
+        (Fork, "fork"),
         (StepApproved, "step-approved"),
         (StepRejected, "step-rejected"),
     ];

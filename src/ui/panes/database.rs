@@ -9,6 +9,7 @@ use crate::app::{PaneId, safety};
 use crate::backends::model::{DatabaseView, PgNodeStatus, PgRole};
 use crate::config::Theme;
 use crate::config::theme::Slot;
+use crate::text::grammar::each_verb;
 
 use super::{PaneCtx, trend};
 use crate::text::clean;
@@ -100,7 +101,8 @@ fn service_line(cx: &PaneCtx<'_>, db: &DatabaseView, w: usize) -> Option<Line<'s
 pub fn split_brain_lines(state: &crate::app::State, db: &DatabaseView) -> Vec<String> {
     let primaries = db.writable_primaries();
     let names: Vec<&str> = primaries.iter().map(|n| n.name.as_str()).collect();
-    let mut out = vec![format!("!! SPLIT-BRAIN: {} all accept writes", names.join(", "))];
+    let mut out =
+        vec![format!("!! SPLIT-BRAIN: {}", each_verb(&names, ", ", "accepts writes", "accept writes"))];
     for n in &primaries {
         let routed = if safety::routed(&state.domain, &n.name) {
             "Service routes here"
@@ -130,8 +132,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.domain.observed.database;
     let inner = cx.live_block(frame, area, PaneId::Database, snap);
     let theme = cx.theme;
-    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
-        frame.render_widget(Paragraph::new(lines), inner);
+    let tried = crate::ui::tried::database(&cx.state.domain.config);
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, tried, theme) {
+        crate::ui::widgets::message(frame, inner, lines);
         return;
     }
     let Some(db) = snap.value.as_ref() else { return };
@@ -153,7 +156,10 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
             .last_ok
             .map(|t| format!(" (last ok {} ago)", age_text(cx.state.domain.now - t)))
             .unwrap_or_default();
-        let text = format!("✗ {}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
+        let at = crate::ui::tried::node(&cx.state.domain.config, &n.name)
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let text = format!("✗ {}{at}: {}{last}", n.name, n.error.as_deref().unwrap_or(""));
         bottom.push(Line::styled(clean(&text, w), theme.style(Slot::StatusDown)));
     }
 
@@ -218,12 +224,14 @@ fn node_table(
         .max()
         .unwrap_or(4)
         .max(4) as u16;
+    // Sized from its widest value with its unit, so "2.8s" is never cut to "2.8".
+    let lag_w = db.nodes.iter().map(|n| width(&lag_text(n, roomy))).max().unwrap_or(3).max(3) as u16;
     let cols = [
         Col::fixed("NAME", name_w, u8::MAX),
         Col::fixed("ROLE", role_w, u8::MAX),
         Col::fixed("TL", 2, 3),
         Col::fixed("LSN", 10, 1),
-        Col::fixed("LAG", if roomy { 13 } else { 8 }, 6),
+        Col::fixed("LAG", lag_w, 6),
         trend::column(),
         Col::fixed("STATE", 10, 2),
         Col::fixed("SVC", 5, 8),
@@ -263,7 +271,7 @@ mod tests {
         ));
         let db = s.domain.observed.database.value.clone().expect("db");
         let lines = split_brain_lines(&s, &db);
-        assert!(lines[0].starts_with("!! SPLIT-BRAIN: postgresql-0, postgresql-1"), "{lines:?}");
+        assert_eq!(lines[0], "!! SPLIT-BRAIN: postgresql-0, postgresql-1 both accept writes", "{lines:?}");
         for n in db.writable_primaries() {
             let row =
                 lines.iter().find(|l| l.trim_start().starts_with(&format!("{}:", n.name))).expect("a row");

@@ -188,8 +188,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.domain.observed.kube;
     let inner = cx.live_block(frame, area, PaneId::Pods, snap);
     let theme = cx.theme;
-    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
-        frame.render_widget(Paragraph::new(lines), inner);
+    let tried = crate::ui::tried::pods(&cx.state.domain.config);
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, tried, theme) {
+        crate::ui::widgets::message(frame, inner, lines);
         return;
     }
     let Some(view) = snap.value.as_ref() else { return };

@@ -71,8 +71,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.domain.observed.sentinel;
     let inner = cx.live_block(frame, area, PaneId::Sentinel, snap);
     let theme = cx.theme;
-    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
-        frame.render_widget(Paragraph::new(lines), inner);
+    let tried = crate::ui::tried::sentinel(&cx.state.domain.config);
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, tried, theme) {
+        crate::ui::widgets::message(frame, inner, lines);
         return;
     }
     let Some(v) = snap.value.as_ref() else { return };

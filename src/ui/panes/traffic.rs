@@ -97,8 +97,9 @@ pub fn draw(frame: &mut Frame, area: Rect, cx: &PaneCtx<'_>) {
     let snap = &cx.state.domain.observed.traffic;
     let inner = cx.live_block(frame, area, PaneId::Traffic, snap);
     let theme = cx.theme;
-    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, theme) {
-        frame.render_widget(Paragraph::new(lines), inner);
+    let tried = crate::ui::tried::traffic(&cx.state.domain.config);
+    if let Some(lines) = no_value_lines(snap, HOW_TO_CONFIGURE, tried, theme) {
+        crate::ui::widgets::message(frame, inner, lines);
         return;
     }
     let Some(t) = snap.value.as_ref() else { return };
