@@ -6,6 +6,7 @@
 pub mod action;
 pub mod authority;
 pub mod commander;
+pub mod composer;
 pub mod effect;
 pub mod facilitator;
 pub mod ghost;

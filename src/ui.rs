@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod checklist;
 pub mod commander;
+pub mod composer;
 pub mod confirm;
 pub mod facilitator;
 pub mod footer;
@@ -78,6 +79,7 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }
         Some(Modal::Prompt { label, text, .. }) => prompt::draw(frame, area, theme, label, text),
+        Some(Modal::Composer { label, buffer }) => composer::draw(frame, area, theme, label, buffer),
         Some(Modal::ConfirmKey { what, .. }) => confirm::draw_key(frame, area, theme, &ctx.keymap, what),
         Some(Modal::TakeCommand { holder }) => {
             commander::draw_takeover(frame, area, theme, &ctx.keymap, holder)

@@ -84,4 +84,14 @@ pub enum TextEdit {
     Submit,
     /// Cancel the prompt.
     Cancel,
+    /// Break the line at the cursor (the composer; a one-line prompt ignores it).
+    Newline,
+    /// Delete the character under the cursor (joins lines at a line end).
+    Delete,
+    /// Delete the word before the cursor (Ctrl-W).
+    DeleteWord,
+    /// Move the cursor (the composer; a one-line prompt ignores it).
+    Move(super::composer::Motion),
+    /// Pasted text (bracketed paste); control characters are stripped where it lands.
+    Paste(String),
 }

@@ -186,6 +186,13 @@ pub enum Modal {
         /// Highlighted row.
         selected: usize,
     },
+    /// The multi-line status-update composer.
+    Composer {
+        /// What posting does (and who may).
+        label: String,
+        /// The text and the cursor.
+        buffer: super::composer::Composer,
+    },
     /// A one-line text prompt.
     Prompt {
         /// What it is for.
@@ -355,7 +362,7 @@ impl State {
     /// Whether a text prompt is active (keys go to [`super::Action::Text`]).
     pub fn wants_text(&self) -> bool {
         match &self.view.modal {
-            Some(Modal::Prompt { .. }) => true,
+            Some(Modal::Prompt { .. } | Modal::Composer { .. }) => true,
             Some(Modal::Confirm { step, .. }) => {
                 self.domain.step(*step).is_some_and(|s| s.risk() == crate::operation::Risk::High)
             }

@@ -16,6 +16,20 @@ use crate::backends::{Freshness, Observed, Snapshot};
 
 use crate::incident::export::plain_text;
 
+/// When the next status update is due: the checklist's recurring item (`status-updates`) as
+/// the checklist pane counts it (T+0 moved by a drill's pauses). The composer's "Next update"
+/// line and the checklist pane's due time both come from here.
+pub fn next_update(domain: &crate::app::Domain) -> Option<DateTime<Utc>> {
+    let t0 = domain.checklist_t0();
+    domain
+        .checklist
+        .items
+        .iter()
+        .filter(|i| i.is_recurring())
+        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, t0))
+        .min()
+}
+
 /// Draft a status update at `now`; `next_update` is when the next one is due (from the
 /// checklist's recurring item), if known.
 pub fn compose(

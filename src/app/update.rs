@@ -96,6 +96,7 @@ fn is_dialog(modal: Option<&Modal>) -> bool {
             Modal::Confirm { .. }
                 | Modal::ConfirmKey { .. }
                 | Modal::Prompt { .. }
+                | Modal::Composer { .. }
                 | Modal::TakeCommand { .. }
         )
     )

@@ -76,7 +76,7 @@ impl ActionRec {
 }
 
 /// [`TextEdit`], serializable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextRec {
     /// A typed character.
     Char(char),
@@ -86,6 +86,16 @@ pub enum TextRec {
     Submit,
     /// Cancel.
     Cancel,
+    /// Line break.
+    Newline,
+    /// Delete forward.
+    Delete,
+    /// Delete the word before the cursor.
+    DeleteWord,
+    /// Cursor motion.
+    Move(crate::app::composer::Motion),
+    /// Pasted text.
+    Paste(String),
 }
 
 impl From<&TextEdit> for TextRec {
@@ -95,6 +105,11 @@ impl From<&TextEdit> for TextRec {
             TextEdit::Backspace => TextRec::Backspace,
             TextEdit::Submit => TextRec::Submit,
             TextEdit::Cancel => TextRec::Cancel,
+            TextEdit::Newline => TextRec::Newline,
+            TextEdit::Delete => TextRec::Delete,
+            TextEdit::DeleteWord => TextRec::DeleteWord,
+            TextEdit::Move(m) => TextRec::Move(*m),
+            TextEdit::Paste(t) => TextRec::Paste(t.clone()),
         }
     }
 }
@@ -106,6 +121,11 @@ impl From<TextRec> for TextEdit {
             TextRec::Backspace => TextEdit::Backspace,
             TextRec::Submit => TextEdit::Submit,
             TextRec::Cancel => TextEdit::Cancel,
+            TextRec::Newline => TextEdit::Newline,
+            TextRec::Delete => TextEdit::Delete,
+            TextRec::DeleteWord => TextEdit::DeleteWord,
+            TextRec::Move(m) => TextEdit::Move(m),
+            TextRec::Paste(t) => TextEdit::Paste(t),
         }
     }
 }

@@ -231,17 +231,12 @@ fn tick_checklist(state: &mut State) {
 /// draft to copy.
 fn draft_status_update(state: &mut State) {
     let d = &state.domain;
-    let next = d
-        .checklist
-        .items
-        .iter()
-        .filter(|i| i.is_recurring())
-        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, d.checklist_t0()))
-        .min();
+    let next = status_update::next_update(d);
     let draft = status_update::compose(&d.incident, &d.observed, &d.steps, d.now, next);
     let label = match guard::refusal(state, Need::Commander, "post status updates") {
-        None => "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
-        Some(why) => format!("Status update DRAFT ({why}): Enter copies it, nothing is posted"),
+        None => "Status update: edit, Ctrl-S posts it (logged, copied to the clipboard)".into(),
+        Some(why) => format!("Status update DRAFT ({why}): Ctrl-S copies it, nothing is posted"),
     };
-    open_prompt(state, PromptPurpose::StatusUpdate, label, &draft);
+    let buffer = crate::app::composer::Composer::new(&draft);
+    state.view.modal = Some(Modal::Composer { label, buffer });
 }

@@ -4,6 +4,7 @@ use crate::incident::entry::EntryKind;
 use serde_json::json;
 
 use crate::app::action::TextEdit;
+use crate::app::composer::Outcome;
 use crate::app::effect::Effect;
 use crate::app::guard::{self, KeyAction, Need};
 use crate::app::pipeline::{self, flash, log};
@@ -24,6 +25,19 @@ pub(super) fn edit(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
             }
             TextEdit::Submit => pipeline::submit_typed(state, step, typed, fx),
             TextEdit::Cancel => pipeline::cancel_confirm(state, step, fx),
+            TextEdit::Paste(p) => {
+                typed.extend(p.chars().filter(|c| !c.is_control()));
+                state.view.modal = Some(Modal::Confirm { step, typed });
+            }
+            _ => state.view.modal = Some(Modal::Confirm { step, typed }),
+        },
+        Some(Modal::Composer { label, mut buffer }) => match buffer.apply(&edit) {
+            Outcome::Editing => state.view.modal = Some(Modal::Composer { label, buffer }),
+            Outcome::Cancel => {}
+            Outcome::Submit => {
+                let text = buffer.text().trim().to_string();
+                submit(state, Prompt { purpose: PromptPurpose::StatusUpdate, label, text }, fx)
+            }
         },
         Some(Modal::Prompt { purpose, label, mut text }) => match edit {
             TextEdit::Char(c) => {
@@ -36,6 +50,13 @@ pub(super) fn edit(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
             }
             TextEdit::Cancel => {}
             TextEdit::Submit => submit(state, Prompt { purpose, label, text: text.trim().to_string() }, fx),
+            TextEdit::Paste(p) => {
+                // One line: a pasted line break becomes a space, other control characters go.
+                let flat = p.replace("\r\n", " ").replace(['\n', '\r', '\t'], " ");
+                text.extend(flat.chars().filter(|c| !c.is_control()));
+                state.view.modal = Some(Modal::Prompt { purpose, label, text });
+            }
+            _ => state.view.modal = Some(Modal::Prompt { purpose, label, text }),
         },
         None if state.view.swallow.is_some() => guard::swallowed(state, edit),
         other => state.view.modal = other,
