@@ -64,6 +64,8 @@ impl Composer {
         match edit {
             TextEdit::Submit => return Outcome::Submit,
             TextEdit::Cancel => return Outcome::Cancel,
+            // A redacted recording replays pasted line breaks as characters.
+            TextEdit::Char('\n') => self.newline(),
             TextEdit::Char(c) if !c.is_control() => self.insert_char(*c),
             TextEdit::Char(_) => {}
             TextEdit::Paste(text) => self.insert_text(text),

@@ -293,7 +293,7 @@ fn a_read_only_console_writes_notes_and_nothing_else_by_any_command() {
     update(&mut s, Action::Command(Command::Resolve), t0());
     assert_eq!(flash_text(&s), "READ-ONLY console: cannot resolve");
     // A status update is a draft: copied, not logged (Esc first: the refusal swallows keys).
-    let fx = keys(&mut s, "\x1bu\r", t0());
+    let fx = keys(&mut s, "\x1bu\x13", t0());
     assert!(
         kinds(&fx).iter().all(|k| matches!(k, Did::Other(e) if e.starts_with("Copy"))),
         "{:?}",
