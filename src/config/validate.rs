@@ -36,6 +36,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     polling(&mut c, config);
     drill(&mut c, config);
     commander(&mut c, config);
+    notify(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -400,6 +401,67 @@ pub fn dsn_keys(dsn: &str) -> Result<Vec<String>, String> {
         return Err(format!("is empty: {expected}"));
     }
     Ok(keys)
+}
+
+/// `[[notify]]`: a known kind, a unique name, a URL (or its env var) for webhooks, an argv for
+/// commands. An inline URL is accepted (the file is then a secret) but must parse.
+fn notify(c: &mut Checker<'_, '_>, config: &Config) {
+    use super::model::NOTIFY_KINDS;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in config.notify.iter().enumerate() {
+        let at = |k| [Seg::Key("notify"), Seg::Index(i), Seg::Key(k)];
+        if n.name.trim().is_empty() {
+            c.err(&at("name"), "notify target name is empty: expected a name such as `ops-slack`");
+        } else if let Some(first) = seen.insert(&n.name, i) {
+            let line = c.doc_line(&[Seg::Key("notify"), Seg::Index(first), Seg::Key("name")]);
+            c.err(
+                &at("name"),
+                format!("duplicate notify target `{}` (first defined on line {line})", n.name),
+            );
+        }
+        if !NOTIFY_KINDS.contains(&n.kind.as_str()) {
+            c.err(
+                &at("kind"),
+                format!("unknown notify kind `{}`: expected {}", n.kind, one_of(NOTIFY_KINDS)),
+            );
+            continue;
+        }
+        if n.timeout_ms == Some(0) {
+            c.err(&at("timeout_ms"), "`timeout_ms` is 0: expected a time in milliseconds such as 10000");
+        }
+        if n.kind == "command" {
+            if n.command.as_ref().is_none_or(|a| a.is_empty() || a[0].trim().is_empty()) {
+                c.err(
+                    &at("kind"),
+                    "a `command` target needs `command = [\"program\", \"arg\", ...]` (no shell string)",
+                );
+            }
+            for key in ["url", "url_env"] {
+                if (key == "url" && n.url.is_some()) || (key == "url_env" && n.url_env.is_some()) {
+                    c.err(&at(key), format!("`{key}` is for slack and webhook targets, not `command`"));
+                }
+            }
+            continue;
+        }
+        if n.command.is_some() {
+            c.err(&at("command"), format!("`command` is for command targets, not `{}`", n.kind));
+        }
+        match (&n.url, &n.url_env) {
+            (None, None) => {
+                c.err(&at("kind"), "a webhook target needs `url_env` (the variable holding its URL) or `url`")
+            }
+            (Some(_), Some(_)) => c.err(&at("url"), "both `url` and `url_env`: keep one (prefer `url_env`)"),
+            (Some(url), None) => {
+                if let Err(why) = http_url(url) {
+                    c.err(&at("url"), format!("`url` {}", crate::text::redact(&why)));
+                }
+            }
+            (None, Some(var)) if var.trim().is_empty() => {
+                c.err(&at("url_env"), "`url_env` is empty: expected a variable name")
+            }
+            (None, Some(_)) => {}
+        }
+    }
 }
 
 #[cfg(test)]
