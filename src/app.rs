@@ -13,6 +13,7 @@ pub mod ghost;
 pub mod guard;
 pub mod measure;
 pub mod mirror;
+pub mod notify;
 pub mod pipeline;
 pub mod propose;
 pub mod recommend;

@@ -16,6 +16,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod log;
+pub mod notify;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
@@ -80,6 +81,7 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
         }
         Some(Modal::Prompt { label, text, .. }) => prompt::draw(frame, area, theme, label, text),
         Some(Modal::Composer { label, buffer }) => composer::draw(frame, area, theme, label, buffer),
+        Some(Modal::NotifyPreview { lines, .. }) => notify::draw(frame, area, theme, &ctx.keymap, lines),
         Some(Modal::ConfirmKey { what, .. }) => confirm::draw_key(frame, area, theme, &ctx.keymap, what),
         Some(Modal::TakeCommand { holder }) => {
             commander::draw_takeover(frame, area, theme, &ctx.keymap, holder)

@@ -52,6 +52,15 @@ pub enum Action {
     Shutdown,
     /// The commander lock changed (took, renewed, lost, someone else holds it).
     Commander(crate::incident::commander::CommanderView),
+    /// A status update's delivery to one `[[notify]]` target ended.
+    Notified {
+        /// Target name.
+        target: String,
+        /// Target kind.
+        kind: String,
+        /// How it ended.
+        outcome: crate::backends::notify::Outcome,
+    },
 }
 
 impl Action {

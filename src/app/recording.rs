@@ -232,6 +232,11 @@ impl Decoder {
             ActionRec::LogFailed(s) => Action::LogFailed(s),
             ActionRec::Shutdown => Action::Shutdown,
             ActionRec::Commander(v) => Action::Commander(v.into()),
+            ActionRec::Notified { target, kind, attempts, ok, status, error } => Action::Notified {
+                target,
+                kind,
+                outcome: crate::backends::notify::Outcome { attempts, ok, status, error },
+            },
         })
     }
 }

@@ -186,6 +186,15 @@ pub enum Modal {
         /// Highlighted row.
         selected: usize,
     },
+    /// What posting a status update sends to the `[[notify]]` targets: `y` posts and sends.
+    NotifyPreview {
+        /// The composer's label (restored on cancel).
+        label: String,
+        /// The text to post.
+        text: String,
+        /// The preview (targets, redacted destinations, exact payloads).
+        lines: Vec<String>,
+    },
     /// The multi-line status-update composer.
     Composer {
         /// What posting does (and who may).
@@ -280,6 +289,9 @@ pub struct Domain {
 /// here is logged or shared with other consoles.
 #[derive(Debug, Clone)]
 pub struct View {
+    /// The `[[notify]]` targets of the last status update sent, each with where its delivery
+    /// stands ("sending…", "sent (HTTP 200)", "failed (why)").
+    pub notify: Vec<(String, String)>,
     /// Focused pane.
     pub focus: PaneId,
     /// Focused pane shown full screen.
@@ -306,6 +318,7 @@ impl Default for View {
     /// Nothing open, the Database pane focused.
     fn default() -> View {
         View {
+            notify: Vec::new(),
             focus: PaneId::Database,
             zoomed: false,
             selected: [0; 7],

@@ -10,6 +10,8 @@ mod domain;
 mod navigate;
 mod prompt;
 
+pub(crate) use prompt::post_status_update;
+
 use crate::incident::entry::EntryKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -73,6 +75,9 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
             fx.push(Effect::Quit);
         }
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
+        Action::Notified { target, kind, outcome } => {
+            super::notify::notified(state, target, kind, outcome, &mut fx)
+        }
     }
     runbook_flow::sync(state, &mut fx);
     runbook_flow::revive_skipped(state, &mut fx);
@@ -97,6 +102,7 @@ fn is_dialog(modal: Option<&Modal>) -> bool {
                 | Modal::ConfirmKey { .. }
                 | Modal::Prompt { .. }
                 | Modal::Composer { .. }
+                | Modal::NotifyPreview { .. }
                 | Modal::TakeCommand { .. }
         )
     )

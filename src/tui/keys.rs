@@ -30,7 +30,12 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
         Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => {
             vec![KeyLayer::Actions]
         }
-        Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
+        Some(
+            Modal::Confirm { .. }
+            | Modal::TakeCommand { .. }
+            | Modal::ConfirmKey { .. }
+            | Modal::NotifyPreview { .. },
+        ) => {
             vec![KeyLayer::Confirm]
         }
         Some(Modal::Prompt { .. } | Modal::Composer { .. }) => vec![],

@@ -55,6 +55,11 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
                 ("Esc".to_string(), "cancel"),
             ];
         }
+        Some(Modal::NotifyPreview { .. }) => (
+            KeyLayer::Confirm,
+            &[(Command::ConfirmYes, "post and send"), (Command::ConfirmNo, "back")],
+            false,
+        ),
         Some(Modal::ConfirmKey { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "do it"), (Command::ConfirmNo, "cancel")], false)
         }

@@ -57,6 +57,21 @@ pub enum ActionRec {
     Shutdown,
     /// [`Action::Commander`].
     Commander(CommanderRec),
+    /// [`Action::Notified`].
+    Notified {
+        /// Target name.
+        target: String,
+        /// Target kind.
+        kind: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Whether it was sent.
+        ok: bool,
+        /// Last status.
+        status: String,
+        /// Why it failed.
+        error: Option<String>,
+    },
 }
 
 impl ActionRec {
@@ -314,6 +329,14 @@ pub(super) fn plain(action: &Action) -> Option<ActionRec> {
         Action::LogFailed(s) => ActionRec::LogFailed(s.clone()),
         Action::Shutdown => ActionRec::Shutdown,
         Action::Commander(v) => ActionRec::Commander(v.into()),
+        Action::Notified { target, kind, outcome } => ActionRec::Notified {
+            target: target.clone(),
+            kind: kind.clone(),
+            attempts: outcome.attempts,
+            ok: outcome.ok,
+            status: outcome.status.clone(),
+            error: outcome.error.clone(),
+        },
         Action::Kube(_) | Action::Database(_) | Action::Sentinel(_) | Action::Traffic(_) => return None,
     })
 }

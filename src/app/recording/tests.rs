@@ -92,6 +92,7 @@ fn variant(a: &Action) -> &'static str {
         Action::LogFailed(_) => "LogFailed",
         Action::Shutdown => "Shutdown",
         Action::Commander(_) => "Commander",
+        Action::Notified { .. } => "Notified",
     }
 }
 
@@ -195,6 +196,16 @@ fn every_action() -> Vec<Action> {
         Action::Commander(CommanderView::Unavailable { error: "io".into() }),
         Action::Commander(CommanderView::Pending),
         Action::Commander(CommanderView::Unknown),
+        Action::Notified {
+            target: "ops-slack".into(),
+            kind: "slack".into(),
+            outcome: crate::backends::notify::Outcome {
+                attempts: 3,
+                ok: false,
+                status: "HTTP 500".into(),
+                error: Some("HTTP 500".into()),
+            },
+        },
         Action::Shutdown,
     ]
 }

@@ -57,6 +57,7 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
             Some(Modal::TakeCommand { .. }) => state.view.modal = None,
             Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
+            Some(Modal::NotifyPreview { .. }) => back_to_composer(state),
             _ => {}
         },
         Command::TakeCommand => crate::app::commander::take(state, fx),
@@ -208,12 +209,25 @@ fn confirm_yes(state: &mut State, fx: &mut Vec<Effect>) {
             }
         }
         Some(Modal::TakeCommand { .. }) => crate::app::commander::confirm_takeover(state, fx),
+        Some(Modal::NotifyPreview { .. }) => {
+            if let Some(Modal::NotifyPreview { text, .. }) = state.view.modal.take() {
+                crate::app::notify::confirm(state, text, fx);
+            }
+        }
         Some(Modal::ConfirmKey { .. }) => {
             if let Some(Modal::ConfirmKey { action, .. }) = state.view.modal.take() {
                 guard::confirm(state, action, fx);
             }
         }
         _ => {}
+    }
+}
+
+/// `n`/Esc on the notify preview: nothing is posted; the composer opens again with the text.
+pub(super) fn back_to_composer(state: &mut State) {
+    if let Some(Modal::NotifyPreview { label, text, .. }) = state.view.modal.take() {
+        let buffer = crate::app::composer::Composer::new(&text);
+        state.view.modal = Some(Modal::Composer { label, buffer });
     }
 }
 

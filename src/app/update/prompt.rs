@@ -117,7 +117,7 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
         PromptPurpose::Hint if p.text.trim().is_empty() => flash(state, "an empty hint is not given"),
         PromptPurpose::Hint => crate::app::facilitator::give_hint(state, p.text, None, "facilitator", fx),
         PromptPurpose::ChecklistNote(id) => checklist_note(state, &id, p.text, fx),
-        PromptPurpose::StatusUpdate => status_update(state, p.text, fx),
+        PromptPurpose::StatusUpdate => status_update(state, p.label, p.text, fx),
         PromptPurpose::AcceptDataLoss(id) => match p.text.parse::<u64>() {
             Ok(bytes) => pipeline::override_lag(state, id, bytes, fx),
             Err(_) => {
@@ -170,7 +170,7 @@ fn checklist_note(state: &mut State, id: &str, text: String, fx: &mut Vec<Effect
 }
 
 /// Post a status update (logged and copied), or, for a console that may not post, copy the draft.
-fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
+fn status_update(state: &mut State, label: String, text: String, fx: &mut Vec<Effect>) {
     if text.is_empty() {
         return flash(state, "empty status update: not posted");
     }
@@ -179,6 +179,15 @@ fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
         let msg = format!("draft copied to the clipboard (OSC 52), NOT posted or logged: {why}");
         return flash(state, msg);
     }
+    if crate::app::notify::has_targets(state) {
+        return crate::app::notify::open_preview(state, label, text);
+    }
+    post_status_update(state, text, fx);
+    flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
+}
+
+/// Post a status update: the checklist records it, a `status-update` entry, the clipboard.
+pub(crate) fn post_status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
     state.domain.checklist.record_status_update(state.domain.now);
     let first = text.lines().next().unwrap_or_default().to_string();
     log(
@@ -189,5 +198,4 @@ fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
         json!({ "text": text }),
     );
     fx.push(Effect::Copy(text));
-    flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
 }

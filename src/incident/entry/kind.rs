@@ -110,6 +110,9 @@ entry_kinds! {
     /// What a drill's facilitator did: `{action: "pause"|"resume"|"inject"|"hint"|"end", ...}`
     /// (`inject`: `{fault}`; `hint`: `{n, text, hint, by}`). Trainees see only hints.
     Facilitator = "facilitator",
+    /// A posted status update's delivery to one `[[notify]]` target:
+    /// `{target, kind, attempts, status, ok, error}` (`status` "drill: not sent" in a drill).
+    NotifyResult = "notify-result",
 }
 
 impl EntryKind {

@@ -241,6 +241,9 @@ fn answer(s: &mut State, fx: &mut Vec<Effect>) {
             }
             Some(Modal::Prompt { .. }) => fx.extend(keys(s, "pg-1 done 12\r", t0())),
             Some(Modal::Composer { .. }) => fx.extend(keys(s, "\x13", t0())),
+            Some(Modal::NotifyPreview { .. }) => {
+                fx.extend(update(s, Action::Command(Command::ConfirmYes), t0()))
+            }
             Some(Modal::Confirm { step, .. }) => {
                 let word = s
                     .domain
