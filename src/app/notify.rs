@@ -123,3 +123,100 @@ fn log_result(
     });
     log(state, fx, EntryKind::NotifyResult, summary, details);
 }
+
+/// This console's own entry `line` is durable: tick the checklist item it completes, if any
+/// ([`crate::incident::checklist::auto`]), as a `checklist` entry linked to it. Mirrored
+/// entries (other consoles') never come here, so one console ticks.
+pub fn auto_tick(state: &mut State, line: &crate::incident::entry::LogLine, fx: &mut Vec<Effect>) {
+    use crate::incident::checklist::auto;
+    let d = &state.domain;
+    let Some(id) = auto::ticked_by(&d.checklist, d.checklist_t0(), &line.kind, line.at) else { return };
+    let note = auto::by_note(&line.kind, line.seq);
+    if state.domain.checklist.tick(id, line.at, Some(note.clone())).is_err() {
+        return;
+    }
+    let what = state.domain.checklist.item(id).map_or(id.to_string(), |i| i.text.clone());
+    let by = json!({ "seq": line.seq, "kind": line.kind });
+    let details = json!({ "item": id, "note": null, "by": by });
+    log(state, fx, EntryKind::Checklist, format!("checklist: {what} ({note})"), details);
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::app::tests::{primary_down_state, t0};
+    use crate::app::{Action, update};
+    use crate::incident::checklist::auto::BEGIN_FAILOVER;
+    use crate::incident::entry::{Entry, LogLine};
+
+    fn line(seq: u64, kind: EntryKind, mins: i64) -> LogLine {
+        LogLine { seq, at: t0() + Duration::minutes(mins), operator: "a@h".into(), kind, summary: "x".into() }
+    }
+
+    fn ticks(fx: &[Effect]) -> Vec<serde_json::Value> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Log(i) if i.kind == EntryKind::Checklist => Some(i.details.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_console_that_wrote_the_entry_ticks_and_it_links_the_entry() {
+        // Console A wrote `runbook-started` #12: it ticks begin-failover, linked to #12.
+        let mut a = primary_down_state();
+        let fx = update(&mut a, Action::Logged(line(12, EntryKind::RunbookStarted, 2)), t0());
+        assert_eq!(
+            ticks(&fx),
+            [json!({"item": BEGIN_FAILOVER, "note": null, "by": {"seq": 12, "kind": "runbook-started"}})]
+        );
+        let summary = fx.iter().find_map(|e| match e {
+            Effect::Log(i) if i.kind == EntryKind::Checklist => Some(i.summary.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            summary.as_deref(),
+            Some("checklist: Begin the failover procedure (✓ by runbook-started #12)")
+        );
+        let done = a.domain.checklist.item(BEGIN_FAILOVER).unwrap().done.clone();
+        assert_eq!(done.and_then(|d| d.1).as_deref(), Some("✓ by runbook-started #12"));
+        // A second runbook does not tick it again.
+        let fx = update(&mut a, Action::Logged(line(20, EntryKind::RunbookStarted, 3)), t0());
+        assert!(ticks(&fx).is_empty());
+        // Console B sees the same entry mirrored: it writes no tick.
+        let mut b = primary_down_state();
+        let e = Entry {
+            seq: 12,
+            ts: t0() + Duration::minutes(2),
+            operator: "a@h".into(),
+            kind: EntryKind::RunbookStarted,
+            summary: "x".into(),
+            details: json!({}),
+            mono_ms: 0,
+            prev: "0".repeat(64),
+        };
+        let fx = update(&mut b, Action::Mirrored(Box::new(e)), t0());
+        assert!(ticks(&fx).is_empty(), "{fx:?}");
+    }
+
+    #[test]
+    fn a_resumed_log_restores_the_automatic_tick_with_its_link() {
+        let mut c = crate::incident::checklist::Checklist::communication();
+        let e = Entry {
+            seq: 13,
+            ts: t0(),
+            mono_ms: 0,
+            operator: "a@h".into(),
+            kind: EntryKind::Checklist,
+            summary: "x".into(),
+            details: json!({"item": BEGIN_FAILOVER, "note": null, "by": {"seq": 12, "kind": "runbook-started"}}),
+            prev: "0".repeat(64),
+        };
+        assert!(c.apply_entries(&[e]).is_empty());
+        let done = c.item(BEGIN_FAILOVER).unwrap().done.clone().and_then(|d| d.1);
+        assert_eq!(done.as_deref(), Some("✓ by runbook-started #12"));
+    }
+}

@@ -56,7 +56,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
         Action::AccessChecked { step, answers } => pipeline::access_checked(state, step, answers, &mut fx),
-        Action::Logged(line) => state.domain.push_log_line(line),
+        Action::Logged(line) => {
+            super::notify::auto_tick(state, &line, &mut fx);
+            state.domain.push_log_line(line);
+        }
         Action::Mirrored(entry) => {
             state.domain.facilitation.apply(&entry);
             state.domain.now = state.domain.facilitation.clock.frozen(now);

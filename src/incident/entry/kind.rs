@@ -216,6 +216,7 @@ mod tests {
         (MitigationWithdrawn, "mitigation-withdrawn"),
         (Recording, "recording"),
         (Facilitator, "facilitator"),
+        (NotifyResult, "notify-result"),
     ];
 
     #[test]
