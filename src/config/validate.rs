@@ -503,6 +503,26 @@ mod tests {
     }
 
     #[test]
+    fn notify_rules() {
+        let ok = "[[notify]]\nname = \"ops\"\nkind = \"slack\"\nurl_env = \"HOOK\"\n\
+                  [[notify]]\nname = \"sp\"\nkind = \"command\"\ncommand = [\"tee\", \"/tmp/x\"]\n";
+        assert_eq!(problems(ok), Vec::<String>::new());
+        let p = problems(
+            "[[notify]]\nname = \"ops\"\nkind = \"pager\"\n\
+             [[notify]]\nname = \"ops\"\nkind = \"slack\"\n\
+             [[notify]]\nname = \"c\"\nkind = \"command\"\ncommand = []\n\
+             [[notify]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"ftp://hooks.example.com/T0/SECRET\"\n",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert_eq!(p[0], "w.toml:3:8: unknown notify kind `pager`: expected `slack`, `webhook` or `command`");
+        assert!(p[1].starts_with("w.toml:5:8: duplicate notify target `ops`"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:6:8: a webhook target needs `url_env`"), "{p:#?}");
+        assert!(p[3].starts_with("w.toml:9:8: a `command` target needs"), "{p:#?}");
+        assert!(p[4].starts_with("w.toml:14:7: `url` is not an http(s) URL"), "{p:#?}");
+        assert!(!p.concat().contains("SECRET"), "{p:#?}");
+    }
+
+    #[test]
     fn region_rules() {
         let p = problems(
             "[[regions]]\nname = \"a\"\nrole = \"primary\"\n\
