@@ -12,6 +12,7 @@ pub mod http;
 pub mod kube;
 pub mod live;
 pub mod model;
+pub mod notify;
 pub mod poller;
 pub mod postgres;
 pub mod route53;

@@ -296,9 +296,11 @@ impl Driver {
         for effect in effects {
             out.emitted(&effect);
             match effect {
-                Effect::Log(_) | Effect::Execute { .. } | Effect::CheckAccess { .. } | Effect::Drill(_) => {
-                    self.runner.dispatch([effect])
-                }
+                Effect::Log(_)
+                | Effect::Execute { .. }
+                | Effect::CheckAccess { .. }
+                | Effect::Drill(_)
+                | Effect::Notify { .. } => self.runner.dispatch([effect]),
                 Effect::Bell => out.bell(),
                 Effect::Copy(text) => out.copy(&crate::text::redact(&text)),
                 Effect::Commander(req) => {

@@ -5,6 +5,7 @@
 //! is durable (the log holds the intent before the action happens). Results come back on the
 //! action channel it was started with (the driver's) as [`Action`]s.
 
+use crate::backends::notify::Retry;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,6 +144,21 @@ impl Runner {
                                 };
                             let _ = actions.send(Action::AccessChecked { step, answers });
                         });
+                    }
+                    Effect::Notify { targets, message } => {
+                        if read_only {
+                            continue;
+                        }
+                        for t in targets {
+                            let (actions, message) = (actions.clone(), message.clone());
+                            tokio::spawn(async move {
+                                let env = |var: &str| std::env::var(var).ok();
+                                let outcome =
+                                    crate::backends::notify::send(&t, &message, Retry::default(), &env).await;
+                                let _ =
+                                    actions.send(Action::Notified { target: t.name, kind: t.kind, outcome });
+                            });
+                        }
                     }
                     Effect::Drill(c) => {
                         if let Err(e) = operator.control(&c) {

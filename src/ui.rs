@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod checklist;
 pub mod commander;
+pub mod composer;
 pub mod confirm;
 pub mod declare;
 pub mod facilitator;
@@ -17,6 +18,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod log;
+pub mod notify;
 pub mod panes;
 pub mod prompt;
 pub mod runbooks;
@@ -82,6 +84,8 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &UiContext) {
             confirm::draw(frame, area, state, theme, &ctx.keymap, *step, typed);
         }
         Some(Modal::Prompt { label, text, .. }) => prompt::draw(frame, area, theme, label, text),
+        Some(Modal::Composer { label, buffer }) => composer::draw(frame, area, theme, label, buffer),
+        Some(Modal::NotifyPreview { lines, .. }) => notify::draw(frame, area, theme, &ctx.keymap, lines),
         Some(Modal::ConfirmKey { what, .. }) => confirm::draw_key(frame, area, theme, &ctx.keymap, what),
         Some(Modal::TakeCommand { holder }) => {
             commander::draw_takeover(frame, area, theme, &ctx.keymap, holder)

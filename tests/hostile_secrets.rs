@@ -136,7 +136,7 @@ fn echoed_secrets_never_reach_the_clipboard() {
     st.domain.incident.title = "db down; tried postgres://app:S3cretTitle@db/x".into();
     let now = st.domain.now;
     update(&mut st, Action::Command(Command::StatusUpdate), now);
-    assert!(matches!(st.view.modal, Some(Modal::Prompt { .. })));
+    assert!(matches!(st.view.modal, Some(Modal::Composer { .. })));
     let fx = update(&mut st, Action::Text(TextEdit::Submit), now);
     let copied = fx.iter().find_map(|e| if let Effect::Copy(t) = e { Some(t.clone()) } else { None });
     let copied = copied.expect("copied");

@@ -171,9 +171,10 @@ fn the_clipboard_payload_of_a_status_update_carries_no_control() {
     hostile_sentinel_events(&mut st);
     let now = st.domain.now;
     let mut fx = update(&mut st, Action::Command(Command::StatusUpdate), now);
-    let Some(Modal::Prompt { text, .. }) = &st.view.modal else {
-        panic!("no status prompt: {:?}", st.view.modal)
+    let Some(Modal::Composer { buffer, .. }) = &st.view.modal else {
+        panic!("no status composer: {:?}", st.view.modal)
     };
+    let text = buffer.text();
     assert!(text.contains("H0") || text.contains("H1"), "draft names no hostile field:\n{text}");
     // The draft is drawn in the prompt: check those bytes too.
     terminal_text(&quiet_bytes(&st, &ui_fixtures::ctx(), 120, 40)).expect("prompt bytes");

@@ -142,7 +142,7 @@ fn a_read_only_console_sees_everything_writes_notes_and_executes_nothing() {
     // A status update is only a draft here: copied, not posted.
     observer.keys(&["u"]);
     observer.wait_for("the draft", Duration::from_secs(5), |s| s.contains("Status update DRAFT"));
-    refused(&observer, "u + Enter (post a status update)", &["Enter"], "NOT posted or logged");
+    refused(&observer, "u + Ctrl-S (post a status update)", &["C-s"], "NOT posted or logged");
 
     // A note is written.
     let note = "observer: watching the failover from the shared tmux";

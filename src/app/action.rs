@@ -54,6 +54,15 @@ pub enum Action {
     Commander(crate::incident::commander::CommanderView),
     /// The shared store's status changed (reachable, or stale with its error and pending count).
     SharedStore(crate::incident::shared::SharedStatus),
+    /// A status update's delivery to one `[[notify]]` target ended.
+    Notified {
+        /// Target name.
+        target: String,
+        /// Target kind.
+        kind: String,
+        /// How it ended.
+        outcome: crate::backends::notify::Outcome,
+    },
 }
 
 impl Action {
@@ -86,4 +95,14 @@ pub enum TextEdit {
     Submit,
     /// Cancel the prompt.
     Cancel,
+    /// Break the line at the cursor (the composer; a one-line prompt ignores it).
+    Newline,
+    /// Delete the character under the cursor (joins lines at a line end).
+    Delete,
+    /// Delete the word before the cursor (Ctrl-W).
+    DeleteWord,
+    /// Move the cursor (the composer; a one-line prompt ignores it).
+    Move(super::composer::Motion),
+    /// Pasted text (bracketed paste); control characters are stripped where it lands.
+    Paste(String),
 }

@@ -37,4 +37,12 @@ pub enum Effect {
     Drill(crate::backends::drill::DrillControl),
     /// Ask the commander lock task to take or release the lock.
     Commander(crate::incident::commander::LockRequest),
+    /// Send a posted status update to these `[[notify]]` targets (each in its own task; each
+    /// result comes back as `Action::Notified`).
+    Notify {
+        /// The targets to contact.
+        targets: Vec<crate::config::model::NotifyConfig>,
+        /// What is sent.
+        message: crate::backends::notify::Message,
+    },
 }

@@ -233,6 +233,11 @@ impl Decoder {
             ActionRec::Shutdown => Action::Shutdown,
             ActionRec::Commander(v) => Action::Commander(v.into()),
             ActionRec::SharedStore(s) => Action::SharedStore(s),
+            ActionRec::Notified { target, kind, attempts, ok, status, error } => Action::Notified {
+                target,
+                kind,
+                outcome: crate::backends::notify::Outcome { attempts, ok, status, error },
+            },
         })
     }
 }

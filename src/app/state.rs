@@ -188,6 +188,22 @@ pub enum Modal {
         /// Highlighted row.
         selected: usize,
     },
+    /// What posting a status update sends to the `[[notify]]` targets: `y` posts and sends.
+    NotifyPreview {
+        /// The composer's label (restored on cancel).
+        label: String,
+        /// The text to post.
+        text: String,
+        /// The preview (targets, redacted destinations, exact payloads).
+        lines: Vec<String>,
+    },
+    /// The multi-line status-update composer.
+    Composer {
+        /// What posting does (and who may).
+        label: String,
+        /// The text and the cursor.
+        buffer: super::composer::Composer,
+    },
     /// A one-line text prompt.
     Prompt {
         /// What it is for.
@@ -279,6 +295,9 @@ pub struct Domain {
 /// here is logged or shared with other consoles.
 #[derive(Debug, Clone)]
 pub struct View {
+    /// The `[[notify]]` targets of the last status update sent, each with where its delivery
+    /// stands ("sending…", "sent (HTTP 200)", "failed (why)").
+    pub notify: Vec<(String, String)>,
     /// Focused pane.
     pub focus: PaneId,
     /// Focused pane shown full screen.
@@ -305,6 +324,7 @@ impl Default for View {
     /// Nothing open, the Database pane focused.
     fn default() -> View {
         View {
+            notify: Vec::new(),
             focus: PaneId::Database,
             zoomed: false,
             selected: [0; 7],
@@ -361,7 +381,7 @@ impl State {
     /// Whether a text prompt is active (keys go to [`super::Action::Text`]).
     pub fn wants_text(&self) -> bool {
         match &self.view.modal {
-            Some(Modal::Prompt { .. }) => true,
+            Some(Modal::Prompt { .. } | Modal::Composer { .. }) => true,
             Some(Modal::Confirm { step, .. }) => {
                 self.domain.step(*step).is_some_and(|s| s.risk() == crate::operation::Risk::High)
             }

@@ -16,6 +16,20 @@ use crate::backends::{Freshness, Observed, Snapshot};
 
 use crate::incident::export::plain_text;
 
+/// When the next status update is due: the checklist's recurring item (`status-updates`) as
+/// the checklist pane counts it (T+0 moved by a drill's pauses). The composer's "Next update"
+/// line and the checklist pane's due time both come from here.
+pub fn next_update(domain: &crate::app::Domain) -> Option<DateTime<Utc>> {
+    let t0 = domain.checklist_t0();
+    domain
+        .checklist
+        .items
+        .iter()
+        .filter(|i| i.is_recurring())
+        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, t0))
+        .min()
+}
+
 /// Draft a status update at `now`; `next_update` is when the next one is due (from the
 /// checklist's recurring item), if known.
 pub fn compose(
@@ -439,6 +453,54 @@ Next update: by 03:40 UTC (T+40m).
             "{text}"
         );
         assert!(text.contains("- Primary database: postgresql-0 and postgresql-1\n"), "{text}");
+    }
+
+    /// The composer's "Next update" time is the checklist pane's due time of `status-updates`,
+    /// on a drill clock paused for four minutes, before and after a posting.
+    #[test]
+    fn next_update_in_the_draft_is_the_checklist_due_time_through_a_pause_and_a_post() {
+        use crate::app::state::{Mode, State};
+        use crate::app::{Action, Modal, TextEdit, update};
+        use crate::command::Command;
+        use crate::incident::checklist::ItemStatus;
+
+        let config = Arc::new(crate::backends::drill::estate::config());
+        let mut s = State::new(Mode::Drill, incident(), "trainer@lab".into(), config, t(0));
+        let checklist_due = |s: &State| match s.domain.checklist.status(
+            "status-updates",
+            s.domain.checklist_t0(),
+            s.domain.now,
+        ) {
+            Some(ItemStatus::DueIn(secs) | ItemStatus::Overdue(secs)) if secs == 0 => s.domain.now,
+            Some(ItemStatus::DueIn(secs)) => s.domain.now + Duration::seconds(secs),
+            Some(ItemStatus::Overdue(secs)) => s.domain.now - Duration::seconds(secs),
+            other => panic!("status-updates has no due time: {other:?}"),
+        };
+        let drafted = |s: &mut State, at: DateTime<Utc>| {
+            update(s, Action::Command(Command::StatusUpdate), at);
+            let Some(Modal::Composer { buffer, .. }) = &s.view.modal else { panic!("{:?}", s.view.modal) };
+            let text = buffer.text();
+            let line = text.lines().find(|l| l.starts_with("Next update: by ")).expect("a next update");
+            line["Next update: by ".len().."Next update: by ".len() + 5].to_string()
+        };
+        // Paused from T+1m to T+5m: the checklist's clock stood still for four minutes.
+        s.domain.facilitation.facilitator = true;
+        update(&mut s, Action::Command(Command::FacilitatorPause), t(1));
+        update(&mut s, Action::Command(Command::FacilitatorPause), t(5));
+        s.domain.facilitation.facilitator = false;
+        update(&mut s, Action::Tick, t(6));
+        let due = checklist_due(&s);
+        assert_eq!(due, next_update(&s.domain).unwrap());
+        assert_ne!(due, t(15), "the pause moved the due time: {due}");
+        assert_eq!(drafted(&mut s, t(6)), due.format("%H:%M").to_string());
+        // Posted at T+7m: both move to 15 min after the posting.
+        update(&mut s, Action::Text(TextEdit::Submit), t(7));
+        assert!(s.view.modal.is_none(), "posted: {:?}", s.view.flash);
+        update(&mut s, Action::Tick, t(8));
+        let due = checklist_due(&s);
+        assert_eq!(due, t(22));
+        assert_eq!(next_update(&s.domain), Some(due));
+        assert_eq!(drafted(&mut s, t(8)), "03:22");
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod domain;
 mod navigate;
 mod prompt;
 
+pub(crate) use prompt::post_status_update;
+
 use crate::incident::entry::EntryKind;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -55,7 +57,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Traffic(s) => observe(state, &mut fx, |o| o.traffic = s),
         Action::StepExecuted { step, result } => pipeline::executed(state, step, result, &mut fx),
         Action::AccessChecked { step, answers } => pipeline::access_checked(state, step, answers, &mut fx),
-        Action::Logged(line) => state.domain.push_log_line(line),
+        Action::Logged(line) => {
+            super::notify::auto_tick(state, &line, &mut fx);
+            state.domain.push_log_line(line);
+        }
         Action::Mirrored(entry) => {
             state.domain.facilitation.apply(&entry);
             state.domain.now = state.domain.facilitation.clock.frozen(now);
@@ -76,6 +81,9 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         }
         Action::Commander(view) => super::commander::observe(state, view, &mut fx),
         Action::SharedStore(status) => state.domain.shared_store = Some(status),
+        Action::Notified { target, kind, outcome } => {
+            super::notify::notified(state, target, kind, outcome, &mut fx)
+        }
     }
     runbook_flow::sync(state, &mut fx);
     runbook_flow::revive_skipped(state, &mut fx);
@@ -99,6 +107,8 @@ fn is_dialog(modal: Option<&Modal>) -> bool {
             Modal::Confirm { .. }
                 | Modal::ConfirmKey { .. }
                 | Modal::Prompt { .. }
+                | Modal::Composer { .. }
+                | Modal::NotifyPreview { .. }
                 | Modal::TakeCommand { .. }
         )
     )

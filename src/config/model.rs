@@ -88,7 +88,34 @@ impl ApprovalsConfig {
     pub fn timeout_secs(&self) -> u64 {
         self.timeout_secs.unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECS)
     }
+    /// `[[notify]]`: where a posted status update is also sent (after a preview and `y`).
+    #[serde(default)]
+    pub notify: Vec<NotifyConfig>,
 }
+
+/// One `[[notify]]` target of posted status updates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// A name for the preview and the log (`ops-slack`).
+    pub name: String,
+    /// `slack` (incoming webhook, `{"text"}`), `webhook` (generic JSON) or `command`.
+    pub kind: String,
+    /// The webhook URL (a secret: prefer `url_env`).
+    pub url: Option<String>,
+    /// Name of the environment variable holding the webhook URL.
+    pub url_env: Option<String>,
+    /// `command`: the program and its arguments (never a shell string); the text on stdin.
+    pub command: Option<Vec<String>>,
+    /// Contact this target in drills too (default false: a drill must not page people).
+    #[serde(default)]
+    pub drill: bool,
+    /// Time allowed for one attempt, in milliseconds (default 10000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[[notify]] kind` values.
+pub const NOTIFY_KINDS: &[&str] = &["slack", "webhook", "command"];
 
 /// `[drill]`: what recovery is measured against.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,6 +38,7 @@ pub fn validate(config: &Config, doc: &SpannedDoc<'_>, file: &Path, text: &str) 
     commander(&mut c, config);
     war_room(&mut c, config);
     approvals(&mut c, config);
+    notify(&mut c, config);
     c.errors.sort_by_key(|e| (e.line, e.column));
     c.errors
 }
@@ -459,6 +460,67 @@ pub fn dsn_keys(dsn: &str) -> Result<Vec<String>, String> {
     Ok(keys)
 }
 
+/// `[[notify]]`: a known kind, a unique name, a URL (or its env var) for webhooks, an argv for
+/// commands. An inline URL is accepted (the file is then a secret) but must parse.
+fn notify(c: &mut Checker<'_, '_>, config: &Config) {
+    use super::model::NOTIFY_KINDS;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in config.notify.iter().enumerate() {
+        let at = |k| [Seg::Key("notify"), Seg::Index(i), Seg::Key(k)];
+        if n.name.trim().is_empty() {
+            c.err(&at("name"), "notify target name is empty: expected a name such as `ops-slack`");
+        } else if let Some(first) = seen.insert(&n.name, i) {
+            let line = c.doc_line(&[Seg::Key("notify"), Seg::Index(first), Seg::Key("name")]);
+            c.err(
+                &at("name"),
+                format!("duplicate notify target `{}` (first defined on line {line})", n.name),
+            );
+        }
+        if !NOTIFY_KINDS.contains(&n.kind.as_str()) {
+            c.err(
+                &at("kind"),
+                format!("unknown notify kind `{}`: expected {}", n.kind, one_of(NOTIFY_KINDS)),
+            );
+            continue;
+        }
+        if n.timeout_ms == Some(0) {
+            c.err(&at("timeout_ms"), "`timeout_ms` is 0: expected a time in milliseconds such as 10000");
+        }
+        if n.kind == "command" {
+            if n.command.as_ref().is_none_or(|a| a.is_empty() || a[0].trim().is_empty()) {
+                c.err(
+                    &at("kind"),
+                    "a `command` target needs `command = [\"program\", \"arg\", ...]` (no shell string)",
+                );
+            }
+            for key in ["url", "url_env"] {
+                if (key == "url" && n.url.is_some()) || (key == "url_env" && n.url_env.is_some()) {
+                    c.err(&at(key), format!("`{key}` is for slack and webhook targets, not `command`"));
+                }
+            }
+            continue;
+        }
+        if n.command.is_some() {
+            c.err(&at("command"), format!("`command` is for command targets, not `{}`", n.kind));
+        }
+        match (&n.url, &n.url_env) {
+            (None, None) => {
+                c.err(&at("kind"), "a webhook target needs `url_env` (the variable holding its URL) or `url`")
+            }
+            (Some(_), Some(_)) => c.err(&at("url"), "both `url` and `url_env`: keep one (prefer `url_env`)"),
+            (Some(url), None) => {
+                if let Err(why) = http_url(url) {
+                    c.err(&at("url"), format!("`url` {}", crate::text::redact(&why)));
+                }
+            }
+            (None, Some(var)) if var.trim().is_empty() => {
+                c.err(&at("url_env"), "`url_env` is empty: expected a variable name")
+            }
+            (None, Some(_)) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,6 +557,26 @@ mod tests {
             Ok(_) => vec![],
             Err(errors) => errors.iter().map(ToString::to_string).collect(),
         }
+    }
+
+    #[test]
+    fn notify_rules() {
+        let ok = "[[notify]]\nname = \"ops\"\nkind = \"slack\"\nurl_env = \"HOOK\"\n\
+                  [[notify]]\nname = \"sp\"\nkind = \"command\"\ncommand = [\"tee\", \"/tmp/x\"]\n";
+        assert_eq!(problems(ok), Vec::<String>::new());
+        let p = problems(
+            "[[notify]]\nname = \"ops\"\nkind = \"pager\"\n\
+             [[notify]]\nname = \"ops\"\nkind = \"slack\"\n\
+             [[notify]]\nname = \"c\"\nkind = \"command\"\ncommand = []\n\
+             [[notify]]\nname = \"w\"\nkind = \"webhook\"\nurl = \"ftp://hooks.example.com/T0/SECRET\"\n",
+        );
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert_eq!(p[0], "w.toml:3:8: unknown notify kind `pager`: expected `slack`, `webhook` or `command`");
+        assert!(p[1].starts_with("w.toml:5:8: duplicate notify target `ops`"), "{p:#?}");
+        assert!(p[2].starts_with("w.toml:6:8: a webhook target needs `url_env`"), "{p:#?}");
+        assert!(p[3].starts_with("w.toml:9:8: a `command` target needs"), "{p:#?}");
+        assert!(p[4].starts_with("w.toml:14:7: `url` is not an http(s) URL"), "{p:#?}");
+        assert!(!p.concat().contains("SECRET"), "{p:#?}");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use toml::Spanned;
 
 use super::entry::{Entry, EntryKind};
 
+pub mod auto;
+
 /// The built-in communication checklist (TOML, see the file's comments for the shape).
 pub const COMMUNICATION_TOML: &str = include_str!("../../checklists/communication.toml");
 
@@ -306,7 +308,11 @@ impl Checklist {
                         warnings.push(format!("log entry {}: checklist entry without an item id", entry.seq));
                         continue;
                     };
-                    let note = entry.details.get("note").and_then(|v| v.as_str()).map(str::to_string);
+                    let by = entry.details.get("by").and_then(|b| {
+                        let kind: EntryKind = serde_json::from_value(b.get("kind")?.clone()).ok()?;
+                        Some(auto::by_note(&kind, b.get("seq")?.as_u64()?))
+                    });
+                    let note = entry.details.get("note").and_then(|v| v.as_str()).map(str::to_string).or(by);
                     let already = self.item(id).is_some_and(|i| !i.is_recurring() && i.done.is_some());
                     if !already && let Err(e) = self.tick(id, entry.ts, note) {
                         warnings.push(format!("log entry {}: {e}", entry.seq));

@@ -62,6 +62,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(r"(\s--?(?:a|pass))\s+\S+", "$1 ***"),
         // AWS access key ids.
         rule(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b", MASK),
+        // Webhook URLs (the path is the secret): a host or a path naming a hook
+        // (hooks.slack.com/services/..., /api/webhooks/...) keeps only scheme and host.
+        rule(r#"(?i)\b(https?://[^/\s?#"'<>]*hook[^/\s?#"'<>]*)[/?#][^\s"'<>]*"#, "$1/…"),
+        rule(r#"(?i)\b(https?://[^/\s?#"'<>]+)[/?#][^\s"'<>]*hook[^\s"'<>]*"#, "$1/…"),
     ]
 });
 
@@ -102,6 +106,18 @@ pub fn may_hold_secret(text: &str) -> bool {
     text.contains('\\') || ANY_RULE.is_match(text) || SECRET_WORD.is_match(text)
 }
 
+/// Where a secret URL points, for people: scheme and host, then `/…` (a webhook's path is
+/// its secret). Text that is not a URL shows as `…`.
+pub fn destination(url: &str) -> String {
+    match url::Url::parse(url.trim()) {
+        Ok(u) if u.host_str().is_some() => {
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{}{port}/…", u.scheme(), u.host_str().unwrap_or_default())
+        }
+        _ => "…".to_string(),
+    }
+}
+
 /// Whether a JSON object key names a secret (`password`, `aws_secret_access_key`, `token`, ...).
 pub fn is_secret_key(key: &str) -> bool {
     SECRET_KEY_NAME.is_match(key)
@@ -137,6 +153,18 @@ mod tests {
 
     fn r(s: &str) -> String {
         redact(s).into_owned()
+    }
+
+    #[test]
+    fn webhook_urls_keep_only_scheme_and_host() {
+        let slack = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX";
+        assert_eq!(r(&format!("POST {slack} failed")), "POST https://hooks.slack.com/… failed");
+        assert_eq!(r("see http://127.0.0.1:4000/hooks/abc123?x=1 now"), "see http://127.0.0.1:4000/… now");
+        assert_eq!(r("https://discord.com/api/webhooks/1/tok"), "https://discord.com/…");
+        assert_eq!(r("https://example.com/docs/runbook"), "https://example.com/docs/runbook");
+        assert_eq!(destination(slack), "https://hooks.slack.com/…");
+        assert_eq!(destination("http://127.0.0.1:4000/anything/secret"), "http://127.0.0.1:4000/…");
+        assert_eq!(destination("not a url secret"), "…");
     }
 
     #[test]

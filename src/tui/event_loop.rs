@@ -232,11 +232,8 @@ impl Inputs for TerminalInputs<'_> {
         match ev {
             Event::Key(k) => key_to_action(&k, state, &self.ctx.keymap, &mut self.chord),
             Event::Resize(w, h) => Some(Action::Resize(w, h)),
-            Event::Paste(text) if state.wants_text() => {
-                // Pasted text goes into the prompt one character at a time; control characters dropped.
-                let first = text.chars().find(|c| !c.is_control())?;
-                Some(Action::Text(crate::app::TextEdit::Char(first)))
-            }
+            // Pasted text goes into the prompt whole; the core strips control characters.
+            Event::Paste(text) if state.wants_text() => Some(Action::Text(crate::app::TextEdit::Paste(text))),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::app::composer::Motion;
 use crate::app::{Action, Modal, PaneId, State, TextEdit};
 use crate::command::Command;
 use crate::config::Keymap;
@@ -29,10 +30,15 @@ pub fn active_layers(state: &State) -> Vec<KeyLayer> {
         Some(Modal::Actions { .. } | Modal::Runbooks { .. } | Modal::Inject { .. }) => {
             vec![KeyLayer::Actions]
         }
-        Some(Modal::Confirm { .. } | Modal::TakeCommand { .. } | Modal::ConfirmKey { .. }) => {
+        Some(
+            Modal::Confirm { .. }
+            | Modal::TakeCommand { .. }
+            | Modal::ConfirmKey { .. }
+            | Modal::NotifyPreview { .. },
+        ) => {
             vec![KeyLayer::Confirm]
         }
-        Some(Modal::Prompt { .. }) => vec![],
+        Some(Modal::Prompt { .. } | Modal::Composer { .. }) => vec![],
         None => {
             let mut v = Vec::with_capacity(3);
             match state.view.focus {
@@ -64,7 +70,7 @@ pub fn key_to_action(
     }
     if state.wants_text() {
         chord.typed.clear();
-        return text_edit(ev).map(Action::Text);
+        return text_edit(ev, state).map(Action::Text);
     }
     // A dialog was expected and did not open: what was typed for it (a pod name, Enter) is
     // dropped by the core, never read as commands; Esc ends it. Other keys navigate as usual.
@@ -126,6 +132,13 @@ pub fn split_meta(ev: &KeyEvent, keymap: &Keymap) -> Option<[KeyEvent; 2]> {
     if !mods.contains(KeyModifiers::ALT) || mods.contains(KeyModifiers::CONTROL) {
         return None;
     }
+    // Alt-arrows and the like arrive as one CSI sequence: never an Esc typed before them.
+    if matches!(
+        ev.code,
+        KeyCode::Left | KeyCode::Right | KeyCode::Up | KeyCode::Down | KeyCode::Home | KeyCode::End
+    ) {
+        return None;
+    }
     if Key::from_event(ev).is_some_and(|k| keymap.binds(&k)) {
         return None;
     }
@@ -134,7 +147,10 @@ pub fn split_meta(ev: &KeyEvent, keymap: &Keymap) -> Option<[KeyEvent; 2]> {
     Some([esc, key])
 }
 
-fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
+fn text_edit(ev: &KeyEvent, state: &State) -> Option<TextEdit> {
+    if matches!(state.view.modal, Some(Modal::Composer { .. })) {
+        return composer_edit(ev);
+    }
     match ev.code {
         KeyCode::Enter => Some(TextEdit::Submit),
         KeyCode::Esc => Some(TextEdit::Cancel),
@@ -142,6 +158,35 @@ fn text_edit(ev: &KeyEvent) -> Option<TextEdit> {
         KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => Some(TextEdit::Char(c)),
         _ => None,
     }
+}
+
+/// Keys of the multi-line composer: Enter breaks the line and Ctrl-S posts ([`crate::app::composer::POST_KEY`]);
+/// arrows, Home/End (and Ctrl-A/Ctrl-E), Ctrl- or Alt-arrows by word, Ctrl-W deletes a word.
+fn composer_edit(ev: &KeyEvent) -> Option<TextEdit> {
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let word = ctrl || ev.modifiers.contains(KeyModifiers::ALT);
+    Some(match ev.code {
+        KeyCode::Char('s' | 'S') if ctrl => TextEdit::Submit,
+        KeyCode::Char('w' | 'W') if ctrl => TextEdit::DeleteWord,
+        KeyCode::Char('a' | 'A') if ctrl => TextEdit::Move(Motion::Home),
+        KeyCode::Char('e' | 'E') if ctrl => TextEdit::Move(Motion::End),
+        KeyCode::Char(_) if ctrl => return None,
+        KeyCode::Char(c) => TextEdit::Char(c),
+        KeyCode::Enter => TextEdit::Newline,
+        KeyCode::Esc => TextEdit::Cancel,
+        KeyCode::Backspace => TextEdit::Backspace,
+        KeyCode::Delete => TextEdit::Delete,
+        KeyCode::Left if word => TextEdit::Move(Motion::WordLeft),
+        KeyCode::Right if word => TextEdit::Move(Motion::WordRight),
+        KeyCode::Left => TextEdit::Move(Motion::Left),
+        KeyCode::Right => TextEdit::Move(Motion::Right),
+        KeyCode::Up => TextEdit::Move(Motion::Up),
+        KeyCode::Down => TextEdit::Move(Motion::Down),
+        KeyCode::Home => TextEdit::Move(Motion::Home),
+        KeyCode::End => TextEdit::Move(Motion::End),
+        KeyCode::Tab => TextEdit::Char(' '),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

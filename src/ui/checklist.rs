@@ -135,6 +135,11 @@ fn item_line(cx: &PaneCtx<'_>, item: &ChecklistItem, w: usize) -> Line<'static> 
     } else {
         due_text(item, st.domain.checklist_t0(), st.domain.now, theme)
     };
+    let due = due.or_else(|| {
+        // An automatic tick names the entry that made it: `✓ by runbook-started #12`.
+        let note = item.done.as_ref()?.1.as_deref()?;
+        note.starts_with("✓ by ").then(|| Span::styled(clean(note, 40), theme.style(Slot::StatusHealthy)))
+    });
     let due_w = due.as_ref().map_or(0, |d| width(&d.content) + 1);
     let room = w.saturating_sub(4 + due_w);
     let text = clean(&item.text, room);

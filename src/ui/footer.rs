@@ -51,6 +51,18 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
         Some(Modal::Prompt { .. }) => {
             return vec![("Enter".to_string(), "submit"), ("Esc".to_string(), "cancel")];
         }
+        Some(Modal::Composer { .. }) => {
+            return vec![
+                (crate::app::composer::POST_KEY.to_string(), "post"),
+                ("Enter".to_string(), "new line"),
+                ("Esc".to_string(), "cancel"),
+            ];
+        }
+        Some(Modal::NotifyPreview { .. }) => (
+            KeyLayer::Confirm,
+            &[(Command::ConfirmYes, "post and send"), (Command::ConfirmNo, "back")],
+            false,
+        ),
         Some(Modal::ConfirmKey { .. }) => {
             (KeyLayer::Confirm, &[(Command::ConfirmYes, "do it"), (Command::ConfirmNo, "cancel")], false)
         }

@@ -121,7 +121,7 @@ impl Headless {
     }
 
     /// A drill console on `estate`: its operator, its sources polled every `poll`.
-    fn on_drill(estate: &warroom::backends::drill::DrillEstate, cfg: Config, poll: Duration) -> Headless {
+    pub fn on_drill(estate: &warroom::backends::drill::DrillEstate, cfg: Config, poll: Duration) -> Headless {
         let incident = incident("INC-DRILLTEST", "drill runbook test", true);
         let state = State::new(Mode::Drill, incident, OPERATOR.into(), Arc::new(cfg), Utc::now());
         let sources = warroom::cli::drill::sources(estate, poll);

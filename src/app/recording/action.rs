@@ -59,6 +59,21 @@ pub enum ActionRec {
     Commander(CommanderRec),
     /// [`Action::SharedStore`].
     SharedStore(crate::incident::shared::SharedStatus),
+    /// [`Action::Notified`].
+    Notified {
+        /// Target name.
+        target: String,
+        /// Target kind.
+        kind: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Whether it was sent.
+        ok: bool,
+        /// Last status.
+        status: String,
+        /// Why it failed.
+        error: Option<String>,
+    },
 }
 
 impl ActionRec {
@@ -79,7 +94,7 @@ impl ActionRec {
 }
 
 /// [`TextEdit`], serializable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextRec {
     /// A typed character.
     Char(char),
@@ -89,6 +104,16 @@ pub enum TextRec {
     Submit,
     /// Cancel.
     Cancel,
+    /// Line break.
+    Newline,
+    /// Delete forward.
+    Delete,
+    /// Delete the word before the cursor.
+    DeleteWord,
+    /// Cursor motion.
+    Move(crate::app::composer::Motion),
+    /// Pasted text.
+    Paste(String),
 }
 
 impl From<&TextEdit> for TextRec {
@@ -98,6 +123,11 @@ impl From<&TextEdit> for TextRec {
             TextEdit::Backspace => TextRec::Backspace,
             TextEdit::Submit => TextRec::Submit,
             TextEdit::Cancel => TextRec::Cancel,
+            TextEdit::Newline => TextRec::Newline,
+            TextEdit::Delete => TextRec::Delete,
+            TextEdit::DeleteWord => TextRec::DeleteWord,
+            TextEdit::Move(m) => TextRec::Move(*m),
+            TextEdit::Paste(t) => TextRec::Paste(t.clone()),
         }
     }
 }
@@ -109,6 +139,11 @@ impl From<TextRec> for TextEdit {
             TextRec::Backspace => TextEdit::Backspace,
             TextRec::Submit => TextEdit::Submit,
             TextRec::Cancel => TextEdit::Cancel,
+            TextRec::Newline => TextEdit::Newline,
+            TextRec::Delete => TextEdit::Delete,
+            TextRec::DeleteWord => TextEdit::DeleteWord,
+            TextRec::Move(m) => TextEdit::Move(m),
+            TextRec::Paste(t) => TextEdit::Paste(t),
         }
     }
 }
@@ -297,6 +332,14 @@ pub(super) fn plain(action: &Action) -> Option<ActionRec> {
         Action::LogFailed(s) => ActionRec::LogFailed(s.clone()),
         Action::Shutdown => ActionRec::Shutdown,
         Action::Commander(v) => ActionRec::Commander(v.into()),
+        Action::Notified { target, kind, outcome } => ActionRec::Notified {
+            target: target.clone(),
+            kind: kind.clone(),
+            attempts: outcome.attempts,
+            ok: outcome.ok,
+            status: outcome.status.clone(),
+            error: outcome.error.clone(),
+        },
         Action::Kube(_) | Action::Database(_) | Action::Sentinel(_) | Action::Traffic(_) => return None,
         Action::SharedStore(s) => ActionRec::SharedStore(s.clone()),
     })

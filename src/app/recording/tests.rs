@@ -99,10 +99,11 @@ fn variant(a: &Action) -> &'static str {
         Action::Shutdown => "Shutdown",
         Action::Commander(_) => "Commander",
         Action::SharedStore(_) => "SharedStore",
+        Action::Notified { .. } => "Notified",
     }
 }
 
-const VARIANTS: usize = 16;
+const VARIANTS: usize = 17;
 
 fn every_action() -> Vec<Action> {
     let db = DatabaseView {
@@ -208,6 +209,16 @@ fn every_action() -> Vec<Action> {
             since: at,
             pending: 3,
         }),
+        Action::Notified {
+            target: "ops-slack".into(),
+            kind: "slack".into(),
+            outcome: crate::backends::notify::Outcome {
+                attempts: 3,
+                ok: false,
+                status: "HTTP 500".into(),
+                error: Some("HTTP 500".into()),
+            },
+        },
         Action::Shutdown,
     ]
 }
@@ -492,4 +503,51 @@ fn the_fast_path_never_skips_what_the_walk_would_hide() {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
     assert!(!crate::text::redact::may_hold_secret(r#"{"A":{"Kube":{"h":{"a":5,"f":"Fresh"},"v":"Same"}}}"#));
+}
+
+#[test]
+fn a_pasted_secret_and_composer_edits_are_recorded_redacted() {
+    let mut e = Encoder::default();
+    let token = "eyJhbGciOiJIUzI1NiJ9pastedsecret";
+    let mut at = t0();
+    let mut out = Vec::new();
+    for edit in [
+        TextEdit::Char('a'),
+        TextEdit::Move(crate::app::composer::Motion::Home),
+        TextEdit::Paste(format!("see token={token}\n")),
+        TextEdit::Newline,
+        TextEdit::Submit,
+    ] {
+        at += chrono::Duration::milliseconds(50);
+        out.extend(e.encode(at, &Action::Text(edit)));
+    }
+    let text: String = out.iter().map(|r| String::from_utf8_lossy(&r.bytes).into_owned()).collect();
+    assert!(!text.contains(token), "{text}");
+    assert!(text.contains("Newline") && text.contains("Home"), "the other edits are kept: {text}");
+    let mut d = Decoder::default();
+    let kept: Vec<String> = out
+        .iter()
+        .filter_map(|r| match d.decode(r.ts, &r.bytes).unwrap() {
+            Decoded::Action(Action::Text(TextEdit::Char(c))) => Some(c.to_string()),
+            Decoded::Action(Action::Text(TextEdit::Paste(p))) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kept.concat(), "asee token=***\n");
+}
+
+#[test]
+fn a_clean_paste_is_recorded_whole() {
+    let mut e = Encoder::default();
+    let mut out = e.encode(t0(), &Action::Text(TextEdit::Paste("line one\nline two".into())));
+    out.extend(e.encode(t0(), &Action::Text(TextEdit::Submit)));
+    let mut d = Decoder::default();
+    let pasted: Vec<String> = out
+        .iter()
+        .filter_map(|r| match d.decode(r.ts, &r.bytes).unwrap() {
+            Decoded::Action(Action::Text(TextEdit::Paste(p))) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pasted, ["line one\nline two"]);
 }

@@ -23,7 +23,7 @@ pub struct Typing {
 
 fn text(rec: &Rec) -> Option<TextRec> {
     match rec {
-        Rec::A(ActionRec::Text(t)) => Some(*t),
+        Rec::A(ActionRec::Text(t)) => Some(t.clone()),
         _ => None,
     }
 }
@@ -32,7 +32,7 @@ impl Typing {
     /// Take one record; returns those ready to be written.
     pub fn push(&mut self, ts: DateTime<Utc>, rec: Rec) -> Vec<(DateTime<Utc>, Rec)> {
         let t = text(&rec);
-        let editing = matches!(t, Some(TextRec::Char(_) | TextRec::Backspace));
+        let editing = t.as_ref().is_some_and(|t| !matches!(t, TextRec::Submit | TextRec::Cancel));
         if self.held.is_empty() && !editing {
             return vec![(ts, rec)];
         }
@@ -44,9 +44,15 @@ impl Typing {
     /// Release everything held, the typing redacted.
     pub fn flush(&mut self) -> Vec<(DateTime<Utc>, Rec)> {
         let mut held = std::mem::take(&mut self.held);
-        let edits: Vec<TextRec> = held.iter().filter_map(|(_, r)| text(r)).filter(|t| is_edit(*t)).collect();
-        let typed: String =
-            edits.iter().filter_map(|t| if let TextRec::Char(c) = t { Some(*c) } else { None }).collect();
+        let edits: Vec<TextRec> = held.iter().filter_map(|(_, r)| text(r)).filter(is_edit).collect();
+        let typed: String = edits
+            .iter()
+            .filter_map(|t| match t {
+                TextRec::Char(c) => Some(c.to_string()),
+                TextRec::Paste(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
         let (result, deleted_before) = simulate(&edits);
         let clean = |s: &str| crate::text::redact(s) == s;
         if clean(&typed) && clean(&result) {
@@ -56,10 +62,10 @@ impl Typing {
             .chain(crate::text::redact(&result).chars().map(TextRec::Char))
             .collect();
         with.reverse();
-        let last_edit = held.iter().rposition(|(_, r)| text(r).is_some_and(is_edit));
+        let last_edit = held.iter().rposition(|(_, r)| text(r).is_some_and(|t| is_edit(&t)));
         let mut out = Vec::with_capacity(held.len() + with.len());
         for (i, (ts, rec)) in held.drain(..).enumerate() {
-            if !text(&rec).is_some_and(is_edit) {
+            if !text(&rec).is_some_and(|t| is_edit(&t)) {
                 out.push((ts, rec));
                 continue;
             }
@@ -74,8 +80,10 @@ impl Typing {
     }
 }
 
-fn is_edit(t: TextRec) -> bool {
-    matches!(t, TextRec::Char(_) | TextRec::Backspace)
+/// An edit that adds or removes text at the end in the simulation: typed or pasted text and
+/// Backspace (cursor motions and the composer's other edits stay as recorded).
+fn is_edit(t: &TextRec) -> bool {
+    matches!(t, TextRec::Char(_) | TextRec::Backspace | TextRec::Paste(_))
 }
 
 /// The text the edits leave, and how many backspaces went past its start (into text the
@@ -86,6 +94,7 @@ fn simulate(edits: &[TextRec]) -> (String, usize) {
     for t in edits {
         match t {
             TextRec::Char(c) => s.push(*c),
+            TextRec::Paste(p) => s.push_str(p),
             TextRec::Backspace => before += usize::from(s.pop().is_none()),
             _ => {}
         }

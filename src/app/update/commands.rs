@@ -63,6 +63,7 @@ pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
             Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
             Some(Modal::TakeCommand { .. }) => state.view.modal = None,
             Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
+            Some(Modal::NotifyPreview { .. }) => back_to_composer(state),
             _ => {}
         },
         Command::TakeCommand => crate::app::commander::take(state, fx),
@@ -214,12 +215,25 @@ fn confirm_yes(state: &mut State, fx: &mut Vec<Effect>) {
             }
         }
         Some(Modal::TakeCommand { .. }) => crate::app::commander::confirm_takeover(state, fx),
+        Some(Modal::NotifyPreview { .. }) => {
+            if let Some(Modal::NotifyPreview { text, .. }) = state.view.modal.take() {
+                crate::app::notify::confirm(state, text, fx);
+            }
+        }
         Some(Modal::ConfirmKey { .. }) => {
             if let Some(Modal::ConfirmKey { action, .. }) = state.view.modal.take() {
                 guard::confirm(state, action, fx);
             }
         }
         _ => {}
+    }
+}
+
+/// `n`/Esc on the notify preview: nothing is posted; the composer opens again with the text.
+pub(super) fn back_to_composer(state: &mut State) {
+    if let Some(Modal::NotifyPreview { label, text, .. }) = state.view.modal.take() {
+        let buffer = crate::app::composer::Composer::new(&text);
+        state.view.modal = Some(Modal::Composer { label, buffer });
     }
 }
 
@@ -237,17 +251,12 @@ fn tick_checklist(state: &mut State) {
 /// draft to copy.
 fn draft_status_update(state: &mut State) {
     let d = &state.domain;
-    let next = d
-        .checklist
-        .items
-        .iter()
-        .filter(|i| i.is_recurring())
-        .filter_map(|i| crate::incident::checklist::Checklist::due_at(i, d.checklist_t0()))
-        .min();
+    let next = status_update::next_update(d);
     let draft = status_update::compose(&d.incident, &d.observed, &d.steps, d.now, next);
     let label = match guard::refusal(state, Need::Commander, "post status updates") {
-        None => "Status update: edit, Enter posts it (logged, copied to the clipboard)".into(),
-        Some(why) => format!("Status update DRAFT ({why}): Enter copies it, nothing is posted"),
+        None => "Status update: edit, Ctrl-S posts it (logged, copied to the clipboard)".into(),
+        Some(why) => format!("Status update DRAFT ({why}): Ctrl-S copies it, nothing is posted"),
     };
-    open_prompt(state, PromptPurpose::StatusUpdate, label, &draft);
+    let buffer = crate::app::composer::Composer::new(&draft);
+    state.view.modal = Some(Modal::Composer { label, buffer });
 }

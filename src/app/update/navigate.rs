@@ -48,6 +48,10 @@ fn close(state: &mut State, fx: &mut Vec<Effect>) {
     match state.view.modal.take() {
         Some(Modal::Confirm { step, .. }) => pipeline::cancel_confirm(state, step, fx),
         Some(Modal::ConfirmKey { .. }) => guard::cancel(state),
+        Some(preview @ Modal::NotifyPreview { .. }) => {
+            state.view.modal = Some(preview);
+            super::commands::back_to_composer(state);
+        }
         Some(_) => {}
         None => {
             state.view.zoomed = false;

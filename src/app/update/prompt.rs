@@ -4,6 +4,7 @@ use crate::incident::entry::EntryKind;
 use serde_json::json;
 
 use crate::app::action::TextEdit;
+use crate::app::composer::Outcome;
 use crate::app::effect::Effect;
 use crate::app::guard::{self, KeyAction, Need};
 use crate::app::pipeline::{self, flash, log};
@@ -24,6 +25,19 @@ pub(super) fn edit(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
             }
             TextEdit::Submit => pipeline::submit_typed(state, step, typed, fx),
             TextEdit::Cancel => pipeline::cancel_confirm(state, step, fx),
+            TextEdit::Paste(p) => {
+                typed.extend(p.chars().filter(|c| !c.is_control()));
+                state.view.modal = Some(Modal::Confirm { step, typed });
+            }
+            _ => state.view.modal = Some(Modal::Confirm { step, typed }),
+        },
+        Some(Modal::Composer { label, mut buffer }) => match buffer.apply(&edit) {
+            Outcome::Editing => state.view.modal = Some(Modal::Composer { label, buffer }),
+            Outcome::Cancel => {}
+            Outcome::Submit => {
+                let text = buffer.text().trim().to_string();
+                submit(state, Prompt { purpose: PromptPurpose::StatusUpdate, label, text }, fx)
+            }
         },
         Some(Modal::Prompt { purpose, label, mut text }) => match edit {
             TextEdit::Char(c) => {
@@ -36,6 +50,13 @@ pub(super) fn edit(state: &mut State, edit: TextEdit, fx: &mut Vec<Effect>) {
             }
             TextEdit::Cancel => {}
             TextEdit::Submit => submit(state, Prompt { purpose, label, text: text.trim().to_string() }, fx),
+            TextEdit::Paste(p) => {
+                // One line: a pasted line break becomes a space, other control characters go.
+                let flat = p.replace("\r\n", " ").replace(['\n', '\r', '\t'], " ");
+                text.extend(flat.chars().filter(|c| !c.is_control()));
+                state.view.modal = Some(Modal::Prompt { purpose, label, text });
+            }
+            _ => state.view.modal = Some(Modal::Prompt { purpose, label, text }),
         },
         None if state.view.swallow.is_some() => guard::swallowed(state, edit),
         other => state.view.modal = other,
@@ -102,7 +123,7 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
         PromptPurpose::Hint if p.text.trim().is_empty() => flash(state, "an empty hint is not given"),
         PromptPurpose::Hint => crate::app::facilitator::give_hint(state, p.text, None, "facilitator", fx),
         PromptPurpose::ChecklistNote(id) => checklist_note(state, &id, p.text, fx),
-        PromptPurpose::StatusUpdate => status_update(state, p.text, fx),
+        PromptPurpose::StatusUpdate => status_update(state, p.label, p.text, fx),
         PromptPurpose::AcceptDataLoss(id) => match p.text.parse::<u64>() {
             Ok(bytes) => pipeline::override_lag(state, id, bytes, fx),
             Err(_) => {
@@ -155,7 +176,7 @@ fn checklist_note(state: &mut State, id: &str, text: String, fx: &mut Vec<Effect
 }
 
 /// Post a status update (logged and copied), or, for a console that may not post, copy the draft.
-fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
+fn status_update(state: &mut State, label: String, text: String, fx: &mut Vec<Effect>) {
     if text.is_empty() {
         return flash(state, "empty status update: not posted");
     }
@@ -164,6 +185,15 @@ fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
         let msg = format!("draft copied to the clipboard (OSC 52), NOT posted or logged: {why}");
         return flash(state, msg);
     }
+    if crate::app::notify::has_targets(state) {
+        return crate::app::notify::open_preview(state, label, text);
+    }
+    post_status_update(state, text, fx);
+    flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
+}
+
+/// Post a status update: the checklist records it, a `status-update` entry, the clipboard.
+pub(crate) fn post_status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
     state.domain.checklist.record_status_update(state.domain.now);
     let first = text.lines().next().unwrap_or_default().to_string();
     log(
@@ -174,5 +204,4 @@ fn status_update(state: &mut State, text: String, fx: &mut Vec<Effect>) {
         json!({ "text": text }),
     );
     fx.push(Effect::Copy(text));
-    flash(state, "status update posted to the log and copied to the clipboard (OSC 52)");
 }

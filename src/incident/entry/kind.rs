@@ -123,6 +123,9 @@ entry_kinds! {
     StepApproved = "step-approved",
     /// Another person rejected a confirmed step: `{step, digest, attempt, reason}`.
     StepRejected = "step-rejected",
+    /// A posted status update's delivery to one `[[notify]]` target:
+    /// `{target, kind, attempts, status, ok, error}` (`status` "drill: not sent" in a drill).
+    NotifyResult = "notify-result",
 }
 
 impl EntryKind {
@@ -231,6 +234,7 @@ mod tests {
         (Fork, "fork"),
         (StepApproved, "step-approved"),
         (StepRejected, "step-rejected"),
+        (NotifyResult, "notify-result"),
     ];
 
     #[test]

@@ -40,6 +40,7 @@ fn keys(s: &mut State, text: &str, now: DateTime<Utc>) -> Vec<Effect> {
         let ev = match c {
             '\r' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
             '\x1b' => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            '\x13' => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
             c if c.is_ascii_uppercase() => KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT),
             c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
         };
@@ -239,6 +240,10 @@ fn answer(s: &mut State, fx: &mut Vec<Effect>) {
                 fx.extend(update(s, Action::Command(Command::Select), t0()))
             }
             Some(Modal::Prompt { .. }) => fx.extend(keys(s, "pg-1 done 12\r", t0())),
+            Some(Modal::Composer { .. }) => fx.extend(keys(s, "\x13", t0())),
+            Some(Modal::NotifyPreview { .. }) => {
+                fx.extend(update(s, Action::Command(Command::ConfirmYes), t0()))
+            }
             Some(Modal::Confirm { step, .. }) => {
                 let word = s
                     .domain
@@ -291,7 +296,7 @@ fn a_read_only_console_writes_notes_and_nothing_else_by_any_command() {
     update(&mut s, Action::Command(Command::Resolve), t0());
     assert_eq!(flash_text(&s), "READ-ONLY console: cannot resolve");
     // A status update is a draft: copied, not logged (Esc first: the refusal swallows keys).
-    let fx = keys(&mut s, "\x1bu\r", t0());
+    let fx = keys(&mut s, "\x1bu\x13", t0());
     assert!(
         kinds(&fx).iter().all(|k| matches!(k, Did::Other(e) if e.starts_with("Copy"))),
         "{:?}",
@@ -352,11 +357,11 @@ fn a_console_that_is_not_the_commander_is_refused_each_commander_only_action() {
     s.domain.commander = CommanderView::Free { note: None };
     update(&mut s, Action::Command(Command::StatusUpdate), t0());
     assert!(
-        matches!(&s.view.modal, Some(Modal::Prompt { label, .. }) if label.starts_with("Status update DRAFT (not the commander (nobody holds the lock)")),
+        matches!(&s.view.modal, Some(Modal::Composer { label, .. }) if label.starts_with("Status update DRAFT (not the commander (nobody holds the lock)")),
         "{:?}",
         s.view.modal
     );
-    let fx = keys(&mut s, "\r", t0());
+    let fx = keys(&mut s, "\x13", t0());
     assert!(matches!(fx.as_slice(), [Effect::Copy(_)]), "{fx:?}");
     assert!(flash_text(&s).contains("NOT posted or logged: not the commander"), "{:?}", s.view.flash);
     // Notes and checklist ticks are for everyone on the incident.
