@@ -162,6 +162,11 @@ fn routing(traffic: Option<&TrafficView>, config: &Config) -> Routing {
     } else {
         t.regions.iter().filter(|x| x.role == "primary").take(1).map(|x| x.name.clone()).collect()
     };
+    // Neither weights nor a primary role say which region serves: every region may, so a
+    // failing probe anywhere is judged as one that users see (never "healthy" by omission).
+    if !weighted && serving.is_empty() {
+        return r;
+    }
     if weighted && !serving.is_empty() {
         for x in t.regions.iter().filter(|x| x.weight == Some(0) && x.role == "primary") {
             r.drained.insert(x.name.clone());
@@ -286,29 +291,48 @@ fn judge_traffic(f: &mut Findings, t: &TrafficView, routing: &Routing) {
                 ));
             }
         } else if routing.serves(&r.name) {
+            // Unknown routing (no weights, no primary role): say what fails, not that it serves.
+            let who = if routing.serving.is_some() {
+                format!("{} serves traffic but", r.name)
+            } else {
+                r.name.clone()
+            };
             if unhealthy {
                 f.add(
                     Kind::Failing,
-                    format!("traffic: {} serves traffic but its health check is unhealthy", r.name),
+                    if routing.serving.is_some() {
+                        format!("traffic: {who} its health check is unhealthy")
+                    } else {
+                        format!("traffic: {who} health check is unhealthy")
+                    },
+                );
+            }
+            if let Some(why) = live {
+                f.add(Kind::Failing, format!("traffic: {who} /health/live fails: {why}"));
+            }
+            if let Some(why) = ready {
+                f.add(Kind::Failing, format!("traffic: {who} /health/ready fails: {why}"));
+            }
+        } else {
+            // A standby region that cannot answer cannot take the traffic over.
+            if unhealthy {
+                f.add(
+                    Kind::Redundancy,
+                    format!("traffic: standby region {} has an unhealthy health check", r.name),
                 );
             }
             if let Some(why) = live {
                 f.add(
-                    Kind::Failing,
-                    format!("traffic: {} serves traffic but /health/live fails: {why}", r.name),
+                    Kind::Redundancy,
+                    format!("traffic: standby region {} /health/live fails: {why}", r.name),
                 );
             }
             if let Some(why) = ready {
                 f.add(
-                    Kind::Failing,
-                    format!("traffic: {} serves traffic but /health/ready fails: {why}", r.name),
+                    Kind::Redundancy,
+                    format!("traffic: standby region {} /health/ready fails: {why}", r.name),
                 );
             }
-        } else if unhealthy {
-            f.add(
-                Kind::Redundancy,
-                format!("traffic: standby region {} has an unhealthy health check", r.name),
-            );
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct Config {
     /// The two-person rule (`[approvals]`): which steps wait for other people's approval.
     #[serde(default)]
     pub approvals: ApprovalsConfig,
+    /// `[[notify]]`: where a posted status update is also sent (after a preview and `y`).
+    #[serde(default)]
+    pub notify: Vec<NotifyConfig>,
 }
 
 /// `[approvals]`: how many people must agree before a step executes. Every count is the number
@@ -88,9 +91,6 @@ impl ApprovalsConfig {
     pub fn timeout_secs(&self) -> u64 {
         self.timeout_secs.unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECS)
     }
-    /// `[[notify]]`: where a posted status update is also sent (after a preview and `y`).
-    #[serde(default)]
-    pub notify: Vec<NotifyConfig>,
 }
 
 /// One `[[notify]]` target of posted status updates.

@@ -89,7 +89,10 @@ pub const LEGEND: &[(&str, &[Glyph])] = &[
             Glyph { sym: PROPOSED, meaning: "proposed (prechecks not run yet)" },
             Glyph { sym: PRECHECKED, meaning: "prechecked, ready to confirm" },
             Glyph { sym: AWAITING, meaning: "awaiting your confirmation" },
-            Glyph { sym: AWAITING_APPROVAL, meaning: "confirmed, awaiting another person's approval (A / D)" },
+            Glyph {
+                sym: AWAITING_APPROVAL,
+                meaning: "confirmed, awaiting another person's approval (A / D)",
+            },
             Glyph { sym: PENDING, meaning: "executing or verifying" },
             Glyph { sym: OK, meaning: "done and verified" },
             Glyph { sym: WARNING, meaning: "done, verified with a warning" },

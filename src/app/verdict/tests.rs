@@ -350,6 +350,35 @@ fn serving_region_health_and_probes_fail_standby_health_degrades() {
 }
 
 #[test]
+fn a_standby_region_whose_probes_fail_costs_redundancy() {
+    let mut e = Estate::healthy();
+    e.traffic.regions[1].live =
+        Some(Probe { status: None, latency_ms: 2000, error: Some("timed out".into()) });
+    assert_eq!(e.verdict().reasons, ["traffic: standby region us-west-2 /health/live fails: timed out"]);
+    assert_eq!((e.verdict().level, e.verdict().restored), (Level::Degraded, true));
+    let mut e = Estate::healthy();
+    e.traffic.regions[1].ready = Some(Probe { status: Some(503), latency_ms: 5, error: None });
+    assert_eq!(e.verdict().reasons, ["traffic: standby region us-west-2 /health/ready fails: HTTP 503"]);
+    assert_eq!(e.verdict().level, Level::Degraded);
+}
+
+#[test]
+fn without_weights_or_a_primary_role_every_region_is_judged_as_serving() {
+    // One region, role left at its default (secondary), no Route 53: who serves is unknown, so a
+    // failing health endpoint is users' pain, not "healthy".
+    let mut e = Estate::healthy();
+    for r in &mut e.traffic.regions {
+        r.weight = None;
+        r.role = "secondary".into();
+    }
+    assert_eq!(e.verdict().level, Level::Healthy, "{:?}", e.verdict().reasons);
+    e.traffic.regions[0].live = Some(Probe { status: None, latency_ms: 2000, error: Some("refused".into()) });
+    let v = e.verdict();
+    assert_eq!(v.level, Level::Failing, "{v:?}");
+    assert_eq!(v.reasons, ["traffic: us-east-1 /health/live fails: refused"]);
+}
+
+#[test]
 fn after_a_region_failover_the_lost_region_is_expected_down() {
     let mut e = Estate::healthy();
     // us-east-1 lost: its nodes down, its pods not ready, its Service without endpoints.

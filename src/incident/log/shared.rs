@@ -378,7 +378,12 @@ impl IncidentLog {
         // a truncation of the anchored log.
         if let Some(anchor) = &self.anchor {
             let t = self.settle_tail(file, cache, Utc::now())?;
-            anchor.replace(&super::anchor::Head { seq: t.last_seq, hash: t.last_hash, entries: t.last_seq, bytes: t.len });
+            anchor.replace(&super::anchor::Head {
+                seq: t.last_seq,
+                hash: t.last_hash,
+                entries: t.last_seq,
+                bytes: t.len,
+            });
             *cache = None;
         }
         {
