@@ -26,7 +26,7 @@ const APPROVALS: &str = "INC-20261206-090630-DRILL.jsonl";
 #[test]
 fn fixture_logs_verify_unchanged() {
     for (name, entries, torn) in
-        [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 5, 0), (SHARED, 4, 0), (APPROVALS, 43, 0)]
+        [(LIVE, 30, 1), (DRILL, 12, 0), (FACILITATED, 5, 0), (SHARED, 5, 0), (APPROVALS, 43, 0)]
     {
         let report = verify(&fixture(name)).expect("readable fixture");
         assert!(report.is_intact(), "{name}: {:?}", report.problem);
