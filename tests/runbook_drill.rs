@@ -84,9 +84,29 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
         assert!(std::time::Instant::now() < end, "the drill-result entry is written");
         h.run_for(Duration::from_millis(50)).await;
     }
-    let k: Vec<String> = kinds(&h).into_iter().filter(|k| k != "observation" && k != "verdict").collect();
+    // Observations, verdicts, trend samples and the checklist's ticks interleave with the steps.
+    let noise = ["observation", "verdict", "trend-sample", "checklist"];
+    let k: Vec<String> = kinds(&h).into_iter().filter(|k| !noise.contains(&k.as_str())).collect();
     assert_eq!(k.first().map(String::as_str), Some("runbook-started"), "{k:?}");
     assert_eq!(k[k.len() - 2..], ["runbook-finished", "drill-result"], "mitigated when the runbook finished");
+    // The checklist ticked itself from what happened, each tick naming the entry that made it.
+    let ticks: Vec<(String, String)> = h
+        .log
+        .entries()
+        .iter()
+        .filter(|(e, _)| e.kind.as_str() == "checklist")
+        .map(|(e, _)| {
+            let item = e.details["item"].as_str().unwrap_or_default().to_string();
+            (item, e.details["by"]["kind"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    for (item, by) in [
+        ("begin-failover", "runbook-started"),
+        ("continue-failover", "step-verified"),
+        ("verify-stability", "drill-result"),
+    ] {
+        assert!(ticks.contains(&(item.to_string(), by.to_string())), "{item} ticked by {by}: {ticks:?}");
+    }
     // Every execution was confirmed first, and logged as executing before its result.
     let entries = h.log.entries();
     for (i, (e, _)) in entries.iter().enumerate() {

@@ -18,7 +18,7 @@ const COLS: u16 = 200;
 /// Terminal rows.
 const ROWS: u16 = 50;
 /// Text of the help overlay (generated from the default keymap).
-const HELP_TEXT: &str = "Focus the next pane";
+const HELP_TEXT: &str = "Getting started";
 /// Pane titles: all of them on screen is a full frame.
 const PANES: [&str; 6] = ["Pods", "Database", "Sentinel", "Traffic", "Checklist", "Steps"];
 

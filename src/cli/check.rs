@@ -35,13 +35,23 @@ pub fn run(opts: &LoadOptions) -> i32 {
     }
     drop(err);
     let configured = find_config_file(opts.config.as_deref(), &env).is_some();
-    if !configured {
-        print_user_error(&no_config(&load_in(opts, &env).paths));
+    let paths = load_in(opts, &env).paths;
+    // Without a warroom.toml, user themes, keymaps, runbooks or scenarios are still configuration
+    // worth checking; only with none of them is there nothing at all (exit 2, where it looked).
+    let user_files = [paths.themes_dir(), paths.keymaps_dir(), paths.runbooks_dir(), paths.scenarios_dir()]
+        .iter()
+        .flatten()
+        .any(|d| has_toml(d));
+    if !configured && !user_files {
+        print_user_error(&no_config(&paths));
     }
-    match (problems.is_empty(), configured) {
+    match (problems.is_empty(), configured || user_files) {
         (false, _) => return exit::PROBLEMS,
         (true, false) => return exit::USAGE,
         (true, true) => {}
+    }
+    if !configured {
+        let _ = super::out::line("warroom check: no warroom.toml (the console would say so); the user files found were checked");
     }
     match super::out::line("warroom check: configuration, theme, keymap, runbooks and scenarios are valid") {
         Ok(()) => exit::OK,
@@ -156,4 +166,11 @@ mod tests {
         let at = format!("{}:6:6: unknown variant `promte`", bad.display());
         assert!(found[1].starts_with(&at), "{found:#?}");
     }
+}
+
+/// Whether `dir` holds a `.toml` file.
+fn has_toml(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|it| {
+        it.flatten().any(|e| e.path().extension().is_some_and(|x| x == "toml"))
+    })
 }
