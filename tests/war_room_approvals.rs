@@ -5,7 +5,8 @@
 //! `warroom approve` from a data dir that lacks the incident (it joins it from the store) or is
 //! behind (it catches up before judging). A's exec sees B's entries only through the store.
 //! The commander cannot approve from either host; a rejection from B fails A's step with the
-//! reason and scales nothing; at the end both local logs equal the store's chain.
+//! reason and scales nothing; at the end both local logs equal the store's chain. With the
+//! store unreachable from B, B decides nothing (its approval could never reach A).
 
 mod support;
 
@@ -15,8 +16,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use serde_json::Value;
-use support::control_plane::ControlPlane;
 use support::control_plane::objects::unique_namespace;
+use support::control_plane::{ControlPlane, TOKEN_USERS};
 use support::home::{Home, Out};
 use warroom::config::model::WarRoomConfig;
 use warroom::incident::shared::{KubeStore, fetch_chain};
@@ -113,8 +114,8 @@ fn of_step(entries: &[Value], step: u64, kind: &str) -> Vec<Value> {
 }
 
 /// `warroom exec scale-api` on host A, in the background (it declares a live incident).
-fn exec(a: &Home, steps: Option<&str>) -> Child {
-    let mut args = vec!["exec", "scale-api", "--yes-low-risk", "--approval-timeout", "120"];
+fn exec(a: &Home, steps: Option<&str>, timeout: &str) -> Child {
+    let mut args = vec!["exec", "scale-api", "--yes-low-risk", "--approval-timeout", timeout];
     if let Some(s) = steps {
         args.extend(["--step", s]);
     }
@@ -197,7 +198,7 @@ fn approvals_from_another_host_reach_the_commanders_exec_through_the_store() {
     let cp = ControlPlane::shared();
     let e = estate(cp, "xapprove");
     let (a, b) = (host(&e), host(&e));
-    let mut child = exec(&a, None);
+    let mut child = exec(&a, None, "120");
     let (id, first, digest, commander) = awaiting(&a, &mut child, &[]);
     assert!(of_step(&entries(&a), first, "step-executing").is_empty(), "nothing executes before approval");
 
@@ -258,10 +259,20 @@ fn a_rejection_from_another_host_fails_the_commanders_step_with_the_reason() {
     let cp = ControlPlane::shared();
     let e = estate(cp, "xreject");
     let (a, b) = (host(&e), host(&e));
-    let mut child = exec(&a, Some("two"));
+    let mut child = exec(&a, Some("two"), "120");
     let (id, step, _, _) = awaiting(&a, &mut child, &[]);
     let reason = "capacity is fine, the alert was a probe";
-    let no = b.run(&["approve", &id, &step.to_string(), "--reject", "--reason", reason, "--yes", "--operator", BOB]);
+    let no = b.run(&[
+        "approve",
+        &id,
+        &step.to_string(),
+        "--reject",
+        "--reason",
+        reason,
+        "--yes",
+        "--operator",
+        BOB,
+    ]);
     assert_eq!(no.code, Some(0), "{no:?}");
     let out = finish(child);
     assert_eq!(out.code, Some(3), "{out:?}");
@@ -280,4 +291,55 @@ fn a_rejection_from_another_host_fails_the_commanders_step_with_the_reason() {
     assert_eq!(late.code, Some(3), "{late:?}");
     assert_same_as_store(&a, &e, &id);
     assert_same_as_store(&b, &e, &id);
+}
+
+#[test]
+fn with_the_store_unreachable_another_host_decides_nothing() {
+    let cp = ControlPlane::shared();
+    let e = estate(cp, "xdown");
+    let (a, b) = (host(&e), host(&e));
+    let mut child = exec(&a, Some("two"), "6");
+    let (id, step, _, _) = awaiting(&a, &mut child, &[]);
+    // B holds a copy of the incident, but its war-room store is a closed port.
+    let mut kc: Value = serde_json::from_slice(&std::fs::read(&cp.kubeconfig).unwrap()).unwrap();
+    for c in kc["clusters"].as_array_mut().unwrap() {
+        c["cluster"]["server"] = "https://127.0.0.1:9".into();
+    }
+    let dead = b.write("dead.kubeconfig", &kc.to_string());
+    let config = std::fs::read_to_string(b.path().join("xdg-config/warroom/warroom.toml")).unwrap();
+    let (head, _) = config.split_once("[war_room]").unwrap();
+    let w = &e.war_room;
+    let war_room = format!(
+        "[war_room]\ncontext = \"{}\"\nnamespace = \"{}\"\nkubeconfig = \"{}\"\n",
+        w.context,
+        w.namespace,
+        dead.display()
+    );
+    b.write("xdg-config/warroom/warroom.toml", &format!("{head}{war_room}"));
+    let local = b.data_dir().join("incidents");
+    std::fs::create_dir_all(&local).unwrap();
+    let copy = local.join(format!("{id}.jsonl"));
+    std::fs::copy(log_path(&a).unwrap(), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+
+    let out = b.run(&["approve", &id, &step.to_string(), "--yes", "--operator", BOB]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    eprintln!("B refused: {}", out.stderr.trim());
+    assert!(
+        out.stderr.trim().lines().count() == 1
+            && out.stderr.contains("unreachable")
+            && out.stderr.contains("nothing was decided"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stderr.contains(TOKEN_USERS[0].0) && !out.stdout.contains(TOKEN_USERS[0].0),
+        "no token: {out:?}"
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "nothing written on B");
+    // A never got an approval: its step times out and nothing is scaled.
+    let out = finish(child);
+    assert_eq!(out.code, Some(3), "{out:?}");
+    assert!(out.stdout.contains("approval timed out"), "{out:?}");
+    assert!(of_step(&entries(&a), step, "step-approved").is_empty());
+    assert_eq!(replicas(cp, &e.app), 1, "nothing scaled");
 }
