@@ -261,6 +261,15 @@ fn a_rejection_from_another_host_fails_the_commanders_step_with_the_reason() {
     let (a, b) = (host(&e), host(&e));
     let mut child = exec(&a, Some("two"), "120");
     let (id, step, _, _) = awaiting(&a, &mut child, &[]);
+    // An incident neither B nor the store holds is the usage error of an unknown incident.
+    let bogus = format!("{}{}", &id[..id.len() - 1], if id.ends_with('9') { '8' } else { '9' });
+    let unknown = b.run(&["approve", &bogus, &step.to_string(), "--yes", "--operator", BOB]);
+    assert_eq!(unknown.code, Some(2), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains(&format!("cannot open incident {bogus} (not in ConfigMaps")),
+        "{unknown:?}"
+    );
+    assert!(log(&b).is_none(), "nothing created on B");
     let reason = "capacity is fine, the alert was a probe";
     let no = b.run(&[
         "approve",

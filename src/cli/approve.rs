@@ -27,7 +27,7 @@ use crate::app::step::StepRun;
 use crate::app::{Mode, State, resume};
 use crate::config::load::Loaded;
 use crate::incident::entry::Entry;
-use crate::incident::log::IncidentLog;
+use crate::incident::log::{IncidentLog, LogError};
 use crate::incident::operator::operator_for;
 use crate::incident::shared::SharedStatus;
 use crate::incident::store::IncidentMeta;
@@ -160,7 +160,7 @@ fn open_log(
 ) -> Result<(Arc<IncidentLog>, IncidentMeta, Vec<Entry>), Fail> {
     let data_dir = &loaded.paths.data_dir;
     let cfg = loaded.config.clone().unwrap_or_default();
-    crate::cli::shared::join_if_missing(&cfg, data_dir, id).map_err(|e| Fail(e, 1))?;
+    join_if_missing(&cfg, data_dir, id)?;
     let (log, meta, entries) = IncidentLog::open(data_dir, id, who)
         .map_err(|e| Fail(format!("cannot open incident {id}: {e}"), 2))?;
     let log = log
@@ -178,6 +178,23 @@ fn open_log(
     let entries = crate::incident::log::read_log(log.path())
         .map_err(|e| Fail(format!("cannot read incident {id}: {e}"), 2))?;
     Ok((log, meta, entries))
+}
+
+/// With `[war_room]`, a host lacking incident `id` rebuilds it from the store (an incident
+/// the store lacks too is the usage error of an unknown incident).
+fn join_if_missing(cfg: &crate::config::Config, data_dir: &std::path::Path, id: &str) -> Result<(), Fail> {
+    if crate::incident::store::log_path(data_dir, id).map_or(true, |p| p.exists()) {
+        return Ok(());
+    }
+    let Some(store) = crate::cli::shared::connect(cfg, id) else { return Ok(()) };
+    let store = store.map_err(|e| Fail(format!("{e}: nothing was decided"), 1))?;
+    match IncidentLog::join_from_store(data_dir, id, store.as_ref()) {
+        Ok(_) => Ok(()),
+        Err(e @ LogError::NotFound { .. }) => {
+            Err(Fail(format!("cannot open incident {id} (not in {} either): {e}", store.describe()), 2))
+        }
+        Err(e) => Err(Fail(format!("joining {id} from {}: {e}: nothing was decided", store.describe()), 1)),
+    }
 }
 
 /// With `[war_room]`: why the shared store did not answer the last sync (`None`: it did, or
