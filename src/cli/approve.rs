@@ -8,6 +8,12 @@
 //! terminal it asks before writing (`--yes` for scripts; without a terminal `--yes` is
 //! required). The log is read again just before the entry is appended: a step that moved on
 //! while you looked is refused, never approved blind.
+//!
+//! With `[war_room]` the decision is made on the shared incident: a host lacking the incident
+//! joins it from the store, a host behind catches up before the step is judged (and again
+//! before deciding), and the entry is created in the store (create-only) so the commander's
+//! host sees it. With the store unreachable nothing is decided (an approval the commander
+//! cannot see would be a silent one).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::sync::Arc;
@@ -21,8 +27,9 @@ use crate::app::step::StepRun;
 use crate::app::{Mode, State, resume};
 use crate::config::load::Loaded;
 use crate::incident::entry::Entry;
-use crate::incident::log::IncidentLog;
+use crate::incident::log::{IncidentLog, LogError};
 use crate::incident::operator::operator_for;
+use crate::incident::shared::SharedStatus;
 use crate::incident::store::IncidentMeta;
 use crate::text::sanitize;
 
@@ -84,9 +91,7 @@ fn approve(
         (true, None | Some("")) => return Err(Fail("--reject needs --reason TEXT (it is logged)".into(), 2)),
         (_, r) => r.map(str::to_string),
     };
-    let data_dir = &loaded.paths.data_dir;
-    let (log, meta, entries) = IncidentLog::open(data_dir, &args.incident, &who)
-        .map_err(|e| Fail(format!("cannot open incident {}: {e}", args.incident), 2))?;
+    let (log, meta, entries) = open_log(loaded, &args.incident, &who)?;
     let state = rebuild(loaded, &meta, &who, &entries);
     let step = find(&state, id)?;
     let digest = step_digest(step).unwrap_or_default();
@@ -111,7 +116,10 @@ fn approve(
             return Err(refused(format!("not confirmed: step #{id} was not {verb}d; nothing was written")));
         }
     }
-    // The step may have moved on while the preview was read: decide on the log as it is now.
+    // The step may have moved on while the preview was read: decide on the log as it is now
+    // (with [war_room], as the store has it now).
+    log.sync_now().map_err(|e| Fail(format!("cannot catch up with the shared store: {e}"), 1))?;
+    undecided_if_down(&log)?;
     let now = crate::incident::log::read_log(log.path())
         .map_err(|e| Fail(format!("cannot read incident {}: {e}", args.incident), 2))?;
     let state = rebuild(loaded, &meta, &who, &now);
@@ -129,7 +137,85 @@ fn approve(
     let entry =
         log.append(&kind, &summary, details).map_err(|e| Fail(format!("cannot write the log: {e}"), 1))?;
     let _ = writeln!(out, "{} (seq {}, digest {digest})", sanitize(&entry.summary), entry.seq);
-    Ok(())
+    match store_down(&log) {
+        None => Ok(()),
+        Some(down) => Err(Fail(
+            format!(
+                "seq {} is written locally but not yet shared ({down}): the commander's host cannot see it \
+                 until a console of this incident on this host uploads it",
+                entry.seq
+            ),
+            1,
+        )),
+    }
+}
+
+/// Opens incident `id` for a decision. With `[war_room]`: joins it from the store when this
+/// host lacks it, shares the log (bringing it up to the store's head) and returns the entries
+/// as they are after that; refuses when the store cannot be reached.
+fn open_log(
+    loaded: &Loaded,
+    id: &str,
+    who: &str,
+) -> Result<(Arc<IncidentLog>, IncidentMeta, Vec<Entry>), Fail> {
+    let data_dir = &loaded.paths.data_dir;
+    let cfg = loaded.config.clone().unwrap_or_default();
+    join_if_missing(&cfg, data_dir, id)?;
+    let (log, meta, entries) = IncidentLog::open(data_dir, id, who)
+        .map_err(|e| Fail(format!("cannot open incident {id}: {e}"), 2))?;
+    let log = log
+        .anchored(&loaded.paths.state_dir)
+        .map_err(|e| Fail(format!("cannot open incident {id}: {e}"), 2))?;
+    let log = Arc::new(log);
+    // Drills are never shared (as in consoles and exec).
+    if cfg.war_room.is_none() || meta.drill {
+        return Ok((log, meta, entries));
+    }
+    if let Some(warning) = crate::cli::shared::share(&cfg, &log, &meta.id) {
+        return Err(Fail(format!("{warning}: nothing was decided"), 1));
+    }
+    undecided_if_down(&log)?;
+    let entries = crate::incident::log::read_log(log.path())
+        .map_err(|e| Fail(format!("cannot read incident {id}: {e}"), 2))?;
+    Ok((log, meta, entries))
+}
+
+/// With `[war_room]`, a host lacking incident `id` rebuilds it from the store (an incident
+/// the store lacks too is the usage error of an unknown incident).
+fn join_if_missing(cfg: &crate::config::Config, data_dir: &std::path::Path, id: &str) -> Result<(), Fail> {
+    if crate::incident::store::log_path(data_dir, id).map_or(true, |p| p.exists()) {
+        return Ok(());
+    }
+    let Some(store) = crate::cli::shared::connect(cfg, id) else { return Ok(()) };
+    let store = store.map_err(|e| Fail(format!("{e}: nothing was decided"), 1))?;
+    match IncidentLog::join_from_store(data_dir, id, store.as_ref()) {
+        Ok(_) => Ok(()),
+        Err(e @ LogError::NotFound { .. }) => {
+            Err(Fail(format!("cannot open incident {id} (not in {} either): {e}", store.describe()), 2))
+        }
+        Err(e) => Err(Fail(format!("joining {id} from {}: {e}: nothing was decided", store.describe()), 1)),
+    }
+}
+
+/// With `[war_room]`: why the shared store did not answer the last sync (`None`: it did, or
+/// the log is not shared).
+fn store_down(log: &IncidentLog) -> Option<String> {
+    match log.shared_status()? {
+        SharedStatus::Unreachable { error, .. } => {
+            let store = log.shared_store().map(|s| s.describe()).unwrap_or_default();
+            Some(format!("the shared store ({store}) is unreachable: {error}"))
+        }
+        SharedStatus::Synced { .. } => None,
+    }
+}
+
+/// Refuses to decide while the shared store is unreachable: the decision could not reach the
+/// commander's host.
+fn undecided_if_down(log: &IncidentLog) -> Result<(), Fail> {
+    match store_down(log) {
+        Some(down) => Err(Fail(format!("{down}: nothing was decided"), 1)),
+        None => Ok(()),
+    }
 }
 
 /// The incident's steps as a resuming console would see them.
