@@ -89,7 +89,18 @@ async fn db_failover_promotes_repoints_and_verifies_writes_with_fence_not_applic
     let k: Vec<String> = kinds(&h).into_iter().filter(|k| !noise.contains(&k.as_str())).collect();
     assert_eq!(k.first().map(String::as_str), Some("runbook-started"), "{k:?}");
     assert_eq!(k[k.len() - 2..], ["runbook-finished", "drill-result"], "mitigated when the runbook finished");
-    // The checklist ticked itself from what happened, each tick naming the entry that made it.
+    // The checklist ticked itself from what happened, each tick naming the entry that made it
+    // (the console writes the last one when its drill-result entry comes back from the log).
+    let stable = |h: &Headless| {
+        h.log
+            .entries()
+            .iter()
+            .any(|(e, _)| e.kind.as_str() == "checklist" && e.details["item"] == "verify-stability")
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !stable(&h) && std::time::Instant::now() < end {
+        h.run_for(Duration::from_millis(50)).await;
+    }
     let ticks: Vec<(String, String)> = h
         .log
         .entries()

@@ -51,7 +51,9 @@ pub fn run(opts: &LoadOptions) -> i32 {
         (true, true) => {}
     }
     if !configured {
-        let _ = super::out::line("warroom check: no warroom.toml (the console would say so); the user files found were checked");
+        let _ = super::out::line(
+            "warroom check: no warroom.toml (the console would say so); the user files found were checked",
+        );
     }
     match super::out::line("warroom check: configuration, theme, keymap, runbooks and scenarios are valid") {
         Ok(()) => exit::OK,
@@ -170,7 +172,6 @@ mod tests {
 
 /// Whether `dir` holds a `.toml` file.
 fn has_toml(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|it| {
-        it.flatten().any(|e| e.path().extension().is_some_and(|x| x == "toml"))
-    })
+    std::fs::read_dir(dir)
+        .is_ok_and(|it| it.flatten().any(|e| e.path().extension().is_some_and(|x| x == "toml")))
 }

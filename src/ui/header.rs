@@ -95,12 +95,16 @@ fn parts(state: &State, theme: &Theme, avail: usize, replay_badge: bool) -> Part
             essentials.push(Span::styled(format!(" {} ", clean(&text, room - 2)), theme.style(slot)));
         }
     }
-    push_first_reason(&mut essentials, state, theme, avail);
-    let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
-
     let id = clean(&state.domain.incident.id, 40);
     let sev = clean(&state.domain.incident.severity, 8);
     let operator = clean(&state.domain.operator, 40);
+    // The reason gets what the id, severity, operator and the title (up to 40 columns) leave:
+    // the title is what the incident is, the reason is also in the verdict (`v`).
+    let title_w = width(&clean(&state.domain.incident.title, 400)).min(40);
+    let reserve = width(&id) + width(&sev) + width(&operator) + title_w + 6;
+    push_first_reason(&mut essentials, state, theme, avail, reserve);
+    let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
+
     // Optional parts, dropped in this order when space runs out: operator, severity, id.
     let mut show_operator = true;
     let mut show_sev = !sev.is_empty();
@@ -238,10 +242,16 @@ pub fn verdict_badges(state: &State, theme: &Theme) -> Vec<Span<'static>> {
 }
 
 /// The verdict's first reason after the badges, in the room the title can spare.
-fn push_first_reason(spans: &mut Vec<Span<'static>>, state: &State, theme: &Theme, avail: usize) {
+fn push_first_reason(
+    spans: &mut Vec<Span<'static>>,
+    state: &State,
+    theme: &Theme,
+    avail: usize,
+    reserve: usize,
+) {
     let Some(reason) = state.domain.verdict.first_reason() else { return };
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-    let room = avail.saturating_sub(used + 50).min(70);
+    let room = avail.saturating_sub(used + reserve.max(50)).min(70);
     if room >= 16 {
         spans.push(Span::raw(" "));
         spans
