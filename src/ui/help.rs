@@ -15,6 +15,7 @@ use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 
 use super::glyphs::LEGEND;
+use crate::app::composer::POST_KEY;
 use super::layout::centered;
 use super::widgets::width;
 use crate::text::{clean, sanitize};
@@ -172,10 +173,12 @@ fn getting_started(wr: &mut Writer<'_>, keymap: &Keymap) {
         format!(
             "The Log pane shows the newest entries of the incident log (every step, observation and \
              note); {} writes a note into it. The Checklist pane shows what is due when (OVERDUE in \
-             red); {} ticks the selected item. {} drafts a status update; {} resolves the incident.",
+             red); {} ticks the selected item, or unticks a ticked one. {} drafts a status update in \
+             an editor: Enter breaks a line, {} previews and posts it. {} resolves the incident.",
             k(g, Command::Note),
             k(KeyLayer::Checklist, Command::ChecklistTick),
             k(g, Command::StatusUpdate),
+            POST_KEY,
             k(g, Command::Resolve)
         ),
     ];
@@ -226,11 +229,34 @@ fn keys(wr: &mut Writer<'_>, keymap: &Keymap) {
     }
 }
 
+/// The composer's keys (fixed, not in the keymap: the editor takes every printable key).
+const COMPOSER_KEYS: [(&str, &str); 9] = [
+    ("Enter", "Break the line"),
+    (POST_KEY, "Post the update (logged, copied to the clipboard; with [[notify]] targets a preview asks y/n first); a console that may not post copies the draft"),
+    ("Esc", "Close without posting"),
+    ("arrows", "Move the cursor"),
+    ("Home End", "Start / end of the line (also Ctrl-A / Ctrl-E)"),
+    ("Ctrl-← →", "Move by word (also Alt-← / Alt-→)"),
+    ("Backspace", "Delete before the cursor (Delete: after it)"),
+    ("Ctrl-W", "Delete the word before the cursor"),
+    ("paste", "Inserted at the cursor, line breaks kept"),
+];
+
+/// The status-update composer's keys.
+fn composer_keys(wr: &mut Writer<'_>) {
+    let col = COMPOSER_KEYS.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    wr.title("Keys: Status-update composer (fixed)");
+    for (k, desc) in COMPOSER_KEYS {
+        wr.row(k, wr.theme.style(Slot::PaneTitle), col, desc);
+    }
+}
+
 /// Every line of the help at inner width `w`.
 pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
     let mut wr = Writer { out: Vec::new(), theme, w };
     getting_started(&mut wr, keymap);
     legend(&mut wr);
+    composer_keys(&mut wr);
     keys(&mut wr, keymap);
     wr.out
 }
@@ -239,6 +265,14 @@ pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
 pub fn line_count(keymap: &Keymap) -> usize {
     let inner = rect(Rect::new(0, 0, 80, 24)).width.saturating_sub(2);
     lines(keymap, &Theme::fallback(), usize::from(inner)).len()
+}
+
+/// The last line the help can start at on a screen of `area` (what the draw clamps to), for the
+/// core's [`crate::app::Action::HelpLimit`].
+pub fn limit(keymap: &Keymap, area: Rect) -> usize {
+    let inner = Block::bordered().inner(rect(area));
+    let total = lines(keymap, &Theme::fallback(), usize::from(inner.width)).len();
+    total.saturating_sub(usize::from(inner.height))
 }
 
 /// The overlay's rectangle in `area`.
@@ -312,5 +346,9 @@ mod tests {
             assert!(flat.contains(&format!("{} {}", g.sym, g.meaning)), "{} not explained", g.sym);
         }
         assert!(flat.contains("Getting started"));
+        for (k, desc) in COMPOSER_KEYS {
+            assert!(flat.contains(&format!("{k} {desc}")), "composer key {k} not explained");
+        }
+        assert!(flat.contains("Enter breaks a line, Ctrl-S previews and posts it"), "{flat}");
     }
 }

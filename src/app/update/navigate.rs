@@ -6,6 +6,9 @@ use crate::app::pipeline;
 use crate::app::state::{Modal, PaneId, State};
 use crate::command::Command;
 
+/// How far the help scrolls before the ui said where its last page starts ([`crate::app::Action::HelpLimit`]).
+const HELP_LIMIT_UNKNOWN: usize = 500;
+
 /// Run a navigation command.
 pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
     let view = &mut state.view;
@@ -94,7 +97,10 @@ fn scroll(state: &mut State, delta: i64) {
         Some(Modal::Inject { stage, selected }) => {
             *selected = clamp_add(*selected, delta, crate::app::facilitator::inject_items(stage).len());
         }
-        Some(Modal::Help) => state.view.help_scroll = clamp_add(state.view.help_scroll, delta, 500),
+        Some(Modal::Help) => {
+            let limit = state.view.help_limit.unwrap_or(HELP_LIMIT_UNKNOWN);
+            state.view.help_scroll = clamp_add(state.view.help_scroll, delta, limit + 1);
+        }
         Some(_) => {}
         None => {
             let n = row_count(state, state.view.focus);
