@@ -415,3 +415,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
 }
+
+#[cfg(test)]
+mod tests;
