@@ -316,6 +316,29 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, scrol
 mod tests {
     use super::*;
 
+    fn drawn(keymap: &Keymap, w: u16, h: u16, scroll: usize) -> String {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, f.area(), &Theme::fallback(), keymap, scroll)).unwrap();
+        let buf = t.backend().buffer().clone();
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn the_limit_is_where_the_drawing_stops_scrolling_at_each_size() {
+        let keymap = Keymap::preset("default").expect("default keymap");
+        for (w, h) in [(80, 24), (120, 40), (60, 20)] {
+            let limit = limit(&keymap, Rect::new(0, 0, w, h));
+            assert!(limit > 0, "the help is longer than {w}x{h}");
+            let end = drawn(&keymap, w, h, limit);
+            assert_eq!(end, drawn(&keymap, w, h, limit + 50), "{w}x{h}: past the limit draws the same");
+            assert_ne!(end, drawn(&keymap, w, h, limit - 1), "{w}x{h}: one line before the limit differs");
+            assert!(!end.contains("more"), "{w}x{h}: the last page says nothing more");
+        }
+        let small = limit(&keymap, Rect::new(0, 0, 80, 24));
+        assert!(small > limit(&keymap, Rect::new(0, 0, 120, 40)));
+        assert_eq!(limit(&keymap, Rect::new(0, 0, 200, 1000)), 0, "all of it fits");
+    }
+
     #[test]
     fn wrap_keeps_every_word_within_the_width() {
         let text = "Open the runbook picker (guided, confirmed procedures from the failover plan)";

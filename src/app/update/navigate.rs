@@ -116,3 +116,52 @@ fn clamp_add(v: usize, delta: i64, len: usize) -> usize {
     }
     (v as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::state::Modal;
+    use crate::app::tests::{primary_down_state, t0};
+    use crate::app::{Action, State, update};
+    use crate::command::Command;
+
+    fn key(s: &mut State, c: Command) -> usize {
+        update(s, Action::Command(c), t0());
+        s.view.help_scroll
+    }
+
+    #[test]
+    fn help_scrolling_stops_at_the_last_page_so_a_key_back_always_moves() {
+        let mut s = primary_down_state();
+        key(&mut s, Command::Help);
+        assert_eq!(s.view.modal, Some(Modal::Help));
+        // The ui said where the last page starts at this size (120 lines, 20 shown: 100).
+        update(&mut s, Action::HelpLimit(100), t0());
+        assert_eq!(key(&mut s, Command::ScrollBottom), 100);
+        assert_eq!(key(&mut s, Command::ScrollDown), 100, "no overscroll past the last page");
+        assert_eq!(key(&mut s, Command::ScrollUp), 99, "one key up moves at once");
+        assert_eq!(key(&mut s, Command::PageDown), 100);
+        for _ in 0..30 {
+            key(&mut s, Command::ScrollDown);
+        }
+        assert_eq!(key(&mut s, Command::PageUp), 90);
+        // A bigger terminal shows more: the offset comes back under the new limit at once.
+        update(&mut s, Action::HelpLimit(40), t0());
+        assert_eq!(s.view.help_scroll, 40);
+        assert_eq!(key(&mut s, Command::ScrollUp), 39);
+        // Everything fits: nothing to scroll.
+        update(&mut s, Action::HelpLimit(0), t0());
+        assert_eq!(key(&mut s, Command::ScrollDown), 0);
+        // Closed and opened again: from the top, the limit kept for the size.
+        key(&mut s, Command::Help);
+        key(&mut s, Command::Help);
+        assert_eq!((s.view.help_scroll, s.view.help_limit), (0, Some(0)));
+    }
+
+    #[test]
+    fn before_the_ui_says_the_size_the_help_still_scrolls_back_from_its_cap() {
+        let mut s = primary_down_state();
+        key(&mut s, Command::Help);
+        assert_eq!(key(&mut s, Command::ScrollBottom), super::HELP_LIMIT_UNKNOWN);
+        assert_eq!(key(&mut s, Command::ScrollUp), super::HELP_LIMIT_UNKNOWN - 1);
+    }
+}
