@@ -347,12 +347,17 @@ fn a_checklist_tick_and_untick_on_one_console_show_on_the_other() {
     joined.wait_for("the host's tick", Duration::from_secs(5), |s| s.contains("[x] Alert the on-call team"));
     // Untick it on the host: a reason, then y.
     host.keys(&["Enter"]);
-    host.wait_for("the untick prompt", Duration::from_secs(5), |s| s.contains("Untick 'Alert the on-call team'"));
+    host.wait_for("the untick prompt", Duration::from_secs(5), |s| {
+        s.contains("Untick 'Alert the on-call team'")
+    });
     host.type_text("wrong team");
     host.keys(&["Enter"]);
-    host.wait_for("the y/n", Duration::from_secs(5), |s| s.contains("Untick 'Alert the on-call team', ticked at"));
+    host.wait_for("the y/n", Duration::from_secs(5), |s| {
+        s.contains("Untick 'Alert the on-call team', ticked at")
+    });
     host.keys(&["y"]);
-    joined.wait_for("the host's untick", Duration::from_secs(5), |s| s.contains("[ ] Alert the on-call team"));
+    joined
+        .wait_for("the host's untick", Duration::from_secs(5), |s| s.contains("[ ] Alert the on-call team"));
     for t in [&joined, &host] {
         quit(t);
     }

@@ -97,12 +97,18 @@ fn the_tick_key_unticks_a_ticked_item_after_a_reason_and_y_state_by_state() {
     press_tick(&mut s, "alert-oncall", at(3));
     typed(&mut s, "wrong team", at(3));
     let fx = update(&mut s, Action::Command(Command::ConfirmYes), at(3));
-    assert_eq!(checklist_logs(&fx), [json!({ "item": "alert-oncall", "undone": true, "note": "wrong team" })]);
+    assert_eq!(
+        checklist_logs(&fx),
+        [json!({ "item": "alert-oncall", "undone": true, "note": "wrong team" })]
+    );
     log.extend(entries(&fx, &mut seq, at(3)));
     assert!(!done(&s, "alert-oncall"));
     assert!(s.view.modal.is_none());
     // Overdue again once its time passes (the phase is due at T+5m).
-    assert_eq!(s.domain.checklist.overdue(t0(), at(6)), ["alert-oncall", "start-incident-log", "begin-failover"]);
+    assert_eq!(
+        s.domain.checklist.overdue(t0(), at(6)),
+        ["alert-oncall", "start-incident-log", "begin-failover"]
+    );
     // The key ticks it again.
     press_tick(&mut s, "alert-oncall", at(7));
     assert!(matches!(&s.view.modal, Some(Modal::Prompt { purpose: PromptPurpose::ChecklistNote(_), .. })));
@@ -160,7 +166,11 @@ fn a_read_only_console_cannot_untick_by_any_path() {
     s.domain.read_only = true;
     let fx = press_tick(&mut s, "alert-oncall", at(2));
     assert!(s.view.modal.is_none());
-    assert!(s.view.flash.as_ref().is_some_and(|(f, _)| f.starts_with("READ-ONLY console")), "{:?}", s.view.flash);
+    assert!(
+        s.view.flash.as_ref().is_some_and(|(f, _)| f.starts_with("READ-ONLY console")),
+        "{:?}",
+        s.view.flash
+    );
     let mut all = fx;
     // A forged prompt, then a forged y/n.
     s.view.modal = Some(Modal::Prompt {
@@ -170,7 +180,9 @@ fn a_read_only_console_cannot_untick_by_any_path() {
     });
     all.extend(update(&mut s, Action::Text(super::TextEdit::Submit), at(2)));
     assert!(s.view.modal.is_none());
-    assert!(s.view.flash.take().is_some_and(|(f, _)| f == "READ-ONLY console: cannot untick checklist items"));
+    assert!(
+        s.view.flash.take().is_some_and(|(f, _)| f == "READ-ONLY console: cannot untick checklist items")
+    );
     s.view.modal = Some(Modal::ConfirmKey {
         what: String::new(),
         action: crate::app::guard::KeyAction::UntickChecklist { item: "alert-oncall".into(), note: None },

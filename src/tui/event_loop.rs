@@ -52,7 +52,8 @@ pub async fn run_with(
         if now_size != size {
             size = now_size;
             let area = now_size.map_or_else(Rect::default, |s| Rect::new(0, 0, s.width, s.height));
-            frames.dirty |= driver.apply(Action::HelpLimit(ui::help::limit(&ctx.keymap, area)), terminal.backend_mut());
+            frames.dirty |=
+                driver.apply(Action::HelpLimit(ui::help::limit(&ctx.keymap, area)), terminal.backend_mut());
         }
         if frames.due(&driver.state) {
             frames.pace().await;

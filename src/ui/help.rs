@@ -15,9 +15,9 @@ use crate::config::theme::Slot;
 use crate::config::{Keymap, Theme};
 
 use super::glyphs::LEGEND;
-use crate::app::composer::POST_KEY;
 use super::layout::centered;
 use super::widgets::width;
+use crate::app::composer::POST_KEY;
 use crate::text::{clean, sanitize};
 
 /// Section title of a layer.
@@ -232,7 +232,10 @@ fn keys(wr: &mut Writer<'_>, keymap: &Keymap) {
 /// The composer's keys (fixed, not in the keymap: the editor takes every printable key).
 const COMPOSER_KEYS: [(&str, &str); 9] = [
     ("Enter", "Break the line"),
-    (POST_KEY, "Post the update (logged, copied to the clipboard; with [[notify]] targets a preview asks y/n first); a console that may not post copies the draft"),
+    (
+        POST_KEY,
+        "Post the update (logged, copied to the clipboard; with [[notify]] targets a preview asks y/n first); a console that may not post copies the draft",
+    ),
     ("Esc", "Close without posting"),
     ("arrows", "Move the cursor"),
     ("Home End", "Start / end of the line (also Ctrl-A / Ctrl-E)"),

@@ -425,7 +425,8 @@ fn press_tick(s: &mut State, id: &str, at: DateTime<Utc>) -> Vec<Effect> {
 }
 
 fn typed_text(s: &mut State, text: &str, at: DateTime<Utc>) -> Vec<Effect> {
-    let mut fx: Vec<Effect> = text.chars().flat_map(|c| update(s, Action::Text(TextEdit::Char(c)), at)).collect();
+    let mut fx: Vec<Effect> =
+        text.chars().flat_map(|c| update(s, Action::Text(TextEdit::Char(c)), at)).collect();
     fx.extend(update(s, Action::Text(TextEdit::Submit), at));
     fx
 }

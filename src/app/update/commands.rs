@@ -243,7 +243,8 @@ fn tick_checklist(state: &mut State) {
     let i = state.view.selected[PaneId::Checklist.index()];
     if let Some(item) = state.domain.checklist.items.get(i) {
         let (purpose, label) = if item.done.is_some() && !item.is_recurring() {
-            let label = format!("Untick '{}': why? (optional, logged; Enter asks y/n, Esc keeps it)", item.text);
+            let label =
+                format!("Untick '{}': why? (optional, logged; Enter asks y/n, Esc keeps it)", item.text);
             (PromptPurpose::ChecklistUntick(item.id.clone()), label)
         } else {
             (PromptPurpose::ChecklistNote(item.id.clone()), format!("Tick '{}' (optional note)", item.text))

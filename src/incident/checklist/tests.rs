@@ -51,8 +51,18 @@ fn replaying_the_log_restores_unticks_of_hand_and_event_ticks() {
         entry(1, 0, EntryKind::Declared, json!({})),
         entry(2, 1, EntryKind::Checklist, json!({ "item": "alert-oncall", "note": null })),
         entry(4, 2, EntryKind::Checklist, json!({ "item": "begin-failover", "note": null, "by": by })),
-        entry(5, 3, EntryKind::Checklist, json!({ "item": "begin-failover", "undone": true, "note": "wrong" })),
-        entry(6, 4, EntryKind::Checklist, json!({ "item": "start-incident-log", "undone": true, "note": null })),
+        entry(
+            5,
+            3,
+            EntryKind::Checklist,
+            json!({ "item": "begin-failover", "undone": true, "note": "wrong" }),
+        ),
+        entry(
+            6,
+            4,
+            EntryKind::Checklist,
+            json!({ "item": "start-incident-log", "undone": true, "note": null }),
+        ),
     ];
     let mut c = Checklist::communication();
     assert_eq!(c.apply_entries(&entries), Vec::<String>::new());
