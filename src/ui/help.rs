@@ -239,7 +239,7 @@ const COMPOSER_KEYS: [(&str, &str); 9] = [
     ("Esc", "Close without posting"),
     ("arrows", "Move the cursor"),
     ("Home End", "Start / end of the line (also Ctrl-A / Ctrl-E)"),
-    ("Ctrl-← →", "Move by word (also Alt-← / Alt-→)"),
+    ("Ctrl-left", "Back by a word; Ctrl-right: forward (also with Alt)"),
     ("Backspace", "Delete before the cursor (Delete: after it)"),
     ("Ctrl-W", "Delete the word before the cursor"),
     ("paste", "Inserted at the cursor, line breaks kept"),
