@@ -39,6 +39,8 @@ pub use update::update;
 #[cfg(test)]
 mod access_tests;
 #[cfg(test)]
+mod checklist_tests;
+#[cfg(test)]
 mod facilitator_tests;
 #[cfg(test)]
 pub(crate) mod tests;

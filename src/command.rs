@@ -64,7 +64,7 @@ commands! {
     StepOverride = "step-override": "Override a failed lag guard: promote anyway, typing the data loss accepted (logged)",
     ConfirmYes = "confirm-yes": "Confirm (low-risk steps, y/n questions)",
     ConfirmNo = "confirm-no": "Cancel the confirmation",
-    ChecklistTick = "checklist-tick": "Tick the selected checklist item",
+    ChecklistTick = "checklist-tick": "Tick the selected checklist item; on a ticked one (by hand or by an event), untick it (asks why, then y/n; logged)",
     Note = "note": "Write a note into the incident log",
     StatusUpdate = "status-update": "Draft a status update from the current state, edit it, post it (copied via OSC 52; only the commander posts, others copy the draft)",
     Resolve = "resolve": "Resolve the incident (asks for a one-line summary, then y/n)",

@@ -1,7 +1,8 @@
 //! One estate per drill incident, end to end: the real binary in tmux, two and three consoles on
 //! one drill. The consoles that join show the host's estate (identical Database panes), steps
 //! done anywhere show everywhere with one numbering, a joined calm drill stays calm, and a host
-//! that exits leaves the joined consoles failed until another console hosts the estate.
+//! that exits leaves the joined consoles failed until another console hosts the estate; a
+//! checklist tick or untick on one console shows on the other.
 
 mod support {
     #![allow(dead_code)]
@@ -325,4 +326,52 @@ fn entries_reach_the_other_console_within_a_second() {
     for t in [&joined, &host] {
         quit(t);
     }
+}
+
+/// A checklist tick (and an untick) on one console shows on the other, which did not write it.
+#[test]
+fn a_checklist_tick_and_untick_on_one_console_show_on_the_other() {
+    let data = tempfile::tempdir().unwrap();
+    let host = start(data.path(), &["drill", "--scenario", "calm", "--speed", "4"]);
+    host.wait_for("the host to hold the lock", Duration::from_secs(20), |s| s.contains("COMMANDER: you"));
+    let (id, log) = incident(data.path());
+    let joined = start(data.path(), &["drill", "--incident", &id]);
+    joined.wait_for("the joined console's checklist", Duration::from_secs(20), |s| {
+        s.contains("[ ] Alert the on-call team")
+    });
+    // The first item is selected when the Checklist pane is focused: tick it on the host.
+    host.keys(&["6", "Enter"]);
+    host.wait_for("the tick prompt", Duration::from_secs(5), |s| s.contains("Tick 'Alert the on-call team'"));
+    host.type_text("paged");
+    host.keys(&["Enter"]);
+    joined.wait_for("the host's tick", Duration::from_secs(5), |s| s.contains("[x] Alert the on-call team"));
+    // Untick it on the host: a reason, then y.
+    host.keys(&["Enter"]);
+    host.wait_for("the untick prompt", Duration::from_secs(5), |s| {
+        s.contains("Untick 'Alert the on-call team'")
+    });
+    host.type_text("wrong team");
+    host.keys(&["Enter"]);
+    host.wait_for("the y/n", Duration::from_secs(5), |s| {
+        s.contains("Untick 'Alert the on-call team', ticked at")
+    });
+    host.keys(&["y"]);
+    joined
+        .wait_for("the host's untick", Duration::from_secs(5), |s| s.contains("[ ] Alert the on-call team"));
+    for t in [&joined, &host] {
+        quit(t);
+    }
+    let ticks: Vec<serde_json::Value> = entries(&log)
+        .into_iter()
+        .filter(|e| e["kind"] == "checklist" && e["details"]["item"] == "alert-oncall")
+        .map(|e| e["details"].clone())
+        .collect();
+    assert_eq!(
+        ticks,
+        [
+            serde_json::json!({ "drill": true, "item": "alert-oncall", "note": "paged" }),
+            serde_json::json!({ "drill": true, "item": "alert-oncall", "undone": true, "note": "wrong team" }),
+        ],
+        "the host wrote one tick and one untick; the joined console wrote none"
+    );
 }

@@ -112,13 +112,47 @@ fn compact_layout_at_80x24_and_too_small_message_and_resize() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !t.capture().contains("Focus the next pane") {
         assert!(Instant::now() < deadline, "no key description in the help:\n{}", t.capture());
+        // One page at a time, each drawn before the next (no page skipped unseen).
+        let before = help_lines(&t.capture());
         t.keys(&["NPage"]);
-        t.wait_for("the help to scroll", Duration::from_secs(5), |s| s.contains("▲ lines"));
+        t.wait_for("the help to scroll", Duration::from_secs(5), |s| {
+            s.contains("▲ lines") && help_lines(s) != before
+        });
+    }
+    // End shows the last page; one key up moves at once (no overscroll to climb back from),
+    // also after the terminal shrank with the help open.
+    for (w, h) in [(120, 40), (80, 24)] {
+        t.resize(w, h);
+        // The help is drawn at the new size (a page is the height less 4 lines) before End.
+        t.wait_for("the help at the new size", Duration::from_secs(5), |s| {
+            help_lines(s).is_some_and(|(first, last, _)| last + 1 - first == usize::from(h) - 4)
+        });
+        t.keys(&["End"]);
+        let end = t.wait_for("the help's last page", Duration::from_secs(5), |s| {
+            help_lines(s).is_some_and(|(_, last, total)| last == total)
+        });
+        let (first, _, total) = help_lines(&end).expect("position");
+        for _ in 0..3 {
+            t.keys(&["End"]);
+        }
+        t.keys(&["k"]);
+        t.wait_for("one line up", Duration::from_secs(5), |s| {
+            help_lines(s) == Some((first - 1, total - 1, total))
+        });
     }
     t.keys(&["q"]); // closes help
     t.wait_for("help to close", Duration::from_secs(5), |s| !s.contains("Focus the next pane"));
     t.keys(&["q"]);
     t.wait_for("the console to exit", Duration::from_secs(5), |_| t.pane_dead());
+}
+
+/// The help's position, `lines FIRST-LAST of TOTAL`, from its bottom border.
+fn help_lines(screen: &str) -> Option<(usize, usize, usize)> {
+    let at = screen.find("lines ")? + "lines ".len();
+    let mut words = screen[at..].split_whitespace();
+    let (first, last) = words.next()?.split_once('-')?;
+    let total = words.nth(1)?.trim_end_matches(',');
+    Some((first.parse().ok()?, last.parse().ok()?, total.parse().ok()?))
 }
 
 #[test]

@@ -19,6 +19,10 @@ pub enum Action {
     Text(TextEdit),
     /// The terminal was resized (forces a full redraw).
     Resize(u16, u16),
+    /// The last line the help can start at for the terminal's current size (the ui counts the
+    /// help's lines; the tui sends it at start and when the size changes): help scrolling stops
+    /// there, so a key back up always moves.
+    HelpLimit(usize),
     /// New Kubernetes snapshot.
     Kube(Arc<Snapshot<KubeView>>),
     /// New PostgreSQL snapshot.

@@ -46,6 +46,13 @@ pub enum KeyAction {
     ReleaseCommand,
     /// End the drill (facilitator).
     EndDrill,
+    /// Untick a ticked one-off checklist item (by hand or by an event), with an optional note.
+    UntickChecklist {
+        /// Item id.
+        item: String,
+        /// Why (optional).
+        note: Option<String>,
+    },
     /// Approve or reject another person's step awaiting approval, as previewed (`digest`).
     DecideStep {
         /// Step id.
@@ -228,6 +235,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::AbortStep(_) => (Need::Commander, "abort steps"),
         KeyAction::SkipStep { .. } => (Need::Commander, "skip steps"),
         KeyAction::EndDrill => (Need::Facilitator, "end the drill"),
+        KeyAction::UntickChecklist { .. } => (Need::Write, "untick checklist items"),
         // Who may decide is `approval::may_decide`'s (read-only consoles included, if allowed).
         KeyAction::DecideStep { .. } => (Need::Anyone, ""),
     };
@@ -244,6 +252,7 @@ pub fn confirm(state: &mut State, action: KeyAction, fx: &mut Vec<Effect>) {
         KeyAction::Resolve { summary } => super::update::resolve(state, summary, fx),
         KeyAction::ReleaseCommand => super::commander::release(state, fx),
         KeyAction::EndDrill => super::facilitator::end(state, fx),
+        KeyAction::UntickChecklist { item, note } => super::update::untick_checklist(state, &item, note, fx),
         KeyAction::DecideStep { step, approve, reason, digest } => {
             super::approval::decide(state, step, approve, reason, &digest, fx)
         }
@@ -285,6 +294,7 @@ fn describe(state: &State, action: &KeyAction) -> Result<String, String> {
                 state.domain.clock_text()
             )),
         },
+        KeyAction::UntickChecklist { item, note } => describe_untick(state, item, note.as_deref()),
         KeyAction::DecideStep { step, approve, reason, digest } => {
             super::approval::ask_text(state, *step, *approve, reason.as_deref(), digest)
         }
@@ -309,6 +319,21 @@ fn step_open(state: &State, id: u64, verb: &str) -> Result<(String, bool), Strin
     }
     let key = step.runbook_key.as_ref().map(|k| format!(" (runbook step {k})")).unwrap_or_default();
     Ok((format!("{key}: {}", step.preview.title), step.runbook_key.is_some()))
+}
+
+/// What unticking `id` does: the item is open (and due) again; or why it cannot be unticked.
+fn describe_untick(state: &State, id: &str, note: Option<&str>) -> Result<String, String> {
+    let item = state.domain.checklist.item(id).ok_or_else(|| format!("unknown checklist item \"{id}\""))?;
+    let Some((at, by)) = item.done.as_ref().filter(|_| !item.is_recurring()) else {
+        return Err(format!("'{}' is not ticked", item.text));
+    };
+    let by = by.as_deref().map(|b| format!(" ({b})")).unwrap_or_default();
+    let why = note.map(|n| format!(" Reason logged: \"{n}\".")).unwrap_or_default();
+    Ok(format!(
+        "Untick '{}', ticked at {} UTC{by}: it is open again (and overdue if its time has passed). Logged.{why}",
+        item.text,
+        at.format("%H:%M:%S"),
+    ))
 }
 
 fn describe_abort_runbook(state: &State) -> Result<String, String> {

@@ -8,6 +8,10 @@
 //! is marked finished here silently: only the console whose own action finished it logs
 //! `runbook-finished`.
 //!
+//! Checklist ticks and unticks (`checklist` entries, by hand or by an event) and status-update
+//! postings another console logged tick this console's checklist the same way resuming does
+//! ([`crate::incident::checklist::Checklist::apply_entries`]).
+//!
 //! Step ids are allocated through [`StepIds`], which the incident log serializes across
 //! processes, so two consoles never number two steps alike.
 
@@ -27,6 +31,10 @@ pub trait StepIds: Send + Sync + std::fmt::Debug {
 /// Apply an entry another console appended.
 pub fn apply(domain: &mut Domain, e: &Entry) {
     apply_entry(domain, e, Replay::Live);
+    if matches!(e.kind, EntryKind::Checklist | EntryKind::StatusUpdate) {
+        let warnings = domain.checklist.apply_entries(std::slice::from_ref(e));
+        domain.warnings.extend(warnings);
+    }
     if e.kind == EntryKind::Resolved && domain.resolved.is_none() {
         let summary = e.details.get("summary").and_then(|v| v.as_str()).unwrap_or(&e.summary).to_string();
         domain.resolved = Some((e.ts, summary));

@@ -221,6 +221,7 @@ impl Decoder {
             ActionRec::Cmd(name) => Action::Command(action::command(&name)?),
             ActionRec::Text(t) => Action::Text(t.into()),
             ActionRec::Resize(w, h) => Action::Resize(w, h),
+            ActionRec::HelpLimit(n) => Action::HelpLimit(n),
             ActionRec::Kube(r) => Action::Kube(self.kube.kube(r, ts)?),
             ActionRec::Db(r) => Action::Database(self.database.small(r, ts)?),
             ActionRec::Sentinel(r) => Action::Sentinel(self.sentinel.small(r, ts)?),

@@ -124,6 +124,8 @@ pub enum PromptPurpose {
     Note,
     /// A note when ticking a checklist item.
     ChecklistNote(String),
+    /// Why a ticked checklist item is unticked (then a y/n confirmation).
+    ChecklistUntick(String),
     /// A status update draft, edited then posted (logged and copied with OSC 52).
     StatusUpdate,
     /// The one-line summary that resolves the incident.
@@ -314,6 +316,9 @@ pub struct View {
     pub quit_armed: bool,
     /// Help overlay scroll offset.
     pub help_scroll: usize,
+    /// The last line the help can start at for the terminal's size (from the ui, through
+    /// [`super::Action::HelpLimit`]); `None` before it is known.
+    pub help_limit: Option<usize>,
     /// Keys typed right after a dialog failed to open are dropped while this is set.
     pub swallow: Option<super::guard::Swallow>,
     /// This screen replays a recording (`warroom replay`): the header's REPLAY badge.
@@ -333,6 +338,7 @@ impl Default for View {
             quit: false,
             quit_armed: false,
             help_scroll: 0,
+            help_limit: None,
             swallow: None,
             replay: None,
         }

@@ -11,6 +11,7 @@ mod navigate;
 mod prompt;
 
 pub(crate) use prompt::post_status_update;
+pub(crate) use prompt::untick_checklist;
 
 use crate::incident::entry::EntryKind;
 use chrono::{DateTime, Duration, Utc};
@@ -51,6 +52,10 @@ pub fn update(state: &mut State, action: Action, now: DateTime<Utc>) -> Vec<Effe
         Action::Command(c) => command(state, c, &mut fx),
         Action::Text(edit) => text(state, edit, &mut fx),
         Action::Resize(..) => {}
+        Action::HelpLimit(limit) => {
+            state.view.help_limit = Some(limit);
+            state.view.help_scroll = state.view.help_scroll.min(limit);
+        }
         Action::Kube(s) => observe(state, &mut fx, |o| o.kube = s),
         Action::Database(s) => observe(state, &mut fx, |o| o.database = s),
         Action::Sentinel(s) => observe(state, &mut fx, |o| o.sentinel = s),

@@ -260,6 +260,23 @@ impl Checklist {
         }
     }
 
+    /// Untick one-off item `id` (ticked by hand or by an event): it is open and due again. A
+    /// recurring item cannot be unticked (each tick is a posting); neither can an open item.
+    pub fn untick(&mut self, id: &str) -> Result<(), String> {
+        let item = self
+            .items
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| format!("unknown checklist item \"{id}\""))?;
+        if item.is_recurring() {
+            return Err(format!("\"{id}\" recurs: each tick is a posting and stays recorded"));
+        }
+        match item.done.take() {
+            Some(_) => Ok(()),
+            None => Err(format!("\"{id}\" is not ticked")),
+        }
+    }
+
     /// A status update was posted at `at`: ticks [`FIRST_STATUS_UPDATE_ITEM`] if it is not done
     /// yet and records the posting on every recurring item.
     pub fn record_status_update(&mut self, at: DateTime<Utc>) {
@@ -294,7 +311,8 @@ impl Checklist {
 
     /// Restore ticks from the entries of a resumed incident log (in log order): `declared`
     /// ticks [`DECLARED_ITEM`], `checklist` entries (details `{"item": id, "note": ...}`) tick
-    /// their item, `status-update` entries record a posting ([`Checklist::record_status_update`]).
+    /// their item and those with `"undone": true` untick it (an open item stays open: two
+    /// consoles may both have unticked it), `status-update` entries record a posting ([`Checklist::record_status_update`]).
     /// Returns one warning per entry that could not be applied (unknown item, missing id).
     pub fn apply_entries(&mut self, entries: &[Entry]) -> Vec<String> {
         let mut warnings = Vec::new();
@@ -308,6 +326,13 @@ impl Checklist {
                         warnings.push(format!("log entry {}: checklist entry without an item id", entry.seq));
                         continue;
                     };
+                    if entry.details.get("undone").and_then(|v| v.as_bool()) == Some(true) {
+                        let open = self.item(id).is_some_and(|i| i.done.is_none() && !i.is_recurring());
+                        if !open && let Err(e) = self.untick(id) {
+                            warnings.push(format!("log entry {}: {e}", entry.seq));
+                        }
+                        continue;
+                    }
                     let by = entry.details.get("by").and_then(|b| {
                         let kind: EntryKind = serde_json::from_value(b.get("kind")?.clone()).ok()?;
                         Some(auto::by_note(&kind, b.get("seq")?.as_u64()?))
@@ -390,3 +415,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::Terminal;
+use ratatui::layout::Rect;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::keys::{ChordBuffer, key_to_action, split_meta};
@@ -44,7 +45,16 @@ pub async fn run_with(
     let mut frames = Frames::new();
     // The first frame shows what the sources hold now.
     driver.apply_queued(terminal.backend_mut());
+    let mut size = None;
     while !driver.quit_requested() {
+        // The help's last page depends on the size: the core stops scrolling there.
+        let now_size = terminal.size().ok();
+        if now_size != size {
+            size = now_size;
+            let area = now_size.map_or_else(Rect::default, |s| Rect::new(0, 0, s.width, s.height));
+            frames.dirty |=
+                driver.apply(Action::HelpLimit(ui::help::limit(&ctx.keymap, area)), terminal.backend_mut());
+        }
         if frames.due(&driver.state) {
             frames.pace().await;
             if let Err(e) = terminal.draw(|f| ui::draw(f, &driver.state, &ctx)) {

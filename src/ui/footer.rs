@@ -99,6 +99,14 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
                     (Command::FocusNext, "next pane"),
                     (Command::Quit, "quit"),
                 ],
+                KeyLayer::Checklist if selected_ticked(state) => &[
+                    (Command::Help, "help"),
+                    (Command::ChecklistTick, "untick"),
+                    (Command::Note, "note"),
+                    (Command::Actions, "actions"),
+                    (Command::FocusNext, "next pane"),
+                    (Command::Quit, "quit"),
+                ],
                 KeyLayer::Checklist => &[
                     (Command::Help, "help"),
                     (Command::ChecklistTick, "tick"),
@@ -142,6 +150,12 @@ pub fn hints(state: &State, keymap: &Keymap) -> Vec<(String, &'static str)> {
             Some((key, *what))
         }))
         .collect()
+}
+
+/// The Checklist pane's selected item is a ticked one-off: its tick key unticks it.
+fn selected_ticked(state: &State) -> bool {
+    let i = state.view.selected[PaneId::Checklist.index()];
+    state.domain.checklist.items.get(i).is_some_and(|it| it.done.is_some() && !it.is_recurring())
 }
 
 /// The keys that move the incident forward now, most urgent first: start a runbook when none
@@ -238,4 +252,26 @@ pub fn draw_warning(frame: &mut Frame, area: Rect, state: &State, theme: &Theme)
         Span::styled(suffix, theme.style(Slot::Dim)),
     ]);
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::{primary_down_state, t0};
+
+    #[test]
+    fn the_checklist_hint_says_untick_on_a_ticked_item() {
+        let keymap = Keymap::preset("default").expect("default keymap");
+        let mut s = primary_down_state();
+        s.view.focus = PaneId::Checklist;
+        let tick = |s: &State| hints(s, &keymap).into_iter().find(|(k, _)| k == "enter").map(|(_, w)| w);
+        assert_eq!(tick(&s), Some("tick"));
+        s.domain.checklist.tick("alert-oncall", t0(), None).unwrap();
+        assert_eq!(tick(&s), Some("untick"));
+        // A recurring item is ticked again (a posting), never unticked.
+        let i = s.domain.checklist.items.iter().position(|i| i.id == "status-updates").unwrap();
+        s.view.selected[PaneId::Checklist.index()] = i;
+        s.domain.checklist.record_status_update(t0());
+        assert_eq!(tick(&s), Some("tick"));
+    }
 }

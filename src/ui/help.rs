@@ -17,6 +17,7 @@ use crate::config::{Keymap, Theme};
 use super::glyphs::LEGEND;
 use super::layout::centered;
 use super::widgets::width;
+use crate::app::composer::POST_KEY;
 use crate::text::{clean, sanitize};
 
 /// Section title of a layer.
@@ -172,10 +173,12 @@ fn getting_started(wr: &mut Writer<'_>, keymap: &Keymap) {
         format!(
             "The Log pane shows the newest entries of the incident log (every step, observation and \
              note); {} writes a note into it. The Checklist pane shows what is due when (OVERDUE in \
-             red); {} ticks the selected item. {} drafts a status update; {} resolves the incident.",
+             red); {} ticks the selected item, or unticks a ticked one. {} drafts a status update in \
+             an editor: Enter breaks a line, {} previews and posts it. {} resolves the incident.",
             k(g, Command::Note),
             k(KeyLayer::Checklist, Command::ChecklistTick),
             k(g, Command::StatusUpdate),
+            POST_KEY,
             k(g, Command::Resolve)
         ),
     ];
@@ -226,11 +229,37 @@ fn keys(wr: &mut Writer<'_>, keymap: &Keymap) {
     }
 }
 
+/// The composer's keys (fixed, not in the keymap: the editor takes every printable key).
+const COMPOSER_KEYS: [(&str, &str); 9] = [
+    ("Enter", "Break the line"),
+    (
+        POST_KEY,
+        "Post the update (logged, copied to the clipboard; with [[notify]] targets a preview asks y/n first); a console that may not post copies the draft",
+    ),
+    ("Esc", "Close without posting"),
+    ("arrows", "Move the cursor"),
+    ("Home End", "Start / end of the line (also Ctrl-A / Ctrl-E)"),
+    ("Ctrl-left", "Back by a word; Ctrl-right: forward (also with Alt)"),
+    ("Backspace", "Delete before the cursor (Delete: after it)"),
+    ("Ctrl-W", "Delete the word before the cursor"),
+    ("paste", "Inserted at the cursor, line breaks kept"),
+];
+
+/// The status-update composer's keys.
+fn composer_keys(wr: &mut Writer<'_>) {
+    let col = COMPOSER_KEYS.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    wr.title("Keys: Status-update composer (fixed)");
+    for (k, desc) in COMPOSER_KEYS {
+        wr.row(k, wr.theme.style(Slot::PaneTitle), col, desc);
+    }
+}
+
 /// Every line of the help at inner width `w`.
 pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
     let mut wr = Writer { out: Vec::new(), theme, w };
     getting_started(&mut wr, keymap);
     legend(&mut wr);
+    composer_keys(&mut wr);
     keys(&mut wr, keymap);
     wr.out
 }
@@ -239,6 +268,14 @@ pub fn lines(keymap: &Keymap, theme: &Theme, w: usize) -> Vec<Line<'static>> {
 pub fn line_count(keymap: &Keymap) -> usize {
     let inner = rect(Rect::new(0, 0, 80, 24)).width.saturating_sub(2);
     lines(keymap, &Theme::fallback(), usize::from(inner)).len()
+}
+
+/// The last line the help can start at on a screen of `area` (what the draw clamps to), for the
+/// core's [`crate::app::Action::HelpLimit`].
+pub fn limit(keymap: &Keymap, area: Rect) -> usize {
+    let inner = Block::bordered().inner(rect(area));
+    let total = lines(keymap, &Theme::fallback(), usize::from(inner.width)).len();
+    total.saturating_sub(usize::from(inner.height))
 }
 
 /// The overlay's rectangle in `area`.
@@ -282,6 +319,29 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, scrol
 mod tests {
     use super::*;
 
+    fn drawn(keymap: &Keymap, w: u16, h: u16, scroll: usize) -> String {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, f.area(), &Theme::fallback(), keymap, scroll)).unwrap();
+        let buf = t.backend().buffer().clone();
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn the_limit_is_where_the_drawing_stops_scrolling_at_each_size() {
+        let keymap = Keymap::preset("default").expect("default keymap");
+        for (w, h) in [(80, 24), (120, 40), (60, 20)] {
+            let limit = limit(&keymap, Rect::new(0, 0, w, h));
+            assert!(limit > 0, "the help is longer than {w}x{h}");
+            let end = drawn(&keymap, w, h, limit);
+            assert_eq!(end, drawn(&keymap, w, h, limit + 50), "{w}x{h}: past the limit draws the same");
+            assert_ne!(end, drawn(&keymap, w, h, limit - 1), "{w}x{h}: one line before the limit differs");
+            assert!(!end.contains("more"), "{w}x{h}: the last page says nothing more");
+        }
+        let small = limit(&keymap, Rect::new(0, 0, 80, 24));
+        assert!(small > limit(&keymap, Rect::new(0, 0, 120, 40)));
+        assert_eq!(limit(&keymap, Rect::new(0, 0, 200, 1000)), 0, "all of it fits");
+    }
+
     #[test]
     fn wrap_keeps_every_word_within_the_width() {
         let text = "Open the runbook picker (guided, confirmed procedures from the failover plan)";
@@ -312,5 +372,9 @@ mod tests {
             assert!(flat.contains(&format!("{} {}", g.sym, g.meaning)), "{} not explained", g.sym);
         }
         assert!(flat.contains("Getting started"));
+        for (k, desc) in COMPOSER_KEYS {
+            assert!(flat.contains(&format!("{k} {desc}")), "composer key {k} not explained");
+        }
+        assert!(flat.contains("Enter breaks a line, Ctrl-S previews and posts it"), "{flat}");
     }
 }

@@ -414,3 +414,68 @@ fn only_the_console_that_records_observations_logs_the_drill_result() {
     }
     assert_eq!(logged, vec![1, 0], "recording console, then a joined one");
 }
+
+/// Select checklist item `id` on console `s` and press the tick key.
+fn press_tick(s: &mut State, id: &str, at: DateTime<Utc>) -> Vec<Effect> {
+    use crate::app::state::PaneId;
+    s.view.focus = PaneId::Checklist;
+    s.view.selected[PaneId::Checklist.index()] =
+        s.domain.checklist.items.iter().position(|i| i.id == id).expect("item");
+    update(s, Action::Command(crate::command::Command::ChecklistTick), at)
+}
+
+fn typed_text(s: &mut State, text: &str, at: DateTime<Utc>) -> Vec<Effect> {
+    let mut fx: Vec<Effect> =
+        text.chars().flat_map(|c| update(s, Action::Text(TextEdit::Char(c)), at)).collect();
+    fx.extend(update(s, Action::Text(TextEdit::Submit), at));
+    fx
+}
+
+#[test]
+fn ticks_unticks_and_status_updates_of_one_console_show_on_the_other() {
+    use crate::incident::checklist::auto::BEGIN_FAILOVER;
+    let ids = Arc::new(Counter::default());
+    let (mut a, mut b) = (console(&ids), console(&ids));
+    let mut seq = 0;
+    let done = |s: &State, id: &str| s.domain.checklist.item(id).unwrap().done.clone();
+    // A ticks by hand: B shows it ticked, with A's note, and writes nothing.
+    press_tick(&mut a, "alert-oncall", t(60));
+    let fx = typed_text(&mut a, "paged dba", t(60));
+    let fx = mirror(&mut b, written(&fx, &mut seq, t(60)), t(61));
+    assert!(kinds(&fx).is_empty(), "{fx:?}");
+    assert_eq!(done(&b, "alert-oncall"), Some((t(60), Some("paged dba".into()))));
+    assert_eq!(done(&b, "alert-oncall"), done(&a, "alert-oncall"));
+    // A's runbook start ticks begin-failover on A (an event; B writes no tick for a mirrored
+    // runbook-started, see `notify`): B shows A's tick.
+    let line = crate::incident::entry::LogLine {
+        seq: 50,
+        at: t(90),
+        operator: "bob@host".into(),
+        kind: EntryKind::RunbookStarted,
+        summary: "x".into(),
+    };
+    let fx = update(&mut a, Action::Logged(line), t(90));
+    let to_b = written(&fx, &mut seq, t(90));
+    let fx = mirror(&mut b, to_b, t(91));
+    assert!(kinds(&fx).is_empty(), "{fx:?}");
+    assert_eq!(done(&b, BEGIN_FAILOVER).and_then(|d| d.1).as_deref(), Some("✓ by runbook-started #50"));
+    // A unticks it: open on B too.
+    press_tick(&mut a, BEGIN_FAILOVER, t(100));
+    typed_text(&mut a, "not yet", t(100));
+    let fx = update(&mut a, Action::Command(crate::command::Command::ConfirmYes), t(100));
+    assert!(done(&a, BEGIN_FAILOVER).is_none());
+    mirror(&mut b, written(&fx, &mut seq, t(100)), t(101));
+    assert!(done(&b, BEGIN_FAILOVER).is_none());
+    // A status update A posted moves B's recurring item and ticks its first-update item.
+    let mut fx = Vec::new();
+    crate::app::update::post_status_update(&mut a, "all good".into(), &mut fx);
+    mirror(&mut b, written(&fx, &mut seq, t(120)), t(121));
+    assert_eq!(done(&b, "post-status-update").map(|d| d.0), Some(t(120)));
+    assert_eq!(done(&b, "status-updates").map(|d| d.0), Some(t(120)));
+    // Both consoles now hold the same checklist; nothing was worth a warning on B.
+    let ticked = |s: &State| -> Vec<String> {
+        s.domain.checklist.items.iter().filter(|i| i.done.is_some()).map(|i| i.id.clone()).collect()
+    };
+    assert_eq!(ticked(&a), ticked(&b));
+    assert!(b.domain.warnings.is_empty(), "{:?}", b.domain.warnings);
+}

@@ -25,6 +25,8 @@ pub enum ActionRec {
     Text(TextRec),
     /// [`Action::Resize`].
     Resize(u16, u16),
+    /// [`Action::HelpLimit`].
+    HelpLimit(usize),
     /// [`Action::Kube`].
     Kube(KubeRec),
     /// [`Action::Database`].
@@ -321,6 +323,7 @@ pub(super) fn plain(action: &Action) -> Option<ActionRec> {
         Action::Command(c) => ActionRec::Cmd(c.name().to_string()),
         Action::Text(t) => ActionRec::Text(t.into()),
         Action::Resize(w, h) => ActionRec::Resize(*w, *h),
+        Action::HelpLimit(n) => ActionRec::HelpLimit(*n),
         Action::StepExecuted { step, result } => {
             ActionRec::StepExecuted { step: *step, result: result.clone() }
         }

@@ -87,6 +87,7 @@ fn variant(a: &Action) -> &'static str {
         Action::Command(_) => "Command",
         Action::Text(_) => "Text",
         Action::Resize(..) => "Resize",
+        Action::HelpLimit(_) => "HelpLimit",
         Action::Kube(_) => "Kube",
         Action::Database(_) => "Database",
         Action::Sentinel(_) => "Sentinel",
@@ -103,7 +104,7 @@ fn variant(a: &Action) -> &'static str {
     }
 }
 
-const VARIANTS: usize = 17;
+const VARIANTS: usize = 18;
 
 fn every_action() -> Vec<Action> {
     let db = DatabaseView {
@@ -152,6 +153,7 @@ fn every_action() -> Vec<Action> {
         Action::Text(TextEdit::Backspace),
         Action::Text(TextEdit::Cancel),
         Action::Resize(120, 40),
+        Action::HelpLimit(42),
         Action::Kube(Arc::new(Snapshot::fresh(kube(many(20)), at))),
         Action::Kube(Arc::new(Snapshot {
             value: Some(kube(many(20))),

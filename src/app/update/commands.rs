@@ -237,12 +237,18 @@ pub(super) fn back_to_composer(state: &mut State) {
     }
 }
 
-/// Tick the checklist item selected in the Checklist pane (with an optional note).
+/// Tick the checklist item selected in the Checklist pane (with an optional note); on a ticked
+/// one-off item (by hand or by an event), untick it: a reason, then a y/n confirmation.
 fn tick_checklist(state: &mut State) {
     let i = state.view.selected[PaneId::Checklist.index()];
     if let Some(item) = state.domain.checklist.items.get(i) {
-        let (purpose, label) =
-            (PromptPurpose::ChecklistNote(item.id.clone()), format!("Tick '{}' (optional note)", item.text));
+        let (purpose, label) = if item.done.is_some() && !item.is_recurring() {
+            let label =
+                format!("Untick '{}': why? (optional, logged; Enter asks y/n, Esc keeps it)", item.text);
+            (PromptPurpose::ChecklistUntick(item.id.clone()), label)
+        } else {
+            (PromptPurpose::ChecklistNote(item.id.clone()), format!("Tick '{}' (optional note)", item.text))
+        };
         open_prompt(state, purpose, label, "");
     }
 }

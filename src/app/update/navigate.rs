@@ -6,6 +6,9 @@ use crate::app::pipeline;
 use crate::app::state::{Modal, PaneId, State};
 use crate::command::Command;
 
+/// How far the help scrolls before the ui said where its last page starts ([`crate::app::Action::HelpLimit`]).
+const HELP_LIMIT_UNKNOWN: usize = 500;
+
 /// Run a navigation command.
 pub(super) fn run(state: &mut State, c: Command, fx: &mut Vec<Effect>) {
     let view = &mut state.view;
@@ -94,7 +97,10 @@ fn scroll(state: &mut State, delta: i64) {
         Some(Modal::Inject { stage, selected }) => {
             *selected = clamp_add(*selected, delta, crate::app::facilitator::inject_items(stage).len());
         }
-        Some(Modal::Help) => state.view.help_scroll = clamp_add(state.view.help_scroll, delta, 500),
+        Some(Modal::Help) => {
+            let limit = state.view.help_limit.unwrap_or(HELP_LIMIT_UNKNOWN);
+            state.view.help_scroll = clamp_add(state.view.help_scroll, delta, limit + 1);
+        }
         Some(_) => {}
         None => {
             let n = row_count(state, state.view.focus);
@@ -109,4 +115,53 @@ fn clamp_add(v: usize, delta: i64, len: usize) -> usize {
         return 0;
     }
     (v as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::state::Modal;
+    use crate::app::tests::{primary_down_state, t0};
+    use crate::app::{Action, State, update};
+    use crate::command::Command;
+
+    fn key(s: &mut State, c: Command) -> usize {
+        update(s, Action::Command(c), t0());
+        s.view.help_scroll
+    }
+
+    #[test]
+    fn help_scrolling_stops_at_the_last_page_so_a_key_back_always_moves() {
+        let mut s = primary_down_state();
+        key(&mut s, Command::Help);
+        assert_eq!(s.view.modal, Some(Modal::Help));
+        // The ui said where the last page starts at this size (120 lines, 20 shown: 100).
+        update(&mut s, Action::HelpLimit(100), t0());
+        assert_eq!(key(&mut s, Command::ScrollBottom), 100);
+        assert_eq!(key(&mut s, Command::ScrollDown), 100, "no overscroll past the last page");
+        assert_eq!(key(&mut s, Command::ScrollUp), 99, "one key up moves at once");
+        assert_eq!(key(&mut s, Command::PageDown), 100);
+        for _ in 0..30 {
+            key(&mut s, Command::ScrollDown);
+        }
+        assert_eq!(key(&mut s, Command::PageUp), 90);
+        // A bigger terminal shows more: the offset comes back under the new limit at once.
+        update(&mut s, Action::HelpLimit(40), t0());
+        assert_eq!(s.view.help_scroll, 40);
+        assert_eq!(key(&mut s, Command::ScrollUp), 39);
+        // Everything fits: nothing to scroll.
+        update(&mut s, Action::HelpLimit(0), t0());
+        assert_eq!(key(&mut s, Command::ScrollDown), 0);
+        // Closed and opened again: from the top, the limit kept for the size.
+        key(&mut s, Command::Help);
+        key(&mut s, Command::Help);
+        assert_eq!((s.view.help_scroll, s.view.help_limit), (0, Some(0)));
+    }
+
+    #[test]
+    fn before_the_ui_says_the_size_the_help_still_scrolls_back_from_its_cap() {
+        let mut s = primary_down_state();
+        key(&mut s, Command::Help);
+        assert_eq!(key(&mut s, Command::ScrollBottom), super::HELP_LIMIT_UNKNOWN);
+        assert_eq!(key(&mut s, Command::ScrollUp), super::HELP_LIMIT_UNKNOWN - 1);
+    }
 }

@@ -83,6 +83,7 @@ fn need(purpose: &PromptPurpose) -> (Need, &'static str) {
         PromptPurpose::Note | PromptPurpose::StatusUpdate => (Need::Anyone, ""),
         PromptPurpose::Hint => (Need::Facilitator, "give hints"),
         PromptPurpose::ChecklistNote(_) => (Need::Write, "tick checklist items"),
+        PromptPurpose::ChecklistUntick(_) => (Need::Write, "untick checklist items"),
         PromptPurpose::SkipReason(_) => (Need::Commander, "skip steps"),
         PromptPurpose::RejectReason(_) => (Need::Anyone, ""),
         PromptPurpose::Resolve => (Need::Commander, "resolve"),
@@ -123,6 +124,10 @@ fn submit(state: &mut State, p: Prompt, fx: &mut Vec<Effect>) {
         PromptPurpose::Hint if p.text.trim().is_empty() => flash(state, "an empty hint is not given"),
         PromptPurpose::Hint => crate::app::facilitator::give_hint(state, p.text, None, "facilitator", fx),
         PromptPurpose::ChecklistNote(id) => checklist_note(state, &id, p.text, fx),
+        PromptPurpose::ChecklistUntick(item) => {
+            let note = (!p.text.trim().is_empty()).then_some(p.text);
+            guard::ask(state, KeyAction::UntickChecklist { item, note })
+        }
         PromptPurpose::StatusUpdate => status_update(state, p.label, p.text, fx),
         PromptPurpose::AcceptDataLoss(id) => match p.text.parse::<u64>() {
             Ok(bytes) => pipeline::override_lag(state, id, bytes, fx),
@@ -155,6 +160,20 @@ fn manual_note(state: &mut State, id: u64, text: String, fx: &mut Vec<Effect>) {
         json!({ "step": id, "note": text }),
     );
     pipeline::confirm(state, id, None, fx);
+}
+
+/// Untick checklist item `id` (confirmed): logged as a `checklist` entry with `undone: true`.
+pub(crate) fn untick_checklist(state: &mut State, id: &str, note: Option<String>, fx: &mut Vec<Effect>) {
+    match state.domain.checklist.untick(id) {
+        Ok(()) => {
+            let what = state.domain.checklist.item(id).map_or(id.to_string(), |i| i.text.clone());
+            let why = note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+            let details = json!({ "item": id, "undone": true, "note": note });
+            log(state, fx, EntryKind::Checklist, format!("checklist: unticked {what}{why}"), details);
+            flash(state, format!("unticked '{what}': it is open again"));
+        }
+        Err(e) => flash(state, e),
+    }
 }
 
 /// Tick checklist item `id` with an optional note.
