@@ -98,10 +98,11 @@ fn parts(state: &State, theme: &Theme, avail: usize, replay_badge: bool) -> Part
     let id = clean(&state.domain.incident.id, 40);
     let sev = clean(&state.domain.incident.severity, 8);
     let operator = clean(&state.domain.operator, 40);
-    // The reason gets what the id, severity, operator and the title (up to 40 columns) leave:
-    // the title is what the incident is, the reason is also in the verdict (`v`).
-    let title_w = width(&clean(&state.domain.incident.title, 400)).min(40);
-    let reserve = width(&id) + width(&sev) + width(&operator) + title_w + 6;
+    // A short title (30 columns or less) keeps its one line: the reason gets what the id,
+    // severity, operator and title leave (it is also in the verdict, `v`). A longer title wraps
+    // onto the second row anyway, so the reason keeps its room.
+    let title_w = width(&clean(&state.domain.incident.title, 400));
+    let reserve = if title_w <= 30 { width(&id) + width(&sev) + width(&operator) + title_w + 6 } else { 50 };
     push_first_reason(&mut essentials, state, theme, avail, reserve);
     let essentials_w: usize = essentials.iter().map(|s| width(&s.content)).sum();
 
