@@ -103,6 +103,12 @@ pub fn scenario_problems(dir: Option<&Path>, runbooks_dir: Option<&Path>) -> Vec
     problems
 }
 
+/// Whether `dir` holds a `.toml` file.
+fn has_toml(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .is_ok_and(|it| it.flatten().any(|e| e.path().extension().is_some_and(|x| x == "toml")))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -168,10 +174,4 @@ mod tests {
         let at = format!("{}:6:6: unknown variant `promte`", bad.display());
         assert!(found[1].starts_with(&at), "{found:#?}");
     }
-}
-
-/// Whether `dir` holds a `.toml` file.
-fn has_toml(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .is_ok_and(|it| it.flatten().any(|e| e.path().extension().is_some_and(|x| x == "toml")))
 }
