@@ -43,6 +43,13 @@ use stats::{ms_summary, quantile};
 use support::control_plane::ControlPlane;
 
 fn main() {
+    // A failed expectation ends the process: unwinding would drop the lab's runtimes and servers,
+    // whose teardown can wait forever on their tasks (a failed bench hung instead of failing).
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::exit(101);
+    }));
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs the smoke version.
     let full = std::env::args().any(|a| a == "--bench");
     let pods = std::env::var("WARROOM_BENCH_PODS").ok().and_then(|v| v.parse().ok());
