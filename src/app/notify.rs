@@ -130,6 +130,16 @@ fn log_result(
 pub fn auto_tick(state: &mut State, line: &crate::incident::entry::LogLine, fx: &mut Vec<Effect>) {
     use crate::incident::checklist::auto;
     let d = &state.domain;
+    if let Some(id) = auto::unticked_by(&d.checklist, &line.kind) {
+        if state.domain.checklist.untick(id).is_ok() {
+            let what = state.domain.checklist.item(id).map_or(id.to_string(), |i| i.text.clone());
+            let note = format!("reopened by {} #{}", line.kind.as_str(), line.seq);
+            let by = json!({ "seq": line.seq, "kind": line.kind });
+            let details = json!({ "item": id, "undone": true, "note": note, "by": by });
+            log(state, fx, EntryKind::Checklist, format!("checklist: unticked {what} ({note})"), details);
+        }
+        return;
+    }
     let Some(id) = auto::ticked_by(&d.checklist, d.checklist_t0(), &line.kind, line.at) else { return };
     let note = auto::by_note(&line.kind, line.seq);
     if state.domain.checklist.tick(id, line.at, Some(note.clone())).is_err() {
@@ -200,6 +210,30 @@ mod tests {
         };
         let fx = update(&mut b, Action::Mirrored(Box::new(e)), t0());
         assert!(ticks(&fx).is_empty(), "{fx:?}");
+    }
+
+    #[test]
+    fn a_withdrawn_mitigation_reopens_the_stability_item_it_had_ticked() {
+        use crate::incident::checklist::auto::VERIFY_STABILITY;
+        let mut a = primary_down_state();
+        let fx = update(&mut a, Action::Logged(line(50, EntryKind::DrillResult, 9)), t0());
+        assert_eq!(
+            ticks(&fx),
+            [json!({"item": VERIFY_STABILITY, "note": null, "by": {"seq": 50, "kind": "drill-result"}})]
+        );
+        let fx = update(&mut a, Action::Logged(line(55, EntryKind::MitigationWithdrawn, 10)), t0());
+        assert_eq!(
+            ticks(&fx),
+            [json!({
+                "item": VERIFY_STABILITY, "undone": true, "note": "reopened by mitigation-withdrawn #55",
+                "by": {"seq": 55, "kind": "mitigation-withdrawn"}
+            })]
+        );
+        assert!(a.domain.checklist.item(VERIFY_STABILITY).unwrap().done.is_none(), "open again");
+        // Mitigated again later: ticked again by the new result.
+        let fx = update(&mut a, Action::Logged(line(70, EntryKind::DrillResult, 14)), t0());
+        assert_eq!(ticks(&fx).len(), 1);
+        assert!(a.domain.checklist.item(VERIFY_STABILITY).unwrap().done.is_some());
     }
 
     #[test]

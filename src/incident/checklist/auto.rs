@@ -5,7 +5,9 @@
 //!   phase: before the item's due time (T+15m, moved by a drill's pauses). A step verified
 //!   after that leaves the overdue item to the operator, so a missed deadline stays visible;
 //! - `verify-stability` when the incident is MITIGATED (the `drill-result` or
-//!   `recovery-result` entry).
+//!   `recovery-result` entry), and open again when that mitigation is withdrawn
+//!   (`mitigation-withdrawn`): the checklist never says "stable" while the console says it is not.
+//!   An operator's own tick of that item stays: it was their judgement.
 //!
 //! Only the console that wrote the triggering entry ticks (the caller applies this to its own
 //! durable entries, never to mirrored ones), so two consoles never both tick. The tick is a
@@ -42,6 +44,20 @@ pub fn ticked_by(
         return None;
     }
     Some(id)
+}
+
+/// The item an entry of `kind` reopens, if any: `verify-stability` when the mitigation that
+/// ticked it automatically is withdrawn.
+pub fn unticked_by(checklist: &Checklist, kind: &EntryKind) -> Option<&'static str> {
+    if *kind != EntryKind::MitigationWithdrawn {
+        return None;
+    }
+    let item = checklist.item(VERIFY_STABILITY)?;
+    let note = item.done.as_ref()?.1.as_deref()?;
+    let automatic = [EntryKind::DrillResult, EntryKind::RecoveryResult]
+        .iter()
+        .any(|k| note.starts_with(&format!("✓ by {} #", k.as_str())));
+    automatic.then_some(VERIFY_STABILITY)
 }
 
 /// The note of an automatic tick: `✓ by runbook-started #12`.
@@ -89,6 +105,29 @@ mod tests {
         assert_eq!(ticked_by(&c, t(0), &EntryKind::StepVerified, t(15)), None);
         // A drill paused for 10 minutes moved T+0 (and the due time) with it.
         assert_eq!(ticked_by(&c, t(10), &EntryKind::StepVerified, t(20)), Some(CONTINUE_FAILOVER));
+    }
+
+    #[test]
+    fn a_withdrawn_mitigation_reopens_only_an_automatic_stability_tick() {
+        let mut c = Checklist::communication();
+        // Not ticked: nothing to reopen.
+        assert_eq!(unticked_by(&c, &EntryKind::MitigationWithdrawn), None);
+        // Ticked by the drill result: reopened; by other entries, never.
+        c.tick(VERIFY_STABILITY, t(9), Some(by_note(&EntryKind::DrillResult, 50))).unwrap();
+        assert_eq!(unticked_by(&c, &EntryKind::MitigationWithdrawn), Some(VERIFY_STABILITY));
+        for other in [EntryKind::Note, EntryKind::Verdict, EntryKind::DrillResult, EntryKind::StepFailed] {
+            assert_eq!(unticked_by(&c, &other), None, "{other:?}");
+        }
+        c.untick(VERIFY_STABILITY).unwrap();
+        c.tick(VERIFY_STABILITY, t(9), Some(by_note(&EntryKind::RecoveryResult, 51))).unwrap();
+        assert_eq!(unticked_by(&c, &EntryKind::MitigationWithdrawn), Some(VERIFY_STABILITY));
+        // The operator's own tick (with or without a note) is their judgement: it stays.
+        c.untick(VERIFY_STABILITY).unwrap();
+        c.tick(VERIFY_STABILITY, t(9), Some("checked dashboards".into())).unwrap();
+        assert_eq!(unticked_by(&c, &EntryKind::MitigationWithdrawn), None);
+        c.untick(VERIFY_STABILITY).unwrap();
+        c.tick(VERIFY_STABILITY, t(9), None).unwrap();
+        assert_eq!(unticked_by(&c, &EntryKind::MitigationWithdrawn), None);
     }
 
     #[test]
