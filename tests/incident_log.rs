@@ -410,14 +410,16 @@ fn every_append_is_fsynced_before_the_next() {
         .arg(&trace)
         .args([env!("CARGO_BIN_EXE_warroom"), "log", "append", "INC-20261126-120301", "--count", "5"])
         .env("WARROOM_DATA_DIR", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let trace = std::fs::read_to_string(trace).unwrap();
     // Keep only entry writes (they start with {"seq") and syncs of the log's file descriptor,
-    // in order (the anchored head in the state dir is another file, synced on its own).
+    // in order (the anchored head in the state dir is another file). A call another thread
+    // interrupts is traced as `fdatasync(11 <unfinished ...>`: the fd ends at the space too.
     let fd_of = |l: &str, call: &str| {
-        l.split_once(call).and_then(|(_, rest)| rest.split([',', ')']).next()).map(str::to_string)
+        l.split_once(call).and_then(|(_, rest)| rest.split([',', ')', ' ']).next()).map(str::to_string)
     };
     let log_fd = trace
         .lines()
