@@ -323,19 +323,7 @@ fn commander(c: &mut Checker<'_, '_>, config: &Config) {
                     ),
                 );
             }
-            let dns_label = !ns.is_empty()
-                && ns.len() <= 63
-                && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !ns.starts_with('-')
-                && !ns.ends_with('-');
-            if !dns_label {
-                c.err(
-                    &at("namespace"),
-                    format!(
-                        "namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"
-                    ),
-                );
-            }
+            namespace_label(c, &at("namespace"), ns);
         }
         (None, None) => {}
     }
@@ -351,7 +339,11 @@ fn war_room(c: &mut Checker<'_, '_>, config: &Config) {
     if w.context.trim().is_empty() {
         c.err(&at("context"), "`context` is empty: expected a kube context name");
     }
-    let ns = &w.namespace;
+    namespace_label(c, &at("namespace"), &w.namespace);
+}
+
+/// A namespace must be a DNS label (lowercase letters, digits and '-', at most 63).
+fn namespace_label(c: &mut Checker<'_, '_>, path: &[Seg<'_>], ns: &str) {
     let dns_label = !ns.is_empty()
         && ns.len() <= 63
         && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -359,7 +351,7 @@ fn war_room(c: &mut Checker<'_, '_>, config: &Config) {
         && !ns.ends_with('-');
     if !dns_label {
         c.err(
-            &at("namespace"),
+            path,
             format!(
                 "namespace `{ns}` is not a DNS label: expected lowercase letters, digits and '-' (at most 63)"
             ),

@@ -99,12 +99,27 @@ impl Anchor {
     }
 
     fn try_record(&self, entry: &Entry, line: &[u8], bytes: u64) -> Result<(), String> {
+        let (base_seq, base_hash) = continued_head(entry);
+        let head = Head { seq: entry.seq, hash: line_hash(line), entries: entry.seq, bytes };
+        self.try_advance(base_seq, &base_hash, head)
+    }
+
+    /// After a run of lines (another host's, pulled from the shared store) was written and
+    /// fsynced on top of the head `(base_seq, base_hash)`: moves the anchor to `head` on the
+    /// same terms as [`Self::record`]. Without it the anchor lags, and the next own append has
+    /// to read the whole log to move it.
+    pub(crate) fn record_run(&self, base_seq: u64, base_hash: &str, head: Head) {
+        if let Err(e) = self.try_advance(base_seq, base_hash, head) {
+            tracing::warn!("anchor {}: {e}", self.file.display());
+        }
+    }
+
+    fn try_advance(&self, base_seq: u64, base_hash: &str, head: Head) -> Result<(), String> {
         let current = read_file(&self.file).map_err(|e| e.to_string())?;
         if let Some(a) = &current {
             if a.log != self.log {
                 return Err(format!("it anchors another log ({}); left alone", a.log));
             }
-            let (base_seq, base_hash) = continued_head(entry);
             // An anchor behind the entry's base (a writer that does not anchor appended since)
             // moves only if the log still holds the anchored line.
             let behind_ok = || {
@@ -113,22 +128,18 @@ impl Anchor {
             };
             let continues = match a.head.seq.cmp(&base_seq) {
                 std::cmp::Ordering::Greater => false,
-                std::cmp::Ordering::Equal => a.head.hash == base_hash,
+                std::cmp::Ordering::Equal => a.head.hash == *base_hash,
                 std::cmp::Ordering::Less => behind_ok(),
             };
             if !continues {
                 return Err(format!(
                     "entry #{} does not continue the anchored head #{} {}: the log was truncated or \
                      rewritten; the anchor is kept as evidence",
-                    entry.seq, a.head.seq, a.head.hash
+                    head.seq, a.head.seq, a.head.hash
                 ));
             }
         }
-        let file = AnchorFile {
-            id: self.id.clone(),
-            log: self.log.clone(),
-            head: Head { seq: entry.seq, hash: line_hash(line), entries: entry.seq, bytes },
-        };
+        let file = AnchorFile { id: self.id.clone(), log: self.log.clone(), head };
         write_atomic(&self.file, &file).map_err(|e| e.to_string())
     }
 

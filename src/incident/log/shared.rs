@@ -275,6 +275,15 @@ impl IncidentLog {
                 let mut w: &File = file;
                 w.write_all(&buf).map_err(LogError::io(&self.path, "append"))?;
                 w.sync_data().map_err(LogError::io(&self.path, "fsync"))?;
+                if let Some(anchor) = &self.anchor {
+                    let head = super::anchor::Head {
+                        seq: next.last_seq,
+                        hash: next.last_hash.clone(),
+                        entries: next.last_seq,
+                        bytes: next.len,
+                    };
+                    anchor.record_run(tail.last_seq, &tail.last_hash, head);
+                }
                 self.note_head(next.last_seq);
                 link.ok(Some(next.last_seq));
                 tail = next;

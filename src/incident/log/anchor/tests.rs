@@ -193,3 +193,20 @@ fn a_world_writable_anchors_dir_is_refused_and_the_append_still_succeeds() {
     assert_eq!(read_anchor(state.path(), &id).unwrap(), None, "nothing written in an unsafe dir");
     assert_eq!(verify_anchor(state.path(), &id, log.path()).unwrap(), AnchorVerdict::Missing);
 }
+
+#[test]
+fn a_run_of_pulled_lines_moves_the_anchor_only_from_the_anchored_head() {
+    let (data, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (log, id) = anchored_log(data.path(), state.path(), 2);
+    let a = Anchor::new(state.path(), &id, log.path()).unwrap();
+    let at = read_anchor(state.path(), &id).unwrap().unwrap().head;
+    let later = Head { seq: at.seq + 3, hash: "b".repeat(64), entries: at.seq + 3, bytes: at.bytes + 900 };
+    // A run that does not start at the anchored head (a stale base) leaves the anchor alone.
+    a.record_run(at.seq - 1, &at.hash, later.clone());
+    assert_eq!(read_anchor(state.path(), &id).unwrap().unwrap().head, at);
+    a.record_run(at.seq, &"c".repeat(64), later.clone());
+    assert_eq!(read_anchor(state.path(), &id).unwrap().unwrap().head, at);
+    // From the anchored head: it moves to the run's last line.
+    a.record_run(at.seq, &at.hash, later.clone());
+    assert_eq!(read_anchor(state.path(), &id).unwrap().unwrap().head, later);
+}
